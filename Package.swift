@@ -1,0 +1,85 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "licprov",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "licprov", targets: ["licprov"]),
+        .executable(name: "cryptlex-emulator", targets: ["cryptlex-emulator"]),
+        .library(name: "CryptlexEmulator", targets: ["CryptlexEmulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
+    targets: [
+        // MARK: licprov's core: one module per concern, wired together by Provisioning
+        .target(name: "Ingestion"),
+        .target(name: "Scheduling"),
+        .target(
+            name: "CryptlexAPI",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Provisioning",
+            dependencies: ["Ingestion", "Scheduling", "CryptlexAPI"]
+        ),
+
+        // MARK: the command-line tool
+        .executableTarget(
+            name: "licprov",
+            dependencies: [
+                "Provisioning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: the Cryptlex emulator (shares no code with the client on purpose)
+        .target(
+            name: "CryptlexEmulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Resources/cryptlex-v3-subset.json")]
+        ),
+        .executableTarget(
+            name: "cryptlex-emulator",
+            dependencies: [
+                "CryptlexEmulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: tests
+        .testTarget(name: "IngestionTests", dependencies: ["Ingestion"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(
+            name: "CryptlexAPITests",
+            dependencies: [
+                "CryptlexAPI", "CryptlexEmulator",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "CryptlexEmulatorTests",
+            dependencies: [
+                "CryptlexEmulator",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,36 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The admin routes under `/__admin/`: never rate limited, never faulted, no token. They exist
+/// for tests and rehearsals, and live outside `/v3` so no client of the real API can reach them.
+extension CryptlexEmulator {
+    func addAdminRoutes(to router: Router<EmulatorContext>) {
+        let admin = router.group("/__admin")
+        admin.get("licenses") { _, _ in try Self.json(JSONValue.array(await self.store.allLicenses())) }
+        admin.get("users") { _, _ in try Self.json(JSONValue.array(await self.store.allUsers())) }
+        admin.get("counters") { _, _ in try Self.json(await self.store.snapshot()) }
+        admin.get("faults") { _, _ in try Self.json(await self.faults.current()) }
+        admin.put("faults") { request, context in
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let settings: FaultSettings
+            do {
+                settings = try JSONDecoder().decode(FaultSettings.self, from: Data(buffer: body))
+            } catch {
+                return Self.errorResponse(.badRequest, "Bad fault settings: \(error)", code: nil, headers: [:])
+            }
+            await self.faults.replace(with: settings)
+            return try Self.json(settings)
+        }
+        admin.post("reset") { _, _ in
+            await self.store.reset()
+            await self.rateLimiter?.reset()
+            await self.faults.replace(with: FaultSettings())
+            return Response(status: .noContent)
+        }
+    }
+
+    static func json(_ value: some Encodable) throws -> Response {
+        Response(status: .ok, headers: jsonHeaders([:]), body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The `/v3` routes: every request passes the same gate (count, rate limit, token, faults) and
+/// then reaches its operation.
+extension CryptlexEmulator {
+    func addRoutes(to router: Router<EmulatorContext>) {
+        router.post("/v3/licenses") { request, context in
+            try await self.serve(request, context) { body in
+                await self.store.count { $0.licenseCreateRequests += 1 }
+                let fields = try self.decodeBody(body, schema: "LicenseRequestModel")
+                let license = try await self.store.createLicense(fields, nowTicks: RFC3339.nowTicks())
+                return (.created, license)
+            }
+        }
+        router.get("/v3/licenses") { request, context in
+            try await self.serve(request, context) { _ in
+                let filter = try LicenseFilter(query: Self.queryItems(request.uri.query))
+                return (.ok, .array(await self.store.findLicenses(filter)))
+            }
+        }
+        router.post("/v3/users") { request, context in
+            try await self.serve(request, context) { body in
+                await self.store.count { $0.userCreateRequests += 1 }
+                let fields = try self.decodeBody(body, schema: "UserRequestModel")
+                return (.created, try await self.store.createUser(fields, nowTicks: RFC3339.nowTicks()))
+            }
+        }
+        router.get("/v3/users") { request, context in
+            try await self.serve(request, context) { _ in
+                var email: String?, page = 1, limit = 10
+                for (name, value) in Self.queryItems(request.uri.query) {
+                    switch name {
+                    case "email[eq]": email = value
+                    case "page":
+                        guard let number = Int(value), number >= 1 else { throw Self.badRequest("page must be an integer of at least 1.") }
+                        page = number
+                    case "limit":
+                        guard let number = Int(value), (1...100).contains(number) else { throw Self.badRequest("limit must be an integer from 1 to 100.") }
+                        limit = number
+                    default: throw Self.badRequest("The query parameter '\(name)' is not supported by the emulator.")
+                    }
+                }
+                return (.ok, .array(await self.store.findUsers(email: email, page: page, limit: limit)))
+            }
+        }
+    }
+
+    /// The gate every `/v3` request passes, then the operation, then any fault that strikes
+    /// after processing.
+    private func serve(
+        _ request: Request,
+        _ context: EmulatorContext,
+        operation: (ByteBuffer) async throws -> (HTTPResponse.Status, JSONValue)
+    ) async throws -> Response {
+        await store.count { $0.requests += 1 }
+        var headers = HTTPFields()
+        if let rateLimiter {
+            switch await rateLimiter.admit(client: context.clientIP, nowTicks: RFC3339.nowTicks()) {
+            case .refused(let retryAfter):
+                await store.count { $0.rateLimited += 1 }
+                var refusal = HTTPFields()
+                refusal[.retryAfter] = String(retryAfter)
+                refusal[.contentType] = "text/plain; charset=utf-8"
+                return Response(status: .tooManyRequests, headers: refusal, body: .init(byteBuffer: ByteBuffer(string: "Too Many Requests")))
+            case .allowed(let remaining, let resetTicks):
+                headers[Self.rateLimitLimit] = "\(rateLimiter.windowSeconds)s"
+                headers[Self.rateLimitRemaining] = String(remaining)
+                headers[Self.rateLimitReset] = RFC3339.format(ticks: resetTicks)
+            }
+        }
+        guard request.headers[.authorization] == "Bearer \(configuration.token)" else {
+            await store.count { $0.unauthorized += 1 }
+            return Self.errorResponse(.unauthorized, "Invalid or missing access token.", code: nil, headers: headers)
+        }
+        let plan = await faults.plan(method: request.method.rawValue, path: request.uri.path)
+        if plan.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(plan.delayMilliseconds)) }
+        if let fault = plan.fault {
+            await store.count { $0.faults[fault.rawValue, default: 0] += 1 }
+        }
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        switch plan.fault {
+        case .reset?:
+            await context.resetConnection()
+            throw HTTPError(.internalServerError)
+        case .http500?:
+            return Self.errorResponse(.internalServerError, "An unexpected error occurred.", code: nil, headers: headers)
+        case .http502?:
+            return Self.htmlResponse(.badGateway, headers: headers)
+        case .http503?:
+            headers[.retryAfter] = String(plan.retryAfterSeconds)
+            return Self.htmlResponse(.serviceUnavailable, headers: headers)
+        default:
+            break
+        }
+        let response: Response
+        do {
+            let (status, value) = try await operation(body)
+            response = Response(status: status, headers: Self.jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+        } catch let rejection as EmulatorStore.Rejection {
+            await store.count {
+                if rejection.status == 409 { $0.conflicts += 1 } else { $0.badRequests += 1 }
+            }
+            response = Self.errorResponse(.init(code: rejection.status), rejection.message, code: rejection.code, headers: headers)
+        }
+        switch plan.fault {
+        case .lostResponse?:
+            await context.resetConnection()
+            throw HTTPError(.internalServerError)
+        case .http504?:
+            return Self.htmlResponse(.gatewayTimeout, headers: headers)
+        default:
+            return response
+        }
+    }
+
+    private func decodeBody(_ body: ByteBuffer, schema: String) throws(EmulatorStore.Rejection) -> [String: JSONValue] {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))
+        } catch {
+            throw Self.badRequest("The request body is not valid JSON.")
+        }
+        let violations = validator.validate(value, against: schema)
+        if let first = violations.first {
+            let more = violations.count > 1 ? " (and \(violations.count - 1) more: \(violations.dropFirst().prefix(3).map(\.description).joined(separator: "; ")))" : ""
+            throw Self.badRequest("\(first)\(more)")
+        }
+        return value.objectValue ?? [:]
+    }
+
+    static func badRequest(_ message: String) -> EmulatorStore.Rejection {
+        .init(status: 400, message: message, code: nil)
+    }
+
+    /// Query items with both names and values percent-decoded (`key%5Beq%5D` → `key[eq]`).
+    static func queryItems(_ query: String?) -> [(String, String)] {
+        guard let query, !query.isEmpty else { return [] }
+        return query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    static let rateLimitLimit = HTTPField.Name("X-Rate-Limit-Limit")!
+    static let rateLimitRemaining = HTTPField.Name("X-Rate-Limit-Remaining")!
+    static let rateLimitReset = HTTPField.Name("X-Rate-Limit-Reset")!
+
+    static func jsonHeaders(_ headers: HTTPFields) -> HTTPFields {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return headers
+    }
+
+    static func errorResponse(_ status: HTTPResponse.Status, _ message: String, code: String?, headers: HTTPFields) -> Response {
+        var fields: [String: JSONValue] = ["message": .string(message)]
+        if let code { fields["code"] = .string(code) }
+        let data = (try? JSONEncoder().encode(JSONValue.object(fields))) ?? Data()
+        return Response(status: status, headers: jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func htmlResponse(_ status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        var headers = headers
+        headers[.contentType] = "text/html"
+        let page = "<html><head><title>\(status.code) \(status.reasonPhrase)</title></head><body><center><h1>\(status.code) \(status.reasonPhrase)</h1></center></body></html>"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+}

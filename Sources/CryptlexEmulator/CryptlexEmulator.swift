@@ -1,0 +1,52 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A local Cryptlex Web API v3: the four operations licprov uses, checked against the published
+/// schema, with Cryptlex's rate limit and switchable faults.
+///
+/// ```swift
+/// let emulator = try CryptlexEmulator(configuration: .init(token: "t"))
+/// let app = emulator.application(port: 0) { port in print("listening on \(port)") }
+/// try await app.runService()
+/// ```
+public struct CryptlexEmulator: Sendable {
+    public let configuration: EmulatorConfiguration
+    /// Licenses, users and counters.
+    public let store: EmulatorStore
+    /// The rate limiter, or nil when the limit is off.
+    public let rateLimiter: FixedWindowRateLimiter?
+    /// The fault switches.
+    public let faults: FaultInjector
+    let validator: SchemaValidator
+
+    public init(configuration: EmulatorConfiguration, validator: SchemaValidator? = nil) throws {
+        self.configuration = configuration
+        self.validator = try validator ?? SchemaValidator.bundled()
+        self.store = EmulatorStore(products: configuration.products, seed: configuration.seed)
+        self.rateLimiter = configuration.rateLimit.map {
+            FixedWindowRateLimiter(limit: $0, windowSeconds: configuration.rateWindowSeconds)
+        }
+        self.faults = FaultInjector(settings: configuration.faults, seed: configuration.seed)
+    }
+
+    /// A Hummingbird application serving the emulator on 127.0.0.1 (port 0 picks a free port).
+    ///
+    /// `onListening` receives the bound port once the server accepts connections.
+    public func application(
+        host: String = "127.0.0.1",
+        port: Int,
+        logger: Logger = Logger(label: "cryptlex-emulator"),
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router(context: EmulatorContext.self)
+        addRoutes(to: router)
+        addAdminRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "cryptlex-emulator"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,32 @@
+/// How an emulator instance behaves: who may call it, which products exist, its rate limit and
+/// the faults it starts with.
+public struct EmulatorConfiguration: Sendable {
+    /// The bearer token every `/v3` request must carry.
+    public var token: String
+    /// Product ids that exist; empty accepts any product id.
+    public var products: Set<String>
+    /// Requests allowed per window and client IP; nil switches the limit off.
+    public var rateLimit: Int?
+    /// The rate limit's fixed window, in seconds.
+    public var rateWindowSeconds: Int
+    /// The faults and latency at start; `PUT /__admin/faults` changes them at run time.
+    public var faults: FaultSettings
+    /// Seeds fault draws, ids and generated keys.
+    public var seed: UInt64
+
+    public init(
+        token: String,
+        products: Set<String> = [],
+        rateLimit: Int? = 50,
+        rateWindowSeconds: Int = 5,
+        faults: FaultSettings = FaultSettings(),
+        seed: UInt64 = 1
+    ) {
+        self.token = token
+        self.products = products
+        self.rateLimit = rateLimit
+        self.rateWindowSeconds = rateWindowSeconds
+        self.faults = faults
+        self.seed = seed
+    }
+}

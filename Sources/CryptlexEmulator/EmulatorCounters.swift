@@ -1,0 +1,25 @@
+/// What the emulator has seen since it started or was last reset (`GET /__admin/counters`).
+public struct EmulatorCounters: Sendable, Codable, Equatable {
+    /// Every `/v3` request that arrived.
+    public var requests = 0
+    /// Requests refused with 429.
+    public var rateLimited = 0
+    /// Requests refused with 401.
+    public var unauthorized = 0
+    /// Requests answered 400 (schema, unknown product or user, bad query).
+    public var badRequests = 0
+    /// Requests answered 409.
+    public var conflicts = 0
+    public var licensesCreated = 0
+    public var licenseLookups = 0
+    public var usersCreated = 0
+    public var userLookups = 0
+    /// `POST /v3/licenses` requests that reached the handler, whatever their outcome.
+    public var licenseCreateRequests = 0
+    /// `POST /v3/users` requests that reached the handler, whatever their outcome.
+    public var userCreateRequests = 0
+    /// Injected faults, by kind (`"500"`, `"reset"`, `"lost-response"`, …).
+    public var faults: [String: Int] = [:]
+
+    public init() {}
+}

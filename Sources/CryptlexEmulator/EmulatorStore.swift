@@ -1,0 +1,176 @@
+/// The emulator's accounts data: licenses, users and request counters, behind one actor.
+///
+/// Licenses are indexed by id, key and metadata value, so marker lookups stay O(1) however many
+/// licenses a benchmark creates; the other filters scan in creation order.
+public actor EmulatorStore {
+    /// A rejected write, as the route will answer it.
+    public struct Rejection: Error, Sendable {
+        public var status: Int
+        public var message: String
+        public var code: String?
+    }
+
+    private var licenses: [String: JSONValue] = [:]
+    private var licenseOrder: [String] = []
+    private var licenseIDByKey: [String: String] = [:]
+    private var licenseIDsByMetadataValue: [String: [String]] = [:]
+    private var users: [String: JSONValue] = [:]
+    private var userOrder: [String] = []
+    private var userIDByEmail: [String: String] = [:]
+    private var counters = EmulatorCounters()
+    private var generator: SplitMix64
+    private let seed: UInt64
+    private let products: Set<String>
+
+    /// - Parameters:
+    ///   - products: the product ids that exist; empty accepts every product id.
+    ///   - seed: seeds generated ids and keys, so runs are reproducible.
+    public init(products: Set<String>, seed: UInt64) {
+        self.products = products
+        self.seed = seed
+        self.generator = SplitMix64(seed: seed ^ 0x5EED)
+    }
+
+    // MARK: counters
+
+    /// Applies a change to the counters.
+    public func count(_ change: @Sendable (inout EmulatorCounters) -> Void) { change(&counters) }
+
+    /// A snapshot of the counters.
+    public func snapshot() -> EmulatorCounters { counters }
+
+    /// Forgets every license, user and count.
+    public func reset() {
+        licenses = [:]; licenseOrder = []; licenseIDByKey = [:]; licenseIDsByMetadataValue = [:]
+        users = [:]; userOrder = []; userIDByEmail = [:]
+        counters = EmulatorCounters()
+        generator = SplitMix64(seed: seed ^ 0x5EED)
+    }
+
+    // MARK: licenses
+
+    /// Creates a license from a body that already passed the schema check.
+    public func createLicense(_ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue {
+        let productID = body["productId"]?.stringValue ?? ""
+        if !products.isEmpty, !products.contains(productID) {
+            throw Rejection(status: 400, message: "Product with id '\(productID)' does not exist.", code: nil)
+        }
+        var user: JSONValue = .null
+        if let userID = body["userId"]?.stringValue, !userID.isEmpty {
+            guard let found = users[userID] else {
+                throw Rejection(status: 400, message: "User with id '\(userID)' does not exist.", code: nil)
+            }
+            user = found
+        }
+        let key = body["key"]?.stringValue ?? generateKey()
+        if licenseIDByKey[key] != nil {
+            throw Rejection(status: 409, message: "A license with this key already exists.", code: "DUPLICATE_FIELD_VALUE")
+        }
+        let id = generateID()
+        let created = body["createdAt"]?.stringValue.flatMap(RFC3339.parse) ?? nowTicks
+        var license = body.filter { $0.value != .null }
+        license["id"] = .string(id)
+        license["key"] = .string(key)
+        license["createdAt"] = .string(RFC3339.format(ticks: created))
+        license["updatedAt"] = .string(RFC3339.format(ticks: nowTicks))
+        license["revoked"] = body["revoked"].flatMap { $0 == .null ? nil : $0 } ?? .bool(false)
+        license["suspended"] = body["suspended"].flatMap { $0 == .null ? nil : $0 } ?? .bool(false)
+        license["totalActivations"] = .int(0)
+        license["totalDeactivations"] = .int(0)
+        license["tags"] = body["tags"].flatMap { $0 == .null ? nil : $0 } ?? .array([])
+        license["user"] = user
+        var metadata: [JSONValue] = []
+        for entry in body["metadata"]?.arrayValue ?? [] {
+            guard var fields = entry.objectValue else { continue }
+            fields["id"] = .string(generateID())
+            fields["viewPermissions"] = fields["viewPermissions"].flatMap { $0 == .null ? nil : $0 } ?? .array([])
+            fields.removeValue(forKey: "visible")
+            metadata.append(.object(fields))
+            if let value = fields["value"]?.stringValue { licenseIDsByMetadataValue[value, default: []].append(id) }
+        }
+        license["metadata"] = .array(metadata)
+        let value = JSONValue.object(license)
+        licenses[id] = value
+        licenseOrder.append(id)
+        licenseIDByKey[key] = id
+        counters.licensesCreated += 1
+        return value
+    }
+
+    /// Licenses matching every filter, in creation order (or newest first), one page of them.
+    public func findLicenses(_ filter: LicenseFilter) -> [JSONValue] {
+        counters.licenseLookups += 1
+        var candidates: [String]
+        if let key = filter.key {
+            candidates = licenseIDByKey[key].map { [$0] } ?? []
+        } else if let value = filter.metadataValue {
+            candidates = licenseIDsByMetadataValue[value] ?? []
+        } else {
+            candidates = licenseOrder
+        }
+        if filter.newestFirst { candidates.reverse() }
+        let matching = candidates.lazy.compactMap { self.licenses[$0] }.filter { filter.matches($0, users: self.users) }
+        return Array(matching.dropFirst((filter.page - 1) * filter.limit).prefix(filter.limit))
+    }
+
+    /// Every license, in creation order (the admin dump).
+    public func allLicenses() -> [JSONValue] { licenseOrder.compactMap { licenses[$0] } }
+
+    // MARK: users
+
+    /// Creates a user from a body that already passed the schema check.
+    public func createUser(_ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue {
+        let email = body["email"]?.stringValue ?? ""
+        if userIDByEmail[email.lowercased()] != nil {
+            throw Rejection(status: 409, message: "A user with this email already exists.", code: "DUPLICATE_FIELD_VALUE")
+        }
+        let id = generateID()
+        var user = body.filter { $0.key != "password" && $0.value != .null }
+        let firstName = body["firstName"]?.stringValue ?? ""
+        let lastName = body["lastName"]?.stringValue ?? ""
+        user["id"] = .string(id)
+        user["name"] = .string(lastName.isEmpty ? firstName : "\(firstName) \(lastName)")
+        user["lastName"] = .string(lastName)
+        user["role"] = body["role"].flatMap { $0 == .null ? nil : $0 } ?? .string("user")
+        user["createdAt"] = .string(RFC3339.format(ticks: nowTicks))
+        user["updatedAt"] = .string(RFC3339.format(ticks: nowTicks))
+        user["tags"] = body["tags"].flatMap { $0 == .null ? nil : $0 } ?? .array([])
+        user["metadata"] = .array([])
+        let value = JSONValue.object(user)
+        users[id] = value
+        userOrder.append(id)
+        userIDByEmail[email.lowercased()] = id
+        counters.usersCreated += 1
+        return value
+    }
+
+    /// Users whose email equals `email`, compared case-insensitively; every user when nil.
+    public func findUsers(email: String?, page: Int, limit: Int) -> [JSONValue] {
+        counters.userLookups += 1
+        let ids: [String]
+        if let email { ids = userIDByEmail[email.lowercased()].map { [$0] } ?? [] } else { ids = userOrder }
+        return Array(ids.compactMap { users[$0] }.dropFirst((page - 1) * limit).prefix(limit))
+    }
+
+    /// Every user, in creation order (the admin dump).
+    public func allUsers() -> [JSONValue] { userOrder.compactMap { users[$0] } }
+
+    // MARK: generated values
+
+    private func generateID() -> String {
+        let a = generator.next(), b = generator.next()
+        let hex = String(a, radix: 16).leftPadded(16) + String(b, radix: 16).leftPadded(16)
+        let chars = Array(hex)
+        return "\(String(chars[0..<8]))-\(String(chars[8..<12]))-4\(String(chars[13..<16]))-a\(String(chars[17..<20]))-\(String(chars[20..<32]))"
+    }
+
+    private func generateKey() -> String {
+        let hex = (0..<3).map { _ in String(generator.next(), radix: 16).leftPadded(16) }.joined().uppercased()
+        let chars = Array(hex)
+        return stride(from: 0, to: 36, by: 6).map { String(chars[$0..<$0 + 6]) }.joined(separator: "-")
+    }
+}
+
+private extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

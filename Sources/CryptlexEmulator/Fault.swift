@@ -1,0 +1,70 @@
+/// A failure the emulator can inject into a `/v3` request.
+public enum Fault: String, Sendable, Codable, CaseIterable {
+    /// 500 with a JSON error body, before the request is processed.
+    case http500 = "500"
+    /// 502 with an HTML body, as a load balancer sends it, before the request is processed.
+    case http502 = "502"
+    /// 503 with `Retry-After`, before the request is processed.
+    case http503 = "503"
+    /// 504 with an HTML body, after the request **was** processed (the gateway gave up waiting).
+    case http504 = "504"
+    /// The connection is reset (TCP RST) before the request is processed.
+    case reset
+    /// The request is processed (a license or user is created), then the connection is reset
+    /// without a reply.
+    case lostResponse = "lost-response"
+
+    /// Whether the request is carried out before the fault shows.
+    var processesRequest: Bool { self == .lostResponse || self == .http504 }
+}
+
+/// One fault rule: which fault, how often, and for which requests.
+///
+/// A rule with `count` fires for the next `count` matching requests, then is spent; a rule with
+/// `probability` fires at random (reproducible with the emulator's seed). `method` and `path`
+/// narrow the rule to one route (`POST`, `/v3/users`).
+public struct FaultRule: Sendable, Codable, Equatable {
+    public var fault: Fault
+    public var probability: Double?
+    public var count: Int?
+    public var method: String?
+    public var path: String?
+
+    public init(fault: Fault, probability: Double? = nil, count: Int? = nil, method: String? = nil, path: String? = nil) {
+        self.fault = fault
+        self.probability = probability
+        self.count = count
+        self.method = method
+        self.path = path
+    }
+
+    func matches(method: String, path: String) -> Bool {
+        (self.method.map { $0.uppercased() == method } ?? true) && (self.path.map { $0 == path } ?? true)
+    }
+}
+
+/// Every fault setting at once: the body of `PUT /__admin/faults` and of `GET /__admin/faults`.
+public struct FaultSettings: Sendable, Codable, Equatable {
+    public var rules: [FaultRule]
+    /// Latency added to every `/v3` request, in milliseconds.
+    public var latencyMilliseconds: Int
+    /// Random extra latency, uniform in 0…jitter, in milliseconds.
+    public var jitterMilliseconds: Int
+    /// The `Retry-After` a 503 fault carries, in seconds.
+    public var retryAfterSeconds: Int
+
+    public init(rules: [FaultRule] = [], latencyMilliseconds: Int = 0, jitterMilliseconds: Int = 0, retryAfterSeconds: Int = 1) {
+        self.rules = rules
+        self.latencyMilliseconds = latencyMilliseconds
+        self.jitterMilliseconds = jitterMilliseconds
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        rules = try container.decodeIfPresent([FaultRule].self, forKey: .rules) ?? []
+        latencyMilliseconds = try container.decodeIfPresent(Int.self, forKey: .latencyMilliseconds) ?? 0
+        jitterMilliseconds = try container.decodeIfPresent(Int.self, forKey: .jitterMilliseconds) ?? 0
+        retryAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? 1
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import CryptlexEmulator
+import Foundation
+import Hummingbird
+import Logging
+
+/// Serves a local Cryptlex Web API v3 for tests, demos and rehearsals.
+@main
+struct CryptlexEmulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cryptlex-emulator",
+        abstract: "A local Cryptlex Web API v3 with its rate limit and switchable faults.",
+        discussion: """
+        The first line on stdout is `listening on http://127.0.0.1:PORT`. Admin routes live under
+        /__admin/ (licenses, users, counters, faults, reset). Faults: 500, 502, 503, 504, reset,
+        lost-response, e.g. `--fault 500=0.05 --fault lost-response=0.05`.
+        """
+    )
+
+    @Option(help: "The port to listen on; 0 picks a free one.") var port = 0
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The bearer token to accept (default: the CRYPTLEX_EMULATOR_TOKEN variable).") var token: String?
+    @Option(name: .customLong("product"), help: "A product id that exists (repeatable); with none, any id is accepted.")
+    var products: [String] = []
+    @Option(help: "Requests allowed per window and client IP.") var rateLimit = 50
+    @Option(help: "The rate-limit window, in seconds.") var rateWindow = 5
+    @Flag(help: "Switch the rate limit off.") var noRateLimit = false
+    @Option(name: .customLong("fault"), help: "KIND=PROBABILITY (0…1), repeatable. Kinds: 500 502 503 504 reset lost-response.")
+    var faultSpecs: [String] = []
+    @Option(help: "Latency added to every /v3 request, in milliseconds.") var latencyMs = 0
+    @Option(help: "Random extra latency, 0…N milliseconds.") var jitterMs = 0
+    @Option(help: "Retry-After seconds on injected 503s.") var retryAfter = 1
+    @Option(help: "Seed for faults, ids and keys.") var seed: UInt64 = 1
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "warning"
+
+    func run() async throws {
+        var rules: [FaultRule] = []
+        for spec in faultSpecs {
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let fault = Fault(rawValue: parts[0]), let probability = Double(parts[1]),
+                  (0...1).contains(probability) else {
+                throw ValidationError("--fault \(spec): expected KIND=PROBABILITY with KIND one of \(Fault.allCases.map(\.rawValue).joined(separator: ", ")) and a probability from 0 to 1")
+            }
+            rules.append(FaultRule(fault: fault, probability: probability))
+        }
+        guard let token = token ?? ProcessInfo.processInfo.environment["CRYPTLEX_EMULATOR_TOKEN"], !token.isEmpty else {
+            throw ValidationError("give the token to accept with --token or CRYPTLEX_EMULATOR_TOKEN")
+        }
+        var logger = Logger(label: "cryptlex-emulator")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        let emulator = try CryptlexEmulator(configuration: EmulatorConfiguration(
+            token: token,
+            products: Set(products),
+            rateLimit: noRateLimit ? nil : rateLimit,
+            rateWindowSeconds: rateWindow,
+            faults: FaultSettings(rules: rules, latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs, retryAfterSeconds: retryAfter),
+            seed: seed
+        ))
+        let host = self.host
+        let app = emulator.application(host: host, port: port, logger: logger) { port in
+            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+        }
+        try await app.runService()
+    }
+}
