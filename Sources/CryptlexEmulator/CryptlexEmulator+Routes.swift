@@ -71,7 +71,13 @@ extension CryptlexEmulator {
                 headers[Self.rateLimitReset] = RFC3339.format(ticks: resetTicks)
             }
         }
-        guard request.headers[.authorization] == "Bearer \(configuration.token)" else {
+        let authorization = request.headers[.authorization]
+        if let readOnly = configuration.readOnlyToken, authorization == "Bearer \(readOnly)", request.method != .get {
+            await store.count { $0.forbidden += 1 }
+            return Self.errorResponse(.forbidden, "The access token lacks the scope this operation needs.", code: nil, headers: headers)
+        }
+        guard authorization == "Bearer \(configuration.token)"
+            || (configuration.readOnlyToken.map { authorization == "Bearer \($0)" } ?? false) else {
             await store.count { $0.unauthorized += 1 }
             return Self.errorResponse(.unauthorized, "Invalid or missing access token.", code: nil, headers: headers)
         }

@@ -3,6 +3,9 @@
 public struct EmulatorConfiguration: Sendable {
     /// The bearer token every `/v3` request must carry.
     public var token: String
+    /// A token that may read but not write: its POSTs get 403, as a token without the
+    /// `license:write` / `user:write` scopes does.
+    public var readOnlyToken: String?
     /// Product ids that exist; empty accepts any product id.
     public var products: Set<String>
     /// Requests allowed per window and client IP; nil switches the limit off.
@@ -16,6 +19,7 @@ public struct EmulatorConfiguration: Sendable {
 
     public init(
         token: String,
+        readOnlyToken: String? = nil,
         products: Set<String> = [],
         rateLimit: Int? = 50,
         rateWindowSeconds: Int = 5,
@@ -23,6 +27,7 @@ public struct EmulatorConfiguration: Sendable {
         seed: UInt64 = 1
     ) {
         self.token = token
+        self.readOnlyToken = readOnlyToken
         self.products = products
         self.rateLimit = rateLimit
         self.rateWindowSeconds = rateWindowSeconds

@@ -6,6 +6,8 @@ public struct EmulatorCounters: Sendable, Codable, Equatable {
     public var rateLimited = 0
     /// Requests refused with 401.
     public var unauthorized = 0
+    /// Requests refused with 403 (a read-only token writing).
+    public var forbidden = 0
     /// Requests answered 400 (schema, unknown product or user, bad query).
     public var badRequests = 0
     /// Requests answered 409.

@@ -20,6 +20,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on; 0 picks a free one.") var port = 0
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The bearer token to accept (default: the CRYPTLEX_EMULATOR_TOKEN variable).") var token: String?
+    @Option(help: "A second token that may read but not write (its POSTs get 403).") var readOnlyToken: String?
     @Option(name: .customLong("product"), help: "A product id that exists (repeatable); with none, any id is accepted.")
     var products: [String] = []
     @Option(help: "Requests allowed per window and client IP.") var rateLimit = 50
@@ -50,6 +51,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
         let emulator = try CryptlexEmulator(configuration: EmulatorConfiguration(
             token: token,
+            readOnlyToken: readOnlyToken,
             products: Set(products),
             rateLimit: noRateLimit ? nil : rateLimit,
             rateWindowSeconds: rateWindow,

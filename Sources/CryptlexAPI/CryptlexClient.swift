@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+
+/// A typed client for the four Cryptlex Web API v3 operations licprov uses.
+///
+/// Every failure comes back as one ``APIError`` whose ``APIError/outcome`` says what the caller
+/// may do next; every answer carries the rate-limit headers. The token lives only in this value
+/// and in the `Authorization` header; it is never logged or put into an error.
+public struct CryptlexClient: Sendable {
+    /// A decoded answer plus what it said about the rate limit.
+    public struct Answer<Value: Sendable>: Sendable {
+        public var value: Value
+        public var status: Int
+        public var rateLimit: RateLimitStatus
+    }
+
+    public let baseURL: CryptlexBaseURL
+    private let token: String
+    private let transport: any HTTPTransport
+    private let requestTimeout: Duration
+    private let logger: Logger
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// - Parameters:
+    ///   - requestTimeout: the deadline of one request, from sending to the last byte of the answer.
+    public init(baseURL: CryptlexBaseURL, token: String, transport: any HTTPTransport,
+                requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "licprov.api")) {
+        self.baseURL = baseURL
+        self.token = token
+        self.transport = transport
+        self.requestTimeout = requestTimeout
+        self.logger = logger
+    }
+
+    /// The JSON body licprov sends for a license: sorted keys, nils left out. Stable, so its hash
+    /// identifies a request across runs.
+    public static func encodedBody(_ request: LicenseRequest) -> [UInt8] {
+        Array((try? encoder.encode(request)) ?? Data())
+    }
+
+    /// `POST /v3/licenses`.
+    public func createLicense(_ request: LicenseRequest) async throws(APIError) -> Answer<License> {
+        try await send("POST", "/v3/licenses", query: nil, body: Self.encodedBody(request), expecting: License.self)
+    }
+
+    /// `POST /v3/licenses` with a body already encoded (as the journal stores it).
+    public func createLicense(body: [UInt8]) async throws(APIError) -> Answer<License> {
+        try await send("POST", "/v3/licenses", query: nil, body: body, expecting: License.self)
+    }
+
+    /// One page of `GET /v3/licenses` (`page` from 1, `limit` 1–100).
+    public func findLicenses(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[License]> {
+        try await send("GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil, expecting: [License].self)
+    }
+
+    /// Every license matching `query`, page by page until a short or empty page.
+    ///
+    /// `maxPages` bounds the walk; a lookup by key or marker expects one or two results.
+    public func findAllLicenses(_ query: LicenseQuery, pageSize: Int = 100, maxPages: Int = 100) async throws(APIError) -> [License] {
+        var found: [License] = []
+        for page in 1...maxPages {
+            let answer = try await findLicenses(query, page: page, limit: pageSize)
+            found += answer.value
+            if answer.value.count < pageSize { break }
+        }
+        return found
+    }
+
+    /// `POST /v3/users`. The password goes on the wire and nowhere else.
+    public func createUser(_ request: UserRequest) async throws(APIError) -> Answer<User> {
+        let body = Array((try? Self.encoder.encode(request)) ?? Data())
+        return try await send("POST", "/v3/users", query: nil, body: body, expecting: User.self)
+    }
+
+    /// `GET /v3/users?email[eq]=…`, keeping only exact case-insensitive matches.
+    public func findUsers(email: String) async throws(APIError) -> Answer<[User]> {
+        var answer = try await send("GET", "/v3/users", query: QueryEncoding.encode([("email[eq]", email), ("page", "1"), ("limit", "100")]),
+                                    body: nil, expecting: [User].self)
+        answer.value = answer.value.filter { $0.email.lowercased() == email.lowercased() }
+        return answer
+    }
+
+    /// Releases the transport's connections.
+    public func shutdown() async throws { try await transport.shutdown() }
+
+    private func send<Value: Decodable & Sendable>(
+        _ method: String, _ path: String, query: String?, body: [UInt8]?, expecting: Value.Type
+    ) async throws(APIError) -> Answer<Value> {
+        var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json"), ("User-Agent", "licprov")]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let request = TransportRequest(method: method, url: baseURL.url(path: path, query: query), headers: headers, body: body, timeout: requestTimeout)
+        let started = ContinuousClock.now
+        let response: TransportResponse
+        do {
+            response = try await transport.send(request)
+        } catch {
+            logger.debug("request failed", metadata: ["method": "\(method)", "path": "\(path)", "error": "\(error.detail)"])
+            throw APIError(method: method, path: path, failure: .transport(error),
+                           outcome: APIError.outcome(for: error, method: method), rateLimit: RateLimitStatus(), bodyExcerpt: "")
+        }
+        let rateLimit = RateLimitStatus(header: response.header)
+        logger.debug("request", metadata: [
+            "method": "\(method)", "path": "\(path)", "status": "\(response.status)",
+            "elapsed": "\(ContinuousClock.now - started)", "rateRemaining": "\(rateLimit.remaining.map(String.init) ?? "-")",
+        ])
+        let excerpt = String(decoding: response.body.prefix(512), as: UTF8.self)
+        guard (200..<300).contains(response.status) else {
+            let (message, code) = APIError.parseErrorBody(response.body, status: response.status)
+            throw APIError(method: method, path: path, failure: .http(status: response.status, code: code, message: message),
+                           outcome: APIError.outcome(forStatus: response.status, method: method, rateLimit: rateLimit),
+                           rateLimit: rateLimit, bodyExcerpt: excerpt)
+        }
+        do {
+            let value = try JSONDecoder().decode(Value.self, from: Data(response.body))
+            return Answer(value: value, status: response.status, rateLimit: rateLimit)
+        } catch {
+            throw APIError(method: method, path: path, failure: .undecodable(status: response.status, reason: String(describing: error).prefix(200).description),
+                           outcome: method == "GET" ? .retryable(after: nil) : .ambiguous, rateLimit: rateLimit, bodyExcerpt: excerpt)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// One HTTP exchange, as the client sees it: the seam that lets the client run over a real
+/// connection pool in production and over a closure in unit tests.
+public protocol HTTPTransport: Sendable {
+    /// Sends one request and returns the whole response, or throws ``TransportError``.
+    func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse
+    /// Releases connections; the transport is unusable afterwards.
+    func shutdown() async throws
+}
+
+/// A request ready to go on the wire.
+public struct TransportRequest: Sendable {
+    public var method: String
+    /// The absolute URL, query included.
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+    public var timeout: Duration
+}
+
+/// A whole response: status, headers (names compared case-insensitively) and body bytes.
+public struct TransportResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first header named `name`, case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+    }
+}
+
+/// A transport that calls a closure: for unit tests of the client's parsing and classification.
+public struct ClosureTransport: HTTPTransport {
+    let handler: @Sendable (TransportRequest) async throws(TransportError) -> TransportResponse
+
+    public init(_ handler: @escaping @Sendable (TransportRequest) async throws(TransportError) -> TransportResponse) {
+        self.handler = handler
+    }
+
+    public func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
+        try await handler(request)
+    }
+
+    public func shutdown() async throws {}
+}

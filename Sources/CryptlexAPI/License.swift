@@ -1,0 +1,49 @@
+/// The parts of a `LicenseDto` that licprov reads back. Unknown fields are ignored.
+public struct License: Decodable, Sendable, Equatable {
+    public var id: String
+    public var key: String
+    public var productId: String?
+    public var userId: String?
+    public var createdAt: CryptlexTimestamp?
+    public var metadata: [Metadata]
+
+    /// A metadata entry as Cryptlex returns it.
+    public struct Metadata: Decodable, Sendable, Equatable {
+        public var key: String
+        public var value: String
+    }
+
+    enum CodingKeys: String, CodingKey { case id, key, productId, userId, createdAt, metadata }
+
+    public init(id: String, key: String, productId: String? = nil, userId: String? = nil, createdAt: CryptlexTimestamp? = nil, metadata: [Metadata] = []) {
+        self.id = id
+        self.key = key
+        self.productId = productId
+        self.userId = userId
+        self.createdAt = createdAt
+        self.metadata = metadata
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        key = try container.decode(String.self, forKey: .key)
+        productId = try container.decodeIfPresent(String.self, forKey: .productId)
+        userId = try container.decodeIfPresent(String.self, forKey: .userId)
+        createdAt = try container.decodeIfPresent(CryptlexTimestamp.self, forKey: .createdAt)
+        metadata = try container.decodeIfPresent([Metadata].self, forKey: .metadata) ?? []
+    }
+
+    /// The value of the first metadata entry named `key`, compared exactly.
+    public func metadataValue(forKey key: String) -> String? {
+        metadata.first { $0.key == key }?.value
+    }
+}
+
+/// The parts of a `UserDto` that licprov reads back.
+public struct User: Decodable, Sendable, Equatable {
+    public var id: String
+    public var email: String
+    public var firstName: String?
+    public var lastName: String?
+}

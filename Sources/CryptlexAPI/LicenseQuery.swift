@@ -1,0 +1,64 @@
+/// Filters for `GET /v3/licenses`, written as Cryptlex's deep-object parameters.
+public struct LicenseQuery: Sendable, Equatable {
+    public var key: String?
+    public var productId: String?
+    public var userId: String?
+    public var metadataKey: String?
+    public var metadataValue: String?
+    public var userEmail: String?
+    /// Only licenses created at or after this time (an RFC 3339 date-time).
+    public var createdAtOrAfter: String?
+    public var newestFirst = false
+
+    public init(key: String? = nil, productId: String? = nil, userId: String? = nil, metadataKey: String? = nil,
+                metadataValue: String? = nil, userEmail: String? = nil, createdAtOrAfter: String? = nil, newestFirst: Bool = false) {
+        self.key = key
+        self.productId = productId
+        self.userId = userId
+        self.metadataKey = metadataKey
+        self.metadataValue = metadataValue
+        self.userEmail = userEmail
+        self.createdAtOrAfter = createdAtOrAfter
+        self.newestFirst = newestFirst
+    }
+
+    /// The query items, in a stable order.
+    func items(page: Int, limit: Int) -> [(String, String)] {
+        var items: [(String, String)] = []
+        if let key { items.append(("key[eq]", key)) }
+        if let productId { items.append(("productId[eq]", productId)) }
+        if let userId { items.append(("userId", userId)) }
+        if let metadataKey { items.append(("metadata.key[eq]", metadataKey)) }
+        if let metadataValue { items.append(("metadata.value[eq]", metadataValue)) }
+        if let userEmail { items.append(("user.email[eq]", userEmail)) }
+        if let createdAtOrAfter { items.append(("createdAt[gte]", createdAtOrAfter)) }
+        if newestFirst { items.append(("sort", "-createdAt")) }
+        items.append(("page", String(page)))
+        items.append(("limit", String(limit)))
+        return items
+    }
+}
+
+/// Percent-encoding for query names and values: everything but RFC 3986's unreserved characters.
+enum QueryEncoding {
+    static func encode(_ items: [(String, String)]) -> String {
+        items.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                result += "%" + String(UnicodeScalar(hex[Int(byte >> 4)])) + String(UnicodeScalar(hex[Int(byte & 15)]))
+            }
+        }
+        return result
+    }
+}

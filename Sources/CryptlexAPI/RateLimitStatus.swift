@@ -1,0 +1,60 @@
+import Foundation
+
+/// What a response said about the rate limit, in a form the scheduler can act on.
+///
+/// Cryptlex sends `X-Rate-Limit-Limit` (a period such as `5s`), `X-Rate-Limit-Remaining` and
+/// `X-Rate-Limit-Reset` (a UTC date-time, not epoch seconds) on allowed responses, and
+/// `Retry-After` (seconds, or an HTTP-date) on a 429. Any header may be missing or malformed;
+/// a missing value is nil, never a guess.
+public struct RateLimitStatus: Sendable, Equatable {
+    /// The window, from `X-Rate-Limit-Limit`.
+    public var window: Duration?
+    /// Requests left in the current window.
+    public var remaining: Int?
+    /// When the current window ends.
+    public var reset: Date?
+    /// How long to wait before sending again, from `Retry-After`.
+    public var retryAfter: Duration?
+
+    public init(window: Duration? = nil, remaining: Int? = nil, reset: Date? = nil, retryAfter: Duration? = nil) {
+        self.window = window
+        self.remaining = remaining
+        self.reset = reset
+        self.retryAfter = retryAfter
+    }
+
+    /// Parses the headers of one response; `now` anchors an HTTP-date `Retry-After`.
+    public init(header: (String) -> String?, now: Date = Date()) {
+        window = header("X-Rate-Limit-Limit").flatMap(Self.parsePeriod)
+        remaining = header("X-Rate-Limit-Remaining").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        reset = header("X-Rate-Limit-Reset").flatMap { CryptlexTimestamp($0.trimmingCharacters(in: .whitespaces))?.date }
+        retryAfter = header("Retry-After").flatMap { Self.parseRetryAfter($0, now: now) }
+    }
+
+    /// True when no header was present.
+    public var isEmpty: Bool { window == nil && remaining == nil && reset == nil && retryAfter == nil }
+
+    /// `5s`, `1m`, `500ms` or a bare number of seconds.
+    static func parsePeriod(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
+            if let value = Double(trimmed.dropLast(suffix.count)), value >= 0 { return .milliseconds(Int64(value * scale * 1000)) }
+        }
+        return Double(trimmed).flatMap { $0 >= 0 ? .milliseconds(Int64($0 * 1000)) : nil }
+    }
+
+    /// `Retry-After` as delta-seconds (`120`, `1.5` tolerated) or an IMF-fixdate HTTP-date.
+    static func parseRetryAfter(_ text: String, now: Date) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(trimmed) {
+            return seconds >= 0 ? .milliseconds(Int64(seconds * 1000)) : nil
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE',' dd MMM yyyy HH':'mm':'ss 'GMT'"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
+    }
+}

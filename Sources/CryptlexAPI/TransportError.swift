@@ -1,0 +1,22 @@
+/// A failure below HTTP, as a transport reports it: what matters is whether the request can
+/// have reached the server.
+public enum TransportError: Error, Sendable, Equatable {
+    /// No connection was made: the request was certainly not sent.
+    case connectFailed(String)
+    /// The connection failed or timed out after the request may have been sent.
+    case connectionLost(String)
+    /// The request did not finish within its deadline; it may have been sent.
+    case timedOut(String)
+    /// The task was cancelled while the request was in flight.
+    case cancelled
+
+    /// A short, secret-free description.
+    public var detail: String {
+        switch self {
+        case .connectFailed(let reason): "could not connect (\(reason))"
+        case .connectionLost(let reason): "the connection was lost (\(reason))"
+        case .timedOut(let reason): "timed out (\(reason))"
+        case .cancelled: "cancelled"
+        }
+    }
+}

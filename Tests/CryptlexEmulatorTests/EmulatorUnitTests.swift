@@ -1,0 +1,54 @@
+@testable import CryptlexEmulator
+import Testing
+
+@Suite("Emulator parts without a server")
+struct EmulatorUnitTests {
+    @Test func theFixedWindowResetsAtTheWindowBoundary() async {
+        let limiter = FixedWindowRateLimiter(limit: 50, windowSeconds: 5)
+        let windowStart: Int64 = 1_800_000_000 * 10_000_000
+        for index in 0..<50 {
+            let decision = await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + Int64(index) * 1_000_000)
+            #expect(decision == .allowed(remaining: 49 - index, resetTicks: windowStart + 50_000_000))
+        }
+        #expect(await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 49_000_000) == .refused(retryAfterSeconds: 1))
+        #expect(await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 10_000_000) == .refused(retryAfterSeconds: 4))
+        // Another IP has its own window.
+        #expect(await limiter.admit(client: "5.6.7.8", nowTicks: windowStart + 49_000_000) == .allowed(remaining: 49, resetTicks: windowStart + 50_000_000))
+        // The next window starts from zero.
+        #expect(await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 50_000_000) == .allowed(remaining: 49, resetTicks: windowStart + 100_000_000))
+    }
+
+    @Test func faultDrawsAreReproducibleWithASeed() async {
+        let settings = FaultSettings(rules: [FaultRule(fault: .http500, probability: 0.3), FaultRule(fault: .reset, probability: 0.3)], jitterMilliseconds: 50)
+        func draws(seed: UInt64) async -> [FaultInjector.Plan] {
+            let injector = FaultInjector(settings: settings, seed: seed)
+            var plans: [FaultInjector.Plan] = []
+            for _ in 0..<200 { plans.append(await injector.plan(method: "POST", path: "/v3/licenses")) }
+            return plans
+        }
+        let first = await draws(seed: 7)
+        #expect(first == (await draws(seed: 7)))
+        #expect(first != (await draws(seed: 8)))
+        let faulted = first.filter { $0.fault != nil }.count
+        #expect(faulted > 60 && faulted < 140, "about half of 200 should fault, got \(faulted)")
+        #expect(first.allSatisfy { (0...50).contains($0.delayMilliseconds) })
+    }
+
+    @Test func countRulesFireForTheNextNMatchingRequestsOnly() async {
+        let injector = FaultInjector(settings: FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 2, path: "/v3/users")]), seed: 1)
+        #expect(await injector.plan(method: "POST", path: "/v3/licenses").fault == nil)
+        #expect(await injector.plan(method: "POST", path: "/v3/users").fault == .lostResponse)
+        #expect(await injector.plan(method: "GET", path: "/v3/users").fault == .lostResponse)
+        #expect(await injector.plan(method: "POST", path: "/v3/users").fault == nil)
+        #expect(await injector.current().rules.isEmpty)
+    }
+
+    @Test func timestampsRoundTripWithSevenDigits() {
+        let ticks = RFC3339.parse("2018-05-06T08:49:17.9361143Z")
+        #expect(ticks.map(RFC3339.format) == "2018-05-06T08:49:17.9361143Z")
+        #expect(RFC3339.parse("2018-05-06T10:49:17.9361143+02:00") == ticks)
+        #expect(RFC3339.parse("2019-02-29T00:00:00Z") == nil)
+        #expect(RFC3339.parse("2024-02-29T00:00:00Z") != nil)
+        #expect(RFC3339.parse("2024-01-01") == nil)
+    }
+}
