@@ -8,8 +8,7 @@ import NIOCore
 extension CryptlexEmulator {
     func addRoutes(to router: Router<EmulatorContext>) {
         router.post("/v3/licenses") { request, context in
-            try await self.serve(request, context) { body in
-                await self.store.count { $0.licenseCreateRequests += 1 }
+            try await self.serve(request, context, counting: .licenseCreate) { body in
                 let fields = try self.decodeBody(body, schema: "LicenseRequestModel")
                 let license = try await self.store.createLicense(fields, nowTicks: RFC3339.nowTicks())
                 return (.created, license)
@@ -22,8 +21,7 @@ extension CryptlexEmulator {
             }
         }
         router.post("/v3/users") { request, context in
-            try await self.serve(request, context) { body in
-                await self.store.count { $0.userCreateRequests += 1 }
+            try await self.serve(request, context, counting: .userCreate) { body in
                 let fields = try self.decodeBody(body, schema: "UserRequestModel")
                 return (.created, try await self.store.createUser(fields, nowTicks: RFC3339.nowTicks()))
             }
@@ -53,9 +51,10 @@ extension CryptlexEmulator {
     private func serve(
         _ request: Request,
         _ context: EmulatorContext,
+        counting route: EmulatorStore.CountedRoute? = nil,
         operation: (ByteBuffer) async throws -> (HTTPResponse.Status, JSONValue)
     ) async throws -> Response {
-        await store.count { $0.requests += 1 }
+        await store.countArrival(route)
         var headers = HTTPFields()
         if let rateLimiter {
             switch await rateLimiter.admit(client: context.clientIP, nowTicks: RFC3339.nowTicks()) {
@@ -104,7 +103,7 @@ extension CryptlexEmulator {
         let response: Response
         do {
             let (status, value) = try await operation(body)
-            response = Response(status: status, headers: Self.jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+            response = Response(status: status, headers: Self.jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
         } catch let rejection as EmulatorStore.Rejection {
             await store.count {
                 if rejection.status == 409 { $0.conflicts += 1 } else { $0.badRequests += 1 }
@@ -123,10 +122,7 @@ extension CryptlexEmulator {
     }
 
     private func decodeBody(_ body: ByteBuffer, schema: String) throws(EmulatorStore.Rejection) -> [String: JSONValue] {
-        let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))
-        } catch {
+        guard let value = JSONValue.parse(body.readableBytesView) else {
             throw Self.badRequest("The request body is not valid JSON.")
         }
         let violations = validator.validate(value, against: schema)
@@ -167,8 +163,7 @@ extension CryptlexEmulator {
     static func errorResponse(_ status: HTTPResponse.Status, _ message: String, code: String?, headers: HTTPFields) -> Response {
         var fields: [String: JSONValue] = ["message": .string(message)]
         if let code { fields["code"] = .string(code) }
-        let data = (try? JSONEncoder().encode(JSONValue.object(fields))) ?? Data()
-        return Response(status: status, headers: jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(fields).serialized())))
     }
 
     static func htmlResponse(_ status: HTTPResponse.Status, headers: HTTPFields) -> Response {

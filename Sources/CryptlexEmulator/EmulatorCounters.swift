@@ -16,9 +16,9 @@ public struct EmulatorCounters: Sendable, Codable, Equatable {
     public var licenseLookups = 0
     public var usersCreated = 0
     public var userLookups = 0
-    /// `POST /v3/licenses` requests that reached the handler, whatever their outcome.
+    /// `POST /v3/licenses` requests that arrived, whatever their outcome.
     public var licenseCreateRequests = 0
-    /// `POST /v3/users` requests that reached the handler, whatever their outcome.
+    /// `POST /v3/users` requests that arrived, whatever their outcome.
     public var userCreateRequests = 0
     /// Injected faults, by kind (`"500"`, `"reset"`, `"lost-response"`, …).
     public var faults: [String: Int] = [:]

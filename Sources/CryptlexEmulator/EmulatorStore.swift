@@ -36,6 +36,19 @@ public actor EmulatorStore {
     /// Applies a change to the counters.
     public func count(_ change: @Sendable (inout EmulatorCounters) -> Void) { change(&counters) }
 
+    /// Counts one `/v3` request on arrival, and on its route's counter when it has one.
+    public func countArrival(_ route: CountedRoute?) {
+        counters.requests += 1
+        switch route {
+        case .licenseCreate?: counters.licenseCreateRequests += 1
+        case .userCreate?: counters.userCreateRequests += 1
+        case nil: break
+        }
+    }
+
+    /// Routes with a counter of their own.
+    public enum CountedRoute: Sendable { case licenseCreate, userCreate }
+
     /// A snapshot of the counters.
     public func snapshot() -> EmulatorCounters { counters }
 

@@ -5,7 +5,8 @@ import Foundation
 /// It understands the keywords the subset uses: `type`, `format` (`int32`, `int64`, `date-time`,
 /// `email`), `enum`, `minimum`, `maximum`, `minLength`, `maxLength`, `maxItems`, `required`,
 /// `properties`, `additionalProperties: false`, `nullable`, `items` and `$ref`. Unknown keywords are
-/// ignored, as JSON Schema prescribes.
+/// ignored, as JSON Schema prescribes. The document is compiled once into a tree of
+/// ``SchemaNode``s, so a check does no string lookups into the raw document.
 public struct SchemaValidator: Sendable {
     /// A schema violation, with the JSON path of the offending value (`metadata[1].key`).
     public struct Violation: Sendable, Equatable, CustomStringConvertible {
@@ -14,15 +15,17 @@ public struct SchemaValidator: Sendable {
         public var description: String { path.isEmpty ? message : "\(path): \(message)" }
     }
 
-    private let schemas: [String: JSONValue]
+    private let raw: [String: JSONValue]
+    private let compiled: [String: SchemaNode]
 
-    /// Loads the component schemas from an OpenAPI document.
+    /// Loads and compiles the component schemas of an OpenAPI document.
     public init(openAPIDocument data: Data) throws {
-        let document = try JSONDecoder().decode(JSONValue.self, from: data)
-        guard let schemas = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue else {
+        guard let document = JSONValue.parse(data),
+              let schemas = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue else {
             throw EmulatorError.badSchemaDocument("no components.schemas object")
         }
-        self.schemas = schemas
+        raw = schemas
+        compiled = schemas.mapValues(SchemaNode.init)
     }
 
     /// Loads the copy of the Cryptlex v3 subset that ships as this module's resource.
@@ -33,106 +36,87 @@ public struct SchemaValidator: Sendable {
         return try SchemaValidator(openAPIDocument: Data(contentsOf: url))
     }
 
-    /// The property names a component schema declares, for tests and error messages.
+    /// The property names a component schema declares, sorted.
     public func propertyNames(of schemaName: String) -> [String] {
-        guard let properties = schemas[schemaName]?.objectValue?["properties"]?.objectValue else { return [] }
-        return properties.keys.sorted()
+        compiled[schemaName]?.properties.keys.sorted() ?? []
     }
 
     /// The raw component schema, for contract tests.
-    public func schema(named name: String) -> JSONValue? { schemas[name] }
+    public func schema(named name: String) -> JSONValue? { raw[name] }
 
-    /// Every violation of `value` against the component schema `schemaName`, in document order.
+    /// Every violation of `value` against the component schema `schemaName`.
     public func validate(_ value: JSONValue, against schemaName: String) -> [Violation] {
         var violations: [Violation] = []
-        check(value, schema: .object(["$ref": .string("#/components/schemas/\(schemaName)")]), path: "", into: &violations)
+        if let node = compiled[schemaName] { check(value, node, path: "", into: &violations) }
         return violations
     }
 
-    private func resolve(_ schema: [String: JSONValue]) -> [String: JSONValue] {
-        guard let ref = schema["$ref"]?.stringValue else { return schema }
-        let name = String(ref.split(separator: "/").last ?? "")
-        return schemas[name]?.objectValue ?? [:]
-    }
-
-    private func check(_ value: JSONValue, schema raw: JSONValue, path: String, into violations: inout [Violation]) {
-        guard let unresolved = raw.objectValue else { return }
-        let schema = resolve(unresolved)
+    private func check(_ value: JSONValue, _ unresolved: SchemaNode, path: String, into violations: inout [Violation]) {
+        let node = unresolved.ref.flatMap { compiled[$0] } ?? unresolved
         func fail(_ message: String) { violations.append(Violation(path: path, message: message)) }
 
         if case .null = value {
-            if schema["nullable"] != .bool(true) { fail("must not be null") }
+            if !node.nullable { fail("must not be null") }
             return
         }
-        if let allowed = schema["enum"]?.arrayValue, !allowed.contains(value) {
-            let names = allowed.compactMap(\.stringValue).joined(separator: ", ")
-            fail("must be one of \(names), not \(Self.render(value))")
+        if let allowed = node.enumValues {
+            guard case .string(let string) = value, allowed.contains(string) else {
+                return fail("must be one of \(allowed.joined(separator: ", ")), not \(Self.render(value))")
+            }
             return
         }
-        switch schema["type"]?.stringValue {
-        case "string":
+        switch node.type {
+        case .string:
             guard case .string(let string) = value else { return fail("must be a string, not \(value.kindName)") }
-            checkString(string, schema: schema, fail: fail)
-        case "integer":
+            let length = node.minLength != nil || node.maxLength != nil ? string.count : 0
+            if let minLength = node.minLength, length < minLength {
+                fail(minLength == 1 ? "must not be empty" : "must be at least \(minLength) characters, not \(length)")
+            }
+            if let maxLength = node.maxLength, length > maxLength {
+                fail("must be at most \(maxLength) characters, not \(length)")
+            }
+            switch node.format {
+            case .dateTime where RFC3339.parse(string) == nil:
+                fail("must be an RFC 3339 date-time, not \"\(string.prefix(40))\"")
+            case .email where !Self.looksLikeEmail(string):
+                fail("must be an email address, not \"\(string.prefix(40))\"")
+            default: break
+            }
+        case .integer:
             guard case .int(let number) = value else { return fail("must be an integer, not \(Self.render(value))") }
-            if schema["format"]?.stringValue == "int32", number < Int64(Int32.min) || number > Int64(Int32.max) {
+            if node.format == .int32, number < Int64(Int32.min) || number > Int64(Int32.max) {
                 return fail("must fit in 32 bits, not \(number)")
             }
-            if let minimum = Self.number(schema["minimum"]), Double(number) < minimum {
-                fail("must be at least \(Int64(minimum)), not \(number)")
+            if let minimum = node.minimum, Double(number) < minimum { fail("must be at least \(Int64(minimum)), not \(number)") }
+            if let maximum = node.maximum, Double(number) > maximum {
+                fail("must be at most \(maximum >= 9.2e18 ? "9223372036854775807" : String(Int64(maximum))), not \(number)")
             }
-            if let maximum = Self.number(schema["maximum"]), Double(number) > maximum {
-                fail("must be at most \(Self.renderBound(maximum)), not \(number)")
-            }
-        case "number":
+        case .number:
             switch value {
             case .int, .double: break
             default: fail("must be a number, not \(value.kindName)")
             }
-        case "boolean":
+        case .boolean:
             guard case .bool = value else { return fail("must be true or false, not \(Self.render(value))") }
-        case "array":
+        case .array:
             guard case .array(let items) = value else { return fail("must be an array, not \(value.kindName)") }
-            if let maxItems = Self.number(schema["maxItems"]), Double(items.count) > maxItems {
-                fail("must have at most \(Int(maxItems)) items, not \(items.count)")
+            if let maxItems = node.maxItems, items.count > maxItems { fail("must have at most \(maxItems) items, not \(items.count)") }
+            if let itemNode = node.items {
+                for (index, item) in items.enumerated() { check(item, itemNode, path: "\(path)[\(index)]", into: &violations) }
             }
-            if let itemSchema = schema["items"] {
-                for (index, item) in items.enumerated() {
-                    check(item, schema: itemSchema, path: "\(path)[\(index)]", into: &violations)
-                }
-            }
-        case "object":
+        case .object:
             guard case .object(let members) = value else { return fail("must be an object, not \(value.kindName)") }
-            let properties = schema["properties"]?.objectValue ?? [:]
-            for name in schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where members[name] == nil {
+            for name in node.required where members[name] == nil {
                 violations.append(Violation(path: Self.join(path, name), message: "is required"))
             }
-            for (name, member) in members.sorted(by: { $0.key < $1.key }) {
-                if let propertySchema = properties[name] {
-                    check(member, schema: propertySchema, path: Self.join(path, name), into: &violations)
-                } else if schema["additionalProperties"] == .bool(false) {
+            for name in members.keys.sorted() {
+                if let property = node.properties[name] {
+                    check(members[name]!, property, path: Self.join(path, name), into: &violations)
+                } else if node.closed {
                     violations.append(Violation(path: Self.join(path, name), message: "is not a known field"))
                 }
             }
-        default:
-            break
-        }
-    }
-
-    private func checkString(_ string: String, schema: [String: JSONValue], fail: (String) -> Void) {
-        let length = string.count
-        if let minLength = Self.number(schema["minLength"]), Double(length) < minLength {
-            fail(minLength == 1 ? "must not be empty" : "must be at least \(Int(minLength)) characters, not \(length)")
-        }
-        if let maxLength = Self.number(schema["maxLength"]), Double(length) > maxLength {
-            fail("must be at most \(Int(maxLength)) characters, not \(length)")
-        }
-        switch schema["format"]?.stringValue {
-        case "date-time":
-            if RFC3339.parse(string) == nil { fail("must be an RFC 3339 date-time, not \"\(string.prefix(40))\"") }
-        case "email":
-            if !Self.looksLikeEmail(string) { fail("must be an email address, not \"\(string.prefix(40))\"") }
-        default:
+        case nil:
             break
         }
     }
@@ -146,18 +130,6 @@ public struct SchemaValidator: Sendable {
 
     private static func join(_ path: String, _ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
 
-    private static func number(_ value: JSONValue?) -> Double? {
-        switch value {
-        case .int(let number): Double(number)
-        case .double(let number): number
-        default: nil
-        }
-    }
-
-    private static func renderBound(_ bound: Double) -> String {
-        bound >= 9.2e18 ? "9223372036854775807" : String(Int64(bound))
-    }
-
     private static func render(_ value: JSONValue) -> String {
         switch value {
         case .string(let string): "\"\(string.prefix(40))\""
@@ -166,5 +138,60 @@ public struct SchemaValidator: Sendable {
         case .bool(let flag): String(flag)
         default: value.kindName
         }
+    }
+}
+
+/// One compiled schema: the keywords the validator uses, with `$ref` kept as a component name.
+final class SchemaNode: Sendable {
+    enum Kind: String, Sendable { case string, integer, number, boolean, array, object }
+    enum Format: Sendable { case int32, int64, dateTime, email, other }
+
+    let ref: String?
+    let type: Kind?
+    let format: Format?
+    let nullable: Bool
+    let enumValues: [String]?
+    let minimum: Double?
+    let maximum: Double?
+    let minLength: Int?
+    let maxLength: Int?
+    let maxItems: Int?
+    let required: [String]
+    let properties: [String: SchemaNode]
+    /// `additionalProperties: false`.
+    let closed: Bool
+    let items: SchemaNode?
+
+    init(_ value: JSONValue) {
+        let fields = value.objectValue ?? [:]
+        func number(_ name: String) -> Double? {
+            switch fields[name] {
+            case .int(let number)?: Double(number)
+            case .double(let number)?: number
+            default: nil
+            }
+        }
+        ref = fields["$ref"]?.stringValue.flatMap { $0.split(separator: "/").last.map(String.init) }
+        type = fields["type"]?.stringValue.flatMap(Kind.init(rawValue:))
+        format = fields["format"]?.stringValue.map {
+            switch $0 {
+            case "int32": .int32
+            case "int64": .int64
+            case "date-time": .dateTime
+            case "email": .email
+            default: .other
+            }
+        }
+        nullable = fields["nullable"] == .bool(true)
+        enumValues = fields["enum"]?.arrayValue?.compactMap(\.stringValue)
+        minimum = number("minimum")
+        maximum = number("maximum")
+        minLength = number("minLength").map { Int($0) }
+        maxLength = number("maxLength").map { Int($0) }
+        maxItems = number("maxItems").map { Int($0) }
+        required = fields["required"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        properties = (fields["properties"]?.objectValue ?? [:]).mapValues(SchemaNode.init)
+        closed = fields["additionalProperties"] == .bool(false)
+        items = fields["items"].map(SchemaNode.init)
     }
 }
