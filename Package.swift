@@ -20,7 +20,7 @@ let package = Package(
     ],
     targets: [
         // MARK: licprov's core: one module per concern, wired together by Provisioning
-        .target(name: "Ingestion"),
+        .target(name: "Ingestion", dependencies: ["CryptlexAPI"]),
         .target(name: "Scheduling"),
         .target(
             name: "CryptlexAPI",

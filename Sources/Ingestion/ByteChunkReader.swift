@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a file (or standard input, for `-`) in fixed-size chunks with `read(2)`: the whole
+/// file is never in memory, whatever its size.
+public final class ByteChunkReader {
+    /// The name used in messages: the path, or `<stdin>`.
+    public let displayName: String
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    private var buffer: [UInt8]
+
+    /// Opens `path`; `-` means standard input.
+    public init(path: String, chunkSize: Int = 1 << 20) throws(IngestionError) {
+        if path == "-" {
+            descriptor = 0
+            ownsDescriptor = false
+            displayName = "<stdin>"
+        } else {
+            let opened = open(path, O_RDONLY | O_CLOEXEC)
+            guard opened >= 0 else {
+                throw .cannotOpen(file: path, reason: String(cString: strerror(errno)))
+            }
+            var info = stat()
+            if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                close(opened)
+                throw .cannotOpen(file: path, reason: "it is a directory")
+            }
+            descriptor = opened
+            ownsDescriptor = true
+            displayName = path
+        }
+        buffer = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    deinit {
+        if ownsDescriptor { close(descriptor) }
+    }
+
+    /// Calls `body` with each chunk in turn until the end of the input.
+    public func forEachChunk(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        while true {
+            let count = buffer.withUnsafeMutableBytes { raw in read(descriptor, raw.baseAddress, raw.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw IngestionError.readFailed(file: displayName, reason: String(cString: strerror(errno)))
+            }
+            if count == 0 { return }
+            try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<count])) }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+/// Streams the elements of a top-level JSON array, one at a time: the file is never loaded
+/// whole, only the element being read. This file is a state machine, so it is longer than most.
+///
+/// The scanner only finds element boundaries (tracking nesting and strings); each element is
+/// then parsed on its own, so a message can name the element's line and column. A file that
+/// is not an array, an array that is never closed, and text after the array stop the read; an
+/// element that is not an object is reported by the caller and skipped.
+public struct JSONArrayReader {
+    /// One element and where it starts.
+    public struct Element {
+        public var value: JSONCell
+        public var line: Int
+        /// 1-based position in the array.
+        public var index: Int
+    }
+
+    /// The largest element accepted, in bytes.
+    public static let maxElementBytes = 16 << 20
+
+    private enum Phase { case beforeArray, expectElement, afterElement, inElement, afterArray }
+    private let file: String
+    private var phase = Phase.beforeArray
+    private var element: [UInt8] = []
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    private var scalar = false
+    private var line = 1
+    private var column = 0
+    private var elementLine = 1
+    private var elementColumn = 1
+    private var count = 0
+    private var startOfInput = true
+    private var sawComma = false
+
+    public init(file: String) { self.file = file }
+
+    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Element) throws -> Void) throws {
+        var index = 0
+        if startOfInput {
+            startOfInput = false
+            if chunk.count >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) {
+                throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16")
+            }
+            if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { index = 3 }
+        }
+        while index < chunk.count {
+            let byte = chunk[index]
+            index += 1
+            column += 1
+            let isSpace = byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+            switch phase {
+            case .beforeArray:
+                if isSpace { break }
+                if byte == UInt8(ascii: "[") { phase = .expectElement; break }
+                let hint = byte == UInt8(ascii: "{")
+                    ? "the file holds one JSON object, not an array of orders; put the orders in [ … ], or use NDJSON (one object per line)"
+                    : "a JSON order file must be an array of objects, starting with ["
+                throw IngestionError.malformedJSON(file: file, line: line, column: column, reason: hint)
+            case .expectElement:
+                if isSpace { break }
+                if byte == UInt8(ascii: "]") {
+                    if sawComma { throw IngestionError.malformedJSON(file: file, line: line, column: column, reason: "a comma before ] leaves an empty element; remove the last comma") }
+                    phase = .afterArray
+                    break
+                }
+                if byte == UInt8(ascii: ",") { throw IngestionError.malformedJSON(file: file, line: line, column: column, reason: "two commas in a row leave an empty element") }
+                startElement(byte)
+                if scalar == false, depth == 0, !inString { try finishElement(emit) }
+            case .inElement:
+                if scalar {
+                    if isSpace || byte == UInt8(ascii: ",") || byte == UInt8(ascii: "]") {
+                        try finishElement(emit)
+                        try after(byte, emit: emit)
+                        break
+                    }
+                    try append(byte)
+                    break
+                }
+                try append(byte)
+                if inString {
+                    if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                        if depth == 0 { try finishElement(emit) }
+                    }
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = true
+                } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                    depth += 1
+                } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                    depth -= 1
+                    if depth == 0 { try finishElement(emit) }
+                }
+            case .afterElement:
+                try after(byte, emit: emit)
+            case .afterArray:
+                if !isSpace {
+                    throw IngestionError.malformedJSON(file: file, line: line, column: column,
+                                                       reason: "text after the end of the array; the file must hold exactly one array")
+                }
+            }
+            if byte == 0x0A { line += 1; column = 0 }
+        }
+    }
+
+    /// Ends the input; an array still open means the file was cut short.
+    public func finish() throws {
+        switch phase {
+        case .afterArray: return
+        case .beforeArray: throw IngestionError.emptyFile(file: file)
+        default:
+            throw IngestionError.malformedJSON(file: file, line: line, column: column,
+                                               reason: "the file ends inside the array (is it cut short?); the array must end with ]")
+        }
+    }
+
+    private mutating func after(_ byte: UInt8, emit: (Element) throws -> Void) throws {
+        switch byte {
+        case 0x20, 0x0A, 0x0D, 0x09: phase = .afterElement
+        case UInt8(ascii: ","): phase = .expectElement; sawComma = true
+        case UInt8(ascii: "]"): phase = .afterArray
+        default:
+            throw IngestionError.malformedJSON(file: file, line: line, column: column, reason: "expected , or ] after element \(count)")
+        }
+    }
+
+    private mutating func startElement(_ byte: UInt8) {
+        phase = .inElement
+        sawComma = false
+        element.removeAll(keepingCapacity: true)
+        element.append(byte)
+        elementLine = line
+        elementColumn = column
+        depth = 0
+        inString = false
+        escaped = false
+        scalar = false
+        switch byte {
+        case UInt8(ascii: "{"), UInt8(ascii: "["): depth = 1
+        case UInt8(ascii: "\""): inString = true
+        default: scalar = true
+        }
+    }
+
+    private mutating func append(_ byte: UInt8) throws {
+        guard element.count < Self.maxElementBytes else {
+            throw IngestionError.malformedJSON(file: file, line: elementLine, column: elementColumn,
+                                               reason: "element \(count + 1) is larger than \(Self.maxElementBytes >> 20) MiB; is a bracket missing?")
+        }
+        element.append(byte)
+    }
+
+    private mutating func finishElement(_ emit: (Element) throws -> Void) throws {
+        count += 1
+        phase = .afterElement
+        let parsed = element.withUnsafeBufferPointer { JSONCellParser.parse($0) }
+        switch parsed {
+        case .success(let value):
+            try emit(Element(value: value, line: elementLine, index: count))
+        case .failure(let failure):
+            let prefix = element[..<min(failure.offset, element.count)]
+            let lineBreaks = prefix.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            let column = lineBreaks == 0 ? elementColumn + failure.offset : failure.offset - (prefix.lastIndex(of: 0x0A) ?? 0)
+            throw IngestionError.malformedJSON(file: file, line: elementLine + lineBreaks, column: column,
+                                               reason: "element \(count) is not valid JSON: \(failure.reason)")
+        }
+    }
+}
+
+/// Reads NDJSON: one JSON value per line, blank lines skipped. A bad line is reported and the
+/// next line is read, since a line break always resynchronises.
+public struct NDJSONReader {
+    /// One line's value, or why it could not be read.
+    public struct Line {
+        public var result: Result<JSONCell, ParseProblem>
+        public var line: Int
+    }
+
+    /// A line that is not valid JSON.
+    public struct ParseProblem: Error {
+        public var column: Int
+        public var reason: String
+    }
+
+    private let file: String
+    private var pending: [UInt8] = []
+    private var line = 0
+    private var startOfInput = true
+
+    public init(file: String) { self.file = file }
+
+    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Line) throws -> Void) throws {
+        var start = 0
+        if startOfInput {
+            startOfInput = false
+            if chunk.count >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) {
+                throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16")
+            }
+            if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { start = 3 }
+        }
+        var index = start
+        while index < chunk.count {
+            if chunk[index] == 0x0A {
+                if pending.isEmpty {
+                    try emitLine(UnsafeBufferPointer(rebasing: chunk[start..<index]), emit)
+                } else {
+                    pending += UnsafeBufferPointer(rebasing: chunk[start..<index])
+                    try pending.withUnsafeBufferPointer { try emitLine($0, emit) }
+                    pending.removeAll(keepingCapacity: true)
+                }
+                start = index + 1
+            }
+            index += 1
+        }
+        if start < chunk.count {
+            guard pending.count + (chunk.count - start) <= JSONArrayReader.maxElementBytes else {
+                throw IngestionError.malformedJSON(file: file, line: line + 1, column: 1, reason: "the line is longer than \(JSONArrayReader.maxElementBytes >> 20) MiB")
+            }
+            pending += UnsafeBufferPointer(rebasing: chunk[start...])
+        }
+    }
+
+    public mutating func finish(emit: (Line) throws -> Void) throws {
+        if !pending.isEmpty {
+            try pending.withUnsafeBufferPointer { try emitLine($0, emit) }
+            pending.removeAll()
+        }
+    }
+
+    private mutating func emitLine(_ raw: UnsafeBufferPointer<UInt8>, _ emit: (Line) throws -> Void) throws {
+        line += 1
+        var bytes = raw
+        if let last = bytes.last, last == 0x0D { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+        switch JSONCellParser.parse(bytes) {
+        case .success(let value): try emit(Line(result: .success(value), line: line))
+        case .failure(let failure): try emit(Line(result: .failure(ParseProblem(column: failure.offset + 1, reason: failure.reason)), line: line))
+        }
+    }
+}

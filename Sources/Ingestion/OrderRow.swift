@@ -1,0 +1,85 @@
+import CryptlexAPI
+
+/// One input row, mapped and validated: the unit the journal, the scheduler and the results
+/// file work with.
+public struct OrderRow: Sendable {
+    public var position: SourcePosition
+    /// The row's identity across runs: the id column's value, or `#N` (the row's ordinal).
+    public var rowID: String
+    /// The body to send, as far as the row could be mapped.
+    public var request: LicenseRequest
+    /// The customer the license belongs to, from the `email`, `firstName`, `lastName` and
+    /// `company` columns.
+    public var customer: Customer?
+    /// How many licenses the row asks for (the `quantity` column; 1 when absent).
+    public var quantity: Int
+    /// Everything wrong with the row; a row with an error is not sent.
+    public var diagnostics: [Diagnostic]
+
+    /// True when no diagnostic is an error.
+    public var isValid: Bool { !diagnostics.contains { $0.severity == .error } }
+}
+
+/// A license's customer, as an order names it.
+public struct Customer: Sendable, Hashable {
+    public var email: String
+    public var firstName: String?
+    public var lastName: String?
+    public var company: String?
+
+    public init(email: String, firstName: String? = nil, lastName: String? = nil, company: String? = nil) {
+        self.email = email
+        self.firstName = firstName
+        self.lastName = lastName
+        self.company = company
+    }
+}
+
+/// What to do with a column that is not a body field.
+public enum UnknownColumnPolicy: String, Sendable, CaseIterable {
+    /// Report it as an error (the default): a misspelt column must not be dropped in silence.
+    case error
+    /// Send it as a metadata entry named after the column.
+    case metadata
+    /// Drop it.
+    case ignore
+}
+
+/// How to read and map an order file.
+public struct IngestOptions: Sendable {
+    /// The format; nil infers it from the file's extension.
+    public var format: InputFormat?
+    /// The CSV delimiter; nil means `,` unless the file starts with `sep=X`.
+    public var delimiter: UInt8?
+    /// The column that identifies a row across runs (an order id); nil uses the row's position.
+    public var idColumn: String?
+    /// Values for every row, as `(field or metadata.<key>, text)`; a value in the row wins.
+    public var defaults: [(String, String)]
+    public var unknownColumns: UnknownColumnPolicy
+
+    public init(format: InputFormat? = nil, delimiter: UInt8? = nil, idColumn: String? = nil,
+                defaults: [(String, String)] = [], unknownColumns: UnknownColumnPolicy = .error) {
+        self.format = format
+        self.delimiter = delimiter
+        self.idColumn = idColumn
+        self.defaults = defaults
+        self.unknownColumns = unknownColumns
+    }
+}
+
+/// What a whole read found.
+public struct IngestSummary: Sendable, Equatable {
+    /// Data rows read (not counting a header or blank lines).
+    public var rows = 0
+    public var validRows = 0
+    /// Licenses the valid rows ask for (quantities added up).
+    public var licenses = 0
+    /// Problems with the file as a whole (header, unknown columns), not with one row.
+    public var fileDiagnostics: [Diagnostic] = []
+    /// Error diagnostics, file and rows together.
+    public var errors = 0
+    public var warnings = 0
+
+    /// True when nothing stops a run.
+    public var isClean: Bool { errors == 0 }
+}

@@ -1,0 +1,31 @@
+import Ingestion
+
+/// The `validate` use case: read a whole order file, map and check every row, send nothing.
+public enum FileValidation {
+    /// Everything `licprov validate` reports.
+    public struct Report: Sendable {
+        public var summary: IngestSummary
+        /// The problems, file-level first then row by row, at most `limit` of them.
+        public var listed: [Diagnostic]
+        /// All problems, listed or not.
+        public var total: Int
+    }
+
+    /// Reads `path` with `options`; lists at most `limit` problems (0: no limit).
+    ///
+    /// Throws ``IngestionError`` when the file cannot be read at all.
+    public static func validate(path: String, options: IngestOptions, limit: Int) throws -> Report {
+        let reader = try OrderFileReader(path: path, options: options)
+        var rowProblems: [Diagnostic] = []
+        var rowProblemCount = 0
+        let summary = try reader.read { row in
+            rowProblemCount += row.diagnostics.count
+            for diagnostic in row.diagnostics where limit == 0 || rowProblems.count < limit {
+                rowProblems.append(diagnostic)
+            }
+        }
+        let all = summary.fileDiagnostics + rowProblems
+        let total = summary.fileDiagnostics.count + rowProblemCount
+        return Report(summary: summary, listed: limit == 0 ? all : Array(all.prefix(limit)), total: total)
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+
+/// Every exit code licprov uses, decided here and nowhere else (sysexits.h numbers where one fits).
+///
+/// | Code | Meaning |
+/// |---|---|
+/// | 0 | everything asked for was done (or the file is valid) |
+/// | 1 | the run finished, but some rows failed or conflicted |
+/// | 64 | usage: a bad flag or argument |
+/// | 65 | the input has invalid rows or columns (nothing was sent) |
+/// | 66 | the input file cannot be opened or read |
+/// | 69 | the API could not be reached |
+/// | 74 | journal or file-system failure |
+/// | 75 | interrupted; run the same command again to resume |
+/// | 77 | the token or its permissions were rejected; the run stopped |
+enum ExitStatus: Int32, CaseIterable {
+    case success = 0
+    case rowsFailed = 1
+    case usage = 64
+    case invalidInput = 65
+    case cannotReadInput = 66
+    case apiUnreachable = 69
+    case journalFailure = 74
+    case interrupted = 75
+    case accessDenied = 77
+
+    var exitCode: ExitCode { ExitCode(rawValue) }
+
+    /// The table above, for `--help`.
+    static let helpText = """
+    Exit codes: 0 done · 1 some rows failed or conflicted · 64 usage · 65 invalid input (nothing sent) · \
+    66 input unreadable · 69 API unreachable · 74 journal or file-system failure · 75 interrupted, rerun to resume · \
+    77 token or permission rejected
+    """
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Ingestion
+
+/// The flags that say how to read and map an order file, shared by every command that reads one.
+struct InputOptions: ParsableArguments {
+    @Argument(help: "The order file: .csv, .json (an array of objects) or .ndjson; - reads standard input.")
+    var file: String
+
+    @Option(help: "The input format, when the extension does not say: csv, json or ndjson.")
+    var format: String?
+
+    @Option(help: "The CSV delimiter: , ; or \\t (tab). Default: , or what a first line sep=X says.")
+    var delimiter: String?
+
+    @Option(help: "The column that identifies a row across runs (an order id). Without it a row is identified by its position.")
+    var idColumn: String?
+
+    @Option(help: "The product for every row that has no productId column value.")
+    var productId: String?
+
+    @Option(help: "The license template for every row that has no licenseTemplateId value.")
+    var licenseTemplateId: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("A value for every row, FIELD=VALUE (repeatable; a value in the row wins).", valueName: "FIELD=VALUE"))
+    var assignments: [String] = []
+
+    @Option(help: "What to do with a column that is not a license field: error, metadata (send it as metadata) or ignore.")
+    var unknownColumns: String = "error"
+
+    /// The options as Ingestion takes them; throws a usage error naming the bad flag.
+    func ingestOptions() throws -> IngestOptions {
+        var format: InputFormat?
+        if let name = self.format {
+            guard let parsed = InputFormat(rawValue: name.lowercased()) else {
+                throw ValidationError("--format \(name): expected csv, json or ndjson")
+            }
+            format = parsed
+        }
+        var delimiter: UInt8?
+        if let text = self.delimiter {
+            switch text {
+            case ",": delimiter = UInt8(ascii: ",")
+            case ";": delimiter = UInt8(ascii: ";")
+            case "\\t", "\t", "tab": delimiter = UInt8(ascii: "\t")
+            case "|": delimiter = UInt8(ascii: "|")
+            default: throw ValidationError("--delimiter \(text): expected , ; | or \\t")
+            }
+        }
+        guard let policy = UnknownColumnPolicy(rawValue: unknownColumns) else {
+            throw ValidationError("--unknown-columns \(unknownColumns): expected error, metadata or ignore")
+        }
+        var defaults: [(String, String)] = []
+        if let productId { defaults.append(("productId", productId)) }
+        if let licenseTemplateId { defaults.append(("licenseTemplateId", licenseTemplateId)) }
+        for assignment in assignments {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw ValidationError("--set \(assignment): expected FIELD=VALUE, e.g. --set allowedActivations=3")
+            }
+            defaults.append((String(assignment[..<equals]), String(assignment[assignment.index(after: equals)...])))
+        }
+        return IngestOptions(format: format, delimiter: delimiter, idColumn: idColumn, defaults: defaults, unknownColumns: policy)
+    }
+}
