@@ -68,7 +68,7 @@ let package = Package(
         ),
 
         // MARK: tests
-        .testTarget(name: "IngestionTests", dependencies: ["Ingestion"]),
+        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(
             name: "CryptlexAPITests",

@@ -54,6 +54,7 @@ public struct CSVReader {
     private var afterCR = false
     private var startOfInput = true
     private var quotedCR = false
+    private var opening: [UInt8] = []
     private let file: String
 
     /// - Parameter delimiter: a fixed delimiter, or nil to use `,` unless a `sep=` line says otherwise.
@@ -65,18 +66,34 @@ public struct CSVReader {
 
     /// Feeds the next chunk; `emit` receives each complete record.
     public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Record) throws -> Void) throws {
-        var start = 0
         if startOfInput {
+            // Hold the first bytes back until the first line is whole (or long enough), so a BOM
+            // and a `sep=` line are recognised however the input is chunked.
+            opening += chunk
+            guard opening.count >= 16 || opening.contains(0x0A) || opening.contains(0x0D) else { return }
             startOfInput = false
-            if chunk.count >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) {
-                throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16")
-            }
-            if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { start = 3 }
-            if chunk.count >= start + 4, chunk[start + 1] == 0, chunk[start + 3] == 0, chunk[start] != 0 {
-                throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16 (without a byte order mark)")
-            }
-            start += skipSeparatorLine(UnsafeBufferPointer(rebasing: chunk[start...]))
+            let opening = self.opening
+            self.opening = []
+            try opening.withUnsafeBufferPointer { try consumeOpening($0, emit: emit) }
+            return
         }
+        try scan(chunk, from: 0, emit: emit)
+    }
+
+    private mutating func consumeOpening(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Record) throws -> Void) throws {
+        var start = 0
+        if chunk.count >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) {
+            throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16")
+        }
+        if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { start = 3 }
+        if chunk.count >= start + 4, chunk[start + 1] == 0, chunk[start + 3] == 0, chunk[start] != 0 {
+            throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16 (without a byte order mark)")
+        }
+        start += skipSeparatorLine(UnsafeBufferPointer(rebasing: chunk[start...]))
+        try scan(chunk, from: start, emit: emit)
+    }
+
+    private mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, from start: Int, emit: (Record) throws -> Void) throws {
         var index = start
         let count = chunk.count
         let delimiter = self.delimiter
@@ -145,6 +162,12 @@ public struct CSVReader {
 
     /// Ends the input: emits the last record, and reports a quote still open.
     public mutating func finish(emit: (Record) throws -> Void) throws {
+        if startOfInput, !opening.isEmpty {
+            startOfInput = false
+            let opening = self.opening
+            self.opening = []
+            try opening.withUnsafeBufferPointer { try consumeOpening($0, emit: emit) }
+        }
         if state == .quoted {
             problems.append(Problem(fieldIndex: fields.count + 1, line: quoteLine,
                                     message: "a quote opened on line \(quoteLine) is never closed, so the rest of the file was read as one field; close the quote or remove it"))
