@@ -47,6 +47,7 @@ public struct CSVReader {
     private var fields: [String] = []
     private var problems: [Problem] = []
     private var fieldHasNUL = false
+    private var fieldHighBits: UInt8 = 0
     private var fieldTooLong = false
     private var line = 1
     private var recordLine = 1
@@ -180,6 +181,7 @@ public struct CSVReader {
 
     @inline(__always)
     private mutating func append(_ byte: UInt8) {
+        fieldHighBits |= byte
         if byte == 0 { fieldHasNUL = true; return }
         if field.count < Self.maxFieldBytes { field.append(byte) } else { fieldTooLong = true }
     }
@@ -192,13 +194,19 @@ public struct CSVReader {
         if fieldTooLong {
             problems.append(Problem(fieldIndex: index, line: line, message: "is longer than \(Self.maxFieldBytes) bytes and was cut; no license field is that long"))
         }
-        if let text = String(validating: field, as: UTF8.self) {
+        if fieldHighBits < 0x80 {
+            // ASCII needs no UTF-8 validation: copy the bytes straight into the string.
+            fields.append(field.withUnsafeBufferPointer { bytes in
+                String(unsafeUninitializedCapacity: bytes.count) { _ = $0.initialize(fromContentsOf: bytes); return bytes.count }
+            })
+        } else if let text = String(validating: field, as: UTF8.self) {
             fields.append(text)
         } else {
             problems.append(Problem(fieldIndex: index, line: line, message: "is not valid UTF-8 (byte \(Self.firstInvalidUTF8Offset(field) + 1) of the field); save the file as UTF-8"))
             fields.append(String(decoding: field, as: UTF8.self))
         }
         field.removeAll(keepingCapacity: true)
+        fieldHighBits = 0
         fieldHasNUL = false
         fieldTooLong = false
     }

@@ -19,6 +19,7 @@ enum CellParser {
         case .duration: return text(cell).flatMap(DurationText.validate).map(LicenseField.Value.text)
         case .stringList: return stringList(cell).map(LicenseField.Value.list)
         case .choice(let allowed): return text(cell).flatMap { value in
+            if allowed.contains(value) { return .success(.text(value)) }
             if let match = allowed.first(where: { $0.caseInsensitiveEquals(value.trimmed) }) { return .success(.text(match)) }
             return .failure(CellProblem("must be one of \(allowed.joined(separator: ", ")), not \"\(value.prefix(40))\""))
         }
@@ -75,7 +76,7 @@ enum CellParser {
     static func stringList(_ cell: Cell) -> Result<[String], CellProblem> {
         switch cell {
         case .text(let text):
-            return .success(text.split(separator: "|").map { String($0).trimmed }.filter { !$0.isEmpty })
+            return .success(splitList(text))
         case .json(.array(let items)):
             var strings: [String] = []
             for (index, item) in items.enumerated() {
@@ -86,10 +87,31 @@ enum CellParser {
             }
             return .success(strings)
         case .json(.string(let text)):
-            return .success(text.split(separator: "|").map { String($0).trimmed }.filter { !$0.isEmpty })
+            return .success(splitList(text))
         case .json(let other):
             return .failure(CellProblem("must be an array of text, not \(other.kindDescription)"))
         }
+    }
+
+    /// `a| b ||c` → `["a", "b", "c"]`: split on `|`, trimmed, empty items dropped.
+    static func splitList(_ text: String) -> [String] {
+        var items: [String] = []
+        var start = text.utf8.startIndex
+        let utf8 = text.utf8
+        var index = start
+        func take(_ end: String.Index) {
+            let item = String(text[start..<end]).trimmed
+            if !item.isEmpty { items.append(item) }
+        }
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: "|") {
+                take(index)
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        take(utf8.endIndex)
+        return items
     }
 
     static func metadata(_ cell: Cell) -> Result<[LicenseMetadata], CellProblem> {
@@ -186,8 +208,12 @@ struct CellProblem: Error, Equatable {
 
 extension String {
     var trimmed: String {
-        guard let first = utf8.first, let last = utf8.last,
-              first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 else { return self }
+        var copy = self
+        let needsTrim = copy.withUTF8 { bytes in
+            guard let first = bytes.first, let last = bytes.last else { return false }
+            return first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09
+        }
+        guard needsTrim else { return self }
         return String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 

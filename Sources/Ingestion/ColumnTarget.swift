@@ -1,6 +1,7 @@
 /// Where a column's cells go.
 enum ColumnTarget: Sendable {
-    case field(LicenseField)
+    /// An index into ``LicenseFieldTable/all``.
+    case field(Int)
     case metadataKey(String)
     case customer(CustomerField)
     case quantity
@@ -17,7 +18,7 @@ enum ColumnTarget: Sendable {
             return .metadataKey(String(trimmed.dropFirst(9)))
         }
         let normalized = LicenseFieldTable.normalize(trimmed)
-        if let field = LicenseFieldTable.byNormalizedName[normalized] { return .field(field) }
+        if let index = LicenseFieldTable.indexByNormalizedName[normalized] { return .field(index) }
         if let customer = CustomerField.allCases.first(where: { $0.rawValue.lowercased() == normalized }) { return .customer(customer) }
         if normalized == "quantity" || normalized == "qty" { return .quantity }
         switch policy {
@@ -30,7 +31,7 @@ enum ColumnTarget: Sendable {
     /// The name a target is reported under; two columns with one key are a header error.
     var identity: String? {
         switch self {
-        case .field(let field): field.name
+        case .field(let index): LicenseFieldTable.all[index].name
         case .metadataKey(let key): "metadata.\(key)"
         case .customer(let field): field.rawValue
         case .quantity: "quantity"

@@ -87,32 +87,43 @@ enum DateTimeText {
 /// ISO 8601 durations for `subscriptionInterval`: `P1Y`, `P6M`, `P2W`, `P30D`, `PT24H`, `P1Y2M3DT4H5M6S`.
 enum DurationText {
     static func validate(_ raw: String) -> Result<String, CellProblem> {
-        let text = raw.trimmed.uppercased()
-        var sawComponent = false
-        var inTime = false
-        var digits = 0
-        var order = 0
-        let dateUnits: [Character: Int] = ["Y": 1, "M": 2, "W": 3, "D": 4]
-        let timeUnits: [Character: Int] = ["H": 5, "M": 6, "S": 7]
-        var valid = text.first == "P" && text.count > 1
-        var sawTimeComponent = false
-        for character in text.dropFirst() where valid {
-            if character.isASCII, character.isNumber { digits += 1; continue }
-            if character == "T" {
+        let text = raw.trimmed
+        var bytes = Array(text.utf8)
+        for index in bytes.indices where bytes[index] >= 0x61 && bytes[index] <= 0x7A { bytes[index] -= 0x20 }
+        // Units in the order ISO 8601 requires them; date part Y M W D, then after T: H M S.
+        var valid = bytes.count > 1 && bytes[0] == UInt8(ascii: "P")
+        var inTime = false, sawComponent = false, sawTimeComponent = false
+        var digits = 0, rank = 0
+        var index = 1
+        while valid, index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte >= 0x30, byte <= 0x39 { digits += 1; continue }
+            if byte == UInt8(ascii: "T") {
                 valid = !inTime && digits == 0
                 inTime = true
                 continue
             }
-            guard digits > 0, let rank = (inTime ? timeUnits : dateUnits)[character], rank > order else { valid = false; break }
-            order = rank
+            let unitRank: Int
+            switch (inTime, byte) {
+            case (false, UInt8(ascii: "Y")): unitRank = 1
+            case (false, UInt8(ascii: "M")): unitRank = 2
+            case (false, UInt8(ascii: "W")): unitRank = 3
+            case (false, UInt8(ascii: "D")): unitRank = 4
+            case (true, UInt8(ascii: "H")): unitRank = 5
+            case (true, UInt8(ascii: "M")): unitRank = 6
+            case (true, UInt8(ascii: "S")): unitRank = 7
+            default: unitRank = 0
+            }
+            guard digits > 0, unitRank > rank else { valid = false; break }
+            rank = unitRank
             digits = 0
             sawComponent = true
             if inTime { sawTimeComponent = true }
         }
-        valid = valid && digits == 0 && sawComponent && (!inTime || sawTimeComponent)
-        guard valid else {
+        guard valid, digits == 0, sawComponent, !inTime || sawTimeComponent else {
             return .failure(CellProblem("must be an ISO 8601 duration such as P1Y, P6M, P30D or PT24H, not \"\(raw.prefix(40))\""))
         }
-        return .success(text)
+        return .success(String(decoding: bytes, as: UTF8.self))
     }
 }

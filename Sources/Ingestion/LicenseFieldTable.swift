@@ -69,10 +69,10 @@ public enum LicenseFieldTable {
 
     /// Fields by normalised name (lower case, letters and digits only), so `Allowed Activations`,
     /// `allowed_activations` and `allowedActivations` all find the same field.
-    static let byNormalizedName: [String: LicenseField] = Dictionary(uniqueKeysWithValues: all.map { (normalize($0.name), $0) })
+    static let indexByNormalizedName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { (normalize($1.name), $0) })
 
     /// The field a column name means, if any.
-    public static func field(named name: String) -> LicenseField? { byNormalizedName[normalize(name)] }
+    public static func field(named name: String) -> LicenseField? { indexByNormalizedName[normalize(name)].map { all[$0] } }
 
     /// Lower case, letters and digits only.
     static func normalize(_ name: String) -> String {

@@ -49,27 +49,28 @@ public enum LicenseValidator {
         atLeast("serverSyncInterval", request.serverSyncInterval, 180, " seconds")
         atLeast("validity", request.validity, 0)
         length("notes", request.notes, max: 4096)
-        for (field, value) in [("userId", request.userId), ("resellerId", request.resellerId), ("organizationId", request.organizationId),
-                               ("productVersionId", request.productVersionId), ("entitlementSetId", request.entitlementSetId),
-                               ("maintenancePolicyId", request.maintenancePolicyId), ("subscriptionInterval", request.subscriptionInterval)] {
-            length(field, value, max: 256)
-        }
+        length("userId", request.userId, max: 256)
+        length("resellerId", request.resellerId, max: 256)
+        length("organizationId", request.organizationId, max: 256)
+        length("productVersionId", request.productVersionId, max: 256)
+        length("entitlementSetId", request.entitlementSetId, max: 256)
+        length("maintenancePolicyId", request.maintenancePolicyId, max: 256)
+        length("subscriptionInterval", request.subscriptionInterval, max: 256)
         items("allowedIpRanges", request.allowedIpRanges, max: 40)
-        for (field, value) in [("allowedCountries", request.allowedCountries), ("disallowedCountries", request.disallowedCountries),
-                               ("allowedIpAddresses", request.allowedIpAddresses), ("disallowedIpAddresses", request.disallowedIpAddresses),
-                               ("additionalUserIds", request.additionalUserIds)] {
-            items(field, value, max: 256)
-        }
+        items("allowedCountries", request.allowedCountries, max: 256)
+        items("disallowedCountries", request.disallowedCountries, max: 256)
+        items("allowedIpAddresses", request.allowedIpAddresses, max: 256)
+        items("disallowedIpAddresses", request.disallowedIpAddresses, max: 256)
+        items("additionalUserIds", request.additionalUserIds, max: 256)
         items("tags", request.tags, max: 5)
         if let metadata = request.metadata {
             items("metadata", metadata, max: 50)
-            var seen = Set<String>()
-            for entry in metadata {
+            for (index, entry) in metadata.enumerated() {
                 let field = "metadata.\(entry.key)"
                 length(field, entry.key, min: 1, max: 256)
                 check(field, entry.value.utf16.count <= 4096, "value must be at most 4096 characters long, not \(entry.value.utf16.count)")
                 items(field + ".viewPermissions", entry.viewPermissions, max: 10)
-                check(field, seen.insert(entry.key).inserted, "is given twice; keep one")
+                check(field, !metadata[..<index].contains { $0.key == entry.key }, "is given twice; keep one")
             }
         }
         for meter in request.meterAttributes ?? [] {

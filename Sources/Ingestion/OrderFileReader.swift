@@ -242,8 +242,7 @@ private struct ReadState {
         return id
     }
 
-    private mutating func deliver(_ row: OrderRow) throws {
-        var row = row
+    private mutating func deliver(_ row: consuming OrderRow) throws {
         if options.idColumn != nil, !row.rowID.hasPrefix("#") || row.diagnostics.isEmpty,
            let earlier = rowIDs.insert(row.rowID, line: row.position.line) {
             row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: options.idColumn,

@@ -22,7 +22,8 @@ struct RowMapper {
             case .unknown, .ignored:
                 let hint = ColumnTarget.suggestion(for: name).map { " (did you mean \($0)?)" } ?? ""
                 throw .badOption("--set \(name)=…: \(name) is not a license field\(hint)")
-            case .field(let field):
+            case .field(let index):
+                let field = LicenseFieldTable.all[index]
                 if case .failure(let problem) = CellParser.parse(.text(value), as: field.kind) {
                     throw .badOption("--set \(name)=\(value): \(field.name) \(problem.message)")
                 }
@@ -39,19 +40,20 @@ struct RowMapper {
             diagnostics.append(Diagnostic(file: file, line: position.line, field: field, message: message))
         }
         var request = LicenseRequest(productId: "")
-        var metadataOrder: [String] = []
-        var metadata: [String: LicenseMetadata] = [:]
-        var customerFields: [ColumnTarget.CustomerField: String] = [:]
+        var metadata: [LicenseMetadata] = []
+        var email: String?, firstName: String?, lastName: String?, company: String?
         var quantity = 1
 
+        /// A later value for a metadata key replaces the earlier one in place (a row wins over a default).
         func addMetadata(_ entry: LicenseMetadata) {
-            if metadata[entry.key] == nil { metadataOrder.append(entry.key) }
-            metadata[entry.key] = entry
+            if let index = metadata.firstIndex(where: { $0.key == entry.key }) { metadata[index] = entry } else { metadata.append(entry) }
         }
 
-        for placed in defaults + cells where !placed.cell.isAbsent {
+        func place(_ placed: Placed) {
+            guard !placed.cell.isAbsent else { return }
             switch placed.target {
-            case .field(let field):
+            case .field(let index):
+                let field = LicenseFieldTable.all[index]
                 switch CellParser.parse(placed.cell, as: field.kind) {
                 case .success(.metadata(let entries)): entries.forEach(addMetadata)
                 case .success(let value): field.apply(value, to: &request)
@@ -64,7 +66,13 @@ struct RowMapper {
                 }
             case .customer(let field):
                 switch CellParser.text(placed.cell) {
-                case .success(let text): customerFields[field] = text.trimmed
+                case .success(let text):
+                    switch field {
+                    case .email: email = text.trimmed
+                    case .firstName: firstName = text.trimmed
+                    case .lastName: lastName = text.trimmed
+                    case .company: company = text.trimmed
+                    }
                 case .failure(let failure): problem(placed.label, failure.message)
                 }
             case .quantity:
@@ -77,15 +85,17 @@ struct RowMapper {
                 break
             }
         }
-        if !metadataOrder.isEmpty { request.metadata = metadataOrder.compactMap { metadata[$0] } }
+        for placed in defaults { place(placed) }
+        for placed in cells { place(placed) }
+        if !metadata.isEmpty { request.metadata = metadata }
         for found in LicenseValidator.problems(in: request) { problem(found.field, found.message) }
 
         var customer: Customer?
-        if let email = customerFields[.email], !email.isEmpty {
+        if let email, !email.isEmpty {
             if !Self.looksLikeEmail(email) { problem("email", "is not an email address: \"\(email.prefix(60))\"") }
-            customer = Customer(email: email, firstName: customerFields[.firstName], lastName: customerFields[.lastName], company: customerFields[.company])
-        } else if let other = customerFields.keys.first(where: { $0 != .email }) {
-            problem(other.rawValue, "is given but email is empty; a customer is identified by email")
+            customer = Customer(email: email, firstName: firstName, lastName: lastName, company: company)
+        } else if let other = [("firstName", firstName), ("lastName", lastName), ("company", company)].first(where: { $0.1 != nil }) {
+            problem(other.0, "is given but email is empty; a customer is identified by email")
         }
         if request.key != nil, quantity > 1 {
             problem("quantity", "must be 1 for a row with its own key (a key belongs to one license), not \(quantity)")
@@ -93,9 +103,24 @@ struct RowMapper {
         return OrderRow(position: position, rowID: rowID, request: request, customer: customer, quantity: quantity, diagnostics: diagnostics)
     }
 
+    /// One `@` with text before it, a domain with an inner dot after it, no spaces.
     static func looksLikeEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
-            && !parts[1].hasSuffix(".") && !text.contains(" ")
+        var copy = text
+        return copy.withUTF8 { bytes in
+            var at = -1, lastDot = -1
+            for index in 0..<bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "@"):
+                    if at >= 0 { return false }
+                    at = index
+                case UInt8(ascii: "."):
+                    if at >= 0 { if index == at + 1 { return false }; lastDot = index }
+                case 0x20, 0x09, 0x0A, 0x0D:
+                    return false
+                default: break
+                }
+            }
+            return at > 0 && lastDot > at + 1 && lastDot < bytes.count - 1
+        }
     }
 }
