@@ -21,7 +21,6 @@ let package = Package(
     targets: [
         // MARK: licprov's core: one module per concern, wired together by Provisioning
         .target(name: "Ingestion", dependencies: ["CryptlexAPI"]),
-        .target(name: "Scheduling"),
         .target(
             name: "CryptlexAPI",
             dependencies: [
@@ -34,7 +33,7 @@ let package = Package(
         ),
         .target(
             name: "Provisioning",
-            dependencies: ["Ingestion", "Scheduling", "CryptlexAPI"]
+            dependencies: ["Ingestion", "CryptlexAPI"]
         ),
 
         // MARK: the command-line tool
@@ -69,8 +68,7 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator"]),
-        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
-        .testTarget(
+                .testTarget(
             name: "CryptlexAPITests",
             dependencies: [
                 "CryptlexAPI", "CryptlexEmulator",
@@ -84,6 +82,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["licprov", "cryptlex-emulator"]),
     ]
 )

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+@Suite("licprov validate, run as a built binary")
+struct ValidateCommandTests {
+    @Test(arguments: [
+        ["samples/reseller-orders.csv", "--id-column", "order_id"],
+        ["samples/migration.csv", "--id-column", "order_id", "--product-id", "prod-desktop"],
+        ["samples/shop-export.json", "--id-column", "order_id"],
+        ["samples/nightly.ndjson", "--id-column", "order_id"],
+    ])
+    func samplesAreCleanAndExitZero(arguments: [String]) throws {
+        let outcome = try BuiltBinaries.run("licprov", ["validate"] + arguments)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.hasSuffix("0 errors, 0 warnings\n"))
+        #expect(outcome.stderr.isEmpty)
+    }
+
+    @Test func problemsGoToStdoutWithPositionsAndExit65() throws {
+        let csv = "productId,allowedActivations,expiresAt\np1,1.5,2025-01-01\np1,2,31/12/2025\np1,3,2025-06-30\n"
+        let outcome = try BuiltBinaries.run("licprov", ["validate", "-", "--format", "csv"], stdin: Data(csv.utf8))
+        #expect(outcome.status == 65)
+        #expect(outcome.stdout == """
+        <stdin>:2: allowedActivations: must be a whole number, not 1.5
+        <stdin>:3: expiresAt: must be a date, not "31/12/2025"; write dates as 2025-03-01 or 2025-03-01T10:30:00Z
+        <stdin>: 3 rows, 1 valid, 1 licenses to create, 2 errors, 0 warnings
+
+        """)
+    }
+
+    @Test func theListIsCappedWithACount() throws {
+        let rows = (1...30).map { _ in "p1,x" }.joined(separator: "\n")
+        let outcome = try BuiltBinaries.run("licprov", ["validate", "-", "--format", "csv", "--max-problems", "5"], stdin: Data("productId,allowedActivations\n\(rows)\n".utf8))
+        #expect(outcome.status == 65)
+        let lines = outcome.stdout.split(separator: "\n")
+        #expect(lines.count == 7)
+        #expect(lines[5] == "(and 25 more; pass --max-problems 0 to list them all)")
+    }
+
+    @Test func aMissingFileExits66AndABadFlag64() throws {
+        let missing = try BuiltBinaries.run("licprov", ["validate", "no-such-file.csv"])
+        #expect(missing.status == 66)
+        #expect(missing.stderr.contains("no-such-file.csv: cannot open the file"))
+        #expect(missing.stdout.isEmpty)
+        let badFlag = try BuiltBinaries.run("licprov", ["validate", "samples/nightly.ndjson", "--unknown-columns", "drop"])
+        #expect(badFlag.status == 64)
+        let badSet = try BuiltBinaries.run("licprov", ["validate", "samples/nightly.ndjson", "--set", "allowedActivatons=2"])
+        #expect(badSet.status == 64)
+        #expect(badSet.stderr.contains("did you mean allowedActivations?"))
+    }
+
+    @Test func aFileThatCannotBeMappedExits65WithTheHeaderProblem() throws {
+        let outcome = try BuiltBinaries.run("licprov", ["validate", "-", "--format", "csv"], stdin: Data("productId;allowedActivations\np1;3\n".utf8))
+        #expect(outcome.status == 65)
+        #expect(outcome.stderr.contains("pass --delimiter ';'"))
+    }
+}
