@@ -16,7 +16,7 @@
 /// of file and accepts malformed quotes, and this reader was about 5× faster.
 public struct CSVReader {
     /// One record, fields decoded as UTF-8.
-    public struct Record {
+    public struct Record: Sendable {
         public var fields: [String]
         /// The physical line where the record starts.
         public var line: Int

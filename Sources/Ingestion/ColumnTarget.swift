@@ -13,6 +13,7 @@ enum ColumnTarget: Sendable {
     /// Resolves a column name: body fields (any case, spaces or underscores), `metadata.<key>`,
     /// customer columns and `quantity`.
     static func resolve(_ name: String, policy: UnknownColumnPolicy) -> ColumnTarget {
+        if let exact = exactNames[name] { return exact }
         let trimmed = name.trimmed
         if trimmed.count > 9, trimmed.prefix(9).lowercased() == "metadata." {
             return .metadataKey(String(trimmed.dropFirst(9)))
@@ -27,6 +28,15 @@ enum ColumnTarget: Sendable {
         case .ignore: return .ignored
         }
     }
+
+    /// Targets by their exact spelling: the fast path for JSON keys, which repeat on every row.
+    private static let exactNames: [String: ColumnTarget] = {
+        var names: [String: ColumnTarget] = [:]
+        for (index, field) in LicenseFieldTable.all.enumerated() { names[field.name] = .field(index) }
+        for field in CustomerField.allCases { names[field.rawValue] = .customer(field) }
+        names["quantity"] = .quantity
+        return names
+    }()
 
     /// The name a target is reported under; two columns with one key are a header error.
     var identity: String? {

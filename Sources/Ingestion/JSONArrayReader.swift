@@ -6,12 +6,27 @@
 /// is not an array, an array that is never closed, and text after the array stop the read; an
 /// element that is not an object is reported by the caller and skipped.
 public struct JSONArrayReader {
-    /// One element and where it starts.
-    public struct Element {
-        public var value: JSONCell
+    /// One element, not yet parsed, and where it starts.
+    public struct Element: Sendable {
+        public var bytes: [UInt8]
         public var line: Int
+        public var column: Int
         /// 1-based position in the array.
         public var index: Int
+
+        /// Parses the element; a syntax error is reported at its line and column in the file.
+        public func parse(file: String) -> Result<JSONCell, IngestionError> {
+            switch bytes.withUnsafeBufferPointer({ JSONCellParser.parse($0) }) {
+            case .success(let value):
+                return .success(value)
+            case .failure(let failure):
+                let prefix = bytes[..<min(failure.offset, bytes.count)]
+                let lineBreaks = prefix.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                let errorColumn = lineBreaks == 0 ? column + failure.offset : failure.offset - (prefix.lastIndex(of: 0x0A) ?? 0)
+                return .failure(.malformedJSON(file: file, line: line + lineBreaks, column: errorColumn,
+                                               reason: "element \(index) is not valid JSON: \(failure.reason)"))
+            }
+        }
     }
 
     /// The largest element accepted, in bytes.
@@ -153,31 +168,29 @@ public struct JSONArrayReader {
     private mutating func finishElement(_ emit: (Element) throws -> Void) throws {
         count += 1
         phase = .afterElement
-        let parsed = element.withUnsafeBufferPointer { JSONCellParser.parse($0) }
-        switch parsed {
-        case .success(let value):
-            try emit(Element(value: value, line: elementLine, index: count))
-        case .failure(let failure):
-            let prefix = element[..<min(failure.offset, element.count)]
-            let lineBreaks = prefix.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            let column = lineBreaks == 0 ? elementColumn + failure.offset : failure.offset - (prefix.lastIndex(of: 0x0A) ?? 0)
-            throw IngestionError.malformedJSON(file: file, line: elementLine + lineBreaks, column: column,
-                                               reason: "element \(count) is not valid JSON: \(failure.reason)")
-        }
+        try emit(Element(bytes: element, line: elementLine, column: elementColumn, index: count))
     }
 }
 
 /// Reads NDJSON: one JSON value per line, blank lines skipped. A bad line is reported and the
 /// next line is read, since a line break always resynchronises.
 public struct NDJSONReader {
-    /// One line's value, or why it could not be read.
-    public struct Line {
-        public var result: Result<JSONCell, ParseProblem>
+    /// One non-blank line, not yet parsed.
+    public struct Line: Sendable {
+        public var bytes: [UInt8]
         public var line: Int
+
+        /// Parses the line.
+        public func parse() -> Result<JSONCell, ParseProblem> {
+            switch bytes.withUnsafeBufferPointer({ JSONCellParser.parse($0) }) {
+            case .success(let value): .success(value)
+            case .failure(let failure): .failure(ParseProblem(column: failure.offset + 1, reason: failure.reason))
+            }
+        }
     }
 
     /// A line that is not valid JSON.
-    public struct ParseProblem: Error {
+    public struct ParseProblem: Error, Sendable {
         public var column: Int
         public var reason: String
     }
@@ -232,9 +245,6 @@ public struct NDJSONReader {
         var bytes = raw
         if let last = bytes.last, last == 0x0D { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        switch JSONCellParser.parse(bytes) {
-        case .success(let value): try emit(Line(result: .success(value), line: line))
-        case .failure(let failure): try emit(Line(result: .failure(ParseProblem(column: failure.offset + 1, reason: failure.reason)), line: line))
-        }
+        try emit(Line(bytes: Array(bytes), line: line))
     }
 }

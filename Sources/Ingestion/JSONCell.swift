@@ -1,6 +1,6 @@
 /// A JSON value read from an order file. Numbers keep their text, so `1.0`, `1e3` and
 /// `99999999999` reach the field parsers as written and are judged there with a precise message.
-public indirect enum JSONCell: Sendable, Equatable {
+public enum JSONCell: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(String)

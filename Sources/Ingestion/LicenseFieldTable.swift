@@ -67,6 +67,11 @@ public enum LicenseFieldTable {
         LicenseField("licensePolicyId", .text, deprecated: true) { $0.licensePolicyId = $1.text },
     ]
 
+    /// Each field's kind and store function, by index, so the per-cell path copies no field
+    /// (and touches no shared reference count when rows are mapped on several threads).
+    static let kinds: [LicenseField.Kind] = all.map(\.kind)
+    static let store: [@Sendable (inout LicenseRequest, LicenseField.Value) -> Void] = all.map(\.store)
+
     /// Fields by normalised name (lower case, letters and digits only), so `Allowed Activations`,
     /// `allowed_activations` and `allowedActivations` all find the same field.
     static let indexByNormalizedName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { (normalize($1.name), $0) })

@@ -1,12 +1,15 @@
 import CryptlexAPI
 
 /// Maps one row's cells onto a ``LicenseRequest``, a customer and a quantity, then validates it.
-struct RowMapper {
+struct RowMapper: Sendable {
     /// A cell with where it goes and the name to report it under.
-    struct Placed {
+    struct Placed: Sendable {
         var target: ColumnTarget
         var cell: Cell
-        var label: String
+        /// The name to report the cell under: its own (JSON keys, flags), or nil to look the
+        /// column up in the `labels` given to ``map`` (CSV, where the header is shared by every row).
+        var label: String?
+        var column: Int = 0
     }
 
     let file: String
@@ -34,7 +37,7 @@ struct RowMapper {
         self.defaults = placed
     }
 
-    func map(_ cells: [Placed], position: SourcePosition, rowID: String, diagnostics initial: [Diagnostic]) -> OrderRow {
+    func map(_ cells: [Placed], labels: [String] = [], position: SourcePosition, rowID: String, diagnostics initial: [Diagnostic]) -> OrderRow {
         var diagnostics = initial
         func problem(_ field: String?, _ message: String) {
             diagnostics.append(Diagnostic(file: file, line: position.line, field: field, message: message))
@@ -51,18 +54,18 @@ struct RowMapper {
 
         func place(_ placed: Placed) {
             guard !placed.cell.isAbsent else { return }
+            var label: String { placed.label ?? (labels.indices.contains(placed.column) ? labels[placed.column] : "column \(placed.column + 1)") }
             switch placed.target {
             case .field(let index):
-                let field = LicenseFieldTable.all[index]
-                switch CellParser.parse(placed.cell, as: field.kind) {
+                switch CellParser.parse(placed.cell, as: LicenseFieldTable.kinds[index]) {
                 case .success(.metadata(let entries)): entries.forEach(addMetadata)
-                case .success(let value): field.apply(value, to: &request)
-                case .failure(let failure): problem(placed.label, failure.message)
+                case .success(let value): LicenseFieldTable.store[index](&request, value)
+                case .failure(let failure): problem(label, failure.message)
                 }
             case .metadataKey(let key):
                 switch CellParser.text(placed.cell) {
                 case .success(let text): addMetadata(LicenseMetadata(key: key, value: text))
-                case .failure(let failure): problem(placed.label, failure.message)
+                case .failure(let failure): problem(label, failure.message)
                 }
             case .customer(let field):
                 switch CellParser.text(placed.cell) {
@@ -73,13 +76,13 @@ struct RowMapper {
                     case .lastName: lastName = text.trimmed
                     case .company: company = text.trimmed
                     }
-                case .failure(let failure): problem(placed.label, failure.message)
+                case .failure(let failure): problem(label, failure.message)
                 }
             case .quantity:
                 switch CellParser.integer(placed.cell) {
                 case .success(let value) where (1...10_000).contains(value): quantity = Int(value)
-                case .success(let value): problem(placed.label, "must be from 1 to 10000, not \(value)")
-                case .failure(let failure): problem(placed.label, failure.message)
+                case .success(let value): problem(label, "must be from 1 to 10000, not \(value)")
+                case .failure(let failure): problem(label, failure.message)
                 }
             case .ignored, .unknown:
                 break
