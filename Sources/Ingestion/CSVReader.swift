@@ -56,6 +56,8 @@ public struct CSVReader {
     private var startOfInput = true
     private var quotedCR = false
     private var opening: [UInt8] = []
+    /// A field already made into a string by the fast path, awaiting its delimiter.
+    private var pendingText: String?
     private let file: String
 
     /// - Parameter delimiter: a fixed delimiter, or nil to use `,` unless a `sep=` line says otherwise.
@@ -117,7 +119,31 @@ public struct CSVReader {
                     try endRecord(lineBreak: byte, emit: emit)
                 } else {
                     state = .unquoted
-                    append(byte)
+                    // Fast path: an unquoted field that ends inside this chunk becomes a string
+                    // straight from the chunk, without the byte-by-byte copy.
+                    let start = index - 1
+                    var end = start
+                    var highBits: UInt8 = 0
+                    while end < count {
+                        let next = chunk[end]
+                        if next == delimiter || next == 0x0A || next == 0x0D || next == UInt8(ascii: "\"") || next == 0 { break }
+                        highBits |= next
+                        end += 1
+                    }
+                    if end < count, chunk[end] != UInt8(ascii: "\""), chunk[end] != 0, end - start <= Self.maxFieldBytes {
+                        let slice = UnsafeBufferPointer(rebasing: chunk[start..<end])
+                        if highBits < 0x80 {
+                            pendingText = String(unsafeUninitializedCapacity: slice.count) { _ = $0.initialize(fromContentsOf: slice); return slice.count }
+                        } else if let text = String(validating: slice, as: UTF8.self) {
+                            pendingText = text
+                        } else {
+                            field.append(contentsOf: slice)
+                            fieldHighBits = highBits
+                        }
+                        index = end
+                    } else {
+                        append(byte)
+                    }
                 }
             case .unquoted:
                 if byte == delimiter {
@@ -187,6 +213,11 @@ public struct CSVReader {
     }
 
     private mutating func endField() {
+        if let text = pendingText {
+            fields.append(text)
+            pendingText = nil
+            return
+        }
         let index = fields.count + 1
         if fieldHasNUL {
             problems.append(Problem(fieldIndex: index, line: line, message: "contains NUL bytes (the file may be binary or UTF-16); save it as UTF-8 text"))

@@ -128,8 +128,9 @@ enum CellParser {
         switch value {
         case .object(let members):
             var entries: [LicenseMetadata] = []
-            for (key, member) in members {
-                switch text(.json(member)) {
+            for member in members {
+                let key = member.name
+                switch text(.json(member.value)) {
                 case .success(let text): entries.append(LicenseMetadata(key: key, value: text))
                 case .failure(let problem): return .failure(CellProblem("\(key): \(problem.message)"))
                 }
@@ -142,8 +143,9 @@ enum CellParser {
                     return .failure(CellProblem("entry \(index + 1) must be an object with key and value, not \(item.kindDescription)"))
                 }
                 var key: String?, entryValue: String?, permissions: [ViewPermission]?
-                for (name, member) in members {
-                    switch name {
+                for entry in members {
+                    let member = entry.value
+                    switch entry.name {
                     case "key": key = try? text(.json(member)).get()
                     case "value": entryValue = try? text(.json(member)).get()
                     case "viewPermissions":
@@ -159,7 +161,7 @@ enum CellParser {
                         }
                         permissions = parsed
                     case "visible": break
-                    default: return .failure(CellProblem("entry \(index + 1) has an unknown field \"\(name)\" (expected key, value, viewPermissions)"))
+                    default: return .failure(CellProblem("entry \(index + 1) has an unknown field \"\(entry.name)\" (expected key, value, viewPermissions)"))
                     }
                 }
                 guard let key, let entryValue else {
@@ -187,13 +189,13 @@ enum CellParser {
         var meters: [LicenseMeterAttribute] = []
         for (index, item) in items.enumerated() {
             guard case .object(let members) = item,
-                  let name = members.first(where: { $0.0 == "name" }).flatMap({ try? text(.json($0.1)).get() }),
-                  let usesCell = members.first(where: { $0.0 == "allowedUses" })?.1,
+                  let name = members.first(where: { $0.name == "name" }).flatMap({ try? text(.json($0.value)).get() }),
+                  let usesCell = members.first(where: { $0.name == "allowedUses" })?.value,
                   case .success(let uses) = integer(.json(usesCell)) else {
                 return .failure(CellProblem("entry \(index + 1) needs a name and a whole-number allowedUses"))
             }
             var meter = LicenseMeterAttribute(name: name, allowedUses: uses)
-            if let floating = members.first(where: { $0.0 == "floating" })?.1, case .bool(let flag) = floating { meter.floating = flag }
+            if let floating = members.first(where: { $0.name == "floating" })?.value, case .bool(let flag) = floating { meter.floating = flag }
             meters.append(meter)
         }
         return .success(meters)

@@ -60,6 +60,38 @@ public struct JSONArrayReader {
             if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { index = 3 }
         }
         while index < chunk.count {
+            if phase == .inElement, !scalar {
+                // Fast path inside an object or array: scan to its end (or the chunk's) in a
+                // tight loop, then copy the whole run at once.
+                let start = index
+                var finished = false
+                while index < chunk.count {
+                    let byte = chunk[index]
+                    index += 1
+                    column += 1
+                    if byte == 0x0A { line += 1; column = 0 }
+                    if inString {
+                        if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") {
+                            inString = false
+                            if depth == 0 { finished = true; break }
+                        }
+                    } else if byte == UInt8(ascii: "\"") {
+                        inString = true
+                    } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                        depth += 1
+                    } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                        depth -= 1
+                        if depth == 0 { finished = true; break }
+                    }
+                }
+                guard element.count + (index - start) <= Self.maxElementBytes else {
+                    throw IngestionError.malformedJSON(file: file, line: elementLine, column: elementColumn,
+                                                       reason: "element \(count + 1) is larger than \(Self.maxElementBytes >> 20) MiB; is a bracket missing?")
+                }
+                element.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start..<index]))
+                if finished { try finishElement(emit) }
+                continue
+            }
             let byte = chunk[index]
             index += 1
             column += 1

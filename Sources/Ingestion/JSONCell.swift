@@ -7,7 +7,7 @@ public enum JSONCell: Sendable, Equatable {
     case string(String)
     case array([JSONCell])
     /// Members in file order.
-    case object([(String, JSONCell)])
+    case object([JSONMember])
 
     public static func == (lhs: JSONCell, rhs: JSONCell) -> Bool {
         switch (lhs, rhs) {
@@ -16,7 +16,7 @@ public enum JSONCell: Sendable, Equatable {
         case (.number(let a), .number(let b)): a == b
         case (.string(let a), .string(let b)): a == b
         case (.array(let a), .array(let b)): a == b
-        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.object(let a), .object(let b)): a == b
         default: false
         }
     }
@@ -32,6 +32,13 @@ public enum JSONCell: Sendable, Equatable {
         case .object: "an object"
         }
     }
+}
+
+/// One member of a JSON object. (A struct, not a tuple: tuple types are built at run time, on
+/// every use, in code that is not specialised.)
+public struct JSONMember: Sendable, Equatable {
+    public var name: String
+    public var value: JSONCell
 }
 
 /// Parses one JSON value from bytes, reporting the byte offset of the first error.
@@ -74,7 +81,7 @@ struct JSONCellParser {
         switch bytes[index] {
         case UInt8(ascii: "{"):
             index += 1
-            var members: [(String, JSONCell)] = []
+            var members: [JSONMember] = []
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
             while true {
@@ -84,7 +91,7 @@ struct JSONCellParser {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after the field name \"\(name)\"") }
                 index += 1
-                members.append((name, try value(depth: depth + 1)))
+                members.append(JSONMember(name: name, value: try value(depth: depth + 1)))
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("the object is not closed") }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -146,6 +153,27 @@ struct JSONCellParser {
 
     private mutating func string() throws(Failure) -> String {
         index += 1
+        // Fast path: no escapes before the closing quote; make the string from the bytes in place.
+        var scan = index
+        var highBits: UInt8 = 0
+        while scan < bytes.count {
+            let byte = bytes[scan]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            highBits |= byte
+            scan += 1
+        }
+        if scan < bytes.count, bytes[scan] == UInt8(ascii: "\"") {
+            let slice = UnsafeBufferPointer(rebasing: bytes[index..<scan])
+            let text: String?
+            if highBits < 0x80 {
+                text = String(unsafeUninitializedCapacity: slice.count) { _ = $0.initialize(fromContentsOf: slice); return slice.count }
+            } else {
+                text = String(validating: slice, as: UTF8.self)
+            }
+            guard let text else { throw Failure(offset: index, reason: "text that is not valid UTF-8; save the file as UTF-8") }
+            index = scan + 1
+            return text
+        }
         var out: [UInt8] = []
         var runStart = index
         while index < bytes.count {

@@ -8,11 +8,14 @@ struct RowBuilder: Sendable {
     private(set) var header: [String]?
     private var plan: [ColumnTarget] = []
     private var idIndex: Int?
+    /// Whether the id column is also a body field (`--id-column key`), and so is sent too.
+    private let idColumnIsField: Bool
 
     init(file: String, mapper: RowMapper, options: IngestOptions) {
         self.file = file
         self.mapper = mapper
         self.options = options
+        idColumnIsField = options.idColumn.map { ColumnTarget.resolve($0, policy: .ignore).identity != nil } ?? false
     }
 
     func build(_ raw: RawRow) -> BuiltRow {
@@ -135,10 +138,11 @@ struct RowBuilder: Sendable {
         var seen: [String] = []
         var unknown: [String] = []
         var diagnostics: [Diagnostic] = []
-        for (name, cell) in members {
+        for member in members {
+            let name = member.name, cell = member.value
             if name == options.idColumn {
                 idValue = (try? CellParser.text(.json(cell)).get()) ?? ""
-                if ColumnTarget.resolve(name, policy: .ignore).identity == nil { continue }
+                if !idColumnIsField { continue }
             }
             let target = ColumnTarget.resolve(name, policy: options.unknownColumns)
             if case .unknown = target { unknown.append(name) }
