@@ -67,36 +67,6 @@ public struct CSVReader {
         self.delimiterIsFixed = delimiter != nil
     }
 
-    /// A reader for single records as ``CSVSplitter`` cuts them: no byte order mark or `sep=`
-    /// handling (the splitter did that), and the splitter's delimiter.
-    public init(file: String, recordDelimiter: UInt8) {
-        self.file = file
-        self.delimiter = recordDelimiter
-        self.delimiterIsFixed = true
-        self.startOfInput = false
-    }
-
-    /// Parses one record's bytes (without its line break), starting at `line`.
-    public mutating func parseRecord(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) -> Record {
-        state = .fieldStart
-        self.line = line
-        recordLine = line
-        quoteLine = line
-        afterCR = false
-        quotedCR = false
-        pendingText = nil
-        fieldHasNUL = false
-        fieldTooLong = false
-        fieldHighBits = 0
-        field.removeAll(keepingCapacity: true)
-        problems.removeAll(keepingCapacity: true)
-        fields.removeAll(keepingCapacity: true)
-        var record: Record?
-        try? scan(bytes, from: 0) { record = $0 }
-        try? finish { record = $0 }
-        return record ?? Record(fields: [""], line: line, problems: [], delimiter: delimiter)
-    }
-
     /// Feeds the next chunk; `emit` receives each complete record.
     public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Record) throws -> Void) throws {
         if startOfInput {
@@ -298,11 +268,7 @@ public struct CSVReader {
         var end = 5
         guard end == bytes.count || bytes[end] == 0x0A || bytes[end] == 0x0D else { return 0 }
         if !delimiterIsFixed { delimiter = separator }
-        if end < bytes.count, bytes[end] == 0x0D {
-            end += 1
-            // A CR at the end of what arrived: an LF at the start of the next chunk belongs to it.
-            if end == bytes.count { afterCR = true }
-        }
+        if end < bytes.count, bytes[end] == 0x0D { end += 1 }
         if end < bytes.count, bytes[end] == 0x0A { end += 1 }
         line = 2
         recordLine = 2

@@ -15,22 +15,12 @@ public struct DuplicateTracker {
         lines = [UInt32](repeating: 0, count: capacity)
     }
 
-    /// The hash a value is tracked by (never 0, which marks an empty slot). The same in every
-    /// thread of one process, so it can be computed where a row is built.
-    public static func hash(_ value: String) -> UInt64 {
+    /// Records `value` first seen at `line`; returns the earlier line when it was seen before.
+    public mutating func insert(_ value: String, line: Int) -> Int? {
         var hasher = Hasher()
         var copy = value
         copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-        return UInt64(bitPattern: Int64(hasher.finalize())) | 1
-    }
-
-    /// Records `value` first seen at `line`; returns the earlier line when it was seen before.
-    public mutating func insert(_ value: String, line: Int) -> Int? {
-        insert(hash: Self.hash(value), line: line)
-    }
-
-    /// Records a value by its ``hash(_:)``.
-    public mutating func insert(hash: UInt64, line: Int) -> Int? {
+        let hash = UInt64(bitPattern: Int64(hasher.finalize())) | 1  // 0 marks an empty slot
         if count * 100 >= hashes.count * 85 { grow() }
         var slot = Int(hash.multipliedFullWidth(by: UInt64(hashes.count)).high)
         while true {

@@ -6,16 +6,17 @@
 /// is not an array, an array that is never closed, and text after the array stop the read; an
 /// element that is not an object is reported by the caller and skipped.
 public struct JSONArrayReader {
-    /// Where an element starts.
+    /// One element, not yet parsed, and where it starts.
     public struct Element: Sendable {
+        public var bytes: [UInt8]
         public var line: Int
         public var column: Int
         /// 1-based position in the array.
         public var index: Int
 
-        /// Parses the element's bytes; a syntax error is reported at its line and column in the file.
-        public func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String) -> Result<JSONCell, IngestionError> {
-            switch JSONCellParser.parse(bytes) {
+        /// Parses the element; a syntax error is reported at its line and column in the file.
+        public func parse(file: String) -> Result<JSONCell, IngestionError> {
+            switch bytes.withUnsafeBufferPointer({ JSONCellParser.parse($0) }) {
             case .success(let value):
                 return .success(value)
             case .failure(let failure):
@@ -49,7 +50,7 @@ public struct JSONArrayReader {
 
     public init(file: String) { self.file = file }
 
-    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Element, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Element) throws -> Void) throws {
         var index = 0
         if startOfInput {
             startOfInput = false
@@ -160,7 +161,7 @@ public struct JSONArrayReader {
         }
     }
 
-    private mutating func after(_ byte: UInt8, emit: (Element, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    private mutating func after(_ byte: UInt8, emit: (Element) throws -> Void) throws {
         switch byte {
         case 0x20, 0x0A, 0x0D, 0x09: phase = .afterElement
         case UInt8(ascii: ","): phase = .expectElement; sawComma = true
@@ -196,22 +197,27 @@ public struct JSONArrayReader {
         element.append(byte)
     }
 
-    private mutating func finishElement(_ emit: (Element, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    private mutating func finishElement(_ emit: (Element) throws -> Void) throws {
         count += 1
         phase = .afterElement
-        let where_ = Element(line: elementLine, column: elementColumn, index: count)
-        try element.withUnsafeBufferPointer { try emit(where_, $0) }
+        try emit(Element(bytes: element, line: elementLine, column: elementColumn, index: count))
     }
 }
 
 /// Reads NDJSON: one JSON value per line, blank lines skipped. A bad line is reported and the
 /// next line is read, since a line break always resynchronises.
 public struct NDJSONReader {
-    /// Parses one line's bytes.
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<JSONCell, ParseProblem> {
-        switch JSONCellParser.parse(bytes) {
-        case .success(let value): .success(value)
-        case .failure(let failure): .failure(ParseProblem(column: failure.offset + 1, reason: failure.reason))
+    /// One non-blank line, not yet parsed.
+    public struct Line: Sendable {
+        public var bytes: [UInt8]
+        public var line: Int
+
+        /// Parses the line.
+        public func parse() -> Result<JSONCell, ParseProblem> {
+            switch bytes.withUnsafeBufferPointer({ JSONCellParser.parse($0) }) {
+            case .success(let value): .success(value)
+            case .failure(let failure): .failure(ParseProblem(column: failure.offset + 1, reason: failure.reason))
+            }
         }
     }
 
@@ -228,8 +234,7 @@ public struct NDJSONReader {
 
     public init(file: String) { self.file = file }
 
-    /// Feeds a chunk; `emit` gets each non-blank line's bytes and its line number.
-    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Line) throws -> Void) throws {
         var start = 0
         if startOfInput {
             startOfInput = false
@@ -260,18 +265,18 @@ public struct NDJSONReader {
         }
     }
 
-    public mutating func finish(emit: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+    public mutating func finish(emit: (Line) throws -> Void) throws {
         if !pending.isEmpty {
             try pending.withUnsafeBufferPointer { try emitLine($0, emit) }
             pending.removeAll()
         }
     }
 
-    private mutating func emitLine(_ raw: UnsafeBufferPointer<UInt8>, _ emit: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+    private mutating func emitLine(_ raw: UnsafeBufferPointer<UInt8>, _ emit: (Line) throws -> Void) throws {
         line += 1
         var bytes = raw
         if let last = bytes.last, last == 0x0D { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        try emit(bytes, line)
+        try emit(Line(bytes: Array(bytes), line: line))
     }
 }

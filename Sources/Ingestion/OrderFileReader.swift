@@ -48,40 +48,38 @@ public struct OrderFileReader {
         var sawBytes = false
         switch format {
         case .csv:
-            var splitter = CSVSplitter(file: file, delimiter: options.delimiter)
+            var reader = CSVReader(file: file, delimiter: options.delimiter)
             var ordinal = 0
-            let handle: (UnsafeBufferPointer<UInt8>, Int, UInt8) throws -> Void = { bytes, line, delimiter in
+            let handle: (CSVReader.Record) throws -> Void = { record in
                 if pipeline.builder.header == nil {
-                    var reader = CSVReader(file: file, recordDelimiter: delimiter)
-                    let header = try pipeline.builder.readHeader(reader.parseRecord(bytes, line: line))
-                    pipeline.summary.fileDiagnostics += header
-                    pipeline.summary.errors += header.count
+                    pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(record)
+                    pipeline.summary.errors += pipeline.summary.fileDiagnostics.count
                 } else {
                     ordinal += 1
-                    try pipeline.add(bytes, .csv(line: line, ordinal: ordinal))
+                    try pipeline.add(.csv(record, ordinal: ordinal))
                 }
             }
             try source.forEachChunk { chunk in
                 sawBytes = true
-                try splitter.consume(chunk, emit: handle)
+                try reader.consume(chunk, emit: handle)
             }
             guard sawBytes else { throw IngestionError.emptyFile(file: file) }
-            try splitter.finish(emit: handle)
+            try reader.finish(emit: handle)
             if pipeline.builder.header == nil { throw IngestionError.emptyFile(file: file) }
         case .json:
             var reader = JSONArrayReader(file: file)
             try source.forEachChunk { chunk in
                 sawBytes = true
-                try reader.consume(chunk) { element, bytes in try pipeline.add(bytes, .jsonElement(element)) }
+                try reader.consume(chunk) { try pipeline.add(.jsonElement($0)) }
             }
             try pipeline.flush()
             try reader.finish()
         case .ndjson:
             var reader = NDJSONReader(file: file)
             var ordinal = 0
-            let handle: (UnsafeBufferPointer<UInt8>, Int) throws -> Void = { bytes, line in
+            let handle: (NDJSONReader.Line) throws -> Void = { line in
                 ordinal += 1
-                try pipeline.add(bytes, .ndjsonLine(line: line, ordinal: ordinal))
+                try pipeline.add(.ndjsonLine(line, ordinal: ordinal))
             }
             try source.forEachChunk { chunk in
                 sawBytes = true
@@ -96,16 +94,11 @@ public struct OrderFileReader {
     }
 }
 
-/// A row as the splitting stage found it: where its bytes are in the batch, and where it is in the file.
-struct RawRow: Sendable {
-    enum Kind: Sendable {
-        case csv(line: Int, ordinal: Int)
-        case jsonElement(JSONArrayReader.Element)
-        case ndjsonLine(line: Int, ordinal: Int)
-    }
-
-    var kind: Kind
-    var bytes: Range<Int>
+/// A row as the splitting stage found it, before parsing and mapping.
+enum RawRow: Sendable {
+    case csv(CSVReader.Record, ordinal: Int)
+    case jsonElement(JSONArrayReader.Element)
+    case ndjsonLine(NDJSONReader.Line, ordinal: Int)
 }
 
 /// What the parallel stage made of a raw row.
@@ -122,8 +115,6 @@ private struct RowPipeline {
     let body: (OrderRow) throws -> Void
     var summary = IngestSummary()
     var batch: [RawRow] = []
-    /// The bytes of every row in the batch, back to back.
-    var batchBytes: [UInt8] = []
     var keys = DuplicateTracker()
     var rowIDs = DuplicateTracker()
     var reportedUnknown = Set<String>()
@@ -134,26 +125,16 @@ private struct RowPipeline {
         batch.reserveCapacity(OrderFileReader.batchSize)
     }
 
-    mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ kind: RawRow.Kind) throws {
-        let start = batchBytes.count
-        batchBytes += bytes
-        batch.append(RawRow(kind: kind, bytes: start..<batchBytes.count))
-        if batch.count >= OrderFileReader.batchSize || batchBytes.count >= 8 << 20 { try flush() }
+    mutating func add(_ raw: RawRow) throws {
+        batch.append(raw)
+        if batch.count >= OrderFileReader.batchSize { try flush() }
     }
 
     mutating func flush() throws {
         guard !batch.isEmpty else { return }
         let builder = self.builder
-        let rows = batch
-        let file = builder.file
-        var built = batchBytes.withUnsafeBufferPointer { bytes in
-            nonisolated(unsafe) let bytes = bytes
-            return ParallelMap.map(count: rows.count, makeState: { CSVReader(file: file, recordDelimiter: builder.delimiter) }) { reader, index in
-                builder.build(rows[index], bytes: UnsafeBufferPointer(rebasing: bytes[rows[index].bytes]), csv: &reader)
-            }
-        }
+        var built = ParallelMap.map(batch) { builder.build($0) }
         batch.removeAll(keepingCapacity: true)
-        batchBytes.removeAll(keepingCapacity: true)
         built.reverse()
         // popLast moves each row out of the array: no copy, no extra reference counting.
         while let result = built.popLast() {
@@ -171,12 +152,12 @@ private struct RowPipeline {
 
     private mutating func deliver(_ row: consuming OrderRow) throws {
         let file = builder.file
-        if let idColumn = builder.options.idColumn, let idHash = row.idHash,
-           let earlier = rowIDs.insert(hash: idHash, line: row.position.line) {
+        if let idColumn = builder.options.idColumn, row.idIsFromColumn,
+           let earlier = rowIDs.insert(row.rowID, line: row.position.line) {
             row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: idColumn,
                                               message: "\"\(row.rowID.prefix(60))\" is also the id of the row on line \(earlier); ids must be unique"))
         }
-        if let key = row.request.key, let earlier = keys.insert(hash: row.keyHash ?? DuplicateTracker.hash(key), line: row.position.line) {
+        if let key = row.request.key, let earlier = keys.insert(key, line: row.position.line) {
             row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: "key",
                                               message: "\"\(key.prefix(60))\" is also the key of the row on line \(earlier); a key belongs to one license"))
         }
@@ -203,32 +184,26 @@ private struct RowPipeline {
     }
 }
 
-/// Runs a transform over a batch on every core, keeping the order. Each worker takes one
-/// contiguous slice and keeps its own state (a reusable parser), so workers share nothing mutable.
+/// Runs a transform over a batch on every core, keeping the order.
 enum ParallelMap {
     static let workers = max(1, min(System.workerOverride ?? System.coreCount, 8))
 
     static func map<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
-        map(count: items.count, makeState: { () }) { _, index in transform(items[index]) }
-    }
-
-    static func map<S, R: Sendable>(count: Int, makeState: @Sendable () -> S, _ transform: @Sendable (inout S, Int) -> R) -> [R] {
-        let workers = count < 64 ? 1 : Self.workers
-        return withoutActuallyEscaping(makeState) { makeState in
-            withoutActuallyEscaping(transform) { transform in
-                [R](unsafeUninitializedCapacity: count) { buffer, initialized in
-                    // Each worker initialises its own disjoint slice of the buffer; no slot is touched twice.
-                    nonisolated(unsafe) let base = buffer.baseAddress
-                    let work: @Sendable (Int) -> Void = { worker in
-                        var state = makeState()
-                        for index in count * worker / workers ..< count * (worker + 1) / workers {
-                            (base! + index).initialize(to: transform(&state, index))
-                        }
+        let count = items.count
+        let workers = count < 256 ? 1 : Self.workers
+        if workers == 1 { return items.map(transform) }
+        return [R](unsafeUninitializedCapacity: count) { buffer, initialized in
+            // Each worker initialises its own disjoint slice of the buffer; no slot is touched twice.
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            items.withUnsafeBufferPointer { source in
+                nonisolated(unsafe) let input = source
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    for index in count * worker / workers ..< count * (worker + 1) / workers {
+                        (base + index).initialize(to: transform(input[index]))
                     }
-                    if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
-                    initialized = count
                 }
             }
+            initialized = count
         }
     }
 }

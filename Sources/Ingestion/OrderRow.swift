@@ -15,10 +15,8 @@ public struct OrderRow: Sendable {
     public var quantity: Int
     /// Everything wrong with the row; a row with an error is not sent.
     public var diagnostics: [Diagnostic]
-    /// Hashes for the duplicate checks, made where the row is built (on any core): the id's when
-    /// ``rowID`` is the id column's value, and the key's.
-    var idHash: UInt64?
-    var keyHash: UInt64?
+    /// True when ``rowID`` is the id column's value (not the position stand-in of a row whose id is empty).
+    var idIsFromColumn = false
 
     /// True when no diagnostic is an error.
     public var isValid: Bool { !diagnostics.contains { $0.severity == .error } }

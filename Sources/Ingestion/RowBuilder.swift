@@ -6,8 +6,6 @@ struct RowBuilder: Sendable {
     let options: IngestOptions
     /// The CSV header, once read.
     private(set) var header: [String]?
-    /// The CSV delimiter in force, once the header is read.
-    private(set) var delimiter = UInt8(ascii: ",")
     private var plan: [ColumnTarget] = []
     private var idIndex: Int?
     /// Whether the id column is also a body field (`--id-column key`), and so is sent too.
@@ -20,31 +18,22 @@ struct RowBuilder: Sendable {
         idColumnIsField = options.idColumn.map { ColumnTarget.resolve($0, policy: .ignore).identity != nil } ?? false
     }
 
-    /// Builds one row from its bytes; `csv` is the calling worker's own reusable CSV parser.
-    func build(_ raw: RawRow, bytes: UnsafeBufferPointer<UInt8>, csv: inout CSVReader) -> BuiltRow {
-        var built: BuiltRow
-        switch raw.kind {
-        case .csv(let line, let ordinal):
-            built = .row(buildCSV(csv.parseRecord(bytes, line: line), ordinal: ordinal), unknownNames: [])
+    func build(_ raw: RawRow) -> BuiltRow {
+        switch raw {
+        case .csv(let record, let ordinal):
+            return .row(buildCSV(record, ordinal: ordinal), unknownNames: [])
         case .jsonElement(let element):
-            switch element.parse(bytes, file: file) {
-            case .success(let value): built = buildJSON(value, line: element.line, ordinal: element.index, what: "element \(element.index)")
+            switch element.parse(file: file) {
+            case .success(let value): return buildJSON(value, line: element.line, ordinal: element.index, what: "element \(element.index)")
             case .failure(let error): return .fatal(error)
             }
         case .ndjsonLine(let line, let ordinal):
-            switch NDJSONReader.parse(bytes) {
-            case .success(let value): built = buildJSON(value, line: line, ordinal: ordinal, what: "line \(line)")
+            switch line.parse() {
+            case .success(let value): return buildJSON(value, line: line.line, ordinal: ordinal, what: "line \(line.line)")
             case .failure(let problem):
-                built = .row(unreadable(line: line, ordinal: ordinal, message: "column \(problem.column): not valid JSON: \(problem.reason)"), unknownNames: [])
+                return .row(unreadable(line: line.line, ordinal: ordinal, message: "column \(problem.column): not valid JSON: \(problem.reason)"), unknownNames: [])
             }
         }
-        if case .row(var row, let unknown) = built {
-            built = .fatal(.badOption(""))  // release the payload before mutating the row
-            row.keyHash = row.request.key.map(DuplicateTracker.hash)
-            if row.idHash != nil { row.idHash = DuplicateTracker.hash(row.rowID) }
-            built = .row(row, unknownNames: unknown)
-        }
-        return built
     }
 
     // MARK: CSV
@@ -53,7 +42,6 @@ struct RowBuilder: Sendable {
     /// file-level problems (unknown columns).
     mutating func readHeader(_ record: CSVReader.Record) throws -> [Diagnostic] {
         let delimiter = record.delimiter
-        self.delimiter = delimiter
         if let problem = record.problems.first {
             throw IngestionError.badHeader(file: file, line: problem.line, reason: "column \(problem.fieldIndex): \(problem.message)")
         }
@@ -128,7 +116,7 @@ struct RowBuilder: Sendable {
         }
         let id = rowID(from: idIndex.map { record.fields[$0] }, position: position, diagnostics: &diagnostics)
         var row = mapper.map(cells, labels: header, position: position, rowID: id, diagnostics: diagnostics)
-        if idIndex != nil, diagnostics.allSatisfy({ $0.field != options.idColumn }) { row.idHash = 1 }
+        row.idIsFromColumn = idIndex != nil && diagnostics.allSatisfy { $0.field != options.idColumn }
         return row
     }
 
@@ -169,7 +157,7 @@ struct RowBuilder: Sendable {
         if options.idColumn != nil, idValue == nil { idValue = "" }
         let id = rowID(from: idValue, position: position, diagnostics: &diagnostics)
         var row = mapper.map(cells, position: position, rowID: id, diagnostics: diagnostics)
-        if options.idColumn != nil, diagnostics.allSatisfy({ $0.field != options.idColumn }) { row.idHash = 1 }
+        row.idIsFromColumn = options.idColumn != nil && diagnostics.allSatisfy { $0.field != options.idColumn }
         return .row(row, unknownNames: unknown)
     }
 
