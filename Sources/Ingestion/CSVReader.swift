@@ -268,7 +268,11 @@ public struct CSVReader {
         var end = 5
         guard end == bytes.count || bytes[end] == 0x0A || bytes[end] == 0x0D else { return 0 }
         if !delimiterIsFixed { delimiter = separator }
-        if end < bytes.count, bytes[end] == 0x0D { end += 1 }
+        if end < bytes.count, bytes[end] == 0x0D {
+            end += 1
+            // A CR at the end of what arrived: an LF at the start of the next chunk belongs to it.
+            if end == bytes.count { afterCR = true }
+        }
         if end < bytes.count, bytes[end] == 0x0A { end += 1 }
         line = 2
         recordLine = 2

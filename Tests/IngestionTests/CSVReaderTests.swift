@@ -29,8 +29,9 @@ struct CSVReaderTests {
         #expect(records.map(\.line) == [1, 2, 3, 4, 7])
     }
 
-    @Test func aByteOrderMarkIsSkippedAndSepLineSetsTheDelimiter() throws {
-        let records = try Self.records("\u{FEFF}sep=;\r\nname;allowedActivations\r\nx;1\r\n")
+    @Test(arguments: [1, 2, 3, 7, 64])
+    func aByteOrderMarkIsSkippedAndSepLineSetsTheDelimiter(chunkSize: Int) throws {
+        let records = try Self.records("\u{FEFF}sep=;\r\nname;allowedActivations\r\nx;1\r\n", chunkSize: chunkSize)
         #expect(records.map(\.fields) == [["name", "allowedActivations"], ["x", "1"]])
         #expect(records.first?.line == 2)
         #expect(records.first?.delimiter == UInt8(ascii: ";"))
