@@ -84,11 +84,7 @@ public struct CSVReader {
     }
 
     private mutating func consumeOpening(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Record) throws -> Void) throws {
-        var start = 0
-        if chunk.count >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) {
-            throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16")
-        }
-        if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { start = 3 }
+        var start = try ByteOrderMark.skip(chunk, file: file)
         if chunk.count >= start + 4, chunk[start + 1] == 0, chunk[start + 3] == 0, chunk[start] != 0 {
             throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16 (without a byte order mark)")
         }

@@ -114,16 +114,18 @@ enum CellParser {
         return items
     }
 
-    static func metadata(_ cell: Cell) -> Result<[LicenseMetadata], CellProblem> {
-        let value: JSONCell
+    /// The JSON value of a cell: as it is for JSON input, parsed from the text for CSV.
+    static func json(_ cell: Cell) -> JSONCell? {
         switch cell {
-        case .json(let json): value = json
-        case .text(let text):
-            // A CSV column named `metadata` may hold the JSON form.
-            guard let parsed = Array(text.utf8).withUnsafeBufferPointer({ try? JSONCellParser.parse($0).get() }) else {
-                return .failure(CellProblem("must be JSON ([{\"key\":…,\"value\":…}] or {\"key\": \"value\"}); or use one metadata.<key> column per key"))
-            }
-            value = parsed
+        case .json(let value): value
+        case .text(let text): Array(text.utf8).withUnsafeBufferPointer { try? JSONCellParser.parse($0).get() }
+        }
+    }
+
+    static func metadata(_ cell: Cell) -> Result<[LicenseMetadata], CellProblem> {
+        // A CSV column named `metadata` may hold the JSON form.
+        guard let value = json(cell) else {
+            return .failure(CellProblem("must be JSON ([{\"key\":…,\"value\":…}] or {\"key\": \"value\"}); or use one metadata.<key> column per key"))
         }
         switch value {
         case .object(let members):
@@ -176,14 +178,8 @@ enum CellParser {
     }
 
     static func meters(_ cell: Cell) -> Result<[LicenseMeterAttribute], CellProblem> {
-        let value: JSONCell
-        switch cell {
-        case .json(let json): value = json
-        case .text(let text):
-            guard let parsed = Array(text.utf8).withUnsafeBufferPointer({ try? JSONCellParser.parse($0).get() }) else {
-                return .failure(CellProblem("must be a JSON array of {\"name\":…,\"allowedUses\":…}"))
-            }
-            value = parsed
+        guard let value = json(cell) else {
+            return .failure(CellProblem("must be a JSON array of {\"name\":…,\"allowedUses\":…}"))
         }
         guard case .array(let items) = value else { return .failure(CellProblem("must be an array, not \(value.kindDescription)")) }
         var meters: [LicenseMeterAttribute] = []

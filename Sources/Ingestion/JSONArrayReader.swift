@@ -54,10 +54,7 @@ public struct JSONArrayReader {
         var index = 0
         if startOfInput {
             startOfInput = false
-            if chunk.count >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) {
-                throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16")
-            }
-            if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { index = 3 }
+            index = try ByteOrderMark.skip(chunk, file: file)
         }
         while index < chunk.count {
             if phase == .inElement, !scalar {
@@ -238,10 +235,7 @@ public struct NDJSONReader {
         var start = 0
         if startOfInput {
             startOfInput = false
-            if chunk.count >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) {
-                throw IngestionError.wrongEncoding(file: file, encoding: "UTF-16")
-            }
-            if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { start = 3 }
+            start = try ByteOrderMark.skip(chunk, file: file)
         }
         var index = start
         while index < chunk.count {
