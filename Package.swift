@@ -21,6 +21,7 @@ let package = Package(
     targets: [
         // MARK: licprov's core: one module per concern, wired together by Provisioning
         .target(name: "Ingestion", dependencies: ["CryptlexAPI"]),
+        .target(name: "Scheduling"),
         .target(
             name: "CryptlexAPI",
             dependencies: [
@@ -67,6 +68,7 @@ let package = Package(
         ),
 
         // MARK: tests
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator"]),
                 .testTarget(
             name: "CryptlexAPITests",

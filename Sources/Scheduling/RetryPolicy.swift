@@ -1,0 +1,82 @@
+/// How a failed request is retried: exponential backoff with full jitter, bounded attempts.
+///
+/// The delay before attempt `n + 1` (after `n` failed attempts) is drawn uniformly from
+/// `0 ... min(cap, base · 2^(n−1))` — "full jitter", which spreads retries of many workers apart
+/// instead of letting them hit the server together. A server's `Retry-After` is a floor.
+///
+/// With the defaults (base 500 ms, cap 30 s, 6 attempts) the upper bounds are:
+///
+/// | failed attempts | delay drawn from |
+/// |---|---|
+/// | 1 | 0 – 0.5 s |
+/// | 2 | 0 – 1 s |
+/// | 3 | 0 – 2 s |
+/// | 4 | 0 – 4 s |
+/// | 5 | 0 – 8 s |
+/// | 6 | give up |
+public struct RetryPolicy: Sendable, Equatable {
+    public var base: Duration
+    public var cap: Duration
+    /// Attempts in all, the first included.
+    public var maxAttempts: Int
+
+    public init(base: Duration = .milliseconds(500), cap: Duration = .seconds(30), maxAttempts: Int = 6) {
+        self.base = base
+        self.cap = cap
+        self.maxAttempts = maxAttempts
+    }
+
+    /// The upper bound of the delay after `failedAttempts` failures.
+    public func ceiling(afterFailedAttempts failedAttempts: Int) -> Duration {
+        let doublings = min(max(failedAttempts - 1, 0), 40)
+        let scaled = base * Int(1 << min(doublings, 30))
+        return doublings >= 30 || scaled > cap ? cap : scaled
+    }
+
+    /// What to do after `failedAttempts` failures of kind `failure`.
+    public func decision(after failure: FailureClass, failedAttempts: Int, using generator: inout some RandomNumberGenerator) -> RetryDecision {
+        switch failure {
+        case .stopRun:
+            return .stopRun
+        case .permanent:
+            return .giveUp
+        case .ambiguous:
+            return .reconcile
+        case .retryable(let retryAfter):
+            guard failedAttempts < maxAttempts else { return .giveUp }
+            let ceiling = ceiling(afterFailedAttempts: failedAttempts)
+            let jittered = Duration.nanoseconds(Int64.random(in: 0...max(0, ceiling.nanosecondCount), using: &generator))
+            return .retry(after: max(jittered, retryAfter ?? .zero))
+        }
+    }
+}
+
+/// A failure as the scheduler needs to know it; the API module decides which is which.
+public enum FailureClass: Sendable, Equatable {
+    /// Not processed by the server: safe to send again, not before `after` when given.
+    case retryable(after: Duration?)
+    /// Perhaps processed: look before sending again.
+    case ambiguous
+    /// Will fail the same way again.
+    case permanent
+    /// No request can succeed (the token was refused).
+    case stopRun
+}
+
+/// What the scheduler does next with a failed request.
+public enum RetryDecision: Sendable, Equatable {
+    case retry(after: Duration)
+    /// Find out whether the request took effect before anything else.
+    case reconcile
+    case giveUp
+    case stopRun
+}
+
+extension Duration {
+    /// The whole duration in nanoseconds (saturating).
+    var nanosecondCount: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,108 @@
+import Testing
+@testable import Scheduling
+
+@Suite("Token bucket and rate limiter")
+struct RateLimiterTests {
+    @Test func slotsFollowTheRateAfterTheBurst() {
+        var bucket = TokenBucket(rate: 10, burst: 3)
+        let slots = (0..<6).map { _ in bucket.reserve(now: .zero) }
+        #expect(slots == [.zero, .zero, .zero, .milliseconds(100), .milliseconds(200), .milliseconds(300)])
+        // After a quiet second the burst is available again.
+        #expect(bucket.reserve(now: .seconds(2)) == .seconds(2))
+        #expect(bucket.reserve(now: .seconds(2)) == .seconds(2))
+    }
+
+    /// Cryptlex counts 50 requests per fixed 5 s window. Requests sent as fast as the default
+    /// bucket allows, with up to 100 ms of arrival jitter, never put 50 into one window — for any
+    /// alignment of the server's windows.
+    @Test(arguments: [0, 1, 7, 250, 3_333, 4_999])
+    func theDefaultBucketNeverFillsAFixedFiftyPerFiveSecondWindow(windowOffsetMilliseconds: Int) {
+        var bucket = TokenBucket(rate: 9.6, burst: 1)
+        var generator = SystemRandomNumberGenerator()
+        var arrivals: [Duration] = []
+        for _ in 0..<1_000 {
+            let sent = bucket.reserve(now: .zero)
+            arrivals.append(sent + .milliseconds(Int.random(in: 0...100, using: &generator)))
+        }
+        var perWindow: [Int64: Int] = [:]
+        for arrival in arrivals {
+            let shifted = arrival + .milliseconds(windowOffsetMilliseconds)
+            perWindow[shifted.components.seconds / 5, default: 0] += 1
+        }
+        #expect(perWindow.values.max()! < 50)
+        // And the pace is 95 % of the ceiling or better: 1,000 requests within 105 s.
+        #expect(arrivals.max()! < .seconds(105))
+    }
+
+    @Test func waitersGoOneByOneAtTheRate() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(rate: 10, burst: 1, clock: clock)
+        let sent = SentLog()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<3 {
+                group.addTask {
+                    try await limiter.acquire()
+                    await sent.record(index, at: clock.now.offset)
+                }
+            }
+            await clock.waitForSleepers(2)  // the first goes at once; two wait
+            #expect(await sent.count == 1)
+            clock.advance(by: .milliseconds(100))
+            await sent.waitFor(2)
+            clock.advance(by: .milliseconds(100))
+            try await group.waitForAll()
+        }
+        #expect(await sent.times == [.zero, .milliseconds(100), .milliseconds(200)])
+    }
+
+    @Test func aPauseHoldsEveryoneIncludingThoseAlreadyWaiting() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(rate: 10, burst: 1, clock: clock)
+        let sent = SentLog()
+        try await limiter.acquire()  // uses the first slot
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await limiter.acquire()
+                await sent.record(1, at: clock.now.offset)
+            }
+            await clock.waitForSleepers(1)  // waiting for its slot at 100 ms
+            await limiter.pause(for: .seconds(2))  // a 429 with Retry-After: 2
+            clock.advance(by: .milliseconds(100))  // its old slot comes: it must wait on
+            await clock.waitForSleepers(1)
+            #expect(await sent.count == 0)
+            #expect(await limiter.isPaused)
+            clock.advance(by: .milliseconds(1_900))
+            try await group.waitForAll()
+        }
+        #expect(await sent.times == [.seconds(2)])
+    }
+
+    @Test func fewRequestsLeftInTheServersWindowWaitsForItsReset() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(rate: 1_000, burst: 1, lowWater: 2, clock: clock)
+        await limiter.observe(remaining: 10, resetsIn: .seconds(3))
+        #expect(await !limiter.isPaused)
+        await limiter.observe(remaining: 2, resetsIn: .seconds(3))
+        #expect(await limiter.isPaused)
+        clock.advance(by: .seconds(3))
+        #expect(await !limiter.isPaused)
+    }
+
+    @Test func aWaitingAcquireCanBeCancelled() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(rate: 1, burst: 1, clock: clock)
+        try await limiter.acquire()
+        let waiting = Task { try await limiter.acquire() }
+        await clock.waitForSleepers(1)
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        #expect(clock.sleeperCount == 0)
+    }
+}
+
+actor SentLog {
+    private(set) var times: [Duration] = []
+    var count: Int { times.count }
+    func record(_ index: Int, at time: Duration) { times.append(time) }
+    func waitFor(_ count: Int) async { while times.count < count { await Task.yield() } }
+}
