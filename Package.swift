@@ -17,11 +17,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // MARK: licprov's core: one module per concern, wired together by Provisioning
         .target(name: "Ingestion", dependencies: ["CryptlexAPI"]),
         .target(name: "Scheduling"),
+        .target(name: "Journal", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "CryptlexAPI",
             dependencies: [
@@ -69,6 +71,7 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator"]),
                 .testTarget(
             name: "CryptlexAPITests",

@@ -1,0 +1,57 @@
+import GRDB
+
+/// The journal's schema, as migrations from an empty file. Never edit a shipped migration; add one.
+///
+/// ```
+/// run(id, startedAt, endedAt, command, version, outcome)
+/// license(id, rowID, unit, sourceLine, body, bodyHash, marker UNIQUE, state, attempts,
+///         licenseID, licenseKey, httpStatus, error, updatedAt, UNIQUE(rowID, unit))
+/// attempt(id, licenseRef → license, runID → run, startedAt, finishedAt, httpStatus, outcome, error)
+/// ```
+extension SQLiteJournal {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: runs, licenses, attempts") { db in
+            try db.execute(sql: """
+                CREATE TABLE run (
+                    id INTEGER PRIMARY KEY,
+                    startedAt TEXT NOT NULL,
+                    endedAt TEXT,
+                    command TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    outcome TEXT
+                );
+                CREATE TABLE license (
+                    id INTEGER PRIMARY KEY,
+                    rowID TEXT NOT NULL,
+                    unit INTEGER NOT NULL,
+                    sourceLine INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    bodyHash TEXT NOT NULL,
+                    marker TEXT NOT NULL UNIQUE,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    licenseID TEXT,
+                    licenseKey TEXT,
+                    httpStatus INTEGER,
+                    error TEXT,
+                    updatedAt TEXT NOT NULL,
+                    UNIQUE (rowID, unit)
+                );
+                CREATE INDEX license_state ON license(state);
+                CREATE TABLE attempt (
+                    id INTEGER PRIMARY KEY,
+                    licenseRef INTEGER NOT NULL REFERENCES license(id),
+                    runID INTEGER NOT NULL REFERENCES run(id),
+                    startedAt TEXT NOT NULL,
+                    finishedAt TEXT,
+                    httpStatus INTEGER,
+                    outcome TEXT,
+                    error TEXT
+                );
+                CREATE INDEX attempt_license ON attempt(licenseRef);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import Testing
+@testable import Journal
+
+@Suite("The SQLite journal, on a real file")
+struct SQLiteJournalTests {
+    static func temporaryPath() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-journal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("orders.csv.licprov.sqlite").path
+    }
+
+    static func intent(_ row: String, unit: Int = 1, line: Int = 2) -> Intent {
+        Intent(rowID: row, unit: unit, sourceLine: line, body: Array(#"{"productId":"p1"}"#.utf8), bodyHash: "h-\(row)", marker: "m-\(row)-\(unit)")
+    }
+
+    @Test func aNewJournalIsPrivateWALAndMigrated() throws {
+        let path = try Self.temporaryPath()
+        let journal = try SQLiteJournal(path: path)
+        // FULL: a commit is synced to disk before it returns, so an intent survives power loss.
+        #expect(try journal.writerSynchronousMode() == 2)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let check = try DatabaseQueue(path: path)
+        let (mode, tables) = try check.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+             try ["license", "run", "attempt"].allSatisfy { try db.tableExists($0) })
+        }
+        #expect(mode == "wal")
+        #expect(tables)
+    }
+
+    @Test func registeringIsIdempotentPerRowAndUnit() throws {
+        let journal = try SQLiteJournal(path: try Self.temporaryPath())
+        let first = try journal.register([Self.intent("A-1"), Self.intent("A-2"), Self.intent("A-2", unit: 2)])
+        #expect(first.map(\.state) == [.pending, .pending, .pending])
+        #expect(Set(first.map(\.id)).count == 3)
+        var edited = Self.intent("A-1")
+        edited.bodyHash = "changed"
+        let again = try journal.register([edited, Self.intent("A-3")])
+        #expect(again[0].id == first[0].id)
+        #expect(again[0].bodyHash == "h-A-1", "a known entry keeps what was journaled; the caller compares hashes")
+        #expect(again[1].state == .pending)
+        #expect(try journal.counts() == [.pending: 4])
+    }
+
+    @Test func outcomesSurviveReopeningAndInFlightEntriesAreFound() throws {
+        let path = try Self.temporaryPath()
+        do {
+            let journal = try SQLiteJournal(path: path)
+            let run = try journal.beginRun(command: "licprov run orders.csv", version: "test")
+            let entries = try journal.register([Self.intent("A-1"), Self.intent("A-2"), Self.intent("A-3")])
+            try journal.markInFlight(entries.map(\.id), run: run)
+            try journal.record([
+                AttemptOutcome(entryID: entries[0].id, state: .created, httpStatus: 201, licenseID: "lic-1", licenseKey: "KEY-1"),
+                AttemptOutcome(entryID: entries[1].id, state: .failed, httpStatus: 400, error: "allowedActivations: must be at least -1"),
+            ], run: run)
+            // The process "dies" here: A-3 stays in flight, the run never ends.
+        }
+        let reopened = try SQLiteJournal(path: path)
+        #expect(try reopened.inFlight().map(\.rowID) == ["A-3"])
+        let all = try reopened.allEntries()
+        #expect(all.map(\.state) == [.created, .failed, .inFlight])
+        #expect(all[0].licenseKey == "KEY-1" && all[0].licenseID == "lic-1" && all[0].httpStatus == 201)
+        #expect(all.map(\.attempts) == [1, 1, 1])
+        #expect(try reopened.counts() == [.created: 1, .failed: 1, .inFlight: 1])
+        let check = try DatabaseQueue(path: path)
+        let (finished, outcome) = try check.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempt WHERE finishedAt IS NOT NULL"),
+             try String.fetchOne(db, sql: "SELECT outcome FROM run"))
+        }
+        #expect(finished == 2)
+        #expect(outcome == nil)
+    }
+
+    @Test func aBrokenWriteIsAJournalErrorNamingTheSQL() throws {
+        let journal = try SQLiteJournal(path: try Self.temporaryPath())
+        _ = try journal.register([Self.intent("A-1")])
+        var clash = Self.intent("B-1")
+        clash.marker = "m-A-1-1"
+        #expect {
+            _ = try journal.register([clash])
+        } throws: { error in
+            let message = (error as? JournalError)?.errorDescription ?? ""
+            return message.contains("cannot register intents") && message.contains("UNIQUE") && message.contains("INSERT INTO license")
+        }
+    }
+
+    @Test func aFileThatIsNotAJournalIsRefusedClearly() throws {
+        let path = try Self.temporaryPath()
+        try Data("order_id,productId\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect {
+            _ = try SQLiteJournal(path: path)
+        } throws: { error in
+            (error as? JournalError)?.errorDescription?.contains("cannot open") == true
+        }
+    }
+}
