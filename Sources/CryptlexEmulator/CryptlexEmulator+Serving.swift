@@ -25,7 +25,7 @@ extension CryptlexEmulator {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else {
                 try await tasks.waitForAll()
-                throw EmulatorError.badFlag("the emulator stopped before it listened")
+                throw EmulatorError.stoppedBeforeListening
             }
             let result: Result<T, any Error>
             do {

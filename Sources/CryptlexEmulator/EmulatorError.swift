@@ -3,12 +3,12 @@ import Foundation
 /// Errors that stop the emulator from starting.
 public enum EmulatorError: Error, LocalizedError, Sendable {
     case badSchemaDocument(String)
-    case badFlag(String)
+    case stoppedBeforeListening
 
     public var errorDescription: String? {
         switch self {
         case .badSchemaDocument(let reason): "the OpenAPI schema could not be loaded: \(reason)"
-        case .badFlag(let reason): reason
+        case .stoppedBeforeListening: "the emulator stopped before it accepted connections"
         }
     }
 }
