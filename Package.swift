@@ -72,6 +72,7 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator"]),
                 .testTarget(
             name: "CryptlexAPITests",

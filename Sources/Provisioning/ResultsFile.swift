@@ -1,0 +1,120 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+import Darwin
+private let systemWrite = Darwin.write
+#endif
+
+/// The results CSV: one line per license with its key or its error, written so that a reader
+/// never sees half a file and no other user can read it.
+///
+/// - Written to a temporary file beside the target (mode 0600), synced, then renamed over it.
+/// - Quoted per RFC 4180 (fields with `,` `"` CR or LF are quoted, quotes doubled), CRLF line ends.
+/// - A cell that starts with `=`, `+`, `-`, `@`, a tab or a CR is prefixed with `'`, so a
+///   spreadsheet shows it as text instead of running it as a formula (OWASP's advice for CSV
+///   injection). Programs reading the file should strip that one leading quote.
+public enum ResultsFile {
+    /// One line of the file.
+    public struct Line: Sendable, Equatable {
+        public var sourceLine: Int
+        public var rowID: String
+        public var unit: Int
+        public var status: String
+        public var licenseID: String?
+        public var licenseKey: String?
+        public var httpStatus: Int?
+        public var message: String?
+
+        public init(sourceLine: Int, rowID: String, unit: Int, status: String, licenseID: String? = nil,
+                    licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil) {
+            self.sourceLine = sourceLine
+            self.rowID = rowID
+            self.unit = unit
+            self.status = status
+            self.licenseID = licenseID
+            self.licenseKey = licenseKey
+            self.httpStatus = httpStatus
+            self.message = message
+        }
+    }
+
+    public static let header = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message"]
+
+    /// Why the file could not be written.
+    public struct WriteError: Error, LocalizedError, Sendable {
+        public var path: String
+        public var reason: String
+        public var errorDescription: String? { "cannot write the results file \(path): \(reason)" }
+    }
+
+    /// Writes `lines` to `path` atomically.
+    public static func write(_ lines: some Sequence<Line>, to path: String) throws(WriteError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        var isOpen = true
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 16)
+        func flush() throws(WriteError) {
+            var offset = 0
+            while offset < buffer.count {
+                let written = buffer.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw WriteError(path: path, reason: String(cString: strerror(errno)))
+                }
+                offset += written
+            }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        do throws(WriteError) {
+            fchmod(descriptor, 0o600)
+            append(header, to: &buffer)
+            for line in lines {
+                append([String(line.sourceLine), line.rowID, String(line.unit), line.status, line.licenseID ?? "",
+                        line.licenseKey ?? "", line.httpStatus.map(String.init) ?? "", line.message ?? ""], to: &buffer)
+                if buffer.count >= 1 << 16 { try flush() }
+            }
+            try flush()
+            guard fsync(descriptor) == 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+            close(descriptor)
+            isOpen = false
+            guard rename(temporary, path) == 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+            // Sync the directory too, so the rename itself survives a power loss.
+            let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
+            if directoryDescriptor >= 0 {
+                fsync(directoryDescriptor)
+                close(directoryDescriptor)
+            }
+        } catch {
+            if isOpen { close(descriptor) }
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// One CSV record, neutralised and quoted.
+    static func append(_ cells: [String], to buffer: inout [UInt8]) {
+        for (index, cell) in cells.enumerated() {
+            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+            var text = cell
+            if let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) {
+                text = "'" + text
+            }
+            if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
+                buffer.append(UInt8(ascii: "\""))
+                for byte in text.utf8 {
+                    if byte == UInt8(ascii: "\"") { buffer.append(byte) }
+                    buffer.append(byte)
+                }
+                buffer.append(UInt8(ascii: "\""))
+            } else {
+                buffer += text.utf8
+            }
+        }
+        buffer += [0x0D, 0x0A]
+    }
+}

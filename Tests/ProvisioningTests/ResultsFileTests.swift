@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import Provisioning
+
+@Suite("The results CSV")
+struct ResultsFileTests {
+    static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-results-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func linesAreQuotedAndFormulasNeutralised() throws {
+        let path = try Self.temporaryDirectory() + "/orders.results.csv"
+        try ResultsFile.write([
+            .init(sourceLine: 2, rowID: "R-1", unit: 1, status: "created", licenseID: "id-1", licenseKey: "AB12-CD34", httpStatus: 201),
+            .init(sourceLine: 3, rowID: "=HYPERLINK(\"http://x\")", unit: 2, status: "failed", httpStatus: 400,
+                  message: "allowedActivations: must be at least -1, not -2\nsee line 3"),
+            .init(sourceLine: 4, rowID: "@SUM(A1)", unit: 1, status: "rejected", message: "+1 too many"),
+        ], to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text == """
+        source_line,row_id,unit,status,license_id,license_key,http_status,message\r
+        2,R-1,1,created,id-1,AB12-CD34,201,\r
+        3,"'=HYPERLINK(""http://x"")",2,failed,,,400,"allowedActivations: must be at least -1, not -2
+        see line 3"\r
+        4,'@SUM(A1),1,rejected,,,,'+1 too many\r
+
+        """)
+    }
+
+    @Test func theFileIsPrivateReplacedWholeAndLeavesNoTemporaryFile() throws {
+        let directory = try Self.temporaryDirectory()
+        let path = directory + "/orders.results.csv"
+        try Data("old contents that are longer than the new ones\n".utf8).write(to: URL(fileURLWithPath: path))
+        try ResultsFile.write([.init(sourceLine: 2, rowID: "#1", unit: 1, status: "created")], to: path)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasSuffix("2,#1,1,created,,,,\r\n"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["orders.results.csv"])
+    }
+
+    @Test func anUnwritableDirectoryIsAClearError() {
+        #expect {
+            try ResultsFile.write([], to: "/nonexistent-dir/results.csv")
+        } throws: { error in
+            (error as? ResultsFile.WriteError)?.errorDescription?.hasPrefix("cannot write the results file /nonexistent-dir/results.csv:") == true
+        }
+    }
+}
