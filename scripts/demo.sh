@@ -4,6 +4,10 @@
 # marker, a schema error, the rate-limit headers). Everything runs on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v curl >/dev/null; then
+  echo "installing curl ..." >&2
+  (apt-get update -qq && apt-get install -y -qq curl) >/dev/null
+fi
 swift build --product licprov >&2
 swift build --product cryptlex-emulator >&2
 bin=$(swift build --show-bin-path)
