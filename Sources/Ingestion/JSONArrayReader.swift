@@ -119,22 +119,8 @@ public struct JSONArrayReader {
                         break
                     }
                     try append(byte)
-                    break
                 }
-                try append(byte)
-                if inString {
-                    if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") {
-                        inString = false
-                        if depth == 0 { try finishElement(emit) }
-                    }
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = true
-                } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
-                    depth += 1
-                } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
-                    depth -= 1
-                    if depth == 0 { try finishElement(emit) }
-                }
+                // Objects, arrays and strings are read by the fast path at the top of the loop.
             case .afterElement:
                 try after(byte, emit: emit)
             case .afterArray:

@@ -45,9 +45,6 @@ public struct LicenseField: Sendable {
         self.deprecated = deprecated
         self.store = store
     }
-
-    /// Stores `value` into `request`.
-    public func apply(_ value: Value, to request: inout LicenseRequest) { store(&request, value) }
 }
 
 extension LicenseField.Value {

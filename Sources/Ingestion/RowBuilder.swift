@@ -104,7 +104,7 @@ struct RowBuilder: Sendable {
                 + (more ? "a value may hold an unquoted \(Self.name(of: record.delimiter)) — put such values in quotes"
                         : "a value may be missing, or a quoted value may be cut short")))
             let id = rowID(from: idIndex.map { record.fields.indices.contains($0) ? record.fields[$0] : "" }, position: position, diagnostics: &diagnostics)
-            return OrderRow(position: position, rowID: id, request: .init(productId: ""), customer: nil, quantity: 1, diagnostics: diagnostics)
+            return OrderRow(position: position, rowID: id.value, request: .init(productId: ""), customer: nil, quantity: 1, diagnostics: diagnostics)
         }
         var cells: [RowMapper.Placed] = []
         cells.reserveCapacity(plan.count)
@@ -115,8 +115,8 @@ struct RowBuilder: Sendable {
             }
         }
         let id = rowID(from: idIndex.map { record.fields[$0] }, position: position, diagnostics: &diagnostics)
-        var row = mapper.map(cells, labels: header, position: position, rowID: id, diagnostics: diagnostics)
-        row.idIsFromColumn = idIndex != nil && diagnostics.allSatisfy { $0.field != options.idColumn }
+        var row = mapper.map(cells, labels: header, position: position, rowID: id.value, diagnostics: diagnostics)
+        row.idIsFromColumn = id.fromColumn
         return row
     }
 
@@ -156,8 +156,8 @@ struct RowBuilder: Sendable {
         }
         if options.idColumn != nil, idValue == nil { idValue = "" }
         let id = rowID(from: idValue, position: position, diagnostics: &diagnostics)
-        var row = mapper.map(cells, position: position, rowID: id, diagnostics: diagnostics)
-        row.idIsFromColumn = options.idColumn != nil && diagnostics.allSatisfy { $0.field != options.idColumn }
+        var row = mapper.map(cells, position: position, rowID: id.value, diagnostics: diagnostics)
+        row.idIsFromColumn = id.fromColumn
         return .row(row, unknownNames: unknown)
     }
 
@@ -168,14 +168,16 @@ struct RowBuilder: Sendable {
 
     // MARK: shared
 
-    private func rowID(from value: String?, position: SourcePosition, diagnostics: inout [Diagnostic]) -> String {
-        guard let idColumn = options.idColumn else { return "#\(position.ordinal)" }
+    /// The row's identity: the id column's value, or the position stand-in `#N` when there is no
+    /// id column or the row's id is empty (an error).
+    private func rowID(from value: String?, position: SourcePosition, diagnostics: inout [Diagnostic]) -> (value: String, fromColumn: Bool) {
+        guard let idColumn = options.idColumn else { return ("#\(position.ordinal)", false) }
         let id = value?.trimmed ?? ""
         if id.isEmpty {
             diagnostics.append(Diagnostic(file: file, line: position.line, field: idColumn, message: "is empty; every row needs its own \(idColumn) (it identifies the row across runs)"))
-            return "#\(position.ordinal)"
+            return ("#\(position.ordinal)", false)
         }
-        return id
+        return (id, true)
     }
 
     func unknownColumnMessage(_ name: String, noun: String) -> String {

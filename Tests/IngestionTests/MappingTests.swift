@@ -70,6 +70,14 @@ struct MappingTests {
         #expect(missing?.message.contains("there is no column named \"order_id\"") == true)
     }
 
+    @Test func anIdColumnThatIsAlsoAFieldIsSentAndStillIdentifiesRowsWithErrors() throws {
+        let result = try read("t.csv", "key,productId\nSHORT,p1\nSHORT,p1\n", IngestOptions(idColumn: "key"))
+        #expect(result.rows.map(\.rowID) == ["SHORT", "SHORT"])
+        #expect(result.rows.first?.request.key == "SHORT")
+        // The second row is a duplicate id even though both rows also have an invalid key.
+        #expect(result.rows[1].diagnostics.map(\.message).contains("\"SHORT\" is also the id of the row on line 2; ids must be unique"))
+    }
+
     @Test func aKeyedRowMakesOneLicenseAndCustomerFieldsNeedAnEmail() throws {
         let result = try read("t.csv", "key,quantity,firstName\nKEY-1234-5678-9012,2,Ann\n")
         #expect(result.messages.sorted() == [
