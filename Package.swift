@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "licprov",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "licprov", targets: ["licprov"]),
         .executable(name: "cryptlex-emulator", targets: ["cryptlex-emulator"]),
@@ -36,14 +36,15 @@ let package = Package(
         ),
         .target(
             name: "Provisioning",
-            dependencies: ["Ingestion", "CryptlexAPI"]
+            dependencies: ["Ingestion", "Scheduling", "CryptlexAPI", "Journal", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: the command-line tool
         .executableTarget(
             name: "licprov",
             dependencies: [
-                "Provisioning",
+                "Provisioning", "Ingestion", "Journal", "Scheduling", "CryptlexAPI",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,9 +73,9 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal"]),
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator"]),
-                .testTarget(
+        .testTarget(
             name: "CryptlexAPITests",
             dependencies: [
                 "CryptlexAPI", "CryptlexEmulator",

@@ -84,4 +84,6 @@ public struct IngestSummary: Sendable, Equatable {
 
     /// True when nothing stops a run.
     public var isClean: Bool { errors == 0 }
+
+    public init() {}
 }

@@ -1,13 +1,27 @@
 /// One license to create, as the journal knows it.
 public struct JournalEntry: Sendable, Equatable {
-    /// Where an entry stands. Transitions: pending → inFlight → created | failed | pending (retry);
-    /// inFlight left by a crash → reconciled (recovered, or pending again); rejected and conflict
-    /// are final until the row changes in the file.
+    /// Where an entry stands.
+    ///
+    /// ```
+    /// pending ──► inFlight ──► created
+    ///    ▲           │  ├────► rejected    (4xx: the server refused this body)
+    ///    │           │  ├────► failed      (retryable failures, attempts used up)
+    ///    └───────────┘  ├────► recovered   (ambiguous; the lookup found it)
+    ///   (retryable, or  ├────► conflict    (its key is someone else's; its marker is on two licenses)
+    ///    ambiguous and  └────► unresolved  (ambiguous, and nothing to look it up by)
+    ///    not found)
+    /// ```
+    /// An entry left inFlight by a crash is looked up before anything else on the next run.
+    /// A rerun sends pending and failed entries again; rejected, conflict and unresolved ones only
+    /// when the row changed in the file; created and recovered ones never.
     public enum State: String, Sendable, CaseIterable {
-        case pending, inFlight, created, recovered, failed, rejected, conflict
+        case pending, inFlight, created, recovered, failed, rejected, conflict, unresolved
 
         /// Done for good: a rerun sends nothing for it.
         public var isSettled: Bool { self == .created || self == .recovered }
+
+        /// A rerun with the same row sends it again.
+        public var isRetriedOnRerun: Bool { self == .pending || self == .failed || self == .inFlight }
     }
 
     public var id: Int64
@@ -28,6 +42,8 @@ public struct JournalEntry: Sendable, Equatable {
     public var licenseKey: String?
     public var httpStatus: Int?
     public var error: String?
+    /// The row's body as the file had it last, when it differs from the body of a settled entry.
+    public var editedBody: [UInt8]?
 }
 
 /// What a caller registers before anything is sent.
@@ -38,15 +54,54 @@ public struct Intent: Sendable, Equatable {
     public var body: [UInt8]
     public var bodyHash: String
     public var marker: String
+    /// `pending`, or `rejected` for a row that failed validation (with its `error`).
+    public var state: JournalEntry.State
+    public var error: String?
 
-    public init(rowID: String, unit: Int, sourceLine: Int, body: [UInt8], bodyHash: String, marker: String) {
+    public init(rowID: String, unit: Int, sourceLine: Int, body: [UInt8], bodyHash: String, marker: String,
+                state: JournalEntry.State = .pending, error: String? = nil) {
         self.rowID = rowID
         self.unit = unit
         self.sourceLine = sourceLine
         self.body = body
         self.bodyHash = bodyHash
         self.marker = marker
+        self.state = state
+        self.error = error
     }
+}
+
+/// What the journal knows of an entry, in brief: enough to decide what a row needs.
+public struct EntryDigest: Sendable, Equatable {
+    public var id: Int64
+    public var rowID: String
+    public var unit: Int
+    public var sourceLine: Int
+    public var bodyHash: String
+    public var marker: String
+    public var state: JournalEntry.State
+    public var editedHash: String?
+}
+
+/// A change to an existing entry made while registering a file's rows, applied in batches.
+public enum EntryChange: Sendable, Equatable {
+    /// The row changed before its license existed: send (or reject) the new body.
+    case replaceBody(id: Int64, body: [UInt8], bodyHash: String, state: JournalEntry.State, error: String?)
+    /// The row moved in the file.
+    case moveTo(id: Int64, sourceLine: Int)
+    /// The row of a settled entry differs from what was sent (nil: it no longer does).
+    case noteEdit(id: Int64, body: [UInt8]?, bodyHash: String?)
+}
+
+/// One run, as the journal recorded it.
+public struct RunRecord: Sendable, Equatable {
+    public var id: Int64
+    public var startedAt: String
+    public var endedAt: String?
+    public var command: String
+    public var version: String
+    public var outcome: String?
+    public var summary: String?
 }
 
 /// How one attempt ended, recorded in one transaction with the entry's new state.
@@ -57,8 +112,12 @@ public struct AttemptOutcome: Sendable, Equatable {
     public var licenseID: String?
     public var licenseKey: String?
     public var error: String?
+    /// False for a settlement that followed a lookup rather than a send (no attempt to close).
+    public var endsAttempt: Bool
 
-    public init(entryID: Int64, state: JournalEntry.State, httpStatus: Int? = nil, licenseID: String? = nil, licenseKey: String? = nil, error: String? = nil) {
+    public init(entryID: Int64, state: JournalEntry.State, httpStatus: Int? = nil, licenseID: String? = nil, licenseKey: String? = nil,
+                error: String? = nil, endsAttempt: Bool = true) {
+        self.endsAttempt = endsAttempt
         self.entryID = entryID
         self.state = state
         self.httpStatus = httpStatus

@@ -5,8 +5,10 @@ import GRDB
 /// ```
 /// run(id, startedAt, endedAt, command, version, outcome)
 /// license(id, rowID, unit, sourceLine, body, bodyHash, marker UNIQUE, state, attempts,
-///         licenseID, licenseKey, httpStatus, error, updatedAt, UNIQUE(rowID, unit))
+///         licenseID, licenseKey, httpStatus, error, updatedAt, UNIQUE(rowID, unit),
+///         editedBody, editedHash)                                   -- v2
 /// attempt(id, licenseRef → license, runID → run, startedAt, finishedAt, httpStatus, outcome, error)
+/// run.summary                                                        -- v2
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -50,6 +52,13 @@ extension SQLiteJournal {
                     error TEXT
                 );
                 CREATE INDEX attempt_license ON attempt(licenseRef);
+                """)
+        }
+        migrator.registerMigration("v2: edits of settled rows, run summaries") { db in
+            try db.execute(sql: """
+                ALTER TABLE license ADD COLUMN editedBody BLOB;
+                ALTER TABLE license ADD COLUMN editedHash TEXT;
+                ALTER TABLE run ADD COLUMN summary TEXT;
                 """)
         }
         return migrator

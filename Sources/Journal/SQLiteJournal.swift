@@ -41,10 +41,20 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
-    /// Records how a run ended.
-    public func endRun(_ id: Int64, outcome: String) throws(JournalError) {
+    /// Records how a run ended, with its counts as a line of text.
+    public func endRun(_ id: Int64, outcome: String, summary: String? = nil) throws(JournalError) {
         try write("end a run") { db in
-            try db.execute(sql: "UPDATE run SET endedAt = ?, outcome = ? WHERE id = ?", arguments: [Self.now(), outcome, id])
+            try db.execute(sql: "UPDATE run SET endedAt = ?, outcome = ?, summary = ? WHERE id = ?", arguments: [Self.now(), outcome, summary, id])
+        }
+    }
+
+    /// The most recent run, if any.
+    public func lastRun() throws(JournalError) -> RunRecord? {
+        try read("read the last run") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM run ORDER BY id DESC LIMIT 1").map { row in
+                RunRecord(id: row["id"], startedAt: row["startedAt"], endedAt: row["endedAt"], command: row["command"],
+                          version: row["version"], outcome: row["outcome"], summary: row["summary"])
+            }
         }
     }
 
@@ -58,10 +68,11 @@ public final class SQLiteJournal: Sendable {
             entries.reserveCapacity(intents.count)
             for intent in intents {
                 try db.execute(sql: """
-                    INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)
+                    INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
                     ON CONFLICT(rowID, unit) DO NOTHING
-                    """, arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash, intent.marker, Self.now()])
+                    """, arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash, intent.marker,
+                                     intent.state.rawValue, intent.error, Self.now()])
                 if let row = try Row.fetchOne(db, sql: "SELECT * FROM license WHERE rowID = ? AND unit = ?", arguments: [intent.rowID, intent.unit]) {
                     entries.append(Self.entry(row))
                 }
@@ -70,31 +81,103 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
-    /// Marks entries as being sent in this run and counts the attempt — durably, before the
-    /// requests go out.
-    public func markInFlight(_ ids: [Int64], run: Int64) throws(JournalError) {
-        try write("record intent to send") { db in
+    /// Inserts intents known to be new (no entry has their row id and unit) in one transaction;
+    /// returns their entry ids in order. Faster than ``register(_:)`` for a first run.
+    public func insert(_ intents: [Intent]) throws(JournalError) -> [Int64] {
+        try write("register intents") { db in
             let now = Self.now()
-            for id in ids {
-                try db.execute(sql: "UPDATE license SET state = 'inFlight', attempts = attempts + 1, updatedAt = ? WHERE id = ?", arguments: [now, id])
-                try db.execute(sql: "INSERT INTO attempt (licenseRef, runID, startedAt) VALUES (?, ?, ?)", arguments: [id, run, now])
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+                """)
+            var ids: [Int64] = []
+            ids.reserveCapacity(intents.count)
+            for intent in intents {
+                try statement.execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
+                                                  intent.marker, intent.state.rawValue, intent.error, now])
+                ids.append(db.lastInsertedRowID)
+            }
+            return ids
+        }
+    }
+
+    /// Applies changes to existing entries in one transaction.
+    public func apply(_ changes: [EntryChange]) throws(JournalError) {
+        guard !changes.isEmpty else { return }
+        try write("update entries from the file") { db in
+            let now = Self.now()
+            for change in changes {
+                switch change {
+                case .replaceBody(let id, let body, let hash, let state, let error):
+                    try db.execute(sql: """
+                        UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL,
+                        editedBody = NULL, editedHash = NULL, updatedAt = ? WHERE id = ?
+                        """, arguments: [Data(body), hash, state.rawValue, error, now, id])
+                case .moveTo(let id, let line):
+                    try db.execute(sql: "UPDATE license SET sourceLine = ? WHERE id = ?", arguments: [line, id])
+                case .noteEdit(let id, let body, let hash):
+                    try db.execute(sql: "UPDATE license SET editedBody = ?, editedHash = ? WHERE id = ?",
+                                   arguments: [body.map { Data($0) }, hash, id])
+                }
             }
         }
     }
 
+    /// Every entry in brief, for deciding what each row of a file needs.
+    public func digests() throws(JournalError) -> [EntryDigest] {
+        try read("read the entries") { db in
+            var digests: [EntryDigest] = []
+            let cursor = try Row.fetchCursor(db, sql: "SELECT id, rowID, unit, sourceLine, bodyHash, marker, state, editedHash FROM license")
+            while let row = try cursor.next() {
+                digests.append(EntryDigest(id: row[0], rowID: row[1], unit: row[2], sourceLine: row[3], bodyHash: row[4], marker: row[5],
+                                           state: JournalEntry.State(rawValue: row[6]) ?? .pending, editedHash: row[7]))
+            }
+            return digests
+        }
+    }
+
+    /// Marks entries as being sent in this run and counts the attempt — durably, before the
+    /// requests go out.
+    public func markInFlight(_ ids: [Int64], run: Int64) throws(JournalError) {
+        try write("record intent to send") { db in try Self.apply(ids.map { .markInFlight($0) }, run: run, in: db) }
+    }
+
     /// Records outcomes (entry state plus the attempt's result) in one transaction.
     public func record(_ outcomes: [AttemptOutcome], run: Int64) throws(JournalError) {
-        try write("record outcomes") { db in
-            let now = Self.now()
-            for outcome in outcomes {
+        try write("record outcomes") { db in try Self.apply(outcomes.map { .outcome($0) }, run: run, in: db) }
+    }
+
+    /// A write a worker asks for; ``JournalCommitter`` commits many in one transaction.
+    public enum Operation: Sendable, Equatable {
+        /// The entry is about to be sent: state inFlight, one more attempt.
+        case markInFlight(Int64)
+        /// How an attempt ended.
+        case outcome(AttemptOutcome)
+        /// The row changed while its entry was in flight and the lookup found nothing: send the new body.
+        case replaceBody(id: Int64, body: [UInt8], bodyHash: String)
+    }
+
+    static func apply(_ operations: [Operation], run: Int64, in db: Database) throws {
+        let now = now()
+        for operation in operations {
+            switch operation {
+            case .markInFlight(let id):
+                try db.execute(sql: "UPDATE license SET state = 'inFlight', attempts = attempts + 1, updatedAt = ? WHERE id = ?", arguments: [now, id])
+                try db.execute(sql: "INSERT INTO attempt (licenseRef, runID, startedAt) VALUES (?, ?, ?)", arguments: [id, run, now])
+            case .replaceBody(let id, let body, let hash):
+                try db.execute(sql: "UPDATE license SET body = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?",
+                               arguments: [Data(body), hash, now, id])
+            case .outcome(let outcome):
                 try db.execute(sql: """
                     UPDATE license SET state = ?, httpStatus = ?, licenseID = COALESCE(?, licenseID),
                     licenseKey = COALESCE(?, licenseKey), error = ?, updatedAt = ? WHERE id = ?
                     """, arguments: [outcome.state.rawValue, outcome.httpStatus, outcome.licenseID, outcome.licenseKey, outcome.error, now, outcome.entryID])
-                try db.execute(sql: """
-                    UPDATE attempt SET finishedAt = ?, httpStatus = ?, outcome = ?, error = ?
-                    WHERE id = (SELECT MAX(id) FROM attempt WHERE licenseRef = ? AND runID = ?)
-                    """, arguments: [now, outcome.httpStatus, outcome.state.rawValue, outcome.error, outcome.entryID, run])
+                if outcome.endsAttempt {
+                    try db.execute(sql: """
+                        UPDATE attempt SET finishedAt = ?, httpStatus = ?, outcome = ?, error = ?
+                        WHERE id = (SELECT MAX(id) FROM attempt WHERE licenseRef = ? AND runID = ?)
+                        """, arguments: [now, outcome.httpStatus, outcome.state.rawValue, outcome.error, outcome.entryID, run])
+                }
             }
         }
     }
@@ -131,7 +214,7 @@ public final class SQLiteJournal: Sendable {
         try pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
     }
 
-    private func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
         do {
             return try pool.write(body)
         } catch {
@@ -152,7 +235,8 @@ public final class SQLiteJournal: Sendable {
             id: row["id"], rowID: row["rowID"], unit: row["unit"], sourceLine: row["sourceLine"],
             body: [UInt8](row["body"] as Data), bodyHash: row["bodyHash"], marker: row["marker"],
             state: JournalEntry.State(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
-            licenseID: row["licenseID"], licenseKey: row["licenseKey"], httpStatus: row["httpStatus"], error: row["error"]
+            licenseID: row["licenseID"], licenseKey: row["licenseKey"], httpStatus: row["httpStatus"], error: row["error"],
+            editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }
         )
     }
 

@@ -96,6 +96,17 @@ public enum ResultsFile {
         }
     }
 
+    /// The whole file as bytes, for standard output.
+    public static func encode(_ lines: some Sequence<Line>) -> [UInt8] {
+        var buffer: [UInt8] = []
+        append(header, to: &buffer)
+        for line in lines {
+            append([String(line.sourceLine), line.rowID, String(line.unit), line.status, line.licenseID ?? "",
+                    line.licenseKey ?? "", line.httpStatus.map(String.init) ?? "", line.message ?? ""], to: &buffer)
+        }
+        return buffer
+    }
+
     /// One CSV record, neutralised and quoted.
     static func append(_ cells: [String], to buffer: inout [UInt8]) {
         for (index, cell) in cells.enumerated() {

@@ -33,3 +33,21 @@ enum ExitStatus: Int32, CaseIterable {
     77 token or permission rejected
     """
 }
+
+import Foundation
+import Ingestion
+import Journal
+import Provisioning
+
+extension ExitStatus {
+    /// The one place where a thrown error becomes an exit code.
+    static func `for`(_ error: any Error) -> ExitStatus {
+        switch error {
+        case let error as IngestionError: exitStatus(for: error)
+        case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing: .journalFailure
+        case is APIUnreachable: .apiUnreachable
+        case is CredentialError: .usage
+        default: .journalFailure
+        }
+    }
+}

@@ -8,10 +8,10 @@ struct Licprov: AsyncParsableCommand {
         abstract: "Provision software licenses in bulk through the Cryptlex Web API v3.",
         discussion: ExitStatus.helpText,
         version: LicprovVersion.current,
-        subcommands: [ValidateCommand.self]
+        subcommands: [ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self]
     )
 }
 
 enum LicprovVersion {
-    static let current = "0.1.0"
+    static let current = "0.2.0"
 }

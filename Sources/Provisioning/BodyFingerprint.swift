@@ -1,0 +1,24 @@
+/// A stable fingerprint of a request body, to notice that a row changed in the file since it was
+/// journaled: 128 bits of FNV-1a (two 64-bit lanes with different offsets), as 32 hex digits.
+///
+/// Not a cryptographic hash — nobody is attacking their own order file — but stable across
+/// processes and platforms, unlike Swift's seeded `Hasher`. The body it covers is the one
+/// without the marker, so the same row always has the same fingerprint.
+enum BodyFingerprint {
+    static func of(_ bytes: [UInt8]) -> String {
+        var a: UInt64 = 0xcbf2_9ce4_8422_2325
+        var b: UInt64 = 0x6c62_272e_07bb_0142
+        let prime: UInt64 = 0x0000_0100_0000_01b3
+        for byte in bytes {
+            a = (a ^ UInt64(byte)) &* prime
+            b = (b ^ UInt64(byte ^ 0x5c)) &* prime
+        }
+        b ^= UInt64(bytes.count)
+        return hex(a) + hex(b)
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

@@ -1,0 +1,47 @@
+import Journal
+
+/// The `status` and `export` use cases: what the journal alone says.
+public enum JournalReport {
+    /// Counts by state, the last run, and what a rerun of the same file would do.
+    public struct Status: Sendable {
+        public var counts: [JournalEntry.State: Int]
+        public var editedSinceCreated: Int
+        public var lastRun: RunRecord?
+        public var total: Int { counts.values.reduce(0, +) }
+        /// Entries a rerun looks up first (left in flight).
+        public var toLookUp: Int { counts[.inFlight, default: 0] }
+        /// Entries a rerun sends again.
+        public var toSend: Int { counts[.pending, default: 0] + counts[.failed, default: 0] }
+        /// Entries a rerun leaves alone unless their row changes.
+        public var heldBack: Int { counts[.rejected, default: 0] + counts[.conflict, default: 0] + counts[.unresolved, default: 0] }
+    }
+
+    /// Opens the journal at `path` (which must exist) and reads its status.
+    public static func status(journalPath path: String) throws -> Status {
+        let journal = try open(path)
+        let entries = try journal.counts()
+        let edited = try journal.allEntries().filter { $0.state.isSettled && $0.editedBody != nil }.count
+        return Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun())
+    }
+
+    /// Rebuilds the results file from the journal alone, in file order.
+    public static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey) throws -> [ResultsFile.Line] {
+        try open(path).allEntries().map { ResultsLines.line(for: $0, markerKey: markerKey) }
+    }
+
+    /// A journal that must already exist: `status` of a mistyped path must not create one.
+    static func open(_ path: String) throws -> SQLiteJournal {
+        guard FileManager.default.fileExists(atPath: path) else { throw JournalMissing(path: path) }
+        return try SQLiteJournal(path: path)
+    }
+
+    /// `status` or `export` of a journal that does not exist.
+    public struct JournalMissing: Error, LocalizedError, Sendable {
+        public var path: String
+        public var errorDescription: String? {
+            "no journal at \(path): run `licprov run` first, or name the journal with --journal"
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,279 @@
+import CryptlexAPI
+import Foundation
+import Journal
+import Logging
+import Scheduling
+
+/// Settles one license at a time: the per-license state machine of a run.
+///
+/// For each item: (look it up first if an earlier run left it in flight) → wait for the rate
+/// limiter → mark it in flight, durably → send → record what came back. The client's
+/// ``OutcomeClass`` decides what happens next; this type only obeys it:
+///
+/// | Outcome | Next |
+/// |---|---|
+/// | 201 | created |
+/// | retryable (429, 503 + Retry-After, not connected) | pending; back off (a 429 pauses every worker) and send again, until attempts run out → failed |
+/// | ambiguous (lost response, 5xx, timeout after sending) | stays in flight; wait `reconcileDelay`, look it up by marker: found → recovered, two → conflict, none → send again |
+/// | permanent (4xx) | rejected; a 409 on a row with its own key is looked up by key first: ours → recovered, someone else's → conflict |
+/// | stopRun (401, 403) | pending; the whole run stops |
+struct LicenseWorker: Sendable {
+    let client: CryptlexClient
+    let limiter: RateLimiter<ContinuousClock>?
+    let committer: JournalCommitter
+    let policy: RetryPolicy
+    let markerKey: String?
+    let reconcileDelay: Duration
+    let maxFailures: Int
+    let stop: StopSignal
+    let counters: RunCounters
+    let logger: Logger
+
+    /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the run.
+    func settle(_ item: WorkItem) async throws(JournalError) {
+        var body = item.body
+        var failures = 0
+        var lookUpFirst = item.needsLookup
+        var random = SystemRandomNumberGenerator()
+        while true {
+            if lookUpFirst {
+                lookUpFirst = false
+                switch await lookUp(item, after: item.needsLookup && failures == 0 ? .zero : reconcileDelay) {
+                case .found(let license):
+                    counters.update { $0.recovered += 1 }
+                    try await committer.record(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
+                                                              licenseKey: license.key, error: nil, endsAttempt: false))
+                    return
+                case .several(let licenses):
+                    counters.update { $0.conflicts += 1 }
+                    try await committer.record(AttemptOutcome(
+                        entryID: item.entryID, state: .conflict, licenseID: licenses[0].id, licenseKey: licenses[0].key,
+                        error: "the marker \(item.marker) is on \(licenses.count) licenses: \(licenses.map(\.id).joined(separator: ", ")); none was created again",
+                        endsAttempt: false))
+                    return
+                case .impossible:
+                    counters.update { $0.unresolved += 1 }
+                    try await committer.record(AttemptOutcome(
+                        entryID: item.entryID, state: .unresolved,
+                        error: "the outcome is unknown and the row has no marker or key to look it up by; check the account before sending it again",
+                        endsAttempt: false))
+                    return
+                case .unavailable(let reason):
+                    // Left in flight: the next run looks it up again before sending anything.
+                    counters.update { $0.notSent += 1 }
+                    logger.warning("lookup failed; the next run checks again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
+                    return
+                case .absent:
+                    if failures >= policy.maxAttempts {
+                        counters.update { $0.failed += 1 }
+                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .failed,
+                                                                  error: "no answer after \(failures) attempts (each looked up: not created)", endsAttempt: false))
+                        noteFailure()
+                        return
+                    }
+                    if let replacement = item.replacement {
+                        body = replacement.body
+                        try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
+                    } else {
+                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
+                    }
+                }
+            }
+            if stop.isRequested && (failures > 0 || item.needsLookup) {
+                counters.update { $0.notSent += 1 }
+                return
+            }
+            do {
+                try await limiter?.acquire()
+            } catch {
+                counters.update { $0.notSent += 1 }
+                return
+            }
+            try await committer.markInFlight(item.entryID)
+            counters.update { $0.requests += 1; if failures > 0 { $0.retries += 1 } }
+            let sent: Result<CryptlexClient.Answer<License>, APIError>
+            do { sent = .success(try await client.createLicense(body: body)) } catch { sent = .failure(error) }
+            switch sent {
+            case .success(let answer):
+                await observe(answer.rateLimit)
+                counters.update { $0.created += 1 }
+                try await committer.record(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
+                                                          licenseID: answer.value.id, licenseKey: answer.value.key))
+                return
+            case .failure(let error):
+                await observe(error.rateLimit)
+                let message = error.errorDescription ?? "request failed"
+                switch error.outcome {
+                case .stopRun:
+                    try await committer.record(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message))
+                    counters.update { $0.notSent += 1 }
+                    if stop.request(.accessDenied(message)) { logger.error("the API refused the token; stopping", metadata: ["reason": "\(message)"]) }
+                    return
+                case .permanent:
+                    if error.status == 409, let key = item.key {
+                        try await settleDuplicateKey(item, key: key, error: error)
+                    } else {
+                        counters.update { $0.rejected += 1 }
+                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status, error: message))
+                        noteFailure()
+                    }
+                    return
+                case .retryable(let after):
+                    if error.status == 429 {
+                        counters.update { $0.tooManyRequests += 1 }
+                        await limiter?.pause(for: after ?? .seconds(1))
+                    } else {
+                        failures += 1
+                    }
+                    switch policy.decision(after: .retryable(after: after), failedAttempts: max(failures, 1), using: &random) {
+                    case .retry(let delay):
+                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message))
+                        if stop.isRequested { counters.update { $0.notSent += 1 }; return }
+                        do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return }
+                    default:
+                        counters.update { $0.failed += 1 }
+                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .failed, httpStatus: error.status,
+                                                                  error: "\(message) (gave up after \(failures) attempts)"))
+                        noteFailure()
+                        return
+                    }
+                case .ambiguous:
+                    failures += 1
+                    counters.update { $0.ambiguous += 1 }
+                    // Still in flight: a crash from here on is settled by a lookup on the next run.
+                    try await committer.record(AttemptOutcome(entryID: item.entryID, state: .inFlight, httpStatus: error.status, error: message))
+                    let backoff = policy.decision(after: .retryable(after: nil), failedAttempts: failures, using: &random)
+                    if case .retry(let delay) = backoff, delay > .zero {
+                        do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return }
+                    }
+                    lookUpFirst = true
+                }
+            }
+        }
+    }
+
+    /// A 409 for a row with its own key: the key exists. Ours (our marker) → recovered;
+    /// otherwise a conflict, never retried.
+    private func settleDuplicateKey(_ item: WorkItem, key: String, error: APIError) async throws(JournalError) {
+        switch await find(LicenseQuery(key: key), matching: { $0.key == key }) {
+        case .success(let licenses):
+            if let license = licenses.first, let markerKey, license.metadataValue(forKey: markerKey) == item.marker,
+               license.productId == nil || license.productId == item.productId {
+                counters.update { $0.recovered += 1 }
+                try await committer.record(AttemptOutcome(entryID: item.entryID, state: .recovered, httpStatus: error.status,
+                                                          licenseID: license.id, licenseKey: license.key))
+            } else if let license = licenses.first {
+                counters.update { $0.conflicts += 1 }
+                try await committer.record(AttemptOutcome(
+                    entryID: item.entryID, state: .conflict, httpStatus: error.status,
+                    error: "the key is already used by license \(license.id)\(license.productId.map { " (product \($0))" } ?? ""), which licprov did not create for this row"))
+                noteFailure()
+            } else {
+                counters.update { $0.rejected += 1 }
+                try await committer.record(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
+                                                          error: error.errorDescription ?? "conflict"))
+                noteFailure()
+            }
+        case .failure(let reason):
+            counters.update { $0.rejected += 1 }
+            try await committer.record(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
+                                                      error: "\(error.errorDescription ?? "conflict"); the lookup of the key failed too: \(reason)"))
+        }
+    }
+
+    enum Lookup {
+        case found(License)
+        case several([License])
+        case absent
+        /// Neither a marker nor a key to search by.
+        case impossible
+        /// The lookup itself failed; the entry stays in flight.
+        case unavailable(String)
+    }
+
+    /// Finds the license an ambiguous send may have created: by marker, or by key without one.
+    private func lookUp(_ item: WorkItem, after delay: Duration) async -> Lookup {
+        if delay > .zero {
+            do { try await Task.sleep(for: delay) } catch { return .unavailable("cancelled") }
+        }
+        let result: Result<[License], LookupFailure>
+        if let markerKey {
+            result = await find(LicenseQuery(metadataKey: markerKey, metadataValue: item.marker)) {
+                $0.metadataValue(forKey: markerKey) == item.marker
+            }
+        } else if let key = item.key {
+            result = await find(LicenseQuery(key: key)) { $0.key == key && ($0.productId == nil || $0.productId == item.productId) }
+        } else {
+            return .impossible
+        }
+        switch result {
+        case .success(let licenses):
+            switch licenses.count {
+            case 0: return .absent
+            case 1: return .found(licenses[0])
+            default: return .several(licenses)
+            }
+        case .failure(let failure):
+            return .unavailable(failure.reason)
+        }
+    }
+
+    struct LookupFailure: Error { var reason: String }
+
+    /// One `GET /v3/licenses` through the rate limiter, retried like any GET.
+    private func find(_ query: LicenseQuery, matching: (License) -> Bool) async -> Result<[License], LookupFailure> {
+        var random = SystemRandomNumberGenerator()
+        var failures = 0
+        while true {
+            do {
+                try await limiter?.acquire()
+            } catch {
+                return .failure(LookupFailure(reason: "cancelled"))
+            }
+            counters.update { $0.lookups += 1 }
+            do {
+                let answer = try await client.findLicenses(query, page: 1, limit: 100)
+                await observe(answer.rateLimit)
+                return .success(answer.value.filter(matching))
+            } catch {
+                await observe(error.rateLimit)
+                let message = error.errorDescription ?? "lookup failed"
+                switch error.outcome {
+                case .stopRun:
+                    stop.request(.accessDenied(message))
+                    return .failure(LookupFailure(reason: message))
+                case .permanent:
+                    return .failure(LookupFailure(reason: message))
+                case .retryable, .ambiguous:
+                    let after: Duration? = if case .retryable(let after) = error.outcome { after } else { nil }
+                    if error.status == 429 {
+                        counters.update { $0.tooManyRequests += 1 }
+                        await limiter?.pause(for: after ?? .seconds(1))
+                    } else {
+                        failures += 1
+                    }
+                    guard case .retry(let delay) = policy.decision(after: .retryable(after: after), failedAttempts: max(failures, 1), using: &random),
+                          !stop.isRequested || failures == 0 else {
+                        return .failure(LookupFailure(reason: message))
+                    }
+                    do { try await Task.sleep(for: delay) } catch { return .failure(LookupFailure(reason: "cancelled")) }
+                }
+            }
+        }
+    }
+
+    /// Feeds the server's rate-limit headers to the limiter.
+    private func observe(_ status: RateLimitStatus) async {
+        guard let limiter, let remaining = status.remaining, let reset = status.reset else { return }
+        let window = status.window ?? .seconds(5)
+        let seconds = min(max(reset.timeIntervalSinceNow, 0), Double(window.components.seconds) + 1)
+        await limiter.observe(remaining: remaining, resetsIn: .milliseconds(Int64(seconds * 1000)))
+    }
+
+    private func noteFailure() {
+        guard maxFailures > 0 else { return }
+        let count = counters.snapshot
+        let failed = count.failed + count.rejected + count.conflicts
+        if failed >= maxFailures { stop.request(.tooManyFailures(failed)) }
+    }
+}

@@ -1,0 +1,227 @@
+import CryptlexAPI
+import Foundation
+import Ingestion
+import Journal
+import Logging
+import Scheduling
+
+/// The `run` use case: plan the file against the journal, settle every license that needs it under
+/// the rate limit, and write the results file.
+public struct ProvisioningRun: Sendable {
+    public let configuration: RunConfiguration
+    public let client: CryptlexClient
+    public let stop: StopSignal
+    public let logger: Logger
+
+    public init(configuration: RunConfiguration, client: CryptlexClient, stop: StopSignal, logger: Logger) {
+        self.configuration = configuration
+        self.client = client
+        self.stop = stop
+        self.logger = logger
+    }
+
+    /// How a run ended.
+    public struct Report: Sendable {
+        public enum Ending: Sendable, Equatable {
+            /// Every license settled (some may have failed; see the counts).
+            case finished
+            /// The file has invalid rows and `--skip-invalid` was not given: nothing was sent.
+            case refused
+            /// The run stopped early; a rerun resumes.
+            case stopped(StopSignal.Reason)
+        }
+
+        public var ending: Ending
+        public var counts: RunCounts
+        /// What validation found.
+        public var summary: IngestSummary
+        /// The row problems (all of them; the caller caps the list).
+        public var problems: [Diagnostic]
+        /// Licenses the file asks for (valid rows' quantities), and how many needed work this run.
+        public var licenses: Int
+        public var toSettle: Int
+        /// Where the results went (nil when refused).
+        public var resultsPath: String?
+        public var journalPath: String
+        public var elapsed: Duration
+        /// Journal transactions for the workers' writes (group commits).
+        public var commits: Int
+
+        /// True when some license is not created: failed, rejected, conflict, unresolved or not sent.
+        public var hasUnsettledRows: Bool {
+            counts.failed + counts.rejected + counts.conflicts + counts.unresolved + counts.notSent > 0
+        }
+    }
+
+    /// Runs to the end, or until `stop` is requested. Throws ``JournalError``, ``IngestionError``
+    /// and ``ResultsFile/WriteError``; everything about single rows is in the report.
+    public func execute(progress: (@Sendable (RunCounts, Int) -> Void)? = nil) async throws -> Report {
+        let started = ContinuousClock.now
+        let journal = try SQLiteJournal(path: configuration.journalPath)
+        var plan = try RunPlanner(configuration: configuration, journal: journal).plan()
+        let licenses = plan.summary.licenses
+        if plan.hasErrors && !configuration.skipInvalid {
+            return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
+                          licenses: licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
+                          elapsed: ContinuousClock.now - started, commits: 0)
+        }
+        if !plan.summary.fileDiagnostics.filter({ $0.severity == .error }).isEmpty {
+            // An error about the file as a whole (a bad header) leaves no row to send.
+            return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
+                          licenses: licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
+                          elapsed: ContinuousClock.now - started, commits: 0)
+        }
+
+        // Record every intent before anything is sent.
+        let runID = try journal.beginRun(command: configuration.commandLine, version: RunConfiguration.version)
+        for start in stride(from: 0, to: plan.intents.count, by: 4096) {
+            let batch = Array(plan.intents[start..<min(start + 4096, plan.intents.count)])
+            let ids = try journal.insert(batch)
+            for (offset, id) in ids.enumerated() {
+                plan.entryIDs.append(id)
+                plan.facts[id] = plan.intentFacts[start + offset]
+            }
+        }
+        try journal.apply(plan.changes)
+        plan.intents = []
+
+        let mine = Set(plan.entryIDs)
+        var reconcile: [WorkItem] = []
+        var send: [WorkItem] = []
+        var counts = RunCounts()
+        counts.alreadyDone = plan.alreadyDone
+        for entry in try journal.allEntries() where mine.contains(entry.id) && entry.state.isRetriedOnRerun {
+            let facts = plan.facts[entry.id]
+            let item = WorkItem(entryID: entry.id, rowID: entry.rowID, unit: entry.unit, marker: entry.marker, body: entry.body,
+                                key: facts?.key, productId: facts?.productId ?? "", needsLookup: entry.state == .inFlight,
+                                replacement: plan.replacements[entry.id])
+            if item.needsLookup { reconcile.append(item) } else { send.append(item) }
+        }
+        let work = reconcile + send
+        if !work.isEmpty, let refusal = try await preflight() {
+            stop.request(refusal)
+        }
+        logger.info("planned", metadata: [
+            "licenses": "\(licenses)", "alreadyDone": "\(plan.alreadyDone)", "toLookUp": "\(reconcile.count)", "toSend": "\(send.count)",
+            "invalidRows": "\(plan.rejectedLines.count)", "edited": "\(plan.edited)",
+        ])
+
+        let counters = RunCounters()
+        counters.update { $0 = counts }
+        let committer = JournalCommitter(journal: journal, run: runID)
+        let limiter = configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst, clock: ContinuousClock()) }
+        let worker = LicenseWorker(client: client, limiter: limiter, committer: committer, policy: configuration.retry,
+                                   markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
+                                   maxFailures: configuration.maxFailures, stop: stop, counters: counters, logger: logger)
+        let journalFailure = JournalFailureBox()
+        let stop = self.stop
+        let total = work.count
+        await withTaskGroup(of: Void.self) { group in
+            if let progress {
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: .seconds(2)) } catch { return }
+                        progress(counters.snapshot, total)
+                    }
+                }
+            }
+            await WorkerPool.run(work, concurrency: configuration.concurrency, stop: stop) { item in
+                do throws(JournalError) {
+                    try await worker.settle(item)
+                } catch {
+                    journalFailure.set(error)
+                    stop.request(.interrupted)
+                }
+            }
+            group.cancelAll()
+        }
+        if let error = journalFailure.error { throw error }
+        var final = counters.snapshot
+        let started0 = final.finished + final.notSent
+        if started0 < work.count { final.notSent += work.count - started0 }
+        if total > 0 { progress?(final, total) }
+
+        // The results: every valid row's entries as the journal has them, and every invalid row.
+        let entries = try journal.allEntries().filter { mine.contains($0.id) }
+        final.conflicts += entries.filter { $0.state.isSettled && $0.editedBody != nil }.count
+        final.rejected += plan.rejectedLines.count
+        var lines = entries.map { ResultsLines.line(for: $0, markerKey: configuration.markerKey) } + plan.rejectedLines
+        lines.sort { ($0.sourceLine, $0.rowID, $0.unit) < ($1.sourceLine, $1.rowID, $1.unit) }
+        try ResultsFile.write(lines, to: configuration.resultsPath)
+
+        let ending: Report.Ending = stop.reason.map { .stopped($0) } ?? .finished
+        let outcome: String = switch ending {
+        case .finished: final.failed + final.rejected + final.conflicts + final.unresolved > 0 ? "finished with failures" : "finished"
+        case .stopped(.interrupted): "interrupted"
+        case .stopped(.accessDenied): "token rejected"
+        case .stopped(.tooManyFailures): "too many failures"
+        case .refused: "refused"
+        }
+        try journal.endRun(runID, outcome: outcome, summary: RunSummaryText.line(final))
+        return Report(ending: ending, counts: final, summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
+                      licenses: licenses, toSettle: work.count, resultsPath: configuration.resultsPath,
+                      journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, commits: committer.commitCount)
+    }
+}
+
+/// The first journal failure a worker met (the run stops on it).
+private final class JournalFailureBox: Sendable {
+    private let stored = Mutex<JournalError?>(nil)
+    func set(_ error: JournalError) { stored.withLock { if $0 == nil { $0 = error } } }
+    var error: JournalError? { stored.withLock { $0 } }
+}
+
+import Synchronization
+
+/// One line of counts, for the journal's run table and logs.
+enum RunSummaryText {
+    static func line(_ counts: RunCounts) -> String {
+        "created \(counts.created), recovered \(counts.recovered), already done \(counts.alreadyDone), failed \(counts.failed), "
+            + "rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent), "
+            + "requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries)"
+    }
+}
+
+extension RunConfiguration {
+    /// licprov's version, as recorded in the journal.
+    public static let version = "0.2.0"
+}
+
+/// A run that cannot start: the API does not answer at all.
+public struct APIUnreachable: Error, LocalizedError, Sendable {
+    public var url: String
+    public var reason: String
+    public var errorDescription: String? {
+        "cannot reach the API at \(url): \(reason). Check --api-url (or CRYPTLEX_API_URL) and the network; nothing was sent"
+    }
+}
+
+extension ProvisioningRun {
+    /// One cheap request before the first create: a refused token stops the run in a second, not
+    /// after thousands of rows, and an unreachable API is reported as such.
+    func preflight() async throws -> StopSignal.Reason? {
+        var lastError = ""
+        for attempt in 1...3 {
+            do {
+                _ = try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
+                return nil
+            } catch {
+                switch error.outcome {
+                case .stopRun:
+                    return .accessDenied(error.errorDescription ?? "the token was refused")
+                case .retryable(let after) where error.status == 429:
+                    try? await Task.sleep(for: after ?? .seconds(1))
+                    continue
+                case .permanent:
+                    // The API answered: the token works; a 4xx on an empty query is not ours to judge.
+                    return nil
+                default:
+                    lastError = error.errorDescription ?? "no answer"
+                    if error.status != nil { return nil }
+                    if attempt < 3 { try? await Task.sleep(for: .milliseconds(500 * attempt)) }
+                }
+            }
+        }
+        throw APIUnreachable(url: client.baseURL.description, reason: lastError)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Journal
+
+/// Turns journal entries into results lines: the same words in `run`'s results and in `export`.
+///
+/// | Entry | status |
+/// |---|---|
+/// | created / recovered | `created` / `recovered` (license id and key filled in) |
+/// | created, row edited since | `conflict` (the existing license, and what changed) |
+/// | failed / rejected / conflict / unresolved | the same word, with the error |
+/// | pending | `not sent` |
+/// | inFlight | `unknown` (looked up on the next run) |
+enum ResultsLines {
+    static func line(for entry: JournalEntry, markerKey: String?) -> ResultsFile.Line {
+        var line = ResultsFile.Line(sourceLine: entry.sourceLine, rowID: entry.rowID, unit: entry.unit, status: entry.state.rawValue,
+                                    licenseID: entry.licenseID, licenseKey: entry.licenseKey, httpStatus: entry.httpStatus, message: entry.error)
+        switch entry.state {
+        case .created, .recovered:
+            line.message = nil
+            if let edited = entry.editedBody {
+                line.status = "conflict"
+                line.message = "the row changed after its license was created, so nothing was sent; "
+                    + "to apply the change, edit the license in Cryptlex. Changed: "
+                    + BodyDiff.describe(sent: entry.body, file: edited, markerKey: markerKey)
+            }
+        case .pending:
+            line.status = "not sent"
+            if line.message == nil { line.message = "the run stopped before this license was sent; run the same command again" }
+        case .inFlight:
+            line.status = "unknown"
+            line.message = "the request may have created the license; the next run looks it up before sending anything"
+        case .failed, .rejected, .conflict, .unresolved:
+            break
+        }
+        return line
+    }
+}
+
+/// What differs between the body a license was created with and the row's current body.
+enum BodyDiff {
+    static func describe(sent: [UInt8], file: [UInt8], markerKey: String?) -> String {
+        guard var old = (try? JSONSerialization.jsonObject(with: Data(sent))) as? [String: Any],
+              var new = (try? JSONSerialization.jsonObject(with: Data(file))) as? [String: Any] else {
+            return "(the bodies cannot be compared)"
+        }
+        if let markerKey {
+            old["metadata"] = (old["metadata"] as? [[String: Any]])?.filter { $0["key"] as? String != markerKey }
+            if (old["metadata"] as? [[String: Any]])?.isEmpty == true { old["metadata"] = nil }
+            new["metadata"] = (new["metadata"] as? [[String: Any]])?.filter { $0["key"] as? String != markerKey }
+            if (new["metadata"] as? [[String: Any]])?.isEmpty == true { new["metadata"] = nil }
+        }
+        var parts: [String] = []
+        for key in Set(old.keys).union(new.keys).sorted() {
+            let before = old[key].map(text) ?? "(none)"
+            let after = new[key].map(text) ?? "(none)"
+            if before != after { parts.append("\(key) \(before) → \(after)") }
+        }
+        return parts.isEmpty ? "(nothing)" : parts.joined(separator: "; ")
+    }
+
+    private static func text(_ value: Any) -> String {
+        if let string = value as? String { return string }
+        if JSONSerialization.isValidJSONObject(value),
+           let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            return String(decoding: data, as: UTF8.self)
+        }
+        return "\(value)"
+    }
+}

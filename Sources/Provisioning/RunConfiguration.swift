@@ -1,0 +1,47 @@
+import Ingestion
+import Scheduling
+
+/// Everything a provisioning run needs to know besides the client: what to read, where to keep
+/// the journal and the results, and how hard to push the API.
+public struct RunConfiguration: Sendable {
+    /// The order file (`-` is standard input).
+    public var inputPath: String
+    public var ingest: IngestOptions
+    /// The SQLite journal; by default `<input>.licprov.sqlite`.
+    public var journalPath: String
+    /// The results CSV; by default `<input>.results.csv`.
+    public var resultsPath: String
+    /// Send the valid rows of a file that has invalid ones (which are reported as rejected).
+    public var skipInvalid = false
+    /// Requests in flight at once.
+    public var concurrency = 8
+    /// The client-side limit in requests per second; nil sends as fast as the concurrency allows.
+    public var rate: Double? = RunConfiguration.cryptlexRate
+    /// Requests that may go at once after a quiet spell.
+    public var burst = 1
+    public var retry = RetryPolicy()
+    /// The metadata key of the marker that makes each license findable; nil: no marker.
+    public var markerKey: String? = RunConfiguration.defaultMarkerKey
+    /// How long to wait after an ambiguous outcome before looking the license up.
+    public var reconcileDelay: Duration = .seconds(1)
+    /// The deadline of one request.
+    public var requestTimeout: Duration = .seconds(30)
+    /// The command line as recorded in the journal (no secrets).
+    public var commandLine = "licprov run"
+    /// Stop the run after this many rows have failed or been rejected by the server (0: never).
+    public var maxFailures = 0
+
+    /// 50 requests per 5 s is Cryptlex's per-IP ceiling. 9.6/s with a burst of 1 puts at most
+    /// 1 + 9.6 × 5.1 = 49.96 requests into any 5 s window even when arrivals bunch up by 100 ms
+    /// (see ``TokenBucket``), and is 96 % of the ceiling.
+    public static let cryptlexRate = 9.6
+    public static let defaultMarkerKey = "licprov_request"
+
+    public init(inputPath: String, ingest: IngestOptions, journalPath: String? = nil, resultsPath: String? = nil) {
+        self.inputPath = inputPath
+        self.ingest = ingest
+        let base = inputPath == "-" ? "stdin" : inputPath
+        self.journalPath = journalPath ?? base + ".licprov.sqlite"
+        self.resultsPath = resultsPath ?? base + ".results.csv"
+    }
+}

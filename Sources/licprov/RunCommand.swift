@@ -1,0 +1,148 @@
+import ArgumentParser
+import CryptlexAPI
+import Foundation
+import Logging
+import Provisioning
+import Scheduling
+
+/// `licprov run FILE`: create every valid row's licenses, exactly once, resumably.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Create the licenses an order file asks for, journaled so that a rerun resumes without duplicates.",
+        discussion: """
+        The token comes from CRYPTLEX_ACCESS_TOKEN or --token-file, never from the command line. \
+        The journal (default FILE.licprov.sqlite) records every request before it is sent; run the \
+        same command again after any interruption and only unfinished licenses are sent. \
+        Results go to FILE.results.csv; the summary goes to stdout, progress and logs to stderr.
+
+        \(ExitStatus.helpText)
+        """
+    )
+
+    @OptionGroup var input: InputOptions
+
+    @Option(help: "The journal file (default: FILE.licprov.sqlite).")
+    var journal: String?
+
+    @Option(help: "The results CSV (default: FILE.results.csv).")
+    var results: String?
+
+    @Flag(help: "Send the valid rows of a file that has invalid ones; the invalid ones are reported as rejected.")
+    var skipInvalid = false
+
+    @Option(help: "Requests in flight at once.")
+    var concurrency = 8
+
+    @Option(help: "Requests per second, all workers together (default 9.6: under Cryptlex's 50 per 5 s with room for jitter); 0: no client-side limit.")
+    var rate: Double = RunConfiguration.cryptlexRate
+
+    @Option(help: "Requests that may go at once after a quiet spell.")
+    var burst = 1
+
+    @Option(help: "Backoff base in seconds: the delay before retry n is drawn from 0…min(cap, base·2^(n-1)).")
+    var retryBase = 0.5
+
+    @Option(help: "Backoff cap in seconds.")
+    var retryCap = 30.0
+
+    @Option(help: "Attempts per license, the first included.")
+    var maxAttempts = 6
+
+    @Option(help: "Seconds before one request times out.")
+    var requestTimeout = 30.0
+
+    @Option(help: "Seconds to wait after an ambiguous outcome (lost response, 5xx) before looking the license up.")
+    var reconcileDelay = 1.0
+
+    @Option(help: "A file holding the access token (instead of CRYPTLEX_ACCESS_TOKEN).")
+    var tokenFile: String?
+
+    @Option(help: "The API's base URL (default: CRYPTLEX_API_URL, else https://api.cryptlex.com).")
+    var apiUrl: String?
+
+    @Option(help: "The metadata key of the marker licprov puts on each license to find it again.")
+    var markerKey = RunConfiguration.defaultMarkerKey
+
+    @Flag(help: "Put no marker on licenses. Exactly-once then holds only for rows with their own key.")
+    var noMarker = false
+
+    @Flag(help: "Allow http:// for a host that is not loopback (the token would travel in clear).")
+    var allowInsecureHttp = false
+
+    @Option(help: "Stop the run once this many licenses have failed, been rejected or conflicted (0: never).")
+    var maxFailures = 0
+
+    @Option(help: "List at most this many problems when the file is refused.")
+    var maxProblems = 20
+
+    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error.")
+    var logLevel = "notice"
+
+    func validate() throws {
+        guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
+        guard rate >= 0 else { throw ValidationError("--rate must be 0 (no limit) or more") }
+        guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
+        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+        guard retryBase > 0, retryCap >= retryBase else { throw ValidationError("--retry-base must be > 0 and --retry-cap at least --retry-base") }
+        guard requestTimeout > 0, reconcileDelay >= 0 else { throw ValidationError("--request-timeout must be > 0 and --reconcile-delay ≥ 0") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning or error") }
+        guard !markerKey.isEmpty, markerKey.count <= 256 else { throw ValidationError("--marker-key must be 1–256 characters") }
+    }
+
+    func run() async throws {
+        let logger = Diagnostics.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .notice)
+        let options = try input.ingestOptions()
+        let token: String
+        let baseURL: CryptlexBaseURL
+        do {
+            token = try Credentials.token(file: tokenFile)
+            baseURL = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
+        } catch {
+            Output.error(error.localizedDescription)
+            throw ExitStatus.usage.exitCode
+        }
+        var configuration = RunConfiguration(inputPath: input.file, ingest: options, journalPath: journal, resultsPath: results)
+        configuration.skipInvalid = skipInvalid
+        configuration.concurrency = concurrency
+        configuration.rate = rate == 0 ? nil : rate
+        configuration.burst = burst
+        configuration.retry = RetryPolicy(base: .seconds(retryBase), cap: .seconds(retryCap), maxAttempts: maxAttempts)
+        configuration.markerKey = noMarker ? nil : markerKey
+        configuration.reconcileDelay = .seconds(reconcileDelay)
+        configuration.requestTimeout = .seconds(requestTimeout)
+        configuration.maxFailures = maxFailures
+        configuration.commandLine = (["licprov"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        if noMarker {
+            Output.error("warning: --no-marker: a lost response can only be settled for rows with their own key; other rows may end up unresolved")
+        }
+
+        let transport = AsyncHTTPClientTransport(connections: concurrency + 1)
+        let client = CryptlexClient(baseURL: baseURL, token: token, transport: transport,
+                                    requestTimeout: .seconds(requestTimeout), logger: logger)
+        let stop = StopSignal()
+        let provisioning = ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
+        let task = Task { try await provisioning.execute(progress: ProgressLines.printer()) }
+        let signals = SignalTrap { count in
+            if count == 1 {
+                if stop.request(.interrupted) {
+                    Output.error("stopping: no new requests; waiting for those in flight (press Ctrl-C again to stop at once)")
+                }
+            } else {
+                Output.error("stopping at once; the journal stays consistent and the next run looks up what was in flight")
+                task.cancel()
+            }
+        }
+        defer { signals.release() }
+        let report: ProvisioningRun.Report
+        do {
+            report = try await task.value
+        } catch {
+            try? await client.shutdown()
+            Output.error(error.localizedDescription)
+            throw ExitStatus.for(error).exitCode
+        }
+        try? await client.shutdown()
+        throw RunSummary.print(report, command: configuration.commandLine, maxProblems: maxProblems).exitCode
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Journal
+import Provisioning
+
+/// Which journal a `status` or `export` reads: named, or the one beside the order file.
+struct JournalLocation: ParsableArguments {
+    @Argument(help: "The order file whose journal to read (its journal is FILE.licprov.sqlite).")
+    var file: String?
+
+    @Option(help: "The journal file itself.")
+    var journal: String?
+
+    func path() throws -> String {
+        if let journal { return journal }
+        guard let file else { throw ValidationError("name the order file, or the journal with --journal") }
+        return (file == "-" ? "stdin" : file) + ".licprov.sqlite"
+    }
+}
+
+/// `licprov status FILE`: counts by state, the last run, what a rerun would do.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show what a journal holds and what rerunning the same file would do; sends nothing."
+    )
+
+    @OptionGroup var location: JournalLocation
+
+    func run() async throws {
+        let path = try location.path()
+        let status: JournalReport.Status
+        do {
+            status = try JournalReport.status(journalPath: path)
+        } catch {
+            Output.error(error.localizedDescription)
+            throw ExitStatus.for(error).exitCode
+        }
+        Output.result("journal: \(path)")
+        Output.result("licenses: \(status.total)")
+        for state in JournalEntry.State.allCases {
+            let count = status.counts[state, default: 0]
+            if count > 0 { Output.result("  \(state.rawValue): \(count)") }
+        }
+        if status.editedSinceCreated > 0 { Output.result("  created, row edited since (conflict): \(status.editedSinceCreated)") }
+        if let run = status.lastRun {
+            Output.result("last run: #\(run.id) started \(run.startedAt)\(run.endedAt.map { ", ended \($0)" } ?? ", did not end (killed?)")"
+                + "\(run.outcome.map { ": \($0)" } ?? "")")
+            if let summary = run.summary { Output.result("  \(summary)") }
+            Output.result("  command: \(run.command)")
+        }
+        Output.result("a rerun of the same file would look up \(status.toLookUp), send \(status.toSend), "
+            + "and leave \(status.heldBack) rejected or conflicting ones alone unless their rows change")
+    }
+}
+
+/// `licprov export FILE`: the results CSV from the journal alone.
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Rebuild the results CSV from the journal alone; sends nothing."
+    )
+
+    @OptionGroup var location: JournalLocation
+
+    @Option(name: .shortAndLong, help: "Where to write the CSV (default: standard output).")
+    var output = "-"
+
+    @Option(help: "The marker key the runs used (to leave it out of edit comparisons).")
+    var markerKey = RunConfiguration.defaultMarkerKey
+
+    func run() async throws {
+        do {
+            let lines = try JournalReport.export(journalPath: try location.path(), markerKey: markerKey)
+            if output == "-" {
+                FileHandle.standardOutput.write(Data(ResultsFile.encode(lines)))
+            } else {
+                try ResultsFile.write(lines, to: output)
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            Output.error(error.localizedDescription)
+            throw ExitStatus.for(error).exitCode
+        }
+    }
+}
