@@ -33,8 +33,24 @@ public struct TransportResponse: Sendable {
 
     /// The first header named `name`, case-insensitively.
     public func header(_ name: String) -> String? {
-        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        headers.first { Self.equalIgnoringASCIICase($0.0, name) }?.1
     }
+
+    /// Header names are ASCII; comparing bytes avoids Foundation's locale-aware comparison.
+    static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for index in 0..<x.count where x[index] | 0x20 != y[index] | 0x20 || (x[index] != y[index] && !Self.isLetter(x[index])) {
+                    return false
+                }
+                return true
+            }
+        }
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
 }
 
 /// A transport that calls a closure: for unit tests of the client's parsing and classification.

@@ -17,6 +17,8 @@ public final class JournalCommitter: Sendable {
         var operations: [SQLiteJournal.Operation] = []
         var waiters: [Waiter] = []
         var writing = false
+        /// The first failed commit that nobody was waiting for; every later call throws it.
+        var failure: JournalError?
     }
 
     private let journal: SQLiteJournal
@@ -44,16 +46,39 @@ public final class JournalCommitter: Sendable {
         try await submit(.outcome(outcome))
     }
 
+    /// Queues an outcome without waiting for the disk. Commits keep the order of the calls, so
+    /// the next ``markInFlight(_:)`` of anyone returns only after this is on disk too. An outcome
+    /// lost in a crash leaves its entry in flight, which the next run settles by a lookup.
+    public func post(_ outcome: AttemptOutcome) throws(JournalError) {
+        let startWriter = try pending.withLock { (state: inout Pending) throws(JournalError) -> Bool in
+            if let failure = state.failure { throw failure }
+            state.operations.append(.outcome(outcome))
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+        if startWriter { queue.async { self.drain() } }
+    }
+
+    /// Returns once everything queued so far is on disk; throws the first failed commit.
+    public func flush() async throws(JournalError) {
+        try await submit(nil)
+    }
+
     /// Replaces the body of an entry whose lookup found nothing; returns once that is on disk.
     public func replaceBody(_ id: Int64, body: [UInt8], bodyHash: String) async throws(JournalError) {
         try await submit(.replaceBody(id: id, body: body, bodyHash: bodyHash))
     }
 
-    private func submit(_ operation: SQLiteJournal.Operation) async throws(JournalError) {
+    private func submit(_ operation: SQLiteJournal.Operation?) async throws(JournalError) {
         do {
             try await withCheckedThrowingContinuation { (waiter: Waiter) in
                 let startWriter = pending.withLock { state in
-                    state.operations.append(operation)
+                    if let failure = state.failure {
+                        waiter.resume(throwing: failure)
+                        return false
+                    }
+                    if let operation { state.operations.append(operation) }
                     state.waiters.append(waiter)
                     guard !state.writing else { return false }
                     state.writing = true
@@ -73,7 +98,11 @@ public final class JournalCommitter: Sendable {
         while true {
             let (operations, waiters) = pending.withLock { state -> ([SQLiteJournal.Operation], [Waiter]) in
                 if state.operations.isEmpty {
+                    // Only waiters for a flush: everything before them is on disk.
+                    let waiters = state.waiters
+                    state.waiters.removeAll()
                     state.writing = false
+                    for waiter in waiters { waiter.resume() }
                     return ([], [])
                 }
                 defer { state.operations.removeAll(keepingCapacity: true); state.waiters.removeAll(keepingCapacity: true) }
@@ -86,6 +115,7 @@ public final class JournalCommitter: Sendable {
                 transactions.add(1, ordering: .relaxed)
                 for waiter in waiters { waiter.resume() }
             } catch {
+                pending.withLock { state in if state.failure == nil { state.failure = error } }
                 for waiter in waiters { waiter.resume(throwing: error) }
             }
         }

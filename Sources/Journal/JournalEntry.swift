@@ -78,7 +78,6 @@ public struct EntryDigest: Sendable, Equatable {
     public var unit: Int
     public var sourceLine: Int
     public var bodyHash: String
-    public var marker: String
     public var state: JournalEntry.State
     public var editedHash: String?
 }
@@ -114,10 +113,13 @@ public struct AttemptOutcome: Sendable, Equatable {
     public var error: String?
     /// False for a settlement that followed a lookup rather than a send (no attempt to close).
     public var endsAttempt: Bool
+    /// When the attempt was sent (``SQLiteJournal/timestamp()``); nil: now.
+    public var startedAt: String?
 
     public init(entryID: Int64, state: JournalEntry.State, httpStatus: Int? = nil, licenseID: String? = nil, licenseKey: String? = nil,
-                error: String? = nil, endsAttempt: Bool = true) {
+                error: String? = nil, endsAttempt: Bool = true, startedAt: String? = nil) {
         self.endsAttempt = endsAttempt
+        self.startedAt = startedAt
         self.entryID = entryID
         self.state = state
         self.httpStatus = httpStatus

@@ -106,33 +106,77 @@ public final class SQLiteJournal: Sendable {
         guard !changes.isEmpty else { return }
         try write("update entries from the file") { db in
             let now = Self.now()
-            for change in changes {
-                switch change {
-                case .replaceBody(let id, let body, let hash, let state, let error):
-                    try db.execute(sql: """
-                        UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL,
-                        editedBody = NULL, editedHash = NULL, updatedAt = ? WHERE id = ?
-                        """, arguments: [Data(body), hash, state.rawValue, error, now, id])
-                case .moveTo(let id, let line):
-                    try db.execute(sql: "UPDATE license SET sourceLine = ? WHERE id = ?", arguments: [line, id])
-                case .noteEdit(let id, let body, let hash):
-                    try db.execute(sql: "UPDATE license SET editedBody = ?, editedHash = ? WHERE id = ?",
-                                   arguments: [body.map { Data($0) }, hash, id])
-                }
+            for change in changes { try Self.apply(change, now: now, in: db) }
+        }
+    }
+
+    static func apply(_ change: EntryChange, now: String, in db: Database) throws {
+        switch change {
+        case .replaceBody(let id, let body, let hash, let state, let error):
+            try db.cachedStatement(sql: """
+                UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL,
+                editedBody = NULL, editedHash = NULL, updatedAt = ? WHERE id = ?
+                """).execute(arguments: [Data(body), hash, state.rawValue, error, now, id])
+        case .moveTo(let id, let line):
+            try db.cachedStatement(sql: "UPDATE license SET sourceLine = ? WHERE id = ?").execute(arguments: [line, id])
+        case .noteEdit(let id, let body, let hash):
+            try db.cachedStatement(sql: "UPDATE license SET editedBody = ?, editedHash = ? WHERE id = ?")
+                .execute(arguments: [body.map { Data($0) }, hash, id])
+        }
+    }
+
+    /// Calls `body` with every entry in brief, one at a time, for deciding what each row of a
+    /// file needs.
+    public func forEachDigest(_ body: (EntryDigest) throws -> Void) throws {
+        try read("read the entries") { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT id, rowID, unit, sourceLine, bodyHash, state, editedHash FROM license")
+            while let row = try cursor.next() {
+                try body(EntryDigest(id: row[0], rowID: row[1], unit: row[2], sourceLine: row[3], bodyHash: row[4],
+                                     state: JournalEntry.State(rawValue: row[5]) ?? .pending, editedHash: row[6]))
             }
         }
     }
 
-    /// Every entry in brief, for deciding what each row of a file needs.
-    public func digests() throws(JournalError) -> [EntryDigest] {
-        try read("read the entries") { db in
-            var digests: [EntryDigest] = []
-            let cursor = try Row.fetchCursor(db, sql: "SELECT id, rowID, unit, sourceLine, bodyHash, marker, state, editedHash FROM license")
-            while let row = try cursor.next() {
-                digests.append(EntryDigest(id: row[0], rowID: row[1], unit: row[2], sourceLine: row[3], bodyHash: row[4], marker: row[5],
-                                           state: JournalEntry.State(rawValue: row[6]) ?? .pending, editedHash: row[7]))
-            }
-            return digests
+    /// One entry, whole.
+    public func entry(id: Int64) throws(JournalError) -> JournalEntry? {
+        try read("read an entry") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM license WHERE id = ?", arguments: [id]).map(Self.entry)
+        }
+    }
+
+    /// Registers a file's intents and changes in **one** transaction: `body` inserts and updates
+    /// through the ``Registration`` it is given; if it throws, nothing it did is kept.
+    public func registering<T>(_ body: (Registration) throws -> T) throws -> T {
+        do {
+            return try pool.write { db in try body(Registration(db: db)) }
+        } catch let error as DatabaseError {
+            throw JournalError(path: path, operation: "register intents", error)
+        }
+    }
+
+    /// Writes within ``registering(_:)``.
+    public struct Registration {
+        let db: Database
+        let now = SQLiteJournal.now()
+
+        /// Inserts a new intent; returns its entry id.
+        public func insert(_ intent: Intent) throws -> Int64 {
+            try db.cachedStatement(sql: """
+                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+                """).execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
+                                         intent.marker, intent.state.rawValue, intent.error, now])
+            return db.lastInsertedRowID
+        }
+
+        /// Applies a change to an existing entry.
+        public func apply(_ change: EntryChange) throws {
+            try SQLiteJournal.apply(change, now: now, in: db)
+        }
+
+        /// The marker of an existing entry.
+        public func marker(of id: Int64) throws -> String? {
+            try String.fetchOne(db, sql: "SELECT marker FROM license WHERE id = ?", arguments: [id])
         }
     }
 
@@ -157,26 +201,32 @@ public final class SQLiteJournal: Sendable {
         case replaceBody(id: Int64, body: [UInt8], bodyHash: String)
     }
 
+    /// Applies operations with prepared statements (compiled once per connection, not per row).
+    ///
+    /// An attempt's row in `attempt` is written when the attempt ends, with its start time; an
+    /// attempt cut short by a crash shows as the license's `inFlight` state and `attempts` count.
     static func apply(_ operations: [Operation], run: Int64, in db: Database) throws {
         let now = now()
         for operation in operations {
             switch operation {
             case .markInFlight(let id):
-                try db.execute(sql: "UPDATE license SET state = 'inFlight', attempts = attempts + 1, updatedAt = ? WHERE id = ?", arguments: [now, id])
-                try db.execute(sql: "INSERT INTO attempt (licenseRef, runID, startedAt) VALUES (?, ?, ?)", arguments: [id, run, now])
+                try db.cachedStatement(sql: "UPDATE license SET state = 'inFlight', attempts = attempts + 1, updatedAt = ? WHERE id = ?")
+                    .execute(arguments: [now, id])
             case .replaceBody(let id, let body, let hash):
-                try db.execute(sql: "UPDATE license SET body = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?",
-                               arguments: [Data(body), hash, now, id])
+                try db.cachedStatement(sql: "UPDATE license SET body = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?")
+                    .execute(arguments: [Data(body), hash, now, id])
             case .outcome(let outcome):
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE license SET state = ?, httpStatus = ?, licenseID = COALESCE(?, licenseID),
                     licenseKey = COALESCE(?, licenseKey), error = ?, updatedAt = ? WHERE id = ?
-                    """, arguments: [outcome.state.rawValue, outcome.httpStatus, outcome.licenseID, outcome.licenseKey, outcome.error, now, outcome.entryID])
+                    """).execute(arguments: [outcome.state.rawValue, outcome.httpStatus, outcome.licenseID, outcome.licenseKey,
+                                             outcome.error, now, outcome.entryID])
                 if outcome.endsAttempt {
-                    try db.execute(sql: """
-                        UPDATE attempt SET finishedAt = ?, httpStatus = ?, outcome = ?, error = ?
-                        WHERE id = (SELECT MAX(id) FROM attempt WHERE licenseRef = ? AND runID = ?)
-                        """, arguments: [now, outcome.httpStatus, outcome.state.rawValue, outcome.error, outcome.entryID, run])
+                    try db.cachedStatement(sql: """
+                        INSERT INTO attempt (licenseRef, runID, startedAt, finishedAt, httpStatus, outcome, error)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """).execute(arguments: [outcome.entryID, run, outcome.startedAt ?? now, now, outcome.httpStatus,
+                                                 outcome.state.rawValue, outcome.error])
                 }
             }
         }
@@ -193,6 +243,17 @@ public final class SQLiteJournal: Sendable {
     public func allEntries() throws(JournalError) -> [JournalEntry] {
         try read("list entries") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM license ORDER BY sourceLine, rowID, unit").map(Self.entry)
+        }
+    }
+
+    /// Calls `body` with every entry in file order (source line, row id, unit), one at a time:
+    /// memory stays flat however large the journal. `states` limits which entries are read.
+    public func forEachEntry(states: Set<JournalEntry.State>? = nil, _ body: (JournalEntry) throws -> Void) throws {
+        try read("list entries") { db in
+            var sql = "SELECT * FROM license"
+            if let states { sql += " WHERE state IN (\(states.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
+            let cursor = try Row.fetchCursor(db, sql: sql + " ORDER BY sourceLine, rowID, unit")
+            while let row = try cursor.next() { try body(Self.entry(row)) }
         }
     }
 
@@ -239,6 +300,9 @@ public final class SQLiteJournal: Sendable {
             editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }
         )
     }
+
+    /// Now, as the journal writes times (ISO 8601, UTC, milliseconds).
+    public static func timestamp() -> String { now() }
 
     static func now() -> String {
         Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))

@@ -20,13 +20,22 @@ public enum JournalReport {
     public static func status(journalPath path: String) throws -> Status {
         let journal = try open(path)
         let entries = try journal.counts()
-        let edited = try journal.allEntries().filter { $0.state.isSettled && $0.editedBody != nil }.count
+        var edited = 0
+        try journal.forEachEntry(states: [.created, .recovered]) { if $0.editedBody != nil { edited += 1 } }
         return Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun())
     }
 
-    /// Rebuilds the results file from the journal alone, in file order.
+    /// Rebuilds the results file from the journal alone, in file order, one line at a time.
+    public static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
+                              _ body: (ResultsFile.Line) throws -> Void) throws {
+        try open(path).forEachEntry { try body(ResultsLines.line(for: $0, markerKey: markerKey)) }
+    }
+
+    /// The whole export as lines (for tests and small journals).
     public static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey) throws -> [ResultsFile.Line] {
-        try open(path).allEntries().map { ResultsLines.line(for: $0, markerKey: markerKey) }
+        var lines: [ResultsFile.Line] = []
+        try export(journalPath: path, markerKey: markerKey) { lines.append($0) }
+        return lines
     }
 
     /// A journal that must already exist: `status` of a mistyped path must not create one.

@@ -18,6 +18,7 @@ import Scheduling
 /// | permanent (4xx) | rejected; a 409 on a row with its own key is looked up by key first: ours → recovered, someone else's → conflict |
 /// | stopRun (401, 403) | pending; the whole run stops |
 struct LicenseWorker: Sendable {
+    let journal: SQLiteJournal
     let client: CryptlexClient
     let limiter: RateLimiter<ContinuousClock>?
     let committer: JournalCommitter
@@ -30,7 +31,10 @@ struct LicenseWorker: Sendable {
     let logger: Logger
 
     /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the run.
-    func settle(_ item: WorkItem) async throws(JournalError) {
+    func settle(_ work: WorkItem) async throws(JournalError) {
+        guard let entry = try journal.entry(id: work.entryID) else { return }
+        let item = LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
+                              needsLookup: work.needsLookup, replacement: work.replacement)
         var body = item.body
         var failures = 0
         var lookUpFirst = item.needsLookup
@@ -41,19 +45,19 @@ struct LicenseWorker: Sendable {
                 switch await lookUp(item, after: item.needsLookup && failures == 0 ? .zero : reconcileDelay) {
                 case .found(let license):
                     counters.update { $0.recovered += 1 }
-                    try await committer.record(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
+                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
                                                               licenseKey: license.key, error: nil, endsAttempt: false))
                     return
                 case .several(let licenses):
                     counters.update { $0.conflicts += 1 }
-                    try await committer.record(AttemptOutcome(
+                    try committer.post(AttemptOutcome(
                         entryID: item.entryID, state: .conflict, licenseID: licenses[0].id, licenseKey: licenses[0].key,
                         error: "the marker \(item.marker) is on \(licenses.count) licenses: \(licenses.map(\.id).joined(separator: ", ")); none was created again",
                         endsAttempt: false))
                     return
                 case .impossible:
                     counters.update { $0.unresolved += 1 }
-                    try await committer.record(AttemptOutcome(
+                    try committer.post(AttemptOutcome(
                         entryID: item.entryID, state: .unresolved,
                         error: "the outcome is unknown and the row has no marker or key to look it up by; check the account before sending it again",
                         endsAttempt: false))
@@ -66,7 +70,7 @@ struct LicenseWorker: Sendable {
                 case .absent:
                     if failures >= policy.maxAttempts {
                         counters.update { $0.failed += 1 }
-                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .failed,
+                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed,
                                                                   error: "no answer after \(failures) attempts (each looked up: not created)", endsAttempt: false))
                         noteFailure()
                         return
@@ -75,7 +79,7 @@ struct LicenseWorker: Sendable {
                         body = replacement.body
                         try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
                     } else {
-                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
+                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
                     }
                 }
             }
@@ -90,6 +94,7 @@ struct LicenseWorker: Sendable {
                 return
             }
             try await committer.markInFlight(item.entryID)
+            let sentAt = SQLiteJournal.timestamp()
             counters.update { $0.requests += 1; if failures > 0 { $0.retries += 1 } }
             let sent: Result<CryptlexClient.Answer<License>, APIError>
             do { sent = .success(try await client.createLicense(body: body)) } catch { sent = .failure(error) }
@@ -97,24 +102,24 @@ struct LicenseWorker: Sendable {
             case .success(let answer):
                 await observe(answer.rateLimit)
                 counters.update { $0.created += 1 }
-                try await committer.record(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
-                                                          licenseID: answer.value.id, licenseKey: answer.value.key))
+                try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
+                                                          licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt))
                 return
             case .failure(let error):
                 await observe(error.rateLimit)
                 let message = error.errorDescription ?? "request failed"
                 switch error.outcome {
                 case .stopRun:
-                    try await committer.record(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message))
+                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
                     counters.update { $0.notSent += 1 }
                     if stop.request(.accessDenied(message)) { logger.error("the API refused the token; stopping", metadata: ["reason": "\(message)"]) }
                     return
                 case .permanent:
-                    if error.status == 409, let key = item.key {
-                        try await settleDuplicateKey(item, key: key, error: error)
+                    if error.status == 409, let key = item.facts.key {
+                        try await settleDuplicateKey(item, key: key, error: error, sentAt: sentAt)
                     } else {
                         counters.update { $0.rejected += 1 }
-                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status, error: message))
+                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status, error: message, startedAt: sentAt))
                         noteFailure()
                     }
                     return
@@ -127,13 +132,13 @@ struct LicenseWorker: Sendable {
                     }
                     switch policy.decision(after: .retryable(after: after), failedAttempts: max(failures, 1), using: &random) {
                     case .retry(let delay):
-                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message))
+                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
                         if stop.isRequested { counters.update { $0.notSent += 1 }; return }
                         do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return }
                     default:
                         counters.update { $0.failed += 1 }
-                        try await committer.record(AttemptOutcome(entryID: item.entryID, state: .failed, httpStatus: error.status,
-                                                                  error: "\(message) (gave up after \(failures) attempts)"))
+                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, httpStatus: error.status,
+                                                                  error: "\(message) (gave up after \(failures) attempts)", startedAt: sentAt))
                         noteFailure()
                         return
                     }
@@ -141,7 +146,7 @@ struct LicenseWorker: Sendable {
                     failures += 1
                     counters.update { $0.ambiguous += 1 }
                     // Still in flight: a crash from here on is settled by a lookup on the next run.
-                    try await committer.record(AttemptOutcome(entryID: item.entryID, state: .inFlight, httpStatus: error.status, error: message))
+                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .inFlight, httpStatus: error.status, error: message, startedAt: sentAt))
                     let backoff = policy.decision(after: .retryable(after: nil), failedAttempts: failures, using: &random)
                     if case .retry(let delay) = backoff, delay > .zero {
                         do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return }
@@ -154,30 +159,31 @@ struct LicenseWorker: Sendable {
 
     /// A 409 for a row with its own key: the key exists. Ours (our marker) → recovered;
     /// otherwise a conflict, never retried.
-    private func settleDuplicateKey(_ item: WorkItem, key: String, error: APIError) async throws(JournalError) {
+    private func settleDuplicateKey(_ item: LoadedItem, key: String, error: APIError, sentAt: String) async throws(JournalError) {
+        let productId = item.facts.productId
         switch await find(LicenseQuery(key: key), matching: { $0.key == key }) {
         case .success(let licenses):
             if let license = licenses.first, let markerKey, license.metadataValue(forKey: markerKey) == item.marker,
-               license.productId == nil || license.productId == item.productId {
+               license.productId == nil || license.productId == productId {
                 counters.update { $0.recovered += 1 }
-                try await committer.record(AttemptOutcome(entryID: item.entryID, state: .recovered, httpStatus: error.status,
-                                                          licenseID: license.id, licenseKey: license.key))
+                try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, httpStatus: error.status,
+                                                          licenseID: license.id, licenseKey: license.key, startedAt: sentAt))
             } else if let license = licenses.first {
                 counters.update { $0.conflicts += 1 }
-                try await committer.record(AttemptOutcome(
+                try committer.post(AttemptOutcome(
                     entryID: item.entryID, state: .conflict, httpStatus: error.status,
-                    error: "the key is already used by license \(license.id)\(license.productId.map { " (product \($0))" } ?? ""), which licprov did not create for this row"))
+                    error: "the key is already used by license \(license.id)\(license.productId.map { " (product \($0))" } ?? ""), which licprov did not create for this row", startedAt: sentAt))
                 noteFailure()
             } else {
                 counters.update { $0.rejected += 1 }
-                try await committer.record(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
-                                                          error: error.errorDescription ?? "conflict"))
+                try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
+                                                          error: error.errorDescription ?? "conflict", startedAt: sentAt))
                 noteFailure()
             }
         case .failure(let reason):
             counters.update { $0.rejected += 1 }
-            try await committer.record(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
-                                                      error: "\(error.errorDescription ?? "conflict"); the lookup of the key failed too: \(reason)"))
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
+                                                      error: "\(error.errorDescription ?? "conflict"); the lookup of the key failed too: \(reason)", startedAt: sentAt))
         }
     }
 
@@ -192,7 +198,7 @@ struct LicenseWorker: Sendable {
     }
 
     /// Finds the license an ambiguous send may have created: by marker, or by key without one.
-    private func lookUp(_ item: WorkItem, after delay: Duration) async -> Lookup {
+    private func lookUp(_ item: LoadedItem, after delay: Duration) async -> Lookup {
         if delay > .zero {
             do { try await Task.sleep(for: delay) } catch { return .unavailable("cancelled") }
         }
@@ -201,8 +207,8 @@ struct LicenseWorker: Sendable {
             result = await find(LicenseQuery(metadataKey: markerKey, metadataValue: item.marker)) {
                 $0.metadataValue(forKey: markerKey) == item.marker
             }
-        } else if let key = item.key {
-            result = await find(LicenseQuery(key: key)) { $0.key == key && ($0.productId == nil || $0.productId == item.productId) }
+        } else if case let facts = item.facts, let key = facts.key {
+            result = await find(LicenseQuery(key: key)) { $0.key == key && ($0.productId == nil || $0.productId == facts.productId) }
         } else {
             return .impossible
         }

@@ -58,59 +58,32 @@ public struct ProvisioningRun: Sendable {
     public func execute(progress: (@Sendable (RunCounts, Int) -> Void)? = nil) async throws -> Report {
         let started = ContinuousClock.now
         let journal = try SQLiteJournal(path: configuration.journalPath)
-        var plan = try RunPlanner(configuration: configuration, journal: journal).plan()
+        memoryMark("open")
+        let plan = try RunPlanner(configuration: configuration, journal: journal).plan()
+        memoryMark("planned")
         let licenses = plan.summary.licenses
-        if plan.hasErrors && !configuration.skipInvalid {
+        if plan.refused {
             return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
                           licenses: licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
                           elapsed: ContinuousClock.now - started, commits: 0)
         }
-        if !plan.summary.fileDiagnostics.filter({ $0.severity == .error }).isEmpty {
-            // An error about the file as a whole (a bad header) leaves no row to send.
-            return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
-                          licenses: licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
-                          elapsed: ContinuousClock.now - started, commits: 0)
-        }
-
-        // Record every intent before anything is sent.
         let runID = try journal.beginRun(command: configuration.commandLine, version: RunConfiguration.version)
-        for start in stride(from: 0, to: plan.intents.count, by: 4096) {
-            let batch = Array(plan.intents[start..<min(start + 4096, plan.intents.count)])
-            let ids = try journal.insert(batch)
-            for (offset, id) in ids.enumerated() {
-                plan.entryIDs.append(id)
-                plan.facts[id] = plan.intentFacts[start + offset]
-            }
-        }
-        try journal.apply(plan.changes)
-        plan.intents = []
-
-        let mine = Set(plan.entryIDs)
-        var reconcile: [WorkItem] = []
-        var send: [WorkItem] = []
+        let work = plan.lookups + plan.sends
         var counts = RunCounts()
         counts.alreadyDone = plan.alreadyDone
-        for entry in try journal.allEntries() where mine.contains(entry.id) && entry.state.isRetriedOnRerun {
-            let facts = plan.facts[entry.id]
-            let item = WorkItem(entryID: entry.id, rowID: entry.rowID, unit: entry.unit, marker: entry.marker, body: entry.body,
-                                key: facts?.key, productId: facts?.productId ?? "", needsLookup: entry.state == .inFlight,
-                                replacement: plan.replacements[entry.id])
-            if item.needsLookup { reconcile.append(item) } else { send.append(item) }
-        }
-        let work = reconcile + send
+        logger.info("planned", metadata: [
+            "licenses": "\(licenses)", "alreadyDone": "\(plan.alreadyDone)", "toLookUp": "\(plan.lookups.count)", "toSend": "\(plan.sends.count)",
+            "invalidRows": "\(plan.rejectedLines.count)", "edited": "\(plan.edited)",
+        ])
         if !work.isEmpty, let refusal = try await preflight() {
             stop.request(refusal)
         }
-        logger.info("planned", metadata: [
-            "licenses": "\(licenses)", "alreadyDone": "\(plan.alreadyDone)", "toLookUp": "\(reconcile.count)", "toSend": "\(send.count)",
-            "invalidRows": "\(plan.rejectedLines.count)", "edited": "\(plan.edited)",
-        ])
 
         let counters = RunCounters()
         counters.update { $0 = counts }
         let committer = JournalCommitter(journal: journal, run: runID)
         let limiter = configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst, clock: ContinuousClock()) }
-        let worker = LicenseWorker(client: client, limiter: limiter, committer: committer, policy: configuration.retry,
+        let worker = LicenseWorker(journal: journal, client: client, limiter: limiter, committer: committer, policy: configuration.retry,
                                    markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
                                    maxFailures: configuration.maxFailures, stop: stop, counters: counters, logger: logger)
         let journalFailure = JournalFailureBox()
@@ -136,19 +109,31 @@ public struct ProvisioningRun: Sendable {
             group.cancelAll()
         }
         if let error = journalFailure.error { throw error }
+        try await committer.flush()
         var final = counters.snapshot
         let started0 = final.finished + final.notSent
         if started0 < work.count { final.notSent += work.count - started0 }
         if total > 0 { progress?(final, total) }
 
+        memoryMark("sent")
         // The results: every valid row's entries as the journal has them, and every invalid row.
-        let entries = try journal.allEntries().filter { mine.contains($0.id) }
-        final.conflicts += entries.filter { $0.state.isSettled && $0.editedBody != nil }.count
-        final.rejected += plan.rejectedLines.count
-        var lines = entries.map { ResultsLines.line(for: $0, markerKey: configuration.markerKey) } + plan.rejectedLines
-        lines.sort { ($0.sourceLine, $0.rowID, $0.unit) < ($1.sourceLine, $1.rowID, $1.unit) }
-        try ResultsFile.write(lines, to: configuration.resultsPath)
-
+        let mine = plan.entryIDs
+        let rejected = plan.rejectedLines
+        var nextRejected = 0
+        let writer = try ResultsFile.Writer(path: configuration.resultsPath)
+        try journal.forEachEntry { entry in
+            guard mine.contains(entry.id) else { return }
+            while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
+                try writer.append(rejected[nextRejected])
+                nextRejected += 1
+            }
+            if entry.state.isSettled && entry.editedBody != nil { final.conflicts += 1 }
+            try writer.append(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
+        }
+        for line in rejected[nextRejected...] { try writer.append(line) }
+        try writer.commit()
+        final.rejected += rejected.count
+        memoryMark("results")
         let ending: Report.Ending = stop.reason.map { .stopped($0) } ?? .finished
         let outcome: String = switch ending {
         case .finished: final.failed + final.rejected + final.conflicts + final.unresolved > 0 ? "finished with failures" : "finished"
@@ -224,4 +209,11 @@ extension ProvisioningRun {
         }
         throw APIUnreachable(url: client.baseURL.description, reason: lastError)
     }
+}
+
+func memoryMark(_ label: String) {
+    guard ProcessInfo.processInfo.environment["LICPROV_MEMORY"] != nil,
+          let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return }
+    let rss = text.split(separator: "\n").first { $0.hasPrefix("VmRSS") } ?? ""
+    FileHandle.standardError.write(Data("memory \(label): \(rss)\n".utf8))
 }

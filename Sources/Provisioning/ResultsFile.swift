@@ -51,14 +51,65 @@ public enum ResultsFile {
 
     /// Writes `lines` to `path` atomically.
     public static func write(_ lines: some Sequence<Line>, to path: String) throws(WriteError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
-        var isOpen = true
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 16)
-        func flush() throws(WriteError) {
+        let writer = try Writer(path: path)
+        for line in lines { try writer.append(line) }
+        try writer.commit()
+    }
+
+    /// Writes the file line by line (memory stays flat), to a temporary file that ``commit()``
+    /// syncs and renames over the target. Dropped without a commit, it removes the temporary file.
+    public final class Writer {
+        public let path: String
+        private let temporary: String
+        private let directory: String
+        private var descriptor: Int32
+        private var buffer: [UInt8] = []
+
+        public init(path: String) throws(WriteError) {
+            self.path = path
+            let folder = (path as NSString).deletingLastPathComponent
+            directory = folder.isEmpty ? "." : folder
+            temporary = directory + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+            fchmod(descriptor, 0o600)
+            buffer.reserveCapacity(1 << 16)
+            ResultsFile.append(header, to: &buffer)
+        }
+
+        deinit {
+            if descriptor >= 0 {
+                close(descriptor)
+                unlink(temporary)
+            }
+        }
+
+        public func append(_ line: Line) throws(WriteError) {
+            ResultsFile.append([String(line.sourceLine), line.rowID, String(line.unit), line.status, line.licenseID ?? "",
+                                line.licenseKey ?? "", line.httpStatus.map(String.init) ?? "", line.message ?? ""], to: &buffer)
+            if buffer.count >= 1 << 16 { try flush() }
+        }
+
+        /// Syncs the file and renames it over the target (and syncs the folder, so the rename
+        /// itself survives a power loss).
+        public func commit() throws(WriteError) {
+            try flush()
+            guard fsync(descriptor) == 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+            close(descriptor)
+            descriptor = -1
+            guard rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw WriteError(path: path, reason: reason)
+            }
+            let directoryDescriptor = open(directory, O_RDONLY | O_CLOEXEC)
+            if directoryDescriptor >= 0 {
+                fsync(directoryDescriptor)
+                close(directoryDescriptor)
+            }
+        }
+
+        private func flush() throws(WriteError) {
             var offset = 0
             while offset < buffer.count {
                 let written = buffer.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress! + offset, $0.count - offset) }
@@ -69,30 +120,6 @@ public enum ResultsFile {
                 offset += written
             }
             buffer.removeAll(keepingCapacity: true)
-        }
-        do throws(WriteError) {
-            fchmod(descriptor, 0o600)
-            append(header, to: &buffer)
-            for line in lines {
-                append([String(line.sourceLine), line.rowID, String(line.unit), line.status, line.licenseID ?? "",
-                        line.licenseKey ?? "", line.httpStatus.map(String.init) ?? "", line.message ?? ""], to: &buffer)
-                if buffer.count >= 1 << 16 { try flush() }
-            }
-            try flush()
-            guard fsync(descriptor) == 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
-            close(descriptor)
-            isOpen = false
-            guard rename(temporary, path) == 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
-            // Sync the directory too, so the rename itself survives a power loss.
-            let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
-            if directoryDescriptor >= 0 {
-                fsync(directoryDescriptor)
-                close(directoryDescriptor)
-            }
-        } catch {
-            if isOpen { close(descriptor) }
-            unlink(temporary)
-            throw error
         }
     }
 

@@ -14,6 +14,10 @@ import Journal
 /// | in flight (a run crashed) | look it up first | look it up with the old marker; nothing found → send the new body |
 /// | created or recovered | nothing | nothing sent; reported as a conflict showing both versions |
 /// | rejected, conflict or unresolved | nothing (it would fail the same way) | new body, send it |
+///
+/// Intents and changes are written in one transaction while the file is read, so memory does not
+/// grow with the file; a file refused for its errors rolls the transaction back and leaves the
+/// journal as it was.
 struct RunPlan {
     /// What validation found.
     var summary = IngestSummary()
@@ -22,23 +26,16 @@ struct RunPlan {
     /// The invalid rows, as results lines (they are not journaled).
     var rejectedLines: [ResultsFile.Line] = []
     /// Journal entries that belong to the file's valid rows.
-    var entryIDs: [Int64] = []
-    /// Their key and product, for lookups.
-    var facts: [Int64: (key: String?, productId: String)] = [:]
-    /// Entries in flight whose row changed: the new body to send if the lookup finds nothing.
-    var replacements: [Int64: (body: [UInt8], bodyHash: String)] = [:]
-    /// New entries to register.
-    var intents: [Intent] = []
-    var intentFacts: [(key: String?, productId: String)] = []
-    /// Changes to known entries.
-    var changes: [EntryChange] = []
+    var entryIDs = Set<Int64>()
+    /// Entries to look up first (left in flight), then entries to send, in file order.
+    var lookups: [WorkItem] = []
+    var sends: [WorkItem] = []
     /// Licenses a previous run settled that are unchanged.
     var alreadyDone = 0
     /// Settled licenses whose row was edited since.
     var edited = 0
-
-    /// True when the file has errors that stop a run without `--skip-invalid`.
-    var hasErrors: Bool { summary.errors > 0 }
+    /// True when the file was refused (nothing was registered).
+    var refused = false
 }
 
 /// Builds a ``RunPlan``.
@@ -51,67 +48,108 @@ struct RunPlanner {
         var unit: Int
     }
 
+    /// What the journal knows of an entry, kept small: 100,000 of them must fit in a few MB.
+    private struct Known {
+        var id: Int64
+        var sourceLine: Int
+        var state: JournalEntry.State
+        var hash: String
+        var editedHash: String?
+    }
+
+    /// Thrown inside the registration transaction to roll it back.
+    private struct Refused: Error {}
+
     func plan() throws -> RunPlan {
-        var known: [RowUnit: EntryDigest] = [:]
-        for digest in try journal.digests() { known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = digest }
+        var known: [RowUnit: Known] = [:]
+        try journal.forEachDigest { digest in
+            known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = Known(
+                id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: digest.bodyHash, editedHash: digest.editedHash)
+        }
         var plan = RunPlan()
-        var seen = Set<RowUnit>()
         let markerKey = configuration.markerKey
         let reader = try OrderFileReader(path: configuration.inputPath, options: configuration.ingest)
         var runErrors = 0, invalidated = 0, invalidatedLicenses = 0
-        plan.summary = try reader.read { row in
-            var row = row
-            let wasValid = row.isValid
-            let errorsBefore = row.diagnostics.count
-            checkForRun(&row, file: reader.path == "-" ? "<stdin>" : reader.path)
-            if row.diagnostics.count > errorsBefore {
-                runErrors += row.diagnostics.count - errorsBefore
-                if wasValid { invalidated += 1; invalidatedLicenses += row.quantity }
-            }
-            plan.problems += row.diagnostics.filter { $0.severity == .error }
-            guard row.isValid else {
-                plan.rejectedLines.append(ResultsFile.Line(
-                    sourceLine: row.position.line, rowID: row.rowID, unit: 1, status: "rejected",
-                    message: row.diagnostics.filter { $0.severity == .error }.map { "\($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; ")))
-                return
-            }
-            let body = CryptlexClient.encodedBody(row.request)
-            let hash = BodyFingerprint.of(body)
-            let facts = (key: row.request.key, productId: row.request.productId)
-            for unit in 1...max(1, row.quantity) {
-                let id = RowUnit(rowID: row.rowID, unit: unit)
-                guard seen.insert(id).inserted else { continue }
-                guard let digest = known[id] else {
-                    let marker = UUID().uuidString.lowercased()
-                    plan.intents.append(Intent(rowID: row.rowID, unit: unit, sourceLine: row.position.line,
-                                               body: Self.body(row.request, markerKey: markerKey, marker: marker), bodyHash: hash, marker: marker))
-                    plan.intentFacts.append(facts)
-                    continue
+        do {
+            try journal.registering { registration in
+                plan.summary = try reader.read { row in
+                    var row = row
+                    let wasValid = row.isValid
+                    let before = row.diagnostics.count
+                    checkForRun(&row, file: reader.path == "-" ? "<stdin>" : reader.path)
+                    if row.diagnostics.count > before {
+                        runErrors += row.diagnostics.count - before
+                        if wasValid { invalidated += 1; invalidatedLicenses += row.quantity }
+                    }
+                    guard row.isValid else {
+                        plan.problems += row.diagnostics.filter { $0.severity == .error }
+                        plan.rejectedLines.append(ResultsFile.Line(
+                            sourceLine: row.position.line, rowID: row.rowID, unit: 1, status: "rejected",
+                            message: row.diagnostics.filter { $0.severity == .error }
+                                .map { "\($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; ")))
+                        return
+                    }
+                    // Once the file is known to be refused, nothing more is written.
+                    guard plan.problems.isEmpty || configuration.skipInvalid else { return }
+                    try register(row, markerKey: markerKey, known: &known, plan: &plan, registration: registration)
                 }
-                plan.entryIDs.append(digest.id)
-                plan.facts[digest.id] = facts
-                if digest.sourceLine != row.position.line { plan.changes.append(.moveTo(id: digest.id, sourceLine: row.position.line)) }
-                if digest.bodyHash == hash {
-                    if digest.state.isSettled { plan.alreadyDone += 1 }
-                    if digest.editedHash != nil { plan.changes.append(.noteEdit(id: digest.id, body: nil, bodyHash: nil)) }
-                    continue
-                }
-                let newBody = Self.body(row.request, markerKey: markerKey, marker: digest.marker)
-                switch digest.state {
-                case .created, .recovered:
-                    plan.edited += 1
-                    if digest.editedHash != hash { plan.changes.append(.noteEdit(id: digest.id, body: body, bodyHash: hash)) }
-                case .inFlight:
-                    plan.replacements[digest.id] = (newBody, hash)
-                case .pending, .failed, .rejected, .conflict, .unresolved:
-                    plan.changes.append(.replaceBody(id: digest.id, body: newBody, bodyHash: hash, state: .pending, error: nil))
-                }
+                plan.summary.errors += runErrors
+                if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
+                if plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
             }
+        } catch is Refused {
+            plan.refused = true
+            plan.lookups = []
+            plan.sends = []
         }
-        plan.summary.errors += runErrors
         plan.summary.validRows -= invalidated
         plan.summary.licenses -= invalidatedLicenses
         return plan
+    }
+
+    private func register(_ row: OrderRow, markerKey: String?, known: inout [RowUnit: Known], plan: inout RunPlan,
+                          registration: SQLiteJournal.Registration) throws {
+        // One encoding per row: the marker's value is a placeholder, filled in per license.
+        let template = MarkedBody.template(row.request, markerKey: markerKey)
+        let hash = BodyFingerprint.of(template)
+        let line = row.position.line
+        for unit in 1...max(1, row.quantity) {
+            // Each entry is matched once; row ids are unique within a file (ingestion checks).
+            guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: unit)) else {
+                let marker = UUID().uuidString.lowercased()
+                let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
+                                                        body: MarkedBody.fill(template, marker: marker), bodyHash: hash, marker: marker))
+                plan.entryIDs.insert(id)
+                plan.sends.append(WorkItem(entryID: id, needsLookup: false))
+                continue
+            }
+            plan.entryIDs.insert(entry.id)
+            if entry.sourceLine != line { try registration.apply(.moveTo(id: entry.id, sourceLine: line)) }
+            if entry.hash == hash {
+                if entry.editedHash != nil { try registration.apply(.noteEdit(id: entry.id, body: nil, bodyHash: nil)) }
+                switch entry.state {
+                case .created, .recovered: plan.alreadyDone += 1
+                case .pending, .failed: plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
+                case .inFlight: plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true))
+                case .rejected, .conflict, .unresolved: break
+                }
+                continue
+            }
+            switch entry.state {
+            case .created, .recovered:
+                plan.edited += 1
+                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: template, bodyHash: hash)) }
+            case .inFlight:
+                let marker = try registration.marker(of: entry.id) ?? ""
+                plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true,
+                                             replacement: (MarkedBody.fill(template, marker: marker), hash)))
+            case .pending, .failed, .rejected, .conflict, .unresolved:
+                let marker = try registration.marker(of: entry.id) ?? ""
+                try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: marker), bodyHash: hash,
+                                                    state: .pending, error: nil))
+                plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
+            }
+        }
     }
 
     /// What only a run checks: room for the marker, and columns the run cannot honour yet.
@@ -133,12 +171,39 @@ struct RunPlanner {
                 message: "linking licenses to customers by email is not supported yet; remove the customer columns (email, firstName, lastName, company) to create the licenses without owners"))
         }
     }
+}
 
-    /// The body to send: the row's request plus the marker entry.
-    static func body(_ request: LicenseRequest, markerKey: String?, marker: String) -> [UInt8] {
+/// The body of a license request with licprov's marker as its last metadata entry.
+///
+/// A row is encoded once, with a fixed placeholder as the marker's value (the *template*, which is
+/// also what the fingerprint covers); each license of the row gets the template with its own
+/// marker written over the placeholder.
+enum MarkedBody {
+    /// As long as a UUID, and not something a row would hold.
+    static let placeholder = Array("licprov-marker-placeholder-7f3c9e1a".utf8)
+
+    static func template(_ request: LicenseRequest, markerKey: String?) -> [UInt8] {
         guard let markerKey else { return CryptlexClient.encodedBody(request) }
         var marked = request
-        marked.metadata = (request.metadata ?? []) + [LicenseMetadata(key: markerKey, value: marker)]
+        marked.metadata = (request.metadata ?? []) + [LicenseMetadata(key: markerKey, value: String(decoding: placeholder, as: UTF8.self))]
         return CryptlexClient.encodedBody(marked)
+    }
+
+    /// The template with `marker` in place of the placeholder (unchanged when it has none).
+    static func fill(_ template: [UInt8], marker: String) -> [UInt8] {
+        guard let start = lastRange(of: placeholder, in: template) else { return template }
+        var body = template
+        body.replaceSubrange(start..<start + placeholder.count, with: marker.utf8)
+        return body
+    }
+
+    private static func lastRange(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var start = haystack.count - needle.count
+        while start >= 0 {
+            if haystack[start] == needle[0] && haystack[start..<start + needle.count].elementsEqual(needle) { return start }
+            start -= 1
+        }
+        return nil
     }
 }

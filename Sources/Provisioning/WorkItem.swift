@@ -1,18 +1,36 @@
 /// One license a run must settle: send it, or first find out whether an earlier send took effect.
+///
+/// Small on purpose (the body stays in the journal until the worker takes the item), so a run of
+/// 100,000 licenses holds 100,000 of these and not their bodies.
 struct WorkItem: Sendable {
     var entryID: Int64
-    var rowID: String
-    var unit: Int
-    /// The marker value, stable across attempts and runs.
-    var marker: String
-    /// The body to send (with the marker in its metadata).
-    var body: [UInt8]
-    /// The row's own license key, when it has one (a lookup by key needs it).
-    var key: String?
-    var productId: String
     /// Left in flight by an earlier run: look it up before anything is sent.
     var needsLookup: Bool
     /// The row changed in the file while its entry was in flight: if the lookup finds nothing,
     /// send this body instead (same marker).
     var replacement: (body: [UInt8], bodyHash: String)?
+
+    init(entryID: Int64, needsLookup: Bool, replacement: (body: [UInt8], bodyHash: String)? = nil) {
+        self.entryID = entryID
+        self.needsLookup = needsLookup
+        self.replacement = replacement
+    }
 }
+
+/// What a worker needs of an entry, loaded from the journal when it takes the item.
+struct LoadedItem: Sendable {
+    var entryID: Int64
+    var rowID: String
+    var marker: String
+    var body: [UInt8]
+    var needsLookup: Bool
+    var replacement: (body: [UInt8], bodyHash: String)?
+
+    /// The body's own `key` and `productId` (read only on the rare paths that need them).
+    var facts: (key: String?, productId: String) {
+        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        return (object?["key"] as? String, object?["productId"] as? String ?? "")
+    }
+}
+
+import Foundation

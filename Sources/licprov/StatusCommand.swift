@@ -71,11 +71,26 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let lines = try JournalReport.export(journalPath: try location.path(), markerKey: markerKey)
+            let path = try location.path()
             if output == "-" {
-                FileHandle.standardOutput.write(Data(ResultsFile.encode(lines)))
+                var batch: [ResultsFile.Line] = []
+                var first = true
+                func emit() {
+                    var bytes = ResultsFile.encode(batch)
+                    if !first, let end = bytes.firstIndex(of: 0x0A) { bytes.removeSubrange(...end) } // the header once
+                    FileHandle.standardOutput.write(Data(bytes))
+                    first = false
+                    batch.removeAll(keepingCapacity: true)
+                }
+                try JournalReport.export(journalPath: path, markerKey: markerKey) { line in
+                    batch.append(line)
+                    if batch.count == 4096 { emit() }
+                }
+                emit()
             } else {
-                try ResultsFile.write(lines, to: output)
+                let writer = try ResultsFile.Writer(path: output)
+                try JournalReport.export(journalPath: path, markerKey: markerKey) { try writer.append($0) }
+                try writer.commit()
             }
         } catch let error as ValidationError {
             throw error

@@ -1,0 +1,168 @@
+import CryptlexEmulator
+import Foundation
+import GRDB
+import Journal
+import Testing
+@testable import Provisioning
+
+/// Every way an outcome can be ambiguous, and how licprov settles it without a duplicate.
+@Suite("Exactly once: reconciling ambiguous outcomes")
+struct ReconciliationTests {
+    static func emulator(_ rules: [FaultRule]) -> EmulatorConfiguration {
+        EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: FaultSettings(rules: rules))
+    }
+
+    /// Runs 10 rows through `rules` and checks: 10 licenses, one per marker, results match.
+    func settlesWithoutDuplicates(_ rules: [FaultRule], expectRecovered: Int, expectLookups: Int) async throws {
+        try await withRunBench(Self.emulator(rules)) { bench in
+            try bench.write(ordersHeader + orders(10))
+            let configuration = bench.configuration(idColumn: "order_id")
+            let report = try await bench.run(configuration)
+            #expect(report.counts.created + report.counts.recovered == 10)
+            #expect(report.counts.recovered == expectRecovered)
+            #expect(report.counts.lookups == expectLookups)
+            let licenses = await bench.licenses()
+            #expect(licenses.count == 10)
+            #expect(Set(licenses.compactMap(\.marker)).count == 10)
+            let rows = try bench.resultRows(configuration)
+            #expect(Set(rows.compactMap { $0["license_key"] }) == Set(licenses.map(\.key)))
+        }
+    }
+
+    @Test func aLostResponseIsFoundByItsMarkerAndNotSentAgain() async throws {
+        try await settlesWithoutDuplicates([FaultRule(fault: .lostResponse, count: 3, method: "POST")], expectRecovered: 3, expectLookups: 3)
+    }
+
+    @Test func a504AfterProcessingIsFoundByItsMarker() async throws {
+        try await settlesWithoutDuplicates([FaultRule(fault: .http504, count: 2, method: "POST")], expectRecovered: 2, expectLookups: 2)
+    }
+
+    @Test func a500BeforeProcessingIsLookedUpThenSentAgain() async throws {
+        try await settlesWithoutDuplicates([FaultRule(fault: .http500, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 2)
+    }
+
+    @Test func aResetBeforeProcessingIsLookedUpThenSentAgain() async throws {
+        try await settlesWithoutDuplicates([FaultRule(fault: .reset, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 2)
+    }
+
+    @Test func a503WithRetryAfterIsRetriedWithoutALookup() async throws {
+        try await settlesWithoutDuplicates([FaultRule(fault: .http503, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 0)
+    }
+
+    @Test func aFailedLookupIsRetriedLikeAnyRead() async throws {
+        // The first GET is the preflight's (a 500 there proves the API answers); the second is the lookup's.
+        try await settlesWithoutDuplicates([FaultRule(fault: .lostResponse, count: 1, method: "POST"),
+                                            FaultRule(fault: .http500, count: 2, method: "GET", path: "/v3/licenses")],
+                                           expectRecovered: 1, expectLookups: 2)
+    }
+
+    /// Sets entries to a state behind the run's back, as a crash at that moment would leave them.
+    static func force(_ path: String, _ sql: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: sql) }
+    }
+
+    static func markers(_ path: String) throws -> [String: String] {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT rowID, marker FROM license").map { ($0["rowID"], $0["marker"]) })
+        }
+    }
+
+    @Test func entriesACrashLeftInFlightAreLookedUpBeforeAnythingIsSent() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(4))
+            let configuration = bench.configuration(idColumn: "order_id")
+            // Register the intents without sending (the token is refused), then pretend a crash left
+            // ORD-1 and ORD-2 in flight, and that ORD-1's request had reached the server.
+            _ = try await bench.run(configuration, token: "wrong")
+            try Self.force(configuration.journalPath, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ('ORD-1', 'ORD-2')")
+            let marker = try #require(try Self.markers(configuration.journalPath)["ORD-1"])
+            let existing = try await bench.createDirectly(
+                #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#)
+
+            let report = try await bench.run(configuration)
+            #expect(report.counts.recovered == 1)
+            #expect(report.counts.created == 3)
+            #expect(await bench.counters.licenseCreateRequests == 4) // 1 direct + 3 by the run
+            let rows = try bench.resultRows(configuration)
+            #expect(rows[0]["status"] == "recovered")
+            #expect(rows[0]["license_id"] == existing)
+        }
+    }
+
+    @Test func aMarkerFoundOnTwoLicensesIsReportedAndNoThirdIsCreated() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(1))
+            let configuration = bench.configuration(idColumn: "order_id")
+            _ = try await bench.run(configuration, token: "wrong")
+            try Self.force(configuration.journalPath, "UPDATE license SET state = 'inFlight'")
+            let marker = try #require(try Self.markers(configuration.journalPath)["ORD-1"])
+            let body = #"{"productId":"prod-1","metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#
+            let first = try await bench.createDirectly(body)
+            let second = try await bench.createDirectly(body)
+
+            let report = try await bench.run(configuration)
+            #expect(report.counts.conflicts == 1)
+            #expect(await bench.counters.licensesCreated == 2)
+            let message = try bench.resultRows(configuration)[0]["message"] ?? ""
+            #expect(message.contains(first) && message.contains(second))
+            // A rerun leaves it alone.
+            _ = try await bench.run(configuration)
+            #expect(await bench.counters.licensesCreated == 2)
+        }
+    }
+
+    @Test func a409OnOurOwnKeyIsAdoptedAnd409OnSomeoneElsesIsAConflict() async throws {
+        try await withRunBench { bench in
+            let foreign = try await bench.createDirectly(#"{"productId":"prod-1","key":"FOREIGN-KEY-0000-0001"}"#)
+            try bench.write("order_id,productId,key\nK-1,prod-1,OURS-KEY-0000-00001\nK-2,prod-1,FOREIGN-KEY-0000-0001\n")
+            let configuration = bench.configuration(idColumn: "order_id")
+            let first = try await bench.run(configuration)
+            #expect(first.counts.created == 1)
+            #expect(first.counts.conflicts == 1)
+            let rows = try bench.resultRows(configuration)
+            #expect(rows[1]["status"] == "conflict")
+            #expect(rows[1]["message"]?.contains(foreign) == true)
+
+            // Our own key answered with 409: a journal restored from an older copy still says pending.
+            try Self.force(configuration.journalPath, "UPDATE license SET state = 'pending', licenseID = NULL, licenseKey = NULL WHERE rowID = 'K-1'")
+            let second = try await bench.run(configuration)
+            #expect(second.counts.recovered == 1)
+            #expect(await bench.counters.licensesCreated == 2)
+            #expect(try bench.resultRows(configuration)[0]["status"] == "recovered")
+            // The conflict is not retried.
+            #expect(await bench.counters.licenseCreateRequests == 4) // foreign + K-1 + K-2 + K-1 again (409)
+        }
+    }
+
+    @Test func withoutAMarkerARowWithAKeyIsSettledByKeyAndOneWithoutIsUnresolved() async throws {
+        try await withRunBench(Self.emulator([FaultRule(fault: .lostResponse, count: 2, method: "POST")])) { bench in
+            try bench.write("order_id,productId,key\nN-1,prod-1,NOMARKER-KEY-00001\nN-2,prod-1,\n")
+            let configuration = bench.configuration(idColumn: "order_id") { $0.markerKey = nil; $0.concurrency = 1 }
+            let report = try await bench.run(configuration)
+            #expect(report.counts.recovered == 1)
+            #expect(report.counts.unresolved == 1)
+            #expect(await bench.counters.licensesCreated == 2)
+            #expect(try bench.resultRows(configuration).map { $0["status"] } == ["recovered", "unresolved"])
+            // Unresolved is not sent again: it may exist.
+            _ = try await bench.run(configuration)
+            #expect(await bench.counters.licensesCreated == 2)
+        }
+    }
+
+    @Test func aRowEditedWhileInFlightIsLookedUpWithItsOldMarkerFirst() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(2))
+            let configuration = bench.configuration(idColumn: "order_id")
+            _ = try await bench.run(configuration, token: "wrong")
+            try Self.force(configuration.journalPath, "UPDATE license SET state = 'inFlight'")
+            try bench.write(ordersHeader + orders(2, activations: 5))
+            let report = try await bench.run(configuration)
+            #expect(report.counts.created == 2)
+            #expect(report.counts.lookups >= 2)
+            let licenses = await bench.emulator.store.allLicenses()
+            #expect(licenses.allSatisfy { if case .object(let fields) = $0 { fields["allowedActivations"] == .int(5) } else { false } })
+        }
+    }
+}

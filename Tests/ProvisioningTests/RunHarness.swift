@@ -1,0 +1,119 @@
+import CryptlexAPI
+import CryptlexEmulator
+import Foundation
+import Ingestion
+import Journal
+import Logging
+import Scheduling
+import Testing
+@testable import Provisioning
+
+/// A scratch folder with an order file, a journal and a results file, and a way to run licprov's
+/// `run` use case on it against an emulator over real sockets.
+struct RunBench {
+    let directory: String
+    let url: String
+    let emulator: CryptlexEmulator
+    var file: String { directory + "/orders.csv" }
+
+    /// Writes the order file (CSV, header included).
+    func write(_ text: String) throws {
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+    }
+
+    func configuration(idColumn: String? = nil, _ change: (inout RunConfiguration) -> Void = { _ in }) -> RunConfiguration {
+        var configuration = RunConfiguration(inputPath: file, ingest: IngestOptions(idColumn: idColumn))
+        configuration.rate = nil
+        configuration.concurrency = 4
+        configuration.reconcileDelay = .milliseconds(10)
+        configuration.retry = RetryPolicy(base: .milliseconds(10), cap: .milliseconds(50), maxAttempts: 6)
+        change(&configuration)
+        return configuration
+    }
+
+    /// Runs to the end with `configuration`, using `token`.
+    func run(_ configuration: RunConfiguration, token: String = "test-token", stop: StopSignal = StopSignal()) async throws -> ProvisioningRun.Report {
+        let client = CryptlexClient(baseURL: try CryptlexBaseURL(url), token: token,
+                                    transport: AsyncHTTPClientTransport(connections: configuration.concurrency + 1, connectTimeout: .seconds(2)),
+                                    requestTimeout: .seconds(5))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        do {
+            let report = try await ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger).execute()
+            try await client.shutdown()
+            return report
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    func results(_ configuration: RunConfiguration) throws -> String {
+        try String(contentsOfFile: configuration.resultsPath, encoding: .utf8)
+    }
+
+    /// The results as rows of cells (header dropped; no cell here holds a comma or a newline).
+    func resultRows(_ configuration: RunConfiguration) throws -> [[String: String]] {
+        let lines = try results(configuration).split(separator: "\r\n").map(String.init)
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return lines.dropFirst().map { line in
+            var cells: [String] = []
+            var current = "", quoted = false
+            for character in line {
+                if character == "\"" { quoted.toggle(); continue }
+                if character == "," && !quoted { cells.append(current); current = ""; continue }
+                current.append(character)
+            }
+            cells.append(current)
+            return Dictionary(uniqueKeysWithValues: zip(header, cells))
+        }
+    }
+
+    var counters: EmulatorCounters { get async { await emulator.store.snapshot() } }
+
+    /// Every license the emulator holds, as (id, key, marker value).
+    func licenses(markerKey: String = RunConfiguration.defaultMarkerKey) async -> [(id: String, key: String, marker: String?)] {
+        await emulator.store.allLicenses().map { license in
+            guard case .object(let fields) = license else { return ("", "", nil) }
+            var marker: String?
+            if case .array(let entries)? = fields["metadata"] {
+                for case .object(let entry) in entries where entry["key"] == .string(markerKey) {
+                    if case .string(let value)? = entry["value"] { marker = value }
+                }
+            }
+            guard case .string(let id)? = fields["id"], case .string(let key)? = fields["key"] else { return ("", "", marker) }
+            return (id, key, marker)
+        }
+    }
+
+    /// Creates a license directly in the emulator, as another tool (or an earlier lost send) would.
+    func createDirectly(_ body: String) async throws -> String {
+        let client = CryptlexClient(baseURL: try CryptlexBaseURL(url), token: "test-token",
+                                    transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(2)))
+        defer { Task { try? await client.shutdown() } }
+        let answer = try await client.createLicense(body: Array(body.utf8))
+        try await client.shutdown()
+        return answer.value.id
+    }
+}
+
+/// Runs `body` with a fresh emulator on 127.0.0.1 and a fresh scratch folder.
+func withRunBench<T: Sendable>(
+    _ configuration: EmulatorConfiguration = EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil),
+    _ body: @Sendable (RunBench) async throws -> T
+) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-run-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let emulator = try CryptlexEmulator(configuration: configuration)
+    return try await emulator.withRunningServer { url in
+        try await body(RunBench(directory: directory, url: url, emulator: emulator))
+    }
+}
+
+/// `count` simple rows for product prod-1, with order ids ORD-1…
+func orders(_ count: Int, from first: Int = 1, activations: Int = 2) -> String {
+    (first..<first + count).map { "ORD-\($0),prod-1,\(activations)\n" }.joined()
+}
+
+let ordersHeader = "order_id,productId,allowedActivations\n"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# End-to-end figures for `licprov run` against the emulator on loopback (release builds, static
+# Swift runtime). Prints one line per scenario; the journal is a real file with synchronous=FULL.
+#
+#   ceiling   1,000 licenses, default flags, emulator's default 50 per 5 s window: 429s and rate
+#   latency   emulator latency 100 ms, no rate limits, --concurrency 32
+#   fast      no latency, no rate limits, --concurrency 64: licenses/s and journal commits
+#   large     100,000 rows to completion (peak memory), then the rerun that sends nothing
+#
+# Usage: scripts/bench.sh [scenario ...]   (default: all four; `ceiling` takes about 2 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scenarios=("$@")
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(ceiling latency fast large)
+swift build -c release --static-swift-stdlib --product licprov >&2
+swift build -c release --static-swift-stdlib --product cryptlex-emulator >&2
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+work=$(mktemp -d)
+emulator_pid=""
+cleanup() { [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+export CRYPTLEX_ACCESS_TOKEN=bench-token
+
+start_emulator() { # emulator flags...
+  [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null || true
+  "$bin/cryptlex-emulator" --port 0 --token bench-token --log-level error "$@" >"$work/emulator.out" 2>"$work/emulator.err" &
+  emulator_pid=$!
+  for _ in $(seq 100); do grep -q listening "$work/emulator.out" 2>/dev/null && break; sleep 0.05; done
+  url=$(sed -n 's/^listening on //p' "$work/emulator.out" | head -1)
+}
+
+counter() { curl -s "$url/__admin/counters" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+run_licprov() { # name rows flags...  → prints the figures
+  local name=$1 rows=$2; shift 2
+  rm -f "$work"/orders.csv.*
+  /usr/bin/time -f "%e %M" -o "$work/time" "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id \
+    --log-level error "$@" >"$work/out" 2>"$work/err" || { echo "$name: licprov failed:"; cat "$work/err" "$work/out"; return 1; }
+  read -r seconds rss <"$work/time"
+  local created; created=$(counter licensesCreated)
+  local limited; limited=$(counter rateLimited)
+  python3 - "$name" "$rows" "$seconds" "$rss" "$created" "$limited" "$work/out" <<'PY'
+import sys
+name, rows, seconds, rss, created, limited, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+summary = open(out).read().splitlines()
+print(f"{name:<9} {rows:>7} rows  {seconds:7.2f} s  {created / seconds:8.1f} licenses/s  created {created}  429s {limited}  peak {rss / 1024:6.1f} MiB")
+print("          " + summary[1] if len(summary) > 1 else "")
+PY
+}
+
+for scenario in "${scenarios[@]}"; do
+  case $scenario in
+    ceiling)
+      python3 scripts/gen-orders.py csv 1000 "$work/orders.csv" --no-customers
+      start_emulator
+      run_licprov ceiling 1000
+      ;;
+    latency)
+      python3 scripts/gen-orders.py csv 3000 "$work/orders.csv" --no-customers
+      start_emulator --no-rate-limit --latency-ms 100
+      run_licprov latency 3000 --rate 0 --concurrency 32
+      ;;
+    fast)
+      python3 scripts/gen-orders.py csv 30000 "$work/orders.csv" --no-customers
+      start_emulator --no-rate-limit
+      run_licprov fast 30000 --rate 0 --concurrency 64
+      ;;
+    large)
+      python3 scripts/gen-orders.py csv 100000 "$work/orders.csv" --no-customers
+      start_emulator --no-rate-limit
+      run_licprov large 100000 --rate 0 --concurrency 64
+      cp "$work/orders.csv.results.csv" "$work/first.csv"
+      /usr/bin/time -f "%e %M" -o "$work/time" "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id \
+        --rate 0 --concurrency 64 --log-level error >"$work/out" 2>"$work/err"
+      read -r seconds rss <"$work/time"
+      same=$(cmp -s "$work/first.csv" "$work/orders.csv.results.csv" && echo identical || echo DIFFERENT)
+      echo "rerun     100000 rows  ${seconds} s  requests sent: $(( $(counter licenseCreateRequests) - 100000 ))  peak $((rss / 1024)) MiB  results $same"
+      ;;
+    *) echo "unknown scenario $scenario" >&2; exit 64 ;;
+  esac
+done
