@@ -3,8 +3,8 @@
 # Swift runtime). Prints one line per scenario; the journal is a real file with synchronous=FULL.
 #
 #   ceiling   1,000 licenses, default flags, emulator's default 50 per 5 s window: 429s and rate
-#   latency   emulator latency 100 ms, no rate limits, --concurrency 32
-#   fast      no latency, no rate limits, --concurrency 64: licenses/s and journal commits
+#   latency   10,000 licenses, emulator latency 100 ms, no rate limits, --concurrency 32 (ceiling 320/s)
+#   fast      30,000 licenses, no latency, no rate limits, --concurrency 64
 #   large     100,000 rows to completion (peak memory), then the rerun that sends nothing
 #
 # Usage: scripts/bench.sh [scenario ...]   (default: all four; `ceiling` takes about 2 minutes)
@@ -56,9 +56,9 @@ for scenario in "${scenarios[@]}"; do
       run_licprov ceiling 1000
       ;;
     latency)
-      python3 scripts/gen-orders.py csv 3000 "$work/orders.csv" --no-customers
+      python3 scripts/gen-orders.py csv 10000 "$work/orders.csv" --no-customers
       start_emulator --no-rate-limit --latency-ms 100
-      run_licprov latency 3000 --rate 0 --concurrency 32
+      run_licprov latency 10000 --rate 0 --concurrency 32
       ;;
     fast)
       python3 scripts/gen-orders.py csv 30000 "$work/orders.csv" --no-customers

@@ -17,7 +17,8 @@ extension CryptlexEmulator {
         router.get("/v3/licenses") { request, context in
             try await self.serve(request, context) { _ in
                 let filter = try LicenseFilter(query: Self.queryItems(request.uri.query))
-                return (.ok, .array(await self.store.findLicenses(filter)))
+                let lag = Int64(await self.faults.current().lookupLagMilliseconds) * 10_000
+                return (.ok, .array(await self.store.findLicenses(filter, visibleBefore: RFC3339.nowTicks() - lag)))
             }
         }
         router.post("/v3/users") { request, context in

@@ -11,6 +11,8 @@ public actor EmulatorStore {
     }
 
     private var licenses: [String: JSONValue] = [:]
+    /// When each license was created, in RFC 3339 ticks (for the lookup-lag fault).
+    private var licenseCreatedTicks: [String: Int64] = [:]
     private var licenseOrder: [String] = []
     private var licenseIDByKey: [String: String] = [:]
     private var licenseIDsByMetadataValue: [String: [String]] = [:]
@@ -54,7 +56,7 @@ public actor EmulatorStore {
 
     /// Forgets every license, user and count.
     public func reset() {
-        licenses = [:]; licenseOrder = []; licenseIDByKey = [:]; licenseIDsByMetadataValue = [:]
+        licenses = [:]; licenseCreatedTicks = [:]; licenseOrder = []; licenseIDByKey = [:]; licenseIDsByMetadataValue = [:]
         users = [:]; userOrder = []; userIDByEmail = [:]
         counters = EmulatorCounters()
         generator = SplitMix64(seed: seed ^ 0x5EED)
@@ -104,6 +106,7 @@ public actor EmulatorStore {
         license["metadata"] = .array(metadata)
         let value = JSONValue.object(license)
         licenses[id] = value
+        licenseCreatedTicks[id] = nowTicks
         licenseOrder.append(id)
         licenseIDByKey[key] = id
         counters.licensesCreated += 1
@@ -111,7 +114,8 @@ public actor EmulatorStore {
     }
 
     /// Licenses matching every filter, in creation order (or newest first), one page of them.
-    public func findLicenses(_ filter: LicenseFilter) -> [JSONValue] {
+    /// Licenses created after `visibleBefore` (ticks) are not seen yet (a lagging index).
+    public func findLicenses(_ filter: LicenseFilter, visibleBefore: Int64 = .max) -> [JSONValue] {
         counters.licenseLookups += 1
         var candidates: [String]
         if let key = filter.key {
@@ -122,7 +126,8 @@ public actor EmulatorStore {
             candidates = licenseOrder
         }
         if filter.newestFirst { candidates.reverse() }
-        let matching = candidates.lazy.compactMap { self.licenses[$0] }.filter { filter.matches($0, users: self.users) }
+        let matching = candidates.lazy.filter { (self.licenseCreatedTicks[$0] ?? 0) <= visibleBefore }
+            .compactMap { self.licenses[$0] }.filter { filter.matches($0, users: self.users) }
         return Array(matching.dropFirst((filter.page - 1) * filter.limit).prefix(filter.limit))
     }
 

@@ -53,7 +53,13 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     /// The `Retry-After` a 503 fault carries, in seconds.
     public var retryAfterSeconds: Int
 
-    public init(rules: [FaultRule] = [], latencyMilliseconds: Int = 0, jitterMilliseconds: Int = 0, retryAfterSeconds: Int = 1) {
+    /// How long a new license stays invisible to `GET /v3/licenses` (a search index that lags
+    /// behind writes), in milliseconds. 0: visible at once.
+    public var lookupLagMilliseconds: Int
+
+    public init(rules: [FaultRule] = [], latencyMilliseconds: Int = 0, jitterMilliseconds: Int = 0, retryAfterSeconds: Int = 1,
+                lookupLagMilliseconds: Int = 0) {
+        self.lookupLagMilliseconds = lookupLagMilliseconds
         self.rules = rules
         self.latencyMilliseconds = latencyMilliseconds
         self.jitterMilliseconds = jitterMilliseconds
@@ -65,6 +71,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
         rules = try container.decodeIfPresent([FaultRule].self, forKey: .rules) ?? []
         latencyMilliseconds = try container.decodeIfPresent(Int.self, forKey: .latencyMilliseconds) ?? 0
         jitterMilliseconds = try container.decodeIfPresent(Int.self, forKey: .jitterMilliseconds) ?? 0
+        lookupLagMilliseconds = try container.decodeIfPresent(Int.self, forKey: .lookupLagMilliseconds) ?? 0
         retryAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? 1
     }
 }

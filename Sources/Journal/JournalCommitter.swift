@@ -38,12 +38,22 @@ public final class JournalCommitter: Sendable {
 
     /// Marks an entry in flight; returns once that is on disk.
     public func markInFlight(_ id: Int64) async throws(JournalError) {
-        try await submit(.markInFlight(id))
+        try await submit([.markInFlight(id)])
+    }
+
+    /// Marks entries in flight together; returns once that is on disk.
+    public func markInFlight(_ ids: [Int64]) async throws(JournalError) {
+        try await submit(ids.map { .markInFlight($0) })
+    }
+
+    /// Returns entries marked ahead of time, and never sent, to pending.
+    public func unmark(_ ids: [Int64]) async throws(JournalError) {
+        try await submit(ids.map { .unmark($0) })
     }
 
     /// Records an outcome; returns once it is on disk.
     public func record(_ outcome: AttemptOutcome) async throws(JournalError) {
-        try await submit(.outcome(outcome))
+        try await submit([.outcome(outcome)])
     }
 
     /// Queues an outcome without waiting for the disk. Commits keep the order of the calls, so
@@ -62,15 +72,15 @@ public final class JournalCommitter: Sendable {
 
     /// Returns once everything queued so far is on disk; throws the first failed commit.
     public func flush() async throws(JournalError) {
-        try await submit(nil)
+        try await submit([])
     }
 
     /// Replaces the body of an entry whose lookup found nothing; returns once that is on disk.
     public func replaceBody(_ id: Int64, body: [UInt8], bodyHash: String) async throws(JournalError) {
-        try await submit(.replaceBody(id: id, body: body, bodyHash: bodyHash))
+        try await submit([.replaceBody(id: id, body: body, bodyHash: bodyHash)])
     }
 
-    private func submit(_ operation: SQLiteJournal.Operation?) async throws(JournalError) {
+    private func submit(_ operations: [SQLiteJournal.Operation]) async throws(JournalError) {
         do {
             try await withCheckedThrowingContinuation { (waiter: Waiter) in
                 let startWriter = pending.withLock { state in
@@ -78,7 +88,7 @@ public final class JournalCommitter: Sendable {
                         waiter.resume(throwing: failure)
                         return false
                     }
-                    if let operation { state.operations.append(operation) }
+                    state.operations += operations
                     state.waiters.append(waiter)
                     guard !state.writing else { return false }
                     state.writing = true

@@ -144,6 +144,23 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
+    /// The entries with these ids, by id (one read).
+    public func entries(ids: [Int64]) throws(JournalError) -> [Int64: JournalEntry] {
+        guard !ids.isEmpty else { return [:] }
+        return try read("read entries") { db in
+            var entries: [Int64: JournalEntry] = [:]
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(start + 500, ids.count)]
+                let sql = "SELECT * FROM license WHERE id IN (\(chunk.map { String($0) }.joined(separator: ",")))"
+                for row in try Row.fetchAll(db, sql: sql) {
+                    let entry = Self.entry(row)
+                    entries[entry.id] = entry
+                }
+            }
+            return entries
+        }
+    }
+
     /// Registers a file's intents and changes in **one** transaction: `body` inserts and updates
     /// through the ``Registration`` it is given; if it throws, nothing it did is kept.
     public func registering<T>(_ body: (Registration) throws -> T) throws -> T {
@@ -199,6 +216,8 @@ public final class SQLiteJournal: Sendable {
         case outcome(AttemptOutcome)
         /// The row changed while its entry was in flight and the lookup found nothing: send the new body.
         case replaceBody(id: Int64, body: [UInt8], bodyHash: String)
+        /// Marked in flight ahead of its send, but the run stopped before sending it: back to pending.
+        case unmark(Int64)
     }
 
     /// Applies operations with prepared statements (compiled once per connection, not per row).
@@ -211,6 +230,9 @@ public final class SQLiteJournal: Sendable {
             switch operation {
             case .markInFlight(let id):
                 try db.cachedStatement(sql: "UPDATE license SET state = 'inFlight', attempts = attempts + 1, updatedAt = ? WHERE id = ?")
+                    .execute(arguments: [now, id])
+            case .unmark(let id):
+                try db.cachedStatement(sql: "UPDATE license SET state = 'pending', attempts = MAX(attempts - 1, 0), updatedAt = ? WHERE id = ? AND state = 'inFlight'")
                     .execute(arguments: [now, id])
             case .replaceBody(let id, let body, let hash):
                 try db.cachedStatement(sql: "UPDATE license SET body = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?")

@@ -18,7 +18,6 @@ import Scheduling
 /// | permanent (4xx) | rejected; a 409 on a row with its own key is looked up by key first: ours → recovered, someone else's → conflict |
 /// | stopRun (401, 403) | pending; the whole run stops |
 struct LicenseWorker: Sendable {
-    let journal: SQLiteJournal
     let client: CryptlexClient
     let limiter: RateLimiter<ContinuousClock>?
     let committer: JournalCommitter
@@ -31,18 +30,17 @@ struct LicenseWorker: Sendable {
     let logger: Logger
 
     /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the run.
-    func settle(_ work: WorkItem) async throws(JournalError) {
-        guard let entry = try journal.entry(id: work.entryID) else { return }
-        let item = LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
-                              needsLookup: work.needsLookup, replacement: work.replacement)
+    func settle(_ item: LoadedItem) async throws(JournalError) {
         var body = item.body
         var failures = 0
+        var markedAhead = item.markedInFlight
         var lookUpFirst = item.needsLookup
         var random = SystemRandomNumberGenerator()
         while true {
             if lookUpFirst {
                 lookUpFirst = false
-                switch await lookUp(item, after: item.needsLookup && failures == 0 ? .zero : reconcileDelay) {
+                // Even an entry a killed run left in flight waits: the kill may have been a second ago.
+                switch await lookUp(item, after: reconcileDelay) {
                 case .found(let license):
                     counters.update { $0.recovered += 1 }
                     try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
@@ -91,9 +89,14 @@ struct LicenseWorker: Sendable {
                 try await limiter?.acquire()
             } catch {
                 counters.update { $0.notSent += 1 }
+                if markedAhead { try await committer.unmark([item.entryID]) }
                 return
             }
-            try await committer.markInFlight(item.entryID)
+            if markedAhead {
+                markedAhead = false
+            } else {
+                try await committer.markInFlight(item.entryID)
+            }
             let sentAt = SQLiteJournal.timestamp()
             counters.update { $0.requests += 1; if failures > 0 { $0.retries += 1 } }
             let sent: Result<CryptlexClient.Answer<License>, APIError>

@@ -57,6 +57,11 @@ public struct ProvisioningRun: Sendable {
     /// and ``ResultsFile/WriteError``; everything about single rows is in the report.
     public func execute(progress: (@Sendable (RunCounts, Int) -> Void)? = nil) async throws -> Report {
         let started = ContinuousClock.now
+        // An input that cannot be opened must not leave a new journal behind it.
+        let input = configuration.inputPath
+        if input != "-" && !FileManager.default.isReadableFile(atPath: input) {
+            throw IngestionError.cannotOpen(file: input, reason: FileManager.default.fileExists(atPath: input) ? "permission denied" : "no such file")
+        }
         let journal = try SQLiteJournal(path: configuration.journalPath)
         memoryMark("open")
         let plan = try RunPlanner(configuration: configuration, journal: journal).plan()
@@ -83,10 +88,11 @@ public struct ProvisioningRun: Sendable {
         counters.update { $0 = counts }
         let committer = JournalCommitter(journal: journal, run: runID)
         let limiter = configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst, clock: ContinuousClock()) }
-        let worker = LicenseWorker(journal: journal, client: client, limiter: limiter, committer: committer, policy: configuration.retry,
+        let worker = LicenseWorker(client: client, limiter: limiter, committer: committer, policy: configuration.retry,
                                    markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
                                    maxFailures: configuration.maxFailures, stop: stop, counters: counters, logger: logger)
         let journalFailure = JournalFailureBox()
+        let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
         let stop = self.stop
         let total = work.count
         await withTaskGroup(of: Void.self) { group in
@@ -98,21 +104,30 @@ public struct ProvisioningRun: Sendable {
                     }
                 }
             }
-            await WorkerPool.run(work, concurrency: configuration.concurrency, stop: stop) { item in
+            await WorkerPool.run(concurrency: min(configuration.concurrency, max(work.count, 1)), stop: stop, next: {
+                do throws(JournalError) {
+                    return try await feed.take()
+                } catch {
+                    journalFailure.set(error)
+                    stop.request(.interrupted)
+                    return nil
+                }
+            }, work: { item in
                 do throws(JournalError) {
                     try await worker.settle(item)
                 } catch {
                     journalFailure.set(error)
                     stop.request(.interrupted)
                 }
-            }
+            })
             group.cancelAll()
         }
         if let error = journalFailure.error { throw error }
+        try await committer.unmark(await feed.untaken())
         try await committer.flush()
         var final = counters.snapshot
-        let started0 = final.finished + final.notSent
-        if started0 < work.count { final.notSent += work.count - started0 }
+        let accounted = final.finished + final.notSent
+        if accounted < work.count { final.notSent += work.count - accounted }
         if total > 0 { progress?(final, total) }
 
         memoryMark("sent")

@@ -25,6 +25,8 @@ struct LoadedItem: Sendable {
     var body: [UInt8]
     var needsLookup: Bool
     var replacement: (body: [UInt8], bodyHash: String)?
+    /// Already marked in flight by the feed: the first attempt goes out without another commit.
+    var markedInFlight = false
 
     /// The body's own `key` and `productId` (read only on the rare paths that need them).
     var facts: (key: String?, productId: String) {

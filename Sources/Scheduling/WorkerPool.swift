@@ -1,32 +1,40 @@
 import Synchronization
 
-/// Bounded concurrency over a list of work: `concurrency` child tasks, each taking the next item
-/// until the list is done or a stop is requested.
+/// Bounded concurrency over a stream of work: `concurrency` child tasks, each taking the next item
+/// until the source is dry or a stop is requested.
 ///
-/// Items are taken in order, so with one worker the work runs in list order, and with many the
+/// Items are taken in order, so with one worker the work runs in source order, and with many the
 /// oldest items start first. A stop request lets every worker finish the item it holds; task
 /// cancellation (a second Ctrl-C) flows into `work` and is for `work` to honour.
 public enum WorkerPool {
-    /// Runs `work` over `items` with at most `concurrency` at once; returns when every worker has
-    /// stopped. Returns how many items were started.
-    @discardableResult
+    /// Runs `work` over what `next` hands out (nil: no more) with at most `concurrency` at once;
+    /// returns when every worker has stopped.
     public static func run<Item: Sendable>(
-        _ items: [Item], concurrency: Int, stop: StopSignal, work: @escaping @Sendable (Item) async -> Void
-    ) async -> Int {
-        let next = Cursor()
-        let width = max(1, min(concurrency, items.count))
+        concurrency: Int, stop: StopSignal,
+        next: @escaping @Sendable () async -> Item?, work: @escaping @Sendable (Item) async -> Void
+    ) async {
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<width {
+            for _ in 0..<max(1, concurrency) {
                 group.addTask {
-                    while !stop.isRequested, !Task.isCancelled {
-                        let index = next.take()
-                        guard index < items.count else { return }
-                        await work(items[index])
+                    while !stop.isRequested, !Task.isCancelled, let item = await next() {
+                        await work(item)
                     }
                 }
             }
         }
-        return min(next.taken, items.count)
+    }
+
+    /// Runs `work` over `items`; returns how many items were started.
+    @discardableResult
+    public static func run<Item: Sendable>(
+        _ items: [Item], concurrency: Int, stop: StopSignal, work: @escaping @Sendable (Item) async -> Void
+    ) async -> Int {
+        let cursor = Cursor()
+        await run(concurrency: max(1, min(concurrency, items.count)), stop: stop, next: {
+            let index = cursor.take()
+            return index < items.count ? items[index] : nil
+        }, work: work)
+        return min(cursor.taken, items.count)
     }
 
     /// The index of the next item, shared by the workers.

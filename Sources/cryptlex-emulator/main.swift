@@ -31,6 +31,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
     @Option(help: "Latency added to every /v3 request, in milliseconds.") var latencyMs = 0
     @Option(help: "Random extra latency, 0…N milliseconds.") var jitterMs = 0
     @Option(help: "Retry-After seconds on injected 503s.") var retryAfter = 1
+    @Option(help: "New licenses stay invisible to GET /v3/licenses for this many milliseconds (a lagging search index).") var lookupLagMs = 0
     @Option(help: "Seed for faults, ids and keys.") var seed: UInt64 = 1
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "warning"
 
@@ -55,7 +56,8 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
             products: Set(products),
             rateLimit: noRateLimit ? nil : rateLimit,
             rateWindowSeconds: rateWindow,
-            faults: FaultSettings(rules: rules, latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs, retryAfterSeconds: retryAfter),
+            faults: FaultSettings(rules: rules, latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs, retryAfterSeconds: retryAfter,
+                                   lookupLagMilliseconds: lookupLagMs),
             seed: seed
         ))
         let host = self.host

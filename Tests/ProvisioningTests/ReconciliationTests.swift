@@ -166,3 +166,31 @@ struct ReconciliationTests {
         }
     }
 }
+
+/// Lookup lag: if Cryptlex's search ever lags behind its writes, a lookup right after a lost
+/// response could miss the license and the resend would duplicate it. licprov waits
+/// `--reconcile-delay` (1 s by default) before its one lookup; these tests show both sides.
+@Suite("Exactly once: lookups that lag behind writes")
+struct LookupLagTests {
+    func run(lag: Int, reconcileDelay: Duration) async throws -> (licenses: Int, markers: Int) {
+        let settings = FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 3, method: "POST")], lookupLagMilliseconds: lag)
+        return try await withRunBench(EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: settings)) { bench in
+            try bench.write(ordersHeader + orders(6))
+            _ = try await bench.run(bench.configuration(idColumn: "order_id") { $0.reconcileDelay = reconcileDelay })
+            let licenses = await bench.licenses()
+            return (licenses.count, Set(licenses.compactMap(\.marker)).count)
+        }
+    }
+
+    @Test func aLookupBeforeTheIndexCaughtUpWouldDuplicate() async throws {
+        // This is the hazard the delay exists for: with no delay, the lookup misses and the resend duplicates.
+        let outcome = try await run(lag: 400, reconcileDelay: .zero)
+        #expect(outcome.licenses > outcome.markers)
+    }
+
+    @Test func waitingLongerThanTheLagBeforeTheOneLookupDuplicatesNothing() async throws {
+        let outcome = try await run(lag: 400, reconcileDelay: .milliseconds(700))
+        #expect(outcome.licenses == 6)
+        #expect(outcome.markers == 6)
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+
+/// `licprov run`, `status` and `export` as built binaries against a spawned emulator.
+@Suite("licprov run, end to end", .serialized)
+struct RunCommandTests {
+    static let token = ["CRYPTLEX_ACCESS_TOKEN": "e2e-token"]
+
+    func run(_ arguments: [String], environment: [String: String] = RunCommandTests.token) throws -> BuiltBinaries.Outcome {
+        try BuiltBinaries.run("licprov", arguments, environment: environment)
+    }
+
+    @Test func aCompleteRunThenARerunThatSendsNothingWithIdenticalResults() async throws {
+        let emulator = try EmulatorProcess()
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.write("orders.csv", orderFile(20))
+        let first = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("created 20"))
+        let results = try scratch.read("orders.csv.results.csv")
+        #expect(results.components(separatedBy: ",created,").count == 21)
+        #expect(try await emulator.counter("licenseCreateRequests") == 20)
+
+        let second = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("already done 20"))
+        #expect(try await emulator.counter("licenseCreateRequests") == 20)
+        #expect(try scratch.read("orders.csv.results.csv") == results)
+
+        let status = try run(["status", file])
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("created: 20"))
+        #expect(status.stdout.contains("would look up 0, send 0"))
+        let export = try run(["export", file])
+        #expect(export.status == 0)
+        #expect(export.stdout == results)
+    }
+
+    /// Starts a slow run, stops it with `signal` once a few licenses exist, then resumes it.
+    func stopAndResume(signal: Int32, expectedStatus: Int32) async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit", "--latency-ms", "40"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.write("orders.csv", orderFile(60))
+        let process = Process()
+        process.executableURL = BuiltBinaries.directory.appendingPathComponent("licprov")
+        process.arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--concurrency", "3"]
+        process.environment = ProcessInfo.processInfo.environment.merging(Self.token) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await emulator.counter("licensesCreated") < 6, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == expectedStatus || (signal == SIGKILL && process.terminationReason == .uncaughtSignal))
+        let createdBeforeResume = try await emulator.counter("licensesCreated")
+        #expect(createdBeforeResume < 60)
+
+        let resumed = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        let markers = try await emulator.markers()
+        #expect(markers.count == 60)
+        #expect(Set(markers).count == 60)
+        let results = try scratch.read("orders.csv.results.csv")
+        let keys = Set(results.split(separator: "\r\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false)[5] }.map(String.init))
+        #expect(keys == (try await emulator.keys()))
+    }
+
+    @Test func sigintStopsCleanlyWithTheResumableCodeAndARerunFinishes() async throws {
+        try await stopAndResume(signal: SIGINT, expectedStatus: 75)
+    }
+
+    @Test func sigtermDoesTheSame() async throws {
+        try await stopAndResume(signal: SIGTERM, expectedStatus: 75)
+    }
+
+    @Test func sigkillMidRunLosesNothingAndDuplicatesNothing() async throws {
+        try await stopAndResume(signal: SIGKILL, expectedStatus: 137)
+    }
+
+    @Test func everyExitCode() async throws {
+        let emulator = try EmulatorProcess(["--product", "prod-1"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let good = try scratch.write("good.csv", orderFile(2))
+        let api = ["--api-url", emulator.url, "--id-column", "order_id"]
+
+        #expect(try run(["run", good] + api).status == 0)
+        // 1: a row the server refuses (an unknown product).
+        let unknownProduct = try scratch.write("unknown.csv", "order_id,productId\nU-1,prod-1\nU-2,prod-nope\n")
+        let partly = try run(["run", unknownProduct] + api)
+        #expect(partly.status == 1)
+        #expect(try scratch.read("unknown.csv.results.csv").contains(",rejected,,,400,"))
+        // 64: no token; a bad flag.
+        let noToken = try run(["run", good] + api, environment: ["CRYPTLEX_ACCESS_TOKEN": ""])
+        #expect(noToken.status == 64)
+        #expect(noToken.stderr.contains("CRYPTLEX_ACCESS_TOKEN"))
+        #expect(try run(["run", good, "--concurrency", "0"] + api).status == 64)
+        #expect(try run(["run", good, "--api-url", "http://example.com:8080", "--id-column", "order_id"]).status == 64)
+        // 65: invalid rows, nothing sent.
+        let invalid = try scratch.write("invalid.csv", "order_id,productId,allowedActivations\nI-1,prod-1,many\n")
+        let refused = try run(["run", invalid] + api)
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("invalid.csv:2: allowedActivations"))
+        // 66: no such file.
+        #expect(try run(["run", scratch.path + "/missing.csv"] + api).status == 66)
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/missing.csv.licprov.sqlite"))
+        // 69: nothing listens there.
+        let unreachable = try run(["run", good, "--api-url", "http://127.0.0.1:9", "--id-column", "order_id", "--journal", scratch.path + "/j69.sqlite"])
+        #expect(unreachable.status == 69, "\(unreachable.stderr)")
+        // 74: the journal is not a journal.
+        let notAJournal = try scratch.write("not-a-journal.sqlite", "hello")
+        #expect(try run(["run", good, "--journal", notAJournal] + api).status == 74)
+        // 77: the token is refused.
+        let refusedToken = try run(["run", good, "--journal", scratch.path + "/j77.sqlite"] + api, environment: ["CRYPTLEX_ACCESS_TOKEN": "wrong"])
+        #expect(refusedToken.status == 77)
+        #expect(try await emulator.counter("unauthorized") == 1) // the preflight, and nothing after it
+    }
+
+    @Test func theTokenAppearsNowhere() async throws {
+        let secret = "e2e-token"
+        let emulator = try EmulatorProcess(["--fault", "lost-response=0.3", "--seed", "7"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.write("orders.csv", orderFile(10) + "E-bad,prod-1,-5\n")
+        let outcome = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--skip-invalid",
+                               "--log-level", "trace", "--reconcile-delay", "0"])
+        #expect(outcome.status == 1)
+        #expect(!outcome.stdout.contains(secret))
+        #expect(!outcome.stderr.contains(secret))
+        #expect(outcome.stderr.contains("request")) // the debug log did print requests
+        for name in ["orders.csv.results.csv", "orders.csv.licprov.sqlite", "orders.csv.licprov.sqlite-wal"]
+        where FileManager.default.fileExists(atPath: scratch.path + "/" + name) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: scratch.path + "/" + name))
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(name) holds the token")
+        }
+        let mode = try FileManager.default.attributesOfItem(atPath: scratch.path + "/orders.csv.results.csv")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+}
