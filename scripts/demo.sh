@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo batch: starts a local Cryptlex emulator, validates the sample orders with licprov,
-# and shows the emulator answering as Cryptlex would (a license created and found by its
-# marker, a schema error, the rate-limit headers). Everything runs on 127.0.0.1.
+# The demo batch: starts a local Cryptlex emulator that loses some responses, validates the
+# sample orders, provisions samples/orders.csv with licprov run (lost responses are recovered by
+# lookup, not duplicated), interrupts a second batch with Ctrl-C and resumes it, and shows status,
+# export and the emulator's view. Everything runs on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v curl >/dev/null; then
@@ -31,7 +32,32 @@ printf 'order_id,productId,allowedActivations,expiresAt,type\nA-1,prod-desktop,1
 "$bin/licprov" validate "$work/bad.csv" --id-column order_id && status=0 || status=$?
 echo "exit code: $status"
 
-echo "== the emulator, as licprov's client will see it"
+echo "== licprov run: samples/orders.csv (11 licenses; the emulator loses the answers to the first 3 creates)"
+cp samples/orders.csv "$work/orders.csv"
+export CRYPTLEX_ACCESS_TOKEN=demo-token
+curl -s -X PUT "$url/__admin/faults" -d '{"rules":[{"fault":"lost-response","count":3,"method":"POST"}]}' >/dev/null
+"$bin/licprov" run "$work/orders.csv" --id-column order_id --api-url "$url"
+echo "-- the results file:"
+cat "$work/orders.csv.results.csv"
+echo "-- the emulator holds $(curl -s "$url/__admin/licenses" | grep -o '"licprov_request"' | wc -l) licenses with a marker"
+echo "== the same command again: nothing is sent"
+"$bin/licprov" run "$work/orders.csv" --id-column order_id --api-url "$url"
+"$bin/licprov" status "$work/orders.csv"
+
+echo "== Ctrl-C during a 60-license batch, then the same command resumes it (exit 75 first)"
+curl -s -X PUT "$url/__admin/faults" -d '{"rules":[],"latencyMilliseconds":50}' >/dev/null
+python3 scripts/gen-orders.py csv 60 "$work/batch.csv" --no-customers
+sed -i 's/prod-bench/prod-desktop/' "$work/batch.csv"
+"$bin/licprov" run "$work/batch.csv" --id-column order_id --api-url "$url" --concurrency 2 &
+run=$!
+sleep 1.5
+kill -INT "$run"
+wait "$run" && status=0 || status=$?
+echo "exit code: $status"
+"$bin/licprov" run "$work/batch.csv" --id-column order_id --api-url "$url"
+"$bin/licprov" export "$work/batch.csv" | head -4
+
+echo "== the emulator, as licprov's client sees it"
 curl -s -i -X POST "$url/v3/licenses" -H 'Authorization: Bearer demo-token' -H 'Content-Type: application/json' \
   -d '{"productId":"prod-desktop","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"demo-1"}]}' | sed -n '1,4p'
 echo

@@ -44,6 +44,8 @@ public struct ProvisioningRun: Sendable {
         public var resultsPath: String?
         public var journalPath: String
         public var elapsed: Duration
+        /// The part of it spent settling licenses (after planning, before the results file).
+        public var settling: Duration = .zero
         /// Journal transactions for the workers' writes (group commits).
         public var commits: Int
 
@@ -63,9 +65,7 @@ public struct ProvisioningRun: Sendable {
             throw IngestionError.cannotOpen(file: input, reason: FileManager.default.fileExists(atPath: input) ? "permission denied" : "no such file")
         }
         let journal = try SQLiteJournal(path: configuration.journalPath)
-        memoryMark("open")
         let plan = try RunPlanner(configuration: configuration, journal: journal).plan()
-        memoryMark("planned")
         let licenses = plan.summary.licenses
         if plan.refused {
             return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
@@ -95,6 +95,7 @@ public struct ProvisioningRun: Sendable {
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
         let stop = self.stop
         let total = work.count
+        let settlingStarted = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             if let progress {
                 group.addTask {
@@ -122,6 +123,7 @@ public struct ProvisioningRun: Sendable {
             })
             group.cancelAll()
         }
+        let settling = ContinuousClock.now - settlingStarted
         if let error = journalFailure.error { throw error }
         try await committer.unmark(await feed.untaken())
         try await committer.flush()
@@ -130,7 +132,6 @@ public struct ProvisioningRun: Sendable {
         if accounted < work.count { final.notSent += work.count - accounted }
         if total > 0 { progress?(final, total) }
 
-        memoryMark("sent")
         // The results: every valid row's entries as the journal has them, and every invalid row.
         let mine = plan.entryIDs
         let rejected = plan.rejectedLines
@@ -148,7 +149,6 @@ public struct ProvisioningRun: Sendable {
         for line in rejected[nextRejected...] { try writer.append(line) }
         try writer.commit()
         final.rejected += rejected.count
-        memoryMark("results")
         let ending: Report.Ending = stop.reason.map { .stopped($0) } ?? .finished
         let outcome: String = switch ending {
         case .finished: final.failed + final.rejected + final.conflicts + final.unresolved > 0 ? "finished with failures" : "finished"
@@ -160,7 +160,8 @@ public struct ProvisioningRun: Sendable {
         try journal.endRun(runID, outcome: outcome, summary: RunSummaryText.line(final))
         return Report(ending: ending, counts: final, summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
                       licenses: licenses, toSettle: work.count, resultsPath: configuration.resultsPath,
-                      journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, commits: committer.commitCount)
+                      journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, settling: settling,
+                      commits: committer.commitCount)
     }
 }
 
@@ -224,11 +225,4 @@ extension ProvisioningRun {
         }
         throw APIUnreachable(url: client.baseURL.description, reason: lastError)
     }
-}
-
-func memoryMark(_ label: String) {
-    guard ProcessInfo.processInfo.environment["LICPROV_MEMORY"] != nil,
-          let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return }
-    let rss = text.split(separator: "\n").first { $0.hasPrefix("VmRSS") } ?? ""
-    FileHandle.standardError.write(Data("memory \(label): \(rss)\n".utf8))
 }

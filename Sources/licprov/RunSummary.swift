@@ -15,10 +15,13 @@ enum RunSummary {
         let elapsed = report.elapsed
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = seconds > 0 ? Double(counts.created + counts.recovered) / seconds : 0
+        let settling = Double(report.settling.components.seconds) + Double(report.settling.components.attoseconds) / 1e18
+        let settlingRate = settling > 0 ? Double(counts.created + counts.recovered) / settling : 0
         Output.result("licenses \(report.licenses): created \(counts.created), recovered \(counts.recovered), already done \(counts.alreadyDone), "
             + "failed \(counts.failed), rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent)")
         Output.result("requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries), "
-            + "elapsed \(String(format: "%.1f", seconds)) s, \(String(format: "%.1f", rate)) licenses/s")
+            + "elapsed \(String(format: "%.1f", seconds)) s, \(String(format: "%.1f", rate)) licenses/s "
+            + "(sending: \(String(format: "%.1f", settling)) s, \(String(format: "%.1f", settlingRate))/s; \(report.commits) group commits)")
         if let results = report.resultsPath { Output.result("results: \(results)") }
         Output.result("journal: \(report.journalPath)")
         switch report.ending {

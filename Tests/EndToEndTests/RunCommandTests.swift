@@ -142,3 +142,51 @@ struct RunCommandTests {
         #expect(mode == 0o600)
     }
 }
+
+/// The chaos script in small: faults of every kind, kill -9 three times mid-run, then reruns until
+/// done; every row ends with exactly one license carrying its marker, and the results hold the
+/// emulator's keys.
+@Suite("Exactly once under faults and kill -9, end to end", .serialized)
+struct ChaosTests {
+    @Test func faultsAndKillsLeaveExactlyOneLicensePerRow() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit", "--seed", "11", "--fault", "500=0.05", "--fault", "reset=0.05",
+                                            "--fault", "lost-response=0.05", "--fault", "503=0.02", "--retry-after", "1",
+                                            "--latency-ms", "5", "--jitter-ms", "20"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let rows = 200
+        let file = try scratch.write("orders.csv", orderFile(rows))
+        let arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--concurrency", "8",
+                         "--reconcile-delay", "0.1", "--retry-base", "0.02", "--retry-cap", "0.2"]
+        for threshold in [20, 70, 130] {
+            let process = Process()
+            process.executableURL = BuiltBinaries.directory.appendingPathComponent("licprov")
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(RunCommandTests.token) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = ContinuousClock.now + .seconds(60)
+            while process.isRunning, try await emulator.counter("licensesCreated") < threshold, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            // The journal a kill left behind opens and reports.
+            #expect(try BuiltBinaries.run("licprov", ["status", file]).status == 0)
+        }
+        var last = BuiltBinaries.Outcome(status: -1, stdout: "", stderr: "")
+        for _ in 0..<10 where last.status != 0 {
+            last = try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token)
+        }
+        #expect(last.status == 0, "\(last.stdout)\(last.stderr)")
+        let markers = try await emulator.markers()
+        #expect(markers.count == rows)
+        #expect(Set(markers).count == rows)
+        let results = try scratch.read("orders.csv.results.csv")
+        let lines = results.split(separator: "\r\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(lines.count == rows)
+        #expect(lines.allSatisfy { $0[3] == "created" || $0[3] == "recovered" })
+        #expect(Set(lines.map { $0[5] }) == (try await emulator.keys()))
+    }
+}
