@@ -16,7 +16,7 @@ public struct OrderRow: Sendable {
     /// Everything wrong with the row; a row with an error is not sent.
     public var diagnostics: [Diagnostic]
     /// True when ``rowID`` is the id column's value (not the position stand-in of a row whose id is empty).
-    var idIsFromColumn = false
+    public internal(set) var idIsFromColumn = false
 
     /// True when no diagnostic is an error.
     public var isValid: Bool { !diagnostics.contains { $0.severity == .error } }

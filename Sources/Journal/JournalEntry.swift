@@ -44,6 +44,8 @@ public struct JournalEntry: Sendable, Equatable {
     public var error: String?
     /// The row's body as the file had it last, when it differs from the body of a settled entry.
     public var editedBody: [UInt8]?
+    /// The customer the license is for (its `userId` is filled in once the customer is resolved).
+    public var customerRef: Int64?
 }
 
 /// What a caller registers before anything is sent.
@@ -57,9 +59,11 @@ public struct Intent: Sendable, Equatable {
     /// `pending`, or `rejected` for a row that failed validation (with its `error`).
     public var state: JournalEntry.State
     public var error: String?
+    public var customerRef: Int64?
 
     public init(rowID: String, unit: Int, sourceLine: Int, body: [UInt8], bodyHash: String, marker: String,
-                state: JournalEntry.State = .pending, error: String? = nil) {
+                state: JournalEntry.State = .pending, error: String? = nil, customerRef: Int64? = nil) {
+        self.customerRef = customerRef
         self.rowID = rowID
         self.unit = unit
         self.sourceLine = sourceLine
@@ -85,7 +89,7 @@ public struct EntryDigest: Sendable, Equatable {
 /// A change to an existing entry made while registering a file's rows, applied in batches.
 public enum EntryChange: Sendable, Equatable {
     /// The row changed before its license existed: send (or reject) the new body.
-    case replaceBody(id: Int64, body: [UInt8], bodyHash: String, state: JournalEntry.State, error: String?)
+    case replaceBody(id: Int64, body: [UInt8], bodyHash: String, state: JournalEntry.State, error: String?, customerRef: Int64? = nil)
     /// The row moved in the file.
     case moveTo(id: Int64, sourceLine: Int)
     /// The row of a settled entry differs from what was sent (nil: it no longer does).

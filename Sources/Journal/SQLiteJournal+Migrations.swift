@@ -9,6 +9,9 @@ import GRDB
 ///         editedBody, editedHash)                                   -- v2
 /// attempt(id, licenseRef → license, runID → run, startedAt, finishedAt, httpStatus, outcome, error)
 /// run.summary                                                        -- v2
+/// customer(id, email, emailKey UNIQUE, firstName, lastName, company, state, userID,
+///          createdByUs, error, updatedAt)                            -- v3
+/// license.customerRef → customer                                     -- v3
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -59,6 +62,24 @@ extension SQLiteJournal {
                 ALTER TABLE license ADD COLUMN editedBody BLOB;
                 ALTER TABLE license ADD COLUMN editedHash TEXT;
                 ALTER TABLE run ADD COLUMN summary TEXT;
+                """)
+        }
+        migrator.registerMigration("v3: customers") { db in
+            try db.execute(sql: """
+                CREATE TABLE customer (
+                    id INTEGER PRIMARY KEY,
+                    email TEXT NOT NULL,
+                    emailKey TEXT NOT NULL UNIQUE,
+                    firstName TEXT,
+                    lastName TEXT,
+                    company TEXT,
+                    state TEXT NOT NULL,
+                    userID TEXT,
+                    createdByUs INTEGER NOT NULL DEFAULT 0,
+                    error TEXT,
+                    updatedAt TEXT NOT NULL
+                );
+                ALTER TABLE license ADD COLUMN customerRef INTEGER REFERENCES customer(id);
                 """)
         }
         return migrator

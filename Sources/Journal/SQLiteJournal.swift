@@ -112,11 +112,11 @@ public final class SQLiteJournal: Sendable {
 
     static func apply(_ change: EntryChange, now: String, in db: Database) throws {
         switch change {
-        case .replaceBody(let id, let body, let hash, let state, let error):
+        case .replaceBody(let id, let body, let hash, let state, let error, let customerRef):
             try db.cachedStatement(sql: """
                 UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL,
-                editedBody = NULL, editedHash = NULL, updatedAt = ? WHERE id = ?
-                """).execute(arguments: [Data(body), hash, state.rawValue, error, now, id])
+                editedBody = NULL, editedHash = NULL, customerRef = ?, updatedAt = ? WHERE id = ?
+                """).execute(arguments: [Data(body), hash, state.rawValue, error, customerRef, now, id])
         case .moveTo(let id, let line):
             try db.cachedStatement(sql: "UPDATE license SET sourceLine = ? WHERE id = ?").execute(arguments: [line, id])
         case .noteEdit(let id, let body, let hash):
@@ -179,11 +179,16 @@ public final class SQLiteJournal: Sendable {
         /// Inserts a new intent; returns its entry id.
         public func insert(_ intent: Intent) throws -> Int64 {
             try db.cachedStatement(sql: """
-                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
                 """).execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
-                                         intent.marker, intent.state.rawValue, intent.error, now])
+                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef])
             return db.lastInsertedRowID
+        }
+
+        /// The customer with this email, registered when new.
+        public func customer(email: String, firstName: String?, lastName: String?, company: String?) throws -> CustomerRecord {
+            try SQLiteJournal.customer(email: email, firstName: firstName, lastName: lastName, company: company, in: db)
         }
 
         /// Applies a change to an existing entry.
@@ -305,7 +310,7 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
-    private func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
         do {
             return try pool.read(body)
         } catch {
@@ -319,7 +324,7 @@ public final class SQLiteJournal: Sendable {
             body: [UInt8](row["body"] as Data), bodyHash: row["bodyHash"], marker: row["marker"],
             state: JournalEntry.State(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
             licenseID: row["licenseID"], licenseKey: row["licenseKey"], httpStatus: row["httpStatus"], error: row["error"],
-            editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }
+            editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }, customerRef: row["customerRef"]
         )
     }
 

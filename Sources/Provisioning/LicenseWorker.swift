@@ -19,6 +19,7 @@ import Scheduling
 /// | stopRun (401, 403) | pending; the whole run stops |
 struct LicenseWorker: Sendable {
     let client: CryptlexClient
+    let customers: CustomerResolver
     let limiter: RateLimiter<ContinuousClock>?
     let committer: JournalCommitter
     let policy: RetryPolicy
@@ -34,6 +35,19 @@ struct LicenseWorker: Sendable {
         var body = item.body
         var failures = 0
         var markedAhead = item.markedInFlight
+        if let customerRef = item.customerRef {
+            switch await customers.userID(for: customerRef) {
+            case .success(let userID):
+                body = MarkedBody.fill(body, userID: userID)
+            case .failure(let failure):
+                // Nothing was sent for this license: it is rejected (the same row would fail again) or failed.
+                counters.update { if failure.permanent { $0.rejected += 1 } else { $0.failed += 1 } }
+                try committer.post(AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
+                                                  error: "customer: \(failure.message)", endsAttempt: false))
+                noteFailure()
+                return
+            }
+        }
         var lookUpFirst = item.needsLookup
         var random = SystemRandomNumberGenerator()
         while true {

@@ -88,7 +88,10 @@ public struct ProvisioningRun: Sendable {
         counters.update { $0 = counts }
         let committer = JournalCommitter(journal: journal, run: runID)
         let limiter = configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst, clock: ContinuousClock()) }
-        let worker = LicenseWorker(client: client, limiter: limiter, committer: committer, policy: configuration.retry,
+        let customers = CustomerResolver(journal: journal, client: client, limiter: limiter, policy: configuration.retry,
+                                         createUsers: configuration.createUsers, reconcileDelay: configuration.reconcileDelay,
+                                         stop: stop, counters: counters, logger: logger)
+        let worker = LicenseWorker(client: client, customers: customers, limiter: limiter, committer: committer, policy: configuration.retry,
                                    markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
                                    maxFailures: configuration.maxFailures, stop: stop, counters: counters, logger: logger)
         let journalFailure = JournalFailureBox()

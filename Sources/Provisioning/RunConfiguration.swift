@@ -30,6 +30,10 @@ public struct RunConfiguration: Sendable {
     public var commandLine = "licprov run"
     /// Stop the run after this many rows have failed or been rejected by the server (0: never).
     public var maxFailures = 0
+    /// Create a Cryptlex user for an email that has none (false: such a row is rejected).
+    public var createUsers = true
+    /// Keep the id column's value as a metadata entry named after the column (findable in Cryptlex).
+    public var keepIDAsMetadata = true
 
     /// 50 requests per 5 s is Cryptlex's per-IP ceiling. 9.6/s with a burst of 1 puts at most
     /// 1 + 9.6 × 5.1 = 49.96 requests into any 5 s window even when arrivals bunch up by 100 ms

@@ -28,6 +28,11 @@ public struct RunCounts: Sendable, Equatable {
     public var retries = 0
     /// Outcomes that were ambiguous (response lost, 5xx, timeout after sending).
     public var ambiguous = 0
+    /// Customers: found existing in Cryptlex, created by this run; user lookups and creates sent.
+    public var usersFound = 0
+    public var usersCreated = 0
+    public var userLookups = 0
+    public var userRequests = 0
 
     public init() {}
 

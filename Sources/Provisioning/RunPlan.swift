@@ -109,16 +109,28 @@ struct RunPlanner {
 
     private func register(_ row: OrderRow, markerKey: String?, known: inout [RowUnit: Known], plan: inout RunPlan,
                           registration: SQLiteJournal.Registration) throws {
-        // One encoding per row: the marker's value is a placeholder, filled in per license.
-        let template = MarkedBody.template(row.request, markerKey: markerKey)
-        let hash = BodyFingerprint.of(template)
+        // One encoding per row: the marker's value is a placeholder, filled in per license; so is
+        // the customer's user id, filled in when the customer is resolved.
+        var request = row.request
+        var customerRef: Int64?
+        if let customer = row.customer {
+            customerRef = try registration.customer(email: customer.email, firstName: customer.firstName,
+                                                    lastName: customer.lastName, company: customer.company).id
+            request.userId = MarkedBody.userPlaceholder
+        }
+        if let idColumn = configuration.ingest.idColumn, row.idIsFromColumn, configuration.keepIDAsMetadata {
+            request.metadata = (request.metadata ?? []) + [LicenseMetadata(key: idColumn, value: row.rowID)]
+        }
+        let template = MarkedBody.template(request, markerKey: markerKey)
+        let hash = BodyFingerprint.of(template + [0] + Array((row.customer.map { CustomerRecord.key($0.email) } ?? "").utf8))
         let line = row.position.line
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).
             guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: unit)) else {
                 let marker = UUID().uuidString.lowercased()
                 let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
-                                                        body: MarkedBody.fill(template, marker: marker), bodyHash: hash, marker: marker))
+                                                        body: MarkedBody.fill(template, marker: marker), bodyHash: hash, marker: marker,
+                                                        customerRef: customerRef))
                 plan.entryIDs.insert(id)
                 plan.sends.append(WorkItem(entryID: id, needsLookup: false))
                 continue
@@ -146,7 +158,7 @@ struct RunPlanner {
             case .pending, .failed, .rejected, .conflict, .unresolved:
                 let marker = try registration.marker(of: entry.id) ?? ""
                 try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: marker), bodyHash: hash,
-                                                    state: .pending, error: nil))
+                                                    state: .pending, error: nil, customerRef: customerRef))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             }
         }
@@ -166,9 +178,19 @@ struct RunPlanner {
                     message: "this metadata key is licprov's marker; rename the column, or choose another marker with --marker-key"))
             }
         }
-        if row.customer != nil {
-            row.diagnostics.append(Diagnostic(file: file, line: line, field: "email",
-                message: "linking licenses to customers by email is not supported yet; remove the customer columns (email, firstName, lastName, company) to create the licenses without owners"))
+        if row.customer != nil, row.request.userId != nil {
+            row.diagnostics.append(Diagnostic(file: file, line: line, field: "userId",
+                message: "the row names its user twice, by userId and by email; keep one of the two columns"))
+        }
+        if let idColumn = configuration.ingest.idColumn, configuration.keepIDAsMetadata,
+           row.request.metadata?.contains(where: { $0.key == idColumn }) == true {
+            row.diagnostics.append(Diagnostic(file: file, line: line, field: "metadata.\(idColumn)",
+                message: "the id column \(idColumn) is kept as a metadata entry of that name already; drop this column or pass --no-id-metadata"))
+        }
+        let room = 50 - (configuration.markerKey == nil ? 0 : 1) - (configuration.ingest.idColumn != nil && configuration.keepIDAsMetadata ? 1 : 0)
+        if let count = row.request.metadata?.count, count > room, count < 50 {
+            row.diagnostics.append(Diagnostic(file: file, line: line, field: "metadata",
+                message: "\(count) metadata entries leave no room for the entries licprov adds (its marker, the order id); at most \(room)"))
         }
     }
 }
@@ -181,6 +203,17 @@ struct RunPlanner {
 enum MarkedBody {
     /// As long as a UUID, and not something a row would hold.
     static let placeholder = Array("licprov-marker-placeholder-7f3c9e1a".utf8)
+    /// Stands for the customer's user id until the customer is resolved.
+    static let userPlaceholder = "licprov-user-placeholder-2b8d41c6e0f5"
+
+    /// The body with the customer's user id in place of its placeholder.
+    static func fill(_ body: [UInt8], userID: String) -> [UInt8] {
+        let needle = Array(userPlaceholder.utf8)
+        guard let start = lastRange(of: needle, in: body) else { return body }
+        var filled = body
+        filled.replaceSubrange(start..<start + needle.count, with: userID.utf8)
+        return filled
+    }
 
     static func template(_ request: LicenseRequest, markerKey: String?) -> [UInt8] {
         guard let markerKey else { return CryptlexClient.encodedBody(request) }

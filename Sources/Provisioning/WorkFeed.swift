@@ -36,7 +36,8 @@ actor WorkFeed {
             loaded = slice.compactMap { item in
                 entries[item.entryID].map { entry in
                     LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
-                               needsLookup: item.needsLookup, replacement: item.replacement, markedInFlight: !item.needsLookup)
+                               needsLookup: item.needsLookup, replacement: item.replacement, markedInFlight: !item.needsLookup,
+                               customerRef: entry.customerRef)
                 }
             }
             loadedNext = 0

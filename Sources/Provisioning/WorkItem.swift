@@ -27,6 +27,8 @@ struct LoadedItem: Sendable {
     var replacement: (body: [UInt8], bodyHash: String)?
     /// Already marked in flight by the feed: the first attempt goes out without another commit.
     var markedInFlight = false
+    /// The customer whose user id goes into the body before it is sent.
+    var customerRef: Int64?
 
     /// The body's own `key` and `productId` (read only on the rare paths that need them).
     var facts: (key: String?, productId: String) {

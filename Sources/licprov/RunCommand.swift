@@ -70,6 +70,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Allow http:// for a host that is not loopback (the token would travel in clear).")
     var allowInsecureHttp = false
 
+    @Flag(help: "Reject a row whose email has no Cryptlex user instead of creating the user.")
+    var noCreateUsers = false
+
+    @Flag(help: "Do not keep the --id-column value as a metadata entry of the same name on each license.")
+    var noIdMetadata = false
+
     @Option(help: "Stop the run once this many licenses have failed, been rejected or conflicted (0: never).")
     var maxFailures = 0
 
@@ -112,6 +118,8 @@ struct RunCommand: AsyncParsableCommand {
         configuration.reconcileDelay = .seconds(reconcileDelay)
         configuration.requestTimeout = .seconds(requestTimeout)
         configuration.maxFailures = maxFailures
+        configuration.createUsers = !noCreateUsers
+        configuration.keepIDAsMetadata = !noIdMetadata
         configuration.commandLine = (["licprov"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         if noMarker {
             Output.error("warning: --no-marker: a lost response can only be settled for rows with their own key; other rows may end up unresolved")

@@ -22,6 +22,9 @@ enum RunSummary {
         Output.result("requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries), "
             + "elapsed \(String(format: "%.1f", seconds)) s, \(String(format: "%.1f", rate)) licenses/s "
             + "(sending: \(String(format: "%.1f", settling)) s, \(String(format: "%.1f", settlingRate))/s; \(report.commits) group commits)")
+        if counts.userLookups + counts.userRequests > 0 {
+            Output.result("customers: \(counts.usersFound) found, \(counts.usersCreated) created (\(counts.userLookups) lookups, \(counts.userRequests) creates sent)")
+        }
         if let results = report.resultsPath { Output.result("results: \(results)") }
         Output.result("journal: \(report.journalPath)")
         switch report.ending {

@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+
+/// A customer (a Cryptlex user) as the journal knows it: resolved once per journal, however many
+/// licenses name the email.
+public struct CustomerRecord: Sendable, Equatable {
+    /// `pending` (not looked up yet), `inFlight` (a create was sent; look it up before sending
+    /// another), `resolved` (its user id is known) or `failed`.
+    public enum State: String, Sendable {
+        case pending, inFlight, resolved, failed
+    }
+
+    public var id: Int64
+    public var email: String
+    public var firstName: String?
+    public var lastName: String?
+    public var company: String?
+    public var state: State
+    public var userID: String?
+    /// True when licprov created the user (false: it existed already).
+    public var createdByUs: Bool
+    public var error: String?
+
+    /// Emails compare case-insensitively, as Cryptlex compares them.
+    public static func key(_ email: String) -> String { email.lowercased() }
+}
+
+extension SQLiteJournal {
+    /// The customer with this email, registering it when new; returns its row.
+    static func customer(email: String, firstName: String?, lastName: String?, company: String?, in db: Database) throws -> CustomerRecord {
+        try db.cachedStatement(sql: """
+            INSERT INTO customer (email, emailKey, firstName, lastName, company, state, updatedAt)
+            VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(emailKey) DO NOTHING
+            """).execute(arguments: [email, CustomerRecord.key(email), firstName, lastName, company, now()])
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE emailKey = ?", arguments: [CustomerRecord.key(email)]) else {
+            throw DatabaseError(message: "the customer \(email) vanished while being registered")
+        }
+        return customer(row)
+    }
+
+    static func customer(_ row: Row) -> CustomerRecord {
+        CustomerRecord(id: row["id"], email: row["email"], firstName: row["firstName"], lastName: row["lastName"], company: row["company"],
+                       state: CustomerRecord.State(rawValue: row["state"]) ?? .pending, userID: row["userID"],
+                       createdByUs: row["createdByUs"], error: row["error"])
+    }
+
+    /// One customer by id.
+    public func customer(id: Int64) throws(JournalError) -> CustomerRecord? {
+        try read("read a customer") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE id = ?", arguments: [id]).map(Self.customer)
+        }
+    }
+
+    /// Records a customer's new state (durably: a create is marked in flight before it is sent).
+    public func update(customer id: Int64, state: CustomerRecord.State, userID: String? = nil, createdByUs: Bool? = nil,
+                       error: String? = nil) throws(JournalError) {
+        try write("record a customer") { db in
+            try db.execute(sql: """
+                UPDATE customer SET state = ?, userID = COALESCE(?, userID), createdByUs = COALESCE(?, createdByUs),
+                error = ?, updatedAt = ? WHERE id = ?
+                """, arguments: [state.rawValue, userID, createdByUs, error, Self.now(), id])
+        }
+    }
+
+    /// How many customers are in each state.
+    public func customerCounts() throws(JournalError) -> [CustomerRecord.State: Int] {
+        try read("count customers") { db in
+            var counts: [CustomerRecord.State: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM customer GROUP BY state") {
+                if let state = CustomerRecord.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+}

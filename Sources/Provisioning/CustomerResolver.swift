@@ -1,0 +1,185 @@
+import CryptlexAPI
+import Foundation
+import Journal
+import Logging
+import Scheduling
+
+/// Turns a row's customer (an email) into a Cryptlex user id, once per journal.
+///
+/// The first license that needs a customer resolves it; licenses for the same customer that come
+/// meanwhile wait for that answer, and licenses for other customers keep flowing. Resolution:
+///
+/// 1. `GET /v3/users?email[eq]=` (case-insensitive): found → resolved (not created by licprov).
+/// 2. Not found: with `--no-create-users` the license is rejected. Otherwise the customer is marked
+///    in flight in the journal, durably, and `POST /v3/users` is sent (role `user`, a random
+///    password that is never printed, logged or stored; customers set their own in the portal).
+/// 3. 201 → resolved. 409 (someone created it meanwhile), a lost answer, a 5xx → look it up
+///    again: the email is unique in Cryptlex, so the lookup settles it; no second user is made.
+///
+/// A customer the journal already knows is resolved without a request, in this run and every later one.
+actor CustomerResolver {
+    /// Why a customer could not be resolved.
+    struct Failure: Error, Sendable {
+        var message: String
+        /// The same row would fail the same way (an unknown email with `--no-create-users`, a 400).
+        var permanent: Bool
+    }
+
+    private let journal: SQLiteJournal
+    private let client: CryptlexClient
+    private let limiter: RateLimiter<ContinuousClock>?
+    private let policy: RetryPolicy
+    private let createUsers: Bool
+    private let reconcileDelay: Duration
+    private let stop: StopSignal
+    private let counters: RunCounters
+    private let logger: Logger
+    private var outcomes: [Int64: Result<String, Failure>] = [:]
+    private var waiters: [Int64: [CheckedContinuation<Result<String, Failure>, Never>]] = [:]
+
+    init(journal: SQLiteJournal, client: CryptlexClient, limiter: RateLimiter<ContinuousClock>?, policy: RetryPolicy,
+         createUsers: Bool, reconcileDelay: Duration, stop: StopSignal, counters: RunCounters, logger: Logger) {
+        self.journal = journal
+        self.client = client
+        self.limiter = limiter
+        self.policy = policy
+        self.createUsers = createUsers
+        self.reconcileDelay = reconcileDelay
+        self.stop = stop
+        self.counters = counters
+        self.logger = logger
+    }
+
+    /// The user id of customer `id`, resolving it the first time it is asked for.
+    func userID(for id: Int64) async -> Result<String, Failure> {
+        if let outcome = outcomes[id] { return outcome }
+        if waiters[id] != nil {
+            return await withCheckedContinuation { waiters[id, default: []].append($0) }
+        }
+        waiters[id] = []
+        let outcome = await resolve(id)
+        outcomes[id] = outcome
+        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: outcome) }
+        return outcome
+    }
+
+    private func resolve(_ id: Int64) async -> Result<String, Failure> {
+        let customer: CustomerRecord
+        do {
+            guard let found = try journal.customer(id: id) else { return .failure(Failure(message: "unknown customer", permanent: false)) }
+            customer = found
+        } catch {
+            return .failure(Failure(message: error.localizedDescription, permanent: false))
+        }
+        if customer.state == .resolved, let userID = customer.userID { return .success(userID) }
+        var random = SystemRandomNumberGenerator()
+        var failures = 0
+        var sentCreate = customer.state == .inFlight
+        while true {
+            // Look first: the user may exist already, or a create whose answer was lost may have made it.
+            switch await findUser(customer.email) {
+            case .success(let user?):
+                counters.update { $0.usersFound += sentCreate ? 0 : 1; $0.usersCreated += sentCreate ? 1 : 0 }
+                do { try journal.update(customer: id, state: .resolved, userID: user.id, createdByUs: sentCreate) } catch {
+                    return .failure(Failure(message: error.localizedDescription, permanent: false))
+                }
+                return .success(user.id)
+            case .success(nil):
+                break
+            case .failure(let failure):
+                return .failure(failure)
+            }
+            guard createUsers else {
+                let message = "no Cryptlex user has the email \(customer.email), and --no-create-users is set"
+                try? journal.update(customer: id, state: .failed, error: message)
+                return .failure(Failure(message: message, permanent: true))
+            }
+            if stop.isRequested { return .failure(Failure(message: "the run stopped before the customer was created", permanent: false)) }
+            do {
+                try await limiter?.acquire()
+                try journal.update(customer: id, state: .inFlight)
+            } catch {
+                return .failure(Failure(message: "\(error.localizedDescription)", permanent: false))
+            }
+            sentCreate = true
+            counters.update { $0.userRequests += 1 }
+            let request = UserRequest(email: customer.email, firstName: Self.firstName(customer), lastName: customer.lastName,
+                                      company: customer.company, password: Self.password(using: &random))
+            let answer: Result<CryptlexClient.Answer<User>, APIError>
+            do { answer = .success(try await client.createUser(request)) } catch { answer = .failure(error) }
+            switch answer {
+            case .success(let created):
+                counters.update { $0.usersCreated += 1 }
+                do { try journal.update(customer: id, state: .resolved, userID: created.value.id, createdByUs: true) } catch {
+                    return .failure(Failure(message: error.localizedDescription, permanent: false))
+                }
+                return .success(created.value.id)
+            case .failure(let error):
+                let message = error.errorDescription ?? "creating the user failed"
+                switch error.outcome {
+                case .stopRun:
+                    stop.request(.accessDenied(message))
+                    return .failure(Failure(message: message, permanent: false))
+                case .permanent where error.status != 409:
+                    try? journal.update(customer: id, state: .failed, error: message)
+                    return .failure(Failure(message: "the customer \(customer.email) could not be created: \(message)", permanent: true))
+                case .permanent:
+                    continue // 409: it exists now; the lookup at the top finds it
+                case .retryable(let after):
+                    if error.status == 429 { counters.update { $0.tooManyRequests += 1 }; await limiter?.pause(for: after ?? .seconds(1)) }
+                    failures += 1
+                    guard case .retry(let delay) = policy.decision(after: .retryable(after: after), failedAttempts: failures, using: &random) else {
+                        return .failure(Failure(message: message, permanent: false))
+                    }
+                    try? await Task.sleep(for: delay)
+                case .ambiguous:
+                    failures += 1
+                    guard failures < policy.maxAttempts else { return .failure(Failure(message: message, permanent: false)) }
+                    try? await Task.sleep(for: reconcileDelay)
+                }
+            }
+        }
+    }
+
+    /// One lookup by email through the rate limiter, retried like any read.
+    private func findUser(_ email: String) async -> Result<User?, Failure> {
+        var random = SystemRandomNumberGenerator()
+        var failures = 0
+        while true {
+            do { try await limiter?.acquire() } catch { return .failure(Failure(message: "cancelled", permanent: false)) }
+            counters.update { $0.userLookups += 1 }
+            do {
+                return .success(try await client.findUsers(email: email).value.first)
+            } catch {
+                let message = error.errorDescription ?? "the user lookup failed"
+                switch error.outcome {
+                case .stopRun:
+                    stop.request(.accessDenied(message))
+                    return .failure(Failure(message: message, permanent: false))
+                case .permanent:
+                    return .failure(Failure(message: message, permanent: false))
+                case .retryable, .ambiguous:
+                    if error.status == 429 { await limiter?.pause(for: error.rateLimit.retryAfter ?? .seconds(1)) } else { failures += 1 }
+                    guard case .retry(let delay) = policy.decision(after: .retryable(after: error.rateLimit.retryAfter),
+                                                                   failedAttempts: max(failures, 1), using: &random), !stop.isRequested else {
+                        return .failure(Failure(message: message, permanent: false))
+                    }
+                    try? await Task.sleep(for: delay)
+                }
+            }
+        }
+    }
+
+    /// Cryptlex requires a first name. Without one, the email's local part stands in
+    /// (`ana.silva@example.com` → `ana.silva`): recognisable, and the customer can change it.
+    static func firstName(_ customer: CustomerRecord) -> String {
+        if let name = customer.firstName, !name.isEmpty { return name }
+        return String(customer.email.prefix { $0 != "@" })
+    }
+
+    /// 24 random characters: the user must exist with some password; nobody ever sees this one.
+    static func password(using random: inout some RandomNumberGenerator) -> String {
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789-_!")
+        return String((0..<24).map { _ in alphabet.randomElement(using: &random)! })
+    }
+}
