@@ -44,6 +44,13 @@ echo "== the same command again: nothing is sent"
 "$bin/licprov" run "$work/orders.csv" --id-column order_id --api-url "$url"
 "$bin/licprov" status "$work/orders.csv"
 
+echo "== customers and a migration: the reseller sheet (8 licenses, 5 customers) and Cryptlex's importer layout"
+"$bin/licprov" run samples/reseller-orders.csv --id-column order_id --api-url "$url" \
+  --journal "$work/reseller.sqlite" --results "$work/reseller.results.csv"
+"$bin/licprov" run samples/migration.csv --id-column order_id --product-id prod-desktop --api-url "$url" \
+  --journal "$work/migration.sqlite" --results "$work/migration.results.csv"
+echo "-- the emulator now has $(curl -s "$url/__admin/users" | grep -o '"email"' | wc -l) users"
+
 echo "== Ctrl-C during a 60-license batch, then the same command resumes it (exit 75 first)"
 curl -s -X PUT "$url/__admin/faults" -d '{"rules":[],"latencyMilliseconds":50}' >/dev/null
 python3 scripts/gen-orders.py csv 60 "$work/batch.csv" --no-customers

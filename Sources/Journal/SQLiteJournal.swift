@@ -196,6 +196,11 @@ public final class SQLiteJournal: Sendable {
             try SQLiteJournal.apply(change, now: now, in: db)
         }
 
+        /// The body of an entry (as registered so far in this transaction).
+        public func body(of id: Int64) throws -> [UInt8]? {
+            try Data.fetchOne(db, sql: "SELECT body FROM license WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
+        }
+
         /// The marker of an existing entry.
         public func marker(of id: Int64) throws -> String? {
             try String.fetchOne(db, sql: "SELECT marker FROM license WHERE id = ?", arguments: [id])

@@ -29,6 +29,8 @@ public struct ProvisioningRun: Sendable {
             case refused
             /// The run stopped early; a rerun resumes.
             case stopped(StopSignal.Reason)
+            /// `--dry-run`: planned, nothing written or sent.
+            case dryRun
         }
 
         public var ending: Ending
@@ -48,6 +50,10 @@ public struct ProvisioningRun: Sendable {
         public var settling: Duration = .zero
         /// Journal transactions for the workers' writes (group commits).
         public var commits: Int
+        /// For a dry run: what would be looked up and sent, and the first few bodies.
+        public var plannedLookups = 0
+        public var plannedSends = 0
+        public var sampleBodies: [String] = []
 
         /// True when some license is not created: failed, rejected, conflict, unresolved or not sent.
         public var hasUnsettledRows: Bool {
@@ -57,13 +63,20 @@ public struct ProvisioningRun: Sendable {
 
     /// Runs to the end, or until `stop` is requested. Throws ``JournalError``, ``IngestionError``
     /// and ``ResultsFile/WriteError``; everything about single rows is in the report.
-    public func execute(progress: (@Sendable (RunCounts, Int) -> Void)? = nil) async throws -> Report {
+    ///
+    /// `progress` is called every `progressInterval` while licenses are being settled, and once
+    /// more at the end with `final` true.
+    public func execute(progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)? = nil,
+                        progressInterval: Duration = .seconds(2)) async throws -> Report {
         let started = ContinuousClock.now
         // An input that cannot be opened must not leave a new journal behind it.
         let input = configuration.inputPath
         if input != "-" && !FileManager.default.isReadableFile(atPath: input) {
             throw IngestionError.cannotOpen(file: input, reason: FileManager.default.fileExists(atPath: input) ? "permission denied" : "no such file")
         }
+        if configuration.dryRun { return try await dryRun(started: started) }
+        let lock = try JournalLock(journalPath: configuration.journalPath)
+        defer { withExtendedLifetime(lock) {} }
         let journal = try SQLiteJournal(path: configuration.journalPath)
         let plan = try RunPlanner(configuration: configuration, journal: journal).plan()
         let licenses = plan.summary.licenses
@@ -103,8 +116,8 @@ public struct ProvisioningRun: Sendable {
             if let progress {
                 group.addTask {
                     while !Task.isCancelled {
-                        do { try await Task.sleep(for: .seconds(2)) } catch { return }
-                        progress(counters.snapshot, total)
+                        do { try await Task.sleep(for: progressInterval) } catch { return }
+                        progress(counters.snapshot, total, false)
                     }
                 }
             }
@@ -133,7 +146,7 @@ public struct ProvisioningRun: Sendable {
         var final = counters.snapshot
         let accounted = final.finished + final.notSent
         if accounted < work.count { final.notSent += work.count - accounted }
-        if total > 0 { progress?(final, total) }
+        if total > 0 { progress?(final, total, true) }
 
         // The results: every valid row's entries as the journal has them, and every invalid row.
         let mine = plan.entryIDs
@@ -158,13 +171,36 @@ public struct ProvisioningRun: Sendable {
         case .stopped(.interrupted): "interrupted"
         case .stopped(.accessDenied): "token rejected"
         case .stopped(.tooManyFailures): "too many failures"
-        case .refused: "refused"
+        case .refused, .dryRun: "refused"
         }
         try journal.endRun(runID, outcome: outcome, summary: RunSummaryText.line(final))
         return Report(ending: ending, counts: final, summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
                       licenses: licenses, toSettle: work.count, resultsPath: configuration.resultsPath,
                       journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, settling: settling,
                       commits: committer.commitCount)
+    }
+}
+
+extension ProvisioningRun {
+    /// Plans against the journal (or, when there is none yet, a scratch copy that is deleted) and
+    /// reports what a run would do. No network, no change to any file.
+    func dryRun(started: ContinuousClock.Instant) async throws -> Report {
+        var configuration = configuration
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-dry-run-\(UUID().uuidString).sqlite").path
+        let exists = FileManager.default.fileExists(atPath: configuration.journalPath)
+        let journal = try SQLiteJournal(path: exists ? configuration.journalPath : scratch)
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
+        configuration.dryRun = true
+        let plan = try RunPlanner(configuration: configuration, journal: journal).plan()
+        var counts = RunCounts()
+        counts.alreadyDone = plan.alreadyDone
+        counts.rejected = plan.rejectedLines.count
+        counts.conflicts = plan.edited
+        return Report(ending: plan.refused ? .refused : .dryRun, counts: counts, summary: plan.summary,
+                      problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses,
+                      toSettle: plan.lookups.count + plan.sends.count, resultsPath: nil, journalPath: configuration.journalPath,
+                      elapsed: ContinuousClock.now - started, commits: 0, plannedLookups: plan.lookups.count,
+                      plannedSends: plan.sends.count, sampleBodies: plan.sampleBodies.map { String(decoding: $0, as: UTF8.self) })
     }
 }
 

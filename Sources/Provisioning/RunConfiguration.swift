@@ -34,6 +34,8 @@ public struct RunConfiguration: Sendable {
     public var createUsers = true
     /// Keep the id column's value as a metadata entry named after the column (findable in Cryptlex).
     public var keepIDAsMetadata = true
+    /// Plan against the journal and report, but write nothing and send nothing.
+    public var dryRun = false
 
     /// 50 requests per 5 s is Cryptlex's per-IP ceiling. 9.6/s with a burst of 1 puts at most
     /// 1 + 9.6 × 5.1 = 49.96 requests into any 5 s window even when arrivals bunch up by 100 ms

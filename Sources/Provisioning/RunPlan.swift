@@ -36,6 +36,8 @@ struct RunPlan {
     var edited = 0
     /// True when the file was refused (nothing was registered).
     var refused = false
+    /// The first few bodies a run would send (for a dry run).
+    var sampleBodies: [[UInt8]] = []
 }
 
 /// Builds a ``RunPlan``.
@@ -59,6 +61,8 @@ struct RunPlanner {
 
     /// Thrown inside the registration transaction to roll it back.
     private struct Refused: Error {}
+    /// Thrown at the end of a dry run's registration: plan everything, keep nothing.
+    private struct DryRun: Error {}
 
     func plan() throws -> RunPlan {
         var known: [RowUnit: Known] = [:]
@@ -96,11 +100,17 @@ struct RunPlanner {
                 plan.summary.errors += runErrors
                 if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
                 if plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
+                if configuration.dryRun {
+                    plan.sampleBodies = try plan.sends.prefix(3).compactMap { try registration.body(of: $0.entryID) }
+                    throw DryRun()
+                }
             }
         } catch is Refused {
             plan.refused = true
             plan.lookups = []
             plan.sends = []
+        } catch is DryRun {
+            // Rolled back: the counts stand, the journal is as it was.
         }
         plan.summary.validRows -= invalidated
         plan.summary.licenses -= invalidatedLicenses

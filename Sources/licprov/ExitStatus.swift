@@ -44,7 +44,7 @@ extension ExitStatus {
     static func `for`(_ error: any Error) -> ExitStatus {
         switch error {
         case let error as IngestionError: exitStatus(for: error)
-        case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing: .journalFailure
+        case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing, is JournalLock.Held: .journalFailure
         case is APIUnreachable: .apiUnreachable
         case is CredentialError: .usage
         default: .journalFailure

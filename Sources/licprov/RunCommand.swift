@@ -85,6 +85,18 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error.")
     var logLevel = "notice"
 
+    @Option(help: "Log format on stderr: text, or json (one object per line).")
+    var logFormat = "text"
+
+    @Option(help: "Progress on stderr: bar (default on a terminal), plain (default otherwise), json or none.")
+    var progress: String?
+
+    @Flag(help: "Print the summary on stdout as one JSON object.")
+    var json = false
+
+    @Flag(help: "Read and plan everything, show what would be sent and what a rerun would skip; send nothing, write nothing.")
+    var dryRun = false
+
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
         guard rate >= 0 else { throw ValidationError("--rate must be 0 (no limit) or more") }
@@ -93,16 +105,19 @@ struct RunCommand: AsyncParsableCommand {
         guard retryBase > 0, retryCap >= retryBase else { throw ValidationError("--retry-base must be > 0 and --retry-cap at least --retry-base") }
         guard requestTimeout > 0, reconcileDelay >= 0 else { throw ValidationError("--request-timeout must be > 0 and --reconcile-delay ≥ 0") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning or error") }
+        guard Diagnostics.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format \(logFormat): expected text or json") }
+        if let progress, Progress(rawValue: progress) == nil { throw ValidationError("--progress \(progress): expected bar, plain, json or none") }
         guard !markerKey.isEmpty, markerKey.count <= 256 else { throw ValidationError("--marker-key must be 1–256 characters") }
     }
 
     func run() async throws {
-        let logger = Diagnostics.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .notice)
+        let logger = Diagnostics.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .notice, format: Diagnostics.Format(rawValue: logFormat) ?? .text)
+        let progressMode = progress.flatMap(Progress.init(rawValue:)) ?? .automatic
         let options = try input.ingestOptions()
         let token: String
         let baseURL: CryptlexBaseURL
         do {
-            token = try Credentials.token(file: tokenFile)
+            token = dryRun ? "" : try Credentials.token(file: tokenFile)
             baseURL = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
         } catch {
             Output.error(error.localizedDescription)
@@ -120,6 +135,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.maxFailures = maxFailures
         configuration.createUsers = !noCreateUsers
         configuration.keepIDAsMetadata = !noIdMetadata
+        configuration.dryRun = dryRun
         configuration.commandLine = (["licprov"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         if noMarker {
             Output.error("warning: --no-marker: a lost response can only be settled for rows with their own key; other rows may end up unresolved")
@@ -130,7 +146,8 @@ struct RunCommand: AsyncParsableCommand {
                                     requestTimeout: .seconds(requestTimeout), logger: logger)
         let stop = StopSignal()
         let provisioning = ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
-        let task = Task { try await provisioning.execute(progress: ProgressLines.printer()) }
+        let reporter = progressMode.reporter()
+        let task = Task { try await provisioning.execute(progress: reporter, progressInterval: progressMode.interval) }
         let signals = SignalTrap { count in
             if count == 1 {
                 if stop.request(.interrupted) {
@@ -151,6 +168,6 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitStatus.for(error).exitCode
         }
         try? await client.shutdown()
-        throw RunSummary.print(report, command: configuration.commandLine, maxProblems: maxProblems).exitCode
+        throw RunSummary.print(report, command: configuration.commandLine, maxProblems: maxProblems, json: json).exitCode
     }
 }

@@ -1,49 +1,104 @@
 import Foundation
 import Provisioning
 
-/// The end of a run on stdout: what happened, where the results are, how to resume.
+/// The end of a run on stdout: what happened, where the results are, how to resume — as text,
+/// or as one JSON object with `--json`.
 enum RunSummary {
-    static func print(_ report: ProvisioningRun.Report, command: String, maxProblems: Int) -> ExitStatus {
+    static func print(_ report: ProvisioningRun.Report, command: String, maxProblems: Int, json: Bool) -> ExitStatus {
         if report.ending == .refused {
             for problem in report.problems.prefix(maxProblems) { Output.error(problem.description) }
             if report.problems.count > maxProblems { Output.error("(and \(report.problems.count - maxProblems) more; `licprov validate` lists them all)") }
             Output.error("the file has \(report.summary.errors) \(report.summary.errors == 1 ? "error" : "errors"); nothing was sent. "
                 + "Fix the rows, or pass --skip-invalid to send the valid ones")
+            if json { emit(report, status: .invalidInput, outcome: "refused", command: command) }
             return .invalidInput
         }
+        if report.ending == .dryRun {
+            printDryRun(report, json: json)
+            return .success
+        }
+        let (status, outcome, advice): (ExitStatus, String, String?) = switch report.ending {
+        case .stopped(.interrupted):
+            (.interrupted, "interrupted", "interrupted: run the same command again to resume: \(command)")
+        case .stopped(.accessDenied(let reason)):
+            (.accessDenied, "token rejected", "the API refused the token: \(reason). Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes "
+                + "(license:read, license:write; user:read, user:write for customers); then run the same command again: \(command)")
+        case .stopped(.tooManyFailures(let count)):
+            (.rowsFailed, "too many failures", "stopped after \(count) failed licenses (--max-failures); see the results file, fix the cause, and run: \(command)")
+        case .finished, .refused, .dryRun:
+            report.hasUnsettledRows
+                ? (.rowsFailed, "finished with failures", "some licenses were not created: see the status column of the results; a rerun retries the failed ones: \(command)")
+                : (.success, "finished", nil)
+        }
+        if json {
+            emit(report, status: status, outcome: outcome, command: command)
+            if let advice, status != .success { Output.error(advice) }
+            return status
+        }
         let counts = report.counts
-        let elapsed = report.elapsed
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let rate = seconds > 0 ? Double(counts.created + counts.recovered) / seconds : 0
-        let settling = Double(report.settling.components.seconds) + Double(report.settling.components.attoseconds) / 1e18
-        let settlingRate = settling > 0 ? Double(counts.created + counts.recovered) / settling : 0
         Output.result("licenses \(report.licenses): created \(counts.created), recovered \(counts.recovered), already done \(counts.alreadyDone), "
             + "failed \(counts.failed), rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent)")
         Output.result("requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries), "
-            + "elapsed \(String(format: "%.1f", seconds)) s, \(String(format: "%.1f", rate)) licenses/s "
-            + "(sending: \(String(format: "%.1f", settling)) s, \(String(format: "%.1f", settlingRate))/s; \(report.commits) group commits)")
+            + "elapsed \(format(seconds(report.elapsed))) s, \(format(rate(report, report.elapsed))) licenses/s "
+            + "(sending: \(format(seconds(report.settling))) s, \(format(rate(report, report.settling)))/s; \(report.commits) group commits)")
         if counts.userLookups + counts.userRequests > 0 {
             Output.result("customers: \(counts.usersFound) found, \(counts.usersCreated) created (\(counts.userLookups) lookups, \(counts.userRequests) creates sent)")
         }
         if let results = report.resultsPath { Output.result("results: \(results)") }
         Output.result("journal: \(report.journalPath)")
-        switch report.ending {
-        case .stopped(.interrupted):
-            Output.result("interrupted: run the same command again to resume: \(command)")
-            return .interrupted
-        case .stopped(.accessDenied(let reason)):
-            Output.error("the API refused the token: \(reason). Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes "
-                + "(license:read, license:write); then run the same command again")
-            return .accessDenied
-        case .stopped(.tooManyFailures(let count)):
-            Output.error("stopped after \(count) failed licenses (--max-failures); see the results file")
-            return .rowsFailed
-        case .finished, .refused:
-            if report.hasUnsettledRows {
-                Output.result("some licenses were not created: see the status column of the results; a rerun retries the failed ones: \(command)")
-                return .rowsFailed
+        if let advice {
+            if status == .accessDenied { Output.error(advice) } else { Output.result(advice) }
+        }
+        return status
+    }
+
+    private static func printDryRun(_ report: ProvisioningRun.Report, json: Bool) {
+        let counts = report.counts
+        if json {
+            let object: [String: Any] = [
+                "outcome": "dry run", "licenses": report.licenses, "wouldSend": report.plannedSends, "wouldLookUp": report.plannedLookups,
+                "alreadyDone": counts.alreadyDone, "editedAfterCreated": counts.conflicts, "invalidRows": counts.rejected,
+                "sampleBodies": report.sampleBodies,
+            ]
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                Output.result(String(decoding: data, as: UTF8.self))
             }
-            return .success
+            return
+        }
+        Output.result("dry run: nothing was sent and no file was changed")
+        Output.result("licenses \(report.licenses): would send \(report.plannedSends), look up \(report.plannedLookups) first (left in flight), "
+            + "skip \(counts.alreadyDone) already done; \(counts.conflicts) edited after creation (conflicts), \(counts.rejected) invalid rows")
+        if !report.sampleBodies.isEmpty {
+            Output.result("the first request bodies (the marker value is assigned for real when the run registers them):")
+            for body in report.sampleBodies { Output.result("  POST /v3/licenses \(body)") }
         }
     }
+
+    private static func emit(_ report: ProvisioningRun.Report, status: ExitStatus, outcome: String, command: String) {
+        let counts = report.counts
+        let object: [String: Any] = [
+            "outcome": outcome, "exitCode": Int(status.rawValue), "licenses": report.licenses,
+            "created": counts.created, "recovered": counts.recovered, "alreadyDone": counts.alreadyDone, "failed": counts.failed,
+            "rejected": counts.rejected, "conflicts": counts.conflicts, "unresolved": counts.unresolved, "notSent": counts.notSent,
+            "requests": counts.requests, "lookups": counts.lookups, "tooManyRequests": counts.tooManyRequests, "retries": counts.retries,
+            "usersFound": counts.usersFound, "usersCreated": counts.usersCreated,
+            "elapsedSeconds": (seconds(report.elapsed) * 100).rounded() / 100,
+            "licensesPerSecond": (rate(report, report.elapsed) * 100).rounded() / 100,
+            "results": report.resultsPath ?? NSNull(), "journal": report.journalPath, "command": command,
+        ]
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            Output.result(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private static func rate(_ report: ProvisioningRun.Report, _ duration: Duration) -> Double {
+        let time = seconds(duration)
+        return time > 0 ? Double(report.counts.created + report.counts.recovered) / time : 0
+    }
+
+    private static func format(_ value: Double) -> String { String(format: "%.1f", value) }
 }

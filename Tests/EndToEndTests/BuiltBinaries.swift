@@ -24,8 +24,13 @@ enum BuiltBinaries {
 
     /// Runs `name` with `arguments` to completion.
     static func run(_ name: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Outcome {
+        try runTool(directory.appendingPathComponent(name).path, arguments, stdin: stdin, environment: environment)
+    }
+
+    /// Runs the program at `path` to completion.
+    static func runTool(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
-        process.executableURL = directory.appendingPathComponent(name)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = packageRoot
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

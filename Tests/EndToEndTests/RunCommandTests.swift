@@ -121,6 +121,26 @@ struct RunCommandTests {
         #expect(try await emulator.counter("unauthorized") == 1) // the preflight, and nothing after it
     }
 
+    @Test func aSecondRunOnTheSameJournalIsRefusedNamingTheFirst() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit", "--latency-ms", "50"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.write("orders.csv", orderFile(40))
+        let process = Process()
+        process.executableURL = BuiltBinaries.directory.appendingPathComponent("licprov")
+        process.arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--concurrency", "1"]
+        process.environment = ProcessInfo.processInfo.environment.merging(Self.token) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.interrupt(); process.waitUntilExit() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await emulator.counter("licensesCreated") < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        let second = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"])
+        #expect(second.status == 74)
+        #expect(second.stderr.contains("PID \(process.processIdentifier)"))
+    }
+
     @Test func theTokenAppearsNowhere() async throws {
         let secret = "e2e-token"
         let emulator = try EmulatorProcess(["--fault", "lost-response=0.3", "--seed", "7"])
