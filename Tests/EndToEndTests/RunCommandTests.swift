@@ -141,6 +141,24 @@ struct RunCommandTests {
         #expect(second.stderr.contains("PID \(process.processIdentifier)"))
     }
 
+    @Test func aTokenFileOthersCanReadIsWarnedAbout() async throws {
+        let emulator = try EmulatorProcess()
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.write("orders.csv", orderFile(1))
+        let tokenFile = try scratch.write("token", "e2e-token\n")
+        chmod(tokenFile, 0o644)
+        let loose = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--token-file", tokenFile],
+                            environment: ["CRYPTLEX_ACCESS_TOKEN": ""])
+        #expect(loose.status == 0)
+        #expect(loose.stderr.contains("can be read by other users"))
+        chmod(tokenFile, 0o600)
+        let tight = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--token-file", tokenFile],
+                            environment: ["CRYPTLEX_ACCESS_TOKEN": ""])
+        #expect(tight.status == 0)
+        #expect(!tight.stderr.contains("can be read by other users"))
+    }
+
     @Test func theTokenAppearsNowhere() async throws {
         let secret = "e2e-token"
         let emulator = try EmulatorProcess(["--fault", "lost-response=0.3", "--seed", "7"])
@@ -160,6 +178,41 @@ struct RunCommandTests {
         }
         let mode = try FileManager.default.attributesOfItem(atPath: scratch.path + "/orders.csv.results.csv")[.posixPermissions] as? Int
         #expect(mode == 0o600)
+    }
+}
+
+/// kill -9 at random moments of a fast run — mostly inside journal writes — many times over.
+@Suite("kill -9 in a loop", .serialized)
+struct KillLoopTests {
+    @Test func everyKillLeavesAJournalThatOpensAndResumes() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let rows = 1500
+        let file = try scratch.write("orders.csv", orderFile(rows))
+        let arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--concurrency", "16",
+                         "--reconcile-delay", "0.05"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<15 {
+            let process = Process()
+            process.executableURL = BuiltBinaries.directory.appendingPathComponent("licprov")
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(RunCommandTests.token) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // A random moment: the kill is the experiment, nothing is asserted about time.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 30...250, using: &generator)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let status = try BuiltBinaries.run("licprov", ["status", file])
+            #expect(status.status == 0, "\(status.stderr)")
+        }
+        let finished = try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token)
+        #expect(finished.status == 0, "\(finished.stdout)\(finished.stderr)")
+        let markers = try await emulator.markers()
+        #expect(markers.count == rows)
+        #expect(Set(markers).count == rows)
     }
 }
 

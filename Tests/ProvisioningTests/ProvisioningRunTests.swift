@@ -214,4 +214,15 @@ struct ProvisioningRunTests {
             #expect(await bench.counters.licenseCreateRequests == 40)
         }
     }
+
+    @Test func maxFailuresStopsARunWhoseRowsKeepFailing() async throws {
+        try await withRunBench { bench in
+            try bench.write("order_id,productId\n" + (1...30).map { "F-\($0),prod-missing\n" }.joined())
+            let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.maxFailures = 3; $0.concurrency = 1 })
+            #expect(report.ending == .stopped(.tooManyFailures(3)))
+            #expect(report.counts.rejected == 3)
+            #expect(await bench.counters.licenseCreateRequests == 3)
+            #expect(report.counts.notSent == 27)
+        }
+    }
 }
