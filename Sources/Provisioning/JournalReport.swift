@@ -7,6 +7,8 @@ public enum JournalReport {
         public var counts: [JournalEntry.State: Int]
         public var editedSinceCreated: Int
         public var lastRun: RunRecord?
+        /// Customers by state (resolved once per journal).
+        public var customers: [CustomerRecord.State: Int] = [:]
         public var total: Int { counts.values.reduce(0, +) }
         /// Entries a rerun looks up first (left in flight).
         public var toLookUp: Int { counts[.inFlight, default: 0] }
@@ -22,7 +24,7 @@ public enum JournalReport {
         let entries = try journal.counts()
         var edited = 0
         try journal.forEachEntry(states: [.created, .recovered]) { if $0.editedBody != nil { edited += 1 } }
-        return Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun())
+        return Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(), customers: try journal.customerCounts())
     }
 
     /// Rebuilds the results file from the journal alone, in file order, one line at a time.

@@ -93,8 +93,13 @@ public struct ProvisioningRun: Sendable {
             "licenses": "\(licenses)", "alreadyDone": "\(plan.alreadyDone)", "toLookUp": "\(plan.lookups.count)", "toSend": "\(plan.sends.count)",
             "invalidRows": "\(plan.rejectedLines.count)", "edited": "\(plan.edited)",
         ])
-        if !work.isEmpty, let refusal = try await preflight() {
-            stop.request(refusal)
+        if !work.isEmpty {
+            do {
+                if let refusal = try await preflight() { stop.request(refusal) }
+            } catch {
+                try? journal.endRun(runID, outcome: "API unreachable")
+                throw error
+            }
         }
 
         let counters = RunCounters()

@@ -43,6 +43,9 @@ struct StatusCommand: AsyncParsableCommand {
             if count > 0 { Output.result("  \(state.rawValue): \(count)") }
         }
         if status.editedSinceCreated > 0 { Output.result("  created, row edited since (conflict): \(status.editedSinceCreated)") }
+        if !status.customers.isEmpty {
+            Output.result("customers: " + status.customers.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
+        }
         if let run = status.lastRun {
             Output.result("last run: #\(run.id) started \(run.startedAt)\(run.endedAt.map { ", ended \($0)" } ?? ", did not end (killed?)")"
                 + "\(run.outcome.map { ": \($0)" } ?? "")")

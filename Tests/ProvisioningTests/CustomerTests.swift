@@ -66,9 +66,16 @@ struct CustomerTests {
             // A rerun asks Cryptlex nothing about customers: the journal remembers them.
             _ = try await bench.run(configuration)
             #expect(await bench.counters.userLookups == 50)
-            // A customer without a first name got the email's local part.
-            let journal = try SQLiteJournal(path: configuration.journalPath)
-            #expect(try journal.customerCounts() == [.resolved: 50])
+            #expect(try JournalReport.status(journalPath: configuration.journalPath).customers == [.resolved: 50])
+            // Customer 14 has no first name in the file: the email's local part stands in.
+            let fourteen = await bench.emulator.store.allUsers().first {
+                if case .object(let user) = $0, case .string(let email)? = user["email"] { email.lowercased() == "customer14@example.com" } else { false }
+            }
+            guard case .object(let user)? = fourteen, case .string(let email)? = user["email"] else {
+                Issue.record("customer 14 was not created")
+                return
+            }
+            #expect(user["firstName"] == .string(String(email.prefix { $0 != "@" })))
         }
     }
 
