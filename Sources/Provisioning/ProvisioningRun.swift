@@ -126,6 +126,7 @@ public struct ProvisioningRun: Sendable {
                     }
                 }
             }
+            group.addTask { await feed.run() }
             await WorkerPool.run(concurrency: min(configuration.concurrency, max(work.count, 1)), stop: stop, next: {
                 do throws(JournalError) {
                     return try await feed.take()
@@ -142,6 +143,7 @@ public struct ProvisioningRun: Sendable {
                     stop.request(.interrupted)
                 }
             })
+            await feed.finish()
             group.cancelAll()
         }
         let settling = ContinuousClock.now - settlingStarted

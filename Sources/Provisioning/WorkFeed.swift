@@ -5,18 +5,25 @@ import Journal
 /// handed out.
 ///
 /// Marking ahead takes the journal's `fsync` off each request's path (a worker sends the moment it
-/// takes an item) at a bounded price: after a `kill -9`, up to one chunk of entries that were
-/// marked but never sent is looked up on the next run instead of sent straight away. A run that
+/// takes an item) at a bounded price: after a `kill -9`, up to two chunks of entries that were
+/// marked but never sent are looked up on the next run instead of sent straight away. A run that
 /// stops cleanly returns the untaken ones to pending (``untaken()``). Entries that need a lookup
 /// first are not marked: the worker marks them after the lookup, if it sends at all.
+///
+/// Loading runs in ``run()`` — a child task of the run — one chunk ahead of the workers, so
+/// workers never wait for the disk while there is work loaded.
 actor WorkFeed {
     private let journal: SQLiteJournal
     private let run: Int64
     private let work: [WorkItem]
     private let chunk: Int
     private var next = 0
-    private var loaded: [LoadedItem] = []
-    private var loadedNext = 0
+    private var ready: [LoadedItem] = []
+    private var readyNext = 0
+    private var finished = false
+    private var failure: JournalError?
+    private var takers: [CheckedContinuation<Void, Never>] = []
+    private var loader: CheckedContinuation<Void, Never>?
 
     /// - Parameter chunk: entries loaded and marked at once (twice the concurrency is plenty).
     init(journal: SQLiteJournal, run: Int64, work: [WorkItem], chunk: Int) {
@@ -26,30 +33,79 @@ actor WorkFeed {
         self.chunk = max(1, chunk)
     }
 
-    /// The next item, or nil when the work is done. A journal that cannot be read or written ends the work.
-    func take() throws(JournalError) -> LoadedItem? {
-        while loadedNext == loaded.count {
-            guard next < work.count else { return nil }
+    /// Loads chunks while fewer than one chunk is waiting; returns when all work is loaded, the
+    /// run stops (``finish()``), or the journal fails.
+    func run() async {
+        while !finished, next < work.count {
+            if ready.count - readyNext >= chunk {
+                await withCheckedContinuation { loader = $0 }
+                continue
+            }
             let slice = work[next..<min(next + chunk, work.count)]
             next = slice.endIndex
-            let entries = try journal.entries(ids: slice.map(\.entryID))
-            loaded = slice.compactMap { item in
-                entries[item.entryID].map { entry in
-                    LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
-                               needsLookup: item.needsLookup, replacement: item.replacement, markedInFlight: !item.needsLookup,
-                               customerRef: entry.customerRef)
-                }
+            do {
+                // Off the actor: workers keep taking loaded items while this chunk is read and marked.
+                let loaded = try await load(slice)
+                ready.removeFirst(readyNext)
+                readyNext = 0
+                ready += loaded
+            } catch {
+                failure = error
+                finished = true
             }
-            loadedNext = 0
-            let sends = loaded.filter(\.markedInFlight).map(\.entryID)
-            if !sends.isEmpty { try journal.markInFlight(sends, run: run) }
+            wakeTakers()
         }
-        defer { loadedNext += 1 }
-        return loaded[loadedNext]
+        finished = true
+        wakeTakers()
+    }
+
+    /// The next item; nil when the work is done or the run stopped. Throws the journal's failure.
+    func take() async throws(JournalError) -> LoadedItem? {
+        while readyNext == ready.count {
+            if let failure { throw failure }
+            if finished { return nil }
+            await withCheckedContinuation { takers.append($0) }
+        }
+        defer {
+            readyNext += 1
+            if ready.count - readyNext < chunk, let waiting = loader {
+                loader = nil
+                waiting.resume()
+            }
+        }
+        return ready[readyNext]
+    }
+
+    /// Stops loading and releases every waiting taker.
+    func finish() {
+        finished = true
+        loader?.resume()
+        loader = nil
+        wakeTakers()
     }
 
     /// Entries marked in flight but never handed out (the run stopped): they were not sent.
     func untaken() -> [Int64] {
-        loaded[loadedNext...].filter(\.markedInFlight).map(\.entryID)
+        ready[readyNext...].filter(\.markedInFlight).map(\.entryID)
+    }
+
+    private func wakeTakers() {
+        let waiting = takers
+        takers = []
+        for taker in waiting { taker.resume() }
+    }
+
+    private nonisolated func load(_ slice: ArraySlice<WorkItem>) async throws(JournalError) -> [LoadedItem] {
+        let entries = try journal.entries(ids: slice.map(\.entryID))
+        let loaded = slice.compactMap { item in
+            entries[item.entryID].map { entry in
+                LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
+                           needsLookup: item.needsLookup, replacement: item.replacement, markedInFlight: !item.needsLookup,
+                           customerRef: entry.customerRef)
+            }
+        }
+        let sends = loaded.filter(\.markedInFlight).map(\.entryID)
+        if !sends.isEmpty { try journal.markInFlight(sends, run: run) }
+        return loaded
     }
 }
