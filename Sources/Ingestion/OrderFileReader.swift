@@ -133,7 +133,16 @@ private struct RowPipeline {
     mutating func flush() throws {
         guard !batch.isEmpty else { return }
         let builder = self.builder
-        var built = ParallelMap.map(batch) { builder.build($0) }
+        let prepare = builder.options.prepare
+        var built = ParallelMap.map(batch) { raw in
+            var result = builder.build(raw)
+            // The caller's own per-row work runs here too, on every core, for valid rows.
+            if let prepare, case .row(var row, let unknownNames) = result, row.isValid {
+                row.prepared = prepare(row)
+                result = .row(row, unknownNames: unknownNames)
+            }
+            return result
+        }
         batch.removeAll(keepingCapacity: true)
         built.reverse()
         // popLast moves each row out of the array: no copy, no extra reference counting.

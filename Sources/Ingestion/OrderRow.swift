@@ -17,6 +17,8 @@ public struct OrderRow: Sendable {
     public var diagnostics: [Diagnostic]
     /// True when ``rowID`` is the id column's value (not the position stand-in of a row whose id is empty).
     public internal(set) var idIsFromColumn = false
+    /// What ``IngestOptions/prepare`` made of the row (nil without one, or for an invalid row).
+    public var prepared: [UInt8]?
 
     /// True when no diagnostic is an error.
     public var isValid: Bool { !diagnostics.contains { $0.severity == .error } }
@@ -58,6 +60,9 @@ public struct IngestOptions: Sendable {
     /// Values for every row, as `(field or metadata.<key>, text)`; a value in the row wins.
     public var defaults: [(String, String)]
     public var unknownColumns: UnknownColumnPolicy
+    /// Per-row work of the caller's (encoding the request, say), run in the parallel stage for each
+    /// valid row before the checks that span rows; its result is ``OrderRow/prepared``.
+    public var prepare: (@Sendable (OrderRow) -> [UInt8])?
 
     public init(format: InputFormat? = nil, delimiter: UInt8? = nil, idColumn: String? = nil,
                 defaults: [(String, String)] = [], unknownColumns: UnknownColumnPolicy = .error) {

@@ -108,11 +108,13 @@ public final class JournalCommitter: Sendable {
         while true {
             let (operations, waiters) = pending.withLock { state -> ([SQLiteJournal.Operation], [Waiter]) in
                 if state.operations.isEmpty {
-                    // Only waiters for a flush: everything before them is on disk.
+                    // Only waiters for a flush: everything before them is on disk, or failed.
                     let waiters = state.waiters
                     state.waiters.removeAll()
                     state.writing = false
-                    for waiter in waiters { waiter.resume() }
+                    for waiter in waiters {
+                        if let failure = state.failure { waiter.resume(throwing: failure) } else { waiter.resume() }
+                    }
                     return ([], [])
                 }
                 defer { state.operations.removeAll(keepingCapacity: true); state.waiters.removeAll(keepingCapacity: true) }

@@ -72,7 +72,10 @@ struct RunPlanner {
         }
         var plan = RunPlan()
         let markerKey = configuration.markerKey
-        let reader = try OrderFileReader(path: configuration.inputPath, options: configuration.ingest)
+        var ingest = configuration.ingest
+        let configuration = self.configuration
+        ingest.prepare = { row in RunPlanner.template(for: row, configuration: configuration) }
+        let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
         var runErrors = 0, invalidated = 0, invalidatedLicenses = 0
         do {
             try journal.registering { registration in
@@ -119,19 +122,12 @@ struct RunPlanner {
 
     private func register(_ row: OrderRow, markerKey: String?, known: inout [RowUnit: Known], plan: inout RunPlan,
                           registration: SQLiteJournal.Registration) throws {
-        // One encoding per row: the marker's value is a placeholder, filled in per license; so is
-        // the customer's user id, filled in when the customer is resolved.
-        var request = row.request
         var customerRef: Int64?
         if let customer = row.customer {
             customerRef = try registration.customer(email: customer.email, firstName: customer.firstName,
                                                     lastName: customer.lastName, company: customer.company).id
-            request.userId = MarkedBody.userPlaceholder
         }
-        if let idColumn = configuration.ingest.idColumn, row.idIsFromColumn, configuration.keepIDAsMetadata {
-            request.metadata = (request.metadata ?? []) + [LicenseMetadata(key: idColumn, value: row.rowID)]
-        }
-        let template = MarkedBody.template(request, markerKey: markerKey)
+        let template = row.prepared ?? Self.template(for: row, configuration: configuration)
         let hash = BodyFingerprint.of(template + [0] + Array((row.customer.map { CustomerRecord.key($0.email) } ?? "").utf8))
         let line = row.position.line
         for unit in 1...max(1, row.quantity) {
@@ -172,6 +168,18 @@ struct RunPlanner {
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             }
         }
+    }
+
+    /// The row's body with placeholders, encoded once (in the reader's parallel stage): the
+    /// marker's value is a placeholder, filled in per license; so is a customer's user id, filled
+    /// in when the customer is resolved. The id column's value rides along as metadata.
+    static func template(for row: OrderRow, configuration: RunConfiguration) -> [UInt8] {
+        var request = row.request
+        if row.customer != nil { request.userId = MarkedBody.userPlaceholder }
+        if let idColumn = configuration.ingest.idColumn, row.idIsFromColumn, configuration.keepIDAsMetadata {
+            request.metadata = (request.metadata ?? []) + [LicenseMetadata(key: idColumn, value: row.rowID)]
+        }
+        return MarkedBody.template(request, markerKey: configuration.markerKey)
     }
 
     /// What only a run checks: room for the marker, and columns the run cannot honour yet.
