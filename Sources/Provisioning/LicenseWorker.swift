@@ -31,7 +31,10 @@ struct LicenseWorker: Sendable {
     let logger: Logger
 
     /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the run.
-    func settle(_ item: LoadedItem) async throws(JournalError) {
+    /// Returns the server's message when the license was rejected with a 4xx other than 409 (the
+    /// run's first license decides whether to go on), nil otherwise.
+    @discardableResult
+    func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
         var body = item.body
         var failures = 0
         var markedAhead = item.markedInFlight
@@ -45,7 +48,7 @@ struct LicenseWorker: Sendable {
                 try committer.post(AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
                                                   error: "customer: \(failure.message)", endsAttempt: false))
                 noteFailure()
-                return
+                return nil
             }
         }
         var lookUpFirst = item.needsLookup
@@ -59,33 +62,33 @@ struct LicenseWorker: Sendable {
                     counters.update { $0.recovered += 1 }
                     try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
                                                               licenseKey: license.key, error: nil, endsAttempt: false))
-                    return
+                    return nil
                 case .several(let licenses):
                     counters.update { $0.conflicts += 1 }
                     try committer.post(AttemptOutcome(
                         entryID: item.entryID, state: .conflict, licenseID: licenses[0].id, licenseKey: licenses[0].key,
                         error: "the marker \(item.marker) is on \(licenses.count) licenses: \(licenses.map(\.id).joined(separator: ", ")); none was created again",
                         endsAttempt: false))
-                    return
+                    return nil
                 case .impossible:
                     counters.update { $0.unresolved += 1 }
                     try committer.post(AttemptOutcome(
                         entryID: item.entryID, state: .unresolved,
                         error: "the outcome is unknown and the row has no marker or key to look it up by; check the account before sending it again",
                         endsAttempt: false))
-                    return
+                    return nil
                 case .unavailable(let reason):
                     // Left in flight: the next run looks it up again before sending anything.
                     counters.update { $0.notSent += 1 }
                     logger.warning("lookup failed; the next run checks again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
-                    return
+                    return nil
                 case .absent:
                     if failures >= policy.maxAttempts {
                         counters.update { $0.failed += 1 }
                         try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed,
                                                                   error: "no answer after \(failures) attempts (each looked up: not created)", endsAttempt: false))
                         noteFailure()
-                        return
+                        return nil
                     }
                     if let replacement = item.replacement {
                         body = replacement.body
@@ -97,14 +100,14 @@ struct LicenseWorker: Sendable {
             }
             if stop.isRequested && (failures > 0 || item.needsLookup) {
                 counters.update { $0.notSent += 1 }
-                return
+                return nil
             }
             do {
                 try await limiter?.acquire()
             } catch {
                 counters.update { $0.notSent += 1 }
                 if markedAhead { try await committer.unmark([item.entryID]) }
-                return
+                return nil
             }
             if markedAhead {
                 markedAhead = false
@@ -121,7 +124,7 @@ struct LicenseWorker: Sendable {
                 counters.update { $0.created += 1 }
                 try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
                                                           licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt))
-                return
+                return nil
             case .failure(let error):
                 await observe(error.rateLimit)
                 let message = error.errorDescription ?? "request failed"
@@ -130,7 +133,7 @@ struct LicenseWorker: Sendable {
                     try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
                     counters.update { $0.notSent += 1 }
                     if stop.request(.accessDenied(message)) { logger.error("the API refused the token; stopping", metadata: ["reason": "\(message)"]) }
-                    return
+                    return nil
                 case .permanent:
                     if error.status == 409, let key = item.facts.key {
                         try await settleDuplicateKey(item, key: key, error: error, sentAt: sentAt)
@@ -138,8 +141,9 @@ struct LicenseWorker: Sendable {
                         counters.update { $0.rejected += 1 }
                         try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status, error: message, startedAt: sentAt))
                         noteFailure()
+                        return "HTTP \(error.status.map(String.init) ?? "?"): \(message)"
                     }
-                    return
+                    return nil
                 case .retryable(let after):
                     if error.status == 429 {
                         counters.update { $0.tooManyRequests += 1 }
@@ -150,14 +154,14 @@ struct LicenseWorker: Sendable {
                     switch policy.decision(after: .retryable(after: after), failedAttempts: max(failures, 1), using: &random) {
                     case .retry(let delay):
                         try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
-                        if stop.isRequested { counters.update { $0.notSent += 1 }; return }
-                        do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return }
+                        if stop.isRequested { counters.update { $0.notSent += 1 }; return nil }
+                        do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return nil }
                     default:
                         counters.update { $0.failed += 1 }
                         try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, httpStatus: error.status,
                                                                   error: "\(message) (gave up after \(failures) attempts)", startedAt: sentAt))
                         noteFailure()
-                        return
+                        return nil
                     }
                 case .ambiguous:
                     failures += 1
@@ -166,7 +170,7 @@ struct LicenseWorker: Sendable {
                     try committer.post(AttemptOutcome(entryID: item.entryID, state: .inFlight, httpStatus: error.status, error: message, startedAt: sentAt))
                     let backoff = policy.decision(after: .retryable(after: nil), failedAttempts: failures, using: &random)
                     if case .retry(let delay) = backoff, delay > .zero {
-                        do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return }
+                        do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return nil }
                     }
                     lookUpFirst = true
                 }

@@ -127,6 +127,16 @@ public struct ProvisioningRun: Sendable {
                 }
             }
             group.addTask { await feed.run() }
+            // The first license goes alone: a product or template that does not exist fails it with
+            // a 400, and the run stops after one request instead of thousands.
+            do throws(JournalError) {
+                if !stop.isRequested, let first = try await feed.take(), let rejection = try await worker.settle(first) {
+                    stop.request(.firstLicenseRejected(rejection))
+                }
+            } catch {
+                journalFailure.set(error)
+                stop.request(.interrupted)
+            }
             await WorkerPool.run(concurrency: min(configuration.concurrency, max(work.count, 1)), stop: stop, next: {
                 do throws(JournalError) {
                     return try await feed.take()
@@ -178,6 +188,7 @@ public struct ProvisioningRun: Sendable {
         case .stopped(.interrupted): "interrupted"
         case .stopped(.accessDenied): "token rejected"
         case .stopped(.tooManyFailures): "too many failures"
+        case .stopped(.firstLicenseRejected): "first license rejected"
         case .refused, .dryRun: "refused"
         }
         try journal.endRun(runID, outcome: outcome, summary: RunSummaryText.line(final))

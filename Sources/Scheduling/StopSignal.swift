@@ -14,6 +14,9 @@ public final class StopSignal: Sendable {
         case accessDenied(String)
         /// Too many rows failed in a row (`--max-failures`).
         case tooManyFailures(Int)
+        /// The first license, sent alone, was refused: the cause is most likely shared by every row
+        /// (a product or template that does not exist, a required metadata key).
+        case firstLicenseRejected(String)
     }
 
     private let state = Mutex<Reason?>(nil)

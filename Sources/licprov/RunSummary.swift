@@ -23,6 +23,9 @@ enum RunSummary {
         case .stopped(.accessDenied(let reason)):
             (.accessDenied, "token rejected", "the API refused the token: \(reason). Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes "
                 + "(license:read, license:write; user:read, user:write for customers); then run the same command again: \(command)")
+        case .stopped(.firstLicenseRejected(let reason)):
+            (.invalidInput, "first license rejected", "the first license, sent alone, was rejected (\(reason)); nothing else was sent. "
+                + "If the cause is shared by every row (a product or template that does not exist), fix it; then run: \(command)")
         case .stopped(.tooManyFailures(let count)):
             (.rowsFailed, "too many failures", "stopped after \(count) failed licenses (--max-failures); see the results file, fix the cause, and run: \(command)")
         case .finished, .refused, .dryRun:
@@ -47,7 +50,7 @@ enum RunSummary {
         if let results = report.resultsPath { Output.result("results: \(results)") }
         Output.result("journal: \(report.journalPath)")
         if let advice {
-            if status == .accessDenied { Output.error(advice) } else { Output.result(advice) }
+            if status == .accessDenied || status == .invalidInput { Output.error(advice) } else { Output.result(advice) }
         }
         return status
     }

@@ -106,6 +106,13 @@ struct RunCommandTests {
         let refused = try run(["run", invalid] + api)
         #expect(refused.status == 65)
         #expect(refused.stderr.contains("invalid.csv:2: allowedActivations"))
+        // 65 too: the first license, sent alone, names a product that does not exist; nothing else is sent.
+        let typo = try scratch.write("typo.csv", "order_id,productId\nT-1,prod-typo\nT-2,prod-typo\nT-3,prod-typo\n")
+        let requestsBefore = try await emulator.counter("licenseCreateRequests")
+        let stopped = try run(["run", typo] + api)
+        #expect(stopped.status == 65)
+        #expect(stopped.stderr.contains("the first license, sent alone, was rejected"))
+        #expect(try await emulator.counter("licenseCreateRequests") == requestsBefore + 1)
         // 66: no such file.
         #expect(try run(["run", scratch.path + "/missing.csv"] + api).status == 66)
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/missing.csv.licprov.sqlite"))

@@ -218,12 +218,26 @@ struct ProvisioningRunTests {
 
     @Test func maxFailuresStopsARunWhoseRowsKeepFailing() async throws {
         try await withRunBench { bench in
-            try bench.write("order_id,productId\n" + (1...30).map { "F-\($0),prod-missing\n" }.joined())
+            try bench.write("order_id,productId\nF-0,prod-1\n" + (1...30).map { "F-\($0),prod-missing\n" }.joined())
             let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.maxFailures = 3; $0.concurrency = 1 })
             #expect(report.ending == .stopped(.tooManyFailures(3)))
             #expect(report.counts.rejected == 3)
-            #expect(await bench.counters.licenseCreateRequests == 3)
+            #expect(await bench.counters.licenseCreateRequests == 4)
             #expect(report.counts.notSent == 27)
+        }
+    }
+
+    @Test func aFirstLicenseTheServerRejectsStopsTheRunAfterOneRequest() async throws {
+        try await withRunBench { bench in
+            try bench.write("order_id,productId\n" + (1...50).map { "P-\($0),prod-typo\n" }.joined())
+            let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.concurrency = 8 })
+            guard case .stopped(.firstLicenseRejected(let reason)) = report.ending else {
+                Issue.record("expected the run to stop on its first license, got \(report.ending)")
+                return
+            }
+            #expect(reason.contains("prod-typo"))
+            #expect(await bench.counters.licenseCreateRequests == 1)
+            #expect(report.counts.notSent == 49)
         }
     }
 }
