@@ -37,6 +37,57 @@ struct RunCommandTests {
         #expect(export.stdout == results)
     }
 
+    /// Resume scenarios 3–7 of the run issue, with the built binary (1 and 2 have tests of their own).
+    @Test func resumeScenariosWithTheBuiltBinary() async throws {
+        let emulator = try EmulatorProcess(["--product", "prod-1"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let api = ["--api-url", emulator.url, "--rate", "0", "--progress", "none"]
+        func creates() async throws -> Int { try await emulator.counter("licenseCreateRequests") }
+
+        // 3. A rejected row fixed in the file is sent with its new values; created rows are untouched.
+        let fixFile = try scratch.write("fix.csv", "order_id,productId,allowedActivations\nX-1,prod-1,2\nX-2,prod-1,-7\n")
+        #expect(try run(["run", fixFile, "--id-column", "order_id", "--skip-invalid"] + api).status == 1)
+        _ = try scratch.write("fix.csv", "order_id,productId,allowedActivations\nX-1,prod-1,2\nX-2,prod-1,7\n")
+        var before = try await creates()
+        let fixed = try run(["run", fixFile, "--id-column", "order_id"] + api)
+        #expect(fixed.status == 0)
+        #expect(fixed.stdout.contains("created 1, recovered 0, already done 1"))
+        #expect(try await creates() == before + 1)
+
+        // 4. Rows appended to a nightly export: only the new rows are sent.
+        let nightly = try scratch.write("nightly.ndjson", (1...3).map { #"{"order_id":"N-\#($0)","productId":"prod-1"}"# + "\n" }.joined())
+        #expect(try run(["run", nightly, "--id-column", "order_id"] + api).status == 0)
+        _ = try scratch.write("nightly.ndjson", (1...5).map { #"{"order_id":"N-\#($0)","productId":"prod-1"}"# + "\n" }.joined())
+        before = try await creates()
+        #expect(try run(["run", nightly, "--id-column", "order_id"] + api).stdout.contains("created 2, recovered 0, already done 3"))
+        #expect(try await creates() == before + 2)
+
+        // 5. A created row edited in the file: not created again, a conflict showing both versions, exit 1.
+        _ = try scratch.write("fix.csv", "order_id,productId,allowedActivations\nX-1,prod-1,5\nX-2,prod-1,7\n")
+        before = try await creates()
+        let edited = try run(["run", fixFile, "--id-column", "order_id"] + api)
+        #expect(edited.status == 1)
+        #expect(try await creates() == before)
+        #expect(try scratch.read("fix.csv.results.csv").contains("conflict"))
+        #expect(try scratch.read("fix.csv.results.csv").contains("allowedActivations 2 → 5"))
+
+        // 6. Two identical rows without an id column are two orders, exactly once across reruns.
+        let twins = try scratch.write("twins.csv", "productId,allowedActivations\nprod-1,1\nprod-1,1\n")
+        before = try await creates()
+        #expect(try run(["run", twins] + api).status == 0)
+        #expect(try run(["run", twins] + api).status == 0)
+        #expect(try await creates() == before + 2)
+
+        // 7. With --id-column, a regenerated, re-sorted file creates nothing twice.
+        _ = try scratch.write("nightly.ndjson", (1...5).reversed().map { #"{"productId":"prod-1","order_id":"N-\#($0)"}"# + "\n" }.joined())
+        before = try await creates()
+        let resorted = try run(["run", nightly, "--id-column", "order_id"] + api)
+        #expect(resorted.status == 0)
+        #expect(resorted.stdout.contains("already done 5"))
+        #expect(try await creates() == before)
+    }
+
     /// Starts a slow run, stops it with `signal` once a few licenses exist, then resumes it.
     func stopAndResume(signal: Int32, expectedStatus: Int32) async throws {
         let emulator = try EmulatorProcess(["--no-rate-limit", "--latency-ms", "40"])
