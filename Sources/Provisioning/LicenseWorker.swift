@@ -38,10 +38,12 @@ struct LicenseWorker: Sendable {
         var body = item.body
         var failures = 0
         var markedAhead = item.markedInFlight
+        var userID: String?
         if let customerRef = item.customerRef {
             switch await customers.userID(for: customerRef) {
-            case .success(let userID):
-                body = MarkedBody.fill(body, userID: userID)
+            case .success(let resolved):
+                userID = resolved
+                body = MarkedBody.fill(body, userID: resolved)
             case .failure(let failure):
                 // Nothing was sent for this license: it is rejected (the same row would fail again) or failed.
                 counters.update { if failure.permanent { $0.rejected += 1 } else { $0.failed += 1 } }
@@ -91,7 +93,7 @@ struct LicenseWorker: Sendable {
                         return nil
                     }
                     if let replacement = item.replacement {
-                        body = replacement.body
+                        body = userID.map { MarkedBody.fill(replacement.body, userID: $0) } ?? replacement.body
                         try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
                     } else {
                         try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))

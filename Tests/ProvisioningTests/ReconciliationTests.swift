@@ -167,6 +167,28 @@ struct ReconciliationTests {
     }
 }
 
+extension ReconciliationTests {
+    @Test func aCustomersRowEditedWhileInFlightIsSentWithItsUser() async throws {
+        try await withRunBench { bench in
+            try bench.write("order_id,productId,email,allowedActivations\nU-1,prod-1,u1@example.com,1\n")
+            let configuration = bench.configuration(idColumn: "order_id")
+            _ = try await bench.run(configuration, token: "wrong")
+            try Self.force(configuration.journalPath, "UPDATE license SET state = 'inFlight'")
+            try bench.write("order_id,productId,email,allowedActivations\nU-1,prod-1,u1@example.com,4\n")
+            let report = try await bench.run(configuration)
+            #expect(report.counts.created == 1)
+            let licenses = await bench.emulator.store.allLicenses()
+            #expect(licenses.count == 1)
+            guard case .object(let license)? = licenses.first, case .object(let user)? = license["user"] else {
+                Issue.record("the license has no user: \(licenses)")
+                return
+            }
+            #expect(user["email"] == .string("u1@example.com"))
+            #expect(license["allowedActivations"] == .int(4))
+        }
+    }
+}
+
 /// Lookup lag: if Cryptlex's search ever lags behind its writes, a lookup right after a lost
 /// response could miss the license and the resend would duplicate it. licprov waits
 /// `--reconcile-delay` (1 s by default) before its one lookup; these tests show both sides.
