@@ -135,7 +135,7 @@ struct RowBuilder: Sendable {
         var cells: [RowMapper.Placed] = []
         cells.reserveCapacity(members.count)
         var idValue: String?
-        var seen: [String] = []
+        var seen = SeenTargets()
         var unknown: [String] = []
         var diagnostics: [Diagnostic] = []
         for member in members {
@@ -146,11 +146,8 @@ struct RowBuilder: Sendable {
             }
             let target = ColumnTarget.resolve(name, policy: options.unknownColumns)
             if case .unknown = target { unknown.append(name) }
-            if let identity = target.identity {
-                if seen.contains(identity) {
-                    diagnostics.append(Diagnostic(file: file, line: line, field: name, message: "sets \(identity) a second time in the same object; keep one"))
-                }
-                seen.append(identity)
+            if !seen.insert(target), let identity = target.identity {
+                diagnostics.append(Diagnostic(file: file, line: line, field: name, message: "sets \(identity) a second time in the same object; keep one"))
             }
             cells.append(RowMapper.Placed(target: target, cell: .json(cell), label: name))
         }
@@ -193,5 +190,35 @@ struct RowBuilder: Sendable {
         case UInt8(ascii: "|"): "bars (|)"
         default: "'\(UnicodeScalar(delimiter))'"
         }
+    }
+}
+
+/// The targets one JSON object has set so far: a bit per body field, customer field and quantity
+/// (no strings made or compared), and the metadata keys by name.
+struct SeenTargets {
+    private var bits: (UInt64, UInt64) = (0, 0)
+    private var metadataKeys: [String] = []
+
+    /// Records `target`; false when it was set before.
+    mutating func insert(_ target: ColumnTarget) -> Bool {
+        let bit: Int
+        switch target {
+        case .field(let index): bit = index
+        case .customer(let field): bit = 100 + (ColumnTarget.CustomerField.allCases.firstIndex(of: field) ?? 0)
+        case .quantity: bit = 110
+        case .metadataKey(let key):
+            if metadataKeys.contains(key) { return false }
+            metadataKeys.append(key)
+            return true
+        case .ignored, .unknown: return true
+        }
+        if bit < 64 {
+            let mask: UInt64 = 1 << UInt64(bit)
+            defer { bits.0 |= mask }
+            return bits.0 & mask == 0
+        }
+        let mask: UInt64 = 1 << UInt64(bit - 64)
+        defer { bits.1 |= mask }
+        return bits.1 & mask == 0
     }
 }
