@@ -51,6 +51,8 @@ public struct ProvisioningRun: Sendable {
         /// Journal transactions for the workers' writes (group commits).
         public var commits: Int
         /// For a dry run: what would be looked up and sent, and the first few bodies.
+        /// Licenses not created, grouped by why (the most common first): "HTTP 400: Product … does not exist" → 12.
+        public var failureReasons: [(reason: String, count: Int)] = []
         public var plannedLookups = 0
         public var plannedSends = 0
         public var sampleBodies: [String] = []
@@ -170,6 +172,8 @@ public struct ProvisioningRun: Sendable {
         let rejected = plan.rejectedLines
         var nextRejected = 0
         let writer = try ResultsFile.Writer(path: configuration.resultsPath)
+        var reasons: [String: Int] = [:]
+        if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
         try journal.forEachEntry { entry in
             guard mine.contains(entry.id) else { return }
             while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
@@ -177,6 +181,9 @@ public struct ProvisioningRun: Sendable {
                 nextRejected += 1
             }
             if entry.state.isSettled && entry.editedBody != nil { final.conflicts += 1 }
+            if [.failed, .rejected, .conflict, .unresolved].contains(entry.state) {
+                reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
+            }
             try writer.append(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
         }
         for line in rejected[nextRejected...] { try writer.append(line) }
@@ -192,10 +199,12 @@ public struct ProvisioningRun: Sendable {
         case .refused, .dryRun: "refused"
         }
         try journal.endRun(runID, outcome: outcome, summary: RunSummaryText.line(final))
-        return Report(ending: ending, counts: final, summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
+        var report = Report(ending: ending, counts: final, summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
                       licenses: licenses, toSettle: work.count, resultsPath: configuration.resultsPath,
                       journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, settling: settling,
                       commits: committer.commitCount)
+        report.failureReasons = reasons.map { (reason: $0.key, count: $0.value) }.sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
+        return report
     }
 }
 
@@ -219,6 +228,18 @@ extension ProvisioningRun {
                       toSettle: plan.lookups.count + plan.sends.count, resultsPath: nil, journalPath: configuration.journalPath,
                       elapsed: ContinuousClock.now - started, commits: 0, plannedLookups: plan.lookups.count,
                       plannedSends: plan.sends.count, sampleBodies: plan.sampleBodies.map { String(decoding: $0, as: UTF8.self) })
+    }
+}
+
+/// A short, groupable reason for a license that was not created.
+enum FailureReason {
+    static func of(status: Int?, message: String?) -> String {
+        // Blank what differs from row to row (quoted ids and keys, license ids) so that alike failures group.
+        var text = (message ?? "no message")
+            .replacingOccurrences(of: #"'[^']*'|"[^"]*""#, with: "…", options: .regularExpression)
+            .replacingOccurrences(of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, with: "…", options: .regularExpression)
+        text = String(text.prefix(100)).trimmingCharacters(in: .whitespaces)
+        return message == nil ? (status.map { "HTTP \($0)" } ?? text) : text
     }
 }
 

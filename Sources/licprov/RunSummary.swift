@@ -44,6 +44,10 @@ enum RunSummary {
         Output.result("requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries), "
             + "elapsed \(format(seconds(report.elapsed))) s, \(format(rate(report, report.elapsed))) licenses/s "
             + "(sending: \(format(seconds(report.settling))) s, \(format(rate(report, report.settling)))/s; \(report.commits) group commits)")
+        for (reason, count) in report.failureReasons.prefix(5) {
+            Output.result("  \(count) × \(reason)")
+        }
+        if report.failureReasons.count > 5 { Output.result("  (\(report.failureReasons.count - 5) more reasons; see the results file)") }
         if counts.userLookups + counts.userRequests > 0 {
             Output.result("customers: \(counts.usersFound) found, \(counts.usersCreated) created (\(counts.userLookups) lookups, \(counts.userRequests) creates sent)")
         }
@@ -87,6 +91,7 @@ enum RunSummary {
             "usersFound": counts.usersFound, "usersCreated": counts.usersCreated,
             "elapsedSeconds": (seconds(report.elapsed) * 100).rounded() / 100,
             "licensesPerSecond": (rate(report, report.elapsed) * 100).rounded() / 100,
+            "failureReasons": report.failureReasons.map { ["reason": $0.reason, "count": $0.count] as [String: Any] },
             "results": report.resultsPath ?? NSNull(), "journal": report.journalPath, "command": command,
         ]
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {

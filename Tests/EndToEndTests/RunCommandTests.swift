@@ -145,6 +145,7 @@ struct RunCommandTests {
         let unknownProduct = try scratch.write("unknown.csv", "order_id,productId\nU-1,prod-1\nU-2,prod-nope\n")
         let partly = try run(["run", unknownProduct] + api)
         #expect(partly.status == 1)
+        #expect(partly.stdout.contains("1 × POST /v3/licenses: HTTP 400: Product with id … does not exist."), "\(partly.stdout)")
         #expect(try scratch.read("unknown.csv.results.csv").contains(",rejected,,,400,"))
         // 64: no token; a bad flag.
         let noToken = try run(["run", good] + api, environment: ["CRYPTLEX_ACCESS_TOKEN": ""])
