@@ -71,7 +71,6 @@ struct RunPlanner {
                 id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: digest.bodyHash, editedHash: digest.editedHash)
         }
         var plan = RunPlan()
-        let markerKey = configuration.markerKey
         var ingest = configuration.ingest
         let configuration = self.configuration
         ingest.prepare = { row in RunPlanner.template(for: row, configuration: configuration) }
@@ -98,7 +97,7 @@ struct RunPlanner {
                     }
                     // Once the file is known to be refused, nothing more is written.
                     guard plan.problems.isEmpty || configuration.skipInvalid else { return }
-                    try register(row, markerKey: markerKey, known: &known, plan: &plan, registration: registration)
+                    try register(row, known: &known, plan: &plan, registration: registration)
                 }
                 plan.summary.errors += runErrors
                 if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
@@ -120,7 +119,7 @@ struct RunPlanner {
         return plan
     }
 
-    private func register(_ row: OrderRow, markerKey: String?, known: inout [RowUnit: Known], plan: inout RunPlan,
+    private func register(_ row: OrderRow, known: inout [RowUnit: Known], plan: inout RunPlan,
                           registration: SQLiteJournal.Registration) throws {
         var customerRef: Int64?
         if let customer = row.customer {
