@@ -27,6 +27,18 @@ enum BuiltBinaries {
         try runTool(directory.appendingPathComponent(name).path, arguments, stdin: stdin, environment: environment)
     }
 
+    /// Starts `name` with `arguments` in the background, its output discarded (for runs a test stops).
+    static func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = directory.appendingPathComponent(name)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs the program at `path` to completion.
     static func runTool(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()

@@ -7,25 +7,10 @@ import Testing
 @Suite("cryptlex-emulator, run as a built binary")
 struct EmulatorBinaryTests {
     @Test func itAnnouncesItsPortAndServesTheAPI() async throws {
-        let process = Process()
-        process.executableURL = BuiltBinaries.directory.appendingPathComponent("cryptlex-emulator")
-        process.arguments = ["--port", "0", "--token", "e2e-token", "--product", "p1"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
-
-        // The first stdout line names the URL.
-        var buffer = Data()
-        while !buffer.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-        }
-        let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-        #expect(line.hasPrefix("listening on http://127.0.0.1:"))
-        let url = try #require(URL(string: String(line.dropFirst("listening on ".count))))
+        // EmulatorProcess reads the first stdout line, which must name the URL.
+        let emulator = try EmulatorProcess(["--product", "p1"])
+        #expect(emulator.url.hasPrefix("http://127.0.0.1:"))
+        let url = try #require(URL(string: emulator.url))
         #expect((url.port ?? 0) > 0)
 
         var request = URLRequest(url: url.appendingPathComponent("v3/licenses"))

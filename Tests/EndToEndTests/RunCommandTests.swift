@@ -94,13 +94,8 @@ struct RunCommandTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(60))
-        let process = Process()
-        process.executableURL = BuiltBinaries.directory.appendingPathComponent("licprov")
-        process.arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--concurrency", "3"]
-        process.environment = ProcessInfo.processInfo.environment.merging(Self.token) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try BuiltBinaries.start("licprov", ["run", file, "--id-column", "order_id", "--api-url", emulator.url,
+                                                          "--rate", "0", "--concurrency", "3"], environment: Self.token)
         let deadline = ContinuousClock.now + .seconds(60)
         while try await emulator.counter("licensesCreated") < 6, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
@@ -185,13 +180,8 @@ struct RunCommandTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(40))
-        let process = Process()
-        process.executableURL = BuiltBinaries.directory.appendingPathComponent("licprov")
-        process.arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--concurrency", "1"]
-        process.environment = ProcessInfo.processInfo.environment.merging(Self.token) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try BuiltBinaries.start("licprov", ["run", file, "--id-column", "order_id", "--api-url", emulator.url,
+                                                          "--rate", "0", "--concurrency", "1"], environment: Self.token)
         defer { process.interrupt(); process.waitUntilExit() }
         let deadline = ContinuousClock.now + .seconds(30)
         while try await emulator.counter("licensesCreated") < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
@@ -253,13 +243,7 @@ struct KillLoopTests {
                          "--reconcile-delay", "0.05"]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<15 {
-            let process = Process()
-            process.executableURL = BuiltBinaries.directory.appendingPathComponent("licprov")
-            process.arguments = arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(RunCommandTests.token) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try BuiltBinaries.start("licprov", arguments, environment: RunCommandTests.token)
             // A random moment: the kill is the experiment, nothing is asserted about time.
             try await Task.sleep(for: .milliseconds(Int.random(in: 30...250, using: &generator)))
             kill(process.processIdentifier, SIGKILL)
@@ -291,13 +275,7 @@ struct ChaosTests {
         let arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--concurrency", "8",
                          "--reconcile-delay", "0.1", "--retry-base", "0.02", "--retry-cap", "0.2"]
         for threshold in [20, 70, 130] {
-            let process = Process()
-            process.executableURL = BuiltBinaries.directory.appendingPathComponent("licprov")
-            process.arguments = arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(RunCommandTests.token) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try BuiltBinaries.start("licprov", arguments, environment: RunCommandTests.token)
             let deadline = ContinuousClock.now + .seconds(60)
             while process.isRunning, try await emulator.counter("licensesCreated") < threshold, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(2))
