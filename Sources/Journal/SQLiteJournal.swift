@@ -5,9 +5,10 @@ import GRDB
 /// intent before it is sent and its outcome after, so a run stopped at any moment resumes
 /// without sending anything twice.
 ///
-/// Writes are batched: ``register(_:)``, ``markInFlight(_:run:)`` and ``record(_:run:)`` each take
-/// many entries and commit them in one transaction (group commit). A commit returns only once
-/// SQLite has synced it, which is what makes "recorded before sent" hold across power loss.
+/// Writes are batched: ``registering(_:)`` records a whole file's intents in one transaction,
+/// ``markInFlight(_:run:)`` a chunk of sends, and ``JournalCommitter`` groups the workers' writes
+/// (group commit). A commit returns only once SQLite has synced it, which is what makes
+/// "recorded before sent" hold across power loss.
 public final class SQLiteJournal: Sendable {
     public let path: String
     private let pool: DatabasePool
@@ -59,56 +60,6 @@ public final class SQLiteJournal: Sendable {
     }
 
     // MARK: entries
-
-    /// Registers intents in one transaction and returns every one's entry: new ones pending,
-    /// known ones (same row id and unit) as the journal has them, untouched.
-    public func register(_ intents: [Intent]) throws(JournalError) -> [JournalEntry] {
-        try write("register intents") { db in
-            var entries: [JournalEntry] = []
-            entries.reserveCapacity(intents.count)
-            for intent in intents {
-                try db.execute(sql: """
-                    INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-                    ON CONFLICT(rowID, unit) DO NOTHING
-                    """, arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash, intent.marker,
-                                     intent.state.rawValue, intent.error, Self.now()])
-                if let row = try Row.fetchOne(db, sql: "SELECT * FROM license WHERE rowID = ? AND unit = ?", arguments: [intent.rowID, intent.unit]) {
-                    entries.append(Self.entry(row))
-                }
-            }
-            return entries
-        }
-    }
-
-    /// Inserts intents known to be new (no entry has their row id and unit) in one transaction;
-    /// returns their entry ids in order. Faster than ``register(_:)`` for a first run.
-    public func insert(_ intents: [Intent]) throws(JournalError) -> [Int64] {
-        try write("register intents") { db in
-            let now = Self.now()
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-                """)
-            var ids: [Int64] = []
-            ids.reserveCapacity(intents.count)
-            for intent in intents {
-                try statement.execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
-                                                  intent.marker, intent.state.rawValue, intent.error, now])
-                ids.append(db.lastInsertedRowID)
-            }
-            return ids
-        }
-    }
-
-    /// Applies changes to existing entries in one transaction.
-    public func apply(_ changes: [EntryChange]) throws(JournalError) {
-        guard !changes.isEmpty else { return }
-        try write("update entries from the file") { db in
-            let now = Self.now()
-            for change in changes { try Self.apply(change, now: now, in: db) }
-        }
-    }
 
     static func apply(_ change: EntryChange, now: String, in db: Database) throws {
         switch change {
@@ -213,11 +164,6 @@ public final class SQLiteJournal: Sendable {
         try write("record intent to send") { db in try Self.apply(ids.map { .markInFlight($0) }, run: run, in: db) }
     }
 
-    /// Records outcomes (entry state plus the attempt's result) in one transaction.
-    public func record(_ outcomes: [AttemptOutcome], run: Int64) throws(JournalError) {
-        try write("record outcomes") { db in try Self.apply(outcomes.map { .outcome($0) }, run: run, in: db) }
-    }
-
     /// A write a worker asks for; ``JournalCommitter`` commits many in one transaction.
     public enum Operation: Sendable, Equatable {
         /// The entry is about to be sent: state inFlight, one more attempt.
@@ -261,13 +207,6 @@ public final class SQLiteJournal: Sendable {
                                                  outcome.state.rawValue, outcome.error])
                 }
             }
-        }
-    }
-
-    /// Entries a crashed run left in flight: each may or may not have created its license.
-    public func inFlight() throws(JournalError) -> [JournalEntry] {
-        try read("list entries in flight") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM license WHERE state = 'inFlight' ORDER BY id").map(Self.entry)
         }
     }
 

@@ -141,33 +141,13 @@ actor CustomerResolver {
         }
     }
 
-    /// One lookup by email through the rate limiter, retried like any read.
+    /// One lookup by email, through the rate limiter and retried like any read.
     private func findUser(_ email: String) async -> Result<User?, Failure> {
-        var random = SystemRandomNumberGenerator()
-        var failures = 0
-        while true {
-            do { try await limiter?.acquire() } catch { return .failure(Failure(message: "cancelled", permanent: false)) }
-            counters.update { $0.userLookups += 1 }
-            do {
-                return .success(try await client.findUsers(email: email).value.first)
-            } catch {
-                let message = error.errorDescription ?? "the user lookup failed"
-                switch error.outcome {
-                case .stopRun:
-                    stop.request(.accessDenied(message))
-                    return .failure(Failure(message: message, permanent: false))
-                case .permanent:
-                    return .failure(Failure(message: message, permanent: false))
-                case .retryable, .ambiguous:
-                    if error.status == 429 { await limiter?.pause(for: error.rateLimit.retryAfter ?? .seconds(1)) } else { failures += 1 }
-                    guard case .retry(let delay) = policy.decision(after: .retryable(after: error.rateLimit.retryAfter),
-                                                                   failedAttempts: max(failures, 1), using: &random), !stop.isRequested else {
-                        return .failure(Failure(message: message, permanent: false))
-                    }
-                    try? await Task.sleep(for: delay)
-                }
-            }
-        }
+        let reads = RateLimitedReads(limiter: limiter, policy: policy, stop: stop, counters: counters)
+        let client = self.client
+        return await reads.perform(count: { $0.userLookups += 1 }) { () async throws(APIError) in
+            try await client.findUsers(email: email)
+        }.map(\.first).mapError { Failure(message: $0.reason, permanent: false) }
     }
 
     /// Cryptlex requires a first name. Without one, the email's local part stands in

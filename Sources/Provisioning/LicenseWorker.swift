@@ -29,6 +29,7 @@ struct LicenseWorker: Sendable {
     let stop: StopSignal
     let counters: RunCounters
     let logger: Logger
+    private var reads: RateLimitedReads { RateLimitedReads(limiter: limiter, policy: policy, stop: stop, counters: counters) }
 
     /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the run.
     /// Returns the server's message when the license was rejected with a 4xx other than 409 (the
@@ -225,7 +226,7 @@ struct LicenseWorker: Sendable {
         if delay > .zero {
             do { try await Task.sleep(for: delay) } catch { return .unavailable("cancelled") }
         }
-        let result: Result<[License], LookupFailure>
+        let result: Result<[License], RateLimitedReads.Failure>
         if let markerKey {
             result = await find(LicenseQuery(metadataKey: markerKey, metadataValue: item.marker)) {
                 $0.metadataValue(forKey: markerKey) == item.marker
@@ -247,57 +248,14 @@ struct LicenseWorker: Sendable {
         }
     }
 
-    struct LookupFailure: Error { var reason: String }
-
-    /// One `GET /v3/licenses` through the rate limiter, retried like any GET.
-    private func find(_ query: LicenseQuery, matching: (License) -> Bool) async -> Result<[License], LookupFailure> {
-        var random = SystemRandomNumberGenerator()
-        var failures = 0
-        while true {
-            do {
-                try await limiter?.acquire()
-            } catch {
-                return .failure(LookupFailure(reason: "cancelled"))
-            }
-            counters.update { $0.lookups += 1 }
-            do {
-                let answer = try await client.findLicenses(query, page: 1, limit: 100)
-                await observe(answer.rateLimit)
-                return .success(answer.value.filter(matching))
-            } catch {
-                await observe(error.rateLimit)
-                let message = error.errorDescription ?? "lookup failed"
-                switch error.outcome {
-                case .stopRun:
-                    stop.request(.accessDenied(message))
-                    return .failure(LookupFailure(reason: message))
-                case .permanent:
-                    return .failure(LookupFailure(reason: message))
-                case .retryable, .ambiguous:
-                    let after: Duration? = if case .retryable(let after) = error.outcome { after } else { nil }
-                    if error.status == 429 {
-                        counters.update { $0.tooManyRequests += 1 }
-                        await limiter?.pause(for: after ?? .seconds(1))
-                    } else {
-                        failures += 1
-                    }
-                    guard case .retry(let delay) = policy.decision(after: .retryable(after: after), failedAttempts: max(failures, 1), using: &random),
-                          !stop.isRequested || failures == 0 else {
-                        return .failure(LookupFailure(reason: message))
-                    }
-                    do { try await Task.sleep(for: delay) } catch { return .failure(LookupFailure(reason: "cancelled")) }
-                }
-            }
-        }
+    /// One `GET /v3/licenses`, through the rate limiter and retried like any read; keeps the matches.
+    private func find(_ query: LicenseQuery, matching: (License) -> Bool) async -> Result<[License], RateLimitedReads.Failure> {
+        await reads.perform(count: { $0.lookups += 1 }) { () async throws(APIError) in
+            try await client.findLicenses(query, page: 1, limit: 100)
+        }.map { $0.filter(matching) }
     }
 
-    /// Feeds the server's rate-limit headers to the limiter.
-    private func observe(_ status: RateLimitStatus) async {
-        guard let limiter, let remaining = status.remaining, let reset = status.reset else { return }
-        let window = status.window ?? .seconds(5)
-        let seconds = min(max(reset.timeIntervalSinceNow, 0), Double(window.components.seconds) + 1)
-        await limiter.observe(remaining: remaining, resetsIn: .milliseconds(Int64(seconds * 1000)))
-    }
+    private func observe(_ status: RateLimitStatus) async { await reads.observe(status) }
 
     private func noteFailure() {
         guard maxFailures > 0 else { return }

@@ -38,9 +38,14 @@ public enum ResultsFile {
             self.httpStatus = httpStatus
             self.message = message
         }
+
+        /// The line's cells, in ``ResultsFile/header`` order.
+        var cells: [String] {
+            [String(sourceLine), rowID, String(unit), status, licenseID ?? "", licenseKey ?? "", httpStatus.map(String.init) ?? "", message ?? ""]
+        }
     }
 
-    public static let header = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message"]
+    public static let header: [String] = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message"]
 
     /// Why the file could not be written.
     public struct WriteError: Error, LocalizedError, Sendable {
@@ -85,8 +90,7 @@ public enum ResultsFile {
         }
 
         public func append(_ line: Line) throws(WriteError) {
-            ResultsFile.append([String(line.sourceLine), line.rowID, String(line.unit), line.status, line.licenseID ?? "",
-                                line.licenseKey ?? "", line.httpStatus.map(String.init) ?? "", line.message ?? ""], to: &buffer)
+            ResultsFile.append(line.cells, to: &buffer)
             if buffer.count >= 1 << 16 { try flush() }
         }
 
@@ -123,14 +127,11 @@ public enum ResultsFile {
         }
     }
 
-    /// The whole file as bytes, for standard output.
-    public static func encode(_ lines: some Sequence<Line>) -> [UInt8] {
+    /// Lines as CSV bytes, for standard output; `header` adds the header line first.
+    public static func encode(_ lines: some Sequence<Line>, header: Bool = true) -> [UInt8] {
         var buffer: [UInt8] = []
-        append(header, to: &buffer)
-        for line in lines {
-            append([String(line.sourceLine), line.rowID, String(line.unit), line.status, line.licenseID ?? "",
-                    line.licenseKey ?? "", line.httpStatus.map(String.init) ?? "", line.message ?? ""], to: &buffer)
-        }
+        if header { append(Self.header, to: &buffer) }
+        for line in lines { append(line.cells, to: &buffer) }
         return buffer
     }
 

@@ -79,9 +79,7 @@ struct ExportCommand: AsyncParsableCommand {
                 var batch: [ResultsFile.Line] = []
                 var first = true
                 func emit() {
-                    var bytes = ResultsFile.encode(batch)
-                    if !first, let end = bytes.firstIndex(of: 0x0A) { bytes.removeSubrange(...end) } // the header once
-                    FileHandle.standardOutput.write(Data(bytes))
+                    FileHandle.standardOutput.write(Data(ResultsFile.encode(batch, header: first)))
                     first = false
                     batch.removeAll(keepingCapacity: true)
                 }

@@ -7,7 +7,7 @@ import Testing
 struct JournalCommitterTests {
     func journalWithEntries(_ count: Int) throws -> (SQLiteJournal, [Int64]) {
         let journal = try SQLiteJournal(path: try SQLiteJournalTests.temporaryPath())
-        let ids = try journal.insert((1...count).map { SQLiteJournalTests.intent("R-\($0)", line: $0 + 1) })
+        let ids = try SQLiteJournalTests.insert((1...count).map { SQLiteJournalTests.intent("R-\($0)", line: $0 + 1) }, into: journal)
         return (journal, ids)
     }
 
@@ -67,9 +67,12 @@ struct JournalCommitterTests {
 
     @Test func entriesStreamInFileOrderAndChangesApply() throws {
         let journal = try SQLiteJournal(path: try SQLiteJournalTests.temporaryPath())
-        let ids = try journal.insert([SQLiteJournalTests.intent("B", line: 3), SQLiteJournalTests.intent("A", line: 2),
-                                      SQLiteJournalTests.intent("A", unit: 2, line: 2)])
-        try journal.apply([.moveTo(id: ids[0], sourceLine: 1), .noteEdit(id: ids[1], body: [1, 2], bodyHash: "x")])
+        let ids = try SQLiteJournalTests.insert([SQLiteJournalTests.intent("B", line: 3), SQLiteJournalTests.intent("A", line: 2),
+                                                 SQLiteJournalTests.intent("A", unit: 2, line: 2)], into: journal)
+        try journal.registering { registration in
+            try registration.apply(.moveTo(id: ids[0], sourceLine: 1))
+            try registration.apply(.noteEdit(id: ids[1], body: [1, 2], bodyHash: "x"))
+        }
         var order: [String] = []
         try journal.forEachEntry { order.append("\($0.rowID)/\($0.unit)") }
         #expect(order == ["B/1", "A/1", "A/2"])

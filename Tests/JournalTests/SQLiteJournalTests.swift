@@ -15,6 +15,11 @@ struct SQLiteJournalTests {
         Intent(rowID: row, unit: unit, sourceLine: line, body: Array(#"{"productId":"p1"}"#.utf8), bodyHash: "h-\(row)", marker: "m-\(row)-\(unit)")
     }
 
+    /// Registers `intents` as a run does (one transaction); returns their entry ids.
+    static func insert(_ intents: [Intent], into journal: SQLiteJournal) throws -> [Int64] {
+        try journal.registering { registration in try intents.map { try registration.insert($0) } }
+    }
+
     @Test func aNewJournalIsPrivateWALAndMigrated() throws {
         let path = try Self.temporaryPath()
         let journal = try SQLiteJournal(path: path)
@@ -31,42 +36,38 @@ struct SQLiteJournalTests {
         #expect(tables)
     }
 
-    @Test func registeringIsIdempotentPerRowAndUnit() throws {
+    @Test func aRowAndUnitIsRegisteredOnceAndAClashRollsTheWholeRegistrationBack() throws {
         let journal = try SQLiteJournal(path: try Self.temporaryPath())
-        let first = try journal.register([Self.intent("A-1"), Self.intent("A-2"), Self.intent("A-2", unit: 2)])
-        #expect(first.map(\.state) == [.pending, .pending, .pending])
-        #expect(Set(first.map(\.id)).count == 3)
-        var edited = Self.intent("A-1")
-        edited.bodyHash = "changed"
-        let again = try journal.register([edited, Self.intent("A-3")])
-        #expect(again[0].id == first[0].id)
-        #expect(again[0].bodyHash == "h-A-1", "a known entry keeps what was journaled; the caller compares hashes")
-        #expect(again[1].state == .pending)
-        #expect(try journal.counts() == [.pending: 4])
+        let ids = try Self.insert([Self.intent("A-1"), Self.intent("A-2"), Self.intent("A-2", unit: 2)], into: journal)
+        #expect(Set(ids).count == 3)
+        var again = Self.intent("A-1")
+        again.marker = "another marker"
+        #expect(throws: JournalError.self) { _ = try Self.insert([Self.intent("A-3"), again], into: journal) }
+        #expect(try journal.allEntries().map(\.rowID) == ["A-1", "A-2", "A-2"], "A-3 went with the clash")
+        #expect(try journal.counts() == [.pending: 3])
     }
 
-    @Test func outcomesSurviveReopeningAndInFlightEntriesAreFound() throws {
+    @Test func outcomesSurviveReopeningAndInFlightEntriesAreFound() async throws {
         let path = try Self.temporaryPath()
         do {
             let journal = try SQLiteJournal(path: path)
             let run = try journal.beginRun(command: "licprov run orders.csv", version: "test")
-            let entries = try journal.register([Self.intent("A-1"), Self.intent("A-2"), Self.intent("A-3")])
-            try journal.markInFlight(entries.map(\.id), run: run)
-            try journal.record([
-                AttemptOutcome(entryID: entries[0].id, state: .created, httpStatus: 201, licenseID: "lic-1", licenseKey: "KEY-1"),
-                AttemptOutcome(entryID: entries[1].id, state: .failed, httpStatus: 400, error: "allowedActivations: must be at least -1"),
-            ], run: run)
+            let ids = try Self.insert([Self.intent("A-1"), Self.intent("A-2"), Self.intent("A-3")], into: journal)
+            try journal.markInFlight(ids, run: run)
+            let committer = JournalCommitter(journal: journal, run: run)
+            try committer.post(AttemptOutcome(entryID: ids[0], state: .created, httpStatus: 201, licenseID: "lic-1", licenseKey: "KEY-1"))
+            try committer.post(AttemptOutcome(entryID: ids[1], state: .failed, httpStatus: 400, error: "allowedActivations: must be at least -1"))
+            try await committer.flush()
             // The process "dies" here: A-3 stays in flight, the run never ends.
         }
         let reopened = try SQLiteJournal(path: path)
-        #expect(try reopened.inFlight().map(\.rowID) == ["A-3"])
         let all = try reopened.allEntries()
         #expect(all.map(\.state) == [.created, .failed, .inFlight])
         #expect(all[0].licenseKey == "KEY-1" && all[0].licenseID == "lic-1" && all[0].httpStatus == 201)
         #expect(all.map(\.attempts) == [1, 1, 1])
         #expect(try reopened.counts() == [.created: 1, .failed: 1, .inFlight: 1])
         let check = try DatabaseQueue(path: path)
-        let (finished, outcome) = try check.read { db in
+        let (finished, outcome) = try await check.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempt WHERE finishedAt IS NOT NULL"),
              try String.fetchOne(db, sql: "SELECT outcome FROM run"))
         }
@@ -76,11 +77,11 @@ struct SQLiteJournalTests {
 
     @Test func aBrokenWriteIsAJournalErrorNamingTheSQL() throws {
         let journal = try SQLiteJournal(path: try Self.temporaryPath())
-        _ = try journal.register([Self.intent("A-1")])
+        _ = try Self.insert([Self.intent("A-1")], into: journal)
         var clash = Self.intent("B-1")
         clash.marker = "m-A-1-1"
         #expect {
-            _ = try journal.register([clash])
+            _ = try Self.insert([clash], into: journal)
         } throws: { error in
             let message = (error as? JournalError)?.errorDescription ?? ""
             return message.contains("cannot register intents") && message.contains("UNIQUE") && message.contains("INSERT INTO license")
