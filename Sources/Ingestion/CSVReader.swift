@@ -9,21 +9,84 @@
 ///
 /// Malformed input never stops the read: a stray quote in an unquoted field, text after a
 /// closing quote, a NUL byte, invalid UTF-8 or an over-long field becomes a ``Problem`` on the
-/// record, and reading goes on with the next byte. Only an unterminated quote at the end of the
+/// record, and reading goes on with the next byte. (The reader hands records over as bytes; they
+/// are decoded, and invalid UTF-8 found, by ``Record/decoded()``, which the parallel stage runs.) Only an unterminated quote at the end of the
 /// file swallows the rest, and that is reported at the line where the quote opened.
 ///
 /// Chosen over CSV.swift after measuring: on Linux that library reports a false read error at end
 /// of file and accepts malformed quotes, and this reader was about 5× faster.
 public struct CSVReader {
-    /// One record, fields decoded as UTF-8.
-    public struct Record: Sendable {
+    /// One record as read: its fields' bytes back to back (quotes taken off, doubled quotes
+    /// undone), and where each field ends. The buffers are valid only while the record is handed
+    /// over; ``decoded()`` makes a copy that lasts.
+    public struct Record {
+        public let bytes: UnsafeBufferPointer<UInt8>
+        /// The end of each field in ``bytes``.
+        public let ends: UnsafeBufferPointer<Int>
+        /// The physical line where the record starts.
+        public let line: Int
+        /// Problems found while reading it (invalid UTF-8 is found when decoding).
+        public let problems: [Problem]
+        /// The delimiter in force (after any `sep=` line).
+        public let delimiter: UInt8
+
+        /// The fields decoded as UTF-8, with a problem for each field that is not valid UTF-8
+        /// (its text then has the bad bytes replaced).
+        public func decoded() -> Decoded {
+            var fields: [String] = []
+            fields.reserveCapacity(ends.count)
+            var problems = self.problems
+            var start = 0
+            var foundInvalid = false
+            for (index, end) in ends.enumerated() {
+                let field = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                if let text = CSVReader.decode(field) {
+                    fields.append(text)
+                } else {
+                    let lineBreaks = CSVReader.lineBreaks(in: UnsafeBufferPointer(rebasing: bytes[..<end]))
+                    problems.append(Problem(fieldIndex: index + 1, line: line + lineBreaks,
+                                            message: "is not valid UTF-8 (byte \(CSVReader.firstInvalidUTF8Offset(Array(field)) + 1) of the field); save the file as UTF-8"))
+                    fields.append(String(decoding: field, as: UTF8.self))
+                    foundInvalid = true
+                }
+                start = end
+            }
+            if foundInvalid {
+                // In field order, as the problems were found: a field's own before the next field's.
+                problems = problems.enumerated().sorted { ($0.element.fieldIndex, $0.offset) < ($1.element.fieldIndex, $1.offset) }.map(\.element)
+            }
+            return Decoded(fields: fields, line: line, problems: problems, delimiter: delimiter)
+        }
+    }
+
+    /// A record decoded: fields as strings.
+    public struct Decoded: Sendable {
         public var fields: [String]
         /// The physical line where the record starts.
         public var line: Int
-        /// Problems found while reading it.
+        /// Problems found while reading and decoding it.
         public var problems: [Problem]
         /// The delimiter in force (after any `sep=` line).
         public var delimiter: UInt8
+    }
+
+    /// A field's text; nil when it is not valid UTF-8. ASCII is copied without validation.
+    static func decode(_ field: UnsafeBufferPointer<UInt8>) -> String? {
+        var highBits: UInt8 = 0
+        for byte in field { highBits |= byte }
+        if highBits < 0x80 {
+            return String(unsafeUninitializedCapacity: field.count) { _ = $0.initialize(fromContentsOf: field); return field.count }
+        }
+        return String(validating: field, as: UTF8.self)
+    }
+
+    /// Line breaks in a quoted field's bytes: CRLF, a lone CR and a lone LF each count once.
+    static func lineBreaks(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var count = 0
+        for (index, byte) in bytes.enumerated() where byte == 0x0D || (byte == 0x0A && (index == 0 || bytes[index - 1] != 0x0D)) {
+            count += 1
+        }
+        return count
     }
 
     /// A malformed spot in a record.
@@ -43,11 +106,13 @@ public struct CSVReader {
 
     private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
     private var state = State.fieldStart
-    private var field: [UInt8] = []
-    private var fields: [String] = []
+    /// The record being read: its fields' bytes, and where each complete field ends.
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    /// Where the field being read starts in `bytes`.
+    private var fieldStart = 0
     private var problems: [Problem] = []
     private var fieldHasNUL = false
-    private var fieldHighBits: UInt8 = 0
     private var fieldTooLong = false
     private var line = 1
     private var recordLine = 1
@@ -56,8 +121,6 @@ public struct CSVReader {
     private var startOfInput = true
     private var quotedCR = false
     private var opening: [UInt8] = []
-    /// A field already made into a string by the fast path, awaiting its delimiter.
-    private var pendingText: String?
     private let file: String
 
     /// - Parameter delimiter: a fixed delimiter, or nil to use `,` unless a `sep=` line says otherwise.
@@ -115,27 +178,17 @@ public struct CSVReader {
                     try endRecord(lineBreak: byte, emit: emit)
                 } else {
                     state = .unquoted
-                    // Fast path: an unquoted field that ends inside this chunk becomes a string
-                    // straight from the chunk, without the byte-by-byte copy.
+                    // Fast path: the rest of an unquoted field that ends inside this chunk is
+                    // copied at once, without the byte-by-byte loop.
                     let start = index - 1
                     var end = start
-                    var highBits: UInt8 = 0
                     while end < count {
                         let next = chunk[end]
                         if next == delimiter || next == 0x0A || next == 0x0D || next == UInt8(ascii: "\"") || next == 0 { break }
-                        highBits |= next
                         end += 1
                     }
                     if end < count, chunk[end] != UInt8(ascii: "\""), chunk[end] != 0, end - start <= Self.maxFieldBytes {
-                        let slice = UnsafeBufferPointer(rebasing: chunk[start..<end])
-                        if highBits < 0x80 {
-                            pendingText = String(unsafeUninitializedCapacity: slice.count) { _ = $0.initialize(fromContentsOf: slice); return slice.count }
-                        } else if let text = String(validating: slice, as: UTF8.self) {
-                            pendingText = text
-                        } else {
-                            field.append(contentsOf: slice)
-                            fieldHighBits = highBits
-                        }
+                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start..<end]))
                         index = end
                     } else {
                         append(byte)
@@ -149,7 +202,7 @@ public struct CSVReader {
                     try endRecord(lineBreak: byte, emit: emit)
                 } else {
                     if byte == UInt8(ascii: "\"") {
-                        problems.append(Problem(fieldIndex: fields.count + 1, line: line,
+                        problems.append(Problem(fieldIndex: ends.count + 1, line: line,
                                                 message: "a quote (\") inside a field that does not start with a quote; put the whole field in quotes and double the quotes inside it (\"\")"))
                     }
                     append(byte)
@@ -174,7 +227,7 @@ public struct CSVReader {
                 } else if byte == 0x0A || byte == 0x0D {
                     try endRecord(lineBreak: byte, emit: emit)
                 } else {
-                    problems.append(Problem(fieldIndex: fields.count + 1, line: line,
+                    problems.append(Problem(fieldIndex: ends.count + 1, line: line,
                                             message: "text after the closing quote; a quoted field must end at the quote, and quotes inside it must be doubled (\"\")"))
                     append(byte)
                     state = .unquoted
@@ -192,10 +245,10 @@ public struct CSVReader {
             try opening.withUnsafeBufferPointer { try consumeOpening($0, emit: emit) }
         }
         if state == .quoted {
-            problems.append(Problem(fieldIndex: fields.count + 1, line: quoteLine,
+            problems.append(Problem(fieldIndex: ends.count + 1, line: quoteLine,
                                     message: "a quote opened on line \(quoteLine) is never closed, so the rest of the file was read as one field; close the quote or remove it"))
         }
-        if state != .fieldStart || !fields.isEmpty || !problems.isEmpty {
+        if state != .fieldStart || !ends.isEmpty || !problems.isEmpty {
             endField()
             try emitRecord(emit)
         }
@@ -203,43 +256,26 @@ public struct CSVReader {
 
     @inline(__always)
     private mutating func append(_ byte: UInt8) {
-        fieldHighBits |= byte
         if byte == 0 { fieldHasNUL = true; return }
-        if field.count < Self.maxFieldBytes { field.append(byte) } else { fieldTooLong = true }
+        if bytes.count - fieldStart < Self.maxFieldBytes { bytes.append(byte) } else { fieldTooLong = true }
     }
 
     private mutating func endField() {
-        if let text = pendingText {
-            fields.append(text)
-            pendingText = nil
-            return
-        }
-        let index = fields.count + 1
+        let index = ends.count + 1
         if fieldHasNUL {
             problems.append(Problem(fieldIndex: index, line: line, message: "contains NUL bytes (the file may be binary or UTF-16); save it as UTF-8 text"))
         }
         if fieldTooLong {
             problems.append(Problem(fieldIndex: index, line: line, message: "is longer than \(Self.maxFieldBytes) bytes and was cut; no license field is that long"))
         }
-        if fieldHighBits < 0x80 {
-            // ASCII needs no UTF-8 validation: copy the bytes straight into the string.
-            fields.append(field.withUnsafeBufferPointer { bytes in
-                String(unsafeUninitializedCapacity: bytes.count) { _ = $0.initialize(fromContentsOf: bytes); return bytes.count }
-            })
-        } else if let text = String(validating: field, as: UTF8.self) {
-            fields.append(text)
-        } else {
-            problems.append(Problem(fieldIndex: index, line: line, message: "is not valid UTF-8 (byte \(Self.firstInvalidUTF8Offset(field) + 1) of the field); save the file as UTF-8"))
-            fields.append(String(decoding: field, as: UTF8.self))
-        }
-        field.removeAll(keepingCapacity: true)
-        fieldHighBits = 0
+        ends.append(bytes.count)
+        fieldStart = bytes.count
         fieldHasNUL = false
         fieldTooLong = false
     }
 
     private mutating func endRecord(lineBreak: UInt8, emit: (Record) throws -> Void) throws {
-        let blank = fields.isEmpty && state == .fieldStart && problems.isEmpty
+        let blank = ends.isEmpty && state == .fieldStart && problems.isEmpty
         if !blank {
             endField()
             try emitRecord(emit)
@@ -251,9 +287,16 @@ public struct CSVReader {
     }
 
     private mutating func emitRecord(_ emit: (Record) throws -> Void) throws {
-        try emit(Record(fields: fields, line: recordLine, problems: problems, delimiter: delimiter))
-        fields.removeAll(keepingCapacity: true)
-        problems.removeAll(keepingCapacity: true)
+        try bytes.withUnsafeBufferPointer { bytes in
+            try ends.withUnsafeBufferPointer { ends in
+                try emit(Record(bytes: bytes, ends: ends, line: recordLine, problems: problems, delimiter: delimiter))
+            }
+        }
+        // The buffers are reused record after record: no allocation per record.
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        fieldStart = 0
+        problems = []
     }
 
     /// Skips a first line `sep=X` and takes X as the delimiter (unless one was given).
@@ -275,7 +318,7 @@ public struct CSVReader {
         return end
     }
 
-    private static func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {
+    static func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {
         var offset = 0
         while offset < bytes.count {
             let byte = bytes[offset]

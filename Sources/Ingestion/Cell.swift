@@ -11,4 +11,19 @@ public enum Cell: Sendable, Equatable {
         case .json: false
         }
     }
+
+    /// The same cell with its own copy of its text (see ``RowBuilder/unshared()``). Used for
+    /// values from flags, which are text.
+    var unshared: Cell {
+        if case .text(let text) = self { return .text(text.unshared) }
+        return self
+    }
+}
+
+extension String {
+    /// A copy in storage of its own (a string's copies otherwise share one buffer).
+    var unshared: String {
+        var copy = self
+        return copy.withUTF8 { bytes in String(unsafeUninitializedCapacity: bytes.count) { _ = $0.initialize(fromContentsOf: bytes); return bytes.count } }
+    }
 }

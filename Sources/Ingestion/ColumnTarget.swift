@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Where a column's cells go.
 enum ColumnTarget: Sendable {
     /// An index into ``LicenseFieldTable/all``.
@@ -38,6 +44,12 @@ enum ColumnTarget: Sendable {
         return names
     }()
 
+    /// The same target with its own copy of any text (see ``RowBuilder/unshared()``).
+    var unshared: ColumnTarget {
+        if case .metadataKey(let key) = self { return .metadataKey(key.unshared) }
+        return self
+    }
+
     /// The name a target is reported under; two columns with one key are a header error.
     var identity: String? {
         switch self {
@@ -69,5 +81,68 @@ enum ColumnTarget: Sendable {
             previous = current
         }
         return a.isEmpty ? b.count : previous[b.count]
+    }
+}
+
+extension ColumnTarget {
+    /// The target of a name spelt exactly as the schema spells it (or as a customer column, or
+    /// `quantity`), looked up from its bytes: the fast path for JSON keys, which repeat on every
+    /// row, without making a string. Nil for any other spelling (resolve those by name).
+    static func exact(_ name: UnsafeBufferPointer<UInt8>) -> ColumnTarget? {
+        ExactNameTable.shared.lookup(name)
+    }
+}
+
+/// An open-addressing table from name bytes to targets, built once and never freed: plain
+/// memory, so the workers that read it at once share no reference count.
+private struct ExactNameTable: @unchecked Sendable {
+    private struct Entry {
+        var name: UnsafeMutablePointer<UInt8>?
+        var count = 0
+        /// 0..<100: a body field; 100 + n: customer field n; 200: quantity.
+        var code = 0
+    }
+
+    static let shared = ExactNameTable()
+    private static let slots = 256
+    private let entries: UnsafeMutablePointer<Entry>
+
+    private init() {
+        entries = .allocate(capacity: Self.slots)
+        entries.initialize(repeating: Entry(), count: Self.slots)
+        var names: [(String, Int)] = LicenseFieldTable.all.enumerated().map { ($1.name, $0) }
+        names += ColumnTarget.CustomerField.allCases.enumerated().map { ($1.rawValue, 100 + $0) }
+        names.append(("quantity", 200))
+        for (name, code) in names {
+            let bytes = Array(name.utf8)
+            let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
+            copy.initialize(from: bytes, count: bytes.count)
+            var slot = bytes.withUnsafeBufferPointer { Self.slot(of: $0) }
+            while entries[slot].name != nil { slot = (slot + 1) % Self.slots }
+            entries[slot] = Entry(name: copy, count: bytes.count, code: code)
+        }
+    }
+
+    private static func slot(of name: UnsafeBufferPointer<UInt8>) -> Int {
+        var hash: UInt32 = 2_166_136_261
+        for byte in name { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return Int(hash % UInt32(slots))
+    }
+
+    func lookup(_ name: UnsafeBufferPointer<UInt8>) -> ColumnTarget? {
+        guard !name.isEmpty else { return nil }
+        var slot = Self.slot(of: name)
+        while let stored = entries[slot].name {
+            if entries[slot].count == name.count, memcmp(stored, name.baseAddress!, name.count) == 0 {
+                let code = entries[slot].code
+                switch code {
+                case ..<100: return .field(code)
+                case 100..<200: return .customer(ColumnTarget.CustomerField.allCases[code - 100])
+                default: return .quantity
+                }
+            }
+            slot = (slot + 1) % Self.slots
+        }
+        return nil
     }
 }

@@ -14,18 +14,13 @@ public struct JSONArrayReader {
         /// 1-based position in the array.
         public var index: Int
 
-        /// Parses the element; a syntax error is reported at its line and column in the file.
-        public func parse(file: String) -> Result<JSONCell, IngestionError> {
-            switch bytes.withUnsafeBufferPointer({ JSONCellParser.parse($0) }) {
-            case .success(let value):
-                return .success(value)
-            case .failure(let failure):
-                let prefix = bytes[..<min(failure.offset, bytes.count)]
-                let lineBreaks = prefix.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-                let errorColumn = lineBreaks == 0 ? column + failure.offset : failure.offset - (prefix.lastIndex(of: 0x0A) ?? 0)
-                return .failure(.malformedJSON(file: file, line: line + lineBreaks, column: errorColumn,
-                                               reason: "element \(index) is not valid JSON: \(failure.reason)"))
-            }
+        /// The error for a syntax error in the element, at its line and column in the file.
+        func error(for failure: JSONCellParser.Failure, file: String) -> IngestionError {
+            let prefix = bytes[..<min(failure.offset, bytes.count)]
+            let lineBreaks = prefix.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            let errorColumn = lineBreaks == 0 ? column + failure.offset : failure.offset - (prefix.lastIndex(of: 0x0A) ?? 0)
+            return .malformedJSON(file: file, line: line + lineBreaks, column: errorColumn,
+                                  reason: "element \(index) is not valid JSON: \(failure.reason)")
         }
     }
 

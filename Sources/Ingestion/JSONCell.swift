@@ -66,6 +66,84 @@ struct JSONCellParser {
         }
     }
 
+    /// Parses the whole buffer as exactly one value, handing an object's members to `member` one
+    /// by one (the name's bytes, unescaped, and the value) instead of collecting them: the
+    /// caller resolves names from bytes, without a string each. Returns the value when it is not
+    /// an object, nil when it is.
+    static func parseMembers(_ bytes: UnsafeBufferPointer<UInt8>, member: (UnsafeBufferPointer<UInt8>, JSONCell) -> Void) -> Result<JSONCell?, Failure> {
+        var parser = JSONCellParser(bytes: bytes)
+        do throws(Failure) {
+            parser.skipWhitespace()
+            let value: JSONCell?
+            if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") {
+                try parser.objectMembers(depth: 0, member)
+                value = nil
+            } else {
+                value = try parser.value(depth: 0)
+            }
+            parser.skipWhitespace()
+            guard parser.index == bytes.count else { throw Failure(offset: parser.index, reason: "unexpected text after the value") }
+            return .success(value)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Reads an object from its `{`, giving each member to `member`.
+    private mutating func objectMembers(depth: Int, _ member: (UnsafeBufferPointer<UInt8>, JSONCell) -> Void) throws(Failure) {
+        guard depth < 64 else { throw fail("nested too deeply") }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return }
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a quoted field name") }
+            let name = try nameBytes()
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw fail("expected ':' after the field name \"\(name.withBytes(in: bytes) { String(decoding: $0, as: UTF8.self) })\"")
+            }
+            index += 1
+            let value = try value(depth: depth + 1)
+            name.withBytes(in: bytes) { member($0, value) }
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("the object is not closed") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return }
+            throw fail("expected ',' or '}' in the object")
+        }
+    }
+
+    /// A member name: where it is in the input when it has no escapes (the usual case), or
+    /// the unescaped text.
+    private enum Name {
+        case inPlace(Range<Int>)
+        case unescaped(String)
+
+        func withBytes<R>(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            switch self {
+            case .inPlace(let range): return body(UnsafeBufferPointer(rebasing: bytes[range]))
+            case .unescaped(var text): return text.withUTF8(body)
+            }
+        }
+    }
+
+    private mutating func nameBytes() throws(Failure) -> Name {
+        var scan = index + 1
+        var highBits: UInt8 = 0
+        while scan < bytes.count {
+            let byte = bytes[scan]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            highBits |= byte
+            scan += 1
+        }
+        if scan < bytes.count, bytes[scan] == UInt8(ascii: "\""), highBits < 0x80 {
+            defer { index = scan + 1 }
+            return .inPlace(index + 1 ..< scan)
+        }
+        return .unescaped(try string())
+    }
+
     mutating func skipWhitespace() {
         while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
             index += 1
@@ -80,24 +158,11 @@ struct JSONCellParser {
         guard index < bytes.count else { throw fail("unexpected end of the value") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
-            index += 1
             var members: [JSONMember] = []
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-            while true {
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a quoted field name") }
-                let name = try string()
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after the field name \"\(name)\"") }
-                index += 1
-                members.append(JSONMember(name: name, value: try value(depth: depth + 1)))
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("the object is not closed") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-                throw fail("expected ',' or '}' in the object")
+            try objectMembers(depth: depth) { name, value in
+                members.append(JSONMember(name: String(decoding: name, as: UTF8.self), value: value))
             }
+            return .object(members)
         case UInt8(ascii: "["):
             index += 1
             var items: [JSONCell] = []

@@ -1,26 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads NDJSON: one JSON value per line, blank lines skipped. A bad line is reported and the
 /// next line is read, since a line break always resynchronises.
 public struct NDJSONReader {
-    /// One non-blank line, not yet parsed.
-    public struct Line: Sendable {
-        public var bytes: [UInt8]
-        public var line: Int
-
-        /// Parses the line.
-        public func parse() -> Result<JSONCell, ParseProblem> {
-            switch bytes.withUnsafeBufferPointer({ JSONCellParser.parse($0) }) {
-            case .success(let value): .success(value)
-            case .failure(let failure): .failure(ParseProblem(column: failure.offset + 1, reason: failure.reason))
-            }
-        }
-    }
-
-    /// A line that is not valid JSON.
-    public struct ParseProblem: Error, Sendable {
-        public var column: Int
-        public var reason: String
-    }
-
     private let file: String
     private var pending: [UInt8] = []
     private var line = 0
@@ -28,25 +14,25 @@ public struct NDJSONReader {
 
     public init(file: String) { self.file = file }
 
-    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Line) throws -> Void) throws {
+    /// Feeds the next chunk; `emit` receives each non-blank line (without its line break) and its
+    /// line number. The bytes are valid only during the call.
+    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: Emit) throws {
+        guard let base = chunk.baseAddress else { return }
         var start = 0
         if startOfInput {
             startOfInput = false
             start = try ByteOrderMark.skip(chunk, file: file)
         }
-        var index = start
-        while index < chunk.count {
-            if chunk[index] == 0x0A {
-                if pending.isEmpty {
-                    try emitLine(UnsafeBufferPointer(rebasing: chunk[start..<index]), emit)
-                } else {
-                    pending += UnsafeBufferPointer(rebasing: chunk[start..<index])
-                    try pending.withUnsafeBufferPointer { try emitLine($0, emit) }
-                    pending.removeAll(keepingCapacity: true)
-                }
-                start = index + 1
+        while start < chunk.count, let found = memchr(base + start, 0x0A, chunk.count - start) {
+            let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            if pending.isEmpty {
+                try emitLine(UnsafeBufferPointer(rebasing: chunk[start..<index]), emit)
+            } else {
+                pending += UnsafeBufferPointer(rebasing: chunk[start..<index])
+                try pending.withUnsafeBufferPointer { try emitLine($0, emit) }
+                pending.removeAll(keepingCapacity: true)
             }
-            index += 1
+            start = index + 1
         }
         if start < chunk.count {
             guard pending.count + (chunk.count - start) <= JSONArrayReader.maxElementBytes else {
@@ -56,18 +42,20 @@ public struct NDJSONReader {
         }
     }
 
-    public mutating func finish(emit: (Line) throws -> Void) throws {
+    public mutating func finish(emit: Emit) throws {
         if !pending.isEmpty {
             try pending.withUnsafeBufferPointer { try emitLine($0, emit) }
             pending.removeAll()
         }
     }
 
-    private mutating func emitLine(_ raw: UnsafeBufferPointer<UInt8>, _ emit: (Line) throws -> Void) throws {
+    public typealias Emit = (UnsafeBufferPointer<UInt8>, _ line: Int) throws -> Void
+
+    private mutating func emitLine(_ raw: UnsafeBufferPointer<UInt8>, _ emit: Emit) throws {
         line += 1
         var bytes = raw
         if let last = bytes.last, last == 0x0D { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        try emit(Line(bytes: Array(bytes), line: line))
+        if bytes.first != UInt8(ascii: "{"), bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+        try emit(bytes, line)
     }
 }

@@ -1,13 +1,16 @@
 import Dispatch
+import Synchronization
 
 /// Reads an order file (CSV, JSON array or NDJSON) as a stream and hands each row over mapped and
 /// validated, with every problem as a ``Diagnostic``.
 ///
 /// The read is a three-stage pipeline over batches of rows:
-/// 1. one thread splits the bytes into raw rows (CSV records, JSON elements, NDJSON lines);
-/// 2. a batch of raw rows is parsed, mapped and validated on every core at once (each row alone);
-/// 3. rows are handed over one by one in file order, after the checks that span rows (a key or a
-///    row id used twice, an unknown field name reported once).
+/// 1. the calling thread splits the bytes into raw rows (CSV records, JSON elements, NDJSON lines);
+/// 2. each batch of raw rows is parsed, mapped, validated and hashed on worker threads, one
+///    slice per core, while the calling thread goes on splitting (a few batches in flight);
+/// 3. the calling thread hands rows over one by one in file order, after the checks that span
+///    rows (a key or a row id used twice, an unknown field name reported once); a delivered
+///    batch is freed on a worker thread.
 ///
 /// Nothing is kept per row but a hash of its key and id, so memory does not grow with the file
 /// beyond those.
@@ -16,8 +19,10 @@ public struct OrderFileReader {
     public let options: IngestOptions
     public let format: InputFormat
     private let mapper: RowMapper
-    /// Rows per batch handed to the parallel stage.
-    static let batchSize = 1024
+    /// Rows per batch handed to the parallel stage. (A built row takes ~600 bytes before its
+    /// strings; with the batches in flight and those waiting to be freed, 512 keeps the stage
+    /// to a few megabytes.)
+    static let batchSize = 512
 
     public init(path: String, options: IngestOptions) throws(IngestionError) {
         self.path = path
@@ -52,11 +57,11 @@ public struct OrderFileReader {
             var ordinal = 0
             let handle: (CSVReader.Record) throws -> Void = { record in
                 if pipeline.builder.header == nil {
-                    pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(record)
+                    pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(record.decoded())
                     pipeline.summary.errors += pipeline.summary.fileDiagnostics.count
                 } else {
                     ordinal += 1
-                    try pipeline.add(.csv(record, ordinal: ordinal))
+                    try pipeline.addRecord(record, ordinal: ordinal)
                 }
             }
             try source.forEachChunk { chunk in
@@ -77,9 +82,9 @@ public struct OrderFileReader {
         case .ndjson:
             var reader = NDJSONReader(file: file)
             var ordinal = 0
-            let handle: (NDJSONReader.Line) throws -> Void = { line in
+            let handle: NDJSONReader.Emit = { bytes, line in
                 ordinal += 1
-                try pipeline.add(.ndjsonLine(line, ordinal: ordinal))
+                try pipeline.addLine(bytes, line: line, ordinal: ordinal)
             }
             try source.forEachChunk { chunk in
                 sawBytes = true
@@ -96,25 +101,55 @@ public struct OrderFileReader {
 
 /// A row as the splitting stage found it, before parsing and mapping.
 enum RawRow: Sendable {
-    case csv(CSVReader.Record, ordinal: Int)
+    /// A CSV record: its bytes are `bytes` of the batch's ``RawBatch/bytes``, its fields' ends
+    /// (from the record's first byte) are `ends` of the batch's ``RawBatch/ends``.
+    case csv(bytes: Range<Int>, ends: Range<Int>, line: Int, problems: [CSVReader.Problem], delimiter: UInt8, ordinal: Int)
     case jsonElement(JSONArrayReader.Element)
-    case ndjsonLine(NDJSONReader.Line, ordinal: Int)
+    /// A line of NDJSON: its bytes are `range` of the batch's ``RawBatch/bytes``.
+    case ndjsonLine(Range<Int>, line: Int, ordinal: Int)
 }
 
-/// What the parallel stage made of a raw row.
-enum BuiltRow: Sendable {
-    /// A row, with the unknown field names it used (JSON only).
-    case row(OrderRow, unknownNames: [String])
+/// Raw rows handed to the parallel stage together, and the bytes their CSV records and NDJSON
+/// lines are in (one buffer a batch, not an array or a string a row: the splitting thread
+/// allocates nothing per row).
+struct RawBatch: Sendable {
+    var rows: [RawRow] = []
+    var bytes: [UInt8] = []
+    var ends: [Int] = []
+
+    init() { rows.reserveCapacity(OrderFileReader.batchSize) }
+}
+
+/// What the parallel stage made of a raw row, with what the checks that span rows need.
+struct BuiltRow: Sendable {
+    var row: OrderRow
+    /// The unknown field names the row used (JSON only).
+    var unknownNames: [String] = []
     /// The file cannot be read past this row.
-    case fatal(IngestionError)
+    var fatal: IngestionError?
+    /// ``DuplicateTracker/hash(_:)`` of the row's key and of its id from the id column.
+    var keyHash: UInt64?
+    var idHash: UInt64?
+
+    init(row: OrderRow, unknownNames: [String] = []) {
+        self.row = row
+        self.unknownNames = unknownNames
+    }
+
+    init(fatal: IngestionError) {
+        row = OrderRow(position: SourcePosition(line: 0, ordinal: 0), rowID: "", request: .init(productId: ""), customer: nil, quantity: 1, diagnostics: [])
+        self.fatal = fatal
+    }
 }
 
-/// Stages 2 and 3: batches raw rows, builds them in parallel, delivers them in order.
+/// Stages 2 and 3: batches raw rows, builds them on worker threads, delivers them in order.
 private struct RowPipeline {
     var builder: RowBuilder
     let body: (OrderRow) throws -> Void
     var summary = IngestSummary()
-    var batch: [RawRow] = []
+    var batch = RawBatch()
+    /// Batches being built, oldest first.
+    var inFlight: [BuildJob] = []
     var keys = DuplicateTracker()
     var rowIDs = DuplicateTracker()
     var reportedUnknown = Set<String>()
@@ -122,63 +157,81 @@ private struct RowPipeline {
     init(builder: RowBuilder, body: @escaping (OrderRow) throws -> Void) {
         self.builder = builder
         self.body = body
-        batch.reserveCapacity(OrderFileReader.batchSize)
     }
 
     mutating func add(_ raw: RawRow) throws {
-        batch.append(raw)
-        if batch.count >= OrderFileReader.batchSize { try flush() }
+        batch.rows.append(raw)
+        if batch.rows.count >= OrderFileReader.batchSize { try submit() }
     }
 
-    mutating func flush() throws {
-        guard !batch.isEmpty else { return }
+    /// Adds a CSV record, copying its bytes into the batch.
+    mutating func addRecord(_ record: CSVReader.Record, ordinal: Int) throws {
+        let start = batch.bytes.count, firstEnd = batch.ends.count
+        batch.bytes.append(contentsOf: record.bytes)
+        batch.ends.append(contentsOf: record.ends)
+        try add(.csv(bytes: start..<batch.bytes.count, ends: firstEnd..<batch.ends.count, line: record.line,
+                     problems: record.problems, delimiter: record.delimiter, ordinal: ordinal))
+    }
+
+    /// Adds an NDJSON line, copying its bytes into the batch.
+    mutating func addLine(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, ordinal: Int) throws {
+        let start = batch.bytes.count
+        batch.bytes.append(contentsOf: bytes)
+        try add(.ndjsonLine(start..<batch.bytes.count, line: line, ordinal: ordinal))
+    }
+
+    /// Starts building the current batch, then delivers the oldest batches until at most
+    /// ``BuildJob/depth`` are in flight.
+    private mutating func submit() throws {
+        guard !batch.rows.isEmpty else { return }
         let builder = self.builder
-        let prepare = builder.options.prepare
-        var built = ParallelMap.map(batch) { raw in
-            var result = builder.build(raw)
-            // The caller's own per-row work runs here too, on every core, for valid rows.
-            if let prepare, case .row(var row, let unknownNames) = result, row.isValid {
-                row.prepared = prepare(row)
-                result = .row(row, unknownNames: unknownNames)
+        inFlight.append(BuildJob(batch, builder: builder))
+        batch = RawBatch()
+        while inFlight.count > BuildJob.depth { try deliverOldest() }
+    }
+
+    /// Builds and delivers everything added so far.
+    mutating func flush() throws {
+        try submit()
+        while !inFlight.isEmpty { try deliverOldest() }
+    }
+
+    private mutating func deliverOldest() throws {
+        let job = inFlight.removeFirst()
+        job.wait()
+        defer { job.releaseOnWorker() }
+        for index in 0..<job.count {
+            let built = job.output + index
+            if let fatal = built.pointee.fatal { throw fatal }
+            for name in built.pointee.unknownNames where reportedUnknown.insert(name).inserted {
+                fileDiagnostic(line: built.pointee.row.position.line, field: name, message: builder.unknownColumnMessage(name, noun: "field"))
             }
-            return result
-        }
-        batch.removeAll(keepingCapacity: true)
-        built.reverse()
-        // popLast moves each row out of the array: no copy, no extra reference counting.
-        while let result = built.popLast() {
-            switch result {
-            case .fatal(let error):
-                throw error
-            case .row(let row, let unknownNames):
-                for name in unknownNames where reportedUnknown.insert(name).inserted {
-                    fileDiagnostic(line: row.position.line, field: name, message: builder.unknownColumnMessage(name, noun: "field"))
-                }
-                try deliver(row)
-            }
+            try deliver(&built.pointee)
         }
     }
 
-    private mutating func deliver(_ row: consuming OrderRow) throws {
+    private mutating func deliver(_ built: inout BuiltRow) throws {
         let file = builder.file
-        if let idColumn = builder.options.idColumn, row.idIsFromColumn,
-           let earlier = rowIDs.insert(row.rowID, line: row.position.line) {
-            row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: idColumn,
-                                              message: "\"\(row.rowID.prefix(60))\" is also the id of the row on line \(earlier); ids must be unique"))
+        let line = built.row.position.line
+        if let idHash = built.idHash, let idColumn = builder.options.idColumn,
+           let earlier = rowIDs.insert(hash: idHash, line: line) {
+            built.row.diagnostics.append(Diagnostic(file: file, line: line, field: idColumn,
+                                                    message: "\"\(built.row.rowID.prefix(60))\" is also the id of the row on line \(earlier); ids must be unique"))
         }
-        if let key = row.request.key, let earlier = keys.insert(key, line: row.position.line) {
-            row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: "key",
-                                              message: "\"\(key.prefix(60))\" is also the key of the row on line \(earlier); a key belongs to one license"))
+        if let keyHash = built.keyHash, let key = built.row.request.key, let earlier = keys.insert(hash: keyHash, line: line) {
+            built.row.diagnostics.append(Diagnostic(file: file, line: line, field: "key",
+                                                    message: "\"\(key.prefix(60))\" is also the key of the row on line \(earlier); a key belongs to one license"))
         }
         summary.rows += 1
-        for diagnostic in row.diagnostics {
-            if diagnostic.severity == .error { summary.errors += 1 } else { summary.warnings += 1 }
+        var valid = true
+        for diagnostic in built.row.diagnostics {
+            if diagnostic.severity == .error { summary.errors += 1; valid = false } else { summary.warnings += 1 }
         }
-        if row.isValid {
+        if valid {
             summary.validRows += 1
-            summary.licenses += row.quantity
+            summary.licenses += built.row.quantity
         }
-        try body(row)
+        try body(built.row)
     }
 
     private mutating func fileDiagnostic(line: Int, field: String?, message: String, severity: Diagnostic.Severity = .error) {
@@ -193,26 +246,101 @@ private struct RowPipeline {
     }
 }
 
-/// Runs a transform over a batch on every core, keeping the order.
-enum ParallelMap {
-    static let workers = max(1, min(System.workerOverride ?? System.coreCount, 8))
+extension RowBuilder {
+    /// Builds a row into `slot` (uninitialised) with everything the delivery stage needs
+    /// precomputed: the caller's ``IngestOptions/prepare`` for a valid row, the hashes for the
+    /// duplicate checks. (In place: a built row is large, and copying it is not free.)
+    func build(_ raw: RawRow, _ storage: BatchStorage, into slot: UnsafeMutablePointer<BuiltRow>) {
+        slot.initialize(to: build(raw, storage))
+        guard slot.pointee.fatal == nil else { return }
+        if let key = slot.pointee.row.request.key { slot.pointee.keyHash = DuplicateTracker.hash(key) }
+        if options.idColumn != nil, slot.pointee.row.idIsFromColumn { slot.pointee.idHash = DuplicateTracker.hash(slot.pointee.row.rowID) }
+        if let prepare = options.prepare, slot.pointee.row.isValid { slot.pointee.row.prepared = prepare(slot.pointee.row) }
+    }
+}
 
-    static func map<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
-        let count = items.count
-        let workers = count < 256 ? 1 : Self.workers
-        if workers == 1 { return items.map(transform) }
-        return [R](unsafeUninitializedCapacity: count) { buffer, initialized in
-            // Each worker initialises its own disjoint slice of the buffer; no slot is touched twice.
-            nonisolated(unsafe) let base = buffer.baseAddress!
-            items.withUnsafeBufferPointer { source in
-                nonisolated(unsafe) let input = source
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    for index in count * worker / workers ..< count * (worker + 1) / workers {
-                        (base + index).initialize(to: transform(input[index]))
+/// A batch's buffers, as the rows' ranges point into them.
+struct BatchStorage {
+    var bytes: UnsafeBufferPointer<UInt8>
+    var ends: UnsafeBufferPointer<Int>
+}
+
+/// One batch being built on worker threads: each core builds a slice of it into `output`.
+///
+/// Slices are claimed, not assigned: a worker task takes the next unclaimed slice until none is
+/// left, and the delivering thread, before it waits for a batch, builds any slice no worker has
+/// taken yet. So a read never depends on a free worker thread (the pool is shared with Swift
+/// concurrency, and a test run may have every thread busy): at worst it builds alone.
+final class BuildJob: @unchecked Sendable {
+    /// Cores the parallel stage uses (`LICPROV_INGEST_WORKERS` overrides, for measuring).
+    static let workers = max(1, min(System.workerOverride ?? System.coreCount, 8))
+    /// Batches in flight at once: enough that no worker waits for the splitting thread.
+    static let depth = workers + 1
+
+    let count: Int
+    /// The built rows; a slot is initialised once its slice is done (after ``wait()``).
+    let output: UnsafeMutablePointer<BuiltRow>
+    private let batch: RawBatch
+    private let builder: RowBuilder
+    private let slices: Int
+    private let nextSlice = Atomic<Int>(0)
+    private let group = DispatchGroup()
+
+    /// Starts building `batch` with (copies of) `builder`.
+    init(_ batch: RawBatch, builder: RowBuilder) {
+        count = batch.rows.count
+        output = .allocate(capacity: count)
+        self.batch = batch
+        self.builder = builder
+        slices = count < 256 ? 1 : Self.workers
+        for _ in 0..<slices {
+            // Each task holds the job, so the job outlives every write into `output`.
+            DispatchQueue.global().async(group: group) { [self] in buildSlices() }
+        }
+    }
+
+    /// Builds unclaimed slices until none is left.
+    private func buildSlices() {
+        while true {
+            let slice = nextSlice.add(1, ordering: .relaxed).oldValue
+            guard slice < slices else { return }
+            let builder = self.builder.unshared()
+            batch.bytes.withUnsafeBufferPointer { bytes in
+                batch.ends.withUnsafeBufferPointer { ends in
+                    for index in count * slice / slices ..< count * (slice + 1) / slices {
+                        builder.build(batch.rows[index], BatchStorage(bytes: bytes, ends: ends), into: output + index)
                     }
                 }
             }
-            initialized = count
         }
+    }
+
+    /// Builds what no worker has started, then waits until every slot is built.
+    func wait() {
+        buildSlices()
+        group.wait()
+    }
+
+    /// Batches delivered and waiting for a worker to free them.
+    private static let awaitingRelease = Atomic<Int>(0)
+
+    /// Drops the batch on a worker thread, where its rows were allocated, not on the thread
+    /// that delivers them — unless two already wait for one: then here, so that memory stays
+    /// bounded when the workers are busy.
+    func releaseOnWorker() {
+        guard Self.awaitingRelease.add(1, ordering: .relaxed).newValue <= 2 else {
+            Self.awaitingRelease.subtract(1, ordering: .relaxed)
+            return
+        }
+        let retained = Unmanaged.passRetained(self)
+        DispatchQueue.global().async {
+            retained.release()
+            Self.awaitingRelease.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    deinit {
+        output.deinitialize(count: count)
+        output.deallocate()
     }
 }

@@ -1,9 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Turns one raw row into a mapped, validated ``OrderRow``: the per-row work, free of shared
 /// state so that many rows can be built at once.
 struct RowBuilder: Sendable {
-    let file: String
-    let mapper: RowMapper
-    let options: IngestOptions
+    private(set) var file: String
+    private(set) var mapper: RowMapper
+    private(set) var options: IngestOptions
     /// The CSV header, once read.
     private(set) var header: [String]?
     private var plan: [ColumnTarget] = []
@@ -18,20 +24,36 @@ struct RowBuilder: Sendable {
         idColumnIsField = options.idColumn.map { ColumnTarget.resolve($0, policy: .ignore).identity != nil } ?? false
     }
 
-    func build(_ raw: RawRow) -> BuiltRow {
+    /// A copy that shares no string or array with this one. Each worker builds with its own copy:
+    /// the per-row code copies and releases these values, and a reference count that two cores
+    /// update at once costs far more than one that stays in one core's cache.
+    func unshared() -> RowBuilder {
+        var copy = self
+        copy.file = file.unshared
+        copy.mapper = mapper.unshared()
+        copy.options.idColumn = options.idColumn?.unshared
+        copy.options.defaults = options.defaults.map { ($0.unshared, $1.unshared) }
+        copy.header = header?.map(\.unshared)
+        copy.plan = plan.map(\.unshared)
+        return copy
+    }
+
+    /// Builds one row; `storage` is the batch's buffers that the raw row points into.
+    func build(_ raw: RawRow, _ storage: BatchStorage) -> BuiltRow {
         switch raw {
-        case .csv(let record, let ordinal):
-            return .row(buildCSV(record, ordinal: ordinal), unknownNames: [])
+        case .csv(let bytes, let ends, let line, let problems, let delimiter, let ordinal):
+            let record = CSVReader.Record(bytes: UnsafeBufferPointer(rebasing: storage.bytes[bytes]), ends: UnsafeBufferPointer(rebasing: storage.ends[ends]),
+                                          line: line, problems: problems, delimiter: delimiter)
+            return BuiltRow(row: buildCSV(record.decoded(), ordinal: ordinal))
         case .jsonElement(let element):
-            switch element.parse(file: file) {
-            case .success(let value): return buildJSON(value, line: element.line, ordinal: element.index, what: "element \(element.index)")
-            case .failure(let error): return .fatal(error)
+            return element.bytes.withUnsafeBufferPointer { buffer in
+                buildJSON(buffer, line: element.line, ordinal: element.index, what: "element \(element.index)") { failure in
+                    BuiltRow(fatal: element.error(for: failure, file: file))
+                }
             }
-        case .ndjsonLine(let line, let ordinal):
-            switch line.parse() {
-            case .success(let value): return buildJSON(value, line: line.line, ordinal: ordinal, what: "line \(line.line)")
-            case .failure(let problem):
-                return .row(unreadable(line: line.line, ordinal: ordinal, message: "column \(problem.column): not valid JSON: \(problem.reason)"), unknownNames: [])
+        case .ndjsonLine(let range, let line, let ordinal):
+            return buildJSON(UnsafeBufferPointer(rebasing: storage.bytes[range]), line: line, ordinal: ordinal, what: "line \(line)") { failure in
+                BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: "column \(failure.offset + 1): not valid JSON: \(failure.reason)"))
             }
         }
     }
@@ -40,7 +62,7 @@ struct RowBuilder: Sendable {
 
     /// Reads the header: the column plan, or an error that stops the read. Returns the
     /// file-level problems (unknown columns).
-    mutating func readHeader(_ record: CSVReader.Record) throws -> [Diagnostic] {
+    mutating func readHeader(_ record: CSVReader.Decoded) throws -> [Diagnostic] {
         let delimiter = record.delimiter
         if let problem = record.problems.first {
             throw IngestionError.badHeader(file: file, line: problem.line, reason: "column \(problem.fieldIndex): \(problem.message)")
@@ -91,33 +113,35 @@ struct RowBuilder: Sendable {
         return unknown
     }
 
-    private func buildCSV(_ record: CSVReader.Record, ordinal: Int) -> OrderRow {
-        let header = self.header ?? []
+    private func buildCSV(_ record: CSVReader.Decoded, ordinal: Int) -> OrderRow {
+        // Indexes, not `for … in`: iterating copies the array, and a copy of an array every worker
+        // shares is a reference count bounced between cores on every row.
+        let headerCount = header?.count ?? 0
         let position = SourcePosition(line: record.line, ordinal: ordinal)
         var diagnostics = record.problems.map { problem in
             Diagnostic(file: file, line: problem.line, field: columnLabel(problem.fieldIndex), message: problem.message)
         }
-        if record.fields.count != header.count {
-            let more = record.fields.count > header.count
+        if record.fields.count != headerCount {
+            let more = record.fields.count > headerCount
             diagnostics.append(Diagnostic(file: file, line: record.line, field: nil, message:
-                "has \(record.fields.count) fields but the header has \(header.count); "
+                "has \(record.fields.count) fields but the header has \(headerCount); "
                 + (more ? "a value may hold an unquoted \(Self.name(of: record.delimiter)) — put such values in quotes"
                         : "a value may be missing, or a quoted value may be cut short")))
             let id = rowID(from: idIndex.map { record.fields.indices.contains($0) ? record.fields[$0] : "" }, position: position, diagnostics: &diagnostics)
             return OrderRow(position: position, rowID: id.value, request: .init(productId: ""), customer: nil, quantity: 1, diagnostics: diagnostics)
         }
-        var cells: [RowMapper.Placed] = []
-        cells.reserveCapacity(plan.count)
-        for (index, target) in plan.enumerated() {
-            switch target {
-            case .ignored, .unknown: continue
-            default: cells.append(RowMapper.Placed(target: target, cell: .text(record.fields[index]), label: nil, column: index))
+        let id = rowID(from: idIndex.map { record.fields[$0] }, position: position, diagnostics: &diagnostics)
+        var assembly = mapper.start(position: position)
+        (header ?? []).withUnsafeBufferPointer { names in
+            for index in 0..<plan.count {
+                switch plan[index] {
+                case .ignored, .unknown: continue
+                // (The label is read from `names`: a closure over `self` would copy the builder.)
+                default: mapper.place(plan[index], .text(record.fields[index]), label: names[index], into: &assembly)
+                }
             }
         }
-        let id = rowID(from: idIndex.map { record.fields[$0] }, position: position, diagnostics: &diagnostics)
-        var row = mapper.map(cells, labels: header, position: position, rowID: id.value, diagnostics: diagnostics)
-        row.idIsFromColumn = id.fromColumn
-        return row
+        return mapper.finish(assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics)
     }
 
     private func columnLabel(_ index: Int) -> String {
@@ -127,35 +151,46 @@ struct RowBuilder: Sendable {
 
     // MARK: JSON and NDJSON
 
-    private func buildJSON(_ value: JSONCell, line: Int, ordinal: Int, what: String) -> BuiltRow {
+    /// Parses a JSON object and maps its members as they are read (names are resolved from
+    /// their bytes; a string is made only for a name that is not spelt as the schema spells it).
+    private func buildJSON(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, ordinal: Int, what: @autoclosure () -> String,
+                           unparsable: (JSONCellParser.Failure) -> BuiltRow) -> BuiltRow {
         let position = SourcePosition(line: line, ordinal: ordinal)
-        guard case .object(let members) = value else {
-            return .row(unreadable(line: line, ordinal: ordinal, message: "\(what) is \(value.kindDescription), not an object with license fields"), unknownNames: [])
-        }
-        var cells: [RowMapper.Placed] = []
-        cells.reserveCapacity(members.count)
+        var assembly = mapper.start(position: position)
         var idValue: String?
         var seen = SeenTargets()
         var unknown: [String] = []
         var diagnostics: [Diagnostic] = []
-        for member in members {
-            let name = member.name, cell = member.value
-            if name == options.idColumn {
+        let parsed = JSONCellParser.parseMembers(bytes) { name, cell in
+            if let idColumn = options.idColumn, Self.spells(idColumn, name) {
                 idValue = (try? CellParser.text(.json(cell)).get()) ?? ""
-                if !idColumnIsField { continue }
+                if !idColumnIsField { return }
             }
-            let target = ColumnTarget.resolve(name, policy: options.unknownColumns)
-            if case .unknown = target { unknown.append(name) }
+            let target: ColumnTarget
+            if let exact = ColumnTarget.exact(name) {
+                target = exact
+            } else {
+                let text = String(decoding: name, as: UTF8.self)
+                target = ColumnTarget.resolve(text, policy: options.unknownColumns)
+                if case .unknown = target { unknown.append(text) }
+            }
             if !seen.insert(target), let identity = target.identity {
-                diagnostics.append(Diagnostic(file: file, line: line, field: name, message: "sets \(identity) a second time in the same object; keep one"))
+                diagnostics.append(Diagnostic(file: file, line: line, field: String(decoding: name, as: UTF8.self),
+                                              message: "sets \(identity) a second time in the same object; keep one"))
             }
-            cells.append(RowMapper.Placed(target: target, cell: .json(cell), label: name))
+            mapper.place(target, .json(cell), label: String(decoding: name, as: UTF8.self), into: &assembly)
+        }
+        switch parsed {
+        case .failure(let failure):
+            return unparsable(failure)
+        case .success(let value?):
+            return BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: "\(what()) is \(value.kindDescription), not an object with license fields"))
+        case .success(nil):
+            break
         }
         if options.idColumn != nil, idValue == nil { idValue = "" }
         let id = rowID(from: idValue, position: position, diagnostics: &diagnostics)
-        var row = mapper.map(cells, position: position, rowID: id.value, diagnostics: diagnostics)
-        row.idIsFromColumn = id.fromColumn
-        return .row(row, unknownNames: unknown)
+        return BuiltRow(row: mapper.finish(assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics), unknownNames: unknown)
     }
 
     private func unreadable(line: Int, ordinal: Int, message: String) -> OrderRow {
@@ -180,6 +215,12 @@ struct RowBuilder: Sendable {
     func unknownColumnMessage(_ name: String, noun: String) -> String {
         let hint = ColumnTarget.suggestion(for: name).map { "did you mean \($0)? " } ?? ""
         return "is not a license field; \(hint)Rename the \(noun), or pass --unknown-columns metadata (send it as metadata) or --unknown-columns ignore"
+    }
+
+    /// Whether `bytes` spell `name` exactly.
+    static func spells(_ name: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var name = name
+        return name.withUTF8 { own in own.count == bytes.count && (own.isEmpty || memcmp(own.baseAddress!, bytes.baseAddress!, own.count) == 0) }
     }
 
     static func name(of delimiter: UInt8) -> String {

@@ -2,19 +2,24 @@ import CryptlexAPI
 
 /// Maps one row's cells onto a ``LicenseRequest``, a customer and a quantity, then validates it.
 struct RowMapper: Sendable {
-    /// A cell with where it goes and the name to report it under.
+    /// A value from a flag, with where it goes and the name to report it under.
     struct Placed: Sendable {
         var target: ColumnTarget
         var cell: Cell
-        /// The name to report the cell under: its own (JSON keys, flags), or nil to look the
-        /// column up in the `labels` given to ``map`` (CSV, where the header is shared by every row).
         var label: String?
-        var column: Int = 0
     }
 
-    let file: String
+    private(set) var file: String
     /// Values from flags, applied before the row's own cells.
-    let defaults: [Placed]
+    private(set) var defaults: [Placed]
+
+    /// A copy that shares no string or array with this one (see ``RowBuilder/unshared()``).
+    func unshared() -> RowMapper {
+        var copy = self
+        copy.file = file.unshared
+        copy.defaults = defaults.map { Placed(target: $0.target.unshared, cell: $0.cell.unshared, label: $0.label?.unshared) }
+        return copy
+    }
 
     init(file: String, defaults: [(String, String)]) throws(IngestionError) {
         self.file = file
@@ -37,73 +42,96 @@ struct RowMapper: Sendable {
         self.defaults = placed
     }
 
-    func map(_ cells: [Placed], labels: [String] = [], position: SourcePosition, rowID: String, diagnostics initial: [Diagnostic]) -> OrderRow {
-        var diagnostics = initial
-        func problem(_ field: String?, _ message: String) {
-            diagnostics.append(Diagnostic(file: file, line: position.line, field: field, message: message))
-        }
+    /// One row's cells gathered so far: start with ``RowMapper/start(position:)``,
+    /// ``RowMapper/place(_:_:label:into:)`` each cell, then ``RowMapper/finish(_:rowID:leading:)``.
+    /// (Cells go straight into the request: no list of cells is built per row.)
+    struct Assembly {
+        var position: SourcePosition
+        /// Problems with the cells placed so far.
+        var diagnostics: [Diagnostic] = []
         var request = LicenseRequest(productId: "")
         var metadata: [LicenseMetadata] = []
         var email: String?, firstName: String?, lastName: String?, company: String?
         var quantity = 1
 
         /// A later value for a metadata key replaces the earlier one in place (a row wins over a default).
-        func addMetadata(_ entry: LicenseMetadata) {
+        mutating func addMetadata(_ entry: LicenseMetadata) {
             if let index = metadata.firstIndex(where: { $0.key == entry.key }) { metadata[index] = entry } else { metadata.append(entry) }
         }
+    }
 
-        func place(_ placed: Placed) {
-            guard !placed.cell.isAbsent else { return }
-            var label: String { placed.label ?? (labels.indices.contains(placed.column) ? labels[placed.column] : "column \(placed.column + 1)") }
-            switch placed.target {
-            case .field(let index):
-                switch CellParser.parse(placed.cell, as: LicenseFieldTable.kinds[index]) {
-                case .success(.metadata(let entries)): entries.forEach(addMetadata)
-                case .success(let value): LicenseFieldTable.store[index](&request, value)
-                case .failure(let failure): problem(label, failure.message)
-                }
-            case .metadataKey(let key):
-                switch CellParser.text(placed.cell) {
-                case .success(let text): addMetadata(LicenseMetadata(key: key, value: text))
-                case .failure(let failure): problem(label, failure.message)
-                }
-            case .customer(let field):
-                switch CellParser.text(placed.cell) {
-                case .success(let text):
-                    switch field {
-                    case .email: email = text.trimmed
-                    case .firstName: firstName = text.trimmed
-                    case .lastName: lastName = text.trimmed
-                    case .company: company = text.trimmed
-                    }
-                case .failure(let failure): problem(label, failure.message)
-                }
-            case .quantity:
-                switch CellParser.integer(placed.cell) {
-                case .success(let value) where (1...10_000).contains(value): quantity = Int(value)
-                case .success(let value): problem(label, "must be from 1 to 10000, not \(value)")
-                case .failure(let failure): problem(label, failure.message)
-                }
-            case .ignored, .unknown:
-                break
-            }
+    /// A new row, with the defaults from flags already placed.
+    func start(position: SourcePosition) -> Assembly {
+        var assembly = Assembly(position: position)
+        for index in 0..<defaults.count { place(defaults[index].target, defaults[index].cell, label: defaults[index].label ?? "", into: &assembly) }
+        return assembly
+    }
+
+    /// Types `cell` for `target` and stores it; a problem is reported under `label` (made only then).
+    func place(_ target: ColumnTarget, _ cell: Cell, label: @autoclosure () -> String, into row: inout Assembly) {
+        guard !cell.isAbsent else { return }
+        func problem(_ message: String) {
+            row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: label(), message: message))
         }
-        for placed in defaults { place(placed) }
-        for placed in cells { place(placed) }
-        if !metadata.isEmpty { request.metadata = metadata }
-        for found in LicenseValidator.problems(in: request) { problem(found.field, found.message) }
+        switch target {
+        case .field(let index):
+            switch CellParser.parse(cell, as: LicenseFieldTable.kinds[index]) {
+            case .success(.metadata(let entries)): for entry in entries { row.addMetadata(entry) }
+            case .success(let value): LicenseFieldTable.store[index](&row.request, value)
+            case .failure(let failure): problem(failure.message)
+            }
+        case .metadataKey(let key):
+            switch CellParser.text(cell) {
+            case .success(let text): row.addMetadata(LicenseMetadata(key: key, value: text))
+            case .failure(let failure): problem(failure.message)
+            }
+        case .customer(let field):
+            switch CellParser.text(cell) {
+            case .success(let text):
+                switch field {
+                case .email: row.email = text.trimmed
+                case .firstName: row.firstName = text.trimmed
+                case .lastName: row.lastName = text.trimmed
+                case .company: row.company = text.trimmed
+                }
+            case .failure(let failure): problem(failure.message)
+            }
+        case .quantity:
+            switch CellParser.integer(cell) {
+            case .success(let value) where (1...10_000).contains(value): row.quantity = Int(value)
+            case .success(let value): problem("must be from 1 to 10000, not \(value)")
+            case .failure(let failure): problem(failure.message)
+            }
+        case .ignored, .unknown:
+            break
+        }
+    }
+
+    /// Validates the gathered row and makes it an ``OrderRow``; `leading` are the row's problems
+    /// found before its cells were read (the record's own, its id's), listed first.
+    func finish(_ assembly: consuming Assembly, rowID: String, idIsFromColumn: Bool, leading: [Diagnostic]) -> OrderRow {
+        var row = assembly
+        if !leading.isEmpty { row.diagnostics = leading + row.diagnostics }
+        let line = row.position.line
+        func problem(_ field: String?, _ message: String) {
+            row.diagnostics.append(Diagnostic(file: file, line: line, field: field, message: message))
+        }
+        if !row.metadata.isEmpty { row.request.metadata = row.metadata }
+        for found in LicenseValidator.problems(in: row.request) { problem(found.field, found.message) }
 
         var customer: Customer?
-        if let email, !email.isEmpty {
+        if let email = row.email, !email.isEmpty {
             if !Self.looksLikeEmail(email) { problem("email", "is not an email address: \"\(email.prefix(60))\"") }
-            customer = Customer(email: email, firstName: firstName, lastName: lastName, company: company)
-        } else if let other = [("firstName", firstName), ("lastName", lastName), ("company", company)].first(where: { $0.1 != nil }) {
+            customer = Customer(email: email, firstName: row.firstName, lastName: row.lastName, company: row.company)
+        } else if let other = [("firstName", row.firstName), ("lastName", row.lastName), ("company", row.company)].first(where: { $0.1 != nil }) {
             problem(other.0, "is given but email is empty; a customer is identified by email")
         }
-        if request.key != nil, quantity > 1 {
-            problem("quantity", "must be 1 for a row with its own key (a key belongs to one license), not \(quantity)")
+        if row.request.key != nil, row.quantity > 1 {
+            problem("quantity", "must be 1 for a row with its own key (a key belongs to one license), not \(row.quantity)")
         }
-        return OrderRow(position: position, rowID: rowID, request: request, customer: customer, quantity: quantity, diagnostics: diagnostics)
+        var built = OrderRow(position: row.position, rowID: rowID, request: row.request, customer: customer, quantity: row.quantity, diagnostics: row.diagnostics)
+        built.idIsFromColumn = idIsFromColumn
+        return built
     }
 
     /// One `@` with text before it, a domain with an inner dot after it, no spaces.

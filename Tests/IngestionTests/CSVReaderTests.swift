@@ -3,15 +3,15 @@ import Testing
 
 @Suite("CSV reading per RFC 4180")
 struct CSVReaderTests {
-    static func records(_ text: String, delimiter: UInt8? = nil, chunkSize: Int = 7) throws -> [CSVReader.Record] {
+    static func records(_ text: String, delimiter: UInt8? = nil, chunkSize: Int = 7) throws -> [CSVReader.Decoded] {
         var reader = CSVReader(file: "t.csv", delimiter: delimiter)
-        var records: [CSVReader.Record] = []
+        var records: [CSVReader.Decoded] = []
         let bytes = Array(text.utf8)
         // Feed in small chunks so that every state is crossed by a chunk boundary somewhere.
         for start in stride(from: 0, to: bytes.count, by: chunkSize) {
-            try bytes[start..<min(start + chunkSize, bytes.count)].withUnsafeBufferPointer { try reader.consume($0) { records.append($0) } }
+            try bytes[start..<min(start + chunkSize, bytes.count)].withUnsafeBufferPointer { try reader.consume($0) { records.append($0.decoded()) } }
         }
-        try reader.finish { records.append($0) }
+        try reader.finish { records.append($0.decoded()) }
         return records
     }
 
@@ -59,10 +59,10 @@ struct CSVReaderTests {
 
     @Test func nulBytesAndInvalidUTF8AreReportedByField() throws {
         var reader = CSVReader(file: "t.csv", delimiter: nil)
-        var records: [CSVReader.Record] = []
+        var records: [CSVReader.Decoded] = []
         let bytes: [UInt8] = Array("a,b\n".utf8) + [0x78, 0x00, 0x79, 0x2C, 0x6F, 0x6B, 0x0A, 0x6F, 0x6B, 0x2C, 0xC3, 0x28, 0x0A]
-        try bytes.withUnsafeBufferPointer { try reader.consume($0) { records.append($0) } }
-        try reader.finish { records.append($0) }
+        try bytes.withUnsafeBufferPointer { try reader.consume($0) { records.append($0.decoded()) } }
+        try reader.finish { records.append($0.decoded()) }
         #expect(records[1].problems.map(\.fieldIndex) == [1])
         #expect(records[1].problems.first?.message.contains("NUL") == true)
         #expect(records[2].problems.map(\.fieldIndex) == [2])
