@@ -123,10 +123,19 @@ private struct ExactNameTable: @unchecked Sendable {
         }
     }
 
+    /// The home slot of a name, from its length and its first and last eight bytes (two loads,
+    /// not a loop over every byte: the schema's names differ there).
     private static func slot(of name: UnsafeBufferPointer<UInt8>) -> Int {
-        var hash: UInt32 = 2_166_136_261
-        for byte in name { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return Int(hash % UInt32(slots))
+        let raw = UnsafeRawBufferPointer(name)
+        var head: UInt64 = 0, tail: UInt64 = 0
+        if raw.count >= 8 {
+            head = raw.loadUnaligned(as: UInt64.self)
+            tail = raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self)
+        } else {
+            for (index, byte) in raw.enumerated() { head |= UInt64(byte) << UInt64(8 * index) }
+        }
+        let mixed = (head &* 0x9E37_79B9_7F4A_7C15) ^ (tail &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(raw.count)
+        return Int(truncatingIfNeeded: (mixed ^ (mixed >> 29)) % UInt64(slots))
     }
 
     func lookup(_ name: UnsafeBufferPointer<UInt8>) -> ColumnTarget? {

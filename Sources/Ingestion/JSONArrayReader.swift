@@ -6,9 +6,10 @@
 /// is not an array, an array that is never closed, and text after the array stop the read; an
 /// element that is not an object is reported by the caller and skipped.
 public struct JSONArrayReader {
-    /// One element, not yet parsed, and where it starts.
-    public struct Element: Sendable {
-        public var bytes: [UInt8]
+    /// One element, not yet parsed, and where it starts. The bytes are valid only while the
+    /// element is handed over.
+    public struct Element {
+        public var bytes: UnsafeBufferPointer<UInt8>
         public var line: Int
         public var column: Int
         /// 1-based position in the array.
@@ -178,6 +179,7 @@ public struct JSONArrayReader {
     private mutating func finishElement(_ emit: (Element) throws -> Void) throws {
         count += 1
         phase = .afterElement
-        try emit(Element(bytes: element, line: elementLine, column: elementColumn, index: count))
+        // Handed over in place: the buffer stays this reader's, reused element after element.
+        try element.withUnsafeBufferPointer { try emit(Element(bytes: $0, line: elementLine, column: elementColumn, index: count)) }
     }
 }

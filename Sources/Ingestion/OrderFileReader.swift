@@ -75,7 +75,7 @@ public struct OrderFileReader {
             var reader = JSONArrayReader(file: file)
             try source.forEachChunk { chunk in
                 sawBytes = true
-                try reader.consume(chunk) { try pipeline.add(.jsonElement($0)) }
+                try reader.consume(chunk) { try pipeline.addElement($0) }
             }
             try pipeline.flush()
             try reader.finish()
@@ -104,13 +104,14 @@ enum RawRow: Sendable {
     /// A CSV record: its bytes are `bytes` of the batch's ``RawBatch/bytes``, its fields' ends
     /// (from the record's first byte) are `ends` of the batch's ``RawBatch/ends``.
     case csv(bytes: Range<Int>, ends: Range<Int>, line: Int, problems: [CSVReader.Problem], delimiter: UInt8, ordinal: Int)
-    case jsonElement(JSONArrayReader.Element)
+    /// An element of a JSON array: its bytes are `bytes` of the batch's ``RawBatch/bytes``.
+    case jsonElement(bytes: Range<Int>, line: Int, column: Int, index: Int)
     /// A line of NDJSON: its bytes are `range` of the batch's ``RawBatch/bytes``.
     case ndjsonLine(Range<Int>, line: Int, ordinal: Int)
 }
 
-/// Raw rows handed to the parallel stage together, and the bytes their CSV records and NDJSON
-/// lines are in (one buffer a batch, not an array or a string a row: the splitting thread
+/// Raw rows handed to the parallel stage together, and the bytes their CSV records, JSON
+/// elements and NDJSON lines are in (one buffer a batch, not an array or a string a row: the splitting thread
 /// allocates nothing per row).
 struct RawBatch: Sendable {
     var rows: [RawRow] = []
@@ -171,6 +172,13 @@ private struct RowPipeline {
         batch.ends.append(contentsOf: record.ends)
         try add(.csv(bytes: start..<batch.bytes.count, ends: firstEnd..<batch.ends.count, line: record.line,
                      problems: record.problems, delimiter: record.delimiter, ordinal: ordinal))
+    }
+
+    /// Adds a JSON array element, copying its bytes into the batch.
+    mutating func addElement(_ element: JSONArrayReader.Element) throws {
+        let start = batch.bytes.count
+        batch.bytes.append(contentsOf: element.bytes)
+        try add(.jsonElement(bytes: start..<batch.bytes.count, line: element.line, column: element.column, index: element.index))
     }
 
     /// Adds an NDJSON line, copying its bytes into the batch.
@@ -250,7 +258,7 @@ extension RowBuilder {
     /// Builds a row into `slot` (uninitialised) with everything the delivery stage needs
     /// precomputed: the caller's ``IngestOptions/prepare`` for a valid row, the hashes for the
     /// duplicate checks. (In place: a built row is large, and copying it is not free.)
-    func build(_ raw: RawRow, _ storage: BatchStorage, into slot: UnsafeMutablePointer<BuiltRow>) {
+    mutating func build(_ raw: RawRow, _ storage: BatchStorage, into slot: UnsafeMutablePointer<BuiltRow>) {
         slot.initialize(to: build(raw, storage))
         guard slot.pointee.fatal == nil else { return }
         if let key = slot.pointee.row.request.key { slot.pointee.keyHash = DuplicateTracker.hash(key) }
@@ -304,7 +312,7 @@ final class BuildJob: @unchecked Sendable {
         while true {
             let slice = nextSlice.add(1, ordering: .relaxed).oldValue
             guard slice < slices else { return }
-            let builder = self.builder.unshared()
+            var builder = self.builder.unshared()
             batch.bytes.withUnsafeBufferPointer { bytes in
                 batch.ends.withUnsafeBufferPointer { ends in
                     for index in count * slice / slices ..< count * (slice + 1) / slices {

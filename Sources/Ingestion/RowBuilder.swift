@@ -39,21 +39,24 @@ struct RowBuilder: Sendable {
     }
 
     /// Builds one row; `storage` is the batch's buffers that the raw row points into.
-    func build(_ raw: RawRow, _ storage: BatchStorage) -> BuiltRow {
+    ///
+    /// `mutating` though it changes nothing: closures then reach the builder through its address,
+    /// where on a `let` builder each closure over `self` would copy the whole builder, per row.
+    mutating func build(_ raw: RawRow, _ storage: BatchStorage) -> BuiltRow {
         switch raw {
         case .csv(let bytes, let ends, let line, let problems, let delimiter, let ordinal):
             let record = CSVReader.Record(bytes: UnsafeBufferPointer(rebasing: storage.bytes[bytes]), ends: UnsafeBufferPointer(rebasing: storage.ends[ends]),
                                           line: line, problems: problems, delimiter: delimiter)
             return BuiltRow(row: buildCSV(record.decoded(), ordinal: ordinal))
-        case .jsonElement(let element):
-            return element.bytes.withUnsafeBufferPointer { buffer in
-                buildJSON(buffer, line: element.line, ordinal: element.index, what: "element \(element.index)") { failure in
-                    BuiltRow(fatal: element.error(for: failure, file: file))
-                }
+        case .jsonElement(let bytes, let line, let column, let index):
+            let element = JSONArrayReader.Element(bytes: UnsafeBufferPointer(rebasing: storage.bytes[bytes]), line: line, column: column, index: index)
+            let file = self.file
+            return buildJSON(element.bytes, line: line, ordinal: index, what: "element \(index)") { failure in
+                .fatal(element.error(for: failure, file: file))
             }
         case .ndjsonLine(let range, let line, let ordinal):
             return buildJSON(UnsafeBufferPointer(rebasing: storage.bytes[range]), line: line, ordinal: ordinal, what: "line \(line)") { failure in
-                BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: "column \(failure.offset + 1): not valid JSON: \(failure.reason)"))
+                .unreadable("column \(failure.offset + 1): not valid JSON: \(failure.reason)")
             }
         }
     }
@@ -151,10 +154,17 @@ struct RowBuilder: Sendable {
 
     // MARK: JSON and NDJSON
 
+    /// What to make of JSON that does not parse: a row that reports it (NDJSON, where the next
+    /// line starts afresh), or the end of the read (a JSON array cannot be followed past it).
+    enum Unparsable {
+        case unreadable(String)
+        case fatal(IngestionError)
+    }
+
     /// Parses a JSON object and maps its members as they are read (names are resolved from
     /// their bytes; a string is made only for a name that is not spelt as the schema spells it).
-    private func buildJSON(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, ordinal: Int, what: @autoclosure () -> String,
-                           unparsable: (JSONCellParser.Failure) -> BuiltRow) -> BuiltRow {
+    private mutating func buildJSON(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, ordinal: Int, what: @autoclosure () -> String,
+                           unparsable: (JSONCellParser.Failure) -> Unparsable) -> BuiltRow {
         let position = SourcePosition(line: line, ordinal: ordinal)
         var assembly = mapper.start(position: position)
         var idValue: String?
@@ -182,7 +192,10 @@ struct RowBuilder: Sendable {
         }
         switch parsed {
         case .failure(let failure):
-            return unparsable(failure)
+            switch unparsable(failure) {
+            case .unreadable(let message): return BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: message))
+            case .fatal(let error): return BuiltRow(fatal: error)
+            }
         case .success(let value?):
             return BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: "\(what()) is \(value.kindDescription), not an object with license fields"))
         case .success(nil):

@@ -109,8 +109,7 @@ struct RowMapper: Sendable {
 
     /// Validates the gathered row and makes it an ``OrderRow``; `leading` are the row's problems
     /// found before its cells were read (the record's own, its id's), listed first.
-    func finish(_ assembly: consuming Assembly, rowID: String, idIsFromColumn: Bool, leading: [Diagnostic]) -> OrderRow {
-        var row = assembly
+    func finish(_ row: consuming Assembly, rowID: String, idIsFromColumn: Bool, leading: [Diagnostic]) -> OrderRow {
         if !leading.isEmpty { row.diagnostics = leading + row.diagnostics }
         let line = row.position.line
         func problem(_ field: String?, _ message: String) {

@@ -117,7 +117,10 @@ public final class JournalCommitter: Sendable {
                     }
                     return ([], [])
                 }
-                defer { state.operations.removeAll(keepingCapacity: true); state.waiters.removeAll(keepingCapacity: true) }
+                // Taken, not copied and cleared: `removeAll(keepingCapacity:)` on an array still
+                // shared allocates anew with the capacity the allocator rounded up to, which grows
+                // commit after commit.
+                defer { state.operations = []; state.waiters = [] }
                 return (state.operations, state.waiters)
             }
             guard !operations.isEmpty else { return }
