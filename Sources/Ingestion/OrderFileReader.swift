@@ -294,14 +294,15 @@ final class BuildJob: @unchecked Sendable {
     private let nextSlice = Atomic<Int>(0)
     private let group = DispatchGroup()
 
-    /// Starts building `batch` with (copies of) `builder`.
-    init(_ batch: RawBatch, builder: RowBuilder) {
+    /// Starts building `batch` with (copies of) `builder` on `tasks` worker tasks (one a slice
+    /// unless given; 0 leaves every slice to ``wait()``).
+    init(_ batch: RawBatch, builder: RowBuilder, tasks: Int? = nil) {
         count = batch.rows.count
         output = .allocate(capacity: count)
         self.batch = batch
         self.builder = builder
         slices = count < 256 ? 1 : Self.workers
-        for _ in 0..<slices {
+        for _ in 0..<(tasks ?? slices) {
             // Each task holds the job, so the job outlives every write into `output`.
             DispatchQueue.global().async(group: group) { [self] in buildSlices() }
         }

@@ -144,7 +144,7 @@ struct RowBuilder: Sendable {
                 }
             }
         }
-        return mapper.finish(assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics)
+        return mapper.finish(&assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics)
     }
 
     private func columnLabel(_ index: Int) -> String {
@@ -203,7 +203,7 @@ struct RowBuilder: Sendable {
         }
         if options.idColumn != nil, idValue == nil { idValue = "" }
         let id = rowID(from: idValue, position: position, diagnostics: &diagnostics)
-        return BuiltRow(row: mapper.finish(assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics), unknownNames: unknown)
+        return BuiltRow(row: mapper.finish(&assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics), unknownNames: unknown)
     }
 
     private func unreadable(line: Int, ordinal: Int, message: String) -> OrderRow {

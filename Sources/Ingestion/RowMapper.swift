@@ -108,27 +108,36 @@ struct RowMapper: Sendable {
     }
 
     /// Validates the gathered row and makes it an ``OrderRow``; `leading` are the row's problems
-    /// found before its cells were read (the record's own, its id's), listed first.
-    func finish(_ row: consuming Assembly, rowID: String, idIsFromColumn: Bool, leading: [Diagnostic]) -> OrderRow {
+    /// found before its cells were read (the record's own, its id's), listed first. The request
+    /// and the problems are moved out of `row`, not copied.
+    func finish(_ row: inout Assembly, rowID: String, idIsFromColumn: Bool, leading: [Diagnostic]) -> OrderRow {
         if !leading.isEmpty { row.diagnostics = leading + row.diagnostics }
         let line = row.position.line
         func problem(_ field: String?, _ message: String) {
             row.diagnostics.append(Diagnostic(file: file, line: line, field: field, message: message))
         }
-        if !row.metadata.isEmpty { row.request.metadata = row.metadata }
+        if !row.metadata.isEmpty {
+            var metadata: [LicenseMetadata] = []
+            swap(&metadata, &row.metadata)
+            row.request.metadata = metadata
+        }
         for found in LicenseValidator.problems(in: row.request) { problem(found.field, found.message) }
 
         var customer: Customer?
         if let email = row.email, !email.isEmpty {
             if !Self.looksLikeEmail(email) { problem("email", "is not an email address: \"\(email.prefix(60))\"") }
             customer = Customer(email: email, firstName: row.firstName, lastName: row.lastName, company: row.company)
-        } else if let other = [("firstName", row.firstName), ("lastName", row.lastName), ("company", row.company)].first(where: { $0.1 != nil }) {
-            problem(other.0, "is given but email is empty; a customer is identified by email")
+        } else if let other = row.firstName != nil ? "firstName" : row.lastName != nil ? "lastName" : row.company != nil ? "company" : nil {
+            problem(other, "is given but email is empty; a customer is identified by email")
         }
         if row.request.key != nil, row.quantity > 1 {
             problem("quantity", "must be 1 for a row with its own key (a key belongs to one license), not \(row.quantity)")
         }
-        var built = OrderRow(position: row.position, rowID: rowID, request: row.request, customer: customer, quantity: row.quantity, diagnostics: row.diagnostics)
+        var request = LicenseRequest(productId: "")
+        swap(&request, &row.request)
+        var diagnostics: [Diagnostic] = []
+        swap(&diagnostics, &row.diagnostics)
+        var built = OrderRow(position: row.position, rowID: rowID, request: request, customer: customer, quantity: row.quantity, diagnostics: diagnostics)
         built.idIsFromColumn = idIsFromColumn
         return built
     }

@@ -32,6 +32,25 @@ struct PipelineTests {
         }
     }
 
+    @Test func aBatchNoWorkerTookIsBuiltByTheThreadThatWaitsForIt() throws {
+        // With no worker task at all, wait() must build every slice itself, in order.
+        var batch = RawBatch()
+        for n in 1...600 {
+            let line = Array(#"{"order_id":"ORD-\#(n)","productId":"p1","allowedActivations":\#(n % 9)}"#.utf8)
+            let start = batch.bytes.count
+            batch.bytes += line
+            batch.rows.append(.ndjsonLine(start..<batch.bytes.count, line: n, ordinal: n))
+        }
+        let builder = RowBuilder(file: "t.ndjson", mapper: try RowMapper(file: "t.ndjson", defaults: []), options: IngestOptions(idColumn: "order_id"))
+        let job = BuildJob(batch, builder: builder, tasks: 0)
+        job.wait()
+        let rows = (0..<job.count).map { job.output[$0].row }
+        #expect(rows.map(\.rowID) == (1...600).map { "ORD-\($0)" })
+        #expect(rows.map(\.request.allowedActivations) == (1...600).map { Int32($0 % 9) })
+        #expect(rows.allSatisfy { $0.isValid })
+        #expect((0..<job.count).allSatisfy { job.output[$0].idHash == DuplicateTracker.hash("ORD-\($0 + 1)") })
+    }
+
     @Test func theDuplicateTrackerFindsEveryRepeatAcrossGrowingTables() {
         // 300,000 values grow every one of the 64 tables several times over.
         var tracker = DuplicateTracker()
