@@ -9,7 +9,11 @@
 enum DateTimeText {
     static func normalize(_ raw: String) -> Result<String, CellProblem> {
         let text = raw.trimmed
-        let bytes = Array(text.utf8)
+        var contiguous = text
+        return contiguous.withUTF8 { normalize(bytes: $0, text: text) }
+    }
+
+    private static func normalize(bytes: UnsafeBufferPointer<UInt8>, text: String) -> Result<String, CellProblem> {
         func fail(_ why: String) -> Result<String, CellProblem> {
             .failure(CellProblem("\(why), not \"\(text.prefix(40))\"; write dates as 2025-03-01 or 2025-03-01T10:30:00Z"))
         }
@@ -27,8 +31,15 @@ enum DateTimeText {
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else {
             return fail("is not a calendar date")
         }
+        if bytes.count == 10 {
+            // The usual case, written straight into the string: the date, then midnight UTC.
+            return .success(String(unsafeUninitializedCapacity: 20) { out in
+                _ = out.initialize(fromContentsOf: bytes)
+                for (offset, byte) in "T00:00:00Z".utf8.enumerated() { out[10 + offset] = byte }
+                return 20
+            })
+        }
         let date = String(decoding: bytes[0..<10], as: UTF8.self)
-        if bytes.count == 10 { return .success("\(date)T00:00:00Z") }
         guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == 0x20,
               let hour = number(11..<13), bytes.count > 13, bytes[13] == 0x3A, let minute = number(14..<16),
               hour < 24, minute < 60 else { return fail("must be a date and time") }
