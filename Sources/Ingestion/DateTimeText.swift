@@ -99,42 +99,48 @@ enum DateTimeText {
 enum DurationText {
     static func validate(_ raw: String) -> Result<String, CellProblem> {
         let text = raw.trimmed
-        var bytes = Array(text.utf8)
-        for index in bytes.indices where bytes[index] >= 0x61 && bytes[index] <= 0x7A { bytes[index] -= 0x20 }
-        // Units in the order ISO 8601 requires them; date part Y M W D, then after T: H M S.
-        var valid = bytes.count > 1 && bytes[0] == UInt8(ascii: "P")
-        var inTime = false, sawComponent = false, sawTimeComponent = false
-        var digits = 0, rank = 0
-        var index = 1
-        while valid, index < bytes.count {
-            let byte = bytes[index]
-            index += 1
-            if byte >= 0x30, byte <= 0x39 { digits += 1; continue }
-            if byte == UInt8(ascii: "T") {
-                valid = !inTime && digits == 0
-                inTime = true
-                continue
+        var contiguous = text
+        // Read in place, letters as upper case; the text is copied only when it has lower case.
+        let (valid, hasLowerCase) = contiguous.withUTF8 { bytes -> (Bool, Bool) in
+            func upper(_ byte: UInt8) -> UInt8 { byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte }
+            let hasLowerCase = bytes.contains { $0 >= 0x61 && $0 <= 0x7A }
+            // Units in the order ISO 8601 requires them; date part Y M W D, then after T: H M S.
+            var valid = bytes.count > 1 && upper(bytes[0]) == UInt8(ascii: "P")
+            var inTime = false, sawComponent = false, sawTimeComponent = false
+            var digits = 0, rank = 0
+            var index = 1
+            while valid, index < bytes.count {
+                let byte = upper(bytes[index])
+                index += 1
+                if byte >= 0x30, byte <= 0x39 { digits += 1; continue }
+                if byte == UInt8(ascii: "T") {
+                    valid = !inTime && digits == 0
+                    inTime = true
+                    continue
+                }
+                let unitRank: Int
+                switch (inTime, byte) {
+                case (false, UInt8(ascii: "Y")): unitRank = 1
+                case (false, UInt8(ascii: "M")): unitRank = 2
+                case (false, UInt8(ascii: "W")): unitRank = 3
+                case (false, UInt8(ascii: "D")): unitRank = 4
+                case (true, UInt8(ascii: "H")): unitRank = 5
+                case (true, UInt8(ascii: "M")): unitRank = 6
+                case (true, UInt8(ascii: "S")): unitRank = 7
+                default: unitRank = 0
+                }
+                guard digits > 0, unitRank > rank else { valid = false; break }
+                rank = unitRank
+                digits = 0
+                sawComponent = true
+                if inTime { sawTimeComponent = true }
             }
-            let unitRank: Int
-            switch (inTime, byte) {
-            case (false, UInt8(ascii: "Y")): unitRank = 1
-            case (false, UInt8(ascii: "M")): unitRank = 2
-            case (false, UInt8(ascii: "W")): unitRank = 3
-            case (false, UInt8(ascii: "D")): unitRank = 4
-            case (true, UInt8(ascii: "H")): unitRank = 5
-            case (true, UInt8(ascii: "M")): unitRank = 6
-            case (true, UInt8(ascii: "S")): unitRank = 7
-            default: unitRank = 0
-            }
-            guard digits > 0, unitRank > rank else { valid = false; break }
-            rank = unitRank
-            digits = 0
-            sawComponent = true
-            if inTime { sawTimeComponent = true }
+            return (valid && digits == 0 && sawComponent && (!inTime || sawTimeComponent), hasLowerCase)
         }
-        guard valid, digits == 0, sawComponent, !inTime || sawTimeComponent else {
+        guard valid else {
             return .failure(CellProblem("must be an ISO 8601 duration such as P1Y, P6M, P30D or PT24H, not \"\(raw.prefix(40))\""))
         }
-        return .success(String(decoding: bytes, as: UTF8.self))
+        // A valid duration is ASCII, so upper-casing it changes letters only.
+        return .success(hasLowerCase ? text.uppercased() : text)
     }
 }
