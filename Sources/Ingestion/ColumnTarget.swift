@@ -14,7 +14,19 @@ enum ColumnTarget: Sendable {
     case ignored
     case unknown
 
-    enum CustomerField: String, Sendable, CaseIterable { case email, firstName, lastName, company }
+    enum CustomerField: String, Sendable, CaseIterable {
+        case email, firstName, lastName, company
+
+        /// The field's position among the four, without building `allCases` (an array each time).
+        var ordinal: Int {
+            switch self {
+            case .email: 0
+            case .firstName: 1
+            case .lastName: 2
+            case .company: 3
+            }
+        }
+    }
 
     /// Resolves a column name: body fields (any case, spaces or underscores), `metadata.<key>`,
     /// customer columns and `quantity`.
@@ -111,7 +123,7 @@ private struct ExactNameTable: @unchecked Sendable {
         entries = .allocate(capacity: Self.slots)
         entries.initialize(repeating: Entry(), count: Self.slots)
         var names: [(String, Int)] = LicenseFieldTable.all.enumerated().map { ($1.name, $0) }
-        names += ColumnTarget.CustomerField.allCases.enumerated().map { ($1.rawValue, 100 + $0) }
+        names += ColumnTarget.CustomerField.allCases.map { ($0.rawValue, 100 + $0.ordinal) }
         names.append(("quantity", 200))
         for (name, code) in names {
             let bytes = Array(name.utf8)
@@ -146,7 +158,10 @@ private struct ExactNameTable: @unchecked Sendable {
                 let code = entries[slot].code
                 switch code {
                 case ..<100: return .field(code)
-                case 100..<200: return .customer(ColumnTarget.CustomerField.allCases[code - 100])
+                case 100: return .customer(.email)
+                case 101: return .customer(.firstName)
+                case 102: return .customer(.lastName)
+                case 103: return .customer(.company)
                 default: return .quantity
                 }
             }

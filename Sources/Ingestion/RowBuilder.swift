@@ -258,7 +258,7 @@ struct SeenTargets {
         let bit: Int
         switch target {
         case .field(let index): bit = index
-        case .customer(let field): bit = 100 + (ColumnTarget.CustomerField.allCases.firstIndex(of: field) ?? 0)
+        case .customer(let field): bit = 100 + field.ordinal
         case .quantity: bit = 110
         case .metadataKey(let key):
             if metadataKeys.contains(key) { return false }
