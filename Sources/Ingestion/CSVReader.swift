@@ -9,9 +9,10 @@
 ///
 /// Malformed input never stops the read: a stray quote in an unquoted field, text after a
 /// closing quote, a NUL byte, invalid UTF-8 or an over-long field becomes a ``Problem`` on the
-/// record, and reading goes on with the next byte. (The reader hands records over as bytes; they
-/// are decoded, and invalid UTF-8 found, by ``Record/decoded()``, which the parallel stage runs.) Only an unterminated quote at the end of the
-/// file swallows the rest, and that is reported at the line where the quote opened.
+/// record, and reading goes on with the next byte. Only an unterminated quote at the end of the
+/// file swallows the rest, and that is reported at the line where the quote opened. (Records are
+/// handed over as bytes; ``Record/decoded()``, which the parallel stage runs, makes the strings and
+/// finds invalid UTF-8.)
 ///
 /// Chosen over CSV.swift after measuring: on Linux that library reports a false read error at end
 /// of file and accepts malformed quotes, and this reader was about 5× faster.
@@ -43,7 +44,13 @@ public struct CSVReader {
                 if let text = CSVReader.decode(field) {
                     fields.append(text)
                 } else {
-                    let lineBreaks = CSVReader.lineBreaks(in: UnsafeBufferPointer(rebasing: bytes[..<end]))
+                    // The physical line at the end of this field: the record's first, plus the line
+                    // breaks inside its quoted fields so far.
+                    var lineBreaks = 0, fieldStart = 0
+                    for fieldEnd in ends[...index] {
+                        lineBreaks += CSVReader.lineBreaks(in: UnsafeBufferPointer(rebasing: bytes[fieldStart..<fieldEnd]))
+                        fieldStart = fieldEnd
+                    }
                     problems.append(Problem(fieldIndex: index + 1, line: line + lineBreaks,
                                             message: "is not valid UTF-8 (byte \(CSVReader.firstInvalidUTF8Offset(Array(field)) + 1) of the field); save the file as UTF-8"))
                     fields.append(String(decoding: field, as: UTF8.self))

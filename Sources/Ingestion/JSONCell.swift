@@ -128,8 +128,10 @@ struct JSONCellParser {
         }
     }
 
-    private mutating func nameBytes() throws(Failure) -> Name {
-        var scan = index + 1
+    /// Where the text starting at `start` stops being plain (a quote, a backslash, a control
+    /// character, or the end), and the OR of its bytes (below 0x80: ASCII, no UTF-8 to check).
+    private func plainRun(from start: Int) -> (end: Int, highBits: UInt8) {
+        var scan = start
         var highBits: UInt8 = 0
         while scan < bytes.count {
             let byte = bytes[scan]
@@ -137,6 +139,11 @@ struct JSONCellParser {
             highBits |= byte
             scan += 1
         }
+        return (scan, highBits)
+    }
+
+    private mutating func nameBytes() throws(Failure) -> Name {
+        let (scan, highBits) = plainRun(from: index + 1)
         if scan < bytes.count, bytes[scan] == UInt8(ascii: "\""), highBits < 0x80 {
             defer { index = scan + 1 }
             return .inPlace(index + 1 ..< scan)
@@ -219,14 +226,7 @@ struct JSONCellParser {
     private mutating func string() throws(Failure) -> String {
         index += 1
         // Fast path: no escapes before the closing quote; make the string from the bytes in place.
-        var scan = index
-        var highBits: UInt8 = 0
-        while scan < bytes.count {
-            let byte = bytes[scan]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
-            highBits |= byte
-            scan += 1
-        }
+        let (scan, highBits) = plainRun(from: index)
         if scan < bytes.count, bytes[scan] == UInt8(ascii: "\"") {
             let slice = UnsafeBufferPointer(rebasing: bytes[index..<scan])
             let text: String?

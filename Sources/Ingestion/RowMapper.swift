@@ -6,7 +6,7 @@ struct RowMapper: Sendable {
     struct Placed: Sendable {
         var target: ColumnTarget
         var cell: Cell
-        var label: String?
+        var label: String
     }
 
     private(set) var file: String
@@ -17,7 +17,7 @@ struct RowMapper: Sendable {
     func unshared() -> RowMapper {
         var copy = self
         copy.file = file.unshared
-        copy.defaults = defaults.map { Placed(target: $0.target.unshared, cell: $0.cell.unshared, label: $0.label?.unshared) }
+        copy.defaults = defaults.map { Placed(target: $0.target.unshared, cell: $0.cell.unshared, label: $0.label.unshared) }
         return copy
     }
 
@@ -43,7 +43,7 @@ struct RowMapper: Sendable {
     }
 
     /// One row's cells gathered so far: start with ``RowMapper/start(position:)``,
-    /// ``RowMapper/place(_:_:label:into:)`` each cell, then ``RowMapper/finish(_:rowID:leading:)``.
+    /// ``RowMapper/place(_:_:label:into:)`` each cell, then ``RowMapper/finish(_:rowID:idIsFromColumn:leading:)``.
     /// (Cells go straight into the request: no list of cells is built per row.)
     struct Assembly {
         var position: SourcePosition
@@ -63,7 +63,7 @@ struct RowMapper: Sendable {
     /// A new row, with the defaults from flags already placed.
     func start(position: SourcePosition) -> Assembly {
         var assembly = Assembly(position: position)
-        for index in 0..<defaults.count { place(defaults[index].target, defaults[index].cell, label: defaults[index].label ?? "", into: &assembly) }
+        for index in 0..<defaults.count { place(defaults[index].target, defaults[index].cell, label: defaults[index].label, into: &assembly) }
         return assembly
     }
 
