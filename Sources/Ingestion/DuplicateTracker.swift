@@ -40,6 +40,14 @@ public struct DuplicateTracker {
         insert(hash: Self.hash(value), line: line)
     }
 
+    /// Reads the slot where `hash` would go, so that its memory is in the cache by the time
+    /// ``insert(hash:line:)`` needs it. Called for a whole batch first, the reads overlap (the
+    /// table is far larger than the cache: each insert would otherwise wait for memory alone).
+    /// Returns the slot's content only so that the read is not optimised away.
+    public func warm(hash: UInt64) -> UInt64 {
+        shards[Int(hash >> UInt64(64 - Self.shardBits))].peek(hash)
+    }
+
     /// Records a value by its ``hash(_:)``; returns the earlier line when it was seen before.
     public mutating func insert(hash: UInt64, line: Int) -> Int? {
         let shard = Int(hash >> UInt64(64 - Self.shardBits))
@@ -82,10 +90,20 @@ private final class Shard {
 
     var isFull: Bool { count * 100 >= capacity * 85 }
 
+    /// The home slot of `hash`: the bits below the shard's choose it.
+    private func home(of hash: UInt64) -> Int {
+        Int((hash << UInt64(DuplicateTracker.shardBits)).multipliedFullWidth(by: UInt64(capacity)).high)
+    }
+
+    /// What the home slot of `hash` holds (see ``DuplicateTracker/warm(hash:)``).
+    func peek(_ hash: UInt64) -> UInt64 {
+        let slot = home(of: hash)
+        return hashes[slot] ^ UInt64(lines[slot])
+    }
+
     /// Inserts `hash` (not 0); returns the line stored with it when it was there already.
     func insert(_ hash: UInt64, line: UInt32) -> Int? {
-        // The bits below the shard's choose the slot.
-        var slot = Int((hash << UInt64(DuplicateTracker.shardBits)).multipliedFullWidth(by: UInt64(capacity)).high)
+        var slot = home(of: hash)
         while true {
             let stored = hashes[slot]
             if stored == 0 {

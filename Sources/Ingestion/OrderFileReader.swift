@@ -154,6 +154,8 @@ private struct RowPipeline {
     var keys = DuplicateTracker()
     var rowIDs = DuplicateTracker()
     var reportedUnknown = Set<String>()
+    /// What warming the duplicate tables read: kept so that the reads are not optimised away.
+    private var warmed: UInt64 = 0
 
     init(builder: RowBuilder, body: @escaping (OrderRow) throws -> Void) {
         self.builder = builder
@@ -208,6 +210,13 @@ private struct RowPipeline {
         let job = inFlight.removeFirst()
         job.wait()
         defer { job.releaseOnWorker() }
+        // Bring the duplicate tables' slots for the whole batch into the cache at once.
+        var touched: UInt64 = 0
+        for index in 0..<job.count {
+            if let hash = job.output[index].idHash { touched ^= rowIDs.warm(hash: hash) }
+            if let hash = job.output[index].keyHash { touched ^= keys.warm(hash: hash) }
+        }
+        warmed = touched
         for index in 0..<job.count {
             let built = job.output + index
             if let fatal = built.pointee.fatal { throw fatal }
