@@ -79,4 +79,16 @@ struct PipelineTests {
         #expect(record.problems.last?.line == 3, "the invalid byte is on the field's second line")
         #expect(record.problems.last?.message.contains("not valid UTF-8 (byte 5") == true)
     }
+
+    @Test func aCREndingOneQuotedFieldAndAnLFStartingTheNextAreTwoLineBreaks() throws {
+        // "a<CR>" then "<LF>b<FF>": the reader counts two line breaks, so the bad byte is on line 4.
+        var bytes = Array("h1,h2\n\"a\r\",\"\nb".utf8) + [0xFF] + Array("\"\n".utf8)
+        var reader = CSVReader(file: "t.csv", delimiter: nil)
+        var records: [CSVReader.Decoded] = []
+        try bytes.withUnsafeMutableBufferPointer { try reader.consume(UnsafeBufferPointer($0)) { records.append($0.decoded()) } }
+        try reader.finish { records.append($0.decoded()) }
+        let record = try #require(records.last)
+        #expect(record.line == 2)
+        #expect(record.problems.map(\.line) == [4])
+    }
 }
