@@ -35,11 +35,6 @@ public struct DuplicateTracker {
         return UInt64(bitPattern: Int64(hasher.finalize())) | 1
     }
 
-    /// Records `value` first seen at `line`; returns the earlier line when it was seen before.
-    public mutating func insert(_ value: String, line: Int) -> Int? {
-        insert(hash: Self.hash(value), line: line)
-    }
-
     /// Reads the slot where `hash` would go, so that its memory is in the cache by the time
     /// ``insert(hash:line:)`` needs it. Called for a whole batch first, the reads overlap (the
     /// table is far larger than the cache: each insert would otherwise wait for memory alone).
@@ -48,7 +43,8 @@ public struct DuplicateTracker {
         shards[Int(hash >> UInt64(64 - Self.shardBits))].peek(hash)
     }
 
-    /// Records a value by its ``hash(_:)``; returns the earlier line when it was seen before.
+    /// Records a value, by its ``hash(_:)``, first seen at `line`; returns the earlier line when it
+    /// was seen before.
     public mutating func insert(hash: UInt64, line: Int) -> Int? {
         let shard = Int(hash >> UInt64(64 - Self.shardBits))
         if shards[shard].isFull { shards[shard] = shards[shard].grown() }

@@ -4,9 +4,13 @@ import Testing
 @Suite("CSV reading per RFC 4180")
 struct CSVReaderTests {
     static func records(_ text: String, delimiter: UInt8? = nil, chunkSize: Int = 7) throws -> [CSVReader.Decoded] {
+        try records(Array(text.utf8), delimiter: delimiter, chunkSize: chunkSize)
+    }
+
+    /// The records of `bytes` (which may be anything, not only valid UTF-8), decoded.
+    static func records(_ bytes: [UInt8], delimiter: UInt8? = nil, chunkSize: Int = 7) throws -> [CSVReader.Decoded] {
         var reader = CSVReader(file: "t.csv", delimiter: delimiter)
         var records: [CSVReader.Decoded] = []
-        let bytes = Array(text.utf8)
         // Feed in small chunks so that every state is crossed by a chunk boundary somewhere.
         for start in stride(from: 0, to: bytes.count, by: chunkSize) {
             try bytes[start..<min(start + chunkSize, bytes.count)].withUnsafeBufferPointer { try reader.consume($0) { records.append($0.decoded()) } }
@@ -58,11 +62,7 @@ struct CSVReaderTests {
     }
 
     @Test func nulBytesAndInvalidUTF8AreReportedByField() throws {
-        var reader = CSVReader(file: "t.csv", delimiter: nil)
-        var records: [CSVReader.Decoded] = []
-        let bytes: [UInt8] = Array("a,b\n".utf8) + [0x78, 0x00, 0x79, 0x2C, 0x6F, 0x6B, 0x0A, 0x6F, 0x6B, 0x2C, 0xC3, 0x28, 0x0A]
-        try bytes.withUnsafeBufferPointer { try reader.consume($0) { records.append($0.decoded()) } }
-        try reader.finish { records.append($0.decoded()) }
+        let records = try Self.records(Array("a,b\n".utf8) + [0x78, 0x00, 0x79, 0x2C, 0x6F, 0x6B, 0x0A, 0x6F, 0x6B, 0x2C, 0xC3, 0x28, 0x0A])
         #expect(records[1].problems.map(\.fieldIndex) == [1])
         #expect(records[1].problems.first?.message.contains("NUL") == true)
         #expect(records[2].problems.map(\.fieldIndex) == [2])
@@ -84,5 +84,23 @@ struct CSVReaderTests {
             try bytes.withUnsafeBufferPointer { try reader.consume($0) { _ in } }
             try reader.finish { _ in }
         }
+    }
+
+    @Test func aCSVRecordIsDecodedWithItsUTF8ProblemsInFieldOrder() throws {
+        // Field 2 is quoted over two lines and holds an invalid byte; field 1 has a stray quote.
+        let records = try Self.records(Array("h1,h2,h3\na\"b,\"x\r\ny".utf8) + [0xFF] + Array("\",z\n".utf8))
+        #expect(records.count == 2)
+        let record = try #require(records.last)
+        #expect(record.fields == ["a\"b", "x\r\ny\u{FFFD}", "z"])
+        #expect(record.problems.map(\.fieldIndex) == [1, 2])
+        #expect(record.problems.last?.line == 3, "the invalid byte is on the field's second line")
+        #expect(record.problems.last?.message.contains("not valid UTF-8 (byte 5") == true)
+    }
+
+    @Test func aCREndingOneQuotedFieldAndAnLFStartingTheNextAreTwoLineBreaks() throws {
+        // "a<CR>" then "<LF>b<FF>": the reader counts two line breaks, so the bad byte is on line 4.
+        let record = try #require(try Self.records(Array("h1,h2\n\"a\r\",\"\nb".utf8) + [0xFF] + Array("\"\n".utf8)).last)
+        #expect(record.line == 2)
+        #expect(record.problems.map(\.line) == [4])
     }
 }
