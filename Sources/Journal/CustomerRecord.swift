@@ -35,13 +35,16 @@ extension SQLiteJournal {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE emailKey = ?", arguments: [CustomerRecord.key(email)]) else {
             throw DatabaseError(message: "the customer \(email) vanished while being registered")
         }
-        return customer(row)
+        return try customer(row)
     }
 
-    static func customer(_ row: Row) -> CustomerRecord {
-        CustomerRecord(id: row["id"], email: row["email"], firstName: row["firstName"], lastName: row["lastName"], company: row["company"],
-                       state: CustomerRecord.State(rawValue: row["state"]) ?? .pending, userID: row["userID"],
-                       createdByUs: row["createdByUs"], error: row["error"])
+    static func customer(_ row: Row) throws -> CustomerRecord {
+        let value: String? = row["state"]
+        guard let state = value.flatMap(CustomerRecord.State.init(rawValue:)) else {
+            throw UnreadableJournal.unknownState(value, table: "customer", id: row["id"], row: row["email"])
+        }
+        return CustomerRecord(id: row["id"], email: row["email"], firstName: row["firstName"], lastName: row["lastName"], company: row["company"],
+                              state: state, userID: row["userID"], createdByUs: row["createdByUs"], error: row["error"])
     }
 
     /// One customer by id.
@@ -67,7 +70,11 @@ extension SQLiteJournal {
         try read("count customers") { db in
             var counts: [CustomerRecord.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM customer GROUP BY state") {
-                if let state = CustomerRecord.State(rawValue: row["state"]) { counts[state] = row["n"] }
+                let value: String? = row["state"]
+                guard let state = value.flatMap(CustomerRecord.State.init(rawValue:)) else {
+                    throw UnreadableJournal.unknownState(value, table: "customer", id: nil, row: nil)
+                }
+                counts[state] = row["n"]
             }
             return counts
         }

@@ -46,6 +46,11 @@ public struct JournalEntry: Sendable, Equatable {
     public var editedBody: [UInt8]?
     /// The customer the license is for (its `userId` is filled in once the customer is resolved).
     public var customerRef: Int64?
+    /// Some send of it had an ambiguous outcome: the license may exist, so it is looked up before
+    /// it is ever sent again.
+    public var maybeSent = false
+    /// When the entry last changed (``SQLiteJournal/timestamp()``).
+    public var updatedAt: String = ""
 }
 
 /// What a caller registers before anything is sent.
@@ -84,6 +89,8 @@ public struct EntryDigest: Sendable, Equatable {
     public var bodyHash: String
     public var state: JournalEntry.State
     public var editedHash: String?
+    /// See ``JournalEntry/maybeSent``.
+    public var maybeSent = false
 }
 
 /// A change to an existing entry made while registering a file's rows, applied in batches.

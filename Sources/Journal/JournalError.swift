@@ -21,3 +21,26 @@ public struct JournalError: Error, LocalizedError, Sendable {
 
     public var errorDescription: String? { "journal \(path): cannot \(operation): \(detail)" }
 }
+
+/// A journal that holds what this licprov does not understand: read as a default, it would be
+/// acted on wrongly (an unknown state read as `pending` would be sent again), so it is refused.
+struct UnreadableJournal: Error, CustomStringConvertible {
+    var description: String
+
+    /// A value in a state column this licprov does not know.
+    static func unknownState(_ value: String?, table: String, id: Int64?, row: String?) -> UnreadableJournal {
+        UnreadableJournal(description: "\(table) \(id.map { "#\($0)" } ?? "")\(row.map { " (row \($0))" } ?? "") has the state "
+            + "\"\(value ?? "NULL")\", which this licprov does not know: the journal was written by a newer licprov or edited by hand. "
+            + "Use a licprov at least as new as the one that wrote it")
+    }
+}
+
+extension JournalEntry.State {
+    /// The state stored in `row`'s `state` column; throws for a value this licprov does not know.
+    static func decode(_ value: String?, id: Int64?, rowID: String?) throws -> JournalEntry.State {
+        guard let value, let state = JournalEntry.State(rawValue: value) else {
+            throw UnreadableJournal.unknownState(value, table: "license", id: id, row: rowID)
+        }
+        return state
+    }
+}

@@ -12,6 +12,9 @@ import GRDB
 /// customer(id, email, emailKey UNIQUE, firstName, lastName, company, state, userID,
 ///          createdByUs, error, updatedAt)                            -- v3
 /// license.customerRef → customer                                     -- v3
+/// license.maybeSent: 1 once any send of the entry had an ambiguous outcome (a lost answer,
+///         500/502/504, a timeout after sending): the license may exist, so every later send
+///         of it is preceded by a lookup, in this run or any later one          -- v4
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -80,6 +83,13 @@ extension SQLiteJournal {
                     updatedAt TEXT NOT NULL
                 );
                 ALTER TABLE license ADD COLUMN customerRef INTEGER REFERENCES customer(id);
+                """)
+        }
+        migrator.registerMigration("v4: entries that may exist on the server") { db in
+            try db.execute(sql: """
+                ALTER TABLE license ADD COLUMN maybeSent INTEGER NOT NULL DEFAULT 0;
+                UPDATE license SET maybeSent = 1 WHERE state = 'inFlight'
+                    OR id IN (SELECT licenseRef FROM attempt WHERE outcome = 'inFlight');
                 """)
         }
         return migrator

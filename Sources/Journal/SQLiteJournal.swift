@@ -19,15 +19,41 @@ public final class SQLiteJournal: Sendable {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         do {
-            let existed = FileManager.default.fileExists(atPath: path)
+            // The file exists, 0600, before SQLite opens it: SQLite gives the -wal and -shm files
+            // it creates the database file's mode, so they are 0600 from their first byte too.
+            try Self.createPrivately(path)
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB opens WAL pools with synchronous = NORMAL, which can lose the last commits on
             // power loss. The pool has one writer connection: make its commits wait for the disk.
             try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-            if !existed { chmod(path, 0o600) }
+            // A journal from a newer licprov has migrations this one does not know: its columns and
+            // states would be misread, so nothing is done with it.
+            if try pool.read({ try Self.migrator.hasBeenSuperseded($0) }) {
+                let unknown = try pool.read { db in
+                    try Self.migrator.appliedIdentifiers(db).subtracting(Self.migrator.migrations)
+                }
+                throw UnreadableJournal(description: "it was written by a newer licprov: its schema has \(unknown.sorted().map { "\"\($0)\"" }.joined(separator: ", ")), "
+                    + "which this licprov does not know. Nothing was read, changed or sent; use that licprov or a newer one")
+            }
             try Self.migrator.migrate(pool)
         } catch {
             throw JournalError(path: path, operation: "open", error)
+        }
+    }
+
+    /// Creates `path` empty with mode 0600 when it does not exist; makes an existing journal (and
+    /// its -wal and -shm) 0600 when others could read it (journals written before that rule).
+    static func createPrivately(_ path: String) throws {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            fchmod(descriptor, 0o600)
+            close(descriptor)
+            return
+        }
+        guard errno == EEXIST else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            if stat(file, &info) == 0, info.st_mode & 0o077 != 0 { chmod(file, 0o600) }
         }
     }
 
@@ -80,10 +106,10 @@ public final class SQLiteJournal: Sendable {
     /// file needs.
     public func forEachDigest(_ body: (EntryDigest) throws -> Void) throws {
         try read("read the entries") { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT id, rowID, unit, sourceLine, bodyHash, state, editedHash FROM license")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT id, rowID, unit, sourceLine, bodyHash, state, editedHash, maybeSent FROM license")
             while let row = try cursor.next() {
                 try body(EntryDigest(id: row[0], rowID: row[1], unit: row[2], sourceLine: row[3], bodyHash: row[4],
-                                     state: JournalEntry.State(rawValue: row[5]) ?? .pending, editedHash: row[6]))
+                                     state: try .decode(row[5], id: row[0], rowID: row[1]), editedHash: row[6], maybeSent: row[7]))
             }
         }
     }
@@ -104,7 +130,7 @@ public final class SQLiteJournal: Sendable {
                 let chunk = ids[start..<min(start + 500, ids.count)]
                 let sql = "SELECT * FROM license WHERE id IN (\(chunk.map { String($0) }.joined(separator: ",")))"
                 for row in try Row.fetchAll(db, sql: sql) {
-                    let entry = Self.entry(row)
+                    let entry = try Self.entry(row)
                     entries[entry.id] = entry
                 }
             }
@@ -196,9 +222,9 @@ public final class SQLiteJournal: Sendable {
             case .outcome(let outcome):
                 try db.cachedStatement(sql: """
                     UPDATE license SET state = ?, httpStatus = ?, licenseID = COALESCE(?, licenseID),
-                    licenseKey = COALESCE(?, licenseKey), error = ?, updatedAt = ? WHERE id = ?
+                    licenseKey = COALESCE(?, licenseKey), error = ?, updatedAt = ?, maybeSent = maybeSent OR ? WHERE id = ?
                     """).execute(arguments: [outcome.state.rawValue, outcome.httpStatus, outcome.licenseID, outcome.licenseKey,
-                                             outcome.error, now, outcome.entryID])
+                                             outcome.error, now, outcome.state == .inFlight, outcome.entryID])
                 if outcome.endsAttempt {
                     try db.cachedStatement(sql: """
                         INSERT INTO attempt (licenseRef, runID, startedAt, finishedAt, httpStatus, outcome, error)
@@ -224,7 +250,7 @@ public final class SQLiteJournal: Sendable {
             var sql = "SELECT * FROM license"
             if let states { sql += " WHERE state IN (\(states.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
             let cursor = try Row.fetchCursor(db, sql: sql + " ORDER BY sourceLine, rowID, unit")
-            while let row = try cursor.next() { try body(Self.entry(row)) }
+            while let row = try cursor.next() { try body(try Self.entry(row)) }
         }
     }
 
@@ -233,7 +259,7 @@ public final class SQLiteJournal: Sendable {
         try read("count entries") { db in
             var counts: [JournalEntry.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM license GROUP BY state") {
-                if let state = JournalEntry.State(rawValue: row["state"]) { counts[state] = row["n"] }
+                counts[try .decode(row["state"], id: nil, rowID: nil)] = row["n"]
             }
             return counts
         }
@@ -262,13 +288,14 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
-    private static func entry(_ row: Row) -> JournalEntry {
-        JournalEntry(
+    private static func entry(_ row: Row) throws -> JournalEntry {
+        try JournalEntry(
             id: row["id"], rowID: row["rowID"], unit: row["unit"], sourceLine: row["sourceLine"],
             body: [UInt8](row["body"] as Data), bodyHash: row["bodyHash"], marker: row["marker"],
-            state: JournalEntry.State(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
+            state: .decode(row["state"], id: row["id"], rowID: row["rowID"]), attempts: row["attempts"],
             licenseID: row["licenseID"], licenseKey: row["licenseKey"], httpStatus: row["httpStatus"], error: row["error"],
-            editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }, customerRef: row["customerRef"]
+            editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }, customerRef: row["customerRef"],
+            maybeSent: row["maybeSent"], updatedAt: row["updatedAt"]
         )
     }
 

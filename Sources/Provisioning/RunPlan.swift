@@ -12,6 +12,7 @@ import Journal
 /// | not at all | — | new intent, pending |
 /// | pending or failed | send it | new body (same marker), send it |
 /// | in flight (a run crashed) | look it up first | look it up with the old marker; nothing found → send the new body |
+/// | pending, failed, rejected… after an ambiguous send (``JournalEntry/maybeSent``) | look it up first | look it up first; nothing found → send the new body |
 /// | created or recovered | nothing | nothing sent; reported as a conflict showing both versions |
 /// | rejected, conflict or unresolved | nothing (it would fail the same way) | new body, send it |
 ///
@@ -57,6 +58,7 @@ struct RunPlanner {
         var state: JournalEntry.State
         var hash: String
         var editedHash: String?
+        var maybeSent: Bool
     }
 
     /// Thrown inside the registration transaction to roll it back.
@@ -68,7 +70,8 @@ struct RunPlanner {
         var known: [RowUnit: Known] = [:]
         try journal.forEachDigest { digest in
             known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = Known(
-                id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: digest.bodyHash, editedHash: digest.editedHash)
+                id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: digest.bodyHash, editedHash: digest.editedHash,
+                maybeSent: digest.maybeSent)
         }
         var plan = RunPlan()
         var ingest = configuration.ingest
@@ -146,22 +149,29 @@ struct RunPlanner {
                 if entry.editedHash != nil { try registration.apply(.noteEdit(id: entry.id, body: nil, bodyHash: nil)) }
                 switch entry.state {
                 case .created, .recovered: plan.alreadyDone += 1
-                case .pending, .failed: plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
+                case .pending, .failed:
+                    // A send of it was ambiguous once: it may exist, so it is looked up before any new send.
+                    if entry.maybeSent {
+                        plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true))
+                    } else {
+                        plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
+                    }
                 case .inFlight: plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true))
                 case .rejected, .conflict, .unresolved: break
                 }
                 continue
             }
-            switch entry.state {
-            case .created, .recovered:
+            if entry.state.isSettled {
                 plan.edited += 1
                 if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: template, bodyHash: hash)) }
-            case .inFlight:
-                let marker = try registration.marker(of: entry.id) ?? ""
+                continue
+            }
+            let marker = try registration.marker(of: entry.id) ?? ""
+            if entry.state == .inFlight || entry.maybeSent {
+                // It may exist on the server: look it up with the old marker; nothing found → send the new body.
                 plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true,
                                              replacement: (MarkedBody.fill(template, marker: marker), hash)))
-            case .pending, .failed, .rejected, .conflict, .unresolved:
-                let marker = try registration.marker(of: entry.id) ?? ""
+            } else {
                 try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: marker), bodyHash: hash,
                                                     state: .pending, error: nil, customerRef: customerRef))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))

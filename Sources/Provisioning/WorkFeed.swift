@@ -1,3 +1,4 @@
+import Foundation
 import Journal
 
 /// Hands work to the run's workers in order, a chunk at a time: one read loads the bodies of a
@@ -101,7 +102,8 @@ actor WorkFeed {
             entries[item.entryID].map { entry in
                 LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
                            needsLookup: item.needsLookup, replacement: item.replacement, markedInFlight: !item.needsLookup,
-                           customerRef: entry.customerRef)
+                           customerRef: entry.customerRef,
+                           changedAt: item.needsLookup ? try? Date(entry.updatedAt, strategy: .iso8601) : nil)
             }
         }
         let sends = loaded.filter(\.markedInFlight).map(\.entryID)

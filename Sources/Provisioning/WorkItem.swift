@@ -29,6 +29,17 @@ struct LoadedItem: Sendable {
     var markedInFlight = false
     /// The customer whose user id goes into the body before it is sent.
     var customerRef: Int64?
+    /// When the journal entry last changed (for an entry an earlier run left, when its last send
+    /// ended or the run was killed).
+    var changedAt: Date?
+
+    /// What is left of `delay` since the entry last changed (all of it when that is unknown).
+    func remaining(of delay: Duration) -> Duration {
+        guard let changedAt else { return delay }
+        let age = Date().timeIntervalSince(changedAt)
+        let left = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18 - age
+        return left > 0 ? .milliseconds(Int64(left * 1000)) : .zero
+    }
 
     /// The body's own `key` and `productId` (read only on the rare paths that need them).
     var facts: (key: String?, productId: String) {
