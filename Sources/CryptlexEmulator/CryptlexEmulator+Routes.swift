@@ -91,6 +91,11 @@ extension CryptlexEmulator {
         case .reset?:
             await context.resetConnection()
             throw HTTPError(.internalServerError)
+        case .http429?:
+            var refusal = HTTPFields()
+            refusal[.retryAfter] = String(plan.retryAfterSeconds)
+            refusal[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: .tooManyRequests, headers: refusal, body: .init(byteBuffer: ByteBuffer(string: "Too Many Requests")))
         case .http500?:
             return Self.errorResponse(.internalServerError, "An unexpected error occurred.", code: nil, headers: headers)
         case .http502?:

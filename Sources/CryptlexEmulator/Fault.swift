@@ -1,5 +1,8 @@
 /// A failure the emulator can inject into a `/v3` request.
 public enum Fault: String, Sendable, Codable, CaseIterable {
+    /// 429 with `Retry-After` and a plain-text body, before the request is processed: a proxy or
+    /// an account that refuses everything (the rate limit itself answers 429 on its own).
+    case http429 = "429"
     /// 500 with a JSON error body, before the request is processed.
     case http500 = "500"
     /// 502 with an HTML body, as a load balancer sends it, before the request is processed.
@@ -64,6 +67,35 @@ public struct FaultSettings: Sendable, Codable, Equatable {
         self.latencyMilliseconds = latencyMilliseconds
         self.jitterMilliseconds = jitterMilliseconds
         self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// The allowed range of each setting; a value outside it is refused (400 on the admin route,
+    /// exit 64 for a flag), never clamped and never allowed to overflow a timer.
+    public static let millisecondsRange = 0...600_000
+    public static let retryAfterRange = 0...86_400
+    public static let countRange = 1...1_000_000_000
+
+    /// Why these settings cannot be used, or nil when every value is in its range.
+    public func problem() -> String? {
+        for (name, value) in [("latencyMilliseconds", latencyMilliseconds), ("jitterMilliseconds", jitterMilliseconds),
+                              ("lookupLagMilliseconds", lookupLagMilliseconds)] where !Self.millisecondsRange.contains(value) {
+            return "\(name) must be from 0 to \(Self.millisecondsRange.upperBound), not \(value)"
+        }
+        if !Self.retryAfterRange.contains(retryAfterSeconds) {
+            return "retryAfterSeconds must be from 0 to \(Self.retryAfterRange.upperBound), not \(retryAfterSeconds)"
+        }
+        for (index, rule) in rules.enumerated() {
+            if let probability = rule.probability, !(0...1).contains(probability) {
+                return "rules[\(index)].probability must be from 0 to 1, not \(probability)"
+            }
+            if let count = rule.count, !Self.countRange.contains(count) {
+                return "rules[\(index)].count must be from 1 to \(Self.countRange.upperBound), not \(count)"
+            }
+            if rule.probability == nil && rule.count == nil {
+                return "rules[\(index)] needs a probability (0…1) or a count"
+            }
+        }
+        return nil
     }
 
     public init(from decoder: any Decoder) throws {

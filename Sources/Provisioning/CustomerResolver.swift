@@ -27,26 +27,25 @@ actor CustomerResolver {
 
     private let journal: SQLiteJournal
     private let client: CryptlexClient
-    private let limiter: RateLimiter<ContinuousClock>?
+    private let throttling: Throttling
+    private var limiter: RateLimiter<ContinuousClock>? { throttling.limiter }
     private let policy: RetryPolicy
     private let createUsers: Bool
     private let reconcileDelay: Duration
-    private let stop: StopSignal
-    private let counters: RunCounters
+    private var stop: StopSignal { throttling.stop }
+    private var counters: RunCounters { throttling.counters }
     private let logger: Logger
     private var outcomes: [Int64: Result<String, Failure>] = [:]
     private var waiters: [Int64: [CheckedContinuation<Result<String, Failure>, Never>]] = [:]
 
-    init(journal: SQLiteJournal, client: CryptlexClient, limiter: RateLimiter<ContinuousClock>?, policy: RetryPolicy,
-         createUsers: Bool, reconcileDelay: Duration, stop: StopSignal, counters: RunCounters, logger: Logger) {
+    init(journal: SQLiteJournal, client: CryptlexClient, throttling: Throttling, policy: RetryPolicy,
+         createUsers: Bool, reconcileDelay: Duration, logger: Logger) {
         self.journal = journal
         self.client = client
-        self.limiter = limiter
+        self.throttling = throttling
         self.policy = policy
         self.createUsers = createUsers
         self.reconcileDelay = reconcileDelay
-        self.stop = stop
-        self.counters = counters
         self.logger = logger
     }
 
@@ -109,12 +108,14 @@ actor CustomerResolver {
             do { answer = .success(try await client.createUser(request)) } catch { answer = .failure(error) }
             switch answer {
             case .success(let created):
+                await throttling.answered(status: created.status, created.rateLimit)
                 counters.update { $0.usersCreated += 1 }
                 do { try journal.update(customer: id, state: .resolved, userID: created.value.id, createdByUs: true) } catch {
                     return .failure(Failure(message: error.localizedDescription, permanent: false))
                 }
                 return .success(created.value.id)
             case .failure(let error):
+                await throttling.answered(status: error.status, error.rateLimit)
                 let message = error.errorDescription ?? "creating the user failed"
                 switch error.outcome {
                 case .stopRun:
@@ -126,7 +127,13 @@ actor CustomerResolver {
                 case .permanent:
                     continue // 409: it exists now; the lookup at the top finds it
                 case .retryable(let after):
-                    if error.status == 429 { counters.update { $0.tooManyRequests += 1 }; await limiter?.pause(for: after ?? .seconds(1)) }
+                    if error.status == 429 {
+                        // Not an attempt: the budget bounds refusals (and stops the run when spent).
+                        guard await throttling.tooManyRequests(retryAfter: after) else {
+                            return .failure(Failure(message: message, permanent: false))
+                        }
+                        continue
+                    }
                     failures += 1
                     guard case .retry(let delay) = policy.decision(after: .retryable(after: after), failedAttempts: failures, using: &random) else {
                         return .failure(Failure(message: message, permanent: false))
@@ -143,7 +150,7 @@ actor CustomerResolver {
 
     /// One lookup by email, through the rate limiter and retried like any read.
     private func findUser(_ email: String) async -> Result<User?, Failure> {
-        let reads = RateLimitedReads(limiter: limiter, policy: policy, stop: stop, counters: counters)
+        let reads = RateLimitedReads(throttling: throttling, policy: policy)
         let client = self.client
         return await reads.perform(count: { $0.userLookups += 1 }) { () async throws(APIError) in
             try await client.findUsers(email: email)

@@ -20,7 +20,7 @@ import Scheduling
 struct LicenseWorker: Sendable {
     let client: CryptlexClient
     let customers: CustomerResolver
-    let limiter: RateLimiter<ContinuousClock>?
+    let throttling: Throttling
     let committer: JournalCommitter
     let policy: RetryPolicy
     let markerKey: String?
@@ -29,7 +29,8 @@ struct LicenseWorker: Sendable {
     let stop: StopSignal
     let counters: RunCounters
     let logger: Logger
-    private var reads: RateLimitedReads { RateLimitedReads(limiter: limiter, policy: policy, stop: stop, counters: counters) }
+    private var limiter: RateLimiter<ContinuousClock>? { throttling.limiter }
+    private var reads: RateLimitedReads { RateLimitedReads(throttling: throttling, policy: policy) }
 
     /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the run.
     /// Returns the server's message when the license was rejected with a 4xx other than 409 (the
@@ -59,8 +60,12 @@ struct LicenseWorker: Sendable {
         while true {
             if lookUpFirst {
                 lookUpFirst = false
-                // Even an entry a killed run left in flight waits: the kill may have been a second ago.
-                switch await lookUp(item, after: reconcileDelay) {
+                // A miss proves absence only once the server's search has caught up with the
+                // ambiguous send: the lookup goes `reconcileDelay` after it. An entry an earlier run
+                // left waits what remains of that since it last changed (the kill may have been a
+                // second ago); one from last night is looked up at once.
+                let wait = failures == 0 ? item.remaining(of: reconcileDelay) : reconcileDelay
+                switch await lookUp(item, after: wait) {
                 case .found(let license):
                     counters.update { $0.recovered += 1 }
                     try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
@@ -123,13 +128,13 @@ struct LicenseWorker: Sendable {
             do { sent = .success(try await client.createLicense(body: body)) } catch { sent = .failure(error) }
             switch sent {
             case .success(let answer):
-                await observe(answer.rateLimit)
+                await throttling.answered(status: answer.status, answer.rateLimit)
                 counters.update { $0.created += 1 }
                 try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
                                                           licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt))
                 return nil
             case .failure(let error):
-                await observe(error.rateLimit)
+                await throttling.answered(status: error.status, error.rateLimit)
                 let message = error.errorDescription ?? "request failed"
                 switch error.outcome {
                 case .stopRun:
@@ -149,8 +154,7 @@ struct LicenseWorker: Sendable {
                     return nil
                 case .retryable(let after):
                     if error.status == 429 {
-                        counters.update { $0.tooManyRequests += 1 }
-                        await limiter?.pause(for: after ?? .seconds(1))
+                        await throttling.tooManyRequests(retryAfter: after)
                     } else {
                         failures += 1
                     }
@@ -254,8 +258,6 @@ struct LicenseWorker: Sendable {
             try await client.findLicenses(query, page: 1, limit: 100)
         }.map { $0.filter(matching) }
     }
-
-    private func observe(_ status: RateLimitStatus) async { await reads.observe(status) }
 
     private func noteFailure() {
         guard maxFailures > 0 else { return }

@@ -95,23 +95,26 @@ public struct ProvisioningRun: Sendable {
             "licenses": "\(licenses)", "alreadyDone": "\(plan.alreadyDone)", "toLookUp": "\(plan.lookups.count)", "toSend": "\(plan.sends.count)",
             "invalidRows": "\(plan.rejectedLines.count)", "edited": "\(plan.edited)",
         ])
+        let counters = RunCounters()
+        counters.update { $0 = counts }
+        let throttling = Throttling(
+            limiter: configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst, clock: ContinuousClock()) },
+            budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: ContinuousClock()),
+            stop: stop, counters: counters)
         if !work.isEmpty {
             do {
-                if let refusal = try await preflight() { stop.request(refusal) }
+                if let refusal = try await preflight(throttling) { stop.request(refusal) }
             } catch {
                 try? journal.endRun(runID, outcome: "API unreachable")
                 throw error
             }
         }
 
-        let counters = RunCounters()
-        counters.update { $0 = counts }
         let committer = JournalCommitter(journal: journal, run: runID)
-        let limiter = configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst, clock: ContinuousClock()) }
-        let customers = CustomerResolver(journal: journal, client: client, limiter: limiter, policy: configuration.retry,
+        let customers = CustomerResolver(journal: journal, client: client, throttling: throttling, policy: configuration.retry,
                                          createUsers: configuration.createUsers, reconcileDelay: configuration.reconcileDelay,
-                                         stop: stop, counters: counters, logger: logger)
-        let worker = LicenseWorker(client: client, customers: customers, limiter: limiter, committer: committer, policy: configuration.retry,
+                                         logger: logger)
+        let worker = LicenseWorker(client: client, customers: customers, throttling: throttling, committer: committer, policy: configuration.retry,
                                    markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
                                    maxFailures: configuration.maxFailures, stop: stop, counters: counters, logger: logger)
         let journalFailure = JournalFailureBox()
@@ -196,6 +199,7 @@ public struct ProvisioningRun: Sendable {
         case .stopped(.accessDenied): "token rejected"
         case .stopped(.tooManyFailures): "too many failures"
         case .stopped(.firstLicenseRejected): "first license rejected"
+        case .stopped(.rateLimited): "rate-limited"
         case .refused, .dryRun: "refused"
         }
         try journal.endRun(runID, outcome: outcome, summary: RunSummaryText.line(final))
@@ -278,17 +282,22 @@ public struct APIUnreachable: Error, LocalizedError, Sendable {
 extension ProvisioningRun {
     /// One cheap request before the first create: a refused token stops the run in a second, not
     /// after thousands of rows, and an unreachable API is reported as such.
-    func preflight() async throws -> StopSignal.Reason? {
+    func preflight(_ throttling: Throttling) async throws -> StopSignal.Reason? {
         var lastError = ""
-        for attempt in 1...3 {
+        var failures = 0
+        while failures < 3 {
             do {
-                _ = try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
+                let answer = try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
+                await throttling.answered(status: answer.status, answer.rateLimit)
                 return nil
             } catch {
+                await throttling.answered(status: error.status, error.rateLimit)
                 switch error.outcome {
                 case .stopRun:
                     return .accessDenied(error.errorDescription ?? "the token was refused")
                 case .retryable(let after) where error.status == 429:
+                    // Refusals are bounded by the run's budget, not by the three tries.
+                    if await !throttling.tooManyRequests(retryAfter: after) { return stop.reason }
                     try? await Task.sleep(for: after ?? .seconds(1))
                     continue
                 case .permanent:
@@ -297,7 +306,8 @@ extension ProvisioningRun {
                 default:
                     lastError = error.errorDescription ?? "no answer"
                     if error.status != nil { return nil }
-                    if attempt < 3 { try? await Task.sleep(for: .milliseconds(500 * attempt)) }
+                    failures += 1
+                    if failures < 3 { try? await Task.sleep(for: .milliseconds(500 * failures)) }
                 }
             }
         }

@@ -6,10 +6,16 @@ import Scheduling
 /// headers fed back to the limiter, and retried like any GET — a 429 pauses every worker, other
 /// failures back off with full jitter until the policy gives up. A refused token stops the run.
 struct RateLimitedReads: Sendable {
-    let limiter: RateLimiter<ContinuousClock>?
+    let throttling: Throttling
     let policy: RetryPolicy
-    let stop: StopSignal
-    let counters: RunCounters
+    private var limiter: RateLimiter<ContinuousClock>? { throttling.limiter }
+    private var stop: StopSignal { throttling.stop }
+    private var counters: RunCounters { throttling.counters }
+
+    init(throttling: Throttling, policy: RetryPolicy) {
+        self.throttling = throttling
+        self.policy = policy
+    }
 
     /// Why a read gave no answer.
     struct Failure: Error, Sendable { var reason: String }
@@ -28,7 +34,7 @@ struct RateLimitedReads: Sendable {
             do {
                 answer = try await read()
             } catch {
-                await observe(error.rateLimit)
+                await throttling.answered(status: error.status, error.rateLimit)
                 let message = error.errorDescription ?? "the lookup failed"
                 switch error.outcome {
                 case .stopRun:
@@ -39,8 +45,7 @@ struct RateLimitedReads: Sendable {
                 case .retryable, .ambiguous:
                     let after: Duration? = if case .retryable(let after) = error.outcome { after } else { nil }
                     if error.status == 429 {
-                        counters.update { $0.tooManyRequests += 1 }
-                        await limiter?.pause(for: after ?? .seconds(1))
+                        await throttling.tooManyRequests(retryAfter: after)
                     } else {
                         failures += 1
                     }
@@ -52,17 +57,8 @@ struct RateLimitedReads: Sendable {
                     continue
                 }
             }
-            await observe(answer.rateLimit)
+            await throttling.answered(status: answer.status, answer.rateLimit)
             return .success(answer.value)
         }
-    }
-
-    /// Feeds a response's rate-limit headers to the limiter: with few requests left in the
-    /// server's window, every worker waits for its reset (capped at the window, against clock skew).
-    func observe(_ status: RateLimitStatus) async {
-        guard let limiter, let remaining = status.remaining, let reset = status.reset else { return }
-        let window = status.window ?? .seconds(5)
-        let seconds = min(max(reset.timeIntervalSinceNow, 0), Double(window.components.seconds) + 1)
-        await limiter.observe(remaining: remaining, resetsIn: .milliseconds(Int64(seconds * 1000)))
     }
 }

@@ -22,8 +22,10 @@ public struct RunConfiguration: Sendable {
     public var retry = RetryPolicy()
     /// The metadata key of the marker that makes each license findable; nil: no marker.
     public var markerKey: String? = RunConfiguration.defaultMarkerKey
-    /// How long to wait after an ambiguous outcome before looking the license up.
-    public var reconcileDelay: Duration = .seconds(1)
+    /// How long to wait after an ambiguous outcome before looking the license up: a lookup that
+    /// finds nothing proves absence only once Cryptlex's search shows new licenses, so this is the
+    /// bound licprov assumes on that lag (see the README).
+    public var reconcileDelay: Duration = .seconds(Int64(RunConfiguration.defaultReconcileDelay))
     /// The deadline of one request.
     public var requestTimeout: Duration = .seconds(30)
     /// The command line as recorded in the journal (no secrets).
@@ -34,6 +36,10 @@ public struct RunConfiguration: Sendable {
     public var createUsers = true
     /// Keep the id column's value as a metadata entry named after the column (findable in Cryptlex).
     public var keepIDAsMetadata = true
+    /// Stop the run after this many 429s in a row with no other answer between them (``ThrottleBudget``).
+    public var max429s = RunConfiguration.defaultMax429s
+    /// Stop the run when nothing but 429s came back for this long.
+    public var stallTimeout: Duration = .seconds(RunConfiguration.defaultStallTimeout)
     /// Plan against the journal and report, but write nothing and send nothing.
     public var dryRun = false
 
@@ -42,6 +48,14 @@ public struct RunConfiguration: Sendable {
     /// (see ``TokenBucket``), and is 96 % of the ceiling.
     public static let cryptlexRate = 9.6
     public static let defaultMarkerKey = "licprov_request"
+    /// Seconds: covers a search index that lags up to a few seconds behind writes (the emulator's
+    /// `--lookup-lag-ms 3000` and 10 % lost answers make no duplicate with it; 1 s did).
+    public static let defaultReconcileDelay = 5.0
+    /// 100 refusals in a row: at the default rate and a 1 s Retry-After, well over a minute of
+    /// nothing but 429s — far beyond what a second client sharing the limit causes.
+    public static let defaultMax429s = 100
+    /// Ten minutes with nothing but 429s.
+    public static let defaultStallTimeout = 600.0
 
     public init(inputPath: String, ingest: IngestOptions, journalPath: String? = nil, resultsPath: String? = nil) {
         self.inputPath = inputPath

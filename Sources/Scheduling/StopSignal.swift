@@ -17,6 +17,9 @@ public final class StopSignal: Sendable {
         /// The first license, sent alone, was refused: the cause is most likely shared by every row
         /// (a product or template that does not exist, a required metadata key).
         case firstLicenseRejected(String)
+        /// The server kept refusing with "too many requests" past the run's budget
+        /// (``ThrottleBudget``): another client shares the limit, or a proxy refuses everything.
+        case rateLimited(String)
     }
 
     private let state = Mutex<Reason?>(nil)

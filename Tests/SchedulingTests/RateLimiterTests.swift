@@ -106,3 +106,30 @@ actor SentLog {
     func record(_ index: Int, at time: Duration) { times.append(time) }
     func waitFor(_ count: Int) async { while times.count < count { await Task.yield() } }
 }
+
+@Suite("Throttle budget")
+struct ThrottleBudgetTests {
+    @Test func consecutiveRefusalsSpendItAndAnyAnswerRefillsIt() {
+        let clock = ManualClock()
+        let budget = ThrottleBudget(maxConsecutive: 3, stallTimeout: .seconds(600), clock: clock)
+        #expect(budget.refused() == nil)
+        #expect(budget.refused() == nil)
+        budget.answered()
+        #expect(budget.refused() == nil)
+        #expect(budget.refused() == nil)
+        let reason = budget.refused()
+        #expect(reason?.contains("3 answers in a row were 429") == true)
+    }
+
+    @Test func minutesOfNothingButRefusalsSpendIt() {
+        let clock = ManualClock()
+        let budget = ThrottleBudget(maxConsecutive: 1_000, stallTimeout: .seconds(60), clock: clock)
+        clock.advance(by: .seconds(59))
+        #expect(budget.refused() == nil)
+        budget.answered()
+        clock.advance(by: .seconds(59))
+        #expect(budget.refused() == nil)
+        clock.advance(by: .seconds(2))
+        #expect(budget.refused()?.contains("for 61 s") == true)
+    }
+}

@@ -1,0 +1,147 @@
+import CryptlexEmulator
+import Foundation
+import GRDB
+import Journal
+import Scheduling
+import Testing
+@testable import Provisioning
+
+/// Promises kept at the edges: what may exist is looked up before any new send, in any later run;
+/// a journal licprov cannot fully read is refused before anything is sent; 429s are bounded.
+@Suite("Promises at the edges")
+struct EdgeTests {
+    static func emulator(_ settings: FaultSettings) -> EmulatorConfiguration {
+        EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: settings)
+    }
+
+    /// A license whose send was ambiguous, and whose lookup found nothing, ends `failed`. The
+    /// server may still have it (a 500 after processing; a lagging index): the next run looks it
+    /// up before sending. (Before the fix the next run sent it blindly: two licenses.)
+    @Test func anEntryThatFailedAfterAnAmbiguousSendIsLookedUpByTheNextRun() async throws {
+        let settings = FaultSettings(rules: [FaultRule(fault: .http500, count: 1, method: "POST", path: "/v3/licenses")])
+        try await withRunBench(Self.emulator(settings)) { bench in
+            try bench.write(ordersHeader + orders(3))
+            let configuration = bench.configuration(idColumn: "order_id") {
+                $0.retry = RetryPolicy(base: .milliseconds(10), cap: .milliseconds(50), maxAttempts: 1)
+                $0.concurrency = 1
+            }
+            let first = try await bench.run(configuration)
+            #expect(first.counts.failed == 1)
+            let failed = try Self.rows(configuration.journalPath, "SELECT marker, body, maybeSent FROM license WHERE state = 'failed'")
+            #expect(failed.count == 1)
+            #expect(failed.first?["maybeSent"] as Int? == 1)
+            // The server did create it after all (a 500 after processing, a late write): plant it.
+            let marker: String = failed[0]["marker"]
+            let planted = try await bench.createDirectly(String(decoding: failed[0]["body"] as Data, as: UTF8.self))
+            let postsBefore = await bench.counters.licenseCreateRequests
+
+            let second = try await bench.run(configuration)
+            #expect(second.counts.recovered == 1)
+            #expect(second.counts.created == 0)
+            #expect(await bench.counters.licenseCreateRequests == postsBefore)
+            let withMarker = await bench.licenses().filter { $0.marker == marker }
+            #expect(withMarker.map(\.id) == [planted])
+        }
+    }
+
+    /// The same entry, not planted: the next run's lookup finds nothing, then sends it once.
+    @Test func aFailedAmbiguousEntryThatIsAbsentIsSentAfterItsLookup() async throws {
+        let settings = FaultSettings(rules: [FaultRule(fault: .http500, count: 1, method: "POST", path: "/v3/licenses")])
+        try await withRunBench(Self.emulator(settings)) { bench in
+            try bench.write(ordersHeader + orders(3))
+            let configuration = bench.configuration(idColumn: "order_id") {
+                $0.retry = RetryPolicy(base: .milliseconds(10), cap: .milliseconds(50), maxAttempts: 1)
+            }
+            #expect(try await bench.run(configuration).counts.failed == 1)
+            let second = try await bench.run(configuration)
+            #expect(second.counts.created == 1)
+            #expect(second.counts.lookups == 1)
+            #expect(await bench.licenses().count == 3)
+        }
+    }
+
+    /// The lookup-lag rule with the default delay: a search index 3 s behind writes and 10 % lost
+    /// answers make no duplicate, because a miss is trusted only `reconcileDelay` (5 s) after the
+    /// ambiguous answer.
+    @Test func aThreeSecondLookupLagWithTenPercentLostAnswersMakesNoDuplicateWithDefaults() async throws {
+        let settings = FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.1, method: "POST")],
+                                     lookupLagMilliseconds: 3_000)
+        try await withRunBench(Self.emulator(settings)) { bench in
+            try bench.write(ordersHeader + orders(120))
+            let configuration = bench.configuration(idColumn: "order_id") {
+                $0.reconcileDelay = RunConfiguration(inputPath: "x", ingest: .init()).reconcileDelay
+                $0.concurrency = 8
+            }
+            #expect(configuration.reconcileDelay == .seconds(5))
+            let report = try await bench.run(configuration)
+            #expect(report.counts.created + report.counts.recovered == 120)
+            #expect(report.counts.recovered > 0, "the fault rate should have lost some answers")
+            let licenses = await bench.licenses()
+            #expect(licenses.count == 120)
+            #expect(Set(licenses.compactMap(\.marker)).count == 120)
+        }
+    }
+
+    /// A journal with a migration this licprov does not know is refused before anything is sent.
+    @Test func aJournalFromANewerLicprovIsRefusedBeforeAnythingIsSent() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(2))
+            let configuration = bench.configuration(idColumn: "order_id")
+            _ = try await bench.run(configuration)
+            try Self.execute(configuration.journalPath, "INSERT INTO grdb_migrations (identifier) VALUES ('v9: something newer')")
+            try bench.write(ordersHeader + orders(4))
+            let requests = await bench.counters.requests
+            let error = await #expect(throws: JournalError.self) { try await bench.run(configuration) }
+            #expect(error?.localizedDescription.contains("written by a newer licprov") == true)
+            #expect(error?.localizedDescription.contains("v9: something newer") == true)
+            #expect(await bench.counters.requests == requests)
+        }
+    }
+
+    /// An unknown state is an error naming the row, never read as `pending` (which would resend it).
+    @Test func anUnknownStateIsAnErrorNamingTheRowNotAPendingEntry() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(3))
+            let configuration = bench.configuration(idColumn: "order_id")
+            _ = try await bench.run(configuration)
+            try Self.execute(configuration.journalPath, "UPDATE license SET state = 'archived' WHERE rowID = 'ORD-2'")
+            let requests = await bench.counters.requests
+            let error = await #expect(throws: JournalError.self) { try await bench.run(configuration) }
+            #expect(error?.localizedDescription.contains("(row ORD-2) has the state \"archived\"") == true)
+            #expect(await bench.counters.requests == requests)
+            #expect(throws: JournalError.self) { try JournalReport.status(journalPath: configuration.journalPath) }
+        }
+    }
+
+    /// A server (or proxy) that answers nothing but 429 stops the run once the budget is spent,
+    /// like an interrupted run: the journal flushed, the results written.
+    @Test func nothingBut429sStopsTheRunOnceTheBudgetIsSpent() async throws {
+        let settings = FaultSettings(rules: [FaultRule(fault: .http429, probability: 1)], retryAfterSeconds: 0)
+        try await withRunBench(Self.emulator(settings)) { bench in
+            try bench.write(ordersHeader + orders(5))
+            let configuration = bench.configuration(idColumn: "order_id") { $0.max429s = 7 }
+            let report = try await bench.run(configuration)
+            guard case .stopped(.rateLimited(let reason)) = report.ending else {
+                Issue.record("expected a rate-limited stop, got \(report.ending)")
+                return
+            }
+            #expect(reason.contains("7 answers in a row were 429"))
+            #expect(report.counts.tooManyRequests == 7)
+            #expect(await bench.licenses().isEmpty)
+            let rows = try bench.resultRows(configuration)
+            #expect(rows.count == 5)
+            #expect(rows.allSatisfy { $0["status"] == "not sent" })
+            let states = try Self.rows(configuration.journalPath, "SELECT state FROM license").map { $0["state"] as String }
+            #expect(states == Array(repeating: "pending", count: 5))
+        }
+    }
+
+    static func execute(_ path: String, _ sql: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: sql) }
+    }
+
+    static func rows(_ path: String, _ sql: String) throws -> [Row] {
+        try DatabaseQueue(path: path).read { try Row.fetchAll($0, sql: sql) }
+    }
+}
