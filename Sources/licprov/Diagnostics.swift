@@ -45,7 +45,7 @@ struct JSONLogHandler: LogHandler {
             object[key] = "\(value)"
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        FileHandle.standardError.write(data + Data("\n".utf8))
+        StandardStream.error.write(data + Data("\n".utf8))
     }
 }
 
@@ -85,7 +85,7 @@ enum Progress: String, CaseIterable {
                 let line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
                     + "\(done)/\(total) \(Int(fraction * 100))% · \(String(format: "%.1f", rate))/s · \(eta) · "
                     + "retries \(counts.retries) · 429s \(counts.tooManyRequests) · failed \(failed)"
-                FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line + (final ? "\n" : "")).utf8))
+                StandardStream.error.write(Array(("\r\u{1B}[2K" + line + (final ? "\n" : "")).utf8))
             case .plain:
                 Output.error("\(done)/\(total) settled · \(counts.created) created · \(String(format: "%.1f", rate))/s · "
                     + "\(counts.retries) retries · \(counts.tooManyRequests) 429s · \(failed) failed")
@@ -96,7 +96,7 @@ enum Progress: String, CaseIterable {
                     "elapsedSeconds": (seconds * 10).rounded() / 10, "final": final,
                 ]
                 if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-                    FileHandle.standardError.write(data + Data("\n".utf8))
+                    StandardStream.error.write(data + Data("\n".utf8))
                 }
             case .none:
                 break

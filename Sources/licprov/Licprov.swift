@@ -10,6 +10,21 @@ struct Licprov: AsyncParsableCommand {
         version: LicprovVersion.current,
         subcommands: [ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self]
     )
+
+    /// ArgumentParser's own `main`, after ``ProcessSetup`` (umask, SIGPIPE).
+    static func main() async {
+        ProcessSetup.apply()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum LicprovVersion {

@@ -79,7 +79,7 @@ struct ExportCommand: AsyncParsableCommand {
                 var batch: [ResultsFile.Line] = []
                 var first = true
                 func emit() {
-                    FileHandle.standardOutput.write(Data(ResultsFile.encode(batch, header: first)))
+                    StandardStream.output.write(ResultsFile.encode(batch, header: first))
                     first = false
                     batch.removeAll(keepingCapacity: true)
                 }
