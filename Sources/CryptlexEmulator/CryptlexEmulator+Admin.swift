@@ -19,6 +19,9 @@ extension CryptlexEmulator {
             } catch {
                 return Self.errorResponse(.badRequest, "Bad fault settings: \(error)", code: nil, headers: [:])
             }
+            if let problem = settings.problem() {
+                return Self.errorResponse(.badRequest, "Bad fault settings: \(problem)", code: nil, headers: [:])
+            }
             await self.faults.replace(with: settings)
             return try Self.json(settings)
         }

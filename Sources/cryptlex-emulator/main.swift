@@ -12,7 +12,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
         abstract: "A local Cryptlex Web API v3 with its rate limit and switchable faults.",
         discussion: """
         The first line on stdout is `listening on http://127.0.0.1:PORT`. Admin routes live under
-        /__admin/ (licenses, users, counters, faults, reset). Faults: 500, 502, 503, 504, reset,
+        /__admin/ (licenses, users, counters, faults, reset). Faults: 429, 500, 502, 503, 504, reset,
         lost-response, e.g. `--fault 500=0.05 --fault lost-response=0.05`.
         """
     )
@@ -26,7 +26,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
     @Option(help: "Requests allowed per window and client IP.") var rateLimit = 50
     @Option(help: "The rate-limit window, in seconds.") var rateWindow = 5
     @Flag(help: "Switch the rate limit off.") var noRateLimit = false
-    @Option(name: .customLong("fault"), help: "KIND=PROBABILITY (0…1), repeatable. Kinds: 500 502 503 504 reset lost-response.")
+    @Option(name: .customLong("fault"), help: "KIND=PROBABILITY (0…1), repeatable. Kinds: 429 500 502 503 504 reset lost-response.")
     var faultSpecs: [String] = []
     @Option(help: "Latency added to every /v3 request, in milliseconds.") var latencyMs = 0
     @Option(help: "Random extra latency, 0…N milliseconds.") var jitterMs = 0
@@ -34,6 +34,20 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
     @Option(help: "New licenses stay invisible to GET /v3/licenses for this many milliseconds (a lagging search index).") var lookupLagMs = 0
     @Option(help: "Seed for faults, ids and keys.") var seed: UInt64 = 1
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "warning"
+
+    /// Every numeric flag in its range: a usage error (exit 64) naming the range, never a trap later.
+    func validate() throws {
+        func check(_ flag: String, _ value: Int, _ range: ClosedRange<Int>) throws {
+            guard range.contains(value) else { throw ValidationError("--\(flag) must be from \(range.lowerBound) to \(range.upperBound), not \(value)") }
+        }
+        try check("port", port, 0...65_535)
+        try check("rate-limit", rateLimit, 1...1_000_000)
+        try check("rate-window", rateWindow, 1...86_400)
+        try check("latency-ms", latencyMs, FaultSettings.millisecondsRange)
+        try check("jitter-ms", jitterMs, FaultSettings.millisecondsRange)
+        try check("lookup-lag-ms", lookupLagMs, FaultSettings.millisecondsRange)
+        try check("retry-after", retryAfter, FaultSettings.retryAfterRange)
+    }
 
     func run() async throws {
         var rules: [FaultRule] = []

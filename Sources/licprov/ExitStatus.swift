@@ -12,6 +12,7 @@ import ArgumentParser
 /// | 69 | the API could not be reached |
 /// | 74 | journal or file-system failure |
 /// | 75 | interrupted; run the same command again to resume |
+/// | 76 | stopped: the API kept answering 429 past the budget (`--max-429s`, `--stall-timeout`); rerun later |
 /// | 77 | the token or its permissions were rejected; the run stopped |
 enum ExitStatus: Int32, CaseIterable {
     case success = 0
@@ -22,6 +23,7 @@ enum ExitStatus: Int32, CaseIterable {
     case apiUnreachable = 69
     case journalFailure = 74
     case interrupted = 75
+    case rateLimited = 76
     case accessDenied = 77
 
     var exitCode: ExitCode { ExitCode(rawValue) }
@@ -30,6 +32,7 @@ enum ExitStatus: Int32, CaseIterable {
     static let helpText = """
     Exit codes: 0 done · 1 some rows failed or conflicted · 64 usage · 65 invalid input (nothing sent) · \
     66 input unreadable · 69 API unreachable · 74 journal or file-system failure · 75 interrupted, rerun to resume · \
+    76 stopped after too many 429s, rerun later · \
     77 token or permission rejected
     """
 }

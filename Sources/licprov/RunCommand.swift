@@ -52,8 +52,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds before one request times out.")
     var requestTimeout = 30.0
 
-    @Option(help: "Seconds to wait after an ambiguous outcome (lost response, 5xx) before looking the license up.")
-    var reconcileDelay = 1.0
+    @Option(help: "Seconds to wait after an ambiguous outcome (lost response, 5xx) before looking the license up; a lookup that finds nothing proves absence only once Cryptlex's search has caught up, so keep it above the search's lag.")
+    var reconcileDelay = RunConfiguration.defaultReconcileDelay
 
     @Option(help: "A file holding the access token (instead of CRYPTLEX_ACCESS_TOKEN).")
     var tokenFile: String?
@@ -79,6 +79,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Stop the run once this many licenses have failed, been rejected or conflicted (0: never).")
     var maxFailures = 0
 
+    @Option(name: .customLong("max-429s"), help: "Stop the run (exit 76) after this many 429 answers in a row, with no other answer between them.")
+    var max429s = RunConfiguration.defaultMax429s
+
+    @Option(help: "Stop the run (exit 76) when only 429s have come back for this many seconds.")
+    var stallTimeout = RunConfiguration.defaultStallTimeout
+
     @Option(help: "List at most this many problems when the file is refused.")
     var maxProblems = 20
 
@@ -98,12 +104,19 @@ struct RunCommand: AsyncParsableCommand {
     var dryRun = false
 
     func validate() throws {
-        guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be 1…256") }
-        guard rate >= 0 else { throw ValidationError("--rate must be 0 (no limit) or more") }
-        guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
-        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
-        guard retryBase > 0, retryCap >= retryBase else { throw ValidationError("--retry-base must be > 0 and --retry-cap at least --retry-base") }
-        guard requestTimeout > 0, reconcileDelay >= 0 else { throw ValidationError("--request-timeout must be > 0 and --reconcile-delay ≥ 0") }
+        try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
+        try FlagRange.check("rate", rate, FlagRange.rate, orZero: true)
+        try FlagRange.check("burst", burst, FlagRange.burst)
+        try FlagRange.check("max-attempts", maxAttempts, FlagRange.maxAttempts)
+        try FlagRange.check("retry-base", retryBase, FlagRange.retryBase)
+        try FlagRange.check("retry-cap", retryCap, FlagRange.retryCap)
+        guard retryCap >= retryBase else { throw ValidationError("--retry-cap (\(retryCap)) must be at least --retry-base (\(retryBase))") }
+        try FlagRange.check("request-timeout", requestTimeout, FlagRange.requestTimeout)
+        try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
+        try FlagRange.check("max-failures", maxFailures, FlagRange.maxFailures)
+        try FlagRange.check("max-problems", maxProblems, FlagRange.maxProblems)
+        try FlagRange.check("max-429s", max429s, FlagRange.max429s)
+        try FlagRange.check("stall-timeout", stallTimeout, FlagRange.stallTimeout)
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning or error") }
         guard Diagnostics.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format \(logFormat): expected text or json") }
         if let progress, Progress(rawValue: progress) == nil { throw ValidationError("--progress \(progress): expected bar, plain, json or none") }
@@ -128,11 +141,13 @@ struct RunCommand: AsyncParsableCommand {
         configuration.concurrency = concurrency
         configuration.rate = rate == 0 ? nil : rate
         configuration.burst = burst
-        configuration.retry = RetryPolicy(base: .seconds(retryBase), cap: .seconds(retryCap), maxAttempts: maxAttempts)
+        configuration.retry = RetryPolicy(base: .milliseconds(Int64(retryBase * 1000)), cap: .milliseconds(Int64(retryCap * 1000)), maxAttempts: maxAttempts)
         configuration.markerKey = noMarker ? nil : markerKey
-        configuration.reconcileDelay = .seconds(reconcileDelay)
-        configuration.requestTimeout = .seconds(requestTimeout)
+        configuration.reconcileDelay = .milliseconds(Int64(reconcileDelay * 1000))
+        configuration.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
         configuration.maxFailures = maxFailures
+        configuration.max429s = max429s
+        configuration.stallTimeout = .milliseconds(Int64(stallTimeout * 1000))
         configuration.createUsers = !noCreateUsers
         configuration.keepIDAsMetadata = !noIdMetadata
         configuration.dryRun = dryRun
@@ -143,7 +158,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let transport = AsyncHTTPClientTransport(connections: concurrency + 1)
         let client = CryptlexClient(baseURL: baseURL, token: token, transport: transport,
-                                    requestTimeout: .seconds(requestTimeout), logger: logger)
+                                    requestTimeout: configuration.requestTimeout, logger: logger)
         let stop = StopSignal()
         let provisioning = ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
         let reporter = progressMode.reporter()

@@ -26,6 +26,9 @@ enum RunSummary {
         case .stopped(.firstLicenseRejected(let reason)):
             (.invalidInput, "first license rejected", "the first license, sent alone, was rejected (\(reason)); nothing else was sent. "
                 + "If the cause is shared by every row (a product or template that does not exist), fix it; then run: \(command)")
+        case .stopped(.rateLimited(let reason)):
+            (.rateLimited, "rate-limited", "stopped: \(reason) (budget: --max-429s, --stall-timeout). Another client may share the IP's "
+                + "50 requests per 5 s, or a proxy refuses everything; the journal is flushed and the results written. Run the same command later: \(command)")
         case .stopped(.tooManyFailures(let count)):
             (.rowsFailed, "too many failures", "stopped after \(count) failed licenses (--max-failures); see the results file, fix the cause, and run: \(command)")
         case .finished, .refused, .dryRun:
@@ -54,7 +57,7 @@ enum RunSummary {
         if let results = report.resultsPath { Output.result("results: \(results)") }
         Output.result("journal: \(report.journalPath)")
         if let advice {
-            if status == .accessDenied || status == .invalidInput { Output.error(advice) } else { Output.result(advice) }
+            if status == .accessDenied || status == .invalidInput || status == .rateLimited { Output.error(advice) } else { Output.result(advice) }
         }
         return status
     }

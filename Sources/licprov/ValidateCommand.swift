@@ -19,6 +19,10 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(help: "List at most this many problems (0: all).")
     var maxProblems = 100
 
+    func validate() throws {
+        try FlagRange.check("max-problems", maxProblems, FlagRange.maxProblems)
+    }
+
     func run() async throws {
         let options = try input.ingestOptions()
         let report: FileValidation.Report
