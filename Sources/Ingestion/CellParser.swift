@@ -5,7 +5,8 @@ import CryptlexAPI
 /// Only types are judged here; bounds and lengths are the validator's, so that values from
 /// flags and defaults are checked by the same code as values from the file.
 enum CellParser {
-    static func parse(_ cell: Cell, as kind: LicenseField.Kind) -> Result<LicenseField.Value, CellProblem> {
+    /// `zone` reads date-times written without a zone (``LocalTimeZone``); nil refuses them.
+    static func parse(_ cell: Cell, as kind: LicenseField.Kind, zone: LocalTimeZone? = nil) -> Result<LicenseField.Value, CellProblem> {
         switch kind {
         case .text: return text(cell).map(LicenseField.Value.text)
         case .int32: return integer(cell).flatMap { value in
@@ -15,7 +16,7 @@ enum CellParser {
             return .success(.int(Int64(narrow)))
         }
         case .bool: return boolean(cell)
-        case .dateTime: return text(cell).flatMap(DateTimeText.normalize).map(LicenseField.Value.text)
+        case .dateTime: return text(cell).flatMap { DateTimeText.normalize($0, zone: zone) }.map(LicenseField.Value.text)
         case .duration: return text(cell).flatMap(DurationText.validate).map(LicenseField.Value.text)
         case .stringList: return stringList(cell).map(LicenseField.Value.list)
         case .choice(let allowed): return text(cell).flatMap { value in

@@ -5,15 +5,16 @@
 /// | `2025-03-01` | `2025-03-01T00:00:00Z` (a bare date means midnight UTC) |
 /// | `2025-03-01T10:30Z`, `2025-03-01 10:30:00Z` | `2025-03-01T10:30:00Z` |
 /// | `2025-03-01T10:30:00.1234567+02:00` | unchanged |
-/// | `2025-03-01T10:30:00` (no zone) | refused: licprov does not guess a time zone |
+/// | `2025-03-01T10:30:00` (no zone) | refused: licprov does not guess a time zone… |
+/// | …with `--time-zone Europe/Berlin` | `2025-03-01T10:30:00+01:00` (see ``LocalTimeZone``) |
 enum DateTimeText {
-    static func normalize(_ raw: String) -> Result<String, CellProblem> {
+    static func normalize(_ raw: String, zone: LocalTimeZone? = nil) -> Result<String, CellProblem> {
         let text = raw.trimmed
         var contiguous = text
-        return contiguous.withUTF8 { normalize(bytes: $0, text: text) }
+        return contiguous.withUTF8 { normalize(bytes: $0, text: text, zone: zone) }
     }
 
-    private static func normalize(bytes: UnsafeBufferPointer<UInt8>, text: String) -> Result<String, CellProblem> {
+    private static func normalize(bytes: UnsafeBufferPointer<UInt8>, text: String, zone localZone: LocalTimeZone?) -> Result<String, CellProblem> {
         func fail(_ why: String) -> Result<String, CellProblem> {
             .failure(CellProblem("\(why), not \"\(text.prefix(40))\"; write dates as 2025-03-01 or 2025-03-01T10:30:00Z"))
         }
@@ -45,11 +46,12 @@ enum DateTimeText {
               hour < 24, minute < 60 else { return fail("must be a date and time") }
         var index = 16
         var seconds = "00"
+        var secondValue = 0
         var fraction = ""
         if index < bytes.count, bytes[index] == 0x3A {
             guard let second = number(index + 1..<index + 3), second < 60 else { return fail("has bad seconds") }
             seconds = String(decoding: bytes[index + 1..<index + 3], as: UTF8.self)
-            _ = second
+            secondValue = second
             index += 3
             if index < bytes.count, bytes[index] == 0x2E {
                 let start = index
@@ -60,7 +62,12 @@ enum DateTimeText {
             }
         }
         guard index < bytes.count else {
-            return .failure(CellProblem("has no time zone, not \"\(text.prefix(40))\"; add Z for UTC (\(date)T\(pad(hour)):\(pad(minute)):\(seconds)Z) or an offset such as +02:00"))
+            guard let localZone else {
+                return .failure(CellProblem("has no time zone, not \"\(text.prefix(40))\"; add Z for UTC (\(date)T\(pad(hour)):\(pad(minute)):\(seconds)Z) "
+                    + "or an offset such as +02:00, or pass --time-zone ZONE (UTC, +02:00, Europe/Berlin) to read every time without one in that zone"))
+            }
+            return localZone.zoneText(year: year, month: month, day: day, hour: hour, minute: minute, second: secondValue)
+                .map { "\(date)T\(pad(hour)):\(pad(minute)):\(seconds)\(fraction)\($0)" }
         }
         let zone: String
         switch bytes[index] {

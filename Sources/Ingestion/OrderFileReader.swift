@@ -34,7 +34,7 @@ public struct OrderFileReader {
         } else {
             throw .unknownFormat(file: path == "-" ? "<stdin>" : path)
         }
-        mapper = try RowMapper(file: path == "-" ? "<stdin>" : path, defaults: options.defaults)
+        mapper = try RowMapper(file: path == "-" ? "<stdin>" : path, defaults: options.defaults, timeZone: options.timeZone)
     }
 
     /// Reads the whole file, calling `body` with each row in file order.

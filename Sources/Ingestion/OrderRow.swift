@@ -60,12 +60,15 @@ public struct IngestOptions: Sendable {
     /// Values for every row, as `(field or metadata.<key>, text)`; a value in the row wins.
     public var defaults: [(String, String)]
     public var unknownColumns: UnknownColumnPolicy
+    /// The zone of date-times written without one (`--time-zone`); nil refuses them.
+    public var timeZone: LocalTimeZone?
     /// Per-row work of the caller's (encoding the request, say), run in the parallel stage for each
     /// valid row before the checks that span rows; its result is ``OrderRow/prepared``.
     public var prepare: (@Sendable (OrderRow) -> [UInt8])?
 
     public init(format: InputFormat? = nil, delimiter: UInt8? = nil, idColumn: String? = nil,
-                defaults: [(String, String)] = [], unknownColumns: UnknownColumnPolicy = .error) {
+                defaults: [(String, String)] = [], unknownColumns: UnknownColumnPolicy = .error, timeZone: LocalTimeZone? = nil) {
+        self.timeZone = timeZone
         self.format = format
         self.delimiter = delimiter
         self.idColumn = idColumn

@@ -12,6 +12,8 @@ struct RowMapper: Sendable {
     private(set) var file: String
     /// Values from flags, applied before the row's own cells.
     private(set) var defaults: [Placed]
+    /// The zone of date-times written without one (`--time-zone`); nil refuses them.
+    let timeZone: LocalTimeZone?
 
     /// A copy that shares no string or array with this one (see ``RowBuilder/unshared()``).
     func unshared() -> RowMapper {
@@ -21,8 +23,9 @@ struct RowMapper: Sendable {
         return copy
     }
 
-    init(file: String, defaults: [(String, String)]) throws(IngestionError) {
+    init(file: String, defaults: [(String, String)], timeZone: LocalTimeZone? = nil) throws(IngestionError) {
         self.file = file
+        self.timeZone = timeZone
         var placed: [Placed] = []
         for (name, value) in defaults {
             let target = ColumnTarget.resolve(name, policy: .error)
@@ -32,7 +35,7 @@ struct RowMapper: Sendable {
                 throw .badOption("--set \(name)=…: \(name) is not a license field\(hint)")
             case .field(let index):
                 let field = LicenseFieldTable.all[index]
-                if case .failure(let problem) = CellParser.parse(.text(value), as: field.kind) {
+                if case .failure(let problem) = CellParser.parse(.text(value), as: field.kind, zone: timeZone) {
                     throw .badOption("--set \(name)=\(value): \(field.name) \(problem.message)")
                 }
             default: break
@@ -75,7 +78,7 @@ struct RowMapper: Sendable {
         }
         switch target {
         case .field(let index):
-            switch CellParser.parse(cell, as: LicenseFieldTable.kinds[index]) {
+            switch CellParser.parse(cell, as: LicenseFieldTable.kinds[index], zone: timeZone) {
             case .success(.metadata(let entries)): for entry in entries { row.addMetadata(entry) }
             case .success(let value): LicenseFieldTable.store[index](&row.request, value)
             case .failure(let failure): problem(failure.message)

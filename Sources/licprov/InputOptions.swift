@@ -27,6 +27,9 @@ struct InputOptions: ParsableArguments {
     @Option(help: "What to do with a column that is not a license field: error, metadata (send it as metadata) or ignore.")
     var unknownColumns: String = "error"
 
+    @Option(help: ArgumentHelp("Read date-times written without a zone (2015-05-01T11:16:16) in this zone: UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin. Without it they are refused.", valueName: "ZONE"))
+    var timeZone: String?
+
     /// The options as Ingestion takes them; throws a usage error naming the bad flag.
     func ingestOptions() throws -> IngestOptions {
         var format: InputFormat?
@@ -58,6 +61,10 @@ struct InputOptions: ParsableArguments {
             }
             defaults.append((String(assignment[..<equals]), String(assignment[assignment.index(after: equals)...])))
         }
-        return IngestOptions(format: format, delimiter: delimiter, idColumn: idColumn, defaults: defaults, unknownColumns: policy)
+        var zone: LocalTimeZone?
+        if let timeZone {
+            do { zone = try LocalTimeZone(parsing: timeZone) } catch { throw ValidationError(error.localizedDescription) }
+        }
+        return IngestOptions(format: format, delimiter: delimiter, idColumn: idColumn, defaults: defaults, unknownColumns: policy, timeZone: zone)
     }
 }
