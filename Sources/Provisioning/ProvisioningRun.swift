@@ -80,7 +80,17 @@ public struct ProvisioningRun: Sendable {
         let lock = try JournalLock(journalPath: configuration.journalPath)
         defer { withExtendedLifetime(lock) {} }
         let journal = try SQLiteJournal(path: configuration.journalPath)
-        let plan = try RunPlanner(configuration: configuration, journal: journal).plan()
+        logger.info("planning: reading the file against the journal", metadata: ["file": "\(configuration.inputPath)"])
+        let plan: RunPlan
+        do {
+            // Off the cooperative pool: reading a large file and registering it takes seconds of
+            // blocking I/O, and a Ctrl-C meanwhile must be noticed (within a few hundred rows).
+            let planner = RunPlanner(configuration: configuration, journal: journal, stop: stop)
+            plan = try await OwnThread.run("planning") { try planner.plan() }
+        } catch is RunPlanner.Interrupted {
+            logger.notice("interrupted while planning: nothing was registered or sent")
+            return interruptedWhilePlanning(started: started)
+        }
         let licenses = plan.summary.licenses
         if plan.refused {
             return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
@@ -170,27 +180,13 @@ public struct ProvisioningRun: Sendable {
         if accounted < work.count { final.notSent += work.count - accounted }
         if total > 0 { progress?(final, total, true) }
 
-        // The results: every valid row's entries as the journal has them, and every invalid row.
-        let mine = plan.entryIDs
-        let rejected = plan.rejectedLines
-        var nextRejected = 0
-        let writer = try ResultsFile.Writer(path: configuration.resultsPath)
-        var reasons: [String: Int] = [:]
-        if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
-        try journal.forEachEntry { entry in
-            guard mine.contains(entry.id) else { return }
-            while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
-                try writer.append(rejected[nextRejected])
-                nextRejected += 1
-            }
-            if entry.state.isSettled && entry.editedBody != nil { final.conflicts += 1 }
-            if [.failed, .rejected, .conflict, .unresolved].contains(entry.state) {
-                reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
-            }
-            try writer.append(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
+        // The results: every valid row's entries as the journal has them, and every invalid row
+        // (written on a thread of its own: a journal's worth of reads and an fsync).
+        let (editedConflicts, reasons) = try await OwnThread.run("results") { [configuration] in
+            try Self.writeResults(plan: plan, journal: journal, configuration: configuration)
         }
-        for line in rejected[nextRejected...] { try writer.append(line) }
-        try writer.commit()
+        final.conflicts += editedConflicts
+        let rejected = plan.rejectedLines
         final.rejected += rejected.count
         let ending: Report.Ending = stop.reason.map { .stopped($0) } ?? .finished
         let outcome: String = switch ending {
@@ -213,16 +209,56 @@ public struct ProvisioningRun: Sendable {
 }
 
 extension ProvisioningRun {
-    /// Plans against the journal (or, when there is none yet, a scratch copy that is deleted) and
-    /// reports what a run would do. No network, no change to any file.
+    /// Writes the results file in file order; returns the settled entries whose row changed since
+    /// (conflicts) and the licenses not created, grouped by reason.
+    static func writeResults(plan: RunPlan, journal: SQLiteJournal, configuration: RunConfiguration) throws -> (Int, [String: Int]) {
+        let mine = plan.entryIDs
+        let rejected = plan.rejectedLines
+        var nextRejected = 0
+        let writer = try ResultsFile.Writer(path: configuration.resultsPath)
+        var reasons: [String: Int] = [:]
+        var conflicts = 0
+        if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
+        try journal.forEachEntry { entry in
+            guard mine.contains(entry.id) else { return }
+            while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
+                try writer.append(rejected[nextRejected])
+                nextRejected += 1
+            }
+            if entry.state.isSettled && entry.editedBody != nil { conflicts += 1 }
+            if [.failed, .rejected, .conflict, .unresolved].contains(entry.state) {
+                reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
+            }
+            try writer.append(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
+        }
+        for line in rejected[nextRejected...] { try writer.append(line) }
+        try writer.commit()
+        return (conflicts, reasons)
+    }
+
+    /// Plans against a copy of the journal (or, when there is none yet, an empty scratch journal)
+    /// and reports what a run would do. No network; no journal is opened for writing, so the
+    /// journal's bytes and modification time stay as they were, and a run using it at the same
+    /// time goes on undisturbed (see ``SQLiteJournal/snapshot(of:to:)``). The copy is private
+    /// (0600, in the temporary folder) and deleted at the end.
     func dryRun(started: ContinuousClock.Instant) async throws -> Report {
         var configuration = configuration
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-dry-run-\(UUID().uuidString).sqlite").path
-        let exists = FileManager.default.fileExists(atPath: configuration.journalPath)
-        let journal = try SQLiteJournal(path: exists ? configuration.journalPath : scratch)
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
         configuration.dryRun = true
-        let plan = try RunPlanner(configuration: configuration, journal: journal).plan()
+        let live = configuration.journalPath
+        let stop = self.stop
+        let planning = configuration
+        let plan: RunPlan
+        do {
+            plan = try await OwnThread.run("dry-run") {
+                if FileManager.default.fileExists(atPath: live) { try SQLiteJournal.snapshot(of: live, to: scratch) }
+                let journal = try SQLiteJournal(path: scratch)
+                return try RunPlanner(configuration: planning, journal: journal, stop: stop).plan()
+            }
+        } catch is RunPlanner.Interrupted {
+            return interruptedWhilePlanning(started: started)
+        }
         var counts = RunCounts()
         counts.alreadyDone = plan.alreadyDone
         counts.rejected = plan.rejectedLines.count
@@ -232,6 +268,13 @@ extension ProvisioningRun {
                       toSettle: plan.lookups.count + plan.sends.count, resultsPath: nil, journalPath: configuration.journalPath,
                       elapsed: ContinuousClock.now - started, commits: 0, plannedLookups: plan.lookups.count,
                       plannedSends: plan.sends.count, sampleBodies: plan.sampleBodies.map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    /// A stop (Ctrl-C) while the file was being read: the registration was rolled back, nothing
+    /// was sent, no results were written.
+    func interruptedWhilePlanning(started: ContinuousClock.Instant) -> Report {
+        Report(ending: .stopped(stop.reason ?? .interrupted), counts: RunCounts(), summary: IngestSummary(), problems: [], licenses: 0,
+               toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, commits: 0)
     }
 }
 

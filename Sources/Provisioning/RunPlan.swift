@@ -2,6 +2,7 @@ import CryptlexAPI
 import Foundation
 import Ingestion
 import Journal
+import Scheduling
 
 /// What a run has to do, decided by reading the whole file against the journal before anything
 /// is sent: new rows get an intent (with a fresh marker), known rows are matched by row id and
@@ -19,7 +20,7 @@ import Journal
 /// Intents and changes are written in one transaction while the file is read, so memory does not
 /// grow with the file; a file refused for its errors rolls the transaction back and leaves the
 /// journal as it was.
-struct RunPlan {
+struct RunPlan: Sendable {
     /// What validation found.
     var summary = IngestSummary()
     /// Every row problem, in file order (file-level problems are in ``summary``).
@@ -42,9 +43,18 @@ struct RunPlan {
 }
 
 /// Builds a ``RunPlan``.
-struct RunPlanner {
+///
+/// Planning a large file takes seconds; a stop requested meanwhile (Ctrl-C) is noticed within a
+/// few hundred rows: the registration transaction is rolled back — the journal is as it was
+/// before the run — and ``plan()`` throws ``Interrupted``.
+struct RunPlanner: Sendable {
     let configuration: RunConfiguration
     let journal: SQLiteJournal
+    /// Checked while the file is read.
+    var stop: StopSignal? = nil
+
+    /// The stop came while the file was being planned; nothing was kept.
+    struct Interrupted: Error {}
 
     private struct RowUnit: Hashable {
         var rowID: String
@@ -78,10 +88,13 @@ struct RunPlanner {
         let configuration = self.configuration
         ingest.prepare = { row in RunPlanner.template(for: row, configuration: configuration) }
         let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
-        var runErrors = 0, invalidated = 0, invalidatedLicenses = 0
+        var runErrors = 0, invalidated = 0, invalidatedLicenses = 0, rows = 0
+        let stop = self.stop
         do {
             try journal.registering { registration in
                 plan.summary = try reader.read { row in
+                    rows += 1
+                    if rows & 255 == 0, stop?.isRequested == true { throw Interrupted() }
                     var row = row
                     let wasValid = row.isValid
                     let before = row.diagnostics.count
@@ -103,6 +116,7 @@ struct RunPlanner {
                     try register(row, known: &known, plan: &plan, registration: registration)
                 }
                 plan.summary.errors += runErrors
+                if stop?.isRequested == true { throw Interrupted() }
                 if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
                 if plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
                 if configuration.dryRun {

@@ -1,0 +1,18 @@
+import Foundation
+
+/// Runs blocking work — reading a file, SQLite, `fsync` — on a thread of its own, so it never
+/// holds one of Swift concurrency's cooperative threads (two on this kind of machine) while the
+/// signal handling, progress and network code need them.
+enum OwnThread {
+    static func run<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try body() })
+            }
+            thread.name = "licprov.\(name)"
+            // The readers recurse over nested JSON: give them the stack a main thread has.
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+}
