@@ -157,7 +157,10 @@ private struct ByteParser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .int(integer) }
-        return Double(text).map(JSONValue.double)
+        // A number beyond a double's range (1e400) would become infinity and serialise as null:
+        // the body is refused as invalid JSON instead, as a .NET server refuses it.
+        guard let number = Double(text), number.isFinite else { return nil }
+        return .double(number)
     }
 
     /// Reads a string starting at its opening quote.
