@@ -51,11 +51,26 @@ enum BuiltBinaries {
         process.standardError = err
         process.standardInput = input
         try process.run()
+        // Both streams are drained at once: reading one to its end first would deadlock a child
+        // that fills the other's pipe (64 KiB) meanwhile.
+        let stderrBox = DataBox()
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            stderrBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            drained.signal()
+        }
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
+        let stderrData = stderrBox.data
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self))
     }
+}
+
+/// Bytes handed from the thread that drained a pipe to the one that waited for it (the semaphore
+/// orders the write before the read).
+final class DataBox: @unchecked Sendable {
+    var data = Data()
 }
