@@ -145,7 +145,7 @@ struct BadInputTests {
         ("allowedActivations", "-2", "allowedActivations: must be at least -1 (-1 means unlimited), not -2"),
         ("expiresAt", "31/12/2025", "expiresAt: must be a date, not \"31/12/2025\"; write dates as 2025-03-01 or 2025-03-01T10:30:00Z"),
         ("expiresAt", "2025-02-30", "expiresAt: is not a calendar date, not \"2025-02-30\"; write dates as 2025-03-01 or 2025-03-01T10:30:00Z"),
-        ("expiresAt", "2025-03-01T10:30:00", "expiresAt: has no time zone, not \"2025-03-01T10:30:00\"; add Z for UTC (2025-03-01T10:30:00Z) or an offset such as +02:00"),
+        ("expiresAt", "2025-03-01T10:30:00", "expiresAt: has no time zone, not \"2025-03-01T10:30:00\"; add Z for UTC (2025-03-01T10:30:00Z) or an offset such as +02:00, or pass --time-zone ZONE (UTC, +02:00, Europe/Berlin) to read every time without one in that zone"),
         ("type", "floating", "type: must be one of node-locked, hosted-floating, on-premise-floating, not \"floating\""),
         ("subscriptionInterval", "1 year", "subscriptionInterval: must be an ISO 8601 duration such as P1Y, P6M, P30D or PT24H, not \"1 year\""),
         ("revoked", "maybe", "revoked: must be true/false, yes/no or 1/0, not \"maybe\""),
