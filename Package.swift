@@ -27,6 +27,7 @@ let package = Package(
         .target(
             name: "CryptlexAPI",
             dependencies: [
+                "Scheduling",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -78,7 +79,7 @@ let package = Package(
         .testTarget(
             name: "CryptlexAPITests",
             dependencies: [
-                "CryptlexAPI", "CryptlexEmulator",
+                "CryptlexAPI", "CryptlexEmulator", "Scheduling",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -1,8 +1,10 @@
 import Foundation
+import NIOHTTP1
+import Scheduling
 
 /// A request that did not give the expected answer: which request, what came back, and what it
 /// means for the caller (``OutcomeClass``). Holds no token and no request body.
-public struct APIError: Error, Sendable, LocalizedError {
+public struct APIError: Error, Sendable, LocalizedError, CustomStringConvertible {
     /// What went wrong.
     public enum Failure: Sendable, Equatable {
         /// The server answered with a non-success status.
@@ -23,6 +25,9 @@ public struct APIError: Error, Sendable, LocalizedError {
     public var rateLimit: RateLimitStatus
     /// The start of the response body, for the log and the results file.
     public var bodyExcerpt: String
+
+    /// The one-line message (``errorDescription``).
+    public var description: String { errorDescription ?? "\(method) \(path): failed" }
 
     /// The HTTP status, when the server answered.
     public var status: Int? {
@@ -51,7 +56,7 @@ extension APIError {
         let idempotent = method == "GET"
         switch status {
         case 401, 403: return .stopRun
-        case 429: return .retryable(after: rateLimit.retryAfter)
+        case 429: return .throttled(after: rateLimit.retryAfter)
         case 503 where rateLimit.retryAfter != nil: return .retryable(after: rateLimit.retryAfter)
         case 400..<500: return .permanent
         default: return idempotent ? .retryable(after: nil) : .ambiguous
@@ -89,21 +94,10 @@ extension APIError {
     }
 }
 
-/// Reason phrases for statuses a body may not explain.
+/// Reason phrases for statuses a body may not explain (NIOHTTP1's table).
 enum HTTPStatusText {
     static func phrase(for status: Int) -> String {
-        switch status {
-        case 400: "Bad Request"
-        case 401: "Unauthorized"
-        case 403: "Forbidden"
-        case 404: "Not Found"
-        case 409: "Conflict"
-        case 429: "Too Many Requests"
-        case 500: "Internal Server Error"
-        case 502: "Bad Gateway"
-        case 503: "Service Unavailable"
-        case 504: "Gateway Timeout"
-        default: "HTTP \(status)"
-        }
+        let phrase = HTTPResponseStatus(statusCode: status).reasonPhrase
+        return phrase.isEmpty ? "HTTP \(status)" : phrase
     }
 }

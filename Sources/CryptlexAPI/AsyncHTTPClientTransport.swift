@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Scheduling
 
 /// ``HTTPTransport`` over AsyncHTTPClient, with a pool sized to the run's concurrency and
 /// explicit connect and request timeouts.
@@ -21,7 +22,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     ///     after this, not after AsyncHTTPClient's default 10 s.
     public init(connections: Int, connectTimeout: Duration = .seconds(5)) {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .nanoseconds(connectTimeout.nanoseconds), read: nil)
+        configuration.timeout = .init(connect: .nanoseconds(connectTimeout.nanosecondCount), read: nil)
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections)
@@ -37,7 +38,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await client.execute(outgoing, timeout: .nanoseconds(request.timeout.nanoseconds))
+            let response = try await client.execute(outgoing, timeout: .nanoseconds(request.timeout.nanosecondCount))
             let buffer = try await response.body.collect(upTo: maxBodyBytes)
             return TransportResponse(
                 status: Int(response.status.code),
@@ -75,12 +76,5 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             return .connectFailed(String(describing: error))
         }
         return .connectionLost(String(describing: error))
-    }
-}
-
-private extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

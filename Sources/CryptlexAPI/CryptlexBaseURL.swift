@@ -7,7 +7,6 @@ import Foundation
 /// malformed URLs only at the first request.
 public struct CryptlexBaseURL: Sendable, Equatable, CustomStringConvertible {
     public static let global = try! CryptlexBaseURL("https://api.cryptlex.com")
-    public static let europe = try! CryptlexBaseURL("https://api.eu.cryptlex.com")
 
     public let scheme: String
     public let host: String

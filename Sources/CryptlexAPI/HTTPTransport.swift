@@ -52,18 +52,3 @@ public struct TransportResponse: Sendable {
 
     private static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
 }
-
-/// A transport that calls a closure: for unit tests of the client's parsing and classification.
-public struct ClosureTransport: HTTPTransport {
-    let handler: @Sendable (TransportRequest) async throws(TransportError) -> TransportResponse
-
-    public init(_ handler: @escaping @Sendable (TransportRequest) async throws(TransportError) -> TransportResponse) {
-        self.handler = handler
-    }
-
-    public func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
-        try await handler(request)
-    }
-
-    public func shutdown() async throws {}
-}

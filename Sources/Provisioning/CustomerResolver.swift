@@ -27,23 +27,19 @@ actor CustomerResolver {
 
     private let journal: SQLiteJournal
     private let client: CryptlexClient
-    private let throttling: Throttling
-    private var limiter: RateLimiter<ContinuousClock>? { throttling.limiter }
-    private let policy: RetryPolicy
+    private let requests: RunRequests
     private let createUsers: Bool
     private let reconcileDelay: Duration
-    private var stop: StopSignal { throttling.stop }
-    private var counters: RunCounters { throttling.counters }
+    private var stop: StopSignal { requests.stop }
+    private var counters: RunCounters { requests.counters }
     private let logger: Logger
     private var outcomes: [Int64: Result<String, Failure>] = [:]
     private var waiters: [Int64: [CheckedContinuation<Result<String, Failure>, Never>]] = [:]
 
-    init(journal: SQLiteJournal, client: CryptlexClient, throttling: Throttling, policy: RetryPolicy,
-         createUsers: Bool, reconcileDelay: Duration, logger: Logger) {
+    init(journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, createUsers: Bool, reconcileDelay: Duration, logger: Logger) {
         self.journal = journal
         self.client = client
-        self.throttling = throttling
-        self.policy = policy
+        self.requests = requests
         self.createUsers = createUsers
         self.reconcileDelay = reconcileDelay
         self.logger = logger
@@ -94,65 +90,52 @@ actor CustomerResolver {
                 return .failure(Failure(message: message, permanent: true))
             }
             if stop.isRequested { return .failure(Failure(message: "the run stopped before the customer was created", permanent: false)) }
-            do {
-                try await limiter?.acquire()
-                try journal.update(customer: id, state: .inFlight)
-            } catch {
-                return .failure(Failure(message: "\(error.localizedDescription)", permanent: false))
-            }
-            sentCreate = true
-            counters.update { $0.userRequests += 1 }
             let request = UserRequest(email: customer.email, firstName: Self.firstName(customer), lastName: customer.lastName,
                                       company: customer.company, password: Self.password(using: &random))
-            let answer: Result<CryptlexClient.Answer<User>, APIError>
-            do { answer = .success(try await client.createUser(request)) } catch { answer = .failure(error) }
-            switch answer {
-            case .success(let created):
-                await throttling.answered(status: created.status, created.rateLimit)
+            let client = self.client, journal = self.journal
+            let ending: RunRequests.Ending<User>
+            do {
+                ending = try await requests.send(
+                    failedBefore: failures,
+                    count: { counts, _ in counts.userRequests += 1 },
+                    // Durably in flight before the create goes out: a crash from here on is settled by the lookup.
+                    beforeSend: { (_: Bool) async throws(JournalError) in try journal.update(customer: id, state: .inFlight) }
+                ) { () async throws(APIError) in try await client.createUser(request) }
+            } catch {
+                return .failure(Failure(message: error.localizedDescription, permanent: false))
+            }
+            switch ending {
+            case .answered(let created):
                 counters.update { $0.usersCreated += 1 }
                 do { try journal.update(customer: id, state: .resolved, userID: created.value.id, createdByUs: true) } catch {
                     return .failure(Failure(message: error.localizedDescription, permanent: false))
                 }
                 return .success(created.value.id)
-            case .failure(let error):
-                await throttling.answered(status: error.status, error.rateLimit)
-                let message = error.errorDescription ?? "creating the user failed"
-                switch error.outcome {
-                case .stopRun:
-                    stop.request(.accessDenied(message))
-                    return .failure(Failure(message: message, permanent: false))
-                case .permanent where error.status != 409:
-                    try? journal.update(customer: id, state: .failed, error: message)
-                    return .failure(Failure(message: "the customer \(customer.email) could not be created: \(message)", permanent: true))
-                case .permanent:
-                    continue // 409: it exists now; the lookup at the top finds it
-                case .retryable(let after):
-                    if error.status == 429 {
-                        // Not an attempt: the budget bounds refusals (and stops the run when spent).
-                        guard await throttling.tooManyRequests(retryAfter: after) else {
-                            return .failure(Failure(message: message, permanent: false))
-                        }
-                        continue
-                    }
-                    failures += 1
-                    guard case .retry(let delay) = policy.decision(after: .retryable(after: after), failedAttempts: failures, using: &random) else {
-                        return .failure(Failure(message: message, permanent: false))
-                    }
-                    try? await Task.sleep(for: delay)
-                case .ambiguous:
-                    failures += 1
-                    guard failures < policy.maxAttempts else { return .failure(Failure(message: message, permanent: false)) }
-                    try? await Task.sleep(for: reconcileDelay)
-                }
+            case .notSent:
+                return .failure(Failure(message: "the run stopped before the customer was created", permanent: false))
+            case .failed(let error, .permanent, _) where error.status == 409:
+                sentCreate = true
+                continue // it exists now; the lookup at the top finds it
+            case .failed(let error, .permanent, _):
+                try? journal.update(customer: id, state: .failed, error: error.description)
+                return .failure(Failure(message: "the customer \(customer.email) could not be created: \(error.description)", permanent: true))
+            case .failed(let error, .ambiguous, let failedAttempts):
+                // Perhaps created: the lookup at the top settles it, after the search has caught up.
+                sentCreate = true
+                failures = failedAttempts
+                guard failures < requests.policy.maxAttempts else { return .failure(Failure(message: error.description, permanent: false)) }
+                try? await Task.sleep(for: reconcileDelay)
+            case .failed(let error, _, _):
+                // Attempts used up, the 429 budget spent, or a refused token (the run stops).
+                return .failure(Failure(message: error.description, permanent: false))
             }
         }
     }
 
     /// One lookup by email, through the rate limiter and retried like any read.
     private func findUser(_ email: String) async -> Result<User?, Failure> {
-        let reads = RateLimitedReads(throttling: throttling, policy: policy)
         let client = self.client
-        return await reads.perform(count: { $0.userLookups += 1 }) { () async throws(APIError) in
+        return await requests.read(count: { $0.userLookups += 1 }) { () async throws(APIError) in
             try await client.findUsers(email: email)
         }.map(\.first).mapError { Failure(message: $0.reason, permanent: false) }
     }

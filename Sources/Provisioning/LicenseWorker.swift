@@ -6,57 +6,39 @@ import Scheduling
 
 /// Settles one license at a time: the per-license state machine of a run.
 ///
-/// For each item: (look it up first if an earlier run left it in flight) → wait for the rate
-/// limiter → mark it in flight, durably → send → record what came back. The client's
-/// ``OutcomeClass`` decides what happens next; this type only obeys it:
+/// For each item: (look it up first if it may exist already) → send it through the run's
+/// ``RetryExecutor`` (rate limit, retries, 429s), marking it in flight, durably, before each send
+/// → record what came back. The client's ``OutcomeClass`` decides; this type only obeys it:
 ///
 /// | Outcome | Next |
 /// |---|---|
 /// | 201 | created |
-/// | retryable (429, 503 + Retry-After, not connected) | pending; back off (a 429 pauses every worker) and send again, until attempts run out → failed |
+/// | throttled, retryable (429, 503 + Retry-After, not connected) | pending; the executor sends again, until attempts run out → failed |
 /// | ambiguous (lost response, 5xx, timeout after sending) | stays in flight; wait `reconcileDelay`, look it up by marker: found → recovered, two → conflict, none → send again |
 /// | permanent (4xx) | rejected; a 409 on a row with its own key is looked up by key first: ours → recovered, someone else's → conflict |
 /// | stopRun (401, 403) | pending; the whole run stops |
 struct LicenseWorker: Sendable {
     let client: CryptlexClient
     let customers: CustomerResolver
-    let throttling: Throttling
+    let requests: RunRequests
     let committer: JournalCommitter
-    let policy: RetryPolicy
     let markerKey: String?
     let reconcileDelay: Duration
     let maxFailures: Int
-    let stop: StopSignal
-    let counters: RunCounters
     let logger: Logger
-    private var limiter: RateLimiter<ContinuousClock>? { throttling.limiter }
-    private var reads: RateLimitedReads { RateLimitedReads(throttling: throttling, policy: policy) }
+    private var stop: StopSignal { requests.stop }
+    private var counters: RunCounters { requests.counters }
 
     /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the run.
     /// Returns the server's message when the license was rejected with a 4xx other than 409 (the
     /// run's first license decides whether to go on), nil otherwise.
     @discardableResult
     func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
-        var body = item.body
+        guard let (initial, userID) = try await bodyWithCustomer(item) else { return nil }
+        var body = initial
         var failures = 0
-        var markedAhead = item.markedInFlight
-        var userID: String?
-        if let customerRef = item.customerRef {
-            switch await customers.userID(for: customerRef) {
-            case .success(let resolved):
-                userID = resolved
-                body = MarkedBody.fill(body, userID: resolved)
-            case .failure(let failure):
-                // Nothing was sent for this license: it is rejected (the same row would fail again) or failed.
-                counters.update { if failure.permanent { $0.rejected += 1 } else { $0.failed += 1 } }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
-                                                  error: "customer: \(failure.message)", endsAttempt: false))
-                noteFailure()
-                return nil
-            }
-        }
         var lookUpFirst = item.needsLookup
-        var random = SystemRandomNumberGenerator()
+        var markedAhead = item.markedInFlight
         while true {
             if lookUpFirst {
                 lookUpFirst = false
@@ -65,124 +47,132 @@ struct LicenseWorker: Sendable {
                 // left waits what remains of that since it last changed (the kill may have been a
                 // second ago); one from last night is looked up at once.
                 let wait = failures == 0 ? item.remaining(of: reconcileDelay) : reconcileDelay
-                switch await lookUp(item, after: wait) {
-                case .found(let license):
-                    counters.update { $0.recovered += 1 }
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
-                                                              licenseKey: license.key, error: nil, endsAttempt: false))
-                    return nil
-                case .several(let licenses):
-                    counters.update { $0.conflicts += 1 }
-                    try committer.post(AttemptOutcome(
-                        entryID: item.entryID, state: .conflict, licenseID: licenses[0].id, licenseKey: licenses[0].key,
-                        error: "the marker \(item.marker) is on \(licenses.count) licenses: \(licenses.map(\.id).joined(separator: ", ")); none was created again",
-                        endsAttempt: false))
-                    return nil
-                case .impossible:
-                    counters.update { $0.unresolved += 1 }
-                    try committer.post(AttemptOutcome(
-                        entryID: item.entryID, state: .unresolved,
-                        error: "the outcome is unknown and the row has no marker or key to look it up by; check the account before sending it again",
-                        endsAttempt: false))
-                    return nil
-                case .unavailable(let reason):
-                    // Left in flight: the next run looks it up again before sending anything.
-                    counters.update { $0.notSent += 1 }
-                    logger.warning("lookup failed; the next run checks again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
-                    return nil
-                case .absent:
-                    if failures >= policy.maxAttempts {
-                        counters.update { $0.failed += 1 }
-                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed,
-                                                                  error: "no answer after \(failures) attempts (each looked up: not created)", endsAttempt: false))
-                        noteFailure()
-                        return nil
-                    }
-                    if let replacement = item.replacement {
-                        body = userID.map { MarkedBody.fill(replacement.body, userID: $0) } ?? replacement.body
-                        try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
-                    } else {
-                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
-                    }
+                guard try await settleByLookup(item, after: wait, failures: failures) else { return nil }
+                if let replacement = item.replacement {
+                    body = userID.map { MarkedBody.fill(replacement.body, userID: $0) } ?? replacement.body
+                    try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
+                } else {
+                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
                 }
             }
             if stop.isRequested && (failures > 0 || item.needsLookup) {
                 counters.update { $0.notSent += 1 }
                 return nil
             }
-            do {
-                try await limiter?.acquire()
-            } catch {
+            var sentAt = SQLiteJournal.timestamp()
+            let ending = try await requests.send(
+                failedBefore: failures,
+                count: { counts, isRetry in counts.requests += 1; if isRetry || failures > 0 { counts.retries += 1 } },
+                beforeSend: { (_: Bool) async throws(JournalError) in
+                    if markedAhead { markedAhead = false } else { try await committer.markInFlight(item.entryID) }
+                    sentAt = SQLiteJournal.timestamp()
+                },
+                onRetry: { (error: APIError) async throws(JournalError) in
+                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status,
+                                                      error: error.description, startedAt: sentAt))
+                }
+            ) { () async throws(APIError) in try await client.createLicense(body: body) }
+            switch ending {
+            case .answered(let answer):
+                counters.update { $0.created += 1 }
+                try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
+                                                  licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt))
+                return nil
+            case .notSent:
                 counters.update { $0.notSent += 1 }
                 if markedAhead { try await committer.unmark([item.entryID]) }
                 return nil
-            }
-            if markedAhead {
-                markedAhead = false
-            } else {
-                try await committer.markInFlight(item.entryID)
-            }
-            let sentAt = SQLiteJournal.timestamp()
-            counters.update { $0.requests += 1; if failures > 0 { $0.retries += 1 } }
-            let sent: Result<CryptlexClient.Answer<License>, APIError>
-            do { sent = .success(try await client.createLicense(body: body)) } catch { sent = .failure(error) }
-            switch sent {
-            case .success(let answer):
-                await throttling.answered(status: answer.status, answer.rateLimit)
-                counters.update { $0.created += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
-                                                          licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt))
-                return nil
-            case .failure(let error):
-                await throttling.answered(status: error.status, error.rateLimit)
-                let message = error.errorDescription ?? "request failed"
-                switch error.outcome {
-                case .stopRun:
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
-                    counters.update { $0.notSent += 1 }
-                    if stop.request(.accessDenied(message)) { logger.error("the API refused the token; stopping", metadata: ["reason": "\(message)"]) }
-                    return nil
-                case .permanent:
-                    if error.status == 409, let key = item.facts.key {
-                        try await settleDuplicateKey(item, key: key, error: error, sentAt: sentAt)
-                    } else {
-                        counters.update { $0.rejected += 1 }
-                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status, error: message, startedAt: sentAt))
-                        noteFailure()
-                        return "HTTP \(error.status.map(String.init) ?? "?"): \(message)"
-                    }
-                    return nil
-                case .retryable(let after):
-                    if error.status == 429 {
-                        await throttling.tooManyRequests(retryAfter: after)
-                    } else {
-                        failures += 1
-                    }
-                    switch policy.decision(after: .retryable(after: after), failedAttempts: max(failures, 1), using: &random) {
-                    case .retry(let delay):
-                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
-                        if stop.isRequested { counters.update { $0.notSent += 1 }; return nil }
-                        do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return nil }
-                    default:
-                        counters.update { $0.failed += 1 }
-                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, httpStatus: error.status,
-                                                                  error: "\(message) (gave up after \(failures) attempts)", startedAt: sentAt))
-                        noteFailure()
-                        return nil
-                    }
-                case .ambiguous:
-                    failures += 1
-                    counters.update { $0.ambiguous += 1 }
-                    // Still in flight: a crash from here on is settled by a lookup on the next run.
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .inFlight, httpStatus: error.status, error: message, startedAt: sentAt))
-                    let backoff = policy.decision(after: .retryable(after: nil), failedAttempts: failures, using: &random)
-                    if case .retry(let delay) = backoff, delay > .zero {
-                        do { try await Task.sleep(for: delay) } catch { counters.update { $0.notSent += 1 }; return nil }
-                    }
-                    lookUpFirst = true
-                }
+            case .failed(let error, .ambiguous, let failedAttempts):
+                failures = failedAttempts
+                counters.update { $0.ambiguous += 1 }
+                // Still in flight: a crash from here on is settled by a lookup on the next run.
+                try committer.post(AttemptOutcome(entryID: item.entryID, state: .inFlight, httpStatus: error.status,
+                                                  error: error.description, startedAt: sentAt))
+                lookUpFirst = true
+            case .failed(let error, let outcome, let failedAttempts):
+                return try await record(error, outcome, failedAttempts: failedAttempts, item: item, sentAt: sentAt)
             }
         }
+    }
+
+    /// The body with the customer's user id (and that id), or nil when the customer could not be resolved
+    /// (then nothing was sent and the license is recorded rejected or failed).
+    private func bodyWithCustomer(_ item: LoadedItem) async throws(JournalError) -> (body: [UInt8], userID: String?)? {
+        guard let customerRef = item.customerRef else { return (item.body, nil) }
+        switch await customers.userID(for: customerRef) {
+        case .success(let resolved):
+            return (MarkedBody.fill(item.body, userID: resolved), resolved)
+        case .failure(let failure):
+            counters.update { if failure.permanent { $0.rejected += 1 } else { $0.failed += 1 } }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
+                                              error: "customer: \(failure.message)", endsAttempt: false))
+            noteFailure()
+            return nil
+        }
+    }
+
+    /// A send that failed for good, or stopped the run: records it. Returns the server's message
+    /// for a 4xx other than 409 (see ``settle(_:)``).
+    private func record(_ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int, item: LoadedItem,
+                        sentAt: String) async throws(JournalError) -> String? {
+        let message = error.description
+        switch outcome {
+        case .stopRun, .throttled:
+            // The run stops (a refused token, the 429 budget spent): left pending for the rerun.
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
+            counters.update { $0.notSent += 1 }
+            if outcome == .stopRun { logger.error("the API refused the token; stopping", metadata: ["reason": "\(message)"]) }
+            return nil
+        case .permanent where error.status == 409 && item.facts.key != nil:
+            try await settleDuplicateKey(item, key: item.facts.key ?? "", error: error, sentAt: sentAt)
+            return nil
+        case .permanent:
+            counters.update { $0.rejected += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status, error: message, startedAt: sentAt))
+            noteFailure()
+            return "HTTP \(error.status.map(String.init) ?? "?"): \(message)"
+        case .retryable, .ambiguous:
+            counters.update { $0.failed += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, httpStatus: error.status,
+                                              error: "\(message) (gave up after \(failedAttempts) attempts)", startedAt: sentAt))
+            noteFailure()
+            return nil
+        }
+    }
+
+    /// Looks up a license that may exist. Returns true when the caller should send it (nothing
+    /// was found); false when the entry is settled or left for the next run.
+    private func settleByLookup(_ item: LoadedItem, after delay: Duration, failures: Int) async throws(JournalError) -> Bool {
+        switch await lookUp(item, after: delay) {
+        case .found(let license):
+            counters.update { $0.recovered += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
+                                              licenseKey: license.key, error: nil, endsAttempt: false))
+        case .several(let licenses):
+            counters.update { $0.conflicts += 1 }
+            try committer.post(AttemptOutcome(
+                entryID: item.entryID, state: .conflict, licenseID: licenses[0].id, licenseKey: licenses[0].key,
+                error: "the marker \(item.marker) is on \(licenses.count) licenses: \(licenses.map(\.id).joined(separator: ", ")); none was created again",
+                endsAttempt: false))
+        case .impossible:
+            counters.update { $0.unresolved += 1 }
+            try committer.post(AttemptOutcome(
+                entryID: item.entryID, state: .unresolved,
+                error: "the outcome is unknown and the row has no marker or key to look it up by; check the account before sending it again",
+                endsAttempt: false))
+        case .unavailable(let reason):
+            // Left in flight: the next run looks it up again before sending anything.
+            counters.update { $0.notSent += 1 }
+            logger.warning("lookup failed; the next run checks again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
+        case .absent where failures >= requests.policy.maxAttempts:
+            counters.update { $0.failed += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed,
+                                              error: "no answer after \(failures) attempts (each looked up: not created)", endsAttempt: false))
+            noteFailure()
+        case .absent:
+            return true
+        }
+        return false
     }
 
     /// A 409 for a row with its own key: the key exists. Ours (our marker) → recovered;
@@ -195,7 +185,7 @@ struct LicenseWorker: Sendable {
                license.productId == nil || license.productId == productId {
                 counters.update { $0.recovered += 1 }
                 try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, httpStatus: error.status,
-                                                          licenseID: license.id, licenseKey: license.key, startedAt: sentAt))
+                                                  licenseID: license.id, licenseKey: license.key, startedAt: sentAt))
             } else if let license = licenses.first {
                 counters.update { $0.conflicts += 1 }
                 try committer.post(AttemptOutcome(
@@ -205,13 +195,13 @@ struct LicenseWorker: Sendable {
             } else {
                 counters.update { $0.rejected += 1 }
                 try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
-                                                          error: error.errorDescription ?? "conflict", startedAt: sentAt))
+                                                  error: error.description, startedAt: sentAt))
                 noteFailure()
             }
         case .failure(let reason):
             counters.update { $0.rejected += 1 }
             try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
-                                                      error: "\(error.errorDescription ?? "conflict"); the lookup of the key failed too: \(reason)", startedAt: sentAt))
+                                              error: "\(error.description); the lookup of the key failed too: \(reason.reason)", startedAt: sentAt))
         }
     }
 
@@ -230,7 +220,7 @@ struct LicenseWorker: Sendable {
         if delay > .zero {
             do { try await Task.sleep(for: delay) } catch { return .unavailable("cancelled") }
         }
-        let result: Result<[License], RateLimitedReads.Failure>
+        let result: Result<[License], RunRequests.ReadFailure>
         if let markerKey {
             result = await find(LicenseQuery(metadataKey: markerKey, metadataValue: item.marker)) {
                 $0.metadataValue(forKey: markerKey) == item.marker
@@ -252,9 +242,9 @@ struct LicenseWorker: Sendable {
         }
     }
 
-    /// One `GET /v3/licenses`, through the rate limiter and retried like any read; keeps the matches.
-    private func find(_ query: LicenseQuery, matching: (License) -> Bool) async -> Result<[License], RateLimitedReads.Failure> {
-        await reads.perform(count: { $0.lookups += 1 }) { () async throws(APIError) in
+    /// One `GET /v3/licenses`, through the run's requests; keeps the matches.
+    private func find(_ query: LicenseQuery, matching: (License) -> Bool) async -> Result<[License], RunRequests.ReadFailure> {
+        await requests.read(count: { $0.lookups += 1 }) { () async throws(APIError) in
             try await client.findLicenses(query, page: 1, limit: 100)
         }.map { $0.filter(matching) }
     }

@@ -107,13 +107,14 @@ public struct ProvisioningRun: Sendable {
         ])
         let counters = RunCounters()
         counters.update { $0 = counts }
-        let throttling = Throttling(
+        let requests = RunRequests(executor: RetryExecutor(
+            policy: configuration.retry,
             limiter: configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst, clock: ContinuousClock()) },
             budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: ContinuousClock()),
-            stop: stop, counters: counters)
+            stop: stop, clock: ContinuousClock()), counters: counters)
         if !work.isEmpty {
             do {
-                if let refusal = try await preflight(throttling) { stop.request(refusal) }
+                try await preflight(requests)
             } catch {
                 try? journal.endRun(runID, outcome: "API unreachable")
                 throw error
@@ -121,12 +122,11 @@ public struct ProvisioningRun: Sendable {
         }
 
         let committer = JournalCommitter(journal: journal, run: runID)
-        let customers = CustomerResolver(journal: journal, client: client, throttling: throttling, policy: configuration.retry,
-                                         createUsers: configuration.createUsers, reconcileDelay: configuration.reconcileDelay,
-                                         logger: logger)
-        let worker = LicenseWorker(client: client, customers: customers, throttling: throttling, committer: committer, policy: configuration.retry,
+        let customers = CustomerResolver(journal: journal, client: client, requests: requests, createUsers: configuration.createUsers,
+                                         reconcileDelay: configuration.reconcileDelay, logger: logger)
+        let worker = LicenseWorker(client: client, customers: customers, requests: requests, committer: committer,
                                    markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
-                                   maxFailures: configuration.maxFailures, stop: stop, counters: counters, logger: logger)
+                                   maxFailures: configuration.maxFailures, logger: logger)
         let journalFailure = JournalFailureBox()
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
         let stop = self.stop
@@ -146,7 +146,7 @@ public struct ProvisioningRun: Sendable {
             // a 400, and the run stops after one request instead of thousands.
             do throws(JournalError) {
                 if !stop.isRequested, let first = try await feed.take(), let rejection = try await worker.settle(first) {
-                    stop.request(.firstLicenseRejected(rejection))
+                    stop.request(.firstItemRejected(rejection))
                 }
             } catch {
                 journalFailure.set(error)
@@ -194,7 +194,7 @@ public struct ProvisioningRun: Sendable {
         case .stopped(.interrupted): "interrupted"
         case .stopped(.accessDenied): "token rejected"
         case .stopped(.tooManyFailures): "too many failures"
-        case .stopped(.firstLicenseRejected): "first license rejected"
+        case .stopped(.firstItemRejected): "first license rejected"
         case .stopped(.rateLimited): "rate-limited"
         case .refused, .dryRun: "refused"
         }
@@ -324,36 +324,21 @@ public struct APIUnreachable: Error, LocalizedError, Sendable {
 
 extension ProvisioningRun {
     /// One cheap request before the first create: a refused token stops the run in a second, not
-    /// after thousands of rows, and an unreachable API is reported as such.
-    func preflight(_ throttling: Throttling) async throws -> StopSignal.Reason? {
-        var lastError = ""
-        var failures = 0
-        while failures < 3 {
-            do {
-                let answer = try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
-                await throttling.answered(status: answer.status, answer.rateLimit)
-                return nil
-            } catch {
-                await throttling.answered(status: error.status, error.rateLimit)
-                switch error.outcome {
-                case .stopRun:
-                    return .accessDenied(error.errorDescription ?? "the token was refused")
-                case .retryable(let after) where error.status == 429:
-                    // Refusals are bounded by the run's budget, not by the three tries.
-                    if await !throttling.tooManyRequests(retryAfter: after) { return stop.reason }
-                    try? await Task.sleep(for: after ?? .seconds(1))
-                    continue
-                case .permanent:
-                    // The API answered: the token works; a 4xx on an empty query is not ours to judge.
-                    return nil
-                default:
-                    lastError = error.errorDescription ?? "no answer"
-                    if error.status != nil { return nil }
-                    failures += 1
-                    if failures < 3 { try? await Task.sleep(for: .milliseconds(500 * failures)) }
-                }
-            }
+    /// after thousands of rows, and an unreachable API is reported as such (thrown).
+    func preflight(_ requests: RunRequests) async throws {
+        // Three tries half a second apart for an API that does not answer; 429s are bounded by
+        // the run's budget, a refused token stops the run (the executor says so).
+        let patient = RunRequests(executor: requests.executor.with(policy: RetryPolicy(base: .milliseconds(500), cap: .seconds(1), maxAttempts: 3)),
+                                  counters: requests.counters)
+        let client = self.client
+        // Any answer from the server (even a 4xx or a 5xx to an empty query) proves it is there:
+        // nothing but a missing answer, a 429 or a refused token is acted on.
+        let ending = await patient.send(classify: { $0.status == nil || $0.status == 429 || $0.outcome == .stopRun ? $0.outcome : .permanent },
+                                        count: { _, _ in }) { () async throws(APIError) in
+            try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
         }
-        throw APIUnreachable(url: client.baseURL.description, reason: lastError)
+        if case .failed(let error, .retryable, _) = ending, error.status == nil {
+            throw APIUnreachable(url: client.baseURL.description, reason: error.description)
+        }
     }
 }

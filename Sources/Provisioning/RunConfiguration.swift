@@ -57,11 +57,15 @@ public struct RunConfiguration: Sendable {
     /// Ten minutes with nothing but 429s.
     public static let defaultStallTimeout = 600.0
 
+    /// The journal beside an order file: `FILE.licprov.sqlite` (`stdin.licprov.sqlite` for `-`).
+    public static func defaultJournalPath(for inputPath: String) -> String {
+        (inputPath == "-" ? "stdin" : inputPath) + ".licprov.sqlite"
+    }
+
     public init(inputPath: String, ingest: IngestOptions, journalPath: String? = nil, resultsPath: String? = nil) {
         self.inputPath = inputPath
         self.ingest = ingest
-        let base = inputPath == "-" ? "stdin" : inputPath
-        self.journalPath = journalPath ?? base + ".licprov.sqlite"
-        self.resultsPath = resultsPath ?? base + ".results.csv"
+        self.journalPath = journalPath ?? Self.defaultJournalPath(for: inputPath)
+        self.resultsPath = resultsPath ?? (inputPath == "-" ? "stdin" : inputPath) + ".results.csv"
     }
 }

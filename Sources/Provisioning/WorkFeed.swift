@@ -103,7 +103,7 @@ actor WorkFeed {
                 LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
                            needsLookup: item.needsLookup, replacement: item.replacement, markedInFlight: !item.needsLookup,
                            customerRef: entry.customerRef,
-                           changedAt: item.needsLookup ? try? Date(entry.updatedAt, strategy: .iso8601) : nil)
+                           changedAt: item.needsLookup ? entry.changedAt : nil)
             }
         }
         let sends = loaded.filter(\.markedInFlight).map(\.entryID)

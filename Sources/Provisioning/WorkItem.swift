@@ -37,8 +37,8 @@ struct LoadedItem: Sendable {
     func remaining(of delay: Duration) -> Duration {
         guard let changedAt else { return delay }
         let age = Date().timeIntervalSince(changedAt)
-        let left = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18 - age
-        return left > 0 ? .milliseconds(Int64(left * 1000)) : .zero
+        let left = delay.secondsValue - age
+        return left > 0 ? Duration(secondsValue: left) : .zero
     }
 
     /// The body's own `key` and `productId` (read only on the rare paths that need them).

@@ -51,6 +51,6 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
         pause(for: resetsIn)
     }
 
-    /// Whether requests are being held, for progress displays.
-    public var isPaused: Bool { pausedUntil > now }
+    /// Whether requests are being held (for tests).
+    var isPaused: Bool { pausedUntil > now }
 }

@@ -33,50 +33,13 @@ public struct RetryPolicy: Sendable, Equatable {
         return doublings >= 30 || scaled > cap ? cap : scaled
     }
 
-    /// What to do after `failedAttempts` failures of kind `failure`.
-    public func decision(after failure: FailureClass, failedAttempts: Int, using generator: inout some RandomNumberGenerator) -> RetryDecision {
-        switch failure {
-        case .stopRun:
-            return .stopRun
-        case .permanent:
-            return .giveUp
-        case .ambiguous:
-            return .reconcile
-        case .retryable(let retryAfter):
-            guard failedAttempts < maxAttempts else { return .giveUp }
-            let ceiling = ceiling(afterFailedAttempts: failedAttempts)
-            let jittered = Duration.nanoseconds(Int64.random(in: 0...max(0, ceiling.nanosecondCount), using: &generator))
-            return .retry(after: max(jittered, retryAfter ?? .zero))
-        }
-    }
-}
-
-/// A failure as the scheduler needs to know it; the API module decides which is which.
-public enum FailureClass: Sendable, Equatable {
-    /// Not processed by the server: safe to send again, not before `after` when given.
-    case retryable(after: Duration?)
-    /// Perhaps processed: look before sending again.
-    case ambiguous
-    /// Will fail the same way again.
-    case permanent
-    /// No request can succeed (the token was refused).
-    case stopRun
-}
-
-/// What the scheduler does next with a failed request.
-public enum RetryDecision: Sendable, Equatable {
-    case retry(after: Duration)
-    /// Find out whether the request took effect before anything else.
-    case reconcile
-    case giveUp
-    case stopRun
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds (saturating).
-    var nanosecondCount: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : product + attoseconds / 1_000_000_000
+    /// The wait before the next attempt after `failedAttempts` failures, or nil when the attempts
+    /// are used up. A server's `Retry-After` is a floor.
+    public func backoff(afterFailedAttempts failedAttempts: Int, retryAfter: Duration? = nil,
+                        using generator: inout some RandomNumberGenerator) -> Duration? {
+        guard failedAttempts < maxAttempts else { return nil }
+        let ceiling = ceiling(afterFailedAttempts: failedAttempts)
+        let jittered = Duration.nanoseconds(Int64.random(in: 0...max(0, ceiling.nanosecondCount), using: &generator))
+        return max(jittered, retryAfter ?? .zero)
     }
 }

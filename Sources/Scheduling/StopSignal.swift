@@ -14,9 +14,9 @@ public final class StopSignal: Sendable {
         case accessDenied(String)
         /// Too many rows failed in a row (`--max-failures`).
         case tooManyFailures(Int)
-        /// The first license, sent alone, was refused: the cause is most likely shared by every row
-        /// (a product or template that does not exist, a required metadata key).
-        case firstLicenseRejected(String)
+        /// The first item of the work, sent alone, was refused: the cause is most likely shared by
+        /// every item (for licenses: a product or template that does not exist).
+        case firstItemRejected(String)
         /// The server kept refusing with "too many requests" past the run's budget
         /// (``ThrottleBudget``): another client shares the limit, or a proxy refuses everything.
         case rateLimited(String)

@@ -1,6 +1,7 @@
 import CryptlexAPI
 import CryptlexEmulator
 import Foundation
+import Scheduling
 import Testing
 
 @Suite("CryptlexClient against the emulator, over real sockets")
@@ -101,7 +102,7 @@ struct ClientAgainstEmulatorTests {
         }
     }
 
-    @Test func aRateLimited429IsRetryableAfterItsRetryAfter() async throws {
+    @Test func aRateLimited429IsThrottledForItsRetryAfter() async throws {
         let configuration = EmulatorConfiguration(token: "test-token", rateLimit: 2, rateWindowSeconds: 1_000_000)
         try await withEmulatorClient(configuration) { client, _ in
             let first = try await client.findLicenses(LicenseQuery())
@@ -111,8 +112,8 @@ struct ClientAgainstEmulatorTests {
             _ = try await client.findLicenses(LicenseQuery())
             let error = await apiError { try await client.createLicense(LicenseRequest(productId: "prod-1")) }
             #expect(error?.status == 429)
-            guard case .retryable(let after)? = error?.outcome, let after else {
-                Issue.record("expected retryable with a delay, got \(String(describing: error?.outcome))")
+            guard case .throttled(let after)? = error?.outcome, let after else {
+                Issue.record("expected throttled with a delay, got \(String(describing: error?.outcome))")
                 return
             }
             #expect(after > .zero)

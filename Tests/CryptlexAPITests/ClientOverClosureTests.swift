@@ -1,5 +1,6 @@
 import CryptlexAPI
 import Foundation
+import Scheduling
 import Testing
 
 @Suite("CryptlexClient parsing and classification over a closure transport")

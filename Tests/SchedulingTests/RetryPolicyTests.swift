@@ -15,7 +15,7 @@ struct RetryPolicyTests {
         var generator = SystemRandomNumberGenerator()
         for failed in 1..<policy.maxAttempts {
             for _ in 0..<200 {
-                guard case .retry(let delay) = policy.decision(after: .retryable(after: nil), failedAttempts: failed, using: &generator) else {
+                guard let delay = policy.backoff(afterFailedAttempts: failed, using: &generator) else {
                     Issue.record("expected a retry")
                     return
                 }
@@ -23,15 +23,13 @@ struct RetryPolicyTests {
             }
         }
         // The first ceiling is 0.5 s, so a Retry-After of 7 s always wins.
-        #expect(policy.decision(after: .retryable(after: .seconds(7)), failedAttempts: 1, using: &generator) == .retry(after: .seconds(7)))
+        #expect(policy.backoff(afterFailedAttempts: 1, retryAfter: .seconds(7), using: &generator) == .seconds(7))
     }
 
-    @Test func eachClassGetsItsDecision() {
+    @Test func attemptsRunOut() {
         let policy = RetryPolicy(maxAttempts: 3)
         var generator = SystemRandomNumberGenerator()
-        #expect(policy.decision(after: .ambiguous, failedAttempts: 1, using: &generator) == .reconcile)
-        #expect(policy.decision(after: .permanent, failedAttempts: 1, using: &generator) == .giveUp)
-        #expect(policy.decision(after: .stopRun, failedAttempts: 1, using: &generator) == .stopRun)
-        #expect(policy.decision(after: .retryable(after: nil), failedAttempts: 3, using: &generator) == .giveUp)
+        #expect(policy.backoff(afterFailedAttempts: 2, using: &generator) != nil)
+        #expect(policy.backoff(afterFailedAttempts: 3, using: &generator) == nil)
     }
 }

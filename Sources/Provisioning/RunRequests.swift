@@ -1,0 +1,77 @@
+import CryptlexAPI
+import Foundation
+import Scheduling
+
+/// Every request of a run goes through here: the run's one ``RetryExecutor`` (rate limit,
+/// retries and backoff, 429 pauses and their budget, a stop on a refused token), plus what the
+/// API's answers carry back — the 429 count, and `X-Rate-Limit-Remaining`/`Reset` fed to the
+/// limiter (with few requests left in the server's window, every worker waits for its reset,
+/// capped at the window against clock skew).
+struct RunRequests: Sendable {
+    let executor: RetryExecutor<ContinuousClock>
+    let counters: RunCounters
+    var stop: StopSignal { executor.stop }
+    var policy: RetryPolicy { executor.policy }
+
+    typealias Ending<Value: Sendable> = RetryExecutor<ContinuousClock>.Ending<CryptlexClient.Answer<Value>, APIError>
+
+    /// Sends one API call until an outcome the caller must act on (see ``RetryExecutor``).
+    /// `count` is called before each send with whether it is a retry.
+    func send<Value: Sendable, HookError: Error>(
+        failedBefore: Int = 0,
+        classify: (APIError) -> OutcomeClass = { $0.outcome },
+        count: (inout RunCounts, _ isRetry: Bool) -> Void,
+        beforeSend: (_ isRetry: Bool) async throws(HookError) -> Void = { _ in },
+        onRetry: (APIError) async throws(HookError) -> Void = { _ in },
+        _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>
+    ) async throws(HookError) -> Ending<Value> {
+        try await executor.run(
+            failedBefore: failedBefore,
+            classify: classify,
+            beforeSend: { (isRetry: Bool) async throws(HookError) in
+                try await beforeSend(isRetry)
+                counters.update { count(&$0, isRetry) }
+            },
+            send: { () async -> Result<CryptlexClient.Answer<Value>, APIError> in
+                do throws(APIError) { return .success(try await call()) } catch { return .failure(error) }
+            },
+            afterAnswer: { (result: Result<CryptlexClient.Answer<Value>, APIError>) async throws(HookError) in
+                await observe(result)
+            },
+            onRetry: onRetry)
+    }
+
+    /// ``send(failedBefore:count:beforeSend:onRetry:_:)`` with nothing to record before or between sends.
+    func send<Value: Sendable>(failedBefore: Int = 0, classify: (APIError) -> OutcomeClass = { $0.outcome },
+                               count: (inout RunCounts, _ isRetry: Bool) -> Void,
+                               _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Ending<Value> {
+        let noHook: (Bool) async throws(Never) -> Void = { _ in }
+        return await send(failedBefore: failedBefore, classify: classify, count: count, beforeSend: noHook,
+                          onRetry: { (_: APIError) async throws(Never) in }, call)
+    }
+
+    /// Why a read gave no answer.
+    struct ReadFailure: Error, Sendable { var reason: String }
+
+    /// A read (a GET: any failure but a 4xx or a refused token is retried).
+    func read<Value: Sendable>(count: @escaping (inout RunCounts) -> Void,
+                               _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Result<Value, ReadFailure> {
+        switch await send(count: { counts, _ in count(&counts) }, call) {
+        case .answered(let answer): .success(answer.value)
+        case .failed(let error, _, _): .failure(ReadFailure(reason: error.description))
+        case .notSent: .failure(ReadFailure(reason: "the run stopped before the lookup"))
+        }
+    }
+
+    private func observe<Value>(_ result: Result<CryptlexClient.Answer<Value>, APIError>) async {
+        let (status, headers): (Int?, RateLimitStatus) = switch result {
+        case .success(let answer): (answer.status, answer.rateLimit)
+        case .failure(let error): (error.status, error.rateLimit)
+        }
+        if status == 429 { counters.update { $0.tooManyRequests += 1 } }
+        guard let limiter = executor.limiter, status != 429, let remaining = headers.remaining, let reset = headers.reset else { return }
+        let window = headers.window ?? .seconds(5)
+        let seconds = min(max(reset.timeIntervalSinceNow, 0), Double(window.components.seconds) + 1)
+        await limiter.observe(remaining: remaining, resetsIn: Duration(secondsValue: seconds))
+    }
+}

@@ -1,0 +1,119 @@
+/// The one retry loop of licprov: every request it sends — license creates, lookups, user
+/// lookups and creates, the preflight — goes through ``run(failedBefore:classify:beforeSend:send:afterAnswer:onRetry:)``,
+/// which sends it under the run's rate limit until it has an outcome the caller must act on,
+/// obeying the ``OutcomeClass`` the API module gave the failure:
+///
+/// | Class | What the executor does |
+/// |---|---|
+/// | success | `.answered` |
+/// | throttled (429) | every worker pauses for `Retry-After` (the ``RateLimiter``); the ``ThrottleBudget`` draws one (spent: the run stops with ``StopSignal/Reason/rateLimited(_:)`` and the call ends `.failed`); not an attempt; sends again |
+/// | retryable | backs off with the ``RetryPolicy`` (full jitter, `Retry-After` a floor) and sends again; attempts used up: `.failed` |
+/// | ambiguous | `.failed` at once: only the caller can find out whether it took effect |
+/// | permanent | `.failed` |
+/// | stopRun | the run stops (``StopSignal/Reason/accessDenied(_:)`` with the failure's description); `.failed` |
+///
+/// Before every send after the first, a stop request ends the call with `.notSent`; so does a
+/// cancelled wait. The caller's hooks record what it needs (journal states, counters, the
+/// server's rate-limit headers); they may throw, which ends the call with that error.
+///
+/// Time is injected (`C: Clock`), so backoff is tested without sleeping.
+public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
+    public let policy: RetryPolicy
+    public let limiter: RateLimiter<C>?
+    public let budget: ThrottleBudget<C>
+    public let stop: StopSignal
+    private let clock: C
+
+    public init(policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, stop: StopSignal, clock: C) {
+        self.policy = policy
+        self.limiter = limiter
+        self.budget = budget
+        self.stop = stop
+        self.clock = clock
+    }
+
+    /// The same executor (limiter, budget, stop) with another policy.
+    public func with(policy: RetryPolicy) -> RetryExecutor {
+        RetryExecutor(policy: policy, limiter: limiter, budget: budget, stop: stop, clock: clock)
+    }
+
+    /// How a call ended.
+    public enum Ending<Value: Sendable, Failure: Error & Sendable>: Sendable {
+        case answered(Value)
+        /// The last failure, its class, and the attempts that failed (earlier calls' included).
+        case failed(Failure, OutcomeClass, failedAttempts: Int)
+        /// A stop was requested, or the wait was cancelled, before the request went out again.
+        case notSent
+    }
+
+    /// Sends until an outcome the caller must act on.
+    ///
+    /// - Parameters:
+    ///   - failedBefore: attempts that already failed (an ambiguous send the caller found absent).
+    ///   - classify: the failure's class, as the API module decided it.
+    ///   - beforeSend: after the limiter's slot, just before each send; `isRetry` for every send
+    ///     after the first of this call (mark in flight, count).
+    ///   - afterAnswer: with every result, before it is acted on (rate-limit headers, progress).
+    ///   - onRetry: with a failure that will be sent again (record it as pending).
+    ///
+    /// (The hooks have no default: Swift 6.3's SILGen crashes on a defaulted closure with a typed
+    /// `throws(Never)`.)
+    public func run<Value: Sendable, Failure: Error & Sendable, HookError: Error>(
+        failedBefore: Int = 0,
+        classify: (Failure) -> OutcomeClass,
+        beforeSend: (_ isRetry: Bool) async throws(HookError) -> Void,
+        send: () async -> Result<Value, Failure>,
+        afterAnswer: (Result<Value, Failure>) async throws(HookError) -> Void,
+        onRetry: (Failure) async throws(HookError) -> Void
+    ) async throws(HookError) -> Ending<Value, Failure> {
+        var random = SystemRandomNumberGenerator()
+        var failed = failedBefore
+        var isRetry = false
+        while true {
+            if isRetry && stop.isRequested { return .notSent }
+            do { try await limiter?.acquire() } catch { return .notSent }
+            try await beforeSend(isRetry)
+            let result = await send()
+            try await afterAnswer(result)
+            let failure: Failure
+            switch result {
+            case .success(let value):
+                budget.answered()
+                return .answered(value)
+            case .failure(let error):
+                failure = error
+            }
+            let outcome = classify(failure)
+            switch outcome {
+            case .throttled(let after):
+                await limiter?.pause(for: after ?? .seconds(1))
+                if let reason = budget.refused() {
+                    stop.request(.rateLimited(reason))
+                    return .failed(failure, outcome, failedAttempts: failed)
+                }
+            case .retryable(let after):
+                budget.answered()
+                failed += 1
+                guard let delay = policy.backoff(afterFailedAttempts: failed, retryAfter: after, using: &random) else {
+                    return .failed(failure, outcome, failedAttempts: failed)
+                }
+                try await onRetry(failure)
+                if stop.isRequested { return .notSent }
+                do { try await clock.sleep(for: delay) } catch { return .notSent }
+                isRetry = true
+                continue
+            case .ambiguous, .permanent:
+                budget.answered()
+                failed += 1
+                return .failed(failure, outcome, failedAttempts: failed)
+            case .stopRun:
+                budget.answered()
+                failed += 1
+                stop.request(.accessDenied(String(describing: failure)))
+                return .failed(failure, outcome, failedAttempts: failed)
+            }
+            try await onRetry(failure)
+            isRetry = true
+        }
+    }
+}

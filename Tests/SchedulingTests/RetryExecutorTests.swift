@@ -1,0 +1,109 @@
+import Synchronization
+import Testing
+@testable import Scheduling
+
+/// The one retry loop, on a manual clock: what each outcome class makes it do.
+@Suite("Retry executor")
+struct RetryExecutorTests {
+    struct Failure: Error, Equatable, CustomStringConvertible {
+        var outcome: OutcomeClass
+        var description: String { "failure \(outcome)" }
+    }
+
+    /// Answers with the scripted results in order, and counts the sends.
+    final class Script: Sendable {
+        private let results: Mutex<[Result<Int, Failure>]>
+        let sends = Atomic<Int>(0)
+        init(_ results: [Result<Int, Failure>]) { self.results = Mutex(results) }
+        func next() -> Result<Int, Failure> {
+            sends.add(1, ordering: .relaxed)
+            return results.withLock { $0.isEmpty ? .success(0) : $0.removeFirst() }
+        }
+    }
+
+    func executor(maxAttempts: Int = 4, max429s: Int = 100, base: Duration = .zero,
+                  clock: ManualClock = ManualClock(), stop: StopSignal = StopSignal()) -> RetryExecutor<ManualClock> {
+        RetryExecutor(policy: RetryPolicy(base: base, cap: .seconds(10), maxAttempts: maxAttempts),
+                      limiter: RateLimiter(rate: 1_000, burst: 1_000, clock: clock),
+                      budget: ThrottleBudget(maxConsecutive: max429s, stallTimeout: .seconds(600), clock: clock),
+                      stop: stop, clock: clock)
+    }
+
+    /// The `isRetry` of each send.
+    final class Sends: Sendable {
+        let flags = Mutex<[Bool]>([])
+    }
+
+    func run(_ executor: RetryExecutor<ManualClock>, _ script: Script, failedBefore: Int = 0,
+             retries: Sends = Sends()) async -> RetryExecutor<ManualClock>.Ending<Int, Failure> {
+        await executor.run(failedBefore: failedBefore, classify: \.outcome,
+                           beforeSend: { (isRetry: Bool) async throws(Never) in retries.flags.withLock { $0.append(isRetry) } },
+                           send: { script.next() },
+                           afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
+                           onRetry: { (_: Failure) async throws(Never) in })
+    }
+
+    @Test func retryableFailuresAreSentAgainUntilTheyAnswer() async {
+        let script = Script([.failure(Failure(outcome: .retryable(after: nil))), .failure(Failure(outcome: .retryable(after: nil))), .success(7)])
+        let retries = Sends()
+        let ending = await run(executor(), script, retries: retries)
+        guard case .answered(7) = ending else { Issue.record("\(ending)"); return }
+        #expect(retries.flags.withLock { $0 } == [false, true, true])
+    }
+
+    @Test func attemptsRunOutAndCountEarlierCalls() async {
+        let script = Script(Array(repeating: .failure(Failure(outcome: .retryable(after: nil))), count: 10))
+        let ending = await run(executor(maxAttempts: 4), script, failedBefore: 1)
+        guard case .failed(_, .retryable, let failed) = ending else { Issue.record("\(ending)"); return }
+        #expect(failed == 4)
+        #expect(script.sends.load(ordering: .relaxed) == 3)
+    }
+
+    @Test func theBackoffWaitsOnTheClock() async {
+        let clock = ManualClock()
+        let script = Script([.failure(Failure(outcome: .retryable(after: .seconds(3)))), .success(1)])
+        let task = Task { await run(executor(base: .milliseconds(1), clock: clock), script) }
+        await clock.waitForSleepers(1)
+        #expect(script.sends.load(ordering: .relaxed) == 1)
+        clock.advance(by: .seconds(2))
+        #expect(script.sends.load(ordering: .relaxed) == 1, "Retry-After is a floor")
+        clock.advance(by: .seconds(1))
+        guard case .answered(1) = await task.value else { Issue.record("no answer"); return }
+        #expect(script.sends.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func ambiguousAndPermanentFailuresGoBackToTheCallerAtOnce() async {
+        for outcome in [OutcomeClass.ambiguous, .permanent] {
+            let script = Script([.failure(Failure(outcome: outcome))])
+            let ending = await run(executor(), script, failedBefore: 2)
+            guard case .failed(_, outcome, 3) = ending else { Issue.record("\(outcome): \(ending)"); continue }
+            #expect(script.sends.load(ordering: .relaxed) == 1)
+        }
+    }
+
+    @Test func throttlingIsNotAnAttemptAndItsBudgetStopsTheRun() async {
+        let stop = StopSignal()
+        let script = Script(Array(repeating: .failure(Failure(outcome: .throttled(after: .zero))), count: 10))
+        let ending = await run(executor(maxAttempts: 2, max429s: 5, stop: stop), script)
+        guard case .failed(_, .throttled, 0) = ending else { Issue.record("\(ending)"); return }
+        #expect(script.sends.load(ordering: .relaxed) == 5, "more sends than attempts: a 429 is not an attempt")
+        guard case .rateLimited(let reason)? = stop.reason else { Issue.record("\(String(describing: stop.reason))"); return }
+        #expect(reason.contains("5 answers in a row"))
+    }
+
+    @Test func aRefusedTokenStopsTheRun() async {
+        let stop = StopSignal()
+        let ending = await run(executor(stop: stop), Script([.failure(Failure(outcome: .stopRun))]))
+        guard case .failed(_, .stopRun, _) = ending else { Issue.record("\(ending)"); return }
+        #expect(stop.reason == .accessDenied("failure stopRun"))
+    }
+
+    @Test func aStopBeforeASecondSendEndsWithNotSent() async {
+        let stop = StopSignal()
+        stop.request(.interrupted)
+        let script = Script([.failure(Failure(outcome: .retryable(after: nil))), .success(1)])
+        let ending = await run(executor(stop: stop), script)
+        guard case .notSent = ending else { Issue.record("\(ending)"); return }
+        #expect(script.sends.load(ordering: .relaxed) == 1, "the first send goes; the retry does not")
+    }
+}
