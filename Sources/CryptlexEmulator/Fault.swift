@@ -16,9 +16,6 @@ public enum Fault: String, Sendable, Codable, CaseIterable {
     /// The request is processed (a license or user is created), then the connection is reset
     /// without a reply.
     case lostResponse = "lost-response"
-
-    /// Whether the request is carried out before the fault shows.
-    var processesRequest: Bool { self == .lostResponse || self == .http504 }
 }
 
 /// One fault rule: which fault, how often, and for which requests.

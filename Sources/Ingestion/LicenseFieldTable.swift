@@ -76,8 +76,6 @@ public enum LicenseFieldTable {
     /// `allowed_activations` and `allowedActivations` all find the same field.
     static let indexByNormalizedName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { (normalize($1.name), $0) })
 
-    /// The field a column name means, if any.
-    public static func field(named name: String) -> LicenseField? { indexByNormalizedName[normalize(name)].map { all[$0] } }
 
     /// Lower case, letters and digits only.
     static func normalize(_ name: String) -> String {

@@ -41,19 +41,9 @@ public final class JournalCommitter: Sendable {
         try await submit([.markInFlight(id)])
     }
 
-    /// Marks entries in flight together; returns once that is on disk.
-    public func markInFlight(_ ids: [Int64]) async throws(JournalError) {
-        try await submit(ids.map { .markInFlight($0) })
-    }
-
     /// Returns entries marked ahead of time, and never sent, to pending.
     public func unmark(_ ids: [Int64]) async throws(JournalError) {
         try await submit(ids.map { .unmark($0) })
-    }
-
-    /// Records an outcome; returns once it is on disk.
-    public func record(_ outcome: AttemptOutcome) async throws(JournalError) {
-        try await submit([.outcome(outcome)])
     }
 
     /// Queues an outcome without waiting for the disk. Commits keep the order of the calls, so

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One license to create, as the journal knows it.
 public struct JournalEntry: Sendable, Equatable {
     /// Where an entry stands.
@@ -51,6 +53,9 @@ public struct JournalEntry: Sendable, Equatable {
     public var maybeSent = false
     /// When the entry last changed (``SQLiteJournal/timestamp()``).
     public var updatedAt: String = ""
+
+    /// ``updatedAt`` as a date.
+    public var changedAt: Date? { SQLiteJournal.date(updatedAt) }
 }
 
 /// What a caller registers before anything is sent.

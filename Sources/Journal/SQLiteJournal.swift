@@ -303,6 +303,13 @@ public final class SQLiteJournal: Sendable {
     public static func timestamp() -> String { now() }
 
     static func now() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        Date().formatted(timeFormat)
     }
+
+    /// A time the journal wrote, as a date.
+    public static func date(_ text: String) -> Date? {
+        try? Date(text, strategy: timeFormat)
+    }
+
+    private static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

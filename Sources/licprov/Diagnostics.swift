@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Provisioning
+import Scheduling
 
 /// Logging to stderr, as text or as JSON lines.
 enum Diagnostics {
@@ -71,7 +72,7 @@ enum Progress: String, CaseIterable {
         guard mode != .none else { return nil }
         return { counts, total, final in
             let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.secondsValue
             let done = counts.finished + counts.notSent
             let rate = seconds > 0 ? Double(counts.finished) / seconds : 0
             let failed = counts.failed + counts.rejected + counts.conflicts + counts.unresolved

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Provisioning
 
 /// The command-line shell: subcommands only; the work is in Provisioning.
 @main
@@ -28,5 +29,5 @@ struct Licprov: AsyncParsableCommand {
 }
 
 enum LicprovVersion {
-    static let current = "0.2.0"
+    static let current = RunConfiguration.version
 }

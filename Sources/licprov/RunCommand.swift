@@ -141,13 +141,13 @@ struct RunCommand: AsyncParsableCommand {
         configuration.concurrency = concurrency
         configuration.rate = rate == 0 ? nil : rate
         configuration.burst = burst
-        configuration.retry = RetryPolicy(base: .milliseconds(Int64(retryBase * 1000)), cap: .milliseconds(Int64(retryCap * 1000)), maxAttempts: maxAttempts)
+        configuration.retry = RetryPolicy(base: Duration(secondsValue: retryBase), cap: Duration(secondsValue: retryCap), maxAttempts: maxAttempts)
         configuration.markerKey = noMarker ? nil : markerKey
-        configuration.reconcileDelay = .milliseconds(Int64(reconcileDelay * 1000))
-        configuration.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+        configuration.reconcileDelay = Duration(secondsValue: reconcileDelay)
+        configuration.requestTimeout = Duration(secondsValue: requestTimeout)
         configuration.maxFailures = maxFailures
         configuration.max429s = max429s
-        configuration.stallTimeout = .milliseconds(Int64(stallTimeout * 1000))
+        configuration.stallTimeout = Duration(secondsValue: stallTimeout)
         configuration.createUsers = !noCreateUsers
         configuration.keepIDAsMetadata = !noIdMetadata
         configuration.dryRun = dryRun

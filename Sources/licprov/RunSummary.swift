@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+import Scheduling
 
 /// The end of a run on stdout: what happened, where the results are, how to resume — as text,
 /// or as one JSON object with `--json`.
@@ -23,7 +24,7 @@ enum RunSummary {
         case .stopped(.accessDenied(let reason)):
             (.accessDenied, "token rejected", "the API refused the token: \(reason). Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes "
                 + "(license:read, license:write; user:read, user:write for customers); then run the same command again: \(command)")
-        case .stopped(.firstLicenseRejected(let reason)):
+        case .stopped(.firstItemRejected(let reason)):
             (.invalidInput, "first license rejected", "the first license, sent alone, was rejected (\(reason)); nothing else was sent. "
                 + "If the cause is shared by every row (a product or template that does not exist), fix it; then run: \(command)")
         case .stopped(.rateLimited(let reason)):
@@ -45,8 +46,8 @@ enum RunSummary {
         Output.result("licenses \(report.licenses): created \(counts.created), recovered \(counts.recovered), already done \(counts.alreadyDone), "
             + "failed \(counts.failed), rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent)")
         Output.result("requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries), "
-            + "elapsed \(format(seconds(report.elapsed))) s, \(format(rate(report, report.elapsed))) licenses/s "
-            + "(sending: \(format(seconds(report.settling))) s, \(format(rate(report, report.settling)))/s; \(report.commits) group commits)")
+            + "elapsed \(format(report.elapsed.secondsValue)) s, \(format(rate(report, report.elapsed))) licenses/s "
+            + "(sending: \(format(report.settling.secondsValue)) s, \(format(rate(report, report.settling)))/s; \(report.commits) group commits)")
         for (reason, count) in report.failureReasons.prefix(5) {
             Output.result("  \(count) × \(reason)")
         }
@@ -92,7 +93,7 @@ enum RunSummary {
             "rejected": counts.rejected, "conflicts": counts.conflicts, "unresolved": counts.unresolved, "notSent": counts.notSent,
             "requests": counts.requests, "lookups": counts.lookups, "tooManyRequests": counts.tooManyRequests, "retries": counts.retries,
             "usersFound": counts.usersFound, "usersCreated": counts.usersCreated,
-            "elapsedSeconds": (seconds(report.elapsed) * 100).rounded() / 100,
+            "elapsedSeconds": (report.elapsed.secondsValue * 100).rounded() / 100,
             "licensesPerSecond": (rate(report, report.elapsed) * 100).rounded() / 100,
             "failureReasons": report.failureReasons.map { ["reason": $0.reason, "count": $0.count] as [String: Any] },
             "results": report.resultsPath ?? NSNull(), "journal": report.journalPath, "command": command,
@@ -102,12 +103,8 @@ enum RunSummary {
         }
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     private static func rate(_ report: ProvisioningRun.Report, _ duration: Duration) -> Double {
-        let time = seconds(duration)
+        let time = duration.secondsValue
         return time > 0 ? Double(report.counts.created + report.counts.recovered) / time : 0
     }
 

@@ -14,7 +14,7 @@ struct JournalLocation: ParsableArguments {
     func path() throws -> String {
         if let journal { return journal }
         guard let file else { throw ValidationError("name the order file, or the journal with --journal") }
-        return (file == "-" ? "stdin" : file) + ".licprov.sqlite"
+        return RunConfiguration.defaultJournalPath(for: file)
     }
 }
 

@@ -231,7 +231,7 @@ struct ProvisioningRunTests {
         try await withRunBench { bench in
             try bench.write("order_id,productId\n" + (1...50).map { "P-\($0),prod-typo\n" }.joined())
             let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.concurrency = 8 })
-            guard case .stopped(.firstLicenseRejected(let reason)) = report.ending else {
+            guard case .stopped(.firstItemRejected(let reason)) = report.ending else {
                 Issue.record("expected the run to stop on its first license, got \(report.ending)")
                 return
             }
