@@ -47,6 +47,7 @@ let package = Package(
                 "Provisioning", "Ingestion", "Journal", "Scheduling", "CryptlexAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
 

@@ -1,4 +1,5 @@
-/// A JSON value read from an order file. Numbers keep their text, so `1.0`, `1e3` and
+/// A JSON value read from an order file, and its byte-level parser (which is why this file is
+/// longer than most). Numbers keep their text, so `1.0`, `1e3` and
 /// `99999999999` reach the field parsers as written and are judged there with a precise message.
 public enum JSONCell: Sendable, Equatable {
     case null

@@ -4,6 +4,7 @@ import Ingestion
 import Journal
 import Logging
 import Scheduling
+import Synchronization
 
 /// The `run` use case: plan the file against the journal, settle every license that needs it under
 /// the rate limit, and write the results file.
@@ -208,137 +209,9 @@ public struct ProvisioningRun: Sendable {
     }
 }
 
-extension ProvisioningRun {
-    /// Writes the results file in file order; returns the settled entries whose row changed since
-    /// (conflicts) and the licenses not created, grouped by reason.
-    static func writeResults(plan: RunPlan, journal: SQLiteJournal, configuration: RunConfiguration) throws -> (Int, [String: Int]) {
-        let mine = plan.entryIDs
-        let rejected = plan.rejectedLines
-        var nextRejected = 0
-        let writer = try ResultsFile.Writer(path: configuration.resultsPath)
-        var reasons: [String: Int] = [:]
-        var conflicts = 0
-        if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
-        try journal.forEachEntry { entry in
-            guard mine.contains(entry.id) else { return }
-            while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
-                try writer.append(rejected[nextRejected])
-                nextRejected += 1
-            }
-            if entry.state.isSettled && entry.editedBody != nil { conflicts += 1 }
-            if [.failed, .rejected, .conflict, .unresolved].contains(entry.state) {
-                reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
-            }
-            try writer.append(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
-        }
-        for line in rejected[nextRejected...] { try writer.append(line) }
-        try writer.commit()
-        return (conflicts, reasons)
-    }
-
-    /// Plans against a copy of the journal (or, when there is none yet, an empty scratch journal)
-    /// and reports what a run would do. No network; no journal is opened for writing, so the
-    /// journal's bytes and modification time stay as they were, and a run using it at the same
-    /// time goes on undisturbed (see ``SQLiteJournal/snapshot(of:to:)``). The copy is private
-    /// (0600, in the temporary folder) and deleted at the end.
-    func dryRun(started: ContinuousClock.Instant) async throws -> Report {
-        var configuration = configuration
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-dry-run-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
-        configuration.dryRun = true
-        let live = configuration.journalPath
-        let stop = self.stop
-        let planning = configuration
-        let plan: RunPlan
-        do {
-            plan = try await OwnThread.run("dry-run") {
-                if FileManager.default.fileExists(atPath: live) { try SQLiteJournal.snapshot(of: live, to: scratch) }
-                let journal = try SQLiteJournal(path: scratch)
-                return try RunPlanner(configuration: planning, journal: journal, stop: stop).plan()
-            }
-        } catch is RunPlanner.Interrupted {
-            return interruptedWhilePlanning(started: started)
-        }
-        var counts = RunCounts()
-        counts.alreadyDone = plan.alreadyDone
-        counts.rejected = plan.rejectedLines.count
-        counts.conflicts = plan.edited
-        return Report(ending: plan.refused ? .refused : .dryRun, counts: counts, summary: plan.summary,
-                      problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses,
-                      toSettle: plan.lookups.count + plan.sends.count, resultsPath: nil, journalPath: configuration.journalPath,
-                      elapsed: ContinuousClock.now - started, commits: 0, plannedLookups: plan.lookups.count,
-                      plannedSends: plan.sends.count, sampleBodies: plan.sampleBodies.map { String(decoding: $0, as: UTF8.self) })
-    }
-
-    /// A stop (Ctrl-C) while the file was being read: the registration was rolled back, nothing
-    /// was sent, no results were written.
-    func interruptedWhilePlanning(started: ContinuousClock.Instant) -> Report {
-        Report(ending: .stopped(stop.reason ?? .interrupted), counts: RunCounts(), summary: IngestSummary(), problems: [], licenses: 0,
-               toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, commits: 0)
-    }
-}
-
-/// A short, groupable reason for a license that was not created.
-enum FailureReason {
-    static func of(status: Int?, message: String?) -> String {
-        // Blank what differs from row to row (quoted ids and keys, license ids) so that alike failures group.
-        var text = (message ?? "no message")
-            .replacingOccurrences(of: #"'[^']*'|"[^"]*""#, with: "…", options: .regularExpression)
-            .replacingOccurrences(of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, with: "…", options: .regularExpression)
-        text = String(text.prefix(100)).trimmingCharacters(in: .whitespaces)
-        return message == nil ? (status.map { "HTTP \($0)" } ?? text) : text
-    }
-}
-
 /// The first journal failure a worker met (the run stops on it).
 private final class JournalFailureBox: Sendable {
     private let stored = Mutex<JournalError?>(nil)
     func set(_ error: JournalError) { stored.withLock { if $0 == nil { $0 = error } } }
     var error: JournalError? { stored.withLock { $0 } }
-}
-
-import Synchronization
-
-/// One line of counts, for the journal's run table and logs.
-enum RunSummaryText {
-    static func line(_ counts: RunCounts) -> String {
-        "created \(counts.created), recovered \(counts.recovered), already done \(counts.alreadyDone), failed \(counts.failed), "
-            + "rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent), "
-            + "requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries)"
-    }
-}
-
-extension RunConfiguration {
-    /// licprov's version, as recorded in the journal.
-    public static let version = "0.2.0"
-}
-
-/// A run that cannot start: the API does not answer at all.
-public struct APIUnreachable: Error, LocalizedError, Sendable {
-    public var url: String
-    public var reason: String
-    public var errorDescription: String? {
-        "cannot reach the API at \(url): \(reason). Check --api-url (or CRYPTLEX_API_URL) and the network; nothing was sent"
-    }
-}
-
-extension ProvisioningRun {
-    /// One cheap request before the first create: a refused token stops the run in a second, not
-    /// after thousands of rows, and an unreachable API is reported as such (thrown).
-    func preflight(_ requests: RunRequests) async throws {
-        // Three tries half a second apart for an API that does not answer; 429s are bounded by
-        // the run's budget, a refused token stops the run (the executor says so).
-        let patient = RunRequests(executor: requests.executor.with(policy: RetryPolicy(base: .milliseconds(500), cap: .seconds(1), maxAttempts: 3)),
-                                  counters: requests.counters)
-        let client = self.client
-        // Any answer from the server (even a 4xx or a 5xx to an empty query) proves it is there:
-        // nothing but a missing answer, a 429 or a refused token is acted on.
-        let ending = await patient.send(classify: { $0.status == nil || $0.status == 429 || $0.outcome == .stopRun ? $0.outcome : .permanent },
-                                        count: { _, _ in }) { () async throws(APIError) in
-            try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
-        }
-        if case .failed(let error, .retryable, _) = ending, error.status == nil {
-            throw APIUnreachable(url: client.baseURL.description, reason: error.description)
-        }
-    }
 }

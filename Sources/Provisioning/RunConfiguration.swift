@@ -69,3 +69,8 @@ public struct RunConfiguration: Sendable {
         self.resultsPath = resultsPath ?? (inputPath == "-" ? "stdin" : inputPath) + ".results.csv"
     }
 }
+
+extension RunConfiguration {
+    /// licprov's version, as recorded in the journal.
+    public static let version = "0.2.0"
+}

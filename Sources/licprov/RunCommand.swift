@@ -162,18 +162,21 @@ struct RunCommand: AsyncParsableCommand {
         let stop = StopSignal()
         let provisioning = ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
         let reporter = progressMode.reporter()
-        let task = Task { try await provisioning.execute(progress: reporter, progressInterval: progressMode.interval) }
-        let signals = SignalTrap { count in
+        // Signals are trapped before the run starts: a Ctrl-C while the file is read is a stop, not a death.
+        let running = CancellableTask()
+        let signals = await SignalTrap.watch { count in
             if count == 1 {
                 if stop.request(.interrupted) {
                     Output.error("stopping: no new requests; waiting for those in flight (press Ctrl-C again to stop at once)")
                 }
             } else {
                 Output.error("stopping at once; the journal stays consistent and the next run looks up what was in flight")
-                task.cancel()
+                running.cancel()
             }
         }
-        defer { signals.release() }
+        defer { signals.cancel() }
+        let task = Task { try await provisioning.execute(progress: reporter, progressInterval: progressMode.interval) }
+        running.set(task)
         let report: ProvisioningRun.Report
         do {
             report = try await task.value

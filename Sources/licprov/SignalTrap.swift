@@ -1,33 +1,44 @@
-import Dispatch
-import Foundation
+import Provisioning
 import Synchronization
+import UnixSignals
 
-/// Catches SIGINT and SIGTERM for the length of a run and counts them: the first asks the run to
-/// stop taking work, the second to stop at once. Released, the default actions come back.
-final class SignalTrap {
-    private let sources: [any DispatchSourceSignal]
+typealias ProvisioningRunReport = ProvisioningRun.Report
 
-    init(_ handler: @escaping @Sendable (Int) -> Void) {
-        let count = Counter()
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { handler(count.increment()) }
-            source.resume()
-            sources.append(source)
+/// Catches SIGINT and SIGTERM for the length of a run (swift-service-lifecycle's `UnixSignals`)
+/// and counts them: the first asks the run to stop taking work, the second to stop at once.
+enum SignalTrap {
+    /// Traps the signals — they are caught from the moment this returns — and calls `handler`
+    /// with the count of signals so far, on each one. Cancel the task to stop watching.
+    static func watch(_ handler: @escaping @Sendable (Int) -> Void) async -> Task<Void, Never> {
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        return Task {
+            var count = 0
+            for await _ in signals {
+                count += 1
+                handler(count)
+            }
         }
-        self.sources = sources
+    }
+}
+
+/// The run's task, for a signal that arrives before or after it exists: a cancel asked for before
+/// ``set(_:)`` cancels the task as soon as it is set.
+final class CancellableTask: Sendable {
+    private let state = Mutex<(task: Task<ProvisioningRunReport, any Error>?, cancelled: Bool)>((nil, false))
+
+    func set(_ task: Task<ProvisioningRunReport, any Error>) {
+        let cancelled = state.withLock { state in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
     }
 
-    func release() {
-        for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
-    }
-
-    private final class Counter: Sendable {
-        private let value = Atomic<Int>(0)
-        func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+    func cancel() {
+        let task = state.withLock { state in
+            state.cancelled = true
+            return state.task
+        }
+        task?.cancel()
     }
 }

@@ -1,0 +1,53 @@
+import Foundation
+import Journal
+
+/// The end of a run: the results file, the reasons licenses were not created, the summary line.
+extension ProvisioningRun {
+    /// Writes the results file in file order; returns the settled entries whose row changed since
+    /// (conflicts) and the licenses not created, grouped by reason.
+    static func writeResults(plan: RunPlan, journal: SQLiteJournal, configuration: RunConfiguration) throws -> (Int, [String: Int]) {
+        let mine = plan.entryIDs
+        let rejected = plan.rejectedLines
+        var nextRejected = 0
+        let writer = try ResultsFile.Writer(path: configuration.resultsPath)
+        var reasons: [String: Int] = [:]
+        var conflicts = 0
+        if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
+        try journal.forEachEntry { entry in
+            guard mine.contains(entry.id) else { return }
+            while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
+                try writer.append(rejected[nextRejected])
+                nextRejected += 1
+            }
+            if entry.state.isSettled && entry.editedBody != nil { conflicts += 1 }
+            if [.failed, .rejected, .conflict, .unresolved].contains(entry.state) {
+                reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
+            }
+            try writer.append(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
+        }
+        for line in rejected[nextRejected...] { try writer.append(line) }
+        try writer.commit()
+        return (conflicts, reasons)
+    }
+}
+
+/// A short, groupable reason for a license that was not created.
+enum FailureReason {
+    static func of(status: Int?, message: String?) -> String {
+        // Blank what differs from row to row (quoted ids and keys, license ids) so that alike failures group.
+        var text = (message ?? "no message")
+            .replacingOccurrences(of: #"'[^']*'|"[^"]*""#, with: "…", options: .regularExpression)
+            .replacingOccurrences(of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, with: "…", options: .regularExpression)
+        text = String(text.prefix(100)).trimmingCharacters(in: .whitespaces)
+        return message == nil ? (status.map { "HTTP \($0)" } ?? text) : text
+    }
+}
+
+/// One line of counts, for the journal's run table and logs.
+enum RunSummaryText {
+    static func line(_ counts: RunCounts) -> String {
+        "created \(counts.created), recovered \(counts.recovered), already done \(counts.alreadyDone), failed \(counts.failed), "
+            + "rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent), "
+            + "requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries)"
+    }
+}
