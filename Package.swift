@@ -73,10 +73,11 @@ let package = Package(
         ),
 
         // MARK: tests
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal"]),
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator"]),
-        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "TestSupport"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
+        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator", "TestSupport"]),
         .testTarget(
             name: "CryptlexAPITests",
             dependencies: [

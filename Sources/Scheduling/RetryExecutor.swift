@@ -6,7 +6,7 @@
 /// | Class | What the executor does |
 /// |---|---|
 /// | success | `.answered` |
-/// | throttled (429) | every worker pauses for `Retry-After` (the ``RateLimiter``); the ``ThrottleBudget`` draws one (spent: the run stops with ``StopSignal/Reason/rateLimited(_:)`` and the call ends `.failed`); not an attempt; sends again |
+/// | throttled (429) | the ``ThrottleBudget`` draws one (spent: the run stops with ``StopSignal/Reason/rateLimited(_:)`` and the call ends `.failed`); every worker pauses for `Retry-After` (the shared ``RateLimiter``; without one, this request waits alone); not an attempt; sends again |
 /// | retryable | backs off with the ``RetryPolicy`` (full jitter, `Retry-After` a floor) and sends again; attempts used up: `.failed` |
 /// | ambiguous | `.failed` at once: only the caller can find out whether it took effect |
 /// | permanent | `.failed` |
@@ -86,10 +86,17 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
             let outcome = classify(failure)
             switch outcome {
             case .throttled(let after):
-                await limiter?.pause(for: after ?? .seconds(1))
                 if let reason = budget.refused() {
                     stop.request(.rateLimited(reason))
                     return .failed(failure, outcome, failedAttempts: failed)
+                }
+                let pause = after ?? .seconds(1)
+                if let limiter {
+                    // Every worker waits: their next slots come after the pause.
+                    await limiter.pause(for: pause)
+                } else {
+                    // No shared limiter (`--rate 0`): this request waits on its own.
+                    do { try await clock.sleep(for: pause) } catch { return .notSent }
                 }
             case .retryable(let after):
                 budget.answered()

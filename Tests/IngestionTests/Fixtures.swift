@@ -1,10 +1,10 @@
 import Foundation
 import Ingestion
+import TestSupport
 
 /// Writes `contents` to a temporary file with `name` and returns its path.
 func temporaryFile(_ name: String, _ contents: [UInt8]) throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try ScratchRoot.directory("licprov-tests")
     let url = directory.appendingPathComponent(name)
     try Data(contents).write(to: url)
     return url.path

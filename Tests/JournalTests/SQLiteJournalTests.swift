@@ -1,13 +1,13 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 @testable import Journal
 
 @Suite("The SQLite journal, on a real file")
 struct SQLiteJournalTests {
     static func temporaryPath() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-journal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try ScratchRoot.directory("licprov-journal")
         return directory.appendingPathComponent("orders.csv.licprov.sqlite").path
     }
 

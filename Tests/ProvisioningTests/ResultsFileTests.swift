@@ -1,13 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Provisioning
 
 @Suite("The results CSV")
 struct ResultsFileTests {
     static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-results-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        try ScratchRoot.directory("licprov-results").path
     }
 
     @Test func linesAreQuotedAndFormulasNeutralised() throws {

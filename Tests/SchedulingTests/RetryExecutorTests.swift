@@ -91,6 +91,31 @@ struct RetryExecutorTests {
         #expect(reason.contains("5 answers in a row"))
     }
 
+    @Test func aThrottledAnswerPausesEveryWorkerThroughTheSharedLimiter() async {
+        let clock = ManualClock()
+        let executor = executor(clock: clock)
+        let script = Script([.failure(Failure(outcome: .throttled(after: .seconds(4)))), .success(3)])
+        let task = Task { await run(executor, script) }
+        await clock.waitForSleepers(1)
+        #expect(await executor.limiter?.isPaused == true)
+        clock.advance(by: .seconds(4))
+        guard case .answered(3) = await task.value else { Issue.record("no answer"); return }
+        #expect(script.sends.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func withoutASharedLimiterAThrottledRequestWaitsItsRetryAfterAlone() async {
+        let clock = ManualClock()
+        let executor = RetryExecutor(policy: RetryPolicy(), limiter: nil,
+                                     budget: ThrottleBudget(maxConsecutive: 100, stallTimeout: .seconds(600), clock: clock),
+                                     stop: StopSignal(), clock: clock)
+        let script = Script([.failure(Failure(outcome: .throttled(after: .seconds(2)))), .success(5)])
+        let task = Task { await run(executor, script) }
+        await clock.waitForSleepers(1)
+        #expect(script.sends.load(ordering: .relaxed) == 1, "not sent again before Retry-After")
+        clock.advance(by: .seconds(2))
+        guard case .answered(5) = await task.value else { Issue.record("no answer"); return }
+    }
+
     @Test func aRefusedTokenStopsTheRun() async {
         let stop = StopSignal()
         let ending = await run(executor(stop: stop), Script([.failure(Failure(outcome: .stopRun))]))
