@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Prints, per license, the CPU cost of turning a journaled license into the bytes sent:
+#   - the marker and the customer's user id spliced into the body encoded at planning (what licprov does);
+#   - the typed LicenseRequest encoded with JSONEncoder at send time;
+#   - the request decoded from the journal's bytes, then encoded (what "typed until the wire" costs
+#     when the work items are loaded from the journal, as they are to keep memory flat).
+# Built with swiftc -O from the wire types (Sources/CryptlexAPI) and scripts/bench-body/main.swift.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=.build-bench-body
+mkdir -p "$out"
+swiftc -O -module-name BenchBody Sources/CryptlexAPI/{LicenseRequest,LicenseEnums,CryptlexTimestamp}.swift scripts/bench-body/main.swift -o "$out/bench-body"
+"$out/bench-body"
