@@ -59,7 +59,7 @@ struct LicenseWorker: Sendable {
                 counters.update { $0.notSent += 1 }
                 return nil
             }
-            var sentAt = SQLiteJournal.timestamp()
+            var sentAt = ""  // set just before each send
             let ending = try await requests.send(
                 failedBefore: failures,
                 count: { counts, isRetry in counts.requests += 1; if isRetry || failures > 0 { counts.retries += 1 } },

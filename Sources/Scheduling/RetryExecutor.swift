@@ -22,7 +22,7 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     public let limiter: RateLimiter<C>?
     public let budget: ThrottleBudget<C>
     public let stop: StopSignal
-    private let clock: C
+    @usableFromInline let clock: C
 
     public init(policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, stop: StopSignal, clock: C) {
         self.policy = policy
@@ -46,7 +46,8 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
         case notSent
     }
 
-    /// Sends until an outcome the caller must act on.
+    /// Sends until an outcome the caller must act on. (Inlinable: it is generic over what it sends,
+    /// and callers in other modules get it specialised instead of going through witness tables.)
     ///
     /// - Parameters:
     ///   - failedBefore: attempts that already failed (an ambiguous send the caller found absent).
@@ -58,6 +59,7 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     ///
     /// (The hooks have no default: Swift 6.3's SILGen crashes on a defaulted closure with a typed
     /// `throws(Never)`.)
+    @inlinable
     public func run<Value: Sendable, Failure: Error & Sendable, HookError: Error>(
         failedBefore: Int = 0,
         classify: (Failure) -> OutcomeClass,
