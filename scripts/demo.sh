@@ -49,6 +49,11 @@ echo "== customers and a migration: the reseller sheet (8 licenses, 5 customers)
   --journal "$work/reseller.sqlite" --results "$work/reseller.results.csv"
 "$bin/licprov" run samples/migration.csv --id-column order_id --product-id prod-desktop --api-url "$url" \
   --journal "$work/migration.sqlite" --results "$work/migration.results.csv"
+echo "-- Cryptlex's own sample importer file writes createdAt without a zone: refused (65) unless --time-zone says which"
+"$bin/licprov" validate samples/cryptlex-importer.csv --id-column order_id --product-id prod-desktop && status=0 || status=$?
+echo "exit code: $status"
+"$bin/licprov" run samples/cryptlex-importer.csv --id-column order_id --product-id prod-desktop --time-zone UTC --api-url "$url" \
+  --journal "$work/importer.sqlite" --results "$work/importer.results.csv"
 echo "-- the emulator now has $(curl -s "$url/__admin/users" | grep -o '"email"' | wc -l) users"
 
 echo "== Ctrl-C during a 60-license batch, then the same command resumes it (exit 75 first)"

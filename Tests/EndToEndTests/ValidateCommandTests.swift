@@ -8,6 +8,7 @@ struct ValidateCommandTests {
         ["samples/migration.csv", "--id-column", "order_id", "--product-id", "prod-desktop"],
         ["samples/shop-export.json", "--id-column", "order_id"],
         ["samples/nightly.ndjson", "--id-column", "order_id"],
+        ["samples/cryptlex-importer.csv", "--id-column", "order_id", "--product-id", "prod-desktop", "--time-zone", "UTC"],
     ])
     func samplesAreCleanAndExitZero(arguments: [String]) throws {
         let outcome = try BuiltBinaries.run("licprov", ["validate"] + arguments)

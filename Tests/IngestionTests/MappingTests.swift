@@ -112,6 +112,7 @@ struct MappingTests {
             ("migration.csv", IngestOptions(idColumn: "order_id", defaults: [("productId", "prod-desktop")])),
             ("shop-export.json", IngestOptions(idColumn: "order_id")),
             ("nightly.ndjson", IngestOptions(idColumn: "order_id")),
+            ("cryptlex-importer.csv", IngestOptions(idColumn: "order_id", defaults: [("productId", "prod-desktop")], timeZone: .offset(seconds: 0))),
         ]
         for (name, options) in cases {
             let result = try read(path: samples.appendingPathComponent(name).path, options)
