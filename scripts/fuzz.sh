@@ -31,7 +31,7 @@ case "$target" in
              Sources/Ingestion/*.swift Fuzz/Targets/FuzzFile.swift Fuzz/Targets/IngestFuzz.swift "Fuzz/Targets/entry-$target.swift")
     ;;
   emulator)
-    sources=(Sources/CryptlexEmulator/{JSONValue,JSONValue+Bytes,SchemaValidator,RFC3339,EmulatorError,ContinuousClockReference,LicenseFilter,EmulatorStore,EmulatorCounters,FaultInjector,Fault}.swift
+    sources=(Sources/CryptlexEmulator/{JSONValue,JSONValue+Bytes,SchemaValidator,RFC3339,EmulatorError,ContinuousClockReference,LicenseFilter,TextCondition,EmulatorStore,EmulatorCounters,FaultInjector,Fault}.swift
              Fuzz/Targets/BundleShim.swift Fuzz/Targets/entry-emulator.swift)
     ;;
   *) echo "unknown target $target: csv, json, ndjson or emulator" >&2; exit 64 ;;

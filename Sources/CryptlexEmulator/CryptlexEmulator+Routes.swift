@@ -29,10 +29,14 @@ extension CryptlexEmulator {
         }
         router.get("/v3/users") { request, context in
             try await self.serve(request, context) { _ in
-                var email: String?, page = 1, limit = 10
+                var email: [TextCondition] = [], page = 1, limit = 10
                 for (name, value) in Self.queryItems(request.uri.query) {
+                    if let condition = try TextCondition.parse(name: name, field: "email", value: value, allowed: TextCondition.text,
+                                                               caseInsensitive: true) {
+                        email.append(condition)
+                        continue
+                    }
                     switch name {
-                    case "email[eq]": email = value
                     case "page":
                         guard let number = Int(value), number >= 1 else { throw Self.badRequest("page must be an integer of at least 1.") }
                         page = number

@@ -16,6 +16,9 @@ public actor EmulatorStore {
     private var licenseOrder: [String] = []
     private var licenseIDByKey: [String: String] = [:]
     private var licenseIDsByMetadataValue: [String: [String]] = [:]
+    /// Each license's place in `licenseOrder` (creation order, for index probes).
+    private var licensePosition: [String: Int] = [:]
+    private var userPosition: [String: Int] = [:]
     private var users: [String: JSONValue] = [:]
     private var userOrder: [String] = []
     private var userIDByEmail: [String: String] = [:]
@@ -56,8 +59,8 @@ public actor EmulatorStore {
 
     /// Forgets every license, user and count.
     public func reset() {
-        licenses = [:]; licenseCreatedTicks = [:]; licenseOrder = []; licenseIDByKey = [:]; licenseIDsByMetadataValue = [:]
-        users = [:]; userOrder = []; userIDByEmail = [:]
+        licenses = [:]; licenseCreatedTicks = [:]; licenseOrder = []; licenseIDByKey = [:]; licenseIDsByMetadataValue = [:]; licensePosition = [:]
+        users = [:]; userOrder = []; userIDByEmail = [:]; userPosition = [:]
         counters = EmulatorCounters()
         generator = SplitMix64(seed: seed ^ 0x5EED)
     }
@@ -107,6 +110,7 @@ public actor EmulatorStore {
         let value = JSONValue.object(license)
         licenses[id] = value
         licenseCreatedTicks[id] = nowTicks
+        licensePosition[id] = licenseOrder.count
         licenseOrder.append(id)
         licenseIDByKey[key] = id
         counters.licensesCreated += 1
@@ -118,10 +122,11 @@ public actor EmulatorStore {
     public func findLicenses(_ filter: LicenseFilter, visibleBefore: Int64 = .max) -> [JSONValue] {
         counters.licenseLookups += 1
         var candidates: [String]
-        if let key = filter.key {
-            candidates = licenseIDByKey[key].map { [$0] } ?? []
-        } else if let value = filter.metadataValue {
-            candidates = licenseIDsByMetadataValue[value] ?? []
+        // An exact key or marker (eq, in) is found through its index; anything else scans.
+        if let keys = filter.key.lazy.compactMap(\.exactValues).first {
+            candidates = inCreationOrder(Set(keys.compactMap { licenseIDByKey[$0] }))
+        } else if let values = filter.metadataValue.lazy.compactMap(\.exactValues).first {
+            candidates = inCreationOrder(Set(values.flatMap { licenseIDsByMetadataValue[$0] ?? [] }))
         } else {
             candidates = licenseOrder
         }
@@ -129,6 +134,10 @@ public actor EmulatorStore {
         let matching = candidates.lazy.filter { (self.licenseCreatedTicks[$0] ?? 0) <= visibleBefore }
             .compactMap { self.licenses[$0] }.filter { filter.matches($0, users: self.users) }
         return Array(matching.dropFirst((filter.page - 1) * filter.limit).prefix(filter.limit))
+    }
+
+    private func inCreationOrder(_ ids: Set<String>) -> [String] {
+        ids.sorted { (licenseCreatedTicks[$0] ?? 0, licensePosition[$0] ?? 0) < (licenseCreatedTicks[$1] ?? 0, licensePosition[$1] ?? 0) }
     }
 
     /// Every license, in creation order (the admin dump).
@@ -157,17 +166,27 @@ public actor EmulatorStore {
         let value = JSONValue.object(user)
         users[id] = value
         userOrder.append(id)
+        userPosition[id] = userOrder.count - 1
         userIDByEmail[email.lowercased()] = id
         counters.usersCreated += 1
         return value
     }
 
-    /// Users whose email equals `email`, compared case-insensitively; every user when nil.
-    public func findUsers(email: String?, page: Int, limit: Int) -> [JSONValue] {
+    /// Users whose email satisfies every condition (compared case-insensitively), in creation order.
+    public func findUsers(email conditions: [TextCondition], page: Int, limit: Int) -> [JSONValue] {
         counters.userLookups += 1
         let ids: [String]
-        if let email { ids = userIDByEmail[email.lowercased()].map { [$0] } ?? [] } else { ids = userOrder }
-        return Array(ids.compactMap { users[$0] }.dropFirst((page - 1) * limit).prefix(limit))
+        if let exact = conditions.lazy.compactMap(\.exactValues).first {
+            let found = Set(exact.compactMap { userIDByEmail[$0.lowercased()] })
+            ids = userOrder.count <= found.count * 8 ? userOrder.filter(found.contains) : found.sorted { (userPosition[$0] ?? 0) < (userPosition[$1] ?? 0) }
+        } else {
+            ids = userOrder
+        }
+        let matching = ids.lazy.compactMap { self.users[$0] }.filter { user in
+            let email = user.objectValue?["email"]?.stringValue
+            return conditions.allSatisfy { $0.matches(email.map { [$0] } ?? []) }
+        }
+        return Array(matching.dropFirst((page - 1) * limit).prefix(limit))
     }
 
     /// Every user, in creation order (the admin dump).

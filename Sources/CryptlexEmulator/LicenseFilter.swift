@@ -1,11 +1,14 @@
 /// The filters `GET /v3/licenses` understands, parsed from its query string.
 public struct LicenseFilter: Sendable, Equatable {
-    public var key: String?
-    public var productID: String?
+    /// Conditions on `key`, `productId`, `id`, `metadata.key`, `metadata.value` and `user.email`
+    /// (every operator the schema subset declares for each; several combine with AND).
+    public var key: [TextCondition] = []
+    public var productID: [TextCondition] = []
+    public var id: [TextCondition] = []
+    public var metadataKey: [TextCondition] = []
+    public var metadataValue: [TextCondition] = []
+    public var userEmail: [TextCondition] = []
     public var userID: String?
-    public var metadataKey: String?
-    public var metadataValue: String?
-    public var userEmail: String?
     /// Only licenses created at or after this time (ticks since 1970).
     public var createdAtOrAfter: Int64?
     public var newestFirst = false
@@ -16,13 +19,27 @@ public struct LicenseFilter: Sendable, Equatable {
     init(query: [(String, String)]) throws(EmulatorStore.Rejection) {
         func bad(_ message: String) -> EmulatorStore.Rejection { .init(status: 400, message: message, code: nil) }
         for (name, value) in query {
+            if let condition = try TextCondition.parse(name: name, field: "key", value: value, allowed: TextCondition.text) {
+                key.append(condition); continue
+            }
+            if let condition = try TextCondition.parse(name: name, field: "productId", value: value, allowed: TextCondition.identity) {
+                productID.append(condition); continue
+            }
+            if let condition = try TextCondition.parse(name: name, field: "id", value: value, allowed: TextCondition.identity) {
+                id.append(condition); continue
+            }
+            if let condition = try TextCondition.parse(name: name, field: "metadata.key", value: value, allowed: TextCondition.text) {
+                metadataKey.append(condition); continue
+            }
+            if let condition = try TextCondition.parse(name: name, field: "metadata.value", value: value, allowed: TextCondition.text) {
+                metadataValue.append(condition); continue
+            }
+            if let condition = try TextCondition.parse(name: name, field: "user.email", value: value, allowed: TextCondition.text,
+                                                       caseInsensitive: true) {
+                userEmail.append(condition); continue
+            }
             switch name {
-            case "key[eq]": key = value
-            case "productId[eq]": productID = value
             case "userId", "userId[eq]": userID = value
-            case "metadata.key[eq]": metadataKey = value
-            case "metadata.value[eq]": metadataValue = value
-            case "user.email[eq]": userEmail = value
             case "createdAt[gte]":
                 guard let ticks = RFC3339.parse(value) else { throw bad("createdAt[gte] must be a date-time.") }
                 createdAtOrAfter = ticks
@@ -46,18 +63,19 @@ public struct LicenseFilter: Sendable, Equatable {
 
     func matches(_ license: JSONValue, users: [String: JSONValue]) -> Bool {
         guard let fields = license.objectValue else { return false }
-        if let key, fields["key"]?.stringValue != key { return false }
-        if let productID, fields["productId"]?.stringValue != productID { return false }
+        func one(_ name: String) -> [String] { fields[name]?.stringValue.map { [$0] } ?? [] }
+        if !key.allSatisfy({ $0.matches(one("key")) }) { return false }
+        if !productID.allSatisfy({ $0.matches(one("productId")) }) { return false }
+        if !id.allSatisfy({ $0.matches(one("id")) }) { return false }
         if let userID, fields["userId"]?.stringValue != userID { return false }
         if let createdAtOrAfter, (fields["createdAt"]?.stringValue.flatMap(RFC3339.parse) ?? 0) < createdAtOrAfter { return false }
         let metadata = fields["metadata"]?.arrayValue?.compactMap(\.objectValue) ?? []
         // Key and value are matched independently, as Cryptlex does not promise they match one entry.
-        if let metadataKey, !metadata.contains(where: { $0["key"]?.stringValue == metadataKey }) { return false }
-        if let metadataValue, !metadata.contains(where: { $0["value"]?.stringValue == metadataValue }) { return false }
-        if let userEmail {
-            guard let userID = fields["userId"]?.stringValue,
-                  let email = users[userID]?.objectValue?["email"]?.stringValue,
-                  email.lowercased() == userEmail.lowercased() else { return false }
+        if !metadataKey.allSatisfy({ $0.matches(metadata.compactMap { $0["key"]?.stringValue }) }) { return false }
+        if !metadataValue.allSatisfy({ $0.matches(metadata.compactMap { $0["value"]?.stringValue }) }) { return false }
+        if !userEmail.isEmpty {
+            let email = fields["userId"]?.stringValue.flatMap { users[$0]?.objectValue?["email"]?.stringValue }
+            if !userEmail.allSatisfy({ $0.matches(email.map { [$0] } ?? []) }) { return false }
         }
         return true
     }

@@ -114,6 +114,45 @@ struct EmulatorRouteTests {
         }
     }
 
+    /// `in`, `nin`, `sw` and the other operators of the schema subset, on keys, metadata and
+    /// emails; an operator a field does not declare is a 400 naming the supported ones.
+    @Test func stringOperatorsFollowTheSubset() async throws {
+        try await Self.withApp(.init(token: "t", rateLimit: nil)) { client, _ in
+            for index in 1...3 {
+                _ = try await Self.post(client, "/v3/licenses",
+                                        #"{"productId":"p","key":"KEY-BBBBBBBBBBBB-\#(index)","metadata":[{"key":"m","value":"v\#(index)"}]}"#)
+            }
+            for email in ["Ann@X.io", "bob@y.io", "cat@x.io"] {
+                _ = try await Self.post(client, "/v3/users", #"{"email":"\#(email)","firstName":"F","password":"long-enough"}"#)
+            }
+            func keys(_ query: String) async throws -> [String] {
+                let response = try await client.execute(uri: "/v3/licenses?\(query)", method: .get, headers: Self.auth)
+                #expect(response.status == .ok, "\(query)")
+                return try JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body)).arrayValue?
+                    .compactMap { $0.objectValue?["key"]?.stringValue } ?? []
+            }
+            func emails(_ query: String) async throws -> [String] {
+                let response = try await client.execute(uri: "/v3/users?\(query)", method: .get, headers: Self.auth)
+                #expect(response.status == .ok, "\(query)")
+                return try JSONDecoder().decode(JSONValue.self, from: Data(buffer: response.body)).arrayValue?
+                    .compactMap { $0.objectValue?["email"]?.stringValue } ?? []
+            }
+            #expect(try await keys("metadata.value%5Bin%5D=v3,v1,nope") == ["KEY-BBBBBBBBBBBB-1", "KEY-BBBBBBBBBBBB-3"])
+            #expect(try await keys("metadata.value%5Bnin%5D=v1,v2") == ["KEY-BBBBBBBBBBBB-3"])
+            #expect(try await keys("key%5Bin%5D=KEY-BBBBBBBBBBBB-2,KEY-BBBBBBBBBBBB-3") == ["KEY-BBBBBBBBBBBB-2", "KEY-BBBBBBBBBBBB-3"])
+            #expect(try await keys("key%5Bsw%5D=KEY-BBBB&key%5Bew%5D=-2") == ["KEY-BBBBBBBBBBBB-2"])
+            #expect(try await keys("key%5Bne%5D=KEY-BBBBBBBBBBBB-1&metadata.value%5Bcn%5D=v") == ["KEY-BBBBBBBBBBBB-2", "KEY-BBBBBBBBBBBB-3"])
+            #expect(try await keys("metadata.value%5Bnc%5D=3") == ["KEY-BBBBBBBBBBBB-1", "KEY-BBBBBBBBBBBB-2"])
+            // Emails compare case-insensitively, with every operator.
+            #expect(try await emails("email%5Bin%5D=ann%40x.io,CAT%40X.IO") == ["Ann@X.io", "cat@x.io"])
+            #expect(try await emails("email%5Bew%5D=%40X.IO") == ["Ann@X.io", "cat@x.io"])
+            #expect(try await emails("email%5Bnin%5D=bob%40y.io&email%5Bsw%5D=a") == ["Ann@X.io"])
+            let unsupported = try await client.execute(uri: "/v3/licenses?productId%5Bsw%5D=p", method: .get, headers: Self.auth)
+            #expect(unsupported.status == .badRequest)
+            #expect(try Self.message(unsupported).contains("supported: eq, in, ne, nin"))
+        }
+    }
+
     @Test func aMissingOrWrongTokenGets401() async throws {
         try await Self.withApp { client, _ in
             let missing = try await client.execute(uri: "/v3/licenses", method: .get)
