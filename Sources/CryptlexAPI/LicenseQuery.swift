@@ -5,13 +5,17 @@ public struct LicenseQuery: Sendable, Equatable {
     public var userId: String?
     public var metadataKey: String?
     public var metadataValue: String?
+    /// Any of these metadata values (`metadata.value[in]`, comma-separated: none may hold a comma).
+    public var metadataValues: [String]?
     public var userEmail: String?
     /// Only licenses created at or after this time (an RFC 3339 date-time).
     public var createdAtOrAfter: String?
     public var newestFirst = false
 
     public init(key: String? = nil, productId: String? = nil, userId: String? = nil, metadataKey: String? = nil,
-                metadataValue: String? = nil, userEmail: String? = nil, createdAtOrAfter: String? = nil, newestFirst: Bool = false) {
+                metadataValue: String? = nil, metadataValues: [String]? = nil, userEmail: String? = nil,
+                createdAtOrAfter: String? = nil, newestFirst: Bool = false) {
+        self.metadataValues = metadataValues
         self.key = key
         self.productId = productId
         self.userId = userId
@@ -30,6 +34,7 @@ public struct LicenseQuery: Sendable, Equatable {
         if let userId { items.append(("userId", userId)) }
         if let metadataKey { items.append(("metadata.key[eq]", metadataKey)) }
         if let metadataValue { items.append(("metadata.value[eq]", metadataValue)) }
+        if let metadataValues { items.append(("metadata.value[in]", metadataValues.joined(separator: ","))) }
         if let userEmail { items.append(("user.email[eq]", userEmail)) }
         if let createdAtOrAfter { items.append(("createdAt[gte]", createdAtOrAfter)) }
         if newestFirst { items.append(("sort", "-createdAt")) }

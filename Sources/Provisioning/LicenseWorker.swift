@@ -25,6 +25,8 @@ struct LicenseWorker: Sendable {
     let markerKey: String?
     let reconcileDelay: Duration
     let maxFailures: Int
+    /// What ``BatchedLookups`` found for entries that needed a lookup before any send.
+    var prefetched: BatchedLookups.Found = [:]
     let logger: Logger
     private var stop: StopSignal { requests.stop }
     private var counters: RunCounters { requests.counters }
@@ -47,7 +49,9 @@ struct LicenseWorker: Sendable {
                 // left waits what remains of that since it last changed (the kill may have been a
                 // second ago); one from last night is looked up at once.
                 let wait = failures == 0 ? item.remaining(of: reconcileDelay) : reconcileDelay
-                guard try await settleByLookup(item, after: wait, failures: failures) else { return nil }
+                // The first lookup of an entry the batch already looked up costs no request.
+                let known = failures == 0 && item.needsLookup ? prefetched[item.marker] : nil
+                guard try await settleByLookup(item, after: wait, failures: failures, known: known) else { return nil }
                 if let replacement = item.replacement {
                     body = userID.map { MarkedBody.fill(replacement.body, userID: $0) } ?? replacement.body
                     try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
@@ -142,8 +146,15 @@ struct LicenseWorker: Sendable {
 
     /// Looks up a license that may exist. Returns true when the caller should send it (nothing
     /// was found); false when the entry is settled or left for the next run.
-    private func settleByLookup(_ item: LoadedItem, after delay: Duration, failures: Int) async throws(JournalError) -> Bool {
-        switch await lookUp(item, after: delay) {
+    private func settleByLookup(_ item: LoadedItem, after delay: Duration, failures: Int,
+                                known: [License]?) async throws(JournalError) -> Bool {
+        let lookup: Lookup
+        if let known {
+            lookup = known.isEmpty ? .absent : known.count == 1 ? .found(known[0]) : .several(known)
+        } else {
+            lookup = await lookUp(item, after: delay)
+        }
+        switch lookup {
         case .found(let license):
             counters.update { $0.recovered += 1 }
             try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,

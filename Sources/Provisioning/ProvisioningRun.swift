@@ -125,9 +125,16 @@ public struct ProvisioningRun: Sendable {
         let committer = JournalCommitter(journal: journal, run: runID)
         let customers = CustomerResolver(journal: journal, client: client, requests: requests, createUsers: configuration.createUsers,
                                          reconcileDelay: configuration.reconcileDelay, logger: logger)
-        let worker = LicenseWorker(client: client, customers: customers, requests: requests, committer: committer,
+        var prepared = LicenseWorker(client: client, customers: customers, requests: requests, committer: committer,
                                    markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
                                    maxFailures: configuration.maxFailures, logger: logger)
+        // Entries that may exist are looked up together, a hundred markers a request, before any send.
+        if !stop.isRequested {
+            prepared.prefetched = try await BatchedLookups.prefetch(plan.lookups, journal: journal, requests: requests, client: client,
+                                                                  markerKey: configuration.markerKey,
+                                                                  reconcileDelay: configuration.reconcileDelay)
+        }
+        let worker = prepared
         let journalFailure = JournalFailureBox()
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
         let stop = self.stop

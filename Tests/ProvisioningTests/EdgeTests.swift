@@ -125,6 +125,32 @@ struct EdgeTests {
         }
     }
 
+    /// Issue 13: a run killed with 32 licenses in flight settles them with at most 2 lookup
+    /// requests at the server (the preflight's and one `metadata.value[in]` of 32 markers), then
+    /// sends only what is absent. Half of them were created before the kill (their answers lost).
+    @Test func thirtyTwoEntriesLeftInFlightAreSettledWithOneBatchedLookup() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(40))
+            let configuration = bench.configuration(idColumn: "order_id")
+            _ = try await bench.run(configuration, token: "wrong")
+            try Self.execute(configuration.journalPath, "UPDATE license SET state = 'inFlight' WHERE rowID IN ("
+                + (1...32).map { "'ORD-\($0)'" }.joined(separator: ",") + ")")
+            // 16 of the 32 made it to the server before the kill.
+            for row in try Self.rows(configuration.journalPath, "SELECT body FROM license WHERE state = 'inFlight' ORDER BY id LIMIT 16") {
+                _ = try await bench.createDirectly(String(decoding: row["body"] as Data, as: UTF8.self))
+            }
+            let lookupsBefore = await bench.counters.licenseLookups
+            let report = try await bench.run(configuration)
+            #expect(await bench.counters.licenseLookups - lookupsBefore <= 2)
+            #expect(report.counts.lookups == 1)
+            #expect(report.counts.recovered == 16)
+            #expect(report.counts.created == 24)
+            let licenses = await bench.licenses()
+            #expect(licenses.count == 40)
+            #expect(Set(licenses.compactMap(\.marker)).count == 40)
+        }
+    }
+
     static func execute(_ path: String, _ sql: String) throws {
         let queue = try DatabaseQueue(path: path)
         try queue.write { try $0.execute(sql: sql) }

@@ -1,0 +1,61 @@
+import CryptlexAPI
+import Foundation
+import Journal
+import Scheduling
+
+/// Looks up, together, the licenses a run must find out about before it sends anything: entries
+/// an earlier run left in flight (killed mid-send) or that ever had an ambiguous answer.
+///
+/// One `GET /v3/licenses?metadata.key[eq]=MARKER_KEY&metadata.value[in]=m1,m2,…` per 100 markers
+/// (about 3.8 KB of URL; a page of 100, and the next page when a page comes back full, since one
+/// marker can be on two licenses), instead of one GET each: a run killed with 32 licenses in
+/// flight settles them with one lookup. The lookup-lag rule holds: the batch goes only once the
+/// newest of its entries has aged `reconcileDelay`. A marker that cannot be listed safely (a comma
+/// in it) is left to the worker's own lookup, and so is every marker of a batch whose request fails.
+enum BatchedLookups {
+    /// What the batch found: each looked-up marker with the licenses that carry it (empty: absent).
+    typealias Found = [String: [License]]
+
+    static let markersPerRequest = 100
+
+    static func prefetch(_ items: [WorkItem], journal: SQLiteJournal, requests: RunRequests, client: CryptlexClient,
+                         markerKey: String?, reconcileDelay: Duration) async throws(JournalError) -> Found {
+        guard let markerKey, !items.isEmpty else { return [:] }
+        let entries = try journal.entries(ids: items.map(\.entryID)).values.filter { !$0.marker.contains(",") && !$0.marker.isEmpty }
+        guard !entries.isEmpty else { return [:] }
+        // The newest entry decides: every lookup in the batch must be past the search's lag.
+        let newest = entries.compactMap(\.changedAt).max() ?? Date()
+        let wait = reconcileDelay.secondsValue - Date().timeIntervalSince(newest)
+        if wait > 0 {
+            do { try await Task.sleep(for: Duration(secondsValue: wait)) } catch { return [:] }
+        }
+        var found: Found = [:]
+        let markers = entries.map(\.marker)
+        for start in stride(from: 0, to: markers.count, by: markersPerRequest) {
+            let chunk = Array(markers[start..<min(start + markersPerRequest, markers.count)])
+            guard let licenses = await list(chunk, markerKey: markerKey, requests: requests, client: client) else { continue }
+            for marker in chunk { found[marker] = [] }
+            for license in licenses {
+                guard let marker = license.metadataValue(forKey: markerKey), found[marker] != nil else { continue }
+                found[marker]?.append(license)
+            }
+        }
+        return found
+    }
+
+    /// Every license carrying one of `markers` under `markerKey`, all pages; nil when a request failed.
+    private static func list(_ markers: [String], markerKey: String, requests: RunRequests, client: CryptlexClient) async -> [License]? {
+        var licenses: [License] = []
+        var page = 1
+        while true {
+            let query = LicenseQuery(metadataKey: markerKey, metadataValues: markers)
+            let result = await requests.read(count: { $0.lookups += 1 }) { () async throws(APIError) in
+                try await client.findLicenses(query, page: page, limit: 100)
+            }
+            guard case .success(let batch) = result else { return nil }
+            licenses += batch
+            if batch.count < 100 { return licenses }
+            page += 1
+        }
+    }
+}
