@@ -77,6 +77,17 @@ public struct CryptlexClient: Sendable {
     }
 
     /// `GET /v3/users?email[eq]=…`, keeping only exact case-insensitive matches.
+    /// Users with any of `emails` (`email[in]`, compared case-insensitively; no email may hold a
+    /// comma): one page of up to 100.
+    public func findUsers(emails: [String], page: Int = 1) async throws(APIError) -> Answer<[User]> {
+        let wanted = Set(emails.map { $0.lowercased() })
+        var answer = try await send("GET", "/v3/users", query: QueryEncoding.encode([("email[in]", emails.joined(separator: ",")),
+                                                                                   ("page", String(page)), ("limit", "100")]),
+                                    body: nil, expecting: [User].self)
+        answer.value = answer.value.filter { wanted.contains($0.email.lowercased()) }
+        return answer
+    }
+
     public func findUsers(email: String) async throws(APIError) -> Answer<[User]> {
         var answer = try await send("GET", "/v3/users", query: QueryEncoding.encode([("email[eq]", email), ("page", "1"), ("limit", "100")]),
                                     body: nil, expecting: [User].self)

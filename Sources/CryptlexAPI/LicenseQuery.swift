@@ -44,6 +44,11 @@ public struct LicenseQuery: Sendable, Equatable {
     }
 }
 
+/// How long a value is once percent-encoded in a query (for keeping URLs short).
+public enum QueryLength {
+    public static func escaped(_ text: String) -> Int { QueryEncoding.escape(text).utf8.count }
+}
+
 /// Percent-encoding for query names and values: everything but RFC 3986's unreserved characters.
 enum QueryEncoding {
     static func encode(_ items: [(String, String)]) -> String {

@@ -65,6 +65,18 @@ extension SQLiteJournal {
         }
     }
 
+    /// Customers not looked up yet whose licenses are not all settled: what a run resolves first,
+    /// together (``CustomerRecord/State/pending``).
+    public func pendingCustomers() throws(JournalError) -> [CustomerRecord] {
+        try read("list customers") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM customer WHERE state = 'pending'
+                AND id IN (SELECT customerRef FROM license WHERE state NOT IN ('created', 'recovered'))
+                ORDER BY id
+                """).map(Self.customer)
+        }
+    }
+
     /// How many customers are in each state.
     public func customerCounts() throws(JournalError) -> [CustomerRecord.State: Int] {
         try read("count customers") { db in

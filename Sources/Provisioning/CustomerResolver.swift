@@ -34,6 +34,8 @@ actor CustomerResolver {
     private var counters: RunCounters { requests.counters }
     private let logger: Logger
     private var outcomes: [Int64: Result<String, Failure>] = [:]
+    /// Customers a batched lookup did not find: their first lookup is skipped.
+    private var knownAbsent = Set<Int64>()
     private var waiters: [Int64: [CheckedContinuation<Result<String, Failure>, Never>]] = [:]
 
     init(journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, createUsers: Bool, reconcileDelay: Duration, logger: Logger) {
@@ -70,9 +72,13 @@ actor CustomerResolver {
         var random = SystemRandomNumberGenerator()
         var failures = 0
         var sentCreate = customer.state == .inFlight
+        var lookFirst = !knownAbsent.contains(id)
         while true {
-            // Look first: the user may exist already, or a create whose answer was lost may have made it.
-            switch await findUser(customer.email) {
+            // Look first: the user may exist already, or a create whose answer was lost may have made it
+            // (not when the batched lookup has just found nothing; every later round looks again).
+            let lookup: Result<User?, Failure> = lookFirst ? await findUser(customer.email) : .success(nil)
+            lookFirst = true
+            switch lookup {
             case .success(let user?):
                 counters.update { $0.usersFound += sentCreate ? 0 : 1; $0.usersCreated += sentCreate ? 1 : 0 }
                 do { try journal.update(customer: id, state: .resolved, userID: user.id, createdByUs: sentCreate) } catch {
@@ -128,6 +134,57 @@ actor CustomerResolver {
             case .failed(let error, _, _):
                 // Attempts used up, the 429 budget spent, or a refused token (the run stops).
                 return .failure(Failure(message: error.description, permanent: false))
+            }
+        }
+    }
+
+    /// The largest batch of emails in one `email[in]` lookup, and its URL budget (well under 8 KB).
+    static let emailsPerLookup = 100
+    static let lookupCharacters = 6_000
+
+    /// Resolves `customers` (not looked up yet) together: `GET /v3/users?email[in]=a,b,…` for up to
+    /// 100 emails and 6,000 characters a request, instead of one lookup each. Found → resolved (not
+    /// created by licprov); absent → the customer's first license creates it without another
+    /// lookup. An email with a comma cannot be listed with `in`, and a batch whose request fails
+    /// is left alone: those are looked up one by one, as before.
+    func resolveTogether(_ customers: [CustomerRecord]) async {
+        var batch: [CustomerRecord] = []
+        var characters = 0
+        for customer in customers where !customer.email.contains(",") && outcomes[customer.id] == nil {
+            let length = QueryLength.escaped(customer.email) + 1
+            if batch.count == Self.emailsPerLookup || characters + length > Self.lookupCharacters {
+                await resolveBatch(batch)
+                batch = []
+                characters = 0
+            }
+            batch.append(customer)
+            characters += length
+        }
+        if !batch.isEmpty { await resolveBatch(batch) }
+    }
+
+    private func resolveBatch(_ batch: [CustomerRecord]) async {
+        let client = self.client
+        var users: [String: User] = [:]
+        var page = 1
+        while true {
+            let emails = batch.map(\.email)
+            let result = await requests.read(count: { $0.userLookups += 1 }) { () async throws(APIError) in
+                try await client.findUsers(emails: emails, page: page)
+            }
+            guard case .success(let found) = result else { return }
+            for user in found { users[CustomerRecord.key(user.email)] = user }
+            // Each email is one user at most: a short page, or every email found, is the end.
+            if found.count < 100 || users.count >= batch.count { break }
+            page += 1
+        }
+        for customer in batch {
+            if let user = users[CustomerRecord.key(customer.email)] {
+                do { try journal.update(customer: customer.id, state: .resolved, userID: user.id, createdByUs: false) } catch { continue }
+                counters.update { $0.usersFound += 1 }
+                outcomes[customer.id] = .success(user.id)
+            } else {
+                knownAbsent.insert(customer.id)
             }
         }
     }

@@ -128,8 +128,10 @@ public struct ProvisioningRun: Sendable {
         var prepared = LicenseWorker(client: client, customers: customers, requests: requests, committer: committer,
                                    markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
                                    maxFailures: configuration.maxFailures, logger: logger)
-        // Entries that may exist are looked up together, a hundred markers a request, before any send.
+        // Entries that may exist are looked up together, a hundred markers a request, before any
+        // send; so are the customers not looked up yet, a hundred emails a request.
         if !stop.isRequested {
+            await customers.resolveTogether(try journal.pendingCustomers())
             prepared.prefetched = try await BatchedLookups.prefetch(plan.lookups, journal: journal, requests: requests, client: client,
                                                                   markerKey: configuration.markerKey,
                                                                   reconcileDelay: configuration.reconcileDelay)

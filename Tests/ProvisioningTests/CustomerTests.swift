@@ -49,6 +49,41 @@ struct CustomerTests {
         #expect(linked == 500)
     }
 
+    /// 250 customers, 100 of them already in the account under another case: three `email[in]`
+    /// lookups of up to 100 emails (over real sockets), 150 creates, every license linked to its
+    /// customer; nobody is looked up one by one.
+    @Test func twoHundredFiftyCustomersAreLookedUpAHundredAtATime() async throws {
+        try await withRunBench { bench in
+            for customer in 0..<100 {
+                _ = try await bench.emulator.store.createUser(["email": .string("Buyer\(customer)@Shop.example"), "firstName": .string("Existing"),
+                                                               "password": .string("an-old-password")], nowTicks: 0)
+            }
+            try bench.write("order_id,productId,email\n" + (0..<250).map { "B-\($0),prod-1,buyer\($0)@shop.example\n" }.joined())
+            let configuration = bench.configuration(idColumn: "order_id") { $0.concurrency = 8 }
+            let report = try await bench.run(configuration)
+            #expect(report.counts.created == 250)
+            #expect(report.counts.usersFound == 100)
+            #expect(report.counts.usersCreated == 150)
+            let counters = await bench.counters
+            #expect(counters.userLookups == 3)
+            #expect(counters.userCreateRequests == 150)
+            let users = await bench.emulator.store.allUsers()
+            #expect(users.count == 250)
+            var idByEmail: [String: String] = [:]
+            for case .object(let user) in users {
+                if case .string(let email)? = user["email"], case .string(let id)? = user["id"] { idByEmail[email.lowercased()] = id }
+            }
+            var linked = 0
+            for case .object(let license) in await bench.emulator.store.allLicenses() {
+                guard case .array(let metadata)? = license["metadata"], case .string(let userID)? = license["userId"] else { continue }
+                for case .object(let entry) in metadata where entry["key"] == .string("order_id") {
+                    if case .string(let order)? = entry["value"], idByEmail["buyer\(order.dropFirst(2))@shop.example"] == userID { linked += 1 }
+                }
+            }
+            #expect(linked == 250)
+        }
+    }
+
     @Test func fiftyCustomersAreResolvedOnceAndEveryLicenseIsLinked() async throws {
         try await withRunBench { bench in
             try await Self.seedUsers(bench.emulator)
@@ -60,12 +95,13 @@ struct CustomerTests {
             #expect(report.counts.usersCreated == 40)
             try await Self.checkLinks(bench)
             let counters = await bench.counters
-            #expect(counters.userLookups == 50)
+            // The 50 emails are looked up together: one email[in] request.
+            #expect(counters.userLookups == 1)
             #expect(counters.userCreateRequests == 40)
             #expect(counters.licenseCreateRequests == 500)
             // A rerun asks Cryptlex nothing about customers: the journal remembers them.
             _ = try await bench.run(configuration)
-            #expect(await bench.counters.userLookups == 50)
+            #expect(await bench.counters.userLookups == 1)
             #expect(try JournalReport.status(journalPath: configuration.journalPath).customers == [.resolved: 50])
             // Customer 14 has no first name in the file: the email's local part stands in.
             let fourteen = await bench.emulator.store.allUsers().first {
