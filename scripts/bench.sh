@@ -6,8 +6,12 @@
 #   latency   10,000 licenses, emulator latency 100 ms, no rate limits, --concurrency 32 (ceiling 320/s)
 #   fast      30,000 licenses, no latency, no rate limits, --concurrency 64
 #   large     100,000 rows to completion (peak memory), then the rerun that sends nothing
+#   customers 200 orders for 100 new customers, then for 100 customers of whom 50 exist, at
+#             Cryptlex's 50 per 5 s with 100 ± 50 ms latency: requests per license and licenses/s,
+#             beside the sequential sample-importer behaviour (scripts/importer-baseline.py) on the
+#             same emulator settings
 #
-# Usage: scripts/bench.sh [scenario ...]   (default: all four; `ceiling` takes about 2 minutes)
+# Usage: scripts/bench.sh [scenario ...]   (default: all but customers; `ceiling` takes about 2 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenarios=("$@")
@@ -75,6 +79,42 @@ for scenario in "${scenarios[@]}"; do
       read -r seconds rss <"$work/time"
       same=$(cmp -s "$work/first.csv" "$work/orders.csv.results.csv" && echo identical || echo DIFFERENT)
       echo "rerun     100000 rows  ${seconds} s  requests sent: $(( $(counter licenseCreateRequests) - 100000 ))  peak $((rss / 1024)) MiB  results $same"
+      ;;
+    customers)
+      python3 - "$work/orders.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as out:
+    out.write("order_id,productId,email,firstName\n")
+    for i in range(200):
+        out.write(f"ORD-{i:05d},prod-bench,customer{i % 100}@example.com,Name{i % 100}\n")
+PY
+      for existing in 0 50; do
+        for tool in licprov importer; do
+          start_emulator --latency-ms 50 --jitter-ms 100
+          for i in $(seq 0 $((existing - 1))); do
+            curl -s -X POST "$url/v3/users" -H "Authorization: Bearer bench-token" -H 'Content-Type: application/json' \
+              -d "{\"email\":\"customer$i@example.com\",\"firstName\":\"Existing\",\"password\":\"an-old-password\"}" >/dev/null
+          done
+          [ "$existing" -gt 0 ] && sleep 5.2   # the seeding's window passes
+          before=$(counter requests); limited_before=$(counter rateLimited)
+          rm -f "$work"/orders.csv.*
+          start_time=$(date +%s.%N)
+          if [ "$tool" = licprov ]; then
+            "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id --log-level error --progress none >"$work/out" 2>"$work/err" \
+              || { echo "customers: licprov failed:"; cat "$work/err" "$work/out"; exit 1; }
+          else
+            python3 scripts/importer-baseline.py "$url" bench-token "$work/orders.csv" >"$work/out"
+          fi
+          end_time=$(date +%s.%N)
+          python3 - "$tool" "$existing" "$start_time" "$end_time" "$(( $(counter requests) - before ))" "$(( $(counter rateLimited) - limited_before ))" "$(counter licensesCreated)" <<'PY'
+import sys
+tool, existing, start, end, requests, limited, created = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+seconds = end - start
+print(f"customers {tool:<9} 200 orders, 100 customers ({existing} existing): {requests} requests "
+      f"({requests / 200:.2f} per license), {seconds:6.1f} s, {created / seconds:5.2f} licenses/s, created {created}, 429s {limited}")
+PY
+        done
+      done
       ;;
     *) echo "unknown scenario $scenario" >&2; exit 64 ;;
   esac
