@@ -84,6 +84,21 @@ struct CustomerTests {
         }
     }
 
+    /// An email with a comma cannot travel in `email[in]`: it is looked up alone with `email[eq]`,
+    /// the others together.
+    @Test func anEmailWithACommaIsLookedUpAlone() async throws {
+        try await withRunBench { bench in
+            _ = try await bench.emulator.store.createUser(["email": .string("\"last,first\"@x.example"), "firstName": .string("Quoted"),
+                                                           "password": .string("an-old-password")], nowTicks: 0)
+            try bench.write("order_id,productId,email\nQ-1,prod-1,\"\"\"last,first\"\"@x.example\"\nQ-2,prod-1,c@x.example\nQ-3,prod-1,d@x.example\n")
+            let report = try await bench.run(bench.configuration(idColumn: "order_id"))
+            #expect(report.counts.created == 3)
+            #expect(report.counts.usersFound == 1)
+            #expect(report.counts.usersCreated == 2)
+            #expect(await bench.counters.userLookups == 2, "one email[in] for c and d, one email[eq] for the quoted one")
+        }
+    }
+
     @Test func fiftyCustomersAreResolvedOnceAndEveryLicenseIsLinked() async throws {
         try await withRunBench { bench in
             try await Self.seedUsers(bench.emulator)

@@ -151,6 +151,27 @@ struct EdgeTests {
         }
     }
 
+    /// A batched lookup that returns two licenses for one marker: that entry is a conflict naming
+    /// both (no third is created), the other entry of the batch, absent, is sent once.
+    @Test func aBatchedLookupWithTwoMatchesForOneMarkerIsAConflict() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(2))
+            let configuration = bench.configuration(idColumn: "order_id")
+            _ = try await bench.run(configuration, token: "wrong")
+            try Self.execute(configuration.journalPath, "UPDATE license SET state = 'inFlight'")
+            let body = try Self.rows(configuration.journalPath, "SELECT body FROM license WHERE rowID = 'ORD-1'")[0]["body"] as Data
+            for _ in 0..<2 { _ = try await bench.createDirectly(String(decoding: body, as: UTF8.self)) }
+            let report = try await bench.run(configuration)
+            #expect(report.counts.lookups == 1)
+            #expect(report.counts.conflicts == 1)
+            #expect(report.counts.created == 1)
+            #expect(await bench.licenses().count == 3)
+            let conflict = try bench.resultRows(configuration).first { $0["row_id"] == "ORD-1" }
+            #expect(conflict?["status"] == "conflict")
+            #expect(conflict?["message"]?.contains("is on 2 licenses") == true)
+        }
+    }
+
     static func execute(_ path: String, _ sql: String) throws {
         let queue = try DatabaseQueue(path: path)
         try queue.write { try $0.execute(sql: sql) }
