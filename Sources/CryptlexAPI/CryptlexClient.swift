@@ -80,18 +80,20 @@ public struct CryptlexClient: Sendable {
     /// Users with any of `emails` (`email[in]`, compared case-insensitively; no email may hold a
     /// comma): one page of up to 100.
     public func findUsers(emails: [String], page: Int = 1) async throws(APIError) -> Answer<[User]> {
-        let wanted = Set(emails.map { $0.lowercased() })
-        var answer = try await send("GET", "/v3/users", query: QueryEncoding.encode([("email[in]", emails.joined(separator: ",")),
-                                                                                   ("page", String(page)), ("limit", "100")]),
-                                    body: nil, expecting: [User].self)
-        answer.value = answer.value.filter { wanted.contains($0.email.lowercased()) }
-        return answer
+        try await findUsers(("email[in]", emails.joined(separator: ",")), matching: emails, page: page)
     }
 
     public func findUsers(email: String) async throws(APIError) -> Answer<[User]> {
-        var answer = try await send("GET", "/v3/users", query: QueryEncoding.encode([("email[eq]", email), ("page", "1"), ("limit", "100")]),
+        try await findUsers(("email[eq]", email), matching: [email], page: 1)
+    }
+
+    /// `GET /v3/users` with one email filter; keeps the users whose email is one of `emails`,
+    /// compared case-insensitively as Cryptlex compares them.
+    private func findUsers(_ filter: (String, String), matching emails: [String], page: Int) async throws(APIError) -> Answer<[User]> {
+        let wanted = Set(emails.map { $0.lowercased() })
+        var answer = try await send("GET", "/v3/users", query: QueryEncoding.encode([filter, ("page", String(page)), ("limit", "100")]),
                                     body: nil, expecting: [User].self)
-        answer.value = answer.value.filter { $0.email.lowercased() == email.lowercased() }
+        answer.value = answer.value.filter { wanted.contains($0.email.lowercased()) }
         return answer
     }
 

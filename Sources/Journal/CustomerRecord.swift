@@ -39,12 +39,9 @@ extension SQLiteJournal {
     }
 
     static func customer(_ row: Row) throws -> CustomerRecord {
-        let value: String? = row["state"]
-        guard let state = value.flatMap(CustomerRecord.State.init(rawValue:)) else {
-            throw UnreadableJournal.unknownState(value, table: "customer", id: row["id"], row: row["email"])
-        }
-        return CustomerRecord(id: row["id"], email: row["email"], firstName: row["firstName"], lastName: row["lastName"], company: row["company"],
-                              state: state, userID: row["userID"], createdByUs: row["createdByUs"], error: row["error"])
+        CustomerRecord(id: row["id"], email: row["email"], firstName: row["firstName"], lastName: row["lastName"], company: row["company"],
+                       state: try UnreadableJournal.state(row["state"], table: "customer", id: row["id"], row: row["email"]),
+                       userID: row["userID"], createdByUs: row["createdByUs"], error: row["error"])
     }
 
     /// One customer by id.
@@ -82,10 +79,7 @@ extension SQLiteJournal {
         try read("count customers") { db in
             var counts: [CustomerRecord.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM customer GROUP BY state") {
-                let value: String? = row["state"]
-                guard let state = value.flatMap(CustomerRecord.State.init(rawValue:)) else {
-                    throw UnreadableJournal.unknownState(value, table: "customer", id: nil, row: nil)
-                }
+                let state: CustomerRecord.State = try UnreadableJournal.state(row["state"], table: "customer", id: nil, row: nil)
                 counts[state] = row["n"]
             }
             return counts

@@ -35,12 +35,19 @@ struct UnreadableJournal: Error, CustomStringConvertible {
     }
 }
 
-extension JournalEntry.State {
-    /// The state stored in `row`'s `state` column; throws for a value this licprov does not know.
-    static func decode(_ value: String?, id: Int64?, rowID: String?) throws -> JournalEntry.State {
-        guard let value, let state = JournalEntry.State(rawValue: value) else {
-            throw UnreadableJournal.unknownState(value, table: "license", id: id, row: rowID)
+extension UnreadableJournal {
+    /// The state stored in a `state` column of `table`; throws for a value this licprov does not know.
+    static func state<State: RawRepresentable<String>>(_ value: String?, table: String, id: Int64?, row: String?) throws -> State {
+        guard let value, let state = State(rawValue: value) else {
+            throw unknownState(value, table: table, id: id, row: row)
         }
         return state
+    }
+}
+
+extension JournalEntry.State {
+    /// The state stored in a license's `state` column (see ``UnreadableJournal/state(_:table:id:row:)``).
+    static func decode(_ value: String?, id: Int64?, rowID: String?) throws -> JournalEntry.State {
+        try UnreadableJournal.state(value, table: "license", id: id, row: rowID)
     }
 }

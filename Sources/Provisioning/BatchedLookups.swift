@@ -24,10 +24,9 @@ enum BatchedLookups {
         let entries = try journal.entries(ids: items.map(\.entryID)).values.filter { !$0.marker.contains(",") && !$0.marker.isEmpty }
         guard !entries.isEmpty else { return [:] }
         // The newest entry decides: every lookup in the batch must be past the search's lag.
-        let newest = entries.compactMap(\.changedAt).max() ?? Date()
-        let wait = reconcileDelay.secondsValue - Date().timeIntervalSince(newest)
-        if wait > 0 {
-            do { try await Task.sleep(for: Duration(secondsValue: wait)) } catch { return [:] }
+        let wait = reconcileDelay.remaining(since: entries.compactMap(\.changedAt).max() ?? Date())
+        if wait > .zero {
+            do { try await Task.sleep(for: wait) } catch { return [:] }
         }
         var found: Found = [:]
         let markers = entries.map(\.marker)
@@ -45,17 +44,9 @@ enum BatchedLookups {
 
     /// Every license carrying one of `markers` under `markerKey`, all pages; nil when a request failed.
     private static func list(_ markers: [String], markerKey: String, requests: RunRequests, client: CryptlexClient) async -> [License]? {
-        var licenses: [License] = []
-        var page = 1
-        while true {
-            let query = LicenseQuery(metadataKey: markerKey, metadataValues: markers)
-            let result = await requests.read(count: { $0.lookups += 1 }) { () async throws(APIError) in
-                try await client.findLicenses(query, page: page, limit: 100)
-            }
-            guard case .success(let batch) = result else { return nil }
-            licenses += batch
-            if batch.count < 100 { return licenses }
-            page += 1
+        let query = LicenseQuery(metadataKey: markerKey, metadataValues: markers)
+        return await requests.readPages(count: { $0.lookups += 1 }) { (page: Int) async throws(APIError) in
+            try await client.findLicenses(query, page: page, limit: 100)
         }
     }
 }

@@ -165,19 +165,12 @@ actor CustomerResolver {
 
     private func resolveBatch(_ batch: [CustomerRecord]) async {
         let client = self.client
-        var users: [String: User] = [:]
-        var page = 1
-        while true {
-            let emails = batch.map(\.email)
-            let result = await requests.read(count: { $0.userLookups += 1 }) { () async throws(APIError) in
-                try await client.findUsers(emails: emails, page: page)
-            }
-            guard case .success(let found) = result else { return }
-            for user in found { users[CustomerRecord.key(user.email)] = user }
-            // Each email is one user at most: a short page, or every email found, is the end.
-            if found.count < 100 || users.count >= batch.count { break }
-            page += 1
-        }
+        let emails = batch.map(\.email)
+        // Each email is one user at most: once every email is found, there is no next page.
+        guard let found = await requests.readPages(count: { $0.userLookups += 1 }, complete: { $0.count >= emails.count },
+                                                   { (page: Int) async throws(APIError) in try await client.findUsers(emails: emails, page: page) })
+        else { return }
+        let users = Dictionary(found.map { (CustomerRecord.key($0.email), $0) }, uniquingKeysWith: { first, _ in first })
         for customer in batch {
             if let user = users[CustomerRecord.key(customer.email)] {
                 do { try journal.update(customer: customer.id, state: .resolved, userID: user.id, createdByUs: false) } catch { continue }

@@ -63,6 +63,19 @@ struct RunRequests: Sendable {
         }
     }
 
+    /// Every page of a list (`GET` with `page` from 1, 100 a page) until a short page or until
+    /// `complete` says the caller has all it asked for; nil when a request failed.
+    func readPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
+                                      _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> [Element]? {
+        var all: [Element] = []
+        for page in 1... {
+            guard case .success(let batch) = await read(count: count, { () async throws(APIError) in try await call(page) }) else { return nil }
+            all += batch
+            if batch.count < 100 || complete(all) { return all }
+        }
+        return all
+    }
+
     private func observe<Value>(_ result: Result<CryptlexClient.Answer<Value>, APIError>) async {
         let (status, headers): (Int?, RateLimitStatus) = switch result {
         case .success(let answer): (answer.status, answer.rateLimit)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One license a run must settle: send it, or first find out whether an earlier send took effect.
 ///
 /// Small on purpose (the body stays in the journal until the worker takes the item), so a run of
@@ -34,12 +36,7 @@ struct LoadedItem: Sendable {
     var changedAt: Date?
 
     /// What is left of `delay` since the entry last changed (all of it when that is unknown).
-    func remaining(of delay: Duration) -> Duration {
-        guard let changedAt else { return delay }
-        let age = Date().timeIntervalSince(changedAt)
-        let left = delay.secondsValue - age
-        return left > 0 ? Duration(secondsValue: left) : .zero
-    }
+    func remaining(of delay: Duration) -> Duration { delay.remaining(since: changedAt) }
 
     /// The body's own `key` and `productId` (read only on the rare paths that need them).
     var facts: (key: String?, productId: String) {
@@ -48,4 +45,13 @@ struct LoadedItem: Sendable {
     }
 }
 
-import Foundation
+
+extension Duration {
+    /// What is left of this delay since `start` (all of it when `start` is unknown): the wait
+    /// before a lookup that must come this long after an entry last changed.
+    func remaining(since start: Date?) -> Duration {
+        guard let start else { return self }
+        let left = secondsValue - Date().timeIntervalSince(start)
+        return left > 0 ? Duration(secondsValue: left) : .zero
+    }
+}

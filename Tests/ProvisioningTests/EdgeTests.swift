@@ -29,7 +29,7 @@ struct EdgeTests {
             }
             let first = try await bench.run(configuration)
             #expect(first.counts.failed == 1)
-            let failed = try Self.rows(configuration.journalPath, "SELECT marker, body, maybeSent FROM license WHERE state = 'failed'")
+            let failed = try bench.journalRows(configuration, "SELECT marker, body, maybeSent FROM license WHERE state = 'failed'")
             #expect(failed.count == 1)
             #expect(failed.first?["maybeSent"] as Int? == 1)
             let marker: String = failed[0]["marker"]
@@ -77,7 +77,7 @@ struct EdgeTests {
             try bench.write(ordersHeader + orders(2))
             let configuration = bench.configuration(idColumn: "order_id")
             _ = try await bench.run(configuration)
-            try Self.execute(configuration.journalPath, "INSERT INTO grdb_migrations (identifier) VALUES ('v9: something newer')")
+            try bench.journalSQL(configuration, "INSERT INTO grdb_migrations (identifier) VALUES ('v9: something newer')")
             try bench.write(ordersHeader + orders(4))
             let requests = await bench.counters.requests
             let error = await #expect(throws: JournalError.self) { try await bench.run(configuration) }
@@ -93,7 +93,7 @@ struct EdgeTests {
             try bench.write(ordersHeader + orders(3))
             let configuration = bench.configuration(idColumn: "order_id")
             _ = try await bench.run(configuration)
-            try Self.execute(configuration.journalPath, "UPDATE license SET state = 'archived' WHERE rowID = 'ORD-2'")
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'archived' WHERE rowID = 'ORD-2'")
             let requests = await bench.counters.requests
             let error = await #expect(throws: JournalError.self) { try await bench.run(configuration) }
             #expect(error?.localizedDescription.contains("(row ORD-2) has the state \"archived\"") == true)
@@ -120,7 +120,7 @@ struct EdgeTests {
             let rows = try bench.resultRows(configuration)
             #expect(rows.count == 5)
             #expect(rows.allSatisfy { $0["status"] == "not sent" })
-            let states = try Self.rows(configuration.journalPath, "SELECT state FROM license").map { $0["state"] as String }
+            let states = try bench.journalRows(configuration, "SELECT state FROM license").map { $0["state"] as String }
             #expect(states == Array(repeating: "pending", count: 5))
         }
     }
@@ -132,11 +132,11 @@ struct EdgeTests {
         try await withRunBench { bench in
             try bench.write(ordersHeader + orders(40))
             let configuration = bench.configuration(idColumn: "order_id")
-            _ = try await bench.run(configuration, token: "wrong")
-            try Self.execute(configuration.journalPath, "UPDATE license SET state = 'inFlight' WHERE rowID IN ("
+            try await bench.registerWithoutSending(configuration)
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight' WHERE rowID IN ("
                 + (1...32).map { "'ORD-\($0)'" }.joined(separator: ",") + ")")
             // 16 of the 32 made it to the server before the kill.
-            for row in try Self.rows(configuration.journalPath, "SELECT body FROM license WHERE state = 'inFlight' ORDER BY id LIMIT 16") {
+            for row in try bench.journalRows(configuration, "SELECT body FROM license WHERE state = 'inFlight' ORDER BY id LIMIT 16") {
                 _ = try await bench.createDirectly(String(decoding: row["body"] as Data, as: UTF8.self))
             }
             let lookupsBefore = await bench.counters.licenseLookups
@@ -157,9 +157,9 @@ struct EdgeTests {
         try await withRunBench { bench in
             try bench.write(ordersHeader + orders(2))
             let configuration = bench.configuration(idColumn: "order_id")
-            _ = try await bench.run(configuration, token: "wrong")
-            try Self.execute(configuration.journalPath, "UPDATE license SET state = 'inFlight'")
-            let body = try Self.rows(configuration.journalPath, "SELECT body FROM license WHERE rowID = 'ORD-1'")[0]["body"] as Data
+            try await bench.registerWithoutSending(configuration)
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight'")
+            let body = try bench.journalRows(configuration, "SELECT body FROM license WHERE rowID = 'ORD-1'")[0]["body"] as Data
             for _ in 0..<2 { _ = try await bench.createDirectly(String(decoding: body, as: UTF8.self)) }
             let report = try await bench.run(configuration)
             #expect(report.counts.lookups == 1)
@@ -170,14 +170,5 @@ struct EdgeTests {
             #expect(conflict?["status"] == "conflict")
             #expect(conflict?["message"]?.contains("is on 2 licenses") == true)
         }
-    }
-
-    static func execute(_ path: String, _ sql: String) throws {
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { try $0.execute(sql: sql) }
-    }
-
-    static func rows(_ path: String, _ sql: String) throws -> [Row] {
-        try DatabaseQueue(path: path).read { try Row.fetchAll($0, sql: sql) }
     }
 }

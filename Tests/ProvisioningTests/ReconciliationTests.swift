@@ -56,28 +56,15 @@ struct ReconciliationTests {
                                            expectRecovered: 1, expectLookups: 2)
     }
 
-    /// Sets entries to a state behind the run's back, as a crash at that moment would leave them.
-    static func force(_ path: String, _ sql: String) throws {
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { try $0.execute(sql: sql) }
-    }
-
-    static func markers(_ path: String) throws -> [String: String] {
-        let queue = try DatabaseQueue(path: path)
-        return try queue.read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT rowID, marker FROM license").map { ($0["rowID"], $0["marker"]) })
-        }
-    }
-
     @Test func entriesACrashLeftInFlightAreLookedUpBeforeAnythingIsSent() async throws {
         try await withRunBench { bench in
             try bench.write(ordersHeader + orders(4))
             let configuration = bench.configuration(idColumn: "order_id")
             // Register the intents without sending (the token is refused), then pretend a crash left
             // ORD-1 and ORD-2 in flight, and that ORD-1's request had reached the server.
-            _ = try await bench.run(configuration, token: "wrong")
-            try Self.force(configuration.journalPath, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ('ORD-1', 'ORD-2')")
-            let marker = try #require(try Self.markers(configuration.journalPath)["ORD-1"])
+            try await bench.registerWithoutSending(configuration)
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ('ORD-1', 'ORD-2')")
+            let marker = try #require(try bench.markers(configuration)["ORD-1"])
             let existing = try await bench.createDirectly(
                 #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#)
 
@@ -95,9 +82,9 @@ struct ReconciliationTests {
         try await withRunBench { bench in
             try bench.write(ordersHeader + orders(1))
             let configuration = bench.configuration(idColumn: "order_id")
-            _ = try await bench.run(configuration, token: "wrong")
-            try Self.force(configuration.journalPath, "UPDATE license SET state = 'inFlight'")
-            let marker = try #require(try Self.markers(configuration.journalPath)["ORD-1"])
+            try await bench.registerWithoutSending(configuration)
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight'")
+            let marker = try #require(try bench.markers(configuration)["ORD-1"])
             let body = #"{"productId":"prod-1","metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#
             let first = try await bench.createDirectly(body)
             let second = try await bench.createDirectly(body)
@@ -126,7 +113,7 @@ struct ReconciliationTests {
             #expect(rows[1]["message"]?.contains(foreign) == true)
 
             // Our own key answered with 409: a journal restored from an older copy still says pending.
-            try Self.force(configuration.journalPath, "UPDATE license SET state = 'pending', licenseID = NULL, licenseKey = NULL WHERE rowID = 'K-1'")
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'pending', licenseID = NULL, licenseKey = NULL WHERE rowID = 'K-1'")
             let second = try await bench.run(configuration)
             #expect(second.counts.recovered == 1)
             #expect(await bench.counters.licensesCreated == 2)
@@ -155,8 +142,8 @@ struct ReconciliationTests {
         try await withRunBench { bench in
             try bench.write(ordersHeader + orders(2))
             let configuration = bench.configuration(idColumn: "order_id")
-            _ = try await bench.run(configuration, token: "wrong")
-            try Self.force(configuration.journalPath, "UPDATE license SET state = 'inFlight'")
+            try await bench.registerWithoutSending(configuration)
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight'")
             try bench.write(ordersHeader + orders(2, activations: 5))
             let report = try await bench.run(configuration)
             #expect(report.counts.created == 2)
@@ -173,8 +160,8 @@ extension ReconciliationTests {
         try await withRunBench { bench in
             try bench.write("order_id,productId,email,allowedActivations\nU-1,prod-1,u1@example.com,1\n")
             let configuration = bench.configuration(idColumn: "order_id")
-            _ = try await bench.run(configuration, token: "wrong")
-            try Self.force(configuration.journalPath, "UPDATE license SET state = 'inFlight'")
+            try await bench.registerWithoutSending(configuration)
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight'")
             try bench.write("order_id,productId,email,allowedActivations\nU-1,prod-1,u1@example.com,4\n")
             let report = try await bench.run(configuration)
             #expect(report.counts.created == 1)

@@ -1,6 +1,7 @@
 import CryptlexAPI
 import CryptlexEmulator
 import Foundation
+import GRDB
 import Ingestion
 import Journal
 import Logging
@@ -46,6 +47,27 @@ struct RunBench {
             try? await client.shutdown()
             throw error
         }
+    }
+
+    /// Registers the file's intents in the journal without sending anything (the token is
+    /// refused at the preflight), so that a test can then set entries to the state it needs.
+    func registerWithoutSending(_ configuration: RunConfiguration) async throws {
+        _ = try await run(configuration, token: "wrong")
+    }
+
+    /// Runs `sql` on the journal behind the run's back, as a crash (or a newer licprov) would leave it.
+    func journalSQL(_ configuration: RunConfiguration, _ sql: String) throws {
+        try DatabaseQueue(path: configuration.journalPath).write { try $0.execute(sql: sql) }
+    }
+
+    /// Rows of a query on the journal.
+    func journalRows(_ configuration: RunConfiguration, _ sql: String) throws -> [Row] {
+        try DatabaseQueue(path: configuration.journalPath).read { try Row.fetchAll($0, sql: sql) }
+    }
+
+    /// Each row id's marker.
+    func markers(_ configuration: RunConfiguration) throws -> [String: String] {
+        Dictionary(uniqueKeysWithValues: try journalRows(configuration, "SELECT rowID, marker FROM license").map { ($0["rowID"], $0["marker"]) })
     }
 
     func results(_ configuration: RunConfiguration) throws -> String {
