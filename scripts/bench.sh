@@ -10,8 +10,13 @@
 #             Cryptlex's 50 per 5 s with 100 ± 50 ms latency: requests per license and licenses/s,
 #             beside the sequential sample-importer behaviour (scripts/importer-baseline.py) on the
 #             same emulator settings
+#   window    500 plain licenses at Cryptlex's 50 per 5 s with 100 ± 50 ms latency: licenses/s end to
+#             end and 429s, following the server's windows (default) and at the fixed rate
+#             (--window-limit 0), each on a fresh emulator
+#   shared    the same 500, with a second licprov run (250 licenses) sharing the limit from the same
+#             IP at the same time: both must finish with every license created; 429s and rates
 #
-# Usage: scripts/bench.sh [scenario ...]   (default: all but customers; `ceiling` takes about 2 minutes)
+# Usage: scripts/bench.sh [scenario ...]   (default: all but customers, window, shared; `ceiling` takes about 2 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenarios=("$@")
@@ -115,6 +120,41 @@ print(f"customers {tool:<9} 200 orders, 100 customers ({existing} existing): {re
 PY
         done
       done
+      ;;
+    window)
+      python3 scripts/gen-orders.py csv 500 "$work/orders.csv" --no-customers
+      for mode in following fixed; do
+        start_emulator --latency-ms 50 --jitter-ms 100
+        flags=(--progress none); [ "$mode" = fixed ] && flags+=(--window-limit 0)
+        run_licprov "window-$mode" 500 "${flags[@]}"
+      done
+      ;;
+    shared)
+      python3 scripts/gen-orders.py csv 500 "$work/orders.csv" --no-customers
+      python3 scripts/gen-orders.py csv 250 "$work/second.csv" --no-customers
+      start_emulator --latency-ms 50 --jitter-ms 100
+      rm -f "$work"/orders.csv.* "$work"/second.csv.*
+      start_time=$(date +%s.%N)
+      "$bin/licprov" run "$work/second.csv" --api-url "$url" --id-column order_id --log-level error --progress none --json \
+        >"$work/second.out" 2>"$work/second.err" &
+      second_pid=$!
+      "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id --log-level error --progress none --json \
+        >"$work/first.out" 2>"$work/first.err" && first_status=0 || first_status=$?
+      first_end=$(date +%s.%N)
+      wait "$second_pid" && second_status=0 || second_status=$?
+      second_end=$(date +%s.%N)
+      python3 - "$start_time" "$first_end" "$second_end" "$first_status" "$second_status" "$work/first.out" "$work/second.out" \
+        "$(counter licensesCreated)" "$(counter rateLimited)" <<'PY'
+import json, sys
+start, first_end, second_end = map(float, sys.argv[1:4])
+statuses = int(sys.argv[4]), int(sys.argv[5])
+summaries = [json.load(open(path)) for path in sys.argv[6:8]]
+created, limited = int(sys.argv[8]), int(sys.argv[9])
+for name, rows, end, status, summary in (("first", 500, first_end, statuses[0], summaries[0]), ("second", 250, second_end, statuses[1], summaries[1])):
+    print(f"shared    {name:<6} {rows} licenses: exit {status}, created {summary['created']}, failed {summary['failed']}, "
+          f"429s {summary['tooManyRequests']}, {end - start:6.1f} s, {rows / (end - start):5.2f} licenses/s")
+print(f"shared    together: {created} licenses created of 750, {limited} 429s, {created / (max(first_end, second_end) - start):5.2f} licenses/s")
+PY
       ;;
     *) echo "unknown scenario $scenario" >&2; exit 64 ;;
   esac

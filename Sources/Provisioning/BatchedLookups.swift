@@ -43,7 +43,7 @@ enum BatchedLookups {
     }
 
     /// Every license carrying one of `markers` under `markerKey`, all pages; nil when a request failed.
-    private static func list(_ markers: [String], markerKey: String, requests: RunRequests, client: CryptlexClient) async -> [License]? {
+    static func list(_ markers: [String], markerKey: String, requests: RunRequests, client: CryptlexClient) async -> [License]? {
         let query = LicenseQuery(metadataKey: markerKey, metadataValues: markers)
         return await requests.readPages(count: { $0.lookups += 1 }) { (page: Int) async throws(APIError) in
             try await client.findLicenses(query, page: page, limit: 100)

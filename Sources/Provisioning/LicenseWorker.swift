@@ -27,6 +27,8 @@ struct LicenseWorker: Sendable {
     let maxFailures: Int
     /// What ``BatchedLookups`` found for entries that needed a lookup before any send.
     var prefetched: BatchedLookups.Found = [:]
+    /// The run's lookups by marker after ambiguous sends, made together (nil: no marker key).
+    var markerLookups: MarkerLookups?
     let logger: Logger
     private var stop: StopSignal { requests.stop }
     private var counters: RunCounters { requests.counters }
@@ -228,6 +230,9 @@ struct LicenseWorker: Sendable {
 
     /// Finds the license an ambiguous send may have created: by marker, or by key without one.
     private func lookUp(_ item: LoadedItem, after delay: Duration) async -> Lookup {
+        if let markerLookups, markerKey != nil, !item.marker.isEmpty, !item.marker.contains(",") {
+            return await markerLookups.lookUp(item.marker, after: delay)
+        }
         if delay > .zero {
             do { try await Task.sleep(for: delay) } catch { return .unavailable("cancelled") }
         }

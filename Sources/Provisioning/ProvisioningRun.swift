@@ -110,7 +110,9 @@ public struct ProvisioningRun: Sendable {
         counters.update { $0 = counts }
         let requests = RunRequests(executor: RetryExecutor(
             policy: configuration.retry,
-            limiter: configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst, clock: ContinuousClock()) },
+            limiter: configuration.rate.map {
+                RateLimiter(rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: ContinuousClock())
+            },
             budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: ContinuousClock()),
             stop: stop, clock: ContinuousClock()), counters: counters)
         if !work.isEmpty {
@@ -128,6 +130,9 @@ public struct ProvisioningRun: Sendable {
         var prepared = LicenseWorker(client: client, customers: customers, requests: requests, committer: committer,
                                    markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
                                    maxFailures: configuration.maxFailures, logger: logger)
+        prepared.markerLookups = configuration.markerKey.map {
+            MarkerLookups(requests: requests, client: client, markerKey: $0, gather: min(.seconds(1), configuration.reconcileDelay))
+        }
         // Entries that may exist are looked up together, a hundred markers a request, before any
         // send; so are the customers not looked up yet, a hundred emails a request.
         if !stop.isRequested {

@@ -19,6 +19,10 @@ public struct RunConfiguration: Sendable {
     public var rate: Double? = RunConfiguration.cryptlexRate
     /// Requests that may go at once after a quiet spell.
     public var burst = 1
+    /// Requests per server window: with it, answers' `X-Rate-Limit-*` headers decide, filling each
+    /// window (``RateLimiter``); `rate` and `burst` hold until then and whenever headers are missing.
+    /// nil: the fixed rate only.
+    public var windowLimit: Int? = RunConfiguration.cryptlexWindowLimit
     public var retry = RetryPolicy()
     /// The metadata key of the marker that makes each license findable; nil: no marker.
     public var markerKey: String? = RunConfiguration.defaultMarkerKey
@@ -47,6 +51,8 @@ public struct RunConfiguration: Sendable {
     /// 1 + 9.6 × 5.1 = 49.96 requests into any 5 s window even when arrivals bunch up by 100 ms
     /// (see ``TokenBucket``), and is 96 % of the ceiling.
     public static let cryptlexRate = 9.6
+    /// Cryptlex's 50 requests per (5 s) window, per IP.
+    public static let cryptlexWindowLimit = 50
     public static let defaultMarkerKey = "licprov_request"
     /// Seconds: covers a search index that lags up to a few seconds behind writes (the emulator's
     /// `--lookup-lag-ms 3000` and 10 % lost answers make no duplicate with it; 1 s did).

@@ -4,9 +4,8 @@ import Scheduling
 
 /// Every request of a run goes through here: the run's one ``RetryExecutor`` (rate limit,
 /// retries and backoff, 429 pauses and their budget, a stop on a refused token), plus what the
-/// API's answers carry back — the 429 count, and `X-Rate-Limit-Remaining`/`Reset` fed to the
-/// limiter (with few requests left in the server's window, every worker waits for its reset,
-/// capped at the window against clock skew).
+/// API's answers carry back — the 429 count, and `X-Rate-Limit-Remaining`/`Reset`/`Limit` for the
+/// limiter, which fills the server's windows with them (see ``RateLimiter``).
 struct RunRequests: Sendable {
     let executor: RetryExecutor<ContinuousClock>
     let counters: RunCounters
@@ -35,8 +34,9 @@ struct RunRequests: Sendable {
             send: { () async -> Result<CryptlexClient.Answer<Value>, APIError> in
                 do throws(APIError) { return .success(try await call()) } catch { return .failure(error) }
             },
+            report: Self.windowReport,
             afterAnswer: { (result: Result<CryptlexClient.Answer<Value>, APIError>) async throws(HookError) in
-                await observe(result)
+                if case .failure(let error) = result, error.status == 429 { counters.update { $0.tooManyRequests += 1 } }
             },
             onRetry: onRetry)
     }
@@ -76,15 +76,13 @@ struct RunRequests: Sendable {
         return all
     }
 
-    private func observe<Value>(_ result: Result<CryptlexClient.Answer<Value>, APIError>) async {
+    /// What an answer said about the server's window.
+    static func windowReport<Value>(_ result: Result<CryptlexClient.Answer<Value>, APIError>) -> WindowReport {
         let (status, headers): (Int?, RateLimitStatus) = switch result {
         case .success(let answer): (answer.status, answer.rateLimit)
         case .failure(let error): (error.status, error.rateLimit)
         }
-        if status == 429 { counters.update { $0.tooManyRequests += 1 } }
-        guard let limiter = executor.limiter, status != 429, let remaining = headers.remaining, let reset = headers.reset else { return }
-        let window = headers.window ?? .seconds(5)
-        let seconds = min(max(reset.timeIntervalSinceNow, 0), Double(window.components.seconds) + 1)
-        await limiter.observe(remaining: remaining, resetsIn: Duration(secondsValue: seconds))
+        return WindowReport(answered: status != nil, refused: status == 429, remaining: headers.remaining,
+                            windowEnd: headers.reset, window: headers.window)
     }
 }

@@ -54,7 +54,8 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     ///   - classify: the failure's class, as the API module decided it.
     ///   - beforeSend: after the limiter's slot, just before each send; `isRetry` for every send
     ///     after the first of this call (mark in flight, count).
-    ///   - afterAnswer: with every result, before it is acted on (rate-limit headers, progress).
+    ///   - report: what a result said about the server's rate-limit window, for the limiter.
+    ///   - afterAnswer: with every result, before it is acted on (counters, progress).
     ///   - onRetry: with a failure that will be sent again (record it as pending).
     ///
     /// (The hooks have no default: Swift 6.3's SILGen crashes on a defaulted closure with a typed
@@ -65,6 +66,7 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
         classify: (Failure) -> OutcomeClass,
         beforeSend: (_ isRetry: Bool) async throws(HookError) -> Void,
         send: () async -> Result<Value, Failure>,
+        report: (Result<Value, Failure>) -> WindowReport,
         afterAnswer: (Result<Value, Failure>) async throws(HookError) -> Void,
         onRetry: (Failure) async throws(HookError) -> Void
     ) async throws(HookError) -> Ending<Value, Failure> {
@@ -73,9 +75,16 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
         var isRetry = false
         while true {
             if isRetry && stop.isRequested { return .notSent }
-            do { try await limiter?.acquire() } catch { return .notSent }
-            try await beforeSend(isRetry)
+            let ticket: WindowLedger.Ticket?
+            do { ticket = try await limiter?.acquire() ?? nil } catch { return .notSent }
+            do throws(HookError) {
+                try await beforeSend(isRetry)
+            } catch {
+                await limiter?.release(ticket)
+                throw error
+            }
             let result = await send()
+            await limiter?.answered(ticket, report(result))
             try await afterAnswer(result)
             let failure: Failure
             switch result {

@@ -8,6 +8,7 @@ enum FlagRange {
     /// Requests per second; 0 (no client-side limit) is allowed separately.
     static let rate = 0.01...10_000.0
     static let burst = 1...1_000
+    static let windowLimit = 1...100_000
     static let retryBase = 0.001...3_600.0
     static let retryCap = 0.001...86_400.0
     static let maxAttempts = 1...100
@@ -20,7 +21,7 @@ enum FlagRange {
 
     static func check<Value: Comparable>(_ flag: String, _ value: Value, _ range: ClosedRange<Value>, orZero: Bool = false) throws {
         if range.contains(value) { return }
-        if orZero, let number = value as? Double, number == 0 { return }
+        if orZero, (value as? Double) == 0 || (value as? Int) == 0 { return }
         throw ValidationError("--\(flag) must be \(orZero ? "0 or " : "")from \(range.lowerBound) to \(range.upperBound), not \(value)")
     }
 }

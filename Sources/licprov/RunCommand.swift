@@ -40,6 +40,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Requests that may go at once after a quiet spell.")
     var burst = 1
 
+    @Option(help: "Requests per server rate-limit window (Cryptlex: 50 per 5 s): answers' X-Rate-Limit headers then decide, filling each window; --rate holds until they do and whenever they are missing. 0: the fixed --rate only.")
+    var windowLimit = RunConfiguration.cryptlexWindowLimit
+
     @Option(help: "Backoff base in seconds: the delay before retry n is drawn from 0…min(cap, base·2^(n-1)).")
     var retryBase = 0.5
 
@@ -107,6 +110,7 @@ struct RunCommand: AsyncParsableCommand {
         try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
         try FlagRange.check("rate", rate, FlagRange.rate, orZero: true)
         try FlagRange.check("burst", burst, FlagRange.burst)
+        try FlagRange.check("window-limit", windowLimit, FlagRange.windowLimit, orZero: true)
         try FlagRange.check("max-attempts", maxAttempts, FlagRange.maxAttempts)
         try FlagRange.check("retry-base", retryBase, FlagRange.retryBase)
         try FlagRange.check("retry-cap", retryCap, FlagRange.retryCap)
@@ -141,6 +145,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.concurrency = concurrency
         configuration.rate = rate == 0 ? nil : rate
         configuration.burst = burst
+        configuration.windowLimit = windowLimit == 0 ? nil : windowLimit
         configuration.retry = RetryPolicy(base: Duration(secondsValue: retryBase), cap: Duration(secondsValue: retryCap), maxAttempts: maxAttempts)
         configuration.markerKey = noMarker ? nil : markerKey
         configuration.reconcileDelay = Duration(secondsValue: reconcileDelay)

@@ -13,14 +13,15 @@ struct ReconciliationTests {
     }
 
     /// Runs 10 rows through `rules` and checks: 10 licenses, one per marker, results match.
-    func settlesWithoutDuplicates(_ rules: [FaultRule], expectRecovered: Int, expectLookups: Int) async throws {
+    /// (Lookups: ambiguous answers close together share one, so a range.)
+    func settlesWithoutDuplicates(_ rules: [FaultRule], expectRecovered: Int, expectLookups: ClosedRange<Int>) async throws {
         try await withRunBench(Self.emulator(rules)) { bench in
             try bench.write(ordersHeader + orders(10))
             let configuration = bench.configuration(idColumn: "order_id")
             let report = try await bench.run(configuration)
             #expect(report.counts.created + report.counts.recovered == 10)
             #expect(report.counts.recovered == expectRecovered)
-            #expect(report.counts.lookups == expectLookups)
+            #expect(expectLookups.contains(report.counts.lookups), "\(report.counts.lookups) lookups")
             let licenses = await bench.licenses()
             #expect(licenses.count == 10)
             #expect(Set(licenses.compactMap(\.marker)).count == 10)
@@ -30,30 +31,54 @@ struct ReconciliationTests {
     }
 
     @Test func aLostResponseIsFoundByItsMarkerAndNotSentAgain() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .lostResponse, count: 3, method: "POST")], expectRecovered: 3, expectLookups: 3)
+        try await settlesWithoutDuplicates([FaultRule(fault: .lostResponse, count: 3, method: "POST")], expectRecovered: 3, expectLookups: 1...3)
     }
 
     @Test func a504AfterProcessingIsFoundByItsMarker() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .http504, count: 2, method: "POST")], expectRecovered: 2, expectLookups: 2)
+        try await settlesWithoutDuplicates([FaultRule(fault: .http504, count: 2, method: "POST")], expectRecovered: 2, expectLookups: 1...2)
     }
 
     @Test func a500BeforeProcessingIsLookedUpThenSentAgain() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .http500, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 2)
+        try await settlesWithoutDuplicates([FaultRule(fault: .http500, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 1...2)
     }
 
     @Test func aResetBeforeProcessingIsLookedUpThenSentAgain() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .reset, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 2)
+        try await settlesWithoutDuplicates([FaultRule(fault: .reset, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 1...2)
     }
 
     @Test func a503WithRetryAfterIsRetriedWithoutALookup() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .http503, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 0)
+        try await settlesWithoutDuplicates([FaultRule(fault: .http503, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 0...0)
     }
 
     @Test func aFailedLookupIsRetriedLikeAnyRead() async throws {
         // The first GET is the preflight's (a 500 there proves the API answers); the second is the lookup's.
         try await settlesWithoutDuplicates([FaultRule(fault: .lostResponse, count: 1, method: "POST"),
                                             FaultRule(fault: .http500, count: 2, method: "GET", path: "/v3/licenses")],
-                                           expectRecovered: 1, expectLookups: 2)
+                                           expectRecovered: 1, expectLookups: 2...2)
+    }
+
+    /// A burst of lost answers in a run (32 of 40 creates: the server made them, the answers were
+    /// lost) is looked up together: 2 requests (the first license goes alone, then the other 39
+    /// at once; 3 on a loaded machine, if an answer is lost after the lookup went), not 32; every
+    /// license found, none created twice. (With fewer workers than the burst, each wave of workers
+    /// waiting on their lookups shares one: 5 with 8 workers, measured.)
+    @Test func aBurstOfLostAnswersIsLookedUpTogether() async throws {
+        let (concurrency, maxLookups) = (40, 3)
+        try await withRunBench(Self.emulator([FaultRule(fault: .lostResponse, count: 32, method: "POST")])) { bench in
+            try bench.write(ordersHeader + orders(40))
+            let configuration = bench.configuration(idColumn: "order_id") {
+                $0.concurrency = concurrency
+                $0.reconcileDelay = .milliseconds(300)
+            }
+            let report = try await bench.run(configuration)
+            #expect(report.counts.recovered == 32)
+            #expect(report.counts.created == 8)
+            #expect(report.counts.lookups <= maxLookups, "\(report.counts.lookups) lookups")
+            let licenses = await bench.licenses()
+            #expect(licenses.count == 40)
+            #expect(Set(licenses.compactMap(\.marker)).count == 40)
+            #expect(await bench.counters.licenseCreateRequests == 40)
+        }
     }
 
     @Test func entriesACrashLeftInFlightAreLookedUpBeforeAnythingIsSent() async throws {

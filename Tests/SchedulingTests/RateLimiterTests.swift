@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Scheduling
 
@@ -41,7 +42,7 @@ struct RateLimiterTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<3 {
                 group.addTask {
-                    try await limiter.acquire()
+                    _ = try await limiter.acquire()
                     await sent.record(index, at: clock.now.offset)
                 }
             }
@@ -59,10 +60,10 @@ struct RateLimiterTests {
         let clock = ManualClock()
         let limiter = RateLimiter(rate: 10, burst: 1, clock: clock)
         let sent = SentLog()
-        try await limiter.acquire()  // uses the first slot
+        _ = try await limiter.acquire()  // uses the first slot
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await limiter.acquire()
+                _ = try await limiter.acquire()
                 await sent.record(1, at: clock.now.offset)
             }
             await clock.waitForSleepers(1)  // waiting for its slot at 100 ms
@@ -79,19 +80,75 @@ struct RateLimiterTests {
 
     @Test func fewRequestsLeftInTheServersWindowWaitsForItsReset() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(rate: 1_000, burst: 1, lowWater: 2, clock: clock)
-        await limiter.observe(remaining: 10, resetsIn: .seconds(3))
+        let limiter = RateLimiter(rate: 1_000, burst: 1, lowWater: 2, clock: clock, wallClock: { 1_000 + clock.now.offset.secondsValue })
+        let end = Date(timeIntervalSince1970: 1_003)
+        await limiter.answered(nil, WindowReport(answered: true, remaining: 10, windowEnd: end))
         #expect(await !limiter.isPaused)
-        await limiter.observe(remaining: 2, resetsIn: .seconds(3))
+        await limiter.answered(nil, WindowReport(answered: true, remaining: 2, windowEnd: end))
         #expect(await limiter.isPaused)
         clock.advance(by: .seconds(3))
         #expect(await !limiter.isPaused)
     }
 
+    /// Following the server's windows (2 per window here): a full window holds the next request
+    /// until the clock says the window ended; then one probe goes, and its answer from the new
+    /// window releases the request waiting behind it at once, without a timer.
+    @Test func aProbesAnswerFromTheNewWindowReleasesTheWaiters() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(rate: 1_000, burst: 1, windowLimit: 2, clock: clock,
+                                  wallClock: { 1_000 + clock.now.offset.secondsValue })
+        let first = try await limiter.acquire()  // the fixed rate, until an answer shows the window
+        await limiter.answered(first, WindowReport(answered: true, remaining: 1, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
+        #expect(await limiter.followsServerWindows)
+        let second = try await limiter.acquire()
+        await limiter.answered(second, WindowReport(answered: true, remaining: 0, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
+        let sent = SentLog()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let probe = try await limiter.acquire()
+                await sent.record(3, at: clock.now.offset)
+                await limiter.answered(probe, WindowReport(answered: true, remaining: 1, windowEnd: Date(timeIntervalSince1970: 1_007), window: .seconds(5)))
+            }
+            await clock.waitForSleepers(1)  // until the clock reads 1002.1
+            clock.advance(by: .milliseconds(2_100))
+            try await group.waitForAll()
+        }
+        // The window is full by count but over by the clock and the probe's answer: this one goes at once.
+        _ = try await limiter.acquire()
+        await sent.record(4, at: clock.now.offset)
+        #expect(await sent.times == [.milliseconds(2_100), .milliseconds(2_100)])
+    }
+
+    /// A request waiting on a full window is woken by an answer, not only by its timer.
+    @Test func anAnswerWakesARequestWaitingOnAFullWindow() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(rate: 1_000, burst: 1, windowLimit: 2, clock: clock,
+                                  wallClock: { 1_000 + clock.now.offset.secondsValue })
+        let report = { (remaining: Int, end: Double) in
+            WindowReport(answered: true, remaining: remaining, windowEnd: Date(timeIntervalSince1970: end), window: .seconds(5))
+        }
+        let first = try await limiter.acquire()
+        await limiter.answered(first, report(1, 1_002))
+        let second = try await limiter.acquire()
+        await limiter.answered(second, report(0, 1_002))
+        let probeTask = Task { try await limiter.acquire() }
+        await clock.waitForSleepers(1)
+        clock.advance(by: .milliseconds(2_100))
+        let probe = try await probeTask.value
+        // The probe is in flight: the next request waits (its timer: 5 s, when the first two age out).
+        let sent = SentLog()
+        let waiting = Task { _ = try await limiter.acquire(); await sent.record(4, at: clock.now.offset) }
+        await clock.waitForSleepers(1)
+        #expect(await sent.count == 0)
+        await limiter.answered(probe, report(1, 1_007))  // from the new window: the old one is over
+        try await waiting.value
+        #expect(await sent.times == [.milliseconds(2_100)])
+    }
+
     @Test func aWaitingAcquireCanBeCancelled() async throws {
         let clock = ManualClock()
         let limiter = RateLimiter(rate: 1, burst: 1, clock: clock)
-        try await limiter.acquire()
+        _ = try await limiter.acquire()
         let waiting = Task { try await limiter.acquire() }
         await clock.waitForSleepers(1)
         waiting.cancel()

@@ -39,6 +39,7 @@ struct RetryExecutorTests {
         await executor.run(failedBefore: failedBefore, classify: \.outcome,
                            beforeSend: { (isRetry: Bool) async throws(Never) in retries.flags.withLock { $0.append(isRetry) } },
                            send: { script.next() },
+                           report: { _ in .none },
                            afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
                            onRetry: { (_: Failure) async throws(Never) in })
     }
