@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 
-/// A typed client for the four Cryptlex Web API v3 operations licprov uses.
+/// A typed client for the Cryptlex Web API v3 operations licprov uses: list and create licenses and
+/// users; get, update, renew, set the expiry of and delete one license.
 ///
 /// Every failure comes back as one ``APIError`` whose ``APIError/outcome`` says what the caller
 /// may do next; every answer carries the rate-limit headers. The token lives only in this value
@@ -55,6 +56,37 @@ public struct CryptlexClient: Sendable {
     /// One page of `GET /v3/licenses` (`page` from 1, `limit` 1–100).
     public func findLicenses(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[License]> {
         try await send("GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil, expecting: [License].self)
+    }
+
+    /// `GET /v3/licenses/{id}`.
+    public func license(id: String) async throws(APIError) -> Answer<License> {
+        try await send("GET", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: License.self)
+    }
+
+    /// `PATCH /v3/licenses/{id}` with a `LicenseUpdateRequestModel` body already encoded.
+    public func updateLicense(id: String, body: [UInt8]) async throws(APIError) -> Answer<License> {
+        try await send("PATCH", "/v3/licenses/\(Self.segment(id))", query: nil, body: body, expecting: License.self)
+    }
+
+    /// `POST /v3/licenses/{id}/renew`: extends `expiresAt` by the subscription interval. Not idempotent.
+    public func renewLicense(id: String) async throws(APIError) -> Answer<License> {
+        try await send("POST", "/v3/licenses/\(Self.segment(id))/renew", query: nil, body: nil, expecting: License.self)
+    }
+
+    /// `PATCH /v3/licenses/{id}/expires-at`; nil makes the license perpetual.
+    public func setExpiry(id: String, expiresAt: String?) async throws(APIError) -> Answer<License> {
+        let body = Array((try? JSONSerialization.data(withJSONObject: ["expiresAt": expiresAt.map { $0 as Any } ?? NSNull()])) ?? Data())
+        return try await send("PATCH", "/v3/licenses/\(Self.segment(id))/expires-at", query: nil, body: body, expecting: License.self)
+    }
+
+    /// `DELETE /v3/licenses/{id}` (204, no body).
+    public func deleteLicense(id: String) async throws(APIError) -> Answer<NoContent> {
+        try await send("DELETE", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: NoContent.self)
+    }
+
+    /// An id as one path segment (percent-encoded: an id from a file must not add a segment).
+    static func segment(_ id: String) -> String {
+        id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
     }
 
     /// Every license matching `query`, page by page until a short or empty page.
@@ -127,6 +159,9 @@ public struct CryptlexClient: Sendable {
                            outcome: APIError.outcome(forStatus: response.status, method: method, rateLimit: rateLimit),
                            rateLimit: rateLimit, bodyExcerpt: excerpt)
         }
+        if Value.self == NoContent.self, let value = NoContent() as? Value {
+            return Answer(value: value, status: response.status, rateLimit: rateLimit)
+        }
         do {
             let value = try JSONDecoder().decode(Value.self, from: Data(response.body))
             return Answer(value: value, status: response.status, rateLimit: rateLimit)
@@ -135,4 +170,9 @@ public struct CryptlexClient: Sendable {
                            outcome: method == "GET" ? .retryable(after: nil) : .ambiguous, rateLimit: rateLimit, bodyExcerpt: excerpt)
         }
     }
+}
+
+/// The answer of an operation that returns no body (204).
+public struct NoContent: Decodable, Sendable, Equatable {
+    public init() {}
 }

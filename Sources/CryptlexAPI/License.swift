@@ -6,6 +6,11 @@ public struct License: Decodable, Sendable, Equatable {
     public var userId: String?
     public var createdAt: CryptlexTimestamp?
     public var metadata: [Metadata]
+    /// As the server wrote it (compared as text: a renewal is settled by whether it changed).
+    public var expiresAt: String?
+    public var revoked: Bool?
+    public var suspended: Bool?
+    public var subscriptionInterval: String?
 
     /// A metadata entry as Cryptlex returns it.
     public struct Metadata: Decodable, Sendable, Equatable {
@@ -13,9 +18,14 @@ public struct License: Decodable, Sendable, Equatable {
         public var value: String
     }
 
-    enum CodingKeys: String, CodingKey { case id, key, productId, userId, createdAt, metadata }
+    enum CodingKeys: String, CodingKey { case id, key, productId, userId, createdAt, metadata, expiresAt, revoked, suspended, subscriptionInterval }
 
-    public init(id: String, key: String, productId: String? = nil, userId: String? = nil, createdAt: CryptlexTimestamp? = nil, metadata: [Metadata] = []) {
+    public init(id: String, key: String, productId: String? = nil, userId: String? = nil, createdAt: CryptlexTimestamp? = nil, metadata: [Metadata] = [],
+                expiresAt: String? = nil, revoked: Bool? = nil, suspended: Bool? = nil, subscriptionInterval: String? = nil) {
+        self.expiresAt = expiresAt
+        self.revoked = revoked
+        self.suspended = suspended
+        self.subscriptionInterval = subscriptionInterval
         self.id = id
         self.key = key
         self.productId = productId
@@ -32,6 +42,10 @@ public struct License: Decodable, Sendable, Equatable {
         userId = try container.decodeIfPresent(String.self, forKey: .userId)
         createdAt = try container.decodeIfPresent(CryptlexTimestamp.self, forKey: .createdAt)
         metadata = try container.decodeIfPresent([Metadata].self, forKey: .metadata) ?? []
+        expiresAt = try container.decodeIfPresent(String.self, forKey: .expiresAt)
+        revoked = try container.decodeIfPresent(Bool.self, forKey: .revoked)
+        suspended = try container.decodeIfPresent(Bool.self, forKey: .suspended)
+        subscriptionInterval = try container.decodeIfPresent(String.self, forKey: .subscriptionInterval)
     }
 
     /// The value of the first metadata entry named `key`, compared exactly.

@@ -10,6 +10,7 @@ extension CryptlexEmulator {
         admin.get("licenses") { _, _ in try Self.json(JSONValue.array(await self.store.allLicenses())) }
         admin.get("users") { _, _ in try Self.json(JSONValue.array(await self.store.allUsers())) }
         admin.get("counters") { _, _ in try Self.json(await self.store.snapshot()) }
+        admin.get("changes") { _, _ in try Self.json(await self.store.changesByLicense()) }
         admin.get("faults") { _, _ in try Self.json(await self.faults.current()) }
         admin.put("faults") { request, context in
             let body = try await request.body.collect(upTo: context.maxUploadSize)

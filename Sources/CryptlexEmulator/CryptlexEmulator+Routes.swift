@@ -21,6 +21,34 @@ extension CryptlexEmulator {
                 return (.ok, .array(await self.store.findLicenses(filter, visibleBefore: RFC3339.nowTicks() - lag)))
             }
         }
+        router.get("/v3/licenses/:id") { request, context in
+            try await self.serve(request, context) { _ in
+                (.ok, try await self.store.license(id: context.parameters.get("id") ?? ""))
+            }
+        }
+        router.patch("/v3/licenses/:id") { request, context in
+            try await self.serve(request, context) { body in
+                let fields = try self.decodeBody(body, schema: "LicenseUpdateRequestModel")
+                return (.ok, try await self.store.updateLicense(id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks()))
+            }
+        }
+        router.delete("/v3/licenses/:id") { request, context in
+            try await self.serve(request, context) { _ in
+                try await self.store.deleteLicense(id: context.parameters.get("id") ?? "")
+                return (.noContent, .null)
+            }
+        }
+        router.post("/v3/licenses/:id/renew") { request, context in
+            try await self.serve(request, context) { _ in
+                (.ok, try await self.store.renewLicense(id: context.parameters.get("id") ?? "", nowTicks: RFC3339.nowTicks()))
+            }
+        }
+        router.patch("/v3/licenses/:id/expires-at") { request, context in
+            try await self.serve(request, context) { body in
+                let fields = try self.decodeBody(body, schema: "LicenseExpiresAtUpdateRequestModel")
+                return (.ok, try await self.store.setExpiry(id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks()))
+            }
+        }
         router.post("/v3/users") { request, context in
             try await self.serve(request, context, counting: .userCreate) { body in
                 let fields = try self.decodeBody(body, schema: "UserRequestModel")
@@ -113,10 +141,16 @@ extension CryptlexEmulator {
         let response: Response
         do {
             let (status, value) = try await operation(body)
-            response = Response(status: status, headers: Self.jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+            response = status == .noContent
+                ? Response(status: status, headers: headers)
+                : Response(status: status, headers: Self.jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
         } catch let rejection as EmulatorStore.Rejection {
             await store.count {
-                if rejection.status == 409 { $0.conflicts += 1 } else { $0.badRequests += 1 }
+                switch rejection.status {
+                case 409: $0.conflicts += 1
+                case 404: $0.notFound += 1
+                default: $0.badRequests += 1
+                }
             }
             response = Self.errorResponse(.init(code: rejection.status), rejection.message, code: rejection.code, headers: headers)
         }

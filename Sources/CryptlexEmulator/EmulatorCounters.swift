@@ -10,10 +10,19 @@ public struct EmulatorCounters: Sendable, Codable, Equatable {
     public var forbidden = 0
     /// Requests answered 400 (schema, unknown product or user, bad query).
     public var badRequests = 0
+    /// Requests answered 404 (a license that does not exist).
+    public var notFound = 0
     /// Requests answered 409.
     public var conflicts = 0
     public var licensesCreated = 0
     public var licenseLookups = 0
+    /// `GET /v3/licenses/{id}` answered.
+    public var licenseReads = 0
+    /// Changes applied: `PATCH /v3/licenses/{id}`, renewals, `PATCH …/expires-at`, deletions.
+    public var licenseUpdates = 0
+    public var licenseRenewals = 0
+    public var licenseExpiryChanges = 0
+    public var licensesDeleted = 0
     public var usersCreated = 0
     public var userLookups = 0
     /// `POST /v3/licenses` requests that arrived, whatever their outcome.

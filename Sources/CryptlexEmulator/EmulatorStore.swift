@@ -62,6 +62,7 @@ public actor EmulatorStore {
         licenses = [:]; licenseCreatedTicks = [:]; licenseOrder = []; licenseIDByKey = [:]; licenseIDsByMetadataValue = [:]; licensePosition = [:]
         users = [:]; userOrder = []; userIDByEmail = [:]; userPosition = [:]
         counters = EmulatorCounters()
+        changes = [:]
         generator = SplitMix64(seed: seed ^ 0x5EED)
     }
 
@@ -142,6 +143,115 @@ public actor EmulatorStore {
 
     /// Every license, in creation order (the admin dump).
     public func allLicenses() -> [JSONValue] { licenseOrder.compactMap { licenses[$0] } }
+
+    // MARK: one license
+
+    /// The changes applied to each license, by operation (`update`, `renew`, `expires-at`,
+    /// `delete`): what a test compares with what a run says it did (`GET /__admin/changes`).
+    private var changes: [String: [String: Int]] = [:]
+
+    public func changesByLicense() -> [String: [String: Int]] { changes }
+
+    private func existing(_ id: String) throws(Rejection) -> [String: JSONValue] {
+        guard let license = licenses[id]?.objectValue else {
+            throw Rejection(status: 404, message: "License with id '\(id)' does not exist.", code: nil)
+        }
+        return license
+    }
+
+    private func store(_ id: String, _ license: [String: JSONValue], change: String, nowTicks: Int64) -> JSONValue {
+        var license = license
+        license["updatedAt"] = .string(RFC3339.format(ticks: nowTicks))
+        let value = JSONValue.object(license)
+        licenses[id] = value
+        changes[id, default: [:]][change, default: 0] += 1
+        return value
+    }
+
+    public func license(id: String) throws(Rejection) -> JSONValue {
+        counters.licenseReads += 1
+        return .object(try existing(id))
+    }
+
+    /// `PATCH /v3/licenses/{id}` with a body that passed `LicenseUpdateRequestModel`: the fields
+    /// present (not null) replace the license's; `metadata`, when present, replaces the list.
+    public func updateLicense(id: String, _ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue {
+        var license = try existing(id)
+        if let key = body["key"]?.stringValue, key != license["key"]?.stringValue {
+            if licenseIDByKey[key] != nil {
+                throw Rejection(status: 409, message: "A license with this key already exists.", code: "DUPLICATE_FIELD_VALUE")
+            }
+            if let old = license["key"]?.stringValue { licenseIDByKey.removeValue(forKey: old) }
+            licenseIDByKey[key] = id
+        }
+        if let userID = body["userId"]?.stringValue, !userID.isEmpty {
+            guard let user = users[userID] else {
+                throw Rejection(status: 400, message: "User with id '\(userID)' does not exist.", code: nil)
+            }
+            license["user"] = user
+        }
+        for (name, value) in body where value != .null && name != "metadata" { license[name] = value }
+        if let entries = body["metadata"]?.arrayValue {
+            unindexMetadata(of: id, license)
+            license["metadata"] = .array(entries.compactMap { entry -> JSONValue? in
+                guard var fields = entry.objectValue else { return nil }
+                fields["id"] = .string(generateID())
+                fields["viewPermissions"] = fields["viewPermissions"].flatMap { $0 == .null ? nil : $0 } ?? .array([])
+                fields.removeValue(forKey: "visible")
+                if let value = fields["value"]?.stringValue { licenseIDsByMetadataValue[value, default: []].append(id) }
+                return .object(fields)
+            })
+        }
+        counters.licenseUpdates += 1
+        return store(id, license, change: "update", nowTicks: nowTicks)
+    }
+
+    /// `POST /v3/licenses/{id}/renew`: `expiresAt` (or now, for a license without one) plus the
+    /// license's `subscriptionInterval`. Not idempotent: each call extends again.
+    public func renewLicense(id: String, nowTicks: Int64) throws(Rejection) -> JSONValue {
+        var license = try existing(id)
+        guard let interval = license["subscriptionInterval"]?.stringValue, let step = ISODuration(interval) else {
+            throw Rejection(status: 400, message: "The license has no subscription interval to renew by.", code: nil)
+        }
+        let base = license["expiresAt"]?.stringValue.flatMap(RFC3339.parse) ?? nowTicks
+        license["expiresAt"] = .string(RFC3339.format(ticks: step.added(to: base)))
+        counters.licenseRenewals += 1
+        return store(id, license, change: "renew", nowTicks: nowTicks)
+    }
+
+    /// `PATCH /v3/licenses/{id}/expires-at`: a date-time, or null for a license that never expires.
+    public func setExpiry(id: String, _ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue {
+        var license = try existing(id)
+        switch body["expiresAt"] {
+        case .string(let text)?:
+            guard let ticks = RFC3339.parse(text) else { throw Rejection(status: 400, message: "expiresAt is not a date-time.", code: nil) }
+            license["expiresAt"] = .string(RFC3339.format(ticks: ticks))
+        default:
+            license["expiresAt"] = .null
+        }
+        counters.licenseExpiryChanges += 1
+        return store(id, license, change: "expires-at", nowTicks: nowTicks)
+    }
+
+    /// `DELETE /v3/licenses/{id}`.
+    public func deleteLicense(id: String) throws(Rejection) {
+        let license = try existing(id)
+        unindexMetadata(of: id, license)
+        if let key = license["key"]?.stringValue { licenseIDByKey.removeValue(forKey: key) }
+        licenses.removeValue(forKey: id)
+        licenseOrder.removeAll { $0 == id }
+        licensePosition = Dictionary(uniqueKeysWithValues: licenseOrder.enumerated().map { ($1, $0) })
+        counters.licensesDeleted += 1
+        changes[id, default: [:]]["delete", default: 0] += 1
+    }
+
+    private func unindexMetadata(of id: String, _ license: [String: JSONValue]) {
+        for entry in license["metadata"]?.arrayValue ?? [] {
+            guard let value = entry.objectValue?["value"]?.stringValue else { continue }
+            licenseIDsByMetadataValue[value]?.removeAll { $0 == id }
+            if licenseIDsByMetadataValue[value]?.isEmpty == true { licenseIDsByMetadataValue.removeValue(forKey: value) }
+        }
+    }
 
     // MARK: users
 

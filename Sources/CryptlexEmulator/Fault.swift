@@ -22,7 +22,7 @@ public enum Fault: String, Sendable, Codable, CaseIterable {
 ///
 /// A rule with `count` fires for the next `count` matching requests, then is spent; a rule with
 /// `probability` fires at random (reproducible with the emulator's seed). `method` and `path`
-/// narrow the rule to one route (`POST`, `/v3/users`).
+/// narrow the rule to one route (`POST`, `/v3/users`; `*` stands for one segment: `/v3/licenses/*/renew`).
 public struct FaultRule: Sendable, Codable, Equatable {
     public var fault: Fault
     public var probability: Double?
@@ -38,8 +38,16 @@ public struct FaultRule: Sendable, Codable, Equatable {
         self.path = path
     }
 
+    /// `path` may hold `*` for one segment: `/v3/licenses/*/renew`.
     func matches(method: String, path: String) -> Bool {
-        (self.method.map { $0.uppercased() == method } ?? true) && (self.path.map { $0 == path } ?? true)
+        (self.method.map { $0.uppercased() == method } ?? true) && (self.path.map { Self.path($0, matches: path) } ?? true)
+    }
+
+    static func path(_ pattern: String, matches path: String) -> Bool {
+        guard pattern.contains("*") else { return pattern == path }
+        let want = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        let have = path.split(separator: "/", omittingEmptySubsequences: false)
+        return want.count == have.count && zip(want, have).allSatisfy { $0 == "*" || $0 == $1 }
     }
 }
 

@@ -24,6 +24,54 @@ struct ClientAgainstEmulatorTests {
         }
     }
 
+    /// A license's life after creation: read, renew (by its interval, every call again), set the
+    /// expiry (and back to perpetual), update, suspend, delete; each change counted per license.
+    @Test func aLicenseIsReadRenewedUpdatedAndDeleted() async throws {
+        try await withEmulatorClient { client, emulator in
+            var request = LicenseRequest(productId: "prod-1")
+            request.subscriptionInterval = "P1M"
+            request.expiresAt = "2027-01-31T00:00:00Z"
+            let id = try await client.createLicense(request).value.id
+            #expect(try await client.license(id: id).value.expiresAt?.hasPrefix("2027-01-31T00:00:00") == true)
+
+            let renewed = try await client.renewLicense(id: id)
+            #expect(renewed.value.expiresAt?.hasPrefix("2027-02-28T00:00:00") == true)  // a month on, by the calendar
+            #expect(try await client.renewLicense(id: id).value.expiresAt?.hasPrefix("2027-03-28T00:00:00") == true)
+            #expect(try await client.setExpiry(id: id, expiresAt: "2030-06-01T00:00:00Z").value.expiresAt?.hasPrefix("2030-06-01") == true)
+            #expect(try await client.setExpiry(id: id, expiresAt: nil).value.expiresAt == nil)
+
+            let updated = try await client.updateLicense(id: id, body: Array(#"{"allowedActivations":9,"suspended":true,"notes":"moved"}"#.utf8))
+            #expect(updated.value.suspended == true)
+            #expect(await emulator.store.allLicenses().first?.objectValue?["allowedActivations"] == .int(9))
+            // A create-only field is not part of LicenseUpdateRequestModel: 400 naming it.
+            let refused = await apiError { try await client.updateLicense(id: id, body: Array(#"{"productId":"prod-2"}"#.utf8)) }
+            #expect(refused?.status == 400)
+            #expect(refused?.description.contains("productId") == true)
+
+            #expect(try await client.deleteLicense(id: id).status == 204)
+            let gone = await apiError { try await client.license(id: id) }
+            #expect(gone?.status == 404)
+            #expect(gone?.outcome == .permanent)
+            let changes = await emulator.store.changesByLicense()[id] ?? [:]
+            #expect(changes == ["renew": 2, "expires-at": 2, "update": 1, "delete": 1])
+        }
+    }
+
+    /// A renewal whose answer is lost was applied: the license's counter and expiry show it.
+    @Test func aLostAnswerToARenewalWasApplied() async throws {
+        try await withEmulatorClient { client, emulator in
+            var request = LicenseRequest(productId: "prod-1")
+            request.subscriptionInterval = "P1Y"
+            request.expiresAt = "2027-05-01T00:00:00Z"
+            let id = try await client.createLicense(request).value.id
+            await emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 1, path: "/v3/licenses/*/renew")]))
+            let error = await apiError { try await client.renewLicense(id: id) }
+            #expect(error?.outcome == .ambiguous)
+            #expect(try await client.license(id: id).value.expiresAt?.hasPrefix("2028-05-01") == true)
+            #expect(await emulator.store.changesByLicense()[id] == ["renew": 1])
+        }
+    }
+
     @Test func pagesThroughLookupsUntilAShortPage() async throws {
         try await withEmulatorClient { client, _ in
             for index in 0..<7 {
