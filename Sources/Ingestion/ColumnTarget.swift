@@ -11,6 +11,10 @@ enum ColumnTarget: Sendable {
     case metadataKey(String)
     case customer(CustomerField)
     case quantity
+    /// What the row does (`create`, `renew`, …).
+    case action
+    /// The license a change row changes.
+    case licenseId
     case ignored
     case unknown
 
@@ -40,6 +44,8 @@ enum ColumnTarget: Sendable {
         if let index = LicenseFieldTable.indexByNormalizedName[normalized] { return .field(index) }
         if let customer = CustomerField.allCases.first(where: { $0.rawValue.lowercased() == normalized }) { return .customer(customer) }
         if normalized == "quantity" || normalized == "qty" { return .quantity }
+        if normalized == "action" { return .action }
+        if normalized == "licenseid" { return .licenseId }
         switch policy {
         case .error: return .unknown
         case .metadata: return .metadataKey(trimmed)
@@ -53,6 +59,8 @@ enum ColumnTarget: Sendable {
         for (index, field) in LicenseFieldTable.all.enumerated() { names[field.name] = .field(index) }
         for field in CustomerField.allCases { names[field.rawValue] = .customer(field) }
         names["quantity"] = .quantity
+        names["action"] = .action
+        names["licenseId"] = .licenseId
         return names
     }()
 
@@ -69,6 +77,8 @@ enum ColumnTarget: Sendable {
         case .metadataKey(let key): "metadata.\(key)"
         case .customer(let field): field.rawValue
         case .quantity: "quantity"
+        case .action: "action"
+        case .licenseId: "licenseId"
         case .ignored, .unknown: nil
         }
     }
@@ -76,7 +86,7 @@ enum ColumnTarget: Sendable {
     /// "did you mean …?" for an unknown column: the nearest known name within a few edits.
     static func suggestion(for name: String) -> String? {
         let target = LicenseFieldTable.normalize(name)
-        let candidates = LicenseFieldTable.all.map(\.name) + CustomerField.allCases.map(\.rawValue) + ["quantity"]
+        let candidates = LicenseFieldTable.all.map(\.name) + CustomerField.allCases.map(\.rawValue) + ["quantity", "action", "licenseId"]
         let scored = candidates.map { ($0, editDistance(target, LicenseFieldTable.normalize($0))) }
         guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, target.count / 3) else { return nil }
         return best.0
@@ -111,7 +121,7 @@ private struct ExactNameTable: @unchecked Sendable {
     private struct Entry {
         var name: UnsafeMutablePointer<UInt8>?
         var count = 0
-        /// 0..<100: a body field; 100 + n: customer field n; 200: quantity.
+        /// 0..<100: a body field; 100 + n: customer field n; 200: quantity; 201: action; 202: licenseId.
         var code = 0
     }
 
@@ -125,6 +135,8 @@ private struct ExactNameTable: @unchecked Sendable {
         var names: [(String, Int)] = LicenseFieldTable.all.enumerated().map { ($1.name, $0) }
         names += ColumnTarget.CustomerField.allCases.map { ($0.rawValue, 100 + $0.ordinal) }
         names.append(("quantity", 200))
+        names.append(("action", 201))
+        names.append(("licenseId", 202))
         for (name, code) in names {
             let bytes = Array(name.utf8)
             let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
@@ -162,6 +174,8 @@ private struct ExactNameTable: @unchecked Sendable {
                 case 101: return .customer(.firstName)
                 case 102: return .customer(.lastName)
                 case 103: return .customer(.company)
+                case 201: return .action
+                case 202: return .licenseId
                 default: return .quantity
                 }
             }

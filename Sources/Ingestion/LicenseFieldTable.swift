@@ -72,6 +72,8 @@ public enum LicenseFieldTable {
     static let kinds: [LicenseField.Kind] = all.map(\.kind)
     static let store: [@Sendable (inout LicenseRequest, LicenseField.Value) -> Void] = all.map(\.store)
 
+    static let expiresAtIndex = all.firstIndex { $0.name == "expiresAt" }!
+
     /// Fields by normalised name (lower case, letters and digits only), so `Allowed Activations`,
     /// `allowed_activations` and `allowedActivations` all find the same field.
     static let indexByNormalizedName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { (normalize($1.name), $0) })

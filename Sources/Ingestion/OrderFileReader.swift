@@ -34,7 +34,8 @@ public struct OrderFileReader {
         } else {
             throw .unknownFormat(file: path == "-" ? "<stdin>" : path)
         }
-        mapper = try RowMapper(file: path == "-" ? "<stdin>" : path, defaults: options.defaults, timeZone: options.timeZone)
+        mapper = try RowMapper(file: path == "-" ? "<stdin>" : path, defaults: options.defaults, timeZone: options.timeZone,
+                               defaultAction: options.action, targetMetadata: options.targetMetadata, idColumn: options.idColumn)
     }
 
     /// Reads the whole file, calling `body` with each row in file order.

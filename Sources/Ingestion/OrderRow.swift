@@ -19,6 +19,14 @@ public struct OrderRow: Sendable {
     public internal(set) var idIsFromColumn = false
     /// What ``IngestOptions/prepare`` made of the row (nil without one, or for an invalid row).
     public var prepared: [UInt8]?
+    /// What the row does; for a change, ``request`` holds the fields an update sets.
+    public internal(set) var action: LicenseAction = .create
+    /// The license a change row changes (nil for a create, or when the row names none: an error).
+    public internal(set) var target: LicenseTarget?
+    /// A set-expiry row's new expiry.
+    public internal(set) var expiry: ExpiryChange?
+    /// The body fields an update row changes (the PATCH body holds these and nothing else).
+    public internal(set) var changedFields: [String] = []
 
     /// True when no diagnostic is an error.
     public var isValid: Bool { !diagnostics.contains { $0.severity == .error } }
@@ -62,6 +70,11 @@ public struct IngestOptions: Sendable {
     public var unknownColumns: UnknownColumnPolicy
     /// The zone of date-times written without one (`--time-zone`); nil refuses them.
     public var timeZone: LocalTimeZone?
+    /// The action of rows without an `action` column or cell (`--action`).
+    public var action: LicenseAction = .create
+    /// `--target-metadata NAME`: change rows find their license by the metadata entry NAME (the row's
+    /// NAME column, or its id when NAME is the id column).
+    public var targetMetadata: String?
     /// Per-row work of the caller's (encoding the request, say), run in the parallel stage for each
     /// valid row before the checks that span rows; its result is ``OrderRow/prepared``.
     public var prepare: (@Sendable (OrderRow) -> [UInt8])?

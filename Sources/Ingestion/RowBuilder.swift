@@ -85,8 +85,10 @@ struct RowBuilder: Sendable {
             guard !name.isEmpty else {
                 throw IngestionError.badHeader(file: file, line: record.line, reason: "column \(index + 1) has no name; name it or delete the column")
             }
-            let target = name == options.idColumn && ColumnTarget.resolve(name, policy: .ignore).identity == nil
-                ? .ignored : ColumnTarget.resolve(name, policy: options.unknownColumns)
+            let target: ColumnTarget = name == options.idColumn && ColumnTarget.resolve(name, policy: .ignore).identity == nil
+                ? .ignored
+                : name == options.targetMetadata && ColumnTarget.resolve(name, policy: .ignore).identity == nil
+                    ? .metadataKey(name) : ColumnTarget.resolve(name, policy: options.unknownColumns)
             if let identity = target.identity ?? (name == options.idColumn ? name : nil) {
                 if let earlier = seen[identity] {
                     throw IngestionError.badHeader(file: file, line: record.line, reason:
@@ -107,7 +109,9 @@ struct RowBuilder: Sendable {
             idIndex = index
         }
         let hasProduct = plan.contains { $0.identity == "productId" } || mapper.defaults.contains { $0.target.identity == "productId" }
-        if !hasProduct {
+        // A file of changes needs no product (a row that creates is still checked for one).
+        let mayChange = plan.contains { $0.identity == "action" } || options.action != .create
+        if !hasProduct && !mayChange {
             throw IngestionError.badHeader(file: file, line: record.line, reason:
                 "no productId column; add one, or give every row the same product with --product-id")
         }
@@ -260,6 +264,8 @@ struct SeenTargets {
         case .field(let index): bit = index
         case .customer(let field): bit = 100 + field.ordinal
         case .quantity: bit = 110
+        case .action: bit = 111
+        case .licenseId: bit = 112
         case .metadataKey(let key):
             if metadataKeys.contains(key) { return false }
             metadataKeys.append(key)

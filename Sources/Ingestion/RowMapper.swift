@@ -14,18 +14,30 @@ struct RowMapper: Sendable {
     private(set) var defaults: [Placed]
     /// The zone of date-times written without one (`--time-zone`); nil refuses them.
     let timeZone: LocalTimeZone?
+    /// The action of a row without an `action` cell (`--action`; `create` by default).
+    let defaultAction: LicenseAction
+    /// `--target-metadata NAME`: change rows find their license by this metadata entry.
+    private(set) var targetMetadata: String?
+    /// The id column (its value is the row id, not a cell of the assembly).
+    private(set) var idColumn: String?
 
     /// A copy that shares no string or array with this one (see ``RowBuilder/unshared()``).
     func unshared() -> RowMapper {
         var copy = self
         copy.file = file.unshared
+        copy.targetMetadata = targetMetadata?.unshared
+        copy.idColumn = idColumn?.unshared
         copy.defaults = defaults.map { Placed(target: $0.target.unshared, cell: $0.cell.unshared, label: $0.label.unshared) }
         return copy
     }
 
-    init(file: String, defaults: [(String, String)], timeZone: LocalTimeZone? = nil) throws(IngestionError) {
+    init(file: String, defaults: [(String, String)], timeZone: LocalTimeZone? = nil, defaultAction: LicenseAction = .create,
+         targetMetadata: String? = nil, idColumn: String? = nil) throws(IngestionError) {
         self.file = file
         self.timeZone = timeZone
+        self.defaultAction = defaultAction
+        self.targetMetadata = targetMetadata
+        self.idColumn = idColumn
         var placed: [Placed] = []
         for (name, value) in defaults {
             let target = ColumnTarget.resolve(name, policy: .error)
@@ -56,6 +68,25 @@ struct RowMapper: Sendable {
         var metadata: [LicenseMetadata] = []
         var email: String?, firstName: String?, lastName: String?, company: String?
         var quantity = 1
+        var quantityGiven = false
+        var action: LicenseAction?
+        /// The action cell named no action: nothing else about the row can be judged.
+        var actionUnknown = false
+        var licenseID: String?
+        /// `expiresAt` was `perpetual` (for set-expiry).
+        var perpetual = false
+        /// The body fields the row's cells placed, a bit per index of ``LicenseFieldTable/all`` (two words).
+        var fieldsSet: (UInt64, UInt64) = (0, 0)
+        /// Metadata keys the flags placed.
+        var metadataFromDefaults: [String] = []
+
+        mutating func noteField(_ index: Int) {
+            if index < 64 { fieldsSet.0 |= 1 << UInt64(index) } else { fieldsSet.1 |= 1 << UInt64(index - 64) }
+        }
+
+        func isSet(_ index: Int) -> Bool {
+            index < 64 ? fieldsSet.0 & (1 << UInt64(index)) != 0 : fieldsSet.1 & (1 << UInt64(index - 64)) != 0
+        }
 
         /// A later value for a metadata key replaces the earlier one in place (a row wins over a default).
         mutating func addMetadata(_ entry: LicenseMetadata) {
@@ -67,6 +98,9 @@ struct RowMapper: Sendable {
     func start(position: SourcePosition) -> Assembly {
         var assembly = Assembly(position: position)
         for index in 0..<defaults.count { place(defaults[index].target, defaults[index].cell, label: defaults[index].label, into: &assembly) }
+        // Only the row's own cells count as what a change row sets (flags' values are for creates).
+        assembly.fieldsSet = (0, 0)
+        assembly.metadataFromDefaults = assembly.metadata.map(\.key)
         return assembly
     }
 
@@ -78,14 +112,37 @@ struct RowMapper: Sendable {
         }
         switch target {
         case .field(let index):
+            row.noteField(index)
             switch CellParser.parse(cell, as: LicenseFieldTable.kinds[index], zone: timeZone) {
             case .success(.metadata(let entries)): for entry in entries { row.addMetadata(entry) }
             case .success(let value): LicenseFieldTable.store[index](&row.request, value)
+            case .failure(let failure):
+                if index == LicenseFieldTable.expiresAtIndex, case .success(let text) = CellParser.text(cell),
+                   text.trimmed.lowercased() == "perpetual" {
+                    row.perpetual = true
+                } else {
+                    problem(failure.message)
+                }
+            }
+        case .action:
+            switch CellParser.text(cell) {
+            case .success(let text) where text.trimmed.isEmpty: break
+            case .success(let text):
+                if let action = LicenseAction(text: text) { row.action = action } else {
+                    row.actionUnknown = true
+                    problem("\"\(text.prefix(40))\" is not an action; expected one of \(LicenseAction.names)")
+                }
+            case .failure(let failure): problem(failure.message)
+            }
+        case .licenseId:
+            switch CellParser.text(cell) {
+            case .success(let text): if !text.trimmed.isEmpty { row.licenseID = text.trimmed }
             case .failure(let failure): problem(failure.message)
             }
         case .metadataKey(let key):
             switch CellParser.text(cell) {
-            case .success(let text): row.addMetadata(LicenseMetadata(key: key, value: text))
+            case .success(let text):
+                row.addMetadata(LicenseMetadata(key: key, value: text))
             case .failure(let failure): problem(failure.message)
             }
         case .customer(let field):
@@ -101,7 +158,7 @@ struct RowMapper: Sendable {
             }
         case .quantity:
             switch CellParser.integer(cell) {
-            case .success(let value) where (1...10_000).contains(value): row.quantity = Int(value)
+            case .success(let value) where (1...10_000).contains(value): row.quantity = Int(value); row.quantityGiven = true
             case .success(let value): problem("must be from 1 to 10000, not \(value)")
             case .failure(let failure): problem(failure.message)
             }
@@ -124,6 +181,21 @@ struct RowMapper: Sendable {
             swap(&metadata, &row.metadata)
             row.request.metadata = metadata
         }
+        if row.actionUnknown {
+            var diagnostics: [Diagnostic] = []
+            swap(&diagnostics, &row.diagnostics)
+            return OrderRow(position: row.position, rowID: rowID, request: LicenseRequest(productId: ""), customer: nil, quantity: 1, diagnostics: diagnostics)
+        }
+        let action = row.action ?? defaultAction
+        if action != .create {
+            return finishChange(&row, action: action, rowID: rowID, idIsFromColumn: idIsFromColumn)
+        }
+        if row.licenseID != nil {
+            problem("licenseId", "is for rows that change a license (update, renew, …); a create row makes a new one, so leave it empty or set the row's action")
+        }
+        if row.perpetual {
+            problem("expiresAt", "\"perpetual\" is for set-expiry rows; leave expiresAt empty for a new license that never expires")
+        }
         for found in LicenseValidator.problems(in: row.request) { problem(found.field, found.message) }
 
         var customer: Customer?
@@ -142,6 +214,90 @@ struct RowMapper: Sendable {
         swap(&diagnostics, &row.diagnostics)
         var built = OrderRow(position: row.position, rowID: rowID, request: request, customer: customer, quantity: row.quantity, diagnostics: diagnostics)
         built.idIsFromColumn = idIsFromColumn
+        return built
+    }
+
+    /// A change row: its target, and what its action allows (``LicenseAction``). Fields the action
+    /// does not use are errors, not silently dropped: a misplaced column must not go unnoticed.
+    private func finishChange(_ row: inout Assembly, action: LicenseAction, rowID: String, idIsFromColumn: Bool) -> OrderRow {
+        let line = row.position.line
+        func problem(_ field: String?, _ message: String) {
+            row.diagnostics.append(Diagnostic(file: file, line: line, field: field, message: message))
+        }
+        // The target: licenseId, else key, else --target-metadata.
+        var target: LicenseTarget?
+        var keyIsTarget = false
+        if let id = row.licenseID {
+            target = .id(id)
+        } else if let key = row.request.key {
+            target = .key(key)
+            keyIsTarget = true
+        } else if let name = targetMetadata {
+            let value = name == idColumn && idIsFromColumn ? rowID : row.request.metadata?.first { $0.key == name }?.value
+            if let value, !value.isEmpty {
+                target = .metadata(name: name, value: value)
+            } else {
+                problem(name, "is empty; --target-metadata \(name) finds the license to \(action.rawValue) by it")
+            }
+        } else {
+            problem(nil, "names no license to \(action.rawValue): add a licenseId or key column, or pass --target-metadata NAME (the order id licprov keeps on each license it creates)")
+        }
+        if row.email != nil || row.firstName != nil || row.lastName != nil || row.company != nil {
+            problem(row.email != nil ? "email" : "firstName", "is for create rows; \(action.rawValue) does not change the customer (update sets userId)")
+        }
+        if row.quantityGiven { problem("quantity", "is for create rows; a \(action.rawValue) row changes one license") }
+        // Fields: the body of an update; set-expiry's expiresAt; nothing for the others.
+        var expiry: ExpiryChange?
+        var changed: [String] = []
+        for index in 0..<LicenseFieldTable.all.count where row.isSet(index) {
+            let name = LicenseFieldTable.all[index].name
+            if keyIsTarget && name == "key" { continue }
+            if name == "expiresAt" && (action == .setExpiry || row.perpetual) { continue }  // below
+            if name == "metadata" { continue }  // below, by key
+            if action == .update {
+                if LicenseFieldTable.updatable.contains(name) { changed.append(name) } else {
+                    problem(name, "cannot be changed by update: \(LicenseFieldTable.updateHint(for: name))")
+                }
+            } else {
+                problem(name, "is not used by \(action.rawValue); leave it empty (only update changes fields)")
+            }
+        }
+        // Metadata from the row's own cells (the target's entry finds the license; it is no change).
+        let ownKeys = (row.request.metadata ?? []).map(\.key).filter { !row.metadataFromDefaults.contains($0) }
+        for key in ownKeys where key != targetMetadata {
+            problem("metadata.\(key)", action == .update
+                ? "cannot be changed by update: Cryptlex replaces a license's whole metadata list, which would drop licprov's marker"
+                : "is not used by \(action.rawValue); leave it empty")
+        }
+        switch action {
+        case .setExpiry:
+            if row.perpetual {
+                expiry = .perpetual
+            } else if let date = row.request.expiresAt {
+                expiry = .date(date)
+            } else {
+                problem("expiresAt", "is required for set-expiry: a date-time, or perpetual for a license that never expires")
+            }
+        case .update:
+            if row.perpetual { problem("expiresAt", "cannot be changed by update: use the set-expiry action") }
+            if changed.isEmpty && row.diagnostics.isEmpty {
+                problem(nil, "is an update that changes nothing: add a column with the new value")
+            }
+            for found in LicenseValidator.problems(in: row.request) where changed.contains(found.field) { problem(found.field, found.message) }
+        default:
+            if row.perpetual { problem("expiresAt", "is not used by \(action.rawValue); leave it empty") }
+        }
+        var request = LicenseRequest(productId: "")
+        swap(&request, &row.request)
+        if keyIsTarget { request.key = nil }
+        var diagnostics: [Diagnostic] = []
+        swap(&diagnostics, &row.diagnostics)
+        var built = OrderRow(position: row.position, rowID: rowID, request: request, customer: nil, quantity: 1, diagnostics: diagnostics)
+        built.idIsFromColumn = idIsFromColumn
+        built.action = action
+        built.target = target
+        built.expiry = expiry
+        built.changedFields = changed
         return built
     }
 

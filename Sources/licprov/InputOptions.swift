@@ -31,6 +31,12 @@ struct InputOptions: ParsableArguments {
     var timeZone: String?
 
     /// The options as Ingestion takes them; throws a usage error naming the bad flag.
+    @Option(help: ArgumentHelp("What every row without an action column does: create (default), update, renew, set-expiry, suspend, unsuspend, revoke, unrevoke or delete.", valueName: "ACTION"))
+    var action: String?
+
+    @Option(help: ArgumentHelp("Rows that change a license find it by the metadata entry NAME, whose value is the row's NAME column (or its id, when NAME is the --id-column: licprov keeps the id on every license it creates).", valueName: "NAME"))
+    var targetMetadata: String?
+
     func ingestOptions() throws -> IngestOptions {
         var format: InputFormat?
         if let name = self.format {
@@ -65,6 +71,17 @@ struct InputOptions: ParsableArguments {
         if let timeZone {
             do { zone = try LocalTimeZone(parsing: timeZone) } catch { throw ValidationError(error.localizedDescription) }
         }
-        return IngestOptions(format: format, delimiter: delimiter, idColumn: idColumn, defaults: defaults, unknownColumns: policy, timeZone: zone)
+        var options = IngestOptions(format: format, delimiter: delimiter, idColumn: idColumn, defaults: defaults, unknownColumns: policy, timeZone: zone)
+        if let action {
+            guard let parsed = LicenseAction(text: action) else { throw ValidationError("--action \(action): expected one of \(LicenseAction.names)") }
+            options.action = parsed
+        }
+        if let targetMetadata {
+            guard !targetMetadata.trimmingCharacters(in: .whitespaces).isEmpty, targetMetadata.count <= 256 else {
+                throw ValidationError("--target-metadata must be a metadata key of 1–256 characters")
+            }
+            options.targetMetadata = targetMetadata
+        }
+        return options
     }
 }
