@@ -13,6 +13,11 @@ public struct CryptlexClient: Sendable {
         public var value: Value
         public var status: Int
         public var rateLimit: RateLimitStatus
+
+        /// The same answer with its value transformed.
+        public func map<T: Sendable>(_ transform: (Value) -> T) -> Answer<T> {
+            Answer<T>(value: transform(value), status: status, rateLimit: rateLimit)
+        }
     }
 
     public let baseURL: CryptlexBaseURL
@@ -61,6 +66,16 @@ public struct CryptlexClient: Sendable {
     /// `GET /v3/licenses/{id}`.
     public func license(id: String) async throws(APIError) -> Answer<License> {
         try await send("GET", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: License.self)
+    }
+
+    /// `GET /v3/licenses/{id}`, every field kept.
+    public func licenseSnapshot(id: String) async throws(APIError) -> Answer<LicenseSnapshot> {
+        try await send("GET", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: LicenseSnapshot.self)
+    }
+
+    /// One page of `GET /v3/licenses`, every field of each license kept.
+    public func findLicenseSnapshots(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[LicenseSnapshot]> {
+        try await send("GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil, expecting: [LicenseSnapshot].self)
     }
 
     /// `PATCH /v3/licenses/{id}` with a `LicenseUpdateRequestModel` body already encoded.

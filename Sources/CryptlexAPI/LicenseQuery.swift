@@ -8,6 +8,10 @@ public struct LicenseQuery: Sendable, Equatable {
     /// Any of these metadata values (`metadata.value[in]`, comma-separated: none may hold a comma).
     public var metadataValues: [String]?
     public var userEmail: String?
+    /// Any of these ids (`id[in]`).
+    public var ids: [String]?
+    /// Any of these keys (`key[in]`; none may hold a comma).
+    public var keys: [String]?
     /// Only licenses created at or after this time (an RFC 3339 date-time).
     public var createdAtOrAfter: String?
     public var newestFirst = false
@@ -30,6 +34,8 @@ public struct LicenseQuery: Sendable, Equatable {
     func items(page: Int, limit: Int) -> [(String, String)] {
         var items: [(String, String)] = []
         if let key { items.append(("key[eq]", key)) }
+        if let keys { items.append(("key[in]", keys.joined(separator: ","))) }
+        if let ids { items.append(("id[in]", ids.joined(separator: ","))) }
         if let productId { items.append(("productId[eq]", productId)) }
         if let userId { items.append(("userId", userId)) }
         if let metadataKey { items.append(("metadata.key[eq]", metadataKey)) }

@@ -124,7 +124,9 @@ public actor EmulatorStore {
         counters.licenseLookups += 1
         var candidates: [String]
         // An exact key or marker (eq, in) is found through its index; anything else scans.
-        if let keys = filter.key.lazy.compactMap(\.exactValues).first {
+        if let ids = filter.id.lazy.compactMap(\.exactValues).first {
+            candidates = inCreationOrder(Set(ids.filter { self.licenses[$0] != nil }))
+        } else if let keys = filter.key.lazy.compactMap(\.exactValues).first {
             candidates = inCreationOrder(Set(keys.compactMap { licenseIDByKey[$0] }))
         } else if let values = filter.metadataValue.lazy.compactMap(\.exactValues).first {
             candidates = inCreationOrder(Set(values.flatMap { licenseIDsByMetadataValue[$0] ?? [] }))

@@ -41,6 +41,12 @@ public final class JournalCommitter: Sendable {
         try await submit([.markInFlight(id)])
     }
 
+    /// Records a change's license and its state before the change; returns once that is on disk
+    /// (before the change is sent: what `undo` and a lost answer's settlement compare with).
+    public func recordTarget(_ id: Int64, licenseID: String, licenseKey: String?, beforeState: String) async throws(JournalError) {
+        try await submit([.recordTarget(id: id, licenseID: licenseID, licenseKey: licenseKey, beforeState: beforeState)])
+    }
+
     /// Returns entries marked ahead of time, and never sent, to pending.
     public func unmark(_ ids: [Int64]) async throws(JournalError) {
         try await submit(ids.map { .unmark($0) })

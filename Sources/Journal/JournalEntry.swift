@@ -53,6 +53,14 @@ public struct JournalEntry: Sendable, Equatable {
     public var maybeSent = false
     /// When the entry last changed (``SQLiteJournal/timestamp()``).
     public var updatedAt: String = ""
+    /// `create`, or the change the row asks for (`renew`, `revoke`, …).
+    public var action = "create"
+    /// A change's target, as the planner wrote it (JSON).
+    public var target: String?
+    /// A change's fields as they were before its first send (JSON), or nil before it is read.
+    public var beforeState: String?
+    /// The expiry a renew or set-expiry left.
+    public var afterExpiry: String?
 
     /// ``updatedAt`` as a date.
     public var changedAt: Date? { SQLiteJournal.date(updatedAt) }
@@ -70,9 +78,14 @@ public struct Intent: Sendable, Equatable {
     public var state: JournalEntry.State
     public var error: String?
     public var customerRef: Int64?
+    public var action = "create"
+    public var target: String?
 
     public init(rowID: String, unit: Int, sourceLine: Int, body: [UInt8], bodyHash: String, marker: String,
-                state: JournalEntry.State = .pending, error: String? = nil, customerRef: Int64? = nil) {
+                state: JournalEntry.State = .pending, error: String? = nil, customerRef: Int64? = nil,
+                action: String = "create", target: String? = nil) {
+        self.action = action
+        self.target = target
         self.customerRef = customerRef
         self.rowID = rowID
         self.unit = unit
@@ -106,6 +119,8 @@ public enum EntryChange: Sendable, Equatable {
     case moveTo(id: Int64, sourceLine: Int)
     /// The row of a settled entry differs from what was sent (nil: it no longer does).
     case noteEdit(id: Int64, body: [UInt8]?, bodyHash: String?)
+    /// A change row edited before its change was ever sent: its new target.
+    case retarget(id: Int64, target: String?)
 }
 
 /// One run, as the journal recorded it.
@@ -131,9 +146,12 @@ public struct AttemptOutcome: Sendable, Equatable {
     public var endsAttempt: Bool
     /// When the attempt was sent (``SQLiteJournal/timestamp()``); nil: now.
     public var startedAt: String?
+    /// The expiry a renew or set-expiry left (nil: unchanged in the journal).
+    public var afterExpiry: String?
 
     public init(entryID: Int64, state: JournalEntry.State, httpStatus: Int? = nil, licenseID: String? = nil, licenseKey: String? = nil,
-                error: String? = nil, endsAttempt: Bool = true, startedAt: String? = nil) {
+                error: String? = nil, endsAttempt: Bool = true, startedAt: String? = nil, afterExpiry: String? = nil) {
+        self.afterExpiry = afterExpiry
         self.endsAttempt = endsAttempt
         self.startedAt = startedAt
         self.entryID = entryID

@@ -15,6 +15,9 @@ import GRDB
 /// license.maybeSent: 1 once any send of the entry had an ambiguous outcome (a lost answer,
 ///         500/502/504, a timeout after sending): the license may exist, so every later send
 ///         of it is preceded by a lookup, in this run or any later one          -- v4
+/// license.action ('create', 'renew', …), target (JSON: {"id"|"key"|"metadata","value"}),
+///         beforeState (JSON: the fields the change touches, read before its first send),
+///         afterExpiry (the expiry a renew or set-expiry left)                 -- v5
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -90,6 +93,14 @@ extension SQLiteJournal {
                 ALTER TABLE license ADD COLUMN maybeSent INTEGER NOT NULL DEFAULT 0;
                 UPDATE license SET maybeSent = 1 WHERE state = 'inFlight'
                     OR id IN (SELECT licenseRef FROM attempt WHERE outcome = 'inFlight');
+                """)
+        }
+        migrator.registerMigration("v5: changes to existing licenses") { db in
+            try db.execute(sql: """
+                ALTER TABLE license ADD COLUMN action TEXT NOT NULL DEFAULT 'create';
+                ALTER TABLE license ADD COLUMN target TEXT;
+                ALTER TABLE license ADD COLUMN beforeState TEXT;
+                ALTER TABLE license ADD COLUMN afterExpiry TEXT;
                 """)
         }
         return migrator

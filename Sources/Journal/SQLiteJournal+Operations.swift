@@ -20,6 +20,8 @@ extension SQLiteJournal {
         case replaceBody(id: Int64, body: [UInt8], bodyHash: String)
         /// Marked in flight ahead of its send, but the run stopped before sending it: back to pending.
         case unmark(Int64)
+        /// A change's license, and its fields before the change (written once, before the first send).
+        case recordTarget(id: Int64, licenseID: String, licenseKey: String?, beforeState: String)
     }
 
     /// Applies operations with prepared statements (compiled once per connection, not per row).
@@ -39,12 +41,17 @@ extension SQLiteJournal {
             case .replaceBody(let id, let body, let hash):
                 try db.cachedStatement(sql: "UPDATE license SET body = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?")
                     .execute(arguments: [Data(body), hash, now, id])
+            case .recordTarget(let id, let licenseID, let licenseKey, let beforeState):
+                try db.cachedStatement(sql: """
+                    UPDATE license SET licenseID = ?, licenseKey = ?, beforeState = COALESCE(beforeState, ?), updatedAt = ? WHERE id = ?
+                    """).execute(arguments: [licenseID, licenseKey, beforeState, now, id])
             case .outcome(let outcome):
                 try db.cachedStatement(sql: """
                     UPDATE license SET state = ?, httpStatus = ?, licenseID = COALESCE(?, licenseID),
-                    licenseKey = COALESCE(?, licenseKey), error = ?, updatedAt = ?, maybeSent = maybeSent OR ? WHERE id = ?
+                    licenseKey = COALESCE(?, licenseKey), error = ?, updatedAt = ?, maybeSent = maybeSent OR ?,
+                    afterExpiry = COALESCE(?, afterExpiry) WHERE id = ?
                     """).execute(arguments: [outcome.state.rawValue, outcome.httpStatus, outcome.licenseID, outcome.licenseKey,
-                                             outcome.error, now, outcome.state == .inFlight, outcome.entryID])
+                                             outcome.error, now, outcome.state == .inFlight, outcome.afterExpiry, outcome.entryID])
                 if outcome.endsAttempt {
                     try db.cachedStatement(sql: """
                         INSERT INTO attempt (licenseRef, runID, startedAt, finishedAt, httpStatus, outcome, error)

@@ -99,6 +99,8 @@ public final class SQLiteJournal: Sendable {
         case .noteEdit(let id, let body, let hash):
             try db.cachedStatement(sql: "UPDATE license SET editedBody = ?, editedHash = ? WHERE id = ?")
                 .execute(arguments: [body.map { Data($0) }, hash, id])
+        case .retarget(let id, let target):
+            try db.cachedStatement(sql: "UPDATE license SET target = ?, updatedAt = ? WHERE id = ?").execute(arguments: [target, now, id])
         }
     }
 
@@ -156,10 +158,10 @@ public final class SQLiteJournal: Sendable {
         /// Inserts a new intent; returns its entry id.
         public func insert(_ intent: Intent) throws -> Int64 {
             try db.cachedStatement(sql: """
-                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef, action, target)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
                 """).execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
-                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef])
+                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef, intent.action, intent.target])
             return db.lastInsertedRowID
         }
 
@@ -243,7 +245,8 @@ public final class SQLiteJournal: Sendable {
             state: .decode(row["state"], id: row["id"], rowID: row["rowID"]), attempts: row["attempts"],
             licenseID: row["licenseID"], licenseKey: row["licenseKey"], httpStatus: row["httpStatus"], error: row["error"],
             editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }, customerRef: row["customerRef"],
-            maybeSent: row["maybeSent"], updatedAt: row["updatedAt"]
+            maybeSent: row["maybeSent"], updatedAt: row["updatedAt"], action: row["action"], target: row["target"],
+            beforeState: row["beforeState"], afterExpiry: row["afterExpiry"]
         )
     }
 

@@ -141,7 +141,11 @@ public struct ProvisioningRun: Sendable {
                                                                   markerKey: configuration.markerKey,
                                                                   reconcileDelay: configuration.reconcileDelay)
         }
-        let worker = prepared
+        var changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: configuration.maxFailures, logger: logger)
+        if !stop.isRequested, !plan.changeEntries.isEmpty {
+            changes.resolved = try await ChangeTargets.prefetch(plan.changeEntries, journal: journal, requests: requests, client: client)
+        }
+        let worker = Worker(creates: prepared, changes: changes)
         let journalFailure = JournalFailureBox()
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
         let stop = self.stop
@@ -228,4 +232,15 @@ private final class JournalFailureBox: Sendable {
     private let stored = Mutex<JournalError?>(nil)
     func set(_ error: JournalError) { stored.withLock { if $0 == nil { $0 = error } } }
     var error: JournalError? { stored.withLock { $0 } }
+}
+
+/// A run's two kinds of rows: licenses to create, changes to existing ones.
+private struct Worker: Sendable {
+    let creates: LicenseWorker
+    let changes: ChangeWorker
+
+    @discardableResult
+    func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
+        item.change == nil ? try await creates.settle(item) : try await changes.settle(item)
+    }
 }

@@ -26,9 +26,15 @@ public enum ResultsFile {
         public var licenseKey: String?
         public var httpStatus: Int?
         public var message: String?
+        /// `create`, or the change the row asked for.
+        public var action = "create"
+        /// The expiry a renew or set-expiry left.
+        public var expiresAt: String?
 
         public init(sourceLine: Int, rowID: String, unit: Int, status: String, licenseID: String? = nil,
-                    licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil) {
+                    licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil, action: String = "create", expiresAt: String? = nil) {
+            self.action = action
+            self.expiresAt = expiresAt
             self.sourceLine = sourceLine
             self.rowID = rowID
             self.unit = unit
@@ -41,11 +47,13 @@ public enum ResultsFile {
 
         /// The line's cells, in ``ResultsFile/header`` order.
         var cells: [String] {
-            [String(sourceLine), rowID, String(unit), status, licenseID ?? "", licenseKey ?? "", httpStatus.map(String.init) ?? "", message ?? ""]
+            [String(sourceLine), rowID, String(unit), status, licenseID ?? "", licenseKey ?? "", httpStatus.map(String.init) ?? "", message ?? "",
+             action, expiresAt ?? ""]
         }
     }
 
-    public static let header: [String] = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message"]
+    public static let header: [String] = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message",
+                                          "action", "expires_at"]
 
     /// Why the file could not be written.
     public struct WriteError: Error, LocalizedError, Sendable {

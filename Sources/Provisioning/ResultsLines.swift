@@ -10,10 +10,15 @@ import Journal
 /// | failed / rejected / conflict / unresolved | the same word, with the error |
 /// | pending | `not sent` |
 /// | inFlight | `unknown` (looked up on the next run) |
+/// | a change, applied | what it did: `updated`, `renewed`, `expiry set`, `suspended`, `unsuspended`, `revoked`, `unrevoked`, `deleted` |
+///
+/// The `action` column says what the row asked for; `expires_at`, the expiry a renew or set-expiry left.
 enum ResultsLines {
     static func line(for entry: JournalEntry, markerKey: String?) -> ResultsFile.Line {
         var line = ResultsFile.Line(sourceLine: entry.sourceLine, rowID: entry.rowID, unit: entry.unit, status: entry.state.rawValue,
-                                    licenseID: entry.licenseID, licenseKey: entry.licenseKey, httpStatus: entry.httpStatus, message: entry.error)
+                                    licenseID: entry.licenseID, licenseKey: entry.licenseKey, httpStatus: entry.httpStatus, message: entry.error,
+                                    action: entry.action, expiresAt: entry.afterExpiry)
+        if entry.action != "create" { return changeLine(line, entry) }
         switch entry.state {
         case .created, .recovered:
             line.message = nil
@@ -29,6 +34,37 @@ enum ResultsLines {
         case .inFlight:
             line.status = "unknown"
             line.message = "the request may have created the license; the next run looks it up before sending anything"
+        case .failed, .rejected, .conflict, .unresolved:
+            break
+        }
+        return line
+    }
+}
+
+extension ResultsLines {
+    static let done: [String: String] = [
+        "update": "updated", "renew": "renewed", "set-expiry": "expiry set", "suspend": "suspended", "unsuspend": "unsuspended",
+        "revoke": "revoked", "unrevoke": "unrevoked", "delete": "deleted",
+    ]
+
+    private static func changeLine(_ base: ResultsFile.Line, _ entry: JournalEntry) -> ResultsFile.Line {
+        var line = base
+        switch entry.state {
+        case .created, .recovered:
+            line.status = done[entry.action] ?? entry.action
+            if entry.state == .recovered {
+                line.message = "the answer was lost; reading the license showed the change had been applied (not sent again)"
+            }
+            if entry.editedBody != nil {
+                line.status = "conflict"
+                line.message = "the row changed after its change was applied, so nothing more was sent; use a new row id for a new change"
+            }
+        case .pending:
+            line.status = "not sent"
+            if line.message == nil { line.message = "the run stopped before this change was sent; run the same command again" }
+        case .inFlight:
+            line.status = "unknown"
+            line.message = "the change may have been applied; the next run reads the license before sending anything"
         case .failed, .rejected, .conflict, .unresolved:
             break
         }

@@ -4,7 +4,10 @@ import Synchronization
 public struct RunCounts: Sendable, Equatable {
     /// Licenses created by this run.
     public var created = 0
-    /// Licenses found by a lookup after an ambiguous outcome (created, but the answer was lost).
+    /// Changes to existing licenses applied by this run (update, renew, …, delete).
+    public var changed = 0
+    /// Licenses found by a lookup after an ambiguous outcome (created, but the answer was lost),
+    /// and changes a read showed had taken effect.
     public var recovered = 0
     /// Licenses a previous run settled; nothing sent.
     public var alreadyDone = 0
@@ -37,7 +40,7 @@ public struct RunCounts: Sendable, Equatable {
     public init() {}
 
     /// Rows finished by this run, for progress.
-    public var finished: Int { created + recovered + failed + rejected + conflicts + unresolved }
+    public var finished: Int { created + changed + recovered + failed + rejected + conflicts + unresolved }
 }
 
 /// The counters of one run, shared by its workers.

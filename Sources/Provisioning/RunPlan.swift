@@ -40,6 +40,8 @@ struct RunPlan: Sendable {
     var refused = false
     /// The first few bodies a run would send (for a dry run).
     var sampleBodies: [[UInt8]] = []
+    /// Change entries that may still need their license read (``ChangeTargets``).
+    var changeEntries: [Int64] = []
 }
 
 /// Builds a ``RunPlan``.
@@ -86,7 +88,7 @@ struct RunPlanner: Sendable {
         var plan = RunPlan()
         var ingest = configuration.ingest
         let configuration = self.configuration
-        ingest.prepare = { row in RunPlanner.template(for: row, configuration: configuration) }
+        ingest.prepare = { row in row.action == .create ? RunPlanner.template(for: row, configuration: configuration) : [] }
         let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
         var runErrors = 0, invalidated = 0, invalidatedLicenses = 0, rows = 0
         let stop = self.stop
@@ -138,6 +140,10 @@ struct RunPlanner: Sendable {
 
     private func register(_ row: OrderRow, known: inout [RowUnit: Known], plan: inout RunPlan,
                           registration: SQLiteJournal.Registration) throws {
+        if row.action != .create {
+            try registerChange(row, known: &known, plan: &plan, registration: registration)
+            return
+        }
         var customerRef: Int64?
         if let customer = row.customer {
             customerRef = try registration.customer(email: customer.email, firstName: customer.firstName,
@@ -193,6 +199,77 @@ struct RunPlanner: Sendable {
         }
     }
 
+    /// A change row: one entry, keyed like a create by its row id (unit 1), fingerprinted by its
+    /// action, target and body. A change that was ever sent is never edited in place: a row edited
+    /// after its change was sent is reported, like an edited create.
+    private func registerChange(_ row: OrderRow, known: inout [RowUnit: Known], plan: inout RunPlan,
+                                registration: SQLiteJournal.Registration) throws {
+        let body = Self.changeBody(for: row)
+        let target = row.target?.journalText
+        let hash = BodyFingerprint.of(Array(row.action.rawValue.utf8) + [0] + Array((target ?? "").utf8) + [0] + body)
+        let line = row.position.line
+        guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: 1)) else {
+            let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, body: body, bodyHash: hash,
+                                                    marker: UUID().uuidString.lowercased(), action: row.action.rawValue, target: target))
+            plan.entryIDs.insert(id)
+            plan.changeEntries.append(id)
+            plan.sends.append(WorkItem(entryID: id, needsLookup: false))
+            return
+        }
+        plan.entryIDs.insert(entry.id)
+        if entry.sourceLine != line { try registration.apply(.moveTo(id: entry.id, sourceLine: line)) }
+        if entry.hash != hash {
+            if entry.state.isSettled || entry.state == .inFlight || entry.maybeSent {
+                plan.edited += entry.state.isSettled ? 1 : 0
+                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: body, bodyHash: hash)) }
+                if !entry.state.isSettled {
+                    // Sent, and perhaps applied: settle what was sent first; the edit waits for a later run.
+                    plan.changeEntries.append(entry.id)
+                    plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true))
+                }
+                return
+            }
+            try registration.apply(.replaceBody(id: entry.id, body: body, bodyHash: hash, state: .pending, error: nil))
+            try registration.apply(.retarget(id: entry.id, target: target))
+            plan.changeEntries.append(entry.id)
+            plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
+            return
+        }
+        if entry.editedHash != nil { try registration.apply(.noteEdit(id: entry.id, body: nil, bodyHash: nil)) }
+        switch entry.state {
+        case .created, .recovered: plan.alreadyDone += 1
+        case .pending, .failed, .inFlight:
+            plan.changeEntries.append(entry.id)
+            if entry.state == .inFlight || entry.maybeSent {
+                plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true))
+            } else {
+                plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
+            }
+        case .rejected, .conflict, .unresolved: break
+        }
+    }
+
+    /// The body a change sends: the fields of an update, `{"expiresAt":…}` for set-expiry, the
+    /// flag for suspend, unsuspend, revoke and unrevoke; nothing for renew and delete.
+    static func changeBody(for row: OrderRow) -> [UInt8] {
+        func json(_ object: [String: Any]) -> [UInt8] {
+            Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+        }
+        switch row.action {
+        case .create, .renew, .delete: return []
+        case .suspend: return json(["suspended": true])
+        case .unsuspend: return json(["suspended": false])
+        case .revoke: return json(["revoked": true])
+        case .unrevoke: return json(["revoked": false])
+        case .setExpiry:
+            if case .date(let date)? = row.expiry { return json(["expiresAt": date]) }
+            return json(["expiresAt": NSNull()])
+        case .update:
+            let full = (try? JSONSerialization.jsonObject(with: Data(CryptlexClient.encodedBody(row.request)))) as? [String: Any] ?? [:]
+            return json(full.filter { row.changedFields.contains($0.key) })
+        }
+    }
+
     /// The row's body with placeholders, encoded once (in the reader's parallel stage): the
     /// marker's value is a placeholder, filled in per license; so is a customer's user id, filled
     /// in when the customer is resolved. The id column's value rides along as metadata.
@@ -207,6 +284,7 @@ struct RunPlanner: Sendable {
 
     /// What only a run checks: room for the marker, and columns the run cannot honour yet.
     private func checkForRun(_ row: inout OrderRow, file: String) {
+        guard row.action == .create else { return }
         let line = row.position.line
         if let markerKey = configuration.markerKey {
             let metadata = row.request.metadata ?? []

@@ -1,4 +1,5 @@
 import Foundation
+import Ingestion
 import Journal
 
 /// Hands work to the run's workers in order, a chunk at a time: one read loads the bodies of a
@@ -101,9 +102,16 @@ actor WorkFeed {
         let loaded = slice.compactMap { item in
             entries[item.entryID].map { entry in
                 LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
-                           needsLookup: item.needsLookup, replacement: item.replacement, markedInFlight: !item.needsLookup,
+                           needsLookup: item.needsLookup, replacement: item.replacement,
+                           // A change is marked in flight by its worker, once its before-state is recorded.
+                           markedInFlight: !item.needsLookup && entry.action == "create",
                            customerRef: entry.customerRef,
-                           changedAt: item.needsLookup ? entry.changedAt : nil)
+                           changedAt: item.needsLookup ? entry.changedAt : nil,
+                           change: LicenseAction(rawValue: entry.action).flatMap { action in
+                               action == .create ? nil : LoadedItem.Change(
+                                   action: action, target: entry.target.flatMap(LicenseTarget.init(journalText:)), beforeState: entry.beforeState,
+                                   licenseID: entry.licenseID, maybeSent: entry.maybeSent || entry.state == .inFlight)
+                           })
             }
         }
         let sends = loaded.filter(\.markedInFlight).map(\.entryID)

@@ -1,4 +1,5 @@
 import Foundation
+import Ingestion
 
 /// One license a run must settle: send it, or first find out whether an earlier send took effect.
 ///
@@ -34,6 +35,18 @@ struct LoadedItem: Sendable {
     /// When the journal entry last changed (for an entry an earlier run left, when its last send
     /// ended or the run was killed).
     var changedAt: Date?
+    /// A row that changes an existing license (nil: a create).
+    var change: Change?
+
+    struct Change: Sendable {
+        var action: LicenseAction
+        var target: LicenseTarget?
+        /// Written before the first send; nil: never sent.
+        var beforeState: String?
+        var licenseID: String?
+        /// Some send had an ambiguous outcome: read the license before sending again.
+        var maybeSent: Bool
+    }
 
     /// What is left of `delay` since the entry last changed (all of it when that is unknown).
     func remaining(of delay: Duration) -> Duration { delay.remaining(since: changedAt) }

@@ -1,0 +1,134 @@
+import CryptlexAPI
+import Foundation
+import Ingestion
+import Journal
+
+/// A change row's target as the journal keeps it (JSON), and finding targets together.
+extension LicenseTarget {
+    /// `{"id":"…"}`, `{"key":"…"}` or `{"metadata":"NAME","value":"…"}`.
+    var journalText: String {
+        let object: [String: String] = switch self {
+        case .id(let id): ["id": id]
+        case .key(let key): ["key": key]
+        case .metadata(let name, let value): ["metadata": name, "value": value]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    init?(journalText text: String) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] else { return nil }
+        if let id = object["id"] { self = .id(id) } else if let key = object["key"] { self = .key(key) } else if let name = object["metadata"], let value = object["value"] {
+            self = .metadata(name: name, value: value)
+        } else { return nil }
+    }
+
+    /// Whether a license is this target.
+    func matches(_ license: License) -> Bool {
+        switch self {
+        case .id(let id): license.id == id
+        case .key(let key): license.key == key
+        case .metadata(let name, let value): license.metadataValue(forKey: name) == value
+        }
+    }
+}
+
+/// Finds the licenses of change rows before anything is sent, and their fields as they are:
+/// one `GET /v3/licenses?id[in]=…` (or `key[in]`, or `metadata.key[eq]=NAME&metadata.value[in]=…`)
+/// per 100 targets, not one GET per license. A target with a comma in it is read alone (`eq`).
+enum ChangeTargets {
+    enum Resolution: Sendable {
+        case found(LicenseSnapshot)
+        case several([LicenseSnapshot])
+        case absent
+        case unavailable(String)
+    }
+
+    /// Keeps a query's URL well under 8 KB.
+    static let maxQueryCharacters = 6_000
+
+    static func prefetch(_ entryIDs: [Int64], journal: SQLiteJournal, requests: RunRequests,
+                         client: CryptlexClient) async throws(JournalError) -> [Int64: Resolution] {
+        var targets: [(entry: Int64, target: LicenseTarget)] = []
+        for start in stride(from: 0, to: entryIDs.count, by: 500) {
+            let chunk = Array(entryIDs[start..<min(start + 500, entryIDs.count)])
+            for entry in try journal.entries(ids: chunk).values where entry.beforeState == nil && !entry.state.isSettled {
+                if let target = entry.target.flatMap(LicenseTarget.init(journalText:)) { targets.append((entry.id, target)) }
+            }
+        }
+        // Group by what a query can list together.
+        var groups: [String: [(entry: Int64, target: LicenseTarget, value: String)]] = [:]
+        for (entry, target) in targets {
+            switch target {
+            case .id(let id): groups["id", default: []].append((entry, target, id))
+            case .key(let key): groups["key", default: []].append((entry, target, key))
+            case .metadata(let name, let value): groups["metadata:" + name, default: []].append((entry, target, value))
+            }
+        }
+        var resolved: [Int64: Resolution] = [:]
+        for (group, members) in groups {
+            let listable = members.filter { !$0.value.contains(",") && !$0.value.isEmpty }
+            var chunk: [(entry: Int64, target: LicenseTarget, value: String)] = []
+            var length = 0
+            func flush() async {
+                guard !chunk.isEmpty else { return }
+                let values = Array(Set(chunk.map(\.value)))
+                var query = LicenseQuery()
+                if group == "id" { query.ids = values } else if group == "key" { query.keys = values } else {
+                    query.metadataKey = String(group.dropFirst("metadata:".count))
+                    query.metadataValues = values
+                }
+                let snapshots = await requests.readPages(count: { $0.lookups += 1 }) { (page: Int) async throws(APIError) in
+                    try await client.findLicenseSnapshots(query, page: page, limit: 100)
+                }
+                for member in chunk {
+                    guard let snapshots else { resolved[member.entry] = .unavailable("the lookup of the targets failed"); continue }
+                    resolved[member.entry] = resolution(snapshots.filter { member.target.matches($0.license) })
+                }
+                chunk = []
+                length = 0
+            }
+            for member in listable {
+                let cost = QueryLength.escaped(member.value) + 3
+                if chunk.count == 100 || length + cost > maxQueryCharacters { await flush() }
+                chunk.append(member)
+                length += cost
+            }
+            await flush()
+        }
+        return resolved
+    }
+
+    /// One target, read alone (a value with a comma, or one the batch did not settle). An id
+    /// is read with `GET /v3/licenses/{id}`, which does not lag behind writes as a search may.
+    static func resolve(_ target: LicenseTarget, requests: RunRequests, client: CryptlexClient) async -> Resolution {
+        if case .id(let id) = target {
+            switch await requests.send(classify: { $0.status == 404 ? .permanent : $0.outcome }, count: { counts, _ in counts.lookups += 1 }, {
+                () async throws(APIError) in try await client.licenseSnapshot(id: id)
+            }) {
+            case .answered(let answer): return .found(answer.value)
+            case .failed(let error, _, _) where error.status == 404: return .absent
+            case .failed(let error, _, _): return .unavailable(error.description)
+            case .notSent: return .unavailable("the run stopped before the lookup")
+            }
+        }
+        var query = LicenseQuery()
+        switch target {
+        case .id: break
+        case .key(let key): query.key = key
+        case .metadata(let name, let value): query.metadataKey = name; query.metadataValue = value
+        }
+        guard let snapshots = await requests.readPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
+            try await client.findLicenseSnapshots(query, page: page, limit: 100)
+        }) else { return .unavailable("the lookup of the target failed") }
+        return resolution(snapshots.filter { target.matches($0.license) })
+    }
+
+    private static func resolution(_ matches: [LicenseSnapshot]) -> Resolution {
+        switch matches.count {
+        case 0: .absent
+        case 1: .found(matches[0])
+        default: .several(matches)
+        }
+    }
+}

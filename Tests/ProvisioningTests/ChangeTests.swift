@@ -1,0 +1,139 @@
+import CryptlexAPI
+import CryptlexEmulator
+import Foundation
+import GRDB
+import Journal
+import Testing
+@testable import Provisioning
+
+/// Rows that change existing licenses, against the emulator over real sockets: every action,
+/// targets by metadata, id and key, lost answers, and a rerun that sends nothing.
+@Suite("Changing existing licenses")
+struct ChangeTests {
+    /// Licenses "from last month": order ids OLD-1…OLD-n, a monthly subscription ending 31 January.
+    static func plantOld(_ bench: RunBench, count: Int) async throws -> [String: String] {
+        var ids: [String: String] = [:]
+        for index in 1...count {
+            ids["OLD-\(index)"] = try await bench.createDirectly(
+                #"{"productId":"prod-1","allowedActivations":1,"subscriptionInterval":"P1M","expiresAt":"2027-01-31T00:00:00Z","metadata":[{"key":"order_id","value":"OLD-\#(index)"}]}"#)
+        }
+        return ids
+    }
+
+    static let nightly = """
+        event_id,action,order_id,productId,allowedActivations,expiresAt,licenseId
+        NEW-1,create,ORD-NEW-1,prod-1,2,,
+        NEW-2,,ORD-NEW-2,prod-1,2,,
+        R-1,renew,OLD-1,,,,
+        R-2,renew,OLD-2,,,,
+        R-3,renew,OLD-3,,,,
+        V-1,revoke,OLD-4,,,,
+        S-1,suspend,OLD-5,,,,
+        U-1,update,OLD-6,,9,,
+        E-1,set-expiry,OLD-7,,,perpetual,
+        E-2,set-expiry,OLD-8,,,2031-12-31,
+        D-1,delete,OLD-9,,,,
+        X-1,renew,OLD-404,,,,
+
+        """
+
+    func license(_ bench: RunBench, _ id: String) async -> [String: JSONValue]? {
+        await bench.emulator.store.allLicenses().first { $0.objectValue?["id"] == .string(id) }?.objectValue
+    }
+
+    @Test func aNightlyFileCreatesRenewsRevokesSuspendsUpdatesAndDeletesOnce() async throws {
+        // Half the answers to changes are lost (the emulator applies the change and drops the connection).
+        let faults = FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.5, method: "POST"),
+                                           FaultRule(fault: .lostResponse, probability: 0.5, method: "PATCH"),
+                                           FaultRule(fault: .lostResponse, probability: 0.5, method: "DELETE")])
+        try await withRunBench { bench in
+            let old = try await Self.plantOld(bench, count: 10)
+            await bench.emulator.faults.replace(with: faults)
+            try bench.write(Self.nightly)
+            let configuration = bench.configuration(idColumn: "event_id") { $0.ingest.targetMetadata = "order_id" }
+            let report = try await bench.run(configuration)
+            // Answers were lost, and settled by reading (the seed makes this run lose several).
+            #expect((await bench.counters.faults["lost-response"] ?? 0) > 0)
+            #expect(report.counts.recovered > 0)
+            #expect(report.counts.created + report.counts.changed + report.counts.recovered == 11)
+            let rows = Dictionary(uniqueKeysWithValues: try bench.resultRows(configuration).map { ($0["row_id"] ?? "", $0) })
+            #expect(rows["R-1"]?["status"] == "renewed")
+            #expect(rows["R-1"]?["expires_at"]?.hasPrefix("2027-02-28") == true)
+            #expect(rows["R-1"]?["action"] == "renew")
+            #expect(rows["V-1"]?["status"] == "revoked")
+            #expect(rows["S-1"]?["status"] == "suspended")
+            #expect(rows["U-1"]?["status"] == "updated")
+            #expect(rows["E-1"]?["status"] == "expiry set")
+            #expect(rows["E-2"]?["expires_at"]?.hasPrefix("2031-12-31") == true)
+            #expect(rows["D-1"]?["status"] == "deleted")
+            #expect(rows["X-1"]?["status"] == "rejected")
+            #expect(rows["X-1"]?["message"]?.contains("no license with order_id=OLD-404") == true)
+            #expect(rows["NEW-1"]?["status"] == "created" || rows["NEW-1"]?["status"] == "recovered")
+
+            // The account: each change applied, each renewal exactly once.
+            let changes = await bench.emulator.store.changesByLicense()
+            for order in ["OLD-1", "OLD-2", "OLD-3"] {
+                #expect(changes[old[order]!]?["renew"] == 1, "\(order): \(changes[old[order]!] ?? [:])")
+                #expect(await license(bench, old[order]!)?["expiresAt"]?.stringValue?.hasPrefix("2027-02-28") == true)
+            }
+            #expect(await license(bench, old["OLD-4"]!)?["revoked"] == .bool(true))
+            #expect(await license(bench, old["OLD-5"]!)?["suspended"] == .bool(true))
+            #expect(await license(bench, old["OLD-6"]!)?["allowedActivations"] == .int(9))
+            #expect(await license(bench, old["OLD-7"]!)?["expiresAt"] == .null)
+            #expect(await license(bench, old["OLD-9"]!) == nil)
+            #expect(changes[old["OLD-10"]!] == nil)  // nothing else touched
+            // The journal kept each change's before-state.
+            let before = try bench.journalRows(configuration, "SELECT rowID, beforeState FROM license WHERE rowID = 'R-1'")
+            #expect((before.first?["beforeState"] as String?)?.contains("2027-01-31") == true)
+
+            // A rerun sends nothing.
+            let requestsBefore = await bench.counters.requests
+            let rerun = try await bench.run(configuration)
+            #expect(rerun.counts.requests == 0)
+            #expect(await bench.counters.requests - requestsBefore <= 1)  // the preflight at most
+        }
+    }
+
+    /// A renewal whose answer is lost, in a run killed before it could read the license back:
+    /// the next run compares the expiry with the one recorded before the first send, and does not
+    /// renew again.
+    @Test func aRenewalLeftInFlightIsSettledByItsExpiryNotSentAgain() async throws {
+        try await withRunBench { bench in
+            let old = try await Self.plantOld(bench, count: 2)
+            try bench.write("event_id,action,order_id\nR-1,renew,OLD-1\nR-2,renew,OLD-2\n")
+            let configuration = bench.configuration(idColumn: "event_id") { $0.ingest.targetMetadata = "order_id" }
+            // A first run that renewed both and was killed before recording the answers: in flight, with
+            // the before-state it had recorded.
+            _ = try await bench.run(configuration)
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight', maybeSent = 1, afterExpiry = NULL")
+            let report = try await bench.run(configuration)
+            #expect(report.counts.recovered == 2)
+            #expect(report.counts.requests == 0)
+            let changes = await bench.emulator.store.changesByLicense()
+            #expect(changes[old["OLD-1"]!]?["renew"] == 1)
+            #expect(changes[old["OLD-2"]!]?["renew"] == 1)
+            // And one that was recorded in flight but never reached the server is sent once.
+            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight', maybeSent = 1, beforeState = '{\"expiresAt\":\"2027-02-28T00:00:00.0000000Z\"}' WHERE rowID = 'R-1'")
+            // (its recorded expiry is the current one: not applied yet → renewed now)
+            let again = try await bench.run(configuration)
+            #expect(again.counts.changed == 1)
+            #expect(await bench.emulator.store.changesByLicense()[old["OLD-1"]!]?["renew"] == 2)
+        }
+    }
+
+    @Test func targetsByIdAndKeyAndAnAmbiguousTarget() async throws {
+        try await withRunBench { bench in
+            let first = try await bench.createDirectly(#"{"productId":"prod-1","key":"KEY-AAAA-BBBB-0001","metadata":[{"key":"order_id","value":"DUP"}]}"#)
+            let second = try await bench.createDirectly(#"{"productId":"prod-1","metadata":[{"key":"order_id","value":"DUP"}]}"#)
+            try bench.write("event_id,action,licenseId,key,order_id\nA-1,suspend,\(second),,\nA-2,revoke,,KEY-AAAA-BBBB-0001,\nA-3,revoke,,,DUP\nA-4,delete,no-such-id,,\n")
+            let configuration = bench.configuration(idColumn: "event_id") { $0.ingest.targetMetadata = "order_id" }
+            _ = try await bench.run(configuration)
+            let rows = try bench.resultRows(configuration)
+            #expect(rows.map { $0["status"] } == ["suspended", "revoked", "conflict", "deleted"])
+            #expect(rows[2]["message"]?.contains("matches 2 licenses") == true)
+            #expect(rows[3]["message"]?.contains("already gone") == true)
+            #expect(await license(bench, second)?["suspended"] == .bool(true))
+            #expect(await license(bench, first)?["revoked"] == .bool(true))
+        }
+    }
+}
