@@ -44,6 +44,18 @@ echo "== the same command again: nothing is sent"
 "$bin/licprov" run "$work/orders.csv" --id-column order_id --api-url "$url"
 "$bin/licprov" status "$work/orders.csv"
 
+echo "== the shop's nightly export: renewals, a refund, an upgrade, a chargeback, an extension and a new order"
+echo "   (samples/nightly-changes.csv; each row names its license by the order id licprov kept on it)"
+"$bin/licprov" validate samples/nightly-changes.csv --id-column event_id --target-metadata order_id
+echo "-- the emulator loses the answer to the first renewal (it is applied): licprov reads the expiry and does not renew twice"
+curl -s -X PUT "$url/__admin/faults" -d '{"rules":[{"fault":"lost-response","count":1,"path":"/v3/licenses/*/renew"}]}' >/dev/null
+"$bin/licprov" run samples/nightly-changes.csv --id-column event_id --target-metadata order_id --api-url "$url" \
+  --journal "$work/nightly.sqlite" --results "$work/nightly.results.csv" && status=0 || status=$?
+echo "exit code: $status (1: REF-9008's order B-2002 has two licenses, so the row is a conflict; name one by licenseId or key)"
+cat "$work/nightly.results.csv"
+"$bin/licprov" status --journal "$work/nightly.sqlite"
+echo "-- renewals applied per license: $(curl -s "$url/__admin/changes")"
+
 echo "== customers and a migration: the reseller sheet (8 licenses, 5 customers) and Cryptlex's importer layout"
 "$bin/licprov" run samples/reseller-orders.csv --id-column order_id --api-url "$url" \
   --journal "$work/reseller.sqlite" --results "$work/reseller.results.csv"

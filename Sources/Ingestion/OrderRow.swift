@@ -97,6 +97,8 @@ public struct IngestSummary: Sendable, Equatable {
     public var validRows = 0
     /// Licenses the valid rows ask for (quantities added up).
     public var licenses = 0
+    /// Valid rows that change an existing license (every action but create).
+    public var changes = 0
     /// Problems with the file as a whole (header, unknown columns), not with one row.
     public var fileDiagnostics: [Diagnostic] = []
     /// Error diagnostics, file and rows together.

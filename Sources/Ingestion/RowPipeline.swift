@@ -104,7 +104,7 @@ struct RowPipeline {
         }
         if valid {
             summary.validRows += 1
-            summary.licenses += built.row.quantity
+            if built.row.action == .create { summary.licenses += built.row.quantity } else { summary.changes += 1 }
         }
         try body(built.row)
     }

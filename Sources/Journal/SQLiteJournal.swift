@@ -215,6 +215,17 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
+    /// How many entries of each action are in each state (`create` included).
+    public func actionCounts() throws(JournalError) -> [String: [JournalEntry.State: Int]] {
+        try read("count entries by action") { db in
+            var counts: [String: [JournalEntry.State: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT action, state, COUNT(*) AS n FROM license GROUP BY action, state") {
+                counts[row["action"], default: [:]][try .decode(row["state"], id: nil, rowID: nil)] = row["n"]
+            }
+            return counts
+        }
+    }
+
     // MARK: plumbing
 
     /// `PRAGMA synchronous` on the writing connection (2 = FULL), for tests.

@@ -9,6 +9,8 @@ public enum JournalReport {
         public var lastRun: RunRecord?
         /// Customers by state (resolved once per journal).
         public var customers: [CustomerRecord.State: Int] = [:]
+        /// Changes to existing licenses (every action but create), by action and state.
+        public var changes: [String: [JournalEntry.State: Int]] = [:]
         public var total: Int { counts.values.reduce(0, +) }
         /// Entries a rerun looks up first (left in flight).
         public var toLookUp: Int { counts[.inFlight, default: 0] }
@@ -24,7 +26,9 @@ public enum JournalReport {
         let entries = try journal.counts()
         var edited = 0
         try journal.forEachEntry(states: [.created, .recovered]) { if $0.editedBody != nil { edited += 1 } }
-        return Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(), customers: try journal.customerCounts())
+        var status = Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(), customers: try journal.customerCounts())
+        status.changes = try journal.actionCounts().filter { $0.key != "create" }
+        return status
     }
 
     /// Rebuilds the results file from the journal alone, in file order, one line at a time.

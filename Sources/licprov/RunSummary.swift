@@ -43,7 +43,9 @@ enum RunSummary {
             return status
         }
         let counts = report.counts
-        Output.result("licenses \(report.licenses): created \(counts.created), recovered \(counts.recovered), already done \(counts.alreadyDone), "
+        let changes = report.summary.changes > 0 || counts.changed > 0
+        Output.result("licenses \(report.licenses)\(changes ? " and \(report.summary.changes) changes" : ""): created \(counts.created), "
+            + (changes ? "changed \(counts.changed), " : "") + "recovered \(counts.recovered), already done \(counts.alreadyDone), "
             + "failed \(counts.failed), rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent)")
         Output.result("requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries), "
             + "elapsed \(format(report.elapsed.secondsValue)) s, \(format(rate(report, report.elapsed))) licenses/s "
@@ -89,7 +91,7 @@ enum RunSummary {
         let counts = report.counts
         let object: [String: Any] = [
             "outcome": outcome, "exitCode": Int(status.rawValue), "licenses": report.licenses,
-            "created": counts.created, "recovered": counts.recovered, "alreadyDone": counts.alreadyDone, "failed": counts.failed,
+            "created": counts.created, "changed": counts.changed, "changes": report.summary.changes, "recovered": counts.recovered, "alreadyDone": counts.alreadyDone, "failed": counts.failed,
             "rejected": counts.rejected, "conflicts": counts.conflicts, "unresolved": counts.unresolved, "notSent": counts.notSent,
             "requests": counts.requests, "lookups": counts.lookups, "tooManyRequests": counts.tooManyRequests, "retries": counts.retries,
             "usersFound": counts.usersFound, "usersCreated": counts.usersCreated,

@@ -43,6 +43,15 @@ struct StatusCommand: AsyncParsableCommand {
             if count > 0 { Output.result("  \(state.rawValue): \(count)") }
         }
         if status.editedSinceCreated > 0 { Output.result("  created, row edited since (conflict): \(status.editedSinceCreated)") }
+        if !status.changes.isEmpty {
+            // Of those, changes to existing licenses (created/recovered: applied).
+            Output.result("changes to existing licenses (included above):")
+            for (action, counts) in status.changes.sorted(by: { $0.key < $1.key }) {
+                let applied = counts[.created, default: 0] + counts[.recovered, default: 0]
+                let rest = JournalEntry.State.allCases.filter { !$0.isSettled && counts[$0, default: 0] > 0 }.map { "\(counts[$0]!) \($0.rawValue)" }
+                Output.result("  \(action): \(applied) applied" + (rest.isEmpty ? "" : ", " + rest.joined(separator: ", ")))
+            }
+        }
         if !status.customers.isEmpty {
             Output.result("customers: " + status.customers.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
         }

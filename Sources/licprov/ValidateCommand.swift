@@ -39,6 +39,7 @@ struct ValidateCommand: AsyncParsableCommand {
         let summary = report.summary
         let name = input.file == "-" ? "<stdin>" : input.file
         Output.result("\(name): \(summary.rows) rows, \(summary.validRows) valid, \(summary.licenses) licenses to create, "
+            + (summary.changes > 0 ? "\(summary.changes) changes to existing licenses, " : "")
             + "\(summary.errors) \(summary.errors == 1 ? "error" : "errors"), \(summary.warnings) \(summary.warnings == 1 ? "warning" : "warnings")")
         if !summary.isClean { throw ExitStatus.invalidInput.exitCode }
     }
