@@ -180,6 +180,13 @@ public final class SQLiteJournal: Sendable {
             try Data.fetchOne(db, sql: "SELECT body FROM license WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
         }
 
+        /// An entry's action, target and body (for a dry run's sample requests).
+        public func request(of id: Int64) throws -> (action: String, target: String?, body: [UInt8])? {
+            try Row.fetchOne(db, sql: "SELECT action, target, body FROM license WHERE id = ?", arguments: [id]).map {
+                ($0["action"], $0["target"], [UInt8]($0["body"] as Data))
+            }
+        }
+
         /// The marker of an existing entry.
         public func marker(of id: Int64) throws -> String? {
             try String.fetchOne(db, sql: "SELECT marker FROM license WHERE id = ?", arguments: [id])

@@ -36,7 +36,7 @@ extension ProvisioningRun {
                       problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses,
                       toSettle: plan.lookups.count + plan.sends.count, resultsPath: nil, journalPath: configuration.journalPath,
                       elapsed: ContinuousClock.now - started, commits: 0, plannedLookups: plan.lookups.count,
-                      plannedSends: plan.sends.count, sampleBodies: plan.sampleBodies.map { String(decoding: $0, as: UTF8.self) })
+                      plannedSends: plan.sends.count, sampleBodies: plan.sampleRequests)
     }
 
     /// A stop (Ctrl-C) while the file was being read: the registration was rolled back, nothing

@@ -38,8 +38,8 @@ struct RunPlan: Sendable {
     var edited = 0
     /// True when the file was refused (nothing was registered).
     var refused = false
-    /// The first few bodies a run would send (for a dry run).
-    var sampleBodies: [[UInt8]] = []
+    /// The first few requests a run would send, as `METHOD PATH BODY` (for a dry run).
+    var sampleRequests: [String] = []
     /// Change entries that may still need their license read (``ChangeTargets``).
     var changeEntries: [Int64] = []
 }
@@ -122,7 +122,7 @@ struct RunPlanner: Sendable {
                 if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
                 if plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
                 if configuration.dryRun {
-                    plan.sampleBodies = try plan.sends.prefix(3).compactMap { try registration.body(of: $0.entryID) }
+                    plan.sampleRequests = try plan.sends.prefix(3).compactMap { try registration.request(of: $0.entryID) }.map(Self.describe)
                     throw DryRun()
                 }
             }
@@ -246,6 +246,19 @@ struct RunPlanner: Sendable {
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             }
         case .rejected, .conflict, .unresolved: break
+        }
+    }
+
+    /// `POST /v3/licenses {…}`, or for a change `PATCH /v3/licenses/{order_id=B-7} {"revoked":true}`.
+    static func describe(_ request: (action: String, target: String?, body: [UInt8])) -> String {
+        let body = String(decoding: request.body, as: UTF8.self)
+        guard let action = LicenseAction(rawValue: request.action), action != .create else { return "POST /v3/licenses \(body)" }
+        let license = "/v3/licenses/{\(request.target.flatMap(LicenseTarget.init(journalText:))?.description ?? "?")}"
+        return switch action {
+        case .renew: "POST \(license)/renew"
+        case .delete: "DELETE \(license)"
+        case .setExpiry: "PATCH \(license)/expires-at \(body)"
+        default: "PATCH \(license) \(body)"
         }
     }
 

@@ -71,7 +71,7 @@ enum RunSummary {
             let object: [String: Any] = [
                 "outcome": "dry run", "licenses": report.licenses, "wouldSend": report.plannedSends, "wouldLookUp": report.plannedLookups,
                 "alreadyDone": counts.alreadyDone, "editedAfterCreated": counts.conflicts, "invalidRows": counts.rejected,
-                "sampleBodies": report.sampleBodies,
+                "sampleRequests": report.sampleBodies,
             ]
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
                 Output.result(String(decoding: data, as: UTF8.self))
@@ -79,11 +79,12 @@ enum RunSummary {
             return
         }
         Output.result("dry run: nothing was sent and no file was changed")
-        Output.result("licenses \(report.licenses): would send \(report.plannedSends), look up \(report.plannedLookups) first (left in flight), "
+        let changes = report.summary.changes > 0 ? " and \(report.summary.changes) changes" : ""
+        Output.result("licenses \(report.licenses)\(changes): would send \(report.plannedSends), look up \(report.plannedLookups) first (left in flight), "
             + "skip \(counts.alreadyDone) already done; \(counts.conflicts) edited after creation (conflicts), \(counts.rejected) invalid rows")
         if !report.sampleBodies.isEmpty {
-            Output.result("the first request bodies (the marker value is assigned for real when the run registers them):")
-            for body in report.sampleBodies { Output.result("  POST /v3/licenses \(body)") }
+            Output.result("the first requests (the marker value is assigned for real when the run registers them; a change's license is found when it runs):")
+            for request in report.sampleBodies { Output.result("  \(request)") }
         }
     }
 
