@@ -9,6 +9,7 @@ struct ValidateCommandTests {
         ["samples/shop-export.json", "--id-column", "order_id"],
         ["samples/nightly.ndjson", "--id-column", "order_id"],
         ["samples/cryptlex-importer.csv", "--id-column", "order_id", "--product-id", "prod-desktop", "--time-zone", "UTC"],
+        ["samples/nightly-changes.csv", "--id-column", "event_id", "--target-metadata", "order_id"],
     ])
     func samplesAreCleanAndExitZero(arguments: [String]) throws {
         let outcome = try BuiltBinaries.run("licprov", ["validate"] + arguments)
@@ -25,6 +26,20 @@ struct ValidateCommandTests {
         <stdin>:2: allowedActivations: must be a whole number, not 1.5
         <stdin>:3: expiresAt: must be a date, not "31/12/2025"; write dates as 2025-03-01 or 2025-03-01T10:30:00Z
         <stdin>: 3 rows, 1 valid, 1 licenses to create, 2 errors, 0 warnings
+
+        """)
+    }
+
+    @Test func changeRowsAreCheckedWithTheirActionsRules() throws {
+        let csv = "event_id,action,order_id,allowedActivations,expiresAt\nA-1,renew,,,\nA-2,update,B-1,-5,\nA-3,set-expiry,B-2,,\nA-4,revoke,B-3,,\n"
+        let outcome = try BuiltBinaries.run("licprov", ["validate", "-", "--format", "csv", "--id-column", "event_id", "--target-metadata", "order_id"],
+                                            stdin: Data(csv.utf8))
+        #expect(outcome.status == 65)
+        #expect(outcome.stdout == """
+        <stdin>:2: order_id: is empty; --target-metadata order_id finds the license to renew by it
+        <stdin>:3: allowedActivations: must be at least -1 (-1 means unlimited), not -5
+        <stdin>:4: expiresAt: is required for set-expiry: a date-time, or perpetual for a license that never expires
+        <stdin>: 4 rows, 1 valid, 0 licenses to create, 1 changes to existing licenses, 3 errors, 0 warnings
 
         """)
     }
