@@ -18,6 +18,9 @@ import GRDB
 /// license.action ('create', 'renew', …), target (JSON: {"id"|"key"|"metadata","value"}),
 ///         beforeState (JSON: the fields the change touches, read before its first send),
 ///         afterExpiry (the expiry a renew or set-expiry left)                 -- v5
+/// meta(name PRIMARY KEY, value): `journalID`, twelve random hex digits; markers of entries
+///         registered from v6 on start with `lp-<journalID>-`, so one list query
+///         (`metadata.value[sw]=lp-<journalID>-`) finds exactly this journal's licenses  -- v6
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -102,6 +105,11 @@ extension SQLiteJournal {
                 ALTER TABLE license ADD COLUMN beforeState TEXT;
                 ALTER TABLE license ADD COLUMN afterExpiry TEXT;
                 """)
+        }
+        migrator.registerMigration("v6: a journal id for marker prefixes") { db in
+            try db.execute(sql: "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            let id = (0..<12).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
+            try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('journalID', ?)", arguments: [id])
         }
         return migrator
     }

@@ -222,6 +222,13 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
+    /// The prefix of the markers this journal gives new licenses: `lp-<journal id>-`.
+    public func markerPrefix() throws(JournalError) -> String {
+        try read("read the journal id") { db in
+            "lp-" + (try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'journalID'") ?? "") + "-"
+        }
+    }
+
     /// How many entries of each action are in each state (`create` included).
     public func actionCounts() throws(JournalError) -> [String: [JournalEntry.State: Int]] {
         try read("count entries by action") { db in

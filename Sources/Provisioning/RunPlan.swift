@@ -80,6 +80,7 @@ struct RunPlanner: Sendable {
 
     func plan() throws -> RunPlan {
         var known: [RowUnit: Known] = [:]
+        let markerPrefix = try journal.markerPrefix()
         try journal.forEachDigest { digest in
             known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = Known(
                 id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: digest.bodyHash, editedHash: digest.editedHash,
@@ -115,7 +116,7 @@ struct RunPlanner: Sendable {
                     }
                     // Once the file is known to be refused, nothing more is written.
                     guard plan.problems.isEmpty || configuration.skipInvalid else { return }
-                    try register(row, known: &known, plan: &plan, registration: registration)
+                    try register(row, known: &known, plan: &plan, registration: registration, markerPrefix: markerPrefix)
                 }
                 plan.summary.errors += runErrors
                 if stop?.isRequested == true { throw Interrupted() }
@@ -139,7 +140,7 @@ struct RunPlanner: Sendable {
     }
 
     private func register(_ row: OrderRow, known: inout [RowUnit: Known], plan: inout RunPlan,
-                          registration: SQLiteJournal.Registration) throws {
+                          registration: SQLiteJournal.Registration, markerPrefix: String) throws {
         if row.action != .create {
             try registerChange(row, known: &known, plan: &plan, registration: registration)
             return
@@ -155,7 +156,7 @@ struct RunPlanner: Sendable {
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).
             guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: unit)) else {
-                let marker = UUID().uuidString.lowercased()
+                let marker = markerPrefix + UUID().uuidString.lowercased()
                 let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
                                                         body: MarkedBody.fill(template, marker: marker), bodyHash: hash, marker: marker,
                                                         customerRef: customerRef))
