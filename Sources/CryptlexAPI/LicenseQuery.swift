@@ -7,6 +7,8 @@ public struct LicenseQuery: Sendable, Equatable {
     public var metadataValue: String?
     /// Any of these metadata values (`metadata.value[in]`, comma-separated: none may hold a comma).
     public var metadataValues: [String]?
+    /// Metadata values that start with this (`metadata.value[sw]`).
+    public var metadataValuePrefix: String?
     public var userEmail: String?
     /// Any of these ids (`id[in]`).
     public var ids: [String]?
@@ -41,6 +43,7 @@ public struct LicenseQuery: Sendable, Equatable {
         if let metadataKey { items.append(("metadata.key[eq]", metadataKey)) }
         if let metadataValue { items.append(("metadata.value[eq]", metadataValue)) }
         if let metadataValues { items.append(("metadata.value[in]", metadataValues.joined(separator: ","))) }
+        if let metadataValuePrefix { items.append(("metadata.value[sw]", metadataValuePrefix)) }
         if let userEmail { items.append(("user.email[eq]", userEmail)) }
         if let createdAtOrAfter { items.append(("createdAt[gte]", createdAtOrAfter)) }
         if newestFirst { items.append(("sort", "-createdAt")) }

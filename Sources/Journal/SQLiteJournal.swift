@@ -222,6 +222,13 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
+    /// The entries with an attempt in run `run` (what that run sent).
+    public func entriesAttempted(inRun run: Int64) throws(JournalError) -> [Int64] {
+        try read("read a run's entries") { db in
+            try Int64.fetchAll(db, sql: "SELECT DISTINCT licenseRef FROM attempt WHERE runID = ?", arguments: [run])
+        }
+    }
+
     /// The prefix of the markers this journal gives new licenses: `lp-<journal id>-`.
     public func markerPrefix() throws(JournalError) -> String {
         try read("read the journal id") { db in

@@ -108,13 +108,7 @@ public struct ProvisioningRun: Sendable {
         ])
         let counters = RunCounters()
         counters.update { $0 = counts }
-        let requests = RunRequests(executor: RetryExecutor(
-            policy: configuration.retry,
-            limiter: configuration.rate.map {
-                RateLimiter(rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: ContinuousClock())
-            },
-            budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: ContinuousClock()),
-            stop: stop, clock: ContinuousClock()), counters: counters)
+        let requests = RunRequests.make(configuration, stop: stop, counters: counters)
         if !work.isEmpty {
             do {
                 try await preflight(requests)

@@ -136,6 +136,13 @@ public enum ResultsFile {
     }
 
     /// Lines as CSV bytes, for standard output; `header` adds the header line first.
+    /// Any rows of cells as CSV bytes, quoted and neutralised like the results file's.
+    public static func encodeRows(_ rows: [[String]]) -> [UInt8] {
+        var buffer: [UInt8] = []
+        for row in rows { append(row, to: &buffer) }
+        return buffer
+    }
+
     public static func encode(_ lines: some Sequence<Line>, header: Bool = true) -> [UInt8] {
         var buffer: [UInt8] = []
         if header { append(Self.header, to: &buffer) }

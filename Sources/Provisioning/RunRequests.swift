@@ -12,6 +12,17 @@ struct RunRequests: Sendable {
     var stop: StopSignal { executor.stop }
     var policy: RetryPolicy { executor.policy }
 
+    /// The requests of one run (or audit), tuned by `configuration`: its rate limit, retries and 429 budget.
+    static func make(_ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters) -> RunRequests {
+        RunRequests(executor: RetryExecutor(
+            policy: configuration.retry,
+            limiter: configuration.rate.map {
+                RateLimiter(rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: ContinuousClock())
+            },
+            budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: ContinuousClock()),
+            stop: stop, clock: ContinuousClock()), counters: counters)
+    }
+
     typealias Ending<Value: Sendable> = RetryExecutor<ContinuousClock>.Ending<CryptlexClient.Answer<Value>, APIError>
 
     /// Sends one API call until an outcome the caller must act on (see ``RetryExecutor``).

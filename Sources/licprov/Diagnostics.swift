@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Provisioning
 import Scheduling
 
@@ -7,8 +8,21 @@ import Scheduling
 enum Diagnostics {
     enum Format: String, CaseIterable { case text, json }
 
+    /// swift-log may be bootstrapped once per process; a command that runs another (audit's fixes,
+    /// undo) keeps the first bootstrap's handlers.
+    private static let bootstrapped = Atomic<Bool>(false)
+
     /// Sends swift-log to stderr at `level`; returns licprov's logger.
     static func bootstrap(level: Logger.Level, format: Format = .text) -> Logger {
+        if bootstrapped.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            bootstrapSystem(level: level, format: format)
+        }
+        var logger = Logger(label: "licprov")
+        logger.logLevel = level
+        return logger
+    }
+
+    private static func bootstrapSystem(level: Logger.Level, format: Format) {
         LoggingSystem.bootstrap { label in
             switch format {
             case .text:
@@ -21,9 +35,6 @@ enum Diagnostics {
                 return handler
             }
         }
-        var logger = Logger(label: "licprov")
-        logger.logLevel = level
-        return logger
     }
 }
 

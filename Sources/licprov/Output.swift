@@ -19,8 +19,13 @@ enum Output {
         StandardStream.output.write(Array((line + "\n").utf8))
     }
 
-    static func error(_ line: String) {
-        StandardStream.error.write(Array(("licprov: " + line + "\n").utf8))
+    static func error(_ line: String, newline: Bool = true) {
+        StandardStream.error.write(Array(("licprov: " + line + (newline ? "\n" : "")).utf8))
+    }
+
+    /// Bytes as they are, on stdout (a CSV).
+    static func resultBytes(_ bytes: [UInt8]) {
+        StandardStream.output.write(bytes)
     }
 }
 

@@ -137,3 +137,55 @@ struct ChangeTests {
         }
     }
 }
+
+/// `licprov undo`'s plan, run as licprov runs any file of changes.
+@Suite("Undoing what a journal did")
+struct UndoTests {
+    /// Issue 15: undo of an actions run restores the before-state of renewals, revocations,
+    /// suspensions, updates and expiries; licenses it created are deleted; a deletion is listed as
+    /// not reversible; a second undo sends nothing.
+    @Test func undoOfAnActionsRunRestoresTheBeforeState() async throws {
+        try await withRunBench { bench in
+            let old = try await ChangeTests.plantOld(bench, count: 10)
+            try bench.write(ChangeTests.nightly)
+            let configuration = bench.configuration(idColumn: "event_id") { $0.ingest.targetMetadata = "order_id" }
+            _ = try await bench.run(configuration)
+            let created = await bench.counters.licensesCreated
+
+            let plan = try UndoPlan.plan(journalPath: configuration.journalPath)
+            #expect(plan.licensesToRemove == 2)
+            #expect(plan.irreversible.count == 1)  // D-1 deleted OLD-9
+            let undoFile = bench.directory + "/undo.ndjson"
+            try Data(plan.ndjson).write(to: URL(fileURLWithPath: undoFile))
+            var undo = RunConfiguration(inputPath: undoFile, ingest: .init(idColumn: UndoPlan.idColumn))
+            undo.rate = nil
+            undo.keepIDAsMetadata = false
+            undo.reconcileDelay = .milliseconds(10)
+            await bench.emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.3)]))
+            let report = try await bench.run(undo)
+            #expect(report.counts.rejected == 0 && report.counts.failed == 0, "\(report.counts)")
+            await bench.emulator.faults.replace(with: FaultSettings())
+
+            func field(_ order: String, _ name: String) async -> JSONValue? {
+                await bench.emulator.store.allLicenses().first { $0.objectValue?["id"] == .string(old[order]!) }?.objectValue?[name]
+            }
+            for order in ["OLD-1", "OLD-2", "OLD-3"] {  // renewed, then set back
+                #expect(await field(order, "expiresAt")?.stringValue?.hasPrefix("2027-01-31") == true, "\(order)")
+            }
+            #expect(await field("OLD-4", "revoked") == .bool(false))
+            #expect(await field("OLD-5", "suspended") == .bool(false))
+            #expect(await field("OLD-6", "allowedActivations") == .int(1))
+            #expect(await field("OLD-7", "expiresAt")?.stringValue?.hasPrefix("2027-01-31") == true)
+            #expect(await field("OLD-8", "expiresAt")?.stringValue?.hasPrefix("2027-01-31") == true)
+            // The two licenses the nightly file created are gone; the 8 old ones that remain stay.
+            #expect(await bench.emulator.store.allLicenses().count == 10 + created - 10 - 1 - 2)
+            #expect(await field("OLD-10", "expiresAt")?.stringValue?.hasPrefix("2027-01-31") == true)
+
+            // The same undo again sends nothing.
+            let requests = await bench.counters.requests
+            let again = try await bench.run(undo)
+            #expect(again.counts.requests == 0)
+            #expect(await bench.counters.requests == requests)
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import CryptlexAPI
+import Foundation
+import Journal
+import Logging
+import Scheduling
+
+/// `licprov audit`: holds the account against the journal, read-only.
+///
+/// The licenses carrying this journal's markers are listed — `metadata.value[sw]=lp-<journal id>-`,
+/// 100 a page, for markers written since journal v6; `metadata.value[in]`, 100 markers a request,
+/// for older ones — and each create the journal recorded is compared with what the account holds.
+/// Licenses the journal changed but did not create are read by id (`id[in]`, 100 a request).
+/// About one request per 100 licenses; never one per license.
+///
+/// | finding | meaning |
+/// |---|---|
+/// | `ok` | as the journal says |
+/// | `duplicate` | two or more licenses carry the marker of one entry |
+/// | `missing` | the journal says created; the account has no license with its marker (deleted by hand?) |
+/// | `changed` | a field licprov set, or changed with an action, differs now |
+/// | `unknown` | a license with this journal's marker prefix that the journal never recorded |
+/// | `unsettled` | the journal has not settled the entry (in flight, pending) but the account holds it: run licprov again |
+public struct JournalAudit: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case ok, duplicate, missing, changed, unknown, unsettled
+    }
+
+    public struct Finding: Sendable, Equatable {
+        public var kind: Kind
+        public var rowID: String
+        public var unit: Int
+        public var sourceLine: Int?
+        public var marker: String
+        public var licenseIDs: [String]
+        public var detail: String
+
+        public static let header = ["finding", "row_id", "unit", "source_line", "marker", "license_ids", "detail"]
+        public var cells: [String] {
+            [kind.rawValue, rowID, String(unit), sourceLine.map(String.init) ?? "", marker, licenseIDs.joined(separator: " "), detail]
+        }
+    }
+
+    public struct Report: Sendable {
+        public var findings: [Finding] = []
+        /// List and read requests sent.
+        public var requests = 0
+        public var counts: [Kind: Int] { Dictionary(grouping: findings, by: \.kind).mapValues(\.count) }
+        public var isClean: Bool { findings.allSatisfy { $0.kind == .ok } }
+        /// The duplicates' extra licenses: every license of a `duplicate` but the one the journal recorded.
+        public var extraLicenses: [(rowID: String, licenseID: String)] {
+            findings.filter { $0.kind == .duplicate }.flatMap { finding in finding.licenseIDs.dropFirst().map { (finding.rowID, $0) } }
+        }
+    }
+
+    let journal: SQLiteJournal
+    let client: CryptlexClient
+    let requests: RunRequests
+    let markerKey: String
+
+    /// Audits the journal at `journalPath` (which must exist) against the account.
+    public static func run(journalPath: String, client: CryptlexClient, configuration: RunConfiguration,
+                           stop: StopSignal = StopSignal()) async throws -> Report {
+        let journal = try JournalReport.open(journalPath)
+        let counters = RunCounters()
+        let audit = JournalAudit(journal: journal, client: client, requests: RunRequests.make(configuration, stop: stop, counters: counters),
+                                 markerKey: configuration.markerKey ?? RunConfiguration.defaultMarkerKey)
+        var report = try await audit.compare()
+        report.requests = counters.snapshot.lookups
+        return report
+    }
+
+    /// A list or read failed: the audit cannot say what the account holds.
+    public struct Unavailable: Error, LocalizedError, Sendable {
+        public var reason: String
+        public var errorDescription: String? { "the audit could not read the account: \(reason)" }
+    }
+
+    func compare() async throws -> Report {
+        let prefix = try journal.markerPrefix()
+        var creates: [JournalEntry] = []
+        var changes: [String: [JournalEntry]] = [:]
+        try journal.forEachEntry { entry in
+            if entry.action == "create" {
+                creates.append(entry)
+            } else if entry.state.isSettled, let id = entry.licenseID {
+                changes[id, default: []].append(entry)
+            }
+        }
+        // The account's licenses with this journal's markers.
+        var byMarker: [String: [LicenseSnapshot]] = [:]
+        if creates.contains(where: { $0.marker.hasPrefix(prefix) }) {
+            var query = LicenseQuery(metadataKey: markerKey)
+            query.metadataValuePrefix = prefix
+            for snapshot in try await list(query) {
+                if let marker = snapshot.license.metadataValue(forKey: markerKey) { byMarker[marker, default: []].append(snapshot) }
+            }
+        }
+        let legacy = creates.map(\.marker).filter { !$0.hasPrefix(prefix) && !$0.contains(",") && !$0.isEmpty }
+        for start in stride(from: 0, to: legacy.count, by: BatchedLookups.markersPerRequest) {
+            let chunk = Array(legacy[start..<min(start + BatchedLookups.markersPerRequest, legacy.count)])
+            for snapshot in try await list(LicenseQuery(metadataKey: markerKey, metadataValues: chunk)) {
+                if let marker = snapshot.license.metadataValue(forKey: markerKey), chunk.contains(marker) {
+                    byMarker[marker, default: []].append(snapshot)
+                }
+            }
+        }
+
+        var report = Report()
+        var recorded = Set<String>()
+        var createdIDs = Set<String>()
+        for entry in creates {
+            recorded.insert(entry.marker)
+            let found = byMarker[entry.marker] ?? []
+            func finding(_ kind: Kind, _ ids: [String], _ detail: String) -> Finding {
+                Finding(kind: kind, rowID: entry.rowID, unit: entry.unit, sourceLine: entry.sourceLine, marker: entry.marker, licenseIDs: ids, detail: detail)
+            }
+            guard entry.state.isSettled else {
+                if !found.isEmpty {
+                    report.findings.append(finding(.unsettled, found.map(\.license.id),
+                        "the journal has it \(entry.state.rawValue), the account holds \(found.count); run licprov again to settle it"))
+                }
+                continue
+            }
+            if let id = entry.licenseID { createdIDs.insert(id) }
+            let applied = entry.licenseID.flatMap { changes[$0] } ?? []
+            if let deletion = applied.first(where: { $0.action == "delete" }) {
+                report.findings.append(found.isEmpty
+                    ? finding(.ok, [], "deleted by row \(deletion.rowID)")
+                    : finding(.changed, found.map(\.license.id), "row \(deletion.rowID) deleted it, yet the account holds it"))
+                continue
+            }
+            switch found.count {
+            case 0:
+                report.findings.append(finding(.missing, entry.licenseID.map { [$0] } ?? [],
+                    "the journal recorded license \(entry.licenseID ?? "?") as \(entry.state.rawValue); the account has no license with its marker"))
+            case 1:
+                let differences = Self.differences(expected: Self.expected(created: entry.body, changes: applied), actual: found[0])
+                report.findings.append(differences.isEmpty
+                    ? finding(.ok, [found[0].license.id], "")
+                    : finding(.changed, [found[0].license.id], differences.joined(separator: "; ")))
+            default:
+                // The license the journal recorded first: the others are the extras.
+                let ids = found.map(\.license.id).sorted { ($0 == entry.licenseID ? 0 : 1, $0) < ($1 == entry.licenseID ? 0 : 1, $1) }
+                report.findings.append(finding(.duplicate, ids, "\(found.count) licenses carry the marker; the journal recorded \(entry.licenseID ?? "?")"))
+            }
+        }
+        for (marker, snapshots) in byMarker where marker.hasPrefix(prefix) && !recorded.contains(marker) {
+            report.findings.append(Finding(kind: .unknown, rowID: "", unit: 0, sourceLine: nil, marker: marker,
+                                           licenseIDs: snapshots.map(\.license.id), detail: "this journal's marker prefix, but no entry of it"))
+        }
+        // Licenses this journal changed but did not create: read by id.
+        let changedOnly = changes.keys.filter { !createdIDs.contains($0) }.sorted()
+        var current: [String: LicenseSnapshot] = [:]
+        for start in stride(from: 0, to: changedOnly.count, by: 100) {
+            var query = LicenseQuery()
+            query.ids = Array(changedOnly[start..<min(start + 100, changedOnly.count)])
+            for snapshot in try await list(query) { current[snapshot.license.id] = snapshot }
+        }
+        for id in changedOnly {
+            let applied = changes[id] ?? []
+            guard let last = applied.last else { continue }
+            func finding(_ kind: Kind, _ detail: String) -> Finding {
+                Finding(kind: kind, rowID: last.rowID, unit: last.unit, sourceLine: last.sourceLine, marker: "", licenseIDs: [id], detail: detail)
+            }
+            if let deletion = applied.first(where: { $0.action == "delete" }) {
+                report.findings.append(current[id] == nil ? finding(.ok, "deleted by row \(deletion.rowID)")
+                                                          : finding(.changed, "row \(deletion.rowID) deleted it, yet the account holds it"))
+                continue
+            }
+            guard let snapshot = current[id] else {
+                report.findings.append(finding(.missing, "changed by row \(applied.map(\.rowID).joined(separator: ", ")); the account no longer holds it"))
+                continue
+            }
+            let differences = Self.differences(expected: Self.expected(created: nil, changes: applied), actual: snapshot)
+            report.findings.append(differences.isEmpty ? finding(.ok, "") : finding(.changed, differences.joined(separator: "; ")))
+        }
+        report.findings.sort { ($0.sourceLine ?? .max, $0.rowID, $0.unit) < ($1.sourceLine ?? .max, $1.rowID, $1.unit) }
+        return report
+    }
+
+    /// Every page of a list.
+    private func list(_ query: LicenseQuery) async throws -> [LicenseSnapshot] {
+        guard let all = await requests.readPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
+            try await client.findLicenseSnapshots(query, page: page, limit: 100)
+        }) else { throw Unavailable(reason: "a list request failed (see the log)") }
+        return all
+    }
+
+    /// The fields licprov set on a license: its create body (without the metadata and the customer,
+    /// which licprov fills in), then every change it applied, in order.
+    static func expected(created body: [UInt8]?, changes: [JournalEntry]) -> [String: JSONAny] {
+        var fields = body.flatMap { ChangeWorker.decodeFields($0) } ?? [:]
+        fields["metadata"] = nil
+        fields["userId"] = nil
+        for change in changes.sorted(by: { $0.id < $1.id }) {
+            switch change.action {
+            case "renew", "set-expiry": fields["expiresAt"] = change.afterExpiry.map(JSONAny.string) ?? .null
+            case "delete": break
+            default: for (name, value) in ChangeWorker.decodeFields(change.body) ?? [:] { fields[name] = value }
+            }
+        }
+        return fields
+    }
+
+    static func differences(expected: [String: JSONAny], actual: LicenseSnapshot) -> [String] {
+        expected.keys.sorted().compactMap { name in
+            let want = expected[name]!, have = actual.fields[name] ?? .null
+            return ChangeWorker.same(have, want) ? nil : "\(name): licprov set \(text(want)), the account has \(text(have))"
+        }
+    }
+
+    private static func text(_ value: JSONAny) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+    }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import CryptlexAPI
+import Foundation
+import Journal
+import Logging
+import Provisioning
+import Scheduling
+
+/// Where the account is and how to reach it: the options `audit` and `undo` share with `run`.
+struct AccountOptions: ParsableArguments {
+    @Option(help: "A file holding the access token (instead of CRYPTLEX_ACCESS_TOKEN).")
+    var tokenFile: String?
+
+    @Option(help: "The API's base URL (default: CRYPTLEX_API_URL, else https://api.cryptlex.com).")
+    var apiUrl: String?
+
+    @Flag(help: "Allow http:// for a host that is not loopback (the token would travel in clear).")
+    var allowInsecureHttp = false
+
+    @Option(help: "Requests per second (0: no client-side limit, for the emulator); the server's windows are followed as in run.")
+    var rate: Double = RunConfiguration.cryptlexRate
+
+    /// The arguments that give a derived `run` the same account and pace.
+    var runArguments: [String] {
+        (tokenFile.map { ["--token-file", $0] } ?? []) + (apiUrl.map { ["--api-url", $0] } ?? [])
+            + (allowInsecureHttp ? ["--allow-insecure-http"] : []) + ["--rate", String(rate)]
+    }
+
+    func client(connections: Int = 4) throws -> CryptlexClient {
+        do {
+            let token = try Credentials.token(file: tokenFile)
+            let baseURL = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
+            return CryptlexClient(baseURL: baseURL, token: token, transport: AsyncHTTPClientTransport(connections: connections))
+        } catch {
+            Output.error(error.localizedDescription)
+            throw ExitStatus.usage.exitCode
+        }
+    }
+}
+
+/// Runs rows licprov derived from a journal (undo, fixing duplicates) as `licprov run` runs a file:
+/// the rows are written beside the journal as NDJSON, and run with a journal of their own, so the
+/// derived changes are journaled, exactly once and resumable like any run.
+enum DerivedRun {
+    static func run(ndjson: [UInt8], file: String, idColumn: String, account: AccountOptions, extra: [String]) async throws {
+        do {
+            try Data(ndjson).write(to: URL(fileURLWithPath: file), options: .atomic)
+        } catch {
+            Output.error("cannot write \(file): \(error.localizedDescription)")
+            throw ExitStatus.journalFailure.exitCode
+        }
+        var command = try RunCommand.parse([file, "--id-column", idColumn, "--no-id-metadata"] + account.runArguments + extra)
+        try await command.run()
+    }
+}
+
+/// `licprov audit FILE`: the account against the journal, read-only.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Compare the account with the journal: duplicate, missing, changed and unknown licenses. Read-only unless --fix-duplicates.",
+        discussion: "Exit 0 when everything is as the journal says, 1 when anything else was found."
+    )
+
+    @OptionGroup var location: JournalLocation
+    @OptionGroup var account: AccountOptions
+
+    @Option(name: [.short, .customLong("output")], help: "Write the findings CSV here (default: standard output).")
+    var output: String?
+
+    @Option(help: "The metadata key of licprov's marker.")
+    var markerKey = RunConfiguration.defaultMarkerKey
+
+    @Flag(help: "Delete the extra licenses of each duplicate, keeping the one the journal recorded (journaled, in JOURNAL.fix.sqlite; needs -o).")
+    var fixDuplicates = false
+
+    func validate() throws {
+        if fixDuplicates && output == nil {
+            throw ValidationError("--fix-duplicates needs -o PATH for the findings: the deletions' own run prints its summary on standard output")
+        }
+        if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
+    }
+
+    func run() async throws {
+        _ = Diagnostics.bootstrap(level: .warning, format: .text)
+        let path = try location.path()
+        let client = try account.client()
+        var configuration = RunConfiguration(inputPath: path, ingest: .init(), journalPath: path)
+        configuration.rate = account.rate == 0 ? nil : account.rate
+        configuration.markerKey = markerKey
+        let report: JournalAudit.Report
+        do {
+            report = try await JournalAudit.run(journalPath: path, client: client, configuration: configuration)
+        } catch {
+            try? await client.shutdown()
+            Output.error(error.localizedDescription)
+            throw (error is JournalAudit.Unavailable ? ExitStatus.apiUnreachable : ExitStatus.for(error)).exitCode
+        }
+        try? await client.shutdown()
+        let csv = AuditCSV.encode(report.findings)
+        if let output {
+            do { try Data(csv).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+                Output.error("cannot write \(output): \(error.localizedDescription)")
+                throw ExitStatus.journalFailure.exitCode
+            }
+        } else {
+            Output.resultBytes(csv)
+        }
+        let counts = report.counts
+        Output.error("audit: " + JournalAudit.Kind.allCases.map { "\($0.rawValue) \(counts[$0, default: 0])" }.joined(separator: ", ")
+            + "; \(report.requests) requests" + (output.map { "; findings: \($0)" } ?? ""))
+        if fixDuplicates, !report.extraLicenses.isEmpty {
+            Output.error("deleting \(report.extraLicenses.count) extra licenses of duplicates (the journal's own are kept)")
+            let rows = report.extraLicenses.map { #"{"fix_id":"duplicate-\#($0.licenseID)","action":"delete","licenseId":"\#($0.licenseID)"}"# + "\n" }
+            do {
+                try await DerivedRun.run(ndjson: Array(rows.joined().utf8), file: path + ".fix-duplicates.ndjson", idColumn: "fix_id", account: account,
+                                         extra: ["--journal", path + ".fix.sqlite", "--results", path + ".fix.results.csv"])
+            } catch let code as ExitCode where code == .success {
+                // Fixed; the audit's own status (it found duplicates) stands.
+            }
+        }
+        // 1: something other than ok was found (before any fix: run audit again to see the account now).
+        throw (report.isClean ? ExitStatus.success : ExitStatus.rowsFailed).exitCode
+    }
+}
+
+/// `licprov undo FILE`: reverses what the journal (or one of its runs) did.
+struct UndoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "undo",
+        abstract: "Reverse what a journal did: delete (or revoke) the licenses it created, revert its changes from their before-state.",
+        discussion: """
+        The undo is itself a journaled run (JOURNAL.undo.sqlite, results JOURNAL.undo.results.csv): \
+        exactly once under faults and kills, resumable by running the same command again. \
+        Deletions it made cannot be undone and are listed. With --dry-run it only shows what it would do; \
+        on a terminal it asks for the journal's file name; without one it refuses unless --yes.
+        """
+    )
+
+    @OptionGroup var location: JournalLocation
+    @OptionGroup var account: AccountOptions
+
+    @Option(help: "Only what this run sent (its number in `licprov status`).")
+    var run: Int64?
+
+    @Option(help: "What happens to the licenses the journal created: delete (default) or revoke.")
+    var mode = "delete"
+
+    @Flag(help: "Show what would be done; send nothing.")
+    var dryRun = false
+
+    @Flag(help: "Do it without asking (for scripts).")
+    var yes = false
+
+    @Option(help: "Requests in flight at once.")
+    var concurrency = 8
+
+    @Option(help: "Seconds to wait after an ambiguous answer before reading the license (as in run).")
+    var reconcileDelay = RunConfiguration.defaultReconcileDelay
+
+    func validate() throws {
+        if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
+        guard UndoPlan.Mode(rawValue: mode) != nil else { throw ValidationError("--mode \(mode): expected delete or revoke") }
+        try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
+        try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
+        if let run, run < 1 { throw ValidationError("--run must be a run number (1 or more), not \(run)") }
+    }
+
+    func run() async throws {
+        let path = try location.path()
+        let plan: UndoPlan
+        do {
+            plan = try UndoPlan.plan(journalPath: path, run: run, mode: UndoPlan.Mode(rawValue: mode) ?? .delete)
+        } catch {
+            Output.error(error.localizedDescription)
+            throw ExitStatus.for(error).exitCode
+        }
+        let verb = mode == "revoke" ? "revoke" : "delete"
+        Output.result("undo of \(path)\(run.map { " (run \($0))" } ?? ""): \(verb) \(plan.licensesToRemove) licenses it created, "
+            + "revert \(plan.changesToRevert) changed licenses; \(plan.irreversible.count) deletions cannot be undone")
+        for line in plan.irreversible { Output.result("  not reversible: \(line)") }
+        for line in plan.notRestorable { Output.result("  not restorable: \(line)") }
+        let runFlags = ["--journal", path + ".undo.sqlite", "--results", path + ".undo.results.csv", "--concurrency", String(concurrency),
+                        "--reconcile-delay", String(reconcileDelay)]
+        if dryRun {
+            try await DerivedRun.run(ndjson: plan.ndjson, file: path + ".undo.ndjson", idColumn: UndoPlan.idColumn, account: account,
+                                     extra: runFlags + ["--dry-run"])
+            return
+        }
+        if !yes {
+            guard isatty(0) == 1 && isatty(2) == 1 else {
+                Output.error("undo changes the account and cannot be taken back for deletions: pass --yes to confirm (or --dry-run to see what it would do)")
+                throw ExitStatus.usage.exitCode
+            }
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            Output.error("type the journal's name (\(name)) to go on: ", newline: false)
+            guard readLine()?.trimmingCharacters(in: .whitespaces) == name else {
+                Output.error("not confirmed; nothing was sent")
+                throw ExitStatus.usage.exitCode
+            }
+        }
+        guard !plan.rows.isEmpty else {
+            Output.result("nothing to undo")
+            return
+        }
+        try await DerivedRun.run(ndjson: plan.ndjson, file: path + ".undo.ndjson", idColumn: UndoPlan.idColumn, account: account, extra: runFlags)
+    }
+}
+
+/// The findings CSV (formula-like cells neutralised, as in the results file).
+enum AuditCSV {
+    static func encode(_ findings: [JournalAudit.Finding]) -> [UInt8] {
+        ResultsFile.encodeRows([JournalAudit.Finding.header] + findings.map(\.cells))
+    }
+}
