@@ -56,6 +56,25 @@ cat "$work/nightly.results.csv"
 "$bin/licprov" status --journal "$work/nightly.sqlite"
 echo "-- renewals applied per license: $(curl -s "$url/__admin/changes")"
 
+echo "== licprov audit: the account against the first batch's journal"
+echo "   (B-2008 was upgraded by the nightly file, which this journal does not know: changed; then a duplicate planted by hand)"
+marker=$(curl -s "$url/__admin/licenses" | python3 -c '
+import json, sys
+for license in json.load(sys.stdin):
+    entries = {m["key"]: m["value"] for m in license.get("metadata", [])}
+    if entries.get("order_id") == "B-2001" and "licprov_request" in entries: print(entries["licprov_request"]); break')
+if [ -n "$marker" ]; then
+  curl -s -X POST "$url/v3/licenses" -H 'Authorization: Bearer demo-token' -H 'Content-Type: application/json' \
+    -d "{\"productId\":\"prod-desktop\",\"metadata\":[{\"key\":\"licprov_request\",\"value\":\"$marker\"}]}" >/dev/null
+  "$bin/licprov" audit "$work/orders.csv" --api-url "$url" -o "$work/audit.csv" && status=0 || status=$?
+  echo "exit code: $status"
+  grep -v '^ok,' "$work/audit.csv"
+fi
+echo "== licprov undo: the nightly changes taken back (a dry run first, then --yes)"
+"$bin/licprov" undo --journal "$work/nightly.sqlite" --api-url "$url" --dry-run
+"$bin/licprov" undo --journal "$work/nightly.sqlite" --api-url "$url" --yes && status=0 || status=$?
+echo "exit code: $status"
+
 echo "== customers and a migration: the reseller sheet (8 licenses, 5 customers) and Cryptlex's importer layout"
 "$bin/licprov" run samples/reseller-orders.csv --id-column order_id --api-url "$url" \
   --journal "$work/reseller.sqlite" --results "$work/reseller.results.csv"
