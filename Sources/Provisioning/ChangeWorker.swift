@@ -115,19 +115,11 @@ struct ChangeWorker: Sendable {
                 counters.update { $0.notSent += 1 }
                 return nil
             }
-            var sentAt = ""
-            let ending = try await requests.send(
-                failedBefore: failures,
-                count: { counts, isRetry in counts.requests += 1; if isRetry || failures > 0 { counts.retries += 1 } },
-                beforeSend: { (_: Bool) async throws(JournalError) in
-                    try await committer.markInFlight(item.entryID)
-                    sentAt = SQLiteJournal.timestamp()
-                },
-                onRetry: { (error: APIError) async throws(JournalError) in
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status,
-                                                      error: error.description, startedAt: sentAt))
-                }
-            ) { () async throws(APIError) in try await send(action, licenseID: licenseID, body: item.body) }
+            var notMarkedAhead = false
+            let (ending, sentAt) = try await requests.sendJournaled(item.entryID, committer: committer, failedBefore: failures,
+                                                                    markedAhead: &notMarkedAhead) {
+                () async throws(APIError) in try await send(action, licenseID: licenseID, body: item.body)
+            }
             switch ending {
             case .answered(let answer):
                 counters.update { $0.changed += 1 }
@@ -137,11 +129,9 @@ struct ChangeWorker: Sendable {
             case .notSent:
                 counters.update { $0.notSent += 1 }
                 return nil
-            case .failed(let error, .ambiguous, let failedAttempts):
+            case .failed(_, .ambiguous, let failedAttempts):
+                // Recorded in flight: read the license before sending again.
                 failures = failedAttempts
-                counters.update { $0.ambiguous += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .inFlight, httpStatus: error.status,
-                                                  error: error.description, startedAt: sentAt))
                 guard failedAttempts < requests.policy.maxAttempts else {
                     counters.update { $0.failed += 1 }
                     try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, error: "no answer after \(failedAttempts) attempts (each read: not applied)",

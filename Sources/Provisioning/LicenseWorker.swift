@@ -65,19 +65,10 @@ struct LicenseWorker: Sendable {
                 counters.update { $0.notSent += 1 }
                 return nil
             }
-            var sentAt = ""  // set just before each send
-            let ending = try await requests.send(
-                failedBefore: failures,
-                count: { counts, isRetry in counts.requests += 1; if isRetry || failures > 0 { counts.retries += 1 } },
-                beforeSend: { (_: Bool) async throws(JournalError) in
-                    if markedAhead { markedAhead = false } else { try await committer.markInFlight(item.entryID) }
-                    sentAt = SQLiteJournal.timestamp()
-                },
-                onRetry: { (error: APIError) async throws(JournalError) in
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status,
-                                                      error: error.description, startedAt: sentAt))
-                }
-            ) { () async throws(APIError) in try await client.createLicense(body: body) }
+            let (ending, sentAt) = try await requests.sendJournaled(item.entryID, committer: committer, failedBefore: failures,
+                                                                    markedAhead: &markedAhead) {
+                () async throws(APIError) in try await client.createLicense(body: body)
+            }
             switch ending {
             case .answered(let answer):
                 counters.update { $0.created += 1 }
@@ -88,12 +79,9 @@ struct LicenseWorker: Sendable {
                 counters.update { $0.notSent += 1 }
                 if markedAhead { try await committer.unmark([item.entryID]) }
                 return nil
-            case .failed(let error, .ambiguous, let failedAttempts):
+            case .failed(_, .ambiguous, let failedAttempts):
+                // Recorded in flight: look it up by its marker.
                 failures = failedAttempts
-                counters.update { $0.ambiguous += 1 }
-                // Still in flight: a crash from here on is settled by a lookup on the next run.
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .inFlight, httpStatus: error.status,
-                                                  error: error.description, startedAt: sentAt))
                 lookUpFirst = true
             case .failed(let error, let outcome, let failedAttempts):
                 return try await record(error, outcome, failedAttempts: failedAttempts, item: item, sentAt: sentAt)

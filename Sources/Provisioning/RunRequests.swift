@@ -1,5 +1,6 @@
 import CryptlexAPI
 import Foundation
+import Journal
 import Scheduling
 
 /// Every request of a run goes through here: the run's one ``RetryExecutor`` (rate limit,
@@ -59,6 +60,37 @@ struct RunRequests: Sendable {
         let noHook: (Bool) async throws(Never) -> Void = { _ in }
         return await send(failedBefore: failedBefore, classify: classify, count: count, beforeSend: noHook,
                           onRetry: { (_: APIError) async throws(Never) in }, call)
+    }
+
+    /// One journaled send of an entry (a create or a change): marked in flight, durably, before each
+    /// attempt (the first not again when the feed marked it ahead: `markedAhead` says whether that
+    /// marking is still unused afterwards), a retry recorded pending, an ambiguous ending recorded in
+    /// flight — from there, a crash is settled on the next run before anything is sent again.
+    /// Returns the ending and when its last attempt went.
+    func sendJournaled<Value: Sendable>(
+        _ entryID: Int64, committer: JournalCommitter, failedBefore: Int, markedAhead: inout Bool,
+        _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>
+    ) async throws(JournalError) -> (ending: Ending<Value>, sentAt: String) {
+        var sentAt = ""
+        var ahead = markedAhead
+        let ending = try await send(
+            failedBefore: failedBefore,
+            count: { counts, isRetry in counts.requests += 1; if isRetry || failedBefore > 0 { counts.retries += 1 } },
+            beforeSend: { (_: Bool) async throws(JournalError) in
+                if ahead { ahead = false } else { try await committer.markInFlight(entryID) }
+                sentAt = SQLiteJournal.timestamp()
+            },
+            onRetry: { (error: APIError) async throws(JournalError) in
+                try committer.post(AttemptOutcome(entryID: entryID, state: .pending, httpStatus: error.status,
+                                                  error: error.description, startedAt: sentAt))
+            }, call)
+        markedAhead = ahead
+        if case .failed(let error, .ambiguous, _) = ending {
+            counters.update { $0.ambiguous += 1 }
+            try committer.post(AttemptOutcome(entryID: entryID, state: .inFlight, httpStatus: error.status,
+                                              error: error.description, startedAt: sentAt))
+        }
+        return (ending, sentAt)
     }
 
     /// Why a read gave no answer.

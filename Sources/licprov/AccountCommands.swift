@@ -6,8 +6,8 @@ import Logging
 import Provisioning
 import Scheduling
 
-/// Where the account is and how to reach it: the options `audit` and `undo` share with `run`.
-struct AccountOptions: ParsableArguments {
+/// Where the account is and how to reach it: `run`, `audit` and `undo` alike.
+struct ConnectionOptions: ParsableArguments {
     @Option(help: "A file holding the access token (instead of CRYPTLEX_ACCESS_TOKEN).")
     var tokenFile: String?
 
@@ -16,20 +16,25 @@ struct AccountOptions: ParsableArguments {
 
     @Flag(help: "Allow http:// for a host that is not loopback (the token would travel in clear).")
     var allowInsecureHttp = false
+}
+
+/// The connection and the pace: the options `audit` and `undo` pass on to the runs they start.
+struct AccountOptions: ParsableArguments {
+    @OptionGroup var connection: ConnectionOptions
 
     @Option(help: "Requests per second (0: no client-side limit, for the emulator); the server's windows are followed as in run.")
     var rate: Double = RunConfiguration.cryptlexRate
 
     /// The arguments that give a derived `run` the same account and pace.
     var runArguments: [String] {
-        (tokenFile.map { ["--token-file", $0] } ?? []) + (apiUrl.map { ["--api-url", $0] } ?? [])
-            + (allowInsecureHttp ? ["--allow-insecure-http"] : []) + ["--rate", String(rate)]
+        (connection.tokenFile.map { ["--token-file", $0] } ?? []) + (connection.apiUrl.map { ["--api-url", $0] } ?? [])
+            + (connection.allowInsecureHttp ? ["--allow-insecure-http"] : []) + ["--rate", String(rate)]
     }
 
     func client(connections: Int = 4) throws -> CryptlexClient {
         do {
-            let token = try Credentials.token(file: tokenFile)
-            let baseURL = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
+            let token = try Credentials.token(file: connection.tokenFile)
+            let baseURL = try Credentials.baseURL(flag: connection.apiUrl, allowInsecureHTTP: connection.allowInsecureHttp)
             return CryptlexClient(baseURL: baseURL, token: token, transport: AsyncHTTPClientTransport(connections: connections))
         } catch {
             Output.error(error.localizedDescription)

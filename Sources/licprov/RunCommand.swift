@@ -58,11 +58,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait after an ambiguous outcome (lost response, 5xx) before looking the license up; a lookup that finds nothing proves absence only once Cryptlex's search has caught up, so keep it above the search's lag.")
     var reconcileDelay = RunConfiguration.defaultReconcileDelay
 
-    @Option(help: "A file holding the access token (instead of CRYPTLEX_ACCESS_TOKEN).")
-    var tokenFile: String?
-
-    @Option(help: "The API's base URL (default: CRYPTLEX_API_URL, else https://api.cryptlex.com).")
-    var apiUrl: String?
+    @OptionGroup var connection: ConnectionOptions
 
     @Option(help: "The metadata key of the marker licprov puts on each license to find it again.")
     var markerKey = RunConfiguration.defaultMarkerKey
@@ -70,8 +66,6 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Put no marker on licenses. Exactly-once then holds only for rows with their own key.")
     var noMarker = false
 
-    @Flag(help: "Allow http:// for a host that is not loopback (the token would travel in clear).")
-    var allowInsecureHttp = false
 
     @Flag(help: "Reject a row whose email has no Cryptlex user instead of creating the user.")
     var noCreateUsers = false
@@ -134,8 +128,8 @@ struct RunCommand: AsyncParsableCommand {
         let token: String
         let baseURL: CryptlexBaseURL
         do {
-            token = dryRun ? "" : try Credentials.token(file: tokenFile)
-            baseURL = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
+            token = dryRun ? "" : try Credentials.token(file: connection.tokenFile)
+            baseURL = try Credentials.baseURL(flag: connection.apiUrl, allowInsecureHTTP: connection.allowInsecureHttp)
         } catch {
             Output.error(error.localizedDescription)
             throw ExitStatus.usage.exitCode
