@@ -1,6 +1,6 @@
 /// Any JSON value, for comparing a license's fields with what a change set (and keeping them as
 /// they were before it). Numbers are compared as doubles.
-public enum JSONAny: Sendable, Equatable, Codable {
+public enum JSONAny: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case number(Double)

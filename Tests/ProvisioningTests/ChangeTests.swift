@@ -189,3 +189,24 @@ struct UndoTests {
         }
     }
 }
+
+extension UndoTests {
+    /// `--run N` takes back only what that run sent; `--mode revoke` revokes instead of deleting.
+    @Test func undoOfOneRunRevokesOnlyItsLicenses() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(3))
+            let configuration = bench.configuration(idColumn: "order_id")
+            _ = try await bench.run(configuration)  // run 1: ORD-1…3
+            try bench.write(ordersHeader + orders(5))
+            _ = try await bench.run(configuration)  // run 2: ORD-4, ORD-5
+            let plan = try UndoPlan.plan(journalPath: configuration.journalPath, run: 2, mode: .revoke)
+            #expect(plan.licensesToRemove == 2)
+            let rows = plan.rows.map { ($0["action"], $0["licenseId"]) }
+            #expect(rows.allSatisfy { $0.0 == .string("revoke") })
+            let second = try bench.journalRows(configuration, "SELECT licenseID FROM license WHERE rowID IN ('ORD-4', 'ORD-5') ORDER BY rowID")
+                .map { JSONAny.string($0["licenseID"] as String) }
+            #expect(Set(rows.compactMap(\.1)) == Set(second))
+            #expect(try UndoPlan.plan(journalPath: configuration.journalPath).licensesToRemove == 5)
+        }
+    }
+}
