@@ -97,6 +97,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print the summary on stdout as one JSON object.")
     var json = false
 
+    @Option(help: ArgumentHelp("At the end of every run, write its figures here in the Prometheus text format (for node_exporter's textfile collector; replaced atomically).", valueName: "PATH"))
+    var metricsFile: String?
+
     @Flag(help: "Read and plan everything, show what would be sent and what a rerun would skip; send nothing, write nothing.")
     var dryRun = false
 
@@ -182,9 +185,13 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             try? await client.shutdown()
             Output.error(error.localizedDescription)
-            throw ExitStatus.for(error).exitCode
+            let status = ExitStatus.for(error)
+            if let metricsFile, !dryRun { MetricsFile.write(to: metricsFile, report: nil, status: status, input: input.file) }
+            throw status.exitCode
         }
         try? await client.shutdown()
-        throw RunSummary.print(report, command: configuration.commandLine, maxProblems: maxProblems, json: json).exitCode
+        let status = RunSummary.print(report, command: configuration.commandLine, maxProblems: maxProblems, json: json)
+        if let metricsFile, !dryRun { MetricsFile.write(to: metricsFile, report: report, status: status, input: input.file) }
+        throw status.exitCode
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// `--metrics-file`: the Prometheus text format, parsed back.
+@Suite("Metrics for monitoring", .serialized)
+struct MetricsFileTests {
+    /// Every sample of a Prometheus text file: name, labels, value; each sample's family declared
+    /// with HELP and TYPE before it.
+    static func parse(_ text: String) throws -> [String: [(labels: [String: String], value: Double)]] {
+        var samples: [String: [(labels: [String: String], value: Double)]] = [:]
+        var declared = Set<String>()
+        for line in text.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("# TYPE ") { declared.insert(String(line.split(separator: " ")[2])); continue }
+            if line.hasPrefix("#") { continue }
+            let match = try #require(line.wholeMatch(of: /([a-z_:]+)\{(.*)\} (\S+)/), "not a sample: \(line)")
+            let name = String(match.1)
+            #expect(declared.contains(name), "\(name) has no TYPE line")
+            var labels: [String: String] = [:]
+            for pair in String(match.2).matches(of: /([a-z_]+)="((?:[^"\\]|\\.)*)"/) { labels[String(pair.1)] = String(pair.2) }
+            samples[name, default: []].append((labels, try #require(Double(String(match.3)))))
+        }
+        return samples
+    }
+
+    @Test func aRunWritesItsFiguresAndAFailedRunKeepsTheLastSuccess() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.write("orders.csv", orderFile(12))
+        let metrics = scratch.path + "/licprov.prom"
+        let arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--metrics-file", metrics]
+        #expect(try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token).status == 0)
+        let first = try Self.parse(scratch.read("licprov.prom"))
+        let created = first["licprov_run_licenses"]?.first { $0.labels["status"] == "created" }
+        #expect(created?.value == 12)
+        #expect(created?.labels["file"] == file)
+        #expect(first["licprov_run_requests"]?.first?.value == 12)
+        #expect(first["licprov_run_exit_code"]?.first?.value == 0)
+        let success = try #require(first["licprov_last_success_timestamp_seconds"]?.first?.value)
+        #expect(abs(success - Date().timeIntervalSince1970) < 600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.contains(".tmp") }.isEmpty)
+
+        // Two more orders, and a token the API refuses: exit 77 in the file, the last success kept.
+        _ = try scratch.write("orders.csv", orderFile(14))
+        let refused = try BuiltBinaries.run("licprov", arguments, environment: ["CRYPTLEX_ACCESS_TOKEN": "wrong"])
+        #expect(refused.status == 77)
+        let second = try Self.parse(scratch.read("licprov.prom"))
+        #expect(second["licprov_run_exit_code"]?.first?.value == 77)
+        #expect(second["licprov_last_success_timestamp_seconds"]?.first?.value == success)
+        #expect(second["licprov_run_licenses"]?.first { $0.labels["status"] == "not_sent" }?.value == 2)
+        // With the right token the rerun finishes: a new success time.
+        #expect(try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token).status == 0)
+        let third = try Self.parse(scratch.read("licprov.prom"))
+        #expect(third["licprov_run_licenses"]?.first { $0.labels["status"] == "already_done" }?.value == 12)
+        #expect(try #require(third["licprov_last_success_timestamp_seconds"]?.first?.value) >= success)
+    }
+}
