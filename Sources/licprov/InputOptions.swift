@@ -31,6 +31,9 @@ struct InputOptions: ParsableArguments {
     var timeZone: String?
 
     /// The options as Ingestion takes them; throws a usage error naming the bad flag.
+    @Option(help: ArgumentHelp("A TOML file of flags (keys are the long flags: api-url, id-column, concurrency, set = [...], sections [run], [validate], …); flags on the command line win. Default: LICPROV_CONFIG.", valueName: "FILE"))
+    var config: String?
+
     @Option(help: ArgumentHelp("What every row without an action column does: create (default), update, renew, set-expiry, suspend, unsuspend, revoke, unrevoke or delete.", valueName: "ACTION"))
     var action: String?
 

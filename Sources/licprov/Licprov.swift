@@ -15,8 +15,15 @@ struct Licprov: AsyncParsableCommand {
     /// ArgumentParser's own `main`, after ``ProcessSetup`` (umask, SIGPIPE).
     static func main() async {
         ProcessSetup.apply()
+        let arguments: [String]
         do {
-            var command = try parseAsRoot()
+            arguments = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            Output.error("\(error)")
+            exit(withError: ExitCode(ExitStatus.usage.rawValue))
+        }
+        do {
+            var command = try parseAsRoot(arguments)
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {

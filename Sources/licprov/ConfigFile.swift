@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import TOMLKit
+
+/// `--config FILE` (or `LICPROV_CONFIG`): a TOML file whose keys are the commands' long flags.
+///
+/// ```toml
+/// api-url = "https://api.cryptlex.com"
+/// token-file = "/run/secrets/cryptlex-token"
+/// id-column = "order_id"
+/// time-zone = "Europe/Berlin"
+/// set = ["allowedActivations=2", "metadata.source=shop"]
+///
+/// [run]
+/// concurrency = 8
+/// metrics-file = "/var/lib/node_exporter/textfile/licprov.prom"
+/// ```
+///
+/// Top-level keys go to every command that has the flag; a `[run]`, `[validate]`, `[status]`,
+/// `[export]`, `[audit]` or `[undo]` table to that command only. The file's values are placed
+/// before the command line's, so a flag given on the command line wins (a repeatable one, such as
+/// `set`, adds to the file's). A key no command knows is an error with its line and the nearest
+/// known key; so is a key for the token itself: the token is read from the environment or
+/// `token-file`, never from a config file.
+enum ConfigFile {
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The command's long flags, as its help shows them.
+    static func flags(of command: ParsableCommand.Type) -> Set<String> {
+        Set(command.helpMessage(columns: 10_000).matches(of: /--([a-z0-9][a-z0-9-]*)/).map { String($0.1) }).subtracting(["help", "version", "config"])
+    }
+
+    static let commands: [String: ParsableCommand.Type] = [
+        "run": RunCommand.self, "validate": ValidateCommand.self, "status": StatusCommand.self, "export": ExportCommand.self,
+        "audit": AuditCommand.self, "undo": UndoCommand.self,
+    ]
+
+    /// The arguments with the config file's flags inserted after the subcommand's name: from
+    /// `--config FILE` among `arguments`, else `LICPROV_CONFIG`; unchanged without either.
+    static func expand(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String] {
+        guard let commandIndex = arguments.firstIndex(where: { commands[$0] != nil }) else { return arguments }
+        var rest = Array(arguments[(commandIndex + 1)...])
+        var path = environment["LICPROV_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        if let index = rest.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) {
+            if rest[index] == "--config" {
+                guard index + 1 < rest.count else { throw Problem(description: "--config needs a FILE") }
+                path = rest[index + 1]
+                rest.removeSubrange(index...(index + 1))
+            } else {
+                path = String(rest[index].dropFirst("--config=".count))
+                rest.remove(at: index)
+            }
+        }
+        guard let path else { return arguments }
+        let command = arguments[commandIndex]
+        let inserted = try flags(fromFile: path, for: command)
+        return Array(arguments[...commandIndex]) + inserted + rest
+    }
+
+    /// The flags the file gives `command`.
+    static func flags(fromFile path: String, for command: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Problem(description: "cannot read the config file \(path)")
+        }
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw Problem(description: "\(path):\(error.source.begin.line): \(error.description)")
+        }
+        let known = commands.mapValues(flags(of:))
+        let everyFlag = known.values.reduce(into: Set<String>()) { $0.formUnion($1) }
+        var result: [String] = []
+        func place(_ key: String, _ value: TOMLValueConvertible, section: String?) throws {
+            let line = lineOf(key, section: section, in: text)
+            let at = "\(path)\(line.map { ":\($0)" } ?? "")"
+            if ["token", "access-token", "cryptlex-access-token"].contains(key.lowercased()) {
+                throw Problem(description: "\(at): \(key): the token is never read from a config file; use token-file or CRYPTLEX_ACCESS_TOKEN")
+            }
+            let scope = section.map { known[$0] ?? [] } ?? everyFlag
+            guard scope.contains(key) else {
+                let hint = nearest(key, in: scope).map { "; did you mean \($0)?" } ?? ""
+                throw Problem(description: "\(at): \(key) is not a flag of \(section.map { "licprov \($0)" } ?? "any licprov command")\(hint)")
+            }
+            // A top-level key applies to the commands that have the flag.
+            guard known[command]?.contains(key) == true else { return }
+            result += try arguments(for: key, value, at: at)
+        }
+        for key in table.keys.sorted(by: { (lineOf($0, section: nil, in: text) ?? 0) < (lineOf($1, section: nil, in: text) ?? 0) }) {
+            guard let value = table[key] else { continue }
+            if value.type == .table {
+                guard known[key] != nil, let section = value.table else {
+                    throw Problem(description: "\(path): [\(key)] is not a command; the sections are \(commands.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))")
+                }
+                guard key == command else {
+                    for inner in section.keys { try validateOnly(inner, section: key, known: known, path: path, text: text) }
+                    continue
+                }
+                for inner in section.keys.sorted(by: { (lineOf($0, section: key, in: text) ?? 0) < (lineOf($1, section: key, in: text) ?? 0) }) {
+                    if let innerValue = section[inner] { try place(inner, innerValue, section: key) }
+                }
+            } else {
+                try place(key, value, section: nil)
+            }
+        }
+        return result
+    }
+
+    private static func validateOnly(_ key: String, section: String, known: [String: Set<String>], path: String, text: String) throws {
+        guard known[section]?.contains(key) == true else {
+            let at = "\(path)\(lineOf(key, section: section, in: text).map { ":\($0)" } ?? "")"
+            let hint = nearest(key, in: known[section] ?? []).map { "; did you mean \($0)?" } ?? ""
+            throw Problem(description: "\(at): \(key) is not a flag of licprov \(section)\(hint)")
+        }
+    }
+
+    private static func arguments(for key: String, _ value: TOMLValueConvertible, at: String) throws -> [String] {
+        switch value.type {
+        case .bool: return value.bool == true ? ["--\(key)"] : []
+        case .string: return ["--\(key)", value.string ?? ""]
+        case .int: return ["--\(key)", String(value.int ?? 0)]
+        case .double: return ["--\(key)", String(value.double ?? 0)]
+        case .array:
+            return try (value.array.map(Array.init) ?? []).flatMap { element -> [String] in
+                guard element.type != .array && element.type != .table && element.type != .bool else {
+                    throw Problem(description: "\(at): \(key): a list holds strings or numbers")
+                }
+                return try arguments(for: key, element, at: at)
+            }
+        default:
+            throw Problem(description: "\(at): \(key): write it as a string, a number, true/false or a list")
+        }
+    }
+
+    /// The line a key is on (in `[section]` when given): the first `key =` after the section header.
+    static func lineOf(_ key: String, section: String?, in text: String) -> Int? {
+        var inSection = section == nil
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") {
+                inSection = section.map { line == "[\($0)]" } ?? false
+                continue
+            }
+            guard inSection else { continue }
+            let name = line.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
+            if name == key { return index + 1 }
+        }
+        return nil
+    }
+
+    /// The known key within a few edits of `key`.
+    static func nearest(_ key: String, in known: Set<String>) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var previous = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var current = [i] + Array(repeating: 0, count: b.count)
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                }
+                previous = current
+            }
+            return a.isEmpty ? b.count : previous[b.count]
+        }
+        let scored = known.map { ($0, distance(Array(key), Array($0))) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
+        guard let best = scored, best.1 <= max(2, key.count / 3) else { return nil }
+        return best.0
+    }
+}
