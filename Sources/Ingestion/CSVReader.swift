@@ -208,7 +208,8 @@ public struct CSVReader {
                 } else if byte == 0x0A || byte == 0x0D {
                     try endRecord(lineBreak: byte, emit: emit)
                 } else {
-                    if byte == UInt8(ascii: "\"") {
+                    // Once per field, however many quotes it holds.
+                    if byte == UInt8(ascii: "\""), problems.last?.fieldIndex != ends.count + 1 || problems.last?.line != line {
                         problems.append(Problem(fieldIndex: ends.count + 1, line: line,
                                                 message: "a quote (\") inside a field that does not start with a quote; put the whole field in quotes and double the quotes inside it (\"\")"))
                     }

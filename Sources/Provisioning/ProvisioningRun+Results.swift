@@ -1,4 +1,5 @@
 import Foundation
+import Ingestion
 import Journal
 
 /// The end of a run: the results file, the reasons licenses were not created, the summary line.
@@ -9,23 +10,31 @@ extension ProvisioningRun {
         let mine = plan.entryIDs
         let rejected = plan.rejectedLines
         var nextRejected = 0
-        let writer = try ResultsFile.Writer(path: configuration.resultsPath)
+        let input = configuration.resultsColumns == .input ? try InputCells.read(path: configuration.inputPath, options: configuration.ingest) : nil
+        let writer = try ResultsFile.Writer(path: configuration.resultsPath,
+                                            header: input.map { $0.header + ["status", "license_key", "license_id", "message"] } ?? ResultsFile.header)
+        func write(_ line: ResultsFile.Line) throws {
+            guard let input else { return try writer.append(line) }
+            var cells = input.byLine[line.sourceLine] ?? []
+            cells += Array(repeating: "", count: max(0, input.header.count - cells.count))
+            try writer.append(cells: Array(cells.prefix(input.header.count)) + [line.status, line.licenseKey ?? "", line.licenseID ?? "", line.message ?? ""])
+        }
         var reasons: [String: Int] = [:]
         var conflicts = 0
         if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
         try journal.forEachEntry { entry in
             guard mine.contains(entry.id) else { return }
             while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
-                try writer.append(rejected[nextRejected])
+                try write(rejected[nextRejected])
                 nextRejected += 1
             }
             if entry.state.isSettled && entry.editedBody != nil { conflicts += 1 }
             if [.failed, .rejected, .conflict, .unresolved].contains(entry.state) {
                 reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
             }
-            try writer.append(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
+            try write(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
         }
-        for line in rejected[nextRejected...] { try writer.append(line) }
+        for line in rejected[nextRejected...] { try write(line) }
         try writer.commit()
         return (conflicts, reasons)
     }

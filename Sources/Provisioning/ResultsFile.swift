@@ -78,7 +78,7 @@ public enum ResultsFile {
         private var descriptor: Int32
         private var buffer: [UInt8] = []
 
-        public init(path: String) throws(WriteError) {
+        public init(path: String, header: [String] = ResultsFile.header) throws(WriteError) {
             self.path = path
             let folder = (path as NSString).deletingLastPathComponent
             directory = folder.isEmpty ? "." : folder
@@ -98,7 +98,12 @@ public enum ResultsFile {
         }
 
         public func append(_ line: Line) throws(WriteError) {
-            ResultsFile.append(line.cells, to: &buffer)
+            try append(cells: line.cells)
+        }
+
+        /// One line of any layout (the header given at ``init(path:header:)``).
+        public func append(cells: [String]) throws(WriteError) {
+            ResultsFile.append(cells, to: &buffer)
             if buffer.count >= 1 << 16 { try flush() }
         }
 

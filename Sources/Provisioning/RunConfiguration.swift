@@ -46,6 +46,15 @@ public struct RunConfiguration: Sendable {
     public var stallTimeout: Duration = .seconds(RunConfiguration.defaultStallTimeout)
     /// Plan against the journal and report, but write nothing and send nothing.
     public var dryRun = false
+    /// The results file's layout.
+    public var resultsColumns = ResultsColumns.standard
+
+    public enum ResultsColumns: String, Sendable, CaseIterable {
+        /// `source_line, row_id, unit, status, license_id, license_key, http_status, message, action, expires_at`.
+        case standard
+        /// Every input column of the row first, then `status, license_key, license_id, message`.
+        case input
+    }
 
     /// 50 requests per 5 s is Cryptlex's per-IP ceiling. 9.6/s with a burst of 1 puts at most
     /// 1 + 9.6 × 5.1 = 49.96 requests into any 5 s window even when arrivals bunch up by 100 ms

@@ -97,6 +97,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print the summary on stdout as one JSON object.")
     var json = false
 
+    @Option(help: "The results file's columns: standard (default), or input: every column of the row as the file had it, then status, license_key, license_id, message.")
+    var resultsColumns = "standard"
+
     @Option(help: ArgumentHelp("At the end of every run, write its figures here in the Prometheus text format (for node_exporter's textfile collector; replaced atomically).", valueName: "PATH"))
     var metricsFile: String?
 
@@ -117,6 +120,10 @@ struct RunCommand: AsyncParsableCommand {
         try FlagRange.check("max-failures", maxFailures, FlagRange.maxFailures)
         try FlagRange.check("max-problems", maxProblems, FlagRange.maxProblems)
         try FlagRange.check("max-429s", max429s, FlagRange.max429s)
+        guard let layout = RunConfiguration.ResultsColumns(rawValue: resultsColumns) else {
+            throw ValidationError("--results-columns \(resultsColumns): expected standard or input")
+        }
+        if layout == .input && input.file == "-" { throw ValidationError("--results-columns input reads the file again for its cells: give a file, not standard input") }
         try FlagRange.check("stall-timeout", stallTimeout, FlagRange.stallTimeout)
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning or error") }
         guard Diagnostics.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format \(logFormat): expected text or json") }
@@ -153,6 +160,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.createUsers = !noCreateUsers
         configuration.keepIDAsMetadata = !noIdMetadata
         configuration.dryRun = dryRun
+        configuration.resultsColumns = RunConfiguration.ResultsColumns(rawValue: resultsColumns) ?? .standard
         configuration.commandLine = (["licprov"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         if noMarker {
             Output.error("warning: --no-marker: a lost response can only be settled for rows with their own key; other rows may end up unresolved")

@@ -47,3 +47,53 @@ struct ResultsFileTests {
         }
     }
 }
+
+/// `--results-columns input`: the row as the file had it, then what became of it.
+@Suite("Results with the input's columns")
+struct InputResultsTests {
+    @Test func everyInputColumnComesFirstThenTheOutcome() async throws {
+        try await withRunBench { bench in
+            try bench.write("""
+                order_id,productId,email,allowedActivations,quantity,note
+                R-1,prod-1,ann@example.com,2,2,"Lisbon, office"
+                R-2,prod-1,bob@example.com,-7,1,"=HYPERLINK(""x"")"
+                R-3,prod-1,cy@example.com,1,1,
+
+                """)
+            let configuration = bench.configuration(idColumn: "order_id") {
+                $0.resultsColumns = .input
+                $0.skipInvalid = true
+                $0.ingest.unknownColumns = .ignore
+            }
+            _ = try await bench.run(configuration)
+            let text = try String(contentsOfFile: configuration.resultsPath, encoding: .utf8)
+            let lines = text.split(separator: "\r\n").map(String.init)
+            #expect(lines[0] == "order_id,productId,email,allowedActivations,quantity,note,status,license_key,license_id,message")
+            #expect(lines.count == 5)  // R-1 twice (quantity 2), R-2, R-3
+            #expect(lines[1].hasPrefix(#"R-1,prod-1,ann@example.com,2,2,"Lisbon, office",created,"#))
+            #expect(lines[2].hasPrefix(#"R-1,prod-1,ann@example.com,2,2,"Lisbon, office",created,"#))
+            #expect(lines[3].hasPrefix(#"R-2,prod-1,bob@example.com,'-7,1,"'=HYPERLINK(""x"")",rejected,,,"allowedActivations: must be at least -1"#))
+            #expect(lines[4].hasPrefix("R-3,prod-1,cy@example.com,1,1,,created,"))
+            let keys = await bench.licenses().map(\.key)
+            #expect(keys.allSatisfy { text.contains($0) })
+        }
+    }
+
+    @Test func ndjsonMembersBecomeColumnsInTheOrderTheyAppear() async throws {
+        try await withRunBench { bench in
+            let file = bench.directory + "/orders.ndjson"
+            try #"""
+            {"order_id":"N-1","productId":"prod-1","allowedActivations":3,"tags":["a","b"]}
+            {"order_id":"N-2","productId":"prod-1","userLocked":true}
+
+            """#.write(toFile: file, atomically: true, encoding: .utf8)
+            var configuration = bench.configuration(idColumn: "order_id") { $0.resultsColumns = .input }
+            configuration.inputPath = file
+            _ = try await bench.run(configuration)
+            let lines = try String(contentsOfFile: configuration.resultsPath, encoding: .utf8).split(separator: "\r\n").map(String.init)
+            #expect(lines[0] == "order_id,productId,allowedActivations,tags,userLocked,status,license_key,license_id,message")
+            #expect(lines[1].hasPrefix(#"N-1,prod-1,3,"[""a"",""b""]",,created,"#))
+            #expect(lines[2].hasPrefix("N-2,prod-1,,,true,created,"))
+        }
+    }
+}

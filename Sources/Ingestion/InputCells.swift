@@ -1,0 +1,79 @@
+import CryptlexAPI
+import Foundation
+
+/// An order file's own cells, by source line: what `--results-columns input` writes before each
+/// row's results, so a reseller can mail keys from the file they sent.
+///
+/// CSV: the header and each record's fields as written. JSON and NDJSON: the objects' top-level
+/// members, in the order they first appear; a string as it is, a number or `true`/`false` as
+/// written, an array or object as JSON. Held in memory (the results are written in file order
+/// from the journal, and joined to these by line).
+public struct InputCells: Sendable {
+    public var header: [String] = []
+    public var byLine: [Int: [String]] = [:]
+
+    public static func read(path: String, options: IngestOptions) throws -> InputCells {
+        let reader = try OrderFileReader(path: path, options: options)
+        let source = try ByteChunkReader(path: path)
+        var cells = InputCells()
+        switch reader.format {
+        case .csv:
+            var csv = CSVReader(file: source.displayName, delimiter: options.delimiter)
+            var sawHeader = false
+            let handle: (CSVReader.Record) throws -> Void = { record in
+                let decoded = record.decoded()
+                if sawHeader { cells.byLine[decoded.line] = decoded.fields } else { cells.header = decoded.fields.map(\.trimmed); sawHeader = true }
+            }
+            try source.forEachChunk { try csv.consume($0, emit: handle) }
+            try csv.finish(emit: handle)
+        case .ndjson:
+            var ndjson = NDJSONReader(file: source.displayName)
+            var objects: [(Int, [String: JSONAny])] = []
+            let handle: NDJSONReader.Emit = { bytes, line in
+                objects.append((line, Self.object(Data(bytes)) ?? [:]))
+                cells.noteKeys(of: Data(bytes))
+            }
+            try source.forEachChunk { try ndjson.consume($0, emit: handle) }
+            try ndjson.finish(emit: handle)
+            for (line, object) in objects { cells.byLine[line] = cells.header.map { Self.text(object[$0]) } }
+        case .json:
+            var array = JSONArrayReader(file: source.displayName)
+            var objects: [(Int, [String: JSONAny])] = []
+            try source.forEachChunk { chunk in
+                try array.consume(chunk) { element in
+                    let data = Data(element.bytes)
+                    objects.append((element.line, Self.object(data) ?? [:]))
+                    cells.noteKeys(of: data)
+                }
+            }
+            try array.finish()
+            for (line, object) in objects { cells.byLine[line] = cells.header.map { Self.text(object[$0]) } }
+        }
+        return cells
+    }
+
+    /// Adds an object's member names to the header, in the order they are written.
+    private mutating func noteKeys(of data: Data) {
+        // JSONSerialization forgets the order of members; the names are found in the text.
+        guard let object = Self.object(data) else { return }
+        let text = String(decoding: data, as: UTF8.self)
+        let ordered = object.keys.sorted { (text.range(of: "\"\($0)\"")?.lowerBound ?? text.endIndex) < (text.range(of: "\"\($1)\"")?.lowerBound ?? text.endIndex) }
+        for key in ordered where !header.contains(key) { header.append(key) }
+    }
+
+    private static func object(_ data: Data) -> [String: JSONAny]? {
+        try? JSONDecoder().decode([String: JSONAny].self, from: data)
+    }
+
+    private static func text(_ value: JSONAny?) -> String {
+        switch value {
+        case nil, .null?: return ""
+        case .string(let string)?: return string
+        case .bool(let flag)?: return flag ? "true" : "false"
+        case let other?:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return (try? encoder.encode(other)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+    }
+}
