@@ -85,6 +85,36 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
+    /// Every run, oldest first.
+    public func runs() throws(JournalError) -> [RunRecord] {
+        try read("read the runs") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY id").map { row in
+                RunRecord(id: row["id"], startedAt: row["startedAt"], endedAt: row["endedAt"], command: row["command"],
+                          version: row["version"], outcome: row["outcome"], summary: row["summary"])
+            }
+        }
+    }
+
+    /// One attempt as the journal recorded it (a send and how it ended).
+    public struct AttemptRecord: Sendable, Equatable {
+        public var entryID: Int64
+        public var runID: Int64
+        public var startedAt: String
+        public var finishedAt: String?
+        public var httpStatus: Int?
+        public var outcome: String?
+    }
+
+    /// Every attempt, in the order they started.
+    public func attempts() throws(JournalError) -> [AttemptRecord] {
+        try read("read the attempts") { db in
+            try Row.fetchAll(db, sql: "SELECT licenseRef, runID, startedAt, finishedAt, httpStatus, outcome FROM attempt ORDER BY startedAt, id").map { row in
+                AttemptRecord(entryID: row["licenseRef"], runID: row["runID"], startedAt: row["startedAt"], finishedAt: row["finishedAt"],
+                              httpStatus: row["httpStatus"], outcome: row["outcome"])
+            }
+        }
+    }
+
     // MARK: entries
 
     static func apply(_ change: EntryChange, now: String, in db: Database) throws {

@@ -218,3 +218,29 @@ enum AuditCSV {
         ResultsFile.encodeRows([JournalAudit.Finding.header] + findings.map(\.cells))
     }
 }
+
+/// `licprov report FILE`: one self-contained HTML page from the journal.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write one self-contained HTML page from the journal: settled over time, requests per second against the limit, 429s and retries, failures by reason, per run. Sends nothing."
+    )
+
+    @OptionGroup var location: JournalLocation
+
+    @Option(name: [.short, .customLong("output")], help: "The HTML file (default: JOURNAL.report.html).")
+    var output: String?
+
+    func run() async throws {
+        let path = try location.path()
+        let target = output ?? path + ".report.html"
+        do {
+            let html = try HTMLReport.render(journalPath: path)
+            try Data(html.utf8).write(to: URL(fileURLWithPath: target), options: .atomic)
+        } catch {
+            Output.error(error.localizedDescription)
+            throw ExitStatus.for(error).exitCode
+        }
+        Output.result("report: \(target)")
+    }
+}
