@@ -14,12 +14,12 @@ struct AuditUndoTests {
         let api = ["--api-url", emulator.url, "--rate", "0"]
         // 20 licenses from another journal (someone else's batch), then the run: 300 creates.
         let unrelatedFile = try scratch.write("unrelated.csv", "order_id,productId\n" + (1...20).map { "U-\($0),prod-1\n" }.joined())
-        #expect(try BuiltBinaries.run("licprov", ["run", unrelatedFile, "--id-column", "order_id"] + api, environment: RunCommandTests.token).status == 0)
+        #expect(try await BuiltBinaries.runOffPool("licprov", ["run", unrelatedFile, "--id-column", "order_id"] + api, environment: RunCommandTests.token).status == 0)
         let unrelated = try await Self.ids(emulator)
         let file = try scratch.write("orders.csv", orderFile(300))
-        #expect(try BuiltBinaries.run("licprov", ["run", file, "--id-column", "order_id"] + api, environment: RunCommandTests.token).status == 0)
+        #expect(try await BuiltBinaries.runOffPool("licprov", ["run", file, "--id-column", "order_id"] + api, environment: RunCommandTests.token).status == 0)
 
-        let clean = try BuiltBinaries.run("licprov", ["audit", file] + api, environment: RunCommandTests.token)
+        let clean = try await BuiltBinaries.runOffPool("licprov", ["audit", file] + api, environment: RunCommandTests.token)
         #expect(clean.status == 0, "\(clean.stderr)")
         #expect(clean.stderr.contains("audit: ok 300, duplicate 0, missing 0, changed 0, unknown 0"))
 
@@ -32,7 +32,7 @@ struct AuditUndoTests {
         _ = try await Self.call(emulator, "DELETE", "/v3/licenses/\(e12)", nil)
 
         let before = try await emulator.counter("requests")
-        let audit = try BuiltBinaries.run("licprov", ["audit", file, "-o", scratch.path + "/audit.csv"] + api, environment: RunCommandTests.token)
+        let audit = try await BuiltBinaries.runOffPool("licprov", ["audit", file, "-o", scratch.path + "/audit.csv"] + api, environment: RunCommandTests.token)
         #expect(audit.status == 1)
         #expect(try await emulator.counter("requests") - before <= 5 + 300 / 100)
         #expect(audit.stderr.contains("ok 298, duplicate 1, missing 1, changed 0, unknown 0"), "\(audit.stderr)")
@@ -42,17 +42,17 @@ struct AuditUndoTests {
         #expect(findings.filter { $0.hasPrefix("missing,E-12,") }.count == 1)
 
         // --fix-duplicates deletes the planted extra, keeping the run's own license.
-        let fixed = try BuiltBinaries.run("licprov", ["audit", file, "--fix-duplicates", "-o", scratch.path + "/audit2.csv"] + api,
+        let fixed = try await BuiltBinaries.runOffPool("licprov", ["audit", file, "--fix-duplicates", "-o", scratch.path + "/audit2.csv"] + api,
                                           environment: RunCommandTests.token)
         #expect(fixed.status == 1)  // the findings were not clean when the audit ran
         #expect(try await Self.markers(emulator).filter { $0 == marker }.count == 1)
 
         // Undo: refused without a terminal unless --yes; a dry run sends nothing.
-        let refused = try BuiltBinaries.run("licprov", ["undo", file] + api, environment: RunCommandTests.token)
+        let refused = try await BuiltBinaries.runOffPool("licprov", ["undo", file] + api, environment: RunCommandTests.token)
         #expect(refused.status == 64)
         #expect(refused.stderr.contains("--yes"))
         let requestsBeforeDryRun = try await emulator.counter("requests")
-        let dry = try BuiltBinaries.run("licprov", ["undo", file, "--dry-run"] + api, environment: RunCommandTests.token)
+        let dry = try await BuiltBinaries.runOffPool("licprov", ["undo", file, "--dry-run"] + api, environment: RunCommandTests.token)
         #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
         #expect(dry.stdout.contains("delete 300 licenses it created"))
         #expect(try await emulator.counter("requests") == requestsBeforeDryRun)
@@ -71,7 +71,7 @@ struct AuditUndoTests {
         #expect(process.terminationReason == .uncaughtSignal, "the undo ended before the kill")
         var last = BuiltBinaries.Outcome(status: -1, stdout: "", stderr: "")
         for _ in 0..<10 where last.status != 0 {
-            last = try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token)
+            last = try await BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token)
         }
         #expect(last.status == 0, "\(last.stdout)\(last.stderr)")
         try await LifecycleChaosTests.setFaults(emulator, #"{"rules":[]}"#)
@@ -84,7 +84,7 @@ struct AuditUndoTests {
         #expect(changes.values.allSatisfy { $0["delete"] == 1 })  // nothing deleted twice
         // A second undo sends nothing.
         let requests = try await emulator.counter("requests")
-        let again = try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token)
+        let again = try await BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token)
         #expect(again.status == 0)
         #expect(try await emulator.counter("requests") == requests)
     }

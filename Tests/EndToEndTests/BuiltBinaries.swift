@@ -27,6 +27,14 @@ enum BuiltBinaries {
         try runTool(directory.appendingPathComponent(name).path, arguments, stdin: stdin, environment: environment)
     }
 
+    /// ``run(_:_:stdin:environment:)`` on a thread of its own: a long run waited for on the
+    /// cooperative pool (two threads on two cores) would stall every other test meanwhile.
+    static func runOffPool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
+            Thread { continuation.resume(with: Result { try run(name, arguments, environment: environment) }) }.start()
+        }
+    }
+
     /// Starts `name` with `arguments` in the background, its output discarded (for runs a test stops).
     static func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         let process = Process()

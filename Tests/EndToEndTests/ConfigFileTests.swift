@@ -24,7 +24,7 @@ struct ConfigFileTests {
             [validate]
             max-problems = 5
             """)
-        let run = try BuiltBinaries.run("licprov", ["run", file, "--config", config, "--results", scratch.path + "/from-cli.csv"],
+        let run = try await BuiltBinaries.runOffPool("licprov", ["run", file, "--config", config, "--results", scratch.path + "/from-cli.csv"],
                                         environment: RunCommandTests.token)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/from-cli.csv"))
@@ -35,7 +35,7 @@ struct ConfigFileTests {
         #expect(licenses.allSatisfy { $0["notes"] as? String == "from the config" })
 
         // LICPROV_CONFIG names a default; validate takes the top-level keys and its own section.
-        let validate = try BuiltBinaries.run("licprov", ["validate", file], environment: ["LICPROV_CONFIG": config])
+        let validate = try await BuiltBinaries.runOffPool("licprov", ["validate", file], environment: ["LICPROV_CONFIG": config])
         #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
     }
 
@@ -46,12 +46,12 @@ struct ConfigFileTests {
         ("rate = 0\nconcurrency = [\n", "nightly.toml:"),
         ("[deploy]\nrate = 1\n", "[deploy] is not a command"),
     ])
-    func aBadConfigFileIsAUsageErrorNamingTheLine(text: String, message: String) throws {
+    func aBadConfigFileIsAUsageErrorNamingTheLine(text: String, message: String) async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let config = try scratch.write("nightly.toml", text)
         let file = try scratch.write("orders.csv", orderFile(1))
-        let outcome = try BuiltBinaries.run("licprov", ["run", file, "--config", config], environment: RunCommandTests.token)
+        let outcome = try await BuiltBinaries.runOffPool("licprov", ["run", file, "--config", config], environment: RunCommandTests.token)
         #expect(outcome.status == 64)
         #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
         #expect(!outcome.stderr.contains("abc"))

@@ -21,7 +21,7 @@ struct LifecycleChaosTests {
         // Last month's licenses (a run without faults): OLD-1…OLD-570, monthly, ending 31 January.
         let oldFile = try scratch.write("old.csv", "order_id,productId,allowedActivations,subscriptionInterval,expiresAt\n"
             + (1...Self.old).map { "OLD-\($0),prod-1,1,P1M,2027-01-31T00:00:00Z\n" }.joined())
-        let planted = try BuiltBinaries.run("licprov", ["run", oldFile, "--id-column", "order_id"] + api, environment: RunCommandTests.token)
+        let planted = try await BuiltBinaries.runOffPool("licprov", ["run", oldFile, "--id-column", "order_id"] + api, environment: RunCommandTests.token)
         #expect(planted.status == 0, "\(planted.stdout)\(planted.stderr)")
         let before = try await Self.licensesByOrder(emulator)
         #expect(before.count == Self.old)
@@ -35,9 +35,10 @@ struct LifecycleChaosTests {
         rows += (501...550).map { "U-\($0),update,OLD-\($0),,7" }
         rows += (551...570).map { "D-\($0),delete,OLD-\($0),," }
         let nightly = try scratch.write("nightly.csv", rows.joined(separator: "\n") + "\n")
-        try await Self.setFaults(emulator, #"{"rules":[{"fault":"lost-response","probability":0.05},{"fault":"500","probability":0.03}]}"#)
+        // (20–30 ms a request: the kills land mid-run however loaded the machine is.)
+        try await Self.setFaults(emulator, #"{"rules":[{"fault":"lost-response","probability":0.05},{"fault":"500","probability":0.03}],"latencyMilliseconds":20,"jitterMilliseconds":10}"#)
 
-        let arguments = ["run", nightly, "--id-column", "event_id", "--target-metadata", "order_id", "--concurrency", "8",
+        let arguments = ["run", nightly, "--id-column", "event_id", "--target-metadata", "order_id", "--concurrency", "4",
                          "--reconcile-delay", "0.1", "--retry-base", "0.02", "--retry-cap", "0.2"] + api
         // Killed twice: once among the creates, once among the changes.
         for (counter, threshold) in [("licensesCreated", Self.old + 400), ("licenseRenewals", 50)] {
@@ -50,11 +51,11 @@ struct LifecycleChaosTests {
             process.waitUntilExit()
             let reached = try await emulator.counter(counter)
             #expect(process.terminationReason == .uncaughtSignal, "the run ended before the kill (\(counter) \(reached))")
-            #expect(try BuiltBinaries.run("licprov", ["status", nightly]).status == 0)
+            #expect(try await BuiltBinaries.runOffPool("licprov", ["status", nightly]).status == 0)
         }
         var last = BuiltBinaries.Outcome(status: -1, stdout: "", stderr: "")
         for _ in 0..<10 where last.status != 0 {
-            last = try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token)
+            last = try await BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token)
         }
         #expect(last.status == 0, "\(last.stdout)\(last.stderr)")
         try await Self.setFaults(emulator, #"{"rules":[]}"#)
@@ -108,7 +109,7 @@ struct LifecycleChaosTests {
 
         // A rerun sends nothing.
         let requests = try await emulator.counter("requests")
-        let rerun = try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token)
+        let rerun = try await BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token)
         #expect(rerun.status == 0)
         #expect(try await emulator.counter("requests") == requests)
     }

@@ -29,7 +29,7 @@ struct MetricsFileTests {
         let file = try scratch.write("orders.csv", orderFile(12))
         let metrics = scratch.path + "/licprov.prom"
         let arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--metrics-file", metrics]
-        #expect(try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token).status == 0)
+        #expect(try await BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token).status == 0)
         let first = try Self.parse(scratch.read("licprov.prom"))
         let created = first["licprov_run_licenses"]?.first { $0.labels["status"] == "created" }
         #expect(created?.value == 12)
@@ -42,14 +42,14 @@ struct MetricsFileTests {
 
         // Two more orders, and a token the API refuses: exit 77 in the file, the last success kept.
         _ = try scratch.write("orders.csv", orderFile(14))
-        let refused = try BuiltBinaries.run("licprov", arguments, environment: ["CRYPTLEX_ACCESS_TOKEN": "wrong"])
+        let refused = try await BuiltBinaries.runOffPool("licprov", arguments, environment: ["CRYPTLEX_ACCESS_TOKEN": "wrong"])
         #expect(refused.status == 77)
         let second = try Self.parse(scratch.read("licprov.prom"))
         #expect(second["licprov_run_exit_code"]?.first?.value == 77)
         #expect(second["licprov_last_success_timestamp_seconds"]?.first?.value == success)
         #expect(second["licprov_run_licenses"]?.first { $0.labels["status"] == "not_sent" }?.value == 2)
         // With the right token the rerun finishes: a new success time.
-        #expect(try BuiltBinaries.run("licprov", arguments, environment: RunCommandTests.token).status == 0)
+        #expect(try await BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token).status == 0)
         let third = try Self.parse(scratch.read("licprov.prom"))
         #expect(third["licprov_run_licenses"]?.first { $0.labels["status"] == "already_done" }?.value == 12)
         #expect(try #require(third["licprov_last_success_timestamp_seconds"]?.first?.value) >= success)
