@@ -34,8 +34,8 @@ struct ChangeWorker: Sendable {
     private var stop: StopSignal { requests.stop }
     private var counters: RunCounters { requests.counters }
 
-    /// Settles `item`; returns the server's message for a 4xx other than 404/409 (the run's first
-    /// row decides whether to go on), nil otherwise.
+    /// Settles `item`. Returns nil: a change's rejection is about its own license, so the run's
+    /// first row is not a gate for changes as it is for creates.
     @discardableResult
     func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
         guard let change = item.change else { return nil }
@@ -154,7 +154,8 @@ struct ChangeWorker: Sendable {
                 try committer.post(AttemptOutcome(entryID: item.entryID, state: permanent ? .rejected : .failed, httpStatus: error.status,
                                                   error: error.description, startedAt: sentAt))
                 noteFailure()
-                if permanent, let status = error.status, (400..<500).contains(status), status != 409 { return error.description }
+                // A 400 on a change is about that license (no subscription interval to renew by, a
+                // key taken): unlike a create's, it says nothing about the rows after it.
                 return nil
             }
         }
