@@ -85,14 +85,22 @@ enum ColumnTarget: Sendable {
 
     /// "did you mean …?" for an unknown column: the nearest known name within a few edits.
     static func suggestion(for name: String) -> String? {
-        let target = LicenseFieldTable.normalize(name)
         let candidates = LicenseFieldTable.all.map(\.name) + CustomerField.allCases.map(\.rawValue) + ["quantity", "action", "licenseId"]
-        let scored = candidates.map { ($0, editDistance(target, LicenseFieldTable.normalize($0))) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, target.count / 3) else { return nil }
+        return NearestName.find(name, among: candidates, normalize: LicenseFieldTable.normalize)
+    }
+}
+
+/// "did you mean …?": the candidate fewest edits away (Levenshtein), when it is within a few edits
+/// (at most 2, or a third of the name). For unknown columns, `--set` fields and config keys.
+public enum NearestName {
+    public static func find(_ name: String, among candidates: some Sequence<String>, normalize: (String) -> String = { $0 }) -> String? {
+        let target = normalize(name)
+        let scored = candidates.map { ($0, distance(target, normalize($0))) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
+        guard let best = scored, best.1 <= max(2, target.count / 3) else { return nil }
         return best.0
     }
 
-    private static func editDistance(_ a: String, _ b: String) -> Int {
+    static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)
         var previous = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {

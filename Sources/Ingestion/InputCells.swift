@@ -30,8 +30,10 @@ public struct InputCells: Sendable {
             var ndjson = NDJSONReader(file: source.displayName)
             var objects: [(Int, [String: JSONAny])] = []
             let handle: NDJSONReader.Emit = { bytes, line in
-                objects.append((line, Self.object(Data(bytes)) ?? [:]))
-                cells.noteKeys(of: Data(bytes))
+                let data = Data(bytes)
+                let object = Self.object(data) ?? [:]
+                objects.append((line, object))
+                cells.noteKeys(of: object, in: data)
             }
             try source.forEachChunk { try ndjson.consume($0, emit: handle) }
             try ndjson.finish(emit: handle)
@@ -42,8 +44,9 @@ public struct InputCells: Sendable {
             try source.forEachChunk { chunk in
                 try array.consume(chunk) { element in
                     let data = Data(element.bytes)
-                    objects.append((element.line, Self.object(data) ?? [:]))
-                    cells.noteKeys(of: data)
+                    let object = Self.object(data) ?? [:]
+                    objects.append((element.line, object))
+                    cells.noteKeys(of: object, in: data)
                 }
             }
             try array.finish()
@@ -52,10 +55,11 @@ public struct InputCells: Sendable {
         return cells
     }
 
-    /// Adds an object's member names to the header, in the order they are written.
-    private mutating func noteKeys(of data: Data) {
-        // JSONSerialization forgets the order of members; the names are found in the text.
-        guard let object = Self.object(data) else { return }
+    /// Adds an object's member names to the header, in the order they are written in `data`.
+    private mutating func noteKeys(of object: [String: JSONAny], in data: Data) {
+        // Decoding forgets the order of members; the names are found in the text. Only names
+        // not seen before are placed (after the first rows, none: nothing to search).
+        guard object.keys.contains(where: { !header.contains($0) }) else { return }
         let text = String(decoding: data, as: UTF8.self)
         let ordered = object.keys.sorted { (text.range(of: "\"\($0)\"")?.lowerBound ?? text.endIndex) < (text.range(of: "\"\($1)\"")?.lowerBound ?? text.endIndex) }
         for key in ordered where !header.contains(key) { header.append(key) }

@@ -99,17 +99,31 @@ enum ChangeTargets {
         return resolved
     }
 
-    /// One target, read alone (a value with a comma, or one the batch did not settle). An id
-    /// is read with `GET /v3/licenses/{id}`, which does not lag behind writes as a search may.
+    /// A license read by id (`GET /v3/licenses/{id}`, which does not lag behind writes as a search
+    /// may). A 404 is `gone`: the API module classes it permanent, so it is not retried.
+    enum ByID: Sendable {
+        case found(LicenseSnapshot)
+        case gone
+        case unavailable(String)
+    }
+
+    static func read(id: String, requests: RunRequests, client: CryptlexClient) async -> ByID {
+        switch await requests.send(count: { counts, _ in counts.lookups += 1 }, { () async throws(APIError) in try await client.licenseSnapshot(id: id) }) {
+        case .answered(let answer): .found(answer.value)
+        case .failed(let error, _, _) where error.status == 404: .gone
+        case .failed(let error, _, _): .unavailable(error.description)
+        case .notSent: .unavailable("the run stopped before the read")
+        }
+    }
+
+    /// One target, read alone (a value with a comma, or one the batch did not settle); an id by
+    /// ``read(id:requests:client:)``.
     static func resolve(_ target: LicenseTarget, requests: RunRequests, client: CryptlexClient) async -> Resolution {
         if case .id(let id) = target {
-            switch await requests.send(classify: { $0.status == 404 ? .permanent : $0.outcome }, count: { counts, _ in counts.lookups += 1 }, {
-                () async throws(APIError) in try await client.licenseSnapshot(id: id)
-            }) {
-            case .answered(let answer): return .found(answer.value)
-            case .failed(let error, _, _) where error.status == 404: return .absent
-            case .failed(let error, _, _): return .unavailable(error.description)
-            case .notSent: return .unavailable("the run stopped before the lookup")
+            switch await read(id: id, requests: requests, client: client) {
+            case .found(let snapshot): return .found(snapshot)
+            case .gone: return .absent
+            case .unavailable(let reason): return .unavailable(reason)
             }
         }
         var query = LicenseQuery()

@@ -184,15 +184,11 @@ struct ChangeWorker: Sendable {
 
     /// Whether a change whose answer was lost took effect, from the license as it is now.
     private func read(_ licenseID: String, action: LicenseAction, body: [UInt8], before: [String: JSONAny]) async -> Reading {
-        let ending = await requests.send(classify: { $0.status == 404 ? .permanent : $0.outcome }, count: { counts, _ in counts.lookups += 1 }) {
-            () async throws(APIError) in try await client.licenseSnapshot(id: licenseID)
-        }
         let snapshot: LicenseSnapshot
-        switch ending {
-        case .answered(let answer): snapshot = answer.value
-        case .failed(let error, _, _) where error.status == 404: return .gone
-        case .failed(let error, _, _): return .unavailable(error.description)
-        case .notSent: return .unavailable("the run stopped before the read")
+        switch await ChangeTargets.read(id: licenseID, requests: requests, client: client) {
+        case .found(let found): snapshot = found
+        case .gone: return .gone
+        case .unavailable(let reason): return .unavailable(reason)
         }
         switch action {
         case .delete:
@@ -215,12 +211,7 @@ struct ChangeWorker: Sendable {
         return nil
     }
 
-    private func noteFailure() {
-        guard maxFailures > 0 else { return }
-        let count = counters.snapshot
-        let failed = count.failed + count.rejected + count.conflicts
-        if failed >= maxFailures { stop.request(.tooManyFailures(failed)) }
-    }
+    private func noteFailure() { requests.noteFailure(maxFailures: maxFailures) }
 
     // MARK: before-state
 

@@ -253,10 +253,5 @@ struct LicenseWorker: Sendable {
         }.map { $0.filter(matching) }
     }
 
-    private func noteFailure() {
-        guard maxFailures > 0 else { return }
-        let count = counters.snapshot
-        let failed = count.failed + count.rejected + count.conflicts
-        if failed >= maxFailures { stop.request(.tooManyFailures(failed)) }
-    }
+    private func noteFailure() { requests.noteFailure(maxFailures: maxFailures) }
 }

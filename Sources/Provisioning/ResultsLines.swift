@@ -18,58 +18,45 @@ enum ResultsLines {
         var line = ResultsFile.Line(sourceLine: entry.sourceLine, rowID: entry.rowID, unit: entry.unit, status: entry.state.rawValue,
                                     licenseID: entry.licenseID, licenseKey: entry.licenseKey, httpStatus: entry.httpStatus, message: entry.error,
                                     action: entry.action, expiresAt: entry.afterExpiry)
-        if entry.action != "create" { return changeLine(line, entry) }
+        let isChange = entry.action != "create"
+        let noun = isChange ? "change" : "license"
         switch entry.state {
         case .created, .recovered:
-            line.message = nil
+            if isChange {
+                // Its message says what was found (a license already gone); a create's, an earlier attempt.
+                line.status = done[entry.action] ?? entry.action
+                if entry.state == .recovered {
+                    line.message = "the answer was lost; reading the license showed the change had been applied (not sent again)"
+                }
+            } else {
+                line.message = nil
+            }
             if let edited = entry.editedBody {
                 line.status = "conflict"
-                line.message = "the row changed after its license was created, so nothing was sent; "
-                    + "to apply the change, edit the license in Cryptlex. Changed: "
-                    + BodyDiff.describe(sent: entry.body, file: edited, markerKey: markerKey)
+                line.message = isChange
+                    ? "the row changed after its change was applied, so nothing more was sent; use a new row id for a new change"
+                    : "the row changed after its license was created, so nothing was sent; to apply the change, edit the license in Cryptlex. Changed: "
+                        + BodyDiff.describe(sent: entry.body, file: edited, markerKey: markerKey)
             }
         case .pending:
             line.status = "not sent"
-            if line.message == nil { line.message = "the run stopped before this license was sent; run the same command again" }
+            if line.message == nil { line.message = "the run stopped before this \(noun) was sent; run the same command again" }
         case .inFlight:
             line.status = "unknown"
-            line.message = "the request may have created the license; the next run looks it up before sending anything"
+            line.message = isChange
+                ? "the change may have been applied; the next run reads the license before sending anything"
+                : "the request may have created the license; the next run looks it up before sending anything"
         case .failed, .rejected, .conflict, .unresolved:
             break
         }
         return line
     }
-}
 
-extension ResultsLines {
+    /// What a change that was applied did, for the status column.
     static let done: [String: String] = [
         "update": "updated", "renew": "renewed", "set-expiry": "expiry set", "suspend": "suspended", "unsuspend": "unsuspended",
         "revoke": "revoked", "unrevoke": "unrevoked", "delete": "deleted",
     ]
-
-    private static func changeLine(_ base: ResultsFile.Line, _ entry: JournalEntry) -> ResultsFile.Line {
-        var line = base
-        switch entry.state {
-        case .created, .recovered:
-            line.status = done[entry.action] ?? entry.action
-            if entry.state == .recovered {
-                line.message = "the answer was lost; reading the license showed the change had been applied (not sent again)"
-            }
-            if entry.editedBody != nil {
-                line.status = "conflict"
-                line.message = "the row changed after its change was applied, so nothing more was sent; use a new row id for a new change"
-            }
-        case .pending:
-            line.status = "not sent"
-            if line.message == nil { line.message = "the run stopped before this change was sent; run the same command again" }
-        case .inFlight:
-            line.status = "unknown"
-            line.message = "the change may have been applied; the next run reads the license before sending anything"
-        case .failed, .rejected, .conflict, .unresolved:
-            break
-        }
-        return line
-    }
 }
 
 /// What differs between the body a license was created with and the row's current body.

@@ -93,6 +93,14 @@ struct RunRequests: Sendable {
         return (ending, sentAt)
     }
 
+    /// `--max-failures`: once this many rows failed, were rejected or conflict, the run stops (0: never).
+    func noteFailure(maxFailures: Int) {
+        guard maxFailures > 0 else { return }
+        let count = counters.snapshot
+        let failed = count.failed + count.rejected + count.conflicts
+        if failed >= maxFailures { stop.request(.tooManyFailures(failed)) }
+    }
+
     /// Why a read gave no answer.
     struct ReadFailure: Error, Sendable { var reason: String }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ingestion
 import TOMLKit
 
 /// `--config FILE` (or `LICPROV_CONFIG`): a TOML file whose keys are the commands' long flags.
@@ -152,19 +153,6 @@ enum ConfigFile {
 
     /// The known key within a few edits of `key`.
     static func nearest(_ key: String, in known: Set<String>) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var previous = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var current = [i] + Array(repeating: 0, count: b.count)
-                for j in stride(from: 1, through: b.count, by: 1) {
-                    current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-                }
-                previous = current
-            }
-            return a.isEmpty ? b.count : previous[b.count]
-        }
-        let scored = known.map { ($0, distance(Array(key), Array($0))) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
-        guard let best = scored, best.1 <= max(2, key.count / 3) else { return nil }
-        return best.0
+        NearestName.find(key, among: known)
     }
 }

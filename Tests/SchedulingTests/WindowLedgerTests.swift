@@ -36,6 +36,8 @@ struct WindowLedgerTests {
         var finishedMs = 0
         var refused = 0
         var sent = 0
+        /// The other client's requests the server refused.
+        var otherRefused = 0
         var clockTrusted = true
         var following = false
     }
@@ -62,7 +64,7 @@ struct WindowLedgerTests {
         var nextOther = otherEveryMs ?? .max
         while done < total {
             if now >= nextOther {
-                _ = server.admit(at: epochMs + now)
+                if !server.admit(at: epochMs + now).allowed { outcome.otherRefused += 1 }
                 nextOther += otherEveryMs!
             }
             // Arrivals, then answers, at this millisecond.
@@ -164,12 +166,15 @@ struct WindowLedgerTests {
         #expect(outcome.refused == 0)
     }
 
-    /// Another client sharing the limit (2 requests/s): every request ends allowed; the few 429s
-    /// are paused for, as the run does.
-    @Test func aSecondClientSharingTheLimitIsLeftItsShare() {
+    /// Another client sharing the limit (2 requests/s): licprov meets a few 429s (paused for, sent
+    /// again) and still finishes near the ceiling. It leaves the other client no reserve: that one
+    /// finds most windows full (80 of its 100 requests refused here) — the limit is per IP, and
+    /// licprov takes what the server's count shows free.
+    @Test func aSecondClientSharingTheLimitCostsAFewRefusals() {
         let outcome = Self.simulate(total: 500, otherEveryMs: 500)
-        #expect(outcome.sent == 500 + outcome.refused)
         #expect(outcome.refused <= 20, "\(outcome.refused) refusals")
+        #expect(outcome.finishedMs < 60_000, "\(outcome.finishedMs) simulated ms")
+        #expect(outcome.otherRefused > 0)  // the model is not blind to the other client's side
     }
 
     /// Without the headers, the ledger never takes over (the limiter's fixed rate decides).
