@@ -13,6 +13,12 @@ public struct APIError: Error, Sendable, LocalizedError, CustomStringConvertible
         case transport(TransportError)
         /// A success status with a body that is not what the schema promises.
         case undecodable(status: Int, reason: String)
+
+        /// What went wrong below HTTP, in words, when that is what went wrong.
+        public var transportDetail: String? {
+            if case .transport(let error) = self { return error.detail }
+            return nil
+        }
     }
 
     public var method: String
@@ -68,7 +74,7 @@ extension APIError {
     static func outcome(for error: TransportError, method: String) -> OutcomeClass {
         if method == "GET" { return .retryable(after: nil) }
         switch error {
-        case .connectFailed: return .retryable(after: nil)
+        case .connectFailed, .refused: return .retryable(after: nil)
         case .connectionLost, .timedOut, .cancelled: return .ambiguous
         }
     }

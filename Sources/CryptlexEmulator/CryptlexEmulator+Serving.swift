@@ -6,13 +6,14 @@ extension CryptlexEmulator {
     /// Serves the emulator on 127.0.0.1 with a free port for the duration of `body`, then shuts
     /// it down gracefully through swift-service-lifecycle (never by cancelling the server).
     ///
-    /// `body` receives the base URL, `http://127.0.0.1:PORT`.
+    /// `body` receives the base URL, `http://127.0.0.1:PORT` (`https://localhost:PORT` with `tls`).
     public func withRunningServer<T: Sendable>(
+        tls: EmulatorTLS? = nil,
         logger: Logger = Logger(label: "cryptlex-emulator"),
         _ body: @Sendable (String) async throws -> T
     ) async throws -> T {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = application(port: 0, logger: logger) { port in
+        let app = try application(port: 0, tls: tls, logger: logger) { port in
             continuation.yield(port)
             continuation.finish()
         }
@@ -29,7 +30,7 @@ extension CryptlexEmulator {
             }
             let result: Result<T, any Error>
             do {
-                result = .success(try await body("http://127.0.0.1:\(port)"))
+                result = .success(try await body(tls == nil ? "http://127.0.0.1:\(port)" : "https://localhost:\(port)"))
             } catch {
                 result = .failure(error)
             }

@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 
@@ -30,20 +32,24 @@ public struct CryptlexEmulator: Sendable {
         self.faults = FaultInjector(settings: configuration.faults, seed: configuration.seed)
     }
 
-    /// A Hummingbird application serving the emulator on 127.0.0.1 (port 0 picks a free port).
+    /// A Hummingbird application serving the emulator on 127.0.0.1 (port 0 picks a free port),
+    /// over TLS when `tls` is given.
     ///
     /// `onListening` receives the bound port once the server accepts connections.
     public func application(
         host: String = "127.0.0.1",
         port: Int,
+        tls: EmulatorTLS? = nil,
         logger: Logger = Logger(label: "cryptlex-emulator"),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let router = Router(context: EmulatorContext.self)
         addRoutes(to: router)
         addAdminRoutes(to: router)
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
         return Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "cryptlex-emulator"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger

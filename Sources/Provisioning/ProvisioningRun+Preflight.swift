@@ -7,7 +7,11 @@ public struct APIUnreachable: Error, LocalizedError, Sendable {
     public var url: String
     public var reason: String
     public var errorDescription: String? {
-        "cannot reach the API at \(url): \(reason). Check --api-url (or CRYPTLEX_API_URL) and the network; nothing was sent"
+        if reason.contains("TLS handshake") {
+            return "cannot reach the API at \(url): \(reason). If your network re-signs TLS (a corporate proxy) or the server uses a private CA, "
+                + "pass --ca-file PATH (or set SSL_CERT_FILE) with that CA's certificate; nothing was sent"
+        }
+        return "cannot reach the API at \(url): \(reason). Check --api-url (or CRYPTLEX_API_URL), the proxy (HTTPS_PROXY, NO_PROXY) and the network; nothing was sent"
     }
 }
 
@@ -22,12 +26,16 @@ extension ProvisioningRun {
         let client = self.client
         // Any answer from the server (even a 4xx or a 5xx to an empty query) proves it is there:
         // nothing but a missing answer, a 429 or a refused token is acted on.
-        let ending = await patient.send(classify: { $0.status == nil || $0.status == 429 || $0.outcome == .stopRun ? $0.outcome : .permanent },
-                                        count: { _, _ in }) { () async throws(APIError) in
+        // A refused connection (untrusted certificate, a proxy that says no) is not tried again:
+        // the same set-up gets the same answer.
+        let ending = await patient.send(classify: { error in
+            if case .transport(.refused) = error.failure { return .permanent }
+            return error.status == nil || error.status == 429 || error.outcome == .stopRun ? error.outcome : .permanent
+        }, count: { _, _ in }) { () async throws(APIError) in
             try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
         }
-        if case .failed(let error, .retryable, _) = ending, error.status == nil {
-            throw APIUnreachable(url: client.baseURL.description, reason: error.description)
+        if case .failed(let error, let outcome, _) = ending, error.status == nil, outcome != .stopRun {
+            throw APIUnreachable(url: client.baseURL.description, reason: error.failure.transportDetail ?? error.description)
         }
     }
 }

@@ -11,7 +11,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
         commandName: "cryptlex-emulator",
         abstract: "A local Cryptlex Web API v3 with its rate limit and switchable faults.",
         discussion: """
-        The first line on stdout is `listening on http://127.0.0.1:PORT`. Admin routes live under
+        The first line on stdout is `listening on http://127.0.0.1:PORT` (https with --tls-cert and --tls-key). Admin routes live under
         /__admin/ (licenses, users, counters, faults, reset). Faults: 429, 500, 502, 503, 504, reset,
         lost-response, e.g. `--fault 500=0.05 --fault lost-response=0.05`.
         """
@@ -34,6 +34,8 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
     @Option(help: "New licenses stay invisible to GET /v3/licenses for this many milliseconds (a lagging search index).") var lookupLagMs = 0
     @Option(help: "Seed for faults, ids and keys.") var seed: UInt64 = 1
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "warning"
+    @Option(help: "Serve HTTPS with this PEM certificate (chain) file; needs --tls-key.") var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
 
     /// Every numeric flag in its range: a usage error (exit 64) naming the range, never a trap later.
     func validate() throws {
@@ -47,6 +49,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
         try check("jitter-ms", jitterMs, FaultSettings.millisecondsRange)
         try check("lookup-lag-ms", lookupLagMs, FaultSettings.millisecondsRange)
         try check("retry-after", retryAfter, FaultSettings.retryAfterRange)
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
     func run() async throws {
@@ -75,8 +78,10 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
             seed: seed
         ))
         let host = self.host
-        let app = emulator.application(host: host, port: port, logger: logger) { port in
-            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+        let tls = tlsCert.flatMap { cert in tlsKey.map { EmulatorTLS(certificatePath: cert, privateKeyPath: $0) } }
+        let scheme = tls == nil ? "http" : "https"
+        let app = try emulator.application(host: host, port: port, tls: tls, logger: logger) { port in
+            FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
         }
         try await app.runService()
     }

@@ -16,6 +16,25 @@ struct ConnectionOptions: ParsableArguments {
 
     @Flag(help: "Allow http:// for a host that is not loopback (the token would travel in clear).")
     var allowInsecureHttp = false
+
+    @Option(help: "An http:// proxy to tunnel through (default: HTTPS_PROXY; NO_PROXY and loopback hosts go direct). Credentials only in HTTPS_PROXY.")
+    var proxy: String?
+
+    @Option(help: "A PEM file of the certificate authorities to trust instead of the system's (default: SSL_CERT_FILE), e.g. a corporate root.")
+    var caFile: String?
+
+    /// The arguments that reach the same account the same way (for the runs `audit` and `undo` start).
+    var arguments: [String] {
+        (tokenFile.map { ["--token-file", $0] } ?? []) + (apiUrl.map { ["--api-url", $0] } ?? [])
+            + (allowInsecureHttp ? ["--allow-insecure-http"] : []) + (proxy.map { ["--proxy", $0] } ?? [])
+            + (caFile.map { ["--ca-file", $0] } ?? [])
+    }
+
+    /// The API's URL and the way to it; a bad one is a usage error (thrown as is).
+    func endpoint() throws -> (url: CryptlexBaseURL, route: NetworkRoute) {
+        let url = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
+        return (url, try NetworkRoute.resolve(for: url, proxyFlag: proxy, caFile: caFile))
+    }
 }
 
 /// The connection and the pace: the options `audit` and `undo` pass on to the runs they start.
@@ -27,15 +46,14 @@ struct AccountOptions: ParsableArguments {
 
     /// The arguments that give a derived `run` the same account and pace.
     var runArguments: [String] {
-        (connection.tokenFile.map { ["--token-file", $0] } ?? []) + (connection.apiUrl.map { ["--api-url", $0] } ?? [])
-            + (connection.allowInsecureHttp ? ["--allow-insecure-http"] : []) + ["--rate", String(rate)]
+        connection.arguments + ["--rate", String(rate)]
     }
 
     func client(connections: Int = 4) throws -> CryptlexClient {
         do {
             let token = try Credentials.token(file: connection.tokenFile)
-            let baseURL = try Credentials.baseURL(flag: connection.apiUrl, allowInsecureHTTP: connection.allowInsecureHttp)
-            return CryptlexClient(baseURL: baseURL, token: token, transport: AsyncHTTPClientTransport(connections: connections))
+            let (baseURL, route) = try connection.endpoint()
+            return CryptlexClient(baseURL: baseURL, token: token, transport: route.transport(connections: connections))
         } catch {
             Output.error(error.localizedDescription)
             throw ExitStatus.usage.exitCode

@@ -42,6 +42,53 @@ enum Credentials {
     }
 }
 
+/// The way to the API beyond its URL: the proxy to tunnel through and the authorities to trust.
+struct NetworkRoute {
+    static let caFileVariable = "SSL_CERT_FILE"
+
+    var proxy: HTTPProxy?
+    var authorities: CertificateAuthorities?
+
+    /// `--proxy`, else `HTTPS_PROXY`/`HTTP_PROXY` (with `NO_PROXY`; loopback goes direct);
+    /// `--ca-file`, else `SSL_CERT_FILE`, else the system's store. Checked before anything is sent.
+    static func resolve(for url: CryptlexBaseURL, proxyFlag: String?, caFile: String?,
+                        environment: [String: String] = ProcessInfo.processInfo.environment) throws(CredentialError) -> NetworkRoute {
+        var route = NetworkRoute()
+        do {
+            if let proxyFlag {
+                let proxy = try HTTPProxy(proxyFlag, source: "--proxy")
+                guard proxy.credentials == nil else {
+                    throw CredentialError("--proxy must not carry a user name or password (other users can read a process's arguments): put http://USER:PASSWORD@HOST:PORT in HTTPS_PROXY instead")
+                }
+                let bypass = ProxyBypass(environment["no_proxy"] ?? environment["NO_PROXY"] ?? "")
+                if !url.isLoopback && !bypass.matches(host: url.host, port: url.port ?? (url.scheme == "https" ? 443 : 80)) {
+                    route.proxy = proxy
+                }
+            } else {
+                route.proxy = try HTTPProxy.from(environment: environment, for: url)
+            }
+        } catch let error as CredentialError {
+            throw error
+        } catch {
+            throw CredentialError(error.localizedDescription)
+        }
+        let fromVariable = environment[caFileVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if let path = caFile ?? fromVariable, url.scheme == "https" {
+            do {
+                route.authorities = try CertificateAuthorities.load(pemFile: path, source: caFile != nil ? "--ca-file" : caFileVariable)
+            } catch {
+                throw CredentialError(error.localizedDescription)
+            }
+        }
+        return route
+    }
+
+    /// The transport for `connections` concurrent requests along this route.
+    func transport(connections: Int) -> AsyncHTTPClientTransport {
+        AsyncHTTPClientTransport(connections: connections, proxy: proxy, authorities: authorities)
+    }
+}
+
 /// A missing token or a bad API URL: a usage error (exit 64).
 struct CredentialError: Error, LocalizedError {
     var message: String

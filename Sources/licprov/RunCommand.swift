@@ -137,9 +137,10 @@ struct RunCommand: AsyncParsableCommand {
         let options = try input.ingestOptions()
         let token: String
         let baseURL: CryptlexBaseURL
+        let route: NetworkRoute
         do {
             token = dryRun ? "" : try Credentials.token(file: connection.tokenFile)
-            baseURL = try Credentials.baseURL(flag: connection.apiUrl, allowInsecureHTTP: connection.allowInsecureHttp)
+            (baseURL, route) = try connection.endpoint()
         } catch {
             Output.error(error.localizedDescription)
             throw ExitStatus.usage.exitCode
@@ -166,7 +167,9 @@ struct RunCommand: AsyncParsableCommand {
             Output.error("warning: --no-marker: a lost response can only be settled for rows with their own key; other rows may end up unresolved")
         }
 
-        let transport = AsyncHTTPClientTransport(connections: concurrency + 1)
+        let transport = route.transport(connections: concurrency + 1)
+        if let proxy = route.proxy { logger.info("connecting through the proxy \(proxy)") }
+        if let authorities = route.authorities { logger.info("trusting \(authorities.count) certificate authorities from \(authorities.source)") }
         let client = CryptlexClient(baseURL: baseURL, token: token, transport: transport,
                                     requestTimeout: configuration.requestTimeout, logger: logger)
         let stop = StopSignal()
