@@ -48,9 +48,9 @@ struct WindowLedgerTests {
     /// `otherEveryMs`: another client sharing the limit sends one request this often.
     static func simulate(total: Int, workers: Int = 8, windows: Server.Windows = .grid, phaseMs: Int = 0,
                          upMs: Int = 20, latencyMs: Int = 100, jitterMs: Int = 50, skewMs: Int = 0,
-                         before: Int = 0, otherEveryMs: Int? = nil, seed: UInt64 = 7) -> Outcome {
+                         before: Int = 0, otherEveryMs: Int? = nil, windowLimit: Int = 50, seed: UInt64 = 7) -> Outcome {
         var server = Server(windows: windows)
-        var ledger = WindowLedger(limit: 50)
+        var ledger = WindowLedger(limit: windowLimit)
         var random = SeededGenerator(seed: seed)
         let epochMs = 1_700_000_000_000 - 1_700_000_000_000 % 5_000 + phaseMs  // server time at local 0
         for index in 0..<before { _ = server.admit(at: epochMs - before + index) }
@@ -175,6 +175,15 @@ struct WindowLedgerTests {
         #expect(outcome.refused <= 20, "\(outcome.refused) refusals")
         #expect(outcome.finishedMs < 60_000, "\(outcome.finishedMs) simulated ms")
         #expect(outcome.otherRefused > 0)  // the model is not blind to the other client's side
+    }
+
+    /// The reserve for that other client is `--window-limit`: at 40 of the server's 50, the other
+    /// client (10 a window) is never refused, and licprov neither.
+    @Test func aLowerWindowLimitLeavesTheOtherClientItsShare() {
+        let outcome = Self.simulate(total: 500, otherEveryMs: 500, windowLimit: 40)
+        #expect(outcome.otherRefused == 0, "\(outcome.otherRefused) of the other client's requests refused")
+        #expect(outcome.refused == 0, "\(outcome.refused) refusals")
+        #expect(Double(500) / (Double(outcome.finishedMs) / 1000) >= 7.0, "\(outcome.finishedMs) simulated ms")
     }
 
     /// Without the headers, the ledger never takes over (the limiter's fixed rate decides).
