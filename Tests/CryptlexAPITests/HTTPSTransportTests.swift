@@ -137,6 +137,27 @@ struct HTTPSTransportTests {
         }
     }
 
+    /// HTTP_PROXY for an http:// API (an emulator on another host, with --allow-insecure-http):
+    /// the same tunnel, without TLS inside.
+    @Test func plainHTTPTunnelsToo() async throws {
+        let emulator = try CryptlexEmulator(configuration: EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil))
+        try await emulator.withRunningServer { url in
+            let proxy = try ConnectProxy()
+            defer { proxy.stop() }
+            let port = url.split(separator: ":").last!
+            let environment = ["HTTP_PROXY": proxy.url(), "HTTPS_PROXY": "http://unused.invalid:1"]
+            let baseURL = try CryptlexBaseURL("http://emulator.cryptlex.test:\(port)")
+            let route = try HTTPProxy.from(environment: environment, for: baseURL)
+            #expect(route == HTTPProxy(host: "127.0.0.1", port: proxy.port))
+            let client = CryptlexClient(baseURL: baseURL, token: "test-token",
+                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(2), proxy: route))
+            _ = try await client.createLicense(LicenseRequest(productId: "prod-1"))
+            try await client.shutdown()
+            #expect(await emulator.store.allLicenses().count == 1)
+            #expect(proxy.connects.map(\.target) == ["emulator.cryptlex.test:\(port)"])
+        }
+    }
+
     @Test func aProxyThatWantsCredentials() async throws {
         try await withTLSEmulator { bench in
             let proxy = try ConnectProxy(credentials: (user: "night job", password: "s3cret:pw"))
