@@ -66,11 +66,15 @@ public struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
     public static func from(environment: [String: String], for url: CryptlexBaseURL) throws(Invalid) -> HTTPProxy? {
         let names = url.scheme == "https" ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy", "HTTP_PROXY"]
         guard let name = names.first(where: { !(environment[$0] ?? "").trimmingCharacters(in: .whitespaces).isEmpty }),
-              let value = environment[name] else { return nil }
-        if url.isLoopback { return nil }
-        let bypass = ProxyBypass(environment["no_proxy"] ?? environment["NO_PROXY"] ?? "")
-        if bypass.matches(host: url.host, port: url.port ?? (url.scheme == "https" ? 443 : 80)) { return nil }
+              let value = environment[name], !goesDirect(url, environment: environment) else { return nil }
         return try HTTPProxy(value, source: name)
+    }
+
+    /// True when `url` is reached directly whatever proxy is set: a loopback host, or one `NO_PROXY` names.
+    public static func goesDirect(_ url: CryptlexBaseURL, environment: [String: String]) -> Bool {
+        if url.isLoopback { return true }
+        let bypass = ProxyBypass(environment["no_proxy"] ?? environment["NO_PROXY"] ?? "")
+        return bypass.matches(host: url.host, port: url.port ?? (url.scheme == "https" ? 443 : 80))
     }
 }
 

@@ -60,10 +60,7 @@ struct NetworkRoute {
                 guard proxy.credentials == nil else {
                     throw CredentialError("--proxy must not carry a user name or password (other users can read a process's arguments): put http://USER:PASSWORD@HOST:PORT in HTTPS_PROXY instead")
                 }
-                let bypass = ProxyBypass(environment["no_proxy"] ?? environment["NO_PROXY"] ?? "")
-                if !url.isLoopback && !bypass.matches(host: url.host, port: url.port ?? (url.scheme == "https" ? 443 : 80)) {
-                    route.proxy = proxy
-                }
+                if !HTTPProxy.goesDirect(url, environment: environment) { route.proxy = proxy }
             } else {
                 route.proxy = try HTTPProxy.from(environment: environment, for: url)
             }

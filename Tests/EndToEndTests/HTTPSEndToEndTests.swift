@@ -100,8 +100,15 @@ struct HTTPSEndToEndTests {
                                          environment: ["HTTPS_PROXY": proxy.url(), "NO_PROXY": "localhost,.cryptlex.test"])
         #expect(direct.status == 69, "\(direct.stderr)")
         #expect(direct.stderr.contains("cannot reach the API"))
-        #expect(proxy.connects.count <= 5)
+        let tunnels = proxy.connects.count
+        #expect(tunnels <= 5)
         #expect(try await bench.licenses().count == 30)
+
+        // --proxy (a config-file key too) instead of the variable.
+        let flagged = try await bench.run("flagged", rows: 5, url: url, ["--ca-file", bench.caFile, "--proxy", proxy.url()])
+        #expect(flagged.status == 0, "\(flagged.stderr)")
+        #expect(try await bench.licenses().count == 35)
+        #expect(proxy.connects.count > tunnels)
     }
 
     @Test func proxyCredentialsComeFromTheEnvironmentAndStaySecret() async throws {
