@@ -209,6 +209,7 @@ public struct ProvisioningRun: Sendable {
         case .stopped(.tooManyFailures): "too many failures"
         case .stopped(.firstItemRejected): "first license rejected"
         case .stopped(.rateLimited): "rate-limited"
+        case .stopped(.unreachable): "API unreachable"
         case .refused, .dryRun: "refused"
         }
         try journal.endRun(runID, outcome: outcome, summary: RunSummaryText.line(final))

@@ -44,6 +44,9 @@ public struct RunConfiguration: Sendable {
     public var max429s = RunConfiguration.defaultMax429s
     /// Stop the run when nothing but 429s came back for this long.
     public var stallTimeout: Duration = .seconds(RunConfiguration.defaultStallTimeout)
+    /// Stop the run when requests have gone unanswered (no HTTP answer at all) for this long
+    /// (``SilenceBudget``); zero: never.
+    public var unreachableTimeout: Duration = .seconds(RunConfiguration.defaultUnreachableTimeout)
     /// Plan against the journal and report, but write nothing and send nothing.
     public var dryRun = false
     /// The results file's layout.
@@ -71,6 +74,7 @@ public struct RunConfiguration: Sendable {
     public static let defaultMax429s = 100
     /// Ten minutes with nothing but 429s.
     public static let defaultStallTimeout = 600.0
+    public static let defaultUnreachableTimeout = 60.0
 
     /// The journal beside an order file: `FILE.licprov.sqlite` (`stdin.licprov.sqlite` for `-`).
     public static func defaultJournalPath(for inputPath: String) -> String {

@@ -21,6 +21,7 @@ struct RunRequests: Sendable {
                 RateLimiter(rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: ContinuousClock())
             },
             budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: ContinuousClock()),
+            silence: SilenceBudget(timeout: configuration.unreachableTimeout, clock: ContinuousClock()),
             stop: stop, clock: ContinuousClock()), counters: counters)
     }
 

@@ -12,6 +12,9 @@
 /// | permanent | `.failed` |
 /// | stopRun | the run stops (``StopSignal/Reason/accessDenied(_:)`` with the failure's description); `.failed` |
 ///
+/// Any failure without an HTTP answer also draws on the ``SilenceBudget`` (when there is one): spent,
+/// the run stops with ``StopSignal/Reason/unreachable(_:)``, and a retryable call ends `.notSent`.
+///
 /// Before every send after the first, a stop request ends the call with `.notSent`; so does a
 /// cancelled wait. The caller's hooks record what it needs (journal states, counters, the
 /// server's rate-limit headers); they may throw, which ends the call with that error.
@@ -22,19 +25,23 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     public let limiter: RateLimiter<C>?
     public let budget: ThrottleBudget<C>
     public let stop: StopSignal
+    /// How long requests may go unanswered before the run stops (nil: no bound).
+    public let silence: SilenceBudget<C>?
     @usableFromInline let clock: C
 
-    public init(policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, stop: StopSignal, clock: C) {
+    public init(policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, silence: SilenceBudget<C>? = nil,
+                stop: StopSignal, clock: C) {
         self.policy = policy
         self.limiter = limiter
         self.budget = budget
+        self.silence = silence
         self.stop = stop
         self.clock = clock
     }
 
-    /// The same executor (limiter, budget, stop) with another policy.
+    /// The same executor (limiter, budgets, stop) with another policy.
     public func with(policy: RetryPolicy) -> RetryExecutor {
-        RetryExecutor(policy: policy, limiter: limiter, budget: budget, stop: stop, clock: clock)
+        RetryExecutor(policy: policy, limiter: limiter, budget: budget, silence: silence, stop: stop, clock: clock)
     }
 
     /// How a call ended.
@@ -84,8 +91,14 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
                 throw error
             }
             let result = await send()
-            await limiter?.answered(ticket, report(result))
+            let window = report(result)
+            await limiter?.answered(ticket, window)
             try await afterAnswer(result)
+            if window.answered {
+                silence?.answered()
+            } else if case .failure(let error) = result, let reason = silence?.unanswered(String(describing: error)) {
+                stop.request(.unreachable(reason))
+            }
             let failure: Failure
             switch result {
             case .success(let value):

@@ -20,6 +20,9 @@ public final class StopSignal: Sendable {
         /// The server kept refusing with "too many requests" past the run's budget
         /// (``ThrottleBudget``): another client shares the limit, or a proxy refuses everything.
         case rateLimited(String)
+        /// Requests kept going unanswered past the run's ``SilenceBudget``: the API (or the way
+        /// to it) went away.
+        case unreachable(String)
     }
 
     private let state = Mutex<Reason?>(nil)

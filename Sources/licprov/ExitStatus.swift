@@ -9,7 +9,7 @@ import ArgumentParser
 /// | 64 | usage: a bad flag or argument |
 /// | 65 | the input has invalid rows or columns (nothing was sent) |
 /// | 66 | the input file cannot be opened or read |
-/// | 69 | the API could not be reached |
+/// | 69 | the API could not be reached (before the run, or for `--unreachable-timeout` during it; rerun to resume) |
 /// | 74 | journal or file-system failure |
 /// | 75 | interrupted; run the same command again to resume |
 /// | 76 | stopped: the API kept answering 429 past the budget (`--max-429s`, `--stall-timeout`); rerun later |

@@ -18,6 +18,7 @@ enum FlagRange {
     static let maxProblems = 0...Int(Int32.max)
     static let max429s = 1...1_000_000
     static let stallTimeout = 1.0...604_800.0
+    static let unreachableTimeout = 0.0...604_800.0
 
     static func check<Value: Comparable>(_ flag: String, _ value: Value, _ range: ClosedRange<Value>, orZero: Bool = false) throws {
         if range.contains(value) { return }

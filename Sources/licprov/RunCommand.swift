@@ -82,6 +82,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Stop the run (exit 76) when only 429s have come back for this many seconds.")
     var stallTimeout = RunConfiguration.defaultStallTimeout
 
+    @Option(help: "Stop the run (exit 69, resumable) when requests have had no answer at all for this many seconds; 0: never.")
+    var unreachableTimeout = RunConfiguration.defaultUnreachableTimeout
+
     @Option(help: "List at most this many problems when the file is refused.")
     var maxProblems = 20
 
@@ -125,6 +128,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if layout == .input && input.file == "-" { throw ValidationError("--results-columns input reads the file again for its cells: give a file, not standard input") }
         try FlagRange.check("stall-timeout", stallTimeout, FlagRange.stallTimeout)
+        try FlagRange.check("unreachable-timeout", unreachableTimeout, FlagRange.unreachableTimeout)
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning or error") }
         guard Diagnostics.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format \(logFormat): expected text or json") }
         if let progress, Progress(rawValue: progress) == nil { throw ValidationError("--progress \(progress): expected bar, plain, json or none") }
@@ -158,6 +162,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.maxFailures = maxFailures
         configuration.max429s = max429s
         configuration.stallTimeout = Duration(secondsValue: stallTimeout)
+        configuration.unreachableTimeout = Duration(secondsValue: unreachableTimeout)
         configuration.createUsers = !noCreateUsers
         configuration.keepIDAsMetadata = !noIdMetadata
         configuration.dryRun = dryRun

@@ -30,6 +30,9 @@ enum RunSummary {
         case .stopped(.rateLimited(let reason)):
             (.rateLimited, "rate-limited", "stopped: \(reason) (budget: --max-429s, --stall-timeout). Another client may share the IP's "
                 + "50 requests per 5 s, or a proxy refuses everything; the journal is flushed and the results written. Run the same command later: \(command)")
+        case .stopped(.unreachable(let reason)):
+            (.apiUnreachable, "API unreachable", "stopped: \(reason) (--unreachable-timeout). Nothing is lost: the journal is flushed, and what was "
+                + "in flight is looked up before anything is sent again. Check the network, the proxy (HTTPS_PROXY) and the API's status; then run the same command again: \(command)")
         case .stopped(.tooManyFailures(let count)):
             (.rowsFailed, "too many failures", "stopped after \(count) failed licenses (--max-failures); see the results file, fix the cause, and run: \(command)")
         case .finished, .refused, .dryRun:
@@ -60,7 +63,7 @@ enum RunSummary {
         if let results = report.resultsPath { Output.result("results: \(results)") }
         Output.result("journal: \(report.journalPath)")
         if let advice {
-            if status == .accessDenied || status == .invalidInput || status == .rateLimited { Output.error(advice) } else { Output.result(advice) }
+            if [.accessDenied, .invalidInput, .rateLimited, .apiUnreachable].contains(status) { Output.error(advice) } else { Output.result(advice) }
         }
         return status
     }

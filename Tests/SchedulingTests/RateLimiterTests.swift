@@ -190,3 +190,30 @@ struct ThrottleBudgetTests {
         #expect(budget.refused()?.contains("for 61 s") == true)
     }
 }
+
+@Suite("Silence budget")
+struct SilenceBudgetTests {
+    @Test func requestsUnansweredForTheTimeoutSpendItAndAnyAnswerResetsIt() {
+        let clock = ManualClock()
+        let budget = SilenceBudget(timeout: .seconds(60), clock: clock)
+        clock.advance(by: .seconds(300))  // quiet time before the first failure does not count
+        #expect(budget.unanswered("refused") == nil)
+        clock.advance(by: .seconds(59))
+        #expect(budget.unanswered("refused") == nil)
+        budget.answered()
+        clock.advance(by: .seconds(30))
+        #expect(budget.unanswered("refused") == nil)  // the clock starts again here
+        clock.advance(by: .seconds(59))
+        #expect(budget.unanswered("refused") == nil)
+        clock.advance(by: .seconds(1))
+        #expect(budget.unanswered("could not connect") == "the API has not answered for 60 s (last: could not connect)")
+    }
+
+    @Test func zeroNeverSpendsIt() {
+        let clock = ManualClock()
+        let budget = SilenceBudget(timeout: .zero, clock: clock)
+        #expect(budget.unanswered("x") == nil)
+        clock.advance(by: .seconds(86_400))
+        #expect(budget.unanswered("x") == nil)
+    }
+}

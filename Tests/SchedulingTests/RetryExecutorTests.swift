@@ -132,4 +132,55 @@ struct RetryExecutorTests {
         guard case .notSent = ending else { Issue.record("\(ending)"); return }
         #expect(script.sends.load(ordering: .relaxed) == 1, "the first send goes; the retry does not")
     }
+
+    /// The API went away: failures without an answer spend the silence budget, the run stops
+    /// (`unreachable`), and a retryable call ends not sent instead of using up its attempts.
+    @Test func unansweredRequestsPastTheSilenceBudgetStopTheRun() async {
+        let clock = ManualClock()
+        let stop = StopSignal()
+        let executor = RetryExecutor(policy: RetryPolicy(base: .zero, cap: .zero, maxAttempts: 1_000),
+                                     limiter: nil,
+                                     budget: ThrottleBudget(maxConsecutive: 100, stallTimeout: .seconds(600), clock: clock),
+                                     silence: SilenceBudget(timeout: .seconds(60), clock: clock),
+                                     stop: stop, clock: clock)
+        let sends = Atomic<Int>(0)
+        // Each send takes 10 s of the manual clock and gets no answer.
+        let ending = await executor.run(classify: \.outcome,
+                                        beforeSend: { (_: Bool) async throws(Never) in },
+                                        send: { () async -> Result<Int, Failure> in
+                                            sends.add(1, ordering: .relaxed)
+                                            clock.advance(by: .seconds(10))
+                                            return .failure(Failure(outcome: .retryable(after: nil)))
+                                        },
+                                        report: { _ in .none },
+                                        afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
+                                        onRetry: { (_: Failure) async throws(Never) in })
+        guard case .notSent = ending else { Issue.record("\(ending)"); return }
+        // Silent from the first failure (10 s) to the one 60 s later (70 s): 7 sends.
+        #expect(sends.load(ordering: .relaxed) == 7)
+        guard case .unreachable(let reason) = stop.reason else { Issue.record("\(String(describing: stop.reason))"); return }
+        #expect(reason.contains("has not answered for 60 s"))
+    }
+
+    /// An answer — even an error status — is not silence.
+    @Test func answeredFailuresDoNotSpendTheSilenceBudget() async {
+        let clock = ManualClock()
+        let stop = StopSignal()
+        let executor = RetryExecutor(policy: RetryPolicy(base: .zero, cap: .zero, maxAttempts: 20),
+                                     limiter: nil,
+                                     budget: ThrottleBudget(maxConsecutive: 100, stallTimeout: .seconds(600), clock: clock),
+                                     silence: SilenceBudget(timeout: .seconds(60), clock: clock),
+                                     stop: stop, clock: clock)
+        let ending = await executor.run(classify: \.outcome,
+                                        beforeSend: { (_: Bool) async throws(Never) in },
+                                        send: { () async -> Result<Int, Failure> in
+                                            clock.advance(by: .seconds(10))
+                                            return .failure(Failure(outcome: .retryable(after: nil)))
+                                        },
+                                        report: { _ in WindowReport(answered: true) },
+                                        afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
+                                        onRetry: { (_: Failure) async throws(Never) in })
+        guard case .failed(_, .retryable, 20) = ending else { Issue.record("\(ending)"); return }
+        #expect(stop.reason == nil)
+    }
 }
