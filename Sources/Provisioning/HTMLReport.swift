@@ -43,9 +43,12 @@ public enum HTMLReport {
         html += card("done", done, "ok")
         html += card("not done", bad, bad > 0 ? "bad" : "")
         html += card("waiting", byState[.pending, default: 0] + byState[.inFlight, default: 0], "")
-        html += card("requests", attempts.count, "")
-        html += card("429s", attempts.filter { $0.httpStatus == 429 }.count, attempts.contains { $0.httpStatus == 429 } ? "bad" : "")
+        html += card("sends", attempts.count, "")
+        html += card("429s to sends", attempts.filter { $0.httpStatus == 429 }.count, attempts.contains { $0.httpStatus == 429 } ? "bad" : "")
         html += "</div>\n"
+        // The journal records each create or change sent, not lookups: say so, or a run's own
+        // totals (which count every request) would seem to contradict the charts.
+        html += "<p class=\"muted\">Sends and their 429s are the creates and changes the journal records; lookups are counted only in each run's totals.</p>\n"
         let actions = Dictionary(grouping: entries, by: \.action).mapValues(\.count)
         if actions.keys.contains(where: { $0 != "create" }) {
             html += "<table><tr><th>action</th><th>rows</th><th>done</th></tr>"
@@ -113,7 +116,7 @@ public enum HTMLReport {
         }
         html += "<h3>Requests per 5 s (\(attempts.count) sends; the dashed line is Cryptlex's limit, 50 per 5 s)</h3>"
         html += barChart([(perWindow, "#3b6fd6")], duration: windows, limit: 50, step: 5)
-        html += "<h3>429s and retries per 5 s (\(refused.reduce(0, +)) and \(retries.reduce(0, +)))</h3>"
+        html += "<h3>429s and retries of sends per 5 s (\(refused.reduce(0, +)) and \(retries.reduce(0, +)))</h3>"
         html += barChart([(retries, "#e0a100"), (refused, "#b3261e")], duration: windows, limit: nil, step: 5)
         html += "<div class=\"legend\"><span><i class=\"sw\" style=\"background:#e0a100\"></i>retries</span><span><i class=\"sw\" style=\"background:#b3261e\"></i>429s</span></div>"
         return html

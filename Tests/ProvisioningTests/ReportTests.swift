@@ -8,7 +8,9 @@ import Testing
 struct ReportTests {
     @Test func aReportShowsEachRunItsChartsAndTheFailuresWithTheirRows() async throws {
         try await withRunBench(EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil,
-                                                     faults: FaultSettings(rules: [FaultRule(fault: .http500, count: 4, method: "POST")]))) { bench in
+                                                     faults: FaultSettings(rules: [FaultRule(fault: .http500, count: 4, method: "POST"),
+                                                                                   FaultRule(fault: .http429, count: 3, method: "POST", path: "/v3/licenses")],
+                                                                           retryAfterSeconds: 0))) { bench in
             try bench.write(ordersHeader + orders(30) + "<b>X-1</b>,prod-404,1\nX-2,prod-1,-9\n")
             let configuration = bench.configuration(idColumn: "order_id") { $0.skipInvalid = true }
             _ = try await bench.run(configuration)
@@ -21,6 +23,10 @@ struct ReportTests {
             #expect(html.contains("Licenses and changes settled (30)"))
             #expect(html.contains("Requests per 5 s ("))
             #expect(html.contains("limit 50 per 5 s"))
+            // The three 429s to creates, on the chart and in the cards; said to be the sends' only.
+            #expect(html.contains("429s and retries of sends per 5 s (3 and "), "\(html)")
+            #expect(html.contains("<b>3</b>429s to sends"), "\(html)")
+            #expect(html.contains("lookups are counted only in each run's totals"))
             // The failure by reason, with its row, escaped.
             #expect(html.contains("&lt;b&gt;X-1&lt;/b&gt;"))
             #expect(!html.contains("<b>X-1</b>"))
