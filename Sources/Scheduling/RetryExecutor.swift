@@ -90,13 +90,14 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
                 await limiter?.release(ticket)
                 throw error
             }
+            let sentAt = clock.now
             let result = await send()
             let window = report(result)
             await limiter?.answered(ticket, window)
             try await afterAnswer(result)
             if window.answered {
                 silence?.answered()
-            } else if case .failure(let error) = result, let reason = silence?.unanswered(String(describing: error)) {
+            } else if case .failure(let error) = result, let reason = silence?.unanswered(String(describing: error), sentAt: sentAt) {
                 stop.request(.unreachable(reason))
             }
             let failure: Failure
@@ -120,7 +121,7 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
                     await limiter.pause(for: pause)
                 } else {
                     // No shared limiter (`--rate 0`): this request waits on its own.
-                    do { try await clock.sleep(for: pause) } catch { return .notSent }
+                    guard await sleepUnlessStopped(for: pause) else { return .notSent }
                 }
             case .retryable(let after):
                 budget.answered()
@@ -130,7 +131,9 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
                 }
                 try await onRetry(failure)
                 if stop.isRequested { return .notSent }
-                do { try await clock.sleep(for: delay) } catch { return .notSent }
+                // No longer than the silence budget lasts: the send after it tells whether the API is back.
+                let wait = silence?.timeLeft().map { min(delay, $0) } ?? delay
+                guard await sleepUnlessStopped(for: wait) else { return .notSent }
                 isRetry = true
                 continue
             case .ambiguous, .permanent:
@@ -145,6 +148,22 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
             }
             try await onRetry(failure)
             isRetry = true
+        }
+    }
+
+    /// Sleeps for `delay`, or less when a stop is requested meanwhile (a backoff of up to
+    /// `--retry-cap` must not hold a stopping run). True when the whole delay passed and no stop
+    /// was requested; false after a stop or a cancellation.
+    @usableFromInline
+    func sleepUnlessStopped(for delay: Duration) async -> Bool {
+        if stop.isRequested { return false }
+        let clock = self.clock, stop = self.stop
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await clock.sleep(for: delay)) != nil }
+            group.addTask { await stop.wait(); return false }
+            let slept = await group.next() ?? false
+            group.cancelAll()
+            return slept && !stop.isRequested
         }
     }
 }

@@ -8,30 +8,33 @@ import Synchronization
 /// requests have gone unanswered for `timeout`: the journal is flushed, what was in flight stays
 /// "maybe sent" for the next run to look up, and the next run resumes.
 ///
-/// The clock starts at the first request without an answer after the last answer; any HTTP
-/// answer (a success, a 4xx, a 5xx, a 429) stops it. Time spent waiting between requests counts:
-/// what is measured is how long the API has been silent while licprov kept asking. Time is
+/// The clock starts when the first request without an answer after the last answer was *sent*
+/// (not when it failed: a connection refused can take the whole connect timeout to say so); any
+/// HTTP answer (a success, a 4xx, a 5xx, a 429) stops it. Time spent waiting between requests
+/// counts: what is measured is how long the API has been silent while licprov kept asking. Time is
 /// injected (`C: Clock`), so the budget is tested without sleeping.
 public final class SilenceBudget<C: Clock>: Sendable where C.Duration == Duration {
     /// How long requests may go unanswered; zero turns the budget off.
     public let timeout: Duration
     private let clock: C
-    private let silentSince: Mutex<C.Instant?>
+    private let state: Mutex<(silentSince: C.Instant?, lastAnswer: C.Instant?)>
 
     public init(timeout: Duration, clock: C) {
         self.timeout = timeout
         self.clock = clock
-        silentSince = Mutex(nil)
+        state = Mutex((nil, nil))
     }
 
-    /// A request got no answer (`reason`: what happened to it). Returns why the budget is spent,
-    /// or nil while it lasts.
-    public func unanswered(_ reason: String) -> String? {
+    /// A request sent at `sentAt` (nil: now) got no answer (`reason`: what happened to it).
+    /// Returns why the budget is spent, or nil while it lasts.
+    public func unanswered(_ reason: String, sentAt: C.Instant? = nil) -> String? {
         guard timeout > .zero else { return nil }
         let now = clock.now
-        return silentSince.withLock { since in
-            guard let start = since else {
-                since = now
+        return state.withLock { state in
+            guard let start = state.silentSince else {
+                // Silent since this request went, or since the last answer if that came later.
+                let sent = sentAt ?? now
+                state.silentSince = state.lastAnswer.map { max($0, sent) } ?? sent
                 return nil
             }
             let silent = start.duration(to: now)
@@ -40,8 +43,17 @@ public final class SilenceBudget<C: Clock>: Sendable where C.Duration == Duratio
         }
     }
 
+    /// How long until the budget is spent, while requests go unanswered (nil otherwise): a worker
+    /// backs off no longer than this, so the stop comes when it is due, not a backoff later.
+    public func timeLeft() -> Duration? {
+        guard timeout > .zero else { return nil }
+        let now = clock.now
+        return state.withLock { state in state.silentSince.map { max(.zero, timeout - $0.duration(to: now)) } }
+    }
+
     /// An HTTP answer came back: the API is there.
     public func answered() {
-        silentSince.withLock { $0 = nil }
+        let now = clock.now
+        state.withLock { $0 = (nil, now) }
     }
 }

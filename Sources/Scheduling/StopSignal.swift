@@ -4,7 +4,8 @@ import Synchronization
 /// (a refused token stops the run) and whoever waits for the run.
 ///
 /// The first reason given wins; later ones are ignored, so a run that stopped because its token
-/// was refused reports that, not the Ctrl-C that followed.
+/// was refused reports that, not the Ctrl-C that followed. ``wait()`` lets a worker that is
+/// sleeping between attempts wake at the stop instead of at the end of its backoff.
 public final class StopSignal: Sendable {
     /// Why a run stops early.
     public enum Reason: Sendable, Equatable {
@@ -25,22 +26,62 @@ public final class StopSignal: Sendable {
         case unreachable(String)
     }
 
-    private let state = Mutex<Reason?>(nil)
+    private struct State {
+        var reason: Reason?
+        /// Tasks in ``wait()``, by id.
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Waits cancelled before they registered: they return at once when they do.
+        var cancelled: Set<UInt64> = []
+        var nextID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
-    /// Asks every worker to stop taking work. Returns true when this call was the first.
+    /// Asks every worker to stop taking work, and wakes every ``wait()``. Returns true when this
+    /// call was the first.
     @discardableResult
     public func request(_ reason: Reason) -> Bool {
-        state.withLock { current in
-            guard current == nil else { return false }
-            current = reason
-            return true
+        let woken: [CheckedContinuation<Void, Never>]? = state.withLock { state in
+            guard state.reason == nil else { return nil }
+            state.reason = reason
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
+        guard let woken else { return false }
+        for continuation in woken { continuation.resume() }
+        return true
     }
 
     /// The reason, once a stop was requested.
-    public var reason: Reason? { state.withLock { $0 } }
+    public var reason: Reason? { state.withLock { $0.reason } }
 
     public var isRequested: Bool { reason != nil }
+
+    /// Returns once a stop is requested (at once if it already was), or when the calling task is
+    /// cancelled.
+    public func wait() async {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.reason != nil || state.cancelled.remove(id) != nil { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if let continuation = state.waiters.removeValue(forKey: id) { return continuation }
+                if state.reason == nil { state.cancelled.insert(id) }
+                return nil
+            }
+            waiting?.resume()
+        }
+    }
 }

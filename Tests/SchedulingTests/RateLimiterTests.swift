@@ -209,6 +209,34 @@ struct SilenceBudgetTests {
         #expect(budget.unanswered("could not connect") == "the API has not answered for 60 s (last: could not connect)")
     }
 
+    /// A refused connection can take the connect timeout to fail: the silence began when it was
+    /// sent — or at the last answer, if another request's came later.
+    @Test func silenceCountsFromTheSendNotTheFailure() {
+        let clock = ManualClock()
+        let budget = SilenceBudget(timeout: .seconds(60), clock: clock)
+        let sent = clock.now
+        clock.advance(by: .seconds(5))
+        #expect(budget.unanswered("refused", sentAt: sent) == nil)
+        #expect(budget.timeLeft() == .seconds(55))
+        budget.answered()  // at 5 s
+        clock.advance(by: .seconds(1))
+        #expect(budget.unanswered("refused", sentAt: sent) == nil)  // sent before that answer
+        #expect(budget.timeLeft() == .seconds(59))
+    }
+
+    @Test func timeLeftBoundsABackoffWhileSilent() {
+        let clock = ManualClock()
+        let budget = SilenceBudget(timeout: .seconds(60), clock: clock)
+        #expect(budget.timeLeft() == nil)
+        _ = budget.unanswered("refused")
+        clock.advance(by: .seconds(45))
+        #expect(budget.timeLeft() == .seconds(15))
+        clock.advance(by: .seconds(30))
+        #expect(budget.timeLeft() == .zero)
+        budget.answered()
+        #expect(budget.timeLeft() == nil)
+    }
+
     @Test func zeroNeverSpendsIt() {
         let clock = ManualClock()
         let budget = SilenceBudget(timeout: .zero, clock: clock)

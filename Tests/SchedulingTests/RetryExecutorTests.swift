@@ -156,10 +156,39 @@ struct RetryExecutorTests {
                                         afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
                                         onRetry: { (_: Failure) async throws(Never) in })
         guard case .notSent = ending else { Issue.record("\(ending)"); return }
-        // Silent from the first failure (10 s) to the one 60 s later (70 s): 7 sends.
-        #expect(sends.load(ordering: .relaxed) == 7)
+        // Silent from the first send (0 s) to the failure 60 s later: 6 sends.
+        #expect(sends.load(ordering: .relaxed) == 6)
         guard case .unreachable(let reason) = stop.reason else { Issue.record("\(String(describing: stop.reason))"); return }
         #expect(reason.contains("has not answered for 60 s"))
+    }
+
+    /// A backoff longer than the silence budget has left is cut to it: the stop comes when due.
+    @Test func aBackoffEndsWhenTheSilenceBudgetDoes() async {
+        let clock = ManualClock()
+        let stop = StopSignal()
+        let executor = RetryExecutor(policy: RetryPolicy(base: .seconds(1_000), cap: .seconds(1_000), maxAttempts: 100),
+                                     limiter: nil,
+                                     budget: ThrottleBudget(maxConsecutive: 100, stallTimeout: .seconds(600), clock: clock),
+                                     silence: SilenceBudget(timeout: .seconds(60), clock: clock),
+                                     stop: stop, clock: clock)
+        let sends = Atomic<Int>(0)
+        let task = Task {
+            await executor.run(classify: \.outcome,
+                               beforeSend: { (_: Bool) async throws(Never) in },
+                               send: { () async -> Result<Int, Failure> in
+                                   sends.add(1, ordering: .relaxed)
+                                   return .failure(Failure(outcome: .retryable(after: nil)))
+                               },
+                               report: { _ in .none },
+                               afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
+                               onRetry: { (_: Failure) async throws(Never) in })
+        }
+        while clock.sleeperCount == 0 { await Task.yield() }
+        clock.advance(by: .seconds(60))
+        let ending = await task.value
+        guard case .notSent = ending else { Issue.record("\(ending)"); return }
+        #expect(sends.load(ordering: .relaxed) == 2)
+        guard case .unreachable = stop.reason else { Issue.record("\(String(describing: stop.reason))"); return }
     }
 
     /// An answer — even an error status — is not silence.
@@ -182,5 +211,50 @@ struct RetryExecutorTests {
                                         onRetry: { (_: Failure) async throws(Never) in })
         guard case .failed(_, .retryable, 20) = ending else { Issue.record("\(ending)"); return }
         #expect(stop.reason == nil)
+    }
+
+    /// A stop wakes a worker sleeping in its backoff: it ends not sent at once, not when the
+    /// backoff would have ended (the manual clock never moves here).
+    @Test func aStopWakesAWorkerInItsBackoff() async {
+        let clock = ManualClock()
+        let stop = StopSignal()
+        let executor = executor(base: .seconds(30), clock: clock, stop: stop)
+        let script = Script(Array(repeating: .failure(Failure(outcome: .retryable(after: .seconds(30)))), count: 10))
+        let task = Task { await run(executor, script) }
+        while clock.sleeperCount == 0 { await Task.yield() }
+        stop.request(.interrupted)
+        let ending = await task.value
+        guard case .notSent = ending else { Issue.record("\(ending)"); return }
+        #expect(script.sends.load(ordering: .relaxed) == 1)
+        #expect(clock.now.offset == .zero)
+    }
+}
+
+@Suite("Stop signal")
+struct StopSignalTests {
+    @Test func waitReturnsAtTheStopOrAtOnceAfterIt() async {
+        let stop = StopSignal()
+        let waiting = Task { await stop.wait(); return stop.reason }
+        await Task.yield()
+        #expect(stop.request(.interrupted))
+        #expect(await waiting.value == .interrupted)
+        await stop.wait()  // already stopped: returns at once
+        #expect(!stop.request(.rateLimited("later")))  // the first reason stays
+        #expect(stop.reason == .interrupted)
+    }
+
+    @Test func aCancelledWaitReturnsWithoutAStop() async {
+        let stop = StopSignal()
+        let waiting = Task { await stop.wait(); return stop.isRequested }
+        waiting.cancel()
+        #expect(await waiting.value == false)
+        // Many waits cancelled at every moment: none is left behind, none hangs.
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<200 {
+                let task = Task { await stop.wait() }
+                group.addTask { task.cancel(); await task.value }
+            }
+        }
+        #expect(!stop.isRequested)
     }
 }
