@@ -31,12 +31,10 @@ public final class SilenceBudget<C: Clock>: Sendable where C.Duration == Duratio
         guard timeout > .zero else { return nil }
         let now = clock.now
         return state.withLock { state in
-            guard let start = state.silentSince else {
-                // Silent since this request went, or since the last answer if that came later.
-                let sent = sentAt ?? now
-                state.silentSince = state.lastAnswer.map { max($0, sent) } ?? sent
-                return nil
-            }
+            // Silent since the first unanswered request went, or since the last answer if that came later.
+            let sent = sentAt ?? now
+            let start = state.silentSince ?? state.lastAnswer.map { max($0, sent) } ?? sent
+            state.silentSince = start
             let silent = start.duration(to: now)
             guard silent >= timeout else { return nil }
             return "the API has not answered for \(silent.components.seconds) s (last: \(reason))"

@@ -30,10 +30,23 @@ struct ConnectionOptions: ParsableArguments {
             + (caFile.map { ["--ca-file", $0] } ?? [])
     }
 
-    /// The API's URL and the way to it; a bad one is a usage error (thrown as is).
-    func endpoint() throws -> (url: CryptlexBaseURL, route: NetworkRoute) {
-        let url = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
-        return (url, try NetworkRoute.resolve(for: url, proxyFlag: proxy, caFile: caFile))
+    /// The client for the account, along its route (proxy, CAs), with a pool of `connections`.
+    /// A missing token or a bad URL, proxy or CA file is said on stderr and is a usage error
+    /// (exit 64). A dry run sends nothing, so it needs no token (`needsToken: false`).
+    func client(connections: Int, requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "licprov.api"),
+                needsToken: Bool = true) throws -> CryptlexClient {
+        do {
+            let token = needsToken ? try Credentials.token(file: tokenFile) : ""
+            let url = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
+            let route = try NetworkRoute.resolve(for: url, proxyFlag: proxy, caFile: caFile)
+            if let proxy = route.proxy { logger.info("connecting through the proxy \(proxy)") }
+            if let authorities = route.authorities { logger.info("trusting \(authorities.count) certificate authorities from \(authorities.source)") }
+            return CryptlexClient(baseURL: url, token: token, transport: route.transport(connections: connections),
+                                  requestTimeout: requestTimeout, logger: logger)
+        } catch {
+            Output.error(error.localizedDescription)
+            throw ExitStatus.usage.exitCode
+        }
     }
 }
 
@@ -47,17 +60,6 @@ struct AccountOptions: ParsableArguments {
     /// The arguments that give a derived `run` the same account and pace.
     var runArguments: [String] {
         connection.arguments + ["--rate", String(rate)]
-    }
-
-    func client(connections: Int = 4) throws -> CryptlexClient {
-        do {
-            let token = try Credentials.token(file: connection.tokenFile)
-            let (baseURL, route) = try connection.endpoint()
-            return CryptlexClient(baseURL: baseURL, token: token, transport: route.transport(connections: connections))
-        } catch {
-            Output.error(error.localizedDescription)
-            throw ExitStatus.usage.exitCode
-        }
     }
 }
 
@@ -107,7 +109,7 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         _ = Diagnostics.bootstrap(level: .warning, format: .text)
         let path = try location.path()
-        let client = try account.client()
+        let client = try account.connection.client(connections: 4)
         var configuration = RunConfiguration(inputPath: path, ingest: .init(), journalPath: path)
         configuration.rate = account.rate == 0 ? nil : account.rate
         configuration.markerKey = markerKey

@@ -66,7 +66,6 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Put no marker on licenses. Exactly-once then holds only for rows with their own key.")
     var noMarker = false
 
-
     @Flag(help: "Reject a row whose email has no Cryptlex user instead of creating the user.")
     var noCreateUsers = false
 
@@ -139,16 +138,9 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Diagnostics.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .notice, format: Diagnostics.Format(rawValue: logFormat) ?? .text)
         let progressMode = progress.flatMap(Progress.init(rawValue:)) ?? .automatic
         let options = try input.ingestOptions()
-        let token: String
-        let baseURL: CryptlexBaseURL
-        let route: NetworkRoute
-        do {
-            token = dryRun ? "" : try Credentials.token(file: connection.tokenFile)
-            (baseURL, route) = try connection.endpoint()
-        } catch {
-            Output.error(error.localizedDescription)
-            throw ExitStatus.usage.exitCode
-        }
+        // Checked before the file is read: a missing token or a bad URL, proxy or CA file is a usage error.
+        let client = try connection.client(connections: concurrency + 1, requestTimeout: Duration(secondsValue: requestTimeout),
+                                           logger: logger, needsToken: !dryRun)
         var configuration = RunConfiguration(inputPath: input.file, ingest: options, journalPath: journal, resultsPath: results)
         configuration.skipInvalid = skipInvalid
         configuration.concurrency = concurrency
@@ -172,11 +164,6 @@ struct RunCommand: AsyncParsableCommand {
             Output.error("warning: --no-marker: a lost response can only be settled for rows with their own key; other rows may end up unresolved")
         }
 
-        let transport = route.transport(connections: concurrency + 1)
-        if let proxy = route.proxy { logger.info("connecting through the proxy \(proxy)") }
-        if let authorities = route.authorities { logger.info("trusting \(authorities.count) certificate authorities from \(authorities.source)") }
-        let client = CryptlexClient(baseURL: baseURL, token: token, transport: transport,
-                                    requestTimeout: configuration.requestTimeout, logger: logger)
         let stop = StopSignal()
         let provisioning = ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
         let reporter = progressMode.reporter()

@@ -244,7 +244,7 @@ struct ProxySettingsTests {
             #expect(!error.localizedDescription.contains("hunter2"))
         }
         let proxy = HTTPProxy(host: "proxy", port: 3128, credentials: ("user", "hunter2"))
-        #expect(!"\(proxy)".contains("hunter2") && !String(reflecting: proxy.description).contains("hunter2"))
+        #expect(!"\(proxy)".contains("hunter2") && !String(reflecting: proxy).contains("hunter2"))
     }
 
     @Test func caFilesThatCannotBeUsed() throws {

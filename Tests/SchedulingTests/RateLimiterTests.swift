@@ -222,6 +222,11 @@ struct SilenceBudgetTests {
         clock.advance(by: .seconds(1))
         #expect(budget.unanswered("refused", sentAt: sent) == nil)  // sent before that answer
         #expect(budget.timeLeft() == .seconds(59))
+        // One request that took the whole timeout to fail is enough on its own.
+        budget.answered()
+        let slow = clock.now
+        clock.advance(by: .seconds(61))
+        #expect(budget.unanswered("timed out", sentAt: slow)?.contains("for 61 s") == true)
     }
 
     @Test func timeLeftBoundsABackoffWhileSilent() {

@@ -133,31 +133,41 @@ struct RetryExecutorTests {
         #expect(script.sends.load(ordering: .relaxed) == 1, "the first send goes; the retry does not")
     }
 
+    /// Runs one call through an executor with a 60-s silence budget (no limiter) whose sends all
+    /// fail retryably, each taking `sendTakes` of the manual clock, with an HTTP answer or without.
+    func runAgainstSilence(_ policy: RetryPolicy, clock: ManualClock, stop: StopSignal, script: Script,
+                           sendTakes: Duration = .zero, answered: Bool = false) async -> RetryExecutor<ManualClock>.Ending<Int, Failure> {
+        let executor = RetryExecutor(policy: policy, limiter: nil,
+                                     budget: ThrottleBudget(maxConsecutive: 100, stallTimeout: .seconds(600), clock: clock),
+                                     silence: SilenceBudget(timeout: .seconds(60), clock: clock),
+                                     stop: stop, clock: clock)
+        return await executor.run(classify: \.outcome,
+                                  beforeSend: { (_: Bool) async throws(Never) in },
+                                  send: { () async -> Result<Int, Failure> in
+                                      clock.advance(by: sendTakes)
+                                      return script.next()
+                                  },
+                                  report: { _ in answered ? WindowReport(answered: true) : .none },
+                                  afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
+                                  onRetry: { (_: Failure) async throws(Never) in })
+    }
+
+    static func failures(_ count: Int = 1_000) -> [Result<Int, Failure>] {
+        Array(repeating: .failure(Failure(outcome: .retryable(after: nil))), count: count)
+    }
+
     /// The API went away: failures without an answer spend the silence budget, the run stops
     /// (`unreachable`), and a retryable call ends not sent instead of using up its attempts.
     @Test func unansweredRequestsPastTheSilenceBudgetStopTheRun() async {
         let clock = ManualClock()
         let stop = StopSignal()
-        let executor = RetryExecutor(policy: RetryPolicy(base: .zero, cap: .zero, maxAttempts: 1_000),
-                                     limiter: nil,
-                                     budget: ThrottleBudget(maxConsecutive: 100, stallTimeout: .seconds(600), clock: clock),
-                                     silence: SilenceBudget(timeout: .seconds(60), clock: clock),
-                                     stop: stop, clock: clock)
-        let sends = Atomic<Int>(0)
-        // Each send takes 10 s of the manual clock and gets no answer.
-        let ending = await executor.run(classify: \.outcome,
-                                        beforeSend: { (_: Bool) async throws(Never) in },
-                                        send: { () async -> Result<Int, Failure> in
-                                            sends.add(1, ordering: .relaxed)
-                                            clock.advance(by: .seconds(10))
-                                            return .failure(Failure(outcome: .retryable(after: nil)))
-                                        },
-                                        report: { _ in .none },
-                                        afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
-                                        onRetry: { (_: Failure) async throws(Never) in })
+        let script = Script(Self.failures())
+        // Each send takes 10 s and gets no answer.
+        let ending = await runAgainstSilence(RetryPolicy(base: .zero, cap: .zero, maxAttempts: 1_000), clock: clock, stop: stop,
+                                             script: script, sendTakes: .seconds(10))
         guard case .notSent = ending else { Issue.record("\(ending)"); return }
         // Silent from the first send (0 s) to the failure 60 s later: 6 sends.
-        #expect(sends.load(ordering: .relaxed) == 6)
+        #expect(script.sends.load(ordering: .relaxed) == 6)
         guard case .unreachable(let reason) = stop.reason else { Issue.record("\(String(describing: stop.reason))"); return }
         #expect(reason.contains("has not answered for 60 s"))
     }
@@ -166,49 +176,23 @@ struct RetryExecutorTests {
     @Test func aBackoffEndsWhenTheSilenceBudgetDoes() async {
         let clock = ManualClock()
         let stop = StopSignal()
-        let executor = RetryExecutor(policy: RetryPolicy(base: .seconds(1_000), cap: .seconds(1_000), maxAttempts: 100),
-                                     limiter: nil,
-                                     budget: ThrottleBudget(maxConsecutive: 100, stallTimeout: .seconds(600), clock: clock),
-                                     silence: SilenceBudget(timeout: .seconds(60), clock: clock),
-                                     stop: stop, clock: clock)
-        let sends = Atomic<Int>(0)
+        let script = Script(Self.failures())
         let task = Task {
-            await executor.run(classify: \.outcome,
-                               beforeSend: { (_: Bool) async throws(Never) in },
-                               send: { () async -> Result<Int, Failure> in
-                                   sends.add(1, ordering: .relaxed)
-                                   return .failure(Failure(outcome: .retryable(after: nil)))
-                               },
-                               report: { _ in .none },
-                               afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
-                               onRetry: { (_: Failure) async throws(Never) in })
+            await runAgainstSilence(RetryPolicy(base: .seconds(1_000), cap: .seconds(1_000), maxAttempts: 100), clock: clock, stop: stop, script: script)
         }
         while clock.sleeperCount == 0 { await Task.yield() }
         clock.advance(by: .seconds(60))
         let ending = await task.value
         guard case .notSent = ending else { Issue.record("\(ending)"); return }
-        #expect(sends.load(ordering: .relaxed) == 2)
+        #expect(script.sends.load(ordering: .relaxed) == 2)
         guard case .unreachable = stop.reason else { Issue.record("\(String(describing: stop.reason))"); return }
     }
 
     /// An answer — even an error status — is not silence.
     @Test func answeredFailuresDoNotSpendTheSilenceBudget() async {
-        let clock = ManualClock()
         let stop = StopSignal()
-        let executor = RetryExecutor(policy: RetryPolicy(base: .zero, cap: .zero, maxAttempts: 20),
-                                     limiter: nil,
-                                     budget: ThrottleBudget(maxConsecutive: 100, stallTimeout: .seconds(600), clock: clock),
-                                     silence: SilenceBudget(timeout: .seconds(60), clock: clock),
-                                     stop: stop, clock: clock)
-        let ending = await executor.run(classify: \.outcome,
-                                        beforeSend: { (_: Bool) async throws(Never) in },
-                                        send: { () async -> Result<Int, Failure> in
-                                            clock.advance(by: .seconds(10))
-                                            return .failure(Failure(outcome: .retryable(after: nil)))
-                                        },
-                                        report: { _ in WindowReport(answered: true) },
-                                        afterAnswer: { (_: Result<Int, Failure>) async throws(Never) in },
-                                        onRetry: { (_: Failure) async throws(Never) in })
+        let ending = await runAgainstSilence(RetryPolicy(base: .zero, cap: .zero, maxAttempts: 20), clock: ManualClock(), stop: stop,
+                                             script: Script(Self.failures()), sendTakes: .seconds(10), answered: true)
         guard case .failed(_, .retryable, 20) = ending else { Issue.record("\(ending)"); return }
         #expect(stop.reason == nil)
     }
