@@ -10,9 +10,10 @@
 #             Cryptlex's 50 per 5 s with 100 ± 50 ms latency: requests per license and licenses/s,
 #             beside the sequential sample-importer behaviour (scripts/importer-baseline.py) on the
 #             same emulator settings
-#   window    500 plain licenses at Cryptlex's 50 per 5 s with 100 ± 50 ms latency: licenses/s end to
-#             end and 429s, following the server's windows (default) and at the fixed rate
-#             (--window-limit 0), each on a fresh emulator
+#   window    500 plain licenses at 50 per 5 s, for every way a server counts (the emulator's
+#             --rate-window-style), reset noise 0 and 50 ms, latency 100 ± 50 and 300 ± 150 ms:
+#             429s and licenses/s end to end, default flags beside the fixed rate (--window-limit 0),
+#             each on a fresh emulator (24 runs, about 25 minutes)
 #   shared    the same 500, with a second licprov run (250 licenses) sharing the limit from the same
 #             IP at the same time: both must finish with every license created; 429s and rates
 #
@@ -122,11 +123,29 @@ PY
       done
       ;;
     window)
+      # One table: how the server counts × noise on X-Rate-Limit-Reset × latency, 500 plain
+      # licenses each, default flags beside the fixed rate (--window-limit 0), a fresh emulator each.
       python3 scripts/gen-orders.py csv 500 "$work/orders.csv" --no-customers
-      for mode in following fixed; do
-        start_emulator --latency-ms 50 --jitter-ms 100
-        flags=(--progress none); [ "$mode" = fixed ] && flags+=(--window-limit 0)
-        run_licprov "window-$mode" 500 "${flags[@]}"
+      printf '%-28s %6s %10s   %-22s %-22s\n' "server counts" "noise" "latency" "default: 429s  lic/s" "--window-limit 0"
+      for style in grid first-request first-request-grid-reported; do
+        for noise in 0 50; do
+          for latency in "50 100" "150 300"; do
+            set -- $latency
+            cells=()
+            for mode in following fixed; do
+              start_emulator --latency-ms "$1" --jitter-ms "$2" --rate-window-style "$style" --rate-reset-noise-ms "$noise"
+              flags=(--progress none); [ "$mode" = fixed ] && flags+=(--window-limit 0)
+              rm -f "$work"/orders.csv.*
+              start_time=$(date +%s.%N)
+              "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id --log-level error "${flags[@]}" \
+                >"$work/out" 2>"$work/err" || { echo "window: licprov failed:"; cat "$work/err" "$work/out"; exit 1; }
+              end_time=$(date +%s.%N)
+              cells+=("$(python3 -c "import sys; s, e, c, l = map(float, sys.argv[1:]); print(f'{int(l):>4} {c / (e - s):8.2f}')" \
+                "$start_time" "$end_time" "$(counter licensesCreated)" "$(counter rateLimited)")")
+            done
+            printf '%-28s %4s ms %4s±%-4s ms   %-22s %-22s\n' "$style" "$noise" "$(( $1 + $2 / 2 ))" "$(( $2 / 2 ))" "${cells[0]}" "${cells[1]}"
+          done
+        done
       done
       ;;
     shared)

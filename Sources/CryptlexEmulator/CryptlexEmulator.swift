@@ -27,7 +27,8 @@ public struct CryptlexEmulator: Sendable {
         self.validator = try validator ?? SchemaValidator.bundled()
         self.store = EmulatorStore(products: configuration.products, seed: configuration.seed)
         self.rateLimiter = configuration.rateLimit.map {
-            FixedWindowRateLimiter(limit: $0, windowSeconds: configuration.rateWindowSeconds)
+            FixedWindowRateLimiter(limit: $0, windowSeconds: configuration.rateWindowSeconds, style: configuration.rateWindowStyle,
+                                   resetNoiseTicks: Int64(configuration.rateResetNoiseMilliseconds) * 10_000, seed: configuration.seed)
         }
         self.faults = FaultInjector(settings: configuration.faults, seed: configuration.seed)
     }

@@ -12,6 +12,10 @@ public struct EmulatorConfiguration: Sendable {
     public var rateLimit: Int?
     /// The rate limit's fixed window, in seconds.
     public var rateWindowSeconds: Int
+    /// Where the rate limit's windows lie and which end the headers report.
+    public var rateWindowStyle: RateWindowStyle
+    /// How far the reported window end may differ between answers of one window, in milliseconds.
+    public var rateResetNoiseMilliseconds: Int
     /// The faults and latency at start; `PUT /__admin/faults` changes them at run time.
     public var faults: FaultSettings
     /// Seeds fault draws, ids and generated keys.
@@ -23,6 +27,8 @@ public struct EmulatorConfiguration: Sendable {
         products: Set<String> = [],
         rateLimit: Int? = 50,
         rateWindowSeconds: Int = 5,
+        rateWindowStyle: RateWindowStyle = .grid,
+        rateResetNoiseMilliseconds: Int = 0,
         faults: FaultSettings = FaultSettings(),
         seed: UInt64 = 1
     ) {
@@ -31,6 +37,8 @@ public struct EmulatorConfiguration: Sendable {
         self.products = products
         self.rateLimit = rateLimit
         self.rateWindowSeconds = rateWindowSeconds
+        self.rateWindowStyle = rateWindowStyle
+        self.rateResetNoiseMilliseconds = rateResetNoiseMilliseconds
         self.faults = faults
         self.seed = seed
     }

@@ -4,6 +4,8 @@ import Foundation
 import Hummingbird
 import Logging
 
+extension RateWindowStyle: ExpressibleByArgument {}
+
 /// Serves a local Cryptlex Web API v3 for tests, demos and rehearsals.
 @main
 struct CryptlexEmulatorCommand: AsyncParsableCommand {
@@ -25,6 +27,9 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
     var products: [String] = []
     @Option(help: "Requests allowed per window and client IP.") var rateLimit = 50
     @Option(help: "The rate-limit window, in seconds.") var rateWindow = 5
+    @Option(help: "How windows are counted: grid (on the wall clock's grid), first-request (from the first request after the last window expired), first-request-grid-reported (counted so, but the headers and Retry-After report the grid's end, as AspNetCoreRateLimit's Redis strategy).")
+    var rateWindowStyle: RateWindowStyle = .grid
+    @Option(help: "Spread X-Rate-Limit-Reset between answers of one window by up to this many milliseconds.") var rateResetNoiseMs = 0
     @Flag(help: "Switch the rate limit off.") var noRateLimit = false
     @Option(name: .customLong("fault"), help: "KIND=PROBABILITY (0…1), repeatable. Kinds: 429 500 502 503 504 reset lost-response.")
     var faultSpecs: [String] = []
@@ -49,6 +54,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
         try check("jitter-ms", jitterMs, FaultSettings.millisecondsRange)
         try check("lookup-lag-ms", lookupLagMs, FaultSettings.millisecondsRange)
         try check("retry-after", retryAfter, FaultSettings.retryAfterRange)
+        try check("rate-reset-noise-ms", rateResetNoiseMs, 0...(rateWindow * 1000))
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
@@ -73,6 +79,8 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
             products: Set(products),
             rateLimit: noRateLimit ? nil : rateLimit,
             rateWindowSeconds: rateWindow,
+            rateWindowStyle: rateWindowStyle,
+            rateResetNoiseMilliseconds: rateResetNoiseMs,
             faults: FaultSettings(rules: rules, latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs, retryAfterSeconds: retryAfter,
                                    lookupLagMilliseconds: lookupLagMs),
             seed: seed

@@ -18,6 +18,48 @@ struct EmulatorUnitTests {
         #expect(await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 50_000_000) == .allowed(remaining: 49, resetTicks: windowStart + 100_000_000))
     }
 
+    /// A window that starts with the first request after the last one expired, and says so.
+    @Test func aFirstRequestWindowStartsWithItsFirstRequest() async {
+        let limiter = FixedWindowRateLimiter(limit: 3, windowSeconds: 5, style: .firstRequest)
+        let first: Int64 = 1_800_000_000 * 10_000_000 + 12_345_678  // mid-grid
+        for index in 0..<3 {
+            #expect(await limiter.admit(client: "a", nowTicks: first + Int64(index) * 10_000_000) == .allowed(remaining: 2 - index, resetTicks: first + 50_000_000))
+        }
+        #expect(await limiter.admit(client: "a", nowTicks: first + 49_999_999) == .refused(retryAfterSeconds: 1))
+        // The next window starts with the next request, not on the grid.
+        let next = first + 61_000_000
+        #expect(await limiter.admit(client: "a", nowTicks: next) == .allowed(remaining: 2, resetTicks: next + 50_000_000))
+    }
+
+    /// Counted from the first request, reported on the grid: the reported end comes and goes while
+    /// the count goes on (and Retry-After names the grid's end too).
+    @Test func aRedisStyleWindowReportsTheGridWhileCountingFromTheFirstRequest() async {
+        let limiter = FixedWindowRateLimiter(limit: 3, windowSeconds: 5, style: .firstRequestGridReported)
+        let grid: Int64 = 1_800_000_000 * 10_000_000
+        let first = grid + 40_000_000  // 1 s before the grid's end
+        #expect(await limiter.admit(client: "a", nowTicks: first) == .allowed(remaining: 2, resetTicks: grid + 50_000_000))
+        // Past the grid's end: the reported end moves on, the count does not restart.
+        #expect(await limiter.admit(client: "a", nowTicks: grid + 51_000_000) == .allowed(remaining: 1, resetTicks: grid + 100_000_000))
+        #expect(await limiter.admit(client: "a", nowTicks: grid + 52_000_000) == .allowed(remaining: 0, resetTicks: grid + 100_000_000))
+        #expect(await limiter.admit(client: "a", nowTicks: grid + 53_000_000) == .refused(retryAfterSeconds: 5))
+        // Five seconds after the first request, the count restarts mid-grid.
+        #expect(await limiter.admit(client: "a", nowTicks: first + 50_000_000) == .allowed(remaining: 2, resetTicks: grid + 100_000_000))
+    }
+
+    /// Noise spreads the reported end of one window's answers, within the bound and around the end.
+    @Test func resetNoiseSpreadsTheReportedEnd() async {
+        let limiter = FixedWindowRateLimiter(limit: 1_000, windowSeconds: 5, resetNoiseTicks: 50 * 10_000, seed: 3)
+        let grid: Int64 = 1_800_000_000 * 10_000_000
+        var ends: Set<Int64> = []
+        for index in 0..<200 {
+            guard case .allowed(_, let reset) = await limiter.admit(client: "a", nowTicks: grid + Int64(index) * 10_000) else { Issue.record("refused"); return }
+            ends.insert(reset)
+        }
+        #expect(ends.count > 50)
+        #expect(ends.allSatisfy { abs($0 - (grid + 50_000_000)) <= 25 * 10_000 })
+        #expect(ends.contains { $0 < grid + 50_000_000 } && ends.contains { $0 > grid + 50_000_000 })
+    }
+
     @Test func faultDrawsAreReproducibleWithASeed() async {
         let settings = FaultSettings(rules: [FaultRule(fault: .http500, probability: 0.3), FaultRule(fault: .reset, probability: 0.3)], jitterMilliseconds: 50)
         func draws(seed: UInt64) async -> [FaultInjector.Plan] {

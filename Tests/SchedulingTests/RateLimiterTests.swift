@@ -93,27 +93,28 @@ struct RateLimiterTests {
     /// Following the server's windows (2 per window here): a full window holds the next request
     /// until the clock says the window ended; then one probe goes, and its answer from the new
     /// window releases the request waiting behind it at once, without a timer.
-    @Test func aProbesAnswerFromTheNewWindowReleasesTheWaiters() async throws {
+    @Test func aTestsAnswerFromTheNewWindowReleasesTheWaiters() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(rate: 1_000, burst: 1, windowLimit: 2, clock: clock,
+        let limiter = RateLimiter(rate: 1_000, burst: 1, windowLimit: 3, clock: clock,
                                   wallClock: { 1_000 + clock.now.offset.secondsValue })
         let first = try await limiter.acquire()  // the fixed rate, until an answer shows the window
-        await limiter.answered(first, WindowReport(answered: true, remaining: 1, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
+        await limiter.answered(first, WindowReport(answered: true, remaining: 2, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
         #expect(await limiter.followsServerWindows)
         let second = try await limiter.acquire()
-        await limiter.answered(second, WindowReport(answered: true, remaining: 0, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
+        await limiter.answered(second, WindowReport(answered: true, remaining: 1, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
         let sent = SentLog()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                let probe = try await limiter.acquire()
+                // The last place of the window is kept for the test of its end.
+                let test = try await limiter.acquire()
                 await sent.record(3, at: clock.now.offset)
-                await limiter.answered(probe, WindowReport(answered: true, remaining: 1, windowEnd: Date(timeIntervalSince1970: 1_007), window: .seconds(5)))
+                await limiter.answered(test, WindowReport(answered: true, remaining: 2, windowEnd: Date(timeIntervalSince1970: 1_007), window: .seconds(5)))
             }
             await clock.waitForSleepers(1)  // until the clock reads 1002.1
             clock.advance(by: .milliseconds(2_100))
             try await group.waitForAll()
         }
-        // The window is full by count but over by the clock and the probe's answer: this one goes at once.
+        // The test came back counted 1 in the next window: this one goes at once.
         _ = try await limiter.acquire()
         await sent.record(4, at: clock.now.offset)
         #expect(await sent.times == [.milliseconds(2_100), .milliseconds(2_100)])
@@ -122,25 +123,25 @@ struct RateLimiterTests {
     /// A request waiting on a full window is woken by an answer, not only by its timer.
     @Test func anAnswerWakesARequestWaitingOnAFullWindow() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(rate: 1_000, burst: 1, windowLimit: 2, clock: clock,
+        let limiter = RateLimiter(rate: 1_000, burst: 1, windowLimit: 3, clock: clock,
                                   wallClock: { 1_000 + clock.now.offset.secondsValue })
         let report = { (remaining: Int, end: Double) in
             WindowReport(answered: true, remaining: remaining, windowEnd: Date(timeIntervalSince1970: end), window: .seconds(5))
         }
         let first = try await limiter.acquire()
-        await limiter.answered(first, report(1, 1_002))
+        await limiter.answered(first, report(2, 1_002))
         let second = try await limiter.acquire()
-        await limiter.answered(second, report(0, 1_002))
-        let probeTask = Task { try await limiter.acquire() }
+        await limiter.answered(second, report(1, 1_002))
+        let testTask = Task { try await limiter.acquire() }
         await clock.waitForSleepers(1)
         clock.advance(by: .milliseconds(2_100))
-        let probe = try await probeTask.value
-        // The probe is in flight: the next request waits (its timer: 5 s, when the first two age out).
+        let test = try await testTask.value
+        // The test is in flight: the next request waits for its answer.
         let sent = SentLog()
         let waiting = Task { _ = try await limiter.acquire(); await sent.record(4, at: clock.now.offset) }
         await clock.waitForSleepers(1)
         #expect(await sent.count == 0)
-        await limiter.answered(probe, report(1, 1_007))  // from the new window: the old one is over
+        await limiter.answered(test, report(2, 1_007))  // from the new window: the old one is over
         try await waiting.value
         #expect(await sent.times == [.milliseconds(2_100)])
     }
