@@ -13,7 +13,7 @@ func withEmulatorClient<T: Sendable>(
     return try await emulator.withRunningServer { url in
         let client = CryptlexClient(
             baseURL: try CryptlexBaseURL(url), token: token,
-            transport: AsyncHTTPClientTransport(connections: 8, connectTimeout: .seconds(2)),
+            transport: AsyncHTTPClientTransport(connections: 8, connectTimeout: .seconds(5)),
             requestTimeout: requestTimeout
         )
         do {

@@ -19,7 +19,7 @@ struct HTTPSTransportTests {
 
         func client(_ url: String? = nil, proxy: HTTPProxy? = nil, authorities: CertificateAuthorities?) throws -> CryptlexClient {
             CryptlexClient(baseURL: try CryptlexBaseURL(url ?? self.url), token: "test-token",
-                           transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(2), proxy: proxy, authorities: authorities),
+                           transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(10), proxy: proxy, authorities: authorities),
                            requestTimeout: .seconds(10))
         }
     }
@@ -108,11 +108,14 @@ struct HTTPSTransportTests {
         }
     }
 
+    /// async-http-client tries a failed handshake again until its connect timeout and then reports
+    /// the last failure; one still under way at the timeout is reported as the timeout instead. A
+    /// loaded machine took over 2 s for the first: 10 s leaves the handshake time to fail first.
     @Test func httpsToAPlainHTTPServerSaysSo() async throws {
         let emulator = try CryptlexEmulator(configuration: EmulatorConfiguration(token: "test-token", rateLimit: nil))
         try await emulator.withRunningServer { url in
             let client = CryptlexClient(baseURL: try CryptlexBaseURL(url.replacingOccurrences(of: "http://", with: "https://")), token: "test-token",
-                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(2)))
+                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(10)))
             let failure = await transportFailure { try await client.findLicenses(LicenseQuery()) }
             try await client.shutdown()
             guard case .refused(let reason) = failure else {
@@ -150,7 +153,7 @@ struct HTTPSTransportTests {
             let route = try HTTPProxy.from(environment: environment, for: baseURL)
             #expect(route == HTTPProxy(host: "127.0.0.1", port: proxy.port))
             let client = CryptlexClient(baseURL: baseURL, token: "test-token",
-                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(2), proxy: route))
+                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(10), proxy: route))
             _ = try await client.createLicense(LicenseRequest(productId: "prod-1"))
             try await client.shutdown()
             #expect(await emulator.store.allLicenses().count == 1)

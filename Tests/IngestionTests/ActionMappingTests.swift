@@ -137,7 +137,7 @@ struct ActionMappingTests {
 
     /// The fields licprov lets an update change are `LicenseUpdateRequestModel`'s, as published.
     @Test func theUpdatableFieldsAreTheSchemasUpdateModel() throws {
-        let schemaURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/cryptlex-openapi/cryptlex-v3-subset.json")
+        let schemaURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/CryptlexEmulator/Resources/cryptlex-v3-subset.json")
         let schema = try JSONSerialization.jsonObject(with: Data(contentsOf: schemaURL)) as? [String: Any]
         let components = schema?["components"] as? [String: Any]
         let model = (components?["schemas"] as? [String: Any])?["LicenseUpdateRequestModel"] as? [String: Any]
