@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "TestSupport"]),
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Ingestion", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator", "TestSupport"]),
         .testTarget(
             name: "CryptlexAPITests",

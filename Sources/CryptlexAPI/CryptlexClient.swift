@@ -144,6 +144,21 @@ public struct CryptlexClient: Sendable {
         return answer
     }
 
+    /// `POST /v3/users` with a body as given (`licprov doctor` sends `{}`, which cannot create anything).
+    public func createUser(body: [UInt8]) async throws(APIError) -> Answer<User> {
+        try await send("POST", "/v3/users", query: nil, body: body, expecting: User.self)
+    }
+
+    /// `GET /v3/products/{id}` (scope `product:read`).
+    public func product(id: String) async throws(APIError) -> Answer<Product> {
+        try await send("GET", "/v3/products/" + Self.segment(id), query: nil, body: nil, expecting: Product.self)
+    }
+
+    /// `GET /v3/users` with one raw filter, one page (`licprov doctor` asks whether `email[in]` is accepted).
+    public func listUsers(filter: (String, String), limit: Int = 1) async throws(APIError) -> Answer<[User]> {
+        try await send("GET", "/v3/users", query: QueryEncoding.encode([filter, ("page", "1"), ("limit", String(limit))]), body: nil, expecting: [User].self)
+    }
+
     /// Releases the transport's connections.
     public func shutdown() async throws { try await transport.shutdown() }
 

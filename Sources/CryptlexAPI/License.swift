@@ -61,3 +61,10 @@ public struct User: Decodable, Sendable, Equatable {
     public var firstName: String?
     public var lastName: String?
 }
+
+/// The parts of a `ProductDto` that licprov reads (`licprov doctor`). Unknown fields are ignored.
+public struct Product: Decodable, Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var totalLicenses: Int?
+}

@@ -15,6 +15,10 @@ public struct RateLimitStatus: Sendable, Equatable {
     public var reset: Date?
     /// How long to wait before sending again, from `Retry-After`.
     public var retryAfter: Duration?
+    /// `X-Rate-Limit-Reset` as the server wrote it (for `licprov doctor`).
+    public var resetText: String?
+    /// The server's clock when it answered, from `Date` (whole seconds).
+    public var serverDate: Date?
 
     public init(window: Duration? = nil, remaining: Int? = nil, reset: Date? = nil, retryAfter: Duration? = nil) {
         self.window = window
@@ -27,8 +31,10 @@ public struct RateLimitStatus: Sendable, Equatable {
     public init(header: (String) -> String?, now: Date = Date()) {
         window = header("X-Rate-Limit-Limit").flatMap(Self.parsePeriod)
         remaining = header("X-Rate-Limit-Remaining").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        reset = header("X-Rate-Limit-Reset").flatMap { CryptlexTimestamp($0.trimmingCharacters(in: .whitespaces))?.date }
+        resetText = header("X-Rate-Limit-Reset").map { $0.trimmingCharacters(in: .whitespaces) }
+        reset = resetText.flatMap { CryptlexTimestamp($0)?.date }
         retryAfter = header("Retry-After").flatMap { Self.parseRetryAfter($0, now: now) }
+        serverDate = header("Date").flatMap { Self.parseHTTPDate($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     /// True when no header was present.
@@ -50,11 +56,16 @@ public struct RateLimitStatus: Sendable, Equatable {
         if let seconds = Double(trimmed) {
             return seconds >= 0 ? .milliseconds(Int64(seconds * 1000)) : nil
         }
+        guard let date = parseHTTPDate(trimmed) else { return nil }
+        return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
+    }
+
+    /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as `Date` and `Retry-After` carry it.
+    static func parseHTTPDate(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE',' dd MMM yyyy HH':'mm':'ss 'GMT'"
-        guard let date = formatter.date(from: trimmed) else { return nil }
-        return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
+        return formatter.date(from: text)
     }
 }

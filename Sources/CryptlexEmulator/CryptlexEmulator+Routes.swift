@@ -49,6 +49,11 @@ extension CryptlexEmulator {
                 return (.ok, try await self.store.setExpiry(id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks()))
             }
         }
+        router.get("/v3/products/:id") { request, context in
+            try await self.serve(request, context) { _ in
+                (.ok, try await self.store.product(id: context.parameters.get("id") ?? ""))
+            }
+        }
         router.post("/v3/users") { request, context in
             try await self.serve(request, context, counting: .userCreate) { body in
                 let fields = try self.decodeBody(body, schema: "UserRequestModel")
@@ -112,6 +117,16 @@ extension CryptlexEmulator {
             || (configuration.readOnlyToken.map { authorization == "Bearer \($0)" } ?? false) else {
             await store.count { $0.unauthorized += 1 }
             return Self.errorResponse(.unauthorized, "Invalid or missing access token.", code: nil, headers: headers)
+        }
+        if request.method == .get, !configuration.refusedOperators.isEmpty {
+            for (name, _) in Self.queryItems(request.uri.query) {
+                guard let open = name.lastIndex(of: "["), name.hasSuffix("]") else { continue }
+                let op = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
+                if configuration.refusedOperators.contains(op) {
+                    await store.count { $0.badRequests += 1 }
+                    return Self.errorResponse(.badRequest, "The operator '\(op)' is not supported.", code: nil, headers: headers)
+                }
+            }
         }
         let plan = await faults.plan(method: request.method.rawValue, path: request.uri.path)
         if plan.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(plan.delayMilliseconds)) }

@@ -16,6 +16,9 @@ public struct EmulatorConfiguration: Sendable {
     public var rateWindowStyle: RateWindowStyle
     /// How far the reported window end may differ between answers of one window, in milliseconds.
     public var rateResetNoiseMilliseconds: Int
+    /// List filter operators the emulator refuses with 400, as a server that does not support them
+    /// would (`in`, `sw`, …): for rehearsing licprov's fallback to one value a request.
+    public var refusedOperators: Set<String>
     /// The faults and latency at start; `PUT /__admin/faults` changes them at run time.
     public var faults: FaultSettings
     /// Seeds fault draws, ids and generated keys.
@@ -29,6 +32,7 @@ public struct EmulatorConfiguration: Sendable {
         rateWindowSeconds: Int = 5,
         rateWindowStyle: RateWindowStyle = .grid,
         rateResetNoiseMilliseconds: Int = 0,
+        refusedOperators: Set<String> = [],
         faults: FaultSettings = FaultSettings(),
         seed: UInt64 = 1
     ) {
@@ -39,6 +43,7 @@ public struct EmulatorConfiguration: Sendable {
         self.rateWindowSeconds = rateWindowSeconds
         self.rateWindowStyle = rateWindowStyle
         self.rateResetNoiseMilliseconds = rateResetNoiseMilliseconds
+        self.refusedOperators = refusedOperators
         self.faults = faults
         self.seed = seed
     }

@@ -170,6 +170,20 @@ public actor EmulatorStore {
         return value
     }
 
+    /// `GET /v3/products/{id}`: a `ProductDto` for a product that exists (any id when the emulator
+    /// names none), counting this account's licenses of it.
+    public func product(id: String) throws(Rejection) -> JSONValue {
+        guard products.isEmpty || products.contains(id) else { throw Rejection(status: 404, message: "Product not found.", code: nil) }
+        let total = licenses.values.count { $0.objectValue?["productId"]?.stringValue == id }
+        let created = JSONValue.string(RFC3339.format(ticks: 0))
+        return .object([
+            "id": .string(id), "name": .string(id), "displayName": .string(id), "description": .string(""), "publicKey": .string(""),
+            "createdAt": created, "updatedAt": created, "totalLicenses": .int(Int64(total)), "totalTrialActivations": .int(0),
+            "totalReleases": .int(0), "totalProductVersions": .int(0), "totalFeatureFlags": .int(0),
+            "automatedEmails": .array([]), "licenseTemplateId": .string(""), "trialPolicyId": .string(""), "metadata": .array([]),
+        ])
+    }
+
     public func license(id: String) throws(Rejection) -> JSONValue {
         counters.licenseReads += 1
         return .object(try existing(id))

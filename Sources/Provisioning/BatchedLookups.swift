@@ -9,9 +9,10 @@ import Scheduling
 /// One `GET /v3/licenses?metadata.key[eq]=MARKER_KEY&metadata.value[in]=m1,m2,…` per 100 markers
 /// (about 3.8 KB of URL; a page of 100, and the next page when a page comes back full, since one
 /// marker can be on two licenses), instead of one GET each: a run killed with 32 licenses in
-/// flight settles them with one lookup. The lookup-lag rule holds: the batch goes only once the
-/// newest of its entries has aged `reconcileDelay`. A marker that cannot be listed safely (a comma
-/// in it) is left to the worker's own lookup, and so is every marker of a batch whose request fails.
+/// flight settles them with one lookup (one a marker, with `eq`, on a server that refuses `in`).
+/// The lookup-lag rule holds: the batch goes only once the newest of its entries has aged
+/// `reconcileDelay`. A marker that cannot be listed safely (a comma in it) is left to the worker's
+/// own lookup, and so is every marker of a batch whose request fails.
 enum BatchedLookups {
     /// What the batch found: each looked-up marker with the licenses that carry it (empty: absent).
     typealias Found = [String: [License]]
@@ -42,11 +43,17 @@ enum BatchedLookups {
         return found
     }
 
-    /// Every license carrying one of `markers` under `markerKey`, all pages; nil when a request failed.
+    /// Every license carrying one of `markers` under `markerKey`, all pages; nil when a request
+    /// failed. One value a request (`eq`) once the API refused `in` this run.
     static func list(_ markers: [String], markerKey: String, requests: RunRequests, client: CryptlexClient) async -> [License]? {
-        let query = LicenseQuery(metadataKey: markerKey, metadataValues: markers)
-        return await requests.readPages(count: { $0.lookups += 1 }) { (page: Int) async throws(APIError) in
-            try await client.findLicenses(query, page: page, limit: 100)
+        var all: [License] = []
+        var failed = false
+        await requests.listByValues(markers, client: client, filter: "metadata.value",
+                                    batched: { LicenseQuery(metadataKey: markerKey, metadataValues: $0) },
+                                    single: { .query(LicenseQuery(metadataKey: markerKey, metadataValue: $0)) }) { _, snapshots in
+            guard let snapshots else { failed = true; return }
+            all += snapshots.map(\.license)
         }
+        return failed ? nil : all
     }
 }

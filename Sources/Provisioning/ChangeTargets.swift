@@ -35,7 +35,8 @@ extension LicenseTarget {
 
 /// Finds the licenses of change rows before anything is sent, and their fields as they are:
 /// one `GET /v3/licenses?id[in]=…` (or `key[in]`, or `metadata.key[eq]=NAME&metadata.value[in]=…`)
-/// per 100 targets, not one GET per license. A target with a comma in it is read alone (`eq`).
+/// per 100 targets, not one GET per license. A target with a comma in it is read alone (`eq`, or
+/// by id), and so is every target once the API refused `in` this run.
 enum ChangeTargets {
     enum Resolution: Sendable {
         case found(LicenseSnapshot)
@@ -43,9 +44,6 @@ enum ChangeTargets {
         case absent
         case unavailable(String)
     }
-
-    /// Keeps a query's URL well under 8 KB.
-    static let maxQueryCharacters = 6_000
 
     static func prefetch(_ entryIDs: [Int64], journal: SQLiteJournal, requests: RunRequests,
                          client: CryptlexClient) async throws(JournalError) -> [Int64: Resolution] {
@@ -67,34 +65,24 @@ enum ChangeTargets {
         }
         var resolved: [Int64: Resolution] = [:]
         for (group, members) in groups {
-            let listable = members.filter { !$0.value.contains(",") && !$0.value.isEmpty }
-            var chunk: [(entry: Int64, target: LicenseTarget, value: String)] = []
-            var length = 0
-            func flush() async {
-                guard !chunk.isEmpty else { return }
-                let values = Array(Set(chunk.map(\.value)))
+            let metadataKey = group.hasPrefix("metadata:") ? String(group.dropFirst("metadata:".count)) : nil
+            await requests.listByValues(members.map(\.value), client: client, filter: metadataKey == nil ? group : "metadata.value", batched: { values in
                 var query = LicenseQuery()
                 if group == "id" { query.ids = values } else if group == "key" { query.keys = values } else {
-                    query.metadataKey = String(group.dropFirst("metadata:".count))
+                    query.metadataKey = metadataKey
                     query.metadataValues = values
                 }
-                let snapshots = await requests.readPages(count: { $0.lookups += 1 }) { (page: Int) async throws(APIError) in
-                    try await client.findLicenseSnapshots(query, page: page, limit: 100)
-                }
-                for member in chunk {
+                return query
+            }, single: { value in
+                if group == "id" { return .id(value) }
+                return .query(group == "key" ? LicenseQuery(key: value) : LicenseQuery(metadataKey: metadataKey, metadataValue: value))
+            }) { values, snapshots in
+                let asked = Set(values)
+                for member in members where asked.contains(member.value) {
                     guard let snapshots else { resolved[member.entry] = .unavailable("the lookup of the targets failed"); continue }
                     resolved[member.entry] = resolution(snapshots.filter { member.target.matches($0.license) })
                 }
-                chunk = []
-                length = 0
             }
-            for member in listable {
-                let cost = QueryLength.escaped(member.value) + 3
-                if chunk.count == 100 || length + cost > maxQueryCharacters { await flush() }
-                chunk.append(member)
-                length += cost
-            }
-            await flush()
         }
         return resolved
     }

@@ -167,9 +167,16 @@ actor CustomerResolver {
         let client = self.client
         let emails = batch.map(\.email)
         // Each email is one user at most: once every email is found, there is no next page.
-        guard let found = await requests.readPages(count: { $0.userLookups += 1 }, complete: { $0.count >= emails.count },
-                                                   { (page: Int) async throws(APIError) in try await client.findUsers(emails: emails, page: page) })
-        else { return }
+        guard !requests.operators.refuses(.in) else { return }
+        let found: [User]
+        switch await requests.readAllPages(count: { $0.userLookups += 1 }, complete: { $0.count >= emails.count },
+                                           { (page: Int) async throws(APIError) in try await client.findUsers(emails: emails, page: page) }) {
+        case .success(let users): found = users
+        case .failure(let failure):
+            // A server that refuses `in`: every customer is looked up alone, as when a batch fails.
+            if failure.status == 400 { requests.operators.refuse(.in, filter: "email", reason: failure.reason) }
+            return
+        }
         let users = Dictionary(found.map { (CustomerRecord.key($0.email), $0) }, uniquingKeysWith: { first, _ in first })
         for customer in batch {
             if let user = users[CustomerRecord.key(customer.email)] {

@@ -10,7 +10,8 @@ import Scheduling
 /// 100 a page, for markers written since journal v6; `metadata.value[in]`, 100 markers a request,
 /// for older ones — and each create the journal recorded is compared with what the account holds.
 /// Licenses the journal changed but did not create are read by id (`id[in]`, 100 a request).
-/// About one request per 100 licenses; never one per license.
+/// About one request per 100 licenses; one per license only on a server that refuses `in` (and
+/// `sw`: then the journal's markers are listed by value, and unknown licenses cannot be found).
 ///
 /// | finding | meaning |
 /// |---|---|
@@ -46,6 +47,8 @@ public struct JournalAudit: Sendable {
         public var requests = 0
         public var counts: [Kind: Int] { Dictionary(grouping: findings, by: \.kind).mapValues(\.count) }
         public var isClean: Bool { findings.allSatisfy { $0.kind == .ok } }
+        /// What the audit could not look at, and why (a list filter the API refused).
+        public var notes: [String] = []
         /// The duplicates' extra licenses: every license of a `duplicate` but the one the journal recorded.
         public var extraLicenses: [(rowID: String, licenseID: String)] {
             findings.filter { $0.kind == .duplicate }.flatMap { finding in finding.licenseIDs.dropFirst().map { (finding.rowID, $0) } }
@@ -86,26 +89,43 @@ public struct JournalAudit: Sendable {
                 changes[id, default: []].append(entry)
             }
         }
-        // The account's licenses with this journal's markers.
+        // The account's licenses with this journal's markers: by prefix, and the older markers (or
+        // all of them, when the API refuses `sw`) 100 a request.
+        var report = Report()
         var byMarker: [String: [LicenseSnapshot]] = [:]
-        if creates.contains(where: { $0.marker.hasPrefix(prefix) }) {
+        var byValue = creates.map(\.marker).filter { !$0.hasPrefix(prefix) && !$0.isEmpty }
+        let prefixed = creates.map(\.marker).filter { $0.hasPrefix(prefix) }
+        if !prefixed.isEmpty {
             var query = LicenseQuery(metadataKey: markerKey)
             query.metadataValuePrefix = prefix
-            for snapshot in try await list(query) {
-                if let marker = snapshot.license.metadataValue(forKey: markerKey) { byMarker[marker, default: []].append(snapshot) }
-            }
-        }
-        let legacy = creates.map(\.marker).filter { !$0.hasPrefix(prefix) && !$0.contains(",") && !$0.isEmpty }
-        for start in stride(from: 0, to: legacy.count, by: BatchedLookups.markersPerRequest) {
-            let chunk = Array(legacy[start..<min(start + BatchedLookups.markersPerRequest, legacy.count)])
-            for snapshot in try await list(LicenseQuery(metadataKey: markerKey, metadataValues: chunk)) {
-                if let marker = snapshot.license.metadataValue(forKey: markerKey), chunk.contains(marker) {
-                    byMarker[marker, default: []].append(snapshot)
+            switch await requests.readAllPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
+                try await client.findLicenseSnapshots(query, page: page, limit: 100)
+            }) {
+            case .success(let snapshots):
+                for snapshot in snapshots {
+                    if let marker = snapshot.license.metadataValue(forKey: markerKey) { byMarker[marker, default: []].append(snapshot) }
                 }
+            case .failure(let failure) where failure.status == 400:
+                requests.operators.refuse(.startsWith, filter: "metadata.value", reason: failure.reason)
+                report.notes.append("the API refused metadata.value[sw]: the journal's markers were looked up by value, so licenses with its "
+                                    + "marker prefix that it never recorded (unknown) cannot be found")
+                byValue += prefixed
+            case .failure(let failure):
+                throw Unavailable(reason: failure.reason)
             }
         }
+        var failed: String?
+        await requests.listByValues(byValue, client: client, filter: "metadata.value",
+                                    batched: { LicenseQuery(metadataKey: markerKey, metadataValues: $0) },
+                                    single: { .query(LicenseQuery(metadataKey: markerKey, metadataValue: $0)) }) { values, snapshots in
+            guard let snapshots else { failed = "a list request failed (see the log)"; return }
+            let asked = Set(values)
+            for snapshot in snapshots {
+                if let marker = snapshot.license.metadataValue(forKey: markerKey), asked.contains(marker) { byMarker[marker, default: []].append(snapshot) }
+            }
+        }
+        if let failed { throw Unavailable(reason: failed) }
 
-        var report = Report()
         var recorded = Set<String>()
         var createdIDs = Set<String>()
         for entry in creates {
@@ -151,11 +171,15 @@ public struct JournalAudit: Sendable {
         // Licenses this journal changed but did not create: read by id.
         let changedOnly = changes.keys.filter { !createdIDs.contains($0) }.sorted()
         var current: [String: LicenseSnapshot] = [:]
-        for start in stride(from: 0, to: changedOnly.count, by: 100) {
+        await requests.listByValues(changedOnly, client: client, filter: "id", batched: { ids in
             var query = LicenseQuery()
-            query.ids = Array(changedOnly[start..<min(start + 100, changedOnly.count)])
-            for snapshot in try await list(query) { current[snapshot.license.id] = snapshot }
+            query.ids = ids
+            return query
+        }, single: { .id($0) }) { _, snapshots in
+            guard let snapshots else { failed = "a read of a changed license failed (see the log)"; return }
+            for snapshot in snapshots { current[snapshot.license.id] = snapshot }
         }
+        if let failed { throw Unavailable(reason: failed) }
         for id in changedOnly {
             let applied = changes[id] ?? []
             guard let last = applied.last else { continue }
@@ -176,14 +200,6 @@ public struct JournalAudit: Sendable {
         }
         report.findings.sort { ($0.sourceLine ?? .max, $0.rowID, $0.unit) < ($1.sourceLine ?? .max, $1.rowID, $1.unit) }
         return report
-    }
-
-    /// Every page of a list.
-    private func list(_ query: LicenseQuery) async throws -> [LicenseSnapshot] {
-        guard let all = await requests.readPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
-            try await client.findLicenseSnapshots(query, page: page, limit: 100)
-        }) else { throw Unavailable(reason: "a list request failed (see the log)") }
-        return all
     }
 
     /// The fields licprov set on a license: its create body (without the metadata and the customer,

@@ -22,7 +22,7 @@ extension ProvisioningRun {
         // Three tries half a second apart for an API that does not answer; 429s are bounded by
         // the run's budget, a refused token stops the run (the executor says so).
         let patient = RunRequests(executor: requests.executor.with(policy: RetryPolicy(base: .milliseconds(500), cap: .seconds(1), maxAttempts: 3)),
-                                  counters: requests.counters)
+                                  counters: requests.counters, operators: requests.operators)
         let client = self.client
         // Any answer from the server (even a 4xx or a 5xx to an empty query) proves it is there:
         // nothing but a missing answer, a 429 or a refused token is acted on.

@@ -108,7 +108,7 @@ public struct ProvisioningRun: Sendable {
         ])
         let counters = RunCounters()
         counters.update { $0 = counts }
-        let requests = RunRequests.make(configuration, stop: stop, counters: counters)
+        let requests = RunRequests.make(configuration, stop: stop, counters: counters, logger: logger)
         if !work.isEmpty {
             do {
                 try await preflight(requests)

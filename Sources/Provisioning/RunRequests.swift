@@ -1,6 +1,7 @@
 import CryptlexAPI
 import Foundation
 import Journal
+import Logging
 import Scheduling
 
 /// Every request of a run goes through here: the run's one ``RetryExecutor`` (rate limit,
@@ -10,11 +11,14 @@ import Scheduling
 struct RunRequests: Sendable {
     let executor: RetryExecutor<ContinuousClock>
     let counters: RunCounters
+    /// The list filters the API refused this run (shared by every lookup).
+    let operators: ListOperators
     var stop: StopSignal { executor.stop }
     var policy: RetryPolicy { executor.policy }
 
     /// The requests of one run (or audit), tuned by `configuration`: its rate limit, retries and 429 budget.
-    static func make(_ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters) -> RunRequests {
+    static func make(_ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters,
+                     logger: Logger = Logger(label: "licprov")) -> RunRequests {
         RunRequests(executor: RetryExecutor(
             policy: configuration.retry,
             limiter: configuration.rate.map {
@@ -22,7 +26,7 @@ struct RunRequests: Sendable {
             },
             budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: ContinuousClock()),
             silence: SilenceBudget(timeout: configuration.unreachableTimeout, clock: ContinuousClock()),
-            stop: stop, clock: ContinuousClock()), counters: counters)
+            stop: stop, clock: ContinuousClock()), counters: counters, operators: ListOperators(logger: logger))
     }
 
     typealias Ending<Value: Sendable> = RetryExecutor<ContinuousClock>.Ending<CryptlexClient.Answer<Value>, APIError>
@@ -102,15 +106,18 @@ struct RunRequests: Sendable {
         if failed >= maxFailures { stop.request(.tooManyFailures(failed)) }
     }
 
-    /// Why a read gave no answer.
-    struct ReadFailure: Error, Sendable { var reason: String }
+    /// Why a read gave no answer (`status`: the HTTP status, when one came back).
+    struct ReadFailure: Error, Sendable {
+        var reason: String
+        var status: Int? = nil
+    }
 
     /// A read (a GET: any failure but a 4xx or a refused token is retried).
     func read<Value: Sendable>(count: @escaping (inout RunCounts) -> Void,
                                _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Result<Value, ReadFailure> {
         switch await send(count: { counts, _ in count(&counts) }, call) {
         case .answered(let answer): .success(answer.value)
-        case .failed(let error, _, _): .failure(ReadFailure(reason: error.description))
+        case .failed(let error, _, _): .failure(ReadFailure(reason: error.description, status: error.status))
         case .notSent: .failure(ReadFailure(reason: "the run stopped before the lookup"))
         }
     }
@@ -119,13 +126,23 @@ struct RunRequests: Sendable {
     /// `complete` says the caller has all it asked for; nil when a request failed.
     func readPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
                                       _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> [Element]? {
+        try? await readAllPages(count: count, complete: complete, call).get()
+    }
+
+    /// ``readPages(count:complete:_:)``, saying why when a request failed.
+    func readAllPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
+                                         _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> Result<[Element], ReadFailure> {
         var all: [Element] = []
         for page in 1... {
-            guard case .success(let batch) = await read(count: count, { () async throws(APIError) in try await call(page) }) else { return nil }
-            all += batch
-            if batch.count < 100 || complete(all) { return all }
+            switch await read(count: count, { () async throws(APIError) in try await call(page) }) {
+            case .success(let batch):
+                all += batch
+                if batch.count < 100 || complete(all) { return .success(all) }
+            case .failure(let failure):
+                return .failure(failure)
+            }
         }
-        return all
+        return .success(all)
     }
 
     /// What an answer said about the server's window.

@@ -31,6 +31,8 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
     var rateWindowStyle: RateWindowStyle = .grid
     @Option(help: "Spread X-Rate-Limit-Reset between answers of one window by up to this many milliseconds.") var rateResetNoiseMs = 0
     @Flag(help: "Switch the rate limit off.") var noRateLimit = false
+    @Option(name: .customLong("refuse-operator"), help: "A list filter operator to refuse with 400 (repeatable: in, sw, …), as a server without it would.")
+    var refusedOperators: [String] = []
     @Option(name: .customLong("fault"), help: "KIND=PROBABILITY (0…1), repeatable. Kinds: 429 500 502 503 504 reset lost-response.")
     var faultSpecs: [String] = []
     @Option(help: "Latency added to every /v3 request, in milliseconds.") var latencyMs = 0
@@ -81,6 +83,7 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
             rateWindowSeconds: rateWindow,
             rateWindowStyle: rateWindowStyle,
             rateResetNoiseMilliseconds: rateResetNoiseMs,
+            refusedOperators: Set(refusedOperators),
             faults: FaultSettings(rules: rules, latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs, retryAfterSeconds: retryAfter,
                                    lookupLagMilliseconds: lookupLagMs),
             seed: seed

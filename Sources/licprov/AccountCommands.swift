@@ -134,6 +134,7 @@ struct AuditCommand: AsyncParsableCommand {
         let counts = report.counts
         Output.error("audit: " + JournalAudit.Kind.allCases.map { "\($0.rawValue) \(counts[$0, default: 0])" }.joined(separator: ", ")
             + "; \(report.requests) requests" + (output.map { "; findings: \($0)" } ?? ""))
+        for note in report.notes { Output.error("audit: " + note) }
         if fixDuplicates, !report.extraLicenses.isEmpty {
             Output.error("deleting \(report.extraLicenses.count) extra licenses of duplicates (the journal's own are kept)")
             let rows = report.extraLicenses.map { #"{"fix_id":"duplicate-\#($0.licenseID)","action":"delete","licenseId":"\#($0.licenseID)"}"# + "\n" }
