@@ -35,7 +35,7 @@ enum ConfigFile {
 
     static let commands: [String: ParsableCommand.Type] = [
         "run": RunCommand.self, "validate": ValidateCommand.self, "status": StatusCommand.self, "export": ExportCommand.self,
-        "audit": AuditCommand.self, "undo": UndoCommand.self, "report": ReportCommand.self,
+        "audit": AuditCommand.self, "undo": UndoCommand.self, "report": ReportCommand.self, "doctor": DoctorCommand.self,
     ]
 
     /// The arguments with the config file's flags inserted after the subcommand's name: from

@@ -3,7 +3,8 @@ import Provisioning
 
 /// `--metrics-file PATH`: the run's figures in the Prometheus text format, for node_exporter's
 /// textfile collector, written at the end of every run — finished, interrupted or failed — to a
-/// temporary file beside PATH and renamed over it (the collector never reads half a file).
+/// temporary file beside PATH and renamed over it (the collector never reads half a file), mode
+/// 0644 whatever the umask (the collector runs as another user; the file holds no secret).
 ///
 /// Written by hand: a dozen gauges, no registry or HTTP endpoint needed (swift-prometheus would
 /// bring both for a format this small). `licprov_last_success_timestamp_seconds` survives failed
@@ -44,7 +45,9 @@ enum MetricsFile {
         let temporary = path + ".tmp.\(getpid())"
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            // Readable by the collector's own user (node_exporter does not run as this one): the
+            // file holds counts and a file name, no secret. Every other file licprov writes stays 0600.
+            guard chmod(temporary, 0o644) == 0, rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
             unlink(temporary)
             Output.error("warning: cannot write the metrics file \(path): \(error.localizedDescription)")

@@ -22,6 +22,24 @@ struct MetricsFileTests {
         return samples
     }
 
+    /// Reads `path` as the user `nobody` (with `runuser`, when the tests run as root as CI does;
+    /// otherwise the mode checked above is the evidence): the collector's situation.
+    static func readAsAnotherUser(_ path: String) throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") else { return }
+        // The folders on the way must let `nobody` through, as a collector's directory does.
+        var folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var opened: [(String, Int)] = []
+        while folder.path != "/" {
+            let mode = try FileManager.default.attributesOfItem(atPath: folder.path)[.posixPermissions] as? Int ?? 0
+            if mode & 0o001 == 0 { opened.append((folder.path, mode)); chmod(folder.path, mode_t(mode | 0o001)) }
+            folder.deleteLastPathComponent()
+        }
+        defer { for (path, mode) in opened { chmod(path, mode_t(mode)) } }
+        let outcome = try BuiltBinaries.runTool("/usr/sbin/runuser", ["-u", "nobody", "--", "cat", path])
+        #expect(outcome.status == 0, "nobody could not read \(path): \(outcome.stderr)")
+        #expect(try parse(outcome.stdout)["licprov_run_requests"] != nil)
+    }
+
     @Test func aRunWritesItsFiguresAndAFailedRunKeepsTheLastSuccess() async throws {
         let emulator = try EmulatorProcess(["--no-rate-limit"])
         let scratch = try Scratch()
@@ -39,6 +57,12 @@ struct MetricsFileTests {
         let success = try #require(first["licprov_last_success_timestamp_seconds"]?.first?.value)
         #expect(abs(success - Date().timeIntervalSince1970) < 600)
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.contains(".tmp") }.isEmpty)
+        // node_exporter's textfile collector runs as its own user: the file is readable by others,
+        // while the journal and results beside it stay private.
+        #expect((try FileManager.default.attributesOfItem(atPath: metrics)[.posixPermissions] as? Int) == 0o644)
+        #expect((try FileManager.default.attributesOfItem(atPath: file + ".results.csv")[.posixPermissions] as? Int) == 0o600)
+        #expect((try FileManager.default.attributesOfItem(atPath: file + ".licprov.sqlite")[.posixPermissions] as? Int) == 0o600)
+        try Self.readAsAnotherUser(metrics)
 
         // Two more orders, and a token the API refuses: exit 77 in the file, the last success kept.
         _ = try scratch.write("orders.csv", orderFile(14))
