@@ -23,10 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // MARK: licprov's core: one module per concern, wired together by Provisioning
-        .target(name: "Ingestion", dependencies: ["CryptlexAPI"]),
+        .target(name: "Ingestion", dependencies: ["CryptlexAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Scheduling"),
         .target(name: "Journal", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
@@ -99,7 +100,7 @@ let package = Package(
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "TestSupport"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Ingestion", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
-        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator", "TestSupport"]),
+        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator", "TestSupport"], resources: [.copy("Resources")]),
         .testTarget(
             name: "CryptlexAPITests",
             dependencies: [

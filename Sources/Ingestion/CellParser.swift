@@ -5,8 +5,8 @@ import CryptlexAPI
 /// Only types are judged here; bounds and lengths are the validator's, so that values from
 /// flags and defaults are checked by the same code as values from the file.
 enum CellParser {
-    /// `zone` reads date-times written without a zone (``LocalTimeZone``); nil refuses them.
-    static func parse(_ cell: Cell, as kind: LicenseField.Kind, zone: LocalTimeZone? = nil) -> Result<LicenseField.Value, CellProblem> {
+    /// `dates` reads local date formats and date-times written without a zone (``DateReading``).
+    static func parse(_ cell: Cell, as kind: LicenseField.Kind, dates: DateReading = DateReading()) -> Result<LicenseField.Value, CellProblem> {
         switch kind {
         case .text: return text(cell).map(LicenseField.Value.text)
         case .int32: return integer(cell).flatMap { value in
@@ -16,7 +16,7 @@ enum CellParser {
             return .success(.int(Int64(narrow)))
         }
         case .bool: return boolean(cell)
-        case .dateTime: return text(cell).flatMap { DateTimeText.normalize($0, zone: zone) }.map(LicenseField.Value.text)
+        case .dateTime: return text(cell).flatMap { dates.normalize($0) }.map(LicenseField.Value.text)
         case .duration: return text(cell).flatMap(DurationText.validate).map(LicenseField.Value.text)
         case .stringList: return stringList(cell).map(LicenseField.Value.list)
         case .choice(let allowed): return text(cell).flatMap { value in

@@ -93,7 +93,7 @@ enum DateTimeText {
 
     private static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
 
-    private static func daysIn(month: Int, year: Int) -> Int {
+    static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30

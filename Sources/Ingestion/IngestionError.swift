@@ -12,6 +12,8 @@ public enum IngestionError: Error, Sendable, Equatable, LocalizedError {
     case badHeader(file: String, line: Int, reason: String)
     case malformedJSON(file: String, line: Int, column: Int, reason: String)
     case badOption(String)
+    /// A workbook or an export that cannot be read as what it claims to be.
+    case unreadable(file: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -24,13 +26,15 @@ public enum IngestionError: Error, Sendable, Equatable, LocalizedError {
         case .wrongEncoding(let file, let encoding):
             "\(file): the file is \(encoding), not UTF-8. Save it as UTF-8 (in Excel: Save As → CSV UTF-8) and try again."
         case .unknownFormat(let file):
-            "\(file): cannot tell the format from the name. Use --format csv, json or ndjson."
+            "\(file): cannot tell the format from the name. Use --format csv, json, ndjson or xlsx."
         case .badHeader(let file, let line, let reason):
             "\(file):\(line): header: \(reason)"
         case .malformedJSON(let file, let line, let column, let reason):
             "\(file):\(line):\(column): \(reason)"
         case .badOption(let reason):
             reason
+        case .unreadable(let file, let reason):
+            "\(file): \(reason)"
         }
     }
 }

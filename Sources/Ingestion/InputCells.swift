@@ -14,9 +14,32 @@ public struct InputCells: Sendable {
 
     public static func read(path: String, options: IngestOptions) throws -> InputCells {
         let reader = try OrderFileReader(path: path, options: options)
-        let source = try ByteChunkReader(path: path)
         var cells = InputCells()
+        if let from = options.source {
+            var objects: [(Int, [String: JSONAny])] = []
+            try ExportRows.forEachRow(path: path, file: path, source: from) { line, bytes in
+                let data = Data(bytes)
+                let object = Self.object(data) ?? [:]
+                objects.append((line, object))
+                cells.noteKeys(of: object, in: data)
+            }
+            for (line, object) in objects { cells.byLine[line] = cells.header.map { Self.text(object[$0]) } }
+            return cells
+        }
+        if reader.format == .xlsx {
+            let workbook = try XLSXReader(path: path, displayName: path, sheet: options.sheet)
+            var width = 0
+            try workbook.forEachRow { row in
+                if cells.header.isEmpty { width = (row.cells.map(\.column).max() ?? -1) + 1 }
+                var fields = [String](repeating: "", count: width)
+                for (column, text) in row.cells where column < width { fields[column] = text }
+                if cells.header.isEmpty { cells.header = fields.map(\.trimmed) } else { cells.byLine[row.number] = fields }
+            }
+            return cells
+        }
+        let source = try ByteChunkReader(path: path)
         switch reader.format {
+        case .xlsx: break  // above
         case .csv:
             var csv = CSVReader(file: source.displayName, delimiter: options.delimiter)
             var sawHeader = false

@@ -19,6 +19,7 @@ public struct OrderFileReader {
     public let options: IngestOptions
     public let format: InputFormat
     private let mapper: RowMapper
+    private let tables: [ResolvedTable]
     /// Rows per batch handed to the parallel stage. (A built row takes ~600 bytes before its
     /// strings; with the batches in flight and those waiting to be freed, 512 keeps the stage
     /// to a few megabytes.)
@@ -34,8 +35,14 @@ public struct OrderFileReader {
         } else {
             throw .unknownFormat(file: path == "-" ? "<stdin>" : path)
         }
-        mapper = try RowMapper(file: path == "-" ? "<stdin>" : path, defaults: options.defaults, timeZone: options.timeZone,
+        let dates = DateReading(format: options.dateFormat, zone: options.timeZone)
+        mapper = try RowMapper(file: path == "-" ? "<stdin>" : path, defaults: options.defaults, dates: dates,
                                defaultAction: options.action, targetMetadata: options.targetMetadata, idColumn: options.idColumn)
+        var tables: [ResolvedTable] = []
+        for table in options.valueTables { tables.append(try ResolvedTable(table, dates: dates)) }
+        self.tables = tables
+        try ColumnMapping.check(options.columnMap, idColumn: options.idColumn)
+        if format == .xlsx && path == "-" { throw .badOption("an .xlsx workbook cannot be read from standard input: name the file") }
     }
 
     /// Reads the whole file, calling `body` with each row in file order.
@@ -48,9 +55,11 @@ public struct OrderFileReader {
     }
 
     private func read(escaping body: @escaping (OrderRow) throws -> Void) throws -> IngestSummary {
+        if format == .xlsx { return try readWorkbook(body) }
+        if let from = options.source { return try readExport(from, body) }
         let source = try ByteChunkReader(path: path)
         let file = source.displayName
-        var pipeline = RowPipeline(builder: RowBuilder(file: file, mapper: mapper, options: options), body: body)
+        var pipeline = RowPipeline(builder: RowBuilder(file: file, mapper: mapper, options: options, tables: tables), body: body)
         var sawBytes = false
         switch format {
         case .csv:
@@ -80,6 +89,8 @@ public struct OrderFileReader {
             }
             try pipeline.flush()
             try reader.finish()
+        case .xlsx:
+            break  // above
         case .ndjson:
             var reader = NDJSONReader(file: file)
             var ordinal = 0
@@ -93,6 +104,66 @@ public struct OrderFileReader {
             }
             guard sawBytes else { throw IngestionError.emptyFile(file: file) }
             try reader.finish(emit: handle)
+        }
+        try pipeline.flush()
+        pipeline.finish()
+        return pipeline.summary
+    }
+}
+
+extension OrderFileReader {
+    /// An `.xlsx` sheet: its rows become the records a CSV would have (the first row with a cell is
+    /// the header; cells past a header are padded, empty rows skipped), named by their row number.
+    private func readWorkbook(_ body: @escaping (OrderRow) throws -> Void) throws -> IngestSummary {
+        let workbook = try XLSXReader(path: path, displayName: path, sheet: options.sheet)
+        var builder = RowBuilder(file: path, mapper: mapper, options: options, tables: tables)
+        builder.sheet = workbook.sheetName
+        var pipeline = RowPipeline(builder: builder, body: body)
+        var width = 0
+        var ordinal = 0
+        try workbook.forEachRow { row in
+            if pipeline.builder.header == nil {
+                width = (row.cells.map(\.column).max() ?? -1) + 1
+                var fields = [String](repeating: "", count: width)
+                for (column, text) in row.cells { fields[column] = text }
+                let decoded = CSVReader.Decoded(fields: fields, line: row.number, problems: [], delimiter: UInt8(ascii: ","))
+                pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(decoded)
+                pipeline.summary.errors += pipeline.summary.fileDiagnostics.count
+                return
+            }
+            ordinal += 1
+            var fields = [String](repeating: "", count: width)
+            var problems: [CSVReader.Problem] = []
+            for (column, text) in row.cells {
+                if column < width {
+                    fields[column] = text
+                } else {
+                    problems.append(.init(fieldIndex: column + 1, line: row.number, message:
+                        "holds \"\(text.prefix(40))\" past the header's last column (\(XLSXReader.letters(width - 1))): give the column a header, or clear the cell"))
+                }
+            }
+            for (column, error) in row.errors {
+                problems.append(.init(fieldIndex: column + 1, line: row.number, message: "holds the error value \(error): fix the formula or clear the cell"))
+            }
+            try pipeline.addFields(fields, line: row.number, problems: problems, ordinal: ordinal)
+        }
+        if pipeline.builder.header == nil { throw IngestionError.emptyFile(file: path) }
+        try pipeline.flush()
+        pipeline.finish()
+        return pipeline.summary
+    }
+}
+
+extension OrderFileReader {
+    /// Another system's export (`--from`): each license converted to a JSON object and read as an
+    /// NDJSON line would be.
+    private func readExport(_ source: ExportSource, _ body: @escaping (OrderRow) throws -> Void) throws -> IngestSummary {
+        let file = path == "-" ? "<stdin>" : path
+        var pipeline = RowPipeline(builder: RowBuilder(file: file, mapper: mapper, options: options, tables: tables), body: body)
+        var ordinal = 0
+        try ExportRows.forEachRow(path: path, file: file, source: source) { line, object in
+            ordinal += 1
+            try object.withUnsafeBufferPointer { try pipeline.addLine($0, line: line, ordinal: ordinal) }
         }
         try pipeline.flush()
         pipeline.finish()

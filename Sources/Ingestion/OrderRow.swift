@@ -70,6 +70,16 @@ public struct IngestOptions: Sendable {
     public var unknownColumns: UnknownColumnPolicy
     /// The zone of date-times written without one (`--time-zone`); nil refuses them.
     public var timeZone: LocalTimeZone?
+    /// A local date format for date cells (`--date-format dd/MM/yyyy`); nil: ISO 8601 only.
+    public var dateFormat: DateFormat?
+    /// `.xlsx`: the sheet to read (nil: the first).
+    public var sheet: String?
+    /// Source column (or JSON member) name → what it means to licprov (`--map`, `[columns]`).
+    public var columnMap: [String: String] = [:]
+    /// A column's values that decide other fields (`[values.COLUMN]`).
+    public var valueTables: [ValueTable] = []
+    /// Another system's export to turn into rows first (`--from`).
+    public var source: ExportSource?
     /// The action of rows without an `action` column or cell (`--action`).
     public var action: LicenseAction = .create
     /// `--target-metadata NAME`: change rows find their license by the metadata entry NAME (the row's

@@ -16,12 +16,26 @@ struct RowBuilder: Sendable {
     private var idIndex: Int?
     /// Whether the id column is also a body field (`--id-column key`), and so is sent too.
     private let idColumnIsField: Bool
+    /// The value tables, and (CSV, XLSX) the column each is keyed on.
+    private var tables: [ResolvedTable]
+    private var tableColumns: [Int] = []
+    /// (CSV, XLSX) the column that sets each target, for the tables' "the row wins" rule.
+    private var columnByIdentity: [String: Int] = [:]
+    /// `.xlsx`: the sheet, for problems named by cell (`Orders!D7`).
+    var sheet: String?
 
-    init(file: String, mapper: RowMapper, options: IngestOptions) {
+    init(file: String, mapper: RowMapper, options: IngestOptions, tables: [ResolvedTable] = []) {
         self.file = file
         self.mapper = mapper
         self.options = options
-        idColumnIsField = options.idColumn.map { ColumnTarget.resolve($0, policy: .ignore).identity != nil } ?? false
+        // What each table's column sets (JSON: by its name or mapping; CSV: again from the header).
+        self.tables = tables.map { table in
+            var table = table
+            table.keyIdentity = ColumnTarget.resolve(options.columnMap[table.column] ?? table.column, policy: .ignore).identity
+            return table
+        }
+        let idTarget = options.idColumn.map { ColumnTarget.resolve($0, policy: .ignore) }
+        idColumnIsField = idTarget?.identity != nil
     }
 
     /// A copy that shares no string or array with this one. Each worker builds with its own copy:
@@ -35,6 +49,8 @@ struct RowBuilder: Sendable {
         copy.options.defaults = options.defaults.map { ($0.unshared, $1.unshared) }
         copy.header = header?.map(\.unshared)
         copy.plan = plan.map(\.unshared)
+        copy.options.columnMap = Dictionary(uniqueKeysWithValues: options.columnMap.map { ($0.unshared, $1.unshared) })
+        copy.sheet = sheet?.unshared
         return copy
     }
 
@@ -78,6 +94,13 @@ struct RowBuilder: Sendable {
                     + "; pass --delimiter '\(candidate == "\t" ? "\\t" : candidate)'")
             }
         }
+        // The column mapping: each source must be a column of the file, no two may mean the same.
+        let columnMap = options.columnMap
+        for source in columnMap.keys.sorted() where !names.contains(source) {
+            throw IngestionError.badHeader(file: file, line: record.line, reason:
+                "the column mapping names \"\(source)\" (→ \(columnMap[source]!)), which the file does not have; its columns are: \(names.joined(separator: ", "))")
+        }
+        let meaning = names.map { columnMap[$0] ?? $0 }
         var seen: [String: Int] = [:]
         var unknown: [Diagnostic] = []
         var plan: [ColumnTarget] = []
@@ -85,14 +108,18 @@ struct RowBuilder: Sendable {
             guard !name.isEmpty else {
                 throw IngestionError.badHeader(file: file, line: record.line, reason: "column \(index + 1) has no name; name it or delete the column")
             }
-            let target: ColumnTarget = name == options.idColumn && ColumnTarget.resolve(name, policy: .ignore).identity == nil
+            let mapped = meaning[index]
+            var target: ColumnTarget = mapped == options.idColumn && ColumnTarget.resolve(mapped, policy: .ignore).identity == nil
                 ? .ignored
-                : name == options.targetMetadata && ColumnTarget.resolve(name, policy: .ignore).identity == nil
-                    ? .metadataKey(name) : ColumnTarget.resolve(name, policy: options.unknownColumns)
-            if let identity = target.identity ?? (name == options.idColumn ? name : nil) {
+                : mapped == options.targetMetadata && ColumnTarget.resolve(mapped, policy: .ignore).identity == nil
+                    ? .metadataKey(mapped) : ColumnTarget.resolve(mapped, policy: options.unknownColumns)
+            // A column that only keys a value table is read by the table.
+            if case .unknown = target, tables.contains(where: { $0.column == name || $0.column == mapped }) { target = .ignored }
+            if let identity = target.identity ?? (mapped == options.idColumn ? mapped : nil) {
                 if let earlier = seen[identity] {
+                    let via = { (column: Int) in meaning[column] == names[column] ? names[column] : "\(names[column]) → \(meaning[column])" }
                     throw IngestionError.badHeader(file: file, line: record.line, reason:
-                        "columns \(earlier + 1) (\(names[earlier])) and \(index + 1) (\(name)) both set \(identity); keep one")
+                        "columns \(earlier + 1) (\(via(earlier))) and \(index + 1) (\(via(index))) both set \(identity); keep one")
                 }
                 seen[identity] = index
             }
@@ -102,12 +129,24 @@ struct RowBuilder: Sendable {
             plan.append(target)
         }
         if let idColumn = options.idColumn {
-            guard let index = names.firstIndex(of: idColumn) else {
+            guard let index = meaning.firstIndex(of: idColumn) else {
                 throw IngestionError.badHeader(file: file, line: record.line, reason:
-                    "there is no column named \"\(idColumn)\" for --id-column; the columns are: \(names.joined(separator: ", "))")
+                    "there is no column named \"\(idColumn)\" for --id-column; the columns are: \(names.joined(separator: ", "))"
+                    + (columnMap.isEmpty ? "" : " (mapped: \(meaning.joined(separator: ", ")))"))
             }
             idIndex = index
         }
+        // The value tables' columns, by the name the file has or the name it is mapped to.
+        tableColumns = []
+        for index in tables.indices {
+            guard let column = names.firstIndex(of: tables[index].column) ?? meaning.firstIndex(of: tables[index].column) else {
+                throw IngestionError.badHeader(file: file, line: record.line, reason:
+                    "[values.\(tables[index].column)] names a column the file does not have; its columns are: \(names.joined(separator: ", "))")
+            }
+            tableColumns.append(column)
+            tables[index].keyIdentity = plan[column].identity
+        }
+        columnByIdentity = seen
         let hasProduct = plan.contains { $0.identity == "productId" } || mapper.defaults.contains { $0.target.identity == "productId" }
         // A file of changes needs no product (a row that creates is still checked for one).
         let mayChange = plan.contains { $0.identity == "action" } || options.action != .create
@@ -148,7 +187,27 @@ struct RowBuilder: Sendable {
                 }
             }
         }
-        return mapper.finish(&assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics)
+        if !tables.isEmpty {
+            let fields = record.fields
+            mapper.applyTables(tables, keys: tableColumns.map { fields[$0] }, own: { identity in columnByIdentity[identity].map { fields[$0] } }, into: &assembly)
+        }
+        var row = mapper.finish(&assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics)
+        if let sheet { locate(&row.diagnostics, sheet: sheet) }
+        return row
+    }
+
+    /// Names each problem by its cell (`Orders!D7`), or by its row when it is not one column's.
+    private func locate(_ diagnostics: inout [Diagnostic], sheet: String) {
+        let quoted = sheet.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? sheet : "'\(sheet.replacingOccurrences(of: "'", with: "''"))'"
+        for index in diagnostics.indices {
+            let line = diagnostics[index].line
+            var column: Int?
+            if let field = diagnostics[index].field {
+                column = header?.firstIndex(of: field) ?? columnByIdentity[field]
+                if column == nil, field.hasPrefix("column "), let number = Int(field.dropFirst(7).prefix { $0.isNumber }) { column = number - 1 }
+            }
+            diagnostics[index].cell = "\(quoted)!" + (column.map { XLSXReader.letters($0) } ?? "") + String(line)
+        }
     }
 
     private func columnLabel(_ index: Int) -> String {
@@ -175,19 +234,42 @@ struct RowBuilder: Sendable {
         var seen = SeenTargets()
         var unknown: [String] = []
         var diagnostics: [Diagnostic] = []
+        var tableKeys = [String?](repeating: nil, count: tables.count)
+        var own: [String: String] = [:]
+        let columnMap = options.columnMap
+        let tables = self.tables
+        let auxiliary = options.source.map(ExportRows.auxiliaryColumns) ?? []
         let parsed = JSONCellParser.parseMembers(bytes) { name, cell in
-            if let idColumn = options.idColumn, Self.spells(idColumn, name) {
+            // A mapped member means what the mapping says (a string is made only with a mapping).
+            let mapped = columnMap.isEmpty ? nil : columnMap[String(decoding: name, as: UTF8.self)]
+            if let idColumn = options.idColumn, mapped.map({ $0 == idColumn }) ?? Self.spells(idColumn, name) {
                 idValue = (try? CellParser.text(.json(cell)).get()) ?? ""
                 if !idColumnIsField { return }
             }
-            let target: ColumnTarget
-            if let exact = ColumnTarget.exact(name) {
+            var keyedTable = false
+            if !tables.isEmpty {
+                let source = String(decoding: name, as: UTF8.self)
+                for index in tables.indices where tables[index].column == source || tables[index].column == mapped {
+                    tableKeys[index] = (try? CellParser.text(.json(cell)).get()) ?? ""
+                    keyedTable = true
+                }
+            }
+            var target: ColumnTarget
+            if let mapped {
+                target = ColumnTarget.resolve(mapped, policy: options.unknownColumns)
+                if case .unknown = target, !keyedTable { unknown.append(String(decoding: name, as: UTF8.self)) }
+            } else if let exact = ColumnTarget.exact(name) {
                 target = exact
             } else {
                 let text = String(decoding: name, as: UTF8.self)
                 target = ColumnTarget.resolve(text, policy: options.unknownColumns)
-                if case .unknown = target { unknown.append(text) }
+                if case .unknown = target, !keyedTable { unknown.append(text) }
             }
+            if case .unknown = target, keyedTable || auxiliary.contains(String(decoding: name, as: UTF8.self)) {
+                if !keyedTable { unknown.removeLast() }
+                target = .ignored
+            }
+            if !tables.isEmpty, let identity = target.identity, let text = try? CellParser.text(.json(cell)).get() { own[identity] = text }
             if !seen.insert(target), let identity = target.identity {
                 diagnostics.append(Diagnostic(file: file, line: line, field: String(decoding: name, as: UTF8.self),
                                               message: "sets \(identity) a second time in the same object; keep one"))
@@ -204,6 +286,9 @@ struct RowBuilder: Sendable {
             return BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: "\(what()) is \(value.kindDescription), not an object with license fields"))
         case .success(nil):
             break
+        }
+        if !tables.isEmpty {
+            mapper.applyTables(tables, keys: tableKeys, own: { own[$0] }, into: &assembly)
         }
         if options.idColumn != nil, idValue == nil { idValue = "" }
         let id = rowID(from: idValue, position: position, diagnostics: &diagnostics)
@@ -231,7 +316,8 @@ struct RowBuilder: Sendable {
 
     func unknownColumnMessage(_ name: String, noun: String) -> String {
         let hint = ColumnTarget.suggestion(for: name).map { "did you mean \($0)? " } ?? ""
-        return "is not a license field; \(hint)Rename the \(noun), or pass --unknown-columns metadata (send it as metadata) or --unknown-columns ignore"
+        return "is not a license field; \(hint)map it (--map '\(name)=FIELD', or [columns] in a profile), rename the \(noun), "
+            + "or pass --unknown-columns metadata (send it as metadata) or --unknown-columns ignore"
     }
 
     /// Whether `bytes` spell `name` exactly.

@@ -12,8 +12,8 @@ struct RowMapper: Sendable {
     private(set) var file: String
     /// Values from flags, applied before the row's own cells.
     private(set) var defaults: [Placed]
-    /// The zone of date-times written without one (`--time-zone`); nil refuses them.
-    let timeZone: LocalTimeZone?
+    /// Local date formats and the zone of date-times written without one (`--date-format`, `--time-zone`).
+    let dates: DateReading
     /// The action of a row without an `action` cell (`--action`; `create` by default).
     let defaultAction: LicenseAction
     /// `--target-metadata NAME`: change rows find their license by this metadata entry.
@@ -31,10 +31,10 @@ struct RowMapper: Sendable {
         return copy
     }
 
-    init(file: String, defaults: [(String, String)], timeZone: LocalTimeZone? = nil, defaultAction: LicenseAction = .create,
+    init(file: String, defaults: [(String, String)], dates: DateReading = DateReading(), defaultAction: LicenseAction = .create,
          targetMetadata: String? = nil, idColumn: String? = nil) throws(IngestionError) {
         self.file = file
-        self.timeZone = timeZone
+        self.dates = dates
         self.defaultAction = defaultAction
         self.targetMetadata = targetMetadata
         self.idColumn = idColumn
@@ -47,7 +47,7 @@ struct RowMapper: Sendable {
                 throw .badOption("--set \(name)=…: \(name) is not a license field\(hint)")
             case .field(let index):
                 let field = LicenseFieldTable.all[index]
-                if case .failure(let problem) = CellParser.parse(.text(value), as: field.kind, zone: timeZone) {
+                if case .failure(let problem) = CellParser.parse(.text(value), as: field.kind, dates: dates) {
                     throw .badOption("--set \(name)=\(value): \(field.name) \(problem.message)")
                 }
             default: break
@@ -113,7 +113,7 @@ struct RowMapper: Sendable {
         switch target {
         case .field(let index):
             row.noteField(index)
-            switch CellParser.parse(cell, as: LicenseFieldTable.kinds[index], zone: timeZone) {
+            switch CellParser.parse(cell, as: LicenseFieldTable.kinds[index], dates: dates) {
             case .success(.metadata(let entries)): for entry in entries { row.addMetadata(entry) }
             case .success(let value): LicenseFieldTable.store[index](&row.request, value)
             case .failure(let failure):

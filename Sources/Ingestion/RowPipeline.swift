@@ -34,6 +34,17 @@ struct RowPipeline {
                      problems: record.problems, delimiter: record.delimiter, ordinal: ordinal))
     }
 
+    /// Adds a record of fields given as text (a workbook's row), as a CSV record would come.
+    mutating func addFields(_ fields: [String], line: Int, problems: [CSVReader.Problem], ordinal: Int) throws {
+        let start = batch.bytes.count, firstEnd = batch.ends.count
+        for field in fields {
+            batch.bytes.append(contentsOf: field.utf8)
+            batch.ends.append(batch.bytes.count - start)
+        }
+        try add(.csv(bytes: start..<batch.bytes.count, ends: firstEnd..<batch.ends.count, line: line,
+                     problems: problems, delimiter: UInt8(ascii: ","), ordinal: ordinal))
+    }
+
     /// Adds a JSON array element, copying its bytes into the batch.
     mutating func addElement(_ element: JSONArrayReader.Element) throws {
         let start = batch.bytes.count

@@ -17,14 +17,15 @@ public struct SourcePosition: Sendable, Hashable, CustomStringConvertible {
 
 /// The formats licprov reads.
 public enum InputFormat: String, Sendable, CaseIterable {
-    case csv, json, ndjson
+    case csv, json, ndjson, xlsx
 
-    /// The format an extension implies (`.csv`, `.tsv`, `.json`, `.ndjson`, `.jsonl`).
+    /// The format an extension implies (`.csv`, `.tsv`, `.json`, `.ndjson`, `.jsonl`, `.xlsx`).
     public init?(pathExtension: String) {
         switch pathExtension.lowercased() {
         case "csv", "tsv", "txt": self = .csv
         case "json": self = .json
         case "ndjson", "jsonl": self = .ndjson
+        case "xlsx", "xlsm": self = .xlsx
         default: return nil
         }
     }

@@ -91,6 +91,11 @@ enum ConfigFile {
         }
         for key in table.keys.sorted(by: { (lineOf($0, section: nil, in: text) ?? 0) < (lineOf($1, section: nil, in: text) ?? 0) }) {
             guard let value = table[key] else { continue }
+            if let profile = try profileFlags(key, value, path: path, text: text) {
+                // A file's columns, value tables and dates: for the commands that read files.
+                if known[command]?.contains("map") == true { result += profile }
+                continue
+            }
             if value.type == .table {
                 guard known[key] != nil, let section = value.table else {
                     throw Problem(description: "\(path): [\(key)] is not a command; the sections are \(commands.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))")
@@ -107,6 +112,68 @@ enum ConfigFile {
             }
         }
         return result
+    }
+
+    /// `[columns]`, `[values.COLUMN]` and `[dates]`: how to read a reseller's or another system's
+    /// file, as `--map`, `--value` and `--date-format`/`--time-zone` flags (nil: not one of these).
+    ///
+    /// ```toml
+    /// [columns]
+    /// "Customer Email" = "email"
+    ///
+    /// [values.Plan]
+    /// Pro = { licenseTemplateId = "tmpl-pro", "metadata.plan" = "pro" }
+    ///
+    /// [dates]
+    /// format = "dd/MM/yyyy"
+    /// ```
+    static func profileFlags(_ key: String, _ value: TOMLValueConvertible, path: String, text: String) throws -> [String]? {
+        guard ["columns", "values", "dates"].contains(key) else { return nil }
+        guard let section = value.table else { throw Problem(description: "\(path): \(key) must be a table: [\(key)]") }
+        var flags: [String] = []
+        switch key {
+        case "columns":
+            for source in section.keys.sorted(by: { (lineOf($0, section: "columns", in: text) ?? 0) < (lineOf($1, section: "columns", in: text) ?? 0) }) {
+                guard let target = section[source]?.string else {
+                    throw Problem(description: "\(path)\(lineOf(source, section: "columns", in: text).map { ":\($0)" } ?? ""): [columns] \(source): write the target as a string, e.g. \"\(source)\" = \"email\"")
+                }
+                flags += ["--map", "\(source)=\(target)"]
+            }
+        case "dates":
+            for name in section.keys.sorted() {
+                guard let setting = section[name]?.string else { throw Problem(description: "\(path): [dates] \(name) must be a string") }
+                switch name {
+                case "format": flags += ["--date-format", setting]
+                case "time-zone", "zone": flags += ["--time-zone", setting]
+                default: throw Problem(description: "\(path): [dates] \(name) is not a setting; use format or time-zone")
+                }
+            }
+        default:
+            for column in section.keys.sorted() {
+                guard let entries = section[column]?.table else {
+                    throw Problem(description: "\(path): [values.\(column)] must be a table of VALUE = { FIELD = VALUE, … }")
+                }
+                for entryValue in entries.keys.sorted() {
+                    guard let fields = entries[entryValue]?.table else {
+                        throw Problem(description: "\(path): [values.\(column)] \(entryValue) must be an inline table, e.g. \(entryValue) = { licenseTemplateId = \"…\" }")
+                    }
+                    var set: [String: Any] = [:]
+                    for field in fields.keys {
+                        guard let cell = fields[field] else { continue }
+                        switch cell.type {
+                        case .string: set[field] = cell.string ?? ""
+                        case .int: set[field] = cell.int ?? 0
+                        case .double: set[field] = cell.double ?? 0
+                        case .bool: set[field] = cell.bool ?? false
+                        default: throw Problem(description: "\(path): [values.\(column)] \(entryValue): \(field) must be a string, a number or true/false")
+                        }
+                    }
+                    let json = try JSONSerialization.data(withJSONObject: ["column": column, "value": entryValue, "set": set], options: [.sortedKeys])
+                    flags += ["--value", String(decoding: json, as: UTF8.self)]
+                }
+            }
+        }
+        return flags
     }
 
     private static func validateOnly(_ key: String, section: String, known: [String: Set<String>], path: String, text: String) throws {

@@ -1,13 +1,65 @@
 import ArgumentParser
+import Foundation
 import Ingestion
+
+/// `--value` flags (one entry each, as JSON) gathered into tables, one per column.
+enum ValueTableFlags {
+    /// A profile's scalar: text, a whole number, a number or a boolean, each as text for the cell.
+    struct Scalar: Decodable {
+        var text: String
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let string = try? container.decode(String.self) { text = string }
+            else if let flag = try? container.decode(Bool.self) { text = flag ? "true" : "false" }
+            else if let whole = try? container.decode(Int64.self) { text = String(whole) }
+            else { text = String(try container.decode(Double.self)) }
+        }
+    }
+
+    struct Entry: Decodable {
+        var column: String
+        var value: Scalar
+        var set: [String: Scalar]
+    }
+
+    static func tables(_ flags: [String]) throws -> [ValueTable] {
+        var tables: [ValueTable] = []
+        for flag in flags {
+            guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(flag.utf8)), !entry.set.isEmpty else {
+                throw ValidationError("--value \(flag.prefix(80)): expected {\"column\": NAME, \"value\": VALUE, \"set\": {FIELD: VALUE, …}}")
+            }
+            let fields = entry.set.sorted { $0.key < $1.key }.map { ValueTable.Field(name: $0.key, value: $0.value.text) }
+            let built = ValueTable.Entry(value: entry.value.text, fields: fields)
+            if let index = tables.firstIndex(where: { $0.column == entry.column }) { tables[index].entries.append(built) } else {
+                tables.append(ValueTable(column: entry.column, entries: [built]))
+            }
+        }
+        return tables
+    }
+}
 
 /// The flags that say how to read and map an order file, shared by every command that reads one.
 struct InputOptions: ParsableArguments {
-    @Argument(help: "The order file: .csv, .json (an array of objects) or .ndjson; - reads standard input.")
+    @Argument(help: "The order file: .csv, .json (an array of objects), .ndjson or .xlsx; - reads standard input.")
     var file: String
 
-    @Option(help: "The input format, when the extension does not say: csv, json or ndjson.")
+    @Option(help: "The input format, when the extension does not say: csv, json, ndjson or xlsx.")
     var format: String?
+
+    @Option(help: "The sheet of an .xlsx workbook to read (default: the first).")
+    var sheet: String?
+
+    @Option(help: ArgumentHelp("Read another system's export: keygen (a Keygen license list, JSON:API) or cryptlex (a GET /v3/licenses array); the mapping and value tables then apply.", valueName: "SYSTEM"))
+    var from: String?
+
+    @Option(name: .customLong("map"), help: ArgumentHelp("What a source column means to licprov, SOURCE=TARGET (repeatable; a profile's [columns] does the same): a license field, a customer field, metadata.KEY, action, quantity, licenseId or the id column.", valueName: "SOURCE=TARGET"))
+    var mappings: [String] = []
+
+    @Option(name: .customLong("value"), help: ArgumentHelp("A value table entry as JSON, {\"column\":\"Plan\",\"value\":\"Pro\",\"set\":{\"licenseTemplateId\":\"tmpl-pro\"}} (repeatable; usually written as a profile's [values.Plan]).", valueName: "JSON"))
+    var values: [String] = []
+
+    @Option(help: ArgumentHelp("Read dates written in this local format: dd/MM/yyyy, MM/dd/yyyy, dd.MM.yyyy, yyyy-MM-dd HH:mm, … (ISO dates are read too; a time needs --time-zone).", valueName: "PATTERN"))
+    var dateFormat: String?
 
     @Option(help: "The CSV delimiter: , ; or \\t (tab). Default: , or what a first line sep=X says.")
     var delimiter: String?
@@ -44,7 +96,7 @@ struct InputOptions: ParsableArguments {
         var format: InputFormat?
         if let name = self.format {
             guard let parsed = InputFormat(rawValue: name.lowercased()) else {
-                throw ValidationError("--format \(name): expected csv, json or ndjson")
+                throw ValidationError("--format \(name): expected csv, json, ndjson or xlsx")
             }
             format = parsed
         }
@@ -74,7 +126,31 @@ struct InputOptions: ParsableArguments {
         if let timeZone {
             do { zone = try LocalTimeZone(parsing: timeZone) } catch { throw ValidationError(error.localizedDescription) }
         }
-        var options = IngestOptions(format: format, delimiter: delimiter, idColumn: idColumn, defaults: defaults, unknownColumns: policy, timeZone: zone)
+        var source: ExportSource?
+        if let from {
+            guard let parsed = ExportSource(rawValue: from.lowercased()) else {
+                throw ValidationError("--from \(from): expected \(ExportSource.allCases.map(\.rawValue).joined(separator: " or "))")
+            }
+            source = parsed
+        }
+        var options = IngestOptions(format: format ?? (source == nil ? nil : .ndjson), delimiter: delimiter,
+                                    idColumn: idColumn ?? source?.idColumn, defaults: defaults, unknownColumns: policy, timeZone: zone)
+        options.source = source
+        options.sheet = sheet
+        for mapping in mappings {
+            guard let equals = mapping.lastIndex(of: "="), equals != mapping.startIndex, mapping.index(after: equals) != mapping.endIndex else {
+                throw ValidationError("--map \(mapping): expected SOURCE=TARGET, e.g. --map 'Customer Email=email'")
+            }
+            let sourceName = String(mapping[..<equals]), target = String(mapping[mapping.index(after: equals)...])
+            if let earlier = options.columnMap[sourceName], earlier != target {
+                throw ValidationError("--map \(sourceName)=\(target): \(sourceName) is mapped to \(earlier) already")
+            }
+            options.columnMap[sourceName] = target
+        }
+        options.valueTables = try ValueTableFlags.tables(values)
+        if let dateFormat {
+            do { options.dateFormat = try DateFormat(pattern: dateFormat) } catch { throw ValidationError(error.localizedDescription) }
+        }
         if let action {
             guard let parsed = LicenseAction(text: action) else { throw ValidationError("--action \(action): expected one of \(LicenseAction.names)") }
             options.action = parsed

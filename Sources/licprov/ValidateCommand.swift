@@ -47,7 +47,7 @@ struct ValidateCommand: AsyncParsableCommand {
 
 func exitStatus(for error: IngestionError) -> ExitStatus {
     switch error {
-    case .cannotOpen, .readFailed: .cannotReadInput
+    case .cannotOpen, .readFailed, .unreadable: .cannotReadInput
     case .badOption, .unknownFormat: .usage
     default: .invalidInput
     }

@@ -165,8 +165,8 @@ struct BadInputTests {
     @Test func anUnknownColumnIsAnErrorWithTheNearestField() throws {
         let result = try read("t.csv", "productId,allowedActivation,color\np1,3,red\n")
         #expect(result.messages == [
-            "t.csv:1: allowedActivation: is not a license field; did you mean allowedActivations? Rename the column, or pass --unknown-columns metadata (send it as metadata) or --unknown-columns ignore",
-            "t.csv:1: color: is not a license field; Rename the column, or pass --unknown-columns metadata (send it as metadata) or --unknown-columns ignore",
+            "t.csv:1: allowedActivation: is not a license field; did you mean allowedActivations? map it (--map 'allowedActivation=FIELD', or [columns] in a profile), rename the column, or pass --unknown-columns metadata (send it as metadata) or --unknown-columns ignore",
+            "t.csv:1: color: is not a license field; map it (--map 'color=FIELD', or [columns] in a profile), rename the column, or pass --unknown-columns metadata (send it as metadata) or --unknown-columns ignore",
         ])
         #expect(!result.summary.isClean)
         let asMetadata = try read("t.csv", "productId,color\np1,red\n", IngestOptions(unknownColumns: .metadata))

@@ -1,0 +1,129 @@
+/// A local date format (`--date-format`, `[dates] format`): `dd/MM/yyyy`, `MM/dd/yyyy`,
+/// `dd.MM.yyyy`, `yyyy-MM-dd HH:mm` and the like, so that a reseller's `03/11/2026` is read as they
+/// meant it — never guessed. `yyyy` takes four digits; `MM`, `dd`, `HH`, `mm`, `ss` one or two;
+/// anything else in the pattern must be written as is. A date comes out as `2026-11-03` (midnight
+/// UTC, as any bare date), a date and time as `2026-11-03T10:30:00`, which has no zone and so is
+/// read in `--time-zone` (refused without it, as for any zone-less time).
+public struct DateFormat: Sendable, Equatable, CustomStringConvertible {
+    enum Token: Sendable, Equatable {
+        case year, month, day, hour, minute, second
+        case literal(UInt8)
+    }
+
+    let tokens: [Token]
+    public let description: String
+
+    /// Parses a pattern; throws a message naming what is not understood.
+    public init(pattern: String) throws(IngestionError) {
+        var tokens: [Token] = []
+        let bytes = Array(pattern.utf8)
+        var index = 0
+        func run(_ byte: UInt8) -> Int {
+            var end = index
+            while end < bytes.count, bytes[end] == byte { end += 1 }
+            return end - index
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            let length = run(byte)
+            let token: Token?
+            switch (byte, length) {
+            case (UInt8(ascii: "y"), 4): token = .year
+            case (UInt8(ascii: "M"), 2): token = .month
+            case (UInt8(ascii: "d"), 2): token = .day
+            case (UInt8(ascii: "H"), 2): token = .hour
+            case (UInt8(ascii: "m"), 2): token = .minute
+            case (UInt8(ascii: "s"), 2): token = .second
+            case (let letter, _) where (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(letter) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(letter):
+                token = nil
+            default:
+                token = .literal(byte)
+                index += 1
+                tokens.append(token!)
+                continue
+            }
+            guard let token else {
+                throw .badOption("--date-format \(pattern): \"\(String(repeating: Character(UnicodeScalar(byte)), count: length))\" is not understood; "
+                    + "use yyyy, MM, dd, HH, mm, ss and separators, e.g. dd/MM/yyyy or yyyy-MM-dd HH:mm")
+            }
+            tokens.append(token)
+            index += length
+        }
+        guard tokens.contains(.year), tokens.contains(.month), tokens.contains(.day) else {
+            throw .badOption("--date-format \(pattern): a format needs yyyy, MM and dd")
+        }
+        if tokens.contains(.minute) && !tokens.contains(.hour) { throw .badOption("--date-format \(pattern): mm (minutes) needs HH") }
+        self.tokens = tokens
+        description = pattern
+    }
+
+    var hasTime: Bool { tokens.contains(.hour) }
+
+    /// `text` in this format as ISO 8601 (`2026-11-03`, `2026-11-03T10:30:00`); nil when it is not
+    /// written so; a failure when it is, but names no calendar date or time.
+    func iso(_ text: String) -> Result<String, CellProblem>? {
+        let bytes = Array(text.utf8)
+        var index = 0
+        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0
+        func digits(min: Int, max: Int) -> Int? {
+            var value = 0, count = 0
+            while index < bytes.count, count < max, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                value = value * 10 + Int(bytes[index] - 0x30)
+                index += 1
+                count += 1
+            }
+            return count >= min ? value : nil
+        }
+        for token in tokens {
+            switch token {
+            case .year: guard let value = digits(min: 4, max: 4) else { return nil }; year = value
+            case .month: guard let value = digits(min: 1, max: 2) else { return nil }; month = value
+            case .day: guard let value = digits(min: 1, max: 2) else { return nil }; day = value
+            case .hour: guard let value = digits(min: 1, max: 2) else { return nil }; hour = value
+            case .minute: guard let value = digits(min: 1, max: 2) else { return nil }; minute = value
+            case .second: guard let value = digits(min: 1, max: 2) else { return nil }; second = value
+            case .literal(let byte): guard index < bytes.count, bytes[index] == byte else { return nil }; index += 1
+            }
+        }
+        guard index == bytes.count else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= DateTimeText.daysIn(month: month, year: year) else {
+            return .failure(CellProblem("is not a calendar date: \"\(text)\" read as \(description)"))
+        }
+        guard hour < 24, minute < 60, second < 60 else { return .failure(CellProblem("is not a time of day: \"\(text)\" read as \(description)")) }
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
+        let date = String(repeating: "0", count: max(0, 4 - String(year).count)) + "\(year)-\(two(month))-\(two(day))"
+        return .success(hasTime ? "\(date)T\(two(hour)):\(two(minute)):\(two(second))" : date)
+    }
+}
+
+/// How date cells are read: a local format (`--date-format`), and the zone of times written
+/// without one (`--time-zone`).
+public struct DateReading: Sendable, Equatable {
+    public var format: DateFormat?
+    public var zone: LocalTimeZone?
+
+    public init(format: DateFormat? = nil, zone: LocalTimeZone? = nil) {
+        self.format = format
+        self.zone = zone
+    }
+
+    /// A cell's date-time as RFC 3339 for the API.
+    func normalize(_ text: String) -> Result<String, CellProblem> {
+        if let format, let iso = format.iso(text.trimmed) {
+            return iso.flatMap { DateTimeText.normalize($0, zone: zone) }
+        }
+        let normalized = DateTimeText.normalize(text, zone: zone)
+        // An ISO date that fails (no zone, no such day) says why itself.
+        if case .failure = normalized, let format, !Self.looksISO(text.trimmed) {
+            return .failure(CellProblem("must be a date written \(format) (--date-format) or as 2025-03-01, not \"\(text.trimmed.prefix(40))\""))
+        }
+        return normalized
+    }
+
+    /// `2026-11-03…`: four digits, a dash, two digits.
+    static func looksISO(_ text: String) -> Bool {
+        let bytes = Array(text.utf8.prefix(8))
+        return bytes.count == 8 && bytes[0..<4].allSatisfy { (0x30...0x39).contains($0) } && bytes[4] == UInt8(ascii: "-")
+            && bytes[5...6].allSatisfy { (0x30...0x39).contains($0) } && bytes[7] == UInt8(ascii: "-")
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+
+/// The column mapping (`--map SOURCE=TARGET`, `[columns]`): what each source column means to licprov.
+enum ColumnMapping {
+    /// Every target must be something a header may say (a license field, a customer field,
+    /// `metadata.<key>`, `action`, `quantity`, `licenseId`, or the id column), and no two sources
+    /// may mean the same target.
+    static func check(_ map: [String: String], idColumn: String?) throws(IngestionError) {
+        var sourceByTarget: [String: String] = [:]
+        for (source, target) in map.sorted(by: { $0.key < $1.key }) {
+            let resolved = ColumnTarget.resolve(target, policy: .error)
+            if case .unknown = resolved, target != idColumn {
+                let hint = ColumnTarget.suggestion(for: target).map { " (did you mean \($0)?)" } ?? ""
+                throw .badOption("--map \(source)=\(target): \(target) is not a license field, a customer field, metadata.<key>, action, quantity, licenseId or the --id-column\(hint)")
+            }
+            let identity = resolved.identity ?? target
+            if let other = sourceByTarget[identity] {
+                throw .badOption("--map: \"\(other)\" and \"\(source)\" both map to \(identity); map one of them")
+            }
+            sourceByTarget[identity] = source
+        }
+    }
+}
+
+/// Turns another system's export (`--from`) into rows: one JSON object per license, written as an
+/// NDJSON line for the reader's JSON path, where the column mapping and the value tables apply.
+///
+/// - `keygen`: a Keygen license list, `{"data": [...], "included": [...]}` — one document, or one
+///   per line for several pages. `key`, `expiry` → expiresAt, `maxMachines` → allowedActivations,
+///   `suspended`, `metadata` entries → `metadata.<key>`, `created` → createdAt; the license's user
+///   (`relationships.owner`, or `user`, found in `included`) → email, firstName, lastName;
+///   `relationships.policy` → a `policy` column and `relationships.product` → a `product` column,
+///   for value tables to turn into licenseTemplateId and productId (ignored otherwise); the Keygen id
+///   as `keygen_id` (the default id column) and `metadata.keygen_id`.
+/// - `cryptlex`: a `GET /v3/licenses` array: every field `LicenseRequestModel` accepts, but the
+///   ids of the source account's own objects (users, organizations, resellers, versions, policies);
+///   `user.email`, `user.firstName`, `user.lastName` → the customer; metadata entries but licprov's
+///   marker (it belongs to the source account's journal); `licenseTemplateId` as a
+///   `licenseTemplate` column for a value table; the source id as `cryptlex_id` (the default id
+///   column) and `metadata.cryptlex_id`. `productId` stays: map it with `[values.productId]`.
+enum ExportRows {
+    /// Columns a converter adds for value tables: ignored unless a table or the mapping uses them.
+    static func auxiliaryColumns(_ source: ExportSource) -> Set<String> {
+        switch source {
+        case .keygen: ["policy", "product"]
+        case .cryptlex: ["licenseTemplate"]
+        }
+    }
+
+    /// The id column a converter writes (the default `--id-column` with `--from`).
+    static func idColumn(_ source: ExportSource) -> String {
+        switch source {
+        case .keygen: "keygen_id"
+        case .cryptlex: "cryptlex_id"
+        }
+    }
+
+    /// Reads `path` as `source`'s export, calling `row` with each license as a JSON object (for
+    /// cryptlex the line the license starts on; for keygen, whose documents hold a page of licenses
+    /// each, the license's place in the export), and the object's bytes.
+    static func forEachRow(path: String, file: String, source: ExportSource, markerKey: String = "licprov_request",
+                           _ row: (_ line: Int, _ object: [UInt8]) throws -> Void) throws {
+        switch source {
+        case .cryptlex:
+            let reader = try ByteChunkReader(path: path)
+            var array = JSONArrayReader(file: file)
+            try reader.forEachChunk { chunk in
+                try array.consume(chunk) { element in
+                    guard let object = (try? JSONSerialization.jsonObject(with: Data(element.bytes))) as? [String: Any] else {
+                        throw IngestionError.malformedJSON(file: file, line: element.line, column: element.column,
+                                                           reason: "element \(element.index) is not a license object (--from cryptlex reads GET /v3/licenses arrays)")
+                    }
+                    try row(element.line, try encode(cryptlex(object, markerKey: markerKey)))
+                }
+            }
+            try array.finish()
+        case .keygen:
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw IngestionError.cannotOpen(file: file, reason: error.localizedDescription)
+            }
+            // One document, or one a line.
+            var documents: [(line: Int, object: [String: Any])] = []
+            if let whole = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+                documents = [(1, whole)]
+            } else {
+                for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+                    guard line.contains(where: { $0 > 0x20 }) else { continue }
+                    guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
+                        throw IngestionError.malformedJSON(file: file, line: index + 1, column: 1,
+                                                           reason: "not a Keygen document: expected {\"data\": [...], \"included\": [...]} (one document, or one a line)")
+                    }
+                    documents.append((index + 1, object))
+                }
+            }
+            var ordinal = 0
+            for (line, document) in documents {
+                guard let licenses = document["data"] as? [[String: Any]] ?? (document["data"] as? [String: Any]).map({ [$0] }) else {
+                    throw IngestionError.malformedJSON(file: file, line: line, column: 1, reason: "a Keygen document without \"data\": expected a license list")
+                }
+                let included = document["included"] as? [[String: Any]] ?? []
+                var users: [String: [String: Any]] = [:]
+                for resource in included where resource["type"] as? String == "users" {
+                    if let id = resource["id"] as? String { users[id] = resource["attributes"] as? [String: Any] ?? [:] }
+                }
+                // A document holds many licenses on its line: each is named by its place in the export.
+                for license in licenses {
+                    ordinal += 1
+                    try row(ordinal, try encode(keygen(license, users: users)))
+                }
+            }
+        }
+    }
+
+    static func keygen(_ license: [String: Any], users: [String: [String: Any]]) -> [String: Any] {
+        var row: [String: Any] = [:]
+        let attributes = license["attributes"] as? [String: Any] ?? [:]
+        if let id = license["id"] as? String {
+            row["keygen_id"] = id
+            row["metadata.keygen_id"] = id
+        }
+        if let key = attributes["key"] as? String { row["key"] = key }
+        if let expiry = attributes["expiry"] as? String { row["expiresAt"] = expiry }
+        if let machines = attributes["maxMachines"] as? NSNumber { row["allowedActivations"] = machines }
+        if let suspended = attributes["suspended"] as? Bool, suspended { row["suspended"] = true }
+        if let created = attributes["created"] as? String { row["createdAt"] = created }
+        if let metadata = attributes["metadata"] as? [String: Any] {
+            for (key, value) in metadata { row["metadata." + key] = text(value) }
+        }
+        let relationships = license["relationships"] as? [String: Any] ?? [:]
+        func related(_ name: String) -> String? {
+            ((relationships[name] as? [String: Any])?["data"] as? [String: Any])?["id"] as? String
+        }
+        if let policy = related("policy") { row["policy"] = policy }
+        if let product = related("product") { row["product"] = product }
+        if let userID = related("owner") ?? related("user"), let user = users[userID] {
+            if let email = user["email"] as? String { row["email"] = email }
+            if let first = user["firstName"] as? String, !first.isEmpty { row["firstName"] = first }
+            if let last = user["lastName"] as? String, !last.isEmpty { row["lastName"] = last }
+        }
+        return row
+    }
+
+    /// The request fields that name the source account's own objects: they mean nothing in another.
+    static let sourceAccountIDs: Set<String> = ["userId", "resellerId", "organizationId", "additionalUserIds", "productVersionId",
+                                                 "entitlementSetId", "maintenancePolicyId", "licensePolicyId"]
+
+    static func cryptlex(_ license: [String: Any], markerKey: String) -> [String: Any] {
+        var row: [String: Any] = [:]
+        for field in LicenseFieldTable.all where !sourceAccountIDs.contains(field.name) && field.name != "metadata" && field.name != "licenseTemplateId" {
+            guard let value = license[field.name], !(value is NSNull) else { continue }
+            row[field.name] = value
+        }
+        if let id = license["id"] as? String {
+            row["cryptlex_id"] = id
+            row["metadata.cryptlex_id"] = id
+        }
+        if let template = license["licenseTemplateId"] as? String ?? (license["licenseTemplate"] as? [String: Any])?["id"] as? String {
+            row["licenseTemplate"] = template
+        }
+        for case let entry as [String: Any] in license["metadata"] as? [Any] ?? [] {
+            guard let key = entry["key"] as? String, key != markerKey, key != "cryptlex_id" else { continue }
+            row["metadata." + key] = text(entry["value"] ?? "")
+        }
+        if let user = license["user"] as? [String: Any] {
+            if let email = user["email"] as? String { row["email"] = email }
+            if let first = user["firstName"] as? String, !first.isEmpty { row["firstName"] = first }
+            if let last = user["lastName"] as? String, !last.isEmpty { row["lastName"] = last }
+        }
+        return row
+    }
+
+    private static func text(_ value: Any) -> String {
+        switch value {
+        case let string as String: return string
+        case is NSNull: return ""
+        case let number as NSNumber: return number.stringValue
+        default:
+            return (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+    }
+
+    private static func encode(_ row: [String: Any]) throws -> [UInt8] {
+        Array(try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+}
