@@ -31,13 +31,14 @@ enum ColumnMapping {
 ///   (`relationships.owner`, or `user`, found in `included`) → email, firstName, lastName;
 ///   `relationships.policy` → a `policy` column and `relationships.product` → a `product` column,
 ///   for value tables to turn into licenseTemplateId and productId (ignored otherwise); the Keygen id
-///   as `keygen_id` (the default id column) and `metadata.keygen_id`.
+///   as `keygen_id`, the default id column, which run keeps on each license as `metadata.keygen_id`.
 /// - `cryptlex`: a `GET /v3/licenses` array: every field `LicenseRequestModel` accepts, but the
 ///   ids of the source account's own objects (users, organizations, resellers, versions, policies);
 ///   `user.email`, `user.firstName`, `user.lastName` → the customer; metadata entries but licprov's
 ///   marker (it belongs to the source account's journal); `licenseTemplateId` as a
-///   `licenseTemplate` column for a value table; the source id as `cryptlex_id` (the default id
-///   column) and `metadata.cryptlex_id`. `productId` stays: map it with `[values.productId]`.
+///   `licenseTemplate` column for a value table; the source id as `cryptlex_id`, the default id
+///   column, kept on each license as `metadata.cryptlex_id`. `productId` stays: map it with
+///   `[values.productId]`.
 enum ExportRows {
     /// Columns a converter adds for value tables: ignored unless a table or the mapping uses them.
     static func auxiliaryColumns(_ source: ExportSource) -> Set<String> {
@@ -117,7 +118,6 @@ enum ExportRows {
         let attributes = license["attributes"] as? [String: Any] ?? [:]
         if let id = license["id"] as? String {
             row["keygen_id"] = id
-            row["metadata.keygen_id"] = id
         }
         if let key = attributes["key"] as? String { row["key"] = key }
         if let expiry = attributes["expiry"] as? String { row["expiresAt"] = expiry }
@@ -153,7 +153,6 @@ enum ExportRows {
         }
         if let id = license["id"] as? String {
             row["cryptlex_id"] = id
-            row["metadata.cryptlex_id"] = id
         }
         if let template = license["licenseTemplateId"] as? String ?? (license["licenseTemplate"] as? [String: Any])?["id"] as? String {
             row["licenseTemplate"] = template
