@@ -6,25 +6,40 @@
 # figure is licprov's, not the disk's (this machine's page cache is reclaimed eagerly, and reading
 # from its disk runs at ~65 MB/s: 270,000 NDJSON rows/s at most). A fixed CPU-bound loop is timed
 # before and after, to show how fast the machine was at the time.
-# Usage: scripts/bench-ingest.sh [rows=1000000]
+#
+# Scenarios (default: csv ndjson json):
+#   csv, ndjson, json  1,000,000 rows (or ROWS), with order ids, then with ids and keys
+#   xlsx               100,000 rows (XLSX_ROWS) in a workbook written by openpyxl, strings shared
+#   mapped             the CSV with ids beside the same rows under a reseller's headers, plan names
+#                      and dd/MM/yyyy dates, read through a profile (--config: [columns], a value
+#                      table, [dates]): what the mapping and the tables cost
+# Usage: scripts/bench-ingest.sh [rows=1000000] [scenario ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
+shift || true
+scenarios=("$@")
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(csv ndjson json)
 runs=${RUNS:-3}
 swift build -c release --static-swift-stdlib --product licprov >&2
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-measure() { # name file
+measure() { # name file [flags...]
   local name=$1 file=$2
+  shift 2
+  local flags=("$@")
+  [ ${#flags[@]} -eq 0 ] && flags=(--id-column order_id)
+  local count=$rows
+  case $name in xlsx*) count=$xlsx_rows ;; esac
   local size; size=$(du -m "$file" | cut -f1)
   : >"$work/times"
   for _ in $(seq "$runs"); do
     cat "$file" >/dev/null
-    /usr/bin/time -f "%e %M" -a -o "$work/times" "$bin/licprov" validate "$file" --id-column order_id >"$work/out" || true
+    /usr/bin/time -f "%e %M" -a -o "$work/times" "$bin/licprov" validate "$file" "${flags[@]}" >"$work/out" || true
   done
   local summary; summary=$(tail -n 1 "$work/out")
-  python3 - "$name" "$rows" "$size" "$work/times" "$summary" <<'PY'
+  python3 - "$name" "$count" "$size" "$work/times" "$summary" <<'PY'
 import sys
 name, rows, size, path, summary = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 runs = [tuple(map(float, line.split())) for line in open(path) if line.strip() and not line.startswith("Command")]
@@ -35,12 +50,50 @@ print(f"{name:<20} {rows:>9} rows {size:>4} MB  best {rows / best:>9,.0f} rows/s
 PY
 }
 reference() { python3 -c 'import sys, time; t = time.perf_counter(); sum(range(30_000_000)); print(f"machine reference ({sys.argv[1]}): sum(range(3e7)) in python took {time.perf_counter() - t:.2f} s")' "$1"; }
+xlsx_rows=${XLSX_ROWS:-100000}
 reference before
-for format in csv ndjson json; do
-  python3 scripts/gen-orders.py "$format" "$rows" "$work/orders.$format"
-  python3 scripts/gen-orders.py "$format" "$rows" "$work/keyed.$format" --keys
-  measure "$format (ids)" "$work/orders.$format"
-  measure "$format (ids + keys)" "$work/keyed.$format"
-  rm -f "$work/orders.$format" "$work/keyed.$format"
+for scenario in "${scenarios[@]}"; do
+  case $scenario in
+    csv|ndjson|json)
+      python3 scripts/gen-orders.py "$scenario" "$rows" "$work/orders.$scenario"
+      python3 scripts/gen-orders.py "$scenario" "$rows" "$work/keyed.$scenario" --keys
+      measure "$scenario (ids)" "$work/orders.$scenario"
+      measure "$scenario (ids + keys)" "$work/keyed.$scenario"
+      rm -f "$work/orders.$scenario" "$work/keyed.$scenario"
+      ;;
+    xlsx)
+      python3 -c 'import openpyxl' 2>/dev/null || pip install -q openpyxl >&2
+      python3 scripts/gen-orders.py xlsx "$xlsx_rows" "$work/orders.xlsx"
+      measure "xlsx (ids)" "$work/orders.xlsx"
+      rm -f "$work/orders.xlsx"
+      ;;
+    mapped)
+      python3 scripts/gen-orders.py csv "$rows" "$work/orders.csv"
+      python3 scripts/gen-orders.py csv "$rows" "$work/reseller.csv" --reseller
+      cat >"$work/profile.toml" <<'TOML'
+id-column = "order_id"
+[columns]
+"Order No" = "order_id"
+"Product" = "productId"
+"Customer Email" = "email"
+"First Name" = "firstName"
+"Seats" = "allowedActivations"
+"Term" = "subscriptionInterval"
+"Renewal Date" = "expiresAt"
+"Labels" = "tags"
+[values.Plan]
+Pro = { licenseTemplateId = "tmpl-pro", "metadata.plan" = "pro" }
+Standard = { licenseTemplateId = "tmpl-standard", "metadata.plan" = "standard" }
+[dates]
+format = "dd/MM/yyyy"
+TOML
+      for _ in 1 2; do  # interleaved: the machine's speed drifts
+        measure "csv (ids)" "$work/orders.csv"
+        measure "csv (mapped profile)" "$work/reseller.csv" --config "$work/profile.toml"
+      done
+      rm -f "$work/orders.csv" "$work/reseller.csv"
+      ;;
+    *) echo "unknown scenario $scenario" >&2; exit 64 ;;
+  esac
 done
 reference after

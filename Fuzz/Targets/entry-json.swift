@@ -1,5 +1,0 @@
-/// libFuzzer's entry point for the json reader, mapping and validation.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    fuzzIngest(data, size, format: .json)
-}
