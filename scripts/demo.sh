@@ -9,6 +9,7 @@ if ! command -v curl >/dev/null; then
   echo "installing curl ..." >&2
   (apt-get update -qq && apt-get install -y -qq curl) >/dev/null
 fi
+scripts/need-system-libraries.sh
 swift build --product licprov >&2
 swift build --product cryptlex-emulator >&2
 bin=$(swift build --show-bin-path)
@@ -86,6 +87,19 @@ echo "exit code: $status"
 "$bin/licprov" run samples/cryptlex-importer.csv --id-column order_id --product-id prod-desktop --time-zone UTC --api-url "$url" \
   --journal "$work/importer.sqlite" --results "$work/importer.results.csv"
 echo "-- the emulator now has $(curl -s "$url/__admin/users" | grep -o '"email"' | wc -l) users"
+
+echo "== a reseller's Excel sheet as they send it: refused (65) as it is, provisioned through its profile (samples/reseller-acme.toml)"
+cp samples/reseller-acme.xlsx "$work/acme.xlsx"
+"$bin/licprov" validate "$work/acme.xlsx" --product-id prod-desktop --max-problems 3 && status=0 || status=$?
+echo "exit code: $status"
+"$bin/licprov" validate "$work/acme.xlsx" --config samples/reseller-acme.toml
+"$bin/licprov" run "$work/acme.xlsx" --config samples/reseller-acme.toml --api-url "$url" --results-columns input
+echo "-- its results, with the sheet's own columns first:"
+head -3 "$work/acme.xlsx.results.csv"
+
+echo "== licprov doctor: what a first run against an account needs to know (the emulator here)"
+"$bin/licprov" doctor --api-url "$url" --product-id prod-desktop --write-probe --probe-file "$work/doctor-probe.json" && status=0 || status=$?
+echo "exit code: $status"
 
 echo "== Ctrl-C during a 60-license batch, then the same command resumes it (exit 75 first)"
 curl -s -X PUT "$url/__admin/faults" -d '{"rules":[],"latencyMilliseconds":50}' >/dev/null

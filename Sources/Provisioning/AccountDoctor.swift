@@ -73,6 +73,8 @@ public struct AccountDoctor: Sendable {
         var sent: Date
         var answered: Date
         var rateLimit: RateLimitStatus
+        /// A 429 (waited for and sent again).
+        var refused = false
     }
 
     let client: CryptlexClient
@@ -323,17 +325,23 @@ public struct AccountDoctor: Sendable {
 
     // MARK: requests and what they said
 
-    /// One request, paced, its headers kept.
+    /// One request, paced, its headers kept. A 429 is no finding about what was asked: the
+    /// request waits its `Retry-After` (at most 10 s) and goes again, five times at most.
     private func call<Value: Sendable>(paced: Bool = true, _ request: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Result<CryptlexClient.Answer<Value>, APIError> {
         if paced { try? await Task.sleep(for: options.pace) }
-        let sent = Date()
-        do {
-            let answer = try await request()
-            await log.add(Exchange(sent: sent, answered: Date(), rateLimit: answer.rateLimit))
-            return .success(answer)
-        } catch {
-            if error.status != nil { await log.add(Exchange(sent: sent, answered: Date(), rateLimit: error.rateLimit)) }
-            return .failure(error)
+        var throttled = 0
+        while true {
+            let sent = Date()
+            do {
+                let answer = try await request()
+                await log.add(Exchange(sent: sent, answered: Date(), rateLimit: answer.rateLimit))
+                return .success(answer)
+            } catch {
+                if error.status != nil { await log.add(Exchange(sent: sent, answered: Date(), rateLimit: error.rateLimit, refused: error.status == 429)) }
+                guard error.status == 429, throttled < 5 else { return .failure(error) }
+                throttled += 1
+                try? await Task.sleep(for: min(error.rateLimit.retryAfter ?? .seconds(1), .seconds(10)))
+            }
         }
     }
 
@@ -342,6 +350,8 @@ public struct AccountDoctor: Sendable {
         var seen = RateLimitSeen()
         let headed = exchanges.filter { $0.rateLimit.remaining != nil && $0.rateLimit.reset != nil }
         var notes: [String] = []
+        let refusals = exchanges.count(where: \.refused)
+        if refusals > 0 { notes.append("\(refusals) of doctor's requests got 429 (waited for): another client uses this IP's limit now") }
         if let offset = clockOffset(exchanges) {
             seen.clockOffsetMilliseconds = offset
             if offset.contains(0) {
