@@ -100,7 +100,8 @@ let package = Package(
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "TestSupport"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Ingestion", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
-        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator", "TestSupport"], resources: [.copy("Resources")]),
+        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator", "TestSupport",
+                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Resources")]),
         .testTarget(
             name: "CryptlexAPITests",
             dependencies: [

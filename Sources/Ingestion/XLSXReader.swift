@@ -51,16 +51,12 @@ struct XLSXReader {
         var sheets: [(name: String, relation: String)] = []
         var date1904 = false
         try part("xl/workbook.xml") { event in
-            guard case .start(let name, let attributes, _) = event else { return }
-            switch name.localName {
-            case "sheet":
-                let sheetName = attributes.first { $0.name == "name" }?.value ?? ""
-                let relation = attributes.first { $0.name.localName == "id" && $0.name != "sheetId" }?.value ?? ""
-                sheets.append((sheetName, relation))
-            case "workbookPr":
-                let value = attributes.first { $0.name == "date1904" }?.value ?? "0"
+            guard case .start(let tag, _) = event else { return }
+            if tag.is("sheet") {
+                sheets.append((try tag.attribute("name") ?? "", try tag.attribute("id", local: true) ?? ""))
+            } else if tag.is("workbookPr") {
+                let value = try tag.attribute("date1904") ?? "0"
                 date1904 = value == "1" || value.lowercased() == "true"
-            default: break
             }
         }
         self.date1904 = date1904
@@ -78,16 +74,16 @@ struct XLSXReader {
         // The sheet's part, through the workbook's relationships.
         var target: String?
         try part("xl/_rels/workbook.xml.rels") { event in
-            guard case .start(let name, let attributes, _) = event, name.localName == "Relationship" else { return }
-            if attributes.first(where: { $0.name == "Id" })?.value == chosen.relation { target = attributes.first { $0.name == "Target" }?.value }
+            guard case .start(let tag, _) = event, tag.is("Relationship") else { return }
+            if try tag.attribute("Id") == chosen.relation { target = try tag.attribute("Target") }
         }
         guard let target else { throw .unreadable(file: displayName, reason: "the sheet \"\(chosen.name)\" has no part in the workbook's relationships") }
         sheetPath = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
         var strings = SharedStrings()
-        if archive["xl/sharedStrings.xml"] != nil { try part("xl/sharedStrings.xml") { strings.handle($0) } }
+        if archive["xl/sharedStrings.xml"] != nil { try part("xl/sharedStrings.xml") { try strings.handle($0) } }
         self.strings = strings
         var styles = DateStyles()
-        if archive["xl/styles.xml"] != nil { try part("xl/styles.xml") { styles.handle($0) } }
+        if archive["xl/styles.xml"] != nil { try part("xl/styles.xml") { try styles.handle($0) } }
         dateStyles = styles.styles
     }
 
@@ -113,53 +109,82 @@ struct XLSXReader {
         var row: Row?
         var lastRow = 0
         /// The cell being read: column, type, style.
-        var cell: (column: Int, type: Substring, style: Int)?
+        var cell: (column: Int, type: CellType, style: Int)?
         var lastColumn = -1
-        var value = ""
+        var value: [UInt8] = []
         var inValue = false
         var inInlineText = false
-        var inFormula = false
+    }
+
+    /// A cell's `t`: what its value is.
+    enum CellType {
+        case number, shared, inline, formulaText, boolean, error, isoDate
+
+        init(_ raw: UnsafeBufferPointer<UInt8>?) {
+            guard let raw else { self = .number; return }
+            switch String(decoding: raw, as: UTF8.self) {
+            case "s": self = .shared
+            case "inlineStr": self = .inline
+            case "str": self = .formulaText
+            case "b": self = .boolean
+            case "e": self = .error
+            case "d": self = .isoDate
+            default: self = .number
+            }
+        }
     }
 
     private func handle(_ event: XMLScanner.Event, _ state: inout SheetState, _ body: (Row) throws -> Void) throws {
         switch event {
-        case .start(let name, let attributes, let selfClosing):
-            switch name.localName {
-            case "row":
-                let number = attributes.first { $0.name == "r" }.flatMap { Int($0.value) } ?? state.lastRow + 1
+        case .start(let tag, let selfClosing):
+            if tag.is("c") {
+                var column = state.lastColumn + 1
+                if let reference = tag.rawAttribute("r") {
+                    guard let named = Self.column(reference) else {
+                        throw IngestionError.unreadable(file: file, reason: "the sheet \"\(sheetName)\" has a cell named \"\(String(decoding: reference.prefix(20), as: UTF8.self))\", which is no cell (columns go from A to XFD)")
+                    }
+                    column = named
+                }
+                guard column < Self.maxColumns else {
+                    throw IngestionError.unreadable(file: file, reason: "the sheet \"\(sheetName)\" has a cell past column XFD, the last a sheet has")
+                }
+                state.lastColumn = column
+                state.cell = selfClosing ? nil : (column, CellType(tag.rawAttribute("t")), tag.integer("s") ?? 0)
+                state.value.removeAll(keepingCapacity: true)
+            } else if tag.is("v") {
+                state.inValue = !selfClosing
+            } else if tag.is("t") {
+                state.inInlineText = state.cell != nil && !selfClosing
+            } else if tag.is("row") {
+                let number = tag.integer("r") ?? state.lastRow + 1
                 state.lastRow = number
                 state.lastColumn = -1
                 state.row = Row(number: number, cells: [], errors: [])
                 if selfClosing { try finishRow(&state, body) }
-            case "c":
-                let reference = attributes.first { $0.name == "r" }?.value
-                let column = reference.flatMap(Self.column) ?? state.lastColumn + 1
-                state.lastColumn = column
-                state.cell = (column, Substring(attributes.first { $0.name == "t" }?.value ?? "n"), attributes.first { $0.name == "s" }.flatMap { Int($0.value) } ?? 0)
-                state.value = ""
-                if selfClosing { state.cell = nil }
-            case "v": state.inValue = !selfClosing
-            case "t": state.inInlineText = state.cell != nil && !selfClosing
-            case "f": state.inFormula = !selfClosing
-            default: break
             }
         case .text(let text):
-            if state.inValue || state.inInlineText { state.value += text }
-        case .end(let name):
-            switch name.localName {
-            case "v": state.inValue = false
-            case "t": state.inInlineText = false
-            case "f": state.inFormula = false
-            case "c":
+            if state.inValue || state.inInlineText {
+                if text.cdata || !text.bytes.contains(UInt8(ascii: "&")) {
+                    state.value.append(contentsOf: text.bytes)
+                } else {
+                    state.value.append(contentsOf: try text.string().utf8)
+                }
+            }
+        case .end(let tag):
+            if tag.is("c") {
                 if let cell = state.cell {
-                    switch text(of: state.value, type: cell.type, style: cell.style) {
+                    switch try text(of: state.value, type: cell.type, style: cell.style) {
                     case .success(let text): if !text.isEmpty { state.row?.cells.append((cell.column, text)) }
                     case .failure(let error): state.row?.errors.append((cell.column, error.error))
                     }
                 }
                 state.cell = nil
-            case "row": try finishRow(&state, body)
-            default: break
+            } else if tag.is("v") {
+                state.inValue = false
+            } else if tag.is("t") {
+                state.inInlineText = false
+            } else if tag.is("row") {
+                try finishRow(&state, body)
             }
         }
     }
@@ -172,19 +197,21 @@ struct XLSXReader {
     struct CellError: Error { var error: String }
 
     /// A cell's value as text, by its type (`t`) and style (`s`).
-    private func text(of value: String, type: Substring, style: Int) -> Result<String, CellError> {
+    private func text(of value: [UInt8], type: CellType, style: Int) throws -> Result<String, CellError> {
         switch type {
-        case "s":
-            guard let index = Int(value), let string = strings[index] else { return .failure(CellError(error: "a shared string that is not in the workbook")) }
+        case .shared:
+            guard let index = value.withUnsafeBufferPointer(XMLScanner.integer), let string = strings[index] else {
+                return .failure(CellError(error: "a shared string that is not in the workbook"))
+            }
             return .success(string)
-        case "inlineStr", "str": return .success(value)
-        case "b": return .success(value == "1" || value.lowercased() == "true" ? "true" : "false")
-        case "e": return .failure(CellError(error: value.isEmpty ? "an error" : value))
-        case "d": return .success(value)  // an ISO 8601 date, as some writers store it
-        default:
+        case .inline, .formulaText, .isoDate: return .success(String(decoding: value, as: UTF8.self))
+        case .boolean: return .success(value == [UInt8(ascii: "1")] || String(decoding: value, as: UTF8.self).lowercased() == "true" ? "true" : "false")
+        case .error: return .failure(CellError(error: value.isEmpty ? "an error" : String(decoding: value, as: UTF8.self)))
+        case .number:
             guard !value.isEmpty else { return .success("") }
-            if dateStyles.contains(style), let serial = Double(value) { return .success(Self.date(serial: serial, date1904: date1904)) }
-            return .success(Self.number(value))
+            let text = String(decoding: value, as: UTF8.self)
+            if dateStyles.contains(style), let serial = Double(text) { return .success(Self.date(serial: serial, date1904: date1904)) }
+            return .success(Self.number(text))
         }
     }
 
@@ -224,16 +251,27 @@ struct XLSXReader {
 
     /// `D7` → 3; `AA1` → 26.
     static func column(_ reference: String) -> Int? {
+        var reference = reference
+        return reference.withUTF8(column)
+    }
+
+    /// A sheet's columns: A to XFD.
+    static let maxColumns = 16_384
+
+    /// The column of a reference (`D7` → 3), nil when its letters name no column of a sheet.
+    static func column(_ reference: UnsafeBufferPointer<UInt8>) -> Int? {
         var column = 0
         var letters = 0
-        for byte in reference.utf8 {
+        for byte in reference {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): column = column * 26 + Int(byte - UInt8(ascii: "A")) + 1; letters += 1
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): column = column * 26 + Int(byte - UInt8(ascii: "a")) + 1; letters += 1
-            default: return letters > 0 ? column - 1 : nil
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): column = column * 26 + Int(byte - UInt8(ascii: "A")) + 1
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): column = column * 26 + Int(byte - UInt8(ascii: "a")) + 1
+            default: return letters > 0 && column <= maxColumns ? column - 1 : nil
             }
+            letters += 1
+            if letters > 3 { return nil }
         }
-        return letters > 0 ? column - 1 : nil
+        return letters > 0 && column <= maxColumns ? column - 1 : nil
     }
 
     /// 3 → `D`; 26 → `AA`.
@@ -277,23 +315,21 @@ struct DateStyles {
     private var inCellFormats = false
     private var index = 0
 
-    mutating func handle(_ event: XMLScanner.Event) {
+    mutating func handle(_ event: XMLScanner.Event) throws {
         switch event {
-        case .start(let name, let attributes, let selfClosing):
-            switch name.localName {
-            case "numFmt":
-                if let id = attributes.first(where: { $0.name == "numFmtId" }).flatMap({ Int($0.value) }),
-                   let code = attributes.first(where: { $0.name == "formatCode" })?.value, XLSXReader.isDateFormat(code) {
+        case .start(let tag, let selfClosing):
+            if tag.is("numFmt") {
+                if let id = tag.integer("numFmtId"), let code = try tag.attribute("formatCode"), XLSXReader.isDateFormat(code) {
                     customDates.insert(id)
                 }
-            case "cellXfs": inCellFormats = !selfClosing
-            case "xf" where inCellFormats:
-                let id = attributes.first { $0.name == "numFmtId" }.flatMap { Int($0.value) } ?? 0
+            } else if tag.is("cellXfs") {
+                inCellFormats = !selfClosing
+            } else if tag.is("xf"), inCellFormats {
+                let id = tag.integer("numFmtId") ?? 0
                 if XLSXReader.builtinDateFormats.contains(id) || customDates.contains(id) { styles.insert(index) }
                 index += 1
-            default: break
             }
-        case .end(let name) where name.localName == "cellXfs": inCellFormats = false
+        case .end(let tag) where tag.is("cellXfs"): inCellFormats = false
         default: break
         }
     }
@@ -308,25 +344,20 @@ struct SharedStrings {
     private var inText = false
     private var inItem = false
 
-    mutating func handle(_ event: XMLScanner.Event) {
+    mutating func handle(_ event: XMLScanner.Event) throws {
         switch event {
-        case .start(let name, _, let selfClosing):
-            switch name.localName {
-            case "si":
+        case .start(let tag, let selfClosing):
+            if tag.is("si") {
                 if selfClosing { append("") } else { inItem = true; current = "" }
-            case "rPh": if !selfClosing { depthInPhonetic += 1 }
-            case "t": inText = inItem && depthInPhonetic == 0 && !selfClosing
-            default: break
+            } else if tag.is("rPh") {
+                if !selfClosing { depthInPhonetic += 1 }
+            } else if tag.is("t") {
+                inText = inItem && depthInPhonetic == 0 && !selfClosing
             }
         case .text(let text):
-            if inText { current += text }
-        case .end(let name):
-            switch name.localName {
-            case "t": inText = false
-            case "rPh": depthInPhonetic -= 1
-            case "si": append(current); inItem = false
-            default: break
-            }
+            if inText { current += try text.string() }
+        case .end(let tag):
+            if tag.is("t") { inText = false } else if tag.is("rPh") { depthInPhonetic -= 1 } else if tag.is("si") { append(current); inItem = false }
         }
     }
 

@@ -7,14 +7,83 @@
 /// the statically linked binary would then depend on, and build whole documents or callbacks per
 /// node; a worksheet of 100,000 rows is tens of MB of XML read once, front to back. What it does
 /// not do, on purpose: DTDs, processing instructions and comments are skipped; namespaces are
-/// kept as written in names (`x:row`), so callers compare local names.
+/// kept as written in names (`x:row`), so callers compare local names. Events borrow the scanner's
+/// buffer: a tag's name and attributes, and text, are read (and strings made) only when asked.
 struct XMLScanner {
+    /// A start or end tag, borrowed from the scanner's buffer for the length of the callback: its
+    /// name and attributes are read on demand, and make no string unless asked for one.
+    struct Tag {
+        /// The tag's bytes between `<` (or `</`) and `>` (a self-closing tag's `/` left out).
+        let bytes: UnsafeBufferPointer<UInt8>
+        let nameEnd: Int
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            var end = 0
+            while end < bytes.count, !XMLScanner.isSpace(bytes[end]) { end += 1 }
+            nameEnd = end
+        }
+
+        /// Whether the tag's local name (after any `prefix:`) is `name`.
+        func `is`(_ name: StaticString) -> Bool {
+            var start = 0
+            for index in 0..<nameEnd where bytes[index] == UInt8(ascii: ":") { start = index + 1 }
+            return XMLScanner.equal(bytes, start..<nameEnd, name)
+        }
+
+        var name: String { String(decoding: bytes[0..<nameEnd], as: UTF8.self) }
+
+        /// The raw (not entity-decoded) value of the attribute `name`: its local name when `local`.
+        func rawAttribute(_ name: StaticString, local: Bool = false) -> UnsafeBufferPointer<UInt8>? {
+            var index = nameEnd
+            while index < bytes.count {
+                while index < bytes.count, XMLScanner.isSpace(bytes[index]) { index += 1 }
+                let nameStart = index
+                var localStart = index
+                while index < bytes.count, bytes[index] != UInt8(ascii: "="), !XMLScanner.isSpace(bytes[index]) {
+                    if bytes[index] == UInt8(ascii: ":") { localStart = index + 1 }
+                    index += 1
+                }
+                let attributeName = (local ? localStart : nameStart)..<index
+                while index < bytes.count, XMLScanner.isSpace(bytes[index]) || bytes[index] == UInt8(ascii: "=") { index += 1 }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") else { return nil }
+                let quote = bytes[index]
+                let valueStart = index + 1
+                index = valueStart
+                while index < bytes.count, bytes[index] != quote { index += 1 }
+                guard index < bytes.count else { return nil }
+                if XMLScanner.equal(bytes, attributeName, name) { return UnsafeBufferPointer(rebasing: bytes[valueStart..<index]) }
+                index += 1
+            }
+            return nil
+        }
+
+        /// The value of the attribute `name`, entity-decoded.
+        func attribute(_ name: StaticString, local: Bool = false) throws -> String? {
+            guard let raw = rawAttribute(name, local: local) else { return nil }
+            return try XMLScanner.decode(raw, 0..<raw.count)
+        }
+
+        /// The attribute `name` as a whole number.
+        func integer(_ name: StaticString) -> Int? {
+            rawAttribute(name).flatMap(XMLScanner.integer)
+        }
+    }
+
     enum Event {
-        /// `name` and its attributes, already entity-decoded; `selfClosing` for `<c .../>`.
-        case start(name: Substring, attributes: [(name: Substring, value: String)], selfClosing: Bool)
-        case end(name: Substring)
-        /// Text between tags, entity-decoded (CDATA included as is).
-        case text(String)
+        case start(Tag, selfClosing: Bool)
+        case end(Tag)
+        /// Text between tags, borrowed: `text()` decodes it (CDATA as is).
+        case text(Text)
+    }
+
+    struct Text {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let cdata: Bool
+
+        func string() throws -> String {
+            cdata ? String(decoding: bytes, as: UTF8.self) : try XMLScanner.decode(bytes, 0..<bytes.count)
+        }
     }
 
     /// A document that is not well-formed enough to read.
@@ -42,13 +111,14 @@ struct XMLScanner {
     private func scan(_ bytes: UnsafeBufferPointer<UInt8>, final: Bool, _ emit: (Event) throws -> Void) throws -> Int {
         var index = 0
         let count = bytes.count
+        func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[range]) }
         while index < count {
             if bytes[index] != UInt8(ascii: "<") {
                 // Text up to the next tag.
                 var end = index
                 while end < count, bytes[end] != UInt8(ascii: "<") { end += 1 }
                 if end == count && !final { return index }
-                if Self.hasContent(bytes, index..<end) { try emit(.text(try Self.decode(bytes, index..<end))) }
+                try emit(.text(Text(bytes: slice(index..<end), cdata: false)))
                 index = end
                 continue
             }
@@ -60,7 +130,7 @@ struct XMLScanner {
             case UInt8(ascii: "!"):
                 if Self.matches(bytes, "<![CDATA[", at: index) {
                     guard let close = Self.find(bytes, "]]>", from: index + 9) else { return final ? count : index }
-                    try emit(.text(String(decoding: bytes[(index + 9)..<close], as: UTF8.self)))
+                    try emit(.text(Text(bytes: slice((index + 9)..<close), cdata: true)))
                     index = close + 3
                 } else if Self.matches(bytes, "<!--", at: index) {
                     guard let close = Self.find(bytes, "-->", from: index + 4) else { return final ? count : index }
@@ -71,12 +141,12 @@ struct XMLScanner {
                 }
             case UInt8(ascii: "/"):
                 guard let close = Self.find(bytes, ">", from: index + 2) else { return final ? count : index }
-                try emit(.end(name: Self.name(bytes, (index + 2)..<close)))
+                try emit(.end(Tag(slice((index + 2)..<close))))
                 index = close + 1
             default:
                 guard let close = Self.tagEnd(bytes, from: index + 1) else { return final ? count : index }
                 let selfClosing = bytes[close - 1] == UInt8(ascii: "/")
-                try emit(try Self.start(bytes, (index + 1)..<(selfClosing ? close - 1 : close), selfClosing: selfClosing))
+                try emit(.start(Tag(slice((index + 1)..<(selfClosing ? close - 1 : close))), selfClosing: selfClosing))
                 index = close + 1
             }
         }
@@ -101,36 +171,22 @@ struct XMLScanner {
         return nil
     }
 
-    private static func start(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, selfClosing: Bool) throws -> Event {
-        var index = range.lowerBound
-        while index < range.upperBound, !isSpace(bytes[index]) { index += 1 }
-        let name = Self.name(bytes, range.lowerBound..<index)
-        var attributes: [(name: Substring, value: String)] = []
-        while index < range.upperBound {
-            while index < range.upperBound, isSpace(bytes[index]) { index += 1 }
-            guard index < range.upperBound else { break }
-            let nameStart = index
-            while index < range.upperBound, bytes[index] != UInt8(ascii: "="), !isSpace(bytes[index]) { index += 1 }
-            let attributeName = Self.name(bytes, nameStart..<index)
-            while index < range.upperBound, isSpace(bytes[index]) || bytes[index] == UInt8(ascii: "=") { index += 1 }
-            guard index < range.upperBound, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") else {
-                throw Malformed(description: "an attribute of <\(name)> has no quoted value")
-            }
-            let quote = bytes[index]
-            let valueStart = index + 1
-            index = valueStart
-            while index < range.upperBound, bytes[index] != quote { index += 1 }
-            guard index < range.upperBound else { throw Malformed(description: "an attribute of <\(name)> is not closed") }
-            attributes.append((attributeName, try decode(bytes, valueStart..<index)))
-            index += 1
+    /// Digits as a whole number (nil: none, or anything else in them).
+    static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count < 19 else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
         }
-        return .start(name: name, attributes: attributes, selfClosing: selfClosing)
+        return value
     }
 
-    private static func name(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Substring {
-        var end = range.upperBound
-        while end > range.lowerBound, isSpace(bytes[end - 1]) { end -= 1 }
-        return Substring(String(decoding: bytes[range.lowerBound..<end], as: UTF8.self))
+    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        let pointer = text.utf8Start
+        for offset in 0..<range.count where bytes[range.lowerBound + offset] != pointer[offset] { return false }
+        return true
     }
 
     /// The text of `range` with `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;` and `&#…;` decoded.
@@ -165,12 +221,7 @@ struct XMLScanner {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func hasContent(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
-        for index in range where !isSpace(bytes[index]) { return true }
-        return false
-    }
-
-    private static func isSpace(_ byte: UInt8) -> Bool {
+    static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
@@ -190,13 +241,5 @@ struct XMLScanner {
             index += 1
         }
         return nil
-    }
-}
-
-extension Substring {
-    /// The name without its namespace prefix (`x:row` → `row`).
-    var localName: Substring {
-        guard let colon = lastIndex(of: ":") else { return self }
-        return self[index(after: colon)...]
     }
 }

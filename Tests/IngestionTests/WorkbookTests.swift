@@ -1,6 +1,7 @@
 import CryptlexAPI
 import Foundation
 import Testing
+import ZIPFoundation
 @testable import Ingestion
 
 /// `.xlsx` workbooks written by openpyxl and edited as Excel writes them
@@ -63,6 +64,39 @@ struct WorkbookTests {
         #expect(XLSXReader.number("5.0") == "5" && XLSXReader.number("1.5") == "1.5" && XLSXReader.number("12") == "12")
         #expect(XLSXReader.column("D7") == 3 && XLSXReader.column("AA12") == 26 && XLSXReader.letters(26) == "AA")
         #expect(XLSXReader.isDateFormat("dd/mm/yyyy") && !XLSXReader.isDateFormat("0.00") && !XLSXReader.isDateFormat("\"days\" 0"))
+    }
+
+    /// Inputs `scripts/fuzz.sh xlsx` found (Resources/fuzz-xlsx: a sheet's XML, a NUL, the shared
+    /// strings), zipped into a workbook as the fuzzer does: each reads to rows or to an
+    /// IngestionError, never a crash. `wide-column`: a cell named `numFmtsB1` made a header 26⁸
+    /// columns wide (an allocation of 2 TB); a reference past XFD is an error now.
+    @Test(arguments: ["wide-column"])
+    func fuzzFindingsReadWithoutCrashing(_ name: String) throws {
+        let input = try Data(contentsOf: URL(fileURLWithPath: try Self.fixture("fuzz-xlsx/" + name)))
+        let split = input.firstIndex(of: 0) ?? input.endIndex
+        let path = try temporaryFile(name + ".xlsx", try Self.workbook(sheet: input[..<split], strings: split < input.endIndex ? input[(split + 1)...] : Data()))
+        do {
+            _ = try read(path: path, Self.options)
+        } catch let error as IngestionError {
+            #expect(error.message.contains("no cell") || error.message.contains("XFD") || !error.message.isEmpty)
+        }
+        #expect(XLSXReader.column("numFmtsB1") == nil && XLSXReader.column("XFD1") == 16_383 && XLSXReader.column("XFE1") == nil)
+    }
+
+    /// A workbook around a sheet and its shared strings, as the fuzz harness builds it.
+    static func workbook(sheet: Data, strings: Data) throws -> [UInt8] {
+        let archive = try Archive(accessMode: .create)
+        func add(_ path: String, _ contents: Data) throws {
+            try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(contents.count), compressionMethod: .deflate) { position, length in
+                contents.subdata(in: contents.startIndex + Int(position)..<contents.startIndex + Int(position) + length)
+            }
+        }
+        try add("xl/workbook.xml", Data(#"<workbook xmlns:r="r"><sheets><sheet name="Orders" sheetId="1" r:id="rId1"/></sheets></workbook>"#.utf8))
+        try add("xl/_rels/workbook.xml.rels", Data(#"<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>"#.utf8))
+        try add("xl/styles.xml", Data(#"<styleSheet><numFmts><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts><cellXfs><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs></styleSheet>"#.utf8))
+        try add("xl/worksheets/sheet1.xml", Data(sheet))
+        if !strings.isEmpty { try add("xl/sharedStrings.xml", Data(strings)) }
+        return Array(archive.data ?? Data())
     }
 
     @Test func aFileThatIsNotAWorkbookIsSaidSo() throws {
