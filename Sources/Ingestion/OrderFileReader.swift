@@ -37,7 +37,8 @@ public struct OrderFileReader {
         }
         let dates = DateReading(format: options.dateFormat, zone: options.timeZone)
         mapper = try RowMapper(file: path == "-" ? "<stdin>" : path, defaults: options.defaults, dates: dates,
-                               defaultAction: options.action, targetMetadata: options.targetMetadata, idColumn: options.idColumn)
+                               defaultAction: options.action, targetMetadata: options.targetMetadata, idColumn: options.idColumn,
+                               markerKey: options.markerKey, keepIDAsMetadata: options.keepIDAsMetadata)
         var tables: [ResolvedTable] = []
         for table in options.valueTables { tables.append(try ResolvedTable(table, dates: dates)) }
         self.tables = tables

@@ -80,6 +80,11 @@ public struct IngestOptions: Sendable {
     public var valueTables: [ValueTable] = []
     /// Another system's export to turn into rows first (`--from`).
     public var source: ExportSource?
+    /// What a run adds to each license it creates, checked for room and clashes by validate and run
+    /// alike: licprov's marker (its metadata key; nil: `--no-marker`), and the id column kept as a
+    /// metadata entry of its name (false: `--no-id-metadata`).
+    public var markerKey: String? = "licprov_request"
+    public var keepIDAsMetadata = true
     /// The action of rows without an `action` column or cell (`--action`).
     public var action: LicenseAction = .create
     /// `--target-metadata NAME`: change rows find their license by the metadata entry NAME (the row's

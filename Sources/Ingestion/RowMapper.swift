@@ -20,6 +20,9 @@ struct RowMapper: Sendable {
     private(set) var targetMetadata: String?
     /// The id column (its value is the row id, not a cell of the assembly).
     private(set) var idColumn: String?
+    /// What a run adds to each license it creates (see ``IngestOptions/markerKey``).
+    private(set) var markerKey: String?
+    private(set) var idMetadataKey: String?
 
     /// A copy that shares no string or array with this one (see ``RowBuilder/unshared()``).
     func unshared() -> RowMapper {
@@ -27,13 +30,17 @@ struct RowMapper: Sendable {
         copy.file = file.unshared
         copy.targetMetadata = targetMetadata?.unshared
         copy.idColumn = idColumn?.unshared
+        copy.markerKey = markerKey?.unshared
+        copy.idMetadataKey = idMetadataKey?.unshared
         copy.defaults = defaults.map { Placed(target: $0.target.unshared, cell: $0.cell.unshared, label: $0.label.unshared) }
         return copy
     }
 
     init(file: String, defaults: [(String, String)], dates: DateReading = DateReading(), defaultAction: LicenseAction = .create,
-         targetMetadata: String? = nil, idColumn: String? = nil) throws(IngestionError) {
+         targetMetadata: String? = nil, idColumn: String? = nil, markerKey: String? = nil, keepIDAsMetadata: Bool = false) throws(IngestionError) {
         self.file = file
+        self.markerKey = markerKey
+        self.idMetadataKey = keepIDAsMetadata ? idColumn : nil
         self.dates = dates
         self.defaultAction = defaultAction
         self.targetMetadata = targetMetadata
@@ -208,6 +215,10 @@ struct RowMapper: Sendable {
         if row.request.key != nil, row.quantity > 1 {
             problem("quantity", "must be 1 for a row with its own key (a key belongs to one license), not \(row.quantity)")
         }
+        if row.email != nil, row.request.userId != nil {
+            problem("userId", "the row names its user twice, by userId and by email; keep one of the two columns")
+        }
+        checkRoom(row.request.metadata ?? [], idIsFromColumn: idIsFromColumn, problem)
         var request = LicenseRequest(productId: "")
         swap(&request, &row.request)
         var diagnostics: [Diagnostic] = []
@@ -299,6 +310,28 @@ struct RowMapper: Sendable {
         built.expiry = expiry
         built.changedFields = changed
         return built
+    }
+
+    /// Room for what a run adds to each license it creates — licprov's marker and the order id as
+    /// metadata — and no clash with them: checked by validate as by run.
+    private func checkRoom(_ metadata: [LicenseMetadata], idIsFromColumn: Bool, _ problem: (String?, String) -> Void) {
+        if let markerKey {
+            if metadata.count >= 50 {
+                problem("metadata", "\(metadata.count) metadata entries leave no room for licprov's marker (\(markerKey)); at most 49, or run with --no-marker")
+                return
+            }
+            if metadata.contains(where: { $0.key == markerKey }) {
+                problem("metadata.\(markerKey)", "this metadata key is licprov's marker; rename the column, or choose another marker with --marker-key")
+            }
+        }
+        let idKey = idIsFromColumn ? idMetadataKey : nil
+        if let idKey, metadata.contains(where: { $0.key == idKey }) {
+            problem("metadata.\(idKey)", "the id column \(idKey) is kept as a metadata entry of that name already; drop this column or pass --no-id-metadata")
+        }
+        let room = 50 - (markerKey == nil ? 0 : 1) - (idKey == nil ? 0 : 1)
+        if metadata.count > room, metadata.count < 50 {
+            problem("metadata", "\(metadata.count) metadata entries leave no room for the entries licprov adds (its marker, the order id); at most \(room)")
+        }
     }
 
     /// One `@` with text before it, a domain with an inner dot after it, no spaces.

@@ -88,24 +88,18 @@ struct RunPlanner: Sendable {
         }
         var plan = RunPlan()
         var ingest = configuration.ingest
+        ingest.markerKey = configuration.markerKey
+        ingest.keepIDAsMetadata = configuration.keepIDAsMetadata
         let configuration = self.configuration
         ingest.prepare = { row in row.action == .create ? RunPlanner.template(for: row, configuration: configuration) : [] }
         let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
-        var runErrors = 0, invalidated = 0, invalidatedLicenses = 0, rows = 0
+        var rows = 0
         let stop = self.stop
         do {
             try journal.registering { registration in
                 plan.summary = try reader.read { row in
                     rows += 1
                     if rows & 255 == 0, stop?.isRequested == true { throw Interrupted() }
-                    var row = row
-                    let wasValid = row.isValid
-                    let before = row.diagnostics.count
-                    checkForRun(&row, file: reader.path == "-" ? "<stdin>" : reader.path)
-                    if row.diagnostics.count > before {
-                        runErrors += row.diagnostics.count - before
-                        if wasValid { invalidated += 1; invalidatedLicenses += row.quantity }
-                    }
                     guard row.isValid else {
                         plan.problems += row.diagnostics.filter { $0.severity == .error }
                         plan.rejectedLines.append(ResultsFile.Line(
@@ -118,7 +112,6 @@ struct RunPlanner: Sendable {
                     guard plan.problems.isEmpty || configuration.skipInvalid else { return }
                     try register(row, known: &known, plan: &plan, registration: registration, markerPrefix: markerPrefix)
                 }
-                plan.summary.errors += runErrors
                 if stop?.isRequested == true { throw Interrupted() }
                 if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
                 if plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
@@ -134,8 +127,6 @@ struct RunPlanner: Sendable {
         } catch is DryRun {
             // Rolled back: the counts stand, the journal is as it was.
         }
-        plan.summary.validRows -= invalidated
-        plan.summary.licenses -= invalidatedLicenses
         return plan
     }
 
@@ -294,37 +285,6 @@ struct RunPlanner: Sendable {
             request.metadata = (request.metadata ?? []) + [LicenseMetadata(key: idColumn, value: row.rowID)]
         }
         return MarkedBody.template(request, markerKey: configuration.markerKey)
-    }
-
-    /// What only a run checks: room for the marker, and columns the run cannot honour yet.
-    private func checkForRun(_ row: inout OrderRow, file: String) {
-        guard row.action == .create else { return }
-        let line = row.position.line
-        if let markerKey = configuration.markerKey {
-            let metadata = row.request.metadata ?? []
-            if metadata.count >= 50 {
-                row.diagnostics.append(Diagnostic(file: file, line: line, field: "metadata",
-                    message: "\(metadata.count) metadata entries leave no room for licprov's marker (\(markerKey)); at most 49, or run with --no-marker"))
-            }
-            if metadata.contains(where: { $0.key == markerKey }) {
-                row.diagnostics.append(Diagnostic(file: file, line: line, field: "metadata.\(markerKey)",
-                    message: "this metadata key is licprov's marker; rename the column, or choose another marker with --marker-key"))
-            }
-        }
-        if row.customer != nil, row.request.userId != nil {
-            row.diagnostics.append(Diagnostic(file: file, line: line, field: "userId",
-                message: "the row names its user twice, by userId and by email; keep one of the two columns"))
-        }
-        if let idColumn = configuration.ingest.idColumn, configuration.keepIDAsMetadata,
-           row.request.metadata?.contains(where: { $0.key == idColumn }) == true {
-            row.diagnostics.append(Diagnostic(file: file, line: line, field: "metadata.\(idColumn)",
-                message: "the id column \(idColumn) is kept as a metadata entry of that name already; drop this column or pass --no-id-metadata"))
-        }
-        let room = 50 - (configuration.markerKey == nil ? 0 : 1) - (configuration.ingest.idColumn != nil && configuration.keepIDAsMetadata ? 1 : 0)
-        if let count = row.request.metadata?.count, count > room, count < 50 {
-            row.diagnostics.append(Diagnostic(file: file, line: line, field: "metadata",
-                message: "\(count) metadata entries leave no room for the entries licprov adds (its marker, the order id); at most \(room)"))
-        }
     }
 }
 

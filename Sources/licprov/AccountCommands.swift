@@ -119,7 +119,7 @@ struct AuditCommand: AsyncParsableCommand {
         } catch {
             try? await client.shutdown()
             Output.error(error.localizedDescription)
-            throw (error is JournalAudit.Unavailable ? ExitStatus.apiUnreachable : ExitStatus.for(error)).exitCode
+            throw ExitStatus.for(error).exitCode
         }
         try? await client.shutdown()
         let csv = AuditCSV.encode(report.findings)
@@ -169,8 +169,8 @@ struct UndoCommand: AsyncParsableCommand {
     @Option(help: "Only what this run sent (its number in `licprov status`).")
     var run: Int64?
 
-    @Option(help: "What happens to the licenses the journal created: delete (default) or revoke.")
-    var mode = "delete"
+    @Option(help: "What happens to the licenses the journal created: delete or revoke.")
+    var mode: UndoPlan.Mode = .delete
 
     @Flag(help: "Show what would be done; send nothing.")
     var dryRun = false
@@ -186,7 +186,6 @@ struct UndoCommand: AsyncParsableCommand {
 
     func validate() throws {
         if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
-        guard UndoPlan.Mode(rawValue: mode) != nil else { throw ValidationError("--mode \(mode): expected delete or revoke") }
         try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
         try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
         if let run, run < 1 { throw ValidationError("--run must be a run number (1 or more), not \(run)") }
@@ -196,12 +195,12 @@ struct UndoCommand: AsyncParsableCommand {
         let path = try location.path()
         let plan: UndoPlan
         do {
-            plan = try UndoPlan.plan(journalPath: path, run: run, mode: UndoPlan.Mode(rawValue: mode) ?? .delete)
+            plan = try UndoPlan.plan(journalPath: path, run: run, mode: mode)
         } catch {
             Output.error(error.localizedDescription)
             throw ExitStatus.for(error).exitCode
         }
-        let verb = mode == "revoke" ? "revoke" : "delete"
+        let verb = mode.rawValue
         Output.result("undo of \(path)\(run.map { " (run \($0))" } ?? ""): \(verb) \(plan.licensesToRemove) licenses it created, "
             + "revert \(plan.changesToRevert) changed licenses; \(plan.irreversible.count) deletions cannot be undone")
         for line in plan.irreversible { Output.result("  not reversible: \(line)") }

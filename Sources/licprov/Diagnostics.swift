@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import Synchronization
@@ -116,3 +117,11 @@ enum Progress: String, CaseIterable {
         }
     }
 }
+
+// Options as enums: help and shell completions list their values, and ArgumentParser refuses any
+// other with the list (exit 64).
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension Diagnostics.Format: ExpressibleByArgument {}
+extension Progress: ExpressibleByArgument {}
+extension RunConfiguration.ResultsColumns: ExpressibleByArgument {}
+extension UndoPlan.Mode: ExpressibleByArgument {}

@@ -10,6 +10,7 @@ import ArgumentParser
 /// | 65 | the input has invalid rows or columns (nothing was sent) |
 /// | 66 | the input file cannot be opened or read |
 /// | 69 | the API could not be reached (before the run, or for `--unreachable-timeout` during it; rerun to resume) |
+/// | 70 | an internal error licprov has no name for: a bug, to report with the command and the message |
 /// | 74 | journal or file-system failure |
 /// | 75 | interrupted; run the same command again to resume |
 /// | 76 | stopped: the API kept answering 429 past the budget (`--max-429s`, `--stall-timeout`); rerun later |
@@ -21,6 +22,7 @@ enum ExitStatus: Int32, CaseIterable {
     case invalidInput = 65
     case cannotReadInput = 66
     case apiUnreachable = 69
+    case internalError = 70
     case journalFailure = 74
     case interrupted = 75
     case rateLimited = 76
@@ -31,7 +33,7 @@ enum ExitStatus: Int32, CaseIterable {
     /// The table above, for `--help`.
     static let helpText = """
     Exit codes: 0 done · 1 some rows failed or conflicted · 64 usage · 65 invalid input (nothing sent) · \
-    66 input unreadable · 69 API unreachable · 74 journal or file-system failure · 75 interrupted, rerun to resume · \
+    66 input unreadable · 69 API unreachable · 70 internal error (a bug: report it) · 74 journal or file-system failure · 75 interrupted, rerun to resume · \
     76 stopped after too many 429s, rerun later · \
     77 token or permission rejected
     """
@@ -43,14 +45,22 @@ import Journal
 import Provisioning
 
 extension ExitStatus {
-    /// The one place where a thrown error becomes an exit code.
+    /// The one place where a thrown error becomes an exit code. An error with no place here is a
+    /// bug (70), said as one — never passed off as a journal failure.
     static func `for`(_ error: any Error) -> ExitStatus {
         switch error {
-        case let error as IngestionError: exitStatus(for: error)
-        case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing, is JournalLock.Held: .journalFailure
-        case is APIUnreachable: .apiUnreachable
-        case is CredentialError: .usage
-        default: .journalFailure
+        case let error as IngestionError:
+            switch error {
+            case .cannotOpen, .readFailed, .unreadable: return .cannotReadInput
+            case .badOption, .unknownFormat: return .usage
+            default: return .invalidInput
+            }
+        case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing, is JournalLock.Held, is CocoaError: return .journalFailure
+        case is APIUnreachable, is JournalAudit.Unavailable: return .apiUnreachable
+        case is CredentialError: return .usage
+        default:
+            Output.error("licprov: an internal error (\(type(of: error))): please report it with the command line and this message")
+            return .internalError
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ingestion
+import Provisioning
 
 /// `--value` flags (one entry each, as JSON) gathered into tables, one per column.
 enum ValueTableFlags {
@@ -92,7 +93,17 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Rows that change a license find it by the metadata entry NAME, whose value is the row's NAME column (or its id, when NAME is the --id-column: licprov keeps the id on every license it creates).", valueName: "NAME"))
     var targetMetadata: String?
 
+    @Option(help: "The metadata key of the marker licprov puts on each license to find it again (validate checks the rows leave room for it).")
+    var markerKey = RunConfiguration.defaultMarkerKey
+
+    @Flag(help: "Put no marker on licenses. Exactly-once then holds only for rows with their own key.")
+    var noMarker = false
+
+    @Flag(help: "Do not keep the --id-column value as a metadata entry of the same name on each license.")
+    var noIdMetadata = false
+
     func ingestOptions() throws -> IngestOptions {
+        guard !markerKey.isEmpty, markerKey.count <= 256 else { throw ValidationError("--marker-key must be 1–256 characters") }
         var format: InputFormat?
         if let name = self.format {
             guard let parsed = InputFormat(rawValue: name.lowercased()) else {
@@ -137,6 +148,8 @@ struct InputOptions: ParsableArguments {
                                     idColumn: idColumn ?? source?.idColumn, defaults: defaults, unknownColumns: policy, timeZone: zone)
         options.source = source
         options.sheet = sheet
+        options.markerKey = noMarker ? nil : markerKey
+        options.keepIDAsMetadata = !noIdMetadata
         for mapping in mappings {
             guard let equals = mapping.lastIndex(of: "="), equals != mapping.startIndex, mapping.index(after: equals) != mapping.endIndex else {
                 throw ValidationError("--map \(mapping): expected SOURCE=TARGET, e.g. --map 'Customer Email=email'")

@@ -60,17 +60,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "The metadata key of the marker licprov puts on each license to find it again.")
-    var markerKey = RunConfiguration.defaultMarkerKey
-
-    @Flag(help: "Put no marker on licenses. Exactly-once then holds only for rows with their own key.")
-    var noMarker = false
-
     @Flag(help: "Reject a row whose email has no Cryptlex user instead of creating the user.")
     var noCreateUsers = false
-
-    @Flag(help: "Do not keep the --id-column value as a metadata entry of the same name on each license.")
-    var noIdMetadata = false
 
     @Option(help: "Stop the run once this many licenses have failed, been rejected or conflicted (0: never).")
     var maxFailures = 0
@@ -87,20 +78,20 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "List at most this many problems when the file is refused.")
     var maxProblems = 20
 
-    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error.")
-    var logLevel = "notice"
+    @Option(help: "Log level on stderr.")
+    var logLevel: Logger.Level = .notice
 
     @Option(help: "Log format on stderr: text, or json (one object per line).")
-    var logFormat = "text"
+    var logFormat: Diagnostics.Format = .text
 
     @Option(help: "Progress on stderr: bar (default on a terminal), plain (default otherwise), json or none.")
-    var progress: String?
+    var progress: Progress?
 
     @Flag(help: "Print the summary on stdout as one JSON object.")
     var json = false
 
-    @Option(help: "The results file's columns: standard (default), or input: every column of the row as the file had it, then status, license_key, license_id, message.")
-    var resultsColumns = "standard"
+    @Option(help: "The results file's columns: standard, or input: every column of the row as the file had it, then status, license_key, license_id, message.")
+    var resultsColumns: RunConfiguration.ResultsColumns = .standard
 
     @Option(help: ArgumentHelp("At the end of every run, write its figures here in the Prometheus text format (for node_exporter's textfile collector; replaced atomically).", valueName: "PATH"))
     var metricsFile: String?
@@ -122,21 +113,14 @@ struct RunCommand: AsyncParsableCommand {
         try FlagRange.check("max-failures", maxFailures, FlagRange.maxFailures)
         try FlagRange.check("max-problems", maxProblems, FlagRange.maxProblems)
         try FlagRange.check("max-429s", max429s, FlagRange.max429s)
-        guard let layout = RunConfiguration.ResultsColumns(rawValue: resultsColumns) else {
-            throw ValidationError("--results-columns \(resultsColumns): expected standard or input")
-        }
-        if layout == .input && input.file == "-" { throw ValidationError("--results-columns input reads the file again for its cells: give a file, not standard input") }
+        if resultsColumns == .input && input.file == "-" { throw ValidationError("--results-columns input reads the file again for its cells: give a file, not standard input") }
         try FlagRange.check("stall-timeout", stallTimeout, FlagRange.stallTimeout)
         try FlagRange.check("unreachable-timeout", unreachableTimeout, FlagRange.unreachableTimeout)
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning or error") }
-        guard Diagnostics.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format \(logFormat): expected text or json") }
-        if let progress, Progress(rawValue: progress) == nil { throw ValidationError("--progress \(progress): expected bar, plain, json or none") }
-        guard !markerKey.isEmpty, markerKey.count <= 256 else { throw ValidationError("--marker-key must be 1–256 characters") }
     }
 
     func run() async throws {
-        let logger = Diagnostics.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .notice, format: Diagnostics.Format(rawValue: logFormat) ?? .text)
-        let progressMode = progress.flatMap(Progress.init(rawValue:)) ?? .automatic
+        let logger = Diagnostics.bootstrap(level: logLevel, format: logFormat)
+        let progressMode = progress ?? .automatic
         let options = try input.ingestOptions()
         // Checked before the file is read: a missing token or a bad URL, proxy or CA file is a usage error.
         let client = try connection.client(connections: concurrency + 1, requestTimeout: Duration(secondsValue: requestTimeout),
@@ -148,7 +132,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.burst = burst
         configuration.windowLimit = windowLimit == 0 ? nil : windowLimit
         configuration.retry = RetryPolicy(base: Duration(secondsValue: retryBase), cap: Duration(secondsValue: retryCap), maxAttempts: maxAttempts)
-        configuration.markerKey = noMarker ? nil : markerKey
+        configuration.markerKey = options.markerKey
         configuration.reconcileDelay = Duration(secondsValue: reconcileDelay)
         configuration.requestTimeout = Duration(secondsValue: requestTimeout)
         configuration.maxFailures = maxFailures
@@ -156,11 +140,11 @@ struct RunCommand: AsyncParsableCommand {
         configuration.stallTimeout = Duration(secondsValue: stallTimeout)
         configuration.unreachableTimeout = Duration(secondsValue: unreachableTimeout)
         configuration.createUsers = !noCreateUsers
-        configuration.keepIDAsMetadata = !noIdMetadata
+        configuration.keepIDAsMetadata = options.keepIDAsMetadata
         configuration.dryRun = dryRun
-        configuration.resultsColumns = RunConfiguration.ResultsColumns(rawValue: resultsColumns) ?? .standard
+        configuration.resultsColumns = resultsColumns
         configuration.commandLine = (["licprov"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        if noMarker {
+        if input.noMarker {
             Output.error("warning: --no-marker: a lost response can only be settled for rows with their own key; other rows may end up unresolved")
         }
 

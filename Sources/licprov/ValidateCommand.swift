@@ -30,7 +30,7 @@ struct ValidateCommand: AsyncParsableCommand {
             report = try FileValidation.validate(path: input.file, options: options, limit: max(0, maxProblems))
         } catch let error as IngestionError {
             Output.error(error.localizedDescription)
-            throw exitStatus(for: error).exitCode
+            throw ExitStatus.for(error).exitCode
         }
         for diagnostic in report.listed { Output.result(diagnostic.description) }
         if report.total > report.listed.count {
@@ -45,10 +45,3 @@ struct ValidateCommand: AsyncParsableCommand {
     }
 }
 
-func exitStatus(for error: IngestionError) -> ExitStatus {
-    switch error {
-    case .cannotOpen, .readFailed, .unreadable: .cannotReadInput
-    case .badOption, .unknownFormat: .usage
-    default: .invalidInput
-    }
-}

@@ -134,3 +134,26 @@ struct ProfileTests {
         #expect(throws: IngestionError.self) { try DateFormat(pattern: "dd/MMM/yy") }
     }
 }
+
+/// validate checks what run checks: room for licprov's marker and the order id, and no clash.
+@Suite("validate checks what run checks")
+struct RunParityTests {
+    @Test func theMarkerAndTheOrderIdNeedRoomAndNoClash() throws {
+        let many = (1...49).map { "metadata.k\($0)" }.joined(separator: ",")
+        let values = (1...49).map { "v\($0)" }.joined(separator: ",")
+        var options = IngestOptions(idColumn: "order_id", defaults: [("productId", "p1")])
+        let result = try read("t.csv", "order_id,\(many)\nO-1,\(values)\n", options)
+        #expect(result.messages == ["t.csv:2: metadata: 49 metadata entries leave no room for the entries licprov adds (its marker, the order id); at most 48"])
+        let clash = try read("t.csv", "order_id,metadata.licprov_request,metadata.order_id\nO-1,x,y\n", options)
+        #expect(clash.messages == [
+            "t.csv:2: metadata.licprov_request: this metadata key is licprov's marker; rename the column, or choose another marker with --marker-key",
+            "t.csv:2: metadata.order_id: the id column order_id is kept as a metadata entry of that name already; drop this column or pass --no-id-metadata",
+        ])
+        // --no-marker and --no-id-metadata leave the room.
+        options.markerKey = nil
+        options.keepIDAsMetadata = false
+        #expect(try read("t.csv", "order_id,\(many)\nO-1,\(values)\n", options).messages.isEmpty)
+        let twice = try read("t.csv", "userId,email\nu-1,a@x.example\n")
+        #expect(twice.messages == ["t.csv:2: userId: the row names its user twice, by userId and by email; keep one of the two columns"])
+    }
+}
