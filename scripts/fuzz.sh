@@ -65,7 +65,12 @@ esac
 # Built again only when a source is newer than the binary.
 if [ ! -x "$out/fuzz-$binary" ] || [ -n "$(find "${sources[@]}" scripts/fuzz.sh -newer "$out/fuzz-$binary" 2>/dev/null | head -1)" ]; then
   echo "== building fuzz-$binary (${#sources[@]} files)" >&2
-  swiftc "${flags[@]}" -module-name "Fuzz_$binary" -I "$out/modules" "${sources[@]}" -o "$out/fuzz-$binary"
+  # The binary takes the time the build started: a source edited while swiftc ran (whose
+  # frontend jobs may then have read two versions of it) is newer, so the next run builds again.
+  touch "$out/started-$binary"
+  swiftc "${flags[@]}" -module-name "Fuzz_$binary" -I "$out/modules" "${sources[@]}" -o "$out/fuzz-$binary.new"
+  touch -r "$out/started-$binary" "$out/fuzz-$binary.new"
+  mv "$out/fuzz-$binary.new" "$out/fuzz-$binary"
 fi
 echo "== fuzzing $target for $seconds s" >&2
 export LICPROV_SCHEMA=$PWD/Sources/CryptlexEmulator/Resources/cryptlex-v3-subset.json
