@@ -157,6 +157,13 @@ struct XLSXReader {
                 state.inInlineText = state.cell != nil && !selfClosing
             } else if tag.is("row") {
                 let number = tag.integer("r") ?? state.lastRow + 1
+                // Rows are numbered 1 to 1,048,576 and written in order (fuzz: a row "0" made a
+                // problem at line 0).
+                guard number > state.lastRow, number <= Self.maxRows else {
+                    throw IngestionError.unreadable(file: file, reason: number > Self.maxRows || number < 1
+                        ? "the sheet \"\(sheetName)\" has a row numbered \(number), which is no row (rows go from 1 to 1048576)"
+                        : "the sheet \"\(sheetName)\" has row \(number) after row \(state.lastRow); rows must be in order (save the workbook again in Excel or LibreOffice)")
+                }
                 state.lastRow = number
                 state.lastColumn = -1
                 state.row = Row(number: number, cells: [], errors: [])
@@ -257,6 +264,8 @@ struct XLSXReader {
 
     /// A sheet's columns: A to XFD.
     static let maxColumns = 16_384
+    /// A sheet's rows.
+    static let maxRows = 1_048_576
 
     /// The column of a reference (`D7` → 3), nil when its letters name no column of a sheet.
     static func column(_ reference: UnsafeBufferPointer<UInt8>) -> Int? {
