@@ -10,8 +10,10 @@ public struct DateFormat: Sendable, Equatable, CustomStringConvertible {
         case literal(UInt8)
     }
 
-    let tokens: [Token]
-    public let description: String
+    private(set) var tokens: [Token]
+    public private(set) var description: String
+    /// Whether it has a time of day (`HH`).
+    let hasTime: Bool
 
     /// Parses a pattern; throws a message naming what is not understood.
     public init(pattern: String) throws(IngestionError) {
@@ -55,14 +57,28 @@ public struct DateFormat: Sendable, Equatable, CustomStringConvertible {
         if tokens.contains(.minute) && !tokens.contains(.hour) { throw .badOption("--date-format \(pattern): mm (minutes) needs HH") }
         self.tokens = tokens
         description = pattern
+        hasTime = tokens.contains(.hour)
     }
 
-    var hasTime: Bool { tokens.contains(.hour) }
+
+    /// A copy that shares no array or string with this one (see ``RowBuilder/unshared()``): every
+    /// date cell reads the tokens.
+    var unshared: DateFormat {
+        var copy = self
+        copy.tokens = tokens.map { $0 }
+        copy.description = description.unshared
+        return copy
+    }
 
     /// `text` in this format as ISO 8601 (`2026-11-03`, `2026-11-03T10:30:00`); nil when it is not
     /// written so; a failure when it is, but names no calendar date or time.
-    func iso(_ text: String) -> Result<String, CellProblem>? {
-        let bytes = Array(text.utf8)
+    /// With `midnightUTC`, a date without a time comes out as the API takes it (`2026-11-03T00:00:00Z`).
+    func iso(_ text: String, midnightUTC: Bool = false) -> Result<String, CellProblem>? {
+        var bytes = text
+        return bytes.withUTF8 { iso($0, text: text, midnightUTC: midnightUTC && !hasTime) }
+    }
+
+    private func iso(_ bytes: UnsafeBufferPointer<UInt8>, text: String, midnightUTC: Bool) -> Result<String, CellProblem>? {
         var index = 0
         var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0
         func digits(min: Int, max: Int) -> Int? {
@@ -90,9 +106,25 @@ public struct DateFormat: Sendable, Equatable, CustomStringConvertible {
             return .failure(CellProblem("is not a calendar date: \"\(text)\" read as \(description)"))
         }
         guard hour < 24, minute < 60, second < 60 else { return .failure(CellProblem("is not a time of day: \"\(text)\" read as \(description)")) }
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
-        let date = String(repeating: "0", count: max(0, 4 - String(year).count)) + "\(year)-\(two(month))-\(two(day))"
-        return .success(hasTime ? "\(date)T\(two(hour)):\(two(minute)):\(two(second))" : date)
+        // Written byte by byte: a date fits a small string, which needs no allocation.
+        let length = hasTime ? 19 : midnightUTC ? 20 : 10
+        return .success(String(unsafeUninitializedCapacity: length) { out in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    out[position] = UInt8(0x30 + value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0); out[4] = UInt8(ascii: "-"); put(month, 2, at: 5); out[7] = UInt8(ascii: "-"); put(day, 2, at: 8)
+            if hasTime {
+                out[10] = UInt8(ascii: "T"); put(hour, 2, at: 11); out[13] = UInt8(ascii: ":"); put(minute, 2, at: 14)
+                out[16] = UInt8(ascii: ":"); put(second, 2, at: 17)
+            } else if midnightUTC {
+                for (offset, byte) in "T00:00:00Z".utf8.enumerated() { out[10 + offset] = byte }
+            }
+            return length
+        })
     }
 }
 
@@ -109,8 +141,9 @@ public struct DateReading: Sendable, Equatable {
 
     /// A cell's date-time as RFC 3339 for the API.
     func normalize(_ text: String) -> Result<String, CellProblem> {
-        if let format, let iso = format.iso(text.trimmed) {
-            return iso.flatMap { DateTimeText.normalize($0, zone: zone) }
+        if let format, let iso = format.iso(text.trimmed, midnightUTC: true) {
+            // A date alone is midnight UTC, as any bare date; a time of day is read in the zone.
+            return format.hasTime ? iso.flatMap { DateTimeText.normalize($0, zone: zone) } : iso
         }
         let normalized = DateTimeText.normalize(text, zone: zone)
         // An ISO date that fails (no zone, no such day) says why itself.

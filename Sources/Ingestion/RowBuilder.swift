@@ -31,7 +31,7 @@ struct RowBuilder: Sendable {
         // What each table's column sets (JSON: by its name or mapping; CSV: again from the header).
         self.tables = tables.map { table in
             var table = table
-            table.keyIdentity = ColumnTarget.resolve(options.columnMap[table.column] ?? table.column, policy: .ignore).identity
+            table.prepare(keyIdentity: ColumnTarget.resolve(options.columnMap[table.column] ?? table.column, policy: .ignore).identity)
             return table
         }
         let idTarget = options.idColumn.map { ColumnTarget.resolve($0, policy: .ignore) }
@@ -51,6 +51,7 @@ struct RowBuilder: Sendable {
         copy.plan = plan.map(\.unshared)
         copy.options.columnMap = Dictionary(uniqueKeysWithValues: options.columnMap.map { ($0.unshared, $1.unshared) })
         copy.sheet = sheet?.unshared
+        copy.tables = tables.map { $0.unshared() }
         return copy
     }
 
@@ -144,7 +145,7 @@ struct RowBuilder: Sendable {
                     "[values.\(tables[index].column)] names a column the file does not have; its columns are: \(names.joined(separator: ", "))")
             }
             tableColumns.append(column)
-            tables[index].keyIdentity = plan[column].identity
+            tables[index].prepare(keyIdentity: plan[column].identity) { seen[$0] }
         }
         columnByIdentity = seen
         let hasProduct = plan.contains { $0.identity == "productId" } || mapper.defaults.contains { $0.target.identity == "productId" }
@@ -188,8 +189,9 @@ struct RowBuilder: Sendable {
             }
         }
         if !tables.isEmpty {
-            let fields = record.fields
-            mapper.applyTables(tables, keys: tableColumns.map { fields[$0] }, own: { identity in columnByIdentity[identity].map { fields[$0] } }, into: &assembly)
+            // Locals: a closure over `self` would copy the builder, per row.
+            let fields = record.fields, columns = tableColumns
+            mapper.applyTables(tables, key: { fields[columns[$0]] }, own: { $0.ownColumn.map { fields[$0] } }, into: &assembly)
         }
         var row = mapper.finish(&assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics)
         if let sheet { locate(&row.diagnostics, sheet: sheet) }
@@ -288,7 +290,7 @@ struct RowBuilder: Sendable {
             break
         }
         if !tables.isEmpty {
-            mapper.applyTables(tables, keys: tableKeys, own: { own[$0] }, into: &assembly)
+            mapper.applyTables(tables, key: { tableKeys[$0] }, own: { own[$0.identity] }, into: &assembly)
         }
         if options.idColumn != nil, idValue == nil { idValue = "" }
         let id = rowID(from: idValue, position: position, diagnostics: &diagnostics)

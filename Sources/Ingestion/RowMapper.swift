@@ -13,7 +13,7 @@ struct RowMapper: Sendable {
     /// Values from flags, applied before the row's own cells.
     private(set) var defaults: [Placed]
     /// Local date formats and the zone of date-times written without one (`--date-format`, `--time-zone`).
-    let dates: DateReading
+    private(set) var dates: DateReading
     /// The action of a row without an `action` cell (`--action`; `create` by default).
     let defaultAction: LicenseAction
     /// `--target-metadata NAME`: change rows find their license by this metadata entry.
@@ -33,6 +33,7 @@ struct RowMapper: Sendable {
         copy.markerKey = markerKey?.unshared
         copy.idMetadataKey = idMetadataKey?.unshared
         copy.defaults = defaults.map { Placed(target: $0.target.unshared, cell: $0.cell.unshared, label: $0.label.unshared) }
+        copy.dates.format = dates.format?.unshared
         return copy
     }
 

@@ -62,21 +62,32 @@ public enum ExportSource: String, Sendable, CaseIterable {
 struct ResolvedTable: Sendable {
     struct Assignment: Sendable {
         var target: ColumnTarget
+        /// The target's identity (`licenseTemplateId`, `metadata.plan`), made once.
+        var identity: String
         var text: String
         var label: String
+        /// The table is keyed on this very field: it translates the row's value, which does not win.
+        var translates = false
+        /// (CSV, XLSX) the row's own column for this target, set once the header is read: the row
+        /// wins over the table.
+        var ownColumn: Int?
     }
 
     let column: String
-    /// What the keyed column itself sets (its mapped target), for tables that translate it.
-    var keyIdentity: String?
-    let entries: [String: [Assignment]]
+    /// What each value sets, by entry.
+    private(set) var assignments: [[Assignment]] = []
+    /// Entries by normalised value (see ``ValueTable/normalize(_:)``).
+    private let entries: [String: Int]
+    /// Entries by the value as the profile writes it: most rows spell it so, and are found without
+    /// the trimmed, lowercased copy.
+    private let exact: [String: Int]
     let known: String
 
     /// Resolves every field name; throws naming a field no column could set, or a value of the
     /// wrong type for its field.
     init(_ table: ValueTable, dates: DateReading) throws(IngestionError) {
         column = table.column
-        var entries: [String: [Assignment]] = [:]
+        var entries: [String: Int] = [:], exact: [String: Int] = [:]
         for entry in table.entries {
             var assignments: [Assignment] = []
             for field in entry.fields {
@@ -91,40 +102,81 @@ struct ResolvedTable: Sendable {
                     }
                 default: break
                 }
-                assignments.append(Assignment(target: target, text: field.value,
-                                              label: "\(target.identity ?? field.name) (from [values.\(table.column)] \(entry.value))"))
+                let identity = target.identity ?? field.name
+                assignments.append(Assignment(target: target, identity: identity, text: field.value,
+                                              label: "\(identity) (from [values.\(table.column)] \(entry.value))"))
             }
             let key = ValueTable.normalize(entry.value)
             guard entries[key] == nil else { throw .badOption("[values.\(table.column)] has \(entry.value) twice (values match ignoring case and spaces)") }
-            entries[key] = assignments
+            entries[key] = self.assignments.count
+            exact[entry.value] = self.assignments.count
+            self.assignments.append(assignments)
         }
         self.entries = entries
+        self.exact = exact
         known = table.entries.map(\.value).sorted().joined(separator: ", ")
+    }
+
+    /// The entry for a row's value (nil: the table has no such value).
+    func entry(for value: String) -> Int? {
+        exact[value] ?? entries[ValueTable.normalize(value)]
+    }
+
+    /// A copy that shares no string or array with this one (see ``RowBuilder/unshared()``): rows
+    /// read the assignments' text, on every worker.
+    func unshared() -> ResolvedTable {
+        var copy = self
+        copy.assignments = assignments.map { entry in
+            entry.map { assignment in
+                var assignment = assignment
+                assignment.target = assignment.target.unshared
+                assignment.identity = assignment.identity.unshared
+                assignment.text = assignment.text.unshared
+                assignment.label = assignment.label.unshared
+                return assignment
+            }
+        }
+        return copy
+    }
+
+    /// Says what the keyed column sets itself (`identity`: its mapped target), for the assignments
+    /// that translate it, and (CSV, XLSX) the column that sets each assignment's target
+    /// (`column(identity)`).
+    mutating func prepare(keyIdentity: String?, column: (String) -> Int? = { _ in nil }) {
+        for entry in assignments.indices {
+            for index in assignments[entry].indices {
+                assignments[entry][index].translates = assignments[entry][index].identity == keyIdentity
+                assignments[entry][index].ownColumn = column(assignments[entry][index].identity)
+            }
+        }
     }
 }
 
 extension RowMapper {
-    /// Places what the value tables say for this row: `keys` are the row's values of the tables'
-    /// columns (nil: the row has none), `own` the row's own text for a target identity.
-    func applyTables(_ tables: [ResolvedTable], keys: [String?], own: (String) -> String?, into row: inout Assembly) {
-        for (index, table) in tables.enumerated() {
-            guard let key = keys[index], !key.trimmed.isEmpty else { continue }
-            guard let assignments = table.entries[ValueTable.normalize(key)] else {
+    /// Places what the value tables say for this row: `key(index)` is the row's value of table
+    /// `index`'s column (nil: the row has none), `own` the row's own text for an assignment's target.
+    /// (Elements are read where they lie: a copy of an assignment is four reference counts, per row.)
+    func applyTables(_ tables: [ResolvedTable], key: (Int) -> String?, own: (ResolvedTable.Assignment) -> String?, into row: inout Assembly) {
+        for index in tables.indices {
+            guard let key = key(index), !key.trimmed.isEmpty else { continue }
+            guard let entry = tables[index].entry(for: key) else {
+                let table = tables[index]
                 row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: table.column,
                                                   message: "\"\(key.trimmed.prefix(60))\" is not in [values.\(table.column)]; its values are: \(table.known)"))
                 continue
             }
-            for assignment in assignments {
-                let identity = assignment.target.identity ?? ""
-                if identity != table.keyIdentity, let mine = own(identity), !mine.trimmed.isEmpty {
+            for position in tables[index].assignments[entry].indices {
+                if !tables[index].assignments[entry][position].translates, let mine = own(tables[index].assignments[entry][position]), !mine.trimmed.isEmpty {
+                    let assignment = tables[index].assignments[entry][position]
                     if ValueTable.normalize(mine) != ValueTable.normalize(assignment.text) {
-                        row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: identity, message:
-                            "the row says \"\(mine.trimmed.prefix(60))\", [values.\(table.column)] \(key.trimmed) says \"\(assignment.text.prefix(60))\"; the row's value is used",
+                        row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: assignment.identity, message:
+                            "the row says \"\(mine.trimmed.prefix(60))\", [values.\(tables[index].column)] \(key.trimmed) says \"\(assignment.text.prefix(60))\"; the row's value is used",
                             severity: .warning))
                     }
                     continue
                 }
-                place(assignment.target, .text(assignment.text), label: assignment.label, into: &row)
+                place(tables[index].assignments[entry][position].target, .text(tables[index].assignments[entry][position].text),
+                      label: tables[index].assignments[entry][position].label, into: &row)
             }
         }
     }
