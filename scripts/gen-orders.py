@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes a synthetic order file for benchmarks and tests: gen-orders.py FORMAT ROWS PATH [--keys] [--no-customers] [--reseller].
+"""Writes a synthetic order file for benchmarks and tests: gen-orders.py FORMAT ROWS PATH [--keys] [--no-customers] [--reseller] [--converted].
 
 Every row has an order id, a customer, two typed fields, a date, tags and a metadata column;
 with --keys each row also carries its own license key (a migration); --no-customers leaves out
 the email and firstName columns. --reseller (csv) writes a reseller's headers and plan names instead
-of licprov's (read with --config on the profile scripts/bench-ingest.sh writes). FORMAT xlsx writes a
+of licprov's (read with --config on the profile scripts/bench-ingest.sh writes); --converted (csv) the same
+orders in licprov's own layout, as a conversion script would have written them (a licenseTemplateId
+column, ISO dates), for what the profile costs. FORMAT xlsx writes a
 workbook with openpyxl, its strings then shared as Excel shares them, and expiresAt as a date cell."""
 import json
 import re
@@ -15,6 +17,7 @@ fmt, rows, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 keys = "--keys" in sys.argv[4:]
 customers = "--no-customers" not in sys.argv[4:]
 reseller = "--reseller" in sys.argv[4:]
+converted = "--converted" in sys.argv[4:]
 
 
 def xlsx():
@@ -64,6 +67,8 @@ if fmt == "xlsx":
 with open(path, "w", newline="") as out:
     if fmt == "csv" and reseller:
         out.write("Order No,Product,Customer Email,First Name,Seats,Term,Renewal Date,Labels,Plan\r\n")
+    elif fmt == "csv" and converted:
+        out.write("order_id,productId,email,firstName,allowedActivations,subscriptionInterval,expiresAt,tags,licenseTemplateId,metadata.plan\r\n")
     elif fmt == "csv":
         out.write("order_id,productId," + ("key," if keys else "") +
                   ("email,firstName," if customers else "") + "allowedActivations,subscriptionInterval,expiresAt,tags,metadata.plan\r\n")
@@ -74,6 +79,10 @@ with open(path, "w", newline="") as out:
         if fmt == "csv" and reseller:
             out.write(f"ORD-{i:08d},prod-bench,customer{i % 5000}@example.com,Name{i % 97},{i % 5 + 1},P1Y,15/0{i % 9 + 1}/2027,bench|row,"
                       f"{'Pro' if i % 2 else 'Standard'}\r\n")
+        elif fmt == "csv" and converted:
+            plan = "pro" if i % 2 else "standard"
+            out.write(f"ORD-{i:08d},prod-bench,customer{i % 5000}@example.com,Name{i % 97},{i % 5 + 1},P1Y,2027-0{i % 9 + 1}-15,bench|row,"
+                      f"tmpl-{plan},{plan}\r\n")
         elif fmt == "csv":
             out.write(f"ORD-{i:08d},prod-bench," + (key + "," if keys else "") +
                       (f"customer{i % 5000}@example.com,Name{i % 97}," if customers else "") + f"{i % 5 + 1},P1Y,2027-0{i % 9 + 1}-15,bench|row,"
