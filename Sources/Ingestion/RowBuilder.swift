@@ -200,6 +200,7 @@ struct RowBuilder: Sendable {
 
     /// Names each problem by its cell (`Orders!D7`), or by its row when it is not one column's.
     private func locate(_ diagnostics: inout [Diagnostic], sheet: String) {
+        guard !diagnostics.isEmpty else { return }
         let quoted = sheet.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? sheet : "'\(sheet.replacingOccurrences(of: "'", with: "''"))'"
         for index in diagnostics.indices {
             let line = diagnostics[index].line
