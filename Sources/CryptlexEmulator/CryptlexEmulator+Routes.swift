@@ -129,6 +129,16 @@ extension CryptlexEmulator {
             }
         }
         let plan = await faults.plan(method: request.method.rawValue, path: request.uri.path)
+        if let hold = plan.hold {
+            // Held until the settings change or the hold's time is up, then dropped unprocessed.
+            await store.count { $0.faults["hold", default: 0] += 1 }
+            let until = ContinuousClock.now + .seconds(hold.seconds)
+            while await faults.isHolding(hold.generation), ContinuousClock.now < until {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            await context.resetConnection()
+            throw HTTPError(.internalServerError)
+        }
         if plan.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(plan.delayMilliseconds)) }
         if let fault = plan.fault {
             await store.count { $0.faults[fault.rawValue, default: 0] += 1 }

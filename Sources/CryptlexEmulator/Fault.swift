@@ -51,9 +51,41 @@ public struct FaultRule: Sendable, Codable, Equatable {
     }
 }
 
+/// A server that stops answering after `after` matching requests: the ones after it wait,
+/// unprocessed, until the fault settings change or `seconds` pass, and are then dropped (the
+/// connection reset) — never processed, as a server that went away would. Stops a client at a
+/// known point: a kill drill, or a test that must signal a run while it is still going.
+public struct FaultHold: Sendable, Codable, Equatable {
+    public var after: Int
+    public var seconds: Int
+    public var method: String?
+    public var path: String?
+
+    public init(after: Int, seconds: Int = 60, method: String? = nil, path: String? = nil) {
+        self.after = after
+        self.seconds = seconds
+        self.method = method
+        self.path = path
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        after = try container.decode(Int.self, forKey: .after)
+        seconds = try container.decodeIfPresent(Int.self, forKey: .seconds) ?? 60
+        method = try container.decodeIfPresent(String.self, forKey: .method)
+        path = try container.decodeIfPresent(String.self, forKey: .path)
+    }
+
+    func matches(method: String, path: String) -> Bool {
+        FaultRule(fault: .reset, method: self.method, path: self.path).matches(method: method, path: path)
+    }
+}
+
 /// Every fault setting at once: the body of `PUT /__admin/faults` and of `GET /__admin/faults`.
 public struct FaultSettings: Sendable, Codable, Equatable {
     public var rules: [FaultRule]
+    /// Requests held after a number of them (see ``FaultHold``).
+    public var hold: FaultHold?
     /// Latency added to every `/v3` request, in milliseconds.
     public var latencyMilliseconds: Int
     /// Random extra latency, uniform in 0…jitter, in milliseconds.
@@ -66,8 +98,9 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     public var lookupLagMilliseconds: Int
 
     public init(rules: [FaultRule] = [], latencyMilliseconds: Int = 0, jitterMilliseconds: Int = 0, retryAfterSeconds: Int = 1,
-                lookupLagMilliseconds: Int = 0) {
+                lookupLagMilliseconds: Int = 0, hold: FaultHold? = nil) {
         self.lookupLagMilliseconds = lookupLagMilliseconds
+        self.hold = hold
         self.rules = rules
         self.latencyMilliseconds = latencyMilliseconds
         self.jitterMilliseconds = jitterMilliseconds
@@ -88,6 +121,10 @@ public struct FaultSettings: Sendable, Codable, Equatable {
         }
         if !Self.retryAfterRange.contains(retryAfterSeconds) {
             return "retryAfterSeconds must be from 0 to \(Self.retryAfterRange.upperBound), not \(retryAfterSeconds)"
+        }
+        if let hold {
+            if !(0...Self.countRange.upperBound).contains(hold.after) { return "hold.after must be from 0 to \(Self.countRange.upperBound), not \(hold.after)" }
+            if !(1...600).contains(hold.seconds) { return "hold.seconds must be from 1 to 600, not \(hold.seconds)" }
         }
         for (index, rule) in rules.enumerated() {
             if let probability = rule.probability, !(0...1).contains(probability) {
@@ -110,5 +147,6 @@ public struct FaultSettings: Sendable, Codable, Equatable {
         jitterMilliseconds = try container.decodeIfPresent(Int.self, forKey: .jitterMilliseconds) ?? 0
         lookupLagMilliseconds = try container.decodeIfPresent(Int.self, forKey: .lookupLagMilliseconds) ?? 0
         retryAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? 1
+        hold = try container.decodeIfPresent(FaultHold.self, forKey: .hold)
     }
 }

@@ -9,10 +9,20 @@ public actor FaultInjector {
         public var fault: Fault?
         public var delayMilliseconds: Int
         public var retryAfterSeconds: Int
+        /// Held (see ``FaultHold``): wait while ``isHolding(_:)`` says so, at most `seconds`, then drop it.
+        public var hold: (generation: Int, seconds: Int)?
+
+        public static func == (left: Plan, right: Plan) -> Bool {
+            left.fault == right.fault && left.delayMilliseconds == right.delayMilliseconds && left.retryAfterSeconds == right.retryAfterSeconds
+                && left.hold?.generation == right.hold?.generation && left.hold?.seconds == right.hold?.seconds
+        }
     }
 
     private var settings: FaultSettings
     private var generator: SplitMix64
+    /// Which settings are in force (a hold lasts while they are), and how many requests their hold let through.
+    private var generation = 0
+    private var passedHold = 0
 
     public init(settings: FaultSettings = FaultSettings(), seed: UInt64) {
         self.settings = settings
@@ -23,10 +33,23 @@ public actor FaultInjector {
     public func current() -> FaultSettings { settings }
 
     /// Replaces every setting.
-    public func replace(with newSettings: FaultSettings) { settings = newSettings }
+    public func replace(with newSettings: FaultSettings) {
+        settings = newSettings
+        generation += 1
+        passedHold = 0
+    }
+
+    /// Whether the hold that `generation`'s settings put on a request still stands.
+    public func isHolding(_ generation: Int) -> Bool { generation == self.generation }
 
     /// Draws the plan for one request.
     public func plan(method: String, path: String) -> Plan {
+        if let hold = settings.hold, hold.matches(method: method, path: path) {
+            if passedHold >= hold.after {
+                return Plan(fault: nil, delayMilliseconds: 0, retryAfterSeconds: settings.retryAfterSeconds, hold: (generation, hold.seconds))
+            }
+            passedHold += 1
+        }
         var chosen: Fault?
         if let index = settings.rules.firstIndex(where: { ($0.count ?? 0) > 0 && $0.matches(method: method, path: path) }) {
             chosen = settings.rules[index].fault
@@ -45,7 +68,7 @@ public actor FaultInjector {
         if settings.jitterMilliseconds > 0 {
             delay += Int(generator.next() % UInt64(settings.jitterMilliseconds + 1))
         }
-        return Plan(fault: chosen, delayMilliseconds: delay, retryAfterSeconds: settings.retryAfterSeconds)
+        return Plan(fault: chosen, delayMilliseconds: delay, retryAfterSeconds: settings.retryAfterSeconds, hold: nil)
     }
 }
 

@@ -1,4 +1,5 @@
 @testable import CryptlexEmulator
+import Foundation
 import Testing
 
 @Suite("Emulator parts without a server")
@@ -83,6 +84,25 @@ struct EmulatorUnitTests {
         #expect(await injector.plan(method: "GET", path: "/v3/users").fault == .lostResponse)
         #expect(await injector.plan(method: "POST", path: "/v3/users").fault == nil)
         #expect(await injector.current().rules.isEmpty)
+    }
+
+    /// A hold lets `after` matching requests through, holds the rest while the settings stand, and
+    /// is lifted by new settings; other routes pass. (Held requests are dropped unprocessed: the
+    /// run tests in EndToEndTests stop a run at a hold.)
+    @Test func aHoldLetsTheFirstRequestsThroughAndHoldsTheRestUntilTheSettingsChange() async throws {
+        let settings = try JSONDecoder().decode(FaultSettings.self, from: Data(#"{"hold":{"after":2,"method":"POST","path":"/v3/licenses"}}"#.utf8))
+        #expect(settings.hold == FaultHold(after: 2, seconds: 60, method: "POST", path: "/v3/licenses"))
+        let injector = FaultInjector(settings: settings, seed: 1)
+        #expect(await injector.plan(method: "POST", path: "/v3/licenses").hold == nil)
+        #expect(await injector.plan(method: "GET", path: "/v3/licenses").hold == nil)
+        #expect(await injector.plan(method: "POST", path: "/v3/licenses").hold == nil)
+        let held = try #require(await injector.plan(method: "POST", path: "/v3/licenses").hold)
+        #expect(held.seconds == 60)
+        #expect(await injector.isHolding(held.generation))
+        await injector.replace(with: FaultSettings())
+        #expect(await !injector.isHolding(held.generation))
+        #expect(await injector.plan(method: "POST", path: "/v3/licenses").hold == nil)
+        #expect(FaultSettings(hold: FaultHold(after: 1, seconds: 0)).problem() == "hold.seconds must be from 1 to 600, not 0")
     }
 
     @Test func timestampsRoundTripWithSevenDigits() {

@@ -40,6 +40,11 @@ final class EmulatorProcess {
         (try await admin("counters") as? [String: Any])?[name] as? Int ?? -1
     }
 
+    /// How many faults of a kind (`"hold"`, `"reset"`, …) the emulator has injected.
+    func faultCount(_ kind: String) async throws -> Int {
+        ((try await admin("counters") as? [String: Any])?["faults"] as? [String: Any])?[kind] as? Int ?? 0
+    }
+
     /// The marker value of every license the emulator holds.
     func markers() async throws -> [String] {
         let licenses = try await admin("licenses") as? [[String: Any]] ?? []
