@@ -27,12 +27,14 @@ let package = Package(
     ],
     targets: [
         // MARK: licprov's core: one module per concern, wired together by Provisioning
-        .target(name: "Ingestion", dependencies: ["CryptlexAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "CryptlexModels"),
+        .target(name: "Ingestion", dependencies: ["CryptlexModels", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Scheduling"),
-        .target(name: "Journal", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Journal", dependencies: ["CryptlexModels", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "CryptlexAPI",
             dependencies: [
+                "CryptlexModels",
                 "Scheduling",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -44,14 +46,14 @@ let package = Package(
         ),
         .target(
             name: "Provisioning",
-            dependencies: ["Ingestion", "Scheduling", "CryptlexAPI", "Journal", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Ingestion", "Scheduling", "CryptlexModels", "CryptlexAPI", "Journal", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: the command-line tool
         .executableTarget(
             name: "licprov",
             dependencies: [
-                "Provisioning", "Ingestion", "Journal", "Scheduling", "CryptlexAPI",
+                "Provisioning", "Ingestion", "Journal", "Scheduling", "CryptlexModels", "CryptlexAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -98,14 +100,14 @@ let package = Package(
             path: "Tests/TLSTestSupport"
         ),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "TestSupport"]),
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Ingestion", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
-        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexAPI", "CryptlexEmulator", "TestSupport",
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "CryptlexModels", "TestSupport"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
+        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexModels", "CryptlexEmulator", "TestSupport",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Resources")]),
         .testTarget(
             name: "CryptlexAPITests",
             dependencies: [
-                "CryptlexAPI", "CryptlexEmulator", "Scheduling", "TLSTestSupport",
+                "CryptlexModels", "CryptlexAPI", "CryptlexEmulator", "Scheduling", "TLSTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -4,10 +4,10 @@
 #   - the typed LicenseRequest encoded with JSONEncoder at send time;
 #   - the request decoded from the journal's bytes, then encoded (what "typed until the wire" costs
 #     when the work items are loaded from the journal, as they are to keep memory flat).
-# Built with swiftc -O from the wire types (Sources/CryptlexAPI) and scripts/bench-body/main.swift.
+# Built with swiftc -O from the wire types (Sources/CryptlexModels) and scripts/bench-body/main.swift.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build-bench-body
 mkdir -p "$out"
-swiftc -O -module-name BenchBody Sources/CryptlexAPI/{LicenseRequest,LicenseEnums,CryptlexTimestamp}.swift scripts/bench-body/main.swift -o "$out/bench-body"
+swiftc -O -module-name BenchBody Sources/CryptlexModels/{LicenseRequest,LicenseEnums,CryptlexTimestamp}.swift scripts/bench-body/main.swift -o "$out/bench-body"
 "$out/bench-body"

@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 import Logging
 

@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 
 /// What a response said about the rate limit, in a form the scheduler can act on.

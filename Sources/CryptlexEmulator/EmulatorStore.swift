@@ -148,8 +148,13 @@ public actor EmulatorStore {
 
     // MARK: one license
 
-    /// The changes applied to each license, by operation (`update`, `renew`, `expires-at`,
-    /// `delete`): what a test compares with what a run says it did (`GET /__admin/changes`).
+    /// A route that changes a license, as `GET /__admin/changes` names it.
+    enum LicenseChange: String {
+        case update, renew, expiresAt = "expires-at", delete
+    }
+
+    /// The changes applied to each license, by ``LicenseChange``: what a test compares with what
+    /// a run says it did (`GET /__admin/changes`).
     private var changes: [String: [String: Int]] = [:]
 
     public func changesByLicense() -> [String: [String: Int]] { changes }
@@ -161,12 +166,12 @@ public actor EmulatorStore {
         return license
     }
 
-    private func store(_ id: String, _ license: [String: JSONValue], change: String, nowTicks: Int64) -> JSONValue {
+    private func store(_ id: String, _ license: [String: JSONValue], change: LicenseChange, nowTicks: Int64) -> JSONValue {
         var license = license
         license["updatedAt"] = .string(RFC3339.format(ticks: nowTicks))
         let value = JSONValue.object(license)
         licenses[id] = value
-        changes[id, default: [:]][change, default: 0] += 1
+        changes[id, default: [:]][change.rawValue, default: 0] += 1
         return value
     }
 
@@ -219,7 +224,7 @@ public actor EmulatorStore {
             })
         }
         counters.licenseUpdates += 1
-        return store(id, license, change: "update", nowTicks: nowTicks)
+        return store(id, license, change: .update, nowTicks: nowTicks)
     }
 
     /// `POST /v3/licenses/{id}/renew`: `expiresAt` (or now, for a license without one) plus the
@@ -232,7 +237,7 @@ public actor EmulatorStore {
         let base = license["expiresAt"]?.stringValue.flatMap(RFC3339.parse) ?? nowTicks
         license["expiresAt"] = .string(RFC3339.format(ticks: step.added(to: base)))
         counters.licenseRenewals += 1
-        return store(id, license, change: "renew", nowTicks: nowTicks)
+        return store(id, license, change: .renew, nowTicks: nowTicks)
     }
 
     /// `PATCH /v3/licenses/{id}/expires-at`: a date-time, or null for a license that never expires.
@@ -246,7 +251,7 @@ public actor EmulatorStore {
             license["expiresAt"] = .null
         }
         counters.licenseExpiryChanges += 1
-        return store(id, license, change: "expires-at", nowTicks: nowTicks)
+        return store(id, license, change: .expiresAt, nowTicks: nowTicks)
     }
 
     /// `DELETE /v3/licenses/{id}`.
@@ -258,7 +263,7 @@ public actor EmulatorStore {
         licenseOrder.removeAll { $0 == id }
         licensePosition = Dictionary(uniqueKeysWithValues: licenseOrder.enumerated().map { ($1, $0) })
         counters.licensesDeleted += 1
-        changes[id, default: [:]]["delete", default: 0] += 1
+        changes[id, default: [:]][LicenseChange.delete.rawValue, default: 0] += 1
     }
 
     private func unindexMetadata(of id: String, _ license: [String: JSONValue]) {

@@ -1,4 +1,4 @@
-import CryptlexAPI
+import CryptlexModels
 
 /// Turns a cell into a typed field value, or into a message a person can act on.
 ///

@@ -1,4 +1,4 @@
-import CryptlexAPI
+import CryptlexModels
 import Foundation
 
 /// An order file's own cells, by source line: what `--results-columns input` writes before each

@@ -1,4 +1,4 @@
-import CryptlexAPI
+import CryptlexModels
 
 /// One body field of `POST /v3/licenses` as a column can set it: its JSON name, how a cell is
 /// read, and where the value goes in ``LicenseRequest``.

@@ -1,4 +1,4 @@
-import CryptlexAPI
+import CryptlexModels
 
 /// Every field of `LicenseRequestModel`, in schema order: the one table that maps column names
 /// to body fields. This file is a table, so it is longer than most. A contract test checks it

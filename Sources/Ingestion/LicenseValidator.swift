@@ -1,4 +1,4 @@
-import CryptlexAPI
+import CryptlexModels
 
 /// The constraints of `LicenseRequestModel`, checked on a typed request before anything is sent.
 ///

@@ -1,4 +1,4 @@
-import CryptlexAPI
+import CryptlexModels
 
 /// One input row, mapped and validated: the unit the journal, the scheduler and the results
 /// file work with.

@@ -1,4 +1,4 @@
-import CryptlexAPI
+import CryptlexModels
 
 /// Maps one row's cells onto a ``LicenseRequest``, a customer and a quantity, then validates it.
 struct RowMapper: Sendable {

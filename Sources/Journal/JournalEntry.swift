@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 
 /// One license to create, as the journal knows it.
@@ -54,9 +55,9 @@ public struct JournalEntry: Sendable, Equatable {
     /// When the entry last changed (``SQLiteJournal/timestamp()``).
     public var updatedAt: String = ""
     /// `create`, or the change the row asks for (`renew`, `revoke`, …).
-    public var action = "create"
-    /// A change's target, as the planner wrote it (JSON).
-    public var target: String?
+    public var action = LicenseAction.create
+    /// A change's target (the journal keeps it as ``LicenseTarget/journalText``).
+    public var target: LicenseTarget?
     /// A change's fields as they were before its first send (JSON), or nil before it is read.
     public var beforeState: String?
     /// The expiry a renew or set-expiry left.
@@ -78,12 +79,12 @@ public struct Intent: Sendable, Equatable {
     public var state: JournalEntry.State
     public var error: String?
     public var customerRef: Int64?
-    public var action = "create"
-    public var target: String?
+    public var action = LicenseAction.create
+    public var target: LicenseTarget?
 
     public init(rowID: String, unit: Int, sourceLine: Int, body: [UInt8], bodyHash: String, marker: String,
                 state: JournalEntry.State = .pending, error: String? = nil, customerRef: Int64? = nil,
-                action: String = "create", target: String? = nil) {
+                action: LicenseAction = .create, target: LicenseTarget? = nil) {
         self.action = action
         self.target = target
         self.customerRef = customerRef
@@ -113,14 +114,14 @@ public struct EntryDigest: Sendable, Equatable {
 
 /// A change to an existing entry made while registering a file's rows, applied in batches.
 public enum EntryChange: Sendable, Equatable {
-    /// The row changed before its license existed: send (or reject) the new body.
-    case replaceBody(id: Int64, body: [UInt8], bodyHash: String, state: JournalEntry.State, error: String?, customerRef: Int64? = nil)
+    /// The row changed before anything was sent for it: send (or reject) the new body, with the
+    /// action and target the row asks for now (a row may turn from a create into a change).
+    case replaceBody(id: Int64, body: [UInt8], bodyHash: String, state: JournalEntry.State, error: String?, customerRef: Int64? = nil,
+                     action: LicenseAction = .create, target: LicenseTarget? = nil)
     /// The row moved in the file.
     case moveTo(id: Int64, sourceLine: Int)
     /// The row of a settled entry differs from what was sent (nil: it no longer does).
     case noteEdit(id: Int64, body: [UInt8]?, bodyHash: String?)
-    /// A change row edited before its change was ever sent: its new target.
-    case retarget(id: Int64, target: String?)
 }
 
 /// One run, as the journal recorded it.

@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 import GRDB
 
@@ -42,6 +43,33 @@ extension UnreadableJournal {
             throw unknownState(value, table: table, id: id, row: row)
         }
         return state
+    }
+}
+
+extension UnreadableJournal {
+    /// An action or target column this licprov cannot read.
+    static func unknownValue(_ value: String?, column: String, id: Int64?) -> UnreadableJournal {
+        UnreadableJournal(description: "license \(id.map { "#\($0)" } ?? "") has the \(column) \"\(value ?? "NULL")\", which this licprov does not know: "
+            + "the journal was written by a newer licprov or edited by hand. Use a licprov at least as new as the one that wrote it")
+    }
+}
+
+extension LicenseAction {
+    /// The action stored in a license's `action` column; throws for one this licprov does not know
+    /// (read as a default, a change would be sent as a create).
+    static func decode(_ value: String?, id: Int64?) throws -> LicenseAction {
+        guard let value, let action = LicenseAction(rawValue: value) else { throw UnreadableJournal.unknownValue(value, column: "action", id: id) }
+        return action
+    }
+}
+
+extension LicenseTarget {
+    /// The target stored in a license's `target` column (NULL for a create); throws for text that is
+    /// not a target.
+    static func decode(_ value: String?, id: Int64?) throws -> LicenseTarget? {
+        guard let value else { return nil }
+        guard let target = LicenseTarget(journalText: value) else { throw UnreadableJournal.unknownValue(value, column: "target", id: id) }
+        return target
     }
 }
 

@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 import GRDB
 
@@ -119,18 +120,16 @@ public final class SQLiteJournal: Sendable {
 
     static func apply(_ change: EntryChange, now: String, in db: Database) throws {
         switch change {
-        case .replaceBody(let id, let body, let hash, let state, let error, let customerRef):
+        case .replaceBody(let id, let body, let hash, let state, let error, let customerRef, let action, let target):
             try db.cachedStatement(sql: """
                 UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL,
-                editedBody = NULL, editedHash = NULL, customerRef = ?, updatedAt = ? WHERE id = ?
-                """).execute(arguments: [Data(body), hash, state.rawValue, error, customerRef, now, id])
+                editedBody = NULL, editedHash = NULL, customerRef = ?, action = ?, target = ?, updatedAt = ? WHERE id = ?
+                """).execute(arguments: [Data(body), hash, state.rawValue, error, customerRef, action.rawValue, target?.journalText, now, id])
         case .moveTo(let id, let line):
             try db.cachedStatement(sql: "UPDATE license SET sourceLine = ? WHERE id = ?").execute(arguments: [line, id])
         case .noteEdit(let id, let body, let hash):
             try db.cachedStatement(sql: "UPDATE license SET editedBody = ?, editedHash = ? WHERE id = ?")
                 .execute(arguments: [body.map { Data($0) }, hash, id])
-        case .retarget(let id, let target):
-            try db.cachedStatement(sql: "UPDATE license SET target = ?, updatedAt = ? WHERE id = ?").execute(arguments: [target, now, id])
         }
     }
 
@@ -191,7 +190,7 @@ public final class SQLiteJournal: Sendable {
                 INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef, action, target)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
                 """).execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
-                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef, intent.action, intent.target])
+                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef, intent.action.rawValue, intent.target?.journalText])
             return db.lastInsertedRowID
         }
 
@@ -211,9 +210,9 @@ public final class SQLiteJournal: Sendable {
         }
 
         /// An entry's action, target and body (for a dry run's sample requests).
-        public func request(of id: Int64) throws -> (action: String, target: String?, body: [UInt8])? {
+        public func request(of id: Int64) throws -> (action: LicenseAction, target: LicenseTarget?, body: [UInt8])? {
             try Row.fetchOne(db, sql: "SELECT action, target, body FROM license WHERE id = ?", arguments: [id]).map {
-                ($0["action"], $0["target"], [UInt8]($0["body"] as Data))
+                (try .decode($0["action"], id: id), try LicenseTarget.decode($0["target"], id: id), [UInt8]($0["body"] as Data))
             }
         }
 
@@ -267,11 +266,11 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// How many entries of each action are in each state (`create` included).
-    public func actionCounts() throws(JournalError) -> [String: [JournalEntry.State: Int]] {
+    public func actionCounts() throws(JournalError) -> [LicenseAction: [JournalEntry.State: Int]] {
         try read("count entries by action") { db in
-            var counts: [String: [JournalEntry.State: Int]] = [:]
+            var counts: [LicenseAction: [JournalEntry.State: Int]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT action, state, COUNT(*) AS n FROM license GROUP BY action, state") {
-                counts[row["action"], default: [:]][try .decode(row["state"], id: nil, rowID: nil)] = row["n"]
+                counts[try .decode(row["action"], id: nil), default: [:]][try .decode(row["state"], id: nil, rowID: nil)] = row["n"]
             }
             return counts
         }
@@ -307,7 +306,8 @@ public final class SQLiteJournal: Sendable {
             state: .decode(row["state"], id: row["id"], rowID: row["rowID"]), attempts: row["attempts"],
             licenseID: row["licenseID"], licenseKey: row["licenseKey"], httpStatus: row["httpStatus"], error: row["error"],
             editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }, customerRef: row["customerRef"],
-            maybeSent: row["maybeSent"], updatedAt: row["updatedAt"], action: row["action"], target: row["target"],
+            maybeSent: row["maybeSent"], updatedAt: row["updatedAt"], action: .decode(row["action"], id: row["id"]),
+            target: LicenseTarget.decode(row["target"], id: row["id"]),
             beforeState: row["beforeState"], afterExpiry: row["afterExpiry"]
         )
     }

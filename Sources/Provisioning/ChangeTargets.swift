@@ -1,28 +1,11 @@
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
 
-/// A change row's target as the journal keeps it (JSON), and finding targets together.
+/// Finding change rows' targets together.
 extension LicenseTarget {
-    /// `{"id":"…"}`, `{"key":"…"}` or `{"metadata":"NAME","value":"…"}`.
-    var journalText: String {
-        let object: [String: String] = switch self {
-        case .id(let id): ["id": id]
-        case .key(let key): ["key": key]
-        case .metadata(let name, let value): ["metadata": name, "value": value]
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    init?(journalText text: String) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] else { return nil }
-        if let id = object["id"] { self = .id(id) } else if let key = object["key"] { self = .key(key) } else if let name = object["metadata"], let value = object["value"] {
-            self = .metadata(name: name, value: value)
-        } else { return nil }
-    }
-
     /// Whether a license is this target.
     func matches(_ license: License) -> Bool {
         switch self {
@@ -51,7 +34,7 @@ enum ChangeTargets {
         for start in stride(from: 0, to: entryIDs.count, by: 500) {
             let chunk = Array(entryIDs[start..<min(start + 500, entryIDs.count)])
             for entry in try journal.entries(ids: chunk).values where entry.beforeState == nil && !entry.state.isSettled {
-                if let target = entry.target.flatMap(LicenseTarget.init(journalText:)) { targets.append((entry.id, target)) }
+                if let target = entry.target { targets.append((entry.id, target)) }
             }
         }
         // Group by what a query can list together.

@@ -50,11 +50,11 @@ public enum HTMLReport {
         // totals (which count every request) would seem to contradict the charts.
         html += "<p class=\"muted\">Sends and their 429s are the creates and changes the journal records; lookups are counted only in each run's totals.</p>\n"
         let actions = Dictionary(grouping: entries, by: \.action).mapValues(\.count)
-        if actions.keys.contains(where: { $0 != "create" }) {
+        if actions.keys.contains(where: \.isChange) {
             html += "<table><tr><th>action</th><th>rows</th><th>done</th></tr>"
-            for (action, count) in actions.sorted(by: { $0.key < $1.key }) {
+            for (action, count) in actions.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 let applied = entries.filter { $0.action == action && $0.state.isSettled }.count
-                html += "<tr><td>\(escape(action))</td><td class=\"n\">\(count)</td><td class=\"n\">\(applied)</td></tr>"
+                html += "<tr><td>\(escape(action.rawValue))</td><td class=\"n\">\(count)</td><td class=\"n\">\(applied)</td></tr>"
             }
             html += "</table>\n"
         }

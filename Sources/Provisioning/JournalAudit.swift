@@ -1,4 +1,5 @@
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Journal
 import Logging
@@ -83,7 +84,7 @@ public struct JournalAudit: Sendable {
         var creates: [JournalEntry] = []
         var changes: [String: [JournalEntry]] = [:]
         try journal.forEachEntry { entry in
-            if entry.action == "create" {
+            if entry.action == .create {
                 creates.append(entry)
             } else if entry.state.isSettled, let id = entry.licenseID {
                 changes[id, default: []].append(entry)
@@ -143,7 +144,7 @@ public struct JournalAudit: Sendable {
             }
             if let id = entry.licenseID { createdIDs.insert(id) }
             let applied = entry.licenseID.flatMap { changes[$0] } ?? []
-            if let deletion = applied.first(where: { $0.action == "delete" }) {
+            if let deletion = applied.first(where: { $0.action == .delete }) {
                 report.findings.append(found.isEmpty
                     ? finding(.ok, [], "deleted by row \(deletion.rowID)")
                     : finding(.changed, found.map(\.license.id), "row \(deletion.rowID) deleted it, yet the account holds it"))
@@ -186,7 +187,7 @@ public struct JournalAudit: Sendable {
             func finding(_ kind: Kind, _ detail: String) -> Finding {
                 Finding(kind: kind, rowID: last.rowID, unit: last.unit, sourceLine: last.sourceLine, marker: "", licenseIDs: [id], detail: detail)
             }
-            if let deletion = applied.first(where: { $0.action == "delete" }) {
+            if let deletion = applied.first(where: { $0.action == .delete }) {
                 report.findings.append(current[id] == nil ? finding(.ok, "deleted by row \(deletion.rowID)")
                                                           : finding(.changed, "row \(deletion.rowID) deleted it, yet the account holds it"))
                 continue
@@ -210,8 +211,8 @@ public struct JournalAudit: Sendable {
         fields["userId"] = nil
         for change in changes.sorted(by: { $0.id < $1.id }) {
             switch change.action {
-            case "renew", "set-expiry": fields["expiresAt"] = change.afterExpiry.map(JSONAny.string) ?? .null
-            case "delete": break
+            case .renew, .setExpiry: fields["expiresAt"] = change.afterExpiry.map(JSONAny.string) ?? .null
+            case .delete: break
             default: for (name, value) in ChangeWorker.decodeFields(change.body) ?? [:] { fields[name] = value }
             }
         }

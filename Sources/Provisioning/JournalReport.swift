@@ -1,3 +1,4 @@
+import CryptlexModels
 import Journal
 
 /// The `status` and `export` use cases: what the journal alone says.
@@ -10,7 +11,7 @@ public enum JournalReport {
         /// Customers by state (resolved once per journal).
         public var customers: [CustomerRecord.State: Int] = [:]
         /// Changes to existing licenses (every action but create), by action and state.
-        public var changes: [String: [JournalEntry.State: Int]] = [:]
+        public var changes: [LicenseAction: [JournalEntry.State: Int]] = [:]
         public var total: Int { counts.values.reduce(0, +) }
         /// Entries a rerun looks up first (left in flight).
         public var toLookUp: Int { counts[.inFlight, default: 0] }
@@ -27,7 +28,7 @@ public enum JournalReport {
         var edited = 0
         try journal.forEachEntry(states: [.created, .recovered]) { if $0.editedBody != nil { edited += 1 } }
         var status = Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(), customers: try journal.customerCounts())
-        status.changes = try journal.actionCounts().filter { $0.key != "create" }
+        status.changes = try journal.actionCounts().filter { $0.key.isChange }
         return status
     }
 

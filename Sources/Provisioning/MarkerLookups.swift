@@ -1,4 +1,5 @@
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 
 /// The lookups a run makes for its ambiguous sends, together: a burst of lost answers costs one

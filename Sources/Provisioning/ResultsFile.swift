@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -27,12 +28,12 @@ public enum ResultsFile {
         public var httpStatus: Int?
         public var message: String?
         /// `create`, or the change the row asked for.
-        public var action = "create"
+        public var action = LicenseAction.create
         /// The expiry a renew or set-expiry left.
         public var expiresAt: String?
 
         public init(sourceLine: Int, rowID: String, unit: Int, status: String, licenseID: String? = nil,
-                    licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil, action: String = "create", expiresAt: String? = nil) {
+                    licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil, action: LicenseAction = .create, expiresAt: String? = nil) {
             self.action = action
             self.expiresAt = expiresAt
             self.sourceLine = sourceLine
@@ -48,7 +49,7 @@ public enum ResultsFile {
         /// The line's cells, in ``ResultsFile/header`` order.
         var cells: [String] {
             [String(sourceLine), rowID, String(unit), status, licenseID ?? "", licenseKey ?? "", httpStatus.map(String.init) ?? "", message ?? "",
-             action, expiresAt ?? ""]
+             action.rawValue, expiresAt ?? ""]
         }
     }
 

@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 import Journal
 
@@ -18,13 +19,13 @@ enum ResultsLines {
         var line = ResultsFile.Line(sourceLine: entry.sourceLine, rowID: entry.rowID, unit: entry.unit, status: entry.state.rawValue,
                                     licenseID: entry.licenseID, licenseKey: entry.licenseKey, httpStatus: entry.httpStatus, message: entry.error,
                                     action: entry.action, expiresAt: entry.afterExpiry)
-        let isChange = entry.action != "create"
+        let isChange = entry.action.isChange
         let noun = isChange ? "change" : "license"
         switch entry.state {
         case .created, .recovered:
             if isChange {
                 // Its message says what was found (a license already gone); a create's, an earlier attempt.
-                line.status = done[entry.action] ?? entry.action
+                line.status = done(by: entry.action)
                 if entry.state == .recovered {
                     line.message = "the answer was lost; reading the license showed the change had been applied (not sent again)"
                 }
@@ -53,10 +54,19 @@ enum ResultsLines {
     }
 
     /// What a change that was applied did, for the status column.
-    static let done: [String: String] = [
-        "update": "updated", "renew": "renewed", "set-expiry": "expiry set", "suspend": "suspended", "unsuspend": "unsuspended",
-        "revoke": "revoked", "unrevoke": "unrevoked", "delete": "deleted",
-    ]
+    static func done(by action: LicenseAction) -> String {
+        switch action {
+        case .create: "created"
+        case .update: "updated"
+        case .renew: "renewed"
+        case .setExpiry: "expiry set"
+        case .suspend: "suspended"
+        case .unsuspend: "unsuspended"
+        case .revoke: "revoked"
+        case .unrevoke: "unrevoked"
+        case .delete: "deleted"
+        }
+    }
 }
 
 /// What differs between the body a license was created with and the row's current body.

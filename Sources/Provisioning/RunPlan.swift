@@ -1,4 +1,5 @@
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
@@ -105,7 +106,8 @@ struct RunPlanner: Sendable {
                         plan.rejectedLines.append(ResultsFile.Line(
                             sourceLine: row.position.line, rowID: row.rowID, unit: 1, status: "rejected",
                             message: row.diagnostics.filter { $0.severity == .error }
-                                .map { "\($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; ")))
+                                .map { "\($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; "),
+                            action: row.action))
                         return
                     }
                     // Once the file is known to be refused, nothing more is written.
@@ -197,12 +199,12 @@ struct RunPlanner: Sendable {
     private func registerChange(_ row: OrderRow, known: inout [RowUnit: Known], plan: inout RunPlan,
                                 registration: SQLiteJournal.Registration) throws {
         let body = Self.changeBody(for: row)
-        let target = row.target?.journalText
-        let hash = BodyFingerprint.of(Array(row.action.rawValue.utf8) + [0] + Array((target ?? "").utf8) + [0] + body)
+        let target = row.target
+        let hash = BodyFingerprint.of(Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + body)
         let line = row.position.line
         guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: 1)) else {
             let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, body: body, bodyHash: hash,
-                                                    marker: UUID().uuidString.lowercased(), action: row.action.rawValue, target: target))
+                                                    marker: UUID().uuidString.lowercased(), action: row.action, target: target))
             plan.entryIDs.insert(id)
             plan.changeEntries.append(id)
             plan.sends.append(WorkItem(entryID: id, needsLookup: false))
@@ -221,8 +223,8 @@ struct RunPlanner: Sendable {
                 }
                 return
             }
-            try registration.apply(.replaceBody(id: entry.id, body: body, bodyHash: hash, state: .pending, error: nil))
-            try registration.apply(.retarget(id: entry.id, target: target))
+            try registration.apply(.replaceBody(id: entry.id, body: body, bodyHash: hash, state: .pending, error: nil,
+                                                action: row.action, target: target))
             plan.changeEntries.append(entry.id)
             plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             return
@@ -242,11 +244,11 @@ struct RunPlanner: Sendable {
     }
 
     /// `POST /v3/licenses {…}`, or for a change `PATCH /v3/licenses/{order_id=B-7} {"revoked":true}`.
-    static func describe(_ request: (action: String, target: String?, body: [UInt8])) -> String {
+    static func describe(_ request: (action: LicenseAction, target: LicenseTarget?, body: [UInt8])) -> String {
         let body = String(decoding: request.body, as: UTF8.self)
-        guard let action = LicenseAction(rawValue: request.action), action != .create else { return "POST /v3/licenses \(body)" }
-        let license = "/v3/licenses/{\(request.target.flatMap(LicenseTarget.init(journalText:))?.description ?? "?")}"
-        return switch action {
+        let license = "/v3/licenses/{\(request.target?.description ?? "?")}"
+        return switch request.action {
+        case .create: "POST /v3/licenses \(body)"
         case .renew: "POST \(license)/renew"
         case .delete: "DELETE \(license)"
         case .setExpiry: "PATCH \(license)/expires-at \(body)"

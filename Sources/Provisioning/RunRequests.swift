@@ -1,4 +1,5 @@
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Journal
 import Logging

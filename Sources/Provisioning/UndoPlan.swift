@@ -1,4 +1,5 @@
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Journal
 
@@ -42,22 +43,22 @@ public struct UndoPlan: Sendable {
         try journal.forEachEntry { entries.append($0) }
         for entry in entries where entry.state.isSettled && (inRun?.contains(entry.id) ?? true) {
             guard let id = entry.licenseID else { continue }
-            if entry.action == "create" {
+            if entry.action == .create {
                 created.insert(id)
             } else {
                 changes[id, default: []].append(entry)
             }
         }
         // Licenses this journal deleted afterwards are gone either way.
-        let deleted = Set(changes.filter { $0.value.contains { $0.action == "delete" } }.keys)
-        for entry in entries where entry.action == "create" && entry.state.isSettled && (inRun?.contains(entry.id) ?? true) {
+        let deleted = Set(changes.filter { $0.value.contains { $0.action == .delete } }.keys)
+        for entry in entries where entry.action == .create && entry.state.isSettled && (inRun?.contains(entry.id) ?? true) {
             guard let id = entry.licenseID, !deleted.contains(id) else { continue }
             plan.rows.append([idColumn: .string("undo-\(entry.id)"), "action": .string(mode.rawValue), "licenseId": .string(id)])
             plan.licensesToRemove += 1
         }
         for (id, applied) in changes.sorted(by: { $0.key < $1.key }) where !created.contains(id) {
             let ordered = applied.sorted { $0.id < $1.id }
-            if let deletion = ordered.first(where: { $0.action == "delete" }) {
+            if let deletion = ordered.first(where: { $0.action == .delete }) {
                 plan.irreversible.append("license \(id): deleted by row \(deletion.rowID) (line \(deletion.sourceLine)); Cryptlex cannot undelete, "
                     + "its fields before were: \(deletion.beforeState ?? "{}")")
                 continue
@@ -73,7 +74,7 @@ public struct UndoPlan: Sendable {
             }
             if let expiry = restore.removeValue(forKey: "expiresAt") {
                 let text: JSONAny = if case .string = expiry { expiry } else { .string("perpetual") }
-                plan.rows.append([idColumn: .string("undo-\(firstEntry["expiresAt"]!)-expiry"), "action": .string("set-expiry"),
+                plan.rows.append([idColumn: .string("undo-\(firstEntry["expiresAt"]!)-expiry"), "action": .string(LicenseAction.setExpiry.rawValue),
                                   "licenseId": .string(id), "expiresAt": text])
                 plan.changesToRevert += 1
             }
@@ -83,7 +84,7 @@ public struct UndoPlan: Sendable {
                 plan.notRestorable.append("license \(id): \(name) had no value before; a PATCH cannot remove it")
             }
             if !restore.isEmpty {
-                var row: [String: JSONAny] = [idColumn: .string("undo-\(firstEntry.values.min()!)"), "action": .string("update"), "licenseId": .string(id)]
+                var row: [String: JSONAny] = [idColumn: .string("undo-\(firstEntry.values.min()!)"), "action": .string(LicenseAction.update.rawValue), "licenseId": .string(id)]
                 for (name, value) in restore { row[name] = value }
                 plan.rows.append(row)
                 plan.changesToRevert += 1

@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
@@ -104,14 +105,12 @@ actor WorkFeed {
                 LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
                            needsLookup: item.needsLookup, replacement: item.replacement,
                            // A change is marked in flight by its worker, once its before-state is recorded.
-                           markedInFlight: !item.needsLookup && entry.action == "create",
+                           markedInFlight: !item.needsLookup && entry.action == .create,
                            customerRef: entry.customerRef,
                            changedAt: item.needsLookup ? entry.changedAt : nil,
-                           change: LicenseAction(rawValue: entry.action).flatMap { action in
-                               action == .create ? nil : LoadedItem.Change(
-                                   action: action, target: entry.target.flatMap(LicenseTarget.init(journalText:)), beforeState: entry.beforeState,
-                                   licenseID: entry.licenseID, maybeSent: entry.maybeSent || entry.state == .inFlight)
-                           })
+                           change: entry.action == .create ? nil : LoadedItem.Change(
+                               action: entry.action, target: entry.target, beforeState: entry.beforeState,
+                               licenseID: entry.licenseID, maybeSent: entry.maybeSent || entry.state == .inFlight))
             }
         }
         let sends = loaded.filter(\.markedInFlight).map(\.entryID)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Journal
 import Logging
@@ -137,7 +138,7 @@ struct AuditCommand: AsyncParsableCommand {
         for note in report.notes { Output.error("audit: " + note) }
         if fixDuplicates, !report.extraLicenses.isEmpty {
             Output.error("deleting \(report.extraLicenses.count) extra licenses of duplicates (the journal's own are kept)")
-            let rows = report.extraLicenses.map { #"{"fix_id":"duplicate-\#($0.licenseID)","action":"delete","licenseId":"\#($0.licenseID)"}"# + "\n" }
+            let rows = report.extraLicenses.map { #"{"fix_id":"duplicate-\#($0.licenseID)","action":"\#(LicenseAction.delete.rawValue)","licenseId":"\#($0.licenseID)"}"# + "\n" }
             do {
                 try await DerivedRun.run(ndjson: Array(rows.joined().utf8), file: path + ".fix-duplicates.ndjson", idColumn: "fix_id", account: account,
                                          extra: ["--journal", path + ".fix.sqlite", "--results", path + ".fix.results.csv"])

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 
 /// Where the token and the API's URL come from. The token is read from the environment or a

@@ -1,3 +1,4 @@
+import CryptlexModels
 import ArgumentParser
 import Foundation
 import Ingestion

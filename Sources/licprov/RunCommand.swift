@@ -1,5 +1,6 @@
 import ArgumentParser
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Logging
 import Provisioning

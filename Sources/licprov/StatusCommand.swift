@@ -1,4 +1,5 @@
 import ArgumentParser
+import CryptlexModels
 import Foundation
 import Journal
 import Provisioning
@@ -46,10 +47,10 @@ struct StatusCommand: AsyncParsableCommand {
         if !status.changes.isEmpty {
             // Of those, changes to existing licenses (created/recovered: applied).
             Output.result("changes to existing licenses (included above):")
-            for (action, counts) in status.changes.sorted(by: { $0.key < $1.key }) {
+            for (action, counts) in status.changes.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 let applied = counts[.created, default: 0] + counts[.recovered, default: 0]
                 let rest = JournalEntry.State.allCases.filter { !$0.isSettled && counts[$0, default: 0] > 0 }.map { "\(counts[$0]!) \($0.rawValue)" }
-                Output.result("  \(action): \(applied) applied" + (rest.isEmpty ? "" : ", " + rest.joined(separator: ", ")))
+                Output.result("  \(action.rawValue): \(applied) applied" + (rest.isEmpty ? "" : ", " + rest.joined(separator: ", ")))
             }
         }
         if !status.customers.isEmpty {

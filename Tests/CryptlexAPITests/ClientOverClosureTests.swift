@@ -1,4 +1,5 @@
 import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Scheduling
 import Testing

@@ -1,4 +1,5 @@
 import CryptlexAPI
+import CryptlexModels
 
 /// A transport that calls a closure: for unit tests of the client's parsing and classification.
 struct ClosureTransport: HTTPTransport {

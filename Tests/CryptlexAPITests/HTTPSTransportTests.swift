@@ -1,4 +1,5 @@
 import CryptlexAPI
+import CryptlexModels
 import CryptlexEmulator
 import Foundation
 import Scheduling

@@ -1,4 +1,4 @@
-import CryptlexAPI
+import CryptlexModels
 import Foundation
 import Testing
 import ZIPFoundation

@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 import GRDB
 import Testing
@@ -95,6 +96,57 @@ struct SQLiteJournalTests {
             _ = try SQLiteJournal(path: path)
         } throws: { error in
             (error as? JournalError)?.errorDescription?.contains("cannot open") == true
+        }
+    }
+
+    /// Actions and targets are typed in the journal's API and stored as the text earlier releases
+    /// wrote (`revoke`, `{"metadata":"order_id","value":"B-7"}`), so their journals read unchanged.
+    /// A row that turns from a change into a create before anything was sent takes its new action
+    /// and target with its new body; an action this licprov does not know is refused, never read as
+    /// a create.
+    @Test func actionsAndTargetsAreTypedStoredAsBeforeAndAnUnknownActionIsRefused() throws {
+        let path = try Self.temporaryPath()
+        let journal = try SQLiteJournal(path: path)
+        var revoke = Self.intent("B-7")
+        revoke.action = .revoke
+        revoke.target = .metadata(name: "order_id", value: "B-7")
+        var renew = Self.intent("B-8")
+        renew.action = .renew
+        renew.target = .key("KEY-8")
+        let ids = try Self.insert([revoke, renew, Self.intent("C-1")], into: journal)
+        let entries = try journal.allEntries()
+        #expect(entries.map(\.action) == [.revoke, .renew, .create])
+        #expect(entries.map(\.target) == [.metadata(name: "order_id", value: "B-7"), .key("KEY-8"), nil])
+        #expect(try journal.actionCounts() == [.revoke: [.pending: 1], .renew: [.pending: 1], .create: [.pending: 1]])
+
+        let check = try DatabaseQueue(path: path)
+        let stored = try check.read { db in
+            try Row.fetchAll(db, sql: "SELECT action, target FROM license ORDER BY id").map { ($0["action"] as String, $0["target"] as String?) }
+        }
+        #expect(stored.map(\.0) == ["revoke", "renew", "create"])
+        #expect(stored.map(\.1) == [#"{"metadata":"order_id","value":"B-7"}"#, #"{"key":"KEY-8"}"#, nil])
+
+        try journal.registering { registration in
+            try registration.apply(.replaceBody(id: ids[0], body: Array(#"{"productId":"p1"}"#.utf8), bodyHash: "h-new", state: .pending, error: nil))
+        }
+        let replaced = try #require(try journal.entry(id: ids[0]))
+        #expect(replaced.action == .create)
+        #expect(replaced.target == nil)
+
+        try check.write { db in try db.execute(sql: "UPDATE license SET action = 'archive' WHERE id = ?", arguments: [ids[1]]) }
+        #expect {
+            _ = try journal.allEntries()
+        } throws: { error in
+            (error as? JournalError)?.errorDescription?.contains(#"has the action "archive", which this licprov does not know"#) == true
+        }
+        #expect(throws: JournalError.self) { _ = try journal.actionCounts() }
+        try check.write { db in
+            try db.execute(sql: "UPDATE license SET action = 'renew', target = 'KEY-8' WHERE id = ?", arguments: [ids[1]])
+        }
+        #expect {
+            _ = try journal.entry(id: ids[1])
+        } throws: { error in
+            (error as? JournalError)?.errorDescription?.contains(#"has the target "KEY-8""#) == true
         }
     }
 }

@@ -1,4 +1,4 @@
-import CryptlexAPI
+import Foundation
 
 /// What a row does: create a license (the default), or change one that exists.
 public enum LicenseAction: String, Sendable, CaseIterable, Hashable {
@@ -15,14 +15,14 @@ public enum LicenseAction: String, Sendable, CaseIterable, Hashable {
 
     /// Reads a cell or flag value: any case, `_` or a space for `-` (`Set Expiry`, `set_expiry`).
     public init?(text: String) {
-        let normalized = text.trimmed.lowercased().replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: " ", with: "-")
+        let normalized = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: " ", with: "-")
         self.init(rawValue: normalized)
     }
 
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
-    /// The body fields a row of this action may set (besides its target).
-    var allowsFields: Bool { self == .create || self == .update }
+    /// Whether this action changes a license that exists (all but `create`).
+    public var isChange: Bool { self != .create }
 }
 
 /// How a change row names the license it changes.
@@ -42,6 +42,25 @@ public enum LicenseTarget: Sendable, Hashable {
         case .metadata(let name, let value): "\(name)=\(value)"
         }
     }
+
+    /// How the journal keeps it: `{"id":"…"}`, `{"key":"…"}` or `{"metadata":"NAME","value":"…"}`.
+    public var journalText: String {
+        let object: [String: String] = switch self {
+        case .id(let id): ["id": id]
+        case .key(let key): ["key": key]
+        case .metadata(let name, let value): ["metadata": name, "value": value]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Reads ``journalText``; nil for anything else.
+    public init?(journalText text: String) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] else { return nil }
+        if let id = object["id"] { self = .id(id) } else if let key = object["key"] { self = .key(key) } else if let name = object["metadata"], let value = object["value"] {
+            self = .metadata(name: name, value: value)
+        } else { return nil }
+    }
 }
 
 /// The new expiry of a `set-expiry` row.
@@ -49,26 +68,4 @@ public enum ExpiryChange: Sendable, Hashable {
     case date(String)
     /// `perpetual`: the license never expires.
     case perpetual
-}
-
-extension LicenseFieldTable {
-    /// The fields of `LicenseUpdateRequestModel` (a contract test checks them against the schema).
-    public static let updatable: Set<String> = [
-        "key", "revoked", "suspended", "fingerprintMatchingStrategy", "allowedActivations", "allowedDeactivations",
-        "leaseDuration", "allowClientLeaseDuration", "allowedFloatingClients", "serverSyncGracePeriod", "serverSyncInterval",
-        "allowedClockOffset", "disableClockValidation", "cryptoBindingEnabled", "expiringSoonEventOffset", "allowVmActivation",
-        "allowContainerActivation", "disableGeoLocation", "notes", "allowedIpRanges", "allowedCountries", "disallowedCountries",
-        "allowedIpAddresses", "disallowedIpAddresses", "userId", "resellerId", "organizationId", "additionalUserIds",
-        "productVersionId", "entitlementSetId", "maintenancePolicyId", "maxAllowedReleaseVersion", "tags", "metadata",
-        "meterAttributes",
-    ]
-
-    /// What to do instead, for a create-only field on an update row.
-    static func updateHint(for field: String) -> String {
-        switch field {
-        case "expiresAt": "use the set-expiry action (or renew)"
-        case "productId": "a license cannot move to another product; create a new one"
-        default: "it can only be set when the license is created"
-        }
-    }
 }
