@@ -16,6 +16,7 @@
 #                      value table, [dates]): what the mapping and the tables cost, as a percentage
 #                      of the converted file's best rows/s
 # Usage: scripts/bench-ingest.sh [rows=1000000] [scenario ...]
+# BENCH_BIN=DIR uses the licprov in DIR instead of building (to compare two builds on one machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
@@ -23,8 +24,12 @@ shift || true
 scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(csv ndjson json)
 runs=${RUNS:-3}
-swift build -c release --static-swift-stdlib --product licprov >&2
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin=$BENCH_BIN
+else
+  swift build -c release --static-swift-stdlib --product licprov >&2
+  bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 measure() { # name file [flags...]

@@ -16,15 +16,25 @@
 #             each on a fresh emulator (24 runs, about 25 minutes)
 #   shared    the same 500, with a second licprov run (250 licenses) sharing the limit from the same
 #             IP at the same time: both must finish with every license created; 429s and rates
+#   nightly   a shop's cumulative export: 300,000 orders for 5,000 customers created on day 1, then
+#             the same file plus 300 new orders on day 2, no rate limit: day 2's time end to end,
+#             peak memory and licenses created (300); then a fresh 1,000,000-row file: how long
+#             after the start its first request and its first create go (the run is then stopped)
 #
-# Usage: scripts/bench.sh [scenario ...]   (default: all but customers, window, shared; `ceiling` takes about 2 minutes)
+# Usage: scripts/bench.sh [scenario ...]   (default: all but customers, window, shared, nightly;
+# `ceiling` takes about 2 minutes, `nightly` about 10). BENCH_BIN=DIR uses the licprov and
+# cryptlex-emulator in DIR instead of building (to compare two builds on one machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(ceiling latency fast large)
-swift build -c release --static-swift-stdlib --product licprov >&2
-swift build -c release --static-swift-stdlib --product cryptlex-emulator >&2
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin=$BENCH_BIN
+else
+  swift build -c release --static-swift-stdlib --product licprov >&2
+  swift build -c release --static-swift-stdlib --product cryptlex-emulator >&2
+  bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+fi
 work=$(mktemp -d)
 emulator_pid=""
 cleanup() { [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; rm -rf "$work"; }
@@ -174,6 +184,39 @@ for name, rows, end, status, summary in (("first", 500, first_end, statuses[0], 
           f"429s {summary['tooManyRequests']}, {end - start:6.1f} s, {rows / (end - start):5.2f} licenses/s")
 print(f"shared    together: {created} licenses created of 750, {limited} 429s, {created / (max(first_end, second_end) - start):5.2f} licenses/s")
 PY
+      ;;
+    nightly)
+      python3 scripts/gen-orders.py csv 300300 "$work/all.csv"
+      head -n 300001 "$work/all.csv" >"$work/orders.csv"
+      start_emulator --no-rate-limit
+      run_licprov day1 300000 --rate 0 --concurrency 64
+      cp "$work/all.csv" "$work/orders.csv"
+      before=$(counter licensesCreated)
+      /usr/bin/time -f "%e %M" -o "$work/time" "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id \
+        --rate 0 --concurrency 64 --log-level error --progress none >"$work/out" 2>"$work/err" \
+        || { echo "nightly: licprov failed:"; cat "$work/err" "$work/out"; exit 1; }
+      read -r seconds rss <"$work/time"
+      echo "nightly   300,000 done + 300 new (5,000 customers)  ${seconds} s  peak $((rss / 1024)) MiB  created $(( $(counter licensesCreated) - before ))"
+      # A fresh 1,000,000-row file: when do its first request and its first create go?
+      python3 scripts/gen-orders.py csv 1000000 "$work/orders.csv"
+      rm -f "$work"/orders.csv.*
+      start_emulator --no-rate-limit
+      start_time=$(date +%s.%N)
+      "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id --rate 0 --concurrency 64 --log-level error \
+        --progress none >"$work/out" 2>"$work/err" &
+      licprov_pid=$!
+      first_request="" first_create=""
+      while kill -0 "$licprov_pid" 2>/dev/null && [ -z "$first_create" ]; do
+        now=$(date +%s.%N)
+        counts=$(curl -s "$url/__admin/counters" | python3 -c "import json,sys; c = json.load(sys.stdin); print(c['requests'], c['licenseCreateRequests'])")
+        set -- $counts
+        [ -z "$first_request" ] && [ "$1" -gt 0 ] && first_request=$now
+        [ "$2" -gt 0 ] && first_create=$now
+        sleep 0.05
+      done
+      kill -INT "$licprov_pid" 2>/dev/null; wait "$licprov_pid" 2>/dev/null || true
+      python3 -c "import sys; s, r, c = map(float, sys.argv[1:]); print(f'first     1,000,000 new rows: first request {r - s:5.2f} s, first create {c - s:5.2f} s after the start')" \
+        "$start_time" "${first_request:-0}" "${first_create:-0}"
       ;;
     *) echo "unknown scenario $scenario" >&2; exit 64 ;;
   esac

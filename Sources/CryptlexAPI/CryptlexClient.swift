@@ -44,9 +44,9 @@ public struct CryptlexClient: Sendable {
     }
 
     /// The JSON body licprov sends for a license: sorted keys, nils left out. Stable, so its hash
-    /// identifies a request across runs.
+    /// identifies a request across runs (``LicenseRequest/jsonBody``, what `JSONEncoder` writes).
     public static func encodedBody(_ request: LicenseRequest) -> [UInt8] {
-        Array((try? encoder.encode(request)) ?? Data())
+        request.jsonBody
     }
 
     /// `POST /v3/licenses`.

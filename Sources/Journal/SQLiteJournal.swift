@@ -148,7 +148,7 @@ public final class SQLiteJournal: Sendable {
     /// One entry, whole.
     public func entry(id: Int64) throws(JournalError) -> JournalEntry? {
         try read("read an entry") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM license WHERE id = ?", arguments: [id]).map(Self.entry)
+            try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE id = ?", arguments: [id]).map(Self.entry)
         }
     }
 
@@ -159,7 +159,7 @@ public final class SQLiteJournal: Sendable {
             var entries: [Int64: JournalEntry] = [:]
             for start in stride(from: 0, to: ids.count, by: 500) {
                 let chunk = ids[start..<min(start + 500, ids.count)]
-                let sql = "SELECT * FROM license WHERE id IN (\(chunk.map { String($0) }.joined(separator: ",")))"
+                let sql = "SELECT \(Self.entryColumns) FROM license WHERE id IN (\(chunk.map { String($0) }.joined(separator: ",")))"
                 for row in try Row.fetchAll(db, sql: sql) {
                     let entry = try Self.entry(row)
                     entries[entry.id] = entry
@@ -225,7 +225,7 @@ public final class SQLiteJournal: Sendable {
     /// Every entry in file order (source line, then unit): the basis of `export`.
     public func allEntries() throws(JournalError) -> [JournalEntry] {
         try read("list entries") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM license ORDER BY sourceLine, rowID, unit").map(Self.entry)
+            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license ORDER BY sourceLine, rowID, unit").map(Self.entry)
         }
     }
 
@@ -233,7 +233,7 @@ public final class SQLiteJournal: Sendable {
     /// memory stays flat however large the journal. `states` limits which entries are read.
     public func forEachEntry(states: Set<JournalEntry.State>? = nil, _ body: (JournalEntry) throws -> Void) throws {
         try read("list entries") { db in
-            var sql = "SELECT * FROM license"
+            var sql = "SELECT \(Self.entryColumns) FROM license"
             if let states { sql += " WHERE state IN (\(states.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
             let cursor = try Row.fetchCursor(db, sql: sql + " ORDER BY sourceLine, rowID, unit")
             while let row = try cursor.next() { try body(try Self.entry(row)) }
@@ -299,16 +299,25 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
+    /// The columns ``entry(_:)`` reads, in its order: read by position, not by name (a journal's
+    /// worth of entries is read for every results file, and a name is looked up case-insensitively
+    /// among the row's columns each time).
+    static let entryColumns = "id, rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, "
+        + "error, editedBody, customerRef, maybeSent, updatedAt, action, target, beforeState, afterExpiry"
+
+    /// An entry from a row of ``entryColumns``.
     private static func entry(_ row: Row) throws -> JournalEntry {
-        try JournalEntry(
-            id: row["id"], rowID: row["rowID"], unit: row["unit"], sourceLine: row["sourceLine"],
-            body: [UInt8](row["body"] as Data), bodyHash: row["bodyHash"], marker: row["marker"],
-            state: .decode(row["state"], id: row["id"], rowID: row["rowID"]), attempts: row["attempts"],
-            licenseID: row["licenseID"], licenseKey: row["licenseKey"], httpStatus: row["httpStatus"], error: row["error"],
-            editedBody: (row["editedBody"] as Data?).map { [UInt8]($0) }, customerRef: row["customerRef"],
-            maybeSent: row["maybeSent"], updatedAt: row["updatedAt"], action: .decode(row["action"], id: row["id"]),
-            target: LicenseTarget.decode(row["target"], id: row["id"]),
-            beforeState: row["beforeState"], afterExpiry: row["afterExpiry"]
+        let id: Int64 = row[0]
+        let rowID: String = row[1]
+        return try JournalEntry(
+            id: id, rowID: rowID, unit: row[2], sourceLine: row[3],
+            body: [UInt8](row[4] as Data), bodyHash: row[5], marker: row[6],
+            state: .decode(row[7], id: id, rowID: rowID), attempts: row[8],
+            licenseID: row[9], licenseKey: row[10], httpStatus: row[11], error: row[12],
+            editedBody: (row[13] as Data?).map { [UInt8]($0) }, customerRef: row[14],
+            maybeSent: row[15], updatedAt: row[16], action: .decode(row[17], id: id),
+            target: LicenseTarget.decode(row[18], id: id),
+            beforeState: row[19], afterExpiry: row[20]
         )
     }
 

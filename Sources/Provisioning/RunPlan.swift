@@ -95,6 +95,9 @@ struct RunPlanner: Sendable {
         ingest.prepare = { row in row.action == .create ? RunPlanner.template(for: row, configuration: configuration) : [] }
         let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
         var rows = 0
+        // Each customer's journal id, by email key: a file's rows name a few thousand customers
+        // many times over, and each is registered (two statements) only the first time.
+        var customers: [String: Int64] = [:]
         let stop = self.stop
         do {
             try journal.registering { registration in
@@ -112,7 +115,7 @@ struct RunPlanner: Sendable {
                     }
                     // Once the file is known to be refused, nothing more is written.
                     guard plan.problems.isEmpty || configuration.skipInvalid else { return }
-                    try register(row, known: &known, plan: &plan, registration: registration, markerPrefix: markerPrefix)
+                    try register(row, known: &known, customers: &customers, plan: &plan, registration: registration, markerPrefix: markerPrefix)
                 }
                 if stop?.isRequested == true { throw Interrupted() }
                 if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
@@ -132,19 +135,26 @@ struct RunPlanner: Sendable {
         return plan
     }
 
-    private func register(_ row: OrderRow, known: inout [RowUnit: Known], plan: inout RunPlan,
+    private func register(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], plan: inout RunPlan,
                           registration: SQLiteJournal.Registration, markerPrefix: String) throws {
         if row.action != .create {
             try registerChange(row, known: &known, plan: &plan, registration: registration)
             return
         }
         var customerRef: Int64?
-        if let customer = row.customer {
-            customerRef = try registration.customer(email: customer.email, firstName: customer.firstName,
-                                                    lastName: customer.lastName, company: customer.company).id
+        let customerKey = row.customer.map { CustomerRecord.key($0.email) }
+        if let customer = row.customer, let customerKey {
+            if let id = customers[customerKey] {
+                customerRef = id
+            } else {
+                let id = try registration.customer(email: customer.email, firstName: customer.firstName,
+                                                   lastName: customer.lastName, company: customer.company).id
+                customers[customerKey] = id
+                customerRef = id
+            }
         }
         let template = row.prepared ?? Self.template(for: row, configuration: configuration)
-        let hash = BodyFingerprint.of(template + [0] + Array((row.customer.map { CustomerRecord.key($0.email) } ?? "").utf8))
+        let hash = BodyFingerprint.of(template + [0] + Array((customerKey ?? "").utf8))
         let line = row.position.line
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).

@@ -40,6 +40,16 @@ time("encode the typed request at send time (JSONEncoder)") {
     }
     return total
 }
+time("encode the typed request at send time (jsonBody, by hand)") {
+    var total = 0
+    for i in 0..<n {
+        var r = request
+        r.userId = "user-\(i)"
+        r.metadata![2] = LicenseMetadata(key: "licprov_request", value: "6f1d2c3b-0000-4000-8000-\(i)")
+        total &+= r.jsonBody.count
+    }
+    return total
+}
 let decoder = JSONDecoder()
 time("decode the request from the journal, then encode it") {
     var total = 0
