@@ -229,11 +229,19 @@ public final class SQLiteJournal: Sendable {
         }
     }
 
+    /// Which entries' bodies a listing reads.
+    public enum Bodies: Sendable {
+        case all
+        /// Only those of entries whose row was edited since (``JournalEntry/editedBody``), to
+        /// show both versions; the others come with an empty body (a results file's listing).
+        case whenEdited
+    }
+
     /// Calls `body` with every entry in file order (source line, row id, unit), one at a time:
     /// memory stays flat however large the journal. `states` limits which entries are read.
-    public func forEachEntry(states: Set<JournalEntry.State>? = nil, _ body: (JournalEntry) throws -> Void) throws {
+    public func forEachEntry(states: Set<JournalEntry.State>? = nil, bodies: Bodies = .all, _ body: (JournalEntry) throws -> Void) throws {
         try read("list entries") { db in
-            var sql = "SELECT \(Self.entryColumns) FROM license"
+            var sql = "SELECT \(Self.entryColumns(bodies)) FROM license"
             if let states { sql += " WHERE state IN (\(states.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
             let cursor = try Row.fetchCursor(db, sql: sql + " ORDER BY sourceLine, rowID, unit")
             while let row = try cursor.next() { try body(try Self.entry(row)) }
@@ -302,8 +310,16 @@ public final class SQLiteJournal: Sendable {
     /// The columns ``entry(_:)`` reads, in its order: read by position, not by name (a journal's
     /// worth of entries is read for every results file, and a name is looked up case-insensitively
     /// among the row's columns each time).
-    static let entryColumns = "id, rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, "
-        + "error, editedBody, customerRef, maybeSent, updatedAt, action, target, beforeState, afterExpiry"
+    static let entryColumns = entryColumns(.all)
+
+    static func entryColumns(_ bodies: Bodies) -> String {
+        let body = switch bodies {
+        case .all: "body"
+        case .whenEdited: "CASE WHEN editedBody IS NULL THEN X'' ELSE body END"
+        }
+        return "id, rowID, unit, sourceLine, \(body), bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, "
+            + "error, editedBody, customerRef, maybeSent, updatedAt, action, target, beforeState, afterExpiry"
+    }
 
     /// An entry from a row of ``entryColumns``.
     private static func entry(_ row: Row) throws -> JournalEntry {

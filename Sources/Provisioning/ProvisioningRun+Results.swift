@@ -22,15 +22,16 @@ extension ProvisioningRun {
         var reasons: [String: Int] = [:]
         var conflicts = 0
         if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
-        try journal.forEachEntry { entry in
+        try journal.forEachEntry(bodies: .whenEdited) { entry in
             guard mine.contains(entry.id) else { return }
             while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
                 try write(rejected[nextRejected])
                 nextRejected += 1
             }
             if entry.state.isSettled && entry.editedBody != nil { conflicts += 1 }
-            if [.failed, .rejected, .conflict, .unresolved].contains(entry.state) {
-                reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
+            switch entry.state {
+            case .failed, .rejected, .conflict, .unresolved: reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
+            case .pending, .inFlight, .created, .recovered: break
             }
             try write(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
         }

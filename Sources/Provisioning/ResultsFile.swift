@@ -156,25 +156,36 @@ public enum ResultsFile {
         return buffer
     }
 
+    private static func needsQuotes(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "\""), 0x0A, 0x0D: true
+        default: false
+        }
+    }
+
     /// One CSV record, neutralised and quoted.
     static func append(_ cells: [String], to buffer: inout [UInt8]) {
         for (index, cell) in cells.enumerated() {
             if index > 0 { buffer.append(UInt8(ascii: ",")) }
-            var text = cell
-            if let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) {
-                text = "'" + text
+            // A cell a spreadsheet would run as a formula gets a leading apostrophe.
+            let neutralise = switch cell.utf8.first {
+            case UInt8(ascii: "=")?, UInt8(ascii: "+")?, UInt8(ascii: "-")?, UInt8(ascii: "@")?, 0x09?, 0x0D?: true
+            default: false
             }
-            if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
-                buffer.append(UInt8(ascii: "\""))
-                for byte in text.utf8 {
+            let quote = cell.utf8.contains(where: needsQuotes)
+            if quote { buffer.append(UInt8(ascii: "\"")) }
+            if neutralise { buffer.append(UInt8(ascii: "'")) }
+            if quote {
+                for byte in cell.utf8 {
                     if byte == UInt8(ascii: "\"") { buffer.append(byte) }
                     buffer.append(byte)
                 }
                 buffer.append(UInt8(ascii: "\""))
             } else {
-                buffer += text.utf8
+                buffer.append(contentsOf: cell.utf8)
             }
         }
-        buffer += [0x0D, 0x0A]
+        buffer.append(0x0D)
+        buffer.append(0x0A)
     }
 }

@@ -69,8 +69,9 @@ struct RunPlanner: Sendable {
         var id: Int64
         var sourceLine: Int
         var state: JournalEntry.State
-        var hash: String
-        var editedHash: String?
+        /// nil when the journal's text is not a fingerprint (then the row counts as edited).
+        var hash: BodyFingerprint.Value?
+        var editedHash: BodyFingerprint.Value?
         var maybeSent: Bool
     }
 
@@ -84,7 +85,8 @@ struct RunPlanner: Sendable {
         let markerPrefix = try journal.markerPrefix()
         try journal.forEachDigest { digest in
             known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = Known(
-                id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: digest.bodyHash, editedHash: digest.editedHash,
+                id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: BodyFingerprint.Value(hex: digest.bodyHash),
+                editedHash: digest.editedHash.flatMap(BodyFingerprint.Value.init(hex:)),
                 maybeSent: digest.maybeSent)
         }
         var plan = RunPlan()
@@ -154,14 +156,14 @@ struct RunPlanner: Sendable {
             }
         }
         let template = row.prepared ?? Self.template(for: row, configuration: configuration)
-        let hash = BodyFingerprint.of(template + [0] + Array((customerKey ?? "").utf8))
+        let hash = BodyFingerprint.value(template + [0] + Array((customerKey ?? "").utf8))
         let line = row.position.line
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).
             guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: unit)) else {
                 let marker = markerPrefix + UUID().uuidString.lowercased()
                 let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
-                                                        body: MarkedBody.fill(template, marker: marker), bodyHash: hash, marker: marker,
+                                                        body: MarkedBody.fill(template, marker: marker), bodyHash: hash.hex, marker: marker,
                                                         customerRef: customerRef))
                 plan.entryIDs.insert(id)
                 plan.sends.append(WorkItem(entryID: id, needsLookup: false))
@@ -187,16 +189,16 @@ struct RunPlanner: Sendable {
             }
             if entry.state.isSettled {
                 plan.edited += 1
-                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: template, bodyHash: hash)) }
+                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: template, bodyHash: hash.hex)) }
                 continue
             }
             let marker = try registration.marker(of: entry.id) ?? ""
             if entry.state == .inFlight || entry.maybeSent {
                 // It may exist on the server: look it up with the old marker; nothing found → send the new body.
                 plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true,
-                                             replacement: (MarkedBody.fill(template, marker: marker), hash)))
+                                             replacement: (MarkedBody.fill(template, marker: marker), hash.hex)))
             } else {
-                try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: marker), bodyHash: hash,
+                try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: marker), bodyHash: hash.hex,
                                                     state: .pending, error: nil, customerRef: customerRef))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             }
@@ -210,10 +212,10 @@ struct RunPlanner: Sendable {
                                 registration: SQLiteJournal.Registration) throws {
         let body = Self.changeBody(for: row)
         let target = row.target
-        let hash = BodyFingerprint.of(Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + body)
+        let hash = BodyFingerprint.value(Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + body)
         let line = row.position.line
         guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: 1)) else {
-            let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, body: body, bodyHash: hash,
+            let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, body: body, bodyHash: hash.hex,
                                                     marker: UUID().uuidString.lowercased(), action: row.action, target: target))
             plan.entryIDs.insert(id)
             plan.changeEntries.append(id)
@@ -225,7 +227,7 @@ struct RunPlanner: Sendable {
         if entry.hash != hash {
             if entry.state.isSettled || entry.state == .inFlight || entry.maybeSent {
                 plan.edited += entry.state.isSettled ? 1 : 0
-                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: body, bodyHash: hash)) }
+                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: body, bodyHash: hash.hex)) }
                 if !entry.state.isSettled {
                     // Sent, and perhaps applied: settle what was sent first; the edit waits for a later run.
                     plan.changeEntries.append(entry.id)
@@ -233,7 +235,7 @@ struct RunPlanner: Sendable {
                 }
                 return
             }
-            try registration.apply(.replaceBody(id: entry.id, body: body, bodyHash: hash, state: .pending, error: nil,
+            try registration.apply(.replaceBody(id: entry.id, body: body, bodyHash: hash.hex, state: .pending, error: nil,
                                                 action: row.action, target: target))
             plan.changeEntries.append(entry.id)
             plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
@@ -297,58 +299,5 @@ struct RunPlanner: Sendable {
             request.metadata = (request.metadata ?? []) + [LicenseMetadata(key: idColumn, value: row.rowID)]
         }
         return MarkedBody.template(request, markerKey: configuration.markerKey)
-    }
-}
-
-/// The body of a license request with licprov's marker as its last metadata entry.
-///
-/// A row is encoded once, with a fixed placeholder as the marker's value (the *template*, which is
-/// also what the fingerprint covers); each license of the row gets the template with its own
-/// marker written over the placeholder.
-///
-/// Why bytes, and not a `LicenseRequest` kept typed until the wire: the bodies live in the journal
-/// (a run of 100,000 licenses holds ids, not bodies), so a typed request would be decoded from the
-/// journal and encoded again for every send. Measured (`scripts/bench-body.sh`, release build):
-/// the splice takes 0.4 µs per license, encoding at send time 12–17 µs, decoding and encoding
-/// 30–39 µs — at the emulator's 3,750 licenses/s, about a tenth of a core on a 2-core machine where
-/// licprov and the emulator already share both. The journal records the exact bytes either way.
-enum MarkedBody {
-    /// As long as a UUID, and not something a row would hold.
-    static let placeholder = Array("licprov-marker-placeholder-7f3c9e1a".utf8)
-    /// Stands for the customer's user id until the customer is resolved.
-    static let userPlaceholder = "licprov-user-placeholder-2b8d41c6e0f5"
-
-    /// The body with the customer's user id in place of its placeholder.
-    static func fill(_ body: [UInt8], userID: String) -> [UInt8] {
-        let needle = Array(userPlaceholder.utf8)
-        guard let start = lastRange(of: needle, in: body) else { return body }
-        var filled = body
-        filled.replaceSubrange(start..<start + needle.count, with: userID.utf8)
-        return filled
-    }
-
-    static func template(_ request: LicenseRequest, markerKey: String?) -> [UInt8] {
-        guard let markerKey else { return CryptlexClient.encodedBody(request) }
-        var marked = request
-        marked.metadata = (request.metadata ?? []) + [LicenseMetadata(key: markerKey, value: String(decoding: placeholder, as: UTF8.self))]
-        return CryptlexClient.encodedBody(marked)
-    }
-
-    /// The template with `marker` in place of the placeholder (unchanged when it has none).
-    static func fill(_ template: [UInt8], marker: String) -> [UInt8] {
-        guard let start = lastRange(of: placeholder, in: template) else { return template }
-        var body = template
-        body.replaceSubrange(start..<start + placeholder.count, with: marker.utf8)
-        return body
-    }
-
-    private static func lastRange(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        var start = haystack.count - needle.count
-        while start >= 0 {
-            if haystack[start] == needle[0] && haystack[start..<start + needle.count].elementsEqual(needle) { return start }
-            start -= 1
-        }
-        return nil
     }
 }
