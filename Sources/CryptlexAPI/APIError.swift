@@ -4,9 +4,9 @@ import Scheduling
 
 /// A request that did not give the expected answer: which request, what came back, and what it
 /// means for the caller (``OutcomeClass``). Holds no token and no request body.
-public struct APIError: Error, Sendable, LocalizedError, CustomStringConvertible {
+package struct APIError: Error, Sendable, LocalizedError, CustomStringConvertible {
     /// What went wrong.
-    public enum Failure: Sendable, Equatable {
+    package enum Failure: Sendable, Equatable {
         /// The server answered with a non-success status.
         case http(status: Int, code: String?, message: String)
         /// The request failed below HTTP.
@@ -15,28 +15,28 @@ public struct APIError: Error, Sendable, LocalizedError, CustomStringConvertible
         case undecodable(status: Int, reason: String)
 
         /// What went wrong below HTTP, in words, when that is what went wrong.
-        public var transportDetail: String? {
+        package var transportDetail: String? {
             if case .transport(let error) = self { return error.detail }
             return nil
         }
     }
 
-    public var method: String
+    package var method: String
     /// The path, without the query string.
-    public var path: String
-    public var failure: Failure
+    package var path: String
+    package var failure: Failure
     /// What the caller should do.
-    public var outcome: OutcomeClass
+    package var outcome: OutcomeClass
     /// The rate-limit headers of the response, when there was one.
-    public var rateLimit: RateLimitStatus
+    package var rateLimit: RateLimitStatus
     /// The start of the response body, for the log and the results file.
-    public var bodyExcerpt: String
+    package var bodyExcerpt: String
 
     /// The one-line message (``errorDescription``).
-    public var description: String { errorDescription ?? "\(method) \(path): failed" }
+    package var description: String { errorDescription ?? "\(method) \(path): failed" }
 
     /// The HTTP status, when the server answered.
-    public var status: Int? {
+    package var status: Int? {
         switch failure {
         case .http(let status, _, _), .undecodable(let status, _): status
         case .transport: nil
@@ -44,7 +44,7 @@ public struct APIError: Error, Sendable, LocalizedError, CustomStringConvertible
     }
 
     /// A one-line message for people, with method, path, status and the server's message.
-    public var errorDescription: String? {
+    package var errorDescription: String? {
         switch failure {
         case .http(let status, let code, let message):
             "\(method) \(path): HTTP \(status)\(code.map { " \($0)" } ?? ""): \(message)"

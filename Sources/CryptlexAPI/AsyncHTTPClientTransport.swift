@@ -12,7 +12,7 @@ import Scheduling
 /// Its main job beyond sending is to tell *not sent* from *maybe sent*: a connection that could
 /// not be made is ``TransportError/connectFailed(_:)``; everything that fails once a connection
 /// existed is ``TransportError/connectionLost(_:)`` or ``TransportError/timedOut(_:)``.
-public final class AsyncHTTPClientTransport: HTTPTransport {
+package final class AsyncHTTPClientTransport: HTTPTransport {
     private let client: HTTPClient
     /// The proxy requests tunnel through, if any (named in connection failures).
     private let proxy: HTTPProxy?
@@ -25,7 +25,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     ///     after this, not after AsyncHTTPClient's default 10 s.
     ///   - proxy: an HTTP proxy to tunnel through with `CONNECT` (TLS stays end to end).
     ///   - authorities: the certificate authorities to trust instead of the system's.
-    public init(connections: Int, connectTimeout: Duration = .seconds(5), proxy: HTTPProxy? = nil,
+    package init(connections: Int, connectTimeout: Duration = .seconds(5), proxy: HTTPProxy? = nil,
                 authorities: CertificateAuthorities? = nil) {
         var configuration = HTTPClient.Configuration()
         if let proxy {
@@ -48,7 +48,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
-    public func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
+    package func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
@@ -66,7 +66,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         }
     }
 
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         try await client.shutdown()
     }
 

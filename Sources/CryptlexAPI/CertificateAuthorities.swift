@@ -7,22 +7,22 @@ import NIOSSL
 /// The file *replaces* the system's trust store, as `curl --cacert` and OpenSSL's `SSL_CERT_FILE`
 /// do: the API's certificate must chain to one of these. Loaded (and checked) before anything is
 /// sent, so a wrong path is a usage error, not a failure at the first request.
-public struct CertificateAuthorities: Sendable {
+package struct CertificateAuthorities: Sendable {
     let certificates: [NIOSSLCertificate]
     /// Where they came from, for messages.
-    public let source: String
+    package let source: String
 
     /// A CA file that cannot be used, and why.
-    public struct Unreadable: Error, LocalizedError, Sendable {
-        public var path: String
-        public var reason: String
-        public var errorDescription: String? { "the CA file \(path) \(reason)" }
+    package struct Unreadable: Error, LocalizedError, Sendable {
+        package var path: String
+        package var reason: String
+        package var errorDescription: String? { "the CA file \(path) \(reason)" }
     }
 
-    public var count: Int { certificates.count }
+    package var count: Int { certificates.count }
 
     /// Reads every PEM certificate in `path`.
-    public static func load(pemFile path: String, source: String) throws(Unreadable) -> CertificateAuthorities {
+    package static func load(pemFile path: String, source: String) throws(Unreadable) -> CertificateAuthorities {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Unreadable(path: path, reason: "cannot be read (from \(source)); check the path and its permissions")
         }

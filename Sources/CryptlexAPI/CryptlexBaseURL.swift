@@ -5,23 +5,23 @@ import Foundation
 ///
 /// Validated up front because AsyncHTTPClient crashes on a port above 65535 and reports other
 /// malformed URLs only at the first request.
-public struct CryptlexBaseURL: Sendable, Equatable, CustomStringConvertible {
-    public static let global = try! CryptlexBaseURL("https://api.cryptlex.com")
+package struct CryptlexBaseURL: Sendable, Equatable, CustomStringConvertible {
+    package static let global = try! CryptlexBaseURL("https://api.cryptlex.com")
 
-    public let scheme: String
-    public let host: String
-    public let port: Int?
+    package let scheme: String
+    package let host: String
+    package let port: Int?
     /// The path prefix without a trailing slash (empty for Cryptlex's own hosts).
-    public let pathPrefix: String
+    package let pathPrefix: String
 
     /// Why a URL was refused.
-    public struct Invalid: Error, LocalizedError, Sendable {
-        public var url: String
-        public var reason: String
-        public var errorDescription: String? { "the API URL '\(url)' \(reason)" }
+    package struct Invalid: Error, LocalizedError, Sendable {
+        package var url: String
+        package var reason: String
+        package var errorDescription: String? { "the API URL '\(url)' \(reason)" }
     }
 
-    public init(_ text: String) throws(Invalid) {
+    package init(_ text: String) throws(Invalid) {
         func invalid(_ reason: String) -> Invalid { Invalid(url: text, reason: reason) }
         guard let components = URLComponents(string: text.trimmingCharacters(in: .whitespaces)) else {
             throw invalid("is not a URL")
@@ -43,12 +43,12 @@ public struct CryptlexBaseURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True for 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is acceptable.
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 
-    public var description: String {
+    package var description: String {
         "\(scheme)://\(host)\(port.map { ":\($0)" } ?? "")\(pathPrefix)"
     }
 

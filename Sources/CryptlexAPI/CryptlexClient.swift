@@ -8,20 +8,20 @@ import Logging
 /// Every failure comes back as one ``APIError`` whose ``APIError/outcome`` says what the caller
 /// may do next; every answer carries the rate-limit headers. The token lives only in this value
 /// and in the `Authorization` header; it is never logged or put into an error.
-public struct CryptlexClient: Sendable {
+package struct CryptlexClient: Sendable {
     /// A decoded answer plus what it said about the rate limit.
-    public struct Answer<Value: Sendable>: Sendable {
-        public var value: Value
-        public var status: Int
-        public var rateLimit: RateLimitStatus
+    package struct Answer<Value: Sendable>: Sendable {
+        package var value: Value
+        package var status: Int
+        package var rateLimit: RateLimitStatus
 
         /// The same answer with its value transformed.
-        public func map<T: Sendable>(_ transform: (Value) -> T) -> Answer<T> {
+        package func map<T: Sendable>(_ transform: (Value) -> T) -> Answer<T> {
             Answer<T>(value: transform(value), status: status, rateLimit: rateLimit)
         }
     }
 
-    public let baseURL: CryptlexBaseURL
+    package let baseURL: CryptlexBaseURL
     private let token: String
     private let transport: any HTTPTransport
     private let requestTimeout: Duration
@@ -34,7 +34,7 @@ public struct CryptlexClient: Sendable {
 
     /// - Parameters:
     ///   - requestTimeout: the deadline of one request, from sending to the last byte of the answer.
-    public init(baseURL: CryptlexBaseURL, token: String, transport: any HTTPTransport,
+    package init(baseURL: CryptlexBaseURL, token: String, transport: any HTTPTransport,
                 requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "licprov.api")) {
         self.baseURL = baseURL
         self.token = token
@@ -45,58 +45,58 @@ public struct CryptlexClient: Sendable {
 
     /// The JSON body licprov sends for a license: sorted keys, nils left out. Stable, so its hash
     /// identifies a request across runs (``LicenseRequest/jsonBody``, what `JSONEncoder` writes).
-    public static func encodedBody(_ request: LicenseRequest) -> [UInt8] {
+    package static func encodedBody(_ request: LicenseRequest) -> [UInt8] {
         request.jsonBody
     }
 
     /// `POST /v3/licenses`.
-    public func createLicense(_ request: LicenseRequest) async throws(APIError) -> Answer<License> {
+    package func createLicense(_ request: LicenseRequest) async throws(APIError) -> Answer<License> {
         try await send("POST", "/v3/licenses", query: nil, body: Self.encodedBody(request), expecting: License.self)
     }
 
     /// `POST /v3/licenses` with a body already encoded (as the journal stores it).
-    public func createLicense(body: [UInt8]) async throws(APIError) -> Answer<License> {
+    package func createLicense(body: [UInt8]) async throws(APIError) -> Answer<License> {
         try await send("POST", "/v3/licenses", query: nil, body: body, expecting: License.self)
     }
 
     /// One page of `GET /v3/licenses` (`page` from 1, `limit` 1–100).
-    public func findLicenses(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[License]> {
+    package func findLicenses(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[License]> {
         try await send("GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil, expecting: [License].self)
     }
 
     /// `GET /v3/licenses/{id}`.
-    public func license(id: String) async throws(APIError) -> Answer<License> {
+    package func license(id: String) async throws(APIError) -> Answer<License> {
         try await send("GET", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: License.self)
     }
 
     /// `GET /v3/licenses/{id}`, every field kept.
-    public func licenseSnapshot(id: String) async throws(APIError) -> Answer<LicenseSnapshot> {
+    package func licenseSnapshot(id: String) async throws(APIError) -> Answer<LicenseSnapshot> {
         try await send("GET", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: LicenseSnapshot.self)
     }
 
     /// One page of `GET /v3/licenses`, every field of each license kept.
-    public func findLicenseSnapshots(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[LicenseSnapshot]> {
+    package func findLicenseSnapshots(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[LicenseSnapshot]> {
         try await send("GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil, expecting: [LicenseSnapshot].self)
     }
 
     /// `PATCH /v3/licenses/{id}` with a `LicenseUpdateRequestModel` body already encoded.
-    public func updateLicense(id: String, body: [UInt8]) async throws(APIError) -> Answer<License> {
+    package func updateLicense(id: String, body: [UInt8]) async throws(APIError) -> Answer<License> {
         try await send("PATCH", "/v3/licenses/\(Self.segment(id))", query: nil, body: body, expecting: License.self)
     }
 
     /// `POST /v3/licenses/{id}/renew`: extends `expiresAt` by the subscription interval. Not idempotent.
-    public func renewLicense(id: String) async throws(APIError) -> Answer<License> {
+    package func renewLicense(id: String) async throws(APIError) -> Answer<License> {
         try await send("POST", "/v3/licenses/\(Self.segment(id))/renew", query: nil, body: nil, expecting: License.self)
     }
 
     /// `PATCH /v3/licenses/{id}/expires-at`; nil makes the license perpetual.
-    public func setExpiry(id: String, expiresAt: String?) async throws(APIError) -> Answer<License> {
+    package func setExpiry(id: String, expiresAt: String?) async throws(APIError) -> Answer<License> {
         let body = Array((try? JSONSerialization.data(withJSONObject: ["expiresAt": expiresAt.map { $0 as Any } ?? NSNull()])) ?? Data())
         return try await send("PATCH", "/v3/licenses/\(Self.segment(id))/expires-at", query: nil, body: body, expecting: License.self)
     }
 
     /// `DELETE /v3/licenses/{id}` (204, no body).
-    public func deleteLicense(id: String) async throws(APIError) -> Answer<NoContent> {
+    package func deleteLicense(id: String) async throws(APIError) -> Answer<NoContent> {
         try await send("DELETE", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: NoContent.self)
     }
 
@@ -108,7 +108,7 @@ public struct CryptlexClient: Sendable {
     /// Every license matching `query`, page by page until a short or empty page.
     ///
     /// `maxPages` bounds the walk; a lookup by key or marker expects one or two results.
-    public func findAllLicenses(_ query: LicenseQuery, pageSize: Int = 100, maxPages: Int = 100) async throws(APIError) -> [License] {
+    package func findAllLicenses(_ query: LicenseQuery, pageSize: Int = 100, maxPages: Int = 100) async throws(APIError) -> [License] {
         var found: [License] = []
         for page in 1...maxPages {
             let answer = try await findLicenses(query, page: page, limit: pageSize)
@@ -119,7 +119,7 @@ public struct CryptlexClient: Sendable {
     }
 
     /// `POST /v3/users`. The password goes on the wire and nowhere else.
-    public func createUser(_ request: UserRequest) async throws(APIError) -> Answer<User> {
+    package func createUser(_ request: UserRequest) async throws(APIError) -> Answer<User> {
         let body = Array((try? Self.encoder.encode(request)) ?? Data())
         return try await send("POST", "/v3/users", query: nil, body: body, expecting: User.self)
     }
@@ -127,11 +127,11 @@ public struct CryptlexClient: Sendable {
     /// `GET /v3/users?email[eq]=…`, keeping only exact case-insensitive matches.
     /// Users with any of `emails` (`email[in]`, compared case-insensitively; no email may hold a
     /// comma): one page of up to 100.
-    public func findUsers(emails: [String], page: Int = 1) async throws(APIError) -> Answer<[User]> {
+    package func findUsers(emails: [String], page: Int = 1) async throws(APIError) -> Answer<[User]> {
         try await findUsers(("email[in]", emails.joined(separator: ",")), matching: emails, page: page)
     }
 
-    public func findUsers(email: String) async throws(APIError) -> Answer<[User]> {
+    package func findUsers(email: String) async throws(APIError) -> Answer<[User]> {
         try await findUsers(("email[eq]", email), matching: [email], page: 1)
     }
 
@@ -146,22 +146,22 @@ public struct CryptlexClient: Sendable {
     }
 
     /// `POST /v3/users` with a body as given (`licprov doctor` sends `{}`, which cannot create anything).
-    public func createUser(body: [UInt8]) async throws(APIError) -> Answer<User> {
+    package func createUser(body: [UInt8]) async throws(APIError) -> Answer<User> {
         try await send("POST", "/v3/users", query: nil, body: body, expecting: User.self)
     }
 
     /// `GET /v3/products/{id}` (scope `product:read`).
-    public func product(id: String) async throws(APIError) -> Answer<Product> {
+    package func product(id: String) async throws(APIError) -> Answer<Product> {
         try await send("GET", "/v3/products/" + Self.segment(id), query: nil, body: nil, expecting: Product.self)
     }
 
     /// `GET /v3/users` with one raw filter, one page (`licprov doctor` asks whether `email[in]` is accepted).
-    public func listUsers(filter: (String, String), limit: Int = 1) async throws(APIError) -> Answer<[User]> {
+    package func listUsers(filter: (String, String), limit: Int = 1) async throws(APIError) -> Answer<[User]> {
         try await send("GET", "/v3/users", query: QueryEncoding.encode([filter, ("page", "1"), ("limit", String(limit))]), body: nil, expecting: [User].self)
     }
 
     /// Releases the transport's connections.
-    public func shutdown() async throws { try await transport.shutdown() }
+    package func shutdown() async throws { try await transport.shutdown() }
 
     private func send<Value: Decodable & Sendable>(
         _ method: String, _ path: String, query: String?, body: [UInt8]?, expecting: Value.Type
@@ -204,6 +204,6 @@ public struct CryptlexClient: Sendable {
 }
 
 /// The answer of an operation that returns no body (204).
-public struct NoContent: Decodable, Sendable, Equatable {
-    public init() {}
+package struct NoContent: Decodable, Sendable, Equatable {
+    package init() {}
 }

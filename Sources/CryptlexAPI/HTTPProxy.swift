@@ -9,35 +9,35 @@ import Foundation
 /// (percent-encoded; sent as `Proxy-Authorization: Basic`). No port means 80, as in the URL
 /// scheme. `https://` proxies (TLS to the proxy itself) and SOCKS are refused with a message:
 /// async-http-client does not speak the first, and the second is not tested here.
-public struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+package struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
     /// `user:password` for Basic proxy authorization; never printed.
-    public var credentials: (user: String, password: String)?
+    package var credentials: (user: String, password: String)?
 
     /// A proxy URL that cannot be used, and why (the text never includes a password).
-    public struct Invalid: Error, LocalizedError, Sendable {
-        public var source: String
-        public var reason: String
-        public var errorDescription: String? { "the proxy in \(source) \(reason)" }
+    package struct Invalid: Error, LocalizedError, Sendable {
+        package var source: String
+        package var reason: String
+        package var errorDescription: String? { "the proxy in \(source) \(reason)" }
     }
 
     /// `http://host:port`, without the credentials: safe for logs and messages.
-    public var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    package var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 
-    public static func == (lhs: HTTPProxy, rhs: HTTPProxy) -> Bool {
+    package static func == (lhs: HTTPProxy, rhs: HTTPProxy) -> Bool {
         lhs.host == rhs.host && lhs.port == rhs.port && lhs.credentials?.user == rhs.credentials?.user
             && lhs.credentials?.password == rhs.credentials?.password
     }
 
-    public init(host: String, port: Int, credentials: (user: String, password: String)? = nil) {
+    package init(host: String, port: Int, credentials: (user: String, password: String)? = nil) {
         self.host = host
         self.port = port
         self.credentials = credentials
     }
 
     /// Parses a proxy URL; `source` names where it came from (`HTTPS_PROXY`, `--proxy`) for the error.
-    public init(_ text: String, source: String) throws(Invalid) {
+    package init(_ text: String, source: String) throws(Invalid) {
         func invalid(_ reason: String) -> Invalid { Invalid(source: source, reason: reason) }
         var trimmed = text.trimmingCharacters(in: .whitespaces)
         if !trimmed.contains("://") { trimmed = "http://" + trimmed }
@@ -63,7 +63,7 @@ public struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
     /// The proxy for `url` by the usual variables, or nil to go direct: the https variables for an
     /// https URL, the http ones for http (lower case first, as curl reads them); a loopback API
     /// host and any host `NO_PROXY` names go direct.
-    public static func from(environment: [String: String], for url: CryptlexBaseURL) throws(Invalid) -> HTTPProxy? {
+    package static func from(environment: [String: String], for url: CryptlexBaseURL) throws(Invalid) -> HTTPProxy? {
         let names = url.scheme == "https" ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy", "HTTP_PROXY"]
         guard let name = names.first(where: { !(environment[$0] ?? "").trimmingCharacters(in: .whitespaces).isEmpty }),
               let value = environment[name], !goesDirect(url, environment: environment) else { return nil }
@@ -71,7 +71,7 @@ public struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True when `url` is reached directly whatever proxy is set: a loopback host, or one `NO_PROXY` names.
-    public static func goesDirect(_ url: CryptlexBaseURL, environment: [String: String]) -> Bool {
+    package static func goesDirect(_ url: CryptlexBaseURL, environment: [String: String]) -> Bool {
         if url.isLoopback { return true }
         let bypass = ProxyBypass(environment["no_proxy"] ?? environment["NO_PROXY"] ?? "")
         return bypass.matches(host: url.host, port: url.port ?? (url.scheme == "https" ? 443 : 80))
@@ -89,14 +89,14 @@ public struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
 /// | `10.0.0.0/8` | addresses in that IPv4 network |
 ///
 /// Names compare without case; whitespace around entries is ignored.
-public struct ProxyBypass: Sendable {
+package struct ProxyBypass: Sendable {
     private let entries: [String]
 
-    public init(_ list: String) {
+    package init(_ list: String) {
         entries = list.split(whereSeparator: { $0 == "," || $0 == " " }).map { $0.lowercased() }.filter { !$0.isEmpty }
     }
 
-    public func matches(host rawHost: String, port: Int) -> Bool {
+    package func matches(host rawHost: String, port: Int) -> Bool {
         let host = rawHost.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         for raw in entries {
             if raw == "*" { return true }

@@ -2,7 +2,7 @@ import Foundation
 
 /// One HTTP exchange, as the client sees it: the seam that lets the client run over a real
 /// connection pool in production and over a closure in unit tests.
-public protocol HTTPTransport: Sendable {
+package protocol HTTPTransport: Sendable {
     /// Sends one request and returns the whole response, or throws ``TransportError``.
     func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse
     /// Releases connections; the transport is unusable afterwards.
@@ -10,29 +10,29 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// A request ready to go on the wire.
-public struct TransportRequest: Sendable {
-    public var method: String
+package struct TransportRequest: Sendable {
+    package var method: String
     /// The absolute URL, query included.
-    public var url: String
-    public var headers: [(String, String)]
-    public var body: [UInt8]?
-    public var timeout: Duration
+    package var url: String
+    package var headers: [(String, String)]
+    package var body: [UInt8]?
+    package var timeout: Duration
 }
 
 /// A whole response: status, headers (names compared case-insensitively) and body bytes.
-public struct TransportResponse: Sendable {
-    public var status: Int
-    public var headers: [(String, String)]
-    public var body: [UInt8]
+package struct TransportResponse: Sendable {
+    package var status: Int
+    package var headers: [(String, String)]
+    package var body: [UInt8]
 
-    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+    package init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
     /// The first header named `name`, case-insensitively.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { Self.equalIgnoringASCIICase($0.0, name) }?.1
     }
 

@@ -1,24 +1,24 @@
 /// Filters for `GET /v3/licenses`, written as Cryptlex's deep-object parameters.
-public struct LicenseQuery: Sendable, Equatable {
-    public var key: String?
-    public var productId: String?
-    public var userId: String?
-    public var metadataKey: String?
-    public var metadataValue: String?
+package struct LicenseQuery: Sendable, Equatable {
+    package var key: String?
+    package var productId: String?
+    package var userId: String?
+    package var metadataKey: String?
+    package var metadataValue: String?
     /// Any of these metadata values (`metadata.value[in]`, comma-separated: none may hold a comma).
-    public var metadataValues: [String]?
+    package var metadataValues: [String]?
     /// Metadata values that start with this (`metadata.value[sw]`).
-    public var metadataValuePrefix: String?
-    public var userEmail: String?
+    package var metadataValuePrefix: String?
+    package var userEmail: String?
     /// Any of these ids (`id[in]`).
-    public var ids: [String]?
+    package var ids: [String]?
     /// Any of these keys (`key[in]`; none may hold a comma).
-    public var keys: [String]?
+    package var keys: [String]?
     /// Only licenses created at or after this time (an RFC 3339 date-time).
-    public var createdAtOrAfter: String?
-    public var newestFirst = false
+    package var createdAtOrAfter: String?
+    package var newestFirst = false
 
-    public init(key: String? = nil, productId: String? = nil, userId: String? = nil, metadataKey: String? = nil,
+    package init(key: String? = nil, productId: String? = nil, userId: String? = nil, metadataKey: String? = nil,
                 metadataValue: String? = nil, metadataValues: [String]? = nil, userEmail: String? = nil,
                 createdAtOrAfter: String? = nil, newestFirst: Bool = false) {
         self.metadataValues = metadataValues
@@ -54,8 +54,8 @@ public struct LicenseQuery: Sendable, Equatable {
 }
 
 /// How long a value is once percent-encoded in a query (for keeping URLs short).
-public enum QueryLength {
-    public static func escaped(_ text: String) -> Int { QueryEncoding.escape(text).utf8.count }
+package enum QueryLength {
+    package static func escaped(_ text: String) -> Int { QueryEncoding.escape(text).utf8.count }
 }
 
 /// Percent-encoding for query names and values: everything but RFC 3986's unreserved characters.

@@ -7,21 +7,21 @@ import Foundation
 /// `X-Rate-Limit-Reset` (a UTC date-time, not epoch seconds) on allowed responses, and
 /// `Retry-After` (seconds, or an HTTP-date) on a 429. Any header may be missing or malformed;
 /// a missing value is nil, never a guess.
-public struct RateLimitStatus: Sendable, Equatable {
+package struct RateLimitStatus: Sendable, Equatable {
     /// The window, from `X-Rate-Limit-Limit`.
-    public var window: Duration?
+    package var window: Duration?
     /// Requests left in the current window.
-    public var remaining: Int?
+    package var remaining: Int?
     /// When the current window ends.
-    public var reset: Date?
+    package var reset: Date?
     /// How long to wait before sending again, from `Retry-After`.
-    public var retryAfter: Duration?
+    package var retryAfter: Duration?
     /// `X-Rate-Limit-Reset` as the server wrote it (for `licprov doctor`).
-    public var resetText: String?
+    package var resetText: String?
     /// The server's clock when it answered, from `Date` (whole seconds).
-    public var serverDate: Date?
+    package var serverDate: Date?
 
-    public init(window: Duration? = nil, remaining: Int? = nil, reset: Date? = nil, retryAfter: Duration? = nil) {
+    package init(window: Duration? = nil, remaining: Int? = nil, reset: Date? = nil, retryAfter: Duration? = nil) {
         self.window = window
         self.remaining = remaining
         self.reset = reset
@@ -29,7 +29,7 @@ public struct RateLimitStatus: Sendable, Equatable {
     }
 
     /// Parses the headers of one response; `now` anchors an HTTP-date `Retry-After`.
-    public init(header: (String) -> String?, now: Date = Date()) {
+    package init(header: (String) -> String?, now: Date = Date()) {
         window = header("X-Rate-Limit-Limit").flatMap(Self.parsePeriod)
         remaining = header("X-Rate-Limit-Remaining").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         resetText = header("X-Rate-Limit-Reset").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -39,7 +39,7 @@ public struct RateLimitStatus: Sendable, Equatable {
     }
 
     /// True when no header was present.
-    public var isEmpty: Bool { window == nil && remaining == nil && reset == nil && retryAfter == nil }
+    package var isEmpty: Bool { window == nil && remaining == nil && reset == nil && retryAfter == nil }
 
     /// `5s`, `1m`, `500ms` or a bare number of seconds.
     static func parsePeriod(_ text: String) -> Duration? {

@@ -1,6 +1,6 @@
 /// A failure below HTTP, as a transport reports it: what matters is whether the request can
 /// have reached the server.
-public enum TransportError: Error, Sendable, Equatable {
+package enum TransportError: Error, Sendable, Equatable {
     /// No connection was made: the request was certainly not sent.
     case connectFailed(String)
     /// A connection was made, but refused before the request went: the server's TLS certificate
@@ -15,7 +15,7 @@ public enum TransportError: Error, Sendable, Equatable {
     case cancelled
 
     /// A short, secret-free description.
-    public var detail: String {
+    package var detail: String {
         switch self {
         case .connectFailed(let reason): "could not connect (\(reason))"
         case .refused(let reason): reason

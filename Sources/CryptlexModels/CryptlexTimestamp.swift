@@ -5,19 +5,19 @@ import Foundation
 /// Decoding keeps the text as sent, so nothing is lost in a round trip, and exposes the instant
 /// as 100-nanosecond ticks since 1970. Any number of fractional digits and any UTC offset is
 /// accepted; parsers that expect exactly three digits fail on real Cryptlex responses.
-public struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConvertible {
+package struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The text as Cryptlex sent it.
-    public let text: String
+    package let text: String
     /// 100-nanosecond ticks since 1970-01-01T00:00:00Z.
-    public let ticks: Int64
+    package let ticks: Int64
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard let ticks = Self.parseTicks(text) else { return nil }
         self.text = text
         self.ticks = ticks
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let value = CryptlexTimestamp(text) else {
@@ -26,15 +26,15 @@ public struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConver
         self = value
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(text)
     }
 
     /// The instant as a `Date` (to the microsecond; `Date` cannot hold ticks exactly).
-    public var date: Date { Date(timeIntervalSince1970: Double(ticks) / 10_000_000) }
+    package var date: Date { Date(timeIntervalSince1970: Double(ticks) / 10_000_000) }
 
-    public var description: String { text }
+    package var description: String { text }
 
     private static func parseTicks(_ text: String) -> Int64? {
         let utf8 = Array(text.utf8)

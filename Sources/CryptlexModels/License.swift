@@ -1,26 +1,26 @@
 /// The parts of a `LicenseDto` that licprov reads back. Unknown fields are ignored.
-public struct License: Decodable, Sendable, Equatable {
-    public var id: String
-    public var key: String
-    public var productId: String?
-    public var userId: String?
-    public var createdAt: CryptlexTimestamp?
-    public var metadata: [Metadata]
+package struct License: Decodable, Sendable, Equatable {
+    package var id: String
+    package var key: String
+    package var productId: String?
+    package var userId: String?
+    package var createdAt: CryptlexTimestamp?
+    package var metadata: [Metadata]
     /// As the server wrote it (compared as text: a renewal is settled by whether it changed).
-    public var expiresAt: String?
-    public var revoked: Bool?
-    public var suspended: Bool?
-    public var subscriptionInterval: String?
+    package var expiresAt: String?
+    package var revoked: Bool?
+    package var suspended: Bool?
+    package var subscriptionInterval: String?
 
     /// A metadata entry as Cryptlex returns it.
-    public struct Metadata: Decodable, Sendable, Equatable {
-        public var key: String
-        public var value: String
+    package struct Metadata: Decodable, Sendable, Equatable {
+        package var key: String
+        package var value: String
     }
 
     enum CodingKeys: String, CodingKey { case id, key, productId, userId, createdAt, metadata, expiresAt, revoked, suspended, subscriptionInterval }
 
-    public init(id: String, key: String, productId: String? = nil, userId: String? = nil, createdAt: CryptlexTimestamp? = nil, metadata: [Metadata] = [],
+    package init(id: String, key: String, productId: String? = nil, userId: String? = nil, createdAt: CryptlexTimestamp? = nil, metadata: [Metadata] = [],
                 expiresAt: String? = nil, revoked: Bool? = nil, suspended: Bool? = nil, subscriptionInterval: String? = nil) {
         self.expiresAt = expiresAt
         self.revoked = revoked
@@ -34,7 +34,7 @@ public struct License: Decodable, Sendable, Equatable {
         self.metadata = metadata
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
         key = try container.decode(String.self, forKey: .key)
@@ -49,22 +49,22 @@ public struct License: Decodable, Sendable, Equatable {
     }
 
     /// The value of the first metadata entry named `key`, compared exactly.
-    public func metadataValue(forKey key: String) -> String? {
+    package func metadataValue(forKey key: String) -> String? {
         metadata.first { $0.key == key }?.value
     }
 }
 
 /// The parts of a `UserDto` that licprov reads back.
-public struct User: Decodable, Sendable, Equatable {
-    public var id: String
-    public var email: String
-    public var firstName: String?
-    public var lastName: String?
+package struct User: Decodable, Sendable, Equatable {
+    package var id: String
+    package var email: String
+    package var firstName: String?
+    package var lastName: String?
 }
 
 /// The parts of a `ProductDto` that licprov reads (`licprov doctor`). Unknown fields are ignored.
-public struct Product: Decodable, Sendable, Equatable {
-    public var id: String
-    public var name: String?
-    public var totalLicenses: Int?
+package struct Product: Decodable, Sendable, Equatable {
+    package var id: String
+    package var name: String?
+    package var totalLicenses: Int?
 }

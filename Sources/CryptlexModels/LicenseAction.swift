@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a row does: create a license (the default), or change one that exists.
-public enum LicenseAction: String, Sendable, CaseIterable, Hashable {
+package enum LicenseAction: String, Sendable, CaseIterable, Hashable {
     case create
     /// `PATCH /v3/licenses/{id}` with the row's fields (`LicenseUpdateRequestModel`).
     case update
@@ -14,19 +14,19 @@ public enum LicenseAction: String, Sendable, CaseIterable, Hashable {
     case delete
 
     /// Reads a cell or flag value: any case, `_` or a space for `-` (`Set Expiry`, `set_expiry`).
-    public init?(text: String) {
+    package init?(text: String) {
         let normalized = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: " ", with: "-")
         self.init(rawValue: normalized)
     }
 
-    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+    package static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     /// Whether this action changes a license that exists (all but `create`).
-    public var isChange: Bool { self != .create }
+    package var isChange: Bool { self != .create }
 }
 
 /// How a change row names the license it changes.
-public enum LicenseTarget: Sendable, Hashable {
+package enum LicenseTarget: Sendable, Hashable {
     /// A `licenseId` column.
     case id(String)
     /// A `key` column: the license with that key.
@@ -35,7 +35,7 @@ public enum LicenseTarget: Sendable, Hashable {
     case metadata(name: String, value: String)
 
     /// For messages: `license 3f2…`, `key ABC…`, `order_id=ORD-7`.
-    public var description: String {
+    package var description: String {
         switch self {
         case .id(let id): "licenseId \(id)"
         case .key(let key): "key \(key)"
@@ -44,7 +44,7 @@ public enum LicenseTarget: Sendable, Hashable {
     }
 
     /// How the journal keeps it: `{"id":"…"}`, `{"key":"…"}` or `{"metadata":"NAME","value":"…"}`.
-    public var journalText: String {
+    package var journalText: String {
         let object: [String: String] = switch self {
         case .id(let id): ["id": id]
         case .key(let key): ["key": key]
@@ -55,7 +55,7 @@ public enum LicenseTarget: Sendable, Hashable {
     }
 
     /// Reads ``journalText``; nil for anything else.
-    public init?(journalText text: String) {
+    package init?(journalText text: String) {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] else { return nil }
         if let id = object["id"] { self = .id(id) } else if let key = object["key"] { self = .key(key) } else if let name = object["metadata"], let value = object["value"] {
             self = .metadata(name: name, value: value)
@@ -64,7 +64,7 @@ public enum LicenseTarget: Sendable, Hashable {
 }
 
 /// The new expiry of a `set-expiry` row.
-public enum ExpiryChange: Sendable, Hashable {
+package enum ExpiryChange: Sendable, Hashable {
     case date(String)
     /// `perpetual`: the license never expires.
     case perpetual

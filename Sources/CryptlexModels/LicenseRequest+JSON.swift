@@ -11,7 +11,7 @@
 /// row, through `Encoder` containers and a dictionary per object; this writes to one byte array).
 extension LicenseRequest {
     /// The body `POST /v3/licenses` sends.
-    public var jsonBody: [UInt8] {
+    package var jsonBody: [UInt8] {
         var json = JSONBytes()
         json.object {
             $0.field("additionalUserIds", additionalUserIds)

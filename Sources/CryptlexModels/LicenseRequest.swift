@@ -4,78 +4,78 @@
 /// schema declares `additionalProperties: false`, and a field that is not sent falls back to the
 /// product's license template. A contract test checks these names and types against the
 /// published schema.
-public struct LicenseRequest: Codable, Sendable, Hashable {
-    public var productId: String
-    public var key: String?
-    public var revoked: Bool?
-    public var suspended: Bool?
-    public var fingerprintMatchingStrategy: FingerprintMatchingStrategy?
-    public var allowedActivations: Int32?
-    public var allowedDeactivations: Int32?
-    public var leaseDuration: Int32?
-    public var allowClientLeaseDuration: Bool?
-    public var allowedFloatingClients: Int32?
-    public var serverSyncGracePeriod: Int32?
-    public var serverSyncInterval: Int32?
-    public var allowedClockOffset: Int32?
+package struct LicenseRequest: Codable, Sendable, Hashable {
+    package var productId: String
+    package var key: String?
+    package var revoked: Bool?
+    package var suspended: Bool?
+    package var fingerprintMatchingStrategy: FingerprintMatchingStrategy?
+    package var allowedActivations: Int32?
+    package var allowedDeactivations: Int32?
+    package var leaseDuration: Int32?
+    package var allowClientLeaseDuration: Bool?
+    package var allowedFloatingClients: Int32?
+    package var serverSyncGracePeriod: Int32?
+    package var serverSyncInterval: Int32?
+    package var allowedClockOffset: Int32?
     /// Deprecated by Cryptlex; passed through for older exports.
-    public var disableClockValidation: Bool?
-    public var cryptoBindingEnabled: Bool?
-    public var expiringSoonEventOffset: Int32?
-    public var allowVmActivation: Bool?
-    public var allowContainerActivation: Bool?
-    public var disableGeoLocation: Bool?
-    public var notes: String?
-    public var allowedIpRanges: [String]?
-    public var allowedCountries: [String]?
-    public var disallowedCountries: [String]?
-    public var allowedIpAddresses: [String]?
-    public var disallowedIpAddresses: [String]?
-    public var userId: String?
-    public var resellerId: String?
-    public var organizationId: String?
-    public var additionalUserIds: [String]?
-    public var productVersionId: String?
-    public var entitlementSetId: String?
-    public var maintenancePolicyId: String?
-    public var maxAllowedReleaseVersion: String?
-    public var tags: [String]?
-    public var metadata: [LicenseMetadata]?
-    public var meterAttributes: [LicenseMeterAttribute]?
+    package var disableClockValidation: Bool?
+    package var cryptoBindingEnabled: Bool?
+    package var expiringSoonEventOffset: Int32?
+    package var allowVmActivation: Bool?
+    package var allowContainerActivation: Bool?
+    package var disableGeoLocation: Bool?
+    package var notes: String?
+    package var allowedIpRanges: [String]?
+    package var allowedCountries: [String]?
+    package var disallowedCountries: [String]?
+    package var allowedIpAddresses: [String]?
+    package var disallowedIpAddresses: [String]?
+    package var userId: String?
+    package var resellerId: String?
+    package var organizationId: String?
+    package var additionalUserIds: [String]?
+    package var productVersionId: String?
+    package var entitlementSetId: String?
+    package var maintenancePolicyId: String?
+    package var maxAllowedReleaseVersion: String?
+    package var tags: [String]?
+    package var metadata: [LicenseMetadata]?
+    package var meterAttributes: [LicenseMeterAttribute]?
     /// Deprecated in favour of `subscriptionInterval`; passed through for older exports.
-    public var validity: Int32?
+    package var validity: Int32?
     /// Deprecated in favour of `subscriptionStartTrigger`; passed through for older exports.
-    public var expirationStrategy: ExpirationStrategy?
+    package var expirationStrategy: ExpirationStrategy?
     /// An ISO 8601 duration such as `P1Y`, `P6M` or `PT24H`.
-    public var subscriptionInterval: String?
-    public var subscriptionStartTrigger: SubscriptionStartTrigger?
+    package var subscriptionInterval: String?
+    package var subscriptionStartTrigger: SubscriptionStartTrigger?
     /// An RFC 3339 date-time.
-    public var expiresAt: String?
-    public var leasingStrategy: LeasingStrategy?
-    public var userLocked: Bool?
-    public var type: LicenseType?
+    package var expiresAt: String?
+    package var leasingStrategy: LeasingStrategy?
+    package var userLocked: Bool?
+    package var type: LicenseType?
     /// An RFC 3339 date-time: a migrated license's original creation time.
-    public var createdAt: String?
+    package var createdAt: String?
     /// An RFC 3339 date-time.
-    public var effectiveDate: String?
-    public var licenseTemplateId: String?
+    package var effectiveDate: String?
+    package var licenseTemplateId: String?
     /// Deprecated in favour of `licenseTemplateId`; passed through for older exports.
-    public var licensePolicyId: String?
+    package var licensePolicyId: String?
 
-    public init(productId: String) {
+    package init(productId: String) {
         self.productId = productId
     }
 }
 
 /// One metadata entry of a license (`LicenseMetadataRequestModel`).
-public struct LicenseMetadata: Codable, Sendable, Hashable {
-    public var key: String
-    public var value: String
-    public var viewPermissions: [ViewPermission]?
+package struct LicenseMetadata: Codable, Sendable, Hashable {
+    package var key: String
+    package var value: String
+    package var viewPermissions: [ViewPermission]?
     /// Deprecated by Cryptlex in favour of `viewPermissions`.
-    public var visible: Bool?
+    package var visible: Bool?
 
-    public init(key: String, value: String, viewPermissions: [ViewPermission]? = nil, visible: Bool? = nil) {
+    package init(key: String, value: String, viewPermissions: [ViewPermission]? = nil, visible: Bool? = nil) {
         self.key = key
         self.value = value
         self.viewPermissions = viewPermissions
@@ -84,14 +84,14 @@ public struct LicenseMetadata: Codable, Sendable, Hashable {
 }
 
 /// One meter attribute of a license (`LicenseMeterAttributeRequestModel`).
-public struct LicenseMeterAttribute: Codable, Sendable, Hashable {
-    public var name: String
-    public var allowedUses: Int64
-    public var viewPermissions: [ViewPermission]?
-    public var visible: Bool?
-    public var floating: Bool?
+package struct LicenseMeterAttribute: Codable, Sendable, Hashable {
+    package var name: String
+    package var allowedUses: Int64
+    package var viewPermissions: [ViewPermission]?
+    package var visible: Bool?
+    package var floating: Bool?
 
-    public init(name: String, allowedUses: Int64) {
+    package init(name: String, allowedUses: Int64) {
         self.name = name
         self.allowedUses = allowedUses
     }

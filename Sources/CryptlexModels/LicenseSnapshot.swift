@@ -1,6 +1,6 @@
 /// Any JSON value, for comparing a license's fields with what a change set (and keeping them as
 /// they were before it). Numbers are compared as doubles.
-public enum JSONAny: Sendable, Hashable, Codable {
+package enum JSONAny: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case number(Double)
@@ -8,7 +8,7 @@ public enum JSONAny: Sendable, Hashable, Codable {
     case array([JSONAny])
     case object([String: JSONAny])
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null; return }
         if let value = try? container.decode(String.self) { self = .string(value); return }
@@ -18,7 +18,7 @@ public enum JSONAny: Sendable, Hashable, Codable {
         self = .object(try container.decode([String: JSONAny].self))
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -33,16 +33,16 @@ public enum JSONAny: Sendable, Hashable, Codable {
 }
 
 /// A license as the server returned it: the fields licprov reads, and every field as JSON.
-public struct LicenseSnapshot: Decodable, Sendable, Equatable {
-    public var license: License
-    public var fields: [String: JSONAny]
+package struct LicenseSnapshot: Decodable, Sendable, Equatable {
+    package var license: License
+    package var fields: [String: JSONAny]
 
-    public init(license: License, fields: [String: JSONAny]) {
+    package init(license: License, fields: [String: JSONAny]) {
         self.license = license
         self.fields = fields
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         license = try License(from: decoder)
         fields = try [String: JSONAny](from: decoder)
     }

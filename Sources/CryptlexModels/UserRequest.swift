@@ -1,17 +1,17 @@
 /// The body of `POST /v3/users` (`UserRequestModel`). The password is never logged or stored.
-public struct UserRequest: Codable, Sendable, Hashable {
-    public var email: String
-    public var firstName: String
-    public var lastName: String?
-    public var company: String?
-    public var password: String
-    public var role: String?
-    public var organizationId: String?
-    public var resellerId: String?
-    public var allowCustomerPortalAccess: Bool?
-    public var tags: [String]?
+package struct UserRequest: Codable, Sendable, Hashable {
+    package var email: String
+    package var firstName: String
+    package var lastName: String?
+    package var company: String?
+    package var password: String
+    package var role: String?
+    package var organizationId: String?
+    package var resellerId: String?
+    package var allowCustomerPortalAccess: Bool?
+    package var tags: [String]?
 
-    public init(email: String, firstName: String, lastName: String? = nil, company: String? = nil, password: String, role: String? = "user") {
+    package init(email: String, firstName: String, lastName: String? = nil, company: String? = nil, password: String, role: String? = "user") {
         self.email = email
         self.firstName = firstName
         self.lastName = lastName

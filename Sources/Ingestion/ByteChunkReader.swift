@@ -6,15 +6,15 @@ import Darwin
 
 /// Reads a file (or standard input, for `-`) in fixed-size chunks with `read(2)`: the whole
 /// file is never in memory, whatever its size.
-public final class ByteChunkReader {
+package final class ByteChunkReader {
     /// The name used in messages: the path, or `<stdin>`.
-    public let displayName: String
+    package let displayName: String
     private let descriptor: Int32
     private let ownsDescriptor: Bool
     private var buffer: [UInt8]
 
     /// Opens `path`; `-` means standard input.
-    public init(path: String, chunkSize: Int = 1 << 20) throws(IngestionError) {
+    package init(path: String, chunkSize: Int = 1 << 20) throws(IngestionError) {
         if path == "-" {
             descriptor = 0
             ownsDescriptor = false
@@ -41,7 +41,7 @@ public final class ByteChunkReader {
     }
 
     /// Calls `body` with each chunk in turn until the end of the input.
-    public func forEachChunk(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    package func forEachChunk(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         while true {
             let count = buffer.withUnsafeMutableBytes { raw in read(descriptor, raw.baseAddress, raw.count) }
             if count < 0 {

@@ -16,24 +16,24 @@
 ///
 /// Chosen over CSV.swift after measuring: on Linux that library reports a false read error at end
 /// of file and accepts malformed quotes, and this reader was about 5× faster.
-public struct CSVReader {
+package struct CSVReader {
     /// One record as read: its fields' bytes back to back (quotes taken off, doubled quotes
     /// undone), and where each field ends. The buffers are valid only while the record is handed
     /// over; ``decoded()`` makes a copy that lasts.
-    public struct Record {
-        public let bytes: UnsafeBufferPointer<UInt8>
+    package struct Record {
+        package let bytes: UnsafeBufferPointer<UInt8>
         /// The end of each field in ``bytes``.
-        public let ends: UnsafeBufferPointer<Int>
+        package let ends: UnsafeBufferPointer<Int>
         /// The physical line where the record starts.
-        public let line: Int
+        package let line: Int
         /// Problems found while reading it (invalid UTF-8 is found when decoding).
-        public let problems: [Problem]
+        package let problems: [Problem]
         /// The delimiter in force (after any `sep=` line).
-        public let delimiter: UInt8
+        package let delimiter: UInt8
 
         /// The fields decoded as UTF-8, with a problem for each field that is not valid UTF-8
         /// (its text then has the bad bytes replaced).
-        public func decoded() -> Decoded {
+        package func decoded() -> Decoded {
             var fields: [String] = []
             fields.reserveCapacity(ends.count)
             var problems = self.problems
@@ -67,14 +67,14 @@ public struct CSVReader {
     }
 
     /// A record decoded: fields as strings.
-    public struct Decoded: Sendable {
-        public var fields: [String]
+    package struct Decoded: Sendable {
+        package var fields: [String]
         /// The physical line where the record starts.
-        public var line: Int
+        package var line: Int
         /// Problems found while reading and decoding it.
-        public var problems: [Problem]
+        package var problems: [Problem]
         /// The delimiter in force (after any `sep=` line).
-        public var delimiter: UInt8
+        package var delimiter: UInt8
     }
 
     /// A field's text; nil when it is not valid UTF-8. ASCII is copied without validation.
@@ -97,18 +97,18 @@ public struct CSVReader {
     }
 
     /// A malformed spot in a record.
-    public struct Problem: Sendable, Equatable {
+    package struct Problem: Sendable, Equatable {
         /// 1-based index of the field.
-        public var fieldIndex: Int
+        package var fieldIndex: Int
         /// The physical line of the problem (a multi-line record may have it below its start).
-        public var line: Int
-        public var message: String
+        package var line: Int
+        package var message: String
     }
 
     /// The longest field accepted, in bytes; longer ones are cut and reported.
-    public static let maxFieldBytes = 1 << 20
+    package static let maxFieldBytes = 1 << 20
 
-    public private(set) var delimiter: UInt8
+    package private(set) var delimiter: UInt8
     private let delimiterIsFixed: Bool
 
     private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
@@ -131,14 +131,14 @@ public struct CSVReader {
     private let file: String
 
     /// - Parameter delimiter: a fixed delimiter, or nil to use `,` unless a `sep=` line says otherwise.
-    public init(file: String, delimiter: UInt8?) {
+    package init(file: String, delimiter: UInt8?) {
         self.file = file
         self.delimiter = delimiter ?? UInt8(ascii: ",")
         self.delimiterIsFixed = delimiter != nil
     }
 
     /// Feeds the next chunk; `emit` receives each complete record.
-    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Record) throws -> Void) throws {
+    package mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Record) throws -> Void) throws {
         if startOfInput {
             // Hold the first bytes back until the first line is whole (or long enough), so a BOM
             // and a `sep=` line are recognised however the input is chunked.
@@ -245,7 +245,7 @@ public struct CSVReader {
     }
 
     /// Ends the input: emits the last record, and reports a quote still open.
-    public mutating func finish(emit: (Record) throws -> Void) throws {
+    package mutating func finish(emit: (Record) throws -> Void) throws {
         if startOfInput, !opening.isEmpty {
             startOfInput = false
             let opening = self.opening

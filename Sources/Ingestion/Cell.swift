@@ -1,5 +1,5 @@
 /// One input value before it is typed: CSV gives text, JSON gives a JSON value.
-public enum Cell: Sendable, Equatable {
+package enum Cell: Sendable, Equatable {
     case text(String)
     case json(JSONCell)
 

@@ -92,8 +92,8 @@ enum ColumnTarget: Sendable {
 
 /// "did you mean …?": the candidate fewest edits away (Levenshtein), when it is within a few edits
 /// (at most 2, or a third of the name). For unknown columns, `--set` fields and config keys.
-public enum NearestName {
-    public static func find(_ name: String, among candidates: some Sequence<String>, normalize: (String) -> String = { $0 }) -> String? {
+package enum NearestName {
+    package static func find(_ name: String, among candidates: some Sequence<String>, normalize: (String) -> String = { $0 }) -> String? {
         let target = normalize(name)
         let scored = candidates.map { ($0, distance(target, normalize($0))) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
         guard let best = scored, best.1 <= max(2, target.count / 3) else { return nil }

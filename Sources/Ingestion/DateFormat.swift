@@ -4,19 +4,19 @@
 /// anything else in the pattern must be written as is. A date comes out as `2026-11-03` (midnight
 /// UTC, as any bare date), a date and time as `2026-11-03T10:30:00`, which has no zone and so is
 /// read in `--time-zone` (refused without it, as for any zone-less time).
-public struct DateFormat: Sendable, Equatable, CustomStringConvertible {
+package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
     enum Token: Sendable, Equatable {
         case year, month, day, hour, minute, second
         case literal(UInt8)
     }
 
     private(set) var tokens: [Token]
-    public private(set) var description: String
+    package private(set) var description: String
     /// Whether it has a time of day (`HH`).
     let hasTime: Bool
 
     /// Parses a pattern; throws a message naming what is not understood.
-    public init(pattern: String) throws(IngestionError) {
+    package init(pattern: String) throws(IngestionError) {
         var tokens: [Token] = []
         let bytes = Array(pattern.utf8)
         var index = 0
@@ -130,11 +130,11 @@ public struct DateFormat: Sendable, Equatable, CustomStringConvertible {
 
 /// How date cells are read: a local format (`--date-format`), and the zone of times written
 /// without one (`--time-zone`).
-public struct DateReading: Sendable, Equatable {
-    public var format: DateFormat?
-    public var zone: LocalTimeZone?
+package struct DateReading: Sendable, Equatable {
+    package var format: DateFormat?
+    package var zone: LocalTimeZone?
 
-    public init(format: DateFormat? = nil, zone: LocalTimeZone? = nil) {
+    package init(format: DateFormat? = nil, zone: LocalTimeZone? = nil) {
         self.format = format
         self.zone = zone
     }

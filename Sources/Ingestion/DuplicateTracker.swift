@@ -16,19 +16,19 @@ import Darwin
 ///
 /// Two different values share a hash with probability about n²/2⁶⁵ — for two million values, one
 /// in ten million — and would then be reported as duplicates: visible, never silent.
-public struct DuplicateTracker {
+package struct DuplicateTracker {
     static let shardBits = 6
 
     private var shards: [Shard]
-    public private(set) var count = 0
+    package private(set) var count = 0
 
-    public init() {
+    package init() {
         shards = (0..<(1 << Self.shardBits)).map { _ in Shard(capacity: 4096) }
     }
 
     /// The hash a value is tracked by; never 0 (0 marks an empty slot). Safe on any thread, so
     /// the parallel stage hashes and only the insertion stays in file order.
-    public static func hash(_ value: String) -> UInt64 {
+    package static func hash(_ value: String) -> UInt64 {
         var hasher = Hasher()
         var copy = value
         copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
@@ -39,13 +39,13 @@ public struct DuplicateTracker {
     /// ``insert(hash:line:)`` needs it. Called for a whole batch first, the reads overlap (the
     /// table is far larger than the cache: each insert would otherwise wait for memory alone).
     /// Returns the slot's content only so that the read is not optimised away.
-    public func warm(hash: UInt64) -> UInt64 {
+    package func warm(hash: UInt64) -> UInt64 {
         shards[Int(hash >> UInt64(64 - Self.shardBits))].peek(hash)
     }
 
     /// Records a value, by its ``hash(_:)``, first seen at `line`; returns the earlier line when it
     /// was seen before.
-    public mutating func insert(hash: UInt64, line: Int) -> Int? {
+    package mutating func insert(hash: UInt64, line: Int) -> Int? {
         let shard = Int(hash >> UInt64(64 - Self.shardBits))
         if shards[shard].isFull { shards[shard] = shards[shard].grown() }
         let earlier = shards[shard].insert(hash, line: UInt32(clamping: line))

@@ -3,7 +3,7 @@ import Foundation
 /// A problem that stops reading a file altogether: no row after it could be trusted.
 ///
 /// Row-level problems are ``Diagnostic``s instead: recorded, counted, and the next row is read.
-public enum IngestionError: Error, Sendable, Equatable, LocalizedError {
+package enum IngestionError: Error, Sendable, Equatable, LocalizedError {
     case cannotOpen(file: String, reason: String)
     case readFailed(file: String, reason: String)
     case emptyFile(file: String)
@@ -15,7 +15,7 @@ public enum IngestionError: Error, Sendable, Equatable, LocalizedError {
     /// A workbook or an export that cannot be read as what it claims to be.
     case unreadable(file: String, reason: String)
 
-    public var errorDescription: String? {
+    package var errorDescription: String? {
         switch self {
         case .cannotOpen(let file, let reason):
             "\(file): cannot open the file (\(reason)). Check the path and that you may read it."

@@ -8,11 +8,11 @@ import Foundation
 /// members, in the order they first appear; a string as it is, a number or `true`/`false` as
 /// written, an array or object as JSON. Held in memory (the results are written in file order
 /// from the journal, and joined to these by line).
-public struct InputCells: Sendable {
-    public var header: [String] = []
-    public var byLine: [Int: [String]] = [:]
+package struct InputCells: Sendable {
+    package var header: [String] = []
+    package var byLine: [Int: [String]] = [:]
 
-    public static func read(path: String, options: IngestOptions) throws -> InputCells {
+    package static func read(path: String, options: IngestOptions) throws -> InputCells {
         let reader = try OrderFileReader(path: path, options: options)
         var cells = InputCells()
         if let from = options.source {

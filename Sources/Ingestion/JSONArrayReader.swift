@@ -5,15 +5,15 @@
 /// then parsed on its own, so a message can name the element's line and column. A file that
 /// is not an array, an array that is never closed, and text after the array stop the read; an
 /// element that is not an object is reported by the caller and skipped.
-public struct JSONArrayReader {
+package struct JSONArrayReader {
     /// One element, not yet parsed, and where it starts. The bytes are valid only while the
     /// element is handed over.
-    public struct Element {
-        public var bytes: UnsafeBufferPointer<UInt8>
-        public var line: Int
-        public var column: Int
+    package struct Element {
+        package var bytes: UnsafeBufferPointer<UInt8>
+        package var line: Int
+        package var column: Int
         /// 1-based position in the array.
-        public var index: Int
+        package var index: Int
 
         /// The error for a syntax error in the element, at its line and column in the file.
         func error(for failure: JSONCellParser.Failure, file: String) -> IngestionError {
@@ -26,7 +26,7 @@ public struct JSONArrayReader {
     }
 
     /// The largest element accepted, in bytes.
-    public static let maxElementBytes = 16 << 20
+    package static let maxElementBytes = 16 << 20
 
     private enum Phase { case beforeArray, expectElement, afterElement, inElement, afterArray }
     private let file: String
@@ -44,9 +44,9 @@ public struct JSONArrayReader {
     private var startOfInput = true
     private var sawComma = false
 
-    public init(file: String) { self.file = file }
+    package init(file: String) { self.file = file }
 
-    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Element) throws -> Void) throws {
+    package mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: (Element) throws -> Void) throws {
         var index = 0
         if startOfInput {
             startOfInput = false
@@ -130,7 +130,7 @@ public struct JSONArrayReader {
     }
 
     /// Ends the input; an array still open means the file was cut short.
-    public func finish() throws {
+    package func finish() throws {
         switch phase {
         case .afterArray: return
         case .beforeArray: throw IngestionError.emptyFile(file: file)

@@ -1,7 +1,7 @@
 /// A JSON value read from an order file, and its byte-level parser (which is why this file is
 /// longer than most). Numbers keep their text, so `1.0`, `1e3` and
 /// `99999999999` reach the field parsers as written and are judged there with a precise message.
-public enum JSONCell: Sendable, Equatable {
+package enum JSONCell: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(String)
@@ -10,7 +10,7 @@ public enum JSONCell: Sendable, Equatable {
     /// Members in file order.
     case object([JSONMember])
 
-    public static func == (lhs: JSONCell, rhs: JSONCell) -> Bool {
+    package static func == (lhs: JSONCell, rhs: JSONCell) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
@@ -23,7 +23,7 @@ public enum JSONCell: Sendable, Equatable {
     }
 
     /// The kind, for messages ("a number", "an array").
-    public var kindDescription: String {
+    package var kindDescription: String {
         switch self {
         case .null: "null"
         case .bool: "true/false"
@@ -37,9 +37,9 @@ public enum JSONCell: Sendable, Equatable {
 
 /// One member of a JSON object. (A struct, not a tuple: tuple types are built at run time, on
 /// every use, in code that is not specialised.)
-public struct JSONMember: Sendable, Equatable {
-    public var name: String
-    public var value: JSONCell
+package struct JSONMember: Sendable, Equatable {
+    package var name: String
+    package var value: JSONCell
 }
 
 /// Parses one JSON value from bytes, reporting the byte offset of the first error.

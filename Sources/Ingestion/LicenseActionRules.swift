@@ -7,7 +7,7 @@ extension LicenseAction {
 
 extension LicenseFieldTable {
     /// The fields of `LicenseUpdateRequestModel` (a contract test checks them against the schema).
-    public static let updatable: Set<String> = [
+    package static let updatable: Set<String> = [
         "key", "revoked", "suspended", "fingerprintMatchingStrategy", "allowedActivations", "allowedDeactivations",
         "leaseDuration", "allowClientLeaseDuration", "allowedFloatingClients", "serverSyncGracePeriod", "serverSyncInterval",
         "allowedClockOffset", "disableClockValidation", "cryptoBindingEnabled", "expiringSoonEventOffset", "allowVmActivation",

@@ -2,9 +2,9 @@ import CryptlexModels
 
 /// One body field of `POST /v3/licenses` as a column can set it: its JSON name, how a cell is
 /// read, and where the value goes in ``LicenseRequest``.
-public struct LicenseField: Sendable {
+package struct LicenseField: Sendable {
     /// How a cell is read into the field.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         case text
         case int32
         case bool
@@ -23,7 +23,7 @@ public struct LicenseField: Sendable {
     }
 
     /// A cell read and typed, ready to store.
-    public enum Value: Sendable, Equatable {
+    package enum Value: Sendable, Equatable {
         case text(String)
         case int(Int64)
         case bool(Bool)
@@ -33,10 +33,10 @@ public struct LicenseField: Sendable {
     }
 
     /// The JSON name, as the schema spells it.
-    public let name: String
-    public let kind: Kind
+    package let name: String
+    package let kind: Kind
     /// Deprecated by Cryptlex but accepted, for older exports.
-    public let deprecated: Bool
+    package let deprecated: Bool
     let store: @Sendable (inout LicenseRequest, Value) -> Void
 
     init(_ name: String, _ kind: Kind, deprecated: Bool = false, _ store: @escaping @Sendable (inout LicenseRequest, Value) -> Void) {

@@ -3,8 +3,8 @@ import CryptlexModels
 /// Every field of `LicenseRequestModel`, in schema order: the one table that maps column names
 /// to body fields. This file is a table, so it is longer than most. A contract test checks it
 /// against the published schema.
-public enum LicenseFieldTable {
-    public static let all: [LicenseField] = [
+package enum LicenseFieldTable {
+    package static let all: [LicenseField] = [
         LicenseField("key", .text) { $0.key = $1.text },
         LicenseField("revoked", .bool) { $0.revoked = $1.bool },
         LicenseField("suspended", .bool) { $0.suspended = $1.bool },

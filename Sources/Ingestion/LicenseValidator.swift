@@ -5,14 +5,14 @@ import CryptlexModels
 /// One validator serves `licprov validate` and `licprov run` (which checks each request again
 /// before sending it). Lengths are counted in UTF-16 code units, as Cryptlex's .NET server counts
 /// them.
-public enum LicenseValidator {
+package enum LicenseValidator {
     /// A broken constraint: the body field and what to do about it.
-    public struct Problem: Sendable, Equatable {
-        public var field: String
-        public var message: String
+    package struct Problem: Sendable, Equatable {
+        package var field: String
+        package var message: String
     }
 
-    public static func problems(in request: LicenseRequest) -> [Problem] {
+    package static func problems(in request: LicenseRequest) -> [Problem] {
         var problems: [Problem] = []
         func check(_ field: String, _ ok: Bool, _ message: @autoclosure () -> String) {
             if !ok { problems.append(Problem(field: field, message: message())) }

@@ -11,14 +11,14 @@ import Foundation
 ///
 /// A local time that does not exist in a named zone (skipped when clocks go forward) or exists
 /// twice (when they go back) is refused with the two readings, never picked.
-public enum LocalTimeZone: Sendable, Equatable {
+package enum LocalTimeZone: Sendable, Equatable {
     /// A fixed offset from UTC, in seconds (0: UTC).
     case offset(seconds: Int)
     /// An IANA zone, with its daylight-saving rules.
     case named(TimeZone)
 
     /// Parses `UTC`, `Z`, `+02:00`, `+0200`, `-05:30` or an IANA name such as `Europe/Berlin`.
-    public init(parsing text: String) throws(IngestionError) {
+    package init(parsing text: String) throws(IngestionError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if ["utc", "z", "gmt"].contains(trimmed.lowercased()) {
             self = .offset(seconds: 0)

@@ -6,17 +6,17 @@ import Darwin
 
 /// Reads NDJSON: one JSON value per line, blank lines skipped. A bad line is reported and the
 /// next line is read, since a line break always resynchronises.
-public struct NDJSONReader {
+package struct NDJSONReader {
     private let file: String
     private var pending: [UInt8] = []
     private var line = 0
     private var startOfInput = true
 
-    public init(file: String) { self.file = file }
+    package init(file: String) { self.file = file }
 
     /// Feeds the next chunk; `emit` receives each non-blank line (without its line break) and its
     /// line number. The bytes are valid only during the call.
-    public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: Emit) throws {
+    package mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, emit: Emit) throws {
         guard let base = chunk.baseAddress else { return }
         var start = 0
         if startOfInput {
@@ -42,14 +42,14 @@ public struct NDJSONReader {
         }
     }
 
-    public mutating func finish(emit: Emit) throws {
+    package mutating func finish(emit: Emit) throws {
         if !pending.isEmpty {
             try pending.withUnsafeBufferPointer { try emitLine($0, emit) }
             pending.removeAll()
         }
     }
 
-    public typealias Emit = (UnsafeBufferPointer<UInt8>, _ line: Int) throws -> Void
+    package typealias Emit = (UnsafeBufferPointer<UInt8>, _ line: Int) throws -> Void
 
     private mutating func emitLine(_ raw: UnsafeBufferPointer<UInt8>, _ emit: Emit) throws {
         line += 1

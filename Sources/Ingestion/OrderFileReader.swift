@@ -14,10 +14,10 @@ import Synchronization
 ///
 /// Nothing is kept per row but a hash of its key and id, so memory does not grow with the file
 /// beyond those.
-public struct OrderFileReader {
-    public let path: String
-    public let options: IngestOptions
-    public let format: InputFormat
+package struct OrderFileReader {
+    package let path: String
+    package let options: IngestOptions
+    package let format: InputFormat
     private let mapper: RowMapper
     private let tables: [ResolvedTable]
     /// Rows per batch handed to the parallel stage. (A built row takes ~600 bytes before its
@@ -25,7 +25,7 @@ public struct OrderFileReader {
     /// to a few megabytes.)
     static let batchSize = 512
 
-    public init(path: String, options: IngestOptions) throws(IngestionError) {
+    package init(path: String, options: IngestOptions) throws(IngestionError) {
         self.path = path
         self.options = options
         if let format = options.format {
@@ -51,7 +51,7 @@ public struct OrderFileReader {
     /// Throws ``IngestionError`` for a file that cannot be read at all; everything else is in the
     /// rows' diagnostics and the summary.
     @discardableResult
-    public func read(_ body: (OrderRow) throws -> Void) throws -> IngestSummary {
+    package func read(_ body: (OrderRow) throws -> Void) throws -> IngestSummary {
         try withoutActuallyEscaping(body) { try read(escaping: $0) }
     }
 

@@ -11,33 +11,33 @@
 /// A row's own non-empty field wins over a table's (a warning when they disagree), and a table's
 /// wins over `--set` — except that a table keyed on the very field it sets translates it
 /// (`[values.productId] old-prod = { productId = "p1" }`).
-public struct ValueTable: Sendable, Equatable {
-    public struct Entry: Sendable, Equatable {
+package struct ValueTable: Sendable, Equatable {
+    package struct Entry: Sendable, Equatable {
         /// The value as the profile writes it.
-        public var value: String
+        package var value: String
         /// What it sets: a field, a customer field or `metadata.<key>`, and the text it takes.
-        public var fields: [Field]
+        package var fields: [Field]
 
-        public init(value: String, fields: [Field]) {
+        package init(value: String, fields: [Field]) {
             self.value = value
             self.fields = fields
         }
     }
 
-    public struct Field: Sendable, Equatable {
-        public var name: String
-        public var value: String
+    package struct Field: Sendable, Equatable {
+        package var name: String
+        package var value: String
 
-        public init(name: String, value: String) {
+        package init(name: String, value: String) {
             self.name = name
             self.value = value
         }
     }
 
-    public var column: String
-    public var entries: [Entry]
+    package var column: String
+    package var entries: [Entry]
 
-    public init(column: String, entries: [Entry]) {
+    package init(column: String, entries: [Entry]) {
         self.column = column
         self.entries = entries
     }
@@ -48,14 +48,14 @@ public struct ValueTable: Sendable, Equatable {
 
 /// Another system's export that `--from` turns into rows, which the column mapping and the value
 /// tables then shape.
-public enum ExportSource: String, Sendable, CaseIterable {
+package enum ExportSource: String, Sendable, CaseIterable {
     /// A Keygen license list: JSON:API documents (`{"data": [...], "included": [...]}`), one, or one per line.
     case keygen
     /// A `GET /v3/licenses` array from Cryptlex (another account, another region, a backup).
     case cryptlex
 
     /// The id column the conversion writes: the default `--id-column` with `--from`.
-    public var idColumn: String { ExportRows.idColumn(self) }
+    package var idColumn: String { ExportRows.idColumn(self) }
 }
 
 /// A value table made ready for rows: targets resolved, values normalised.

@@ -3,26 +3,26 @@ import GRDB
 
 /// A customer (a Cryptlex user) as the journal knows it: resolved once per journal, however many
 /// licenses name the email.
-public struct CustomerRecord: Sendable, Equatable {
+package struct CustomerRecord: Sendable, Equatable {
     /// `pending` (not looked up yet), `inFlight` (a create was sent; look it up before sending
     /// another), `resolved` (its user id is known) or `failed`.
-    public enum State: String, Sendable {
+    package enum State: String, Sendable {
         case pending, inFlight, resolved, failed
     }
 
-    public var id: Int64
-    public var email: String
-    public var firstName: String?
-    public var lastName: String?
-    public var company: String?
-    public var state: State
-    public var userID: String?
+    package var id: Int64
+    package var email: String
+    package var firstName: String?
+    package var lastName: String?
+    package var company: String?
+    package var state: State
+    package var userID: String?
     /// True when licprov created the user (false: it existed already).
-    public var createdByUs: Bool
-    public var error: String?
+    package var createdByUs: Bool
+    package var error: String?
 
     /// Emails compare case-insensitively, as Cryptlex compares them.
-    public static func key(_ email: String) -> String { email.lowercased() }
+    package static func key(_ email: String) -> String { email.lowercased() }
 }
 
 extension SQLiteJournal {
@@ -45,14 +45,14 @@ extension SQLiteJournal {
     }
 
     /// One customer by id.
-    public func customer(id: Int64) throws(JournalError) -> CustomerRecord? {
+    package func customer(id: Int64) throws(JournalError) -> CustomerRecord? {
         try read("read a customer") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE id = ?", arguments: [id]).map(Self.customer)
         }
     }
 
     /// Records a customer's new state (durably: a create is marked in flight before it is sent).
-    public func update(customer id: Int64, state: CustomerRecord.State, userID: String? = nil, createdByUs: Bool? = nil,
+    package func update(customer id: Int64, state: CustomerRecord.State, userID: String? = nil, createdByUs: Bool? = nil,
                        error: String? = nil) throws(JournalError) {
         try write("record a customer") { db in
             try db.execute(sql: """
@@ -64,7 +64,7 @@ extension SQLiteJournal {
 
     /// Customers not looked up yet whose licenses are not all settled: what a run resolves first,
     /// together (``CustomerRecord/State/pending``).
-    public func pendingCustomers() throws(JournalError) -> [CustomerRecord] {
+    package func pendingCustomers() throws(JournalError) -> [CustomerRecord] {
         try read("list customers") { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM customer WHERE state = 'pending'
@@ -75,7 +75,7 @@ extension SQLiteJournal {
     }
 
     /// How many customers are in each state.
-    public func customerCounts() throws(JournalError) -> [CustomerRecord.State: Int] {
+    package func customerCounts() throws(JournalError) -> [CustomerRecord.State: Int] {
         try read("count customers") { db in
             var counts: [CustomerRecord.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM customer GROUP BY state") {

@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// The writes run on a serial dispatch queue of their own, because SQLite's `fsync` blocks
 /// a thread and must not block the cooperative pool.
-public final class JournalCommitter: Sendable {
+package final class JournalCommitter: Sendable {
     private typealias Waiter = CheckedContinuation<Void, any Error>
     private struct Pending: Sendable {
         var operations: [SQLiteJournal.Operation] = []
@@ -28,34 +28,34 @@ public final class JournalCommitter: Sendable {
     private let transactions = Atomic<Int>(0)
 
     /// Commits for `run` into `journal`.
-    public init(journal: SQLiteJournal, run: Int64) {
+    package init(journal: SQLiteJournal, run: Int64) {
         self.journal = journal
         self.run = run
     }
 
     /// How many transactions have been committed (for benchmarks: operations per commit).
-    public var commitCount: Int { transactions.load(ordering: .relaxed) }
+    package var commitCount: Int { transactions.load(ordering: .relaxed) }
 
     /// Marks an entry in flight; returns once that is on disk.
-    public func markInFlight(_ id: Int64) async throws(JournalError) {
+    package func markInFlight(_ id: Int64) async throws(JournalError) {
         try await submit([.markInFlight(id)])
     }
 
     /// Records a change's license and its state before the change; returns once that is on disk
     /// (before the change is sent: what `undo` and a lost answer's settlement compare with).
-    public func recordTarget(_ id: Int64, licenseID: String, licenseKey: String?, beforeState: String) async throws(JournalError) {
+    package func recordTarget(_ id: Int64, licenseID: String, licenseKey: String?, beforeState: String) async throws(JournalError) {
         try await submit([.recordTarget(id: id, licenseID: licenseID, licenseKey: licenseKey, beforeState: beforeState)])
     }
 
     /// Returns entries marked ahead of time, and never sent, to pending.
-    public func unmark(_ ids: [Int64]) async throws(JournalError) {
+    package func unmark(_ ids: [Int64]) async throws(JournalError) {
         try await submit(ids.map { .unmark($0) })
     }
 
     /// Queues an outcome without waiting for the disk. Commits keep the order of the calls, so
     /// the next ``markInFlight(_:)`` of anyone returns only after this is on disk too. An outcome
     /// lost in a crash leaves its entry in flight, which the next run settles by a lookup.
-    public func post(_ outcome: AttemptOutcome) throws(JournalError) {
+    package func post(_ outcome: AttemptOutcome) throws(JournalError) {
         let startWriter = try pending.withLock { (state: inout Pending) throws(JournalError) -> Bool in
             if let failure = state.failure { throw failure }
             state.operations.append(.outcome(outcome))
@@ -67,12 +67,12 @@ public final class JournalCommitter: Sendable {
     }
 
     /// Returns once everything queued so far is on disk; throws the first failed commit.
-    public func flush() async throws(JournalError) {
+    package func flush() async throws(JournalError) {
         try await submit([])
     }
 
     /// Replaces the body of an entry whose lookup found nothing; returns once that is on disk.
-    public func replaceBody(_ id: Int64, body: [UInt8], bodyHash: String) async throws(JournalError) {
+    package func replaceBody(_ id: Int64, body: [UInt8], bodyHash: String) async throws(JournalError) {
         try await submit([.replaceBody(id: id, body: body, bodyHash: bodyHash)])
     }
 

@@ -3,12 +3,12 @@ import Foundation
 import GRDB
 
 /// A journal that cannot be opened, migrated, read or written: the run stops (exit 74).
-public struct JournalError: Error, LocalizedError, Sendable {
-    public var path: String
+package struct JournalError: Error, LocalizedError, Sendable {
+    package var path: String
     /// What licprov was doing.
-    public var operation: String
+    package var operation: String
     /// SQLite's message and the failing SQL, when there was one.
-    public var detail: String
+    package var detail: String
 
     init(path: String, operation: String, _ error: any Error) {
         self.path = path
@@ -20,7 +20,7 @@ public struct JournalError: Error, LocalizedError, Sendable {
         }
     }
 
-    public var errorDescription: String? { "journal \(path): cannot \(operation): \(detail)" }
+    package var errorDescription: String? { "journal \(path): cannot \(operation): \(detail)" }
 }
 
 /// A journal that holds what this licprov does not understand: read as a default, it would be

@@ -8,22 +8,22 @@ import Darwin
 /// Keeps a second process from running the same journal: an exclusive `flock` on `JOURNAL.lock`,
 /// holding the owner's PID. The kernel drops the lock when the process ends, however it ends
 /// (kill -9 included), so a stale lock never blocks a resume.
-public final class JournalLock: Sendable {
-    public let path: String
+package final class JournalLock: Sendable {
+    package let path: String
     private let descriptor: Int32
 
     /// Another process holds the journal.
-    public struct Held: Error, LocalizedError, Sendable {
-        public var journal: String
-        public var pid: Int32?
-        public var errorDescription: String? {
+    package struct Held: Error, LocalizedError, Sendable {
+        package var journal: String
+        package var pid: Int32?
+        package var errorDescription: String? {
             "the journal \(journal) is in use by another licprov (\(pid.map { "PID \($0)" } ?? "an unknown process")); "
                 + "wait for it to finish, or stop it first"
         }
     }
 
     /// Takes the lock of the journal at `journalPath`, or throws ``Held`` at once.
-    public init(journalPath: String) throws {
+    package init(journalPath: String) throws {
         path = journalPath + ".lock"
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {

@@ -6,12 +6,12 @@ import GRDB
 extension SQLiteJournal {
     /// Marks entries as being sent in this run and counts the attempt — durably, before the
     /// requests go out.
-    public func markInFlight(_ ids: [Int64], run: Int64) throws(JournalError) {
+    package func markInFlight(_ ids: [Int64], run: Int64) throws(JournalError) {
         try write("record intent to send") { db in try Self.apply(ids.map { .markInFlight($0) }, run: run, in: db) }
     }
 
     /// A write a worker asks for; ``JournalCommitter`` commits many in one transaction.
-    public enum Operation: Sendable, Equatable {
+    package enum Operation: Sendable, Equatable {
         /// The entry is about to be sent: state inFlight, one more attempt.
         case markInFlight(Int64)
         /// How an attempt ended.

@@ -14,7 +14,7 @@ extension SQLiteJournal {
     ///   reader it uses the `-shm` index; it never writes the journal or its `-wal`.
     ///
     /// The journal file keeps its bytes and its modification time either way.
-    public static func snapshot(of path: String, to destination: String) throws(JournalError) {
+    package static func snapshot(of path: String, to destination: String) throws(JournalError) {
         do {
             if !FileManager.default.fileExists(atPath: path + "-wal"), try copyQuiescent(path, to: destination) { return }
             var configuration = Configuration()

@@ -10,12 +10,12 @@ import GRDB
 /// ``markInFlight(_:run:)`` a chunk of sends, and ``JournalCommitter`` groups the workers' writes
 /// (group commit). A commit returns only once SQLite has synced it, which is what makes
 /// "recorded before sent" hold across power loss.
-public final class SQLiteJournal: Sendable {
-    public let path: String
+package final class SQLiteJournal: Sendable {
+    package let path: String
     private let pool: DatabasePool
 
     /// Opens (creating if needed) and migrates the journal at `path`; the file is made 0600.
-    public init(path: String) throws(JournalError) {
+    package init(path: String) throws(JournalError) {
         self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
@@ -61,7 +61,7 @@ public final class SQLiteJournal: Sendable {
     // MARK: runs
 
     /// Records the start of a run; `command` is the command line without secrets.
-    public func beginRun(command: String, version: String) throws(JournalError) -> Int64 {
+    package func beginRun(command: String, version: String) throws(JournalError) -> Int64 {
         try write("begin a run") { db in
             try db.execute(sql: "INSERT INTO run (startedAt, command, version) VALUES (?, ?, ?)",
                            arguments: [Self.now(), command, version])
@@ -70,14 +70,14 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// Records how a run ended, with its counts as a line of text.
-    public func endRun(_ id: Int64, outcome: String, summary: String? = nil) throws(JournalError) {
+    package func endRun(_ id: Int64, outcome: String, summary: String? = nil) throws(JournalError) {
         try write("end a run") { db in
             try db.execute(sql: "UPDATE run SET endedAt = ?, outcome = ?, summary = ? WHERE id = ?", arguments: [Self.now(), outcome, summary, id])
         }
     }
 
     /// The most recent run, if any.
-    public func lastRun() throws(JournalError) -> RunRecord? {
+    package func lastRun() throws(JournalError) -> RunRecord? {
         try read("read the last run") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM run ORDER BY id DESC LIMIT 1").map { row in
                 RunRecord(id: row["id"], startedAt: row["startedAt"], endedAt: row["endedAt"], command: row["command"],
@@ -87,7 +87,7 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// Every run, oldest first.
-    public func runs() throws(JournalError) -> [RunRecord] {
+    package func runs() throws(JournalError) -> [RunRecord] {
         try read("read the runs") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY id").map { row in
                 RunRecord(id: row["id"], startedAt: row["startedAt"], endedAt: row["endedAt"], command: row["command"],
@@ -97,17 +97,17 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// One attempt as the journal recorded it (a send and how it ended).
-    public struct AttemptRecord: Sendable, Equatable {
-        public var entryID: Int64
-        public var runID: Int64
-        public var startedAt: String
-        public var finishedAt: String?
-        public var httpStatus: Int?
-        public var outcome: String?
+    package struct AttemptRecord: Sendable, Equatable {
+        package var entryID: Int64
+        package var runID: Int64
+        package var startedAt: String
+        package var finishedAt: String?
+        package var httpStatus: Int?
+        package var outcome: String?
     }
 
     /// Every attempt, in the order they started.
-    public func attempts() throws(JournalError) -> [AttemptRecord] {
+    package func attempts() throws(JournalError) -> [AttemptRecord] {
         try read("read the attempts") { db in
             try Row.fetchAll(db, sql: "SELECT licenseRef, runID, startedAt, finishedAt, httpStatus, outcome FROM attempt ORDER BY startedAt, id").map { row in
                 AttemptRecord(entryID: row["licenseRef"], runID: row["runID"], startedAt: row["startedAt"], finishedAt: row["finishedAt"],
@@ -120,11 +120,11 @@ public final class SQLiteJournal: Sendable {
 
     static func apply(_ change: EntryChange, now: String, in db: Database) throws {
         switch change {
-        case .replaceBody(let id, let body, let hash, let state, let error, let customerRef, let action, let target):
+        case .replaceBody(let id, let body, let hash, let state, let error, let customerRef, let action, let target, let marker):
             try db.cachedStatement(sql: """
-                UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL,
-                editedBody = NULL, editedHash = NULL, customerRef = ?, action = ?, target = ?, updatedAt = ? WHERE id = ?
-                """).execute(arguments: [Data(body), hash, state.rawValue, error, customerRef, action.rawValue, target?.journalText, now, id])
+                UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL, editedBody = NULL, editedHash = NULL,
+                customerRef = ?, action = ?, target = ?, marker = COALESCE(?, marker), updatedAt = ? WHERE id = ?
+                """).execute(arguments: [Data(body), hash, state.rawValue, error, customerRef, action.rawValue, target?.journalText, marker, now, id])
         case .moveTo(let id, let line):
             try db.cachedStatement(sql: "UPDATE license SET sourceLine = ? WHERE id = ?").execute(arguments: [line, id])
         case .noteEdit(let id, let body, let hash):
@@ -135,7 +135,7 @@ public final class SQLiteJournal: Sendable {
 
     /// Calls `body` with every entry in brief, one at a time, for deciding what each row of a
     /// file needs.
-    public func forEachDigest(_ body: (EntryDigest) throws -> Void) throws {
+    package func forEachDigest(_ body: (EntryDigest) throws -> Void) throws {
         try read("read the entries") { db in
             let cursor = try Row.fetchCursor(db, sql: "SELECT id, rowID, unit, sourceLine, bodyHash, state, editedHash, maybeSent FROM license")
             while let row = try cursor.next() {
@@ -146,14 +146,14 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// One entry, whole.
-    public func entry(id: Int64) throws(JournalError) -> JournalEntry? {
+    package func entry(id: Int64) throws(JournalError) -> JournalEntry? {
         try read("read an entry") { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE id = ?", arguments: [id]).map(Self.entry)
         }
     }
 
     /// The entries with these ids, by id (one read).
-    public func entries(ids: [Int64]) throws(JournalError) -> [Int64: JournalEntry] {
+    package func entries(ids: [Int64]) throws(JournalError) -> [Int64: JournalEntry] {
         guard !ids.isEmpty else { return [:] }
         return try read("read entries") { db in
             var entries: [Int64: JournalEntry] = [:]
@@ -171,7 +171,7 @@ public final class SQLiteJournal: Sendable {
 
     /// Registers a file's intents and changes in **one** transaction: `body` inserts and updates
     /// through the ``Registration`` it is given; if it throws, nothing it did is kept.
-    public func registering<T>(_ body: (Registration) throws -> T) throws -> T {
+    package func registering<T>(_ body: (Registration) throws -> T) throws -> T {
         do {
             return try pool.write { db in try body(Registration(db: db)) }
         } catch let error as DatabaseError {
@@ -180,12 +180,12 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// Writes within ``registering(_:)``.
-    public struct Registration {
+    package struct Registration {
         let db: Database
         let now = SQLiteJournal.now()
 
         /// Inserts a new intent; returns its entry id.
-        public func insert(_ intent: Intent) throws -> Int64 {
+        package func insert(_ intent: Intent) throws -> Int64 {
             try db.cachedStatement(sql: """
                 INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef, action, target)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
@@ -195,42 +195,42 @@ public final class SQLiteJournal: Sendable {
         }
 
         /// The customer with this email, registered when new.
-        public func customer(email: String, firstName: String?, lastName: String?, company: String?) throws -> CustomerRecord {
+        package func customer(email: String, firstName: String?, lastName: String?, company: String?) throws -> CustomerRecord {
             try SQLiteJournal.customer(email: email, firstName: firstName, lastName: lastName, company: company, in: db)
         }
 
         /// Applies a change to an existing entry.
-        public func apply(_ change: EntryChange) throws {
+        package func apply(_ change: EntryChange) throws {
             try SQLiteJournal.apply(change, now: now, in: db)
         }
 
         /// The body of an entry (as registered so far in this transaction).
-        public func body(of id: Int64) throws -> [UInt8]? {
+        package func body(of id: Int64) throws -> [UInt8]? {
             try Data.fetchOne(db, sql: "SELECT body FROM license WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
         }
 
         /// An entry's action, target and body (for a dry run's sample requests).
-        public func request(of id: Int64) throws -> (action: LicenseAction, target: LicenseTarget?, body: [UInt8])? {
+        package func request(of id: Int64) throws -> (action: LicenseAction, target: LicenseTarget?, body: [UInt8])? {
             try Row.fetchOne(db, sql: "SELECT action, target, body FROM license WHERE id = ?", arguments: [id]).map {
                 (try .decode($0["action"], id: id), try LicenseTarget.decode($0["target"], id: id), [UInt8]($0["body"] as Data))
             }
         }
 
         /// The marker of an existing entry.
-        public func marker(of id: Int64) throws -> String? {
+        package func marker(of id: Int64) throws -> String? {
             try String.fetchOne(db, sql: "SELECT marker FROM license WHERE id = ?", arguments: [id])
         }
     }
 
     /// Every entry in file order (source line, then unit): the basis of `export`.
-    public func allEntries() throws(JournalError) -> [JournalEntry] {
+    package func allEntries() throws(JournalError) -> [JournalEntry] {
         try read("list entries") { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license ORDER BY sourceLine, rowID, unit").map(Self.entry)
         }
     }
 
     /// Which entries' bodies a listing reads.
-    public enum Bodies: Sendable {
+    package enum Bodies: Sendable {
         case all
         /// Only those of entries whose row was edited since (``JournalEntry/editedBody``), to
         /// show both versions; the others come with an empty body (a results file's listing).
@@ -239,7 +239,7 @@ public final class SQLiteJournal: Sendable {
 
     /// Calls `body` with every entry in file order (source line, row id, unit), one at a time:
     /// memory stays flat however large the journal. `states` limits which entries are read.
-    public func forEachEntry(states: Set<JournalEntry.State>? = nil, bodies: Bodies = .all, _ body: (JournalEntry) throws -> Void) throws {
+    package func forEachEntry(states: Set<JournalEntry.State>? = nil, bodies: Bodies = .all, _ body: (JournalEntry) throws -> Void) throws {
         try read("list entries") { db in
             var sql = "SELECT \(Self.entryColumns(bodies)) FROM license"
             if let states { sql += " WHERE state IN (\(states.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
@@ -249,7 +249,7 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// How many entries are in each state.
-    public func counts() throws(JournalError) -> [JournalEntry.State: Int] {
+    package func counts() throws(JournalError) -> [JournalEntry.State: Int] {
         try read("count entries") { db in
             var counts: [JournalEntry.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM license GROUP BY state") {
@@ -260,21 +260,21 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// The entries with an attempt in run `run` (what that run sent).
-    public func entriesAttempted(inRun run: Int64) throws(JournalError) -> [Int64] {
+    package func entriesAttempted(inRun run: Int64) throws(JournalError) -> [Int64] {
         try read("read a run's entries") { db in
             try Int64.fetchAll(db, sql: "SELECT DISTINCT licenseRef FROM attempt WHERE runID = ?", arguments: [run])
         }
     }
 
     /// The prefix of the markers this journal gives new licenses: `lp-<journal id>-`.
-    public func markerPrefix() throws(JournalError) -> String {
+    package func markerPrefix() throws(JournalError) -> String {
         try read("read the journal id") { db in
             "lp-" + (try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'journalID'") ?? "") + "-"
         }
     }
 
     /// How many entries of each action are in each state (`create` included).
-    public func actionCounts() throws(JournalError) -> [LicenseAction: [JournalEntry.State: Int]] {
+    package func actionCounts() throws(JournalError) -> [LicenseAction: [JournalEntry.State: Int]] {
         try read("count entries by action") { db in
             var counts: [LicenseAction: [JournalEntry.State: Int]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT action, state, COUNT(*) AS n FROM license GROUP BY action, state") {
@@ -338,14 +338,14 @@ public final class SQLiteJournal: Sendable {
     }
 
     /// Now, as the journal writes times (ISO 8601, UTC, milliseconds).
-    public static func timestamp() -> String { now() }
+    package static func timestamp() -> String { now() }
 
     static func now() -> String {
         Date().formatted(timeFormat)
     }
 
     /// A time the journal wrote, as a date.
-    public static func date(_ text: String) -> Date? {
+    package static func date(_ text: String) -> Date? {
         try? Date(text, strategy: timeFormat)
     }
 

@@ -10,61 +10,61 @@ import Scheduling
 /// also creates one marked license, times how long the list takes to show it (the search lag that
 /// `--reconcile-delay` must exceed) and deletes it; the probe's intent is written to a file before
 /// the create, so a crash never leaves the license behind: the next doctor finds and deletes it.
-public struct AccountDoctor: Sendable {
-    public enum Status: String, Sendable, Codable {
+package struct AccountDoctor: Sendable {
+    package enum Status: String, Sendable, Codable {
         case ok, warning, failed
     }
 
     /// One line of the diagnosis.
-    public struct Check: Sendable, Codable, Equatable {
-        public var name: String
-        public var status: Status
-        public var detail: String
+    package struct Check: Sendable, Codable, Equatable {
+        package var name: String
+        package var status: Status
+        package var detail: String
     }
 
     /// What the answers said about the rate limit.
-    public struct RateLimitSeen: Sendable, Codable, Equatable {
+    package struct RateLimitSeen: Sendable, Codable, Equatable {
         /// `X-Rate-Limit-Limit` as sent (the window, e.g. `5s`).
-        public var window: String?
+        package var window: String?
         /// The fewest requests left that an answer reported.
-        public var lowestRemaining: Int?
+        package var lowestRemaining: Int?
         /// `X-Rate-Limit-Reset` as one answer wrote it, and its format in words.
-        public var resetExample: String?
-        public var resetFormat: String?
+        package var resetExample: String?
+        package var resetFormat: String?
         /// The largest difference between the reported ends of one window, in ms.
-        public var resetSpreadMilliseconds: Double?
+        package var resetSpreadMilliseconds: Double?
         /// The server's clock minus ours, from `Date` (whole seconds): the range it must lie in.
-        public var clockOffsetMilliseconds: ClosedRange<Double>?
+        package var clockOffsetMilliseconds: ClosedRange<Double>?
     }
 
-    public struct Report: Sendable, Codable {
-        public var apiURL: String
-        public var checks: [Check] = []
-        public var rateLimit: RateLimitSeen?
+    package struct Report: Sendable, Codable {
+        package var apiURL: String
+        package var checks: [Check] = []
+        package var rateLimit: RateLimitSeen?
         /// How long a created license took to show in the list (`--write-probe`).
-        public var searchLagMilliseconds: Int?
+        package var searchLagMilliseconds: Int?
         /// `--reconcile-delay` to use, in seconds, when the lag was measured.
-        public var recommendedReconcileDelay: Double?
+        package var recommendedReconcileDelay: Double?
         /// The API could not be reached at all.
-        public var unreachable = false
+        package var unreachable = false
         /// The token was refused, or lacks a scope every run needs.
-        public var accessDenied = false
+        package var accessDenied = false
 
-        public var warnings: Int { checks.count { $0.status != .ok } }
+        package var warnings: Int { checks.count { $0.status != .ok } }
     }
 
-    public struct Options: Sendable {
-        public var productID: String?
-        public var writeProbe = false
+    package struct Options: Sendable {
+        package var productID: String?
+        package var writeProbe = false
         /// Where the probe's intent is kept until its license is deleted.
-        public var probeFile: String
-        public var markerKey = RunConfiguration.defaultMarkerKey
+        package var probeFile: String
+        package var markerKey = RunConfiguration.defaultMarkerKey
         /// The longest wait for the probe to show in the list.
-        public var lagLimit: Duration = .seconds(120)
+        package var lagLimit: Duration = .seconds(120)
         /// The pause between two requests (the doctor stays far under the rate limit).
-        public var pace: Duration = .milliseconds(150)
+        package var pace: Duration = .milliseconds(150)
 
-        public init(probeFile: String) {
+        package init(probeFile: String) {
             self.probeFile = probeFile
         }
     }
@@ -82,13 +82,13 @@ public struct AccountDoctor: Sendable {
     let options: Options
     private let log = ExchangeLog()
 
-    public init(client: CryptlexClient, options: Options) {
+    package init(client: CryptlexClient, options: Options) {
         self.client = client
         self.options = options
     }
 
     /// Runs every check; never throws (what went wrong is in the report).
-    public func diagnose() async -> Report {
+    package func diagnose() async -> Report {
         var report = Report(apiURL: client.baseURL.description)
         // The token: one cheap list. Without an answer, nothing else can be learned.
         switch await call({ () async throws(APIError) in try await client.findLicenses(LicenseQuery(), page: 1, limit: 1) }) {

@@ -1,20 +1,20 @@
 import Ingestion
 
 /// The `validate` use case: read a whole order file, map and check every row, send nothing.
-public enum FileValidation {
+package enum FileValidation {
     /// Everything `licprov validate` reports.
-    public struct Report: Sendable {
-        public var summary: IngestSummary
+    package struct Report: Sendable {
+        package var summary: IngestSummary
         /// The problems, file-level first then row by row, at most `limit` of them.
-        public var listed: [Diagnostic]
+        package var listed: [Diagnostic]
         /// All problems, listed or not.
-        public var total: Int
+        package var total: Int
     }
 
     /// Reads `path` with `options`; lists at most `limit` problems (0: no limit).
     ///
     /// Throws ``IngestionError`` when the file cannot be read at all.
-    public static func validate(path: String, options: IngestOptions, limit: Int) throws -> Report {
+    package static func validate(path: String, options: IngestOptions, limit: Int) throws -> Report {
         let reader = try OrderFileReader(path: path, options: options)
         var rowProblems: [Diagnostic] = []
         var rowProblemCount = 0

@@ -9,8 +9,8 @@ import Journal
 /// per-second bars would look over a limit they are not — 429s and retries over time; for the journal: entries by state, changes by action, and the
 /// rows that did not succeed, grouped by reason. Requests are the journal's attempts (creates and
 /// changes); lookups are not journaled and not drawn.
-public enum HTMLReport {
-    public static func render(journalPath: String, now: Date = Date()) throws -> String {
+package enum HTMLReport {
+    package static func render(journalPath: String, now: Date = Date()) throws -> String {
         let journal = try JournalReport.open(journalPath)
         let runs = try journal.runs()
         let attempts = try journal.attempts()

@@ -22,36 +22,36 @@ import Scheduling
 /// | `changed` | a field licprov set, or changed with an action, differs now |
 /// | `unknown` | a license with this journal's marker prefix that the journal never recorded |
 /// | `unsettled` | the journal has not settled the entry (in flight, pending) but the account holds it: run licprov again |
-public struct JournalAudit: Sendable {
-    public enum Kind: String, Sendable, CaseIterable {
+package struct JournalAudit: Sendable {
+    package enum Kind: String, Sendable, CaseIterable {
         case ok, duplicate, missing, changed, unknown, unsettled
     }
 
-    public struct Finding: Sendable, Equatable {
-        public var kind: Kind
-        public var rowID: String
-        public var unit: Int
-        public var sourceLine: Int?
-        public var marker: String
-        public var licenseIDs: [String]
-        public var detail: String
+    package struct Finding: Sendable, Equatable {
+        package var kind: Kind
+        package var rowID: String
+        package var unit: Int
+        package var sourceLine: Int?
+        package var marker: String
+        package var licenseIDs: [String]
+        package var detail: String
 
-        public static let header = ["finding", "row_id", "unit", "source_line", "marker", "license_ids", "detail"]
-        public var cells: [String] {
+        package static let header = ["finding", "row_id", "unit", "source_line", "marker", "license_ids", "detail"]
+        package var cells: [String] {
             [kind.rawValue, rowID, String(unit), sourceLine.map(String.init) ?? "", marker, licenseIDs.joined(separator: " "), detail]
         }
     }
 
-    public struct Report: Sendable {
-        public var findings: [Finding] = []
+    package struct Report: Sendable {
+        package var findings: [Finding] = []
         /// List and read requests sent.
-        public var requests = 0
-        public var counts: [Kind: Int] { Dictionary(grouping: findings, by: \.kind).mapValues(\.count) }
-        public var isClean: Bool { findings.allSatisfy { $0.kind == .ok } }
+        package var requests = 0
+        package var counts: [Kind: Int] { Dictionary(grouping: findings, by: \.kind).mapValues(\.count) }
+        package var isClean: Bool { findings.allSatisfy { $0.kind == .ok } }
         /// What the audit could not look at, and why (a list filter the API refused).
-        public var notes: [String] = []
+        package var notes: [String] = []
         /// The duplicates' extra licenses: every license of a `duplicate` but the one the journal recorded.
-        public var extraLicenses: [(rowID: String, licenseID: String)] {
+        package var extraLicenses: [(rowID: String, licenseID: String)] {
             findings.filter { $0.kind == .duplicate }.flatMap { finding in finding.licenseIDs.dropFirst().map { (finding.rowID, $0) } }
         }
     }
@@ -62,7 +62,7 @@ public struct JournalAudit: Sendable {
     let markerKey: String
 
     /// Audits the journal at `journalPath` (which must exist) against the account.
-    public static func run(journalPath: String, client: CryptlexClient, configuration: RunConfiguration,
+    package static func run(journalPath: String, client: CryptlexClient, configuration: RunConfiguration,
                            stop: StopSignal = StopSignal()) async throws -> Report {
         let journal = try JournalReport.open(journalPath)
         let counters = RunCounters()
@@ -74,9 +74,9 @@ public struct JournalAudit: Sendable {
     }
 
     /// A list or read failed: the audit cannot say what the account holds.
-    public struct Unavailable: Error, LocalizedError, Sendable {
-        public var reason: String
-        public var errorDescription: String? { "the audit could not read the account: \(reason)" }
+    package struct Unavailable: Error, LocalizedError, Sendable {
+        package var reason: String
+        package var errorDescription: String? { "the audit could not read the account: \(reason)" }
     }
 
     func compare() async throws -> Report {

@@ -2,27 +2,27 @@ import CryptlexModels
 import Journal
 
 /// The `status` and `export` use cases: what the journal alone says.
-public enum JournalReport {
+package enum JournalReport {
     /// Counts by state, the last run, and what a rerun of the same file would do.
-    public struct Status: Sendable {
-        public var counts: [JournalEntry.State: Int]
-        public var editedSinceCreated: Int
-        public var lastRun: RunRecord?
+    package struct Status: Sendable {
+        package var counts: [JournalEntry.State: Int]
+        package var editedSinceCreated: Int
+        package var lastRun: RunRecord?
         /// Customers by state (resolved once per journal).
-        public var customers: [CustomerRecord.State: Int] = [:]
+        package var customers: [CustomerRecord.State: Int] = [:]
         /// Changes to existing licenses (every action but create), by action and state.
-        public var changes: [LicenseAction: [JournalEntry.State: Int]] = [:]
-        public var total: Int { counts.values.reduce(0, +) }
+        package var changes: [LicenseAction: [JournalEntry.State: Int]] = [:]
+        package var total: Int { counts.values.reduce(0, +) }
         /// Entries a rerun looks up first (left in flight).
-        public var toLookUp: Int { counts[.inFlight, default: 0] }
+        package var toLookUp: Int { counts[.inFlight, default: 0] }
         /// Entries a rerun sends again.
-        public var toSend: Int { counts[.pending, default: 0] + counts[.failed, default: 0] }
+        package var toSend: Int { counts[.pending, default: 0] + counts[.failed, default: 0] }
         /// Entries a rerun leaves alone unless their row changes.
-        public var heldBack: Int { counts[.rejected, default: 0] + counts[.conflict, default: 0] + counts[.unresolved, default: 0] }
+        package var heldBack: Int { counts[.rejected, default: 0] + counts[.conflict, default: 0] + counts[.unresolved, default: 0] }
     }
 
     /// Opens the journal at `path` (which must exist) and reads its status.
-    public static func status(journalPath path: String) throws -> Status {
+    package static func status(journalPath path: String) throws -> Status {
         let journal = try open(path)
         let entries = try journal.counts()
         var edited = 0
@@ -33,13 +33,13 @@ public enum JournalReport {
     }
 
     /// Rebuilds the results file from the journal alone, in file order, one line at a time.
-    public static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
+    package static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
                               _ body: (ResultsFile.Line) throws -> Void) throws {
         try open(path).forEachEntry { try body(ResultsLines.line(for: $0, markerKey: markerKey)) }
     }
 
     /// The whole export as lines (for tests and small journals).
-    public static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey) throws -> [ResultsFile.Line] {
+    package static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey) throws -> [ResultsFile.Line] {
         var lines: [ResultsFile.Line] = []
         try export(journalPath: path, markerKey: markerKey) { lines.append($0) }
         return lines
@@ -52,9 +52,9 @@ public enum JournalReport {
     }
 
     /// `status` or `export` of a journal that does not exist.
-    public struct JournalMissing: Error, LocalizedError, Sendable {
-        public var path: String
-        public var errorDescription: String? {
+    package struct JournalMissing: Error, LocalizedError, Sendable {
+        package var path: String
+        package var errorDescription: String? {
             "no journal at \(path): run `licprov run` first, or name the journal with --journal"
         }
     }

@@ -4,10 +4,10 @@ import Foundation
 import Scheduling
 
 /// A run that cannot start: the API does not answer at all.
-public struct APIUnreachable: Error, LocalizedError, Sendable {
-    public var url: String
-    public var reason: String
-    public var errorDescription: String? {
+package struct APIUnreachable: Error, LocalizedError, Sendable {
+    package var url: String
+    package var reason: String
+    package var errorDescription: String? {
         if reason.contains("TLS handshake") {
             return "cannot reach the API at \(url): \(reason). If your network re-signs TLS (a corporate proxy) or the server uses a private CA, "
                 + "pass --ca-file PATH (or set SSL_CERT_FILE) with that CA's certificate; nothing was sent"

@@ -9,13 +9,13 @@ import Synchronization
 
 /// The `run` use case: plan the file against the journal, settle every license that needs it under
 /// the rate limit, and write the results file.
-public struct ProvisioningRun: Sendable {
-    public let configuration: RunConfiguration
-    public let client: CryptlexClient
-    public let stop: StopSignal
-    public let logger: Logger
+package struct ProvisioningRun: Sendable {
+    package let configuration: RunConfiguration
+    package let client: CryptlexClient
+    package let stop: StopSignal
+    package let logger: Logger
 
-    public init(configuration: RunConfiguration, client: CryptlexClient, stop: StopSignal, logger: Logger) {
+    package init(configuration: RunConfiguration, client: CryptlexClient, stop: StopSignal, logger: Logger) {
         self.configuration = configuration
         self.client = client
         self.stop = stop
@@ -23,8 +23,8 @@ public struct ProvisioningRun: Sendable {
     }
 
     /// How a run ended.
-    public struct Report: Sendable {
-        public enum Ending: Sendable, Equatable {
+    package struct Report: Sendable {
+        package enum Ending: Sendable, Equatable {
             /// Every license settled (some may have failed; see the counts).
             case finished
             /// The file has invalid rows and `--skip-invalid` was not given: nothing was sent.
@@ -35,32 +35,32 @@ public struct ProvisioningRun: Sendable {
             case dryRun
         }
 
-        public var ending: Ending
-        public var counts: RunCounts
+        package var ending: Ending
+        package var counts: RunCounts
         /// What validation found.
-        public var summary: IngestSummary
+        package var summary: IngestSummary
         /// The row problems (all of them; the caller caps the list).
-        public var problems: [Diagnostic]
+        package var problems: [Diagnostic]
         /// Licenses the file asks for (valid rows' quantities), and how many needed work this run.
-        public var licenses: Int
-        public var toSettle: Int
+        package var licenses: Int
+        package var toSettle: Int
         /// Where the results went (nil when refused).
-        public var resultsPath: String?
-        public var journalPath: String
-        public var elapsed: Duration
+        package var resultsPath: String?
+        package var journalPath: String
+        package var elapsed: Duration
         /// The part of it spent settling licenses (after planning, before the results file).
-        public var settling: Duration = .zero
+        package var settling: Duration = .zero
         /// Journal transactions for the workers' writes (group commits).
-        public var commits: Int
+        package var commits: Int
         /// For a dry run: what would be looked up and sent, and the first few bodies.
         /// Licenses not created, grouped by why (the most common first): "HTTP 400: Product … does not exist" → 12.
-        public var failureReasons: [(reason: String, count: Int)] = []
-        public var plannedLookups = 0
-        public var plannedSends = 0
-        public var sampleBodies: [String] = []
+        package var failureReasons: [(reason: String, count: Int)] = []
+        package var plannedLookups = 0
+        package var plannedSends = 0
+        package var sampleBodies: [String] = []
 
         /// True when some license is not created: failed, rejected, conflict, unresolved or not sent.
-        public var hasUnsettledRows: Bool {
+        package var hasUnsettledRows: Bool {
             counts.failed + counts.rejected + counts.conflicts + counts.unresolved + counts.notSent > 0
         }
     }
@@ -70,7 +70,7 @@ public struct ProvisioningRun: Sendable {
     ///
     /// `progress` is called every `progressInterval` while licenses are being settled, and once
     /// more at the end with `final` true.
-    public func execute(progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)? = nil,
+    package func execute(progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)? = nil,
                         progressInterval: Duration = .seconds(2)) async throws -> Report {
         let started = ContinuousClock.now
         // An input that cannot be opened must not leave a new journal behind it.

@@ -16,23 +16,23 @@ private let systemWrite = Darwin.write
 /// - A cell that starts with `=`, `+`, `-`, `@`, a tab or a CR is prefixed with `'`, so a
 ///   spreadsheet shows it as text instead of running it as a formula (OWASP's advice for CSV
 ///   injection). Programs reading the file should strip that one leading quote.
-public enum ResultsFile {
+package enum ResultsFile {
     /// One line of the file.
-    public struct Line: Sendable, Equatable {
-        public var sourceLine: Int
-        public var rowID: String
-        public var unit: Int
-        public var status: String
-        public var licenseID: String?
-        public var licenseKey: String?
-        public var httpStatus: Int?
-        public var message: String?
+    package struct Line: Sendable, Equatable {
+        package var sourceLine: Int
+        package var rowID: String
+        package var unit: Int
+        package var status: String
+        package var licenseID: String?
+        package var licenseKey: String?
+        package var httpStatus: Int?
+        package var message: String?
         /// `create`, or the change the row asked for.
-        public var action = LicenseAction.create
+        package var action = LicenseAction.create
         /// The expiry a renew or set-expiry left.
-        public var expiresAt: String?
+        package var expiresAt: String?
 
-        public init(sourceLine: Int, rowID: String, unit: Int, status: String, licenseID: String? = nil,
+        package init(sourceLine: Int, rowID: String, unit: Int, status: String, licenseID: String? = nil,
                     licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil, action: LicenseAction = .create, expiresAt: String? = nil) {
             self.action = action
             self.expiresAt = expiresAt
@@ -53,18 +53,18 @@ public enum ResultsFile {
         }
     }
 
-    public static let header: [String] = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message",
+    package static let header: [String] = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message",
                                           "action", "expires_at"]
 
     /// Why the file could not be written.
-    public struct WriteError: Error, LocalizedError, Sendable {
-        public var path: String
-        public var reason: String
-        public var errorDescription: String? { "cannot write the results file \(path): \(reason)" }
+    package struct WriteError: Error, LocalizedError, Sendable {
+        package var path: String
+        package var reason: String
+        package var errorDescription: String? { "cannot write the results file \(path): \(reason)" }
     }
 
     /// Writes `lines` to `path` atomically.
-    public static func write(_ lines: some Sequence<Line>, to path: String) throws(WriteError) {
+    package static func write(_ lines: some Sequence<Line>, to path: String) throws(WriteError) {
         let writer = try Writer(path: path)
         for line in lines { try writer.append(line) }
         try writer.commit()
@@ -72,14 +72,14 @@ public enum ResultsFile {
 
     /// Writes the file line by line (memory stays flat), to a temporary file that ``commit()``
     /// syncs and renames over the target. Dropped without a commit, it removes the temporary file.
-    public final class Writer {
-        public let path: String
+    package final class Writer {
+        package let path: String
         private let temporary: String
         private let directory: String
         private var descriptor: Int32
         private var buffer: [UInt8] = []
 
-        public init(path: String, header: [String] = ResultsFile.header) throws(WriteError) {
+        package init(path: String, header: [String] = ResultsFile.header) throws(WriteError) {
             self.path = path
             let folder = (path as NSString).deletingLastPathComponent
             directory = folder.isEmpty ? "." : folder
@@ -98,19 +98,19 @@ public enum ResultsFile {
             }
         }
 
-        public func append(_ line: Line) throws(WriteError) {
+        package func append(_ line: Line) throws(WriteError) {
             try append(cells: line.cells)
         }
 
         /// One line of any layout (the header given at ``init(path:header:)``).
-        public func append(cells: [String]) throws(WriteError) {
+        package func append(cells: [String]) throws(WriteError) {
             ResultsFile.append(cells, to: &buffer)
             if buffer.count >= 1 << 16 { try flush() }
         }
 
         /// Syncs the file and renames it over the target (and syncs the folder, so the rename
         /// itself survives a power loss).
-        public func commit() throws(WriteError) {
+        package func commit() throws(WriteError) {
             try flush()
             guard fsync(descriptor) == 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
             close(descriptor)
@@ -143,13 +143,13 @@ public enum ResultsFile {
 
     /// Lines as CSV bytes, for standard output; `header` adds the header line first.
     /// Any rows of cells as CSV bytes, quoted and neutralised like the results file's.
-    public static func encodeRows(_ rows: [[String]]) -> [UInt8] {
+    package static func encodeRows(_ rows: [[String]]) -> [UInt8] {
         var buffer: [UInt8] = []
         for row in rows { append(row, to: &buffer) }
         return buffer
     }
 
-    public static func encode(_ lines: some Sequence<Line>, header: Bool = true) -> [UInt8] {
+    package static func encode(_ lines: some Sequence<Line>, header: Bool = true) -> [UInt8] {
         var buffer: [UInt8] = []
         if header { append(Self.header, to: &buffer) }
         for line in lines { append(line.cells, to: &buffer) }

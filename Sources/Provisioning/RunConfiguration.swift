@@ -3,56 +3,56 @@ import Scheduling
 
 /// Everything a provisioning run needs to know besides the client: what to read, where to keep
 /// the journal and the results, and how hard to push the API.
-public struct RunConfiguration: Sendable {
+package struct RunConfiguration: Sendable {
     /// The order file (`-` is standard input).
-    public var inputPath: String
-    public var ingest: IngestOptions
+    package var inputPath: String
+    package var ingest: IngestOptions
     /// The SQLite journal; by default `<input>.licprov.sqlite`.
-    public var journalPath: String
+    package var journalPath: String
     /// The results CSV; by default `<input>.results.csv`.
-    public var resultsPath: String
+    package var resultsPath: String
     /// Send the valid rows of a file that has invalid ones (which are reported as rejected).
-    public var skipInvalid = false
+    package var skipInvalid = false
     /// Requests in flight at once.
-    public var concurrency = 8
+    package var concurrency = 8
     /// The client-side limit in requests per second; nil sends as fast as the concurrency allows.
-    public var rate: Double? = RunConfiguration.cryptlexRate
+    package var rate: Double? = RunConfiguration.cryptlexRate
     /// Requests that may go at once after a quiet spell.
-    public var burst = 1
+    package var burst = 1
     /// Requests per server window: with it, answers' `X-Rate-Limit-*` headers decide, filling each
     /// window (``RateLimiter``); `rate` and `burst` hold until then and whenever headers are missing.
     /// nil: the fixed rate only.
-    public var windowLimit: Int? = RunConfiguration.cryptlexWindowLimit
-    public var retry = RetryPolicy()
+    package var windowLimit: Int? = RunConfiguration.cryptlexWindowLimit
+    package var retry = RetryPolicy()
     /// The metadata key of the marker that makes each license findable; nil: no marker.
-    public var markerKey: String? = RunConfiguration.defaultMarkerKey
+    package var markerKey: String? = RunConfiguration.defaultMarkerKey
     /// How long to wait after an ambiguous outcome before looking the license up: a lookup that
     /// finds nothing proves absence only once Cryptlex's search shows new licenses, so this is the
     /// bound licprov assumes on that lag (see the README).
-    public var reconcileDelay: Duration = .seconds(Int64(RunConfiguration.defaultReconcileDelay))
+    package var reconcileDelay: Duration = .seconds(Int64(RunConfiguration.defaultReconcileDelay))
     /// The deadline of one request.
-    public var requestTimeout: Duration = .seconds(30)
+    package var requestTimeout: Duration = .seconds(30)
     /// The command line as recorded in the journal (no secrets).
-    public var commandLine = "licprov run"
+    package var commandLine = "licprov run"
     /// Stop the run after this many rows have failed or been rejected by the server (0: never).
-    public var maxFailures = 0
+    package var maxFailures = 0
     /// Create a Cryptlex user for an email that has none (false: such a row is rejected).
-    public var createUsers = true
+    package var createUsers = true
     /// Keep the id column's value as a metadata entry named after the column (findable in Cryptlex).
-    public var keepIDAsMetadata = true
+    package var keepIDAsMetadata = true
     /// Stop the run after this many 429s in a row with no other answer between them (``ThrottleBudget``).
-    public var max429s = RunConfiguration.defaultMax429s
+    package var max429s = RunConfiguration.defaultMax429s
     /// Stop the run when nothing but 429s came back for this long.
-    public var stallTimeout: Duration = .seconds(RunConfiguration.defaultStallTimeout)
+    package var stallTimeout: Duration = .seconds(RunConfiguration.defaultStallTimeout)
     /// Stop the run when requests have gone unanswered (no HTTP answer at all) for this long
     /// (``SilenceBudget``); zero: never.
-    public var unreachableTimeout: Duration = .seconds(RunConfiguration.defaultUnreachableTimeout)
+    package var unreachableTimeout: Duration = .seconds(RunConfiguration.defaultUnreachableTimeout)
     /// Plan against the journal and report, but write nothing and send nothing.
-    public var dryRun = false
+    package var dryRun = false
     /// The results file's layout.
-    public var resultsColumns = ResultsColumns.standard
+    package var resultsColumns = ResultsColumns.standard
 
-    public enum ResultsColumns: String, Sendable, CaseIterable {
+    package enum ResultsColumns: String, Sendable, CaseIterable {
         /// `source_line, row_id, unit, status, license_id, license_key, http_status, message, action, expires_at`.
         case standard
         /// Every input column of the row first, then `status, license_key, license_id, message`.
@@ -62,26 +62,26 @@ public struct RunConfiguration: Sendable {
     /// 50 requests per 5 s is Cryptlex's per-IP ceiling. 9.6/s with a burst of 1 puts at most
     /// 1 + 9.6 × 5.1 = 49.96 requests into any 5 s window even when arrivals bunch up by 100 ms
     /// (see ``TokenBucket``), and is 96 % of the ceiling.
-    public static let cryptlexRate = 9.6
+    package static let cryptlexRate = 9.6
     /// Cryptlex's 50 requests per (5 s) window, per IP.
-    public static let cryptlexWindowLimit = 50
-    public static let defaultMarkerKey = "licprov_request"
+    package static let cryptlexWindowLimit = 50
+    package static let defaultMarkerKey = "licprov_request"
     /// Seconds: covers a search index that lags up to a few seconds behind writes (the emulator's
     /// `--lookup-lag-ms 3000` and 10 % lost answers make no duplicate with it; 1 s did).
-    public static let defaultReconcileDelay = 5.0
+    package static let defaultReconcileDelay = 5.0
     /// 100 refusals in a row: at the default rate and a 1 s Retry-After, well over a minute of
     /// nothing but 429s — far beyond what a second client sharing the limit causes.
-    public static let defaultMax429s = 100
+    package static let defaultMax429s = 100
     /// Ten minutes with nothing but 429s.
-    public static let defaultStallTimeout = 600.0
-    public static let defaultUnreachableTimeout = 60.0
+    package static let defaultStallTimeout = 600.0
+    package static let defaultUnreachableTimeout = 60.0
 
     /// The journal beside an order file: `FILE.licprov.sqlite` (`stdin.licprov.sqlite` for `-`).
-    public static func defaultJournalPath(for inputPath: String) -> String {
+    package static func defaultJournalPath(for inputPath: String) -> String {
         (inputPath == "-" ? "stdin" : inputPath) + ".licprov.sqlite"
     }
 
-    public init(inputPath: String, ingest: IngestOptions, journalPath: String? = nil, resultsPath: String? = nil) {
+    package init(inputPath: String, ingest: IngestOptions, journalPath: String? = nil, resultsPath: String? = nil) {
         self.inputPath = inputPath
         self.ingest = ingest
         self.journalPath = journalPath ?? Self.defaultJournalPath(for: inputPath)
@@ -91,5 +91,5 @@ public struct RunConfiguration: Sendable {
 
 extension RunConfiguration {
     /// licprov's version, as recorded in the journal.
-    public static let version = "0.2.0"
+    package static let version = "0.2.0"
 }

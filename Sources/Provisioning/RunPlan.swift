@@ -198,8 +198,11 @@ struct RunPlanner: Sendable {
                 plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true,
                                              replacement: (MarkedBody.fill(template, marker: marker), hash.hex)))
             } else {
-                try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: marker), bodyHash: hash.hex,
-                                                    state: .pending, error: nil, customerRef: customerRef))
+                // Never sent. A change row that became a create has a change's marker (no journal
+                // prefix, which audit lists by): it gets a create's.
+                let fresh = marker.hasPrefix(markerPrefix) ? nil : markerPrefix + UUID().uuidString.lowercased()
+                try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: fresh ?? marker), bodyHash: hash.hex,
+                                                    state: .pending, error: nil, customerRef: customerRef, marker: fresh))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             }
         }

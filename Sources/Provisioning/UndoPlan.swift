@@ -17,23 +17,23 @@ import Journal
 /// Every row names its license by `licenseId`, recorded by this journal: licenses the journal did
 /// not make or change are never touched. Row ids are derived from the journal's entries, so the
 /// same undo planned again is the same rows, and its journal sends nothing the second time.
-public struct UndoPlan: Sendable {
-    public enum Mode: String, Sendable, CaseIterable { case delete, revoke }
+package struct UndoPlan: Sendable {
+    package enum Mode: String, Sendable, CaseIterable { case delete, revoke }
 
     /// NDJSON rows with `undo_id`, `action`, `licenseId` and the fields to restore.
-    public var rows: [[String: JSONAny]] = []
+    package var rows: [[String: JSONAny]] = []
     /// What cannot be undone, one line each (deleted licenses).
-    public var irreversible: [String] = []
+    package var irreversible: [String] = []
     /// Fields that cannot be put back (they were absent before; PATCH cannot remove a field).
-    public var notRestorable: [String] = []
-    public var licensesToRemove = 0
-    public var changesToRevert = 0
+    package var notRestorable: [String] = []
+    package var licensesToRemove = 0
+    package var changesToRevert = 0
 
-    public static let idColumn = "undo_id"
+    package static let idColumn = "undo_id"
 
     /// Plans the undo of the journal at `journalPath` (which must exist); `run` limits it to the
     /// entries one run sent.
-    public static func plan(journalPath: String, run: Int64? = nil, mode: Mode = .delete) throws -> UndoPlan {
+    package static func plan(journalPath: String, run: Int64? = nil, mode: Mode = .delete) throws -> UndoPlan {
         let journal = try JournalReport.open(journalPath)
         let inRun: Set<Int64>? = try run.map { try Set(journal.entriesAttempted(inRun: $0)) }
         var plan = UndoPlan()
@@ -94,7 +94,7 @@ public struct UndoPlan: Sendable {
     }
 
     /// The rows as NDJSON.
-    public var ndjson: [UInt8] {
+    package var ndjson: [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return rows.flatMap { row in ((try? encoder.encode(row)).map { [UInt8]($0) } ?? []) + [UInt8(ascii: "\n")] }

@@ -9,7 +9,7 @@
 /// | `ambiguous` | timeout or reset after a POST was sent; 500, 502, 504; 503 without `Retry-After`; a 2xx whose body cannot be read | the caller looks the resource up before sending again |
 /// | `permanent` | 400, 404, 409 and other 4xx | record the error; do not send again |
 /// | `stopRun` | 401, 403 | stop the whole run: no other request can succeed |
-public enum OutcomeClass: Sendable, Equatable {
+package enum OutcomeClass: Sendable, Equatable {
     case throttled(after: Duration?)
     case retryable(after: Duration?)
     case ambiguous

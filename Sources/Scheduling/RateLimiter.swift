@@ -12,7 +12,7 @@ import Foundation
 ///
 /// Time is injected (`C: Clock`, and the wall clock for the server's window ends), so tests drive
 /// it without sleeping.
-public actor RateLimiter<C: Clock> where C.Duration == Duration {
+package actor RateLimiter<C: Clock> where C.Duration == Duration {
     private let clock: C
     private let origin: C.Instant
     private let wallClock: @Sendable () -> Double
@@ -24,14 +24,14 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
     private var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
     private var nextWaiter: UInt64 = 0
     /// With this many requests or fewer left in the server's window, wait for its reset (fixed-rate mode).
-    public let lowWater: Int
+    package let lowWater: Int
 
     /// - Parameters:
     ///   - rate, burst: the fixed rate, used until answers show the server's windows (and for good
     ///     when they do not, or `windowLimit` is nil).
     ///   - windowLimit: requests per server window (Cryptlex: 50); nil: never follow the windows.
     ///   - wallClock: seconds since 1970, to compare with the server's window ends.
-    public init(rate: Double, burst: Int, windowLimit: Int? = nil, lowWater: Int = 1, clock: C,
+    package init(rate: Double, burst: Int, windowLimit: Int? = nil, lowWater: Int = 1, clock: C,
                 wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.clock = clock
         self.origin = clock.now
@@ -44,11 +44,11 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
     private var now: Duration { origin.duration(to: clock.now) }
 
     /// Whether requests follow the server's windows now (for tests and the log).
-    public var followsServerWindows: Bool { ledger?.following ?? false }
+    package var followsServerWindows: Bool { ledger?.following ?? false }
 
     /// Waits until this request may be sent; the ticket goes back with ``answered(_:_:)``.
     /// Throws `CancellationError` if cancelled while waiting.
-    public func acquire() async throws -> WindowLedger.Ticket? {
+    package func acquire() async throws -> WindowLedger.Ticket? {
         while true {
             try Task.checkCancellation()
             if pausedUntil > now {
@@ -77,7 +77,7 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
     }
 
     /// Takes in what the answer to a request said about the server's window.
-    public func answered(_ ticket: WindowLedger.Ticket?, _ report: WindowReport) {
+    package func answered(_ ticket: WindowLedger.Ticket?, _ report: WindowReport) {
         if let ticket { ledger?.answered(ticket, report, now: now, wall: wallClock()) }
         if !(ledger?.following ?? false), !report.refused, let remaining = report.remaining, remaining <= lowWater,
            let end = report.windowEnd {
@@ -90,13 +90,13 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
     }
 
     /// Forgets a request that was never sent.
-    public func release(_ ticket: WindowLedger.Ticket?) {
+    package func release(_ ticket: WindowLedger.Ticket?) {
         if let ticket { ledger?.release(ticket) }
         wakeAll()
     }
 
     /// Holds every request for `duration` from now (at least; an existing longer pause stays).
-    public func pause(for duration: Duration) {
+    package func pause(for duration: Duration) {
         let until = now + duration
         guard until > pausedUntil else { return }
         pausedUntil = until

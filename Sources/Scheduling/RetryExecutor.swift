@@ -20,16 +20,16 @@
 /// server's rate-limit headers); they may throw, which ends the call with that error.
 ///
 /// Time is injected (`C: Clock`), so backoff is tested without sleeping.
-public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
-    public let policy: RetryPolicy
-    public let limiter: RateLimiter<C>?
-    public let budget: ThrottleBudget<C>
-    public let stop: StopSignal
+package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
+    package let policy: RetryPolicy
+    package let limiter: RateLimiter<C>?
+    package let budget: ThrottleBudget<C>
+    package let stop: StopSignal
     /// How long requests may go unanswered before the run stops (nil: no bound).
-    public let silence: SilenceBudget<C>?
+    package let silence: SilenceBudget<C>?
     @usableFromInline let clock: C
 
-    public init(policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, silence: SilenceBudget<C>? = nil,
+    package init(policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, silence: SilenceBudget<C>? = nil,
                 stop: StopSignal, clock: C) {
         self.policy = policy
         self.limiter = limiter
@@ -40,12 +40,12 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// The same executor (limiter, budgets, stop) with another policy.
-    public func with(policy: RetryPolicy) -> RetryExecutor {
+    package func with(policy: RetryPolicy) -> RetryExecutor {
         RetryExecutor(policy: policy, limiter: limiter, budget: budget, silence: silence, stop: stop, clock: clock)
     }
 
     /// How a call ended.
-    public enum Ending<Value: Sendable, Failure: Error & Sendable>: Sendable {
+    package enum Ending<Value: Sendable, Failure: Error & Sendable>: Sendable {
         case answered(Value)
         /// The last failure, its class, and the attempts that failed (earlier calls' included).
         case failed(Failure, OutcomeClass, failedAttempts: Int)
@@ -68,7 +68,7 @@ public struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     /// (The hooks have no default: Swift 6.3's SILGen crashes on a defaulted closure with a typed
     /// `throws(Never)`.)
     @inlinable
-    public func run<Value: Sendable, Failure: Error & Sendable, HookError: Error>(
+    package func run<Value: Sendable, Failure: Error & Sendable, HookError: Error>(
         failedBefore: Int = 0,
         classify: (Failure) -> OutcomeClass,
         beforeSend: (_ isRetry: Bool) async throws(HookError) -> Void,

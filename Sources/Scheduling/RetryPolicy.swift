@@ -14,20 +14,20 @@
 /// | 4 | 0 – 4 s |
 /// | 5 | 0 – 8 s |
 /// | 6 | give up |
-public struct RetryPolicy: Sendable, Equatable {
-    public var base: Duration
-    public var cap: Duration
+package struct RetryPolicy: Sendable, Equatable {
+    package var base: Duration
+    package var cap: Duration
     /// Attempts in all, the first included.
-    public var maxAttempts: Int
+    package var maxAttempts: Int
 
-    public init(base: Duration = .milliseconds(500), cap: Duration = .seconds(30), maxAttempts: Int = 6) {
+    package init(base: Duration = .milliseconds(500), cap: Duration = .seconds(30), maxAttempts: Int = 6) {
         self.base = base
         self.cap = cap
         self.maxAttempts = maxAttempts
     }
 
     /// The upper bound of the delay after `failedAttempts` failures.
-    public func ceiling(afterFailedAttempts failedAttempts: Int) -> Duration {
+    package func ceiling(afterFailedAttempts failedAttempts: Int) -> Duration {
         let doublings = min(max(failedAttempts - 1, 0), 40)
         let scaled = base * Int(1 << min(doublings, 30))
         return doublings >= 30 || scaled > cap ? cap : scaled
@@ -35,7 +35,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// The wait before the next attempt after `failedAttempts` failures, or nil when the attempts
     /// are used up. A server's `Retry-After` is a floor.
-    public func backoff(afterFailedAttempts failedAttempts: Int, retryAfter: Duration? = nil,
+    package func backoff(afterFailedAttempts failedAttempts: Int, retryAfter: Duration? = nil,
                         using generator: inout some RandomNumberGenerator) -> Duration? {
         guard failedAttempts < maxAttempts else { return nil }
         let ceiling = ceiling(afterFailedAttempts: failedAttempts)

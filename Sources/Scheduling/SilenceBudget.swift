@@ -13,13 +13,13 @@ import Synchronization
 /// HTTP answer (a success, a 4xx, a 5xx, a 429) stops it. Time spent waiting between requests
 /// counts: what is measured is how long the API has been silent while licprov kept asking. Time is
 /// injected (`C: Clock`), so the budget is tested without sleeping.
-public final class SilenceBudget<C: Clock>: Sendable where C.Duration == Duration {
+package final class SilenceBudget<C: Clock>: Sendable where C.Duration == Duration {
     /// How long requests may go unanswered; zero turns the budget off.
-    public let timeout: Duration
+    package let timeout: Duration
     private let clock: C
     private let state: Mutex<(silentSince: C.Instant?, lastAnswer: C.Instant?)>
 
-    public init(timeout: Duration, clock: C) {
+    package init(timeout: Duration, clock: C) {
         self.timeout = timeout
         self.clock = clock
         state = Mutex((nil, nil))
@@ -27,7 +27,7 @@ public final class SilenceBudget<C: Clock>: Sendable where C.Duration == Duratio
 
     /// A request sent at `sentAt` (nil: now) got no answer (`reason`: what happened to it).
     /// Returns why the budget is spent, or nil while it lasts.
-    public func unanswered(_ reason: String, sentAt: C.Instant? = nil) -> String? {
+    package func unanswered(_ reason: String, sentAt: C.Instant? = nil) -> String? {
         guard timeout > .zero else { return nil }
         let now = clock.now
         return state.withLock { state in
@@ -43,14 +43,14 @@ public final class SilenceBudget<C: Clock>: Sendable where C.Duration == Duratio
 
     /// How long until the budget is spent, while requests go unanswered (nil otherwise): a worker
     /// backs off no longer than this, so the stop comes when it is due, not a backoff later.
-    public func timeLeft() -> Duration? {
+    package func timeLeft() -> Duration? {
         guard timeout > .zero else { return nil }
         let now = clock.now
         return state.withLock { state in state.silentSince.map { max(.zero, timeout - $0.duration(to: now)) } }
     }
 
     /// An HTTP answer came back: the API is there.
-    public func answered() {
+    package func answered() {
         let now = clock.now
         state.withLock { $0 = (nil, now) }
     }

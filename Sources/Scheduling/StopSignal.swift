@@ -6,9 +6,9 @@ import Synchronization
 /// The first reason given wins; later ones are ignored, so a run that stopped because its token
 /// was refused reports that, not the Ctrl-C that followed. ``wait()`` lets a worker that is
 /// sleeping between attempts wake at the stop instead of at the end of its backoff.
-public final class StopSignal: Sendable {
+package final class StopSignal: Sendable {
     /// Why a run stops early.
-    public enum Reason: Sendable, Equatable {
+    package enum Reason: Sendable, Equatable {
         /// SIGINT or SIGTERM: finish what is in flight, then stop; a rerun resumes.
         case interrupted
         /// The API refused the token or its permissions: no request can succeed.
@@ -37,12 +37,12 @@ public final class StopSignal: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// Asks every worker to stop taking work, and wakes every ``wait()``. Returns true when this
     /// call was the first.
     @discardableResult
-    public func request(_ reason: Reason) -> Bool {
+    package func request(_ reason: Reason) -> Bool {
         let woken: [CheckedContinuation<Void, Never>]? = state.withLock { state in
             guard state.reason == nil else { return nil }
             state.reason = reason
@@ -55,13 +55,13 @@ public final class StopSignal: Sendable {
     }
 
     /// The reason, once a stop was requested.
-    public var reason: Reason? { state.withLock { $0.reason } }
+    package var reason: Reason? { state.withLock { $0.reason } }
 
-    public var isRequested: Bool { reason != nil }
+    package var isRequested: Bool { reason != nil }
 
     /// Returns once a stop is requested (at once if it already was), or when the calling task is
     /// cancelled.
-    public func wait() async {
+    package func wait() async {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID

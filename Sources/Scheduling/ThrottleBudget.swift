@@ -11,13 +11,13 @@ import Synchronization
 ///
 /// Any other answer (a success, a 4xx, a 5xx) is progress and refills the budget. Time is
 /// injected (`C: Clock`), so the budget is tested without sleeping.
-public final class ThrottleBudget<C: Clock>: Sendable where C.Duration == Duration {
-    public let maxConsecutive: Int
-    public let stallTimeout: Duration
+package final class ThrottleBudget<C: Clock>: Sendable where C.Duration == Duration {
+    package let maxConsecutive: Int
+    package let stallTimeout: Duration
     private let clock: C
     private let state: Mutex<(consecutive: Int, lastAnswer: C.Instant)>
 
-    public init(maxConsecutive: Int, stallTimeout: Duration, clock: C) {
+    package init(maxConsecutive: Int, stallTimeout: Duration, clock: C) {
         self.maxConsecutive = max(1, maxConsecutive)
         self.stallTimeout = stallTimeout
         self.clock = clock
@@ -25,7 +25,7 @@ public final class ThrottleBudget<C: Clock>: Sendable where C.Duration == Durati
     }
 
     /// Why the budget is spent, after a refusal; nil while it lasts.
-    public func refused() -> String? {
+    package func refused() -> String? {
         let now = clock.now
         return state.withLock { state in
             state.consecutive += 1
@@ -41,7 +41,7 @@ public final class ThrottleBudget<C: Clock>: Sendable where C.Duration == Durati
     }
 
     /// An answer other than a refusal: the server is letting requests through.
-    public func answered() {
+    package func answered() {
         let now = clock.now
         state.withLock { $0 = (0, now) }
     }

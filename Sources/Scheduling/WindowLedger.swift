@@ -2,19 +2,19 @@ import Foundation
 
 /// What one answer said about the server's rate-limit window (from `X-Rate-Limit-*`; the API
 /// module fills it in). All nil: the answer carried none (a lost response, stripped headers).
-public struct WindowReport: Sendable, Equatable {
+package struct WindowReport: Sendable, Equatable {
     /// An HTTP answer came back (false: a lost response, a refused connection).
-    public var answered: Bool
+    package var answered: Bool
     /// The answer was a 429.
-    public var refused: Bool
+    package var refused: Bool
     /// Requests left in the window the request was counted in.
-    public var remaining: Int?
+    package var remaining: Int?
     /// When that window ends, on the server's clock (`X-Rate-Limit-Reset`).
-    public var windowEnd: Date?
+    package var windowEnd: Date?
     /// The window's length (`X-Rate-Limit-Limit`).
-    public var window: Duration?
+    package var window: Duration?
 
-    public init(answered: Bool = false, refused: Bool = false, remaining: Int? = nil, windowEnd: Date? = nil, window: Duration? = nil) {
+    package init(answered: Bool = false, refused: Bool = false, remaining: Int? = nil, windowEnd: Date? = nil, window: Duration? = nil) {
         self.answered = answered
         self.refused = refused
         self.remaining = remaining
@@ -23,7 +23,7 @@ public struct WindowReport: Sendable, Equatable {
     }
 
     /// Nothing came back.
-    public static let none = WindowReport()
+    package static let none = WindowReport()
 }
 
 /// The bookkeeping of a limiter that fills the server's fixed windows instead of sending at a
@@ -62,13 +62,13 @@ public struct WindowReport: Sendable, Equatable {
 /// plus ours not answered yet. That covers another client on the IP and requests sent before this run. Pure arithmetic on two time scales — the limiter's monotonic one
 /// (``Duration`` since its origin) and the server's wall clock (seconds since 1970) — so it is
 /// tested by simulation against every way of counting, without sleeping.
-public struct WindowLedger: Sendable {
+package struct WindowLedger: Sendable {
     /// One request the ledger let go.
-    public struct Ticket: Sendable, Hashable {
+    package struct Ticket: Sendable, Hashable {
         let id: UInt64
     }
 
-    public enum Decision: Sendable, Equatable {
+    package enum Decision: Sendable, Equatable {
         /// Send now (a probe or test: sent after the newest window's reported end, by the clock).
         case go(probe: Bool)
         /// Nothing can go before `until` (nil: before an answer comes back).
@@ -76,7 +76,7 @@ public struct WindowLedger: Sendable {
     }
 
     /// How the ledger tells where the server's windows end (see the type's documentation).
-    public enum Mode: String, Sendable, Equatable {
+    package enum Mode: String, Sendable, Equatable {
         case reportedEnds = "reported-ends"
         case starters
     }
@@ -116,19 +116,19 @@ public struct WindowLedger: Sendable {
     }
 
     /// Requests per window (Cryptlex: 50).
-    public let limit: Int
+    package let limit: Int
     /// The window's length; the server's `X-Rate-Limit-Limit` replaces it.
-    public private(set) var window: Duration
+    package private(set) var window: Duration
     /// How long after the newest window's end, by our clock, a test may go.
-    public let clockGuard: Duration
+    package let clockGuard: Duration
     /// An answer carried plausible window headers: the ledger decides (else the limiter's fixed rate does).
-    public private(set) var following = false
+    package private(set) var following = false
     /// Tests are allowed (the clocks have not been caught disagreeing).
-    public private(set) var clockTrusted = true
+    package private(set) var clockTrusted = true
     /// A count was seen to restart at a reported end: a full window may be probed.
-    public private(set) var endsConfirmed = false
+    package private(set) var endsConfirmed = false
     /// How windows are told apart now; it only ever moves down the list.
-    public private(set) var mode = Mode.reportedEnds
+    package private(set) var mode = Mode.reportedEnds
 
     private var sends: [Send] = []
     private var nextID: UInt64 = 0
@@ -140,7 +140,7 @@ public struct WindowLedger: Sendable {
     /// The wall clock minus the monotonic one, as last seen (to place a send on the wall clock).
     private var wallOffset: Double?
 
-    public init(limit: Int, window: Duration = .seconds(5), clockGuard: Duration = .milliseconds(100)) {
+    package init(limit: Int, window: Duration = .seconds(5), clockGuard: Duration = .milliseconds(100)) {
         precondition(limit >= 1, "a window holds at least one request")
         self.limit = limit
         self.window = window
@@ -148,7 +148,7 @@ public struct WindowLedger: Sendable {
     }
 
     /// Whether a request may go at `now` (monotonic) when the wall clock reads `wall`.
-    public mutating func decide(now: Duration, wall: Double) -> Decision {
+    package mutating func decide(now: Duration, wall: Double) -> Decision {
         prune(now: now)
         let freed = freeingTimes()
         let used = used(now: now, freed: freed)
@@ -167,7 +167,7 @@ public struct WindowLedger: Sendable {
     }
 
     /// Records a request sent at `now`.
-    public mutating func record(now: Duration, probe isProbe: Bool) -> Ticket {
+    package mutating func record(now: Duration, probe isProbe: Bool) -> Ticket {
         nextID += 1
         let ticket = Ticket(id: nextID)
         let current = newest.map { (window: $0.id, count: $0.count) }
@@ -177,13 +177,13 @@ public struct WindowLedger: Sendable {
     }
 
     /// Forgets a request that was never sent.
-    public mutating func release(_ ticket: Ticket) {
+    package mutating func release(_ ticket: Ticket) {
         sends.removeAll { $0.ticket == ticket }
         if probe?.ticket == ticket { probe = nil }
     }
 
     /// Takes in what the answer to `ticket` said, at `now` (monotonic) and `wall`.
-    public mutating func answered(_ ticket: Ticket, _ report: WindowReport, now: Duration, wall: Double) {
+    package mutating func answered(_ ticket: Ticket, _ report: WindowReport, now: Duration, wall: Double) {
         let probedAfter = probe?.ticket == ticket ? probe?.after : nil
         if probedAfter != nil { probe = nil }
         if let length = report.window, length > .zero { window = length }
@@ -348,7 +348,7 @@ public struct WindowLedger: Sendable {
     /// Requests that could share a window with one sent now: ours still counted, or the server's
     /// count (the highest count of a request still counted, or of the newest reported window) plus
     /// ours not answered yet.
-    public func used(now: Duration) -> Int {
+    package func used(now: Duration) -> Int {
         used(now: now, freed: freeingTimes())
     }
 

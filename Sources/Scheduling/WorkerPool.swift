@@ -6,10 +6,10 @@ import Synchronization
 /// Items are taken in order, so with one worker the work runs in source order, and with many the
 /// oldest items start first. A stop request lets every worker finish the item it holds; task
 /// cancellation (a second Ctrl-C) flows into `work` and is for `work` to honour.
-public enum WorkerPool {
+package enum WorkerPool {
     /// Runs `work` over what `next` hands out (nil: no more) with at most `concurrency` at once;
     /// returns when every worker has stopped.
-    public static func run<Item: Sendable>(
+    package static func run<Item: Sendable>(
         concurrency: Int, stop: StopSignal,
         next: @escaping @Sendable () async -> Item?, work: @escaping @Sendable (Item) async -> Void
     ) async {
@@ -26,7 +26,7 @@ public enum WorkerPool {
 
     /// Runs `work` over `items`; returns how many items were started.
     @discardableResult
-    public static func run<Item: Sendable>(
+    package static func run<Item: Sendable>(
         _ items: [Item], concurrency: Int, stop: StopSignal, work: @escaping @Sendable (Item) async -> Void
     ) async -> Int {
         let cursor = Cursor()

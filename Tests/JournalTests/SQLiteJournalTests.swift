@@ -127,11 +127,15 @@ struct SQLiteJournalTests {
         #expect(stored.map(\.1) == [#"{"metadata":"order_id","value":"B-7"}"#, #"{"key":"KEY-8"}"#, nil])
 
         try journal.registering { registration in
-            try registration.apply(.replaceBody(id: ids[0], body: Array(#"{"productId":"p1"}"#.utf8), bodyHash: "h-new", state: .pending, error: nil))
+            try registration.apply(.replaceBody(id: ids[0], body: Array(#"{"productId":"p1"}"#.utf8), bodyHash: "h-new", state: .pending, error: nil,
+                                                marker: "lp-journal-new"))
+            try registration.apply(.replaceBody(id: ids[2], body: Array(#"{"productId":"p2"}"#.utf8), bodyHash: "h-c1", state: .pending, error: nil))
         }
         let replaced = try #require(try journal.entry(id: ids[0]))
         #expect(replaced.action == .create)
         #expect(replaced.target == nil)
+        #expect(replaced.marker == "lp-journal-new")
+        #expect(try journal.entry(id: ids[2])?.marker == "m-C-1-1", "a replaced body keeps its marker unless given one")
 
         try check.write { db in try db.execute(sql: "UPDATE license SET action = 'archive' WHERE id = ?", arguments: [ids[1]]) }
         #expect {
