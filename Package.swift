@@ -99,7 +99,7 @@ let package = Package(
             ],
             path: "Tests/TLSTestSupport"
         ),
-        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "TestSupport"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "CryptlexModels", "TestSupport"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "CryptlexModels", "CryptlexEmulator", "TestSupport",
@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(
             name: "CryptlexAPITests",
             dependencies: [
-                "CryptlexModels", "CryptlexAPI", "CryptlexEmulator", "Scheduling", "TLSTestSupport",
+                "CryptlexModels", "CryptlexAPI", "CryptlexEmulator", "Scheduling", "TestSupport", "TLSTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

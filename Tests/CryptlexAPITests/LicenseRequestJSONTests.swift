@@ -1,6 +1,7 @@
 import CryptlexModels
 import Foundation
 import Testing
+import TestSupport
 
 /// `LicenseRequest.jsonBody` writes what `JSONEncoder` (sorted keys, slashes unescaped) writes, byte
 /// for byte: the journal fingerprints bodies, and a body an earlier release wrote with
@@ -13,16 +14,10 @@ struct LicenseRequestJSONTests {
         return encoder
     }()
 
-    /// A small deterministic generator (SplitMix64): the same requests on every run.
+    /// Random requests, the same on every run.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SeededGenerator
+        mutating func next() -> UInt64 { generator.next() }
         mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
         mutating func coin() -> Bool { below(2) == 0 }
         mutating func maybe<T>(_ make: (inout Random) -> T) -> T? { coin() ? make(&self) : nil }
@@ -35,6 +30,7 @@ struct LicenseRequestJSONTests {
             String((0..<below(12)).map { _ in Self.characters[below(Self.characters.count)] })
         }
         mutating func strings() -> [String] { (0..<below(4)).map { _ in string() } }
+        mutating func permissions() -> [ViewPermission]? { maybe { random in (0..<random.below(3)).map { _ in random.pick(ViewPermission.self) } } }
         mutating func int32() -> Int32 {
             [Int32.min, -1, 0, 1, Int32.max, Int32(truncatingIfNeeded: next())][below(6)]
         }
@@ -81,14 +77,14 @@ struct LicenseRequestJSONTests {
         request.metadata = random.maybe { random in
             (0..<random.below(4)).map { _ in
                 LicenseMetadata(key: random.string(), value: random.string(),
-                                viewPermissions: random.maybe { random in (0..<random.below(3)).map { _ in random.pick(ViewPermission.self) } },
+                                viewPermissions: random.permissions(),
                                 visible: random.maybe { $0.coin() })
             }
         }
         request.meterAttributes = random.maybe { random in
             (0..<random.below(3)).map { _ in
                 var attribute = LicenseMeterAttribute(name: random.string(), allowedUses: Int64(bitPattern: random.next()))
-                attribute.viewPermissions = random.maybe { random in (0..<random.below(3)).map { _ in random.pick(ViewPermission.self) } }
+                attribute.viewPermissions = random.permissions()
                 attribute.visible = random.maybe { $0.coin() }
                 attribute.floating = random.maybe { $0.coin() }
                 return attribute
@@ -110,7 +106,7 @@ struct LicenseRequestJSONTests {
     }
 
     @Test func theBodyIsWhatJSONEncoderWritesByteForByte() throws {
-        var random = Random(state: 20_261_203)
+        var random = Random(generator: SeededGenerator(seed: 20_261_203))
         for index in 0..<5_000 {
             let request = Self.request(&random)
             let expected = Array(try Self.encoder.encode(request))

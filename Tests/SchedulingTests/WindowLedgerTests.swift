@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Scheduling
 
 /// The window-following limiter's decisions, against a simulated server that counts requests
@@ -326,18 +327,5 @@ struct WindowLedgerTests {
         #expect(ledger.decide(now: .milliseconds(2_200), wall: wall + 2.2) == .wait(until: .milliseconds(5_100)))
         #expect(ledger.decide(now: .milliseconds(5_100), wall: wall + 5.1) == .go(probe: false))
         #expect(ledger.used(now: .milliseconds(5_100)) == 0)
-    }
-}
-
-/// SplitMix64, for simulations that are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
