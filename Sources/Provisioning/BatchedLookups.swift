@@ -28,7 +28,7 @@ enum BatchedLookups {
         // The newest entry decides: every lookup in the batch must be past the search's lag.
         let wait = reconcileDelay.remaining(since: entries.compactMap(\.changedAt).max() ?? Date())
         if wait > .zero {
-            do { try await Task.sleep(for: wait) } catch { return [:] }
+            do { try await requests.clock.sleep(for: wait) } catch { return [:] }
         }
         var found: Found = [:]
         let markers = entries.map(\.marker)

@@ -131,7 +131,7 @@ actor CustomerResolver {
                 sentCreate = true
                 failures = failedAttempts
                 guard failures < requests.policy.maxAttempts else { return .failure(Failure(message: error.description, permanent: false)) }
-                try? await Task.sleep(for: reconcileDelay)
+                try? await requests.clock.sleep(for: reconcileDelay)
             case .failed(let error, _, _):
                 // Attempts used up, the 429 budget spent, or a refused token (the run stops).
                 return .failure(Failure(message: error.description, permanent: false))

@@ -223,7 +223,7 @@ struct LicenseWorker: Sendable {
             return await markerLookups.lookUp(item.marker, after: delay)
         }
         if delay > .zero {
-            do { try await Task.sleep(for: delay) } catch { return .unavailable("cancelled") }
+            do { try await requests.clock.sleep(for: delay) } catch { return .unavailable("cancelled") }
         }
         let result: Result<[License], RunRequests.ReadFailure>
         if let markerKey {

@@ -1,6 +1,7 @@
 import CryptlexAPI
 import CryptlexModels
 import Foundation
+import Scheduling
 
 /// The lookups a run makes for its ambiguous sends, together: a burst of lost answers costs one
 /// `GET /v3/licenses?metadata.value[in]=…` (100 markers a request), not one GET each.
@@ -23,7 +24,7 @@ actor MarkerLookups {
     typealias Lookup = LicenseWorker.Lookup
 
     private struct Waiting {
-        var due: ContinuousClock.Instant
+        var due: RunClock.Instant
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Lookup, Never>)]
     }
 
@@ -34,7 +35,7 @@ actor MarkerLookups {
     let gather: Duration
     private var waiting: [String: Waiting] = [:]
     private var flusher: Task<Void, Never>?
-    private var lastRequest: ContinuousClock.Instant?
+    private var lastRequest: RunClock.Instant?
     private var nextID: UInt64 = 0
 
     init(requests: RunRequests, client: CryptlexClient, markerKey: String, gather: Duration = .seconds(1)) {
@@ -49,7 +50,7 @@ actor MarkerLookups {
     func lookUp(_ marker: String, after delay: Duration) async -> Lookup {
         nextID += 1
         let id = nextID
-        let due = ContinuousClock.now + delay
+        let due = requests.clock.now.advanced(by: delay)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Lookup, Never>) in
                 var entry = waiting[marker] ?? Waiting(due: due, waiters: [])
@@ -65,9 +66,9 @@ actor MarkerLookups {
 
     private func flush() async {
         while let earliest = waiting.values.map(\.due).min() {
-            let start = max(earliest, lastRequest.map { $0 + gather } ?? earliest)
-            if start > .now { try? await Task.sleep(until: start, clock: .continuous) }
-            let sentAt = ContinuousClock.now
+            let start = max(earliest, lastRequest.map { $0.advanced(by: gather) } ?? earliest)
+            if start > requests.clock.now { try? await requests.clock.sleep(until: start) }
+            let sentAt = requests.clock.now
             lastRequest = sentAt
             let markers = waiting.sorted { $0.value.due < $1.value.due }.prefix(BatchedLookups.markersPerRequest).map(\.key)
             guard !markers.isEmpty else { continue }

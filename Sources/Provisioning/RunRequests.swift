@@ -10,27 +10,30 @@ import Scheduling
 /// API's answers carry back — the 429 count, and `X-Rate-Limit-Remaining`/`Reset`/`Limit` for the
 /// limiter, which fills the server's windows with them (see ``RateLimiter``).
 struct RunRequests: Sendable {
-    let executor: RetryExecutor<ContinuousClock>
+    let executor: RetryExecutor<RunClock>
     let counters: RunCounters
     /// The list filters the API refused this run (shared by every lookup).
     let operators: ListOperators
     var stop: StopSignal { executor.stop }
     var policy: RetryPolicy { executor.policy }
+    /// The clock every wait of the run is on (the executor's: backoff, pauses, lookup delays).
+    var clock: RunClock { executor.clock }
 
     /// The requests of one run (or audit), tuned by `configuration`: its rate limit, retries and 429 budget.
+    /// `clock`: what every wait is on (a test's manual clock; the process's monotonic clock otherwise).
     static func make(_ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters,
-                     logger: Logger = Logger(label: "licprov")) -> RunRequests {
+                     logger: Logger = Logger(label: "licprov"), clock: RunClock = .continuous) -> RunRequests {
         RunRequests(executor: RetryExecutor(
             policy: configuration.retry,
             limiter: configuration.rate.map {
-                RateLimiter(rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: ContinuousClock())
+                RateLimiter(rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: clock)
             },
-            budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: ContinuousClock()),
-            silence: SilenceBudget(timeout: configuration.unreachableTimeout, clock: ContinuousClock()),
-            stop: stop, clock: ContinuousClock()), counters: counters, operators: ListOperators(logger: logger))
+            budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: clock),
+            silence: SilenceBudget(timeout: configuration.unreachableTimeout, clock: clock),
+            stop: stop, clock: clock), counters: counters, operators: ListOperators(logger: logger))
     }
 
-    typealias Ending<Value: Sendable> = RetryExecutor<ContinuousClock>.Ending<CryptlexClient.Answer<Value>, APIError>
+    typealias Ending<Value: Sendable> = RetryExecutor<RunClock>.Ending<CryptlexClient.Answer<Value>, APIError>
 
     /// Sends one API call until an outcome the caller must act on (see ``RetryExecutor``).
     /// `count` is called before each send with whether it is a retry.

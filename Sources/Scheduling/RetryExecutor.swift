@@ -27,7 +27,7 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     package let stop: StopSignal
     /// How long requests may go unanswered before the run stops (nil: no bound).
     package let silence: SilenceBudget<C>?
-    @usableFromInline let clock: C
+    package let clock: C
 
     package init(policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, silence: SilenceBudget<C>? = nil,
                 stop: StopSignal, clock: C) {

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import TestSupport
 @testable import Scheduling
 
 /// The one retry loop, on a manual clock: what each outcome class makes it do.
