@@ -10,10 +10,10 @@ import Testing
 import TestSupport
 @testable import Provisioning
 
-/// The license worker on a manual clock, over a scripted transport: no sockets and no sleeps. Each
+/// The license and change workers on a manual clock, over a scripted transport: no sockets and no sleeps. Each
 /// test holds the clock still where a real run would wait (the lookup delay after a lost answer, a
 /// 429's pause, a backoff), checks that nothing went out meanwhile, then moves the clock on.
-@Suite("The license worker on a manual clock", .timeLimit(.minutes(1)))
+@Suite("The workers on a manual clock", .timeLimit(.minutes(1)))
 struct WorkerClockTests {
     static let marker = "lp-test-1"
 
@@ -41,20 +41,23 @@ struct WorkerClockTests {
         let journal: SQLiteJournal
         let committer: JournalCommitter
         let worker: LicenseWorker
+        let changes: ChangeWorker
         let item: LoadedItem
         let counters: RunCounters
         let stop: StopSignal
 
-        init(clock: ManualClock, transport: ScriptedTransport, key: String? = nil, rate: Double? = nil) throws {
+        /// `change`: the entry changes license `L1` (by id) instead of creating one.
+        init(clock: ManualClock, transport: ScriptedTransport, key: String? = nil, rate: Double? = nil, change: LicenseAction? = nil) throws {
             let directory = try ScratchRoot.directory("worker-clock")
             journal = try SQLiteJournal(path: directory.appendingPathComponent("run.licprov.sqlite").path)
             let run = try journal.beginRun(command: "test", version: "test")
             var request = LicenseRequest(productId: "product-1")
             request.key = key
             request.metadata = [LicenseMetadata(key: RunConfiguration.defaultMarkerKey, value: WorkerClockTests.marker)]
-            let body = request.jsonBody
+            let body = change == nil ? request.jsonBody : Array("{}".utf8)
             let entryID = try journal.registering { registration in
-                try registration.insert(Intent(rowID: "row-1", unit: 1, sourceLine: 2, body: body, bodyHash: "h", marker: WorkerClockTests.marker))
+                try registration.insert(Intent(rowID: "row-1", unit: 1, sourceLine: 2, body: body, bodyHash: "h", marker: WorkerClockTests.marker,
+                                               action: change ?? .create, target: change.map { _ in .id("L1") }))
             }
             var configuration = RunConfiguration(inputPath: "-", ingest: IngestOptions())
             configuration.rate = rate
@@ -77,7 +80,9 @@ struct WorkerClockTests {
             worker.markerLookups = MarkerLookups(requests: requests, client: client, markerKey: RunConfiguration.defaultMarkerKey,
                                                  gather: .seconds(1))
             self.worker = worker
-            item = LoadedItem(entryID: entryID, rowID: "row-1", marker: WorkerClockTests.marker, body: body, needsLookup: false)
+            changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: 0, logger: logger)
+            item = LoadedItem(entryID: entryID, rowID: "row-1", marker: WorkerClockTests.marker, body: body, needsLookup: false,
+                              change: change.map { LoadedItem.Change(action: $0, target: .id("L1"), beforeState: nil, licenseID: nil, maybeSent: false) })
         }
 
         /// The entry as the journal holds it once everything posted is on disk.
@@ -140,6 +145,31 @@ struct WorkerClockTests {
         #expect(entry.state == .created)
         #expect(entry.licenseID == "L2")
         #expect(rig.counters.snapshot.created == 1 && rig.counters.snapshot.retries == 1)
+    }
+
+    @Test("a renewal whose answer was lost is read back, not sent again, when the expiry moved", arguments: [true, false])
+    func lostRenewalIsReadBack(tookEffect: Bool) async throws {
+        let clock = ManualClock()
+        let reads = Atomic<Int>(0)
+        let transport = ScriptedTransport { request, _ throws(TransportError) in
+            switch request.method {
+            case "POST" where reads.load(ordering: .relaxed) == 1: throw .connectionLost("reset by peer")
+            case "POST": return TransportResponse(status: 200, body: Array(#"{"id":"L1","key":"K1","expiresAt":"2028-01-01T00:00:00Z"}"#.utf8))
+            default:
+                // The first read is before the renewal; the second after its lost answer.
+                let read = reads.add(1, ordering: .relaxed).newValue
+                let expiry = read > 1 && tookEffect ? "2028-01-01T00:00:00Z" : "2027-01-01T00:00:00Z"
+                return TransportResponse(status: 200, body: Array(#"{"id":"L1","key":"K1","expiresAt":"\#(expiry)"}"#.utf8))
+            }
+        }
+        let rig = try Rig(clock: clock, transport: transport, change: .renew)
+        #expect(try await rig.changes.settle(rig.item) == nil)
+        let methods = transport.requests.map(\.method)
+        #expect(methods == (tookEffect ? ["GET", "POST", "GET"] : ["GET", "POST", "GET", "POST"]))
+        #expect(transport.requests.filter { $0.method == "POST" }.allSatisfy { $0.url.hasSuffix("/v3/licenses/L1/renew") })
+        let entry = try #require(try await rig.entry())
+        #expect(entry.state == (tookEffect ? .recovered : .created))
+        #expect(rig.counters.snapshot.ambiguous == 1)
     }
 
     @Test("a 409 on a row with its own key is settled by reading the key: ours is recovered, another's is a conflict",
