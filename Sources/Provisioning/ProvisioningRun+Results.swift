@@ -4,6 +4,26 @@ import Journal
 
 /// The end of a run: the results file, the reasons licenses were not created, the summary line.
 extension ProvisioningRun {
+    /// The end of a run: the results file (written on a thread of its own: a journal's worth of
+    /// reads and an fsync), the run's outcome in the journal, and the report.
+    func finish(plan: RunPlan, journal: SQLiteJournal, runID: Int64, counts: RunCounts, toSettle: Int,
+                started: ContinuousClock.Instant, settling: Duration, commits: Int) async throws -> Report {
+        var final = counts
+        let (editedConflicts, reasons) = try await OwnThread.run("results") { [configuration] in
+            try Self.writeResults(plan: plan, journal: journal, configuration: configuration)
+        }
+        final.conflicts += editedConflicts
+        final.rejected += plan.rejectedLines.count
+        var report = Report(ending: stop.reason.map { .stopped($0) } ?? .finished, counts: final, summary: plan.summary,
+                            problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses, toSettle: toSettle,
+                            resultsPath: configuration.resultsPath, journalPath: configuration.journalPath, elapsed: .zero,
+                            settling: settling, commits: commits)
+        report.failureReasons = reasons.map { (reason: $0.key, count: $0.value) }.sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
+        try journal.endRun(runID, outcome: report.outcome, summary: RunSummaryText.line(final))
+        report.elapsed = ContinuousClock.now - started
+        return report
+    }
+
     /// Writes the results file in file order; returns the settled entries whose row changed since
     /// (conflicts) and the licenses not created, grouped by reason.
     static func writeResults(plan: RunPlan, journal: SQLiteJournal, configuration: RunConfiguration) throws -> (Int, [String: Int]) {

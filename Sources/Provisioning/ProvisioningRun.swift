@@ -59,6 +59,21 @@ package struct ProvisioningRun: Sendable {
         package var plannedSends = 0
         package var sampleBodies: [String] = []
 
+        /// How the run ended, in a few words: the journal's outcome of the run, and the summary's.
+        package var outcome: String {
+            switch ending {
+            case .finished: hasUnsettledRows ? "finished with failures" : "finished"
+            case .stopped(.interrupted): "interrupted"
+            case .stopped(.accessDenied): "token rejected"
+            case .stopped(.tooManyFailures): "too many failures"
+            case .stopped(.firstItemRejected): "first license rejected"
+            case .stopped(.rateLimited): "rate-limited"
+            case .stopped(.unreachable): "API unreachable"
+            case .refused: "refused"
+            case .dryRun: "dry run"
+            }
+        }
+
         /// True when some license is not created: failed, rejected, conflict, unresolved or not sent.
         package var hasUnsettledRows: Bool {
             counts.failed + counts.rejected + counts.conflicts + counts.unresolved + counts.notSent > 0
@@ -70,45 +85,30 @@ package struct ProvisioningRun: Sendable {
     ///
     /// `progress` is called every `progressInterval` while licenses are being settled, and once
     /// more at the end with `final` true.
+    ///
+    /// The steps, in order: check the input → take the journal's lock → **plan** the file against
+    /// the journal (``RunPlanner``) → begin a run → **preflight** the API → **prepare** the workers
+    /// (customers, entries that may exist and change targets looked up together) → **settle** every
+    /// item (``settle(_:with:feed:counters:progress:interval:)``) → **finish**: the results file,
+    /// the run's outcome in the journal, the report.
     package func execute(progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)? = nil,
                         progressInterval: Duration = .seconds(2)) async throws -> Report {
         let started = ContinuousClock.now
-        // An input that cannot be opened must not leave a new journal behind it.
-        let input = configuration.inputPath
-        if input != "-" && !FileManager.default.isReadableFile(atPath: input) {
-            throw IngestionError.cannotOpen(file: input, reason: FileManager.default.fileExists(atPath: input) ? "permission denied" : "no such file")
-        }
+        try checkInput()
         if configuration.dryRun { return try await dryRun(started: started) }
         let lock = try JournalLock(journalPath: configuration.journalPath)
         defer { withExtendedLifetime(lock) {} }
         let journal = try SQLiteJournal(path: configuration.journalPath)
-        logger.info("planning: reading the file against the journal", metadata: ["file": "\(configuration.inputPath)"])
-        let plan: RunPlan
-        do {
-            // Off the cooperative pool: reading a large file and registering it takes seconds of
-            // blocking I/O, and a Ctrl-C meanwhile must be noticed (within a few hundred rows).
-            let planner = RunPlanner(configuration: configuration, journal: journal, stop: stop)
-            plan = try await OwnThread.run("planning") { try planner.plan() }
-        } catch is RunPlanner.Interrupted {
-            logger.notice("interrupted while planning: nothing was registered or sent")
-            return interruptedWhilePlanning(started: started)
-        }
-        let licenses = plan.summary.licenses
+        guard let plan = try await plan(against: journal) else { return interruptedWhilePlanning(started: started) }
         if plan.refused {
             return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
-                          licenses: licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
+                          licenses: plan.summary.licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
                           elapsed: ContinuousClock.now - started, commits: 0)
         }
         let runID = try journal.beginRun(command: configuration.commandLine, version: RunConfiguration.version)
         let work = plan.lookups + plan.sends
-        var counts = RunCounts()
-        counts.alreadyDone = plan.alreadyDone
-        logger.info("planned", metadata: [
-            "licenses": "\(licenses)", "alreadyDone": "\(plan.alreadyDone)", "toLookUp": "\(plan.lookups.count)", "toSend": "\(plan.sends.count)",
-            "invalidRows": "\(plan.rejectedLines.count)", "edited": "\(plan.edited)",
-        ])
         let counters = RunCounters()
-        counters.update { $0 = counts }
+        counters.update { $0.alreadyDone = plan.alreadyDone }
         let requests = RunRequests.make(configuration, stop: stop, counters: counters, logger: logger)
         if !work.isEmpty {
             do {
@@ -118,125 +118,49 @@ package struct ProvisioningRun: Sendable {
                 throw error
             }
         }
-
         let committer = JournalCommitter(journal: journal, run: runID)
-        let customers = CustomerResolver(journal: journal, client: client, requests: requests, createUsers: configuration.createUsers,
-                                         reconcileDelay: configuration.reconcileDelay, logger: logger)
-        var prepared = LicenseWorker(client: client, customers: customers, requests: requests, committer: committer,
-                                   markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
-                                   maxFailures: configuration.maxFailures, logger: logger)
-        prepared.markerLookups = configuration.markerKey.map {
-            MarkerLookups(requests: requests, client: client, markerKey: $0, gather: min(.seconds(1), configuration.reconcileDelay))
-        }
-        // Entries that may exist are looked up together, a hundred markers a request, before any
-        // send; so are the customers not looked up yet, a hundred emails a request.
-        if !stop.isRequested {
-            await customers.resolveTogether(try journal.pendingCustomers())
-            prepared.prefetched = try await BatchedLookups.prefetch(plan.lookups, journal: journal, requests: requests, client: client,
-                                                                  markerKey: configuration.markerKey,
-                                                                  reconcileDelay: configuration.reconcileDelay)
-        }
-        var changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: configuration.maxFailures, logger: logger)
-        if !stop.isRequested, !plan.changeEntries.isEmpty {
-            changes.resolved = try await ChangeTargets.prefetch(plan.changeEntries, journal: journal, requests: requests, client: client)
-        }
-        let worker = Worker(creates: prepared, changes: changes)
-        let journalFailure = JournalFailureBox()
+        let worker = try await prepareWorker(plan: plan, journal: journal, requests: requests, committer: committer)
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
-        let stop = self.stop
-        let total = work.count
         let settlingStarted = ContinuousClock.now
-        await withTaskGroup(of: Void.self) { group in
-            if let progress {
-                group.addTask {
-                    while !Task.isCancelled {
-                        do { try await Task.sleep(for: progressInterval) } catch { return }
-                        progress(counters.snapshot, total, false)
-                    }
-                }
-            }
-            group.addTask { await feed.run() }
-            // The first license goes alone: a product or template that does not exist fails it with
-            // a 400, and the run stops after one request instead of thousands.
-            do throws(JournalError) {
-                if !stop.isRequested, let first = try await feed.take(), let rejection = try await worker.settle(first) {
-                    stop.request(.firstItemRejected(rejection))
-                }
-            } catch {
-                journalFailure.set(error)
-                stop.request(.interrupted)
-            }
-            await WorkerPool.run(concurrency: min(configuration.concurrency, max(work.count, 1)), stop: stop, next: {
-                do throws(JournalError) {
-                    return try await feed.take()
-                } catch {
-                    journalFailure.set(error)
-                    stop.request(.interrupted)
-                    return nil
-                }
-            }, work: { item in
-                do throws(JournalError) {
-                    try await worker.settle(item)
-                } catch {
-                    journalFailure.set(error)
-                    stop.request(.interrupted)
-                }
-            })
-            await feed.finish()
-            group.cancelAll()
-        }
+        try await settle(work.count, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)
         let settling = ContinuousClock.now - settlingStarted
-        if let error = journalFailure.error { throw error }
         try await committer.unmark(await feed.untaken())
         try await committer.flush()
         var final = counters.snapshot
         let accounted = final.finished + final.notSent
         if accounted < work.count { final.notSent += work.count - accounted }
-        if total > 0 { progress?(final, total, true) }
-
-        // The results: every valid row's entries as the journal has them, and every invalid row
-        // (written on a thread of its own: a journal's worth of reads and an fsync).
-        let (editedConflicts, reasons) = try await OwnThread.run("results") { [configuration] in
-            try Self.writeResults(plan: plan, journal: journal, configuration: configuration)
-        }
-        final.conflicts += editedConflicts
-        let rejected = plan.rejectedLines
-        final.rejected += rejected.count
-        let ending: Report.Ending = stop.reason.map { .stopped($0) } ?? .finished
-        let outcome: String = switch ending {
-        case .finished: final.failed + final.rejected + final.conflicts + final.unresolved > 0 ? "finished with failures" : "finished"
-        case .stopped(.interrupted): "interrupted"
-        case .stopped(.accessDenied): "token rejected"
-        case .stopped(.tooManyFailures): "too many failures"
-        case .stopped(.firstItemRejected): "first license rejected"
-        case .stopped(.rateLimited): "rate-limited"
-        case .stopped(.unreachable): "API unreachable"
-        case .refused, .dryRun: "refused"
-        }
-        try journal.endRun(runID, outcome: outcome, summary: RunSummaryText.line(final))
-        var report = Report(ending: ending, counts: final, summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
-                      licenses: licenses, toSettle: work.count, resultsPath: configuration.resultsPath,
-                      journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, settling: settling,
-                      commits: committer.commitCount)
-        report.failureReasons = reasons.map { (reason: $0.key, count: $0.value) }.sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
-        return report
+        if !work.isEmpty { progress?(final, work.count, true) }
+        return try await finish(plan: plan, journal: journal, runID: runID, counts: final, toSettle: work.count,
+                                started: started, settling: settling, commits: committer.commitCount)
     }
-}
 
-/// The first journal failure a worker met (the run stops on it).
-private final class JournalFailureBox: Sendable {
-    private let stored = Mutex<JournalError?>(nil)
-    func set(_ error: JournalError) { stored.withLock { if $0 == nil { $0 = error } } }
-    var error: JournalError? { stored.withLock { $0 } }
-}
+    /// An input that cannot be opened is refused before anything else (it must not leave a new
+    /// journal behind it).
+    private func checkInput() throws {
+        let input = configuration.inputPath
+        if input != "-" && !FileManager.default.isReadableFile(atPath: input) {
+            throw IngestionError.cannotOpen(file: input, reason: FileManager.default.fileExists(atPath: input) ? "permission denied" : "no such file")
+        }
+    }
 
-/// A run's two kinds of rows: licenses to create, changes to existing ones.
-private struct Worker: Sendable {
-    let creates: LicenseWorker
-    let changes: ChangeWorker
-
-    @discardableResult
-    func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
-        item.change == nil ? try await creates.settle(item) : try await changes.settle(item)
+    /// Reads the file against the journal and registers what is new (``RunPlanner``); nil when a
+    /// stop came meanwhile (then nothing was registered).
+    private func plan(against journal: SQLiteJournal) async throws -> RunPlan? {
+        logger.info("planning: reading the file against the journal", metadata: ["file": "\(configuration.inputPath)"])
+        let plan: RunPlan
+        do {
+            // Off the cooperative pool: reading a large file and registering it takes seconds of
+            // blocking I/O, and a Ctrl-C meanwhile must be noticed (within a few hundred rows).
+            let planner = RunPlanner(configuration: configuration, journal: journal, stop: stop)
+            plan = try await OwnThread.run("planning") { try planner.plan() }
+        } catch is RunPlanner.Interrupted {
+            logger.notice("interrupted while planning: nothing was registered or sent")
+            return nil
+        }
+        logger.info("planned", metadata: [
+            "licenses": "\(plan.summary.licenses)", "alreadyDone": "\(plan.alreadyDone)", "toLookUp": "\(plan.lookups.count)",
+            "toSend": "\(plan.sends.count)", "invalidRows": "\(plan.rejectedLines.count)", "edited": "\(plan.edited)",
+        ])
+        return plan
     }
 }

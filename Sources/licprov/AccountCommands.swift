@@ -75,7 +75,7 @@ enum DerivedRun {
             Output.error("cannot write \(file): \(error.localizedDescription)")
             throw ExitStatus.journalFailure.exitCode
         }
-        var command = try RunCommand.parse([file, "--id-column", idColumn, "--no-id-metadata"] + account.runArguments + extra)
+        let command = try RunCommand.parse([file, "--id-column", idColumn, "--no-id-metadata"] + account.runArguments + extra)
         try await command.run()
     }
 }

@@ -11,34 +11,35 @@ enum RunSummary {
             if report.problems.count > maxProblems { Output.error("(and \(report.problems.count - maxProblems) more; `licprov validate` lists them all)") }
             Output.error("the file has \(report.summary.errors) \(report.summary.errors == 1 ? "error" : "errors"); nothing was sent. "
                 + "Fix the rows, or pass --skip-invalid to send the valid ones")
-            if json { emit(report, status: .invalidInput, outcome: "refused", command: command) }
+            if json { emit(report, status: .invalidInput, outcome: report.outcome, command: command) }
             return .invalidInput
         }
         if report.ending == .dryRun {
             printDryRun(report, json: json)
             return .success
         }
-        let (status, outcome, advice): (ExitStatus, String, String?) = switch report.ending {
+        let outcome = report.outcome
+        let (status, advice): (ExitStatus, String?) = switch report.ending {
         case .stopped(.interrupted):
-            (.interrupted, "interrupted", "interrupted: run the same command again to resume: \(command)")
+            (.interrupted, "interrupted: run the same command again to resume: \(command)")
         case .stopped(.accessDenied(let reason)):
-            (.accessDenied, "token rejected", "the API refused the token: \(reason). Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes "
+            (.accessDenied, "the API refused the token: \(reason). Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes "
                 + "(license:read, license:write; user:read, user:write for customers); then run the same command again: \(command)")
         case .stopped(.firstItemRejected(let reason)):
-            (.invalidInput, "first license rejected", "the first license, sent alone, was rejected (\(reason)); nothing else was sent. "
+            (.invalidInput, "the first license, sent alone, was rejected (\(reason)); nothing else was sent. "
                 + "If the cause is shared by every row (a product or template that does not exist), fix it; then run: \(command)")
         case .stopped(.rateLimited(let reason)):
-            (.rateLimited, "rate-limited", "stopped: \(reason) (budget: --max-429s, --stall-timeout). Another client may share the IP's "
+            (.rateLimited, "stopped: \(reason) (budget: --max-429s, --stall-timeout). Another client may share the IP's "
                 + "50 requests per 5 s, or a proxy refuses everything; the journal is flushed and the results written. Run the same command later: \(command)")
         case .stopped(.unreachable(let reason)):
-            (.apiUnreachable, "API unreachable", "stopped: \(reason) (--unreachable-timeout). Nothing is lost: the journal is flushed, and what was "
+            (.apiUnreachable, "stopped: \(reason) (--unreachable-timeout). Nothing is lost: the journal is flushed, and what was "
                 + "in flight is looked up before anything is sent again. Check the network, the proxy (HTTPS_PROXY) and the API's status; then run the same command again: \(command)")
         case .stopped(.tooManyFailures(let count)):
-            (.rowsFailed, "too many failures", "stopped after \(count) failed licenses (--max-failures); see the results file, fix the cause, and run: \(command)")
+            (.rowsFailed, "stopped after \(count) failed licenses (--max-failures); see the results file, fix the cause, and run: \(command)")
         case .finished, .refused, .dryRun:
             report.hasUnsettledRows
-                ? (.rowsFailed, "finished with failures", "some licenses were not created: see the status column of the results; a rerun retries the failed ones: \(command)")
-                : (.success, "finished", nil)
+                ? (.rowsFailed, "some licenses were not created: see the status column of the results; a rerun retries the failed ones: \(command)")
+                : (.success, nil)
         }
         if json {
             emit(report, status: status, outcome: outcome, command: command)
@@ -72,7 +73,7 @@ enum RunSummary {
         let counts = report.counts
         if json {
             let object: [String: Any] = [
-                "outcome": "dry run", "licenses": report.licenses, "wouldSend": report.plannedSends, "wouldLookUp": report.plannedLookups,
+                "outcome": report.outcome, "licenses": report.licenses, "wouldSend": report.plannedSends, "wouldLookUp": report.plannedLookups,
                 "alreadyDone": counts.alreadyDone, "editedAfterCreated": counts.conflicts, "invalidRows": counts.rejected,
                 "sampleRequests": report.sampleBodies,
             ]
