@@ -2,6 +2,9 @@
 ///
 /// Licenses are indexed by id, key and metadata value, so marker lookups stay O(1) however many
 /// licenses a benchmark creates; the other filters scan in creation order.
+///
+/// Longer than most files on purpose: the indexes and every write that keeps them in step with
+/// the licenses are in one place, so no index can be updated by one route and forgotten by another.
 public actor EmulatorStore {
     /// A rejected write, as the route will answer it.
     public struct Rejection: Error, Sendable {

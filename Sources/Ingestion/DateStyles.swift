@@ -1,0 +1,28 @@
+import Foundation
+
+/// The styles (indexes into `cellXfs`) whose number format shows a date or time, from `styles.xml`.
+struct DateStyles {
+    private(set) var styles = Set<Int>()
+    private var customDates = Set<Int>()
+    private var inCellFormats = false
+    private var index = 0
+
+    mutating func handle(_ event: XMLScanner.Event) throws {
+        switch event {
+        case .start(let tag, let selfClosing):
+            if tag.is("numFmt") {
+                if let id = tag.integer("numFmtId"), let code = try tag.attribute("formatCode"), XLSXReader.isDateFormat(code) {
+                    customDates.insert(id)
+                }
+            } else if tag.is("cellXfs") {
+                inCellFormats = !selfClosing
+            } else if tag.is("xf"), inCellFormats {
+                let id = tag.integer("numFmtId") ?? 0
+                if XLSXReader.builtinDateFormats.contains(id) || customDates.contains(id) { styles.insert(index) }
+                index += 1
+            }
+        case .end(let tag) where tag.is("cellXfs"): inCellFormats = false
+        default: break
+        }
+    }
+}
