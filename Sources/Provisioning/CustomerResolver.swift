@@ -139,29 +139,17 @@ actor CustomerResolver {
         }
     }
 
-    /// The largest batch of emails in one `email[in]` lookup, and its URL budget (well under 8 KB).
-    static let emailsPerLookup = 100
-    static let lookupCharacters = 6_000
-
-    /// Resolves `customers` (not looked up yet) together: `GET /v3/users?email[in]=a,b,…` for up to
-    /// 100 emails and 6,000 characters a request, instead of one lookup each. Found → resolved (not
+    /// Resolves `customers` (not looked up yet) together: `GET /v3/users?email[in]=a,b,…` for a
+    /// batch of emails (``ValueBatches``), instead of one lookup each. Found → resolved (not
     /// created by licprov); absent → the customer's first license creates it without another
     /// lookup. An email with a comma cannot be listed with `in`, and a batch whose request fails
     /// is left alone: those are looked up one by one, as before.
     func resolveTogether(_ customers: [CustomerRecord]) async {
-        var batch: [CustomerRecord] = []
-        var characters = 0
-        for customer in customers where !customer.email.contains(",") && outcomes[customer.id] == nil {
-            let length = QueryLength.escaped(customer.email) + 1
-            if batch.count == Self.emailsPerLookup || characters + length > Self.lookupCharacters {
-                await resolveBatch(batch)
-                batch = []
-                characters = 0
-            }
-            batch.append(customer)
-            characters += length
+        let waiting = customers.filter { outcomes[$0.id] == nil }
+        let byEmail = Dictionary(grouping: waiting, by: \.email)
+        for emails in ValueBatches.split(waiting.map(\.email)).batches {
+            await resolveBatch(emails.flatMap { byEmail[$0] ?? [] })
         }
-        if !batch.isEmpty { await resolveBatch(batch) }
     }
 
     private func resolveBatch(_ batch: [CustomerRecord]) async {

@@ -39,31 +39,13 @@ extension RunRequests {
         case id(String)
     }
 
-    /// The most values one `in` request carries, and its URL budget (well under 8 KB).
-    static let valuesPerRequest = 100
-    static let maxQueryCharacters = 6_000
-
-    /// Lists the licenses `values` name, together: up to 100 values and 6,000 URL characters a
-    /// request with `in` (`batched`), every page; alone (`single`) a value with a comma, and every
+    /// Lists the licenses `values` name, together: in ``ValueBatches`` with `in` (`batched`), every page; alone (`single`) a value with a comma, and every
     /// value once the API refused `in` this run. `found` is told each group of values with what its
     /// requests found (nil: a request failed, those values are not settled). `filter` names the
     /// field for the log.
     func listByValues(_ values: [String], client: CryptlexClient, filter: String, batched: ([String]) -> LicenseQuery, single: (String) -> SingleLookup,
                       found: ([String], [LicenseSnapshot]?) async -> Void) async {
-        var seen = Set<String>()
-        let unique = values.filter { seen.insert($0).inserted }
-        var alone = unique.filter { $0.contains(",") || $0.isEmpty }
-        var chunks: [[String]] = []
-        var length = 0
-        for value in unique where !value.contains(",") && !value.isEmpty {
-            let cost = QueryLength.escaped(value) + 3
-            if chunks.isEmpty || chunks[chunks.count - 1].count == Self.valuesPerRequest || length + cost > Self.maxQueryCharacters {
-                chunks.append([])
-                length = 0
-            }
-            chunks[chunks.count - 1].append(value)
-            length += cost
-        }
+        var (chunks, alone) = ValueBatches.split(values)
         for (index, chunk) in chunks.enumerated() {
             guard !operators.refuses(.in) else {
                 alone += chunks[index...].joined()
