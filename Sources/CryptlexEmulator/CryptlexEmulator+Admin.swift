@@ -9,6 +9,8 @@ extension CryptlexEmulator {
         let admin = router.group("/__admin")
         admin.get("licenses") { _, _ in try Self.json(JSONValue.array(await self.store.allLicenses())) }
         admin.get("users") { _, _ in try Self.json(JSONValue.array(await self.store.allUsers())) }
+        admin.get("organizations") { _, _ in try Self.json(JSONValue.array(await self.store.allOrganizations())) }
+        admin.get("resellers") { _, _ in try Self.json(JSONValue.array(await self.store.allResellers())) }
         admin.get("counters") { _, _ in try Self.json(await self.store.snapshot()) }
         admin.get("changes") { _, _ in try Self.json(await self.store.changesByLicense()) }
         admin.get("faults") { _, _ in try Self.json(await self.faults.current()) }

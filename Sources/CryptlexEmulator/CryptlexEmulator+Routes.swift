@@ -82,11 +82,12 @@ extension CryptlexEmulator {
                 return (.ok, .array(await self.store.findUsers(email: email, page: page, limit: limit)))
             }
         }
+        addDirectoryRoutes(to: router)
     }
 
     /// The gate every `/v3` request passes, then the operation, then any fault that strikes
     /// after processing.
-    private func serve(
+    func serve(
         _ request: Request,
         _ context: EmulatorContext,
         counting route: EmulatorStore.CountedRoute? = nil,
@@ -190,7 +191,7 @@ extension CryptlexEmulator {
         }
     }
 
-    private func decodeBody(_ body: ByteBuffer, schema: String) throws(EmulatorStore.Rejection) -> [String: JSONValue] {
+    func decodeBody(_ body: ByteBuffer, schema: String) throws(EmulatorStore.Rejection) -> [String: JSONValue] {
         guard let value = JSONValue.parse(body.readableBytesView) else {
             throw Self.badRequest("The request body is not valid JSON.")
         }

@@ -29,6 +29,13 @@ public struct EmulatorCounters: Sendable, Codable, Equatable {
     public var licenseCreateRequests = 0
     /// `POST /v3/users` requests that arrived, whatever their outcome.
     public var userCreateRequests = 0
+    public var organizationsCreated = 0
+    public var organizationLookups = 0
+    public var resellersCreated = 0
+    public var resellerLookups = 0
+    /// `POST /v3/organizations` and `POST /v3/resellers` requests that arrived, whatever their outcome.
+    public var organizationCreateRequests = 0
+    public var resellerCreateRequests = 0
     /// Injected faults, by kind (`"500"`, `"reset"`, `"lost-response"`, …).
     public var faults: [String: Int] = [:]
 

@@ -1,4 +1,5 @@
-/// The emulator's accounts data: licenses, users and request counters, behind one actor.
+/// The emulator's accounts data: licenses, users, organizations, resellers and request counters,
+/// behind one actor.
 ///
 /// Licenses are indexed by id, key and metadata value, so marker lookups stay O(1) however many
 /// licenses a benchmark creates; the other filters scan in creation order.
@@ -25,7 +26,10 @@ public actor EmulatorStore {
     private var users: [String: JSONValue] = [:]
     private var userOrder: [String] = []
     private var userIDByEmail: [String: String] = [:]
-    private var counters = EmulatorCounters()
+    var counters = EmulatorCounters()
+    /// Customer companies and resellers (``EmulatorStore+Directories.swift``).
+    var organizations = Directory(kind: "organization")
+    var resellers = Directory(kind: "reseller")
     private var generator: SplitMix64
     private let seed: UInt64
     private let products: Set<String>
@@ -50,12 +54,14 @@ public actor EmulatorStore {
         switch route {
         case .licenseCreate?: counters.licenseCreateRequests += 1
         case .userCreate?: counters.userCreateRequests += 1
+        case .organizationCreate?: counters.organizationCreateRequests += 1
+        case .resellerCreate?: counters.resellerCreateRequests += 1
         case nil: break
         }
     }
 
     /// Routes with a counter of their own.
-    public enum CountedRoute: Sendable { case licenseCreate, userCreate }
+    public enum CountedRoute: Sendable { case licenseCreate, userCreate, organizationCreate, resellerCreate }
 
     /// A snapshot of the counters.
     public func snapshot() -> EmulatorCounters { counters }
@@ -64,6 +70,7 @@ public actor EmulatorStore {
     public func reset() {
         licenses = [:]; licenseCreatedTicks = [:]; licenseOrder = []; licenseIDByKey = [:]; licenseIDsByMetadataValue = [:]; licensePosition = [:]
         users = [:]; userOrder = []; userIDByEmail = [:]; userPosition = [:]
+        organizations.removeAll(); resellers.removeAll()
         counters = EmulatorCounters()
         changes = [:]
         generator = SplitMix64(seed: seed ^ 0x5EED)
@@ -84,6 +91,7 @@ public actor EmulatorStore {
             }
             user = found
         }
+        try checkLinks(body)
         let key = body["key"]?.stringValue ?? generateKey()
         if licenseIDByKey[key] != nil {
             throw Rejection(status: 409, message: "A license with this key already exists.", code: "DUPLICATE_FIELD_VALUE")
@@ -214,6 +222,7 @@ public actor EmulatorStore {
             }
             license["user"] = user
         }
+        try checkLinks(body)
         for (name, value) in body where value != .null && name != "metadata" { license[name] = value }
         if let entries = body["metadata"]?.arrayValue {
             unindexMetadata(of: id, license)
@@ -285,6 +294,7 @@ public actor EmulatorStore {
         if userIDByEmail[email.lowercased()] != nil {
             throw Rejection(status: 409, message: "A user with this email already exists.", code: "DUPLICATE_FIELD_VALUE")
         }
+        try checkLinks(body)
         let id = generateID()
         var user = body.filter { $0.key != "password" && $0.value != .null }
         let firstName = body["firstName"]?.stringValue ?? ""
@@ -328,7 +338,7 @@ public actor EmulatorStore {
 
     // MARK: generated values
 
-    private func generateID() -> String {
+    func generateID() -> String {
         let a = generator.next(), b = generator.next()
         let hex = String(a, radix: 16).leftPadded(16) + String(b, radix: 16).leftPadded(16)
         let chars = Array(hex)
