@@ -150,6 +150,37 @@ package struct CryptlexClient: Sendable {
         try await send("POST", "/v3/users", query: nil, body: body, expecting: User.self)
     }
 
+    /// `POST /v3/organizations`.
+    package func createOrganization(_ request: OrganizationRequest) async throws(APIError) -> Answer<DirectoryRecord> {
+        let body = Array((try? Self.encoder.encode(request)) ?? Data())
+        return try await send("POST", "/v3/organizations", query: nil, body: body, expecting: DirectoryRecord.self)
+    }
+
+    /// `POST /v3/resellers`.
+    package func createReseller(_ request: ResellerRequest) async throws(APIError) -> Answer<DirectoryRecord> {
+        let body = Array((try? Self.encoder.encode(request)) ?? Data())
+        return try await send("POST", "/v3/resellers", query: nil, body: body, expecting: DirectoryRecord.self)
+    }
+
+    /// One page of organizations named any of `names` (`name[in]`; none may hold a comma; one
+    /// name goes as `name[eq]`), under `resellerId` when given.
+    package func findOrganizations(names: [String], resellerId: String? = nil, page: Int = 1) async throws(APIError) -> Answer<[DirectoryRecord]> {
+        var items = [Self.nameFilter(names)]
+        if let resellerId { items.append(("resellerId[eq]", resellerId)) }
+        return try await send("GET", "/v3/organizations", query: QueryEncoding.encode(items + [("page", String(page)), ("limit", "100")]),
+                              body: nil, expecting: [DirectoryRecord].self)
+    }
+
+    /// One page of resellers named any of `names` (as ``findOrganizations(names:resellerId:page:)``).
+    package func findResellers(names: [String], page: Int = 1) async throws(APIError) -> Answer<[DirectoryRecord]> {
+        try await send("GET", "/v3/resellers", query: QueryEncoding.encode([Self.nameFilter(names), ("page", String(page)), ("limit", "100")]),
+                       body: nil, expecting: [DirectoryRecord].self)
+    }
+
+    private static func nameFilter(_ names: [String]) -> (String, String) {
+        names.count == 1 ? ("name[eq]", names[0]) : ("name[in]", names.joined(separator: ","))
+    }
+
     /// `GET /v3/products/{id}` (scope `product:read`).
     package func product(id: String) async throws(APIError) -> Answer<Product> {
         try await send("GET", "/v3/products/" + Self.segment(id), query: nil, body: nil, expecting: Product.self)

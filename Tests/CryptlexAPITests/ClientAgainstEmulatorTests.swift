@@ -27,6 +27,26 @@ struct ClientAgainstEmulatorTests {
 
     /// A license's life after creation: read, renew (by its interval, every call again), set the
     /// expiry (and back to perpetual), update, suspend, delete; each change counted per license.
+    @Test func organizationsAndResellersAreCreatedAndFoundByName() async throws {
+        try await withEmulatorClient { client, emulator in
+            let reseller = try await client.createReseller(ResellerRequest(name: "Northwind", email: "sales@northwind.io"))
+            #expect(reseller.status == 201)
+            var request = OrganizationRequest(name: "Acme", email: "it@acme.io", resellerId: reseller.value.id)
+            request.address = .init(city: "Lisbon", country: "PT")
+            let acme = try await client.createOrganization(request).value
+            #expect(acme.resellerId == reseller.value.id)
+            _ = try await client.createOrganization(OrganizationRequest(name: "Initech, Inc.", email: "it@initech.io", resellerId: reseller.value.id))
+            _ = try await client.createOrganization(OrganizationRequest(name: "Globex", email: "it@globex.io"))
+            #expect(try await client.findOrganizations(names: ["Acme", "Globex", "Nobody"]).value.map(\.name) == ["Acme", "Globex"])
+            #expect(try await client.findOrganizations(names: ["Initech, Inc."]).value.map(\.name) == ["Initech, Inc."])
+            #expect(try await client.findOrganizations(names: ["Acme", "Globex"], resellerId: reseller.value.id).value.map(\.id) == [acme.id])
+            #expect(try await client.findResellers(names: ["Northwind"]).value.map(\.id) == [reseller.value.id])
+            let missing = await apiError { try await client.createOrganization(OrganizationRequest(name: "X", email: "not-an-email")) }
+            #expect(missing?.status == 400)
+            #expect(await emulator.store.allOrganizations().count == 3)
+        }
+    }
+
     @Test func aLicenseIsReadRenewedUpdatedAndDeleted() async throws {
         try await withEmulatorClient { client, emulator in
             var request = LicenseRequest(productId: "prod-1")

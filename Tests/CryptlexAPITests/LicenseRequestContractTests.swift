@@ -45,6 +45,24 @@ struct LicenseRequestContractTests {
         #expect(body == #"{"productId":"p"}"#)
     }
 
+    /// Organizations and resellers: a fully populated request sends every property of its create
+    /// schema, with names and types the schema accepts (the emulator's check).
+    @Test(arguments: ["OrganizationCreateRequestModel", "ResellerCreateRequestModel"])
+    func directoryRequestsSendEverySchemaField(model: String) throws {
+        var object: [String: JSONValue] = [:]
+        let schemas = try #require(Self.validator.schema(named: model)?.objectValue?["properties"]?.objectValue)
+        for (name, schema) in schemas { object[name] = Self.sample(for: schema) }
+        object["email"] = .string("it@example.io")
+        let input = try JSONEncoder().encode(JSONValue.object(object))
+        let encoded: Data = model.hasPrefix("Organization")
+            ? try JSONEncoder().encode(try JSONDecoder().decode(OrganizationRequest.self, from: input))
+            : try JSONEncoder().encode(try JSONDecoder().decode(ResellerRequest.self, from: input))
+        let sent = try JSONDecoder().decode(JSONValue.self, from: encoded)
+        #expect(Set(sent.objectValue?.keys.map { $0 } ?? []) == Set(schemas.keys))
+        #expect(Self.validator.validate(sent, against: model).isEmpty)
+        #expect(sent == .object(object))
+    }
+
     /// A valid value for a property schema, following `$ref`s into the subset.
     static func sample(for schema: JSONValue) -> JSONValue {
         guard var fields = schema.objectValue else { return .null }
