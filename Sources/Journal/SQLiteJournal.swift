@@ -26,7 +26,9 @@ package final class SQLiteJournal: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB opens WAL pools with synchronous = NORMAL, which can lose the last commits on
             // power loss. The pool has one writer connection: make its commits wait for the disk.
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            // Its page cache is 32 MiB (SQLite's default is 2 MiB): registering a large file is one
+            // transaction whose index pages (random markers) otherwise spill to the WAL and are read back.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -32768") }
             // A journal from a newer licprov has migrations this one does not know: its columns and
             // states would be misread, so nothing is done with it.
             if try pool.read({ try Self.migrator.hasBeenSuperseded($0) }) {

@@ -103,6 +103,7 @@ struct RunPlanner: Sendable {
         // Each customer's journal id, by email key: a file's rows name a few thousand customers
         // many times over, and each is registered (two statements) only the first time.
         var customers: [String: Int64] = [:]
+        var markers = MarkerGenerator()
         let stop = self.stop
         do {
             try journal.registering { registration in
@@ -120,7 +121,8 @@ struct RunPlanner: Sendable {
                     }
                     // Once the file is known to be refused, nothing more is written.
                     guard plan.problems.isEmpty || configuration.skipInvalid else { return }
-                    try register(row, known: &known, customers: &customers, plan: &plan, registration: registration, markerPrefix: markerPrefix)
+                    try register(row, known: &known, customers: &customers, plan: &plan, registration: registration, markerPrefix: markerPrefix,
+                                 markers: &markers)
                 }
                 if stop?.isRequested == true { throw Interrupted() }
                 if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
@@ -141,9 +143,9 @@ struct RunPlanner: Sendable {
     }
 
     private func register(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], plan: inout RunPlan,
-                          registration: SQLiteJournal.Registration, markerPrefix: String) throws {
+                          registration: SQLiteJournal.Registration, markerPrefix: String, markers: inout MarkerGenerator) throws {
         if row.action != .create {
-            try registerChange(row, known: &known, plan: &plan, registration: registration)
+            try registerChange(row, known: &known, plan: &plan, registration: registration, markers: &markers)
             return
         }
         var customerRef: Int64?
@@ -164,7 +166,7 @@ struct RunPlanner: Sendable {
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).
             guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: unit)) else {
-                let marker = markerPrefix + UUID().uuidString.lowercased()
+                let marker = markers.next(prefix: markerPrefix)
                 let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
                                                         body: MarkedBody.fill(template, marker: marker), bodyHash: hash.hex, marker: marker,
                                                         customerRef: customerRef))
@@ -203,7 +205,7 @@ struct RunPlanner: Sendable {
             } else {
                 // Never sent. A change row that became a create has a change's marker (no journal
                 // prefix, which audit lists by): it gets a create's.
-                let fresh = marker.hasPrefix(markerPrefix) ? nil : markerPrefix + UUID().uuidString.lowercased()
+                let fresh = marker.hasPrefix(markerPrefix) ? nil : markers.next(prefix: markerPrefix)
                 try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: fresh ?? marker), bodyHash: hash.hex,
                                                     state: .pending, error: nil, customerRef: customerRef, marker: fresh))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
@@ -215,14 +217,14 @@ struct RunPlanner: Sendable {
     /// action, target and body. A change that was ever sent is never edited in place: a row edited
     /// after its change was sent is reported, like an edited create.
     private func registerChange(_ row: OrderRow, known: inout [RowUnit: Known], plan: inout RunPlan,
-                                registration: SQLiteJournal.Registration) throws {
+                                registration: SQLiteJournal.Registration, markers: inout MarkerGenerator) throws {
         let body = Self.changeBody(for: row)
         let target = row.target
         let hash = BodyFingerprint.value(Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + body)
         let line = row.position.line
         guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: 1)) else {
             let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, body: body, bodyHash: hash.hex,
-                                                    marker: UUID().uuidString.lowercased(), action: row.action, target: target))
+                                                    marker: markers.next(), action: row.action, target: target))
             plan.entryIDs.insert(id)
             plan.changeEntries.append(id)
             plan.sends.append(WorkItem(entryID: id, needsLookup: false))
