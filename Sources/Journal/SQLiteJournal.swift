@@ -26,9 +26,7 @@ package final class SQLiteJournal: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB opens WAL pools with synchronous = NORMAL, which can lose the last commits on
             // power loss. The pool has one writer connection: make its commits wait for the disk.
-            // Its page cache is 32 MiB (SQLite's default is 2 MiB): registering a large file is one
-            // transaction whose index pages (random markers) otherwise spill to the WAL and are read back.
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -32768") }
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             // A journal from a newer licprov has migrations this one does not know: its columns and
             // states would be misread, so nothing is done with it.
             if try pool.read({ try Self.migrator.hasBeenSuperseded($0) }) {
@@ -117,7 +115,14 @@ package final class SQLiteJournal: Sendable {
     /// through the ``Registration`` it is given; if it throws, nothing it did is kept.
     package func registering<T>(_ body: (Registration) throws -> T) throws -> T {
         do {
-            return try pool.write { db in try body(Registration(db: db)) }
+            return try pool.write { db in
+                // 32 MiB of page cache while a file is registered (SQLite's default is 2 MiB): one
+                // transaction of up to a million rows, whose index pages would otherwise spill to the
+                // WAL and be read back. Back to the default after, so a run's memory does not keep it.
+                try db.execute(sql: "PRAGMA cache_size = -32768")
+                defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
+                return try body(Registration(db: db))
+            }
         } catch let error as DatabaseError {
             throw JournalError(path: path, operation: "register intents", error)
         }
