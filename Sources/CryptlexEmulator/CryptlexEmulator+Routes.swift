@@ -70,12 +70,8 @@ extension CryptlexEmulator {
                         continue
                     }
                     switch name {
-                    case "page":
-                        guard let number = Int(value), number >= 1 else { throw Self.badRequest("page must be an integer of at least 1.") }
-                        page = number
-                    case "limit":
-                        guard let number = Int(value), (1...100).contains(number) else { throw Self.badRequest("limit must be an integer from 1 to 100.") }
-                        limit = number
+                    case "page", "limit":
+                        try ListPage.read(name, value, page: &page, limit: &limit)
                     default: throw Self.badRequest("The query parameter '\(name)' is not supported by the emulator.")
                     }
                 }

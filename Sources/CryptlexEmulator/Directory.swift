@@ -98,12 +98,8 @@ struct DirectoryFilter: Sendable, Equatable {
             case "resellerId" where byReseller: resellerID.append(TextCondition(op: .eq, values: [value]))
             case "sort":
                 guard value == "createdAt" || value == "+createdAt" else { throw bad("sort '\(value)' is not supported by the emulator (use createdAt).") }
-            case "page":
-                guard let number = Int(value), number >= 1 else { throw bad("page must be an integer of at least 1.") }
-                page = number
-            case "limit":
-                guard let number = Int(value), (1...100).contains(number) else { throw bad("limit must be an integer from 1 to 100.") }
-                limit = number
+            case "page", "limit":
+                try ListPage.read(name, value, page: &page, limit: &limit)
             default:
                 throw bad("The query parameter '\(name)' is not supported by the emulator.")
             }

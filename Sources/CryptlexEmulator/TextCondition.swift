@@ -63,3 +63,16 @@ public struct TextCondition: Sendable, Equatable {
     /// The values an index can be probed with: those of `eq` and `in`.
     var exactValues: [String]? { op == .eq || op == .in ? values : nil }
 }
+
+/// `page` (from 1) and `limit` (1–100), as every list route reads them.
+enum ListPage {
+    static func read(_ name: String, _ value: String, page: inout Int, limit: inout Int) throws(EmulatorStore.Rejection) {
+        if name == "page" {
+            guard let number = Int(value), number >= 1 else { throw .init(status: 400, message: "page must be an integer of at least 1.", code: nil) }
+            page = number
+        } else {
+            guard let number = Int(value), (1...100).contains(number) else { throw .init(status: 400, message: "limit must be an integer from 1 to 100.", code: nil) }
+            limit = number
+        }
+    }
+}
