@@ -15,8 +15,10 @@ struct UnreachableTests {
         let arguments = ["run", file, "--api-url", first.url] + flags
         async let outcome = BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token)
         // 600 rows at 40 ms and 2 at a time: 12 s at least, so the kill lands mid-run even when
-        // this polling is held up on a loaded machine.
-        let deadline = ContinuousClock.now + .seconds(60)
+        // this polling is held up on a loaded machine. The bound only keeps a broken build from
+        // hanging: on a busy machine licprov itself may start late (a 60 s bound once killed the
+        // emulator before licprov had sent anything), so the kill waits for 10 licenses, not a time.
+        let deadline = ContinuousClock.now + .seconds(600)
         while try await first.counter("licensesCreated") < 10, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         kill(first.process.processIdentifier, SIGKILL)
         let stopped = try await outcome

@@ -15,6 +15,15 @@ public final class ManualClock: Clock, Sendable {
         var now = Instant(offset: .zero)
         var sleepers: [(id: Int, deadline: Instant, continuation: CheckedContinuation<Void, any Error>)] = []
         var nextID = 0
+        /// Tasks waiting for this many sleepers (``waitForSleepers(_:)``).
+        var watchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        /// Takes the watchers whose count of sleepers has been reached.
+        mutating func satisfiedWatchers() -> [CheckedContinuation<Void, Never>] {
+            let reached = watchers.filter { $0.count <= sleepers.count }.map(\.continuation)
+            watchers.removeAll { $0.count <= sleepers.count }
+            return reached
+        }
     }
 
     private let state = Mutex(State())
@@ -29,12 +38,15 @@ public final class ManualClock: Clock, Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
+                var watchers: [CheckedContinuation<Void, Never>] = []
                 let outcome = state.withLock { state -> Bool? in
                     if Task.isCancelled { return false }
                     if deadline <= state.now { return true }
                     state.sleepers.append((id, deadline, continuation))
+                    watchers = state.satisfiedWatchers()
                     return nil
                 }
+                watchers.forEach { $0.resume() }
                 switch outcome {
                 case true?: continuation.resume()
                 case false?: continuation.resume(throwing: CancellationError())
@@ -62,8 +74,17 @@ public final class ManualClock: Clock, Sendable {
         due.forEach { $0.resume() }
     }
 
-    /// Waits (yielding, never sleeping) until `count` tasks sleep on this clock.
+    /// Waits until `count` tasks sleep on this clock: suspended, woken by the sleep that makes the
+    /// count (a loop of `Task.yield()` here held pool threads while suites ran side by side, and on
+    /// two cores starved unrelated tests for a minute).
     public func waitForSleepers(_ count: Int) async {
-        while sleeperCount < count { await Task.yield() }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.sleepers.count >= count { return true }
+                state.watchers.append((count, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
     }
 }
