@@ -60,6 +60,8 @@ package struct User: Decodable, Sendable, Equatable {
     package var email: String
     package var firstName: String?
     package var lastName: String?
+    /// The organization the user belongs to (nil: none).
+    package var organizationId: String?
 }
 
 /// The parts of a `ProductDto` that licprov reads (`licprov doctor`). Unknown fields are ignored.

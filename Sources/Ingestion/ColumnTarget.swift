@@ -10,6 +10,8 @@ enum ColumnTarget: Sendable {
     case field(Int)
     case metadataKey(String)
     case customer(CustomerField)
+    /// An `organization.*` or `reseller.*` column.
+    case directory(DirectoryField)
     case quantity
     /// What the row does (`create`, `renew`, …).
     case action
@@ -43,6 +45,7 @@ enum ColumnTarget: Sendable {
         let normalized = LicenseFieldTable.normalize(trimmed)
         if let index = LicenseFieldTable.indexByNormalizedName[normalized] { return .field(index) }
         if let customer = CustomerField.allCases.first(where: { $0.rawValue.lowercased() == normalized }) { return .customer(customer) }
+        if let field = DirectoryField.byNormalizedName[normalized] { return .directory(field) }
         if normalized == "quantity" || normalized == "qty" { return .quantity }
         if normalized == "action" { return .action }
         if normalized == "licenseid" { return .licenseId }
@@ -76,6 +79,7 @@ enum ColumnTarget: Sendable {
         case .field(let index): LicenseFieldTable.all[index].name
         case .metadataKey(let key): "metadata.\(key)"
         case .customer(let field): field.rawValue
+        case .directory(let field): field.rawValue
         case .quantity: "quantity"
         case .action: "action"
         case .licenseId: "licenseId"
@@ -85,7 +89,8 @@ enum ColumnTarget: Sendable {
 
     /// "did you mean …?" for an unknown column: the nearest known name within a few edits.
     static func suggestion(for name: String) -> String? {
-        let candidates = LicenseFieldTable.all.map(\.name) + CustomerField.allCases.map(\.rawValue) + ["quantity", "action", "licenseId"]
+        let candidates = LicenseFieldTable.all.map(\.name) + CustomerField.allCases.map(\.rawValue)
+            + DirectoryField.allCases.map(\.rawValue) + ["quantity", "action", "licenseId"]
         return NearestName.find(name, among: candidates, normalize: LicenseFieldTable.normalize)
     }
 }

@@ -11,6 +11,10 @@ package struct OrderRow: Sendable {
     /// The customer the license belongs to, from the `email`, `firstName`, `lastName` and
     /// `company` columns.
     package var customer: Customer?
+    /// The end customer's company (`organization.*` columns): found or created once by name.
+    package internal(set) var organization: OrganizationRequest?
+    /// The reseller the order comes through (`reseller.*` columns): found or created once by name.
+    package internal(set) var reseller: ResellerRequest?
     /// How many licenses the row asks for (the `quantity` column; 1 when absent).
     package var quantity: Int
     /// Everything wrong with the row; a row with an error is not sent.

@@ -31,6 +31,9 @@ extension RowMapper {
         if row.email != nil || row.firstName != nil || row.lastName != nil || row.company != nil {
             problem(row.email != nil ? "email" : "firstName", "is for create rows; \(action.rawValue) does not change the customer (update sets userId)")
         }
+        if let field = row.directory.keys.filter({ !defaultDirectory.contains($0) }).min(by: { $0.rawValue < $1.rawValue }) {
+            problem(field.rawValue, "is for create rows; \(action.rawValue) does not move a license to another organization or reseller (update sets organizationId, resellerId)")
+        }
         if row.quantityGiven { problem("quantity", "is for create rows; a \(action.rawValue) row changes one license") }
         // Fields: the body of an update; set-expiry's expiresAt; nothing for the others.
         var expiry: ExpiryChange?

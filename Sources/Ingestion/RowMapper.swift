@@ -12,6 +12,8 @@ struct RowMapper: Sendable {
     private(set) var file: String
     /// Values from flags, applied before the row's own cells.
     private(set) var defaults: [Placed]
+    /// The directory fields `--set` gives every row (a change row ignores them).
+    private(set) var defaultDirectory: Set<DirectoryField> = []
     /// Local date formats and the zone of date-times written without one (`--date-format`, `--time-zone`).
     private(set) var dates: DateReading
     /// The action of a row without an `action` cell (`--action`; `create` by default).
@@ -63,6 +65,7 @@ struct RowMapper: Sendable {
             placed.append(Placed(target: target, cell: .text(value), label: name))
         }
         self.defaults = placed
+        defaultDirectory = Set(placed.compactMap { if case .directory(let field) = $0.target { field } else { nil } })
     }
 
     /// One row's cells gathered so far: start with ``RowMapper/start(position:)``,
@@ -75,6 +78,8 @@ struct RowMapper: Sendable {
         var request = LicenseRequest(productId: "")
         var metadata: [LicenseMetadata] = []
         var email: String?, firstName: String?, lastName: String?, company: String?
+        /// `organization.*` and `reseller.*` cells (empty, and not allocated, for most files).
+        var directory: [DirectoryField: String] = [:]
         var quantity = 1
         var quantityGiven = false
         var action: LicenseAction?
@@ -164,6 +169,11 @@ struct RowMapper: Sendable {
                 }
             case .failure(let failure): problem(failure.message)
             }
+        case .directory(let field):
+            switch CellParser.text(cell) {
+            case .success(let text): row.directory[field] = text
+            case .failure(let failure): problem(failure.message)
+            }
         case .quantity:
             switch CellParser.integer(cell) {
             case .success(let value) where (1...10_000).contains(value): row.quantity = Int(value); row.quantityGiven = true
@@ -219,6 +229,13 @@ struct RowMapper: Sendable {
         if row.email != nil, row.request.userId != nil {
             problem("userId", "the row names its user twice, by userId and by email; keep one of the two columns")
         }
+        let (organization, reseller) = DirectoryColumns.build(row.directory) { problem($0, $1) }
+        if organization != nil, row.request.organizationId != nil {
+            problem("organizationId", "the row names its organization twice, by organizationId and by organization.name; keep one of the two")
+        }
+        if reseller != nil, row.request.resellerId != nil {
+            problem("resellerId", "the row names its reseller twice, by resellerId and by reseller.name; keep one of the two")
+        }
         checkRoom(row.request.metadata ?? [], idIsFromColumn: idIsFromColumn, problem)
         var request = LicenseRequest(productId: "")
         swap(&request, &row.request)
@@ -226,6 +243,8 @@ struct RowMapper: Sendable {
         swap(&diagnostics, &row.diagnostics)
         var built = OrderRow(position: row.position, rowID: rowID, request: request, customer: customer, quantity: row.quantity, diagnostics: diagnostics)
         built.idIsFromColumn = idIsFromColumn
+        built.organization = organization
+        built.reseller = reseller
         return built
     }
 

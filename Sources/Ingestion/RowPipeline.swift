@@ -12,6 +12,7 @@ struct RowPipeline {
     var keys = DuplicateTracker()
     var rowIDs = DuplicateTracker()
     var reportedUnknown = Set<String>()
+    var spellings = DirectorySpellings()
     /// What warming the duplicate tables read: kept so that the reads are not optimised away.
     private var warmed: UInt64 = 0
 
@@ -107,6 +108,9 @@ struct RowPipeline {
         if let keyHash = built.keyHash, let key = built.row.request.key, let earlier = keys.insert(hash: keyHash, line: line) {
             built.row.diagnostics.append(Diagnostic(file: file, line: line, field: "key",
                                                     message: "\"\(key.prefix(60))\" is also the key of the row on line \(earlier); a key belongs to one license"))
+        }
+        if built.row.organization != nil || built.row.reseller != nil {
+            built.row.diagnostics += spellings.check(built.row, file: file)
         }
         summary.rows += 1
         var valid = true

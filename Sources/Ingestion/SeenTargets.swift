@@ -13,6 +13,7 @@ struct SeenTargets {
         case .quantity: bit = 110
         case .action: bit = 111
         case .licenseId: bit = 112
+        case .directory(let field): bit = 113 + (DirectoryField.allCases.firstIndex(of: field) ?? 0)
         case .metadataKey(let key):
             if metadataKeys.contains(key) { return false }
             metadataKeys.append(key)

@@ -20,6 +20,9 @@ package struct CustomerRecord: Sendable, Equatable {
     /// True when licprov created the user (false: it existed already).
     package var createdByUs: Bool
     package var error: String?
+    /// The organization and reseller a user created for the customer goes into.
+    package var organizationRef: Int64?
+    package var resellerRef: Int64?
 
     /// Emails compare case-insensitively, as Cryptlex compares them.
     package static func key(_ email: String) -> String { email.lowercased() }
@@ -41,7 +44,8 @@ extension SQLiteJournal {
     static func customer(_ row: Row) throws -> CustomerRecord {
         CustomerRecord(id: row["id"], email: row["email"], firstName: row["firstName"], lastName: row["lastName"], company: row["company"],
                        state: try UnreadableJournal.state(row["state"], table: "customer", id: row["id"], row: row["email"]),
-                       userID: row["userID"], createdByUs: row["createdByUs"], error: row["error"])
+                       userID: row["userID"], createdByUs: row["createdByUs"], error: row["error"],
+                       organizationRef: row["organizationRef"], resellerRef: row["resellerRef"])
     }
 
     /// One customer by id.

@@ -62,6 +62,9 @@ package struct JournalEntry: Sendable, Equatable {
     package var beforeState: String?
     /// The expiry a renew or set-expiry left.
     package var afterExpiry: String?
+    /// The organization and reseller the license is linked to (their ids go into the body once resolved).
+    package var organizationRef: Int64?
+    package var resellerRef: Int64?
 
     /// ``updatedAt`` as a date.
     package var changedAt: Date? { SQLiteJournal.date(updatedAt) }
@@ -79,12 +82,16 @@ package struct Intent: Sendable, Equatable {
     package var state: JournalEntry.State
     package var error: String?
     package var customerRef: Int64?
+    package var organizationRef: Int64?
+    package var resellerRef: Int64?
     package var action = LicenseAction.create
     package var target: LicenseTarget?
 
     package init(rowID: String, unit: Int, sourceLine: Int, body: [UInt8], bodyHash: String, marker: String,
                 state: JournalEntry.State = .pending, error: String? = nil, customerRef: Int64? = nil,
-                action: LicenseAction = .create, target: LicenseTarget? = nil) {
+                action: LicenseAction = .create, target: LicenseTarget? = nil, organizationRef: Int64? = nil, resellerRef: Int64? = nil) {
+        self.organizationRef = organizationRef
+        self.resellerRef = resellerRef
         self.action = action
         self.target = target
         self.customerRef = customerRef
@@ -119,7 +126,8 @@ package enum EntryChange: Sendable, Equatable {
     /// `marker`, when given, replaces the entry's marker (a change row that became a create gets a
     /// create's marker; nothing was sent under the old one).
     case replaceBody(id: Int64, body: [UInt8], bodyHash: String, state: JournalEntry.State, error: String?, customerRef: Int64? = nil,
-                     action: LicenseAction = .create, target: LicenseTarget? = nil, marker: String? = nil)
+                     action: LicenseAction = .create, target: LicenseTarget? = nil, marker: String? = nil,
+                     organizationRef: Int64? = nil, resellerRef: Int64? = nil)
     /// The row moved in the file.
     case moveTo(id: Int64, sourceLine: Int)
     /// The row of a settled entry differs from what was sent (nil: it no longer does).

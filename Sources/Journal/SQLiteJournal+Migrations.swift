@@ -21,6 +21,10 @@ import GRDB
 /// meta(name PRIMARY KEY, value): `journalID`, twelve random hex digits; markers of entries
 ///         registered from v6 on start with `lp-<journalID>-`, so one list query
 ///         (`metadata.value[sw]=lp-<journalID>-`) finds exactly this journal's licenses  -- v6
+/// directory(id, kind 'organization'|'reseller', name, nameKey, body, resellerRef → directory,
+///           state, remoteID, createdByUs, error, updatedAt, UNIQUE(kind, nameKey));
+///         license.organizationRef, license.resellerRef, customer.organizationRef,
+///         customer.resellerRef → directory                                      -- v7
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -110,6 +114,28 @@ extension SQLiteJournal {
             try db.execute(sql: "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
             let id = (0..<12).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
             try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('journalID', ?)", arguments: [id])
+        }
+        migrator.registerMigration("v7: organizations and resellers") { db in
+            try db.execute(sql: """
+                CREATE TABLE directory (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    nameKey TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    resellerRef INTEGER REFERENCES directory(id),
+                    state TEXT NOT NULL,
+                    remoteID TEXT,
+                    createdByUs INTEGER NOT NULL DEFAULT 0,
+                    error TEXT,
+                    updatedAt TEXT NOT NULL,
+                    UNIQUE (kind, nameKey)
+                );
+                ALTER TABLE license ADD COLUMN organizationRef INTEGER REFERENCES directory(id);
+                ALTER TABLE license ADD COLUMN resellerRef INTEGER REFERENCES directory(id);
+                ALTER TABLE customer ADD COLUMN organizationRef INTEGER REFERENCES directory(id);
+                ALTER TABLE customer ADD COLUMN resellerRef INTEGER REFERENCES directory(id);
+                """)
         }
         return migrator
     }

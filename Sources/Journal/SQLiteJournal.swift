@@ -62,11 +62,14 @@ package final class SQLiteJournal: Sendable {
 
     static func apply(_ change: EntryChange, now: String, in db: Database) throws {
         switch change {
-        case .replaceBody(let id, let body, let hash, let state, let error, let customerRef, let action, let target, let marker):
+        case .replaceBody(let id, let body, let hash, let state, let error, let customerRef, let action, let target, let marker,
+                          let organizationRef, let resellerRef):
             try db.cachedStatement(sql: """
                 UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL, editedBody = NULL, editedHash = NULL,
-                customerRef = ?, action = ?, target = ?, marker = COALESCE(?, marker), updatedAt = ? WHERE id = ?
-                """).execute(arguments: [Data(body), hash, state.rawValue, error, customerRef, action.rawValue, target?.journalText, marker, now, id])
+                customerRef = ?, action = ?, target = ?, marker = COALESCE(?, marker), organizationRef = ?, resellerRef = ?,
+                updatedAt = ? WHERE id = ?
+                """).execute(arguments: [Data(body), hash, state.rawValue, error, customerRef, action.rawValue, target?.journalText, marker,
+                                         organizationRef, resellerRef, now, id])
         case .moveTo(let id, let line):
             try db.cachedStatement(sql: "UPDATE license SET sourceLine = ? WHERE id = ?").execute(arguments: [line, id])
         case .noteEdit(let id, let body, let hash):
@@ -136,16 +139,30 @@ package final class SQLiteJournal: Sendable {
         /// Inserts a new intent; returns its entry id.
         package func insert(_ intent: Intent) throws -> Int64 {
             try db.cachedStatement(sql: """
-                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef, action, target)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
+                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef, action, target,
+                                     organizationRef, resellerRef)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
-                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef, intent.action.rawValue, intent.target?.journalText])
+                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef, intent.action.rawValue, intent.target?.journalText,
+                                         intent.organizationRef, intent.resellerRef])
             return db.lastInsertedRowID
         }
 
         /// The customer with this email, registered when new.
         package func customer(email: String, firstName: String?, lastName: String?, company: String?) throws -> CustomerRecord {
             try SQLiteJournal.customer(email: email, firstName: firstName, lastName: lastName, company: company, in: db)
+        }
+
+        /// The organization or reseller with this name, registered when new.
+        package func directory(_ kind: DirectoryEntry.Kind, name: String, body: [UInt8], resellerRef: Int64?) throws -> DirectoryEntry {
+            try SQLiteJournal.directory(kind, name: name, body: body, resellerRef: resellerRef, in: db)
+        }
+
+        /// Puts a customer into an organization and reseller (the first row that names both decides).
+        package func place(customer id: Int64, organizationRef: Int64?, resellerRef: Int64?) throws {
+            try db.cachedStatement(sql: """
+                UPDATE customer SET organizationRef = COALESCE(organizationRef, ?), resellerRef = COALESCE(resellerRef, ?) WHERE id = ?
+                """).execute(arguments: [organizationRef, resellerRef, id])
         }
 
         /// Applies a change to an existing entry.
@@ -267,7 +284,7 @@ package final class SQLiteJournal: Sendable {
         case .whenEdited: "CASE WHEN editedBody IS NULL THEN X'' ELSE body END"
         }
         return "id, rowID, unit, sourceLine, \(body), bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, "
-            + "error, editedBody, customerRef, maybeSent, updatedAt, action, target, beforeState, afterExpiry"
+            + "error, editedBody, customerRef, maybeSent, updatedAt, action, target, beforeState, afterExpiry, organizationRef, resellerRef"
     }
 
     /// An entry from a row of ``entryColumns``.
@@ -282,7 +299,7 @@ package final class SQLiteJournal: Sendable {
             editedBody: (row[13] as Data?).map { [UInt8]($0) }, customerRef: row[14],
             maybeSent: row[15], updatedAt: row[16], action: .decode(row[17], id: id),
             target: LicenseTarget.decode(row[18], id: id),
-            beforeState: row[19], afterExpiry: row[20]
+            beforeState: row[19], afterExpiry: row[20], organizationRef: row[21], resellerRef: row[22]
         )
     }
 

@@ -30,6 +30,8 @@ actor CustomerResolver {
     private let client: CryptlexClient
     private let requests: RunRequests
     private let createUsers: Bool
+    /// Resolves the organization and reseller a new user goes into.
+    private let directory: DirectoryResolver?
     private let reconcileDelay: Duration
     private var stop: StopSignal { requests.stop }
     private var counters: RunCounters { requests.counters }
@@ -39,7 +41,9 @@ actor CustomerResolver {
     private var knownAbsent = Set<Int64>()
     private var waiters: [Int64: [CheckedContinuation<Result<String, Failure>, Never>]] = [:]
 
-    init(journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, createUsers: Bool, reconcileDelay: Duration, logger: Logger) {
+    init(journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, createUsers: Bool, reconcileDelay: Duration, logger: Logger,
+         directory: DirectoryResolver? = nil) {
+        self.directory = directory
         self.journal = journal
         self.client = client
         self.requests = requests
@@ -81,6 +85,12 @@ actor CustomerResolver {
             lookFirst = true
             switch lookup {
             case .success(let user?):
+                if !sentCreate, case .success(let placement) = await placement(of: customer), let organizationID = placement.organizationID,
+                   user.organizationId != organizationID {
+                    logger.warning("the customer exists in another organization; the license is linked to the user as it is",
+                                   metadata: ["email": "\(customer.email)", "user's organization": "\(user.organizationId ?? "none")",
+                                              "the file's": "\(organizationID)"])
+                }
                 counters.update { $0.usersFound += sentCreate ? 0 : 1; $0.usersCreated += sentCreate ? 1 : 0 }
                 do { try journal.update(customer: id, state: .resolved, userID: user.id, createdByUs: sentCreate) } catch {
                     return .failure(Failure(message: error.localizedDescription, permanent: false))
@@ -97,8 +107,15 @@ actor CustomerResolver {
                 return .failure(Failure(message: message, permanent: true))
             }
             if stop.isRequested { return .failure(Failure(message: "the run stopped before the customer was created", permanent: false)) }
-            let request = UserRequest(email: customer.email, firstName: Self.firstName(customer), lastName: customer.lastName,
+            var request = UserRequest(email: customer.email, firstName: Self.firstName(customer), lastName: customer.lastName,
                                       company: customer.company, password: Self.password(using: &random))
+            switch await placement(of: customer) {
+            case .success(let placement):
+                request.organizationId = placement.organizationID
+                request.resellerId = placement.resellerID
+            case .failure(let failure):
+                return .failure(failure)
+            }
             let client = self.client, journal = self.journal
             let ending: RunRequests.Ending<User>
             do {
@@ -137,6 +154,20 @@ actor CustomerResolver {
                 return .failure(Failure(message: error.description, permanent: false))
             }
         }
+    }
+
+    /// The organization and reseller a customer's new user goes into (resolved, created when new).
+    private func placement(of customer: CustomerRecord) async -> Result<(organizationID: String?, resellerID: String?), Failure> {
+        guard let directory else { return .success((nil, nil)) }
+        var ids: [String?] = []
+        for (ref, noun) in [(customer.organizationRef, "organization"), (customer.resellerRef, "reseller")] {
+            guard let ref else { ids.append(nil); continue }
+            switch await directory.remoteID(for: ref) {
+            case .success(let id): ids.append(id)
+            case .failure(let failure): return .failure(Failure(message: "\(noun): \(failure.message)", permanent: failure.permanent))
+            }
+        }
+        return .success((ids[0], ids[1]))
     }
 
     /// Resolves `customers` (not looked up yet) together: `GET /v3/users?email[in]=a,b,…` for a

@@ -21,6 +21,7 @@ import Scheduling
 struct LicenseWorker: Sendable {
     let client: CryptlexClient
     let customers: CustomerResolver
+    let directory: DirectoryResolver
     let requests: RunRequests
     let committer: JournalCommitter
     let markerKey: String?
@@ -39,7 +40,7 @@ struct LicenseWorker: Sendable {
     /// run's first license decides whether to go on), nil otherwise.
     @discardableResult
     func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
-        guard let (initial, userID) = try await bodyWithCustomer(item) else { return nil }
+        guard let (initial, links) = try await bodyWithLinks(item) else { return nil }
         var body = initial
         var failures = 0
         var lookUpFirst = item.needsLookup
@@ -56,7 +57,7 @@ struct LicenseWorker: Sendable {
                 let known = failures == 0 && item.needsLookup ? prefetched[item.marker] : nil
                 guard try await settleByLookup(item, after: wait, failures: failures, known: known) else { return nil }
                 if let replacement = item.replacement {
-                    body = userID.map { MarkedBody.fill(replacement.body, userID: $0) } ?? replacement.body
+                    body = links.fill(replacement.body)
                     try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
                 } else {
                     try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
@@ -90,20 +91,52 @@ struct LicenseWorker: Sendable {
         }
     }
 
-    /// The body with the customer's user id (and that id), or nil when the customer could not be resolved
-    /// (then nothing was sent and the license is recorded rejected or failed).
-    private func bodyWithCustomer(_ item: LoadedItem) async throws(JournalError) -> (body: [UInt8], userID: String?)? {
-        guard let customerRef = item.customerRef else { return (item.body, nil) }
-        switch await customers.userID(for: customerRef) {
-        case .success(let resolved):
-            return (MarkedBody.fill(item.body, userID: resolved), resolved)
-        case .failure(let failure):
+    /// The ids a license links to, resolved (nil: the license links to none of that kind).
+    struct Links {
+        var userID: String?
+        var organizationID: String?
+        var resellerID: String?
+
+        /// `body` with each id in place of its placeholder.
+        func fill(_ body: [UInt8]) -> [UInt8] {
+            var filled = body
+            if let userID { filled = MarkedBody.fill(filled, userID: userID) }
+            if let organizationID { filled = MarkedBody.fill(filled, placeholder: MarkedBody.organizationPlaceholder, with: organizationID) }
+            if let resellerID { filled = MarkedBody.fill(filled, placeholder: MarkedBody.resellerPlaceholder, with: resellerID) }
+            return filled
+        }
+    }
+
+    /// The body with the reseller's, the organization's and the customer's ids (and those ids), or
+    /// nil when one of them could not be resolved (then nothing was sent and the license is recorded
+    /// rejected or failed).
+    private func bodyWithLinks(_ item: LoadedItem) async throws(JournalError) -> (body: [UInt8], links: Links)? {
+        var links = Links()
+        func fail(_ noun: String, _ failure: CustomerResolver.Failure) throws(JournalError) {
             counters.update { if failure.permanent { $0.rejected += 1 } else { $0.failed += 1 } }
             try committer.post(AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
-                                              error: "customer: \(failure.message)", endsAttempt: false))
+                                              error: "\(noun): \(failure.message)", endsAttempt: false))
             noteFailure()
-            return nil
         }
+        if let ref = item.resellerRef {
+            switch await directory.remoteID(for: ref) {
+            case .success(let id): links.resellerID = id
+            case .failure(let failure): try fail("reseller", failure); return nil
+            }
+        }
+        if let ref = item.organizationRef {
+            switch await directory.remoteID(for: ref) {
+            case .success(let id): links.organizationID = id
+            case .failure(let failure): try fail("organization", failure); return nil
+            }
+        }
+        if let ref = item.customerRef {
+            switch await customers.userID(for: ref) {
+            case .success(let id): links.userID = id
+            case .failure(let failure): try fail("customer", failure); return nil
+            }
+        }
+        return (links.fill(item.body), links)
     }
 
     /// A send that failed for good, or stopped the run: records it. Returns the server's message

@@ -19,12 +19,22 @@ enum MarkedBody {
     /// Stands for the customer's user id until the customer is resolved.
     static let userPlaceholder = "licprov-user-placeholder-2b8d41c6e0f5"
 
+    /// Stand for the organization's and the reseller's ids until they are resolved.
+    static let organizationPlaceholder = "licprov-organization-placeholder-5e0a9d"
+    static let resellerPlaceholder = "licprov-reseller-placeholder-c41b7f22"
+
     /// The body with the customer's user id in place of its placeholder.
     static func fill(_ body: [UInt8], userID: String) -> [UInt8] {
-        let needle = Array(userPlaceholder.utf8)
+        fill(body, placeholder: userPlaceholder, with: userID)
+    }
+
+    /// The body with `value` in place of `placeholder` (unchanged when it has none). Ids are
+    /// Cryptlex's (letters, digits, dashes): nothing in them needs escaping in JSON.
+    static func fill(_ body: [UInt8], placeholder: String, with value: String) -> [UInt8] {
+        let needle = Array(placeholder.utf8)
         guard let start = lastRange(of: needle, in: body) else { return body }
         var filled = body
-        filled.replaceSubrange(start..<start + needle.count, with: userID.utf8)
+        filled.replaceSubrange(start..<start + needle.count, with: value.utf8)
         return filled
     }
 

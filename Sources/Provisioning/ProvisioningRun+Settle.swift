@@ -7,13 +7,16 @@ import Synchronization
 /// The middle of a run: the workers made ready, then every item settled under the run's limits.
 extension ProvisioningRun {
     /// The run's worker, with what can be looked up together before any send already looked up:
-    /// customers not looked up yet (a hundred emails a request), entries that may exist (a hundred
+    /// resellers and organizations not looked up yet (a hundred names a request), customers not
+    /// looked up yet (a hundred emails a request), entries that may exist (a hundred
     /// markers a request) and the licenses change rows name.
     func prepareWorker(plan: RunPlan, journal: SQLiteJournal, requests: RunRequests,
                        committer: JournalCommitter) async throws -> Worker {
+        let directory = DirectoryResolver(journal: journal, client: client, requests: requests, reconcileDelay: configuration.reconcileDelay,
+                                          logger: logger)
         let customers = CustomerResolver(journal: journal, client: client, requests: requests, createUsers: configuration.createUsers,
-                                         reconcileDelay: configuration.reconcileDelay, logger: logger)
-        var creates = LicenseWorker(client: client, customers: customers, requests: requests, committer: committer,
+                                         reconcileDelay: configuration.reconcileDelay, logger: logger, directory: directory)
+        var creates = LicenseWorker(client: client, customers: customers, directory: directory, requests: requests, committer: committer,
                                     markerKey: configuration.markerKey, reconcileDelay: configuration.reconcileDelay,
                                     maxFailures: configuration.maxFailures, logger: logger)
         creates.markerLookups = configuration.markerKey.map {
@@ -21,6 +24,7 @@ extension ProvisioningRun {
         }
         var changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: configuration.maxFailures, logger: logger)
         if !stop.isRequested {
+            await directory.resolveTogether(try journal.pendingDirectory())
             await customers.resolveTogether(try journal.pendingCustomers())
             creates.prefetched = try await BatchedLookups.prefetch(plan.lookups, journal: journal, requests: requests, client: client,
                                                                  markerKey: configuration.markerKey,

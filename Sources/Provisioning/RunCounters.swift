@@ -36,6 +36,11 @@ package struct RunCounts: Sendable, Equatable {
     package var usersCreated = 0
     package var userLookups = 0
     package var userRequests = 0
+    /// Organizations and resellers: found existing, created by this run; their lookups and creates sent.
+    package var directoryFound = 0
+    package var directoryCreated = 0
+    package var directoryLookups = 0
+    package var directoryRequests = 0
 
     package init() {}
 

@@ -103,6 +103,7 @@ struct RunPlanner: Sendable {
         // Each customer's journal id, by email key: a file's rows name a few thousand customers
         // many times over, and each is registered (two statements) only the first time.
         var customers: [String: Int64] = [:]
+        var directory = DirectoryRefs()
         var markers = MarkerGenerator()
         let stop = self.stop
         do {
@@ -121,7 +122,7 @@ struct RunPlanner: Sendable {
                     }
                     // Once the file is known to be refused, nothing more is written.
                     guard plan.problems.isEmpty || configuration.skipInvalid else { return }
-                    try register(row, known: &known, customers: &customers, plan: &plan, registration: registration, markerPrefix: markerPrefix,
+                    try register(row, known: &known, customers: &customers, directory: &directory, plan: &plan, registration: registration, markerPrefix: markerPrefix,
                                  markers: &markers)
                 }
                 if stop?.isRequested == true { throw Interrupted() }
@@ -142,12 +143,13 @@ struct RunPlanner: Sendable {
         return plan
     }
 
-    private func register(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], plan: inout RunPlan,
+    private func register(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], directory: inout DirectoryRefs, plan: inout RunPlan,
                           registration: SQLiteJournal.Registration, markerPrefix: String, markers: inout MarkerGenerator) throws {
         if row.action != .create {
             try registerChange(row, known: &known, plan: &plan, registration: registration, markers: &markers)
             return
         }
+        let (organizationRef, resellerRef) = try directory.register(row, in: registration)
         var customerRef: Int64?
         let customerKey = row.customer.map { CustomerRecord.key($0.email) }
         if let customer = row.customer, let customerKey {
@@ -156,12 +158,19 @@ struct RunPlanner: Sendable {
             } else {
                 let id = try registration.customer(email: customer.email, firstName: customer.firstName,
                                                    lastName: customer.lastName, company: customer.company).id
+                if organizationRef != nil || resellerRef != nil {
+                    try registration.place(customer: id, organizationRef: organizationRef, resellerRef: resellerRef)
+                }
                 customers[customerKey] = id
                 customerRef = id
             }
         }
         let template = row.prepared ?? Self.template(for: row, configuration: configuration)
-        let hash = BodyFingerprint.value(template + [0] + Array((customerKey ?? "").utf8))
+        var fingerprinted = template + [0] + Array((customerKey ?? "").utf8)
+        // The organization and reseller by name (not for rows without them: their fingerprints stay as they were).
+        if let organization = row.organization { fingerprinted += [0, 1] + Array(DirectoryEntry.key(organization.name).utf8) }
+        if let reseller = row.reseller { fingerprinted += [0, 2] + Array(DirectoryEntry.key(reseller.name).utf8) }
+        let hash = BodyFingerprint.value(fingerprinted)
         let line = row.position.line
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).
@@ -169,7 +178,7 @@ struct RunPlanner: Sendable {
                 let marker = markers.next(prefix: markerPrefix)
                 let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
                                                         body: MarkedBody.fill(template, marker: marker), bodyHash: hash.hex, marker: marker,
-                                                        customerRef: customerRef))
+                                                        customerRef: customerRef, organizationRef: organizationRef, resellerRef: resellerRef))
                 plan.entryIDs.insert(id)
                 plan.sends.append(WorkItem(entryID: id, needsLookup: false))
                 continue
@@ -207,7 +216,8 @@ struct RunPlanner: Sendable {
                 // prefix, which audit lists by): it gets a create's.
                 let fresh = marker.hasPrefix(markerPrefix) ? nil : markers.next(prefix: markerPrefix)
                 try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: fresh ?? marker), bodyHash: hash.hex,
-                                                    state: .pending, error: nil, customerRef: customerRef, marker: fresh))
+                                                    state: .pending, error: nil, customerRef: customerRef, marker: fresh,
+                                                    organizationRef: organizationRef, resellerRef: resellerRef))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             }
         }
@@ -303,9 +313,47 @@ struct RunPlanner: Sendable {
     static func template(for row: OrderRow, configuration: RunConfiguration) -> [UInt8] {
         var request = row.request
         if row.customer != nil { request.userId = MarkedBody.userPlaceholder }
+        if row.organization != nil { request.organizationId = MarkedBody.organizationPlaceholder }
+        if row.reseller != nil { request.resellerId = MarkedBody.resellerPlaceholder }
         if let idColumn = configuration.ingest.idColumn, row.idIsFromColumn, configuration.keepIDAsMetadata {
             request.metadata = (request.metadata ?? []) + [LicenseMetadata(key: idColumn, value: row.rowID)]
         }
         return MarkedBody.template(request, markerKey: configuration.markerKey)
+    }
+}
+
+/// The journal ids of the organizations and resellers a file names, by name key: registered (with
+/// their create bodies) the first time a row names them.
+struct DirectoryRefs {
+    private var organizations: [String: Int64] = [:]
+    private var resellers: [String: Int64] = [:]
+
+    mutating func register(_ row: OrderRow, in registration: SQLiteJournal.Registration) throws -> (organization: Int64?, reseller: Int64?) {
+        var resellerRef: Int64?
+        if let reseller = row.reseller {
+            let key = DirectoryEntry.key(reseller.name)
+            if let id = resellers[key] { resellerRef = id } else {
+                let id = try registration.directory(.reseller, name: reseller.name, body: Self.json(reseller), resellerRef: nil).id
+                resellers[key] = id
+                resellerRef = id
+            }
+        }
+        var organizationRef: Int64?
+        if let organization = row.organization {
+            let key = DirectoryEntry.key(organization.name)
+            if let id = organizations[key] { organizationRef = id } else {
+                let id = try registration.directory(.organization, name: organization.name, body: Self.json(organization),
+                                                    resellerRef: resellerRef).id
+                organizations[key] = id
+                organizationRef = id
+            }
+        }
+        return (organizationRef, resellerRef)
+    }
+
+    private static func json(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array((try? encoder.encode(value)) ?? Data())
     }
 }

@@ -106,7 +106,7 @@ actor WorkFeed {
                            needsLookup: item.needsLookup, replacement: item.replacement,
                            // A change is marked in flight by its worker, once its before-state is recorded.
                            markedInFlight: !item.needsLookup && entry.action == .create,
-                           customerRef: entry.customerRef,
+                           customerRef: entry.customerRef, organizationRef: entry.organizationRef, resellerRef: entry.resellerRef,
                            changedAt: item.needsLookup ? entry.changedAt : nil,
                            change: entry.action == .create ? nil : LoadedItem.Change(
                                action: entry.action, target: entry.target, beforeState: entry.beforeState,

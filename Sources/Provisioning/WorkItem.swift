@@ -33,6 +33,9 @@ struct LoadedItem: Sendable {
     var markedInFlight = false
     /// The customer whose user id goes into the body before it is sent.
     var customerRef: Int64?
+    /// The organization and reseller whose ids go into the body before it is sent.
+    var organizationRef: Int64?
+    var resellerRef: Int64?
     /// When the journal entry last changed (for an entry an earlier run left, when its last send
     /// ended or the run was killed).
     var changedAt: Date?

@@ -75,6 +75,8 @@ struct WorkerClockTests {
                 client: client,
                 customers: CustomerResolver(journal: journal, client: client, requests: requests, createUsers: false,
                                             reconcileDelay: configuration.reconcileDelay, logger: logger),
+                directory: DirectoryResolver(journal: journal, client: client, requests: requests,
+                                             reconcileDelay: configuration.reconcileDelay, logger: logger),
                 requests: requests, committer: committer, markerKey: configuration.markerKey,
                 reconcileDelay: configuration.reconcileDelay, maxFailures: 0, logger: logger)
             worker.markerLookups = MarkerLookups(requests: requests, client: client, markerKey: RunConfiguration.defaultMarkerKey,
