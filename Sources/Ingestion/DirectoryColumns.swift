@@ -93,7 +93,7 @@ enum DirectoryColumns {
 /// (`ACME GmbH` after `Acme GmbH`) is the same organization, with a warning; an organization
 /// named under two resellers keeps the first, with a warning.
 struct DirectorySpellings {
-    private var organizations: [String: (name: String, reseller: String?, line: Int)] = [:]
+    private var organizations: [String: (name: String, resellerKey: String?, reseller: String?, line: Int)] = [:]
     private var resellers: [String: (name: String, line: Int)] = [:]
 
     mutating func check(_ row: OrderRow, file: String) -> [Diagnostic] {
@@ -120,13 +120,13 @@ struct DirectorySpellings {
                                                message: "\"\(organization.name.prefix(60))\" is taken as the organization \"\(first.name.prefix(60))\" of line \(first.line) (names differing only in case are one)",
                                                severity: .warning))
                 }
-                if first.reseller != resellerKey {
+                if first.resellerKey != resellerKey {
                     warnings.append(Diagnostic(file: file, line: line, field: DirectoryField.resellerName.rawValue,
                                                message: "the organization \"\(first.name.prefix(60))\" is under \(first.reseller.map { "the reseller \"\($0)\"" } ?? "no reseller") on line \(first.line); an organization has one reseller, the first row's",
                                                severity: .warning))
                 }
             } else {
-                organizations[key] = (organization.name, resellerKey, line)
+                organizations[key] = (organization.name, resellerKey, row.reseller?.name, line)
             }
         }
         return warnings

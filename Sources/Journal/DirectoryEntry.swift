@@ -96,6 +96,16 @@ extension SQLiteJournal {
         }
     }
 
+    /// How many users, organizations and resellers licprov created (what `undo` leaves in place).
+    package func createdByUs() throws(JournalError) -> (users: Int, organizations: Int, resellers: Int) {
+        try read("count what licprov created") { db in
+            let users = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer WHERE createdByUs = 1") ?? 0
+            let organizations = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM directory WHERE createdByUs = 1 AND kind = 'organization'") ?? 0
+            let resellers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM directory WHERE createdByUs = 1 AND kind = 'reseller'") ?? 0
+            return (users, organizations, resellers)
+        }
+    }
+
     /// How many organizations and resellers are in each state.
     package func directoryCounts() throws(JournalError) -> [DirectoryEntry.Kind: [CustomerRecord.State: Int]] {
         try read("count organizations and resellers") { db in

@@ -93,6 +93,7 @@ package struct JournalAudit: Sendable {
         // The account's licenses with this journal's markers: by prefix, and the older markers (or
         // all of them, when the API refuses `sw`) 100 a request.
         var report = Report()
+        let directory = try journal.directoryIDs()
         var byMarker: [String: [LicenseSnapshot]] = [:]
         var byValue = creates.map(\.marker).filter { !$0.hasPrefix(prefix) && !$0.isEmpty }
         let prefixed = creates.map(\.marker).filter { $0.hasPrefix(prefix) }
@@ -155,7 +156,11 @@ package struct JournalAudit: Sendable {
                 report.findings.append(finding(.missing, entry.licenseID.map { [$0] } ?? [],
                     "the journal recorded license \(entry.licenseID ?? "?") as \(entry.state.rawValue); the account has no license with its marker"))
             case 1:
-                let differences = Self.differences(expected: Self.expected(created: entry.body, changes: applied), actual: found[0])
+                var expected = Self.expected(created: entry.body, changes: applied)
+                // The organization and reseller the license was linked to, as resolved: a link moved since is a change.
+                if let id = entry.organizationRef.flatMap({ directory[$0] }) { expected["organizationId"] = .string(id) }
+                if let id = entry.resellerRef.flatMap({ directory[$0] }) { expected["resellerId"] = .string(id) }
+                let differences = Self.differences(expected: expected, actual: found[0])
                 report.findings.append(differences.isEmpty
                     ? finding(.ok, [found[0].license.id], "")
                     : finding(.changed, [found[0].license.id], differences.joined(separator: "; ")))
@@ -203,12 +208,15 @@ package struct JournalAudit: Sendable {
         return report
     }
 
-    /// The fields licprov set on a license: its create body (without the metadata and the customer,
-    /// which licprov fills in), then every change it applied, in order.
+    /// The fields licprov set on a license: its create body (without the metadata, the customer, the
+    /// organization and the reseller, which licprov fills in), then every change it applied, in order.
     static func expected(created body: [UInt8]?, changes: [JournalEntry]) -> [String: JSONAny] {
         var fields = body.flatMap { ChangeWorker.decodeFields($0) } ?? [:]
         fields["metadata"] = nil
         fields["userId"] = nil
+        // Placeholders in the journal's body: the resolved ids are laid over by the caller.
+        if fields["organizationId"] == .string(MarkedBody.organizationPlaceholder) { fields["organizationId"] = nil }
+        if fields["resellerId"] == .string(MarkedBody.resellerPlaceholder) { fields["resellerId"] = nil }
         for change in changes.sorted(by: { $0.id < $1.id }) {
             switch change.action {
             case .renew, .setExpiry: fields["expiresAt"] = change.afterExpiry.map(JSONAny.string) ?? .null

@@ -10,6 +10,10 @@ package enum JournalReport {
         package var lastRun: RunRecord?
         /// Customers by state (resolved once per journal).
         package var customers: [CustomerRecord.State: Int] = [:]
+        /// Organizations and resellers, by state.
+        package var directory: [DirectoryEntry.Kind: [CustomerRecord.State: Int]] = [:]
+        /// Users, organizations and resellers licprov created (undo leaves them in place).
+        package var createdDirectory: (users: Int, organizations: Int, resellers: Int) = (0, 0, 0)
         /// Changes to existing licenses (every action but create), by action and state.
         package var changes: [LicenseAction: [JournalEntry.State: Int]] = [:]
         package var total: Int { counts.values.reduce(0, +) }
@@ -29,13 +33,17 @@ package enum JournalReport {
         try journal.forEachEntry(states: [.created, .recovered]) { if $0.editedBody != nil { edited += 1 } }
         var status = Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(), customers: try journal.customerCounts())
         status.changes = try journal.actionCounts().filter { $0.key.isChange }
+        status.directory = try journal.directoryCounts()
+        status.createdDirectory = try journal.createdByUs()
         return status
     }
 
     /// Rebuilds the results file from the journal alone, in file order, one line at a time.
     package static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
                               _ body: (ResultsFile.Line) throws -> Void) throws {
-        try open(path).forEachEntry { try body(ResultsLines.line(for: $0, markerKey: markerKey)) }
+        let journal = try open(path)
+        let directory = try journal.directoryIDs()
+        try journal.forEachEntry { try body(ResultsLines.line(for: $0, markerKey: markerKey, directory: directory)) }
     }
 
     /// The whole export as lines (for tests and small journals).

@@ -42,6 +42,7 @@ extension ProvisioningRun {
         var reasons: [String: Int] = [:]
         var conflicts = 0
         if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
+        let directory = try journal.directoryIDs()
         try journal.forEachEntry(bodies: .whenEdited) { entry in
             guard mine.contains(entry.id) else { return }
             while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
@@ -53,7 +54,7 @@ extension ProvisioningRun {
             case .failed, .rejected, .conflict, .unresolved: reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
             case .pending, .inFlight, .created, .recovered: break
             }
-            try write(ResultsLines.line(for: entry, markerKey: configuration.markerKey))
+            try write(ResultsLines.line(for: entry, markerKey: configuration.markerKey, directory: directory))
         }
         for line in rejected[nextRejected...] { try write(line) }
         try writer.commit()

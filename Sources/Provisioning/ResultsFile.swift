@@ -31,6 +31,9 @@ package enum ResultsFile {
         package var action = LicenseAction.create
         /// The expiry a renew or set-expiry left.
         package var expiresAt: String?
+        /// The Cryptlex ids of the organization and reseller the license was linked to (`organization.*`, `reseller.*` columns).
+        package var organizationID: String?
+        package var resellerID: String?
 
         package init(sourceLine: Int, rowID: String, unit: Int, status: String, licenseID: String? = nil,
                     licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil, action: LicenseAction = .create, expiresAt: String? = nil) {
@@ -49,12 +52,12 @@ package enum ResultsFile {
         /// The line's cells, in ``ResultsFile/header`` order.
         var cells: [String] {
             [String(sourceLine), rowID, String(unit), status, licenseID ?? "", licenseKey ?? "", httpStatus.map(String.init) ?? "", message ?? "",
-             action.rawValue, expiresAt ?? ""]
+             action.rawValue, expiresAt ?? "", organizationID ?? "", resellerID ?? ""]
         }
     }
 
     package static let header: [String] = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message",
-                                          "action", "expires_at"]
+                                          "action", "expires_at", "organization_id", "reseller_id"]
 
     /// Why the file could not be written.
     package struct WriteError: Error, LocalizedError, Sendable {

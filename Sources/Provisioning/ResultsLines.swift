@@ -13,12 +13,16 @@ import Journal
 /// | inFlight | `unknown` (looked up on the next run) |
 /// | a change, applied | what it did: `updated`, `renewed`, `expiry set`, `suspended`, `unsuspended`, `revoked`, `unrevoked`, `deleted` |
 ///
-/// The `action` column says what the row asked for; `expires_at`, the expiry a renew or set-expiry left.
+/// The `action` column says what the row asked for; `expires_at`, the expiry a renew or set-expiry
+/// left; `organization_id` and `reseller_id`, the ids the row's organization and reseller resolved
+/// to (`directory`: ``SQLiteJournal/directoryIDs()``).
 enum ResultsLines {
-    static func line(for entry: JournalEntry, markerKey: String?) -> ResultsFile.Line {
+    static func line(for entry: JournalEntry, markerKey: String?, directory: [Int64: String] = [:]) -> ResultsFile.Line {
         var line = ResultsFile.Line(sourceLine: entry.sourceLine, rowID: entry.rowID, unit: entry.unit, status: entry.state.rawValue,
                                     licenseID: entry.licenseID, licenseKey: entry.licenseKey, httpStatus: entry.httpStatus, message: entry.error,
                                     action: entry.action, expiresAt: entry.afterExpiry)
+        line.organizationID = entry.organizationRef.flatMap { directory[$0] }
+        line.resellerID = entry.resellerRef.flatMap { directory[$0] }
         let isChange = entry.action.isChange
         let noun = isChange ? "change" : "license"
         switch entry.state {

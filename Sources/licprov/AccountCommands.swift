@@ -159,7 +159,8 @@ struct UndoCommand: AsyncParsableCommand {
         discussion: """
         The undo is itself a journaled run (JOURNAL.undo.sqlite, results JOURNAL.undo.results.csv): \
         exactly once under faults and kills, resumable by running the same command again. \
-        Deletions it made cannot be undone and are listed. With --dry-run it only shows what it would do; \
+        Deletions it made cannot be undone and are listed. Users, organizations and resellers it \
+        created stay (they may hold other licenses, and people may have signed in); the summary says how many. With --dry-run it only shows what it would do; \
         on a terminal it asks for the journal's file name; without one it refuses unless --yes.
         """
     )
@@ -204,6 +205,13 @@ struct UndoCommand: AsyncParsableCommand {
         let verb = mode.rawValue
         Output.result("undo of \(path)\(run.map { " (run \($0))" } ?? ""): \(verb) \(plan.licensesToRemove) licenses it created, "
             + "revert \(plan.changesToRevert) changed licenses; \(plan.irreversible.count) deletions cannot be undone")
+        if let left = try? JournalReport.status(journalPath: path), run == nil {
+            let created = left.createdDirectory
+            if created.users + created.organizations + created.resellers > 0 {
+                Output.result("  left in place: \(created.users) users, \(created.organizations) organizations and \(created.resellers) resellers "
+                    + "it created (they may hold other licenses; remove them in Cryptlex if they should go)")
+            }
+        }
         for line in plan.irreversible { Output.result("  not reversible: \(line)") }
         for line in plan.notRestorable { Output.result("  not restorable: \(line)") }
         let runFlags = ["--journal", path + ".undo.sqlite", "--results", path + ".undo.results.csv", "--concurrency", String(concurrency),

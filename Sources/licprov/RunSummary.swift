@@ -58,6 +58,10 @@ enum RunSummary {
             Output.result("  \(count) × \(reason)")
         }
         if report.failureReasons.count > 5 { Output.result("  (\(report.failureReasons.count - 5) more reasons; see the results file)") }
+        if counts.directoryLookups + counts.directoryRequests > 0 {
+            Output.result("organizations and resellers: \(counts.directoryFound) found, \(counts.directoryCreated) created "
+                + "(\(counts.directoryLookups) lookups, \(counts.directoryRequests) creates sent)")
+        }
         if counts.userLookups + counts.userRequests > 0 {
             Output.result("customers: \(counts.usersFound) found, \(counts.usersCreated) created (\(counts.userLookups) lookups, \(counts.userRequests) creates sent)")
         }

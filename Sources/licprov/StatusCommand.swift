@@ -53,6 +53,10 @@ struct StatusCommand: AsyncParsableCommand {
                 Output.result("  \(action.rawValue): \(applied) applied" + (rest.isEmpty ? "" : ", " + rest.joined(separator: ", ")))
             }
         }
+        for kind in DirectoryEntry.Kind.allCases.reversed() {
+            guard let counts = status.directory[kind], !counts.isEmpty else { continue }
+            Output.result("\(kind.rawValue)s: " + counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
+        }
         if !status.customers.isEmpty {
             Output.result("customers: " + status.customers.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
         }

@@ -19,11 +19,11 @@ struct ResultsFileTests {
         ], to: path)
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text == """
-        source_line,row_id,unit,status,license_id,license_key,http_status,message,action,expires_at\r
-        2,R-1,1,created,id-1,AB12-CD34,201,,create,\r
+        source_line,row_id,unit,status,license_id,license_key,http_status,message,action,expires_at,organization_id,reseller_id\r
+        2,R-1,1,created,id-1,AB12-CD34,201,,create,,,\r
         3,"'=HYPERLINK(""http://x"")",2,failed,,,400,"allowedActivations: must be at least -1, not -2
-        see line 3",create,\r
-        4,'@SUM(A1),1,rejected,,,,'+1 too many,create,\r
+        see line 3",create,,,\r
+        4,'@SUM(A1),1,rejected,,,,'+1 too many,create,,,\r
 
         """)
     }
@@ -35,7 +35,7 @@ struct ResultsFileTests {
         try ResultsFile.write([.init(sourceLine: 2, rowID: "#1", unit: 1, status: "created")], to: path)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        #expect(try String(contentsOfFile: path, encoding: .utf8).hasSuffix("2,#1,1,created,,,,,create,\r\n"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasSuffix("2,#1,1,created,,,,,create,,,\r\n"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["orders.results.csv"])
     }
 
