@@ -96,6 +96,20 @@ struct DirectoryTests {
         #expect(linked == orders)
     }
 
+    /// Issue 25's bound with everything new: 300 orders, 2 resellers, 60 companies, 150 people →
+    /// at most 300 + 60 + 2 + 150 + 10 requests (the creates and the batched lookups).
+    @Test func threeHundredNewOrdersStayWithinTheRequestBound() async throws {
+        try await withRunBench { bench in
+            try bench.write(Self.sheet(orders: 300, people: 150, companies: 60))
+            let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.concurrency = 8 })
+            #expect(report.counts.created == 300)
+            let counters = await bench.counters
+            #expect(counters.requests <= 300 + 60 + 2 + 150 + 10, "\(counters.requests) requests")
+            #expect(counters.resellerLookups + counters.organizationLookups == 2)
+            try await Self.checkLinks(bench, orders: 300, people: 150, companies: 60)
+        }
+    }
+
     /// With every organization and reseller in the account already: no create for them, and one
     /// batched lookup each.
     @Test func organizationsAndResellersAlreadyPresentAreFoundNotCreated() async throws {
