@@ -59,6 +59,25 @@ package enum HTMLReport {
             html += "</table>\n"
         }
 
+        // Who the licenses belong to: customers (users), organizations and resellers, found or created.
+        let customers = try journal.customerCounts()
+        let directory = try journal.directoryCounts()
+        let created = try journal.createdByUs()
+        if !customers.isEmpty || !directory.isEmpty {
+            html += "<table><tr><th>linked to</th><th>resolved</th><th>created by licprov</th><th>not resolved</th></tr>"
+            let kinds: [(String, [CustomerRecord.State: Int], Int)] = [
+                ("resellers", directory[.reseller] ?? [:], created.resellers),
+                ("organizations", directory[.organization] ?? [:], created.organizations),
+                ("users", customers, created.users),
+            ]
+            for (noun, counts, made) in kinds where !counts.isEmpty {
+                let resolved = counts[.resolved, default: 0]
+                let rest = counts.values.reduce(0, +) - resolved
+                html += "<tr><td>\(noun)</td><td class=\"n\">\(resolved)</td><td class=\"n\">\(made)</td><td class=\"n\">\(rest)</td></tr>"
+            }
+            html += "</table>\n"
+        }
+
         for run in runs {
             html += section(for: run, attempts: attempts.filter { $0.runID == run.id }, entries: entries)
         }

@@ -58,6 +58,15 @@ struct DirectoryTests {
             let rerun = try await bench.run(configuration)
             #expect(rerun.counts.alreadyDone == 60)
             #expect(await bench.counters.requests == before)
+
+            // Audit: clean; then a license moved to another organization by hand is `changed`.
+            #expect(try await AuditTests().audit(bench, configuration).counts[.ok] == 60)
+            let moved = try #require(rows.first { $0["row_id"] == "O-0" })
+            let other = try #require(organizations.keys.first { $0 != moved["organization_id"] })
+            _ = try await bench.emulator.store.updateLicense(id: moved["license_id"] ?? "", ["organizationId": .string(other)], nowTicks: 1)
+            let audit = try await AuditTests().audit(bench, configuration)
+            #expect(audit.counts[.changed] == 1)
+            #expect(audit.findings.first { $0.kind == .changed }?.detail.hasPrefix("organizationId: licprov set") == true)
         }
     }
 
