@@ -88,6 +88,21 @@ echo "exit code: $status"
   --journal "$work/importer.sqlite" --results "$work/importer.results.csv"
 echo "-- the emulator now has $(curl -s "$url/__admin/users" | grep -o '"email"' | wc -l) users"
 
+echo "== two resellers' end customers: organizations and resellers found or created once (samples/reseller-sheet.csv)"
+echo "   (the emulator loses the answers to the first organization and the first reseller it creates: looked up by name, not made twice)"
+"$bin/licprov" validate samples/reseller-sheet.csv --id-column order_id
+curl -s -X PUT "$url/__admin/faults" -d '{"rules":[{"fault":"lost-response","count":1,"method":"POST","path":"/v3/organizations"},{"fault":"lost-response","count":1,"method":"POST","path":"/v3/resellers"}]}' >/dev/null
+"$bin/licprov" run samples/reseller-sheet.csv --id-column order_id --api-url "$url" \
+  --journal "$work/resellers.sqlite" --results "$work/resellers.results.csv" --reconcile-delay 1
+curl -s -X PUT "$url/__admin/faults" -d '{"rules":[]}' >/dev/null
+echo "-- the emulator's organizations, each under its reseller:"
+curl -s "$url/__admin/organizations" | python3 -c '
+import json, sys
+for organization in json.load(sys.stdin):
+    print("  %-22s under %s" % (organization["name"], (organization.get("reseller") or {}).get("name", "no reseller")))'
+cut -d, -f2,4,11,12 "$work/resellers.results.csv" | head -4
+"$bin/licprov" status --journal "$work/resellers.sqlite" | grep -E '^(resellers|organizations|customers):'
+
 echo "== a reseller's Excel sheet as they send it: refused (65) as it is, provisioned through its profile (samples/reseller-acme.toml)"
 cp samples/reseller-acme.xlsx "$work/acme.xlsx"
 "$bin/licprov" validate "$work/acme.xlsx" --product-id prod-desktop --max-problems 3 && status=0 || status=$?

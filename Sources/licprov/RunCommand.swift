@@ -17,6 +17,15 @@ struct RunCommand: AsyncParsableCommand {
         same command again after any interruption and only unfinished licenses are sent. \
         Results go to FILE.results.csv; the summary goes to stdout, progress and logs to stderr.
 
+        Who a license belongs to: email, firstName, lastName, company (the customer's Cryptlex user, \
+        found or created once per journal); organization.name, organization.email, \
+        organization.allowedUsers, organization.description, organization.address.<field> (the end \
+        customer's company); reseller.name, reseller.email, reseller.allowedUsers, \
+        reseller.allowedOrganizations (the reseller the order came through; --set reseller.name=… for a \
+        whole sheet). Organizations and resellers are found by name (any case) or created once per \
+        journal, an organization under its reseller; users created for a row go into its organization \
+        and reseller; the license links to all three, and the results file has organization_id and reseller_id.
+
         \(ExitStatus.helpText)
         """
     )

@@ -114,6 +114,7 @@ struct DirectoryTests {
             #expect(report.counts.created == 300)
             let counters = await bench.counters
             #expect(counters.requests <= 300 + 60 + 2 + 150 + 10, "\(counters.requests) requests")
+            print("300 new reseller orders: \(counters.requests) requests (\(counters.resellerLookups) reseller, \(counters.organizationLookups) organization, \(counters.userLookups) user lookups)")
             #expect(counters.resellerLookups + counters.organizationLookups == 2)
             try await Self.checkLinks(bench, orders: 300, people: 150, companies: 60)
         }
@@ -142,6 +143,7 @@ struct DirectoryTests {
             #expect(counters.resellerCreateRequests == 0)
             #expect(counters.organizationCreateRequests == 0)
             #expect(counters.resellerLookups + counters.organizationLookups <= 5, "\(counters.resellerLookups) + \(counters.organizationLookups) lookups")
+            print("300 orders, organizations and resellers present: \(counters.resellerLookups + counters.organizationLookups) lookups for them, \(counters.requests) requests")
             try await Self.checkLinks(bench, orders: 300, people: 150, companies: 60)
         }
     }
@@ -179,6 +181,27 @@ struct DirectoryTests {
             #expect(Self.strings(license, "organizationId") == Self.strings(acme, "id"))
             let rows = try bench.resultRows(configuration)
             #expect(rows.first?["organization_id"] == Self.strings(acme, "id"))
+        }
+    }
+
+    /// A customer whose user is in another organization is linked as it is (warned): the user is
+    /// neither moved nor made again.
+    @Test func aUserInAnotherOrganizationIsLinkedAsItIs() async throws {
+        try await withRunBench { bench in
+            let elsewhere = try await bench.emulator.store.createOrganization(["name": .string("Elsewhere"), "email": .string("o@x.example"),
+                                                                               "allowedUsers": .int(-1)], nowTicks: 0)
+            let user = try await bench.emulator.store.createUser(["email": .string("ana@acme.example"), "firstName": .string("Ana"),
+                                                                  "password": .string("an-old-password"),
+                                                                  "organizationId": .string(Self.strings(elsewhere, "id") ?? "")], nowTicks: 0)
+            try bench.write(Self.header + "A-1,prod-1,ana@acme.example,Acme,it@acme.example,North,sales@north.example\n")
+            let report = try await bench.run(bench.configuration(idColumn: "order_id"))
+            #expect(report.counts.created == 1)
+            let users = await bench.emulator.store.allUsers()
+            #expect(users.count == 1)
+            #expect(Self.strings(users.first, "organizationId") == Self.strings(elsewhere, "id"))
+            let license = await bench.emulator.store.allLicenses().first
+            #expect(Self.strings(license, "userId") == Self.strings(user, "id"))
+            #expect(Self.strings(license, "organizationId") != Self.strings(elsewhere, "id"))
         }
     }
 
