@@ -6,6 +6,7 @@ import ArgumentParser
 /// |---|---|
 /// | 0 | everything asked for was done (or the file is valid) |
 /// | 1 | the run finished, but some rows failed or conflicted |
+/// | 2 | `plan --detailed-exitcode`: there are changes to make |
 /// | 64 | usage: a bad flag or argument |
 /// | 65 | the input has invalid rows or columns (nothing was sent) |
 /// | 66 | the input file cannot be opened or read |
@@ -15,9 +16,11 @@ import ArgumentParser
 /// | 75 | interrupted; run the same command again to resume |
 /// | 76 | stopped: the API kept answering 429 past the budget (`--max-429s`, `--stall-timeout`); rerun later |
 /// | 77 | the token or its permissions were rejected; the run stopped |
+/// | 78 | refused by a safety rail: `--prune` over `--max-prune`; nothing was sent |
 enum ExitStatus: Int32, CaseIterable {
     case success = 0
     case rowsFailed = 1
+    case changesPlanned = 2
     case usage = 64
     case invalidInput = 65
     case cannotReadInput = 66
@@ -27,6 +30,7 @@ enum ExitStatus: Int32, CaseIterable {
     case interrupted = 75
     case rateLimited = 76
     case accessDenied = 77
+    case refused = 78
 
     var exitCode: ExitCode { ExitCode(rawValue) }
 
@@ -35,7 +39,7 @@ enum ExitStatus: Int32, CaseIterable {
     Exit codes: 0 done · 1 some rows failed or conflicted · 64 usage · 65 invalid input (nothing sent) · \
     66 input unreadable · 69 API unreachable · 70 internal error (a bug: report it) · 74 journal or file-system failure · 75 interrupted, rerun to resume · \
     76 stopped after too many 429s, rerun later · \
-    77 token or permission rejected
+    77 token or permission rejected · 78 refused by a safety rail (--max-prune), nothing sent · 2 plan --detailed-exitcode: changes to make
     """
 }
 

@@ -9,7 +9,7 @@ struct Licprov: AsyncParsableCommand {
         abstract: "Provision software licenses in bulk through the Cryptlex Web API v3.",
         discussion: ExitStatus.helpText,
         version: LicprovVersion.current,
-        subcommands: [ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self, AuditCommand.self, UndoCommand.self, ReportCommand.self, DoctorCommand.self]
+        subcommands: [ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self, AuditCommand.self, UndoCommand.self, ReportCommand.self, DoctorCommand.self, PlanCommand.self, ApplyCommand.self]
     )
 
     /// ArgumentParser's own `main`, after ``ProcessSetup`` (umask, SIGPIPE).

@@ -1,0 +1,185 @@
+import CryptlexModels
+import Foundation
+
+/// What `licprov plan` found between a file that is the desired state and the account's managed
+/// licenses (those carrying the id column's metadata entry on the file's products), and what
+/// `licprov apply` would send to make the account equal the file.
+///
+/// Every step is a row of a derived run (``ndjson``): the same journaled, exactly-once machinery
+/// as `run` (markers for creates, read-and-compare for changes). A step's row id is stable across
+/// plans of the same state — a create by its order and unit, a change by its license and the
+/// license's `updatedAt` — so an apply killed and planned again resumes in its journal instead of
+/// sending twice, and the same change asked for again after the license moved is a new row.
+package struct SyncPlan: Codable, Sendable, Equatable {
+    /// One change to one license (or one license to create).
+    package struct Step: Codable, Sendable, Equatable {
+        package enum Kind: String, Codable, Sendable, CaseIterable {
+            case create, update, revoke, unrevoke, suspend, unsuspend
+            case setExpiry = "set-expiry"
+            case delete
+        }
+
+        package var kind: Kind
+        /// The order (the id column's value).
+        package var order: String
+        /// The file's line (nil for a prune: no row names the license).
+        package var sourceLine: Int?
+        /// The license changed (nil for a create).
+        package var licenseID: String?
+        /// A create: which of the row's `quantity` licenses.
+        package var unit: Int?
+        /// The fields a change sets: name, the account's value, the file's.
+        package var fields: [FieldChange] = []
+        /// A create's row, as `run` reads rows.
+        package var row: [String: JSONAny]?
+        /// A prune: no row of the file names the license.
+        package var prune = false
+        /// The license's `updatedAt` when it was read (a change's row id; a saved plan's staleness).
+        package var licenseUpdatedAt: String?
+        /// With the apply's journal: true when the file still says what licprov last applied, so the
+        /// account changed (drift, restored); false when the file changed; nil when licprov never
+        /// applied anything to the license.
+        package var drift: Bool?
+
+        /// The derived run's row id (see the type's comment).
+        package var syncID: String {
+            switch kind {
+            case .create: "create:\(order):\(unit ?? 1)"
+            default: "\(kind.rawValue):\(licenseID ?? ""):\(licenseUpdatedAt ?? "")"
+            }
+        }
+    }
+
+    package struct FieldChange: Codable, Sendable, Equatable {
+        package var name: String
+        package var old: JSONAny
+        package var new: JSONAny
+    }
+
+    /// A row licprov will not guess about: nothing is planned for it.
+    package struct Conflict: Codable, Sendable, Equatable {
+        package var order: String
+        package var sourceLine: Int
+        package var licenseIDs: [String]
+        package var message: String
+    }
+
+    package var idColumn: String
+    package var products: [String]
+    package var steps: [Step] = []
+    package var conflicts: [Conflict] = []
+    /// Fields that differ but the API cannot change (a license's `type`, say): said, not planned.
+    package var notes: [String] = []
+    /// Licenses the file and the account agree on.
+    package var unchanged = 0
+    /// Managed licenses read from the account.
+    package var managed = 0
+    /// Managed licenses no row names (planned only with `--prune`).
+    package var pruneCandidates = 0
+    /// `--prune`'s mode (nil: prune candidates are left alone).
+    package var pruneMode: String?
+    /// Requests the plan made (all reads).
+    package var requests = 0
+
+    package init(idColumn: String, products: [String]) {
+        self.idColumn = idColumn
+        self.products = products
+    }
+
+    /// True when applying would send nothing.
+    package var isEmpty: Bool { steps.isEmpty }
+
+    package func count(_ kind: Step.Kind) -> Int { steps.filter { $0.kind == kind }.count }
+
+    /// The one-line tally: `+20 create, ~15 update (5 revoke), -10 suspend, 2 conflicts, = 120 unchanged`.
+    package var tally: String {
+        let creates = count(.create)
+        let changes = steps.filter { $0.kind != .create && !$0.prune }
+        let prunes = steps.filter(\.prune)
+        var parts = ["\(creates) to create", "\(changes.count) to change"]
+        let byKind = Dictionary(grouping: changes, by: \.kind).mapValues(\.count)
+        if !byKind.isEmpty {
+            parts[1] += " (" + Step.Kind.allCases.compactMap { kind in byKind[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", ") + ")"
+        }
+        parts.append("\(prunes.count) to prune" + (prunes.first.map { " (\($0.kind.rawValue))" } ?? ""))
+        let drift = changes.filter { $0.drift == true }.count
+        if drift > 0 { parts[1] += ", \(drift) restoring drift" }
+        if pruneCandidates > prunes.count {
+            parts.append(pruneMode.map { "\(pruneCandidates - prunes.count) not in the file already \($0 == "suspend" ? "suspended" : "revoked")" }
+                         ?? "\(pruneCandidates - prunes.count) not in the file left alone (pass --prune to suspend, revoke or delete them)")
+        }
+        parts.append("\(conflicts.count) conflicts")
+        parts.append("\(unchanged) unchanged")
+        return parts.joined(separator: ", ")
+    }
+
+    /// The readable diff: one line per step, then the conflicts and the tally.
+    package var text: String {
+        var lines: [String] = []
+        for step in steps {
+            let line = step.sourceLine.map { " (line \($0))" } ?? ""
+            switch step.kind {
+            case .create:
+                lines.append("+ create \(step.order)\(step.unit.map { $0 > 1 ? " #\($0)" : "" } ?? "")\(line)")
+            default:
+                let sign = step.prune ? "-" : "~"
+                let fields = step.fields.map { "\($0.name) \(Self.show($0.old)) → \(Self.show($0.new))" }.joined(separator: ", ")
+                let origin = step.drift.map { $0 ? " [drift: the account changed; restoring the file's]" : " [the file changed]" } ?? ""
+                lines.append("\(sign) \(step.kind.rawValue) \(step.order) \(step.licenseID ?? "")\(line)"
+                    + (step.prune ? ": no row names it" : fields.isEmpty ? "" : ": \(fields)") + origin)
+            }
+        }
+        for conflict in conflicts {
+            lines.append("! conflict \(conflict.order) (line \(conflict.sourceLine)): \(conflict.message)")
+        }
+        for note in notes { lines.append("note: \(note)") }
+        lines.append("plan: \(tally); \(managed) managed licenses read in \(requests) requests, nothing written")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func show(_ value: JSONAny) -> String {
+        switch value {
+        case .null: "none"
+        case .string(let text): text
+        case .bool(let flag): String(flag)
+        case .number(let number): number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        default:
+            String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self)
+        }
+    }
+
+    /// The plan as JSON (`--json`, `-o PLAN`).
+    package var json: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(self)) ?? Data())
+    }
+
+    /// The derived run's rows: one per step, NDJSON, keyed by ``idColumn`` of their own (`sync_id`).
+    package var ndjson: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var bytes: [UInt8] = []
+        for step in steps {
+            var row: [String: JSONAny]
+            switch step.kind {
+            case .create:
+                row = step.row ?? [:]
+            case .update:
+                row = ["action": .string(LicenseAction.update.rawValue), "licenseId": .string(step.licenseID ?? "")]
+                for field in step.fields { row[field.name] = field.new }
+            case .setExpiry:
+                row = ["action": .string(LicenseAction.setExpiry.rawValue), "licenseId": .string(step.licenseID ?? ""),
+                       "expiresAt": step.fields.first?.new == .null ? .string("perpetual") : step.fields.first?.new ?? .string("perpetual")]
+            default:
+                row = ["action": .string(step.kind.rawValue), "licenseId": .string(step.licenseID ?? "")]
+            }
+            row[Self.syncIDColumn] = .string(step.syncID)
+            bytes += Array((try? encoder.encode(row)) ?? Data()) + [0x0A]
+        }
+        return bytes
+    }
+
+    /// The derived run's id column.
+    package static let syncIDColumn = "sync_id"
+}

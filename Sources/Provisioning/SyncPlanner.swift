@@ -1,0 +1,313 @@
+import CryptlexAPI
+import CryptlexModels
+import Foundation
+import Ingestion
+import Journal
+import Scheduling
+
+/// Compares a file that is the desired state with the account's managed licenses, reading only.
+///
+/// 1. The file is read and checked as `run` checks it (every row a create row: the file says what
+///    should exist, not what to do); an invalid file is refused with its problems.
+/// 2. The managed licenses — those with the id column's metadata entry, on the products the file
+///    names — are listed, 100 a page (`metadata.key[eq]`, `productId[eq]`): a plan of 10,000
+///    unchanged licenses costs 100 requests and no write.
+/// 3. Each row against its licenses: none or fewer than `quantity` → creates; more → a conflict
+///    (which one would go? licprov does not guess); each license's fields that the file has
+///    columns for, compared as JSON (date-times as instants): `revoked`, `suspended` and `expiresAt`
+///    become revoke/unrevoke, suspend/unsuspend, set-expiry; the others one update of the fields
+///    that differ (a field the API cannot update is said, not planned). Metadata, the customer,
+///    organization and reseller are not compared yet.
+/// 4. Managed licenses no row names are prune candidates, touched only with `--prune`, and then
+///    only up to `--max-prune` (a truncated export must never suspend a customer base).
+package enum SyncPlanner {
+    package enum PruneMode: String, Sendable, CaseIterable {
+        case suspend, revoke, delete
+
+        var kind: SyncPlan.Step.Kind {
+            switch self {
+            case .suspend: .suspend
+            case .revoke: .revoke
+            case .delete: .delete
+            }
+        }
+    }
+
+    package struct Options: Sendable {
+        package var prune: PruneMode?
+        /// nil: 10 % of the managed licenses (at least 1), at most 100.
+        package var maxPrune: Int?
+        /// The apply's journal: which create units it already sent (see ``SyncPlan``).
+        package var journalPath: String
+
+        package init(prune: PruneMode? = nil, maxPrune: Int? = nil, journalPath: String) {
+            self.prune = prune
+            self.maxPrune = maxPrune
+            self.journalPath = journalPath
+        }
+    }
+
+    /// The file has invalid rows (or change rows): nothing was read from the account.
+    package struct InvalidFile: Error, LocalizedError, Sendable {
+        package var problems: [Diagnostic]
+        package var summary: IngestSummary
+        package var errorDescription: String? { "the file has \(problems.count) problems; nothing was planned" }
+    }
+
+    /// `--prune` would touch more licenses than `--max-prune` allows.
+    package struct PruneRefused: Error, LocalizedError, Sendable {
+        package var candidates: Int
+        package var limit: Int
+        package var managed: Int
+        package var mode: PruneMode
+        package var errorDescription: String? {
+            "--prune \(mode.rawValue) would \(mode.rawValue) \(candidates) of \(managed) managed licenses that no row names, more than "
+                + "--max-prune allows (\(limit)); nothing was planned. A truncated export looks like this: check the file. "
+                + "If they really should go, pass --max-prune \(candidates)."
+        }
+    }
+
+    /// What a row wants, kept while the account is read.
+    private struct Wanted {
+        var order: String
+        var line: Int
+        var quantity: Int
+        /// The row's body fields (the request as JSON, without metadata).
+        var fields: [String: JSONAny]
+        /// The row a create sends, as `run` reads rows.
+        var createRow: [String: JSONAny]
+    }
+
+    /// Fields never compared: how a license is found or who it belongs to, or what cannot change.
+    static let notCompared: Set<String> = ["productId", "metadata", "userId", "key", "organizationId", "resellerId", "createdAt"]
+
+    package static func plan(configuration: RunConfiguration, options: Options, client: CryptlexClient,
+                             stop: StopSignal = StopSignal()) async throws -> SyncPlan {
+        guard let idColumn = configuration.ingest.idColumn else {
+            throw IngestionError.badOption("plan needs --id-column: the order id is how a row finds its licenses")
+        }
+        let wanted = try readFile(configuration)
+        var plan = SyncPlan(idColumn: idColumn, products: Array(Set(wanted.map { $0.createRow["productId"].flatMap(Self.text) ?? "" })).sorted())
+        let counters = RunCounters()
+        let requests = RunRequests.make(configuration, stop: stop, counters: counters)
+        var managed: [String: [LicenseSnapshot]] = [:]
+        for product in plan.products {
+            var query = LicenseQuery(productId: product, metadataKey: idColumn)
+            switch await requests.readAllPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
+                try await client.findLicenseSnapshots(query, page: page, limit: 100)
+            }) {
+            case .success(let snapshots):
+                for snapshot in snapshots {
+                    guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
+                    managed[order, default: []].append(snapshot)
+                    plan.managed += 1
+                }
+            case .failure(let failure):
+                throw JournalAudit.Unavailable(reason: failure.reason)
+            }
+        }
+        plan.requests = counters.snapshot.lookups
+        let units = try DerivedUnits(journalPath: options.journalPath)
+
+        var named = Set<String>()
+        for row in wanted {
+            named.insert(row.order)
+            let licenses = (managed[row.order] ?? []).sorted { ($0.fields["createdAt"].flatMap(text) ?? "", $0.license.id) < ($1.fields["createdAt"].flatMap(text) ?? "", $1.license.id) }
+            if licenses.count > row.quantity {
+                plan.conflicts.append(SyncPlan.Conflict(order: row.order, sourceLine: row.line, licenseIDs: licenses.map(\.license.id),
+                    message: "\(licenses.count) licenses (\(licenses.map(\.license.id).joined(separator: ", "))) for a row that wants \(row.quantity); "
+                        + "nothing planned for it: delete the extra one in Cryptlex, or raise the row's quantity"))
+                continue
+            }
+            for license in licenses {
+                let steps = diff(row, license, applied: units.applied[license.license.id], notes: &plan.notes)
+                if steps.isEmpty { plan.unchanged += 1 } else { plan.steps += steps }
+            }
+            let missing = row.quantity - licenses.count
+            if missing > 0 {
+                let markers = Set(licenses.compactMap { $0.license.metadataValue(forKey: configuration.markerKey ?? RunConfiguration.defaultMarkerKey) })
+                for unit in units.free(order: row.order, count: missing, presentMarkers: markers) {
+                    plan.steps.append(SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, row: row.createRow))
+                }
+            }
+        }
+        let strays = managed.filter { !named.contains($0.key) }.sorted { $0.key < $1.key }.flatMap { order, licenses in licenses.map { (order, $0) } }
+        plan.pruneCandidates = strays.count
+        plan.pruneMode = options.prune?.rawValue
+        if let mode = options.prune {
+            let prunes = strays.filter { _, license in
+                switch mode {
+                case .suspend: license.license.suspended != true
+                case .revoke: license.license.revoked != true
+                case .delete: true
+                }
+            }
+            let limit = options.maxPrune ?? min(100, max(1, plan.managed / 10))
+            if prunes.count > limit { throw PruneRefused(candidates: prunes.count, limit: limit, managed: plan.managed, mode: mode) }
+            for (order, license) in prunes {
+                plan.steps.append(SyncPlan.Step(kind: mode.kind, order: order, licenseID: license.license.id, prune: true,
+                                                licenseUpdatedAt: license.fields["updatedAt"].flatMap(text)))
+            }
+        }
+        return plan
+    }
+
+    /// The steps that make `license` what `row` says.
+    /// `applied`: what licprov last applied to the license (nil: it never did): a step whose every
+    /// field the file still has as applied restores drift.
+    private static func diff(_ row: Wanted, _ license: LicenseSnapshot, applied: [String: JSONAny]?, notes: inout [String]) -> [SyncPlan.Step] {
+        var steps: [SyncPlan.Step] = []
+        var updates: [SyncPlan.FieldChange] = []
+        let updatedAt = license.fields["updatedAt"].flatMap(text)
+        func step(_ kind: SyncPlan.Step.Kind, _ fields: [SyncPlan.FieldChange]) -> SyncPlan.Step {
+            var step = SyncPlan.Step(kind: kind, order: row.order, sourceLine: row.line, licenseID: license.license.id, fields: fields,
+                                     licenseUpdatedAt: updatedAt)
+            if let applied {
+                step.drift = fields.allSatisfy { field in applied[field.name].map { ChangeWorker.same($0, field.new) } ?? false }
+            }
+            return step
+        }
+        for (name, want) in row.fields.sorted(by: { $0.key < $1.key }) where !notCompared.contains(name) {
+            let have = license.fields[name] ?? .null
+            if ChangeWorker.same(have, want) { continue }
+            if want == .null, have == .null { continue }
+            let change = SyncPlan.FieldChange(name: name, old: have, new: want)
+            switch name {
+            case "revoked": steps.append(step(want == .bool(true) ? .revoke : .unrevoke, [change]))
+            case "suspended": steps.append(step(want == .bool(true) ? .suspend : .unsuspend, [change]))
+            case "expiresAt": steps.append(step(.setExpiry, [change]))
+            default:
+                if LicenseFieldTable.updatable.contains(name) {
+                    updates.append(change)
+                } else {
+                    notes.append("\(row.order) (line \(row.line)): \(name) differs (the account has \(SyncPlan.show(have)), the file \(SyncPlan.show(want))) "
+                        + "but the API cannot change it on an existing license")
+                }
+            }
+        }
+        if !updates.isEmpty { steps.insert(step(.update, updates), at: 0) }
+        return steps
+    }
+
+    /// Reads and checks the file; every row must be valid and a create row.
+    private static func readFile(_ configuration: RunConfiguration) throws -> [Wanted] {
+        var ingest = configuration.ingest
+        ingest.markerKey = configuration.markerKey
+        ingest.keepIDAsMetadata = false
+        let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
+        var wanted: [Wanted] = []
+        var problems: [Diagnostic] = []
+        let idColumn = ingest.idColumn ?? ""
+        let summary = try reader.read { row in
+            problems += row.diagnostics.filter { $0.severity == .error }
+            if row.isValid, row.action != .create {
+                problems.append(Diagnostic(file: configuration.inputPath, line: row.position.line, field: "action",
+                                           message: "plan reads a file of orders as they should be, not of actions: leave out the action column (a refund is revoked = true)"))
+            }
+            if row.isValid, !row.idIsFromColumn {
+                problems.append(Diagnostic(file: configuration.inputPath, line: row.position.line, field: idColumn,
+                                           message: "is empty; plan finds a row's licenses by it"))
+            }
+            guard row.isValid, row.action == .create, row.idIsFromColumn else { return }
+            var fields = ChangeWorker.decodeFields(row.request.jsonBody) ?? [:]
+            var createRow = fields
+            fields["metadata"] = nil
+            var metadata: [JSONAny] = (row.request.metadata ?? []).map { .object(["key": .string($0.key), "value": .string($0.value)]) }
+            metadata.append(.object(["key": .string(idColumn), "value": .string(row.rowID)]))
+            createRow["metadata"] = .array(metadata)
+            if let customer = row.customer {
+                createRow["email"] = .string(customer.email)
+                if let value = customer.firstName { createRow["firstName"] = .string(value) }
+                if let value = customer.lastName { createRow["lastName"] = .string(value) }
+                if let value = customer.company { createRow["company"] = .string(value) }
+            }
+            for (name, value) in directoryColumns(row) { createRow[name] = .string(value) }
+            wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, fields: fields, createRow: createRow))
+        }
+        problems += summary.fileDiagnostics.filter { $0.severity == .error }
+        if !problems.isEmpty { throw InvalidFile(problems: problems, summary: summary) }
+        return wanted
+    }
+
+    /// A row's organization and reseller as the columns that made them.
+    private static func directoryColumns(_ row: OrderRow) -> [(String, String)] {
+        var columns: [(String, String)] = []
+        if let organization = row.organization {
+            columns += [("organization.name", organization.name), ("organization.email", organization.email),
+                        ("organization.allowedUsers", String(organization.allowedUsers))]
+            if let value = organization.description { columns.append(("organization.description", value)) }
+            if let address = organization.address {
+                let parts: [(String, String?)] = [("addressLine1", address.addressLine1), ("addressLine2", address.addressLine2), ("city", address.city),
+                                                  ("state", address.state), ("country", address.country), ("postalCode", address.postalCode)]
+                for case let (name, value?) in parts { columns.append(("organization.address.\(name)", value)) }
+            }
+        }
+        if let reseller = row.reseller {
+            columns += [("reseller.name", reseller.name), ("reseller.email", reseller.email), ("reseller.allowedUsers", String(reseller.allowedUsers)),
+                        ("reseller.allowedOrganizations", String(reseller.allowedOrganizations))]
+        }
+        return columns
+    }
+
+    static func text(_ value: JSONAny) -> String? {
+        if case .string(let text) = value { return text }
+        return nil
+    }
+}
+
+/// The create units an apply's journal holds for each order (`create:ORDER:UNIT` rows): a create
+/// planned again after a kill reuses the unit the journal may have sent (so the journal looks it
+/// up instead of sending twice); a unit the journal created whose license is gone is not reused
+/// (the journal would call it done), a fresh number is.
+///
+/// It also knows what licprov last applied to each license (its create body with every applied
+/// change laid over it, as `audit` computes it): a difference where the file still says what was
+/// applied is **drift** (the account changed), any other a change of the file.
+struct DerivedUnits {
+    private struct Unit {
+        var number: Int
+        var marker: String
+        var settled: Bool
+    }
+
+    private var byOrder: [String: [Unit]] = [:]
+    /// License id → the fields licprov last applied.
+    private(set) var applied: [String: [String: JSONAny]] = [:]
+
+    init(journalPath: String) throws {
+        guard FileManager.default.fileExists(atPath: journalPath) else { return }
+        let journal = try SQLiteJournal(path: journalPath)
+        var creates: [String: [UInt8]] = [:]
+        var changes: [String: [JournalEntry]] = [:]
+        try journal.forEachEntry { entry in
+            if entry.action != .create {
+                if entry.state.isSettled, let id = entry.licenseID { changes[id, default: []].append(entry) }
+                return
+            }
+            if entry.state.isSettled, let id = entry.licenseID { creates[id] = entry.body }
+            guard entry.rowID.hasPrefix("create:"),
+                  let colon = entry.rowID.lastIndex(of: ":"), let number = Int(entry.rowID[entry.rowID.index(after: colon)...]) else { return }
+            let order = String(entry.rowID[entry.rowID.index(entry.rowID.startIndex, offsetBy: 7)..<colon])
+            byOrder[order, default: []].append(Unit(number: number, marker: entry.marker, settled: entry.state.isSettled))
+        }
+        for id in Set(creates.keys).union(changes.keys) {
+            applied[id] = JournalAudit.expected(created: creates[id], changes: changes[id] ?? [])
+        }
+    }
+
+    /// `count` unit numbers to create for `order`, given the markers of its licenses the account holds.
+    func free(order: String, count: Int, presentMarkers: Set<String>) -> [Int] {
+        let units = byOrder[order] ?? []
+        var taken = Set(units.filter { presentMarkers.contains($0.marker) || $0.settled }.map(\.number))
+        // First the units the journal sent or left unsent whose license is not there: its lookup settles them.
+        var chosen = units.filter { !taken.contains($0.number) }.map(\.number).sorted()
+        chosen = Array(chosen.prefix(count))
+        taken.formUnion(chosen)
+        var next = 1
+        while chosen.count < count {
+            if !taken.contains(next) && !units.contains(where: { $0.number == next }) { chosen.append(next) }
+            next += 1
+        }
+        return chosen.sorted()
+    }
+}

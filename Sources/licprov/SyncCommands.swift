@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import Ingestion
+import Provisioning
+
+/// The options `plan` and `apply` share: the file (with every input option of `run`), the
+/// account, the apply's journal and pruning.
+struct SyncOptions: ParsableArguments {
+    @OptionGroup var input: InputOptions
+    @OptionGroup var account: AccountOptions
+
+    @Option(help: "The apply's journal (default: FILE.apply.sqlite): which creates an earlier apply sent.")
+    var journal: String?
+
+    @Option(help: "What happens to managed licenses no row names: suspend, revoke or delete (default: left alone, counted).")
+    var prune: SyncPlanner.PruneMode?
+
+    @Option(help: "--prune refuses to touch more than this many licenses (default: 10 % of the managed licenses, at least 1, at most 100).")
+    var maxPrune: Int?
+
+    var journalPath: String { journal ?? input.file + ".apply.sqlite" }
+
+    func validate() throws {
+        if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
+        if let maxPrune, maxPrune < 0 { throw ValidationError("--max-prune must be 0 or more, not \(maxPrune)") }
+        if input.file == "-" { throw ValidationError("plan and apply read the file twice at most; give a file, not standard input") }
+    }
+
+    /// Plans, saying on stderr why it could not and exiting with that status.
+    func plan() async throws -> SyncPlan {
+        let options = try input.ingestOptions()
+        let client = try account.connection.client(connections: 2)
+        var configuration = RunConfiguration(inputPath: input.file, ingest: options, journalPath: journalPath)
+        configuration.rate = account.rate == 0 ? nil : account.rate
+        configuration.markerKey = options.markerKey
+        do {
+            let plan = try await SyncPlanner.plan(configuration: configuration, options: .init(prune: prune, maxPrune: maxPrune, journalPath: journalPath),
+                                                  client: client)
+            try? await client.shutdown()
+            return plan
+        } catch let invalid as SyncPlanner.InvalidFile {
+            try? await client.shutdown()
+            for problem in invalid.problems.prefix(100) { Output.error(problem.description) }
+            Output.error("\(input.file): \(invalid.problems.count) problems; nothing was planned (licprov validate lists them all)")
+            throw ExitStatus.invalidInput.exitCode
+        } catch let refused as SyncPlanner.PruneRefused {
+            try? await client.shutdown()
+            Output.error(refused.localizedDescription)
+            throw ExitStatus.refused.exitCode
+        } catch {
+            try? await client.shutdown()
+            Output.error(error.localizedDescription)
+            throw ExitStatus.for(error).exitCode
+        }
+    }
+}
+
+extension SyncPlanner.PruneMode: ExpressibleByArgument {}
+
+/// `licprov plan FILE`: what apply would change to make the account equal the file. Reads only.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Compare a file that is the desired state with the account's managed licenses; print what apply would change. Sends no write.",
+        discussion: """
+        Managed licenses are those carrying the --id-column's metadata entry (licprov writes it on every \
+        license it creates) on the file's products; no other license is read or touched. A row with no \
+        license (or fewer than its quantity) is a create; a license whose fields differ from the row's \
+        columns is an update (revoked, suspended and expiresAt: revoke/unrevoke, suspend/unsuspend, \
+        set-expiry); several licenses for a row that wants one are a conflict, and nothing is planned for \
+        it. Managed licenses no row names are pruned only with --prune, up to --max-prune.
+
+        Exit codes: 0 planned (with --detailed-exitcode: nothing to do) · 2 changes to make (with \
+        --detailed-exitcode) · 65 invalid file · 78 --prune over --max-prune · and as run for the rest.
+        """
+    )
+
+    @OptionGroup var sync: SyncOptions
+
+    @Flag(help: "Print the plan as JSON instead of the readable diff.")
+    var json = false
+
+    @Option(name: [.short, .customLong("output")], help: "Also save the plan as JSON here (for review).")
+    var output: String?
+
+    @Flag(help: "Exit 2 when there are changes to make, 0 when there are none (as terraform plan).")
+    var detailedExitcode = false
+
+    func run() async throws {
+        let plan = try await sync.plan()
+        if json { Output.resultBytes(plan.json + [0x0A]) } else { Output.resultBytes(Array(plan.text.utf8)) }
+        if let output {
+            do { try Data(plan.json).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+                Output.error("cannot write \(output): \(error.localizedDescription)")
+                throw ExitStatus.journalFailure.exitCode
+            }
+        }
+        if detailedExitcode && !plan.isEmpty { throw ExitStatus.changesPlanned.exitCode }
+    }
+}
+
+/// `licprov apply FILE`: plans, then makes the account equal the file as a journaled run.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make the account's managed licenses equal the file: plan, then apply the plan as a journaled, resumable run.",
+        discussion: """
+        The plan is printed first; on a terminal apply asks before sending, otherwise it needs --yes. \
+        The changes go as a run of their own (rows FILE.apply.ndjson, journal FILE.apply.sqlite, results \
+        FILE.apply.results.csv): exactly once under faults and kills, resumed by running the same command \
+        again (which plans again: what was applied is no longer a difference). status, audit and undo \
+        work on its journal.
+
+        \(ExitStatus.helpText)
+        """
+    )
+
+    @OptionGroup var sync: SyncOptions
+
+    @Flag(help: "Apply without asking (for cron).")
+    var yes = false
+
+    @Option(help: "Requests in flight at once.")
+    var concurrency = 8
+
+    @Option(help: "Seconds to wait after an ambiguous answer before looking up or reading the license (as in run).")
+    var reconcileDelay = RunConfiguration.defaultReconcileDelay
+
+    @Option(help: "The first retry's delay, in seconds (as in run).")
+    var retryBase = 0.5
+
+    @Option(help: "The longest delay between retries, in seconds (as in run).")
+    var retryCap = 30.0
+
+    func validate() throws {
+        try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
+        try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
+    }
+
+    func run() async throws {
+        let plan = try await sync.plan()
+        Output.resultBytes(Array(plan.text.utf8))
+        guard !plan.isEmpty else {
+            Output.result("nothing to apply: the account's managed licenses equal the file")
+            return
+        }
+        if !yes {
+            guard isatty(0) == 1 && isatty(2) == 1 else {
+                Output.error("apply changes the account: pass --yes to apply without asking (licprov plan shows the same plan)")
+                throw ExitStatus.usage.exitCode
+            }
+            Output.error("apply these \(plan.steps.count) changes? type yes: ", newline: false)
+            guard readLine()?.trimmingCharacters(in: .whitespaces).lowercased() == "yes" else {
+                Output.error("not confirmed; nothing was sent")
+                throw ExitStatus.usage.exitCode
+            }
+        }
+        let file = sync.input.file
+        try await DerivedRun.run(ndjson: plan.ndjson, file: file + ".apply.ndjson", idColumn: SyncPlan.syncIDColumn, account: sync.account,
+                                 extra: ["--journal", sync.journalPath, "--results", file + ".apply.results.csv", "--concurrency", String(concurrency),
+                                         "--reconcile-delay", String(reconcileDelay), "--retry-base", String(retryBase), "--retry-cap", String(retryCap)])
+    }
+}
