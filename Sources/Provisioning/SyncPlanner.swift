@@ -67,15 +67,48 @@ package enum SyncPlanner {
         }
     }
 
-    /// What a row wants, kept while the account is read.
+    /// What a row wants, kept while the account is read: its body as bytes (a 100,000-row file
+    /// is kept as 100,000 small arrays, not dictionaries), decoded when it is compared.
     private struct Wanted {
         var order: String
         var line: Int
         var quantity: Int
-        /// The row's body fields (the request as JSON, without metadata).
+        var productId: String
+        /// The row's request as JSON (metadata included, the id's entry not).
+        var body: [UInt8]
+        /// The customer, organization and reseller columns a create carries (usually none).
+        var extras: [(String, String)]
+
+        /// The row's body fields, without metadata.
+        var fields: [String: JSONAny] {
+            var fields = ChangeWorker.decodeFields(body) ?? [:]
+            fields["metadata"] = nil
+            return fields
+        }
+
+        /// The row a create sends, as `run` reads rows: the body, the id as metadata, the extras.
+        func createRow(idColumn: String) -> [String: JSONAny] {
+            var row = ChangeWorker.decodeFields(body) ?? [:]
+            var metadata: [JSONAny] = []
+            if case .array(let entries)? = row["metadata"] { metadata = entries }
+            metadata.append(.object(["key": .string(idColumn), "value": .string(order)]))
+            row["metadata"] = .array(metadata)
+            for (name, value) in extras { row[name] = .string(value) }
+            return row
+        }
+    }
+
+    /// What the plan keeps of a managed license: what it compares, not the whole license (a plan
+    /// of 100,000 licenses holds 100,000 of these).
+    private struct Managed {
+        var id: String
+        var marker: String?
+        var createdAt: String
+        var updatedAt: String?
+        var suspended: Bool
+        var revoked: Bool
+        /// The fields the file has columns for, as the account has them.
         var fields: [String: JSONAny]
-        /// The row a create sends, as `run` reads rows.
-        var createRow: [String: JSONAny]
     }
 
     /// Fields never compared: how a license is found or who it belongs to, or what cannot change.
@@ -86,24 +119,34 @@ package enum SyncPlanner {
         guard let idColumn = configuration.ingest.idColumn else {
             throw IngestionError.badOption("plan needs --id-column: the order id is how a row finds its licenses")
         }
-        let wanted = try readFile(configuration)
-        var plan = SyncPlan(idColumn: idColumn, products: Array(Set(wanted.map { $0.createRow["productId"].flatMap(Self.text) ?? "" })).sorted())
+        let (wanted, columns) = try readFile(configuration)
+        var plan = SyncPlan(idColumn: idColumn, products: Array(Set(wanted.map(\.productId))).sorted())
         let counters = RunCounters()
         let requests = RunRequests.make(configuration, stop: stop, counters: counters)
-        var managed: [String: [LicenseSnapshot]] = [:]
+        let markerKey = configuration.markerKey ?? RunConfiguration.defaultMarkerKey
+        var managed: [String: [Managed]] = [:]
         for product in plan.products {
-            var query = LicenseQuery(productId: product, metadataKey: idColumn)
-            switch await requests.readAllPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
-                try await client.findLicenseSnapshots(query, page: page, limit: 100)
-            }) {
-            case .success(let snapshots):
+            let query = LicenseQuery(productId: product, metadataKey: idColumn)
+            // Page by page, each license kept as the little the comparison needs.
+            for page in 1... {
+                let snapshots: [LicenseSnapshot]
+                switch await requests.read(count: { $0.lookups += 1 }, { () async throws(APIError) in
+                    try await client.findLicenseSnapshots(query, page: page, limit: 100)
+                }) {
+                case .success(let found): snapshots = found
+                case .failure(let failure): throw JournalAudit.Unavailable(reason: failure.reason)
+                }
                 for snapshot in snapshots {
                     guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
-                    managed[order, default: []].append(snapshot)
+                    var fields: [String: JSONAny] = [:]
+                    for name in columns { fields[name] = snapshot.fields[name] ?? .null }
+                    managed[order, default: []].append(Managed(
+                        id: snapshot.license.id, marker: snapshot.license.metadataValue(forKey: markerKey),
+                        createdAt: snapshot.fields["createdAt"].flatMap(text) ?? "", updatedAt: snapshot.fields["updatedAt"].flatMap(text),
+                        suspended: snapshot.license.suspended == true, revoked: snapshot.license.revoked == true, fields: fields))
                     plan.managed += 1
                 }
-            case .failure(let failure):
-                throw JournalAudit.Unavailable(reason: failure.reason)
+                if snapshots.count < 100 { break }
             }
         }
         plan.requests = counters.snapshot.lookups
@@ -112,22 +155,37 @@ package enum SyncPlanner {
         var named = Set<String>()
         for row in wanted {
             named.insert(row.order)
-            let licenses = (managed[row.order] ?? []).sorted { ($0.fields["createdAt"].flatMap(text) ?? "", $0.license.id) < ($1.fields["createdAt"].flatMap(text) ?? "", $1.license.id) }
+            let licenses = (managed[row.order] ?? []).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
             if licenses.count > row.quantity {
-                plan.conflicts.append(SyncPlan.Conflict(order: row.order, sourceLine: row.line, licenseIDs: licenses.map(\.license.id),
-                    message: "\(licenses.count) licenses (\(licenses.map(\.license.id).joined(separator: ", "))) for a row that wants \(row.quantity); "
+                plan.conflicts.append(SyncPlan.Conflict(order: row.order, sourceLine: row.line, licenseIDs: licenses.map(\.id),
+                    message: "\(licenses.count) licenses (\(licenses.map(\.id).joined(separator: ", "))) for a row that wants \(row.quantity); "
                         + "nothing planned for it: delete the extra one in Cryptlex, or raise the row's quantity"))
                 continue
             }
+            let fields = licenses.isEmpty ? [:] : row.fields
             for license in licenses {
-                let steps = diff(row, license, applied: units.applied[license.license.id], notes: &plan.notes)
+                let steps = diff(row, fields: fields, license, applied: units.applied[license.id], notes: &plan.notes)
                 if steps.isEmpty { plan.unchanged += 1 } else { plan.steps += steps }
             }
-            let missing = row.quantity - licenses.count
+            var missing = row.quantity - licenses.count
             if missing > 0 {
-                let markers = Set(licenses.compactMap { $0.license.metadataValue(forKey: configuration.markerKey ?? RunConfiguration.defaultMarkerKey) })
+                // A license the apply's journal created that the list does not show is read by id:
+                // the list may lag behind a create (it is there), or it was deleted by hand (404).
+                let listed = Set(licenses.map(\.id))
+                for id in units.createdLicenses(order: row.order) where !listed.contains(id) && missing > 0 {
+                    switch await requests.read(count: { $0.lookups += 1 }, { () async throws(APIError) in try await client.license(id: id) }) {
+                    case .success: missing -= 1
+                    case .failure(let failure) where failure.status == 404: break
+                    case .failure(let failure): throw JournalAudit.Unavailable(reason: failure.reason)
+                    }
+                }
+                plan.requests = counters.snapshot.lookups
+            }
+            if missing > 0 {
+                let markers = Set(licenses.compactMap(\.marker))
+                let createRow = row.createRow(idColumn: idColumn)
                 for unit in units.free(order: row.order, count: missing, presentMarkers: markers) {
-                    plan.steps.append(SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, row: row.createRow))
+                    plan.steps.append(SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, row: createRow))
                 }
             }
         }
@@ -137,16 +195,15 @@ package enum SyncPlanner {
         if let mode = options.prune {
             let prunes = strays.filter { _, license in
                 switch mode {
-                case .suspend: license.license.suspended != true
-                case .revoke: license.license.revoked != true
+                case .suspend: !license.suspended
+                case .revoke: !license.revoked
                 case .delete: true
                 }
             }
             let limit = options.maxPrune ?? min(100, max(1, plan.managed / 10))
             if prunes.count > limit { throw PruneRefused(candidates: prunes.count, limit: limit, managed: plan.managed, mode: mode) }
             for (order, license) in prunes {
-                plan.steps.append(SyncPlan.Step(kind: mode.kind, order: order, licenseID: license.license.id, prune: true,
-                                                licenseUpdatedAt: license.fields["updatedAt"].flatMap(text)))
+                plan.steps.append(SyncPlan.Step(kind: mode.kind, order: order, licenseID: license.id, prune: true, licenseUpdatedAt: license.updatedAt))
             }
         }
         return plan
@@ -155,19 +212,19 @@ package enum SyncPlanner {
     /// The steps that make `license` what `row` says.
     /// `applied`: what licprov last applied to the license (nil: it never did): a step whose every
     /// field the file still has as applied restores drift.
-    private static func diff(_ row: Wanted, _ license: LicenseSnapshot, applied: [String: JSONAny]?, notes: inout [String]) -> [SyncPlan.Step] {
+    private static func diff(_ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, applied: [String: JSONAny]?,
+                             notes: inout [String]) -> [SyncPlan.Step] {
         var steps: [SyncPlan.Step] = []
         var updates: [SyncPlan.FieldChange] = []
-        let updatedAt = license.fields["updatedAt"].flatMap(text)
         func step(_ kind: SyncPlan.Step.Kind, _ fields: [SyncPlan.FieldChange]) -> SyncPlan.Step {
-            var step = SyncPlan.Step(kind: kind, order: row.order, sourceLine: row.line, licenseID: license.license.id, fields: fields,
-                                     licenseUpdatedAt: updatedAt)
+            var step = SyncPlan.Step(kind: kind, order: row.order, sourceLine: row.line, licenseID: license.id, fields: fields,
+                                     licenseUpdatedAt: license.updatedAt)
             if let applied {
                 step.drift = fields.allSatisfy { field in applied[field.name].map { ChangeWorker.same($0, field.new) } ?? false }
             }
             return step
         }
-        for (name, want) in row.fields.sorted(by: { $0.key < $1.key }) where !notCompared.contains(name) {
+        for (name, want) in wanted.sorted(by: { $0.key < $1.key }) where !notCompared.contains(name) {
             let have = license.fields[name] ?? .null
             if ChangeWorker.same(have, want) { continue }
             if want == .null, have == .null { continue }
@@ -190,12 +247,15 @@ package enum SyncPlanner {
     }
 
     /// Reads and checks the file; every row must be valid and a create row.
-    private static func readFile(_ configuration: RunConfiguration) throws -> [Wanted] {
+    /// Reads and checks the file; every row must be valid and a create row. Returns the rows and
+    /// the body fields any row has (what the account's licenses are compared on).
+    private static func readFile(_ configuration: RunConfiguration) throws -> (rows: [Wanted], columns: Set<String>) {
         var ingest = configuration.ingest
         ingest.markerKey = configuration.markerKey
         ingest.keepIDAsMetadata = false
         let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
         var wanted: [Wanted] = []
+        var columns = Set<String>()
         var problems: [Diagnostic] = []
         let idColumn = ingest.idColumn ?? ""
         let summary = try reader.read { row in
@@ -209,24 +269,23 @@ package enum SyncPlanner {
                                            message: "is empty; plan finds a row's licenses by it"))
             }
             guard row.isValid, row.action == .create, row.idIsFromColumn else { return }
-            var fields = ChangeWorker.decodeFields(row.request.jsonBody) ?? [:]
-            var createRow = fields
-            fields["metadata"] = nil
-            var metadata: [JSONAny] = (row.request.metadata ?? []).map { .object(["key": .string($0.key), "value": .string($0.value)]) }
-            metadata.append(.object(["key": .string(idColumn), "value": .string(row.rowID)]))
-            createRow["metadata"] = .array(metadata)
+            var extras: [(String, String)] = []
             if let customer = row.customer {
-                createRow["email"] = .string(customer.email)
-                if let value = customer.firstName { createRow["firstName"] = .string(value) }
-                if let value = customer.lastName { createRow["lastName"] = .string(value) }
-                if let value = customer.company { createRow["company"] = .string(value) }
+                extras.append(("email", customer.email))
+                if let value = customer.firstName { extras.append(("firstName", value)) }
+                if let value = customer.lastName { extras.append(("lastName", value)) }
+                if let value = customer.company { extras.append(("company", value)) }
             }
-            for (name, value) in directoryColumns(row) { createRow[name] = .string(value) }
-            wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, fields: fields, createRow: createRow))
+            extras += directoryColumns(row)
+            let body = row.request.jsonBody
+            // Every row's: a field only some rows set (revoked, on refunds) is compared on those.
+            for name in (ChangeWorker.decodeFields(body) ?? [:]).keys where !notCompared.contains(name) { columns.insert(name) }
+            wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,
+                                 body: body, extras: extras))
         }
         problems += summary.fileDiagnostics.filter { $0.severity == .error }
         if !problems.isEmpty { throw InvalidFile(problems: problems, summary: summary) }
-        return wanted
+        return (wanted, columns)
     }
 
     /// A row's organization and reseller as the columns that made them.
@@ -268,6 +327,7 @@ struct DerivedUnits {
         var number: Int
         var marker: String
         var settled: Bool
+        var licenseID: String?
     }
 
     private var byOrder: [String: [Unit]] = [:]
@@ -288,11 +348,16 @@ struct DerivedUnits {
             guard entry.rowID.hasPrefix("create:"),
                   let colon = entry.rowID.lastIndex(of: ":"), let number = Int(entry.rowID[entry.rowID.index(after: colon)...]) else { return }
             let order = String(entry.rowID[entry.rowID.index(entry.rowID.startIndex, offsetBy: 7)..<colon])
-            byOrder[order, default: []].append(Unit(number: number, marker: entry.marker, settled: entry.state.isSettled))
+            byOrder[order, default: []].append(Unit(number: number, marker: entry.marker, settled: entry.state.isSettled, licenseID: entry.licenseID))
         }
         for id in Set(creates.keys).union(changes.keys) {
             applied[id] = JournalAudit.expected(created: creates[id], changes: changes[id] ?? [])
         }
+    }
+
+    /// The licenses the journal created for `order`.
+    func createdLicenses(order: String) -> [String] {
+        (byOrder[order] ?? []).filter(\.settled).compactMap(\.licenseID)
     }
 
     /// `count` unit numbers to create for `order`, given the markers of its licenses the account holds.
