@@ -18,7 +18,7 @@ import TOMLKit
 /// ```
 ///
 /// Top-level keys go to every command that has the flag; a `[run]`, `[validate]`, `[status]`,
-/// `[export]`, `[audit]` or `[undo]` table to that command only. The file's values are placed
+/// `[export]`, `[audit]`, `[undo]`, `[plan]` or `[apply]` table to that command only. The file's values are placed
 /// before the command line's, so a flag given on the command line wins (a repeatable one, such as
 /// `set`, adds to the file's). A key no command knows is an error with its line and the nearest
 /// known key; so is a key for the token itself: the token is read from the environment or
@@ -36,6 +36,7 @@ enum ConfigFile {
     static let commands: [String: ParsableCommand.Type] = [
         "run": RunCommand.self, "validate": ValidateCommand.self, "status": StatusCommand.self, "export": ExportCommand.self,
         "audit": AuditCommand.self, "undo": UndoCommand.self, "report": ReportCommand.self, "doctor": DoctorCommand.self,
+        "plan": PlanCommand.self, "apply": ApplyCommand.self,
     ]
 
     /// The arguments with the config file's flags inserted after the subcommand's name: from
