@@ -40,6 +40,8 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         /// account changed (drift, restored); false when the file changed; nil when licprov never
         /// applied anything to the license.
         package var drift: Bool?
+        /// A create: how many licenses the order had when planned (a saved plan's staleness).
+        package var existing: Int?
 
         /// The derived run's row id (see the type's comment).
         package var syncID: String {
@@ -66,6 +68,8 @@ package struct SyncPlan: Codable, Sendable, Equatable {
 
     package var idColumn: String
     package var products: [String]
+    /// The apply's journal the plan was made against (a saved plan is applied with it).
+    package var journalPath: String?
     package var steps: [Step] = []
     package var conflicts: [Conflict] = []
     /// Fields that differ but the API cannot change (a license's `type`, say): said, not planned.

@@ -121,6 +121,7 @@ package enum SyncPlanner {
         }
         let (wanted, columns) = try readFile(configuration)
         var plan = SyncPlan(idColumn: idColumn, products: Array(Set(wanted.map(\.productId))).sorted())
+        plan.journalPath = URL(fileURLWithPath: options.journalPath).standardizedFileURL.path
         let counters = RunCounters()
         let requests = RunRequests.make(configuration, stop: stop, counters: counters)
         let markerKey = configuration.markerKey ?? RunConfiguration.defaultMarkerKey
@@ -185,7 +186,9 @@ package enum SyncPlanner {
                 let markers = Set(licenses.compactMap(\.marker))
                 let createRow = row.createRow(idColumn: idColumn)
                 for unit in units.free(order: row.order, count: missing, presentMarkers: markers) {
-                    plan.steps.append(SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, row: createRow))
+                    var step = SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, row: createRow)
+                    step.existing = licenses.count
+                    plan.steps.append(step)
                 }
             }
         }

@@ -17,6 +17,7 @@ import ArgumentParser
 /// | 76 | stopped: the API kept answering 429 past the budget (`--max-429s`, `--stall-timeout`); rerun later |
 /// | 77 | the token or its permissions were rejected; the run stopped |
 /// | 78 | refused by a safety rail: `--prune` over `--max-prune`; nothing was sent |
+/// | 79 | `apply PLAN.json`: the saved plan is stale (the account moved since); nothing was sent |
 enum ExitStatus: Int32, CaseIterable {
     case success = 0
     case rowsFailed = 1
@@ -31,6 +32,7 @@ enum ExitStatus: Int32, CaseIterable {
     case rateLimited = 76
     case accessDenied = 77
     case refused = 78
+    case stalePlan = 79
 
     var exitCode: ExitCode { ExitCode(rawValue) }
 
@@ -39,7 +41,7 @@ enum ExitStatus: Int32, CaseIterable {
     Exit codes: 0 done · 1 some rows failed or conflicted · 64 usage · 65 invalid input (nothing sent) · \
     66 input unreadable · 69 API unreachable · 70 internal error (a bug: report it) · 74 journal or file-system failure · 75 interrupted, rerun to resume · \
     76 stopped after too many 429s, rerun later · \
-    77 token or permission rejected · 78 refused by a safety rail (--max-prune), nothing sent · 2 plan --detailed-exitcode: changes to make
+    77 token or permission rejected · 78 refused by a safety rail (--max-prune), nothing sent · 79 saved plan stale, nothing sent · 2 plan --detailed-exitcode: changes to make
     """
 }
 

@@ -106,6 +106,9 @@ struct ApplyCommand: AsyncParsableCommand {
         abstract: "Make the account's managed licenses equal the file: plan, then apply the plan as a journaled, resumable run.",
         discussion: """
         The plan is printed first; on a terminal apply asks before sending, otherwise it needs --yes. \
+        Given a plan saved by `licprov plan -o PLAN.json` instead of a file, apply applies exactly that \
+        plan, and refuses it (exit 79, nothing sent) when a license it changes was changed since, or an \
+        order it creates licenses for has another number of them. \
         The changes go as a run of their own (rows FILE.apply.ndjson, journal FILE.apply.sqlite, results \
         FILE.apply.results.csv): exactly once under faults and kills, resumed by running the same command \
         again (which plans again: what was applied is no longer a difference). status, audit and undo \
@@ -138,7 +141,32 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let plan = try await sync.plan()
+        let plan: SyncPlan
+        var journalPath = sync.journalPath
+        var base = sync.input.file + ".apply"
+        if let saved = SavedPlan.read(sync.input.file) {
+            // A plan saved by `plan -o`: exactly that plan, unless the account moved since.
+            plan = saved
+            journalPath = sync.journal ?? saved.journalPath ?? sync.journalPath
+            base = journalPath.hasSuffix(".sqlite") ? String(journalPath.dropLast(".sqlite".count)) : journalPath
+            let client = try sync.account.connection.client(connections: 2)
+            var configuration = RunConfiguration(inputPath: sync.input.file, ingest: .init(), journalPath: journalPath)
+            configuration.rate = sync.account.rate == 0 ? nil : sync.account.rate
+            do {
+                try await SavedPlan.check(saved, configuration: configuration, client: client)
+                try? await client.shutdown()
+            } catch let stale as SavedPlan.Stale {
+                try? await client.shutdown()
+                Output.error(stale.localizedDescription)
+                throw ExitStatus.stalePlan.exitCode
+            } catch {
+                try? await client.shutdown()
+                Output.error(error.localizedDescription)
+                throw ExitStatus.for(error).exitCode
+            }
+        } else {
+            plan = try await sync.plan()
+        }
         Output.resultBytes(Array(plan.text.utf8))
         guard !plan.isEmpty else {
             Output.result("nothing to apply: the account's managed licenses equal the file")
@@ -155,9 +183,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 throw ExitStatus.usage.exitCode
             }
         }
-        let file = sync.input.file
-        try await DerivedRun.run(ndjson: plan.ndjson, file: file + ".apply.ndjson", idColumn: SyncPlan.syncIDColumn, account: sync.account,
-                                 extra: ["--journal", sync.journalPath, "--results", file + ".apply.results.csv", "--concurrency", String(concurrency),
+        try await DerivedRun.run(ndjson: plan.ndjson, file: base + ".ndjson", idColumn: SyncPlan.syncIDColumn, account: sync.account,
+                                 extra: ["--journal", journalPath, "--results", base + ".results.csv", "--concurrency", String(concurrency),
                                          "--reconcile-delay", String(reconcileDelay), "--retry-base", String(retryBase), "--retry-cap", String(retryCap)])
     }
 }

@@ -134,4 +134,32 @@ struct SyncEndToEndTests {
         #expect(refused.stderr.contains("would suspend 150 of 170 managed licenses"), "\(refused.stderr)")
         #expect(try await Self.writes(emulator) == writes)
     }
+
+    /// A plan saved with -o is applied as it is; one the account moved away from is refused (79),
+    /// nothing sent; a fresh plan of the same file applies.
+    @Test func aStaleSavedPlanIsRefusedAndAFreshOneApplies() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try scratch.write("shop.csv", Self.file((1...5).map { Order(id: $0) }))
+        let common = [path, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"]
+        #expect(try await BuiltBinaries.runOffPool("licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token).status == 0)
+        try Self.file((1...5).map { Order(id: $0, seats: $0 == 2 ? 7 : 2) }).write(toFile: path, atomically: true, encoding: .utf8)
+        let saved = scratch.path + "/plan.json"
+        #expect(try await BuiltBinaries.runOffPool("licprov", ["plan"] + common + ["-o", saved], environment: RunCommandTests.token).status == 0)
+        let licenses = try await LifecycleChaosTests.licensesByOrder(emulator)
+        #expect(try await AuditUndoTests.call(emulator, "PATCH", "/v3/licenses/\(licenses["O-2"]?["id"] as? String ?? "")", #"{"notes":"by hand"}"#) == 200)
+        let writes = try await Self.writes(emulator)
+        let stale = try await BuiltBinaries.runOffPool("licprov", ["apply", saved, "--api-url", emulator.url, "--rate", "0", "--yes"],
+                                                       environment: RunCommandTests.token)
+        #expect(stale.status == 79, "\(stale.stdout)\(stale.stderr)")
+        #expect(stale.stderr.contains("the saved plan is stale") && stale.stderr.contains("O-2"), "\(stale.stderr)")
+        #expect(try await Self.writes(emulator) == writes)
+
+        #expect(try await BuiltBinaries.runOffPool("licprov", ["plan"] + common + ["-o", saved], environment: RunCommandTests.token).status == 0)
+        let fresh = try await BuiltBinaries.runOffPool("licprov", ["apply", saved, "--api-url", emulator.url, "--rate", "0", "--yes"],
+                                                       environment: RunCommandTests.token)
+        #expect(fresh.status == 0, "\(fresh.stdout)\(fresh.stderr)")
+        #expect(try await LifecycleChaosTests.licensesByOrder(emulator)["O-2"]?["allowedActivations"] as? Int == 7)
+    }
 }
