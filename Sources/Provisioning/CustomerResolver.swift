@@ -18,7 +18,7 @@ import Scheduling
 ///    again: the email is unique in Cryptlex, so the lookup settles it; no second user is made.
 ///
 /// A customer the journal already knows is resolved without a request, in this run and every later one.
-actor CustomerResolver {
+actor CustomerResolver: ResolvesOnce {
     /// Why a customer could not be resolved.
     struct Failure: Error, Sendable {
         var message: String
@@ -36,10 +36,9 @@ actor CustomerResolver {
     private var stop: StopSignal { requests.stop }
     private var counters: RunCounters { requests.counters }
     private let logger: Logger
-    private var outcomes: [Int64: Result<String, Failure>] = [:]
+    var once = OnceEach<Result<String, Failure>>()
     /// Customers a batched lookup did not find: their first lookup is skipped.
     private var knownAbsent = Set<Int64>()
-    private var waiters: [Int64: [CheckedContinuation<Result<String, Failure>, Never>]] = [:]
 
     init(journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, createUsers: Bool, reconcileDelay: Duration, logger: Logger,
          directory: DirectoryResolver? = nil) {
@@ -54,18 +53,10 @@ actor CustomerResolver {
 
     /// The user id of customer `id`, resolving it the first time it is asked for.
     func userID(for id: Int64) async -> Result<String, Failure> {
-        if let outcome = outcomes[id] { return outcome }
-        if waiters[id] != nil {
-            return await withCheckedContinuation { waiters[id, default: []].append($0) }
-        }
-        waiters[id] = []
-        let outcome = await resolve(id)
-        outcomes[id] = outcome
-        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: outcome) }
-        return outcome
+        await resolved(id)
     }
 
-    private func resolve(_ id: Int64) async -> Result<String, Failure> {
+    func resolve(_ id: Int64) async -> Result<String, Failure> {
         let customer: CustomerRecord
         do {
             guard let found = try journal.customer(id: id) else { return .failure(Failure(message: "unknown customer", permanent: false)) }
@@ -176,7 +167,7 @@ actor CustomerResolver {
     /// lookup. An email with a comma cannot be listed with `in`, and a batch whose request fails
     /// is left alone: those are looked up one by one, as before.
     func resolveTogether(_ customers: [CustomerRecord]) async {
-        let waiting = customers.filter { outcomes[$0.id] == nil }
+        let waiting = customers.filter { once.outcomes[$0.id] == nil }
         let byEmail = Dictionary(grouping: waiting, by: \.email)
         for emails in ValueBatches.split(waiting.map(\.email)).batches {
             await resolveBatch(emails.flatMap { byEmail[$0] ?? [] })
@@ -202,7 +193,7 @@ actor CustomerResolver {
             if let user = users[CustomerRecord.key(customer.email)] {
                 do { try journal.update(customer: customer.id, state: .resolved, userID: user.id, createdByUs: false) } catch { continue }
                 counters.update { $0.usersFound += 1 }
-                outcomes[customer.id] = .success(user.id)
+                once.outcomes[customer.id] = .success(user.id)
             } else {
                 knownAbsent.insert(customer.id)
             }

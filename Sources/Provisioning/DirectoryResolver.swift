@@ -22,7 +22,7 @@ import Scheduling
 ///    after `--reconcile-delay`, never created a second time by a blind retry.
 ///
 /// A name the journal already resolved costs no request, in this run or any later one.
-actor DirectoryResolver {
+actor DirectoryResolver: ResolvesOnce {
     typealias Failure = CustomerResolver.Failure
 
     private let journal: SQLiteJournal
@@ -31,10 +31,9 @@ actor DirectoryResolver {
     private let reconcileDelay: Duration
     private let logger: Logger
     private var counters: RunCounters { requests.counters }
-    private var outcomes: [Int64: Result<String, Failure>] = [:]
+    var once = OnceEach<Result<String, Failure>>()
     /// Entries a batched lookup did not find: their first lookup is skipped.
     private var knownAbsent = Set<Int64>()
-    private var waiters: [Int64: [CheckedContinuation<Result<String, Failure>, Never>]] = [:]
 
     init(journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, reconcileDelay: Duration, logger: Logger) {
         self.journal = journal
@@ -46,18 +45,10 @@ actor DirectoryResolver {
 
     /// The Cryptlex id of organization or reseller `id`, resolving it the first time it is asked for.
     func remoteID(for id: Int64) async -> Result<String, Failure> {
-        if let outcome = outcomes[id] { return outcome }
-        if waiters[id] != nil {
-            return await withCheckedContinuation { waiters[id, default: []].append($0) }
-        }
-        waiters[id] = []
-        let outcome = await resolve(id)
-        outcomes[id] = outcome
-        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: outcome) }
-        return outcome
+        await resolved(id)
     }
 
-    private func resolve(_ id: Int64) async -> Result<String, Failure> {
+    func resolve(_ id: Int64) async -> Result<String, Failure> {
         let entry: DirectoryEntry
         do {
             guard let found = try journal.directoryEntry(id: id) else { return .failure(Failure(message: "unknown organization or reseller", permanent: false)) }
@@ -191,7 +182,7 @@ actor DirectoryResolver {
     /// whose request failed are left to ``remoteID(for:)``.
     func resolveTogether(_ entries: [DirectoryEntry]) async {
         for kind in [DirectoryEntry.Kind.reseller, .organization] {
-            let waiting = entries.filter { $0.kind == kind && outcomes[$0.id] == nil }
+            let waiting = entries.filter { $0.kind == kind && once.outcomes[$0.id] == nil }
             let byName = Dictionary(grouping: waiting, by: \.name)
             for names in ValueBatches.split(waiting.map(\.name)).batches {
                 await resolveBatch(names.flatMap { byName[$0] ?? [] }, kind: kind)
@@ -218,10 +209,10 @@ actor DirectoryResolver {
             }
             guard matches.count == 1 else { continue }
             var resellerID: String?
-            if let resellerRef = entry.resellerRef, case .success(let id)? = outcomes[resellerRef] { resellerID = id }
+            if let resellerRef = entry.resellerRef, case .success(let id)? = once.outcomes[resellerRef] { resellerID = id }
             // Under another reseller (or one still to be created): the per-entry path warns.
             if kind == .organization, entry.resellerRef != nil, matches[0].resellerId != resellerID { continue }
-            if let outcome = settle(entry, matches: matches, resellerID: resellerID, createdByUs: false) { outcomes[entry.id] = outcome }
+            if let outcome = settle(entry, matches: matches, resellerID: resellerID, createdByUs: false) { once.outcomes[entry.id] = outcome }
         }
     }
 

@@ -69,7 +69,7 @@ package enum SyncPlanner {
 
     /// What a row wants, kept while the account is read: its body as bytes (a 100,000-row file
     /// is kept as 100,000 small arrays, not dictionaries), decoded when it is compared.
-    private struct Wanted {
+    struct Wanted {
         var order: String
         var line: Int
         var quantity: Int
@@ -250,132 +250,9 @@ package enum SyncPlanner {
     }
 
     /// Reads and checks the file; every row must be valid and a create row.
-    /// Reads and checks the file; every row must be valid and a create row. Returns the rows and
-    /// the body fields any row has (what the account's licenses are compared on).
-    private static func readFile(_ configuration: RunConfiguration) throws -> (rows: [Wanted], columns: Set<String>) {
-        var ingest = configuration.ingest
-        ingest.markerKey = configuration.markerKey
-        ingest.keepIDAsMetadata = false
-        let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
-        var wanted: [Wanted] = []
-        var columns = Set<String>()
-        var problems: [Diagnostic] = []
-        let idColumn = ingest.idColumn ?? ""
-        let summary = try reader.read { row in
-            problems += row.diagnostics.filter { $0.severity == .error }
-            if row.isValid, row.action != .create {
-                problems.append(Diagnostic(file: configuration.inputPath, line: row.position.line, field: "action",
-                                           message: "plan reads a file of orders as they should be, not of actions: leave out the action column (a refund is revoked = true)"))
-            }
-            if row.isValid, !row.idIsFromColumn {
-                problems.append(Diagnostic(file: configuration.inputPath, line: row.position.line, field: idColumn,
-                                           message: "is empty; plan finds a row's licenses by it"))
-            }
-            guard row.isValid, row.action == .create, row.idIsFromColumn else { return }
-            var extras: [(String, String)] = []
-            if let customer = row.customer {
-                extras.append(("email", customer.email))
-                if let value = customer.firstName { extras.append(("firstName", value)) }
-                if let value = customer.lastName { extras.append(("lastName", value)) }
-                if let value = customer.company { extras.append(("company", value)) }
-            }
-            extras += directoryColumns(row)
-            let body = row.request.jsonBody
-            // Every row's: a field only some rows set (revoked, on refunds) is compared on those.
-            for name in (ChangeWorker.decodeFields(body) ?? [:]).keys where !notCompared.contains(name) { columns.insert(name) }
-            wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,
-                                 body: body, extras: extras))
-        }
-        problems += summary.fileDiagnostics.filter { $0.severity == .error }
-        if !problems.isEmpty { throw InvalidFile(problems: problems, summary: summary) }
-        return (wanted, columns)
-    }
-
-    /// A row's organization and reseller as the columns that made them.
-    private static func directoryColumns(_ row: OrderRow) -> [(String, String)] {
-        var columns: [(String, String)] = []
-        if let organization = row.organization {
-            columns += [("organization.name", organization.name), ("organization.email", organization.email),
-                        ("organization.allowedUsers", String(organization.allowedUsers))]
-            if let value = organization.description { columns.append(("organization.description", value)) }
-            if let address = organization.address {
-                let parts: [(String, String?)] = [("addressLine1", address.addressLine1), ("addressLine2", address.addressLine2), ("city", address.city),
-                                                  ("state", address.state), ("country", address.country), ("postalCode", address.postalCode)]
-                for case let (name, value?) in parts { columns.append(("organization.address.\(name)", value)) }
-            }
-        }
-        if let reseller = row.reseller {
-            columns += [("reseller.name", reseller.name), ("reseller.email", reseller.email), ("reseller.allowedUsers", String(reseller.allowedUsers)),
-                        ("reseller.allowedOrganizations", String(reseller.allowedOrganizations))]
-        }
-        return columns
-    }
-
     static func text(_ value: JSONAny) -> String? {
         if case .string(let text) = value { return text }
         return nil
     }
 }
 
-/// The create units an apply's journal holds for each order (`create:ORDER:UNIT` rows): a create
-/// planned again after a kill reuses the unit the journal may have sent (so the journal looks it
-/// up instead of sending twice); a unit the journal created whose license is gone is not reused
-/// (the journal would call it done), a fresh number is.
-///
-/// It also knows what licprov last applied to each license (its create body with every applied
-/// change laid over it, as `audit` computes it): a difference where the file still says what was
-/// applied is **drift** (the account changed), any other a change of the file.
-struct DerivedUnits {
-    private struct Unit {
-        var number: Int
-        var marker: String
-        var settled: Bool
-        var licenseID: String?
-    }
-
-    private var byOrder: [String: [Unit]] = [:]
-    /// License id → the fields licprov last applied.
-    private(set) var applied: [String: [String: JSONAny]] = [:]
-
-    init(journalPath: String) throws {
-        guard FileManager.default.fileExists(atPath: journalPath) else { return }
-        let journal = try SQLiteJournal(path: journalPath)
-        var creates: [String: [UInt8]] = [:]
-        var changes: [String: [JournalEntry]] = [:]
-        try journal.forEachEntry { entry in
-            if entry.action != .create {
-                if entry.state.isSettled, let id = entry.licenseID { changes[id, default: []].append(entry) }
-                return
-            }
-            if entry.state.isSettled, let id = entry.licenseID { creates[id] = entry.body }
-            guard entry.rowID.hasPrefix("create:"),
-                  let colon = entry.rowID.lastIndex(of: ":"), let number = Int(entry.rowID[entry.rowID.index(after: colon)...]) else { return }
-            let order = String(entry.rowID[entry.rowID.index(entry.rowID.startIndex, offsetBy: 7)..<colon])
-            byOrder[order, default: []].append(Unit(number: number, marker: entry.marker, settled: entry.state.isSettled, licenseID: entry.licenseID))
-        }
-        for id in Set(creates.keys).union(changes.keys) {
-            applied[id] = JournalAudit.expected(created: creates[id], changes: changes[id] ?? [])
-        }
-    }
-
-    /// The licenses the journal created for `order`.
-    func createdLicenses(order: String) -> [String] {
-        (byOrder[order] ?? []).filter(\.settled).compactMap(\.licenseID)
-    }
-
-    /// `count` unit numbers to create for `order`, given the markers of its licenses the account holds.
-    func free(order: String, count: Int, presentMarkers: Set<String>) -> [Int] {
-        let units = byOrder[order] ?? []
-        var taken = Set(units.filter { presentMarkers.contains($0.marker) || $0.settled }.map(\.number))
-        // First the units the journal sent or left unsent whose license is not there: its lookup settles them.
-        var chosen = units.filter { !taken.contains($0.number) }.map(\.number).sorted()
-        chosen = Array(chosen.prefix(count))
-        taken.formUnion(chosen)
-        var next = 1
-        while chosen.count < count {
-            if !taken.contains(next) && !units.contains(where: { $0.number == next }) { chosen.append(next) }
-            next += 1
-        }
-        return chosen.sorted()
-    }
-}

@@ -1,0 +1,68 @@
+import CryptlexModels
+import Foundation
+import Ingestion
+
+/// The file side of a plan: rows read, checked and kept small.
+extension SyncPlanner {
+    /// Reads and checks the file; every row must be valid and a create row. Returns the rows and
+    /// the body fields any row has (what the account's licenses are compared on).
+    static func readFile(_ configuration: RunConfiguration) throws -> (rows: [Wanted], columns: Set<String>) {
+        var ingest = configuration.ingest
+        ingest.markerKey = configuration.markerKey
+        ingest.keepIDAsMetadata = false
+        let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
+        var wanted: [Wanted] = []
+        var columns = Set<String>()
+        var problems: [Diagnostic] = []
+        let idColumn = ingest.idColumn ?? ""
+        let summary = try reader.read { row in
+            problems += row.diagnostics.filter { $0.severity == .error }
+            if row.isValid, row.action != .create {
+                problems.append(Diagnostic(file: configuration.inputPath, line: row.position.line, field: "action",
+                                           message: "plan reads a file of orders as they should be, not of actions: leave out the action column (a refund is revoked = true)"))
+            }
+            if row.isValid, !row.idIsFromColumn {
+                problems.append(Diagnostic(file: configuration.inputPath, line: row.position.line, field: idColumn,
+                                           message: "is empty; plan finds a row's licenses by it"))
+            }
+            guard row.isValid, row.action == .create, row.idIsFromColumn else { return }
+            var extras: [(String, String)] = []
+            if let customer = row.customer {
+                extras.append(("email", customer.email))
+                if let value = customer.firstName { extras.append(("firstName", value)) }
+                if let value = customer.lastName { extras.append(("lastName", value)) }
+                if let value = customer.company { extras.append(("company", value)) }
+            }
+            extras += directoryColumns(row)
+            let body = row.request.jsonBody
+            // Every row's: a field only some rows set (revoked, on refunds) is compared on those.
+            for name in (ChangeWorker.decodeFields(body) ?? [:]).keys where !notCompared.contains(name) { columns.insert(name) }
+            wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,
+                                 body: body, extras: extras))
+        }
+        problems += summary.fileDiagnostics.filter { $0.severity == .error }
+        if !problems.isEmpty { throw InvalidFile(problems: problems, summary: summary) }
+        return (wanted, columns)
+    }
+
+    /// A row's organization and reseller as the columns that made them.
+    private static func directoryColumns(_ row: OrderRow) -> [(String, String)] {
+        var columns: [(String, String)] = []
+        if let organization = row.organization {
+            columns += [("organization.name", organization.name), ("organization.email", organization.email),
+                        ("organization.allowedUsers", String(organization.allowedUsers))]
+            if let value = organization.description { columns.append(("organization.description", value)) }
+            if let address = organization.address {
+                let parts: [(String, String?)] = [("addressLine1", address.addressLine1), ("addressLine2", address.addressLine2), ("city", address.city),
+                                                  ("state", address.state), ("country", address.country), ("postalCode", address.postalCode)]
+                for case let (name, value?) in parts { columns.append(("organization.address.\(name)", value)) }
+            }
+        }
+        if let reseller = row.reseller {
+            columns += [("reseller.name", reseller.name), ("reseller.email", reseller.email), ("reseller.allowedUsers", String(reseller.allowedUsers)),
+                        ("reseller.allowedOrganizations", String(reseller.allowedOrganizations))]
+        }
+        return columns
+    }
+
+}
