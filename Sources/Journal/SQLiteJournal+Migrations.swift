@@ -25,6 +25,7 @@ import GRDB
 ///           state, remoteID, createdByUs, error, updatedAt, UNIQUE(kind, nameKey));
 ///         license.organizationRef, license.resellerRef, customer.organizationRef,
 ///         customer.resellerRef → directory                                      -- v7
+/// an index on license.licenseID (a plan reads what licprov applied to one license)  -- v8
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -136,6 +137,9 @@ extension SQLiteJournal {
                 ALTER TABLE customer ADD COLUMN organizationRef INTEGER REFERENCES directory(id);
                 ALTER TABLE customer ADD COLUMN resellerRef INTEGER REFERENCES directory(id);
                 """)
+        }
+        migrator.registerMigration("v8: licenses by their Cryptlex id") { db in
+            try db.execute(sql: "CREATE INDEX license_licenseID ON license(licenseID)")
         }
         return migrator
     }

@@ -214,6 +214,25 @@ package final class SQLiteJournal: Sendable {
         }
     }
 
+    /// The entries whose row id starts with `prefix` (an index range, not a scan).
+    package func entries(rowIDPrefix prefix: String) throws(JournalError) -> [JournalEntry] {
+        // The first string after every one with the prefix: its last byte raised by one.
+        var end = Array(prefix.utf8)
+        guard let last = end.popLast() else { return [] }
+        end.append(last + 1)
+        return try read("read entries") { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE rowID >= ? AND rowID < ? ORDER BY rowID, unit",
+                             arguments: [prefix, String(decoding: end, as: UTF8.self)]).map(Self.entry)
+        }
+    }
+
+    /// The entries that created or changed license `id` (journal v8 indexes the license id).
+    package func entries(licenseID id: String) throws(JournalError) -> [JournalEntry] {
+        try read("read entries") { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE licenseID = ? ORDER BY id", arguments: [id]).map(Self.entry)
+        }
+    }
+
     /// How many entries are in each state.
     package func counts() throws(JournalError) -> [JournalEntry.State: Int] {
         try read("count entries") { db in

@@ -165,7 +165,13 @@ package enum SyncPlanner {
             }
             let fields = licenses.isEmpty ? [:] : row.fields
             for license in licenses {
-                let steps = diff(row, fields: fields, license, applied: units.applied[license.id], notes: &plan.notes)
+                var steps = diff(row, fields: fields, license, notes: &plan.notes)
+                if !steps.isEmpty, let applied = try units.applied(licenseID: license.id) {
+                    // Drift: every field of the step is what licprov last applied; the account moved.
+                    for index in steps.indices {
+                        steps[index].drift = steps[index].fields.allSatisfy { field in applied[field.name].map { ChangeWorker.same($0, field.new) } ?? false }
+                    }
+                }
                 if steps.isEmpty { plan.unchanged += 1 } else { plan.steps += steps }
             }
             var missing = row.quantity - licenses.count
@@ -173,7 +179,7 @@ package enum SyncPlanner {
                 // A license the apply's journal created that the list does not show is read by id:
                 // the list may lag behind a create (it is there), or it was deleted by hand (404).
                 let listed = Set(licenses.map(\.id))
-                for id in units.createdLicenses(order: row.order) where !listed.contains(id) && missing > 0 {
+                for id in try units.createdLicenses(order: row.order) where !listed.contains(id) && missing > 0 {
                     switch await requests.read(count: { $0.lookups += 1 }, { () async throws(APIError) in try await client.license(id: id) }) {
                     case .success: missing -= 1
                     case .failure(let failure) where failure.status == 404: break
@@ -185,7 +191,7 @@ package enum SyncPlanner {
             if missing > 0 {
                 let markers = Set(licenses.compactMap(\.marker))
                 let createRow = row.createRow(idColumn: idColumn)
-                for unit in units.free(order: row.order, count: missing, presentMarkers: markers) {
+                for unit in try units.free(order: row.order, count: missing, presentMarkers: markers) {
                     var step = SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, row: createRow)
                     step.existing = licenses.count
                     plan.steps.append(step)
@@ -213,19 +219,11 @@ package enum SyncPlanner {
     }
 
     /// The steps that make `license` what `row` says.
-    /// `applied`: what licprov last applied to the license (nil: it never did): a step whose every
-    /// field the file still has as applied restores drift.
-    private static func diff(_ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, applied: [String: JSONAny]?,
-                             notes: inout [String]) -> [SyncPlan.Step] {
+    private static func diff(_ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, notes: inout [String]) -> [SyncPlan.Step] {
         var steps: [SyncPlan.Step] = []
         var updates: [SyncPlan.FieldChange] = []
         func step(_ kind: SyncPlan.Step.Kind, _ fields: [SyncPlan.FieldChange]) -> SyncPlan.Step {
-            var step = SyncPlan.Step(kind: kind, order: row.order, sourceLine: row.line, licenseID: license.id, fields: fields,
-                                     licenseUpdatedAt: license.updatedAt)
-            if let applied {
-                step.drift = fields.allSatisfy { field in applied[field.name].map { ChangeWorker.same($0, field.new) } ?? false }
-            }
-            return step
+            SyncPlan.Step(kind: kind, order: row.order, sourceLine: row.line, licenseID: license.id, fields: fields, licenseUpdatedAt: license.updatedAt)
         }
         for (name, want) in wanted.sorted(by: { $0.key < $1.key }) where !notCompared.contains(name) {
             let have = license.fields[name] ?? .null
