@@ -14,7 +14,15 @@ public actor EmulatorStore {
         public var code: String?
     }
 
-    private var licenses: [String: JSONValue] = [:]
+    private var licenses: [String: JSONValue] = [:] {
+        didSet { licenseVersion &+= 1 }
+    }
+    /// Changes with every write to a license: a paged scan's cursor is good only for one version.
+    private var licenseVersion = 0
+    /// Where the last paged scan stopped: the next page of the same query continues from there,
+    /// instead of matching every earlier license again (paging through 100,000 licenses, 100 a
+    /// page, would otherwise match 50 million times).
+    private var scanCursor: (filter: LicenseFilter, version: Int, nextPage: Int, index: Int)?
     /// When each license was created, in RFC 3339 ticks (for the lookup-lag fault).
     private var licenseCreatedTicks: [String: Int64] = [:]
     private var licenseOrder: [String] = []
@@ -145,6 +153,31 @@ public actor EmulatorStore {
             candidates = licenseOrder
         }
         if filter.newestFirst { candidates.reverse() }
+        // A whole scan in creation order, with every license visible: continued from the cursor.
+        let everythingVisible = licenseOrder.last.map { (licenseCreatedTicks[$0] ?? 0) <= visibleBefore } ?? true
+        if candidates.count == licenseOrder.count, !filter.newestFirst, everythingVisible {
+            var query = filter
+            query.page = 1
+            var index = 0
+            if filter.page > 1 {
+                guard let cursor = scanCursor, cursor.filter == query, cursor.version == licenseVersion, cursor.nextPage == filter.page else {
+                    return page(of: candidates, filter, visibleBefore: visibleBefore)
+                }
+                index = cursor.index
+            }
+            var found: [JSONValue] = []
+            while index < candidates.count, found.count < filter.limit {
+                if let license = licenses[candidates[index]], filter.matches(license, users: users) { found.append(license) }
+                index += 1
+            }
+            scanCursor = (query, licenseVersion, filter.page + 1, index)
+            return found
+        }
+        return page(of: candidates, filter, visibleBefore: visibleBefore)
+    }
+
+    /// One page of `candidates` that match `filter` and are visible.
+    private func page(of candidates: [String], _ filter: LicenseFilter, visibleBefore: Int64) -> [JSONValue] {
         let matching = candidates.lazy.filter { (self.licenseCreatedTicks[$0] ?? 0) <= visibleBefore }
             .compactMap { self.licenses[$0] }.filter { filter.matches($0, users: self.users) }
         return Array(matching.dropFirst((filter.page - 1) * filter.limit).prefix(filter.limit))

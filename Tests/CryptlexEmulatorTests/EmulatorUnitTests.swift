@@ -4,6 +4,36 @@ import Testing
 
 @Suite("Emulator parts without a server")
 struct EmulatorUnitTests {
+    /// Paging a scan continues from where the last page stopped; the pages are what a scan from
+    /// the start gives, also when another query, or a write, comes between two pages.
+    @Test func pagedScansGiveTheSamePagesWithTheirCursor() async throws {
+        let store = EmulatorStore(products: ["p"], seed: 1)
+        for index in 0..<250 {
+            let group = index % 3 == 0 ? "a" : "b"
+            _ = try await store.createLicense(["productId": .string("p"), "metadata": .array([.object(["key": .string("group"), "value": .string(group)])])],
+                                              nowTicks: Int64(index))
+        }
+        func page(_ number: Int, group: String = "a") async throws -> [String] {
+            var filter = try LicenseFilter(query: [("metadata.key[eq]", "group"), ("metadata.value[sw]", group), ("limit", "30"), ("page", String(number))])
+            filter.page = number
+            return await store.findLicenses(filter).compactMap { if case .object(let license) = $0, case .string(let id)? = license["id"] { id } else { nil } }
+        }
+        let all = await store.allLicenses().compactMap { license -> String? in
+            guard case .object(let fields) = license, case .array(let metadata)? = fields["metadata"],
+                  metadata.contains(where: { if case .object(let entry) = $0 { entry["value"] == .string("a") } else { false } }),
+                  case .string(let id)? = fields["id"] else { return nil }
+            return id
+        }
+        #expect(all.count == 84)
+        let first = try await page(1), second = try await page(2)
+        _ = try await page(1, group: "b")  // another query between two pages
+        let third = try await page(3)
+        #expect(first + second + third == Array(all.prefix(90)))
+        _ = try await store.createLicense(["productId": .string("p")], nowTicks: 999)  // a write between two pages
+        #expect(try await page(2) == Array(all[30..<60]))
+        #expect(try await page(3) == Array(all[60..<84]))
+    }
+
     @Test func theFixedWindowResetsAtTheWindowBoundary() async {
         let limiter = FixedWindowRateLimiter(limit: 50, windowSeconds: 5)
         let windowStart: Int64 = 1_800_000_000 * 10_000_000
