@@ -102,13 +102,14 @@ package enum SyncPlanner {
     /// of 100,000 licenses holds 100,000 of these).
     private struct Managed {
         var id: String
+        /// Only for orders whose row wants several licenses (the others need no unit numbers).
         var marker: String?
-        var createdAt: String
         var updatedAt: String?
         var suspended: Bool
         var revoked: Bool
-        /// The fields the file has columns for, as the account has them.
-        var fields: [String: JSONAny]
+        /// The fields the file has columns for, as the account has them, in the order of the
+        /// plan's `columns` (an array, not a dictionary per license).
+        var values: [JSONAny]
     }
 
     /// Fields never compared: how a license is found or who it belongs to, or what cannot change.
@@ -119,7 +120,9 @@ package enum SyncPlanner {
         guard let idColumn = configuration.ingest.idColumn else {
             throw IngestionError.badOption("plan needs --id-column: the order id is how a row finds its licenses")
         }
-        let (wanted, columns) = try readFile(configuration)
+        let (wanted, columnSet) = try readFile(configuration)
+        let columns = columnSet.sorted()
+        let several = Set(wanted.filter { $0.quantity > 1 }.map(\.order))
         var plan = SyncPlan(idColumn: idColumn, products: Array(Set(wanted.map(\.productId))).sorted())
         plan.journalPath = URL(fileURLWithPath: options.journalPath).standardizedFileURL.path
         let counters = RunCounters()
@@ -139,12 +142,11 @@ package enum SyncPlanner {
                 }
                 for snapshot in snapshots {
                     guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
-                    var fields: [String: JSONAny] = [:]
-                    for name in columns { fields[name] = snapshot.fields[name] ?? .null }
                     managed[order, default: []].append(Managed(
-                        id: snapshot.license.id, marker: snapshot.license.metadataValue(forKey: markerKey),
-                        createdAt: snapshot.fields["createdAt"].flatMap(text) ?? "", updatedAt: snapshot.fields["updatedAt"].flatMap(text),
-                        suspended: snapshot.license.suspended == true, revoked: snapshot.license.revoked == true, fields: fields))
+                        id: snapshot.license.id, marker: several.contains(order) ? snapshot.license.metadataValue(forKey: markerKey) : nil,
+                        updatedAt: snapshot.fields["updatedAt"].flatMap(text),
+                        suspended: snapshot.license.suspended == true, revoked: snapshot.license.revoked == true,
+                        values: columns.map { snapshot.fields[$0] ?? .null }))
                     plan.managed += 1
                 }
                 if snapshots.count < 100 { break }
@@ -153,10 +155,8 @@ package enum SyncPlanner {
         plan.requests = counters.snapshot.lookups
         let units = try DerivedUnits(journalPath: options.journalPath)
 
-        var named = Set<String>()
         for row in wanted {
-            named.insert(row.order)
-            let licenses = (managed[row.order] ?? []).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+            let licenses = (managed.removeValue(forKey: row.order) ?? []).sorted { $0.id < $1.id }
             if licenses.count > row.quantity {
                 plan.conflicts.append(SyncPlan.Conflict(order: row.order, sourceLine: row.line, licenseIDs: licenses.map(\.id),
                     message: "\(licenses.count) licenses (\(licenses.map(\.id).joined(separator: ", "))) for a row that wants \(row.quantity); "
@@ -165,7 +165,7 @@ package enum SyncPlanner {
             }
             let fields = licenses.isEmpty ? [:] : row.fields
             for license in licenses {
-                var steps = diff(row, fields: fields, license, notes: &plan.notes)
+                var steps = diff(row, fields: fields, license, columns: columns, notes: &plan.notes)
                 if !steps.isEmpty, let applied = try units.applied(licenseID: license.id) {
                     // Drift: every field of the step is what licprov last applied; the account moved.
                     for index in steps.indices {
@@ -198,7 +198,8 @@ package enum SyncPlanner {
                 }
             }
         }
-        let strays = managed.filter { !named.contains($0.key) }.sorted { $0.key < $1.key }.flatMap { order, licenses in licenses.map { (order, $0) } }
+        // What is left: the managed licenses no row named (each row took its own out).
+        let strays = managed.sorted { $0.key < $1.key }.flatMap { order, licenses in licenses.map { (order, $0) } }
         plan.pruneCandidates = strays.count
         plan.pruneMode = options.prune?.rawValue
         if let mode = options.prune {
@@ -219,14 +220,15 @@ package enum SyncPlanner {
     }
 
     /// The steps that make `license` what `row` says.
-    private static func diff(_ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, notes: inout [String]) -> [SyncPlan.Step] {
+    private static func diff(_ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, columns: [String],
+                             notes: inout [String]) -> [SyncPlan.Step] {
         var steps: [SyncPlan.Step] = []
         var updates: [SyncPlan.FieldChange] = []
         func step(_ kind: SyncPlan.Step.Kind, _ fields: [SyncPlan.FieldChange]) -> SyncPlan.Step {
             SyncPlan.Step(kind: kind, order: row.order, sourceLine: row.line, licenseID: license.id, fields: fields, licenseUpdatedAt: license.updatedAt)
         }
         for (name, want) in wanted.sorted(by: { $0.key < $1.key }) where !notCompared.contains(name) {
-            let have = license.fields[name] ?? .null
+            let have = columns.firstIndex(of: name).map { license.values[$0] } ?? .null
             if ChangeWorker.same(have, want) { continue }
             if want == .null, have == .null { continue }
             let change = SyncPlan.FieldChange(name: name, old: have, new: want)
