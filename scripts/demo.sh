@@ -103,6 +103,18 @@ for organization in json.load(sys.stdin):
 cut -d, -f2,4,11,12 "$work/resellers.results.csv" | head -4
 "$bin/licprov" status --journal "$work/resellers.sqlite" | grep -E '^(resellers|organizations|customers):'
 
+echo "== a nightly sync: the shop's export of every order as it is tonight (licprov plan, then apply)"
+echo "   (managed: the licenses carrying shop_order on prod-desktop; the demo's other licenses are never read or touched)"
+printf 'shop_order,productId,allowedActivations,revoked\nS-1,prod-desktop,2,false\nS-2,prod-desktop,2,false\nS-3,prod-desktop,2,false\nS-4,prod-desktop,2,false\n' >"$work/shop.csv"
+"$bin/licprov" apply "$work/shop.csv" --id-column shop_order --api-url "$url" --yes >/dev/null
+echo "-- night 1 applied (4 licenses); night 2: S-1 upgraded to 5 seats, S-2 refunded, S-4 gone, S-5 new:"
+printf 'shop_order,productId,allowedActivations,revoked\nS-1,prod-desktop,5,false\nS-2,prod-desktop,2,true\nS-3,prod-desktop,2,false\nS-5,prod-desktop,2,false\n' >"$work/shop.csv"
+"$bin/licprov" plan "$work/shop.csv" --id-column shop_order --api-url "$url" --prune suspend --max-prune 1 --detailed-exitcode && status=0 || status=$?
+echo "exit code: $status (2: changes to make)"
+"$bin/licprov" apply "$work/shop.csv" --id-column shop_order --api-url "$url" --prune suspend --max-prune 1 --yes | tail -3
+"$bin/licprov" plan "$work/shop.csv" --id-column shop_order --api-url "$url" --prune suspend --max-prune 1 --detailed-exitcode && status=0 || status=$?
+echo "exit code: $status (0: the account equals the file)"
+
 echo "== a reseller's Excel sheet as they send it: refused (65) as it is, provisioned through its profile (samples/reseller-acme.toml)"
 cp samples/reseller-acme.xlsx "$work/acme.xlsx"
 "$bin/licprov" validate "$work/acme.xlsx" --product-id prod-desktop --max-problems 3 && status=0 || status=$?
