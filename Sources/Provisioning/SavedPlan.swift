@@ -59,22 +59,13 @@ package enum SavedPlan {
         }
         // Creates: how many licenses each order has now, by its id metadata, 100 orders a request.
         let creates = steps.filter { $0.kind == .create }
-        var counts: [String: Int] = [:]
         let orders = Array(Set(creates.map(\.order))).sorted()
-        await requests.listByValues(orders, client: client, filter: "metadata.value", batched: {
-            LicenseQuery(metadataKey: plan.idColumn, metadataValues: $0)
-        }, single: { .query(LicenseQuery(metadataKey: plan.idColumn, metadataValue: $0)) }) { asked, snapshots in
-            guard let snapshots else { failed = "a read failed"; return }
-            let wanted = Set(asked)
-            for snapshot in snapshots {
-                if let order = snapshot.license.metadataValue(forKey: plan.idColumn), wanted.contains(order) { counts[order, default: 0] += 1 }
-            }
-        }
+        let counts = try await SyncPlanner.count(orders, idColumn: plan.idColumn, requests: requests, client: client)
         for order in orders {
             let existing = creates.first { $0.order == order }?.existing ?? 0
             if counts[order, default: 0] != existing { reasons.append("\(order) has \(counts[order, default: 0]) licenses, the plan saw \(existing)") }
         }
-        if let failed { throw JournalAudit.Unavailable(reason: failed) }
+        if let failed { throw SyncPlanner.Unreadable(reason: failed) }
         if !reasons.isEmpty { throw Stale(reasons: reasons) }
     }
 }

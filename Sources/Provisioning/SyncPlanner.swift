@@ -11,7 +11,7 @@ import Scheduling
 ///    should exist, not what to do); an invalid file is refused with its problems.
 /// 2. The managed licenses — those with the id column's metadata entry, on the products the file
 ///    names — are listed, 100 a page (`metadata.key[eq]`, `productId[eq]`): a plan of 10,000
-///    unchanged licenses costs 100 requests and no write.
+///    unchanged licenses costs 101 requests (the last page empty) and no write.
 /// 3. Each row against its licenses: none or fewer than `quantity` → creates; more → a conflict
 ///    (which one would go? licprov does not guess); each license's fields that the file has
 ///    columns for, compared as JSON (date-times as instants): `revoked`, `suspended` and `expiresAt`
@@ -65,6 +65,29 @@ package enum SyncPlanner {
                 + "--max-prune allows (\(limit)); nothing was planned. A truncated export looks like this: check the file. "
                 + "If they really should go, pass --max-prune \(candidates)."
         }
+    }
+
+    /// A read of the account failed: nothing can be said about what differs.
+    package struct Unreadable: Error, LocalizedError, Sendable {
+        package var reason: String
+        package var errorDescription: String? { "the plan could not read the account: \(reason)" }
+    }
+
+    /// How many licenses carry each of `orders` as their `idColumn` entry now (100 orders a request).
+    static func count(_ orders: [String], idColumn: String, requests: RunRequests, client: CryptlexClient) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        var failed: String?
+        await requests.listByValues(orders, client: client, filter: "metadata.value", batched: {
+            LicenseQuery(metadataKey: idColumn, metadataValues: $0)
+        }, single: { .query(LicenseQuery(metadataKey: idColumn, metadataValue: $0)) }) { asked, snapshots in
+            guard let snapshots else { failed = "a list request failed"; return }
+            let wanted = Set(asked)
+            for snapshot in snapshots {
+                if let order = snapshot.license.metadataValue(forKey: idColumn), wanted.contains(order) { counts[order, default: 0] += 1 }
+            }
+        }
+        if let failed { throw Unreadable(reason: failed) }
+        return counts
     }
 
     /// What a row wants, kept while the account is read: its body as bytes (a 100,000-row file
@@ -138,7 +161,7 @@ package enum SyncPlanner {
                     try await client.findLicenseSnapshots(query, page: page, limit: 100)
                 }) {
                 case .success(let found): snapshots = found
-                case .failure(let failure): throw JournalAudit.Unavailable(reason: failure.reason)
+                case .failure(let failure): throw Unreadable(reason: failure.reason)
                 }
                 for snapshot in snapshots {
                     guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
@@ -183,7 +206,7 @@ package enum SyncPlanner {
                     switch await requests.read(count: { $0.lookups += 1 }, { () async throws(APIError) in try await client.license(id: id) }) {
                     case .success: missing -= 1
                     case .failure(let failure) where failure.status == 404: break
-                    case .failure(let failure): throw JournalAudit.Unavailable(reason: failure.reason)
+                    case .failure(let failure): throw Unreadable(reason: failure.reason)
                     }
                 }
                 plan.requests = counters.snapshot.lookups
@@ -197,6 +220,22 @@ package enum SyncPlanner {
                     plan.steps.append(step)
                 }
             }
+        }
+        // A license made while the pages were read can be missed by offset paging: every order the
+        // plan would create licenses for is counted again, directly (100 orders a request), and a
+        // create the account no longer needs is dropped, not guessed at.
+        let creates = plan.steps.filter { $0.kind == .create }
+        if !creates.isEmpty {
+            let counts = try await count(Array(Set(creates.map(\.order))).sorted(), idColumn: idColumn, requests: requests, client: client)
+            var extra: [String: Int] = [:]
+            for step in creates { extra[step.order] = max(0, counts[step.order, default: 0] - (step.existing ?? 0)) }
+            plan.steps.removeAll { step in
+                guard step.kind == .create, let more = extra[step.order], more > 0 else { return false }
+                extra[step.order] = more - 1
+                plan.notes.append("\(step.order): a license for it appeared while the plan read the account; not created (plan again to compare it)")
+                return true
+            }
+            plan.requests = counters.snapshot.lookups
         }
         // What is left: the managed licenses no row named (each row took its own out).
         let strays = managed.sorted { $0.key < $1.key }.flatMap { order, licenses in licenses.map { (order, $0) } }

@@ -62,7 +62,7 @@ extension ExitStatus {
             default: return .invalidInput
             }
         case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing, is JournalLock.Held, is CocoaError: return .journalFailure
-        case is APIUnreachable, is JournalAudit.Unavailable: return .apiUnreachable
+        case is APIUnreachable, is JournalAudit.Unavailable, is SyncPlanner.Unreadable: return .apiUnreachable
         case is CredentialError: return .usage
         default:
             Output.error("licprov: an internal error (\(type(of: error))): please report it with the command line and this message")
