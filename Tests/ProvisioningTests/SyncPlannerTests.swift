@@ -72,4 +72,27 @@ struct SyncPlannerTests {
             #expect(pruned.steps.allSatisfy { $0.prune })
         }
     }
+
+    /// A shop's status column through a value table (`paid` → not revoked, `refunded` → revoked):
+    /// the plan revokes the refunded order's license and leaves the paid ones alone.
+    @Test func aStatusColumnThroughAValueTableBecomesRevocations() async throws {
+        try await withRunBench { bench in
+            try bench.write(ordersHeader + orders(3))
+            _ = try await bench.run(bench.configuration(idColumn: "order_id"))
+            try bench.write("order_id,productId,allowedActivations,status\nORD-1,prod-1,2,paid\nORD-2,prod-1,2,Refunded\nORD-3,prod-1,2,paid\n")
+            var configuration = bench.configuration(idColumn: "order_id")
+            configuration.ingest.valueTables = [ValueTable(column: "status", entries: [
+                .init(value: "paid", fields: [.init(name: "revoked", value: "false")]),
+                .init(value: "refunded", fields: [.init(name: "revoked", value: "true")]),
+            ])]
+            let client = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+                                        transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+            let plan = try await SyncPlanner.plan(configuration: configuration, options: .init(journalPath: bench.directory + "/apply.sqlite"),
+                                                  client: client)
+            try await client.shutdown()
+            #expect(plan.steps.map(\.kind) == [.revoke])
+            #expect(plan.steps.first?.order == "ORD-2")
+            #expect(plan.unchanged == 2)
+        }
+    }
 }
