@@ -53,10 +53,16 @@ extension RowMapper {
         }
         // Metadata from the row's own cells (the target's entry finds the license; it is no change).
         let ownKeys = (row.request.metadata ?? []).map(\.key).filter { !row.metadataFromDefaults.contains($0) }
-        for key in ownKeys where key != targetMetadata {
-            problem("metadata.\(key)", action == .update
-                ? "cannot be changed by update: Cryptlex replaces a license's whole metadata list, which would drop licprov's marker"
-                : "is not used by \(action.rawValue); leave it empty")
+        // An update may replace the whole list when it carries licprov's marker entry (as `plan`
+        // writes it): then nothing of licprov's is dropped. Single entries cannot be changed alone.
+        if action == .update, let markerKey, ownKeys.contains(markerKey) {
+            changed.append("metadata")
+        } else {
+            for key in ownKeys where key != targetMetadata {
+                problem("metadata.\(key)", action == .update
+                    ? "cannot be changed by update: Cryptlex replaces a license's whole metadata list, which would drop licprov's marker"
+                    : "is not used by \(action.rawValue); leave it empty")
+            }
         }
         switch action {
         case .setExpiry:

@@ -244,12 +244,27 @@ struct ChangeWorker: Sendable {
         return String(decoding: (try? encoder.encode(fields)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
-    /// Equal as JSON, with date-times compared as instants (`…00Z` and `…00.0000000Z` agree).
+    /// Equal as JSON, with date-times compared as instants (`…00Z` and `…00.0000000Z` agree) and
+    /// metadata lists by their entries' keys and values (the server adds an `id` and
+    /// `viewPermissions` to each entry it keeps).
     static func same(_ a: JSONAny, _ b: JSONAny) -> Bool {
         if a == b { return true }
+        if case .array(let x) = a, case .array(let y) = b, x.count == y.count, let first = metadataPairs(x), let second = metadataPairs(y) {
+            return first == second
+        }
         if case .string(let x) = a, case .string(let y) = b, let first = CryptlexTimestamp(x)?.date, let second = CryptlexTimestamp(y)?.date {
             return abs(first.timeIntervalSince(second)) < 0.001
         }
         return false
+    }
+
+    /// A metadata list as (key, value) pairs, in order; nil when `entries` is not one.
+    static func metadataPairs(_ entries: [JSONAny]) -> [[String]]? {
+        var pairs: [[String]] = []
+        for entry in entries {
+            guard case .object(let fields) = entry, case .string(let key)? = fields["key"], case .string(let value)? = fields["value"] else { return nil }
+            pairs.append([key, value])
+        }
+        return pairs
     }
 }

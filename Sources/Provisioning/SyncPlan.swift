@@ -127,7 +127,7 @@ package struct SyncPlan: Codable, Sendable, Equatable {
                 lines.append("+ create \(step.order)\(step.unit.map { $0 > 1 ? " #\($0)" : "" } ?? "")\(line)")
             default:
                 let sign = step.prune ? "-" : "~"
-                let fields = step.fields.map { "\($0.name) \(Self.show($0.old)) → \(Self.show($0.new))" }.joined(separator: ", ")
+                let fields = step.fields.flatMap(Self.describe).joined(separator: ", ")
                 let origin = step.drift.map { $0 ? " [drift: the account changed; restoring the file's]" : " [the file changed]" } ?? ""
                 lines.append("\(sign) \(step.kind.rawValue) \(step.order) \(step.licenseID ?? "")\(line)"
                     + (step.prune ? ": no row names it" : fields.isEmpty ? "" : ": \(fields)") + origin)
@@ -139,6 +139,16 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         for note in notes { lines.append("note: \(note)") }
         lines.append("plan: \(tally); \(managed) managed licenses read in \(requests) requests, nothing written")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A field's change as the diff shows it; a metadata list by the entries that change.
+    static func describe(_ change: FieldChange) -> [String] {
+        if change.name == "metadata", case .array(let old) = change.old, case .array(let new) = change.new,
+           let before = ChangeWorker.metadataPairs(old), let after = ChangeWorker.metadataPairs(new) {
+            let was = Dictionary(before.map { ($0[0], $0[1]) }, uniquingKeysWith: { first, _ in first })
+            return after.filter { was[$0[0]] != $0[1] }.map { "metadata.\($0[0]) \(was[$0[0]] ?? "none") → \($0[1])" }
+        }
+        return ["\(change.name) \(show(change.old)) → \(show(change.new))"]
     }
 
     static func show(_ value: JSONAny) -> String {

@@ -16,8 +16,10 @@ import Scheduling
 ///    (which one would go? licprov does not guess); each license's fields that the file has
 ///    columns for, compared as JSON (date-times as instants): `revoked`, `suspended` and `expiresAt`
 ///    become revoke/unrevoke, suspend/unsuspend, set-expiry; the others one update of the fields
-///    that differ (a field the API cannot update is said, not planned). Metadata, the customer,
-///    organization and reseller are not compared yet.
+///    that differ (a field the API cannot update is said, not planned). Metadata per key: the
+///    file's keys take the file's values, every other entry stays, and the update sends the whole
+///    list (only for a license with licprov's marker entry, which an update row must carry). The
+///    customer, organization and reseller are not compared.
 /// 4. Managed licenses no row names are prune candidates, touched only with `--prune`, and then
 ///    only up to `--max-prune` (a truncated export must never suspend a customer base).
 package enum SyncPlanner {
@@ -109,6 +111,12 @@ package enum SyncPlanner {
             return fields
         }
 
+        /// The row's metadata entries as (key, value) pairs (the id's entry is not among them).
+        var metadata: [[String]] {
+            guard case .array(let entries)? = ChangeWorker.decodeFields(body)?["metadata"] else { return [] }
+            return ChangeWorker.metadataPairs(entries) ?? []
+        }
+
         /// The row a create sends, as `run` reads rows: the body, the id as metadata, the extras.
         func createRow(idColumn: String) -> [String: JSONAny] {
             var row = ChangeWorker.decodeFields(body) ?? [:]
@@ -188,7 +196,7 @@ package enum SyncPlanner {
             }
             let fields = licenses.isEmpty ? [:] : row.fields
             for license in licenses {
-                var steps = diff(row, fields: fields, license, columns: columns, notes: &plan.notes)
+                var steps = diff(row, fields: fields, license, columns: columns, markerKey: configuration.markerKey, notes: &plan.notes)
                 if !steps.isEmpty, let applied = try units.applied(licenseID: license.id) {
                     // Drift: every field of the step is what licprov last applied; the account moved.
                     for index in steps.indices {
@@ -259,7 +267,7 @@ package enum SyncPlanner {
     }
 
     /// The steps that make `license` what `row` says.
-    private static func diff(_ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, columns: [String],
+    private static func diff(_ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, columns: [String], markerKey: String?,
                              notes: inout [String]) -> [SyncPlan.Step] {
         var steps: [SyncPlan.Step] = []
         var updates: [SyncPlan.FieldChange] = []
@@ -281,6 +289,26 @@ package enum SyncPlanner {
                 } else {
                     notes.append("\(row.order) (line \(row.line)): \(name) differs (the account has \(SyncPlan.show(have)), the file \(SyncPlan.show(want))) "
                         + "but the API cannot change it on an existing license")
+                }
+            }
+        }
+        if let index = columns.firstIndex(of: "metadata") {
+            let wantedEntries = row.metadata
+            if !wantedEntries.isEmpty, case .array(let entries) = license.values[index], let have = ChangeWorker.metadataPairs(entries) {
+                // Per key: the file's keys take the file's values; every other entry (licprov's
+                // marker, the order id, anyone's) stays, in its place. The PATCH sends the whole list.
+                var merged = have
+                for pair in wantedEntries {
+                    if let at = merged.firstIndex(where: { $0[0] == pair[0] }) { merged[at][1] = pair[1] } else { merged.append(pair) }
+                }
+                if merged != have {
+                    let asJSON: ([[String]]) -> JSONAny = { .array($0.map { .object(["key": .string($0[0]), "value": .string($0[1])]) }) }
+                    if let markerKey, have.contains(where: { $0[0] == markerKey }) {
+                        updates.append(SyncPlan.FieldChange(name: "metadata", old: asJSON(have), new: asJSON(merged)))
+                    } else {
+                        notes.append("\(row.order) (line \(row.line)): its metadata differs, but the license has no licprov marker entry; "
+                            + "the whole list a change must send is not planned for it (change it in Cryptlex)")
+                    }
                 }
             }
         }

@@ -162,4 +162,28 @@ struct SyncEndToEndTests {
         #expect(fresh.status == 0, "\(fresh.stdout)\(fresh.stderr)")
         #expect(try await LifecycleChaosTests.licensesByOrder(emulator)["O-2"]?["allowedActivations"] as? Int == 7)
     }
+
+    /// Metadata per key: the file's entry changes, licprov's marker and the order id stay (the
+    /// update sends the whole list); the next plan finds nothing to do.
+    @Test func metadataChangesPerKeyKeepLicprovsEntries() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try scratch.write("shop.csv", "order_id,productId,metadata.plan\nM-1,prod-1,basic\nM-2,prod-1,basic\n")
+        let common = [path, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"]
+        #expect(try await BuiltBinaries.runOffPool("licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token).status == 0)
+        let marker = (try await LifecycleChaosTests.licensesByOrder(emulator)["M-1"]?["metadata"] as? [[String: Any]])?
+            .first { $0["key"] as? String == "licprov_request" }?["value"] as? String
+        #expect(marker != nil)
+        try "order_id,productId,metadata.plan\nM-1,prod-1,pro\nM-2,prod-1,basic\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let plan = try await BuiltBinaries.runOffPool("licprov", ["plan"] + common, environment: RunCommandTests.token)
+        #expect(plan.stdout.contains("metadata.plan basic → pro"), "\(plan.stdout)")
+        let applied = try await BuiltBinaries.runOffPool("licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        let entries = (try await LifecycleChaosTests.licensesByOrder(emulator)["M-1"]?["metadata"] as? [[String: Any]] ?? [])
+            .map { "\($0["key"] as? String ?? "")=\($0["value"] as? String ?? "")" }
+        #expect(entries == ["plan=pro", "order_id=M-1", "licprov_request=\(marker ?? "")"])
+        let again = try await SyncEndToEndTests.plan(common + ["--detailed-exitcode"])
+        #expect(again.status == 0)
+    }
 }

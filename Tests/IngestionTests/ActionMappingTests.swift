@@ -9,6 +9,20 @@ import Testing
 struct ActionMappingTests {
     static let options = IngestOptions(idColumn: "order_id", defaults: [("productId", "p1")])
 
+    /// An update may replace the whole metadata list when the list carries licprov's marker entry
+    /// (as `plan` writes it); a single entry alone stays refused (it would drop the marker).
+    @Test func anUpdateReplacesTheWholeMetadataListOnlyWithTheMarkerInIt() throws {
+        var options = Self.options
+        options.markerKey = "licprov_request"
+        let ndjson = #"{"order_id":"U-1","action":"update","licenseId":"L-1","metadata":[{"key":"plan","value":"pro"},{"key":"licprov_request","value":"lp-1"}]}"#
+            + "\n" + #"{"order_id":"U-2","action":"update","licenseId":"L-2","metadata":[{"key":"plan","value":"pro"}]}"# + "\n"
+        let result = try read("t.ndjson", ndjson, options)
+        #expect(result.rows[0].isValid)
+        #expect(result.rows[0].changedFields == ["metadata"])
+        #expect(result.rows[0].request.metadata?.map(\.key) == ["plan", "licprov_request"])
+        #expect(result.messages == ["t.ndjson:2: metadata.plan: cannot be changed by update: Cryptlex replaces a license's whole metadata list, which would drop licprov's marker"])
+    }
+
     @Test func everyActionIsReadFromItsColumnInAnyCommonSpelling() throws {
         let csv = """
         order_id,action,licenseId,expiresAt,allowedActivations
