@@ -1,3 +1,5 @@
+import Foundation
+
 /// The body of `POST /v3/organizations` (`OrganizationCreateRequestModel`): a customer company,
 /// optionally under a reseller.
 package struct OrganizationRequest: Codable, Sendable, Hashable {
@@ -71,5 +73,14 @@ package struct DirectoryRecord: Decodable, Sendable, Equatable {
         self.name = name
         self.email = email
         self.resellerId = resellerId
+    }
+}
+
+/// An organization's or reseller's name as licprov compares it — in a file, in the journal and
+/// against the account: trimmed, and the same whatever its case (`Acme GmbH` and `ACME GMBH ` are
+/// one, as a person reading the sheet would take them).
+package enum DirectoryName {
+    package static func key(_ name: String) -> String {
+        name.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
     }
 }

@@ -29,12 +29,6 @@ package enum DirectoryField: String, Sendable, CaseIterable, Hashable {
         uniqueKeysWithValues: allCases.map { (LicenseFieldTable.normalize($0.rawValue), $0) })
 }
 
-/// A name as licprov compares it: trimmed, and the same whatever its case (two spellings that
-/// differ only in case are one organization, as a person reading the sheet would take them).
-package enum DirectoryName {
-    package static func key(_ name: String) -> String { name.trimmed.lowercased() }
-}
-
 enum DirectoryColumns {
     /// The organization and reseller a create row's directory cells describe, each problem reported
     /// through `problem` with the column (or `--set`) that would supply what is missing.

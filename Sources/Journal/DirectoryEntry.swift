@@ -1,8 +1,9 @@
+import CryptlexModels
 import Foundation
 import GRDB
 
 /// An organization or a reseller as the journal knows it: found or created once per journal by
-/// name (trimmed, any case), however many licenses name it. The same states as a customer's.
+/// name (``DirectoryName``), however many licenses name it. The same states as a customer's.
 package struct DirectoryEntry: Sendable, Equatable {
     package enum Kind: String, Sendable, CaseIterable {
         case organization, reseller
@@ -22,17 +23,12 @@ package struct DirectoryEntry: Sendable, Equatable {
     package var remoteID: String?
     package var createdByUs: Bool
     package var error: String?
-
-    /// Names compare trimmed and case-insensitively (`Acme GmbH` and `ACME GMBH ` are one).
-    package static func key(_ name: String) -> String {
-        name.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-    }
 }
 
 extension SQLiteJournal {
     /// The organization or reseller with this name, registering it when new; returns its row.
     static func directory(_ kind: DirectoryEntry.Kind, name: String, body: [UInt8], resellerRef: Int64?, in db: Database) throws -> DirectoryEntry {
-        let key = DirectoryEntry.key(name)
+        let key = DirectoryName.key(name)
         try db.cachedStatement(sql: """
             INSERT INTO directory (kind, name, nameKey, body, resellerRef, state, updatedAt)
             VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(kind, nameKey) DO NOTHING
@@ -73,10 +69,12 @@ extension SQLiteJournal {
     }
 
     /// Organizations and resellers not looked up yet that a license not yet settled needs: what a
-    /// run resolves first, together, by name.
+    /// run resolves first, together, by name. (Every run asks; a journal with none pending — most of
+    /// them — is answered without reading its licenses.)
     package func pendingDirectory() throws(JournalError) -> [DirectoryEntry] {
         try read("list organizations and resellers") { db in
-            try Row.fetchAll(db, sql: """
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM directory WHERE state = 'pending')") == true else { return [] }
+            return try Row.fetchAll(db, sql: """
                 SELECT * FROM directory WHERE state = 'pending' AND id IN (
                     SELECT organizationRef FROM license WHERE state NOT IN ('created', 'recovered') AND organizationRef IS NOT NULL
                     UNION SELECT resellerRef FROM license WHERE state NOT IN ('created', 'recovered') AND resellerRef IS NOT NULL

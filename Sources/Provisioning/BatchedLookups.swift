@@ -47,14 +47,6 @@ enum BatchedLookups {
     /// Every license carrying one of `markers` under `markerKey`, all pages; nil when a request
     /// failed. One value a request (`eq`) once the API refused `in` this run.
     static func list(_ markers: [String], markerKey: String, requests: RunRequests, client: CryptlexClient) async -> [License]? {
-        var all: [License] = []
-        var failed = false
-        await requests.listByValues(markers, client: client, filter: "metadata.value",
-                                    batched: { LicenseQuery(metadataKey: markerKey, metadataValues: $0) },
-                                    single: { .query(LicenseQuery(metadataKey: markerKey, metadataValue: $0)) }) { _, snapshots in
-            guard let snapshots else { failed = true; return }
-            all += snapshots.map(\.license)
-        }
-        return failed ? nil : all
+        await requests.licenses(metadataKey: markerKey, values: markers, client: client)?.map(\.license)
     }
 }

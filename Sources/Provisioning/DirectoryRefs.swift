@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
@@ -11,7 +12,7 @@ struct DirectoryRefs {
     mutating func register(_ row: OrderRow, in registration: SQLiteJournal.Registration) throws -> (organization: Int64?, reseller: Int64?) {
         var resellerRef: Int64?
         if let reseller = row.reseller {
-            let key = DirectoryEntry.key(reseller.name)
+            let key = DirectoryName.key(reseller.name)
             if let id = resellers[key] { resellerRef = id } else {
                 let id = try registration.directory(.reseller, name: reseller.name, body: Self.json(reseller), resellerRef: nil).id
                 resellers[key] = id
@@ -20,7 +21,7 @@ struct DirectoryRefs {
         }
         var organizationRef: Int64?
         if let organization = row.organization {
-            let key = DirectoryEntry.key(organization.name)
+            let key = DirectoryName.key(organization.name)
             if let id = organizations[key] { organizationRef = id } else {
                 let id = try registration.directory(.organization, name: organization.name, body: Self.json(organization),
                                                     resellerRef: resellerRef).id

@@ -129,8 +129,8 @@ actor DirectoryResolver: ResolvesOnce {
 
     /// What a lookup's records with the entry's name decide: nil when there is none (create it).
     private func settle(_ entry: DirectoryEntry, matches: [DirectoryRecord], resellerID: String?, createdByUs: Bool) -> Result<String, Failure>? {
-        let key = DirectoryEntry.key(entry.name)
-        var named = matches.filter { DirectoryEntry.key($0.name) == key }
+        let key = DirectoryName.key(entry.name)
+        var named = matches.filter { DirectoryName.key($0.name) == key }
         if named.count > 1, entry.kind == .organization {
             let underReseller = named.filter { $0.resellerId == resellerID }
             if underReseller.count == 1 { named = underReseller }
@@ -200,9 +200,9 @@ actor DirectoryResolver: ResolvesOnce {
             if failure.status == 400 { requests.operators.refuse(.in, filter: "name", reason: failure.reason) }
             return
         }
-        let byKey = Dictionary(grouping: found, by: { DirectoryEntry.key($0.name) })
+        let byKey = Dictionary(grouping: found, by: { DirectoryName.key($0.name) })
         for entry in batch {
-            let matches = byKey[DirectoryEntry.key(entry.name)] ?? []
+            let matches = byKey[DirectoryName.key(entry.name)] ?? []
             if matches.isEmpty {
                 knownAbsent.insert(entry.id)
                 continue

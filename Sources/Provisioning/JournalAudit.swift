@@ -176,16 +176,10 @@ package struct JournalAudit: Sendable {
         }
         // Licenses this journal changed but did not create: read by id.
         let changedOnly = changes.keys.filter { !createdIDs.contains($0) }.sorted()
-        var current: [String: LicenseSnapshot] = [:]
-        await requests.listByValues(changedOnly, client: client, filter: "id", batched: { ids in
-            var query = LicenseQuery()
-            query.ids = ids
-            return query
-        }, single: { .id($0) }) { _, snapshots in
-            guard let snapshots else { failed = "a read of a changed license failed (see the log)"; return }
-            for snapshot in snapshots { current[snapshot.license.id] = snapshot }
+        guard let read = await requests.licenses(ids: changedOnly, client: client) else {
+            throw Unavailable(reason: "a read of a changed license failed (see the log)")
         }
-        if let failed { throw Unavailable(reason: failed) }
+        let current = Dictionary(read.map { ($0.license.id, $0) }, uniquingKeysWith: { first, _ in first })
         for id in changedOnly {
             let applied = changes[id] ?? []
             guard let last = applied.last else { continue }

@@ -12,8 +12,6 @@ package enum JournalReport {
         package var customers: [CustomerRecord.State: Int] = [:]
         /// Organizations and resellers, by state.
         package var directory: [DirectoryEntry.Kind: [CustomerRecord.State: Int]] = [:]
-        /// Users, organizations and resellers licprov created (undo leaves them in place).
-        package var createdDirectory: (users: Int, organizations: Int, resellers: Int) = (0, 0, 0)
         /// Changes to existing licenses (every action but create), by action and state.
         package var changes: [LicenseAction: [JournalEntry.State: Int]] = [:]
         package var total: Int { counts.values.reduce(0, +) }
@@ -34,8 +32,12 @@ package enum JournalReport {
         var status = Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(), customers: try journal.customerCounts())
         status.changes = try journal.actionCounts().filter { $0.key.isChange }
         status.directory = try journal.directoryCounts()
-        status.createdDirectory = try journal.createdByUs()
         return status
+    }
+
+    /// How many users, organizations and resellers the journal created (what `undo` leaves in place).
+    package static func createdByUs(journalPath path: String) throws -> (users: Int, organizations: Int, resellers: Int) {
+        try open(path).createdByUs()
     }
 
     /// Rebuilds the results file from the journal alone, in file order, one line at a time.

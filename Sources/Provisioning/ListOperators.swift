@@ -81,4 +81,33 @@ extension RunRequests {
             }
         }
     }
+
+    /// The licenses with these ids, 100 a request; nil when a read failed.
+    func licenses(ids: [String], client: CryptlexClient) async -> [LicenseSnapshot]? {
+        await collect(ids, client: client, filter: "id", batched: { ids in
+            var query = LicenseQuery()
+            query.ids = ids
+            return query
+        }, single: { .id($0) })
+    }
+
+    /// The licenses whose metadata entry `key` holds one of `values`, 100 values a request; nil
+    /// when a read failed. (A list filters on key and value separately: the caller checks that the
+    /// value it wants is under `key`.)
+    func licenses(metadataKey key: String, values: [String], client: CryptlexClient) async -> [LicenseSnapshot]? {
+        await collect(values, client: client, filter: "metadata.value", batched: { LicenseQuery(metadataKey: key, metadataValues: $0) },
+                      single: { .query(LicenseQuery(metadataKey: key, metadataValue: $0)) })
+    }
+
+    /// Everything ``listByValues(_:client:filter:batched:single:found:)`` finds, or nil when a request failed.
+    private func collect(_ values: [String], client: CryptlexClient, filter: String, batched: ([String]) -> LicenseQuery,
+                         single: (String) -> SingleLookup) async -> [LicenseSnapshot]? {
+        var all: [LicenseSnapshot] = []
+        var failed = false
+        await listByValues(values, client: client, filter: filter, batched: batched, single: single) { _, snapshots in
+            guard let snapshots else { failed = true; return }
+            all += snapshots
+        }
+        return failed ? nil : all
+    }
 }

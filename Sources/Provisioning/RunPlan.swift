@@ -168,8 +168,8 @@ struct RunPlanner: Sendable {
         let template = row.prepared ?? Self.template(for: row, configuration: configuration)
         var fingerprinted = template + [0] + Array((customerKey ?? "").utf8)
         // The organization and reseller by name (not for rows without them: their fingerprints stay as they were).
-        if let organization = row.organization { fingerprinted += [0, 1] + Array(DirectoryEntry.key(organization.name).utf8) }
-        if let reseller = row.reseller { fingerprinted += [0, 2] + Array(DirectoryEntry.key(reseller.name).utf8) }
+        if let organization = row.organization { fingerprinted += [0, 1] + Array(DirectoryName.key(organization.name).utf8) }
+        if let reseller = row.reseller { fingerprinted += [0, 2] + Array(DirectoryName.key(reseller.name).utf8) }
         let hash = BodyFingerprint.value(fingerprinted)
         let line = row.position.line
         for unit in 1...max(1, row.quantity) {

@@ -37,18 +37,13 @@ package enum SavedPlan {
         let steps = plan.steps.filter { !ours.contains($0.syncID) }
         let requests = RunRequests.make(configuration, stop: StopSignal(), counters: RunCounters())
         var reasons: [String] = []
-        var failed: String?
         // Changes: each license as it is now, by id, 100 a request.
         let changes = steps.filter { $0.kind != .create }
-        var now: [String: String] = [:]
-        await requests.listByValues(changes.compactMap(\.licenseID), client: client, filter: "id", batched: { ids in
-            var query = LicenseQuery()
-            query.ids = ids
-            return query
-        }, single: { .id($0) }) { _, snapshots in
-            guard let snapshots else { failed = "a read failed"; return }
-            for snapshot in snapshots { now[snapshot.license.id] = snapshot.fields["updatedAt"].flatMap(SyncPlanner.text) ?? "" }
+        guard let current = await requests.licenses(ids: changes.compactMap(\.licenseID), client: client) else {
+            throw SyncPlanner.Unreadable(reason: "a read of the plan's licenses failed")
         }
+        var now: [String: String] = [:]
+        for snapshot in current { now[snapshot.license.id] = snapshot.fields["updatedAt"].flatMap(SyncPlanner.text) ?? "" }
         for step in changes {
             guard let id = step.licenseID else { continue }
             switch now[id] {
@@ -65,7 +60,6 @@ package enum SavedPlan {
             let existing = creates.first { $0.order == order }?.existing ?? 0
             if counts[order, default: 0] != existing { reasons.append("\(order) has \(counts[order, default: 0]) licenses, the plan saw \(existing)") }
         }
-        if let failed { throw SyncPlanner.Unreadable(reason: failed) }
         if !reasons.isEmpty { throw Stale(reasons: reasons) }
     }
 }

@@ -183,8 +183,10 @@ package struct SyncPlan: Codable, Sendable, Equatable {
                 row = ["action": .string(LicenseAction.update.rawValue), "licenseId": .string(step.licenseID ?? "")]
                 for field in step.fields { row[field.name] = field.new }
             case .setExpiry:
+                // No expiry in the file (null) is set-expiry's `perpetual`.
+                let expiry = step.fields.first?.new ?? .null
                 row = ["action": .string(LicenseAction.setExpiry.rawValue), "licenseId": .string(step.licenseID ?? ""),
-                       "expiresAt": step.fields.first?.new == .null ? .string("perpetual") : step.fields.first?.new ?? .string("perpetual")]
+                       "expiresAt": expiry == .null ? .string("perpetual") : expiry]
             default:
                 row = ["action": .string(step.kind.rawValue), "licenseId": .string(step.licenseID ?? "")]
             }

@@ -77,18 +77,14 @@ package enum SyncPlanner {
 
     /// How many licenses carry each of `orders` as their `idColumn` entry now (100 orders a request).
     static func count(_ orders: [String], idColumn: String, requests: RunRequests, client: CryptlexClient) async throws -> [String: Int] {
-        var counts: [String: Int] = [:]
-        var failed: String?
-        await requests.listByValues(orders, client: client, filter: "metadata.value", batched: {
-            LicenseQuery(metadataKey: idColumn, metadataValues: $0)
-        }, single: { .query(LicenseQuery(metadataKey: idColumn, metadataValue: $0)) }) { asked, snapshots in
-            guard let snapshots else { failed = "a list request failed"; return }
-            let wanted = Set(asked)
-            for snapshot in snapshots {
-                if let order = snapshot.license.metadataValue(forKey: idColumn), wanted.contains(order) { counts[order, default: 0] += 1 }
-            }
+        guard let found = await requests.licenses(metadataKey: idColumn, values: orders, client: client) else {
+            throw Unreadable(reason: "a list request failed")
         }
-        if let failed { throw Unreadable(reason: failed) }
+        let wanted = Set(orders)
+        var counts: [String: Int] = [:]
+        for snapshot in found {
+            if let order = snapshot.license.metadataValue(forKey: idColumn), wanted.contains(order) { counts[order, default: 0] += 1 }
+        }
         return counts
     }
 
@@ -104,18 +100,9 @@ package enum SyncPlanner {
         /// The customer, organization and reseller columns a create carries (usually none).
         var extras: [(String, String)]
 
-        /// The row's body fields, without metadata.
-        var fields: [String: JSONAny] {
-            var fields = ChangeWorker.decodeFields(body) ?? [:]
-            fields["metadata"] = nil
-            return fields
-        }
-
-        /// The row's metadata entries as (key, value) pairs (the id's entry is not among them).
-        var metadata: [[String]] {
-            guard case .array(let entries)? = ChangeWorker.decodeFields(body)?["metadata"] else { return [] }
-            return ChangeWorker.metadataPairs(entries) ?? []
-        }
+        /// The row's body fields, metadata included (the id's entry is not among them), decoded
+        /// once per row that has licenses to compare with.
+        var fields: [String: JSONAny] { ChangeWorker.decodeFields(body) ?? [:] }
 
         /// The row a create sends, as `run` reads rows: the body, the id as metadata, the extras.
         func createRow(idColumn: String) -> [String: JSONAny] {
@@ -293,7 +280,8 @@ package enum SyncPlanner {
             }
         }
         if let index = columns.firstIndex(of: "metadata") {
-            let wantedEntries = row.metadata
+            var wantedEntries: [[String]] = []
+            if case .array(let entries)? = wanted["metadata"] { wantedEntries = ChangeWorker.metadataPairs(entries) ?? [] }
             if !wantedEntries.isEmpty, case .array(let entries) = license.values[index], let have = ChangeWorker.metadataPairs(entries) {
                 // Per key: the file's keys take the file's values; every other entry (licprov's
                 // marker, the order id, anyone's) stays, in its place. The PATCH sends the whole list.

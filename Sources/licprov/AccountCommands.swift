@@ -64,6 +64,34 @@ struct AccountOptions: ParsableArguments {
     }
 }
 
+/// How a derived run (`undo`'s, `apply`'s) goes: the pace and patience flags it passes to the run.
+struct DerivedRunOptions: ParsableArguments {
+    @Option(help: "Requests in flight at once.")
+    var concurrency = 8
+
+    @Option(help: "Seconds to wait after an ambiguous answer before looking up or reading the license (as in run).")
+    var reconcileDelay = RunConfiguration.defaultReconcileDelay
+
+    @Option(help: "The first retry's delay, in seconds (as in run).")
+    var retryBase = 0.5
+
+    @Option(help: "The longest delay between retries, in seconds (as in run).")
+    var retryCap = 30.0
+
+    func validate() throws {
+        try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
+        try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
+        try FlagRange.check("retry-base", retryBase, FlagRange.retryBase)
+        try FlagRange.check("retry-cap", retryCap, FlagRange.retryCap)
+        guard retryCap >= retryBase else { throw ValidationError("--retry-cap (\(retryCap)) must be at least --retry-base (\(retryBase))") }
+    }
+
+    /// The flags that give the derived run this pace.
+    var arguments: [String] {
+        ["--concurrency", String(concurrency), "--reconcile-delay", String(reconcileDelay), "--retry-base", String(retryBase), "--retry-cap", String(retryCap)]
+    }
+}
+
 /// Runs rows licprov derived from a journal (undo, fixing duplicates) as `licprov run` runs a file:
 /// the rows are written beside the journal as NDJSON, and run with a journal of their own, so the
 /// derived changes are journaled, exactly once and resumable like any run.
@@ -180,16 +208,10 @@ struct UndoCommand: AsyncParsableCommand {
     @Flag(help: "Do it without asking (for scripts).")
     var yes = false
 
-    @Option(help: "Requests in flight at once.")
-    var concurrency = 8
-
-    @Option(help: "Seconds to wait after an ambiguous answer before reading the license (as in run).")
-    var reconcileDelay = RunConfiguration.defaultReconcileDelay
+    @OptionGroup var pace: DerivedRunOptions
 
     func validate() throws {
         if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
-        try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
-        try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
         if let run, run < 1 { throw ValidationError("--run must be a run number (1 or more), not \(run)") }
     }
 
@@ -205,8 +227,7 @@ struct UndoCommand: AsyncParsableCommand {
         let verb = mode.rawValue
         Output.result("undo of \(path)\(run.map { " (run \($0))" } ?? ""): \(verb) \(plan.licensesToRemove) licenses it created, "
             + "revert \(plan.changesToRevert) changed licenses; \(plan.irreversible.count) deletions cannot be undone")
-        if let left = try? JournalReport.status(journalPath: path), run == nil {
-            let created = left.createdDirectory
+        if run == nil, let created = try? JournalReport.createdByUs(journalPath: path) {
             if created.users + created.organizations + created.resellers > 0 {
                 Output.result("  left in place: \(created.users) users, \(created.organizations) organizations and \(created.resellers) resellers "
                     + "it created (they may hold other licenses; remove them in Cryptlex if they should go)")
@@ -214,8 +235,7 @@ struct UndoCommand: AsyncParsableCommand {
         }
         for line in plan.irreversible { Output.result("  not reversible: \(line)") }
         for line in plan.notRestorable { Output.result("  not restorable: \(line)") }
-        let runFlags = ["--journal", path + ".undo.sqlite", "--results", path + ".undo.results.csv", "--concurrency", String(concurrency),
-                        "--reconcile-delay", String(reconcileDelay)]
+        let runFlags = ["--journal", path + ".undo.sqlite", "--results", path + ".undo.results.csv"] + pace.arguments
         if dryRun {
             try await DerivedRun.run(ndjson: plan.ndjson, file: path + ".undo.ndjson", idColumn: UndoPlan.idColumn, account: account,
                                      extra: runFlags + ["--dry-run"])

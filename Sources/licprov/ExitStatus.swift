@@ -63,6 +63,9 @@ extension ExitStatus {
             }
         case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing, is JournalLock.Held, is CocoaError: return .journalFailure
         case is APIUnreachable, is JournalAudit.Unavailable, is SyncPlanner.Unreadable: return .apiUnreachable
+        case is SyncPlanner.InvalidFile: return .invalidInput
+        case is SyncPlanner.PruneRefused: return .refused
+        case is SavedPlan.Stale: return .stalePlan
         case is CredentialError: return .usage
         default:
             Output.error("licprov: an internal error (\(type(of: error))): please report it with the command line and this message")

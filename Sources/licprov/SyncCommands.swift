@@ -1,4 +1,5 @@
 import ArgumentParser
+import CryptlexAPI
 import Foundation
 import Ingestion
 import Provisioning
@@ -23,32 +24,34 @@ struct SyncOptions: ParsableArguments {
     func validate() throws {
         if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
         if let maxPrune, maxPrune < 0 { throw ValidationError("--max-prune must be 0 or more, not \(maxPrune)") }
-        if input.file == "-" { throw ValidationError("plan and apply read the file twice at most; give a file, not standard input") }
+        if input.file == "-" { throw ValidationError("plan and apply need a file, not standard input: the apply's journal and rows are written beside it") }
     }
 
     /// Plans, saying on stderr why it could not and exiting with that status.
     func plan() async throws -> SyncPlan {
-        let options = try input.ingestOptions()
-        let client = try account.connection.client(connections: 2)
-        var configuration = RunConfiguration(inputPath: input.file, ingest: options, journalPath: journalPath)
+        let ingest = try input.ingestOptions()
+        var configuration = RunConfiguration(inputPath: input.file, ingest: ingest, journalPath: journalPath)
         configuration.rate = account.rate == 0 ? nil : account.rate
-        configuration.markerKey = options.markerKey
-        do {
-            let plan = try await SyncPlanner.plan(configuration: configuration, options: .init(prune: prune, maxPrune: maxPrune, journalPath: journalPath),
-                                                  client: client)
-            try? await client.shutdown()
-            return plan
-        } catch let invalid as SyncPlanner.InvalidFile {
-            try? await client.shutdown()
+        configuration.markerKey = ingest.markerKey
+        let options = SyncPlanner.Options(prune: prune, maxPrune: maxPrune, journalPath: journalPath)
+        return try await withClient { client in try await SyncPlanner.plan(configuration: configuration, options: options, client: client) }
+    }
+
+    /// `body` with a client for the account, shut down after it either way; an error is said on
+    /// stderr (an invalid file with its problems) and ends the command with its exit status.
+    func withClient<T: Sendable>(_ body: (CryptlexClient) async throws -> T) async throws -> T {
+        let client = try account.connection.client(connections: 2)
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body(client)) } catch { outcome = .failure(error) }
+        try? await client.shutdown()
+        switch outcome {
+        case .success(let value):
+            return value
+        case .failure(let invalid as SyncPlanner.InvalidFile):
             for problem in invalid.problems.prefix(100) { Output.error(problem.description) }
             Output.error("\(input.file): \(invalid.problems.count) problems; nothing was planned (licprov validate lists them all)")
-            throw ExitStatus.invalidInput.exitCode
-        } catch let refused as SyncPlanner.PruneRefused {
-            try? await client.shutdown()
-            Output.error(refused.localizedDescription)
-            throw ExitStatus.refused.exitCode
-        } catch {
-            try? await client.shutdown()
+            throw ExitStatus.for(invalid).exitCode
+        case .failure(let error):
             Output.error(error.localizedDescription)
             throw ExitStatus.for(error).exitCode
         }
@@ -123,22 +126,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Apply without asking (for cron).")
     var yes = false
 
-    @Option(help: "Requests in flight at once.")
-    var concurrency = 8
-
-    @Option(help: "Seconds to wait after an ambiguous answer before looking up or reading the license (as in run).")
-    var reconcileDelay = RunConfiguration.defaultReconcileDelay
-
-    @Option(help: "The first retry's delay, in seconds (as in run).")
-    var retryBase = 0.5
-
-    @Option(help: "The longest delay between retries, in seconds (as in run).")
-    var retryCap = 30.0
-
-    func validate() throws {
-        try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
-        try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
-    }
+    @OptionGroup var pace: DerivedRunOptions
 
     func run() async throws {
         let plan: SyncPlan
@@ -149,21 +137,9 @@ struct ApplyCommand: AsyncParsableCommand {
             plan = saved
             journalPath = sync.journal ?? saved.journalPath ?? sync.journalPath
             base = journalPath.hasSuffix(".sqlite") ? String(journalPath.dropLast(".sqlite".count)) : journalPath
-            let client = try sync.account.connection.client(connections: 2)
             var configuration = RunConfiguration(inputPath: sync.input.file, ingest: .init(), journalPath: journalPath)
             configuration.rate = sync.account.rate == 0 ? nil : sync.account.rate
-            do {
-                try await SavedPlan.check(saved, configuration: configuration, client: client)
-                try? await client.shutdown()
-            } catch let stale as SavedPlan.Stale {
-                try? await client.shutdown()
-                Output.error(stale.localizedDescription)
-                throw ExitStatus.stalePlan.exitCode
-            } catch {
-                try? await client.shutdown()
-                Output.error(error.localizedDescription)
-                throw ExitStatus.for(error).exitCode
-            }
+            try await sync.withClient { client in try await SavedPlan.check(saved, configuration: configuration, client: client) }
         } else {
             plan = try await sync.plan()
         }
@@ -184,7 +160,6 @@ struct ApplyCommand: AsyncParsableCommand {
             }
         }
         try await DerivedRun.run(ndjson: plan.ndjson, file: base + ".ndjson", idColumn: SyncPlan.syncIDColumn, account: sync.account,
-                                 extra: ["--journal", journalPath, "--results", base + ".results.csv", "--concurrency", String(concurrency),
-                                         "--reconcile-delay", String(reconcileDelay), "--retry-base", String(retryBase), "--retry-cap", String(retryCap)])
+                                 extra: ["--journal", journalPath, "--results", base + ".results.csv"] + pace.arguments)
     }
 }
