@@ -28,8 +28,13 @@ extension RowMapper {
         } else {
             problem(nil, "names no license to \(action.rawValue): add a licenseId or key column, or pass --target-metadata NAME (the order id licprov keeps on each license it creates)")
         }
-        if row.email != nil || row.firstName != nil || row.lastName != nil || row.company != nil {
-            problem(row.email != nil ? "email" : "firstName", "is for create rows; \(action.rawValue) does not change the customer (update sets userId)")
+        var customer: Customer?
+        if action == .update {
+            // An update with an email links the license to that customer (found, or created as a
+            // create row's would be): its PATCH sends the user's id.
+            customer = Self.customer(of: row, problem)
+        } else if row.email != nil || row.firstName != nil || row.lastName != nil || row.company != nil {
+            problem(row.email != nil ? "email" : "firstName", "is for create and update rows; \(action.rawValue) does not change the customer")
         }
         if let field = row.directory.keys.filter({ !defaultDirectory.contains($0) }).min(by: { $0.rawValue < $1.rawValue }) {
             problem(field.rawValue, "is for create rows; \(action.rawValue) does not move a license to another organization or reseller (update sets organizationId, resellerId)")
@@ -75,7 +80,7 @@ extension RowMapper {
             }
         case .update:
             if row.perpetual { problem("expiresAt", "cannot be changed by update: use the set-expiry action") }
-            if changed.isEmpty && row.diagnostics.isEmpty {
+            if changed.isEmpty && customer == nil && row.diagnostics.isEmpty {
                 problem(nil, "is an update that changes nothing: add a column with the new value")
             }
             for found in LicenseValidator.problems(in: row.request) where changed.contains(found.field) { problem(found.field, found.message) }
@@ -87,7 +92,7 @@ extension RowMapper {
         if keyIsTarget { request.key = nil }
         var diagnostics: [Diagnostic] = []
         swap(&diagnostics, &row.diagnostics)
-        var built = OrderRow(position: row.position, rowID: rowID, request: request, customer: nil, quantity: 1, diagnostics: diagnostics)
+        var built = OrderRow(position: row.position, rowID: rowID, request: request, customer: customer, quantity: 1, diagnostics: diagnostics)
         built.idIsFromColumn = idIsFromColumn
         built.action = action
         built.target = target

@@ -216,18 +216,9 @@ struct RowMapper: Sendable {
         }
         for found in LicenseValidator.problems(in: row.request) { problem(found.field, found.message) }
 
-        var customer: Customer?
-        if let email = row.email, !email.isEmpty {
-            if !Self.looksLikeEmail(email) { problem("email", "is not an email address: \"\(email.prefix(60))\"") }
-            customer = Customer(email: email, firstName: row.firstName, lastName: row.lastName, company: row.company)
-        } else if let other = row.firstName != nil ? "firstName" : row.lastName != nil ? "lastName" : row.company != nil ? "company" : nil {
-            problem(other, "is given but email is empty; a customer is identified by email")
-        }
+        let customer = Self.customer(of: row, problem)
         if row.request.key != nil, row.quantity > 1 {
             problem("quantity", "must be 1 for a row with its own key (a key belongs to one license), not \(row.quantity)")
-        }
-        if row.email != nil, row.request.userId != nil {
-            problem("userId", "the row names its user twice, by userId and by email; keep one of the two columns")
         }
         let (organization, reseller) = DirectoryColumns.build(row.directory) { problem($0, $1) }
         if organization != nil, row.request.organizationId != nil {
@@ -271,6 +262,22 @@ struct RowMapper: Sendable {
     }
 
     /// One `@` with text before it, a domain with an inner dot after it, no spaces.
+    /// The row's customer, from its email, firstName, lastName and company cells (nil: no email).
+    /// A create row's license is made for it; an update row's license is linked to it.
+    static func customer(of row: Assembly, _ problem: (String?, String) -> Void) -> Customer? {
+        if row.email != nil, row.request.userId != nil {
+            problem("userId", "the row names its user twice, by userId and by email; keep one of the two columns")
+        }
+        if let email = row.email, !email.isEmpty {
+            if !looksLikeEmail(email) { problem("email", "is not an email address: \"\(email.prefix(60))\"") }
+            return Customer(email: email, firstName: row.firstName, lastName: row.lastName, company: row.company)
+        }
+        if let other = row.firstName != nil ? "firstName" : row.lastName != nil ? "lastName" : row.company != nil ? "company" : nil {
+            problem(other, "is given but email is empty; a customer is identified by email")
+        }
+        return nil
+    }
+
     static func looksLikeEmail(_ text: String) -> Bool {
         var copy = text
         return copy.withUTF8 { bytes in

@@ -78,6 +78,19 @@ extension SQLiteJournal {
         }
     }
 
+    /// The user ids of the customers that change rows linked licenses to (an update with an
+    /// email), by customer id: what `audit` expects those licenses' `userId` to be.
+    package func linkedUserIDs() throws(JournalError) -> [Int64: String] {
+        try read("read linked customers") { db in
+            var ids: [Int64: String] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, userID FROM customer WHERE userID IS NOT NULL
+                AND id IN (SELECT customerRef FROM license WHERE action <> 'create')
+                """) { ids[row[0]] = row[1] }
+            return ids
+        }
+    }
+
     /// How many customers are in each state.
     package func customerCounts() throws(JournalError) -> [CustomerRecord.State: Int] {
         try read("count customers") { db in

@@ -32,6 +32,8 @@ struct ChangeWorker: Sendable {
     /// What ``ChangeTargets/prefetch(_:journal:requests:client:)`` found, by entry.
     var resolved: [Int64: ChangeTargets.Resolution] = [:]
     let logger: Logger
+    /// Resolves the customer an update links its license to (nil: no row of the run does).
+    var customers: CustomerResolver?
     private var stop: StopSignal { requests.stop }
     private var counters: RunCounters { requests.counters }
 
@@ -41,6 +43,13 @@ struct ChangeWorker: Sendable {
     func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
         guard let change = item.change else { return nil }
         let action = change.action
+        // An update that links the license to a customer sends the user's id (found or created first).
+        var body = item.body
+        if item.customerRef != nil, let customers {
+            guard let links = try await Links.resolve(for: item, customers: customers, directory: nil, requests: requests,
+                                                      committer: committer, maxFailures: maxFailures) else { return nil }
+            body = links.fill(body)
+        }
         var licenseID = change.licenseID ?? ""
         var before: [String: JSONAny]
         if let recorded = change.beforeState.flatMap(Self.decodeFields) {
@@ -63,7 +72,7 @@ struct ChangeWorker: Sendable {
             switch resolution {
             case .found(let snapshot):
                 licenseID = snapshot.license.id
-                before = Self.touched(by: action, body: item.body, in: snapshot)
+                before = Self.touched(by: action, body: body, in: snapshot)
                 try await committer.recordTarget(item.entryID, licenseID: licenseID, licenseKey: snapshot.license.key,
                                                  beforeState: Self.encode(before))
             case .absent where action == .delete:
@@ -91,7 +100,7 @@ struct ChangeWorker: Sendable {
         while true {
             if readFirst {
                 readFirst = false
-                switch await read(licenseID, action: action, body: item.body, before: before) {
+                switch await read(licenseID, action: action, body: body, before: before) {
                 case .applied(let expiry):
                     counters.update { $0.recovered += 1 }
                     try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: licenseID,
@@ -119,7 +128,7 @@ struct ChangeWorker: Sendable {
             var notMarkedAhead = false
             let (ending, sentAt) = try await requests.sendJournaled(item.entryID, committer: committer, failedBefore: failures,
                                                                     markedAhead: &notMarkedAhead) {
-                () async throws(APIError) in try await send(action, licenseID: licenseID, body: item.body)
+                () async throws(APIError) in try await send(action, licenseID: licenseID, body: body)
             }
             switch ending {
             case .answered(let answer):

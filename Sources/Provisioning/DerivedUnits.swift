@@ -10,7 +10,8 @@ import Journal
 ///   sending twice); a unit the journal created whose license is gone is not reused (the journal
 ///   would call it done), a fresh number is;
 /// - what licprov last applied to a license (its create body with every applied change laid over
-///   it, as `audit` computes it): a difference where the file still says what was applied is
+///   it, as `audit` computes it, and the email of the customer it last linked it to): a
+///   difference where the file still says what was applied is
 ///   **drift** (the account changed), any other a change of the file.
 struct DerivedUnits {
     private let journal: SQLiteJournal?
@@ -41,7 +42,13 @@ struct DerivedUnits {
         let entries = try journal.entries(licenseID: id).filter(\.state.isSettled)
         guard !entries.isEmpty else { return nil }
         let created = entries.first { $0.action == .create }
-        return JournalAudit.expected(created: created?.body, changes: entries.filter { $0.action != .create })
+        var fields = JournalAudit.expected(created: created?.body, changes: entries.filter { $0.action != .create })
+        // The customer licprov last linked it to (by its create or an update), by email.
+        if let ref = entries.sorted(by: { $0.id < $1.id }).last(where: { $0.customerRef != nil })?.customerRef,
+           let customer = try journal.customer(id: ref) {
+            fields["email"] = .string(customer.email)
+        }
+        return fields
     }
 
     /// The licenses the journal created for `order`.

@@ -94,6 +94,7 @@ package struct JournalAudit: Sendable {
         // all of them, when the API refuses `sw`) 100 a request.
         var report = Report()
         let directory = try journal.directoryIDs()
+        let users = try journal.linkedUserIDs()
         var byMarker: [String: [LicenseSnapshot]] = [:]
         var byValue = creates.map(\.marker).filter { !$0.hasPrefix(prefix) && !$0.isEmpty }
         let prefixed = creates.map(\.marker).filter { $0.hasPrefix(prefix) }
@@ -156,7 +157,7 @@ package struct JournalAudit: Sendable {
                 report.findings.append(finding(.missing, entry.licenseID.map { [$0] } ?? [],
                     "the journal recorded license \(entry.licenseID ?? "?") as \(entry.state.rawValue); the account has no license with its marker"))
             case 1:
-                var expected = Self.expected(created: entry.body, changes: applied)
+                var expected = Self.expected(created: entry.body, changes: applied, users: users)
                 // The organization and reseller the license was linked to, as resolved: a link moved since is a change.
                 if let id = entry.organizationRef.flatMap({ directory[$0] }) { expected["organizationId"] = .string(id) }
                 if let id = entry.resellerRef.flatMap({ directory[$0] }) { expected["resellerId"] = .string(id) }
@@ -195,7 +196,7 @@ package struct JournalAudit: Sendable {
                 report.findings.append(finding(.missing, "changed by row \(applied.map(\.rowID).joined(separator: ", ")); the account no longer holds it"))
                 continue
             }
-            let differences = Self.differences(expected: Self.expected(created: nil, changes: applied), actual: snapshot)
+            let differences = Self.differences(expected: Self.expected(created: nil, changes: applied, users: users), actual: snapshot)
             report.findings.append(differences.isEmpty ? finding(.ok, "") : finding(.changed, differences.joined(separator: "; ")))
         }
         report.findings.sort { ($0.sourceLine ?? .max, $0.rowID, $0.unit) < ($1.sourceLine ?? .max, $1.rowID, $1.unit) }
@@ -204,7 +205,10 @@ package struct JournalAudit: Sendable {
 
     /// The fields licprov set on a license: its create body (without the metadata, the customer, the
     /// organization and the reseller, which licprov fills in), then every change it applied, in order.
-    static func expected(created body: [UInt8]?, changes: [JournalEntry]) -> [String: JSONAny] {
+    /// `users`: the user ids of the customers updates linked licenses to (by customer id); an
+    /// update's `userId` is a placeholder in the journal, which takes the resolved id, or is not
+    /// compared when it was never resolved.
+    static func expected(created body: [UInt8]?, changes: [JournalEntry], users: [Int64: String] = [:]) -> [String: JSONAny] {
         var fields = body.flatMap { ChangeWorker.decodeFields($0) } ?? [:]
         fields["metadata"] = nil
         fields["userId"] = nil
@@ -215,7 +219,9 @@ package struct JournalAudit: Sendable {
             switch change.action {
             case .renew, .setExpiry: fields["expiresAt"] = change.afterExpiry.map(JSONAny.string) ?? .null
             case .delete: break
-            default: for (name, value) in ChangeWorker.decodeFields(change.body) ?? [:] { fields[name] = value }
+            default:
+                for (name, value) in ChangeWorker.decodeFields(change.body) ?? [:] { fields[name] = value }
+                if fields["userId"] == .string(MarkedBody.userPlaceholder) { fields["userId"] = change.customerRef.flatMap { users[$0] }.map(JSONAny.string) }
             }
         }
         return fields

@@ -40,8 +40,9 @@ struct LicenseWorker: Sendable {
     /// run's first license decides whether to go on), nil otherwise.
     @discardableResult
     func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
-        guard let (initial, links) = try await bodyWithLinks(item) else { return nil }
-        var body = initial
+        guard let links = try await Links.resolve(for: item, customers: customers, directory: directory, requests: requests,
+                                                  committer: committer, maxFailures: maxFailures) else { return nil }
+        var body = links.fill(item.body)
         var failures = 0
         var lookUpFirst = item.needsLookup
         var markedAhead = item.markedInFlight
@@ -89,54 +90,6 @@ struct LicenseWorker: Sendable {
                 return try await record(error, outcome, failedAttempts: failedAttempts, item: item, sentAt: sentAt)
             }
         }
-    }
-
-    /// The ids a license links to, resolved (nil: the license links to none of that kind).
-    struct Links {
-        var userID: String?
-        var organizationID: String?
-        var resellerID: String?
-
-        /// `body` with each id in place of its placeholder.
-        func fill(_ body: [UInt8]) -> [UInt8] {
-            var filled = body
-            if let userID { filled = MarkedBody.fill(filled, userID: userID) }
-            if let organizationID { filled = MarkedBody.fill(filled, placeholder: MarkedBody.organizationPlaceholder, with: organizationID) }
-            if let resellerID { filled = MarkedBody.fill(filled, placeholder: MarkedBody.resellerPlaceholder, with: resellerID) }
-            return filled
-        }
-    }
-
-    /// The body with the reseller's, the organization's and the customer's ids (and those ids), or
-    /// nil when one of them could not be resolved (then nothing was sent and the license is recorded
-    /// rejected or failed).
-    private func bodyWithLinks(_ item: LoadedItem) async throws(JournalError) -> (body: [UInt8], links: Links)? {
-        var links = Links()
-        func fail(_ noun: String, _ failure: CustomerResolver.Failure) throws(JournalError) {
-            counters.update { if failure.permanent { $0.rejected += 1 } else { $0.failed += 1 } }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
-                                              error: "\(noun): \(failure.message)", endsAttempt: false))
-            noteFailure()
-        }
-        if let ref = item.resellerRef {
-            switch await directory.remoteID(for: ref) {
-            case .success(let id): links.resellerID = id
-            case .failure(let failure): try fail("reseller", failure); return nil
-            }
-        }
-        if let ref = item.organizationRef {
-            switch await directory.remoteID(for: ref) {
-            case .success(let id): links.organizationID = id
-            case .failure(let failure): try fail("organization", failure); return nil
-            }
-        }
-        if let ref = item.customerRef {
-            switch await customers.userID(for: ref) {
-            case .success(let id): links.userID = id
-            case .failure(let failure): try fail("customer", failure); return nil
-            }
-        }
-        return (links.fill(item.body), links)
     }
 
     /// A send that failed for good, or stopped the run: records it. Returns the server's message

@@ -22,7 +22,8 @@ extension ProvisioningRun {
         creates.markerLookups = configuration.markerKey.map {
             MarkerLookups(requests: requests, client: client, markerKey: $0, gather: min(.seconds(1), configuration.reconcileDelay))
         }
-        var changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: configuration.maxFailures, logger: logger)
+        var changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: configuration.maxFailures, logger: logger,
+                                   customers: customers)
         if !stop.isRequested {
             await directory.resolveTogether(try journal.pendingDirectory())
             await customers.resolveTogether(try journal.pendingCustomers())

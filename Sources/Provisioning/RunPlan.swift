@@ -146,25 +146,13 @@ struct RunPlanner: Sendable {
     private func register(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], directory: inout DirectoryRefs, plan: inout RunPlan,
                           registration: SQLiteJournal.Registration, markerPrefix: String, markers: inout MarkerGenerator) throws {
         if row.action != .create {
-            try registerChange(row, known: &known, plan: &plan, registration: registration, markers: &markers)
+            try registerChange(row, known: &known, customers: &customers, plan: &plan, registration: registration, markers: &markers)
             return
         }
         let (organizationRef, resellerRef) = try directory.register(row, in: registration)
-        var customerRef: Int64?
+        let customerRef = try Self.registerCustomer(of: row, customers: &customers, registration: registration,
+                                                    organizationRef: organizationRef, resellerRef: resellerRef)
         let customerKey = row.customer.map { CustomerRecord.key($0.email) }
-        if let customer = row.customer, let customerKey {
-            if let id = customers[customerKey] {
-                customerRef = id
-            } else {
-                let id = try registration.customer(email: customer.email, firstName: customer.firstName,
-                                                   lastName: customer.lastName, company: customer.company).id
-                if organizationRef != nil || resellerRef != nil {
-                    try registration.place(customer: id, organizationRef: organizationRef, resellerRef: resellerRef)
-                }
-                customers[customerKey] = id
-                customerRef = id
-            }
-        }
         let template = row.prepared ?? Self.template(for: row, configuration: configuration)
         var fingerprinted = template + [0] + Array((customerKey ?? "").utf8)
         // The organization and reseller by name (not for rows without them: their fingerprints stay as they were).
@@ -223,18 +211,37 @@ struct RunPlanner: Sendable {
         }
     }
 
+    /// The journal's id of the row's customer, registered the first time its email is seen.
+    private static func registerCustomer(of row: OrderRow, customers: inout [String: Int64], registration: SQLiteJournal.Registration,
+                                         organizationRef: Int64? = nil, resellerRef: Int64? = nil) throws -> Int64? {
+        guard let customer = row.customer else { return nil }
+        let key = CustomerRecord.key(customer.email)
+        if let id = customers[key] { return id }
+        let id = try registration.customer(email: customer.email, firstName: customer.firstName,
+                                           lastName: customer.lastName, company: customer.company).id
+        if organizationRef != nil || resellerRef != nil {
+            try registration.place(customer: id, organizationRef: organizationRef, resellerRef: resellerRef)
+        }
+        customers[key] = id
+        return id
+    }
+
     /// A change row: one entry, keyed like a create by its row id (unit 1), fingerprinted by its
     /// action, target and body. A change that was ever sent is never edited in place: a row edited
     /// after its change was sent is reported, like an edited create.
-    private func registerChange(_ row: OrderRow, known: inout [RowUnit: Known], plan: inout RunPlan,
+    private func registerChange(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], plan: inout RunPlan,
                                 registration: SQLiteJournal.Registration, markers: inout MarkerGenerator) throws {
         let body = Self.changeBody(for: row)
         let target = row.target
-        let hash = BodyFingerprint.value(Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + body)
+        // An update that links the license to a customer: its user id goes into the body at send time.
+        let customerRef = try Self.registerCustomer(of: row, customers: &customers, registration: registration)
+        var fingerprinted = Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + body
+        if let customer = row.customer { fingerprinted += [0] + Array(CustomerRecord.key(customer.email).utf8) }
+        let hash = BodyFingerprint.value(fingerprinted)
         let line = row.position.line
         guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: 1)) else {
             let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, body: body, bodyHash: hash.hex,
-                                                    marker: markers.next(), action: row.action, target: target))
+                                                    marker: markers.next(), customerRef: customerRef, action: row.action, target: target))
             plan.entryIDs.insert(id)
             plan.changeEntries.append(id)
             plan.sends.append(WorkItem(entryID: id, needsLookup: false))
@@ -254,7 +261,7 @@ struct RunPlanner: Sendable {
                 return
             }
             try registration.apply(.replaceBody(id: entry.id, body: body, bodyHash: hash.hex, state: .pending, error: nil,
-                                                action: row.action, target: target))
+                                                customerRef: customerRef, action: row.action, target: target))
             plan.changeEntries.append(entry.id)
             plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             return
@@ -303,7 +310,9 @@ struct RunPlanner: Sendable {
             return json(["expiresAt": NSNull()])
         case .update:
             let full = (try? JSONSerialization.jsonObject(with: Data(CryptlexClient.encodedBody(row.request)))) as? [String: Any] ?? [:]
-            return json(full.filter { row.changedFields.contains($0.key) })
+            var fields = full.filter { row.changedFields.contains($0.key) }
+            if row.customer != nil { fields["userId"] = MarkedBody.userPlaceholder }
+            return json(fields)
         }
     }
 

@@ -30,7 +30,8 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         package var unit: Int?
         /// The fields a change sets: name, the account's value, the file's.
         package var fields: [FieldChange] = []
-        /// A create's row, as `run` reads rows.
+        /// A create's row, as `run` reads rows; an update that links the license to another
+        /// customer: the customer's columns (email, firstName, lastName, company).
         package var row: [String: JSONAny]?
         /// A prune: no row of the file names the license.
         package var prune = false
@@ -182,6 +183,8 @@ package struct SyncPlan: Codable, Sendable, Equatable {
             case .update:
                 row = ["action": .string(LicenseAction.update.rawValue), "licenseId": .string(step.licenseID ?? "")]
                 for field in step.fields { row[field.name] = field.new }
+                // Linking the license to another customer: the customer's other columns too.
+                for (name, value) in step.row ?? [:] where row[name] == nil { row[name] = value }
             case .setExpiry:
                 // No expiry in the file (null) is set-expiry's `perpetual`.
                 let expiry = step.fields.first?.new ?? .null

@@ -18,8 +18,10 @@ import Scheduling
 ///    become revoke/unrevoke, suspend/unsuspend, set-expiry; the others one update of the fields
 ///    that differ (a field the API cannot update is said, not planned). Metadata per key: the
 ///    file's keys take the file's values, every other entry stays, and the update sends the whole
-///    list (only for a license with licprov's marker entry, which an update row must carry). The
-///    customer, organization and reseller are not compared.
+///    list (only for a license with licprov's marker entry, which an update row must carry). A
+///    row's customer email against the license's user's (case-insensitively): another email is an
+///    update that links the license to that customer (found, or created as `run` creates one).
+///    The organization and reseller are not compared.
 /// 4. Managed licenses no row names are prune candidates, touched only with `--prune`, and then
 ///    only up to `--max-prune` (a truncated export must never suspend a customer base).
 package enum SyncPlanner {
@@ -100,6 +102,15 @@ package enum SyncPlanner {
         /// The customer, organization and reseller columns a create carries (usually none).
         var extras: [(String, String)]
 
+        /// The customer's email (nil: the file names no customer for the row).
+        var email: String? { extras.first { $0.0 == "email" }?.1 }
+
+        /// The customer's columns, for an update that links a license to the customer.
+        var customer: [String: JSONAny] {
+            let names: Set = ["email", "firstName", "lastName", "company"]
+            return Dictionary(extras.filter { names.contains($0.0) }.map { ($0.0, JSONAny.string($0.1)) }, uniquingKeysWith: { first, _ in first })
+        }
+
         /// The row's body fields, metadata included (the id's entry is not among them), decoded
         /// once per row that has licenses to compare with.
         var fields: [String: JSONAny] { ChangeWorker.decodeFields(body) ?? [:] }
@@ -125,6 +136,8 @@ package enum SyncPlanner {
         var updatedAt: String?
         var suspended: Bool
         var revoked: Bool
+        /// The email of the license's user (read only when the file names customers).
+        var userEmail: String?
         /// The fields the file has columns for, as the account has them, in the order of the
         /// plan's `columns` (an array, not a dictionary per license).
         var values: [JSONAny]
@@ -140,6 +153,7 @@ package enum SyncPlanner {
         }
         let (wanted, columnSet) = try readFile(configuration)
         let columns = columnSet.sorted()
+        let comparesCustomers = wanted.contains { $0.email != nil }
         let several = Set(wanted.filter { $0.quantity > 1 }.map(\.order))
         var plan = SyncPlan(idColumn: idColumn, products: Array(Set(wanted.map(\.productId))).sorted())
         plan.journalPath = URL(fileURLWithPath: options.journalPath).standardizedFileURL.path
@@ -164,6 +178,7 @@ package enum SyncPlanner {
                         id: snapshot.license.id, marker: several.contains(order) ? snapshot.license.metadataValue(forKey: markerKey) : nil,
                         updatedAt: snapshot.fields["updatedAt"].flatMap(text),
                         suspended: snapshot.license.suspended == true, revoked: snapshot.license.revoked == true,
+                        userEmail: comparesCustomers ? userEmail(snapshot) : nil,
                         values: columns.map { snapshot.fields[$0] ?? .null }))
                     plan.managed += 1
                 }
@@ -187,7 +202,7 @@ package enum SyncPlanner {
                 if !steps.isEmpty, let applied = try units.applied(licenseID: license.id) {
                     // Drift: every field of the step is what licprov last applied; the account moved.
                     for index in steps.indices {
-                        steps[index].drift = steps[index].fields.allSatisfy { field in applied[field.name].map { ChangeWorker.same($0, field.new) } ?? false }
+                        steps[index].drift = steps[index].fields.allSatisfy { field in applied[field.name].map { sameValue(field.name, $0, field.new) } ?? false }
                     }
                 }
                 if steps.isEmpty { plan.unchanged += 1 } else { plan.steps += steps }
@@ -300,11 +315,31 @@ package enum SyncPlanner {
                 }
             }
         }
-        if !updates.isEmpty { steps.insert(step(.update, updates), at: 0) }
+        if let email = row.email, license.userEmail.map(CustomerRecord.key) != CustomerRecord.key(email) {
+            // Another customer: the update links the license to the file's (its columns ride along
+            // for a user that must be created).
+            updates.append(SyncPlan.FieldChange(name: "email", old: license.userEmail.map(JSONAny.string) ?? .null, new: .string(email)))
+        }
+        if !updates.isEmpty {
+            var update = step(.update, updates)
+            if updates.contains(where: { $0.name == "email" }) { update.row = row.customer }
+            steps.insert(update, at: 0)
+        }
         return steps
     }
 
-    /// Reads and checks the file; every row must be valid and a create row.
+    /// The email of a license's user (`user.email`), nil when it has none.
+    private static func userEmail(_ snapshot: LicenseSnapshot) -> String? {
+        guard case .object(let user)? = snapshot.fields["user"], case .string(let email)? = user["email"] else { return nil }
+        return email
+    }
+
+    /// Whether the account's value of field `name` is the file's: emails case-insensitively.
+    static func sameValue(_ name: String, _ have: JSONAny, _ want: JSONAny) -> Bool {
+        if name == "email", case .string(let a) = have, case .string(let b) = want { return CustomerRecord.key(a) == CustomerRecord.key(b) }
+        return ChangeWorker.same(have, want)
+    }
+
     static func text(_ value: JSONAny) -> String? {
         if case .string(let text) = value { return text }
         return nil

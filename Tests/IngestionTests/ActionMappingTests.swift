@@ -23,6 +23,28 @@ struct ActionMappingTests {
         #expect(result.messages == ["t.ndjson:2: metadata.plan: cannot be changed by update: Cryptlex replaces a license's whole metadata list, which would drop licprov's marker"])
     }
 
+    /// An update row with an email links its license to that customer (what `plan` writes when the
+    /// file's email for an order changed); the customer's cells are checked as a create row's.
+    @Test func anUpdateWithAnEmailLinksTheLicenseToThatCustomer() throws {
+        let csv = """
+        order_id,action,licenseId,email,firstName,userId
+        R-1,update,L-1,new@example.com,Ann,
+        R-2,update,L-2,not-an-email,,
+        R-3,update,L-3,,Bob,
+        R-4,update,L-4,c@example.com,,U-9
+
+        """
+        let result = try read("t.csv", csv, Self.options)
+        #expect(result.rows[0].isValid)
+        #expect(result.rows[0].customer == Customer(email: "new@example.com", firstName: "Ann"))
+        #expect(result.rows[0].changedFields.isEmpty)
+        #expect(result.messages == [
+            "t.csv:3: email: is not an email address: \"not-an-email\"",
+            "t.csv:4: firstName: is given but email is empty; a customer is identified by email",
+            "t.csv:5: userId: the row names its user twice, by userId and by email; keep one of the two columns",
+        ])
+    }
+
     @Test func everyActionIsReadFromItsColumnInAnyCommonSpelling() throws {
         let csv = """
         order_id,action,licenseId,expiresAt,allowedActivations
@@ -98,7 +120,7 @@ struct ActionMappingTests {
         let result = try read("t.csv", csv, Self.options)
         #expect(result.messages == [
             "t.csv:2: allowedActivations: is not used by renew; leave it empty (only update changes fields)",
-            "t.csv:3: email: is for create rows; revoke does not change the customer (update sets userId)",
+            "t.csv:3: email: is for create and update rows; revoke does not change the customer",
             "t.csv:4: quantity: is for create rows; a delete row changes one license",
             "t.csv:5: expiresAt: cannot be changed by update: use the set-expiry action (or renew)",
             "t.csv:6: productId: cannot be changed by update: a license cannot move to another product; create a new one",

@@ -95,4 +95,88 @@ struct SyncPlannerTests {
             #expect(plan.unchanged == 2)
         }
     }
+
+    /// The email of the user each license of `order` is linked to, from the emulator.
+    func userEmails(_ bench: RunBench, order: String) async -> [String?] {
+        await bench.emulator.store.allLicenses().compactMap { license -> String?? in
+            guard case .object(let fields) = license, case .array(let entries)? = fields["metadata"] else { return nil }
+            let ofOrder = entries.contains {
+                if case .object(let entry) = $0 { entry["key"] == .string("order_id") && entry["value"] == .string(order) } else { false }
+            }
+            guard ofOrder else { return nil }
+            if case .object(let user)? = fields["user"], case .string(let email)? = user["email"] { return .some(email) }
+            return .some(nil)
+        }
+    }
+
+    /// A row whose customer email changed: one update that links its license to that customer
+    /// (created with the row's name), applied exactly once while half the answers to the PATCHes and
+    /// user creates are lost; the same email in another case is the same customer; then the plan
+    /// is empty. A license linked to another user by hand is drift, restored.
+    @Test func aChangedEmailLinksTheLicenseToThatCustomer() async throws {
+        try await withRunBench { bench in
+            try bench.write("order_id,productId,allowedActivations,email\nORD-1,prod-1,2,a@example.com\nORD-2,prod-1,2,b@example.com\nORD-3,prod-1,2,c@example.com\n")
+            _ = try await bench.run(bench.configuration(idColumn: "order_id"))
+            try bench.write("order_id,productId,allowedActivations,email,firstName\n"
+                + "ORD-1,prod-1,2,a@example.com,\nORD-2,prod-1,2,B@Example.com,\nORD-3,prod-1,2,new@example.com,Nina\n")
+            let plan = try await plan(bench)
+            #expect(plan.steps.map(\.kind) == [.update])
+            #expect(plan.steps.first?.order == "ORD-3")
+            #expect(plan.text.contains("~ update ORD-3"))
+            #expect(plan.text.contains("email c@example.com → new@example.com"))
+
+            // Apply as `licprov apply` does: the plan's rows as a journaled run of their own.
+            let rows = bench.directory + "/orders.csv.apply.ndjson"
+            try Data(plan.ndjson).write(to: URL(fileURLWithPath: rows))
+            let apply = bench.configuration(idColumn: SyncPlan.syncIDColumn) {
+                $0.inputPath = rows
+                $0.journalPath = bench.directory + "/apply.sqlite"
+                $0.resultsPath = bench.directory + "/apply.results.csv"
+                $0.keepIDAsMetadata = false
+            }
+            let usersBefore = await bench.counters.userCreateRequests
+            await bench.emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.5, method: "PATCH"),
+                                                                            FaultRule(fault: .lostResponse, probability: 0.5, method: "POST")]))
+            for _ in 0..<3 { _ = try await bench.run(apply) }
+            await bench.emulator.faults.replace(with: FaultSettings())
+            #expect(await userEmails(bench, order: "ORD-3") == ["new@example.com"])
+            #expect(await userEmails(bench, order: "ORD-2") == ["b@example.com"])
+            let made = await bench.emulator.store.allUsers().filter {
+                if case .object(let user) = $0 { user["email"] == .string("new@example.com") } else { false }
+            }
+            #expect(made.count == 1)
+            if case .object(let user)? = made.first { #expect(user["firstName"] == .string("Nina")) }
+            #expect(await bench.counters.userCreateRequests - usersBefore >= 1)
+            #expect(try await self.plan(bench).isEmpty)
+            let auditClient = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+                                             transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
+            let clean = try await JournalAudit.run(journalPath: apply.journalPath, client: auditClient, configuration: apply)
+            try await auditClient.shutdown()
+            #expect(clean.findings.map(\.kind) == [.ok])
+
+            // By hand, ORD-3's license goes to b@example.com's user: the plan restores new@example.com's,
+            // as drift (the apply's journal linked it); ORD-1's moved too, but no apply touched it.
+            let client = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
+            let links = await bench.emulator.store.allLicenses().compactMap { license -> (email: String, license: String, user: String)? in
+                guard case .object(let fields) = license, case .string(let id)? = fields["id"], case .object(let user)? = fields["user"],
+                      case .string(let email)? = user["email"], case .string(let userID)? = user["id"] else { return nil }
+                return (email, id, userID)
+            }
+            let userB = try #require(links.first { $0.email == "b@example.com" }?.user)
+            for moved in ["new@example.com", "a@example.com"] {
+                let license = try #require(links.first { $0.email == moved }?.license)
+                _ = try await client.updateLicense(id: license, body: Array(#"{"userId":"\#(userB)"}"#.utf8))
+            }
+            // audit of the apply's journal: ORD-3's license is no longer linked to the user the update set.
+            let audit = try await JournalAudit.run(journalPath: apply.journalPath, client: client, configuration: apply)
+            try await client.shutdown()
+            #expect(audit.findings.map(\.kind) == [.changed])
+            #expect(audit.findings.first?.detail.hasPrefix("userId: licprov set") == true)
+            let drifted = try await self.plan(bench)
+            #expect(drifted.steps.map(\.order) == ["ORD-1", "ORD-3"])
+            #expect(drifted.steps.map(\.drift) == [nil, true])
+            #expect(drifted.text.contains("email b@example.com → new@example.com [drift: the account changed; restoring the file's]"))
+        }
+    }
 }

@@ -1,0 +1,51 @@
+import Journal
+
+/// The ids a license links to — its customer's user, its organization, its reseller — resolved
+/// (nil: the license links to none of that kind). A create's body and an update's that re-links a
+/// license carry placeholders for them (``MarkedBody``), filled in just before the send.
+struct Links {
+    var userID: String?
+    var organizationID: String?
+    var resellerID: String?
+
+    /// `body` with each id in place of its placeholder.
+    func fill(_ body: [UInt8]) -> [UInt8] {
+        var filled = body
+        if let userID { filled = MarkedBody.fill(filled, userID: userID) }
+        if let organizationID { filled = MarkedBody.fill(filled, placeholder: MarkedBody.organizationPlaceholder, with: organizationID) }
+        if let resellerID { filled = MarkedBody.fill(filled, placeholder: MarkedBody.resellerPlaceholder, with: resellerID) }
+        return filled
+    }
+
+    /// The ids `item` links to, or nil when one could not be resolved: then nothing was sent, and
+    /// the entry is recorded rejected (the customer cannot be made) or failed (try again later).
+    static func resolve(for item: LoadedItem, customers: CustomerResolver, directory: DirectoryResolver?, requests: RunRequests,
+                        committer: JournalCommitter, maxFailures: Int) async throws(JournalError) -> Links? {
+        var links = Links()
+        func fail(_ noun: String, _ failure: CustomerResolver.Failure) throws(JournalError) {
+            requests.counters.update { if failure.permanent { $0.rejected += 1 } else { $0.failed += 1 } }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
+                                              error: "\(noun): \(failure.message)", endsAttempt: false))
+            requests.noteFailure(maxFailures: maxFailures)
+        }
+        if let ref = item.resellerRef, let directory {
+            switch await directory.remoteID(for: ref) {
+            case .success(let id): links.resellerID = id
+            case .failure(let failure): try fail("reseller", failure); return nil
+            }
+        }
+        if let ref = item.organizationRef, let directory {
+            switch await directory.remoteID(for: ref) {
+            case .success(let id): links.organizationID = id
+            case .failure(let failure): try fail("organization", failure); return nil
+            }
+        }
+        if let ref = item.customerRef {
+            switch await customers.userID(for: ref) {
+            case .success(let id): links.userID = id
+            case .failure(let failure): try fail("customer", failure); return nil
+            }
+        }
+        return links
+    }
+}
