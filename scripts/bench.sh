@@ -18,10 +18,11 @@
 #             IP at the same time: both must finish with every license created; 429s and rates
 #   nightly   a shop's cumulative export: 300,000 orders for 5,000 customers created on day 1, then
 #             the same file plus 300 new orders on day 2, no rate limit: day 2's time end to end,
-#             peak memory and licenses created (300); then a fresh 1,000,000-row file: how long
-#             after the start its first request and its first create go (the run is then stopped)
+#             peak memory and licenses created (300)
+#   first     a fresh 1,000,000-row file (5,000 customers): how long after the start its first
+#             request and its first create go (the run is then stopped with SIGINT)
 #
-# Usage: scripts/bench.sh [scenario ...]   (default: all but customers, window, shared, nightly;
+# Usage: scripts/bench.sh [scenario ...]   (default: all but customers, window, shared, nightly, first;
 # `ceiling` takes about 2 minutes, `nightly` about 10). BENCH_BIN=DIR uses the licprov and
 # cryptlex-emulator in DIR instead of building (to compare two builds on one machine).
 set -euo pipefail
@@ -197,6 +198,8 @@ PY
         || { echo "nightly: licprov failed:"; cat "$work/err" "$work/out"; exit 1; }
       read -r seconds rss <"$work/time"
       echo "nightly   300,000 done + 300 new (5,000 customers)  ${seconds} s  peak $((rss / 1024)) MiB  created $(( $(counter licensesCreated) - before ))"
+      ;;
+    first)
       # A fresh 1,000,000-row file: when do its first request and its first create go?
       python3 scripts/gen-orders.py csv 1000000 "$work/orders.csv"
       rm -f "$work"/orders.csv.*

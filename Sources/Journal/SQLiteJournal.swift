@@ -233,6 +233,11 @@ package final class SQLiteJournal: Sendable {
         }
     }
 
+    /// Whether the journal holds no entry yet (a fresh run of a file).
+    package func isEmpty() throws(JournalError) -> Bool {
+        try read("count entries") { db in try Int.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM license)") == 0 }
+    }
+
     /// How many entries are in each state.
     package func counts() throws(JournalError) -> [JournalEntry.State: Int] {
         try read("count entries") { db in

@@ -3,6 +3,7 @@ import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
+import Synchronization
 
 /// Finding change rows' targets together.
 extension LicenseTarget {
@@ -26,6 +27,18 @@ enum ChangeTargets {
         case several([LicenseSnapshot])
         case absent
         case unavailable(String)
+    }
+
+    /// What ``prefetch(_:journal:requests:client:)`` found, by entry, shared by the run's workers.
+    final class Prefetched: Sendable {
+        private let found = Mutex<[Int64: Resolution]>([:])
+
+        func add(_ more: [Int64: Resolution]) {
+            guard !more.isEmpty else { return }
+            found.withLock { $0.merge(more) { _, new in new } }
+        }
+
+        subscript(entry: Int64) -> Resolution? { found.withLock { $0[entry] } }
     }
 
     static func prefetch(_ entryIDs: [Int64], journal: SQLiteJournal, requests: RunRequests,

@@ -30,7 +30,8 @@ struct ChangeWorker: Sendable {
     let committer: JournalCommitter
     let maxFailures: Int
     /// What ``ChangeTargets/prefetch(_:journal:requests:client:)`` found, by entry.
-    var resolved: [Int64: ChangeTargets.Resolution] = [:]
+    /// Filled before the run's sends, and again for each part of a file registered while sending.
+    let resolved = ChangeTargets.Prefetched()
     let logger: Logger
     /// Resolves the customer an update links its license to (nil: no row of the run does).
     var customers: CustomerResolver?

@@ -167,7 +167,7 @@ actor CustomerResolver: ResolvesOnce {
     /// lookup. An email with a comma cannot be listed with `in`, and a batch whose request fails
     /// is left alone: those are looked up one by one, as before.
     func resolveTogether(_ customers: [CustomerRecord]) async {
-        let waiting = customers.filter { once.outcomes[$0.id] == nil }
+        let waiting = customers.filter { once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil && !knownAbsent.contains($0.id) }
         let byEmail = Dictionary(grouping: waiting, by: \.email)
         for emails in ValueBatches.split(waiting.map(\.email)).batches {
             await resolveBatch(emails.flatMap { byEmail[$0] ?? [] })

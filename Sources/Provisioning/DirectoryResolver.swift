@@ -182,7 +182,7 @@ actor DirectoryResolver: ResolvesOnce {
     /// whose request failed are left to ``remoteID(for:)``.
     func resolveTogether(_ entries: [DirectoryEntry]) async {
         for kind in [DirectoryEntry.Kind.reseller, .organization] {
-            let waiting = entries.filter { $0.kind == kind && once.outcomes[$0.id] == nil }
+            let waiting = entries.filter { $0.kind == kind && once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil && !knownAbsent.contains($0.id) }
             let byName = Dictionary(grouping: waiting, by: \.name)
             for names in ValueBatches.split(waiting.map(\.name)).batches {
                 await resolveBatch(names.flatMap { byName[$0] ?? [] }, kind: kind)

@@ -10,8 +10,11 @@ extension ProvisioningRun {
     /// resellers and organizations not looked up yet (a hundred names a request), customers not
     /// looked up yet (a hundred emails a request), entries that may exist (a hundred
     /// markers a request) and the licenses change rows name.
+    ///
+    /// `inParts`: the file is registered while the run sends; each part's are looked up as it
+    /// comes (``Worker/prepare(_:journal:requests:client:)``), not here.
     func prepareWorker(plan: RunPlan, journal: SQLiteJournal, requests: RunRequests,
-                       committer: JournalCommitter) async throws -> Worker {
+                       committer: JournalCommitter, inParts: Bool = false) async throws -> Worker {
         let directory = DirectoryResolver(journal: journal, client: client, requests: requests, reconcileDelay: configuration.reconcileDelay,
                                           logger: logger)
         let customers = CustomerResolver(journal: journal, client: client, requests: requests, createUsers: configuration.createUsers,
@@ -22,9 +25,9 @@ extension ProvisioningRun {
         creates.markerLookups = configuration.markerKey.map {
             MarkerLookups(requests: requests, client: client, markerKey: $0, gather: min(.seconds(1), configuration.reconcileDelay))
         }
-        var changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: configuration.maxFailures, logger: logger,
+        let changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: configuration.maxFailures, logger: logger,
                                    customers: customers)
-        if !stop.isRequested {
+        if !stop.isRequested, !inParts {
             await directory.resolveTogether(try journal.pendingDirectory())
             await customers.resolveTogether(try journal.pendingCustomers())
             creates.prefetched = try await BatchedLookups.prefetch(plan.lookups, journal: journal, requests: requests, client: client,
@@ -32,7 +35,7 @@ extension ProvisioningRun {
                                                                  reconcileDelay: configuration.reconcileDelay)
         }
         if !stop.isRequested, !plan.changeEntries.isEmpty {
-            changes.resolved = try await ChangeTargets.prefetch(plan.changeEntries, journal: journal, requests: requests, client: client)
+            changes.resolved.add(try await ChangeTargets.prefetch(plan.changeEntries, journal: journal, requests: requests, client: client))
         }
         return Worker(creates: creates, changes: changes)
     }

@@ -99,6 +99,10 @@ package struct ProvisioningRun: Sendable {
         let lock = try JournalLock(journalPath: configuration.journalPath)
         defer { withExtendedLifetime(lock) {} }
         let journal = try SQLiteJournal(path: configuration.journalPath)
+        if try registersWhileSending(journal),
+           let report = try await executeInTranches(journal: journal, started: started, progress: progress, progressInterval: progressInterval) {
+            return report
+        }
         guard let plan = try await plan(against: journal) else { return interruptedWhilePlanning(started: started) }
         if plan.refused {
             return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
@@ -124,14 +128,22 @@ package struct ProvisioningRun: Sendable {
         let settlingStarted = ContinuousClock.now
         try await settle(work.count, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)
         let settling = ContinuousClock.now - settlingStarted
+        let final = try await settled(work.count, feed: feed, committer: committer, counters: counters, progress: progress)
+        return try await finish(plan: plan, journal: journal, runID: runID, counts: final, toSettle: work.count,
+                                started: started, settling: settling, commits: committer.commitCount)
+    }
+
+    /// After settling: entries marked in flight but never handed out are put back, every write
+    /// committed; the counts, with the work not accounted for as not sent.
+    func settled(_ total: Int, feed: WorkFeed, committer: JournalCommitter, counters: RunCounters,
+                 progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)?) async throws -> RunCounts {
         try await committer.unmark(await feed.untaken())
         try await committer.flush()
         var final = counters.snapshot
         let accounted = final.finished + final.notSent
-        if accounted < work.count { final.notSent += work.count - accounted }
-        if !work.isEmpty { progress?(final, work.count, true) }
-        return try await finish(plan: plan, journal: journal, runID: runID, counts: final, toSettle: work.count,
-                                started: started, settling: settling, commits: committer.commitCount)
+        if accounted < total { final.notSent += total - accounted }
+        if total > 0 { progress?(final, total, true) }
+        return final
     }
 
     /// An input that cannot be opened is refused before anything else (it must not leave a new

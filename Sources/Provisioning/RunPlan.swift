@@ -46,6 +46,10 @@ struct RunPlan: Sendable {
     var sampleRequests: [String] = []
     /// Change entries that may still need their license read (``ChangeTargets``).
     var changeEntries: [Int64] = []
+    /// Registering in parts stopped before the end of the file (the rest is registered next run),
+    /// after the row on line ``lastLine``.
+    var interrupted = false
+    var lastLine = 0
 }
 
 /// Builds a ``RunPlan``.
@@ -62,13 +66,13 @@ struct RunPlanner: Sendable {
     /// The stop came while the file was being planned; nothing was kept.
     struct Interrupted: Error {}
 
-    private struct RowUnit: Hashable {
+    fileprivate struct RowUnit: Hashable {
         var rowID: String
         var unit: Int
     }
 
     /// What the journal knows of an entry, kept small: 100,000 of them must fit in a few MB.
-    private struct Known {
+    fileprivate struct Known {
         var id: Int64
         var sourceLine: Int
         var state: JournalEntry.State
@@ -83,64 +87,81 @@ struct RunPlanner: Sendable {
     /// Thrown at the end of a dry run's registration: plan everything, keep nothing.
     private struct DryRun: Error {}
 
-    func plan() throws -> RunPlan {
-        var known: [RowUnit: Known] = [:]
-        let markerPrefix = try journal.markerPrefix()
+    /// What registering a file keeps from row to row.
+    struct Registrar {
+        fileprivate var known: [RowUnit: Known] = [:]
+        let markerPrefix: String
+        /// Each customer's journal id, by email key: a file's rows name a few thousand customers
+        /// many times over, and each is registered (two statements) only the first time.
+        var customers: [String: Int64] = [:]
+        var directory = DirectoryRefs()
+        var markers = MarkerGenerator()
+        var plan = RunPlan()
+        var rows = 0
+    }
+
+    /// The journal's entries by row and unit, and the file's reader (rows with their templates).
+    func begin() throws -> (Registrar, OrderFileReader) {
+        var state = Registrar(markerPrefix: try journal.markerPrefix())
         try journal.forEachDigest { digest in
-            known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = Known(
+            state.known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = Known(
                 id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: BodyFingerprint.Value(hex: digest.bodyHash),
                 editedHash: digest.editedHash.flatMap(BodyFingerprint.Value.init(hex:)),
                 maybeSent: digest.maybeSent)
         }
-        var plan = RunPlan()
         var ingest = configuration.ingest
         ingest.markerKey = configuration.markerKey
         ingest.keepIDAsMetadata = configuration.keepIDAsMetadata
         let configuration = self.configuration
         ingest.prepare = { row in row.action == .create ? RunPlanner.template(for: row, configuration: configuration) : [] }
-        let reader = try OrderFileReader(path: configuration.inputPath, options: ingest)
-        var rows = 0
-        // Each customer's journal id, by email key: a file's rows name a few thousand customers
-        // many times over, and each is registered (two statements) only the first time.
-        var customers: [String: Int64] = [:]
-        var directory = DirectoryRefs()
-        var markers = MarkerGenerator()
+        return (state, try OrderFileReader(path: configuration.inputPath, options: ingest))
+    }
+
+    /// An invalid row: its problems, and its results line (it is not journaled).
+    static func noteInvalid(_ row: OrderRow, in plan: inout RunPlan) {
+        let errors = row.diagnostics.filter { $0.severity == .error }
+        plan.problems += errors
+        plan.rejectedLines.append(ResultsFile.Line(
+            sourceLine: row.position.line, rowID: row.rowID, unit: 1, status: "rejected",
+            message: errors.map { "\($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; "),
+            action: row.action))
+    }
+
+    /// Registers one valid row (``register(_:known:customers:directory:plan:registration:markerPrefix:markers:)``).
+    func register(_ row: OrderRow, into state: inout Registrar, registration: SQLiteJournal.Registration) throws {
+        try register(row, known: &state.known, customers: &state.customers, directory: &state.directory, plan: &state.plan,
+                     registration: registration, markerPrefix: state.markerPrefix, markers: &state.markers)
+    }
+
+    func plan() throws -> RunPlan {
+        var (state, reader) = try begin()
         let stop = self.stop
         do {
             try journal.registering { registration in
-                plan.summary = try reader.read { row in
-                    rows += 1
-                    if rows & 255 == 0, stop?.isRequested == true { throw Interrupted() }
-                    guard row.isValid else {
-                        plan.problems += row.diagnostics.filter { $0.severity == .error }
-                        plan.rejectedLines.append(ResultsFile.Line(
-                            sourceLine: row.position.line, rowID: row.rowID, unit: 1, status: "rejected",
-                            message: row.diagnostics.filter { $0.severity == .error }
-                                .map { "\($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; "),
-                            action: row.action))
-                        return
-                    }
+                state.plan.summary = try reader.read { row in
+                    state.rows += 1
+                    if state.rows & 255 == 0, stop?.isRequested == true { throw Interrupted() }
+                    guard row.isValid else { return Self.noteInvalid(row, in: &state.plan) }
                     // Once the file is known to be refused, nothing more is written.
-                    guard plan.problems.isEmpty || configuration.skipInvalid else { return }
-                    try register(row, known: &known, customers: &customers, directory: &directory, plan: &plan, registration: registration, markerPrefix: markerPrefix,
-                                 markers: &markers)
+                    guard state.plan.problems.isEmpty || configuration.skipInvalid else { return }
+                    try register(row, into: &state, registration: registration)
                 }
                 if stop?.isRequested == true { throw Interrupted() }
-                if plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
-                if plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
+                if state.plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
+                if state.plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
                 if configuration.dryRun {
-                    plan.sampleRequests = try plan.sends.prefix(3).compactMap { try registration.request(of: $0.entryID) }.map(Self.describe)
+                    state.plan.sampleRequests = try state.plan.sends.prefix(3).compactMap { try registration.request(of: $0.entryID) }.map(Self.describe)
                     throw DryRun()
                 }
             }
         } catch is Refused {
-            plan.refused = true
-            plan.lookups = []
-            plan.sends = []
+            state.plan.refused = true
+            state.plan.lookups = []
+            state.plan.sends = []
         } catch is DryRun {
             // Rolled back: the counts stand, the journal is as it was.
         }
-        return plan
+        return state.plan
     }
 
     private func register(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], directory: inout DirectoryRefs, plan: inout RunPlan,

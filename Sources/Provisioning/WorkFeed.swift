@@ -15,10 +15,15 @@ import Journal
 ///
 /// Loading runs in ``run()`` — a child task of the run — one chunk ahead of the workers, so
 /// workers never wait for the disk while there is work loaded.
+///
+/// An *open* feed takes more work while it runs (``append(_:)``, the parts of a large file as they
+/// are registered) until ``close()``; its takers wait for more instead of ending.
 actor WorkFeed {
     private let journal: SQLiteJournal
     private let run: Int64
-    private let work: [WorkItem]
+    private var work: [WorkItem]
+    /// More work may come (``append(_:)``) until ``close()``.
+    private var open: Bool
     private let chunk: Int
     private var next = 0
     private var ready: [LoadedItem] = []
@@ -29,18 +34,19 @@ actor WorkFeed {
     private var loader: CheckedContinuation<Void, Never>?
 
     /// - Parameter chunk: entries loaded and marked at once (twice the concurrency is plenty).
-    init(journal: SQLiteJournal, run: Int64, work: [WorkItem], chunk: Int) {
+    init(journal: SQLiteJournal, run: Int64, work: [WorkItem], chunk: Int, open: Bool = false) {
         self.journal = journal
         self.run = run
         self.work = work
+        self.open = open
         self.chunk = max(1, chunk)
     }
 
     /// Loads chunks while fewer than one chunk is waiting; returns when all work is loaded, the
     /// run stops (``finish()``), or the journal fails.
     func run() async {
-        while !finished, next < work.count {
-            if ready.count - readyNext >= chunk {
+        while !finished, next < work.count || open {
+            if ready.count - readyNext >= chunk || next == work.count {
                 await withCheckedContinuation { loader = $0 }
                 continue
             }
@@ -71,19 +77,35 @@ actor WorkFeed {
         }
         defer {
             readyNext += 1
-            if ready.count - readyNext < chunk, let waiting = loader {
-                loader = nil
-                waiting.resume()
-            }
+            if ready.count - readyNext < chunk { wakeLoader() }
         }
         return ready[readyNext]
+    }
+
+    /// More work, after what the feed has (an open feed).
+    func append(_ items: [WorkItem]) {
+        guard !items.isEmpty else { return }
+        work += items
+        wakeLoader()
+    }
+
+    /// No more work will come: the feed ends once what it has is taken.
+    func close() {
+        open = false
+        wakeLoader()
+    }
+
+    private func wakeLoader() {
+        if let waiting = loader {
+            loader = nil
+            waiting.resume()
+        }
     }
 
     /// Stops loading and releases every waiting taker.
     func finish() {
         finished = true
-        loader?.resume()
-        loader = nil
+        wakeLoader()
         wakeTakers()
     }
 

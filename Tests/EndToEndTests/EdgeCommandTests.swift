@@ -247,12 +247,8 @@ struct EdgeCommandTests {
 
     // MARK: 9. Ctrl-C while planning
 
-    /// SIGINT while a 1,000,000-row file is being planned: the run stops at once (exit 75), the
-    /// registration is rolled back (the journal opens and holds no license), nothing was sent.
-    @Test func ctrlCWhilePlanningAMillionRowsStopsAtOnce() async throws {
-        let emulator = try EmulatorProcess(["--no-rate-limit"])
-        let scratch = try Scratch()
-        defer { scratch.remove() }
+    /// A 1,000,000-row file, and licprov run on it (not waited for).
+    func runAMillionRows(_ emulator: EmulatorProcess, in scratch: Scratch) throws -> (process: Process, file: String, stderr: Pipe) {
         let file = scratch.path + "/million.csv"
         var text = "order_id,productId,allowedActivations\n"
         text.reserveCapacity(30_000_000)
@@ -267,6 +263,16 @@ struct EdgeCommandTests {
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+        return (process, file, err)
+    }
+
+    /// SIGINT while a fresh 1,000,000-row file is being checked (before any of it is registered):
+    /// the run stops (exit 75), the journal opens and holds no license, nothing was sent.
+    @Test func ctrlCWhilePlanningAMillionRowsStopsAtOnce() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let (process, file, err) = try runAMillionRows(emulator, in: scratch)
         var seen = ""
         while !seen.contains("planning"), process.isRunning {
             let chunk = err.fileHandleForReading.availableData
@@ -284,6 +290,32 @@ struct EdgeCommandTests {
         let status = try run(["status", file])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("licenses: 0"))
+    }
+
+    /// SIGINT once the first licenses of a fresh 1,000,000-row file went out, while the rest is
+    /// still being registered in parts: exit 75; every license the emulator made is in the journal
+    /// as created (none lost, none left in flight), and the rows not registered yet wait for the next
+    /// run (fewer than a million licenses in the journal).
+    @Test func ctrlCWhileAMillionRowsAreRegisteredInPartsLosesNothing() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let (process, file, _) = try runAMillionRows(emulator, in: scratch)
+        let deadline = Date().addingTimeInterval(600)
+        while try await emulator.counter("licensesCreated") < 100, process.isRunning, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(process.isRunning, "registering a million rows in parts should outlast the first hundred creates")
+        kill(process.processIdentifier, SIGINT)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in Thread { process.waitUntilExit(); done.resume() }.start() }
+        #expect(process.terminationStatus == 75)
+        let created = try await emulator.counter("licensesCreated")
+        let status = try run(["status", file])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("  created: \(created)\n"), "\(status.stdout)")
+        #expect(!status.stdout.contains("inFlight"), "\(status.stdout)")
+        let registered = status.stdout.split(separator: "\n").first { $0.hasPrefix("licenses: ") }.flatMap { Int($0.dropFirst(10)) }
+        #expect((registered ?? 0) >= created && (registered ?? .max) < 1_000_000, "\(status.stdout)")
     }
 
     // MARK: helpers

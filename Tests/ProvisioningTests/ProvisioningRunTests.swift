@@ -250,4 +250,44 @@ struct ProvisioningRunTests {
             #expect(report.counts.notSent == 49)
         }
     }
+
+    /// A fresh file of 6,000 orders is registered in parts while it is sent (500 rows, then 2,000,
+    /// then 3,500): every license once, each part's new customers looked up together (600 emails:
+    /// 6 lookups, not 600), every row in the results, and a rerun sends nothing.
+    @Test func aFreshFileIsRegisteredInPartsWhileItIsSent() async throws {
+        try await withRunBench { bench in
+            try bench.write("order_id,productId,allowedActivations,email\n" + (1...6_000).map { "P-\($0),prod-1,2,c\($0 % 600)@example.com\n" }.joined())
+            let configuration = bench.configuration(idColumn: "order_id")
+            let report = try await bench.run(configuration)
+            #expect(report.ending == .finished)
+            #expect(report.counts.created == 6_000)
+            let counters = await bench.counters
+            #expect(counters.licensesCreated == 6_000)
+            #expect(counters.userCreateRequests == 600)
+            #expect(counters.userLookups == 6)
+            #expect(try bench.resultRows(configuration).filter { $0["status"] == "created" }.count == 6_000)
+            let rerun = try await bench.run(configuration)
+            #expect(rerun.counts.alreadyDone == 6_000)
+            #expect(await bench.counters.requests == counters.requests)
+        }
+    }
+
+    /// A run that stops for a failure while the file is still being registered in parts (its first
+    /// license refused) lets registering finish: the results list every row, none lost.
+    @Test func aStopWhileRegisteringInPartsStillListsEveryRow() async throws {
+        try await withRunBench { bench in
+            try bench.write("order_id,productId\n" + (1...5_000).map { "Q-\($0),prod-typo\n" }.joined())
+            let configuration = bench.configuration(idColumn: "order_id")
+            let report = try await bench.run(configuration)
+            guard case .stopped(.firstItemRejected) = report.ending else {
+                Issue.record("expected the run to stop on its first license, got \(report.ending)")
+                return
+            }
+            #expect(await bench.counters.licenseCreateRequests == 1)
+            #expect(report.counts.notSent == 4_999)
+            let rows = try bench.resultRows(configuration)
+            #expect(rows.count == 5_000)
+            #expect(Set(rows.compactMap { $0["row_id"] }).count == 5_000)
+        }
+    }
 }
