@@ -18,7 +18,7 @@ import Scheduling
 ///    again: the email is unique in Cryptlex, so the lookup settles it; no second user is made.
 ///
 /// A customer the journal already knows is resolved without a request, in this run and every later one.
-actor CustomerResolver: ResolvesOnce {
+actor CustomerResolver: FindsOrCreates {
     /// Why a customer could not be resolved.
     struct Failure: Error, Sendable {
         var message: String
@@ -28,12 +28,11 @@ actor CustomerResolver: ResolvesOnce {
 
     private let journal: SQLiteJournal
     private let client: CryptlexClient
-    private let requests: RunRequests
+    let requests: RunRequests
     private let createUsers: Bool
     /// Resolves the organization and reseller a new user goes into.
     private let directory: DirectoryResolver?
-    private let reconcileDelay: Duration
-    private var stop: StopSignal { requests.stop }
+    let reconcileDelay: Duration
     private var counters: RunCounters { requests.counters }
     private let logger: Logger
     var once = OnceEach<Result<String, Failure>>()
@@ -65,86 +64,60 @@ actor CustomerResolver: ResolvesOnce {
             return .failure(Failure(message: error.localizedDescription, permanent: false))
         }
         if customer.state == .resolved, let userID = customer.userID { return .success(userID) }
-        var random = SystemRandomNumberGenerator()
-        var failures = 0
-        var sentCreate = customer.state == .inFlight
-        var lookFirst = !knownAbsent.contains(id)
-        while true {
-            // Look first: the user may exist already, or a create whose answer was lost may have made it
-            // (not when the batched lookup has just found nothing; every later round looks again).
-            let lookup: Result<User?, Failure> = lookFirst ? await findUser(customer.email) : .success(nil)
-            lookFirst = true
-            switch lookup {
-            case .success(let user?):
-                if !sentCreate, case .success(let placement) = await placement(of: customer), let organizationID = placement.organizationID,
-                   user.organizationId != organizationID {
-                    logger.warning("the customer exists in another organization; the license is linked to the user as it is",
-                                   metadata: ["email": "\(customer.email)", "user's organization": "\(user.organizationId ?? "none")",
-                                              "the file's": "\(organizationID)"])
-                }
-                counters.update { $0.usersFound += sentCreate ? 0 : 1; $0.usersCreated += sentCreate ? 1 : 0 }
-                do { try journal.update(customer: id, state: .resolved, userID: user.id, createdByUs: sentCreate) } catch {
-                    return .failure(Failure(message: error.localizedDescription, permanent: false))
-                }
-                return .success(user.id)
-            case .success(nil):
-                break
-            case .failure(let failure):
-                return .failure(failure)
-            }
-            guard createUsers else {
-                let message = "no Cryptlex user has the email \(customer.email), and --no-create-users is set"
-                try? journal.update(customer: id, state: .failed, error: message)
-                return .failure(Failure(message: message, permanent: true))
-            }
-            if stop.isRequested { return .failure(Failure(message: "the run stopped before the customer was created", permanent: false)) }
-            var request = UserRequest(email: customer.email, firstName: Self.firstName(customer), lastName: customer.lastName,
-                                      company: customer.company, password: Self.password(using: &random))
-            switch await placement(of: customer) {
-            case .success(let placement):
-                request.organizationId = placement.organizationID
-                request.resellerId = placement.resellerID
-            case .failure(let failure):
-                return .failure(failure)
-            }
-            let client = self.client, journal = self.journal
-            let ending: RunRequests.Ending<User>
-            do {
-                ending = try await requests.send(
-                    failedBefore: failures,
-                    count: { counts, _ in counts.userRequests += 1 },
-                    // Durably in flight before the create goes out: a crash from here on is settled by the lookup.
-                    beforeSend: { (_: Bool) async throws(JournalError) in try journal.update(customer: id, state: .inFlight) }
-                ) { () async throws(APIError) in try await client.createUser(request) }
-            } catch {
-                return .failure(Failure(message: error.localizedDescription, permanent: false))
-            }
-            switch ending {
-            case .answered(let created):
-                counters.update { $0.usersCreated += 1 }
-                do { try journal.update(customer: id, state: .resolved, userID: created.value.id, createdByUs: true) } catch {
-                    return .failure(Failure(message: error.localizedDescription, permanent: false))
-                }
-                return .success(created.value.id)
-            case .notSent:
-                return .failure(Failure(message: "the run stopped before the customer was created", permanent: false))
-            case .failed(let error, .permanent, _) where error.status == 409:
-                sentCreate = true
-                continue // it exists now; the lookup at the top finds it
-            case .failed(let error, .permanent, _):
-                try? journal.update(customer: id, state: .failed, error: error.description)
-                return .failure(Failure(message: "the customer \(customer.email) could not be created: \(error.description)", permanent: true))
-            case .failed(let error, .ambiguous, let failedAttempts):
-                // Perhaps created: the lookup at the top settles it, after the search has caught up.
-                sentCreate = true
-                failures = failedAttempts
-                guard failures < requests.policy.maxAttempts else { return .failure(Failure(message: error.description, permanent: false)) }
-                try? await requests.clock.sleep(for: reconcileDelay)
-            case .failed(let error, _, _):
-                // Attempts used up, the 429 budget spent, or a refused token (the run stops).
-                return .failure(Failure(message: error.description, permanent: false))
-            }
+        // Look first: the user may exist already, or a create whose answer was lost may have made it
+        // (not when the batched lookup has just found nothing; every later round looks again).
+        return await findOrCreate(customer, inFlight: customer.state == .inFlight, lookFirst: !knownAbsent.contains(id))
+    }
+
+    func lookUp(_ customer: CustomerRecord, createdByUs: Bool) async -> Result<String?, Failure> {
+        let user: User
+        switch await findUser(customer.email) {
+        case .success(let found?): user = found
+        case .success(nil): return .success(nil)
+        case .failure(let failure): return .failure(failure)
         }
+        if !createdByUs, case .success(let placement) = await placement(of: customer), let organizationID = placement.organizationID,
+           user.organizationId != organizationID {
+            logger.warning("the customer exists in another organization; the license is linked to the user as it is",
+                           metadata: ["email": "\(customer.email)", "user's organization": "\(user.organizationId ?? "none")",
+                                      "the file's": "\(organizationID)"])
+        }
+        counters.update { $0.usersFound += createdByUs ? 0 : 1; $0.usersCreated += createdByUs ? 1 : 0 }
+        do { try journal.update(customer: customer.id, state: .resolved, userID: user.id, createdByUs: createdByUs) } catch {
+            return .failure(Failure(message: error.localizedDescription, permanent: false))
+        }
+        return .success(user.id)
+    }
+
+    func creation(of customer: CustomerRecord) async -> Result<Creation<User>, Failure> {
+        let id = customer.id
+        guard createUsers else {
+            let message = "no Cryptlex user has the email \(customer.email), and --no-create-users is set"
+            try? journal.update(customer: id, state: .failed, error: message)
+            return .failure(Failure(message: message, permanent: true))
+        }
+        var random = SystemRandomNumberGenerator()
+        var request = UserRequest(email: customer.email, firstName: Self.firstName(customer), lastName: customer.lastName,
+                                  company: customer.company, password: Self.password(using: &random))
+        switch await placement(of: customer) {
+        case .success(let placement):
+            request.organizationId = placement.organizationID
+            request.resellerId = placement.resellerID
+        case .failure(let failure):
+            return .failure(failure)
+        }
+        let client = self.client, journal = self.journal, counters = self.counters
+        return .success(Creation(
+            what: "customer \(customer.email)",
+            count: { $0.userRequests += 1 },
+            markInFlight: { () throws(JournalError) in try journal.update(customer: id, state: .inFlight) },
+            send: { [request] () async throws(APIError) in try await client.createUser(request) },
+            recordCreated: { (user: User) throws(JournalError) in
+                counters.update { $0.usersCreated += 1 }
+                try journal.update(customer: id, state: .resolved, userID: user.id, createdByUs: true)
+                return user.id
+            },
+            recordFailed: { message in try? journal.update(customer: id, state: .failed, error: message) }))
     }
 
     /// The organization and reseller a customer's new user goes into (resolved, created when new).

@@ -22,13 +22,13 @@ import Scheduling
 ///    after `--reconcile-delay`, never created a second time by a blind retry.
 ///
 /// A name the journal already resolved costs no request, in this run or any later one.
-actor DirectoryResolver: ResolvesOnce {
+actor DirectoryResolver: FindsOrCreates {
     typealias Failure = CustomerResolver.Failure
 
     private let journal: SQLiteJournal
     private let client: CryptlexClient
-    private let requests: RunRequests
-    private let reconcileDelay: Duration
+    let requests: RunRequests
+    let reconcileDelay: Duration
     private let logger: Logger
     private var counters: RunCounters { requests.counters }
     var once = OnceEach<Result<String, Failure>>()
@@ -66,65 +66,48 @@ actor DirectoryResolver: ResolvesOnce {
             case .failure(let failure): return .failure(Failure(message: "its reseller: \(failure.message)", permanent: failure.permanent))
             }
         }
-        let noun = entry.kind.rawValue
-        var failures = 0
-        var sentCreate = entry.state == .inFlight
-        var lookFirst = !knownAbsent.contains(id)
-        while true {
-            if lookFirst {
-                switch await find(entry) {
-                case .success(let matches):
-                    if let decided = settle(entry, matches: matches, resellerID: resellerID, createdByUs: sentCreate) { return decided }
-                case .failure(let failure):
-                    return .failure(failure)
-                }
+        return await findOrCreate(Placed(entry: entry, resellerID: resellerID), inFlight: entry.state == .inFlight,
+                                  lookFirst: !knownAbsent.contains(id))
+    }
+
+    /// An organization or reseller with its reseller's Cryptlex id (an organization's, resolved first).
+    struct Placed: Sendable {
+        var entry: DirectoryEntry
+        var resellerID: String?
+    }
+
+    func lookUp(_ placed: Placed, createdByUs: Bool) async -> Result<String?, Failure> {
+        switch await find(placed.entry) {
+        case .success(let matches):
+            switch settle(placed.entry, matches: matches, resellerID: placed.resellerID, createdByUs: createdByUs) {
+            case nil: return .success(nil)
+            case .success(let id)?: return .success(id)
+            case .failure(let failure)?: return .failure(failure)
             }
-            lookFirst = true
-            if requests.stop.isRequested { return .failure(Failure(message: "the run stopped before the \(noun) was created", permanent: false)) }
-            let client = self.client, journal = self.journal
-            let body = Self.createBody(entry, resellerID: resellerID)
-            let ending: RunRequests.Ending<DirectoryRecord>
-            do {
-                ending = try await requests.send(
-                    failedBefore: failures,
-                    count: { counts, _ in counts.directoryRequests += 1 },
-                    // Durably in flight before the create goes out: a crash from here on is settled by the lookup.
-                    beforeSend: { (_: Bool) async throws(JournalError) in try journal.update(directory: id, state: .inFlight) }
-                ) { () async throws(APIError) in
-                    switch body {
-                    case .organization(let request): try await client.createOrganization(request)
-                    case .reseller(let request): try await client.createReseller(request)
-                    }
-                }
-            } catch {
-                return .failure(Failure(message: error.localizedDescription, permanent: false))
-            }
-            switch ending {
-            case .answered(let created):
-                counters.update { $0.directoryCreated += 1 }
-                do { try journal.update(directory: id, state: .resolved, remoteID: created.value.id, createdByUs: true) } catch {
-                    return .failure(Failure(message: error.localizedDescription, permanent: false))
-                }
-                return .success(created.value.id)
-            case .notSent:
-                return .failure(Failure(message: "the run stopped before the \(noun) was created", permanent: false))
-            case .failed(let error, .permanent, _) where error.status == 409:
-                sentCreate = true
-                try? await requests.clock.sleep(for: reconcileDelay)
-            case .failed(let error, .permanent, _):
-                let message = "the \(noun) \"\(entry.name)\" could not be created: \(error.description)"
-                try? journal.update(directory: id, state: .failed, error: message)
-                return .failure(Failure(message: message, permanent: true))
-            case .failed(let error, .ambiguous, let failedAttempts):
-                // Perhaps created: the lookup at the top settles it, once the search has caught up.
-                sentCreate = true
-                failures = failedAttempts
-                guard failures < requests.policy.maxAttempts else { return .failure(Failure(message: error.description, permanent: false)) }
-                try? await requests.clock.sleep(for: reconcileDelay)
-            case .failed(let error, _, _):
-                return .failure(Failure(message: error.description, permanent: false))
-            }
+        case .failure(let failure):
+            return .failure(failure)
         }
+    }
+
+    func creation(of placed: Placed) async -> Result<Creation<DirectoryRecord>, Failure> {
+        let client = self.client, journal = self.journal, counters = self.counters, id = placed.entry.id
+        let body = Self.createBody(placed.entry, resellerID: placed.resellerID)
+        return .success(Creation(
+            what: "\(placed.entry.kind.rawValue) \"\(placed.entry.name)\"",
+            count: { $0.directoryRequests += 1 },
+            markInFlight: { () throws(JournalError) in try journal.update(directory: id, state: .inFlight) },
+            send: { () async throws(APIError) in
+                switch body {
+                case .organization(let request): try await client.createOrganization(request)
+                case .reseller(let request): try await client.createReseller(request)
+                }
+            },
+            recordCreated: { (created: DirectoryRecord) throws(JournalError) in
+                counters.update { $0.directoryCreated += 1 }
+                try journal.update(directory: id, state: .resolved, remoteID: created.id, createdByUs: true)
+                return created.id
+            },
+            recordFailed: { message in try? journal.update(directory: id, state: .failed, error: message) }))
     }
 
     /// What a lookup's records with the entry's name decide: nil when there is none (create it).
@@ -158,7 +141,7 @@ actor DirectoryResolver: ResolvesOnce {
         }
     }
 
-    private enum CreateBody {
+    enum CreateBody: Sendable {
         case organization(OrganizationRequest)
         case reseller(ResellerRequest)
     }
