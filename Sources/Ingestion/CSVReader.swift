@@ -15,7 +15,9 @@
 /// finds invalid UTF-8.)
 ///
 /// Chosen over CSV.swift after measuring: on Linux that library reports a false read error at end
-/// of file and accepts malformed quotes, and this reader was about 5× faster.
+/// of file and accepts malformed quotes, and this reader was about 5× faster. (A little over 300
+/// lines: one byte-level state machine — quotes, line ends, the BOM, the record's positions — whose
+/// hot loop is kept in one piece.)
 package struct CSVReader {
     /// One record as read: its fields' bytes back to back (quotes taken off, doubled quotes
     /// undone), and where each field ends. The buffers are valid only while the record is handed

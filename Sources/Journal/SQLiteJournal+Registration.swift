@@ -1,0 +1,63 @@
+import CryptlexModels
+import Foundation
+import GRDB
+
+/// Writes within ``SQLiteJournal/registering(_:)``: a file's intents, customers, organizations and
+/// resellers, in the transaction the planner holds.
+extension SQLiteJournal {
+    package struct Registration {
+        let db: Database
+        let now = SQLiteJournal.now()
+
+        /// Inserts a new intent; returns its entry id.
+        package func insert(_ intent: Intent) throws -> Int64 {
+            try db.cachedStatement(sql: """
+                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef, action, target,
+                                     organizationRef, resellerRef)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
+                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef, intent.action.rawValue, intent.target?.journalText,
+                                         intent.organizationRef, intent.resellerRef])
+            return db.lastInsertedRowID
+        }
+
+        /// The customer with this email, registered when new.
+        package func customer(email: String, firstName: String?, lastName: String?, company: String?) throws -> CustomerRecord {
+            try SQLiteJournal.customer(email: email, firstName: firstName, lastName: lastName, company: company, in: db)
+        }
+
+        /// The organization or reseller with this name, registered when new.
+        package func directory(_ kind: DirectoryEntry.Kind, name: String, body: [UInt8], resellerRef: Int64?) throws -> DirectoryEntry {
+            try SQLiteJournal.directory(kind, name: name, body: body, resellerRef: resellerRef, in: db)
+        }
+
+        /// Puts a customer into an organization and reseller (the first row that names both decides).
+        package func place(customer id: Int64, organizationRef: Int64?, resellerRef: Int64?) throws {
+            try db.cachedStatement(sql: """
+                UPDATE customer SET organizationRef = COALESCE(organizationRef, ?), resellerRef = COALESCE(resellerRef, ?) WHERE id = ?
+                """).execute(arguments: [organizationRef, resellerRef, id])
+        }
+
+        /// Applies a change to an existing entry.
+        package func apply(_ change: EntryChange) throws {
+            try SQLiteJournal.apply(change, now: now, in: db)
+        }
+
+        /// The body of an entry (as registered so far in this transaction).
+        package func body(of id: Int64) throws -> [UInt8]? {
+            try Data.fetchOne(db, sql: "SELECT body FROM license WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
+        }
+
+        /// An entry's action, target and body (for a dry run's sample requests).
+        package func request(of id: Int64) throws -> (action: LicenseAction, target: LicenseTarget?, body: [UInt8])? {
+            try Row.fetchOne(db, sql: "SELECT action, target, body FROM license WHERE id = ?", arguments: [id]).map {
+                (try .decode($0["action"], id: id), try LicenseTarget.decode($0["target"], id: id), [UInt8]($0["body"] as Data))
+            }
+        }
+
+        /// The marker of an existing entry.
+        package func marker(of id: Int64) throws -> String? {
+            try String.fetchOne(db, sql: "SELECT marker FROM license WHERE id = ?", arguments: [id])
+        }
+    }
+}
