@@ -24,7 +24,8 @@ struct RunCommand: AsyncParsableCommand {
         reseller.allowedOrganizations (the reseller the order came through; --set reseller.name=… for a \
         whole sheet). Organizations and resellers are found by name (any case) or created once per \
         journal, an organization under its reseller; users created for a row go into its organization \
-        and reseller; the license links to all three, and the results file has organization_id and reseller_id.
+        and reseller; the license links to all three, and the results file has organization_id and reseller_id. \
+        An update row with an email moves its license to that customer (its PATCH sends the user's id).
 
         \(ExitStatus.helpText)
         """

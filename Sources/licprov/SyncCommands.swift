@@ -70,8 +70,9 @@ struct PlanCommand: AsyncParsableCommand {
         license it creates) on the file's products; no other license is read or touched. A row with no \
         license (or fewer than its quantity) is a create; a license whose fields differ from the row's \
         columns is an update (revoked, suspended and expiresAt: revoke/unrevoke, suspend/unsuspend, \
-        set-expiry); several licenses for a row that wants one are a conflict, and nothing is planned for \
-        it. Managed licenses no row names are pruned only with --prune, up to --max-prune.
+        set-expiry; a customer email that is not the license's user's: an update that links the license to \
+        that customer, found or created); several licenses for a row that wants one are a conflict, and \
+        nothing is planned for it. Managed licenses no row names are pruned only with --prune, up to --max-prune.
 
         Exit codes: 0 planned (with --detailed-exitcode: nothing to do) · 2 changes to make (with \
         --detailed-exitcode) · 65 invalid file · 78 --prune over --max-prune · and as run for the rest.
