@@ -6,9 +6,9 @@ import Journal
 import Logging
 import Scheduling
 
-/// Settles one change to an existing license (update, renew, set-expiry, suspend, unsuspend,
-/// revoke, unrevoke, delete): the change rows' state machine, beside ``LicenseWorker``'s for
-/// creates, through the same ``RunRequests`` (rate limit, retries, 429s, stop).
+/// A change to an existing license (update, renew, set-expiry, suspend, unsuspend, revoke,
+/// unrevoke, delete), as ``SettlesOperation`` settles it — the same state machine as a create's
+/// (``LicenseWorker``), through the same ``RunRequests`` (rate limit, retries, 429s, stop):
 ///
 /// 1. **Before the first send**, the license is found (``ChangeTargets``, batched) and the fields
 ///    the change touches are written to the journal as its *before-state*, durably. A target that
@@ -24,7 +24,7 @@ import Scheduling
 ///
 /// Limit: the comparison assumes nothing else changes the license's expiry between the read and
 /// the renewal (another tool renewing the same license at the same moment is not told apart).
-struct ChangeWorker: Sendable {
+struct ChangeWorker: SettlesOperation {
     let client: CryptlexClient
     let requests: RunRequests
     let committer: JournalCommitter
@@ -35,13 +35,19 @@ struct ChangeWorker: Sendable {
     let logger: Logger
     /// Resolves the customer an update links its license to (nil: no row of the run does).
     var customers: CustomerResolver?
-    private var stop: StopSignal { requests.stop }
     private var counters: RunCounters { requests.counters }
 
-    /// Settles `item`. Returns nil: a change's rejection is about its own license, so the run's
-    /// first row is not a gate for changes as it is for creates.
-    @discardableResult
-    func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
+    /// The body to send (a customer's user id filled in), the license, and the fields the change
+    /// touches as they were before its first send.
+    struct Prepared: Sendable {
+        var action: LicenseAction
+        var body: [UInt8]
+        var licenseID: String
+        var before: [String: JSONAny]
+    }
+
+    /// Finds the license and records its before-state, durably, before the first send.
+    func prepare(_ item: LoadedItem) async throws(JournalError) -> Prepared? {
         guard let change = item.change else { return nil }
         let action = change.action
         // An update that links the license to a customer sends the user's id (found or created first).
@@ -51,125 +57,113 @@ struct ChangeWorker: Sendable {
                                                       committer: committer, maxFailures: maxFailures) else { return nil }
             body = links.fill(body)
         }
-        var licenseID = change.licenseID ?? ""
-        var before: [String: JSONAny]
         if let recorded = change.beforeState.flatMap(Self.decodeFields) {
-            before = recorded
+            return Prepared(action: action, body: body, licenseID: change.licenseID ?? "", before: recorded)
+        }
+        guard let target = change.target else {
+            try reject(item, "the row names no license")
+            return nil
+        }
+        let resolution: ChangeTargets.Resolution
+        if let known = resolved[item.entryID], case .found = known {
+            resolution = known
+        } else if case .id = target {
+            // A miss in a list may be the search lagging: an id is read directly.
+            resolution = await ChangeTargets.resolve(target, requests: requests, client: client)
+        } else if let known = resolved[item.entryID] {
+            resolution = known
         } else {
-            guard let target = change.target else {
-                return try reject(item, "the row names no license")
-            }
-            let resolution: ChangeTargets.Resolution
-            if let known = resolved[item.entryID], case .found = known {
-                resolution = known
-            } else if case .id = target {
-                // A miss in a list may be the search lagging: an id is read directly.
-                resolution = await ChangeTargets.resolve(target, requests: requests, client: client)
-            } else if let known = resolved[item.entryID] {
-                resolution = known
+            resolution = await ChangeTargets.resolve(target, requests: requests, client: client)
+        }
+        switch resolution {
+        case .found(let snapshot):
+            let before = Self.touched(by: action, body: body, in: snapshot)
+            try await committer.recordTarget(item.entryID, licenseID: snapshot.license.id, licenseKey: snapshot.license.key,
+                                             beforeState: Self.encode(before))
+            return Prepared(action: action, body: body, licenseID: snapshot.license.id, before: before)
+        case .absent where action == .delete:
+            counters.update { $0.changed += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .created,
+                                              error: "no license with \(target.description): already gone, nothing was deleted", endsAttempt: false))
+        case .absent:
+            try reject(item, "no license with \(target.description)")
+        case .several(let snapshots):
+            counters.update { $0.conflicts += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .conflict,
+                                              error: "\(target.description) matches \(snapshots.count) licenses: \(snapshots.map(\.license.id).joined(separator: ", ")); none was changed",
+                                              endsAttempt: false))
+            noteFailure()
+        case .unavailable(let reason):
+            counters.update { $0.notSent += 1 }
+            logger.warning("the license to change could not be read; the next run tries again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
+        }
+        return nil
+    }
+
+    /// A change recorded before a crash or an ambiguous answer is read before it is sent again.
+    func verifiesFirst(_ item: LoadedItem, _ prepared: Prepared) -> Bool {
+        guard let change = item.change else { return false }
+        return change.beforeState != nil && (item.needsLookup || change.maybeSent)
+    }
+
+    /// Reads the license: the change took effect → recovered; not → sent again (until attempts run out).
+    func verify(_ item: LoadedItem, _ prepared: inout Prepared, failures: Int) async throws(JournalError) -> Bool {
+        let action = prepared.action
+        switch await read(prepared.licenseID, action: action, body: prepared.body, before: prepared.before) {
+        case .applied(let expiry):
+            counters.update { $0.recovered += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: prepared.licenseID,
+                                              error: nil, endsAttempt: false, afterExpiry: expiry))
+        case .gone where action == .delete:
+            counters.update { $0.recovered += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, error: nil, endsAttempt: false))
+        case .gone:
+            try reject(item, "the license \(prepared.licenseID) no longer exists")
+        case .notApplied where failures >= requests.policy.maxAttempts:
+            counters.update { $0.failed += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, error: "no answer after \(failures) attempts (each read: not applied)",
+                                              endsAttempt: false))
+            noteFailure()
+        case .notApplied:
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
+            return true
+        case .unavailable(let reason):
+            counters.update { $0.notSent += 1 }
+            logger.warning("reading the license failed; the next run reads it again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
+        }
+        return false
+    }
+
+    func send(_ prepared: Prepared) async throws(APIError) -> CryptlexClient.Answer<License?> {
+        try await send(prepared.action, licenseID: prepared.licenseID, body: prepared.body)
+    }
+
+    func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<License?>, sentAt: String) throws(JournalError) {
+        counters.update { $0.changed += 1 }
+        try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status, licenseID: prepared.licenseID,
+                                          startedAt: sentAt, afterExpiry: answer.value?.expiresAt))
+    }
+
+    /// Returns nil: a change's rejection is about its own license (no subscription interval to
+    /// renew by, a key taken), so it says nothing about the rows after it, unlike a create's first.
+    func failed(_ item: LoadedItem, _ prepared: Prepared, _ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int,
+                sentAt: String) async throws(JournalError) -> String? {
+        if error.status == 404 {
+            if prepared.action == .delete {
+                counters.update { $0.changed += 1 }
+                try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: 404,
+                                                  error: "already gone, nothing was deleted", startedAt: sentAt))
             } else {
-                resolution = await ChangeTargets.resolve(target, requests: requests, client: client)
+                try reject(item, "the license \(prepared.licenseID) no longer exists", status: 404, startedAt: sentAt)
             }
-            switch resolution {
-            case .found(let snapshot):
-                licenseID = snapshot.license.id
-                before = Self.touched(by: action, body: body, in: snapshot)
-                try await committer.recordTarget(item.entryID, licenseID: licenseID, licenseKey: snapshot.license.key,
-                                                 beforeState: Self.encode(before))
-            case .absent where action == .delete:
-                counters.update { $0.changed += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .created,
-                                                  error: "no license with \(target.description): already gone, nothing was deleted", endsAttempt: false))
-                return nil
-            case .absent:
-                return try reject(item, "no license with \(target.description)")
-            case .several(let snapshots):
-                counters.update { $0.conflicts += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .conflict,
-                                                  error: "\(target.description) matches \(snapshots.count) licenses: \(snapshots.map(\.license.id).joined(separator: ", ")); none was changed",
-                                                  endsAttempt: false))
-                noteFailure()
-                return nil
-            case .unavailable(let reason):
-                counters.update { $0.notSent += 1 }
-                logger.warning("the license to change could not be read; the next run tries again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
-                return nil
-            }
+            return nil
         }
-        var failures = 0
-        var readFirst = change.beforeState != nil && (item.needsLookup || change.maybeSent)
-        while true {
-            if readFirst {
-                readFirst = false
-                switch await read(licenseID, action: action, body: body, before: before) {
-                case .applied(let expiry):
-                    counters.update { $0.recovered += 1 }
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: licenseID,
-                                                      error: nil, endsAttempt: false, afterExpiry: expiry))
-                    return nil
-                case .gone:
-                    if action == .delete {
-                        counters.update { $0.recovered += 1 }
-                        try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, error: nil, endsAttempt: false))
-                        return nil
-                    }
-                    return try reject(item, "the license \(licenseID) no longer exists")
-                case .notApplied:
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
-                case .unavailable(let reason):
-                    counters.update { $0.notSent += 1 }
-                    logger.warning("reading the license failed; the next run reads it again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
-                    return nil
-                }
-            }
-            if stop.isRequested && failures > 0 {
-                counters.update { $0.notSent += 1 }
-                return nil
-            }
-            var notMarkedAhead = false
-            let (ending, sentAt) = try await requests.sendJournaled(item.entryID, committer: committer, failedBefore: failures,
-                                                                    markedAhead: &notMarkedAhead) {
-                () async throws(APIError) in try await send(action, licenseID: licenseID, body: body)
-            }
-            switch ending {
-            case .answered(let answer):
-                counters.update { $0.changed += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status, licenseID: licenseID,
-                                                  startedAt: sentAt, afterExpiry: answer.value?.expiresAt))
-                return nil
-            case .notSent:
-                counters.update { $0.notSent += 1 }
-                return nil
-            case .failed(_, .ambiguous, let failedAttempts):
-                // Recorded in flight: read the license before sending again.
-                failures = failedAttempts
-                guard failedAttempts < requests.policy.maxAttempts else {
-                    counters.update { $0.failed += 1 }
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, error: "no answer after \(failedAttempts) attempts (each read: not applied)",
-                                                      endsAttempt: false))
-                    noteFailure()
-                    return nil
-                }
-                readFirst = true
-            case .failed(let error, _, _) where error.status == 404:
-                if action == .delete {
-                    counters.update { $0.changed += 1 }
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: 404,
-                                                      error: "already gone, nothing was deleted", startedAt: sentAt))
-                    return nil
-                }
-                return try reject(item, "the license \(licenseID) no longer exists", status: 404, startedAt: sentAt)
-            case .failed(let error, let outcome, _):
-                let permanent = if case .permanent = outcome { true } else { false }
-                counters.update { if permanent { $0.rejected += 1 } else { $0.failed += 1 } }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: permanent ? .rejected : .failed, httpStatus: error.status,
-                                                  error: error.description, startedAt: sentAt))
-                noteFailure()
-                // A 400 on a change is about that license (no subscription interval to renew by, a
-                // key taken): unlike a create's, it says nothing about the rows after it.
-                return nil
-            }
-        }
+        let permanent = if case .permanent = outcome { true } else { false }
+        counters.update { if permanent { $0.rejected += 1 } else { $0.failed += 1 } }
+        try committer.post(AttemptOutcome(entryID: item.entryID, state: permanent ? .rejected : .failed, httpStatus: error.status,
+                                          error: error.description, startedAt: sentAt))
+        noteFailure()
+        return nil
     }
 
     /// The request of `action` (a PATCH body for update, set-expiry and the four flags).
@@ -214,12 +208,11 @@ struct ChangeWorker: Sendable {
         }
     }
 
-    private func reject(_ item: LoadedItem, _ message: String, status: Int? = nil, startedAt: String? = nil) throws(JournalError) -> String? {
+    private func reject(_ item: LoadedItem, _ message: String, status: Int? = nil, startedAt: String? = nil) throws(JournalError) {
         counters.update { $0.rejected += 1 }
         try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: status, error: message,
                                           endsAttempt: startedAt != nil, startedAt: startedAt))
         noteFailure()
-        return nil
     }
 
     private func noteFailure() { requests.noteFailure(maxFailures: maxFailures) }

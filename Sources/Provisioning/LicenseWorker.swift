@@ -5,11 +5,10 @@ import Journal
 import Logging
 import Scheduling
 
-/// Settles one license at a time: the per-license state machine of a run.
+/// A create, as ``SettlesOperation`` settles it: the body with its linked ids filled in, sent with
+/// `POST /v3/licenses`, verified after an ambiguous answer by looking its marker up.
 ///
-/// For each item: (look it up first if it may exist already) → send it through the run's
-/// ``RetryExecutor`` (rate limit, retries, 429s), marking it in flight, durably, before each send
-/// → record what came back. The client's ``OutcomeClass`` decides; this type only obeys it:
+/// The client's ``OutcomeClass`` decides; this type only obeys it:
 ///
 /// | Outcome | Next |
 /// |---|---|
@@ -18,7 +17,7 @@ import Scheduling
 /// | ambiguous (lost response, 5xx, timeout after sending) | stays in flight; wait `reconcileDelay`, look it up by marker: found → recovered, two → conflict, none → send again |
 /// | permanent (4xx) | rejected; a 409 on a row with its own key is looked up by key first: ours → recovered, someone else's → conflict |
 /// | stopRun (401, 403) | pending; the whole run stops |
-struct LicenseWorker: Sendable {
+struct LicenseWorker: SettlesOperation {
     let client: CryptlexClient
     let customers: CustomerResolver
     let directory: DirectoryResolver
@@ -32,68 +31,58 @@ struct LicenseWorker: Sendable {
     /// The run's lookups by marker after ambiguous sends, made together (nil: no marker key).
     var markerLookups: MarkerLookups?
     let logger: Logger
-    private var stop: StopSignal { requests.stop }
     private var counters: RunCounters { requests.counters }
 
-    /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the run.
-    /// Returns the server's message when the license was rejected with a 4xx other than 409 (the
-    /// run's first license decides whether to go on), nil otherwise.
-    @discardableResult
-    func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
+    /// The body to send (the linked ids filled in) and those ids (an edited row's body gets them too).
+    struct Prepared: Sendable {
+        var body: [UInt8]
+        var links: Links
+    }
+
+    func prepare(_ item: LoadedItem) async throws(JournalError) -> Prepared? {
         guard let links = try await Links.resolve(for: item, customers: customers, directory: directory, requests: requests,
                                                   committer: committer, maxFailures: maxFailures) else { return nil }
-        var body = links.fill(item.body)
-        var failures = 0
-        var lookUpFirst = item.needsLookup
-        var markedAhead = item.markedInFlight
-        while true {
-            if lookUpFirst {
-                lookUpFirst = false
-                // A miss proves absence only once the server's search has caught up with the
-                // ambiguous send: the lookup goes `reconcileDelay` after it. An entry an earlier run
-                // left waits what remains of that since it last changed (the kill may have been a
-                // second ago); one from last night is looked up at once.
-                let wait = failures == 0 ? item.remaining(of: reconcileDelay) : reconcileDelay
-                // The first lookup of an entry the batch already looked up costs no request.
-                let known = failures == 0 && item.needsLookup ? prefetched[item.marker] : nil
-                guard try await settleByLookup(item, after: wait, failures: failures, known: known) else { return nil }
-                if let replacement = item.replacement {
-                    body = links.fill(replacement.body)
-                    try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
-                } else {
-                    try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
-                }
-            }
-            if stop.isRequested && (failures > 0 || item.needsLookup) {
-                counters.update { $0.notSent += 1 }
-                return nil
-            }
-            let (ending, sentAt) = try await requests.sendJournaled(item.entryID, committer: committer, failedBefore: failures,
-                                                                    markedAhead: &markedAhead) {
-                () async throws(APIError) in try await client.createLicense(body: body)
-            }
-            switch ending {
-            case .answered(let answer):
-                counters.update { $0.created += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
-                                                  licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt))
-                return nil
-            case .notSent:
-                counters.update { $0.notSent += 1 }
-                if markedAhead { try await committer.unmark([item.entryID]) }
-                return nil
-            case .failed(_, .ambiguous, let failedAttempts):
-                // Recorded in flight: look it up by its marker.
-                failures = failedAttempts
-                lookUpFirst = true
-            case .failed(let error, let outcome, let failedAttempts):
-                return try await record(error, outcome, failedAttempts: failedAttempts, item: item, sentAt: sentAt)
-            }
+        return Prepared(body: links.fill(item.body), links: links)
+    }
+
+    func verifiesFirst(_ item: LoadedItem, _ prepared: Prepared) -> Bool { item.needsLookup }
+
+    /// Looks the marker up: found → recovered; absent → send (an edited row's new body).
+    func verify(_ item: LoadedItem, _ prepared: inout Prepared, failures: Int) async throws(JournalError) -> Bool {
+        // A miss proves absence only once the server's search has caught up with the ambiguous
+        // send: the lookup goes `reconcileDelay` after it. An entry an earlier run left waits what
+        // remains of that since it last changed (the kill may have been a second ago); one from
+        // last night is looked up at once.
+        let wait = failures == 0 ? item.remaining(of: reconcileDelay) : reconcileDelay
+        // The first lookup of an entry the batch already looked up costs no request.
+        let known = failures == 0 && item.needsLookup ? prefetched[item.marker] : nil
+        guard try await settleByLookup(item, after: wait, failures: failures, known: known) else { return false }
+        if let replacement = item.replacement {
+            prepared.body = prepared.links.fill(replacement.body)
+            try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
+        } else {
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
         }
+        return true
+    }
+
+    func send(_ prepared: Prepared) async throws(APIError) -> CryptlexClient.Answer<License> {
+        try await client.createLicense(body: prepared.body)
+    }
+
+    func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<License>, sentAt: String) throws(JournalError) {
+        counters.update { $0.created += 1 }
+        try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
+                                          licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt))
+    }
+
+    func failed(_ item: LoadedItem, _ prepared: Prepared, _ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int,
+                sentAt: String) async throws(JournalError) -> String? {
+        try await record(error, outcome, failedAttempts: failedAttempts, item: item, sentAt: sentAt)
     }
 
     /// A send that failed for good, or stopped the run: records it. Returns the server's message
-    /// for a 4xx other than 409 (see ``settle(_:)``).
+    /// for a 4xx other than 409 (the run's first license decides whether to go on).
     private func record(_ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int, item: LoadedItem,
                         sentAt: String) async throws(JournalError) -> String? {
         let message = error.description

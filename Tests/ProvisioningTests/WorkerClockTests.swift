@@ -47,14 +47,15 @@ struct WorkerClockTests {
         let stop: StopSignal
 
         /// `change`: the entry changes license `L1` (by id) instead of creating one.
-        init(clock: ManualClock, transport: ScriptedTransport, key: String? = nil, rate: Double? = nil, change: LicenseAction? = nil) throws {
+        init(clock: ManualClock, transport: ScriptedTransport, key: String? = nil, rate: Double? = nil, change: LicenseAction? = nil,
+             changeBody: String = "{}") throws {
             let directory = try ScratchRoot.directory("worker-clock")
             journal = try SQLiteJournal(path: directory.appendingPathComponent("run.licprov.sqlite").path)
             let run = try journal.beginRun(command: "test", version: "test")
             var request = LicenseRequest(productId: "product-1")
             request.key = key
             request.metadata = [LicenseMetadata(key: RunConfiguration.defaultMarkerKey, value: WorkerClockTests.marker)]
-            let body = change == nil ? request.jsonBody : Array("{}".utf8)
+            let body = change == nil ? request.jsonBody : Array(changeBody.utf8)
             let entryID = try journal.registering { registration in
                 try registration.insert(Intent(rowID: "row-1", unit: 1, sourceLine: 2, body: body, bodyHash: "h", marker: WorkerClockTests.marker,
                                                action: change ?? .create, target: change.map { _ in .id("L1") }))
@@ -172,6 +173,28 @@ struct WorkerClockTests {
         let entry = try #require(try await rig.entry())
         #expect(entry.state == (tookEffect ? .recovered : .created))
         #expect(rig.counters.snapshot.ambiguous == 1)
+    }
+
+    /// The one state machine's last round for a change: after the last lost answer the license is
+    /// still read (it might have taken effect then), and only a read that says "not applied" makes
+    /// the change failed — never a fifth send.
+    @Test("a suspension whose every answer is lost is read after each, and failed once attempts run out")
+    func everyAnswerLostFailsAfterTheLastRead() async throws {
+        let clock = ManualClock()
+        let transport = ScriptedTransport { request, _ throws(TransportError) in
+            switch request.method {
+            case "PATCH": throw .connectionLost("reset by peer")
+            default: return TransportResponse(status: 200, body: Array(#"{"id":"L1","key":"K1","suspended":false}"#.utf8))
+            }
+        }
+        let rig = try Rig(clock: clock, transport: transport, change: .suspend, changeBody: #"{"suspended":true}"#)
+        // A change's lost answer is read back at once (a read by id does not lag): nothing waits on the clock.
+        #expect(try await rig.changes.settle(rig.item) == nil)
+        // A read before the first send, then each of the four sends followed by its read.
+        #expect(transport.requests.map(\.method) == ["GET"] + Array(repeating: ["PATCH", "GET"], count: 4).flatMap { $0 })
+        let entry = try #require(try await rig.entry())
+        #expect(entry.state == .failed)
+        #expect(entry.error?.contains("each read: not applied") == true)
     }
 
     @Test("a 409 on a row with its own key is settled by reading the key: ours is recovered, another's is a conflict",
