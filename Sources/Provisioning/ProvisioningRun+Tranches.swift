@@ -54,6 +54,9 @@ extension ProvisioningRun {
         if summary.fileDiagnostics.contains(where: { $0.severity == .error }) || (summary.errors > 0 && !configuration.skipInvalid) {
             return nil
         }
+        // Every license to create and every change: the work the parts will bring (a fresh journal
+        // has nothing else), for the workers' number and the progress.
+        let total = summary.licenses + summary.changes
 
         let (tranches, delivery) = AsyncStream<RunPlanner.Tranche>.makeStream()
         let halt = StopSignal()
@@ -75,7 +78,7 @@ extension ProvisioningRun {
             let runID = try journal.beginRun(command: configuration.commandLine, version: RunConfiguration.version)
             let counters = RunCounters()
             let requests = RunRequests.make(configuration, stop: stop, counters: counters, logger: logger)
-            if summary.licenses > 0 {
+            if total > 0 {
                 do {
                     try await preflight(requests)
                 } catch {
@@ -99,7 +102,7 @@ extension ProvisioningRun {
                 await feed.close()
             }
             let settlingStarted = ContinuousClock.now
-            try await settle(summary.licenses, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)
+            try await settle(total, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)
             let settling = ContinuousClock.now - settlingStarted
             if stop.reason == .interrupted { halt.request(.interrupted) }
             var plan = try await registering.value
