@@ -75,17 +75,7 @@ extension ProvisioningRun {
             }
         }
         do {
-            let runID = try journal.beginRun(command: configuration.commandLine, version: RunConfiguration.version)
-            let counters = RunCounters()
-            let requests = RunRequests.make(configuration, stop: stop, counters: counters, logger: logger)
-            if total > 0 {
-                do {
-                    try await preflight(requests)
-                } catch {
-                    try? journal.endRun(runID, outcome: "API unreachable")
-                    throw error
-                }
-            }
+            let (runID, counters, requests) = try await begin(journal, hasWork: total > 0)
             let committer = JournalCommitter(journal: journal, run: runID)
             let worker = try await prepareWorker(plan: RunPlan(), journal: journal, requests: requests, committer: committer, inParts: true)
             let feed = WorkFeed(journal: journal, run: runID, work: [], chunk: 2 * configuration.concurrency, open: true)

@@ -109,19 +109,8 @@ package struct ProvisioningRun: Sendable {
                           licenses: plan.summary.licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
                           elapsed: ContinuousClock.now - started, commits: 0)
         }
-        let runID = try journal.beginRun(command: configuration.commandLine, version: RunConfiguration.version)
         let work = plan.lookups + plan.sends
-        let counters = RunCounters()
-        counters.update { $0.alreadyDone = plan.alreadyDone }
-        let requests = RunRequests.make(configuration, stop: stop, counters: counters, logger: logger)
-        if !work.isEmpty {
-            do {
-                try await preflight(requests)
-            } catch {
-                try? journal.endRun(runID, outcome: "API unreachable")
-                throw error
-            }
-        }
+        let (runID, counters, requests) = try await begin(journal, hasWork: !work.isEmpty, alreadyDone: plan.alreadyDone)
         let committer = JournalCommitter(journal: journal, run: runID)
         let worker = try await prepareWorker(plan: plan, journal: journal, requests: requests, committer: committer)
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
@@ -131,6 +120,24 @@ package struct ProvisioningRun: Sendable {
         let final = try await settled(work.count, feed: feed, committer: committer, counters: counters, progress: progress)
         return try await finish(plan: plan, journal: journal, runID: runID, counts: final, toSettle: work.count,
                                 started: started, settling: settling, commits: committer.commitCount)
+    }
+
+    /// Begins the run in the journal and, when there is work, proves the token (one preflight
+    /// request); the run's id, its counters and its requests.
+    func begin(_ journal: SQLiteJournal, hasWork: Bool, alreadyDone: Int = 0) async throws -> (runID: Int64, counters: RunCounters, requests: RunRequests) {
+        let runID = try journal.beginRun(command: configuration.commandLine, version: RunConfiguration.version)
+        let counters = RunCounters()
+        counters.update { $0.alreadyDone = alreadyDone }
+        let requests = RunRequests.make(configuration, stop: stop, counters: counters, logger: logger)
+        if hasWork {
+            do {
+                try await preflight(requests)
+            } catch {
+                try? journal.endRun(runID, outcome: "API unreachable")
+                throw error
+            }
+        }
+        return (runID, counters, requests)
     }
 
     /// After settling: entries marked in flight but never handed out are put back, every write
