@@ -105,10 +105,10 @@ cut -d, -f2,4,11,12 "$work/resellers.results.csv" | head -4
 
 echo "== a nightly sync: the shop's export of every order as it is tonight (licprov plan, then apply)"
 echo "   (managed: the licenses carrying shop_order on prod-desktop; the demo's other licenses are never read or touched)"
-printf 'shop_order,productId,allowedActivations,revoked\nS-1,prod-desktop,2,false\nS-2,prod-desktop,2,false\nS-3,prod-desktop,2,false\nS-4,prod-desktop,2,false\n' >"$work/shop.csv"
+printf 'shop_order,productId,allowedActivations,revoked,email\nS-1,prod-desktop,2,false,ann@shop.example\nS-2,prod-desktop,2,false,bo@shop.example\nS-3,prod-desktop,2,false,cy@shop.example\nS-4,prod-desktop,2,false,di@shop.example\n' >"$work/shop.csv"
 "$bin/licprov" apply "$work/shop.csv" --id-column shop_order --api-url "$url" --yes >/dev/null
-echo "-- night 1 applied (4 licenses); night 2: S-1 upgraded to 5 seats, S-2 refunded, S-4 gone, S-5 new:"
-printf 'shop_order,productId,allowedActivations,revoked\nS-1,prod-desktop,5,false\nS-2,prod-desktop,2,true\nS-3,prod-desktop,2,false\nS-5,prod-desktop,2,false\n' >"$work/shop.csv"
+echo "-- night 1 applied (4 licenses); night 2: S-1 upgraded to 5 seats, S-2 refunded, S-3 given to a new owner, S-4 gone, S-5 new:"
+printf 'shop_order,productId,allowedActivations,revoked,email\nS-1,prod-desktop,5,false,ann@shop.example\nS-2,prod-desktop,2,true,bo@shop.example\nS-3,prod-desktop,2,false,eve@shop.example\nS-5,prod-desktop,2,false,fay@shop.example\n' >"$work/shop.csv"
 "$bin/licprov" plan "$work/shop.csv" --id-column shop_order --api-url "$url" --prune suspend --max-prune 1 --detailed-exitcode && status=0 || status=$?
 echo "exit code: $status (2: changes to make)"
 "$bin/licprov" apply "$work/shop.csv" --id-column shop_order --api-url "$url" --prune suspend --max-prune 1 --yes | tail -3
