@@ -91,6 +91,14 @@ extension SQLiteJournal {
         }
     }
 
+    /// Customers registered after customer `id` and not looked up yet: a part of a file registered
+    /// while the run sends (a range of the primary key, however large the license table is).
+    package func pendingCustomers(after id: Int64) throws(JournalError) -> [CustomerRecord] {
+        try read("list customers") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM customer WHERE id > ? AND state = 'pending' ORDER BY id", arguments: [id]).map(Self.customer)
+        }
+    }
+
     /// How many customers are in each state.
     package func customerCounts() throws(JournalError) -> [CustomerRecord.State: Int] {
         try read("count customers") { db in

@@ -85,6 +85,14 @@ extension SQLiteJournal {
         }
     }
 
+    /// Organizations and resellers registered after entry `id` and not looked up yet (a part of a
+    /// file registered while the run sends).
+    package func pendingDirectory(after id: Int64) throws(JournalError) -> [DirectoryEntry] {
+        try read("list organizations and resellers") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM directory WHERE id > ? AND state = 'pending' ORDER BY id", arguments: [id]).map(Self.directory)
+        }
+    }
+
     /// The Cryptlex ids of every resolved organization and reseller, by journal id (results, audit).
     package func directoryIDs() throws(JournalError) -> [Int64: String] {
         try read("read organizations and resellers") { db in

@@ -9,6 +9,12 @@ extension SQLiteJournal {
         let db: Database
         let now = SQLiteJournal.now()
 
+        /// The highest customer and directory ids so far: what a part of a file registers after
+        /// this is newer (``SQLiteJournal/pendingCustomers(after:)``, ``SQLiteJournal/pendingDirectory(after:)``).
+        package func lastIDs() throws -> (customer: Int64, directory: Int64) {
+            (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM customer") ?? 0, try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM directory") ?? 0)
+        }
+
         /// Inserts a new intent; returns its entry id.
         package func insert(_ intent: Intent) throws -> Int64 {
             try db.cachedStatement(sql: """

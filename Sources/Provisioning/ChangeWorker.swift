@@ -50,14 +50,8 @@ struct ChangeWorker: SettlesOperation {
     func prepare(_ item: LoadedItem) async throws(JournalError) -> Prepared? {
         guard let change = item.change else { return nil }
         let action = change.action
-        // An update that links the license to a customer sends the user's id (found or created first).
-        var body = item.body
-        if item.customerRef != nil, let customers {
-            guard let links = try await Links.resolve(for: item, customers: customers, directory: nil, requests: requests,
-                                                      committer: committer, maxFailures: maxFailures) else { return nil }
-            body = links.fill(body)
-        }
         if let recorded = change.beforeState.flatMap(Self.decodeFields) {
+            guard let body = try await linked(item) else { return nil }
             return Prepared(action: action, body: body, licenseID: change.licenseID ?? "", before: recorded)
         }
         guard let target = change.target else {
@@ -77,9 +71,11 @@ struct ChangeWorker: SettlesOperation {
         }
         switch resolution {
         case .found(let snapshot):
-            let before = Self.touched(by: action, body: body, in: snapshot)
+            // The fields it touches by name (a user id's placeholder names `userId` as well as the id would).
+            let before = Self.touched(by: action, body: item.body, in: snapshot)
             try await committer.recordTarget(item.entryID, licenseID: snapshot.license.id, licenseKey: snapshot.license.key,
                                              beforeState: Self.encode(before))
+            guard let body = try await linked(item) else { return nil }
             return Prepared(action: action, body: body, licenseID: snapshot.license.id, before: before)
         case .absent where action == .delete:
             counters.update { $0.changed += 1 }
@@ -98,6 +94,16 @@ struct ChangeWorker: SettlesOperation {
             logger.warning("the license to change could not be read; the next run tries again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
         }
         return nil
+    }
+
+    /// The body with the user id of the customer an update links its license to (found or created
+    /// now, once the license is known to exist: a wrong target makes no user); nil when the
+    /// customer could not be resolved (recorded).
+    private func linked(_ item: LoadedItem) async throws(JournalError) -> [UInt8]? {
+        guard item.customerRef != nil, let customers else { return item.body }
+        guard let links = try await Links.resolve(for: item, customers: customers, directory: nil, requests: requests,
+                                                  committer: committer, maxFailures: maxFailures) else { return nil }
+        return links.fill(item.body)
     }
 
     /// A change recorded before a crash or an ambiguous answer is read before it is sent again.

@@ -18,6 +18,7 @@ extension ProvisioningRun {
                             problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses, toSettle: toSettle,
                             resultsPath: configuration.resultsPath, journalPath: configuration.journalPath, elapsed: .zero,
                             settling: settling, commits: commits)
+        report.parts = plan.parts
         report.failureReasons = reasons.map { (reason: $0.key, count: $0.value) }.sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
         try journal.endRun(runID, outcome: report.outcome, summary: RunSummaryText.line(final))
         report.elapsed = ContinuousClock.now - started

@@ -117,11 +117,12 @@ extension ProvisioningRun {
 }
 
 extension ProvisioningRun.Worker {
-    /// What a part of the file needs before its sends, looked up together: resellers,
-    /// organizations and customers not looked up yet, and the licenses its change rows name.
+    /// What a part of the file needs before its sends, looked up together: the resellers,
+    /// organizations and customers it registered (read by id range: the whole journal's pending
+    /// ones took 0.22 s a part on 1,000,000 rows, 250 parts), and the licenses its change rows name.
     func prepare(_ tranche: RunPlanner.Tranche, journal: SQLiteJournal, requests: RunRequests, client: CryptlexClient) async throws {
-        await creates.directory.resolveTogether(try journal.pendingDirectory())
-        await creates.customers.resolveTogether(try journal.pendingCustomers())
+        await creates.directory.resolveTogether(try journal.pendingDirectory(after: tranche.directoryAfter))
+        await creates.customers.resolveTogether(try journal.pendingCustomers(after: tranche.customersAfter))
         if !tranche.changeEntries.isEmpty {
             changes.resolved.add(try await ChangeTargets.prefetch(tranche.changeEntries, journal: journal, requests: requests, client: client))
         }

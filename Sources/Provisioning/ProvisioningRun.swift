@@ -52,6 +52,8 @@ package struct ProvisioningRun: Sendable {
         package var settling: Duration = .zero
         /// Journal transactions for the workers' writes (group commits).
         package var commits: Int
+        /// The parts a fresh file was registered in while it was sent (0: registered whole first).
+        package var parts = 0
         /// For a dry run: what would be looked up and sent, and the first few bodies.
         /// Licenses not created, grouped by why (the most common first): "HTTP 400: Product … does not exist" → 12.
         package var failureReasons: [(reason: String, count: Int)] = []

@@ -12,10 +12,13 @@ import Scheduling
 /// at the next row check (`halt`, or the planner's own stop); the parts committed stay in the
 /// journal, pending, for the next run.
 extension RunPlanner {
-    /// One committed part of the file: its work, and the change entries among it.
+    /// One committed part of the file: its work, the change entries among it, and where its
+    /// customers and organizations or resellers begin (those registered after these ids are its own).
     struct Tranche: Sendable {
         var work: [WorkItem]
         var changeEntries: [Int64]
+        var customersAfter: Int64
+        var directoryAfter: Int64
     }
 
     /// The rows of the first part; each next part is four times larger, up to ``largestTranche``.
@@ -34,13 +37,17 @@ extension RunPlanner {
         func flush() throws {
             guard !buffer.isEmpty else { return }
             let (lookups, sends, changes) = (state.plan.lookups.count, state.plan.sends.count, state.plan.changeEntries.count)
-            try journal.registering { registration in
+            let before = try journal.registering { registration in
+                let before = try registration.lastIDs()
                 for row in buffer { try register(row, into: &state, registration: registration) }
+                return before
             }
             lastRegistered = buffer.last?.position.line ?? lastRegistered
+            state.plan.parts += 1
             buffer.removeAll(keepingCapacity: true)
             deliver(Tranche(work: Array(state.plan.lookups[lookups...]) + Array(state.plan.sends[sends...]),
-                            changeEntries: Array(state.plan.changeEntries[changes...])))
+                            changeEntries: Array(state.plan.changeEntries[changes...]),
+                            customersAfter: before.customer, directoryAfter: before.directory))
             size = min(size * 4, Self.largestTranche)
         }
         do {

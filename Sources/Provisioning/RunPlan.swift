@@ -51,6 +51,8 @@ struct RunPlan: Sendable {
     /// after the row on line ``lastLine``.
     var interrupted = false
     var lastLine = 0
+    /// How many parts it was registered in (0: in one transaction, before any send).
+    var parts = 0
 }
 
 /// Builds a ``RunPlan``.

@@ -53,7 +53,7 @@ extension SyncPlanner {
                 }
             }
         }
-        if let email = row.email, license.userEmail.map(CustomerRecord.key) != CustomerRecord.key(email) {
+        if let email = row.email, !sameValue("email", license.userEmail.map(JSONAny.string) ?? .null, .string(email)) {
             // Another customer: the update links the license to the file's (its columns ride along
             // for a user that must be created).
             updates.append(SyncPlan.FieldChange(name: "email", old: license.userEmail.map(JSONAny.string) ?? .null, new: .string(email)))

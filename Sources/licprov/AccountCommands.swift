@@ -81,9 +81,7 @@ struct DerivedRunOptions: ParsableArguments {
     func validate() throws {
         try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
         try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
-        try FlagRange.check("retry-base", retryBase, FlagRange.retryBase)
-        try FlagRange.check("retry-cap", retryCap, FlagRange.retryCap)
-        guard retryCap >= retryBase else { throw ValidationError("--retry-cap (\(retryCap)) must be at least --retry-base (\(retryBase))") }
+        try FlagRange.checkBackoff(base: retryBase, cap: retryCap)
     }
 
     /// The flags that give the derived run this pace.

@@ -25,4 +25,12 @@ enum FlagRange {
         if orZero, (value as? Double) == 0 || (value as? Int) == 0 { return }
         throw ValidationError("--\(flag) must be \(orZero ? "0 or " : "")from \(range.lowerBound) to \(range.upperBound), not \(value)")
     }
+
+    /// `--retry-base` and `--retry-cap`, each in range and the cap no smaller than the base (`run`,
+    /// and the derived runs of `undo` and `apply`).
+    static func checkBackoff(base: Double, cap: Double) throws {
+        try check("retry-base", base, retryBase)
+        try check("retry-cap", cap, retryCap)
+        guard cap >= base else { throw ValidationError("--retry-cap (\(cap)) must be at least --retry-base (\(base))") }
+    }
 }

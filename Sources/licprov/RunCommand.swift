@@ -116,9 +116,7 @@ struct RunCommand: AsyncParsableCommand {
         try FlagRange.check("burst", burst, FlagRange.burst)
         try FlagRange.check("window-limit", windowLimit, FlagRange.windowLimit, orZero: true)
         try FlagRange.check("max-attempts", maxAttempts, FlagRange.maxAttempts)
-        try FlagRange.check("retry-base", retryBase, FlagRange.retryBase)
-        try FlagRange.check("retry-cap", retryCap, FlagRange.retryCap)
-        guard retryCap >= retryBase else { throw ValidationError("--retry-cap (\(retryCap)) must be at least --retry-base (\(retryBase))") }
+        try FlagRange.checkBackoff(base: retryBase, cap: retryCap)
         try FlagRange.check("request-timeout", requestTimeout, FlagRange.requestTimeout)
         try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
         try FlagRange.check("max-failures", maxFailures, FlagRange.maxFailures)

@@ -210,4 +210,26 @@ extension UndoTests {
             #expect(try UndoPlan.plan(journalPath: configuration.journalPath).licensesToRemove == 5)
         }
     }
+
+    /// An update that moves a license to another customer makes no user when the license does not
+    /// exist: the target is found first; the one that exists is moved, its customer created once.
+    @Test func anUpdateToAnotherCustomerMakesNoUserForALicenseThatIsNotThere() async throws {
+        try await withRunBench { bench in
+            let id = try await bench.createDirectly(#"{"productId":"prod-1"}"#)
+            try bench.write("order_id,action,licenseId,email\nX-1,update,no-such-license,ghost@example.com\nX-2,update,\(id),new@example.com\n")
+            let report = try await bench.run(bench.configuration(idColumn: "order_id"))
+            #expect(report.counts.rejected == 1)
+            #expect(report.counts.changed == 1)
+            let users = await bench.emulator.store.allUsers().compactMap { user -> String? in
+                if case .object(let fields) = user, case .string(let email)? = fields["email"] { email } else { nil }
+            }
+            #expect(users == ["new@example.com"])
+            let license = await bench.emulator.store.allLicenses().first
+            if case .object(let fields)? = license, case .object(let user)? = fields["user"] {
+                #expect(user["email"] == .string("new@example.com"))
+            } else {
+                Issue.record("the license has no user")
+            }
+        }
+    }
 }

@@ -260,6 +260,7 @@ struct ProvisioningRunTests {
             let configuration = bench.configuration(idColumn: "order_id")
             let report = try await bench.run(configuration)
             #expect(report.ending == .finished)
+            #expect(report.parts == 3)
             #expect(report.counts.created == 6_000)
             let counters = await bench.counters
             #expect(counters.licensesCreated == 6_000)
@@ -268,6 +269,7 @@ struct ProvisioningRunTests {
             #expect(try bench.resultRows(configuration).filter { $0["status"] == "created" }.count == 6_000)
             let rerun = try await bench.run(configuration)
             #expect(rerun.counts.alreadyDone == 6_000)
+            #expect(rerun.parts == 0)  // a journal with entries: planned whole, as before
             #expect(await bench.counters.requests == counters.requests)
         }
     }
