@@ -71,9 +71,9 @@ package final class JournalCommitter: Sendable {
         try await submit([])
     }
 
-    /// Replaces the body of an entry whose lookup found nothing; returns once that is on disk.
-    package func replaceBody(_ id: Int64, body: [UInt8], bodyHash: String) async throws(JournalError) {
-        try await submit([.replaceBody(id: id, body: body, bodyHash: bodyHash)])
+    /// Replaces the operation of an entry whose lookup found nothing; returns once that is on disk.
+    package func replaceOperation(_ id: Int64, operation: StoredOperation, bodyHash: String) async throws(JournalError) {
+        try await submit([.replaceOperation(id: id, operation: operation, bodyHash: bodyHash)])
     }
 
     private func submit(_ operations: [SQLiteJournal.Operation]) async throws(JournalError) {

@@ -33,9 +33,13 @@ package struct JournalEntry: Sendable, Equatable {
     /// Which of the row's `quantity` licenses (1-based).
     package var unit: Int
     package var sourceLine: Int
-    /// The exact JSON body to send (never a token).
-    package var body: [UInt8]
-    /// A stable fingerprint of the body, to notice a row edited in the file since it was journaled.
+    /// What the entry does (nil when a listing did not read it: ``SQLiteJournal/Operations``).
+    /// Its request is encoded at send time, with the linked ids filled in.
+    package var operation: LicenseOperation?
+    /// A create's request as the journal holds it, when a run's feed read it for sending
+    /// (``SQLiteJournal/Operations/sending``; ``operation`` is nil then).
+    package var encodedRequest: EncodedRequest?
+    /// A stable fingerprint of the row, to notice a row edited in the file since it was journaled.
     package var bodyHash: String
     /// The value of the marker metadata entry that makes the license findable.
     package var marker: String
@@ -45,8 +49,8 @@ package struct JournalEntry: Sendable, Equatable {
     package var licenseKey: String?
     package var httpStatus: Int?
     package var error: String?
-    /// The row's body as the file had it last, when it differs from the body of a settled entry.
-    package var editedBody: [UInt8]?
+    /// The row's operation as the file had it last, when it differs from a settled entry's.
+    package var editedOperation: LicenseOperation?
     /// The customer the license is for (its `userId` is filled in once the customer is resolved).
     package var customerRef: Int64?
     /// Some send of it had an ambiguous outcome: the license may exist, so it is looked up before
@@ -54,7 +58,8 @@ package struct JournalEntry: Sendable, Equatable {
     package var maybeSent = false
     /// When the entry last changed (``SQLiteJournal/timestamp()``).
     package var updatedAt: String = ""
-    /// `create`, or the change the row asks for (`renew`, `revoke`, …).
+    /// `create`, or the change the row asks for (`renew`, `revoke`, …): ``operation``'s action, in a
+    /// column of its own so listings and counts need not decode operations.
     package var action = LicenseAction.create
     /// A change's target (the journal keeps it as ``LicenseTarget/journalText``).
     package var target: LicenseTarget?
@@ -75,7 +80,7 @@ package struct Intent: Sendable, Equatable {
     package var rowID: String
     package var unit: Int
     package var sourceLine: Int
-    package var body: [UInt8]
+    package var operation: StoredOperation
     package var bodyHash: String
     package var marker: String
     /// `pending`, or `rejected` for a row that failed validation (with its `error`).
@@ -84,21 +89,19 @@ package struct Intent: Sendable, Equatable {
     package var customerRef: Int64?
     package var organizationRef: Int64?
     package var resellerRef: Int64?
-    package var action = LicenseAction.create
     package var target: LicenseTarget?
 
-    package init(rowID: String, unit: Int, sourceLine: Int, body: [UInt8], bodyHash: String, marker: String,
+    package init(rowID: String, unit: Int, sourceLine: Int, operation: StoredOperation, bodyHash: String, marker: String,
                 state: JournalEntry.State = .pending, error: String? = nil, customerRef: Int64? = nil,
-                action: LicenseAction = .create, target: LicenseTarget? = nil, organizationRef: Int64? = nil, resellerRef: Int64? = nil) {
+                target: LicenseTarget? = nil, organizationRef: Int64? = nil, resellerRef: Int64? = nil) {
         self.organizationRef = organizationRef
         self.resellerRef = resellerRef
-        self.action = action
         self.target = target
         self.customerRef = customerRef
         self.rowID = rowID
         self.unit = unit
         self.sourceLine = sourceLine
-        self.body = body
+        self.operation = operation
         self.bodyHash = bodyHash
         self.marker = marker
         self.state = state
@@ -121,17 +124,16 @@ package struct EntryDigest: Sendable, Equatable {
 
 /// A change to an existing entry made while registering a file's rows, applied in batches.
 package enum EntryChange: Sendable, Equatable {
-    /// The row changed before anything was sent for it: send (or reject) the new body, with the
-    /// action and target the row asks for now (a row may turn from a create into a change).
+    /// The row changed before anything was sent for it: send (or reject) the new operation, with
+    /// the target the row asks for now (a row may turn from a create into a change).
     /// `marker`, when given, replaces the entry's marker (a change row that became a create gets a
     /// create's marker; nothing was sent under the old one).
-    case replaceBody(id: Int64, body: [UInt8], bodyHash: String, state: JournalEntry.State, error: String?, customerRef: Int64? = nil,
-                     action: LicenseAction = .create, target: LicenseTarget? = nil, marker: String? = nil,
-                     organizationRef: Int64? = nil, resellerRef: Int64? = nil)
+    case replaceOperation(id: Int64, operation: StoredOperation, bodyHash: String, state: JournalEntry.State, error: String?, customerRef: Int64? = nil,
+                          target: LicenseTarget? = nil, marker: String? = nil, organizationRef: Int64? = nil, resellerRef: Int64? = nil)
     /// The row moved in the file.
     case moveTo(id: Int64, sourceLine: Int)
     /// The row of a settled entry differs from what was sent (nil: it no longer does).
-    case noteEdit(id: Int64, body: [UInt8]?, bodyHash: String?)
+    case noteEdit(id: Int64, operation: StoredOperation?, bodyHash: String?)
 }
 
 /// One run, as the journal recorded it.

@@ -79,3 +79,15 @@ extension JournalEntry.State {
         try UnreadableJournal.state(value, table: "license", id: id, row: rowID)
     }
 }
+
+extension LicenseOperation {
+    /// An operation column (NULL: not read, or no edit); throws for bytes that are not an operation.
+    static func decode(_ value: Data?, column: String, id: Int64) throws -> LicenseOperation? {
+        guard let value else { return nil }
+        do {
+            return try LicenseOperation(journalBytes: [UInt8](value))
+        } catch {
+            throw UnreadableJournal.unknownValue(String(decoding: value.prefix(200), as: UTF8.self), column: column, id: id)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The journal's schema, as migrations from an empty file. Never edit a shipped migration; add one.
@@ -26,6 +27,9 @@ import GRDB
 ///         license.organizationRef, license.resellerRef, customer.organizationRef,
 ///         customer.resellerRef → directory                                      -- v7
 /// an index on license.licenseID (a plan reads what licprov applied to one license)  -- v8
+/// license.operation, editedOperation: the entry's ``LicenseOperation`` (its Codable JSON) in
+///         place of body, editedBody (the bytes to send, placeholders for the linked ids),
+///         converted by ``LegacyBody``; the request is encoded at send time             -- v9
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -141,6 +145,41 @@ extension SQLiteJournal {
         migrator.registerMigration("v8: licenses by their Cryptlex id") { db in
             try db.execute(sql: "CREATE INDEX license_licenseID ON license(licenseID)")
         }
+        migrator.registerMigration("v9: typed operations") { db in
+            try db.execute(sql: """
+                ALTER TABLE license ADD COLUMN operation BLOB NOT NULL DEFAULT X'';
+                ALTER TABLE license ADD COLUMN editedOperation BLOB;
+                """)
+            try convertBodies(db)
+            try db.execute(sql: """
+                ALTER TABLE license DROP COLUMN body;
+                ALTER TABLE license DROP COLUMN editedBody;
+                """)
+        }
         return migrator
+    }
+
+    /// v9: each entry's body (and edited body) as its operation, in batches of ids (a statement
+    /// that writes the table it is reading has undefined results in SQLite).
+    private static func convertBodies(_ db: Database) throws {
+        let update = try db.makeStatement(sql: "UPDATE license SET operation = ?, editedOperation = ? WHERE id = ?")
+        var last: Int64 = 0
+        while true {
+            let rows = try Row.fetchAll(db, sql: "SELECT id, action, body, editedBody FROM license WHERE id > ? ORDER BY id LIMIT 10000",
+                                        arguments: [last])
+            guard let end = rows.last else { return }
+            for row in rows {
+                let id: Int64 = row[0]
+                let action: String = row[1]
+                do {
+                    let operation = try LegacyBody.operation(action: action, body: [UInt8](row[2] as Data))
+                    let edited = try (row[3] as Data?).map { try LegacyBody.edited([UInt8]($0), action: action) }
+                    try update.execute(arguments: [Data(operation.bytes), edited.map { Data($0.bytes) }, id])
+                } catch {
+                    throw UnreadableJournal(description: "license #\(id) (\(action)) has a body this licprov cannot read: \(error)")
+                }
+            }
+            last = end[0]
+        }
     }
 }

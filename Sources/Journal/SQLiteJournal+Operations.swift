@@ -16,8 +16,8 @@ extension SQLiteJournal {
         case markInFlight(Int64)
         /// How an attempt ended.
         case outcome(AttemptOutcome)
-        /// The row changed while its entry was in flight and the lookup found nothing: send the new body.
-        case replaceBody(id: Int64, body: [UInt8], bodyHash: String)
+        /// The row changed while its entry was in flight and the lookup found nothing: send the new operation.
+        case replaceOperation(id: Int64, operation: StoredOperation, bodyHash: String)
         /// Marked in flight ahead of its send, but the run stopped before sending it: back to pending.
         case unmark(Int64)
         /// A change's license, and its fields before the change (written once, before the first send).
@@ -38,9 +38,10 @@ extension SQLiteJournal {
             case .unmark(let id):
                 try db.cachedStatement(sql: "UPDATE license SET state = 'pending', attempts = MAX(attempts - 1, 0), updatedAt = ? WHERE id = ? AND state = 'inFlight'")
                     .execute(arguments: [now, id])
-            case .replaceBody(let id, let body, let hash):
-                try db.cachedStatement(sql: "UPDATE license SET body = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?")
-                    .execute(arguments: [Data(body), hash, now, id])
+            case .replaceOperation(let id, let operation, let hash):
+                try db.cachedStatement(sql: """
+                    UPDATE license SET operation = ?, action = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?
+                    """).execute(arguments: [Data(operation.bytes), operation.action.rawValue, hash, now, id])
             case .recordTarget(let id, let licenseID, let licenseKey, let beforeState):
                 try db.cachedStatement(sql: """
                     UPDATE license SET licenseID = ?, licenseKey = ?, beforeState = COALESCE(beforeState, ?), updatedAt = ? WHERE id = ?

@@ -18,11 +18,11 @@ extension SQLiteJournal {
         /// Inserts a new intent; returns its entry id.
         package func insert(_ intent: Intent) throws -> Int64 {
             try db.cachedStatement(sql: """
-                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, attempts, error, updatedAt, customerRef, action, target,
+                INSERT INTO license (rowID, unit, sourceLine, operation, bodyHash, marker, state, attempts, error, updatedAt, customerRef, action, target,
                                      organizationRef, resellerRef)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.body), intent.bodyHash,
-                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef, intent.action.rawValue, intent.target?.journalText,
+                """).execute(arguments: [intent.rowID, intent.unit, intent.sourceLine, Data(intent.operation.bytes), intent.bodyHash,
+                                         intent.marker, intent.state.rawValue, intent.error, now, intent.customerRef, intent.operation.action.rawValue, intent.target?.journalText,
                                          intent.organizationRef, intent.resellerRef])
             return db.lastInsertedRowID
         }
@@ -49,15 +49,10 @@ extension SQLiteJournal {
             try SQLiteJournal.apply(change, now: now, in: db)
         }
 
-        /// The body of an entry (as registered so far in this transaction).
-        package func body(of id: Int64) throws -> [UInt8]? {
-            try Data.fetchOne(db, sql: "SELECT body FROM license WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
-        }
-
-        /// An entry's action, target and body (for a dry run's sample requests).
-        package func request(of id: Int64) throws -> (action: LicenseAction, target: LicenseTarget?, body: [UInt8])? {
-            try Row.fetchOne(db, sql: "SELECT action, target, body FROM license WHERE id = ?", arguments: [id]).map {
-                (try .decode($0["action"], id: id), try LicenseTarget.decode($0["target"], id: id), [UInt8]($0["body"] as Data))
+        /// An entry's operation and target (for a dry run's sample requests).
+        package func request(of id: Int64) throws -> (operation: LicenseOperation, target: LicenseTarget?)? {
+            try Row.fetchOne(db, sql: "SELECT operation, target FROM license WHERE id = ?", arguments: [id]).flatMap { row in
+                try LicenseOperation.decode(row["operation"], column: "operation", id: id).map { ($0, try LicenseTarget.decode(row["target"], id: id)) }
             }
         }
 

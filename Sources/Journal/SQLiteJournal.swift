@@ -62,19 +62,19 @@ package final class SQLiteJournal: Sendable {
 
     static func apply(_ change: EntryChange, now: String, in db: Database) throws {
         switch change {
-        case .replaceBody(let id, let body, let hash, let state, let error, let customerRef, let action, let target, let marker,
-                          let organizationRef, let resellerRef):
+        case .replaceOperation(let id, let operation, let hash, let state, let error, let customerRef, let target, let marker,
+                               let organizationRef, let resellerRef):
             try db.cachedStatement(sql: """
-                UPDATE license SET body = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL, editedBody = NULL, editedHash = NULL,
+                UPDATE license SET operation = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL, editedOperation = NULL, editedHash = NULL,
                 customerRef = ?, action = ?, target = ?, marker = COALESCE(?, marker), organizationRef = ?, resellerRef = ?,
                 updatedAt = ? WHERE id = ?
-                """).execute(arguments: [Data(body), hash, state.rawValue, error, customerRef, action.rawValue, target?.journalText, marker,
-                                         organizationRef, resellerRef, now, id])
+                """).execute(arguments: [Data(operation.bytes), hash, state.rawValue, error, customerRef, operation.action.rawValue,
+                                         target?.journalText, marker, organizationRef, resellerRef, now, id])
         case .moveTo(let id, let line):
             try db.cachedStatement(sql: "UPDATE license SET sourceLine = ? WHERE id = ?").execute(arguments: [line, id])
-        case .noteEdit(let id, let body, let hash):
-            try db.cachedStatement(sql: "UPDATE license SET editedBody = ?, editedHash = ? WHERE id = ?")
-                .execute(arguments: [body.map { Data($0) }, hash, id])
+        case .noteEdit(let id, let operation, let hash):
+            try db.cachedStatement(sql: "UPDATE license SET editedOperation = ?, editedHash = ? WHERE id = ?")
+                .execute(arguments: [operation.map { Data($0.bytes) }, hash, id])
         }
     }
 
@@ -93,20 +93,20 @@ package final class SQLiteJournal: Sendable {
     /// One entry, whole.
     package func entry(id: Int64) throws(JournalError) -> JournalEntry? {
         try read("read an entry") { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE id = ?", arguments: [id]).map(Self.entry)
+            try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE id = ?", arguments: [id]).map { try Self.entry($0) }
         }
     }
 
     /// The entries with these ids, by id (one read).
-    package func entries(ids: [Int64]) throws(JournalError) -> [Int64: JournalEntry] {
+    package func entries(ids: [Int64], operations: Operations = .all) throws(JournalError) -> [Int64: JournalEntry] {
         guard !ids.isEmpty else { return [:] }
         return try read("read entries") { db in
             var entries: [Int64: JournalEntry] = [:]
             for start in stride(from: 0, to: ids.count, by: 500) {
                 let chunk = ids[start..<min(start + 500, ids.count)]
-                let sql = "SELECT \(Self.entryColumns) FROM license WHERE id IN (\(chunk.map { String($0) }.joined(separator: ",")))"
+                let sql = "SELECT \(Self.entryColumns(operations)) FROM license WHERE id IN (\(chunk.map { String($0) }.joined(separator: ",")))"
                 for row in try Row.fetchAll(db, sql: sql) {
-                    let entry = try Self.entry(row)
+                    let entry = try Self.entry(row, operations: operations)
                     entries[entry.id] = entry
                 }
             }
@@ -134,26 +134,31 @@ package final class SQLiteJournal: Sendable {
     /// Every entry in file order (source line, then unit): the basis of `export`.
     package func allEntries() throws(JournalError) -> [JournalEntry] {
         try read("list entries") { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license ORDER BY sourceLine, rowID, unit").map(Self.entry)
+            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license ORDER BY sourceLine, rowID, unit").map { try Self.entry($0) }
         }
     }
 
-    /// Which entries' bodies a listing reads.
-    package enum Bodies: Sendable {
+    /// Which entries' operations a listing reads (and decodes: a create's is its whole request).
+    package enum Operations: Sendable {
         case all
-        /// Only those of entries whose row was edited since (``JournalEntry/editedBody``), to
-        /// show both versions; the others come with an empty body (a results file's listing).
+        /// Only those of entries whose row was edited since (``JournalEntry/editedOperation``), to
+        /// show both versions; the others come without (a results file's listing).
         case whenEdited
+        /// None (a listing of states, actions and license ids: the report, an undo's plan).
+        case none
+        /// A change's decoded, a create's request left as the journal's JSON
+        /// (``JournalEntry/encodedRequest``): what a run's feed reads for every license it sends.
+        case sending
     }
 
     /// Calls `body` with every entry in file order (source line, row id, unit), one at a time:
     /// memory stays flat however large the journal. `states` limits which entries are read.
-    package func forEachEntry(states: Set<JournalEntry.State>? = nil, bodies: Bodies = .all, _ body: (JournalEntry) throws -> Void) throws {
+    package func forEachEntry(states: Set<JournalEntry.State>? = nil, operations: Operations = .all, _ body: (JournalEntry) throws -> Void) throws {
         try read("list entries") { db in
-            var sql = "SELECT \(Self.entryColumns(bodies)) FROM license"
+            var sql = "SELECT \(Self.entryColumns(operations)) FROM license"
             if let states { sql += " WHERE state IN (\(states.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
             let cursor = try Row.fetchCursor(db, sql: sql + " ORDER BY sourceLine, rowID, unit")
-            while let row = try cursor.next() { try body(try Self.entry(row)) }
+            while let row = try cursor.next() { try body(try Self.entry(row, operations: operations)) }
         }
     }
 
@@ -165,14 +170,14 @@ package final class SQLiteJournal: Sendable {
         end.append(last + 1)
         return try read("read entries") { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE rowID >= ? AND rowID < ? ORDER BY rowID, unit",
-                             arguments: [prefix, String(decoding: end, as: UTF8.self)]).map(Self.entry)
+                             arguments: [prefix, String(decoding: end, as: UTF8.self)]).map { try Self.entry($0) }
         }
     }
 
     /// The entries that created or changed license `id` (journal v8 indexes the license id).
     package func entries(licenseID id: String) throws(JournalError) -> [JournalEntry] {
         try read("read entries") { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE licenseID = ? ORDER BY id", arguments: [id]).map(Self.entry)
+            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE licenseID = ? ORDER BY id", arguments: [id]).map { try Self.entry($0) }
         }
     }
 
@@ -245,29 +250,34 @@ package final class SQLiteJournal: Sendable {
     /// among the row's columns each time).
     static let entryColumns = entryColumns(.all)
 
-    static func entryColumns(_ bodies: Bodies) -> String {
-        let body = switch bodies {
-        case .all: "body"
-        case .whenEdited: "CASE WHEN editedBody IS NULL THEN X'' ELSE body END"
+    static func entryColumns(_ operations: Operations) -> String {
+        let (operation, edited) = switch operations {
+        case .all, .sending: ("operation", "editedOperation")
+        case .whenEdited: ("CASE WHEN editedOperation IS NULL THEN NULL ELSE operation END", "editedOperation")
+        case .none: ("NULL", "NULL")
         }
-        return "id, rowID, unit, sourceLine, \(body), bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, "
-            + "error, editedBody, customerRef, maybeSent, updatedAt, action, target, beforeState, afterExpiry, organizationRef, resellerRef"
+        return "id, rowID, unit, sourceLine, \(operation), bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, "
+            + "error, \(edited), customerRef, maybeSent, updatedAt, action, target, beforeState, afterExpiry, organizationRef, resellerRef"
     }
 
     /// An entry from a row of ``entryColumns``.
-    private static func entry(_ row: Row) throws -> JournalEntry {
+    private static func entry(_ row: Row, operations: Operations = .all) throws -> JournalEntry {
         let id: Int64 = row[0]
         let rowID: String = row[1]
-        return try JournalEntry(
+        // A create's request stays the journal's JSON for a send (``EncodedRequest``); anything else is decoded.
+        let encoded = operations == .sending ? (row[4] as Data?).flatMap { EncodedRequest(journalBytes: [UInt8]($0)) } : nil
+        var entry = try JournalEntry(
             id: id, rowID: rowID, unit: row[2], sourceLine: row[3],
-            body: [UInt8](row[4] as Data), bodyHash: row[5], marker: row[6],
+            operation: encoded == nil ? .decode(row[4], column: "operation", id: id) : nil, bodyHash: row[5], marker: row[6],
             state: .decode(row[7], id: id, rowID: rowID), attempts: row[8],
             licenseID: row[9], licenseKey: row[10], httpStatus: row[11], error: row[12],
-            editedBody: (row[13] as Data?).map { [UInt8]($0) }, customerRef: row[14],
+            editedOperation: .decode(row[13], column: "editedOperation", id: id), customerRef: row[14],
             maybeSent: row[15], updatedAt: row[16], action: .decode(row[17], id: id),
             target: LicenseTarget.decode(row[18], id: id),
             beforeState: row[19], afterExpiry: row[20], organizationRef: row[21], resellerRef: row[22]
         )
+        entry.encodedRequest = encoded
+        return entry
     }
 
     /// Now, as the journal writes times (ISO 8601, UTC, milliseconds).

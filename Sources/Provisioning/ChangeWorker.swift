@@ -37,22 +37,31 @@ struct ChangeWorker: SettlesOperation {
     var customers: CustomerResolver?
     private var counters: RunCounters { requests.counters }
 
-    /// The body to send (a customer's user id filled in), the license, and the fields the change
-    /// touches as they were before its first send.
+    /// The operation, the ids it links to (an update's customer), the license, and the fields the
+    /// change touches as they were before its first send.
     struct Prepared: Sendable {
-        var action: LicenseAction
-        var body: [UInt8]
+        var operation: LicenseOperation
+        var links: Links
         var licenseID: String
         var before: [String: JSONAny]
+
+        var action: LicenseAction { operation.action }
+
+        /// The fields the license has once the change took effect (an update's linked user included).
+        var wanted: [String: JSONAny] {
+            var fields = operation.fields
+            if case .update(let update) = operation, update.linksCustomer, let userID = links.userID { fields["userId"] = .string(userID) }
+            return fields
+        }
     }
 
     /// Finds the license and records its before-state, durably, before the first send.
     func prepare(_ item: LoadedItem) async throws(JournalError) -> Prepared? {
         guard let change = item.change else { return nil }
-        let action = change.action
+        let action = change.operation.action
         if let recorded = change.beforeState.flatMap(Self.decodeFields) {
-            guard let body = try await linked(item) else { return nil }
-            return Prepared(action: action, body: body, licenseID: change.licenseID ?? "", before: recorded)
+            guard let links = try await linked(item) else { return nil }
+            return Prepared(operation: change.operation, links: links, licenseID: change.licenseID ?? "", before: recorded)
         }
         guard let target = change.target else {
             try reject(item, "the row names no license")
@@ -71,12 +80,11 @@ struct ChangeWorker: SettlesOperation {
         }
         switch resolution {
         case .found(let snapshot):
-            // The fields it touches by name (a user id's placeholder names `userId` as well as the id would).
-            let before = Self.touched(by: action, body: item.body, in: snapshot)
+            let before = Self.touched(by: change.operation, in: snapshot)
             try await committer.recordTarget(item.entryID, licenseID: snapshot.license.id, licenseKey: snapshot.license.key,
                                              beforeState: Self.encode(before))
-            guard let body = try await linked(item) else { return nil }
-            return Prepared(action: action, body: body, licenseID: snapshot.license.id, before: before)
+            guard let links = try await linked(item) else { return nil }
+            return Prepared(operation: change.operation, links: links, licenseID: snapshot.license.id, before: before)
         case .absent where action == .delete:
             counters.update { $0.changed += 1 }
             try committer.post(AttemptOutcome(entryID: item.entryID, state: .created,
@@ -96,14 +104,13 @@ struct ChangeWorker: SettlesOperation {
         return nil
     }
 
-    /// The body with the user id of the customer an update links its license to (found or created
-    /// now, once the license is known to exist: a wrong target makes no user); nil when the
-    /// customer could not be resolved (recorded).
-    private func linked(_ item: LoadedItem) async throws(JournalError) -> [UInt8]? {
-        guard item.customerRef != nil, let customers else { return item.body }
-        guard let links = try await Links.resolve(for: item, customers: customers, directory: nil, requests: requests,
-                                                  committer: committer, maxFailures: maxFailures) else { return nil }
-        return links.fill(item.body)
+    /// The user id of the customer an update links its license to (found or created now, once the
+    /// license is known to exist: a wrong target makes no user); nil when the customer could not be
+    /// resolved (recorded).
+    private func linked(_ item: LoadedItem) async throws(JournalError) -> Links? {
+        guard item.customerRef != nil, let customers else { return Links() }
+        return try await Links.resolve(for: item, customers: customers, directory: nil, requests: requests,
+                                       committer: committer, maxFailures: maxFailures)
     }
 
     /// A change recorded before a crash or an ambiguous answer is read before it is sent again.
@@ -115,7 +122,7 @@ struct ChangeWorker: SettlesOperation {
     /// Reads the license: the change took effect → recovered; not → sent again (until attempts run out).
     func verify(_ item: LoadedItem, _ prepared: inout Prepared, failures: Int) async throws(JournalError) -> Bool {
         let action = prepared.action
-        switch await read(prepared.licenseID, action: action, body: prepared.body, before: prepared.before) {
+        switch await read(prepared) {
         case .applied(let expiry):
             counters.update { $0.recovered += 1 }
             try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: prepared.licenseID,
@@ -141,7 +148,14 @@ struct ChangeWorker: SettlesOperation {
     }
 
     func send(_ prepared: Prepared) async throws(APIError) -> CryptlexClient.Answer<License?> {
-        try await send(prepared.action, licenseID: prepared.licenseID, body: prepared.body)
+        let id = prepared.licenseID
+        return switch prepared.operation {
+        case .renew: try await client.renewLicense(id: id).map { $0 }
+        case .delete: try await client.deleteLicense(id: id).map { _ in nil }
+        case .setExpiry(.date(let date)): try await client.setExpiry(id: id, expiresAt: date).map { $0 }
+        case .setExpiry(.perpetual): try await client.setExpiry(id: id, expiresAt: nil).map { $0 }
+        case .update, .suspend, .revoke, .create: try await client.updateLicense(id: id, body: prepared.links.body(of: prepared.operation)).map { $0 }
+        }
     }
 
     func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<License?>, sentAt: String) throws(JournalError) {
@@ -172,20 +186,6 @@ struct ChangeWorker: SettlesOperation {
         return nil
     }
 
-    /// The request of `action` (a PATCH body for update, set-expiry and the four flags).
-    private func send(_ action: LicenseAction, licenseID: String, body: [UInt8]) async throws(APIError) -> CryptlexClient.Answer<License?> {
-        switch action {
-        case .renew: try await client.renewLicense(id: licenseID).map { $0 }
-        case .delete: try await client.deleteLicense(id: licenseID).map { _ in nil }
-        case .setExpiry:
-            try await client.setExpiry(id: licenseID, expiresAt: Self.decodeFields(body)?["expiresAt"].flatMap {
-                if case .string(let text) = $0 { text } else { nil }
-            }).map { $0 }
-        case .update, .suspend, .unsuspend, .revoke, .unrevoke, .create:
-            try await client.updateLicense(id: licenseID, body: body).map { $0 }
-        }
-    }
-
     enum Reading {
         case applied(expiry: String?)
         case notApplied
@@ -194,9 +194,10 @@ struct ChangeWorker: SettlesOperation {
     }
 
     /// Whether a change whose answer was lost took effect, from the license as it is now.
-    private func read(_ licenseID: String, action: LicenseAction, body: [UInt8], before: [String: JSONAny]) async -> Reading {
+    private func read(_ prepared: Prepared) async -> Reading {
         let snapshot: LicenseSnapshot
-        switch await ChangeTargets.read(id: licenseID, requests: requests, client: client) {
+        let action = prepared.action
+        switch await ChangeTargets.read(id: prepared.licenseID, requests: requests, client: client) {
         case .found(let found): snapshot = found
         case .gone: return .gone
         case .unavailable(let reason): return .unavailable(reason)
@@ -205,11 +206,10 @@ struct ChangeWorker: SettlesOperation {
         case .delete:
             return .notApplied
         case .renew:
-            let was = before["expiresAt"] ?? .null
+            let was = prepared.before["expiresAt"] ?? .null
             return Self.same(snapshot.fields["expiresAt"] ?? .null, was) ? .notApplied : .applied(expiry: snapshot.license.expiresAt)
         default:
-            let wanted = Self.decodeFields(body) ?? [:]
-            let reached = wanted.allSatisfy { Self.same(snapshot.fields[$0.key] ?? .null, $0.value) }
+            let reached = prepared.wanted.allSatisfy { Self.same(snapshot.fields[$0.key] ?? .null, $0.value) }
             return reached ? .applied(expiry: action == .setExpiry ? snapshot.license.expiresAt : nil) : .notApplied
         }
     }
@@ -227,11 +227,12 @@ struct ChangeWorker: SettlesOperation {
 
     /// The fields `action` touches, as the license has them: what undo restores and what a lost
     /// answer is compared with. A delete keeps the whole license.
-    static func touched(by action: LicenseAction, body: [UInt8], in snapshot: LicenseSnapshot) -> [String: JSONAny] {
-        let names: [String] = switch action {
+    static func touched(by operation: LicenseOperation, in snapshot: LicenseSnapshot) -> [String: JSONAny] {
+        let names: [String] = switch operation {
         case .renew, .setExpiry: ["expiresAt"]
         case .delete: Array(snapshot.fields.keys)
-        default: Array((decodeFields(body) ?? [:]).keys)
+        case .update(let update) where update.linksCustomer: Array(update.fields.keys) + ["userId"]
+        default: Array(operation.fields.keys)
         }
         var fields: [String: JSONAny] = [:]
         for name in names { fields[name] = snapshot.fields[name] ?? .null }

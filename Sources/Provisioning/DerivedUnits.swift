@@ -42,7 +42,7 @@ struct DerivedUnits {
         let entries = try journal.entries(licenseID: id).filter(\.state.isSettled)
         guard !entries.isEmpty else { return nil }
         let created = entries.first { $0.action == .create }
-        var fields = JournalAudit.expected(created: created?.body, changes: entries.filter { $0.action != .create })
+        var fields = JournalAudit.expected(created: created?.operation, changes: entries.filter { $0.action != .create })
         // The customer licprov last linked it to (by its create or an update), by email.
         if let ref = entries.sorted(by: { $0.id < $1.id }).last(where: { $0.customerRef != nil })?.customerRef,
            let customer = try journal.customer(id: ref) {

@@ -15,7 +15,7 @@ package enum HTMLReport {
         let runs = try journal.runs()
         let attempts = try journal.attempts()
         var entries: [JournalEntry] = []
-        try journal.forEachEntry { entries.append($0) }
+        try journal.forEachEntry(operations: .none) { entries.append($0) }
         var html = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>licprov report: \(escape((journalPath as NSString).lastPathComponent))</title>

@@ -157,7 +157,7 @@ package struct JournalAudit: Sendable {
                 report.findings.append(finding(.missing, entry.licenseID.map { [$0] } ?? [],
                     "the journal recorded license \(entry.licenseID ?? "?") as \(entry.state.rawValue); the account has no license with its marker"))
             case 1:
-                var expected = Self.expected(created: entry.body, changes: applied, users: users)
+                var expected = Self.expected(created: entry.operation, changes: applied, users: users)
                 // The organization and reseller the license was linked to, as resolved: a link moved since is a change.
                 if let id = entry.organizationRef.flatMap({ directory[$0] }) { expected["organizationId"] = .string(id) }
                 if let id = entry.resellerRef.flatMap({ directory[$0] }) { expected["resellerId"] = .string(id) }
@@ -203,25 +203,23 @@ package struct JournalAudit: Sendable {
         return report
     }
 
-    /// The fields licprov set on a license: its create body (without the metadata, the customer, the
-    /// organization and the reseller, which licprov fills in), then every change it applied, in order.
-    /// `users`: the user ids of the customers updates linked licenses to (by customer id); an
-    /// update's `userId` is a placeholder in the journal, which takes the resolved id, or is not
-    /// compared when it was never resolved.
-    static func expected(created body: [UInt8]?, changes: [JournalEntry], users: [Int64: String] = [:]) -> [String: JSONAny] {
-        var fields = body.flatMap { ChangeWorker.decodeFields($0) } ?? [:]
+    /// The fields licprov set on a license: its create's request (without the metadata and the
+    /// customer; the organization and reseller it links to are laid over by the caller), then every
+    /// change it applied, in order. `users`: the user ids of the customers updates linked licenses
+    /// to (by customer id); a link never resolved is not compared.
+    static func expected(created operation: LicenseOperation?, changes: [JournalEntry], users: [Int64: String] = [:]) -> [String: JSONAny] {
+        var fields = operation?.fields ?? [:]
         fields["metadata"] = nil
         fields["userId"] = nil
-        // Placeholders in the journal's body: the resolved ids are laid over by the caller.
-        if fields["organizationId"] == .string(MarkedBody.organizationPlaceholder) { fields["organizationId"] = nil }
-        if fields["resellerId"] == .string(MarkedBody.resellerPlaceholder) { fields["resellerId"] = nil }
         for change in changes.sorted(by: { $0.id < $1.id }) {
-            switch change.action {
-            case .renew, .setExpiry: fields["expiresAt"] = change.afterExpiry.map(JSONAny.string) ?? .null
-            case .delete: break
-            default:
-                for (name, value) in ChangeWorker.decodeFields(change.body) ?? [:] { fields[name] = value }
-                if fields["userId"] == .string(MarkedBody.userPlaceholder) { fields["userId"] = change.customerRef.flatMap { users[$0] }.map(JSONAny.string) }
+            switch change.operation {
+            case .renew?, .setExpiry?: fields["expiresAt"] = change.afterExpiry.map(JSONAny.string) ?? .null
+            case .delete?, .create?, nil: break
+            case .update(let update)?:
+                for (name, value) in update.fields { fields[name] = value }
+                if update.linksCustomer { fields["userId"] = change.customerRef.flatMap { users[$0] }.map(JSONAny.string) }
+            case let flag?:
+                for (name, value) in flag.fields { fields[name] = value }
             }
         }
         return fields

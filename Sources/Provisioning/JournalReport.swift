@@ -28,7 +28,7 @@ package enum JournalReport {
         let journal = try open(path)
         let entries = try journal.counts()
         var edited = 0
-        try journal.forEachEntry(states: [.created, .recovered]) { if $0.editedBody != nil { edited += 1 } }
+        try journal.forEachEntry(states: [.created, .recovered], operations: .whenEdited) { if $0.editedOperation != nil { edited += 1 } }
         var status = Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(), customers: try journal.customerCounts())
         status.changes = try journal.actionCounts().filter { $0.key.isChange }
         status.directory = try journal.directoryCounts()
@@ -45,7 +45,7 @@ package enum JournalReport {
                               _ body: (ResultsFile.Line) throws -> Void) throws {
         let journal = try open(path)
         let directory = try journal.directoryIDs()
-        try journal.forEachEntry { try body(ResultsLines.line(for: $0, markerKey: markerKey, directory: directory)) }
+        try journal.forEachEntry(operations: .whenEdited) { try body(ResultsLines.line(for: $0, markerKey: markerKey, directory: directory)) }
     }
 
     /// The whole export as lines (for tests and small journals).

@@ -5,7 +5,7 @@ import Journal
 import Logging
 import Scheduling
 
-/// A create, as ``SettlesOperation`` settles it: the body with its linked ids filled in, sent with
+/// A create, as ``SettlesOperation`` settles it: its request encoded with the linked ids, sent with
 /// `POST /v3/licenses`, verified after an ambiguous answer by looking its marker up.
 ///
 /// The client's ``OutcomeClass`` decides; this type only obeys it:
@@ -33,7 +33,8 @@ struct LicenseWorker: SettlesOperation {
     let logger: Logger
     private var counters: RunCounters { requests.counters }
 
-    /// The body to send (the linked ids filled in) and those ids (an edited row's body gets them too).
+    /// The request to send, encoded from the operation with the linked ids, and those ids (an edited
+    /// row's new operation is encoded with them too).
     struct Prepared: Sendable {
         var body: [UInt8]
         var links: Links
@@ -42,12 +43,21 @@ struct LicenseWorker: SettlesOperation {
     func prepare(_ item: LoadedItem) async throws(JournalError) -> Prepared? {
         guard let links = try await Links.resolve(for: item, customers: customers, directory: directory, requests: requests,
                                                   committer: committer, maxFailures: maxFailures) else { return nil }
-        return Prepared(body: links.fill(item.body), links: links)
+        guard let request = item.request else { preconditionFailure("a create without its request") }
+        do {
+            return Prepared(body: try request.wireBody(userID: links.userID, organizationID: links.organizationID, resellerID: links.resellerID),
+                            links: links)
+        } catch {
+            counters.update { $0.rejected += 1 }
+            try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected,
+                                              error: "the journal's request for this license cannot be read (\(error)); nothing was sent", endsAttempt: false))
+            return nil
+        }
     }
 
     func verifiesFirst(_ item: LoadedItem, _ prepared: Prepared) -> Bool { item.needsLookup }
 
-    /// Looks the marker up: found → recovered; absent → send (an edited row's new body).
+    /// Looks the marker up: found → recovered; absent → send (an edited row's new operation).
     func verify(_ item: LoadedItem, _ prepared: inout Prepared, failures: Int) async throws(JournalError) -> Bool {
         // A miss proves absence only once the server's search has caught up with the ambiguous
         // send: the lookup goes `reconcileDelay` after it. An entry an earlier run left waits what
@@ -58,8 +68,8 @@ struct LicenseWorker: SettlesOperation {
         let known = failures == 0 && item.needsLookup ? prefetched[item.marker] : nil
         guard try await settleByLookup(item, after: wait, failures: failures, known: known) else { return false }
         if let replacement = item.replacement {
-            prepared.body = prepared.links.fill(replacement.body)
-            try await committer.replaceBody(item.entryID, body: replacement.body, bodyHash: replacement.bodyHash)
+            prepared.body = prepared.links.body(of: replacement.operation)
+            try await committer.replaceOperation(item.entryID, operation: StoredOperation(replacement.operation), bodyHash: replacement.bodyHash)
         } else {
             try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
         }

@@ -1,20 +1,17 @@
+import CryptlexModels
 import Journal
 
 /// The ids a license links to — its customer's user, its organization, its reseller — resolved
-/// (nil: the license links to none of that kind). A create's body and an update's that re-links a
-/// license carry placeholders for them (``MarkedBody``), filled in just before the send.
+/// (nil: the license links to none of that kind). The journal's operation knows only that it links
+/// to them (the entry's references); they go into the request when it is encoded, just before the send.
 struct Links {
     var userID: String?
     var organizationID: String?
     var resellerID: String?
 
-    /// `body` with each id in place of its placeholder.
-    func fill(_ body: [UInt8]) -> [UInt8] {
-        var filled = body
-        if let userID { filled = MarkedBody.fill(filled, userID: userID) }
-        if let organizationID { filled = MarkedBody.fill(filled, placeholder: MarkedBody.organizationPlaceholder, with: organizationID) }
-        if let resellerID { filled = MarkedBody.fill(filled, placeholder: MarkedBody.resellerPlaceholder, with: resellerID) }
-        return filled
+    /// The request `operation` sends, with these ids.
+    func body(of operation: LicenseOperation) -> [UInt8] {
+        operation.wireBody(userID: userID, organizationID: organizationID, resellerID: resellerID)
     }
 
     /// The ids `item` links to, or nil when one could not be resolved: then nothing was sent, and

@@ -1,48 +1,36 @@
 import CryptlexAPI
 import CryptlexModels
+import Journal
 
-/// The body of a license request with licprov's marker as its last metadata entry.
+/// A create's request with licprov's marker as its last metadata entry.
 ///
-/// A row is encoded once, with a fixed placeholder as the marker's value (the *template*, which is
-/// also what the fingerprint covers); each license of the row gets the template with its own
-/// marker written over the placeholder.
+/// A row is encoded once, with a fixed placeholder as the marker's value (the *template*); each
+/// license of the row gets the template's operation with its own marker written over the
+/// placeholder (0.9 µs a license, where encoding each would take 2.3 µs with
+/// ``LicenseRequest/jsonBody`` and 31 µs with `JSONEncoder`: `scripts/bench-body.sh`, 2026-12-03).
 ///
-/// Why bytes, and not a `LicenseRequest` kept typed until the wire: the bodies live in the journal
-/// (a run of 100,000 licenses holds ids, not bodies), so a typed request would be decoded from the
-/// journal and encoded again for every send. Measured (`scripts/bench-body.sh`, release build,
-/// 2026-12-03): the splice takes 0.9 µs per license; encoding at send time 2.3 µs with
-/// ``LicenseRequest/jsonBody`` (31 µs with `JSONEncoder`); decoding from the journal's JSON and
-/// encoding 73 µs. The journal records the exact bytes either way.
+/// The row's *fingerprint* covers the template as journals up to v8 kept it, with placeholders
+/// for the linked ids (``LinkPlaceholder``): a row journaled by an earlier release keeps its
+/// fingerprint, so a rerun does not take it for an edited row.
 enum MarkedBody {
     /// As long as a UUID, and not something a row would hold.
     static let placeholder = Array("licprov-marker-placeholder-7f3c9e1a".utf8)
-    /// Stands for the customer's user id until the customer is resolved.
-    static let userPlaceholder = "licprov-user-placeholder-2b8d41c6e0f5"
 
-    /// Stand for the organization's and the reseller's ids until they are resolved.
-    static let organizationPlaceholder = "licprov-organization-placeholder-5e0a9d"
-    static let resellerPlaceholder = "licprov-reseller-placeholder-c41b7f22"
-
-    /// The body with the customer's user id in place of its placeholder.
-    static func fill(_ body: [UInt8], userID: String) -> [UInt8] {
-        fill(body, placeholder: userPlaceholder, with: userID)
-    }
-
-    /// The body with `value` in place of `placeholder` (unchanged when it has none). Ids are
-    /// Cryptlex's (letters, digits, dashes): nothing in them needs escaping in JSON.
-    static func fill(_ body: [UInt8], placeholder: String, with value: String) -> [UInt8] {
-        let needle = Array(placeholder.utf8)
-        guard let start = lastRange(of: needle, in: body) else { return body }
-        var filled = body
-        filled.replaceSubrange(start..<start + needle.count, with: value.utf8)
-        return filled
-    }
-
-    static func template(_ request: LicenseRequest, markerKey: String?) -> [UInt8] {
-        guard let markerKey else { return CryptlexClient.encodedBody(request) }
+    /// `request` with the marker's placeholder as its last metadata entry.
+    static func marked(_ request: LicenseRequest, markerKey: String?, marker: String? = nil) -> LicenseRequest {
+        guard let markerKey else { return request }
         var marked = request
-        marked.metadata = (request.metadata ?? []) + [LicenseMetadata(key: markerKey, value: String(decoding: placeholder, as: UTF8.self))]
-        return CryptlexClient.encodedBody(marked)
+        marked.metadata = (request.metadata ?? []) + [LicenseMetadata(key: markerKey, value: marker ?? String(decoding: placeholder, as: UTF8.self))]
+        return marked
+    }
+
+    /// What the fingerprint covers: the marked request with placeholders for the ids it links to.
+    static func fingerprinted(_ request: LicenseRequest, markerKey: String?, user: Bool, organization: Bool, reseller: Bool) -> [UInt8] {
+        var linked = request
+        if user { linked.userId = LinkPlaceholder.user }
+        if organization { linked.organizationId = LinkPlaceholder.organization }
+        if reseller { linked.resellerId = LinkPlaceholder.reseller }
+        return CryptlexClient.encodedBody(marked(linked, markerKey: markerKey))
     }
 
     /// The template with `marker` in place of the placeholder (unchanged when it has none).

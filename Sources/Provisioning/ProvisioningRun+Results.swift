@@ -44,13 +44,13 @@ extension ProvisioningRun {
         var conflicts = 0
         if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
         let directory = try journal.directoryIDs()
-        try journal.forEachEntry(bodies: .whenEdited) { entry in
+        try journal.forEachEntry(operations: .whenEdited) { entry in
             guard mine.contains(entry.id) else { return }
             while nextRejected < rejected.count, rejected[nextRejected].sourceLine < entry.sourceLine {
                 try write(rejected[nextRejected])
                 nextRejected += 1
             }
-            if entry.state.isSettled && entry.editedBody != nil { conflicts += 1 }
+            if entry.state.isSettled && entry.editedOperation != nil { conflicts += 1 }
             switch entry.state {
             case .failed, .rejected, .conflict, .unresolved: reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
             case .pending, .inFlight, .created, .recovered: break

@@ -36,12 +36,12 @@ enum ResultsLines {
             } else {
                 line.message = nil
             }
-            if let edited = entry.editedBody {
+            if let edited = entry.editedOperation {
                 line.status = "conflict"
                 line.message = isChange
                     ? "the row changed after its change was applied, so nothing more was sent; use a new row id for a new change"
                     : "the row changed after its license was created, so nothing was sent; to apply the change, edit the license in Cryptlex. Changed: "
-                        + BodyDiff.describe(sent: entry.body, file: edited, markerKey: markerKey)
+                        + BodyDiff.describe(sent: entry.operation, file: edited, markerKey: markerKey)
             }
         case .pending:
             line.status = "not sent"
@@ -73,19 +73,11 @@ enum ResultsLines {
     }
 }
 
-/// What differs between the body a license was created with and the row's current body.
+/// What differs between the operation a license was created with and the row's current one.
 enum BodyDiff {
-    static func describe(sent: [UInt8], file: [UInt8], markerKey: String?) -> String {
-        guard var old = (try? JSONSerialization.jsonObject(with: Data(sent))) as? [String: Any],
-              var new = (try? JSONSerialization.jsonObject(with: Data(file))) as? [String: Any] else {
-            return "(the bodies cannot be compared)"
-        }
-        if let markerKey {
-            old["metadata"] = (old["metadata"] as? [[String: Any]])?.filter { $0["key"] as? String != markerKey }
-            if (old["metadata"] as? [[String: Any]])?.isEmpty == true { old["metadata"] = nil }
-            new["metadata"] = (new["metadata"] as? [[String: Any]])?.filter { $0["key"] as? String != markerKey }
-            if (new["metadata"] as? [[String: Any]])?.isEmpty == true { new["metadata"] = nil }
-        }
+    static func describe(sent: LicenseOperation?, file: LicenseOperation, markerKey: String?) -> String {
+        guard let sent else { return "(the operations cannot be compared)" }
+        let old = withoutMarker(sent.fields, markerKey: markerKey), new = withoutMarker(file.fields, markerKey: markerKey)
         var parts: [String] = []
         for key in Set(old.keys).union(new.keys).sorted() {
             let before = old[key].map(text) ?? "(none)"
@@ -95,12 +87,18 @@ enum BodyDiff {
         return parts.isEmpty ? "(nothing)" : parts.joined(separator: "; ")
     }
 
-    private static func text(_ value: Any) -> String {
-        if let string = value as? String { return string }
-        if JSONSerialization.isValidJSONObject(value),
-           let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) {
-            return String(decoding: data, as: UTF8.self)
-        }
-        return "\(value)"
+    private static func withoutMarker(_ fields: [String: JSONAny], markerKey: String?) -> [String: JSONAny] {
+        guard let markerKey, case .array(let entries)? = fields["metadata"] else { return fields }
+        var fields = fields
+        let kept = entries.filter { if case .object(let entry) = $0 { entry["key"] != .string(markerKey) } else { true } }
+        fields["metadata"] = kept.isEmpty ? nil : .array(kept)
+        return fields
+    }
+
+    private static func text(_ value: JSONAny) -> String {
+        if case .string(let string) = value { return string }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
     }
 }

@@ -184,12 +184,14 @@ struct RunPlanner: Sendable {
         if let reseller = row.reseller { fingerprinted += [0, 2] + Array(DirectoryName.key(reseller.name).utf8) }
         let hash = BodyFingerprint.value(fingerprinted)
         let line = row.position.line
+        // Encoded only for a row that writes it (a nightly rerun's settled rows compare fingerprints only).
+        lazy var operation = Self.createTemplate(for: row, configuration: configuration)
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).
             guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: unit)) else {
                 let marker = markers.next(prefix: markerPrefix)
                 let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
-                                                        body: MarkedBody.fill(template, marker: marker), bodyHash: hash.hex, marker: marker,
+                                                        operation: operation.filled { MarkedBody.fill($0, marker: marker) }, bodyHash: hash.hex, marker: marker,
                                                         customerRef: customerRef, organizationRef: organizationRef, resellerRef: resellerRef))
                 plan.entryIDs.insert(id)
                 plan.sends.append(WorkItem(entryID: id, needsLookup: false))
@@ -198,7 +200,7 @@ struct RunPlanner: Sendable {
             plan.entryIDs.insert(entry.id)
             if entry.sourceLine != line { try registration.apply(.moveTo(id: entry.id, sourceLine: line)) }
             if entry.hash == hash {
-                if entry.editedHash != nil { try registration.apply(.noteEdit(id: entry.id, body: nil, bodyHash: nil)) }
+                if entry.editedHash != nil { try registration.apply(.noteEdit(id: entry.id, operation: nil, bodyHash: nil)) }
                 switch entry.state {
                 case .created, .recovered: plan.alreadyDone += 1
                 case .pending, .failed:
@@ -215,19 +217,20 @@ struct RunPlanner: Sendable {
             }
             if entry.state.isSettled {
                 plan.edited += 1
-                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: template, bodyHash: hash.hex)) }
+                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, operation: operation, bodyHash: hash.hex)) }
                 continue
             }
             let marker = try registration.marker(of: entry.id) ?? ""
             if entry.state == .inFlight || entry.maybeSent {
                 // It may exist on the server: look it up with the old marker; nothing found → send the new body.
                 plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true,
-                                             replacement: (MarkedBody.fill(template, marker: marker), hash.hex)))
+                                             replacement: Replacement(operation: Self.createOperation(for: row, configuration: configuration, marker: marker),
+                                                                          bodyHash: hash.hex)))
             } else {
                 // Never sent. A change row that became a create has a change's marker (no journal
                 // prefix, which audit lists by): it gets a create's.
                 let fresh = marker.hasPrefix(markerPrefix) ? nil : markers.next(prefix: markerPrefix)
-                try registration.apply(.replaceBody(id: entry.id, body: MarkedBody.fill(template, marker: fresh ?? marker), bodyHash: hash.hex,
+                try registration.apply(.replaceOperation(id: entry.id, operation: operation.filled { MarkedBody.fill($0, marker: fresh ?? marker) }, bodyHash: hash.hex,
                                                     state: .pending, error: nil, customerRef: customerRef, marker: fresh,
                                                     organizationRef: organizationRef, resellerRef: resellerRef))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
@@ -255,17 +258,17 @@ struct RunPlanner: Sendable {
     /// after its change was sent is reported, like an edited create.
     private func registerChange(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], plan: inout RunPlan,
                                 registration: SQLiteJournal.Registration, markers: inout MarkerGenerator) throws {
-        let body = Self.changeBody(for: row)
+        let operation = StoredOperation(Self.changeOperation(for: row))
         let target = row.target
         // An update that links the license to a customer: its user id goes into the body at send time.
         let customerRef = try Self.registerCustomer(of: row, customers: &customers, registration: registration)
-        var fingerprinted = Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + body
+        var fingerprinted = Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + Self.changeFingerprint(for: row)
         if let customer = row.customer { fingerprinted += [0] + Array(CustomerRecord.key(customer.email).utf8) }
         let hash = BodyFingerprint.value(fingerprinted)
         let line = row.position.line
         guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: 1)) else {
-            let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, body: body, bodyHash: hash.hex,
-                                                    marker: markers.next(), customerRef: customerRef, action: row.action, target: target))
+            let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, operation: operation, bodyHash: hash.hex,
+                                                    marker: markers.next(), customerRef: customerRef, target: target))
             plan.entryIDs.insert(id)
             plan.changeEntries.append(id)
             plan.sends.append(WorkItem(entryID: id, needsLookup: false))
@@ -276,7 +279,7 @@ struct RunPlanner: Sendable {
         if entry.hash != hash {
             if entry.state.isSettled || entry.state == .inFlight || entry.maybeSent {
                 plan.edited += entry.state.isSettled ? 1 : 0
-                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, body: body, bodyHash: hash.hex)) }
+                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, operation: operation, bodyHash: hash.hex)) }
                 if !entry.state.isSettled {
                     // Sent, and perhaps applied: settle what was sent first; the edit waits for a later run.
                     plan.changeEntries.append(entry.id)
@@ -284,13 +287,13 @@ struct RunPlanner: Sendable {
                 }
                 return
             }
-            try registration.apply(.replaceBody(id: entry.id, body: body, bodyHash: hash.hex, state: .pending, error: nil,
-                                                customerRef: customerRef, action: row.action, target: target))
+            try registration.apply(.replaceOperation(id: entry.id, operation: operation, bodyHash: hash.hex, state: .pending, error: nil,
+                                                     customerRef: customerRef, target: target))
             plan.changeEntries.append(entry.id)
             plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             return
         }
-        if entry.editedHash != nil { try registration.apply(.noteEdit(id: entry.id, body: nil, bodyHash: nil)) }
+        if entry.editedHash != nil { try registration.apply(.noteEdit(id: entry.id, operation: nil, bodyHash: nil)) }
         switch entry.state {
         case .created, .recovered: plan.alreadyDone += 1
         case .pending, .failed, .inFlight:

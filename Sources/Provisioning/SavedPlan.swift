@@ -32,7 +32,7 @@ package enum SavedPlan {
     package static func check(_ plan: SyncPlan, configuration: RunConfiguration, client: CryptlexClient) async throws {
         var ours = Set<String>()
         if let journalPath = plan.journalPath, FileManager.default.fileExists(atPath: journalPath) {
-            try SQLiteJournal(path: journalPath).forEachEntry(bodies: .whenEdited) { ours.insert($0.rowID) }
+            try SQLiteJournal(path: journalPath).forEachEntry(operations: .none) { ours.insert($0.rowID) }
         }
         let steps = plan.steps.filter { !ours.contains($0.syncID) }
         let requests = RunRequests.make(configuration, stop: StopSignal(), counters: RunCounters())

@@ -40,7 +40,7 @@ package struct UndoPlan: Sendable {
         var created = Set<String>()
         var changes: [String: [JournalEntry]] = [:]
         var entries: [JournalEntry] = []
-        try journal.forEachEntry { entries.append($0) }
+        try journal.forEachEntry(operations: .none) { entries.append($0) }
         for entry in entries where entry.state.isSettled && (inRun?.contains(entry.id) ?? true) {
             guard let id = entry.licenseID else { continue }
             if entry.action == .create {

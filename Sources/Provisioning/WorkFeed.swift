@@ -121,19 +121,23 @@ actor WorkFeed {
     }
 
     private nonisolated func load(_ slice: ArraySlice<WorkItem>) async throws(JournalError) -> [LoadedItem] {
-        let entries = try journal.entries(ids: slice.map(\.entryID))
-        let loaded = slice.compactMap { item in
-            entries[item.entryID].map { entry in
-                LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker, body: entry.body,
-                           needsLookup: item.needsLookup, replacement: item.replacement,
-                           // A change is marked in flight by its worker, once its before-state is recorded.
-                           markedInFlight: !item.needsLookup && entry.action == .create,
-                           customerRef: entry.customerRef, organizationRef: entry.organizationRef, resellerRef: entry.resellerRef,
-                           changedAt: item.needsLookup ? entry.changedAt : nil,
-                           change: entry.action == .create ? nil : LoadedItem.Change(
-                               action: entry.action, target: entry.target, beforeState: entry.beforeState,
-                               licenseID: entry.licenseID, maybeSent: entry.maybeSent || entry.state == .inFlight))
+        let entries = try journal.entries(ids: slice.map(\.entryID), operations: .sending)
+        let loaded = slice.compactMap { item -> LoadedItem? in
+            guard let entry = entries[item.entryID] else { return nil }
+            // Read for sending: a create's request as the journal's JSON, a change decoded (an
+            // operation that does not decode throws in the read, so one of them is there).
+            var change: LoadedItem.Change?
+            if let operation = entry.operation, operation.action.isChange {
+                change = LoadedItem.Change(operation: operation, target: entry.target, beforeState: entry.beforeState,
+                                           licenseID: entry.licenseID, maybeSent: entry.maybeSent || entry.state == .inFlight)
             }
+            return LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker,
+                              request: entry.encodedRequest ?? entry.operation?.request.map(EncodedRequest.init),
+                              needsLookup: item.needsLookup, replacement: item.replacement,
+                              // A change is marked in flight by its worker, once its before-state is recorded.
+                              markedInFlight: !item.needsLookup && change == nil,
+                              customerRef: entry.customerRef, organizationRef: entry.organizationRef, resellerRef: entry.resellerRef,
+                              changedAt: item.needsLookup ? entry.changedAt : nil, change: change)
         }
         let sends = loaded.filter(\.markedInFlight).map(\.entryID)
         if !sends.isEmpty { try journal.markInFlight(sends, run: run) }

@@ -4,20 +4,33 @@ import Ingestion
 
 /// One license a run must settle: send it, or first find out whether an earlier send took effect.
 ///
-/// Small on purpose (the body stays in the journal until the worker takes the item), so a run of
-/// 100,000 licenses holds 100,000 of these and not their bodies.
+/// Small on purpose (the operation stays in the journal until the worker takes the item), so a run
+/// of 100,000 licenses holds 100,000 of these and not their requests.
 struct WorkItem: Sendable {
     var entryID: Int64
     /// Left in flight by an earlier run: look it up before anything is sent.
     var needsLookup: Bool
     /// The row changed in the file while its entry was in flight: if the lookup finds nothing,
-    /// send this body instead (same marker).
-    var replacement: (body: [UInt8], bodyHash: String)?
+    /// send this operation instead (same marker).
+    var replacement: Replacement?
 
-    init(entryID: Int64, needsLookup: Bool, replacement: (body: [UInt8], bodyHash: String)? = nil) {
+    init(entryID: Int64, needsLookup: Bool, replacement: Replacement? = nil) {
         self.entryID = entryID
         self.needsLookup = needsLookup
         self.replacement = replacement
+    }
+}
+
+/// The row's new operation for an entry edited while in flight, and its fingerprint. Boxed: a plan
+/// holds a work item for every license of a file, and an operation inline would make each of them
+/// hundreds of bytes (a 30,000-license run peaked 45 MiB higher when it was).
+final class Replacement: Sendable {
+    let operation: LicenseOperation
+    let bodyHash: String
+
+    init(operation: LicenseOperation, bodyHash: String) {
+        self.operation = operation
+        self.bodyHash = bodyHash
     }
 }
 
@@ -26,14 +39,16 @@ struct LoadedItem: Sendable {
     var entryID: Int64
     var rowID: String
     var marker: String
-    var body: [UInt8]
+    /// A create's request, as the journal holds it (nil for a change).
+    var request: EncodedRequest?
     var needsLookup: Bool
-    var replacement: (body: [UInt8], bodyHash: String)?
+    /// The row's new operation, for an entry edited while in flight: sent if the lookup finds nothing.
+    var replacement: Replacement?
     /// Already marked in flight by the feed: the first attempt goes out without another commit.
     var markedInFlight = false
-    /// The customer whose user id goes into the body before it is sent.
+    /// The customer whose user id goes into the request when it is encoded for the send.
     var customerRef: Int64?
-    /// The organization and reseller whose ids go into the body before it is sent.
+    /// The organization and reseller whose ids go into the request when it is encoded for the send.
     var organizationRef: Int64?
     var resellerRef: Int64?
     /// When the journal entry last changed (for an entry an earlier run left, when its last send
@@ -43,7 +58,7 @@ struct LoadedItem: Sendable {
     var change: Change?
 
     struct Change: Sendable {
-        var action: LicenseAction
+        var operation: LicenseOperation
         var target: LicenseTarget?
         /// Written before the first send; nil: never sent.
         var beforeState: String?
@@ -55,10 +70,11 @@ struct LoadedItem: Sendable {
     /// What is left of `delay` since the entry last changed (all of it when that is unknown).
     func remaining(of delay: Duration) -> Duration { delay.remaining(since: changedAt) }
 
-    /// The body's own `key` and `productId` (read only on the rare paths that need them).
+    /// The create's own `key` and `productId` (decoded: read only after a 409, or to look a create
+    /// up by its key; a request that does not decode has neither, and is looked up by marker only).
     var facts: (key: String?, productId: String) {
-        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
-        return (object?["key"] as? String, object?["productId"] as? String ?? "")
+        let decoded = try? request?.decoded()
+        return (decoded?.key, decoded?.productId ?? "")
     }
 }
 

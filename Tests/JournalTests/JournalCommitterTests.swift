@@ -71,7 +71,7 @@ struct JournalCommitterTests {
                                                  SQLiteJournalTests.intent("A", unit: 2, line: 2)], into: journal)
         try journal.registering { registration in
             try registration.apply(.moveTo(id: ids[0], sourceLine: 1))
-            try registration.apply(.noteEdit(id: ids[1], body: [1, 2], bodyHash: "x"))
+            try registration.apply(.noteEdit(id: ids[1], operation: StoredOperation(.delete), bodyHash: "x"))
         }
         var order: [String] = []
         try journal.forEachEntry { order.append("\($0.rowID)/\($0.unit)") }

@@ -13,7 +13,8 @@ struct SQLiteJournalTests {
     }
 
     static func intent(_ row: String, unit: Int = 1, line: Int = 2) -> Intent {
-        Intent(rowID: row, unit: unit, sourceLine: line, body: Array(#"{"productId":"p1"}"#.utf8), bodyHash: "h-\(row)", marker: "m-\(row)-\(unit)")
+        Intent(rowID: row, unit: unit, sourceLine: line, operation: StoredOperation(.create(LicenseRequest(productId: "p1"))),
+               bodyHash: "h-\(row)", marker: "m-\(row)-\(unit)")
     }
 
     /// Registers `intents` as a run does (one transaction); returns their entry ids.
@@ -108,10 +109,10 @@ struct SQLiteJournalTests {
         let path = try Self.temporaryPath()
         let journal = try SQLiteJournal(path: path)
         var revoke = Self.intent("B-7")
-        revoke.action = .revoke
+        revoke.operation = StoredOperation(.revoke(true))
         revoke.target = .metadata(name: "order_id", value: "B-7")
         var renew = Self.intent("B-8")
-        renew.action = .renew
+        renew.operation = StoredOperation(.renew)
         renew.target = .key("KEY-8")
         let ids = try Self.insert([revoke, renew, Self.intent("C-1")], into: journal)
         let entries = try journal.allEntries()
@@ -127,9 +128,10 @@ struct SQLiteJournalTests {
         #expect(stored.map(\.1) == [#"{"metadata":"order_id","value":"B-7"}"#, #"{"key":"KEY-8"}"#, nil])
 
         try journal.registering { registration in
-            try registration.apply(.replaceBody(id: ids[0], body: Array(#"{"productId":"p1"}"#.utf8), bodyHash: "h-new", state: .pending, error: nil,
-                                                marker: "lp-journal-new"))
-            try registration.apply(.replaceBody(id: ids[2], body: Array(#"{"productId":"p2"}"#.utf8), bodyHash: "h-c1", state: .pending, error: nil))
+            try registration.apply(.replaceOperation(id: ids[0], operation: StoredOperation(.create(LicenseRequest(productId: "p1"))), bodyHash: "h-new",
+                                                     state: .pending, error: nil, marker: "lp-journal-new"))
+            try registration.apply(.replaceOperation(id: ids[2], operation: StoredOperation(.create(LicenseRequest(productId: "p2"))), bodyHash: "h-c1",
+                                                     state: .pending, error: nil))
         }
         let replaced = try #require(try journal.entry(id: ids[0]))
         #expect(replaced.action == .create)

@@ -29,12 +29,12 @@ struct EdgeTests {
             }
             let first = try await bench.run(configuration)
             #expect(first.counts.failed == 1)
-            let failed = try bench.journalRows(configuration, "SELECT marker, body, maybeSent FROM license WHERE state = 'failed'")
+            let failed = try bench.journalRows(configuration, "SELECT marker, operation, maybeSent FROM license WHERE state = 'failed'")
             #expect(failed.count == 1)
             #expect(failed.first?["maybeSent"] as Int? == 1)
             let marker: String = failed[0]["marker"]
             // The server did create it after all (a 500 after processing, a late write): plant it.
-            let planted = existsMeanwhile ? try await bench.createDirectly(String(decoding: failed[0]["body"] as Data, as: UTF8.self)) : nil
+            let planted = existsMeanwhile ? try await bench.createDirectly(operation: failed[0]["operation"]) : nil
             let postsBefore = await bench.counters.licenseCreateRequests
 
             let second = try await bench.run(configuration)
@@ -136,8 +136,8 @@ struct EdgeTests {
             try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight' WHERE rowID IN ("
                 + (1...32).map { "'ORD-\($0)'" }.joined(separator: ",") + ")")
             // 16 of the 32 made it to the server before the kill.
-            for row in try bench.journalRows(configuration, "SELECT body FROM license WHERE state = 'inFlight' ORDER BY id LIMIT 16") {
-                _ = try await bench.createDirectly(String(decoding: row["body"] as Data, as: UTF8.self))
+            for row in try bench.journalRows(configuration, "SELECT operation FROM license WHERE state = 'inFlight' ORDER BY id LIMIT 16") {
+                _ = try await bench.createDirectly(operation: row["operation"])
             }
             let lookupsBefore = await bench.counters.licenseLookups
             let report = try await bench.run(configuration)
@@ -159,8 +159,8 @@ struct EdgeTests {
             let configuration = bench.configuration(idColumn: "order_id")
             try await bench.registerWithoutSending(configuration)
             try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight'")
-            let body = try bench.journalRows(configuration, "SELECT body FROM license WHERE rowID = 'ORD-1'")[0]["body"] as Data
-            for _ in 0..<2 { _ = try await bench.createDirectly(String(decoding: body, as: UTF8.self)) }
+            let operation = try bench.journalRows(configuration, "SELECT operation FROM license WHERE rowID = 'ORD-1'")[0]["operation"] as Data
+            for _ in 0..<2 { _ = try await bench.createDirectly(operation: operation) }
             let report = try await bench.run(configuration)
             #expect(report.counts.lookups == 1)
             #expect(report.counts.conflicts == 1)

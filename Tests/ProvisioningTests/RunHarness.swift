@@ -120,6 +120,12 @@ struct RunBench {
         try await client.shutdown()
         return answer.value.id
     }
+
+    /// Creates the license a journal entry's operation asks for (`license.operation`, read by SQL), directly.
+    func createDirectly(operation bytes: Data) async throws -> String {
+        let operation = try LicenseOperation(journalBytes: [UInt8](bytes))
+        return try await createDirectly(String(decoding: operation.wireBody(), as: UTF8.self))
+    }
 }
 
 /// Runs `body` with a fresh emulator on 127.0.0.1 and a fresh scratch folder.

@@ -47,18 +47,17 @@ struct WorkerClockTests {
         let stop: StopSignal
 
         /// `change`: the entry changes license `L1` (by id) instead of creating one.
-        init(clock: ManualClock, transport: ScriptedTransport, key: String? = nil, rate: Double? = nil, change: LicenseAction? = nil,
-             changeBody: String = "{}") throws {
+        init(clock: ManualClock, transport: ScriptedTransport, key: String? = nil, rate: Double? = nil, change: LicenseOperation? = nil) throws {
             let directory = try ScratchRoot.directory("worker-clock")
             journal = try SQLiteJournal(path: directory.appendingPathComponent("run.licprov.sqlite").path)
             let run = try journal.beginRun(command: "test", version: "test")
             var request = LicenseRequest(productId: "product-1")
             request.key = key
             request.metadata = [LicenseMetadata(key: RunConfiguration.defaultMarkerKey, value: WorkerClockTests.marker)]
-            let body = change == nil ? request.jsonBody : Array(changeBody.utf8)
+            let operation = change ?? .create(request)
             let entryID = try journal.registering { registration in
-                try registration.insert(Intent(rowID: "row-1", unit: 1, sourceLine: 2, body: body, bodyHash: "h", marker: WorkerClockTests.marker,
-                                               action: change ?? .create, target: change.map { _ in .id("L1") }))
+                try registration.insert(Intent(rowID: "row-1", unit: 1, sourceLine: 2, operation: StoredOperation(operation), bodyHash: "h",
+                                               marker: WorkerClockTests.marker, target: change.map { _ in .id("L1") }))
             }
             var configuration = RunConfiguration(inputPath: "-", ingest: IngestOptions())
             configuration.rate = rate
@@ -84,8 +83,9 @@ struct WorkerClockTests {
                                                  gather: .seconds(1))
             self.worker = worker
             changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: 0, logger: logger)
-            item = LoadedItem(entryID: entryID, rowID: "row-1", marker: WorkerClockTests.marker, body: body, needsLookup: false,
-                              change: change.map { LoadedItem.Change(action: $0, target: .id("L1"), beforeState: nil, licenseID: nil, maybeSent: false) })
+            item = LoadedItem(entryID: entryID, rowID: "row-1", marker: WorkerClockTests.marker,
+                              request: change == nil ? EncodedRequest(request) : nil, needsLookup: false,
+                              change: change.map { LoadedItem.Change(operation: $0, target: .id("L1"), beforeState: nil, licenseID: nil, maybeSent: false) })
         }
 
         /// The entry as the journal holds it once everything posted is on disk.
@@ -187,7 +187,7 @@ struct WorkerClockTests {
             default: return TransportResponse(status: 200, body: Array(#"{"id":"L1","key":"K1","suspended":false}"#.utf8))
             }
         }
-        let rig = try Rig(clock: clock, transport: transport, change: .suspend, changeBody: #"{"suspended":true}"#)
+        let rig = try Rig(clock: clock, transport: transport, change: .suspend(true))
         // A change's lost answer is read back at once (a read by id does not lag): nothing waits on the clock.
         #expect(try await rig.changes.settle(rig.item) == nil)
         // A read before the first send, then each of the four sends followed by its read.

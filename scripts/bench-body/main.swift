@@ -60,3 +60,13 @@ time("decode the request from the journal, then encode it") {
     }
     return total
 }
+let stored = LicenseOperation.create(request).journalBytes
+time("decode the journal's operation, encode the request (jsonBody)") {
+    var total = 0
+    for i in 0..<n {
+        guard case .create(var r) = try! LicenseOperation(journalBytes: stored) else { return 0 }
+        r.userId = "user-\(i)"
+        total &+= r.jsonBody.count
+    }
+    return total
+}

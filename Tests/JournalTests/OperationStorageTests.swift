@@ -1,0 +1,174 @@
+import CryptlexModels
+import Foundation
+import GRDB
+import Testing
+import TestSupport
+@testable import Journal
+
+/// The journal keeps each entry's ``LicenseOperation`` typed (its `Codable` JSON), and the v9
+/// migration turns the bodies of journals up to v8 into operations.
+@Suite("typed operations in the journal")
+struct OperationStorageTests {
+    static let v8 = "v8: licenses by their Cryptlex id"
+
+    static var request: LicenseRequest {
+        var request = LicenseRequest(productId: "prod-1")
+        request.key = "KEY-1"
+        request.allowedActivations = 3
+        request.notes = "line\nbreak \"quoted\" / ü"
+        request.metadata = [LicenseMetadata(key: "order_id", value: "O-1"), LicenseMetadata(key: "licprov_request", value: "lp-abc-1")]
+        return request
+    }
+
+    static let every: [LicenseOperation] = [
+        .create(request), .create(LicenseRequest(productId: "p")),
+        .update(LicenseUpdate(fields: ["allowedActivations": .number(5), "notes": .string("x")], linksCustomer: true)),
+        .update(LicenseUpdate(fields: ["tags": .array([.string("a")])])),
+        .renew, .delete, .setExpiry(.date("2027-01-01T00:00:00Z")), .setExpiry(.perpetual),
+        .suspend(true), .suspend(false), .revoke(true), .revoke(false),
+    ]
+
+    /// What the journal writes is the `Codable` encoding (a create's written by licprov's own
+    /// writer, byte for byte what `JSONEncoder` writes), and reads back as the same operation.
+    @Test func everyOperationIsStoredAsItsCodableJSONAndReadBack() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for operation in Self.every {
+            #expect(operation.journalBytes == Array(try encoder.encode(operation)), "\(operation)")
+            #expect(try LicenseOperation(journalBytes: operation.journalBytes) == operation)
+            #expect(StoredOperation(operation).action == operation.action)
+        }
+        #expect(String(decoding: LicenseOperation.setExpiry(.perpetual).journalBytes, as: UTF8.self) == #"{"setExpiry":{"expiresAt":null}}"#)
+        #expect(String(decoding: LicenseOperation.revoke(false).journalBytes, as: UTF8.self) == #"{"revoke":false}"#)
+        #expect(Set(Self.every.map(\.action)) == Set(LicenseAction.allCases))
+        for text in [#"{}"#, #"{"renew":{},"delete":{}}"#, #"{"archive":{}}"#, #"{"create":{}}"#] {
+            #expect(throws: DecodingError.self, "\(text)") { try LicenseOperation(journalBytes: Array(text.utf8)) }
+        }
+    }
+
+    /// The request goes out with the ids it links to, resolved at send time; the PATCH bodies are
+    /// the fields the change sets.
+    @Test func theWireBodyIsEncodedWithTheLinkedIDs() throws {
+        let body = LicenseOperation.create(Self.request).wireBody(userID: "U-1", organizationID: "G-1")
+        let sent = try JSONDecoder().decode(LicenseRequest.self, from: Data(body))
+        var expected = Self.request
+        expected.userId = "U-1"
+        expected.organizationId = "G-1"
+        #expect(sent == expected)
+        let update = LicenseOperation.update(LicenseUpdate(fields: ["allowedActivations": .number(5)], linksCustomer: true))
+        #expect(String(decoding: update.wireBody(userID: "U-2"), as: UTF8.self) == #"{"allowedActivations":5,"userId":"U-2"}"#)
+        #expect(String(decoding: update.wireBody(), as: UTF8.self) == #"{"allowedActivations":5}"#)
+        #expect(String(decoding: LicenseOperation.suspend(true).wireBody(), as: UTF8.self) == #"{"suspended":true}"#)
+        #expect(String(decoding: LicenseOperation.setExpiry(.perpetual).wireBody(), as: UTF8.self) == #"{"expiresAt":null}"#)
+        #expect(LicenseOperation.renew.wireBody().isEmpty && LicenseOperation.delete.wireBody().isEmpty)
+    }
+
+    /// A run sends a create's request as the journal holds it, with the linked ids added: the same
+    /// request as the typed one encoded with them, whatever the ids; a request that names one of
+    /// them itself goes through the typed request.
+    @Test func aJournaledRequestIsSentWithItsLinkedIDsAsTheTypedOneWouldBe() throws {
+        var withOwnUser = Self.request
+        withOwnUser.userId = "U-own"
+        for request in [Self.request, LicenseRequest(productId: "p"), withOwnUser] {
+            let encoded = try #require(EncodedRequest(journalBytes: LicenseOperation.create(request).journalBytes))
+            #expect(try encoded.decoded() == request)
+            #expect(try encoded.wireBody() == request.jsonBody)
+            for (user, organization, reseller) in [("U-1", nil, nil), (nil, "G-1", "R-1"), ("3f2a-B9", "G-1", "R-1"), ("a\"b", nil, "R \\ 1")] as [(String?, String?, String?)] {
+                let sent = try JSONDecoder().decode(LicenseRequest.self, from: Data(try encoded.wireBody(userID: user, organizationID: organization, resellerID: reseller)))
+                let typed = try JSONDecoder().decode(LicenseRequest.self, from: Data(LicenseOperation.create(request).wireBody(
+                    userID: user, organizationID: organization, resellerID: reseller)))
+                #expect(sent == typed, "\(request) \(String(describing: user))")
+            }
+        }
+        #expect(EncodedRequest(journalBytes: LicenseOperation.renew.journalBytes) == nil)
+        #expect(EncodedRequest(journalBytes: Array(#"{"create":{"productId":"p"}} "#.utf8)) == nil, "not as licprov writes it: decoded instead")
+    }
+
+    /// A journal at v8, as the previous release wrote it (bodies with placeholders for the linked
+    /// ids, an edited row's body, changes by action), opens as v9: every entry typed, nothing
+    /// else about it changed, the old columns gone.
+    @Test func aV8JournalsBodiesBecomeOperations() throws {
+        let path = try SQLiteJournalTests.temporaryPath()
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteJournal.migrator.migrate(queue, upTo: Self.v8)
+        var linked = Self.request
+        linked.userId = LinkPlaceholder.user
+        linked.organizationId = LinkPlaceholder.organization
+        linked.resellerId = LinkPlaceholder.reseller
+        var direct = LicenseRequest(productId: "prod-1")
+        direct.organizationId = LinkPlaceholder.organization  // the first field: its comma follows it
+        direct.userId = "U-given-in-the-file"
+        var edited = Self.request
+        edited.allowedActivations = 9
+        edited.userId = LinkPlaceholder.user
+        let rows: [(String, String, String, String?)] = [
+            ("O-1", "create", String(decoding: linked.jsonBody, as: UTF8.self), String(decoding: edited.jsonBody, as: UTF8.self)),
+            ("O-2", "create", String(decoding: direct.jsonBody, as: UTF8.self), nil),
+            ("C-1", "update", #"{"allowedActivations":5,"userId":"\#(LinkPlaceholder.user)"}"#, nil),
+            ("C-2", "set-expiry", #"{"expiresAt":null}"#, nil),
+            ("C-3", "set-expiry", #"{"expiresAt":"2027-01-01T00:00:00Z"}"#, #"{"expiresAt":"2028-01-01T00:00:00Z"}"#),
+            ("C-4", "unrevoke", #"{"revoked":false}"#, nil),
+            ("C-5", "renew", "", nil),
+            ("C-6", "create", String(decoding: Self.request.jsonBody, as: UTF8.self), #"{"suspended":true}"#),
+        ]
+        try queue.write { db in
+            for (index, row) in rows.enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, updatedAt, action, editedBody, editedHash)
+                    VALUES (?, 1, ?, ?, ?, ?, 'created', '2026-12-05T00:00:00.000Z', ?, ?, ?)
+                    """, arguments: [row.0, index + 2, Data(row.2.utf8), "hash-\(row.0)", "m-\(row.0)", row.1,
+                                     row.3.map { Data($0.utf8) }, row.3.map { _ in "edited-\(row.0)" }])
+            }
+        }
+        try queue.close()
+
+        let journal = try SQLiteJournal(path: path)
+        let entries = Dictionary(uniqueKeysWithValues: try journal.allEntries().map { ($0.rowID, $0) })
+        var unlinked = Self.request
+        unlinked.userId = nil
+        #expect(entries["O-1"]?.operation == .create(Self.request), "the placeholders are gone; the references link")
+        var editedUnlinked = edited
+        editedUnlinked.userId = nil
+        #expect(entries["O-1"]?.editedOperation == .create(editedUnlinked))
+        var directUnlinked = direct
+        directUnlinked.organizationId = nil
+        #expect(entries["O-2"]?.operation == .create(directUnlinked), "an id the file gave stays")
+        #expect(entries["C-1"]?.operation == .update(LicenseUpdate(fields: ["allowedActivations": .number(5)], linksCustomer: true)))
+        #expect(entries["C-2"]?.operation == .setExpiry(.perpetual))
+        #expect(entries["C-3"]?.operation == .setExpiry(.date("2027-01-01T00:00:00Z")))
+        #expect(entries["C-3"]?.editedOperation == .setExpiry(.date("2028-01-01T00:00:00Z")))
+        #expect(entries["C-4"]?.operation == .revoke(false))
+        #expect(entries["C-5"]?.operation == .renew)
+        #expect(entries["C-6"]?.editedOperation == .update(LicenseUpdate(fields: ["suspended": .bool(true)])),
+                "a create's row turned into a change: v8 did not keep which, it shows as the fields it sets")
+        #expect(entries.values.allSatisfy { $0.bodyHash == "hash-\($0.rowID)" && $0.marker == "m-\($0.rowID)" && $0.state == .created },
+                "fingerprints, markers and states as they were")
+        var digests: [String: String?] = [:]
+        try journal.forEachDigest { digests[$0.rowID] = $0.editedHash }
+        #expect(digests["O-1"] == "edited-O-1")
+        let columns = try DatabaseQueue(path: path).read { db in try db.columns(in: "license").map(\.name) }
+        #expect(!columns.contains("body") && !columns.contains("editedBody") && columns.contains("operation"))
+    }
+
+    /// A body v9 cannot read stops the migration with the entry named (the journal stays at v8:
+    /// the migration is one transaction), rather than being read as something else.
+    @Test func anUnreadableBodyStopsTheMigrationNamingTheEntry() throws {
+        let path = try SQLiteJournalTests.temporaryPath()
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteJournal.migrator.migrate(queue, upTo: Self.v8)
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, updatedAt, action)
+                VALUES ('C-9', 1, 2, X'7B6E6F74', 'h', 'm', 'pending', '2026-12-05T00:00:00.000Z', 'update')
+                """)
+        }
+        try queue.close()
+        #expect {
+            _ = try SQLiteJournal(path: path)
+        } throws: { error in
+            "\(error)".contains("license #1 (update) has a body this licprov cannot read")
+        }
+        let applied = try DatabaseQueue(path: path).read { db in try SQLiteJournal.migrator.appliedMigrations(db) }
+        #expect(applied.last == Self.v8)
+    }
+}
