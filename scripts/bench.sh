@@ -21,6 +21,8 @@
 #             peak memory and licenses created (300)
 #   first     a fresh 1,000,000-row file (5,000 customers): how long after the start its first
 #             request and its first create go (the run is then stopped with SIGINT)
+#   upgrade   nightly's day 1 by an earlier build (BENCH_OLD_BIN=DIR, a journal up to v8), then
+#             this build: the journal's migration alone (`status` on a copy), and day 2 on it
 #
 # Usage: scripts/bench.sh [scenario ...]   (default: all but customers, window, shared, nightly, first;
 # `ceiling` takes about 2 minutes, `nightly` about 10). BENCH_BIN=DIR uses the licprov and
@@ -67,6 +69,18 @@ summary = open(out).read().splitlines()
 print(f"{name:<9} {rows:>7} rows  {seconds:7.2f} s  {created / seconds:8.1f} licenses/s  created {created}  429s {limited}  peak {rss / 1024:6.1f} MiB")
 print("          " + summary[1] if len(summary) > 1 else "")
 PY
+}
+
+# The nightly file's day 2 (all.csv: day 1's rows plus 300 new) against day 1's journal: time end
+# to end, peak memory, licenses created.
+nightly_day2() {
+  cp "$work/all.csv" "$work/orders.csv"
+  local before; before=$(counter licensesCreated)
+  /usr/bin/time -f "%e %M" -o "$work/time" "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id \
+    --rate 0 --concurrency 64 --log-level error --progress none >"$work/out" 2>"$work/err" \
+    || { echo "$1: licprov failed:"; cat "$work/err" "$work/out"; exit 1; }
+  read -r seconds rss <"$work/time"
+  echo "$1  ${seconds} s  peak $((rss / 1024)) MiB  created $(( $(counter licensesCreated) - before ))"
 }
 
 for scenario in "${scenarios[@]}"; do
@@ -191,13 +205,23 @@ PY
       head -n 300001 "$work/all.csv" >"$work/orders.csv"
       start_emulator --no-rate-limit
       run_licprov day1 300000 --rate 0 --concurrency 64
-      cp "$work/all.csv" "$work/orders.csv"
-      before=$(counter licensesCreated)
-      /usr/bin/time -f "%e %M" -o "$work/time" "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id \
-        --rate 0 --concurrency 64 --log-level error --progress none >"$work/out" 2>"$work/err" \
-        || { echo "nightly: licprov failed:"; cat "$work/err" "$work/out"; exit 1; }
+      nightly_day2 "nightly   300,000 done + 300 new (5,000 customers)"
+      ;;
+    upgrade)
+      # The nightly file's day 1 written by an earlier build (BENCH_OLD_BIN: a journal up to v8),
+      # then opened by this one: the migration alone (`status` on a copy), and day 2 end to end.
+      : "${BENCH_OLD_BIN:?upgrade needs BENCH_OLD_BIN=DIR, the folder of an earlier licprov}"
+      python3 scripts/gen-orders.py csv 300300 "$work/all.csv"
+      head -n 300001 "$work/all.csv" >"$work/orders.csv"
+      start_emulator --no-rate-limit
+      "$BENCH_OLD_BIN/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id --rate 0 --concurrency 64 \
+        --log-level error --progress none >/dev/null 2>"$work/err" || { echo "upgrade: day 1 failed:"; cat "$work/err"; exit 1; }
+      cp "$work/orders.csv.licprov.sqlite" "$work/copy.licprov.sqlite"
+      /usr/bin/time -f "%e %M" -o "$work/time" "$bin/licprov" status --journal "$work/copy.licprov.sqlite" >/dev/null 2>"$work/err" \
+        || { echo "upgrade: status failed:"; cat "$work/err"; exit 1; }
       read -r seconds rss <"$work/time"
-      echo "nightly   300,000 done + 300 new (5,000 customers)  ${seconds} s  peak $((rss / 1024)) MiB  created $(( $(counter licensesCreated) - before ))"
+      echo "upgrade   300,000 entries v8 → v9 (status)  ${seconds} s  peak $((rss / 1024)) MiB"
+      nightly_day2 "upgrade   day 2 on the v8 journal: 300,000 done + 300 new"
       ;;
     first)
       # A fresh 1,000,000-row file: when do its first request and its first create go?

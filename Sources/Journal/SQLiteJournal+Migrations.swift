@@ -29,7 +29,8 @@ import GRDB
 /// an index on license.licenseID (a plan reads what licprov applied to one license)  -- v8
 /// license.operation, editedOperation: the entry's ``LicenseOperation`` (its Codable JSON) in
 ///         place of body, editedBody (the bytes to send, placeholders for the linked ids),
-///         converted by ``LegacyBody``; the request is encoded at send time             -- v9
+///         converted by ``LegacyBody``; the request is encoded at send time; the table is
+///         rebuilt without the old columns                                      -- v9
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -146,40 +147,79 @@ extension SQLiteJournal {
             try db.execute(sql: "CREATE INDEX license_licenseID ON license(licenseID)")
         }
         migrator.registerMigration("v9: typed operations") { db in
-            try db.execute(sql: """
-                ALTER TABLE license ADD COLUMN operation BLOB NOT NULL DEFAULT X'';
-                ALTER TABLE license ADD COLUMN editedOperation BLOB;
-                """)
-            try convertBodies(db)
-            try db.execute(sql: """
-                ALTER TABLE license DROP COLUMN body;
-                ALTER TABLE license DROP COLUMN editedBody;
-                """)
+            try rebuildWithOperations(db)
         }
         return migrator
     }
 
-    /// v9: each entry's body (and edited body) as its operation, in batches of ids (a statement
-    /// that writes the table it is reading has undefined results in SQLite).
-    private static func convertBodies(_ db: Database) throws {
-        let update = try db.makeStatement(sql: "UPDATE license SET operation = ?, editedOperation = ? WHERE id = ?")
-        var last: Int64 = 0
-        while true {
-            let rows = try Row.fetchAll(db, sql: "SELECT id, action, body, editedBody FROM license WHERE id > ? ORDER BY id LIMIT 10000",
-                                        arguments: [last])
-            guard let end = rows.last else { return }
-            for row in rows {
-                let id: Int64 = row[0]
-                let action: String = row[1]
-                do {
-                    let operation = try LegacyBody.operation(action: action, body: [UInt8](row[2] as Data))
-                    let edited = try (row[3] as Data?).map { try LegacyBody.edited([UInt8]($0), action: action) }
-                    try update.execute(arguments: [Data(operation.bytes), edited.map { Data($0.bytes) }, id])
-                } catch {
-                    throw UnreadableJournal(description: "license #\(id) (\(action)) has a body this licprov cannot read: \(error)")
-                }
-            }
-            last = end[0]
+    /// v9: the license table rebuilt with each entry's operation in place of its body, as SQLite
+    /// documents a change it has no `ALTER TABLE` for (`DROP COLUMN` needs SQLite 3.35; Debian 11 and
+    /// Ubuntu 20.04 have older ones): a new table, filled in one `INSERT … SELECT` that converts each
+    /// body with ``LegacyBody`` (a SQL function of this connection), the old table dropped, the new
+    /// one renamed, its indexes made again. Foreign keys are off while a migration runs (GRDB checks
+    /// them before it commits). A body that cannot be read fails the statement, naming its entry.
+    private static func rebuildWithOperations(_ db: Database) throws {
+        db.add(function: DatabaseFunction("licprov_v9_operation", argumentCount: 3, pure: true) { try legacyOperation($0, edited: false) })
+        db.add(function: DatabaseFunction("licprov_v9_edited", argumentCount: 3, pure: true) { try legacyOperation($0, edited: true) })
+        defer {
+            db.remove(function: DatabaseFunction("licprov_v9_operation", argumentCount: 3) { _ in nil })
+            db.remove(function: DatabaseFunction("licprov_v9_edited", argumentCount: 3) { _ in nil })
+        }
+        let kept = """
+            id, rowID, unit, sourceLine, bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, error, updatedAt,
+            editedHash, customerRef, maybeSent, action, target, beforeState, afterExpiry, organizationRef, resellerRef
+            """
+        do {
+            try db.execute(sql: """
+                CREATE TABLE license_v9 (
+                    id INTEGER PRIMARY KEY,
+                    rowID TEXT NOT NULL,
+                    unit INTEGER NOT NULL,
+                    sourceLine INTEGER NOT NULL,
+                    operation BLOB NOT NULL,
+                    bodyHash TEXT NOT NULL,
+                    marker TEXT NOT NULL UNIQUE,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    licenseID TEXT,
+                    licenseKey TEXT,
+                    httpStatus INTEGER,
+                    error TEXT,
+                    updatedAt TEXT NOT NULL,
+                    editedOperation BLOB,
+                    editedHash TEXT,
+                    customerRef INTEGER REFERENCES customer(id),
+                    maybeSent INTEGER NOT NULL DEFAULT 0,
+                    action TEXT NOT NULL DEFAULT 'create',
+                    target TEXT,
+                    beforeState TEXT,
+                    afterExpiry TEXT,
+                    organizationRef INTEGER REFERENCES directory(id),
+                    resellerRef INTEGER REFERENCES directory(id),
+                    UNIQUE (rowID, unit)
+                );
+                INSERT INTO license_v9 (\(kept), operation, editedOperation)
+                    SELECT \(kept), licprov_v9_operation(id, action, body), licprov_v9_edited(id, action, editedBody) FROM license;
+                DROP TABLE license;
+                ALTER TABLE license_v9 RENAME TO license;
+                CREATE INDEX license_state ON license(state);
+                CREATE INDEX license_licenseID ON license(licenseID);
+                """)
+        } catch let error as DatabaseError {
+            // The function's message, without SQLite's wrapping (`SQLite error 1: …`).
+            throw UnreadableJournal(description: error.message ?? "\(error)")
+        }
+    }
+
+    /// `licprov_v9_operation(id, action, body)` and `licprov_v9_edited(id, action, editedBody)`.
+    private static func legacyOperation(_ arguments: [DatabaseValue], edited: Bool) throws -> Data? {
+        guard let id = Int64.fromDatabaseValue(arguments[0]), let action = String.fromDatabaseValue(arguments[1]) else { return nil }
+        guard let body = Data.fromDatabaseValue(arguments[2]) else { return nil }
+        do {
+            let operation = edited ? try LegacyBody.edited([UInt8](body), action: action) : try LegacyBody.operation(action: action, body: [UInt8](body))
+            return Data(operation.bytes)
+        } catch {
+            throw UnreadableJournal(description: "license #\(id) (\(action)) has \(edited ? "an edited body" : "a body") this licprov cannot read: \(error)")
         }
     }
 }

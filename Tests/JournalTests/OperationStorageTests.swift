@@ -119,6 +119,8 @@ struct OperationStorageTests {
                     """, arguments: [row.0, index + 2, Data(row.2.utf8), "hash-\(row.0)", "m-\(row.0)", row.1,
                                      row.3.map { Data($0.utf8) }, row.3.map { _ in "edited-\(row.0)" }])
             }
+            try db.execute(sql: "INSERT INTO run (id, startedAt, command, version) VALUES (1, '2026-12-05T00:00:00.000Z', 'run', '0.2.0')")
+            try db.execute(sql: "INSERT INTO attempt (licenseRef, runID, startedAt, outcome) VALUES (1, 1, '2026-12-05T00:00:00.000Z', 'created')")
         }
         try queue.close()
 
@@ -146,8 +148,17 @@ struct OperationStorageTests {
         var digests: [String: String?] = [:]
         try journal.forEachDigest { digests[$0.rowID] = $0.editedHash }
         #expect(digests["O-1"] == "edited-O-1")
-        let columns = try DatabaseQueue(path: path).read { db in try db.columns(in: "license").map(\.name) }
-        #expect(!columns.contains("body") && !columns.contains("editedBody") && columns.contains("operation"))
+        // The table rebuilt without the old columns: its indexes, unique keys and the attempts' references as before.
+        try DatabaseQueue(path: path).read { db in
+            let columns = try db.columns(in: "license").map(\.name)
+            #expect(!columns.contains("body") && !columns.contains("editedBody") && columns.contains("operation") && columns.contains("editedOperation"))
+            let indexes = try db.indexes(on: "license")
+            #expect(Set(indexes.map(\.columns)).isSuperset(of: [["state"], ["licenseID"], ["marker"], ["rowID", "unit"]]))
+            #expect(indexes.filter(\.isUnique).map(\.columns).sorted { $0.joined() < $1.joined() } == [["marker"], ["rowID", "unit"]])
+            #expect(try db.foreignKeys(on: "attempt").map(\.destinationTable).contains("license"))
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            #expect(try Int.fetchOne(db, sql: "SELECT licenseRef FROM attempt") == 1)
+        }
     }
 
     /// A body v9 cannot read stops the migration with the entry named (the journal stays at v8:
