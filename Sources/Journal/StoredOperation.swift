@@ -5,7 +5,8 @@ import CryptlexModels
 ///
 /// The planner writes one per license of a row: a create's operation is encoded once per row with
 /// a placeholder for the marker, and each license gets those bytes with its own marker spliced in
-/// (``filled(_:)``), a million times faster than encoding a million requests.
+/// (``filled(_:)``: 0.24–0.9 µs a license, where encoding each would take 0.65–2.3 µs with
+/// ``LicenseRequest/jsonBody``; `scripts/bench-body.sh`).
 package struct StoredOperation: Sendable, Equatable {
     package let action: LicenseAction
     package let bytes: [UInt8]
