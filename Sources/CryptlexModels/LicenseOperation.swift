@@ -177,10 +177,11 @@ package struct EncodedRequest: Sendable, Equatable {
 
     /// The request inside a create's ``LicenseOperation/journalBytes`` (nil: not a create as
     /// licprov writes one; such bytes are decoded instead).
-    package init?(journalBytes bytes: [UInt8]) {
-        guard bytes.count > Self.prefix.count + 2, bytes.starts(with: Self.prefix), bytes.last == UInt8(ascii: "}"),
-              bytes[Self.prefix.count] == UInt8(ascii: "{"), bytes[bytes.count - 2] == UInt8(ascii: "}") else { return nil }
-        json = Array(bytes[Self.prefix.count..<(bytes.count - 1)])
+    package init?(journalBytes bytes: some BidirectionalCollection<UInt8>) {
+        let inner = bytes.dropFirst(Self.prefix.count).dropLast()
+        guard bytes.starts(with: Self.prefix), bytes.last == UInt8(ascii: "}"), inner.first == UInt8(ascii: "{"),
+              inner.last == UInt8(ascii: "}") else { return nil }
+        json = Array(inner)
     }
 
     package init(_ request: LicenseRequest) {
@@ -198,7 +199,9 @@ package struct EncodedRequest: Sendable, Equatable {
         let links = [("userId", userID), ("organizationId", organizationID), ("resellerId", resellerID)].compactMap { name, id in id.map { (name, $0) } }
         if links.isEmpty { return json }
         let plain = links.allSatisfy { _, id in id.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) } }
-        if !plain || links.contains(where: { name, _ in Self.contains(json, Array("\"\(name)\":".utf8)) }) {
+        // A member name `"userId":` cannot occur inside a JSON string (a quote there is escaped),
+        // and the request's nested objects have no such member.
+        if !plain || links.contains(where: { name, _ in json.firstOffset(of: Array("\"\(name)\":".utf8)) != nil }) {
             return LicenseOperation.create(try decoded()).wireBody(userID: userID, organizationID: organizationID, resellerID: resellerID)
         }
         var body = json
@@ -209,15 +212,5 @@ package struct EncodedRequest: Sendable, Equatable {
         }
         body.append(UInt8(ascii: "}"))
         return body
-    }
-
-    /// Whether `needle` occurs in `haystack`. A member name `"userId":` cannot occur inside a JSON
-    /// string (a quote there is escaped), and the request's nested objects have no such member.
-    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard haystack.count >= needle.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if haystack[start..<start + needle.count].elementsEqual(needle) { return true }
-        }
-        return false
     }
 }

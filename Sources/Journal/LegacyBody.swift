@@ -4,12 +4,8 @@ import Foundation
 /// What journals up to v8 kept for an entry (its action and the exact body to send, placeholders
 /// for its linked ids included), as the ``LicenseOperation`` v9 keeps.
 enum LegacyBody {
-    struct Unreadable: Error, CustomStringConvertible {
-        var description: String
-    }
-
     static func operation(action text: String, body: [UInt8]) throws -> StoredOperation {
-        guard let action = LicenseAction(rawValue: text) else { throw Unreadable(description: "unknown action \(text)") }
+        guard let action = LicenseAction(rawValue: text) else { throw UnreadableJournal.unknownValue(text, column: "action", id: nil) }
         if action == .create { return try create(body) }
         let fields = body.isEmpty ? [:] : try JSONDecoder().decode([String: JSONAny].self, from: Data(body))
         let operation: LicenseOperation = switch action {
@@ -47,7 +43,7 @@ enum LegacyBody {
             request = removing(field: key, value: placeholder, from: request)
         }
         // A placeholder written some other way (not by licprov's writer): decoded and encoded instead.
-        let left = [LinkPlaceholder.user, LinkPlaceholder.organization, LinkPlaceholder.reseller].contains { firstRange(of: Array($0.utf8), in: request) != nil }
+        let left = [LinkPlaceholder.user, LinkPlaceholder.organization, LinkPlaceholder.reseller].contains { request.firstOffset(of: Array($0.utf8)) != nil }
         if !left { return StoredOperation(action: .create, bytes: Array(#"{"create":"#.utf8) + request + [UInt8(ascii: "}")]) }
         var decoded = try JSONDecoder().decode(LicenseRequest.self, from: Data(body))
         if decoded.userId == LinkPlaceholder.user { decoded.userId = nil }
@@ -59,9 +55,8 @@ enum LegacyBody {
     /// `body` without `"key":"value"` and the comma beside it.
     static func removing(field key: String, value: String, from body: [UInt8]) -> [UInt8] {
         let needle = Array("\"\(key)\":\"\(value)\"".utf8)
-        guard let start = firstRange(of: needle, in: body) else { return body }
-        var end = start + needle.count
-        var begin = start
+        guard let start = body.firstOffset(of: needle) else { return body }
+        var (begin, end) = (start, start + needle.count)
         if end < body.count, body[end] == UInt8(ascii: ",") {
             end += 1
         } else if begin > 0, body[begin - 1] == UInt8(ascii: ",") {
@@ -70,13 +65,5 @@ enum LegacyBody {
         var result = body
         result.removeSubrange(begin..<end)
         return result
-    }
-
-    private static func firstRange(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if haystack[start..<start + needle.count].elementsEqual(needle) { return start }
-        }
-        return nil
     }
 }

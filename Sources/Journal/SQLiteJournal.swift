@@ -265,7 +265,7 @@ package final class SQLiteJournal: Sendable {
         let id: Int64 = row[0]
         let rowID: String = row[1]
         // A create's request stays the journal's JSON for a send (``EncodedRequest``); anything else is decoded.
-        let encoded = operations == .sending ? (row[4] as Data?).flatMap { EncodedRequest(journalBytes: [UInt8]($0)) } : nil
+        let encoded = operations == .sending ? (row[4] as Data?).flatMap { EncodedRequest(journalBytes: $0) } : nil
         var entry = try JournalEntry(
             id: id, rowID: rowID, unit: row[2], sourceLine: row[3],
             operation: encoded == nil ? .decode(row[4], column: "operation", id: id) : nil, bodyHash: row[5], marker: row[6],

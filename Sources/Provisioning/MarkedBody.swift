@@ -35,19 +35,9 @@ enum MarkedBody {
 
     /// The template with `marker` in place of the placeholder (unchanged when it has none).
     static func fill(_ template: [UInt8], marker: String) -> [UInt8] {
-        guard let start = lastRange(of: placeholder, in: template) else { return template }
+        guard let start = template.lastOffset(of: placeholder) else { return template }
         var body = template
         body.replaceSubrange(start..<start + placeholder.count, with: marker.utf8)
         return body
-    }
-
-    private static func lastRange(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        var start = haystack.count - needle.count
-        while start >= 0 {
-            if haystack[start] == needle[0] && haystack[start..<start + needle.count].elementsEqual(needle) { return start }
-            start -= 1
-        }
-        return nil
     }
 }

@@ -78,10 +78,23 @@ struct OperationStorageTests {
                 let typed = try JSONDecoder().decode(LicenseRequest.self, from: Data(LicenseOperation.create(request).wireBody(
                     userID: user, organizationID: organization, resellerID: reseller)))
                 #expect(sent == typed, "\(request) \(String(describing: user))")
+                // Decoding keeps one of two members with the same name: count them in the bytes.
+                let members = try encoded.wireBody(userID: user, organizationID: organization, resellerID: reseller)
+                #expect(members.ranges(of: Array(#""userId":"#.utf8)).count == (request.userId != nil || user != nil ? 1 : 0),
+                        "one userId, never the request's and the link's")
             }
         }
         #expect(EncodedRequest(journalBytes: LicenseOperation.renew.journalBytes) == nil)
         #expect(EncodedRequest(journalBytes: Array(#"{"create":{"productId":"p"}} "#.utf8)) == nil, "not as licprov writes it: decoded instead")
+    }
+
+    /// The one byte search the placeholders, markers and member names go through.
+    @Test func byteSearchFindsTheFirstAndTheLastOccurrence() {
+        let text = Array("ab-xy-ab-xy".utf8)
+        #expect(text.firstOffset(of: Array("ab".utf8)) == 0 && text.lastOffset(of: Array("ab".utf8)) == 6)
+        #expect(text.firstOffset(of: Array("xy".utf8)) == 3 && text.lastOffset(of: Array("xy".utf8)) == 9)
+        #expect(text.firstOffset(of: Array("yx".utf8)) == nil && text.lastOffset(of: Array("ab-xy-ab-xy!".utf8)) == nil)
+        #expect(text.firstOffset(of: []) == nil && [UInt8]().lastOffset(of: Array("a".utf8)) == nil)
     }
 
     /// A journal at v8, as the previous release wrote it (bodies with placeholders for the linked
