@@ -26,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
+        // MARK: what build this is: VERSION and the commit, read before every build
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
+
         // MARK: licprov's core: one module per concern, wired together by Provisioning
         .target(name: "CryptlexModels"),
         .target(name: "Ingestion", dependencies: ["CryptlexModels", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
@@ -46,14 +50,14 @@ let package = Package(
         ),
         .target(
             name: "Provisioning",
-            dependencies: ["Ingestion", "Scheduling", "CryptlexModels", "CryptlexAPI", "Journal", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["BuildInfo", "Ingestion", "Scheduling", "CryptlexModels", "CryptlexAPI", "Journal", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: the command-line tool
         .executableTarget(
             name: "licprov",
             dependencies: [
-                "Provisioning", "Ingestion", "Journal", "Scheduling", "CryptlexModels", "CryptlexAPI",
+                "BuildInfo", "Provisioning", "Ingestion", "Journal", "Scheduling", "CryptlexModels", "CryptlexAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -79,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "cryptlex-emulator",
             dependencies: [
-                "CryptlexEmulator",
+                "CryptlexEmulator", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,3 +1,4 @@
+import BuildInfo
 import Ingestion
 import Scheduling
 
@@ -90,6 +91,6 @@ package struct RunConfiguration: Sendable {
 }
 
 extension RunConfiguration {
-    /// licprov's version, as recorded in the journal.
-    package static let version = "0.2.0"
+    /// licprov's version and commit, as recorded in the journal's runs (`0.3.0 (abc1234)`).
+    package static let version = BuildInfo.versionLine
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import CryptlexEmulator
 import Foundation
 import Hummingbird
@@ -16,7 +17,8 @@ struct CryptlexEmulatorCommand: AsyncParsableCommand {
         The first line on stdout is `listening on http://127.0.0.1:PORT` (https with --tls-cert and --tls-key). Admin routes live under
         /__admin/ (licenses, users, counters, faults, reset). Faults: 429, 500, 502, 503, 504, reset,
         lost-response, e.g. `--fault 500=0.05 --fault lost-response=0.05`.
-        """
+        """,
+        version: BuildInfo.versionLine
     )
 
     @Option(help: "The port to listen on; 0 picks a free one.") var port = 0
