@@ -76,6 +76,13 @@ package struct ProvisioningRun: Sendable {
             }
         }
 
+        /// A run that had nothing to do (an apply whose plan is empty): finished, every count zero,
+        /// so its summary and metrics say "nothing tonight" like any run's.
+        package static func nothingToDo(journalPath: String, elapsed: Duration) -> Report {
+            Report(ending: .finished, counts: RunCounts(), summary: IngestSummary(), problems: [], licenses: 0, toSettle: 0,
+                   resultsPath: nil, journalPath: journalPath, elapsed: elapsed, commits: 0)
+        }
+
         /// True when some license is not created: failed, rejected, conflict, unresolved or not sent.
         package var hasUnsettledRows: Bool {
             counts.failed + counts.rejected + counts.conflicts + counts.unresolved + counts.notSent > 0

@@ -74,7 +74,14 @@ package enum SyncPlanner {
     /// A read of the account failed: nothing can be said about what differs.
     package struct Unreadable: Error, LocalizedError, Sendable {
         package var reason: String
-        package var errorDescription: String? { "the plan could not read the account: \(reason)" }
+        /// The HTTP status of the refusal, when the API answered one.
+        package var status: Int? = nil
+        /// The token (or its scopes) was refused: not a read to retry later, but a token to fix.
+        package var tokenRefused: Bool { status == 401 || status == 403 }
+        package var errorDescription: String? {
+            "the plan could not read the account: \(reason)"
+                + (tokenRefused ? ". Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes (license:read, user:read)" : "")
+        }
     }
 
     /// How many licenses carry each of `orders` as their `idColumn` entry now (100 orders a request).
@@ -170,7 +177,7 @@ package enum SyncPlanner {
                     try await client.findLicenseSnapshots(query, page: page, limit: 100)
                 }) {
                 case .success(let found): snapshots = found
-                case .failure(let failure): throw Unreadable(reason: failure.reason)
+                case .failure(let failure): throw Unreadable(reason: failure.reason, status: failure.status)
                 }
                 for snapshot in snapshots {
                     guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
@@ -216,7 +223,7 @@ package enum SyncPlanner {
                     switch await requests.read(count: { $0.lookups += 1 }, { () async throws(APIError) in try await client.license(id: id) }) {
                     case .success: missing -= 1
                     case .failure(let failure) where failure.status == 404: break
-                    case .failure(let failure): throw Unreadable(reason: failure.reason)
+                    case .failure(let failure): throw Unreadable(reason: failure.reason, status: failure.status)
                     }
                 }
                 plan.requests = counters.snapshot.lookups

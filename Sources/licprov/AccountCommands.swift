@@ -2,6 +2,7 @@ import ArgumentParser
 import CryptlexAPI
 import CryptlexModels
 import Foundation
+import Ingestion
 import Journal
 import Logging
 import Provisioning
@@ -24,13 +25,6 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "A PEM file of the certificate authorities to trust instead of the system's (default: SSL_CERT_FILE), e.g. a corporate root.")
     var caFile: String?
 
-    /// The arguments that reach the same account the same way (for the runs `audit` and `undo` start).
-    var arguments: [String] {
-        (tokenFile.map { ["--token-file", $0] } ?? []) + (apiUrl.map { ["--api-url", $0] } ?? [])
-            + (allowInsecureHttp ? ["--allow-insecure-http"] : []) + (proxy.map { ["--proxy", $0] } ?? [])
-            + (caFile.map { ["--ca-file", $0] } ?? [])
-    }
-
     /// The client for the account, along its route (proxy, CAs), with a pool of `connections`.
     /// A missing token or a bad URL, proxy or CA file is said on stderr and is a usage error
     /// (exit 64). A dry run sends nothing, so it needs no token (`needsToken: false`).
@@ -51,58 +45,55 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-/// The connection and the pace: the options `audit` and `undo` pass on to the runs they start.
+/// The account and the pace of reading and writing it: every command that talks to the API.
 struct AccountOptions: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Requests per second (0: no client-side limit, for the emulator); the server's windows are followed as in run.")
+    @Option(help: "Requests per second, all workers together (default 9.6: under Cryptlex's 50 per 5 s with room for jitter); 0: no client-side limit. The server's windows are followed as answers show them (--window-limit).")
     var rate: Double = RunConfiguration.cryptlexRate
 
-    /// The arguments that give a derived `run` the same account and pace.
-    var runArguments: [String] {
-        connection.arguments + ["--rate", String(rate)]
-    }
-}
-
-/// How a derived run (`undo`'s, `apply`'s) goes: the pace and patience flags it passes to the run.
-struct DerivedRunOptions: ParsableArguments {
-    @Option(help: "Requests in flight at once.")
-    var concurrency = 8
-
-    @Option(help: "Seconds to wait after an ambiguous answer before looking up or reading the license (as in run).")
-    var reconcileDelay = RunConfiguration.defaultReconcileDelay
-
-    @Option(help: "The first retry's delay, in seconds (as in run).")
-    var retryBase = 0.5
-
-    @Option(help: "The longest delay between retries, in seconds (as in run).")
-    var retryCap = 30.0
-
     func validate() throws {
-        try FlagRange.check("concurrency", concurrency, FlagRange.concurrency)
-        try FlagRange.check("reconcile-delay", reconcileDelay, FlagRange.reconcileDelay)
-        try FlagRange.checkBackoff(base: retryBase, cap: retryCap)
-    }
-
-    /// The flags that give the derived run this pace.
-    var arguments: [String] {
-        ["--concurrency", String(concurrency), "--reconcile-delay", String(reconcileDelay), "--retry-base", String(retryBase), "--retry-cap", String(retryCap)]
+        try FlagRange.check("rate", rate, FlagRange.rate, orZero: true)
     }
 }
 
-/// Runs rows licprov derived from a journal (undo, fixing duplicates) as `licprov run` runs a file:
-/// the rows are written beside the journal as NDJSON, and run with a journal of their own, so the
-/// derived changes are journaled, exactly once and resumable like any run.
+/// Runs rows licprov derived from a journal or a plan (undo, apply, fixing duplicates) as `run`
+/// runs a file, in this process: the rows are written beside their journal as NDJSON and run
+/// with a journal of their own, so the derived changes are journaled, exactly once and resumable
+/// like any run, with the operator's ``SendingOptions``.
 enum DerivedRun {
-    static func run(ndjson: [UInt8], file: String, idColumn: String, account: AccountOptions, extra: [String]) async throws {
-        do {
-            try Data(ndjson).write(to: URL(fileURLWithPath: file), options: .atomic)
-        } catch {
-            Output.error("cannot write \(file): \(error.localizedDescription)")
-            throw ExitStatus.journalFailure.exitCode
+    /// Where a derived run keeps its files: `BASE.ndjson` (its rows), `BASE.sqlite` (its journal)
+    /// and `BASE.results.csv` (unless `--results` says otherwise).
+    struct Files {
+        var base: String
+        var rows: String { base + ".ndjson" }
+        var journal: String { base + ".sqlite" }
+        var results: String { base + ".results.csv" }
+
+        /// The files of the derived run whose journal is `journal` (`X.sqlite` → base `X`).
+        init(journal: String) {
+            base = journal.hasSuffix(".sqlite") ? String(journal.dropLast(".sqlite".count)) : journal
         }
-        let command = try RunCommand.parse([file, "--id-column", idColumn, "--no-id-metadata"] + account.runArguments + extra)
-        try await command.run()
+    }
+
+    /// Runs `ndjson` (rows identified by `idColumn`); the run's exit status.
+    static func run(ndjson: [UInt8], files: Files, idColumn: String, markerKey: String = RunConfiguration.defaultMarkerKey,
+                    account: AccountOptions, sending: SendingOptions, metricsLabel: String, dryRun: Bool = false) async throws -> ExitStatus {
+        do {
+            try Data(ndjson).write(to: URL(fileURLWithPath: files.rows), options: .atomic)
+        } catch {
+            Output.error("cannot write \(files.rows): \(error.localizedDescription)")
+            return .journalFailure
+        }
+        var ingest = IngestOptions(format: .ndjson, idColumn: idColumn)
+        ingest.markerKey = markerKey
+        ingest.keepIDAsMetadata = false
+        var configuration = RunConfiguration(inputPath: files.rows, ingest: ingest, journalPath: files.journal, resultsPath: files.results)
+        configuration.markerKey = markerKey
+        configuration.keepIDAsMetadata = false
+        configuration.dryRun = dryRun
+        configuration.commandLine = RunExecution.commandLine
+        return try await RunExecution.perform(configuration, account: account, sending: sending, metricsLabel: metricsLabel)
     }
 }
 
@@ -126,11 +117,12 @@ struct AuditCommand: AsyncParsableCommand {
     @Flag(help: "Delete the extra licenses of each duplicate, keeping the one the journal recorded (journaled, in JOURNAL.fix.sqlite; needs -o).")
     var fixDuplicates = false
 
+    @OptionGroup(title: "How --fix-duplicates sends") var sending: SendingOptions
+
     func validate() throws {
         if fixDuplicates && output == nil {
             throw ValidationError("--fix-duplicates needs -o PATH for the findings: the deletions' own run prints its summary on standard output")
         }
-        if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
     }
 
     func run() async throws {
@@ -165,12 +157,11 @@ struct AuditCommand: AsyncParsableCommand {
         if fixDuplicates, !report.extraLicenses.isEmpty {
             Output.error("deleting \(report.extraLicenses.count) extra licenses of duplicates (the journal's own are kept)")
             let rows = report.extraLicenses.map { #"{"fix_id":"duplicate-\#($0.licenseID)","action":"\#(LicenseAction.delete.rawValue)","licenseId":"\#($0.licenseID)"}"# + "\n" }
-            do {
-                try await DerivedRun.run(ndjson: Array(rows.joined().utf8), file: path + ".fix-duplicates.ndjson", idColumn: "fix_id", account: account,
-                                         extra: ["--journal", path + ".fix.sqlite", "--results", path + ".fix.results.csv"])
-            } catch let code as ExitCode where code == .success {
-                // Fixed; the audit's own status (it found duplicates) stands.
-            }
+            let files = DerivedRun.Files(journal: path + ".fix.sqlite")
+            let status = try await DerivedRun.run(ndjson: Array(rows.joined().utf8), files: files, idColumn: "fix_id", markerKey: markerKey,
+                                                  account: account, sending: sending, metricsLabel: path)
+            // Fixed: the audit's own status (it found duplicates) stands; a fix that did not finish says why.
+            if status != .success { throw status.exitCode }
         }
         // 1: something other than ok was found (before any fix: run audit again to see the account now).
         throw (report.isClean ? ExitStatus.success : ExitStatus.rowsFailed).exitCode
@@ -206,10 +197,9 @@ struct UndoCommand: AsyncParsableCommand {
     @Flag(help: "Do it without asking (for scripts).")
     var yes = false
 
-    @OptionGroup var pace: DerivedRunOptions
+    @OptionGroup(title: "How the undo sends") var sending: SendingOptions
 
     func validate() throws {
-        if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
         if let run, run < 1 { throw ValidationError("--run must be a run number (1 or more), not \(run)") }
     }
 
@@ -233,11 +223,10 @@ struct UndoCommand: AsyncParsableCommand {
         }
         for line in plan.irreversible { Output.result("  not reversible: \(line)") }
         for line in plan.notRestorable { Output.result("  not restorable: \(line)") }
-        let runFlags = ["--journal", path + ".undo.sqlite", "--results", path + ".undo.results.csv"] + pace.arguments
+        let files = DerivedRun.Files(journal: path + ".undo.sqlite")
         if dryRun {
-            try await DerivedRun.run(ndjson: plan.ndjson, file: path + ".undo.ndjson", idColumn: UndoPlan.idColumn, account: account,
-                                     extra: runFlags + ["--dry-run"])
-            return
+            throw try await DerivedRun.run(ndjson: plan.ndjson, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
+                                           metricsLabel: path, dryRun: true).exitCode
         }
         if !yes {
             guard isatty(0) == 1 && isatty(2) == 1 else {
@@ -255,7 +244,8 @@ struct UndoCommand: AsyncParsableCommand {
             Output.result("nothing to undo")
             return
         }
-        try await DerivedRun.run(ndjson: plan.ndjson, file: path + ".undo.ndjson", idColumn: UndoPlan.idColumn, account: account, extra: runFlags)
+        throw try await DerivedRun.run(ndjson: plan.ndjson, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
+                                       metricsLabel: path).exitCode
     }
 }
 

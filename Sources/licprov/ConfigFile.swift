@@ -17,6 +17,7 @@ import TOMLKit
 /// metrics-file = "/var/lib/node_exporter/textfile/licprov.prom"
 /// ```
 ///
+/// A `[job]` table (`command`, `file`) is what `licprov job CONFIG` runs (``JobCommand``).
 /// Top-level keys go to every command that has the flag; a `[run]`, `[validate]`, `[status]`,
 /// `[export]`, `[audit]`, `[undo]`, `[plan]` or `[apply]` table to that command only. The file's values are placed
 /// before the command line's, so a flag given on the command line wins (a repeatable one, such as
@@ -38,6 +39,57 @@ enum ConfigFile {
         "audit": AuditCommand.self, "undo": UndoCommand.self, "report": ReportCommand.self, "doctor": DoctorCommand.self,
         "plan": PlanCommand.self, "apply": ApplyCommand.self,
     ]
+
+    /// A config file's `[job]`: what `licprov job CONFIG` runs (``JobCommand``).
+    struct Job: Equatable {
+        /// `run` or `apply`.
+        var command: String
+        var file: String
+
+        static let commands = ["apply", "run"]
+    }
+
+    /// `job CONFIG [FLAG…]` written out as the command its `[job]` table names: `COMMAND FILE
+    /// --config CONFIG [--yes] [FLAG…]` (`--yes` for apply). Other arguments, and `job` without a
+    /// CONFIG (its help, or ArgumentParser's "missing CONFIG"), come back unchanged.
+    static func expandJob(_ arguments: [String]) throws -> [String] {
+        guard arguments.first == "job", arguments.count >= 2, !arguments[1].hasPrefix("-") else { return arguments }
+        let path = arguments[1]
+        let (table, text) = try read(path)
+        guard let job = try job(in: table, path: path, text: text) else {
+            throw Problem(description: "\(path): licprov job needs a [job] table: command = \"apply\" (or \"run\") and file = \"/path/to/export.csv\"")
+        }
+        return [job.command, job.file, "--config", path] + (job.command == "apply" ? ["--yes"] : []) + arguments.dropFirst(2)
+    }
+
+    /// The file's `[job]` table, checked (nil when it has none).
+    static func job(in table: TOMLTable, path: String, text: String) throws -> Job? {
+        guard let value = table["job"] else { return nil }
+        guard let section = value.table else { throw Problem(description: "\(path): job must be a table: [job]") }
+        func at(_ key: String) -> String { "\(path)\(lineOf(key, section: "job", in: text).map { ":\($0)" } ?? "")" }
+        for key in section.keys where !["command", "file"].contains(key) {
+            throw Problem(description: "\(at(key)): [job] \(key) is not a setting: a job has command and file. Every key after [job] belongs to it, so write the flags above [job] (or in [run] / [apply])")
+        }
+        guard let command = section["command"]?.string, Job.commands.contains(command) else {
+            throw Problem(description: "\(at("command")): [job] command must be \"apply\" (make the account equal the file) or \"run\" (send the file's rows)")
+        }
+        guard let file = section["file"]?.string, !file.isEmpty else {
+            throw Problem(description: "\(at("file")): [job] file must name the export to read, e.g. file = \"/srv/exports/nightly.csv\"")
+        }
+        return Job(command: command, file: file)
+    }
+
+    /// The file's table and text; a file that cannot be read or parsed is a ``Problem`` naming its line.
+    private static func read(_ path: String) throws -> (TOMLTable, String) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Problem(description: "cannot read the config file \(path)")
+        }
+        do {
+            return (try TOMLTable(string: text), text)
+        } catch let error as TOMLParseError {
+            throw Problem(description: "\(path):\(error.source.begin.line): \(error.description)")
+        }
+    }
 
     /// The arguments with the config file's flags inserted after the subcommand's name: from
     /// `--config FILE` among `arguments`, else `LICPROV_CONFIG`; unchanged without either.
@@ -63,15 +115,9 @@ enum ConfigFile {
 
     /// The flags the file gives `command`.
     static func flags(fromFile path: String, for command: String) throws -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Problem(description: "cannot read the config file \(path)")
-        }
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw Problem(description: "\(path):\(error.source.begin.line): \(error.description)")
-        }
+        let (table, text) = try read(path)
+        // [job] is what `licprov job` runs (checked here too, so a mistake in it is found by any command).
+        _ = try job(in: table, path: path, text: text)
         let known = commands.mapValues(flags(of:))
         let everyFlag = known.values.reduce(into: Set<String>()) { $0.formUnion($1) }
         var result: [String] = []
@@ -91,7 +137,7 @@ enum ConfigFile {
             result += try arguments(for: key, value, at: at)
         }
         for key in table.keys.sorted(by: { (lineOf($0, section: nil, in: text) ?? 0) < (lineOf($1, section: nil, in: text) ?? 0) }) {
-            guard let value = table[key] else { continue }
+            guard key != "job", let value = table[key] else { continue }
             if let profile = try profileFlags(key, value, path: path, text: text) {
                 // A file's columns, value tables and dates: for the commands that read files.
                 if known[command]?.contains("map") == true { result += profile }

@@ -62,7 +62,8 @@ extension ExitStatus {
             default: return .invalidInput
             }
         case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing, is JournalLock.Held, is CocoaError: return .journalFailure
-        case is APIUnreachable, is JournalAudit.Unavailable, is SyncPlanner.Unreadable: return .apiUnreachable
+        case let error as SyncPlanner.Unreadable: return error.tokenRefused ? .accessDenied : .apiUnreachable
+        case is APIUnreachable, is JournalAudit.Unavailable: return .apiUnreachable
         case is SyncPlanner.InvalidFile: return .invalidInput
         case is SyncPlanner.PruneRefused: return .refused
         case is SavedPlan.Stale: return .stalePlan

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Provisioning
 
 /// The command-line shell: subcommands only; the work is in Provisioning.
@@ -8,8 +9,8 @@ struct Licprov: AsyncParsableCommand {
         commandName: "licprov",
         abstract: "Provision software licenses in bulk through the Cryptlex Web API v3.",
         discussion: ExitStatus.helpText,
-        version: LicprovVersion.current,
-        subcommands: [ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self, AuditCommand.self, UndoCommand.self, ReportCommand.self, DoctorCommand.self, PlanCommand.self, ApplyCommand.self]
+        version: BuildInfo.versionLine,
+        subcommands: [ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self, AuditCommand.self, UndoCommand.self, ReportCommand.self, DoctorCommand.self, PlanCommand.self, ApplyCommand.self, JobCommand.self]
     )
 
     /// ArgumentParser's own `main`, after ``ProcessSetup`` (umask, SIGPIPE).
@@ -17,7 +18,7 @@ struct Licprov: AsyncParsableCommand {
         ProcessSetup.apply()
         let arguments: [String]
         do {
-            arguments = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
+            arguments = try ConfigFile.expand(ConfigFile.expandJob(Array(CommandLine.arguments.dropFirst())))
         } catch {
             Output.error("\(error)")
             exit(withError: ExitCode(ExitStatus.usage.rawValue))
@@ -35,6 +36,3 @@ struct Licprov: AsyncParsableCommand {
     }
 }
 
-enum LicprovVersion {
-    static let current = RunConfiguration.version
-}

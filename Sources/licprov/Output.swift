@@ -27,6 +27,11 @@ enum Output {
     static func resultBytes(_ bytes: [UInt8]) {
         StandardStream.output.write(bytes)
     }
+
+    /// Text for the operator that is not the result (a plan shown before a `--json` summary), as is.
+    static func errorBytes(_ bytes: [UInt8]) {
+        StandardStream.error.write(bytes)
+    }
 }
 
 /// stdout or stderr, written with `write(2)`; a stream whose write failed is written no more.

@@ -22,7 +22,6 @@ struct SyncOptions: ParsableArguments {
     var journalPath: String { journal ?? input.file + ".apply.sqlite" }
 
     func validate() throws {
-        if account.rate != 0 { try FlagRange.check("rate", account.rate, FlagRange.rate) }
         if let maxPrune, maxPrune < 0 { throw ValidationError("--max-prune must be 0 or more, not \(maxPrune)") }
         if input.file == "-" { throw ValidationError("plan and apply need a file, not standard input: the apply's journal and rows are written beside it") }
     }
@@ -113,8 +112,8 @@ struct ApplyCommand: AsyncParsableCommand {
         Given a plan saved by `licprov plan -o PLAN.json` instead of a file, apply applies exactly that \
         plan, and refuses it (exit 79, nothing sent) when a license it changes was changed since, or an \
         order it creates licenses for has another number of them. \
-        The changes go as a run of their own (rows FILE.apply.ndjson, journal FILE.apply.sqlite, results \
-        FILE.apply.results.csv): exactly once under faults and kills, resumed by running the same command \
+        The changes go as a run of their own, in this process (journal FILE.apply.sqlite or --journal J; \
+        its rows J's name with .ndjson, results .results.csv or --results), with every sending option of run: exactly once under faults and kills, resumed by running the same command \
         again (which plans again: what was applied is no longer a difference). status, audit and undo \
         work on its journal.
 
@@ -127,27 +126,43 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Apply without asking (for cron).")
     var yes = false
 
-    @OptionGroup var pace: DerivedRunOptions
+    @OptionGroup(title: "How the changes are sent") var sending: SendingOptions
 
     func run() async throws {
+        let started = ContinuousClock.now
         let plan: SyncPlan
         var journalPath = sync.journalPath
-        var base = sync.input.file + ".apply"
-        if let saved = SavedPlan.read(sync.input.file) {
-            // A plan saved by `plan -o`: exactly that plan, unless the account moved since.
-            plan = saved
-            journalPath = sync.journal ?? saved.journalPath ?? sync.journalPath
-            base = journalPath.hasSuffix(".sqlite") ? String(journalPath.dropLast(".sqlite".count)) : journalPath
-            var configuration = RunConfiguration(inputPath: sync.input.file, ingest: .init(), journalPath: journalPath)
-            configuration.rate = sync.account.rate == 0 ? nil : sync.account.rate
-            try await sync.withClient { client in try await SavedPlan.check(saved, configuration: configuration, client: client) }
-        } else {
-            plan = try await sync.plan()
+        do {
+            if let saved = SavedPlan.read(sync.input.file) {
+                // A plan saved by `plan -o`: exactly that plan, unless the account moved since.
+                plan = saved
+                journalPath = sync.journal ?? saved.journalPath ?? sync.journalPath
+                var configuration = RunConfiguration(inputPath: sync.input.file, ingest: .init(), journalPath: journalPath)
+                configuration.rate = sync.account.rate == 0 ? nil : sync.account.rate
+                try await sync.withClient { client in try await SavedPlan.check(saved, configuration: configuration, client: client) }
+            } else {
+                plan = try await sync.plan()
+            }
+        } catch let code as ExitCode {
+            // The plan could not be made (the token refused, the account unreachable, the file invalid):
+            // a nightly job's metrics say so as a run's would.
+            if let metricsFile = sending.metricsFile, let status = ExitStatus(rawValue: code.rawValue) {
+                MetricsFile.write(to: metricsFile, report: nil, status: status, input: sync.input.file)
+            }
+            throw code
         }
-        Output.resultBytes(Array(plan.text.utf8))
+        // With --json, standard output is the run's summary alone; the plan goes to stderr.
+        if sending.json { Output.errorBytes(Array(plan.text.utf8)) } else { Output.resultBytes(Array(plan.text.utf8)) }
         guard !plan.isEmpty else {
-            Output.result("nothing to apply: the account's managed licenses equal the file")
-            return
+            let report = ProvisioningRun.Report.nothingToDo(journalPath: journalPath, elapsed: ContinuousClock.now - started)
+            let status = ExitStatus.success
+            if sending.json {
+                _ = RunSummary.print(report, command: RunExecution.commandLine, maxProblems: sending.maxProblems, json: true)
+            } else {
+                Output.result("nothing to apply: the account's managed licenses equal the file")
+            }
+            if let metricsFile = sending.metricsFile { MetricsFile.write(to: metricsFile, report: report, status: status, input: sync.input.file) }
+            throw status.exitCode
         }
         if !yes {
             guard isatty(0) == 1 && isatty(2) == 1 else {
@@ -160,7 +175,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 throw ExitStatus.usage.exitCode
             }
         }
-        try await DerivedRun.run(ndjson: plan.ndjson, file: base + ".ndjson", idColumn: SyncPlan.syncIDColumn, account: sync.account,
-                                 extra: ["--journal", journalPath, "--results", base + ".results.csv"] + pace.arguments)
+        let markerKey = try sync.input.ingestOptions().markerKey ?? RunConfiguration.defaultMarkerKey
+        throw try await DerivedRun.run(ndjson: plan.ndjson, files: DerivedRun.Files(journal: journalPath), idColumn: SyncPlan.syncIDColumn,
+                                       markerKey: markerKey, account: sync.account, sending: sending, metricsLabel: sync.input.file).exitCode
     }
 }

@@ -45,6 +45,8 @@ struct ConfigFileTests {
         ("token = \"abc\"\n", "nightly.toml:1: token: the token is never read from a config file; use token-file or CRYPTLEX_ACCESS_TOKEN"),
         ("rate = 0\nconcurrency = [\n", "nightly.toml:"),
         ("[deploy]\nrate = 1\n", "[deploy] is not a command"),
+        ("[job]\ncommand = \"deploy\"\nfile = \"x.csv\"\n", "nightly.toml:2: [job] command must be \"apply\""),
+        ("[job]\ncommand = \"apply\"\nfile = \"x.csv\"\napi-url = \"http://127.0.0.1:1\"\n", "nightly.toml:4: [job] api-url is not a setting"),
     ])
     func aBadConfigFileIsAUsageErrorNamingTheLine(text: String, message: String) async throws {
         let scratch = try Scratch()
