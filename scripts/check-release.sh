@@ -99,8 +99,10 @@ if command -v systemd-analyze >/dev/null; then
   [ -z "$verified" ] || fail "systemd-analyze verify warned: $verified"
 fi
 dpkg -r licprov >&2 || fail "dpkg -r licprov failed"
-! dpkg -s licprov 2>/dev/null | grep -q '^Status: install' || fail "licprov is still installed after dpkg -r"
+# No maintainer script runs after removal (no postrm), so dpkg forgets the package entirely.
+! dpkg -s licprov >/dev/null 2>&1 || fail "dpkg still knows licprov after dpkg -r: $(dpkg -s licprov | grep '^Status')"
 for file in "${shipped[@]}"; do
   [ ! -e "$file" ] || fail "$file is still there after dpkg -r"
 done
+[ ! -e /usr/share/doc/licprov ] || fail "/usr/share/doc/licprov is still there after dpkg -r"
 echo "check-release: $deb installed (licprov on PATH, man page, units verified) and removed leaving none of its ${#shipped[@]} files" >&2

@@ -60,7 +60,7 @@ cp -R "$staged/share/doc/licprov/docs" "$staged/share/doc/licprov/examples" "$us
 install -m 0644 README.md "$usr/share/doc/licprov/"
 gzip -n -9 -c CHANGELOG.md >"$usr/share/doc/licprov/changelog.gz"
 install -m 0644 packaging/debian/copyright "$usr/share/doc/licprov/copyright"
-install -m 0755 packaging/debian/postinst packaging/debian/postrm "$root/DEBIAN/"
+install -m 0755 packaging/debian/postinst "$root/DEBIAN/"
 # Depends: what the binaries link, as dpkg-shlibdeps reads it from the installed libraries' symbols
 # files (it wants a debian/control to stand in; the package is described below).
 mkdir -p "$deb/shlibs/debian"
