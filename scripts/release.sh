@@ -13,7 +13,8 @@
 #
 # VERSION is the repository's VERSION file, the commit HEAD's (scripts/build-info.sh). A tree with
 # changes to tracked files is refused (the binaries would say -dirty) unless --allow-dirty.
-# Archives are reproducible for a commit: the files' times are the commit's, owners root, sorted.
+# The archives are deterministic: the same binaries give the same bytes (file times are the
+# commit's, owners root, entries sorted, gzip without a name; checked: two runs, one SHA256SUMS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 allow_dirty=false
