@@ -45,14 +45,14 @@ struct InputOptions: ParsableArguments {
     @Argument(help: "The order file: .csv, .json (an array of objects), .ndjson or .xlsx; - reads standard input.")
     var file: String
 
-    @Option(help: "The input format, when the extension does not say: csv, json, ndjson or xlsx.")
-    var format: String?
+    @Option(help: "The input format, when the extension does not say.")
+    var format: InputFormat?
 
     @Option(help: "The sheet of an .xlsx workbook to read (default: the first).")
     var sheet: String?
 
     @Option(help: ArgumentHelp("Read another system's export: keygen (a Keygen license list, JSON:API) or cryptlex (a GET /v3/licenses array); the mapping and value tables then apply.", valueName: "SYSTEM"))
-    var from: String?
+    var from: ExportSource?
 
     @Option(name: .customLong("map"), help: ArgumentHelp("What a source column means to licprov, SOURCE=TARGET (repeatable; a profile's [columns] does the same): a license field, a customer field, metadata.KEY, action, quantity, licenseId or the id column.", valueName: "SOURCE=TARGET"))
     var mappings: [String] = []
@@ -63,8 +63,8 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Read dates written in this local format: dd/MM/yyyy, MM/dd/yyyy, dd.MM.yyyy, yyyy-MM-dd HH:mm, … (ISO dates are read too; a time needs --time-zone).", valueName: "PATTERN"))
     var dateFormat: String?
 
-    @Option(help: "The CSV delimiter: , ; or \\t (tab). Default: , or what a first line sep=X says.")
-    var delimiter: String?
+    @Option(help: "The CSV delimiter (\\t or tab: a tab). Default: , or what a first line sep=X says.")
+    var delimiter: CSVDelimiter?
 
     @Option(help: "The column that identifies a row across runs (an order id). Without it a row is identified by its position.")
     var idColumn: String?
@@ -79,7 +79,7 @@ struct InputOptions: ParsableArguments {
     var assignments: [String] = []
 
     @Option(help: "What to do with a column that is not a license field: error, metadata (send it as metadata) or ignore.")
-    var unknownColumns: String = "error"
+    var unknownColumns: UnknownColumnPolicy = .error
 
     @Option(help: ArgumentHelp("Read date-times written without a zone (2015-05-01T11:16:16) in this zone: UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin. Without it they are refused.", valueName: "ZONE"))
     var timeZone: String?
@@ -88,8 +88,8 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A TOML file of flags (keys are the long flags: api-url, id-column, concurrency, set = [...], sections [run], [validate], …); flags on the command line win. Default: LICPROV_CONFIG.", valueName: "FILE"))
     var config: String?
 
-    @Option(help: ArgumentHelp("What every row without an action column does: create (default), update, renew, set-expiry, suspend, unsuspend, revoke, unrevoke or delete.", valueName: "ACTION"))
-    var action: String?
+    @Option(help: ArgumentHelp("What every row without an action column does (default: create).", valueName: "ACTION"))
+    var action: LicenseAction?
 
     @Option(help: ArgumentHelp("Rows that change a license find it by the metadata entry NAME, whose value is the row's NAME column (or its id, when NAME is the --id-column: licprov keeps the id on every license it creates).", valueName: "NAME"))
     var targetMetadata: String?
@@ -105,26 +105,6 @@ struct InputOptions: ParsableArguments {
 
     func ingestOptions() throws -> IngestOptions {
         guard !markerKey.isEmpty, markerKey.count <= 256 else { throw ValidationError("--marker-key must be 1–256 characters") }
-        var format: InputFormat?
-        if let name = self.format {
-            guard let parsed = InputFormat(rawValue: name.lowercased()) else {
-                throw ValidationError("--format \(name): expected csv, json, ndjson or xlsx")
-            }
-            format = parsed
-        }
-        var delimiter: UInt8?
-        if let text = self.delimiter {
-            switch text {
-            case ",": delimiter = UInt8(ascii: ",")
-            case ";": delimiter = UInt8(ascii: ";")
-            case "\\t", "\t", "tab": delimiter = UInt8(ascii: "\t")
-            case "|": delimiter = UInt8(ascii: "|")
-            default: throw ValidationError("--delimiter \(text): expected , ; | or \\t")
-            }
-        }
-        guard let policy = UnknownColumnPolicy(rawValue: unknownColumns) else {
-            throw ValidationError("--unknown-columns \(unknownColumns): expected error, metadata or ignore")
-        }
         var defaults: [(String, String)] = []
         if let productId { defaults.append(("productId", productId)) }
         if let licenseTemplateId { defaults.append(("licenseTemplateId", licenseTemplateId)) }
@@ -138,16 +118,9 @@ struct InputOptions: ParsableArguments {
         if let timeZone {
             do { zone = try LocalTimeZone(parsing: timeZone) } catch { throw ValidationError(error.localizedDescription) }
         }
-        var source: ExportSource?
-        if let from {
-            guard let parsed = ExportSource(rawValue: from.lowercased()) else {
-                throw ValidationError("--from \(from): expected \(ExportSource.allCases.map(\.rawValue).joined(separator: " or "))")
-            }
-            source = parsed
-        }
-        var options = IngestOptions(format: format ?? (source == nil ? nil : .ndjson), delimiter: delimiter,
-                                    idColumn: idColumn ?? source?.idColumn, defaults: defaults, unknownColumns: policy, timeZone: zone)
-        options.source = source
+        var options = IngestOptions(format: format ?? (from == nil ? nil : .ndjson), delimiter: delimiter?.byte,
+                                    idColumn: idColumn ?? from?.idColumn, defaults: defaults, unknownColumns: unknownColumns, timeZone: zone)
+        options.source = from
         options.sheet = sheet
         options.markerKey = noMarker ? nil : markerKey
         options.keepIDAsMetadata = !noIdMetadata
@@ -165,10 +138,7 @@ struct InputOptions: ParsableArguments {
         if let dateFormat {
             do { options.dateFormat = try DateFormat(pattern: dateFormat) } catch { throw ValidationError(error.localizedDescription) }
         }
-        if let action {
-            guard let parsed = LicenseAction(text: action) else { throw ValidationError("--action \(action): expected one of \(LicenseAction.names)") }
-            options.action = parsed
-        }
+        if let action { options.action = action }
         if let targetMetadata {
             guard !targetMetadata.trimmingCharacters(in: .whitespaces).isEmpty, targetMetadata.count <= 256 else {
                 throw ValidationError("--target-metadata must be a metadata key of 1–256 characters")

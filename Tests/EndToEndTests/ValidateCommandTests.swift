@@ -70,4 +70,21 @@ struct ValidateCommandTests {
         #expect(outcome.status == 65)
         #expect(outcome.stderr.contains("pass --delimiter ';'"))
     }
+
+    /// Options with a fixed set of values are typed: help and completions list the values, and any
+    /// other value is a usage error naming them, before anything is read.
+    @Test(arguments: [
+        ("--format", "xlsx", "json"), ("--from", "keygen", "cryptlex"), ("--unknown-columns", "metadata", "ignore"),
+        ("--action", "set-expiry", "unrevoke"), ("--delimiter", ";", "|"),
+    ])
+    func anOptionWithFixedValuesListsThem(flag: String, value: String, other: String) throws {
+        let help = try BuiltBinaries.run("licprov", ["run", "--help"])
+        let entry = try #require(help.stdout.components(separatedBy: "\n  --").first { $0.hasPrefix(flag.dropFirst(2) + " ") })
+        #expect(entry.contains("values:") && entry.contains(value) && entry.contains(other), "\(entry)")
+        let completion = try BuiltBinaries.run("licprov", ["--generate-completion-script", "bash"]).stdout
+        #expect(completion.contains("'\(flag)')\n        __licprov_add_completions -W"), "bash completion lists no values for \(flag)")
+        let wrong = try BuiltBinaries.run("licprov", ["validate", "samples/nightly.ndjson", flag, "no-such-value"])
+        #expect(wrong.status == 64)
+        #expect(wrong.stderr.contains("Please provide one of") && wrong.stderr.contains(other), "\(wrong.stderr)")
+    }
 }
