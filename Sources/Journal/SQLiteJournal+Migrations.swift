@@ -31,6 +31,8 @@ import GRDB
 ///         place of body, editedBody (the bytes to send, placeholders for the linked ids),
 ///         converted by ``LegacyBody``; the request is encoded at send time; the table is
 ///         rebuilt without the old columns                                      -- v9
+/// meta `markerKey`: the metadata key of the licenses' markers ('' for none), read from the
+///         creates of an earlier journal, recorded by the first run of a new one  -- v10
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -148,6 +150,12 @@ extension SQLiteJournal {
         }
         migrator.registerMigration("v9: typed operations") { db in
             try rebuildWithOperations(db)
+        }
+        migrator.registerMigration("v10: the marker key") { db in
+            // Read from the creates: the key of the entry whose value is the license's marker.
+            if case .key(let key) = try inferredMarkerKey(in: db) {
+                try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('markerKey', ?)", arguments: [key])
+            }
         }
         return migrator
     }

@@ -18,13 +18,14 @@ extension ProvisioningRun {
         configuration.dryRun = true
         let live = configuration.journalPath
         let stop = self.stop
-        let planning = configuration
+        let planning = ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
         let plan: RunPlan
         do {
             plan = try await OwnThread.run("dry-run") {
                 if FileManager.default.fileExists(atPath: live) { try SQLiteJournal.snapshot(of: live, to: scratch) }
                 let journal = try SQLiteJournal(path: scratch)
-                return try RunPlanner(configuration: planning, journal: journal, stop: stop).plan()
+                let resolved = try planning.withMarkerKey(of: journal).configuration
+                return try RunPlanner(configuration: resolved, journal: journal, stop: stop).plan()
             }
         } catch is RunPlanner.Interrupted {
             return interruptedWhilePlanning(started: started)

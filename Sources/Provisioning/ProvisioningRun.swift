@@ -108,6 +108,33 @@ package struct ProvisioningRun: Sendable {
         let lock = try JournalLock(journalPath: configuration.journalPath)
         defer { withExtendedLifetime(lock) {} }
         let journal = try SQLiteJournal(path: configuration.journalPath)
+        // The key the journal's licenses carry, or this run's for a new journal: never two.
+        let run = try withMarkerKey(of: journal)
+        try journal.recordMarkerKey(run.configuration.markerKey)
+        return try await run.execute(journal: journal, started: started, progress: progress, progressInterval: progressInterval)
+    }
+
+    /// This run with the marker key it uses with `journal`: what ``RunConfiguration/markerKeyChoice``
+    /// asks for (nil: ``RunConfiguration/markerKey``, which must agree), resolved against what the
+    /// journal records; a choice that disagrees is a ``MarkerKeyConflict``.
+    func withMarkerKey(of journal: SQLiteJournal) throws -> ProvisioningRun {
+        let recorded = try journal.markerKey()
+        let choice = configuration.markerKeyChoice ?? MarkerKeyChoice(configuration.markerKey)
+        try MarkerKeyConflict.check(choice, recorded: recorded, journalPath: configuration.journalPath)
+        var resolved = configuration
+        switch choice {
+        case .unspecified: resolved.markerKey = recorded.resolved(configuration.markerKey)
+        case .key(let key): resolved.markerKey = key
+        case .none: resolved.markerKey = nil
+        }
+        resolved.markerKeyChoice = nil
+        return ProvisioningRun(configuration: resolved, client: client, stop: stop, logger: logger)
+    }
+
+    /// ``execute(progress:progressInterval:)`` with the journal open and locked, the marker key resolved.
+    private func execute(journal: SQLiteJournal, started: ContinuousClock.Instant,
+                         progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)?,
+                         progressInterval: Duration) async throws -> Report {
         if try registersWhileSending(journal),
            let report = try await executeInTranches(journal: journal, started: started, progress: progress, progressInterval: progressInterval) {
             return report

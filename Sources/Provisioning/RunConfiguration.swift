@@ -27,6 +27,10 @@ package struct RunConfiguration: Sendable {
     package var retry = RetryPolicy()
     /// The metadata key of the marker that makes each license findable; nil: no marker.
     package var markerKey: String? = RunConfiguration.defaultMarkerKey
+    /// What the command was told about the key (`--marker-key`, `--no-marker`, neither), resolved
+    /// against the journal's record when the run opens it: neither → the journal's key, else
+    /// ``markerKey``. nil: ``markerKey`` is the key, and must agree with the journal's.
+    package var markerKeyChoice: MarkerKeyChoice?
     /// How long to wait after an ambiguous outcome before looking the license up: a lookup that
     /// finds nothing proves absence only once Cryptlex's search shows new licenses, so this is the
     /// bound licprov assumes on that lag (see the README).

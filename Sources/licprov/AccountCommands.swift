@@ -77,7 +77,7 @@ enum DerivedRun {
     }
 
     /// Runs `ndjson` (rows identified by `idColumn`); the run's exit status.
-    static func run(ndjson: [UInt8], files: Files, idColumn: String, markerKey: String = RunConfiguration.defaultMarkerKey,
+    static func run(ndjson: [UInt8], files: Files, idColumn: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
                     account: AccountOptions, sending: SendingOptions, metricsLabel: String, dryRun: Bool = false) async throws -> ExitStatus {
         do {
             try Data(ndjson).write(to: URL(fileURLWithPath: files.rows), options: .atomic)
@@ -111,8 +111,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Write the findings CSV here (default: standard output).")
     var output: String?
 
-    @Option(help: "The metadata key of licprov's marker.")
-    var markerKey = RunConfiguration.defaultMarkerKey
+    @OptionGroup var marker: MarkerKeyOption
 
     @Flag(help: "Delete the extra licenses of each duplicate, keeping the one the journal recorded (journaled, in JOURNAL.fix.sqlite; needs -o).")
     var fixDuplicates = false
@@ -128,6 +127,7 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         _ = Diagnostics.bootstrap(level: .warning, format: .text)
         let path = try location.path()
+        let markerKey = try marker.resolve(journalPath: path)
         let client = try account.connection.client(connections: 4)
         var configuration = RunConfiguration(inputPath: path, ingest: .init(), journalPath: path)
         configuration.rate = account.rate == 0 ? nil : account.rate

@@ -34,8 +34,7 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write what was found (the recommended --reconcile-delay) to this TOML file, for --config.", valueName: "PATH"))
     var writeConfig: String?
 
-    @Option(help: "The metadata key of licprov's marker (as in run).")
-    var markerKey = RunConfiguration.defaultMarkerKey
+    @OptionGroup var marker: MarkerKeyOption
 
     @Flag(help: "Print the diagnosis as one JSON object.")
     var json = false
@@ -50,7 +49,7 @@ struct DoctorCommand: AsyncParsableCommand {
         var options = AccountDoctor.Options(probeFile: probeFile ?? Self.defaultProbeFile())
         options.productID = productId
         options.writeProbe = writeProbe
-        options.markerKey = markerKey
+        options.markerKey = marker.markerKey ?? RunConfiguration.defaultMarkerKey
         let report = await AccountDoctor(client: client, options: options).diagnose()
         try? await client.shutdown()
         if let writeConfig {

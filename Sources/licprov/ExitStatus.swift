@@ -67,7 +67,7 @@ extension ExitStatus {
         case is SyncPlanner.InvalidFile: return .invalidInput
         case is SyncPlanner.PruneRefused: return .refused
         case is SavedPlan.Stale: return .stalePlan
-        case is CredentialError: return .usage
+        case is CredentialError, is MarkerKeyConflict: return .usage
         default:
             Output.error("licprov: an internal error (\(type(of: error))): please report it with the command line and this message")
             return .internalError

@@ -94,8 +94,7 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Rows that change a license find it by the metadata entry NAME, whose value is the row's NAME column (or its id, when NAME is the --id-column: licprov keeps the id on every license it creates).", valueName: "NAME"))
     var targetMetadata: String?
 
-    @Option(help: "The metadata key of the marker licprov puts on each license to find it again (validate checks the rows leave room for it).")
-    var markerKey = RunConfiguration.defaultMarkerKey
+    @OptionGroup var marker: MarkerKeyOption
 
     @Flag(help: "Put no marker on licenses. Exactly-once then holds only for rows with their own key.")
     var noMarker = false
@@ -104,7 +103,6 @@ struct InputOptions: ParsableArguments {
     var noIdMetadata = false
 
     func ingestOptions() throws -> IngestOptions {
-        guard !markerKey.isEmpty, markerKey.count <= 256 else { throw ValidationError("--marker-key must be 1–256 characters") }
         var defaults: [(String, String)] = []
         if let productId { defaults.append(("productId", productId)) }
         if let licenseTemplateId { defaults.append(("licenseTemplateId", licenseTemplateId)) }
@@ -122,7 +120,8 @@ struct InputOptions: ParsableArguments {
                                     idColumn: idColumn ?? from?.idColumn, defaults: defaults, unknownColumns: unknownColumns, timeZone: zone)
         options.source = from
         options.sheet = sheet
-        options.markerKey = noMarker ? nil : markerKey
+        // The flag's, or the default: a command with a journal resolves it against the journal's.
+        options.markerKey = noMarker ? nil : marker.markerKey ?? RunConfiguration.defaultMarkerKey
         options.keepIDAsMetadata = !noIdMetadata
         for mapping in mappings {
             guard let equals = mapping.lastIndex(of: "="), equals != mapping.startIndex, mapping.index(after: equals) != mapping.endIndex else {

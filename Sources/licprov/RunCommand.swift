@@ -52,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
         var configuration = RunConfiguration(inputPath: input.file, ingest: options, journalPath: journal)
         configuration.skipInvalid = skipInvalid
         configuration.markerKey = options.markerKey
+        configuration.markerKeyChoice = input.marker.choice(noMarker: input.noMarker)
         configuration.keepIDAsMetadata = options.keepIDAsMetadata
         configuration.dryRun = dryRun
         configuration.commandLine = RunExecution.commandLine

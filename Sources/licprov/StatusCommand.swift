@@ -83,12 +83,12 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the CSV (default: standard output).")
     var output = "-"
 
-    @Option(help: "The marker key the runs used (to leave it out of edit comparisons).")
-    var markerKey = RunConfiguration.defaultMarkerKey
+    @OptionGroup var marker: MarkerKeyOption
 
     func run() async throws {
         do {
             let path = try location.path()
+            let markerKey = try marker.choice().resolve(journalPath: path)
             if output == "-" {
                 var batch: [ResultsFile.Line] = []
                 var first = true

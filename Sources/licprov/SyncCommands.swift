@@ -26,9 +26,15 @@ struct SyncOptions: ParsableArguments {
         if input.file == "-" { throw ValidationError("plan and apply need a file, not standard input: the apply's journal and rows are written beside it") }
     }
 
+    /// The marker key of the apply's journal (the flag's, which must agree with it).
+    func markerKey() throws -> String? {
+        try input.marker.resolve(journalPath: journalPath, noMarker: input.noMarker)
+    }
+
     /// Plans, saying on stderr why it could not and exiting with that status.
     func plan() async throws -> SyncPlan {
-        let ingest = try input.ingestOptions()
+        var ingest = try input.ingestOptions()
+        ingest.markerKey = try markerKey()
         var configuration = RunConfiguration(inputPath: input.file, ingest: ingest, journalPath: journalPath)
         configuration.rate = account.rate == 0 ? nil : account.rate
         configuration.markerKey = ingest.markerKey
@@ -175,7 +181,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 throw ExitStatus.usage.exitCode
             }
         }
-        let markerKey = try sync.input.ingestOptions().markerKey ?? RunConfiguration.defaultMarkerKey
+        let markerKey = try sync.input.marker.resolve(journalPath: journalPath, noMarker: sync.input.noMarker)
         throw try await DerivedRun.run(ndjson: plan.ndjson, files: DerivedRun.Files(journal: journalPath), idColumn: SyncPlan.syncIDColumn,
                                        markerKey: markerKey, account: sync.account, sending: sending, metricsLabel: sync.input.file).exitCode
     }

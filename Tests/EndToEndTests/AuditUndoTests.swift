@@ -7,6 +7,49 @@ import FoundationNetworking
 /// `licprov audit` and `licprov undo` with the built binaries (issue 15's scenario).
 @Suite("audit and undo, end to end", .serialized)
 struct AuditUndoTests {
+    /// A run made with its own --marker-key records it in the journal: audit, export, undo and a
+    /// rerun use it without the flag, and a flag that disagrees is refused before anything is sent.
+    @Test func aRunsMarkerKeyIsTheJournalsAuditAndUndoNeedNoFlag() async throws {
+        let emulator = try EmulatorProcess(["--no-rate-limit"])
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let api = ["--api-url", emulator.url, "--rate", "0", "--progress", "none"]
+        let file = try scratch.write("orders.csv", orderFile(12))
+        let run = try await BuiltBinaries.runOffPool("licprov", ["run", file, "--id-column", "order_id", "--marker-key", "my_marker"] + api,
+                                                    environment: RunCommandTests.token)
+        #expect(run.status == 0, "\(run.stderr)")
+        let licenses = try await emulator.admin("licenses") as? [[String: Any]] ?? []
+        #expect(licenses.count == 12)
+        #expect(licenses.allSatisfy { (($0["metadata"] as? [[String: Any]]) ?? []).contains { $0["key"] as? String == "my_marker" } })
+
+        // audit without the flag: every license found by its marker under the journal's key.
+        let audit = try await BuiltBinaries.runOffPool("licprov", ["audit", file, "-o", scratch.path + "/audit.csv", "--api-url", emulator.url, "--rate", "0"],
+                                                      environment: RunCommandTests.token)
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let findings = try scratch.read("audit.csv").split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",").first.map(String.init) }
+        #expect(findings.count == 12 && findings.allSatisfy { $0 == "ok" }, "\(findings)")
+
+        // A flag that disagrees, on audit or on a rerun: a usage error naming both keys; nothing sent.
+        let before = try await emulator.counter("requests")
+        for arguments in [["audit", file, "--marker-key", "licprov_request"], ["run", file, "--id-column", "order_id", "--marker-key", "other"],
+                          ["run", file, "--id-column", "order_id", "--no-marker"]] {
+            let refused = try await BuiltBinaries.runOffPool("licprov", arguments + api.filter { $0 != "--progress" && $0 != "none" } + (arguments[0] == "run" ? ["--progress", "none"] : []),
+                                                            environment: RunCommandTests.token)
+            #expect(refused.status == 64, "\(arguments): \(refused.stderr)")
+            #expect(refused.stderr.contains("\"my_marker\""), "\(refused.stderr)")
+        }
+        #expect(try await emulator.counter("requests") == before)
+        // A rerun without the flag sends nothing: every row is already done under the journal's key.
+        let rerun = try await BuiltBinaries.runOffPool("licprov", ["run", file, "--id-column", "order_id", "--json"] + api, environment: RunCommandTests.token)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(rerun.stdout.utf8)) as? [String: Any])
+        #expect(summary["alreadyDone"] as? Int == 12 && summary["requests"] as? Int == 0, "\(summary)")
+
+        // undo without the flag takes all twelve back.
+        let undo = try await BuiltBinaries.runOffPool("licprov", ["undo", file, "--yes", "--json"] + api, environment: RunCommandTests.token)
+        #expect(undo.status == 0, "\(undo.stdout)\(undo.stderr)")
+        #expect((try await emulator.admin("licenses") as? [[String: Any]] ?? []).isEmpty)
+    }
+
     @Test func auditFindsTheDuplicateAndTheMissingThenUndoTakesTheRunBack() async throws {
         let emulator = try EmulatorProcess(["--no-rate-limit", "--seed", "15", "--latency-ms", "8", "--jitter-ms", "8"])
         let scratch = try Scratch()
