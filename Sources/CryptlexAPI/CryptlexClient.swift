@@ -105,19 +105,6 @@ package struct CryptlexClient: Sendable {
         id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
     }
 
-    /// Every license matching `query`, page by page until a short or empty page.
-    ///
-    /// `maxPages` bounds the walk; a lookup by key or marker expects one or two results.
-    package func findAllLicenses(_ query: LicenseQuery, pageSize: Int = 100, maxPages: Int = 100) async throws(APIError) -> [License] {
-        var found: [License] = []
-        for page in 1...maxPages {
-            let answer = try await findLicenses(query, page: page, limit: pageSize)
-            found += answer.value
-            if answer.value.count < pageSize { break }
-        }
-        return found
-    }
-
     /// `POST /v3/users`. The password goes on the wire and nowhere else.
     package func createUser(_ request: UserRequest) async throws(APIError) -> Answer<User> {
         let body = Array((try? Self.encoder.encode(request)) ?? Data())

@@ -34,7 +34,7 @@ enum BatchedLookups {
         let markers = entries.map(\.marker)
         for start in stride(from: 0, to: markers.count, by: markersPerRequest) {
             let chunk = Array(markers[start..<min(start + markersPerRequest, markers.count)])
-            guard let licenses = await list(chunk, markerKey: markerKey, requests: requests, client: client) else { continue }
+            guard let licenses = await requests.licenses(metadataKey: markerKey, values: chunk, client: client)?.map(\.license) else { continue }
             for marker in chunk { found[marker] = [] }
             for license in licenses {
                 guard let marker = license.metadataValue(forKey: markerKey), found[marker] != nil else { continue }
@@ -42,11 +42,5 @@ enum BatchedLookups {
             }
         }
         return found
-    }
-
-    /// Every license carrying one of `markers` under `markerKey`, all pages; nil when a request
-    /// failed. One value a request (`eq`) once the API refused `in` this run.
-    static func list(_ markers: [String], markerKey: String, requests: RunRequests, client: CryptlexClient) async -> [License]? {
-        await requests.licenses(metadataKey: markerKey, values: markers, client: client)?.map(\.license)
     }
 }

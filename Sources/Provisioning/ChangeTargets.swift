@@ -62,17 +62,17 @@ enum ChangeTargets {
         var resolved: [Int64: Resolution] = [:]
         for (group, members) in groups {
             let metadataKey = group.hasPrefix("metadata:") ? String(group.dropFirst("metadata:".count)) : nil
-            await requests.listByValues(members.map(\.value), client: client, filter: metadataKey == nil ? group : "metadata.value", batched: { values in
+            let lookup = requests.licenseLookup(client: client, batched: { values in
                 var query = LicenseQuery()
                 if group == "id" { query.ids = values } else if group == "key" { query.keys = values } else {
                     query.metadataKey = metadataKey
                     query.metadataValues = values
                 }
                 return query
-            }, single: { value in
-                if group == "id" { return .id(value) }
-                return .query(group == "key" ? LicenseQuery(key: value) : LicenseQuery(metadataKey: metadataKey, metadataValue: value))
-            }) { values, snapshots in
+            }, query: { value in group == "key" ? LicenseQuery(key: value) : LicenseQuery(metadataKey: metadataKey, metadataValue: value) },
+            byID: group == "id")
+            for (values, snapshots) in await requests.listByValues(members.map(\.value), filter: metadataKey == nil ? group : "metadata.value",
+                                                                     count: { $0.lookups += 1 }, lookup) {
                 let asked = Set(values)
                 for member in members where asked.contains(member.value) {
                     guard let snapshots else { resolved[member.entry] = .unavailable("the lookup of the targets failed"); continue }
@@ -100,26 +100,20 @@ enum ChangeTargets {
         }
     }
 
-    /// One target, read alone (a value with a comma, or one the batch did not settle); an id by
-    /// ``read(id:requests:client:)``.
+    /// One target, read alone (a value with a comma, or one the batch did not settle): an id read
+    /// by id, a key or a metadata value listed.
     static func resolve(_ target: LicenseTarget, requests: RunRequests, client: CryptlexClient) async -> Resolution {
-        if case .id(let id) = target {
-            switch await read(id: id, requests: requests, client: client) {
-            case .found(let snapshot): return .found(snapshot)
-            case .gone: return .absent
-            case .unavailable(let reason): return .unavailable(reason)
-            }
-        }
         var query = LicenseQuery()
+        var id: String?
         switch target {
-        case .id: break
+        case .id(let value): id = value
         case .key(let key): query.key = key
         case .metadata(let name, let value): query.metadataKey = name; query.metadataValue = value
         }
-        guard let snapshots = await requests.readPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
-            try await client.findLicenseSnapshots(query, page: page, limit: 100)
-        }) else { return .unavailable("the lookup of the target failed") }
-        return resolution(snapshots.filter { target.matches($0.license) })
+        switch await requests.licenses(alone: query, id: id, client: client) {
+        case .success(let snapshots): return resolution(snapshots.filter { target.matches($0.license) })
+        case .failure(let failure): return .unavailable(id == nil ? "the lookup of the target failed" : failure.reason)
+        }
     }
 
     private static func resolution(_ matches: [LicenseSnapshot]) -> Resolution {

@@ -35,7 +35,6 @@ struct ChangeWorker: SettlesOperation {
     let logger: Logger
     /// Resolves the customer an update links its license to (nil: no row of the run does).
     var customers: CustomerResolver?
-    private var counters: RunCounters { requests.counters }
 
     /// The operation, the ids it links to (an update's customer), the license, and the fields the
     /// change touches as they were before its first send.
@@ -59,7 +58,7 @@ struct ChangeWorker: SettlesOperation {
     func prepare(_ item: LoadedItem) async throws(JournalError) -> Prepared? {
         guard let change = item.change else { return nil }
         let action = change.operation.action
-        if let recorded = change.beforeState.flatMap(Self.decodeFields) {
+        if let recorded = change.beforeState.flatMap(LicenseFields.decode) {
             guard let links = try await linked(item) else { return nil }
             return Prepared(operation: change.operation, links: links, licenseID: change.licenseID ?? "", before: recorded)
         }
@@ -82,23 +81,21 @@ struct ChangeWorker: SettlesOperation {
         case .found(let snapshot):
             let before = Self.touched(by: change.operation, in: snapshot)
             try await committer.recordTarget(item.entryID, licenseID: snapshot.license.id, licenseKey: snapshot.license.key,
-                                             beforeState: Self.encode(before))
+                                             beforeState: LicenseFields.encode(before))
             guard let links = try await linked(item) else { return nil }
             return Prepared(operation: change.operation, links: links, licenseID: snapshot.license.id, before: before)
         case .absent where action == .delete:
-            counters.update { $0.changed += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .created,
-                                              error: "no license with \(target.description): already gone, nothing was deleted", endsAttempt: false))
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .created,
+                                               error: "no license with \(target.description): already gone, nothing was deleted", endsAttempt: false),
+                                change: true)
         case .absent:
             try reject(item, "no license with \(target.description)")
         case .several(let snapshots):
-            counters.update { $0.conflicts += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .conflict,
-                                              error: "\(target.description) matches \(snapshots.count) licenses: \(snapshots.map(\.license.id).joined(separator: ", ")); none was changed",
-                                              endsAttempt: false))
-            noteFailure()
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .conflict,
+                                               error: "\(target.description) matches \(snapshots.count) licenses: \(snapshots.map(\.license.id).joined(separator: ", ")); none was changed",
+                                               endsAttempt: false), change: true)
         case .unavailable(let reason):
-            counters.update { $0.notSent += 1 }
+            try outcomes.leave()
             logger.warning("the license to change could not be read; the next run tries again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
         }
         return nil
@@ -124,24 +121,20 @@ struct ChangeWorker: SettlesOperation {
         let action = prepared.action
         switch await read(prepared) {
         case .applied(let expiry):
-            counters.update { $0.recovered += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: prepared.licenseID,
-                                              error: nil, endsAttempt: false, afterExpiry: expiry))
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: prepared.licenseID,
+                                               error: nil, endsAttempt: false, afterExpiry: expiry), change: true)
         case .gone where action == .delete:
-            counters.update { $0.recovered += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, error: nil, endsAttempt: false))
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .recovered, error: nil, endsAttempt: false), change: true)
         case .gone:
             try reject(item, "the license \(prepared.licenseID) no longer exists")
         case .notApplied where failures >= requests.policy.maxAttempts:
-            counters.update { $0.failed += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, error: "no answer after \(failures) attempts (each read: not applied)",
-                                              endsAttempt: false))
-            noteFailure()
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .failed, error: "no answer after \(failures) attempts (each read: not applied)",
+                                               endsAttempt: false), change: true)
         case .notApplied:
             try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
             return true
         case .unavailable(let reason):
-            counters.update { $0.notSent += 1 }
+            try outcomes.leave()
             logger.warning("reading the license failed; the next run reads it again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
         }
         return false
@@ -159,9 +152,8 @@ struct ChangeWorker: SettlesOperation {
     }
 
     func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<License?>, sentAt: String) throws(JournalError) {
-        counters.update { $0.changed += 1 }
-        try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status, licenseID: prepared.licenseID,
-                                          startedAt: sentAt, afterExpiry: answer.value?.expiresAt))
+        try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status, licenseID: prepared.licenseID,
+                                           startedAt: sentAt, afterExpiry: answer.value?.expiresAt), change: true)
     }
 
     /// Returns nil: a change's rejection is about its own license (no subscription interval to
@@ -170,19 +162,16 @@ struct ChangeWorker: SettlesOperation {
                 sentAt: String) async throws(JournalError) -> String? {
         if error.status == 404 {
             if prepared.action == .delete {
-                counters.update { $0.changed += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: 404,
-                                                  error: "already gone, nothing was deleted", startedAt: sentAt))
+                try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: 404,
+                                                   error: "already gone, nothing was deleted", startedAt: sentAt), change: true)
             } else {
                 try reject(item, "the license \(prepared.licenseID) no longer exists", status: 404, startedAt: sentAt)
             }
             return nil
         }
         let permanent = if case .permanent = outcome { true } else { false }
-        counters.update { if permanent { $0.rejected += 1 } else { $0.failed += 1 } }
-        try committer.post(AttemptOutcome(entryID: item.entryID, state: permanent ? .rejected : .failed, httpStatus: error.status,
-                                          error: error.description, startedAt: sentAt))
-        noteFailure()
+        try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: permanent ? .rejected : .failed, httpStatus: error.status,
+                                           error: error.description, startedAt: sentAt), change: true)
         return nil
     }
 
@@ -207,21 +196,17 @@ struct ChangeWorker: SettlesOperation {
             return .notApplied
         case .renew:
             let was = prepared.before["expiresAt"] ?? .null
-            return Self.same(snapshot.fields["expiresAt"] ?? .null, was) ? .notApplied : .applied(expiry: snapshot.license.expiresAt)
+            return LicenseFields.same(snapshot.fields["expiresAt"] ?? .null, was) ? .notApplied : .applied(expiry: snapshot.license.expiresAt)
         default:
-            let reached = prepared.wanted.allSatisfy { Self.same(snapshot.fields[$0.key] ?? .null, $0.value) }
+            let reached = prepared.wanted.allSatisfy { LicenseFields.same(snapshot.fields[$0.key] ?? .null, $0.value) }
             return reached ? .applied(expiry: action == .setExpiry ? snapshot.license.expiresAt : nil) : .notApplied
         }
     }
 
     private func reject(_ item: LoadedItem, _ message: String, status: Int? = nil, startedAt: String? = nil) throws(JournalError) {
-        counters.update { $0.rejected += 1 }
-        try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: status, error: message,
-                                          endsAttempt: startedAt != nil, startedAt: startedAt))
-        noteFailure()
+        try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: status, error: message,
+                                           endsAttempt: startedAt != nil, startedAt: startedAt), change: true)
     }
-
-    private func noteFailure() { requests.noteFailure(maxFailures: maxFailures) }
 
     // MARK: before-state
 
@@ -237,44 +222,5 @@ struct ChangeWorker: SettlesOperation {
         var fields: [String: JSONAny] = [:]
         for name in names { fields[name] = snapshot.fields[name] ?? .null }
         return fields
-    }
-
-    static func decodeFields(_ text: String) -> [String: JSONAny]? {
-        decodeFields(Array(text.utf8))
-    }
-
-    static func decodeFields(_ bytes: [UInt8]) -> [String: JSONAny]? {
-        guard !bytes.isEmpty else { return [:] }
-        return try? JSONDecoder().decode([String: JSONAny].self, from: Data(bytes))
-    }
-
-    static func encode(_ fields: [String: JSONAny]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(fields)) ?? Data("{}".utf8), as: UTF8.self)
-    }
-
-    /// Equal as JSON, with date-times compared as instants (`…00Z` and `…00.0000000Z` agree) and
-    /// metadata lists by their entries' keys and values (the server adds an `id` and
-    /// `viewPermissions` to each entry it keeps).
-    static func same(_ a: JSONAny, _ b: JSONAny) -> Bool {
-        if a == b { return true }
-        if case .array(let x) = a, case .array(let y) = b, x.count == y.count, let first = metadataPairs(x), let second = metadataPairs(y) {
-            return first == second
-        }
-        if case .string(let x) = a, case .string(let y) = b, let first = CryptlexTimestamp(x)?.date, let second = CryptlexTimestamp(y)?.date {
-            return abs(first.timeIntervalSince(second)) < 0.001
-        }
-        return false
-    }
-
-    /// A metadata list as (key, value) pairs, in order; nil when `entries` is not one.
-    static func metadataPairs(_ entries: [JSONAny]) -> [[String]]? {
-        var pairs: [[String]] = []
-        for entry in entries {
-            guard case .object(let fields) = entry, case .string(let key)? = fields["key"], case .string(let value)? = fields["value"] else { return nil }
-            pairs.append([key, value])
-        }
-        return pairs
     }
 }

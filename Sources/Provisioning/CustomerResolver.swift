@@ -135,32 +135,24 @@ actor CustomerResolver: FindsOrCreates {
     }
 
     /// Resolves `customers` (not looked up yet) together: `GET /v3/users?email[in]=a,b,…` for a
-    /// batch of emails (``ValueBatches``), instead of one lookup each. Found → resolved (not
-    /// created by licprov); absent → the customer's first license creates it without another
-    /// lookup. An email with a comma cannot be listed with `in`, and a batch whose request fails
-    /// is left alone: those are looked up one by one, as before.
+    /// batch of emails (``RunRequests/listByValues(_:filter:count:_:found:)``), instead of one
+    /// lookup each. Found → resolved (not created by licprov); absent → the customer's first
+    /// license creates it without another lookup. An email with a comma, every email once the API
+    /// refused `in`, and a batch whose request failed are left alone: looked up one by one, as before.
     func resolveTogether(_ customers: [CustomerRecord]) async {
         let waiting = customers.filter { once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil && !knownAbsent.contains($0.id) }
         let byEmail = Dictionary(grouping: waiting, by: \.email)
-        for emails in ValueBatches.split(waiting.map(\.email)).batches {
-            await resolveBatch(emails.flatMap { byEmail[$0] ?? [] })
+        let client = self.client
+        // Each email is one user at most: once every email is found, there is no next page.
+        let lookup = RunRequests.ByValues<User>(batch: { (emails: [String], page: Int) async throws(APIError) in
+            try await client.findUsers(emails: emails, page: page)
+        }, single: nil, complete: { emails, found in found.count >= emails.count })
+        for (emails, found) in await requests.listByValues(waiting.map(\.email), filter: "email", count: { $0.userLookups += 1 }, lookup) {
+            if let found { settle(emails.flatMap { byEmail[$0] ?? [] }, found: found) }
         }
     }
 
-    private func resolveBatch(_ batch: [CustomerRecord]) async {
-        let client = self.client
-        let emails = batch.map(\.email)
-        // Each email is one user at most: once every email is found, there is no next page.
-        guard !requests.operators.refuses(.in) else { return }
-        let found: [User]
-        switch await requests.readAllPages(count: { $0.userLookups += 1 }, complete: { $0.count >= emails.count },
-                                           { (page: Int) async throws(APIError) in try await client.findUsers(emails: emails, page: page) }) {
-        case .success(let users): found = users
-        case .failure(let failure):
-            // A server that refuses `in`: every customer is looked up alone, as when a batch fails.
-            if failure.status == 400 { requests.operators.refuse(.in, filter: "email", reason: failure.reason) }
-            return
-        }
+    private func settle(_ batch: [CustomerRecord], found: [User]) {
         let users = Dictionary(found.map { (CustomerRecord.key($0.email), $0) }, uniquingKeysWith: { first, _ in first })
         for customer in batch {
             if let user = users[CustomerRecord.key(customer.email)] {

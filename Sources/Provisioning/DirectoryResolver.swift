@@ -167,22 +167,16 @@ actor DirectoryResolver: FindsOrCreates {
         for kind in [DirectoryEntry.Kind.reseller, .organization] {
             let waiting = entries.filter { $0.kind == kind && once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil && !knownAbsent.contains($0.id) }
             let byName = Dictionary(grouping: waiting, by: \.name)
-            for names in ValueBatches.split(waiting.map(\.name)).batches {
-                await resolveBatch(names.flatMap { byName[$0] ?? [] }, kind: kind)
+            let lookup = RunRequests.ByValues<DirectoryRecord>(batch: { [client] (names: [String], page: Int) async throws(APIError) in
+                try await Self.find(kind, names: names, page: page, client: client)
+            }, single: nil)
+            for (names, found) in await requests.listByValues(waiting.map(\.name), filter: "name", count: { $0.directoryLookups += 1 }, lookup) {
+                if let found { settle(names.flatMap { byName[$0] ?? [] }, kind: kind, found: found) }
             }
         }
     }
 
-    private func resolveBatch(_ batch: [DirectoryEntry], kind: DirectoryEntry.Kind) async {
-        guard !requests.operators.refuses(.in) else { return }
-        let names = batch.map(\.name)
-        let found: [DirectoryRecord]
-        switch await list(kind, names: names) {
-        case .success(let records): found = records
-        case .failure(let failure):
-            if failure.status == 400 { requests.operators.refuse(.in, filter: "name", reason: failure.reason) }
-            return
-        }
+    private func settle(_ batch: [DirectoryEntry], kind: DirectoryEntry.Kind, found: [DirectoryRecord]) {
         let byKey = Dictionary(grouping: found, by: { DirectoryName.key($0.name) })
         for entry in batch {
             let matches = byKey[DirectoryName.key(entry.name)] ?? []
@@ -207,10 +201,14 @@ actor DirectoryResolver: FindsOrCreates {
     private func list(_ kind: DirectoryEntry.Kind, names: [String]) async -> Result<[DirectoryRecord], RunRequests.ReadFailure> {
         let client = self.client
         return await requests.readAllPages(count: { $0.directoryLookups += 1 }) { (page: Int) async throws(APIError) in
-            switch kind {
-            case .organization: try await client.findOrganizations(names: names, page: page)
-            case .reseller: try await client.findResellers(names: names, page: page)
-            }
+            try await Self.find(kind, names: names, page: page, client: client)
+        }
+    }
+
+    private static func find(_ kind: DirectoryEntry.Kind, names: [String], page: Int, client: CryptlexClient) async throws(APIError) -> CryptlexClient.Answer<[DirectoryRecord]> {
+        switch kind {
+        case .organization: try await client.findOrganizations(names: names, page: page)
+        case .reseller: try await client.findResellers(names: names, page: page)
         }
     }
 }

@@ -118,10 +118,10 @@ package struct JournalAudit: Sendable {
             }
         }
         var failed: String?
-        await requests.listByValues(byValue, client: client, filter: "metadata.value",
-                                    batched: { LicenseQuery(metadataKey: markerKey, metadataValues: $0) },
-                                    single: { .query(LicenseQuery(metadataKey: markerKey, metadataValue: $0)) }) { values, snapshots in
-            guard let snapshots else { failed = "a list request failed (see the log)"; return }
+        let lookup = requests.licenseLookup(client: client, batched: { LicenseQuery(metadataKey: markerKey, metadataValues: $0) },
+                                            query: { LicenseQuery(metadataKey: markerKey, metadataValue: $0) })
+        for (values, snapshots) in await requests.listByValues(byValue, filter: "metadata.value", count: { $0.lookups += 1 }, lookup) {
+            guard let snapshots else { failed = "a list request failed (see the log)"; break }
             let asked = Set(values)
             for snapshot in snapshots {
                 if let marker = snapshot.license.metadataValue(forKey: markerKey), asked.contains(marker) { byMarker[marker, default: []].append(snapshot) }
@@ -228,7 +228,7 @@ package struct JournalAudit: Sendable {
     static func differences(expected: [String: JSONAny], actual: LicenseSnapshot) -> [String] {
         expected.keys.sorted().compactMap { name in
             let want = expected[name]!, have = actual.fields[name] ?? .null
-            return ChangeWorker.same(have, want) ? nil : "\(name): licprov set \(text(want)), the account has \(text(have))"
+            return LicenseFields.same(have, want) ? nil : "\(name): licprov set \(text(want)), the account has \(text(have))"
         }
     }
 

@@ -31,7 +31,6 @@ struct LicenseWorker: SettlesOperation {
     /// The run's lookups by marker after ambiguous sends, made together (nil: no marker key).
     var markerLookups: MarkerLookups?
     let logger: Logger
-    private var counters: RunCounters { requests.counters }
 
     /// The request to send, encoded from the operation with the linked ids, and those ids (an edited
     /// row's new operation is encoded with them too).
@@ -48,9 +47,9 @@ struct LicenseWorker: SettlesOperation {
             return Prepared(body: try request.wireBody(userID: links.userID, organizationID: links.organizationID, resellerID: links.resellerID),
                             links: links)
         } catch {
-            counters.update { $0.rejected += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected,
-                                              error: "the journal's request for this license cannot be read (\(error)); nothing was sent", endsAttempt: false))
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .rejected,
+                                               error: "the journal's request for this license cannot be read (\(error)); nothing was sent", endsAttempt: false),
+                                change: false)
             return nil
         }
     }
@@ -81,9 +80,8 @@ struct LicenseWorker: SettlesOperation {
     }
 
     func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<License>, sentAt: String) throws(JournalError) {
-        counters.update { $0.created += 1 }
-        try committer.post(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
-                                          licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt))
+        try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status,
+                                           licenseID: answer.value.id, licenseKey: answer.value.key, startedAt: sentAt), change: false)
     }
 
     func failed(_ item: LoadedItem, _ prepared: Prepared, _ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int,
@@ -99,23 +97,19 @@ struct LicenseWorker: SettlesOperation {
         switch outcome {
         case .stopRun, .throttled:
             // The run stops (a refused token, the 429 budget spent): left pending for the rerun.
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
-            counters.update { $0.notSent += 1 }
+            try outcomes.leave(AttemptOutcome(entryID: item.entryID, state: .pending, httpStatus: error.status, error: message, startedAt: sentAt))
             if outcome == .stopRun { logger.error("the API refused the token; stopping", metadata: ["reason": "\(message)"]) }
             return nil
         case .permanent where error.status == 409 && item.facts.key != nil:
             try await settleDuplicateKey(item, key: item.facts.key ?? "", error: error, sentAt: sentAt)
             return nil
         case .permanent:
-            counters.update { $0.rejected += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status, error: message, startedAt: sentAt))
-            noteFailure()
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status, error: message, startedAt: sentAt),
+                                change: false)
             return "HTTP \(error.status.map(String.init) ?? "?"): \(message)"
         case .retryable, .ambiguous:
-            counters.update { $0.failed += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed, httpStatus: error.status,
-                                              error: "\(message) (gave up after \(failedAttempts) attempts)", startedAt: sentAt))
-            noteFailure()
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .failed, httpStatus: error.status,
+                                               error: "\(message) (gave up after \(failedAttempts) attempts)", startedAt: sentAt), change: false)
             return nil
         }
     }
@@ -132,30 +126,26 @@ struct LicenseWorker: SettlesOperation {
         }
         switch lookup {
         case .found(let license):
-            counters.update { $0.recovered += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
-                                              licenseKey: license.key, error: nil, endsAttempt: false))
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: license.id,
+                                               licenseKey: license.key, error: nil, endsAttempt: false), change: false)
         case .several(let licenses):
-            counters.update { $0.conflicts += 1 }
-            try committer.post(AttemptOutcome(
+            try outcomes.settle(AttemptOutcome(
                 entryID: item.entryID, state: .conflict, licenseID: licenses[0].id, licenseKey: licenses[0].key,
                 error: "the marker \(item.marker) is on \(licenses.count) licenses: \(licenses.map(\.id).joined(separator: ", ")); none was created again",
-                endsAttempt: false))
+                endsAttempt: false), change: false)
         case .impossible:
-            counters.update { $0.unresolved += 1 }
-            try committer.post(AttemptOutcome(
+            try outcomes.settle(AttemptOutcome(
                 entryID: item.entryID, state: .unresolved,
                 error: "the outcome is unknown and the row has no marker or key to look it up by; check the account before sending it again",
-                endsAttempt: false))
+                endsAttempt: false), change: false)
         case .unavailable(let reason):
             // Left in flight: the next run looks it up again before sending anything.
-            counters.update { $0.notSent += 1 }
+            try outcomes.leave()
             logger.warning("lookup failed; the next run checks again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
         case .absent where failures >= requests.policy.maxAttempts:
-            counters.update { $0.failed += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .failed,
-                                              error: "no answer after \(failures) attempts (each looked up: not created)", endsAttempt: false))
-            noteFailure()
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .failed,
+                                               error: "no answer after \(failures) attempts (each looked up: not created)", endsAttempt: false),
+                                change: false)
         case .absent:
             return true
         }
@@ -170,25 +160,21 @@ struct LicenseWorker: SettlesOperation {
         case .success(let licenses):
             if let license = licenses.first, let markerKey, license.metadataValue(forKey: markerKey) == item.marker,
                license.productId == nil || license.productId == productId {
-                counters.update { $0.recovered += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .recovered, httpStatus: error.status,
-                                                  licenseID: license.id, licenseKey: license.key, startedAt: sentAt))
+                try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .recovered, httpStatus: error.status,
+                                                   licenseID: license.id, licenseKey: license.key, startedAt: sentAt), change: false)
             } else if let license = licenses.first {
-                counters.update { $0.conflicts += 1 }
-                try committer.post(AttemptOutcome(
+                try outcomes.settle(AttemptOutcome(
                     entryID: item.entryID, state: .conflict, httpStatus: error.status,
-                    error: "the key is already used by license \(license.id)\(license.productId.map { " (product \($0))" } ?? ""), which licprov did not create for this row", startedAt: sentAt))
-                noteFailure()
+                    error: "the key is already used by license \(license.id)\(license.productId.map { " (product \($0))" } ?? ""), which licprov did not create for this row", startedAt: sentAt),
+                    change: false)
             } else {
-                counters.update { $0.rejected += 1 }
-                try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
-                                                  error: error.description, startedAt: sentAt))
-                noteFailure()
+                try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
+                                                   error: error.description, startedAt: sentAt), change: false)
             }
         case .failure(let reason):
-            counters.update { $0.rejected += 1 }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
-                                              error: "\(error.description); the lookup of the key failed too: \(reason.reason)", startedAt: sentAt))
+            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: error.status,
+                                               error: "\(error.description); the lookup of the key failed too: \(reason.reason)", startedAt: sentAt),
+                                change: false)
         }
     }
 
@@ -239,5 +225,4 @@ struct LicenseWorker: SettlesOperation {
         }.map { $0.filter(matching) }
     }
 
-    private func noteFailure() { requests.noteFailure(maxFailures: maxFailures) }
 }

@@ -20,10 +20,10 @@ struct Links {
                         committer: JournalCommitter, maxFailures: Int) async throws(JournalError) -> Links? {
         var links = Links()
         func fail(_ noun: String, _ failure: CustomerResolver.Failure) throws(JournalError) {
-            requests.counters.update { if failure.permanent { $0.rejected += 1 } else { $0.failed += 1 } }
-            try committer.post(AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
-                                              error: "\(noun): \(failure.message)", endsAttempt: false))
-            requests.noteFailure(maxFailures: maxFailures)
+            try OutcomeRecorder(committer: committer, requests: requests, maxFailures: maxFailures).settle(
+                AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed, error: "\(noun): \(failure.message)",
+                               endsAttempt: false),
+                change: item.change != nil)
         }
         if let ref = item.resellerRef, let directory {
             switch await directory.remoteID(for: ref) {

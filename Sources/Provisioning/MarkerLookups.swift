@@ -72,7 +72,7 @@ actor MarkerLookups {
             lastRequest = sentAt
             let markers = waiting.sorted { $0.value.due < $1.value.due }.prefix(BatchedLookups.markersPerRequest).map(\.key)
             guard !markers.isEmpty else { continue }
-            let licenses = await BatchedLookups.list(markers, markerKey: markerKey, requests: requests, client: client)
+            let licenses = await requests.licenses(metadataKey: markerKey, values: markers, client: client)?.map(\.license)
             for marker in markers {
                 guard let entry = waiting[marker] else { continue }  // cancelled meanwhile
                 let isDue = entry.due <= sentAt

@@ -126,8 +126,25 @@ struct RunRequests: Sendable {
         }
     }
 
-    /// Every page of a list (`GET` with `page` from 1, 100 a page) until a short page or until
-    /// `complete` says the caller has all it asked for; nil when a request failed.
+    /// The one pager: each page of a list (`GET` with `page` from 1, 100 a page) handed to `body`
+    /// as it comes, until a short page or until `body` says it has what it asked for (false). A
+    /// list of 100,000 licenses is never held whole here. The failure of a page's request, if any.
+    func forEachPage<Element: Sendable>(count: @escaping (inout RunCounts) -> Void,
+                                        _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>,
+                                        _ body: ([Element]) -> Bool) async -> ReadFailure? {
+        for page in 1... {
+            switch await read(count: count, { () async throws(APIError) in try await call(page) }) {
+            case .success(let batch):
+                if !body(batch) || batch.count < 100 { return nil }
+            case .failure(let failure):
+                return failure
+            }
+        }
+        return nil
+    }
+
+    /// Every page of a list (``forEachPage(count:_:_:)``), until a short page or until `complete`
+    /// says the caller has all it asked for; nil when a request failed.
     func readPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
                                       _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> [Element]? {
         try? await readAllPages(count: count, complete: complete, call).get()
@@ -137,14 +154,11 @@ struct RunRequests: Sendable {
     func readAllPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
                                          _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> Result<[Element], ReadFailure> {
         var all: [Element] = []
-        for page in 1... {
-            switch await read(count: count, { () async throws(APIError) in try await call(page) }) {
-            case .success(let batch):
-                all += batch
-                if batch.count < 100 || complete(all) { return .success(all) }
-            case .failure(let failure):
-                return .failure(failure)
-            }
+        if let failure = await forEachPage(count: count, call, { batch in
+            all += batch
+            return !complete(all)
+        }) {
+            return .failure(failure)
         }
         return .success(all)
     }

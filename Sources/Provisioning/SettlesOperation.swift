@@ -31,6 +31,7 @@ protocol SettlesOperation: Sendable {
 
     var requests: RunRequests { get }
     var committer: JournalCommitter { get }
+    var maxFailures: Int { get }
 
     /// Finds what the first send needs; nil when the item is already settled or left for the next
     /// run (its outcome recorded).
@@ -51,6 +52,9 @@ protocol SettlesOperation: Sendable {
 }
 
 extension SettlesOperation {
+    /// Where outcomes are recorded, and counted from.
+    var outcomes: OutcomeRecorder { OutcomeRecorder(committer: committer, requests: requests, maxFailures: maxFailures) }
+
     /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the
     /// run. Returns what ``failed(_:_:_:_:failedAttempts:sentAt:)`` says for the first-item gate.
     @discardableResult
@@ -65,7 +69,7 @@ extension SettlesOperation {
                 guard try await verify(item, &prepared, failures: failures) else { return nil }
             }
             if requests.stop.isRequested && (failures > 0 || item.needsLookup) {
-                requests.counters.update { $0.notSent += 1 }
+                try outcomes.leave()
                 return nil
             }
             let current = prepared
@@ -78,7 +82,7 @@ extension SettlesOperation {
                 try answered(item, prepared, answer, sentAt: sentAt)
                 return nil
             case .notSent:
-                requests.counters.update { $0.notSent += 1 }
+                try outcomes.leave()
                 if markedAhead { try await committer.unmark([item.entryID]) }
                 return nil
             case .failed(_, .ambiguous, let failedAttempts):

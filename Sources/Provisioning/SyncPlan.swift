@@ -145,7 +145,7 @@ package struct SyncPlan: Codable, Sendable, Equatable {
     /// A field's change as the diff shows it; a metadata list by the entries that change.
     static func describe(_ change: FieldChange) -> [String] {
         if change.name == "metadata", case .array(let old) = change.old, case .array(let new) = change.new,
-           let before = ChangeWorker.metadataPairs(old), let after = ChangeWorker.metadataPairs(new) {
+           let before = LicenseFields.metadataPairs(old), let after = LicenseFields.metadataPairs(new) {
             let was = Dictionary(before.map { ($0[0], $0[1]) }, uniquingKeysWith: { first, _ in first })
             return after.filter { was[$0[0]] != $0[1] }.map { "metadata.\($0[0]) \(was[$0[0]] ?? "none") → \($0[1])" }
         }

@@ -16,7 +16,7 @@ extension SyncPlanner {
         }
         for (name, want) in wanted.sorted(by: { $0.key < $1.key }) where !notCompared.contains(name) {
             let have = columns.firstIndex(of: name).map { license.values[$0] } ?? .null
-            if ChangeWorker.same(have, want) { continue }
+            if LicenseFields.same(have, want) { continue }
             if want == .null, have == .null { continue }
             let change = SyncPlan.FieldChange(name: name, old: have, new: want)
             switch name {
@@ -34,8 +34,8 @@ extension SyncPlanner {
         }
         if let index = columns.firstIndex(of: "metadata") {
             var wantedEntries: [[String]] = []
-            if case .array(let entries)? = wanted["metadata"] { wantedEntries = ChangeWorker.metadataPairs(entries) ?? [] }
-            if !wantedEntries.isEmpty, case .array(let entries) = license.values[index], let have = ChangeWorker.metadataPairs(entries) {
+            if case .array(let entries)? = wanted["metadata"] { wantedEntries = LicenseFields.metadataPairs(entries) ?? [] }
+            if !wantedEntries.isEmpty, case .array(let entries) = license.values[index], let have = LicenseFields.metadataPairs(entries) {
                 // Per key: the file's keys take the file's values; every other entry (licprov's
                 // marker, the order id, anyone's) stays, in its place. The PATCH sends the whole list.
                 var merged = have
@@ -75,7 +75,7 @@ extension SyncPlanner {
     /// Whether the account's value of field `name` is the file's: emails case-insensitively.
     static func sameValue(_ name: String, _ have: JSONAny, _ want: JSONAny) -> Bool {
         if name == "email", case .string(let a) = have, case .string(let b) = want { return CustomerRecord.key(a) == CustomerRecord.key(b) }
-        return ChangeWorker.same(have, want)
+        return LicenseFields.same(have, want)
     }
 
     /// A JSON string's text (nil for anything else).

@@ -36,7 +36,7 @@ extension SyncPlanner {
             extras += directoryColumns(row)
             let body = row.request.jsonBody
             // Every row's: a field only some rows set (revoked, on refunds) is compared on those.
-            for name in (ChangeWorker.decodeFields(body) ?? [:]).keys where !notCompared.contains(name) || name == "metadata" { columns.insert(name) }
+            for name in (LicenseFields.decode(body) ?? [:]).keys where !notCompared.contains(name) || name == "metadata" { columns.insert(name) }
             wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,
                                  body: body, extras: extras))
         }

@@ -120,11 +120,11 @@ package enum SyncPlanner {
 
         /// The row's body fields, metadata included (the id's entry is not among them), decoded
         /// once per row that has licenses to compare with.
-        var fields: [String: JSONAny] { ChangeWorker.decodeFields(body) ?? [:] }
+        var fields: [String: JSONAny] { LicenseFields.decode(body) ?? [:] }
 
         /// The row a create sends, as `run` reads rows: the body, the id as metadata, the extras.
         func createRow(idColumn: String) -> [String: JSONAny] {
-            var row = ChangeWorker.decodeFields(body) ?? [:]
+            var row = LicenseFields.decode(body) ?? [:]
             var metadata: [JSONAny] = []
             if case .array(let entries)? = row["metadata"] { metadata = entries }
             metadata.append(.object(["key": .string(idColumn), "value": .string(order)]))
@@ -171,14 +171,9 @@ package enum SyncPlanner {
         for product in plan.products {
             let query = LicenseQuery(productId: product, metadataKey: idColumn)
             // Page by page, each license kept as the little the comparison needs.
-            for page in 1... {
-                let snapshots: [LicenseSnapshot]
-                switch await requests.read(count: { $0.lookups += 1 }, { () async throws(APIError) in
-                    try await client.findLicenseSnapshots(query, page: page, limit: 100)
-                }) {
-                case .success(let found): snapshots = found
-                case .failure(let failure): throw Unreadable(reason: failure.reason, status: failure.status)
-                }
+            let failure = await requests.forEachPage(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
+                try await client.findLicenseSnapshots(query, page: page, limit: 100)
+            }) { snapshots in
                 for snapshot in snapshots {
                     guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
                     managed[order, default: []].append(Managed(
@@ -189,8 +184,9 @@ package enum SyncPlanner {
                         values: columns.map { snapshot.fields[$0] ?? .null }))
                     plan.managed += 1
                 }
-                if snapshots.count < 100 { break }
+                return true
             }
+            if let failure { throw Unreadable(reason: failure.reason, status: failure.status) }
         }
         plan.requests = counters.snapshot.lookups
         let units = try DerivedUnits(journalPath: options.journalPath)

@@ -67,7 +67,7 @@ package struct UndoPlan: Sendable {
             var restore: [String: JSONAny] = [:]
             var firstEntry: [String: Int64] = [:]
             for change in ordered {
-                for (name, value) in ChangeWorker.decodeFields(change.beforeState ?? "{}") ?? [:] where restore[name] == nil {
+                for (name, value) in LicenseFields.decode(change.beforeState ?? "{}") ?? [:] where restore[name] == nil {
                     restore[name] = value
                     firstEntry[name] = change.id
                 }
