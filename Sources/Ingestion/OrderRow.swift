@@ -37,7 +37,7 @@ package struct OrderRow: Sendable {
 }
 
 /// A license's customer, as an order names it.
-package struct Customer: Sendable, Hashable {
+package struct Customer: Codable, Sendable, Hashable {
     package var email: String
     package var firstName: String?
     package var lastName: String?

@@ -31,7 +31,9 @@ extension ProvisioningRun {
         let mine = plan.entryIDs
         let rejected = plan.rejectedLines
         var nextRejected = 0
-        let input = configuration.resultsColumns == .input ? try InputCells.read(path: configuration.inputPath, options: configuration.ingest) : nil
+        // Derived rows have no file to read their cells from: their results are in the standard layout.
+        let input = configuration.resultsColumns == .input && configuration.derivedRows == nil
+            ? try InputCells.read(path: configuration.inputPath, options: configuration.ingest) : nil
         let writer = try ResultsFile.Writer(path: configuration.resultsPath,
                                             header: input.map { $0.header + ["status", "license_key", "license_id", "message"] } ?? ResultsFile.header)
         func write(_ line: ResultsFile.Line) throws {

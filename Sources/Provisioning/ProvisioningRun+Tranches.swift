@@ -25,7 +25,7 @@ import Scheduling
 /// can be read twice (not standard input); a resumed run plans the usual way.
 extension ProvisioningRun {
     func registersWhileSending(_ journal: SQLiteJournal) throws -> Bool {
-        guard !configuration.dryRun, configuration.inputPath != "-" else { return false }
+        guard !configuration.dryRun, configuration.inputPath != "-", configuration.derivedRows == nil else { return false }
         return try journal.isEmpty()
     }
 

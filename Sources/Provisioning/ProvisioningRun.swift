@@ -193,7 +193,7 @@ package struct ProvisioningRun: Sendable {
     /// journal behind it).
     private func checkInput() throws {
         let input = configuration.inputPath
-        if input != "-" && !FileManager.default.isReadableFile(atPath: input) {
+        if configuration.derivedRows == nil, input != "-", !FileManager.default.isReadableFile(atPath: input) {
             throw IngestionError.cannotOpen(file: input, reason: FileManager.default.fileExists(atPath: input) ? "permission denied" : "no such file")
         }
     }

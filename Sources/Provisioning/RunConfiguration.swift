@@ -5,9 +5,11 @@ import Scheduling
 /// Everything a provisioning run needs to know besides the client: what to read, where to keep
 /// the journal and the results, and how hard to push the API.
 package struct RunConfiguration: Sendable {
-    /// The order file (`-` is standard input).
+    /// The order file (`-` is standard input); for ``derivedRows``, what the run's messages call them.
     package var inputPath: String
     package var ingest: IngestOptions
+    /// Rows another command derived (apply, undo, fixing duplicates), run instead of a file's.
+    package var derivedRows: DerivedRows?
     /// The SQLite journal; by default `<input>.licprov.sqlite`.
     package var journalPath: String
     /// The results CSV; by default `<input>.results.csv`.
@@ -91,6 +93,14 @@ package struct RunConfiguration: Sendable {
         self.ingest = ingest
         self.journalPath = journalPath ?? Self.defaultJournalPath(for: inputPath)
         self.resultsPath = resultsPath ?? (inputPath == "-" ? "stdin" : inputPath) + ".results.csv"
+    }
+}
+
+extension RunConfiguration {
+    /// The run's rows: the derived ones, or the file read with `options`.
+    func rowSource(_ options: IngestOptions) throws -> any RowSource {
+        if let derivedRows { return derivedRows.reader(options) }
+        return try OrderFileReader(path: inputPath, options: options)
     }
 }
 

@@ -103,8 +103,8 @@ struct RunPlanner: Sendable {
         var rows = 0
     }
 
-    /// The journal's entries by row and unit, and the file's reader (rows with their templates).
-    func begin() throws -> (Registrar, OrderFileReader) {
+    /// The journal's entries by row and unit, and the run's rows (with their templates).
+    func begin() throws -> (Registrar, any RowSource) {
         var state = Registrar(markerPrefix: try journal.markerPrefix())
         try journal.forEachDigest { digest in
             state.known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = Known(
@@ -117,7 +117,7 @@ struct RunPlanner: Sendable {
         ingest.keepIDAsMetadata = configuration.keepIDAsMetadata
         let configuration = self.configuration
         ingest.prepare = { row in row.action == .create ? RunPlanner.template(for: row, configuration: configuration) : [] }
-        return (state, try OrderFileReader(path: configuration.inputPath, options: ingest))
+        return (state, try configuration.rowSource(ingest))
     }
 
     /// An invalid row: its problems, and its results line (it is not journaled).

@@ -1,11 +1,12 @@
 import CryptlexModels
 import Foundation
+import Ingestion
 
 /// What `licprov plan` found between a file that is the desired state and the account's managed
 /// licenses (those carrying the id column's metadata entry on the file's products), and what
 /// `licprov apply` would send to make the account equal the file.
 ///
-/// Every step is a row of a derived run (``ndjson``): the same journaled, exactly-once machinery
+/// Every step is a row of a derived run (``rows()``): the same journaled, exactly-once machinery
 /// as `run` (markers for creates, read-and-compare for changes). A step's row id is stable across
 /// plans of the same state — a create by its order and unit, a change by its license and the
 /// license's `updatedAt` — so an apply killed and planned again resumes in its journal instead of
@@ -17,6 +18,20 @@ package struct SyncPlan: Codable, Sendable, Equatable {
             case create, update, revoke, unrevoke, suspend, unsuspend
             case setExpiry = "set-expiry"
             case delete
+
+            /// The action a run of this step takes.
+            package var action: LicenseAction {
+                switch self {
+                case .create: .create
+                case .update: .update
+                case .revoke: .revoke
+                case .unrevoke: .unrevoke
+                case .suspend: .suspend
+                case .unsuspend: .unsuspend
+                case .setExpiry: .setExpiry
+                case .delete: .delete
+                }
+            }
         }
 
         package var kind: Kind
@@ -30,9 +45,13 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         package var unit: Int?
         /// The fields a change sets: name, the account's value, the file's.
         package var fields: [FieldChange] = []
-        /// A create's row, as `run` reads rows; an update that links the license to another
-        /// customer: the customer's columns (email, firstName, lastName, company).
-        package var row: [String: JSONAny]?
+        /// A create's request as it is sent (the order id among its metadata; the run adds its marker).
+        package var request: LicenseRequest?
+        /// A create's customer; an update that links the license to another customer: that one.
+        package var customer: Customer?
+        /// A create's organization and reseller (found or created by name, as a file's are).
+        package var organization: OrganizationRequest?
+        package var reseller: ResellerRequest?
         /// A prune: no row of the file names the license.
         package var prune = false
         /// The license's `updatedAt` when it was read (a change's row id; a saved plan's staleness).
@@ -170,33 +189,34 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         return Array((try? encoder.encode(self)) ?? Data())
     }
 
-    /// The derived run's rows: one per step, NDJSON, keyed by ``idColumn`` of their own (`sync_id`).
-    package var ndjson: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var bytes: [UInt8] = []
-        for step in steps {
-            var row: [String: JSONAny]
+    /// The derived run's rows, typed: one per step, in the plan's order, each identified by its
+    /// ``Step/syncID``. A create saved by a licprov before 0.3.1 (its columns, not its request) is
+    /// a row with an error: plan again.
+    package func rows() -> [OrderRow] {
+        steps.enumerated().map { index, step in
+            let line = index + 1
             switch step.kind {
             case .create:
-                row = step.row ?? [:]
+                guard let request = step.request else {
+                    var row = OrderRow.derivedCreate(rowID: step.syncID, line: line, request: LicenseRequest(productId: ""))
+                    row.diagnostics.append(Diagnostic(file: "plan", line: line, message: "a create without its request: the plan was saved by an earlier licprov; plan again"))
+                    return row
+                }
+                return .derivedCreate(rowID: step.syncID, line: line, request: request, customer: step.customer,
+                                      organization: step.organization, reseller: step.reseller)
             case .update:
-                row = ["action": .string(LicenseAction.update.rawValue), "licenseId": .string(step.licenseID ?? "")]
-                for field in step.fields { row[field.name] = field.new }
-                // Linking the license to another customer: the customer's other columns too.
-                for (name, value) in step.row ?? [:] where row[name] == nil { row[name] = value }
+                // An email is no field: the customer the license is linked to.
+                let fields = Dictionary(step.fields.filter { $0.name != "email" }.map { ($0.name, $0.new) }, uniquingKeysWith: { _, last in last })
+                return .derivedChange(rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: .update, fields: fields,
+                                      customer: step.customer)
             case .setExpiry:
                 // No expiry in the file (null) is set-expiry's `perpetual`.
-                let expiry = step.fields.first?.new ?? .null
-                row = ["action": .string(LicenseAction.setExpiry.rawValue), "licenseId": .string(step.licenseID ?? ""),
-                       "expiresAt": expiry == .null ? .string("perpetual") : expiry]
-            default:
-                row = ["action": .string(step.kind.rawValue), "licenseId": .string(step.licenseID ?? "")]
+                let expiry: ExpiryChange = if case .string(let date)? = step.fields.first?.new { .date(date) } else { .perpetual }
+                return .derivedChange(rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: .setExpiry, expiry: expiry)
+            case .revoke, .unrevoke, .suspend, .unsuspend, .delete:
+                return .derivedChange(rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: step.kind.action)
             }
-            row[Self.syncIDColumn] = .string(step.syncID)
-            bytes += Array((try? encoder.encode(row)) ?? Data()) + [0x0A]
         }
-        return bytes
     }
 
     /// The derived run's id column.

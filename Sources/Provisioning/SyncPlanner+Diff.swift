@@ -60,7 +60,7 @@ extension SyncPlanner {
         }
         if !updates.isEmpty {
             var update = step(.update, updates)
-            if updates.contains(where: { $0.name == "email" }) { update.row = row.customer }
+            if updates.contains(where: { $0.name == "email" }) { update.customer = row.owners?.customer }
             steps.insert(update, at: 0)
         }
         return steps

@@ -26,43 +26,14 @@ extension SyncPlanner {
                                            message: "is empty; plan finds a row's licenses by it"))
             }
             guard row.isValid, row.action == .create, row.idIsFromColumn else { return }
-            var extras: [(String, String)] = []
-            if let customer = row.customer {
-                extras.append(("email", customer.email))
-                if let value = customer.firstName { extras.append(("firstName", value)) }
-                if let value = customer.lastName { extras.append(("lastName", value)) }
-                if let value = customer.company { extras.append(("company", value)) }
-            }
-            extras += directoryColumns(row)
             let body = row.request.jsonBody
             // Every row's: a field only some rows set (revoked, on refunds) is compared on those.
             for name in (LicenseFields.decode(body) ?? [:]).keys where !notCompared.contains(name) || name == "metadata" { columns.insert(name) }
             wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,
-                                 body: body, extras: extras))
+                                 body: body, owners: Owners(row)))
         }
         problems += summary.fileDiagnostics.filter { $0.severity == .error }
         if !problems.isEmpty { throw InvalidFile(problems: problems, summary: summary) }
         return (wanted, columns)
     }
-
-    /// A row's organization and reseller as the columns that made them.
-    private static func directoryColumns(_ row: OrderRow) -> [(String, String)] {
-        var columns: [(String, String)] = []
-        if let organization = row.organization {
-            columns += [("organization.name", organization.name), ("organization.email", organization.email),
-                        ("organization.allowedUsers", String(organization.allowedUsers))]
-            if let value = organization.description { columns.append(("organization.description", value)) }
-            if let address = organization.address {
-                let parts: [(String, String?)] = [("addressLine1", address.addressLine1), ("addressLine2", address.addressLine2), ("city", address.city),
-                                                  ("state", address.state), ("country", address.country), ("postalCode", address.postalCode)]
-                for case let (name, value?) in parts { columns.append(("organization.address.\(name)", value)) }
-            }
-        }
-        if let reseller = row.reseller {
-            columns += [("reseller.name", reseller.name), ("reseller.email", reseller.email), ("reseller.allowedUsers", String(reseller.allowedUsers)),
-                        ("reseller.allowedOrganizations", String(reseller.allowedOrganizations))]
-        }
-        return columns
-    }
-
 }

@@ -106,31 +106,36 @@ package enum SyncPlanner {
         var productId: String
         /// The row's request as JSON (metadata included, the id's entry not).
         var body: [UInt8]
-        /// The customer, organization and reseller columns a create carries (usually none).
-        var extras: [(String, String)]
+        /// The customer, organization and reseller a create carries (usually none: nil, a pointer).
+        var owners: Owners?
 
         /// The customer's email (nil: the file names no customer for the row).
-        var email: String? { extras.first { $0.0 == "email" }?.1 }
-
-        /// The customer's columns, for an update that links a license to the customer.
-        var customer: [String: JSONAny] {
-            let names: Set = ["email", "firstName", "lastName", "company"]
-            return Dictionary(extras.filter { names.contains($0.0) }.map { ($0.0, JSONAny.string($0.1)) }, uniquingKeysWith: { first, _ in first })
-        }
+        var email: String? { owners?.customer?.email }
 
         /// The row's body fields, metadata included (the id's entry is not among them), decoded
         /// once per row that has licenses to compare with.
         var fields: [String: JSONAny] { LicenseFields.decode(body) ?? [:] }
 
-        /// The row a create sends, as `run` reads rows: the body, the id as metadata, the extras.
-        func createRow(idColumn: String) -> [String: JSONAny] {
-            var row = LicenseFields.decode(body) ?? [:]
-            var metadata: [JSONAny] = []
-            if case .array(let entries)? = row["metadata"] { metadata = entries }
-            metadata.append(.object(["key": .string(idColumn), "value": .string(order)]))
-            row["metadata"] = .array(metadata)
-            for (name, value) in extras { row[name] = .string(value) }
-            return row
+        /// The request a create sends: the row's, with the order id as metadata (nil: the body
+        /// is not a request, which a checked row's always is).
+        func createRequest(idColumn: String) -> LicenseRequest? {
+            guard var request = try? JSONDecoder().decode(LicenseRequest.self, from: Data(body)) else { return nil }
+            request.metadata = (request.metadata ?? []) + [LicenseMetadata(key: idColumn, value: order)]
+            return request
+        }
+    }
+
+    /// Who a row's licenses belong to, kept boxed: most rows name none, and a plan holds 100,000 rows.
+    final class Owners: Sendable {
+        let customer: Customer?
+        let organization: OrganizationRequest?
+        let reseller: ResellerRequest?
+
+        init?(_ row: OrderRow) {
+            guard row.customer != nil || row.organization != nil || row.reseller != nil else { return nil }
+            customer = row.customer
+            organization = row.organization
+            reseller = row.reseller
         }
     }
 
@@ -226,9 +231,10 @@ package enum SyncPlanner {
             }
             if missing > 0 {
                 let markers = Set(licenses.compactMap(\.marker))
-                let createRow = row.createRow(idColumn: idColumn)
+                let request = row.createRequest(idColumn: idColumn)
                 for unit in try units.free(order: row.order, count: missing, presentMarkers: markers) {
-                    var step = SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, row: createRow)
+                    var step = SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, request: request,
+                                             customer: row.owners?.customer, organization: row.owners?.organization, reseller: row.owners?.reseller)
                     step.existing = licenses.count
                     plan.steps.append(step)
                 }

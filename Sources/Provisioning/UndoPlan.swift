@@ -1,10 +1,11 @@
 import CryptlexAPI
 import CryptlexModels
 import Foundation
+import Ingestion
 import Journal
 
-/// `licprov undo`: what reverses what a journal (or one of its runs) did, as rows of changes that
-/// licprov then runs like any file — journaled, exactly once, resumable — with a journal of its own.
+/// `licprov undo`: what reverses what a journal (or one of its runs) did, as typed rows of changes
+/// that licprov then runs like a file's — journaled, exactly once, resumable — with a journal of its own.
 ///
 /// - A license the journal created is deleted (`mode` `revoke`: revoked instead, for accounts whose
 ///   customers may have activated it). Its changes need no reverting.
@@ -18,10 +19,14 @@ import Journal
 /// not make or change are never touched. Row ids are derived from the journal's entries, so the
 /// same undo planned again is the same rows, and its journal sends nothing the second time.
 package struct UndoPlan: Sendable {
-    package enum Mode: String, Sendable, CaseIterable { case delete, revoke }
+    package enum Mode: String, Sendable, CaseIterable {
+        case delete, revoke
 
-    /// NDJSON rows with `undo_id`, `action`, `licenseId` and the fields to restore.
-    package var rows: [[String: JSONAny]] = []
+        var action: LicenseAction { self == .delete ? .delete : .revoke }
+    }
+
+    /// The undo's rows, typed: each names its license by id, with the fields to restore.
+    package var rows: [OrderRow] = []
     /// What cannot be undone, one line each (deleted licenses).
     package var irreversible: [String] = []
     /// Fields that cannot be put back (they were absent before; PATCH cannot remove a field).
@@ -53,7 +58,7 @@ package struct UndoPlan: Sendable {
         let deleted = Set(changes.filter { $0.value.contains { $0.action == .delete } }.keys)
         for entry in entries where entry.action == .create && entry.state.isSettled && (inRun?.contains(entry.id) ?? true) {
             guard let id = entry.licenseID, !deleted.contains(id) else { continue }
-            plan.rows.append([idColumn: .string("undo-\(entry.id)"), "action": .string(mode.rawValue), "licenseId": .string(id)])
+            plan.rows.append(.derivedChange(rowID: "undo-\(entry.id)", line: plan.rows.count + 1, licenseID: id, action: mode.action))
             plan.licensesToRemove += 1
         }
         for (id, applied) in changes.sorted(by: { $0.key < $1.key }) where !created.contains(id) {
@@ -73,9 +78,9 @@ package struct UndoPlan: Sendable {
                 }
             }
             if let expiry = restore.removeValue(forKey: "expiresAt") {
-                let text: JSONAny = if case .string = expiry { expiry } else { .string("perpetual") }
-                plan.rows.append([idColumn: .string("undo-\(firstEntry["expiresAt"]!)-expiry"), "action": .string(LicenseAction.setExpiry.rawValue),
-                                  "licenseId": .string(id), "expiresAt": text])
+                let change: ExpiryChange = if case .string(let date) = expiry { .date(date) } else { .perpetual }
+                plan.rows.append(.derivedChange(rowID: "undo-\(firstEntry["expiresAt"]!)-expiry", line: plan.rows.count + 1, licenseID: id,
+                                                action: .setExpiry, expiry: change))
                 plan.changesToRevert += 1
             }
             let absent = restore.filter { $0.value == .null }.keys.sorted()
@@ -84,19 +89,11 @@ package struct UndoPlan: Sendable {
                 plan.notRestorable.append("license \(id): \(name) had no value before; a PATCH cannot remove it")
             }
             if !restore.isEmpty {
-                var row: [String: JSONAny] = [idColumn: .string("undo-\(firstEntry.values.min()!)"), "action": .string(LicenseAction.update.rawValue), "licenseId": .string(id)]
-                for (name, value) in restore { row[name] = value }
-                plan.rows.append(row)
+                plan.rows.append(.derivedChange(rowID: "undo-\(firstEntry.values.min()!)", line: plan.rows.count + 1, licenseID: id,
+                                                action: .update, fields: restore))
                 plan.changesToRevert += 1
             }
         }
         return plan
-    }
-
-    /// The rows as NDJSON.
-    package var ndjson: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return rows.flatMap { row in ((try? encoder.encode(row)).map { [UInt8]($0) } ?? []) + [UInt8(ascii: "\n")] }
     }
 }

@@ -58,15 +58,14 @@ struct AccountOptions: ParsableArguments {
 }
 
 /// Runs rows licprov derived from a journal or a plan (undo, apply, fixing duplicates) as `run`
-/// runs a file, in this process: the rows are written beside their journal as NDJSON and run
-/// with a journal of their own, so the derived changes are journaled, exactly once and resumable
-/// like any run, with the operator's ``SendingOptions``.
+/// runs a file's, in this process, typed: the rows go to the engine as they are, with a journal of
+/// their own, so the derived changes are journaled, exactly once and resumable like any run, with
+/// the operator's ``SendingOptions``. Nothing is written to be read back.
 enum DerivedRun {
-    /// Where a derived run keeps its files: `BASE.ndjson` (its rows), `BASE.sqlite` (its journal)
-    /// and `BASE.results.csv` (unless `--results` says otherwise).
+    /// Where a derived run keeps its files: `BASE.sqlite` (its journal) and `BASE.results.csv`
+    /// (unless `--results` says otherwise).
     struct Files {
         var base: String
-        var rows: String { base + ".ndjson" }
         var journal: String { base + ".sqlite" }
         var results: String { base + ".results.csv" }
 
@@ -76,19 +75,14 @@ enum DerivedRun {
         }
     }
 
-    /// Runs `ndjson` (rows identified by `idColumn`); the run's exit status.
-    static func run(ndjson: [UInt8], files: Files, idColumn: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
+    /// Runs `rows` (identified by their ids, `idColumn` naming them); the run's exit status.
+    static func run(_ rows: [OrderRow], files: Files, idColumn: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
                     account: AccountOptions, sending: SendingOptions, metricsLabel: String, dryRun: Bool = false) async throws -> ExitStatus {
-        do {
-            try Data(ndjson).write(to: URL(fileURLWithPath: files.rows), options: .atomic)
-        } catch {
-            Output.error("cannot write \(files.rows): \(error.localizedDescription)")
-            return .journalFailure
-        }
-        var ingest = IngestOptions(format: .ndjson, idColumn: idColumn)
+        var ingest = IngestOptions(idColumn: idColumn)
         ingest.markerKey = markerKey
         ingest.keepIDAsMetadata = false
-        var configuration = RunConfiguration(inputPath: files.rows, ingest: ingest, journalPath: files.journal, resultsPath: files.results)
+        var configuration = RunConfiguration(inputPath: files.base, ingest: ingest, journalPath: files.journal, resultsPath: files.results)
+        configuration.derivedRows = DerivedRows(rows)
         configuration.markerKey = markerKey
         configuration.keepIDAsMetadata = false
         configuration.dryRun = dryRun
@@ -156,9 +150,11 @@ struct AuditCommand: AsyncParsableCommand {
         for note in report.notes { Output.error("audit: " + note) }
         if fixDuplicates, !report.extraLicenses.isEmpty {
             Output.error("deleting \(report.extraLicenses.count) extra licenses of duplicates (the journal's own are kept)")
-            let rows = report.extraLicenses.map { #"{"fix_id":"duplicate-\#($0.licenseID)","action":"\#(LicenseAction.delete.rawValue)","licenseId":"\#($0.licenseID)"}"# + "\n" }
+            let rows = report.extraLicenses.enumerated().map { index, extra in
+                OrderRow.derivedChange(rowID: "duplicate-\(extra.licenseID)", line: index + 1, licenseID: extra.licenseID, action: .delete)
+            }
             let files = DerivedRun.Files(journal: path + ".fix.sqlite")
-            let status = try await DerivedRun.run(ndjson: Array(rows.joined().utf8), files: files, idColumn: "fix_id", markerKey: markerKey,
+            let status = try await DerivedRun.run(rows, files: files, idColumn: "fix_id", markerKey: markerKey,
                                                   account: account, sending: sending, metricsLabel: path)
             // Fixed: the audit's own status (it found duplicates) stands; a fix that did not finish says why.
             if status != .success { throw status.exitCode }
@@ -225,7 +221,7 @@ struct UndoCommand: AsyncParsableCommand {
         for line in plan.notRestorable { Output.result("  not restorable: \(line)") }
         let files = DerivedRun.Files(journal: path + ".undo.sqlite")
         if dryRun {
-            throw try await DerivedRun.run(ndjson: plan.ndjson, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
+            throw try await DerivedRun.run(plan.rows, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
                                            metricsLabel: path, dryRun: true).exitCode
         }
         if !yes {
@@ -244,7 +240,7 @@ struct UndoCommand: AsyncParsableCommand {
             Output.result("nothing to undo")
             return
         }
-        throw try await DerivedRun.run(ndjson: plan.ndjson, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
+        throw try await DerivedRun.run(plan.rows, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
                                        metricsLabel: path).exitCode
     }
 }

@@ -119,7 +119,7 @@ struct ApplyCommand: AsyncParsableCommand {
         plan, and refuses it (exit 79, nothing sent) when a license it changes was changed since, or an \
         order it creates licenses for has another number of them. \
         The changes go as a run of their own, in this process (journal FILE.apply.sqlite or --journal J; \
-        its rows J's name with .ndjson, results .results.csv or --results), with every sending option of run: exactly once under faults and kills, resumed by running the same command \
+        results beside it, .results.csv, or --results), with every sending option of run: exactly once under faults and kills, resumed by running the same command \
         again (which plans again: what was applied is no longer a difference). status, audit and undo \
         work on its journal.
 
@@ -182,7 +182,7 @@ struct ApplyCommand: AsyncParsableCommand {
             }
         }
         let markerKey = try sync.input.marker.resolve(journalPath: journalPath, noMarker: sync.input.noMarker)
-        throw try await DerivedRun.run(ndjson: plan.ndjson, files: DerivedRun.Files(journal: journalPath), idColumn: SyncPlan.syncIDColumn,
+        throw try await DerivedRun.run(plan.rows(), files: DerivedRun.Files(journal: journalPath), idColumn: SyncPlan.syncIDColumn,
                                        markerKey: markerKey, account: sync.account, sending: sending, metricsLabel: sync.input.file).exitCode
     }
 }

@@ -3,6 +3,7 @@ import CryptlexModels
 import CryptlexEmulator
 import Foundation
 import GRDB
+import Ingestion
 import Journal
 import Testing
 @testable import Provisioning
@@ -156,9 +157,10 @@ struct UndoTests {
             let plan = try UndoPlan.plan(journalPath: configuration.journalPath)
             #expect(plan.licensesToRemove == 2)
             #expect(plan.irreversible.count == 1)  // D-1 deleted OLD-9
-            let undoFile = bench.directory + "/undo.ndjson"
-            try Data(plan.ndjson).write(to: URL(fileURLWithPath: undoFile))
-            var undo = RunConfiguration(inputPath: undoFile, ingest: .init(idColumn: UndoPlan.idColumn))
+            // As `licprov undo` runs it: the plan's typed rows, with a journal of their own.
+            var undo = RunConfiguration(inputPath: bench.directory + "/undo", ingest: .init(idColumn: UndoPlan.idColumn),
+                                        journalPath: bench.directory + "/undo.sqlite")
+            undo.derivedRows = DerivedRows(plan.rows)
             undo.rate = nil
             undo.keepIDAsMetadata = false
             undo.reconcileDelay = .milliseconds(10)
@@ -202,11 +204,10 @@ extension UndoTests {
             _ = try await bench.run(configuration)  // run 2: ORD-4, ORD-5
             let plan = try UndoPlan.plan(journalPath: configuration.journalPath, run: 2, mode: .revoke)
             #expect(plan.licensesToRemove == 2)
-            let rows = plan.rows.map { ($0["action"], $0["licenseId"]) }
-            #expect(rows.allSatisfy { $0.0 == .string("revoke") })
+            #expect(plan.rows.allSatisfy { $0.action == .revoke })
             let second = try bench.journalRows(configuration, "SELECT licenseID FROM license WHERE rowID IN ('ORD-4', 'ORD-5') ORDER BY rowID")
-                .map { JSONAny.string($0["licenseID"] as String) }
-            #expect(Set(rows.compactMap(\.1)) == Set(second))
+                .map { LicenseTarget.id($0["licenseID"] as String) }
+            #expect(Set(plan.rows.compactMap(\.target)) == Set(second))
             #expect(try UndoPlan.plan(journalPath: configuration.journalPath).licensesToRemove == 5)
         }
     }

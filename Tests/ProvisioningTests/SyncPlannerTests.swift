@@ -126,10 +126,9 @@ struct SyncPlannerTests {
             #expect(plan.text.contains("email c@example.com → new@example.com"))
 
             // Apply as `licprov apply` does: the plan's rows as a journaled run of their own.
-            let rows = bench.directory + "/orders.csv.apply.ndjson"
-            try Data(plan.ndjson).write(to: URL(fileURLWithPath: rows))
             let apply = bench.configuration(idColumn: SyncPlan.syncIDColumn) {
-                $0.inputPath = rows
+                $0.inputPath = bench.directory + "/apply"
+                $0.derivedRows = DerivedRows(plan.rows())
                 $0.journalPath = bench.directory + "/apply.sqlite"
                 $0.resultsPath = bench.directory + "/apply.results.csv"
                 $0.keepIDAsMetadata = false
