@@ -10,5 +10,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build-bench-body
 mkdir -p "$out"
-swiftc -O -module-name BenchBody -package-name BenchBody Sources/CryptlexModels/{LicenseRequest,LicenseRequest+JSON,LicenseEnums,CryptlexTimestamp,LicenseOperation,LicenseAction,LicenseSnapshot,License}.swift scripts/bench-body/main.swift -o "$out/bench-body"
+swiftc -O -module-name BenchBody -package-name BenchBody Sources/CryptlexModels/{LicenseRequest,LicenseRequest+JSON,LicenseEnums,CryptlexTimestamp,LicenseOperation,LicenseAction,LicenseSnapshot,License,JSONAny+Fields}.swift scripts/bench-body/main.swift -o "$out/bench-body"
 "$out/bench-body"

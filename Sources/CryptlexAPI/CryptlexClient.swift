@@ -43,10 +43,9 @@ package struct CryptlexClient: Sendable {
         self.logger = logger
     }
 
-    /// The JSON body licprov sends for a license: sorted keys, nils left out. Stable, so its hash
-    /// identifies a request across runs (``LicenseRequest/jsonBody``, what `JSONEncoder` writes).
+    /// The JSON body licprov sends for a license, encoded from the typed request (`JSONEncoder`).
     package static func encodedBody(_ request: LicenseRequest) -> [UInt8] {
-        request.jsonBody
+        LicenseOperation.create(request).wireBody()
     }
 
     /// `POST /v3/licenses`.
@@ -54,7 +53,7 @@ package struct CryptlexClient: Sendable {
         try await send("POST", "/v3/licenses", query: nil, body: Self.encodedBody(request), expecting: License.self)
     }
 
-    /// `POST /v3/licenses` with a body already encoded (as the journal stores it).
+    /// `POST /v3/licenses` with a body encoded for this send (the request with its linked ids).
     package func createLicense(body: [UInt8]) async throws(APIError) -> Answer<License> {
         try await send("POST", "/v3/licenses", query: nil, body: body, expecting: License.self)
     }

@@ -53,7 +53,7 @@ package enum LicenseOperation: Sendable, Hashable {
     package var fields: [String: JSONAny] {
         switch self {
         case .create(let request):
-            (try? JSONDecoder().decode([String: JSONAny].self, from: Data(request.jsonBody))) ?? [:]
+            (try? JSONDecoder().decode([String: JSONAny].self, from: Data(request.canonicalJSON))) ?? [:]
         case .update(let update): update.fields
         case .renew, .delete: [:]
         case .setExpiry(.date(let date)): ["expiresAt": .string(date)]
@@ -63,15 +63,16 @@ package enum LicenseOperation: Sendable, Hashable {
         }
     }
 
-    /// The body to send, with the linked ids: a create's request, a PATCH's fields (an update that
-    /// links its license to the row's customer gets `userId`); empty for renew and delete.
+    /// The body to send, with the linked ids, encoded now from the typed operation: a create's
+    /// request, a PATCH's fields (an update that links its license to the row's customer gets
+    /// `userId`); empty for renew and delete.
     package func wireBody(userID: String? = nil, organizationID: String? = nil, resellerID: String? = nil) -> [UInt8] {
         switch self {
         case .create(var request):
             if let userID { request.userId = userID }
             if let organizationID { request.organizationId = organizationID }
             if let resellerID { request.resellerId = resellerID }
-            return request.jsonBody
+            return Self.sorted(request)
         case .update(let update):
             var fields = update.fields
             if update.linksCustomer, let userID { fields["userId"] = .string(userID) }
@@ -82,10 +83,10 @@ package enum LicenseOperation: Sendable, Hashable {
     }
 
     /// The journal's bytes: the `Codable` encoding, keys sorted (a create's request is written by
-    /// ``LicenseRequest/jsonBody``, the same bytes `JSONEncoder` writes, at a tenth of the cost:
+    /// ``LicenseRequest/canonicalJSON``, the same bytes `JSONEncoder` writes, at a tenth of the cost:
     /// a million-row file registers a million of them).
     package var journalBytes: [UInt8] {
-        if case .create(let request) = self { return Array(#"{"create":"#.utf8) + request.jsonBody + [UInt8(ascii: "}")] }
+        if case .create(let request) = self { return Array(#"{"create":"#.utf8) + request.canonicalJSON + [UInt8(ascii: "}")] }
         return Self.sorted(self)
     }
 
@@ -163,54 +164,4 @@ extension LicenseOperation: Codable {
 
 extension LicenseOperation.Key: CaseIterable {
     static var allNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
-}
-
-/// A create's request as the journal holds it: the `Codable` JSON of its ``LicenseRequest`` (what
-/// `{"create":…}` wraps). A run sends it as it is, with the ids it links to added, and decodes it
-/// only where a field is read (a 409's key): decoding every license's request before its send cost
-/// 14 µs a license (`scripts/bench-body.sh`) and about a tenth of `bench.sh fast`'s throughput.
-package struct EncodedRequest: Sendable, Equatable {
-    /// The request's JSON object.
-    package let json: [UInt8]
-
-    private static let prefix = Array(#"{"create":"#.utf8)
-
-    /// The request inside a create's ``LicenseOperation/journalBytes`` (nil: not a create as
-    /// licprov writes one; such bytes are decoded instead).
-    package init?(journalBytes bytes: some BidirectionalCollection<UInt8>) {
-        let inner = bytes.dropFirst(Self.prefix.count).dropLast()
-        guard bytes.starts(with: Self.prefix), bytes.last == UInt8(ascii: "}"), inner.first == UInt8(ascii: "{"),
-              inner.last == UInt8(ascii: "}") else { return nil }
-        json = Array(inner)
-    }
-
-    package init(_ request: LicenseRequest) {
-        json = request.jsonBody
-    }
-
-    package func decoded() throws -> LicenseRequest {
-        try JSONDecoder().decode(LicenseRequest.self, from: Data(json))
-    }
-
-    /// The body to send: the request with the linked ids, each added as the object's last member
-    /// (members are unordered in JSON). A request that names one of them itself, or an id with
-    /// anything but letters, digits and dashes, goes through the typed request instead.
-    package func wireBody(userID: String? = nil, organizationID: String? = nil, resellerID: String? = nil) throws -> [UInt8] {
-        let links = [("userId", userID), ("organizationId", organizationID), ("resellerId", resellerID)].compactMap { name, id in id.map { (name, $0) } }
-        if links.isEmpty { return json }
-        let plain = links.allSatisfy { _, id in id.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) } }
-        // A member name `"userId":` cannot occur inside a JSON string (a quote there is escaped),
-        // and the request's nested objects have no such member.
-        if !plain || links.contains(where: { name, _ in json.firstOffset(of: Array("\"\(name)\":".utf8)) != nil }) {
-            return LicenseOperation.create(try decoded()).wireBody(userID: userID, organizationID: organizationID, resellerID: resellerID)
-        }
-        var body = json
-        body.removeLast()
-        for (name, id) in links {
-            if body.count > 1 { body.append(UInt8(ascii: ",")) }
-            body += Array("\"\(name)\":\"\(id)\"".utf8)
-        }
-        body.append(UInt8(ascii: "}"))
-        return body
-    }
 }

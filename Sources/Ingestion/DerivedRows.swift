@@ -81,7 +81,7 @@ extension OrderRow {
         encoder.outputFormatting = [.sortedKeys]
         do {
             let request = try JSONDecoder().decode(LicenseRequest.self, from: encoder.encode(object))
-            let carried = Set(LicenseFields.decode(request.jsonBody)?.keys.map { $0 } ?? [])
+            let carried = Set(LicenseFields.decode(request.canonicalJSON)?.keys.map { $0 } ?? [])
             for name in fields.keys.sorted() where !carried.contains(name) {
                 row.diagnostics.append(Diagnostic(file: "derived rows", line: line, field: name, message: "is not a field an update can send"))
             }

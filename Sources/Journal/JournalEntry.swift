@@ -36,9 +36,6 @@ package struct JournalEntry: Sendable, Equatable {
     /// What the entry does (nil when a listing did not read it: ``SQLiteJournal/Operations``).
     /// Its request is encoded at send time, with the linked ids filled in.
     package var operation: LicenseOperation?
-    /// A create's request as the journal holds it, when a run's feed read it for sending
-    /// (``SQLiteJournal/Operations/sending``; ``operation`` is nil then).
-    package var encodedRequest: EncodedRequest?
     /// A stable fingerprint of the row, to notice a row edited in the file since it was journaled.
     package var bodyHash: String
     /// The value of the marker metadata entry that makes the license findable.

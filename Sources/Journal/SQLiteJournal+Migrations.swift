@@ -1,3 +1,4 @@
+import CryptlexModels
 import Foundation
 import GRDB
 
@@ -33,6 +34,8 @@ import GRDB
 ///         rebuilt without the old columns                                      -- v9
 /// meta `markerKey`: the metadata key of the licenses' markers ('' for none), read from the
 ///         creates of an earlier journal, recorded by the first run of a new one  -- v10
+/// license.bodyHash, editedHash: ``RowFingerprint``s of the typed operation (no placeholders),
+///         recomputed from each entry's operation and references                -- v11
 /// ```
 extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
@@ -157,6 +160,9 @@ extension SQLiteJournal {
                 try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('markerKey', ?)", arguments: [key])
             }
         }
+        migrator.registerMigration("v11: fingerprints of the typed operation") { db in
+            try refingerprint(db)
+        }
         return migrator
     }
 
@@ -216,6 +222,45 @@ extension SQLiteJournal {
         } catch let error as DatabaseError {
             // The function's message, without SQLite's wrapping (`SQLite error 1: …`).
             throw UnreadableJournal(description: error.message ?? "\(error)")
+        }
+    }
+
+    /// v11: every entry's fingerprint recomputed from what it keeps — its operation (a create's
+    /// without its marker; an edited create's without the placeholder that stood for it), its
+    /// target, the keys of the customer, organization and reseller it names — as the planner
+    /// computes it from the row (``RowFingerprint``), in place of the hash of the bytes journals up
+    /// to v10 fingerprinted (the request with placeholders for the marker and the linked ids).
+    /// Read whole first, then written: 300,000 entries take a few seconds, once.
+    private static func refingerprint(_ db: Database) throws {
+        let sql = """
+            SELECT license.id, license.marker, license.target, license.operation, license.editedOperation,
+                   customer.emailKey, organization.nameKey, reseller.nameKey
+            FROM license
+            LEFT JOIN customer ON customer.id = license.customerRef
+            LEFT JOIN directory AS organization ON organization.id = license.organizationRef
+            LEFT JOIN directory AS reseller ON reseller.id = license.resellerRef
+            """
+        var hashes: [(id: Int64, hash: String, edited: String?)] = []
+        let rows = try Row.fetchCursor(db, sql: sql)
+        while let row = try rows.next() {
+            let id: Int64 = row[0]
+            let marker: String = row[1]
+            let target = try LicenseTarget.decode(row[2], id: id)
+            func fingerprint(_ column: Int, _ name: String, marker: String) throws -> String? {
+                guard let data = row[column] as Data? else { return nil }
+                let operation: LicenseOperation
+                do { operation = try LicenseOperation(journalBytes: [UInt8](data)) } catch {
+                    throw UnreadableJournal(description: "license #\(id) has \(name) this licprov cannot read: \(error)")
+                }
+                return RowFingerprint.of(operation, marker: marker, target: target, customerKey: row[5], organizationKey: row[6],
+                                         resellerKey: row[7]).hex
+            }
+            guard let hash = try fingerprint(3, "an operation", marker: marker) else { continue }
+            hashes.append((id, hash, try fingerprint(4, "an edited operation", marker: LinkPlaceholder.marker)))
+        }
+        let update = try db.makeStatement(sql: "UPDATE license SET bodyHash = ?, editedHash = ? WHERE id = ?")
+        for (id, hash, edited) in hashes {
+            try update.execute(arguments: [hash, edited, id])
         }
     }
 

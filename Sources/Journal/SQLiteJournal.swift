@@ -146,9 +146,6 @@ package final class SQLiteJournal: Sendable {
         case whenEdited
         /// None (a listing of states, actions and license ids: the report, an undo's plan).
         case none
-        /// A change's decoded, a create's request left as the journal's JSON
-        /// (``JournalEntry/encodedRequest``): what a run's feed reads for every license it sends.
-        case sending
     }
 
     /// Calls `body` with every entry in file order (source line, row id, unit), one at a time:
@@ -252,7 +249,7 @@ package final class SQLiteJournal: Sendable {
 
     static func entryColumns(_ operations: Operations) -> String {
         let (operation, edited) = switch operations {
-        case .all, .sending: ("operation", "editedOperation")
+        case .all: ("operation", "editedOperation")
         case .whenEdited: ("CASE WHEN editedOperation IS NULL THEN NULL ELSE operation END", "editedOperation")
         case .none: ("NULL", "NULL")
         }
@@ -264,11 +261,9 @@ package final class SQLiteJournal: Sendable {
     private static func entry(_ row: Row, operations: Operations = .all) throws -> JournalEntry {
         let id: Int64 = row[0]
         let rowID: String = row[1]
-        // A create's request stays the journal's JSON for a send (``EncodedRequest``); anything else is decoded.
-        let encoded = operations == .sending ? (row[4] as Data?).flatMap { EncodedRequest(journalBytes: $0) } : nil
-        var entry = try JournalEntry(
+        return try JournalEntry(
             id: id, rowID: rowID, unit: row[2], sourceLine: row[3],
-            operation: encoded == nil ? .decode(row[4], column: "operation", id: id) : nil, bodyHash: row[5], marker: row[6],
+            operation: .decode(row[4], column: "operation", id: id), bodyHash: row[5], marker: row[6],
             state: .decode(row[7], id: id, rowID: rowID), attempts: row[8],
             licenseID: row[9], licenseKey: row[10], httpStatus: row[11], error: row[12],
             editedOperation: .decode(row[13], column: "editedOperation", id: id), customerRef: row[14],
@@ -276,8 +271,6 @@ package final class SQLiteJournal: Sendable {
             target: LicenseTarget.decode(row[18], id: id),
             beforeState: row[19], afterExpiry: row[20], organizationRef: row[21], resellerRef: row[22]
         )
-        entry.encodedRequest = encoded
-        return entry
     }
 
     /// Now, as the journal writes times (ISO 8601, UTC, milliseconds).

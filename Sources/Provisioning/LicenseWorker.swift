@@ -43,15 +43,7 @@ struct LicenseWorker: SettlesOperation {
         guard let links = try await Links.resolve(for: item, customers: customers, directory: directory, requests: requests,
                                                   committer: committer, maxFailures: maxFailures) else { return nil }
         guard let request = item.request else { preconditionFailure("a create without its request") }
-        do {
-            return Prepared(body: try request.wireBody(userID: links.userID, organizationID: links.organizationID, resellerID: links.resellerID),
-                            links: links)
-        } catch {
-            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .rejected,
-                                               error: "the journal's request for this license cannot be read (\(error)); nothing was sent", endsAttempt: false),
-                                change: false)
-            return nil
-        }
+        return Prepared(body: links.body(of: .create(request)), links: links)
     }
 
     func verifiesFirst(_ item: LoadedItem, _ prepared: Prepared) -> Bool { item.needsLookup }

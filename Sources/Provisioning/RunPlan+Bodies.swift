@@ -5,9 +5,9 @@ import Ingestion
 import Journal
 import Scheduling
 
-/// What the planner journals for a row — its operation: a create's request with the marker's
-/// placeholder, a change's fields — and what the row's fingerprint covers, and how a dry run shows
-/// a request.
+/// What the planner journals for a row — its operation: a create's request with each license's
+/// marker, a change's fields — and the row's fingerprint (``RowFingerprint``), and how a dry run
+/// shows a request.
 extension RunPlanner {
     /// `POST /v3/licenses {…}`, or for a change `PATCH /v3/licenses/{order_id=B-7} {"revoked":true}`
     /// (the linked ids are resolved when it is sent: a dry run shows the request without them).
@@ -28,7 +28,7 @@ extension RunPlanner {
     static func changeOperation(for row: OrderRow) -> LicenseOperation {
         switch row.action {
         case .create, .update:
-            let full = (try? JSONDecoder().decode([String: JSONAny].self, from: Data(CryptlexClient.encodedBody(row.request)))) ?? [:]
+            let full = LicenseFields.decode(row.request.canonicalJSON) ?? [:]
             return .update(LicenseUpdate(fields: full.filter { row.changedFields.contains($0.key) }, linksCustomer: row.customer != nil))
         case .renew: return .renew
         case .delete: return .delete
@@ -40,27 +40,9 @@ extension RunPlanner {
         }
     }
 
-    /// What a change row's fingerprint covers: the body journals up to v8 kept (written as they
-    /// wrote it, so a row journaled by an earlier release keeps its fingerprint).
-    static func changeFingerprint(for row: OrderRow) -> [UInt8] {
-        func json(_ object: [String: Any]) -> [UInt8] {
-            Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
-        }
-        switch row.action {
-        case .create, .renew, .delete: return []
-        case .suspend: return json(["suspended": true])
-        case .unsuspend: return json(["suspended": false])
-        case .revoke: return json(["revoked": true])
-        case .unrevoke: return json(["revoked": false])
-        case .setExpiry:
-            if case .date(let date)? = row.expiry { return json(["expiresAt": date]) }
-            return json(["expiresAt": NSNull()])
-        case .update:
-            let full = (try? JSONSerialization.jsonObject(with: Data(CryptlexClient.encodedBody(row.request)))) as? [String: Any] ?? [:]
-            var fields = full.filter { row.changedFields.contains($0.key) }
-            if row.customer != nil { fields["userId"] = LinkPlaceholder.user }
-            return json(fields)
-        }
+    /// A change row's fingerprint: its operation, target and customer (``RowFingerprint``).
+    static func changeFingerprint(for row: OrderRow) -> BodyFingerprint.Value {
+        RowFingerprint.change(changeOperation(for: row), target: row.target, customerKey: row.customer.map { CustomerRecord.key($0.email) })
     }
 
     /// A create row's request as the journal keeps it: the id column's value rides along as
@@ -73,21 +55,29 @@ extension RunPlanner {
         return request
     }
 
-    /// What a create row's fingerprint covers, encoded once (in the reader's parallel stage): the
-    /// request with the marker's placeholder and placeholders for the ids it links to.
-    static func template(for row: OrderRow, configuration: RunConfiguration) -> [UInt8] {
-        MarkedBody.fingerprinted(request(for: row, configuration: configuration), markerKey: configuration.markerKey,
-                                 user: row.customer != nil, organization: row.organization != nil, reseller: row.reseller != nil)
+    /// A create row's request as its fingerprint covers it, encoded once (in the reader's parallel
+    /// stage): without the marker; the linked ids are not in it (the owners' keys are).
+    static func canonicalRequest(for row: OrderRow, configuration: RunConfiguration) -> [UInt8] {
+        request(for: row, configuration: configuration).canonicalJSON
     }
 
-    /// A create row's operation with the marker's placeholder (each license gets its own marker
-    /// spliced in: ``StoredOperation/filled(_:)``).
-    static func createTemplate(for row: OrderRow, configuration: RunConfiguration) -> StoredOperation {
-        StoredOperation(.create(MarkedBody.marked(request(for: row, configuration: configuration), markerKey: configuration.markerKey)))
+    /// A create row's fingerprint, from its ``canonicalRequest(for:configuration:)`` and its owners.
+    static func createFingerprint(for row: OrderRow, canonicalRequest: [UInt8]) -> BodyFingerprint.Value {
+        RowFingerprint.create(canonicalRequest: canonicalRequest, customerKey: row.customer.map { CustomerRecord.key($0.email) },
+                              organizationKey: row.organization.map { DirectoryName.key($0.name) },
+                              resellerKey: row.reseller.map { DirectoryName.key($0.name) })
     }
 
-    /// A create row's operation with `marker`.
+    /// `request` with licprov's marker as its last metadata entry (unchanged without a marker key).
+    static func marked(_ request: LicenseRequest, markerKey: String?, marker: String) -> LicenseRequest {
+        guard let markerKey else { return request }
+        var marked = request
+        marked.metadata = (request.metadata ?? []) + [LicenseMetadata(key: markerKey, value: marker)]
+        return marked
+    }
+
+    /// A create row's operation with `marker`: what the journal keeps for one of its licenses.
     static func createOperation(for row: OrderRow, configuration: RunConfiguration, marker: String) -> LicenseOperation {
-        .create(MarkedBody.marked(request(for: row, configuration: configuration), markerKey: configuration.markerKey, marker: marker))
+        .create(marked(request(for: row, configuration: configuration), markerKey: configuration.markerKey, marker: marker))
     }
 }

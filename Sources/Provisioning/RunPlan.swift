@@ -116,7 +116,7 @@ struct RunPlanner: Sendable {
         ingest.markerKey = configuration.markerKey
         ingest.keepIDAsMetadata = configuration.keepIDAsMetadata
         let configuration = self.configuration
-        ingest.prepare = { row in row.action == .create ? RunPlanner.template(for: row, configuration: configuration) : [] }
+        ingest.prepare = { row in row.action == .create ? RunPlanner.canonicalRequest(for: row, configuration: configuration) : [] }
         return (state, try configuration.rowSource(ingest))
     }
 
@@ -176,22 +176,15 @@ struct RunPlanner: Sendable {
         let (organizationRef, resellerRef) = try directory.register(row, in: registration)
         let customerRef = try Self.registerCustomer(of: row, customers: &customers, registration: registration,
                                                     organizationRef: organizationRef, resellerRef: resellerRef)
-        let customerKey = row.customer.map { CustomerRecord.key($0.email) }
-        let template = row.prepared ?? Self.template(for: row, configuration: configuration)
-        var fingerprinted = template + [0] + Array((customerKey ?? "").utf8)
-        // The organization and reseller by name (not for rows without them: their fingerprints stay as they were).
-        if let organization = row.organization { fingerprinted += [0, 1] + Array(DirectoryName.key(organization.name).utf8) }
-        if let reseller = row.reseller { fingerprinted += [0, 2] + Array(DirectoryName.key(reseller.name).utf8) }
-        let hash = BodyFingerprint.value(fingerprinted)
+        let hash = Self.createFingerprint(for: row, canonicalRequest: row.prepared ?? Self.canonicalRequest(for: row, configuration: configuration))
         let line = row.position.line
-        // Encoded only for a row that writes it (a nightly rerun's settled rows compare fingerprints only).
-        lazy var operation = Self.createTemplate(for: row, configuration: configuration)
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).
             guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: unit)) else {
                 let marker = markers.next(prefix: markerPrefix)
+                let operation = StoredOperation(Self.createOperation(for: row, configuration: configuration, marker: marker))
                 let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
-                                                        operation: operation.filled { MarkedBody.fill($0, marker: marker) }, bodyHash: hash.hex, marker: marker,
+                                                        operation: operation, bodyHash: hash.hex, marker: marker,
                                                         customerRef: customerRef, organizationRef: organizationRef, resellerRef: resellerRef))
                 plan.entryIDs.insert(id)
                 plan.sends.append(WorkItem(entryID: id, needsLookup: false))
@@ -217,7 +210,11 @@ struct RunPlanner: Sendable {
             }
             if entry.state.isSettled {
                 plan.edited += 1
-                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, operation: operation, bodyHash: hash.hex)) }
+                if entry.editedHash != hash {
+                    // What the row asks for now (no marker: it is never sent).
+                    let edited = StoredOperation(.create(Self.request(for: row, configuration: configuration)))
+                    try registration.apply(.noteEdit(id: entry.id, operation: edited, bodyHash: hash.hex))
+                }
                 continue
             }
             let marker = try registration.marker(of: entry.id) ?? ""
@@ -230,7 +227,8 @@ struct RunPlanner: Sendable {
                 // Never sent. A change row that became a create has a change's marker (no journal
                 // prefix, which audit lists by): it gets a create's.
                 let fresh = marker.hasPrefix(markerPrefix) ? nil : markers.next(prefix: markerPrefix)
-                try registration.apply(.replaceOperation(id: entry.id, operation: operation.filled { MarkedBody.fill($0, marker: fresh ?? marker) }, bodyHash: hash.hex,
+                let operation = StoredOperation(Self.createOperation(for: row, configuration: configuration, marker: fresh ?? marker))
+                try registration.apply(.replaceOperation(id: entry.id, operation: operation, bodyHash: hash.hex,
                                                     state: .pending, error: nil, customerRef: customerRef, marker: fresh,
                                                     organizationRef: organizationRef, resellerRef: resellerRef))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
@@ -262,9 +260,7 @@ struct RunPlanner: Sendable {
         let target = row.target
         // An update that links the license to a customer: its user id goes into the body at send time.
         let customerRef = try Self.registerCustomer(of: row, customers: &customers, registration: registration)
-        var fingerprinted = Array(row.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + Self.changeFingerprint(for: row)
-        if let customer = row.customer { fingerprinted += [0] + Array(CustomerRecord.key(customer.email).utf8) }
-        let hash = BodyFingerprint.value(fingerprinted)
+        let hash = Self.changeFingerprint(for: row)
         let line = row.position.line
         guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: 1)) else {
             let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, operation: operation, bodyHash: hash.hex,
@@ -279,7 +275,11 @@ struct RunPlanner: Sendable {
         if entry.hash != hash {
             if entry.state.isSettled || entry.state == .inFlight || entry.maybeSent {
                 plan.edited += entry.state.isSettled ? 1 : 0
-                if entry.editedHash != hash { try registration.apply(.noteEdit(id: entry.id, operation: operation, bodyHash: hash.hex)) }
+                if entry.editedHash != hash {
+                    // What the row asks for now (no marker: it is never sent).
+                    let edited = StoredOperation(.create(Self.request(for: row, configuration: configuration)))
+                    try registration.apply(.noteEdit(id: entry.id, operation: edited, bodyHash: hash.hex))
+                }
                 if !entry.state.isSettled {
                     // Sent, and perhaps applied: settle what was sent first; the edit waits for a later run.
                     plan.changeEntries.append(entry.id)

@@ -26,7 +26,7 @@ extension SyncPlanner {
                                            message: "is empty; plan finds a row's licenses by it"))
             }
             guard row.isValid, row.action == .create, row.idIsFromColumn else { return }
-            let body = row.request.jsonBody
+            let body = row.request.canonicalJSON
             // Every row's: a field only some rows set (revoked, on refunds) is compared on those.
             for name in (LicenseFields.decode(body) ?? [:]).keys where !notCompared.contains(name) || name == "metadata" { columns.insert(name) }
             wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,

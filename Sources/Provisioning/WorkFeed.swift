@@ -121,18 +121,17 @@ actor WorkFeed {
     }
 
     private nonisolated func load(_ slice: ArraySlice<WorkItem>) async throws(JournalError) -> [LoadedItem] {
-        let entries = try journal.entries(ids: slice.map(\.entryID), operations: .sending)
+        let entries = try journal.entries(ids: slice.map(\.entryID))
         let loaded = slice.compactMap { item -> LoadedItem? in
             guard let entry = entries[item.entryID] else { return nil }
-            // Read for sending: a create's request as the journal's JSON, a change decoded (an
-            // operation that does not decode throws in the read, so one of them is there).
+            // Read for sending, typed (an operation that does not decode throws in the read).
             var change: LoadedItem.Change?
             if let operation = entry.operation, operation.action.isChange {
                 change = LoadedItem.Change(operation: operation, target: entry.target, beforeState: entry.beforeState,
                                            licenseID: entry.licenseID, maybeSent: entry.maybeSent || entry.state == .inFlight)
             }
             return LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker,
-                              request: entry.encodedRequest ?? entry.operation?.request.map(EncodedRequest.init),
+                              request: entry.operation?.request,
                               needsLookup: item.needsLookup, replacement: item.replacement,
                               // A change is marked in flight by its worker, once its before-state is recorded.
                               markedInFlight: !item.needsLookup && change == nil,

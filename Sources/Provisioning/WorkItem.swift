@@ -39,8 +39,8 @@ struct LoadedItem: Sendable {
     var entryID: Int64
     var rowID: String
     var marker: String
-    /// A create's request, as the journal holds it (nil for a change).
-    var request: EncodedRequest?
+    /// A create's request, typed, with its marker (nil for a change); the linked ids go in when it is encoded for the send.
+    var request: LicenseRequest?
     var needsLookup: Bool
     /// The row's new operation, for an entry edited while in flight: sent if the lookup finds nothing.
     var replacement: Replacement?
@@ -70,11 +70,9 @@ struct LoadedItem: Sendable {
     /// What is left of `delay` since the entry last changed (all of it when that is unknown).
     func remaining(of delay: Duration) -> Duration { delay.remaining(since: changedAt) }
 
-    /// The create's own `key` and `productId` (decoded: read only after a 409, or to look a create
-    /// up by its key; a request that does not decode has neither, and is looked up by marker only).
+    /// The create's own `key` and `productId` (read after a 409, or to look a create up by its key).
     var facts: (key: String?, productId: String) {
-        let decoded = try? request?.decoded()
-        return (decoded?.key, decoded?.productId ?? "")
+        (request?.key, request?.productId ?? "")
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// `LicenseRequest.jsonBody` writes what `JSONEncoder` (sorted keys, slashes unescaped) writes, byte
+/// `LicenseRequest.canonicalJSON` writes what `JSONEncoder` (sorted keys, slashes unescaped) writes, byte
 /// for byte: the journal fingerprints bodies, and a body an earlier release wrote with
 /// `JSONEncoder` must match the same row's body now, or every row of a rerun would look edited.
 @Suite("License request bodies")
@@ -110,7 +110,7 @@ struct LicenseRequestJSONTests {
         for index in 0..<5_000 {
             let request = Self.request(&random)
             let expected = Array(try Self.encoder.encode(request))
-            let written = request.jsonBody
+            let written = request.canonicalJSON
             try #require(written == expected, "request \(index): \(String(decoding: written, as: UTF8.self)) ≠ \(String(decoding: expected, as: UTF8.self))")
         }
     }
@@ -125,8 +125,8 @@ struct LicenseRequestJSONTests {
         request.meterAttributes = [attribute, attribute]
         request.allowedActivations = .min
         request.validity = .max
-        #expect(request.jsonBody == Array(try Self.encoder.encode(request)))
-        #expect(String(decoding: request.jsonBody, as: UTF8.self).hasPrefix(
+        #expect(request.canonicalJSON == Array(try Self.encoder.encode(request)))
+        #expect(String(decoding: request.canonicalJSON, as: UTF8.self).hasPrefix(
             #"{"allowedActivations":-2147483648,"metadata":[{"key":"k","value":"v","viewPermissions":["user","reseller"],"visible":false}],"#
                 + #""meterAttributes":[{"allowedUses":-9223372036854775808,"floating":true,"name":"n"},"#))
     }

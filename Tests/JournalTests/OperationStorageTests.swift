@@ -63,43 +63,40 @@ struct OperationStorageTests {
         #expect(LicenseOperation.renew.wireBody().isEmpty && LicenseOperation.delete.wireBody().isEmpty)
     }
 
-    /// A run sends a create's request as the journal holds it, with the linked ids added: the same
-    /// request as the typed one encoded with them, whatever the ids; a request that names one of
-    /// them itself goes through the typed request.
-    @Test func aJournaledRequestIsSentWithItsLinkedIDsAsTheTypedOneWouldBe() throws {
+    /// A create goes out as its typed request encoded at the send, with the ids it links to:
+    /// whatever the ids hold (quotes, backslashes), each member once, the request's own marker kept.
+    @Test func aCreateIsSentAsItsTypedRequestWithTheLinkedIDs() throws {
         var withOwnUser = Self.request
         withOwnUser.userId = "U-own"
         for request in [Self.request, LicenseRequest(productId: "p"), withOwnUser] {
-            let encoded = try #require(EncodedRequest(journalBytes: LicenseOperation.create(request).journalBytes))
-            #expect(try encoded.decoded() == request)
-            #expect(try encoded.wireBody() == request.jsonBody)
+            let stored = try LicenseOperation(journalBytes: LicenseOperation.create(request).journalBytes)
+            #expect(stored == .create(request))
             for (user, organization, reseller) in [("U-1", nil, nil), (nil, "G-1", "R-1"), ("3f2a-B9", "G-1", "R-1"), ("a\"b", nil, "R \\ 1")] as [(String?, String?, String?)] {
-                let sent = try JSONDecoder().decode(LicenseRequest.self, from: Data(try encoded.wireBody(userID: user, organizationID: organization, resellerID: reseller)))
-                let typed = try JSONDecoder().decode(LicenseRequest.self, from: Data(LicenseOperation.create(request).wireBody(
-                    userID: user, organizationID: organization, resellerID: reseller)))
-                #expect(sent == typed, "\(request) \(String(describing: user))")
+                let body = stored.wireBody(userID: user, organizationID: organization, resellerID: reseller)
+                let sent = try JSONDecoder().decode(LicenseRequest.self, from: Data(body))
+                var expected = request
+                if let user { expected.userId = user }
+                if let organization { expected.organizationId = organization }
+                if let reseller { expected.resellerId = reseller }
+                #expect(sent == expected, "\(request) \(String(describing: user))")
                 // Decoding keeps one of two members with the same name: count them in the bytes.
-                let members = try encoded.wireBody(userID: user, organizationID: organization, resellerID: reseller)
-                #expect(members.ranges(of: Array(#""userId":"#.utf8)).count == (request.userId != nil || user != nil ? 1 : 0),
+                #expect(body.ranges(of: Array(#""userId":"#.utf8)).count == (request.userId != nil || user != nil ? 1 : 0),
                         "one userId, never the request's and the link's")
             }
         }
-        #expect(EncodedRequest(journalBytes: LicenseOperation.renew.journalBytes) == nil)
-        #expect(EncodedRequest(journalBytes: Array(#"{"create":{"productId":"p"}} "#.utf8)) == nil, "not as licprov writes it: decoded instead")
     }
 
-    /// The one byte search the placeholders, markers and member names go through.
-    @Test func byteSearchFindsTheFirstAndTheLastOccurrence() {
+    /// The byte search the legacy migrations find placeholders with.
+    @Test func theLegacyByteSearchFindsTheFirstOccurrence() {
         let text = Array("ab-xy-ab-xy".utf8)
-        #expect(text.firstOffset(of: Array("ab".utf8)) == 0 && text.lastOffset(of: Array("ab".utf8)) == 6)
-        #expect(text.firstOffset(of: Array("xy".utf8)) == 3 && text.lastOffset(of: Array("xy".utf8)) == 9)
-        #expect(text.firstOffset(of: Array("yx".utf8)) == nil && text.lastOffset(of: Array("ab-xy-ab-xy!".utf8)) == nil)
-        #expect(text.firstOffset(of: []) == nil && [UInt8]().lastOffset(of: Array("a".utf8)) == nil)
+        #expect(text.firstOffset(of: Array("ab".utf8)) == 0 && text.firstOffset(of: Array("xy".utf8)) == 3)
+        #expect(text.firstOffset(of: Array("yx".utf8)) == nil && text.firstOffset(of: Array("ab-xy-ab-xy!".utf8)) == nil)
+        #expect(text.firstOffset(of: []) == nil && [UInt8]().firstOffset(of: Array("a".utf8)) == nil)
     }
 
     /// A journal at v8, as the previous release wrote it (bodies with placeholders for the linked
-    /// ids, an edited row's body, changes by action), opens as v9: every entry typed, nothing
-    /// else about it changed, the old columns gone.
+    /// ids, an edited row's body, changes by action), opens as the current journal: every entry
+    /// typed (v9) and fingerprinted from its operation (v11), the old columns gone.
     @Test func aV8JournalsBodiesBecomeOperations() throws {
         let path = try SQLiteJournalTests.temporaryPath()
         let queue = try DatabaseQueue(path: path)
@@ -115,14 +112,14 @@ struct OperationStorageTests {
         edited.allowedActivations = 9
         edited.userId = LinkPlaceholder.user
         let rows: [(String, String, String, String?)] = [
-            ("O-1", "create", String(decoding: linked.jsonBody, as: UTF8.self), String(decoding: edited.jsonBody, as: UTF8.self)),
-            ("O-2", "create", String(decoding: direct.jsonBody, as: UTF8.self), nil),
+            ("O-1", "create", String(decoding: linked.canonicalJSON, as: UTF8.self), String(decoding: edited.canonicalJSON, as: UTF8.self)),
+            ("O-2", "create", String(decoding: direct.canonicalJSON, as: UTF8.self), nil),
             ("C-1", "update", #"{"allowedActivations":5,"userId":"\#(LinkPlaceholder.user)"}"#, nil),
             ("C-2", "set-expiry", #"{"expiresAt":null}"#, nil),
             ("C-3", "set-expiry", #"{"expiresAt":"2027-01-01T00:00:00Z"}"#, #"{"expiresAt":"2028-01-01T00:00:00Z"}"#),
             ("C-4", "unrevoke", #"{"revoked":false}"#, nil),
             ("C-5", "renew", "", nil),
-            ("C-6", "create", String(decoding: Self.request.jsonBody, as: UTF8.self), #"{"suspended":true}"#),
+            ("C-6", "create", String(decoding: Self.request.canonicalJSON, as: UTF8.self), #"{"suspended":true}"#),
         ]
         try queue.write { db in
             for (index, row) in rows.enumerated() {
@@ -156,11 +153,16 @@ struct OperationStorageTests {
         #expect(entries["C-5"]?.operation == .renew)
         #expect(entries["C-6"]?.editedOperation == .update(LicenseUpdate(fields: ["suspended": .bool(true)])),
                 "a create's row turned into a change: v8 did not keep which, it shows as the fields it sets")
-        #expect(entries.values.allSatisfy { $0.bodyHash == "hash-\($0.rowID)" && $0.marker == "m-\($0.rowID)" && $0.state == .created },
-                "fingerprints, markers and states as they were")
+        #expect(entries.values.allSatisfy { $0.marker == "m-\($0.rowID)" && $0.state == .created }, "markers and states as they were")
+        // v11 fingerprints each entry as the planner fingerprints its row: from the typed operation.
+        for entry in entries.values {
+            let operation = try #require(entry.operation)
+            #expect(entry.bodyHash == RowFingerprint.of(operation, marker: entry.marker, target: entry.target, customerKey: nil,
+                                                        organizationKey: nil, resellerKey: nil).hex, "\(entry.rowID)")
+        }
         var digests: [String: String?] = [:]
         try journal.forEachDigest { digests[$0.rowID] = $0.editedHash }
-        #expect(digests["O-1"] == "edited-O-1")
+        #expect(digests["O-1"] == RowFingerprint.create(canonicalRequest: editedUnlinked.canonicalJSON, customerKey: nil).hex)
         // The table rebuilt without the old columns: its indexes, unique keys and the attempts' references as before.
         try DatabaseQueue(path: path).read { db in
             let columns = try db.columns(in: "license").map(\.name)

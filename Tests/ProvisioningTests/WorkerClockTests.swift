@@ -84,7 +84,7 @@ struct WorkerClockTests {
             self.worker = worker
             changes = ChangeWorker(client: client, requests: requests, committer: committer, maxFailures: 0, logger: logger)
             item = LoadedItem(entryID: entryID, rowID: "row-1", marker: WorkerClockTests.marker,
-                              request: change == nil ? EncodedRequest(request) : nil, needsLookup: false,
+                              request: change == nil ? request : nil, needsLookup: false,
                               change: change.map { LoadedItem.Change(operation: $0, target: .id("L1"), beforeState: nil, licenseID: nil, maybeSent: false) })
         }
 

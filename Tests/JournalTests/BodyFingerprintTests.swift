@@ -1,5 +1,5 @@
 import Testing
-@testable import Provisioning
+@testable import Journal
 
 /// The fingerprint is part of the journal's format: a row's fingerprint must come out as the one
 /// an earlier release stored, or every row of a rerun would look edited.
