@@ -14,7 +14,7 @@
 # The sources are compiled with swiftc into one instrumented module per target (no SwiftPM, so none
 # of the network packages are rebuilt with instrumentation). Which files go in is a rule, not a
 # list: every file of the modules a target needs that imports no networking or logging package;
-# empty modules stand in for the module names they import (CryptlexModels,
+# empty modules stand in for the module names they import (CryptlexModels, FileFormats,
 # ZIPFoundation), since everything is one module here. A file the rule takes that needs more fails
 # the build, so the harness cannot rot silently: CI builds and runs every target for 20 s.
 # The seed corpus is Fuzz/corpus/TARGET (committed); what libFuzzer finds goes to
@@ -47,8 +47,8 @@ case "$target" in
   csv|json|ndjson|xlsx)
     [ -d .build/checkouts/ZIPFoundation ] || swift package resolve >&2
     zip=.build/checkouts/ZIPFoundation/Sources
-    empty_modules CryptlexModels ZIPFoundation
-    mapfile -t sources < <(pure Sources/Ingestion/*.swift Sources/CryptlexModels/*.swift "$zip"/ZIPFoundation/*.swift)
+    empty_modules CryptlexModels FileFormats ZIPFoundation
+    mapfile -t sources < <(pure Sources/FileFormats/*.swift Sources/Ingestion/*.swift Sources/CryptlexModels/*.swift "$zip"/ZIPFoundation/*.swift)
     sources+=(Fuzz/Targets/FuzzFile.swift Fuzz/Targets/IngestFuzz.swift Fuzz/Targets/WorkbookFuzz.swift Fuzz/Targets/entry-ingest.swift)
     flags+=(-I "$zip/CZLib" -Xcc -D_GNU_SOURCE=1)  # as ZIPFoundation's own package builds it (fopencookie)
     binary=ingest  # one binary for the four formats: LICPROV_FUZZ_FORMAT picks

@@ -1,3 +1,4 @@
+import FileFormats
 /// One input value before it is typed: CSV gives text, JSON gives a JSON value.
 package enum Cell: Sendable, Equatable {
     case text(String)

@@ -1,3 +1,4 @@
+import FileFormats
 import CryptlexModels
 
 /// Turns a cell into a typed field value, or into a message a person can act on.

@@ -1,3 +1,4 @@
+import FileFormats
 /// A local date format (`--date-format`, `[dates] format`): `dd/MM/yyyy`, `MM/dd/yyyy`,
 /// `dd.MM.yyyy`, `yyyy-MM-dd HH:mm` and the like, so that a reseller's `03/11/2026` is read as they
 /// meant it — never guessed. `yyyy` takes four digits; `MM`, `dd`, `HH`, `mm`, `ss` one or two;

@@ -1,3 +1,4 @@
+import FileFormats
 import Foundation
 
 /// The column mapping (`--map SOURCE=TARGET`, `[columns]`): what each source column means to licprov.

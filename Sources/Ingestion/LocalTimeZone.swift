@@ -1,3 +1,4 @@
+import FileFormats
 import Foundation
 
 /// The zone a date-time written without one is read in — only when the user names it

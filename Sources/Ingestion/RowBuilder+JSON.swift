@@ -1,3 +1,4 @@
+import FileFormats
 /// JSON and NDJSON rows: an object parsed and mapped member by member as it is read.
 extension RowBuilder {
     /// What to make of JSON that does not parse: a row that reports it (NDJSON, where the next

@@ -1,3 +1,4 @@
+import FileFormats
 import CryptlexModels
 
 /// Maps one row's cells onto a ``LicenseRequest``, a customer and a quantity, then validates it.

@@ -1,3 +1,4 @@
+import FileFormats
 /// A column's values and the fields each one decides (`[values.Plan]` in a profile):
 ///
 /// ```toml

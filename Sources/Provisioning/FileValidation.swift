@@ -1,3 +1,4 @@
+import FileFormats
 import Ingestion
 
 /// The `validate` use case: read a whole order file, map and check every row, send nothing.

@@ -7,8 +7,8 @@ import Synchronization
 /// switches every lookup that would use it to one value a request (`eq`) for the rest of the run,
 /// said once in the log: a run never fails because a server lacks an operator, it only sends more
 /// requests. Shared by a run's lookups (customers, reconciliation, change targets) and by audit.
-final class ListOperators: Sendable {
-    enum Operator: String, Sendable {
+package final class ListOperators: Sendable {
+    package enum Operator: String, Sendable {
         case `in`
         case startsWith = "sw"
     }
@@ -16,16 +16,16 @@ final class ListOperators: Sendable {
     private let refused = Mutex<Set<Operator>>([])
     private let logger: Logger
 
-    init(logger: Logger) {
+    package init(logger: Logger) {
         self.logger = logger
     }
 
-    func refuses(_ op: Operator) -> Bool {
+    package func refuses(_ op: Operator) -> Bool {
         refused.withLock { $0.contains(op) }
     }
 
     /// Notes that the API answered 400 to a query with `op` on `filter`; logs it the first time.
-    func refuse(_ op: Operator, filter: String, reason: String) {
+    package func refuse(_ op: Operator, filter: String, reason: String) {
         let first = refused.withLock { $0.insert(op).inserted }
         guard first else { return }
         logger.warning("the API refused the list filter \(filter)[\(op.rawValue)] (\(reason)); looking up one value a request instead for the rest of the run")

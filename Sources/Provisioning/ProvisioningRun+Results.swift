@@ -66,8 +66,8 @@ extension ProvisioningRun {
 }
 
 /// A short, groupable reason for a license that was not created.
-enum FailureReason {
-    static func of(status: Int?, message: String?) -> String {
+package enum FailureReason {
+    package static func of(status: Int?, message: String?) -> String {
         // Blank what differs from row to row (quoted ids and keys, license ids) so that alike failures group.
         var text = (message ?? "no message")
             .replacingOccurrences(of: #"'[^']*'|"[^"]*""#, with: "…", options: .regularExpression)

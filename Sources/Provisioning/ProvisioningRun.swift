@@ -1,3 +1,4 @@
+import FileFormats
 import CryptlexAPI
 import CryptlexModels
 import Foundation

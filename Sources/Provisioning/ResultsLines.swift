@@ -16,8 +16,8 @@ import Journal
 /// The `action` column says what the row asked for; `expires_at`, the expiry a renew or set-expiry
 /// left; `organization_id` and `reseller_id`, the ids the row's organization and reseller resolved
 /// to (`directory`: ``SQLiteJournal/directoryIDs()``).
-enum ResultsLines {
-    static func line(for entry: JournalEntry, markerKey: String?, directory: [Int64: String] = [:]) -> ResultsFile.Line {
+package enum ResultsLines {
+    package static func line(for entry: JournalEntry, markerKey: String?, directory: [Int64: String] = [:]) -> ResultsFile.Line {
         var line = ResultsFile.Line(sourceLine: entry.sourceLine, rowID: entry.rowID, unit: entry.unit, status: entry.state.rawValue,
                                     licenseID: entry.licenseID, licenseKey: entry.licenseKey, httpStatus: entry.httpStatus, message: entry.error,
                                     action: entry.action, expiresAt: entry.afterExpiry)
@@ -58,7 +58,7 @@ enum ResultsLines {
     }
 
     /// What a change that was applied did, for the status column.
-    static func done(by action: LicenseAction) -> String {
+    package static func done(by action: LicenseAction) -> String {
         switch action {
         case .create: "created"
         case .update: "updated"
@@ -74,8 +74,8 @@ enum ResultsLines {
 }
 
 /// What differs between the operation a license was created with and the row's current one.
-enum BodyDiff {
-    static func describe(sent: LicenseOperation?, file: LicenseOperation, markerKey: String?) -> String {
+package enum BodyDiff {
+    package static func describe(sent: LicenseOperation?, file: LicenseOperation, markerKey: String?) -> String {
         guard let sent else { return "(the operations cannot be compared)" }
         let old = withoutMarker(sent.fields, markerKey: markerKey), new = withoutMarker(file.fields, markerKey: markerKey)
         var parts: [String] = []

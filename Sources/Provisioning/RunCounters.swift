@@ -49,12 +49,14 @@ package struct RunCounts: Sendable, Equatable {
 }
 
 /// The counters of one run, shared by its workers.
-final class RunCounters: Sendable {
+package final class RunCounters: Sendable {
     private let counts = Mutex(RunCounts())
 
-    func update(_ change: (inout RunCounts) -> Void) {
+    package init() {}
+
+    package func update(_ change: (inout RunCounts) -> Void) {
         counts.withLock { change(&$0) }
     }
 
-    var snapshot: RunCounts { counts.withLock { $0 } }
+    package var snapshot: RunCounts { counts.withLock { $0 } }
 }

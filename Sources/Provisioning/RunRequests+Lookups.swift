@@ -7,19 +7,27 @@ import CryptlexModels
 /// (a comma) and, once the API refused `in` this run, every value after it, alone.
 extension RunRequests {
     /// How to list what values name, together (``listByValues(_:filter:count:_:)``).
-    struct ByValues<Element: Sendable> {
+    package struct ByValues<Element: Sendable> {
         /// One page of the elements a batch of values names (an `in` filter).
-        var batch: (_ values: [String], _ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>
+        package var batch: (_ values: [String], _ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>
         /// How one value is read alone; nil leaves it to the caller (`found` with nil).
-        var single: ((String) async -> Result<[Element], ReadFailure>)?
+        package var single: ((String) async -> Result<[Element], ReadFailure>)?
         /// For a batch: whether what was found is all it can find (no next page needed).
-        var complete: (_ values: [String], _ found: [Element]) -> Bool = { _, _ in false }
+        package var complete: (_ values: [String], _ found: [Element]) -> Bool = { _, _ in false }
+
+        package init(batch: @escaping (_ values: [String], _ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>,
+                     single: ((String) async -> Result<[Element], ReadFailure>)?,
+                     complete: @escaping (_ values: [String], _ found: [Element]) -> Bool = { _, _ in false }) {
+            self.batch = batch
+            self.single = single
+            self.complete = complete
+        }
     }
 
     /// Looks `values` up: each group of values with what its requests found (nil: a request
     /// failed, or the value was left to the caller — those values are not settled). `filter` names
     /// the field for the log; `count` counts each request.
-    func listByValues<Element: Sendable>(_ values: [String], filter: String, count: @escaping (inout RunCounts) -> Void,
+    package func listByValues<Element: Sendable>(_ values: [String], filter: String, count: @escaping (inout RunCounts) -> Void,
                                          _ lookup: ByValues<Element>) async -> [(values: [String], found: [Element]?)] {
         var results: [(values: [String], found: [Element]?)] = []
         var (chunks, alone) = ValueBatches.split(values)
@@ -47,7 +55,7 @@ extension RunRequests {
     }
 
     /// How a license is read alone: a list with `eq`, or a read by id (a 404: none).
-    func licenses(alone query: LicenseQuery?, id: String?, client: CryptlexClient) async -> Result<[LicenseSnapshot], ReadFailure> {
+    package func licenses(alone query: LicenseQuery?, id: String?, client: CryptlexClient) async -> Result<[LicenseSnapshot], ReadFailure> {
         if let id {
             switch await send(count: { counts, _ in counts.lookups += 1 }, { () async throws(APIError) in try await client.licenseSnapshot(id: id) }) {
             case .answered(let answer): return .success([answer.value])
@@ -64,7 +72,7 @@ extension RunRequests {
 
     /// Licenses by values: `batched` is the query for a batch (an `in` filter), `query` or `id`
     /// how one value is read alone.
-    func licenseLookup(client: CryptlexClient, batched: @escaping ([String]) -> LicenseQuery, query: ((String) -> LicenseQuery)? = nil,
+    package func licenseLookup(client: CryptlexClient, batched: @escaping ([String]) -> LicenseQuery, query: ((String) -> LicenseQuery)? = nil,
                        byID: Bool = false) -> ByValues<LicenseSnapshot> {
         ByValues(batch: { (values: [String], page: Int) async throws(APIError) in
             try await client.findLicenseSnapshots(batched(values), page: page, limit: 100)
@@ -72,7 +80,7 @@ extension RunRequests {
     }
 
     /// The licenses with these ids, 100 a request; nil when a read failed.
-    func licenses(ids: [String], client: CryptlexClient) async -> [LicenseSnapshot]? {
+    package func licenses(ids: [String], client: CryptlexClient) async -> [LicenseSnapshot]? {
         await collect(ids, filter: "id", licenseLookup(client: client, batched: { ids in
             var query = LicenseQuery()
             query.ids = ids
@@ -83,7 +91,7 @@ extension RunRequests {
     /// The licenses whose metadata entry `key` holds one of `values`, 100 values a request; nil
     /// when a read failed. (A list filters on key and value separately: the caller checks that the
     /// value it wants is under `key`.)
-    func licenses(metadataKey key: String, values: [String], client: CryptlexClient) async -> [LicenseSnapshot]? {
+    package func licenses(metadataKey key: String, values: [String], client: CryptlexClient) async -> [LicenseSnapshot]? {
         await collect(values, filter: "metadata.value", licenseLookup(client: client, batched: { LicenseQuery(metadataKey: key, metadataValues: $0) },
                                                                       query: { LicenseQuery(metadataKey: key, metadataValue: $0) }))
     }

@@ -9,19 +9,19 @@ import Scheduling
 /// retries and backoff, 429 pauses and their budget, a stop on a refused token), plus what the
 /// API's answers carry back — the 429 count, and `X-Rate-Limit-Remaining`/`Reset`/`Limit` for the
 /// limiter, which fills the server's windows with them (see ``RateLimiter``).
-struct RunRequests: Sendable {
-    let executor: RetryExecutor<RunClock>
-    let counters: RunCounters
+package struct RunRequests: Sendable {
+    package let executor: RetryExecutor<RunClock>
+    package let counters: RunCounters
     /// The list filters the API refused this run (shared by every lookup).
-    let operators: ListOperators
-    var stop: StopSignal { executor.stop }
-    var policy: RetryPolicy { executor.policy }
+    package let operators: ListOperators
+    package var stop: StopSignal { executor.stop }
+    package var policy: RetryPolicy { executor.policy }
     /// The clock every wait of the run is on (the executor's: backoff, pauses, lookup delays).
-    var clock: RunClock { executor.clock }
+    package var clock: RunClock { executor.clock }
 
     /// The requests of one run (or audit), tuned by `configuration`: its rate limit, retries and 429 budget.
     /// `clock`: what every wait is on (a test's manual clock; the process's monotonic clock otherwise).
-    static func make(_ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters,
+    package static func make(_ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters,
                      logger: Logger = Logger(label: "licprov"), clock: RunClock = .continuous) -> RunRequests {
         RunRequests(executor: RetryExecutor(
             policy: configuration.retry,
@@ -33,11 +33,11 @@ struct RunRequests: Sendable {
             stop: stop, clock: clock), counters: counters, operators: ListOperators(logger: logger))
     }
 
-    typealias Ending<Value: Sendable> = RetryExecutor<RunClock>.Ending<CryptlexClient.Answer<Value>, APIError>
+    package typealias Ending<Value: Sendable> = RetryExecutor<RunClock>.Ending<CryptlexClient.Answer<Value>, APIError>
 
     /// Sends one API call until an outcome the caller must act on (see ``RetryExecutor``).
     /// `count` is called before each send with whether it is a retry.
-    func send<Value: Sendable, HookError: Error>(
+    package func send<Value: Sendable, HookError: Error>(
         failedBefore: Int = 0,
         classify: (APIError) -> OutcomeClass = { $0.outcome },
         count: (inout RunCounts, _ isRetry: Bool) -> Void,
@@ -63,7 +63,7 @@ struct RunRequests: Sendable {
     }
 
     /// ``send(failedBefore:count:beforeSend:onRetry:_:)`` with nothing to record before or between sends.
-    func send<Value: Sendable>(failedBefore: Int = 0, classify: (APIError) -> OutcomeClass = { $0.outcome },
+    package func send<Value: Sendable>(failedBefore: Int = 0, classify: (APIError) -> OutcomeClass = { $0.outcome },
                                count: (inout RunCounts, _ isRetry: Bool) -> Void,
                                _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Ending<Value> {
         let noHook: (Bool) async throws(Never) -> Void = { _ in }
@@ -76,7 +76,7 @@ struct RunRequests: Sendable {
     /// marking is still unused afterwards), a retry recorded pending, an ambiguous ending recorded in
     /// flight — from there, a crash is settled on the next run before anything is sent again.
     /// Returns the ending and when its last attempt went.
-    func sendJournaled<Value: Sendable>(
+    package func sendJournaled<Value: Sendable>(
         _ entryID: Int64, committer: JournalCommitter, failedBefore: Int, markedAhead: inout Bool,
         _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>
     ) async throws(JournalError) -> (ending: Ending<Value>, sentAt: String) {
@@ -103,7 +103,7 @@ struct RunRequests: Sendable {
     }
 
     /// `--max-failures`: once this many rows failed, were rejected or conflict, the run stops (0: never).
-    func noteFailure(maxFailures: Int) {
+    package func noteFailure(maxFailures: Int) {
         guard maxFailures > 0 else { return }
         let count = counters.snapshot
         let failed = count.failed + count.rejected + count.conflicts
@@ -111,13 +111,13 @@ struct RunRequests: Sendable {
     }
 
     /// Why a read gave no answer (`status`: the HTTP status, when one came back).
-    struct ReadFailure: Error, Sendable {
-        var reason: String
-        var status: Int? = nil
+    package struct ReadFailure: Error, Sendable {
+        package var reason: String
+        package var status: Int? = nil
     }
 
     /// A read (a GET: any failure but a 4xx or a refused token is retried).
-    func read<Value: Sendable>(count: @escaping (inout RunCounts) -> Void,
+    package func read<Value: Sendable>(count: @escaping (inout RunCounts) -> Void,
                                _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Result<Value, ReadFailure> {
         switch await send(count: { counts, _ in count(&counts) }, call) {
         case .answered(let answer): .success(answer.value)
@@ -129,7 +129,7 @@ struct RunRequests: Sendable {
     /// The one pager: each page of a list (`GET` with `page` from 1, 100 a page) handed to `body`
     /// as it comes, until a short page or until `body` says it has what it asked for (false). A
     /// list of 100,000 licenses is never held whole here. The failure of a page's request, if any.
-    func forEachPage<Element: Sendable>(count: @escaping (inout RunCounts) -> Void,
+    package func forEachPage<Element: Sendable>(count: @escaping (inout RunCounts) -> Void,
                                         _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>,
                                         _ body: ([Element]) -> Bool) async -> ReadFailure? {
         for page in 1... {
@@ -145,13 +145,13 @@ struct RunRequests: Sendable {
 
     /// Every page of a list (``forEachPage(count:_:_:)``), until a short page or until `complete`
     /// says the caller has all it asked for; nil when a request failed.
-    func readPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
+    package func readPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
                                       _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> [Element]? {
         try? await readAllPages(count: count, complete: complete, call).get()
     }
 
     /// ``readPages(count:complete:_:)``, saying why when a request failed.
-    func readAllPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
+    package func readAllPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
                                          _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> Result<[Element], ReadFailure> {
         var all: [Element] = []
         if let failure = await forEachPage(count: count, call, { batch in

@@ -7,6 +7,7 @@ import Journal
 import Logging
 import Provisioning
 import Scheduling
+import Audit
 
 /// Where the account is and how to reach it: `run`, `audit` and `undo` alike.
 struct ConnectionOptions: ParsableArguments {

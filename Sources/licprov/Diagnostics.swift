@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import Provisioning
 import Scheduling
+import Audit
 
 /// Logging to stderr, as text or as JSON lines.
 enum Diagnostics {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provisioning
+import Doctor
 
 /// `licprov doctor`: checks an account before the first run against it.
 struct DoctorCommand: AsyncParsableCommand {

@@ -1,3 +1,4 @@
+import FileFormats
 import ArgumentParser
 
 /// Every exit code licprov uses, decided here and nowhere else (sysexits.h numbers where one fits).
@@ -49,6 +50,8 @@ import Foundation
 import Ingestion
 import Journal
 import Provisioning
+import Sync
+import Audit
 
 extension ExitStatus {
     /// The one place where a thrown error becomes an exit code. An error with no place here is a

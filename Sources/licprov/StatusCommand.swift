@@ -3,6 +3,7 @@ import CryptlexModels
 import Foundation
 import Journal
 import Provisioning
+import Audit
 
 /// Which journal a `status` or `export` reads: named, or the one beside the order file.
 struct JournalLocation: ParsableArguments {

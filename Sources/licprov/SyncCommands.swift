@@ -3,6 +3,7 @@ import CryptlexAPI
 import Foundation
 import Ingestion
 import Provisioning
+import Sync
 
 /// The options `plan` and `apply` share: the file (with every input option of `run`), the
 /// account, the apply's journal and pruning.

@@ -1,3 +1,4 @@
+import FileFormats
 import ArgumentParser
 import Foundation
 import Ingestion

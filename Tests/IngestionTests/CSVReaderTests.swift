@@ -1,3 +1,4 @@
+@testable import FileFormats
 import Testing
 @testable import Ingestion
 

@@ -1,3 +1,4 @@
+@testable import FileFormats
 import CryptlexModels
 import Foundation
 import Testing

@@ -5,6 +5,7 @@ import Foundation
 import Journal
 import Testing
 @testable import Provisioning
+@testable import Audit
 
 /// `licprov audit` against the emulator over real sockets.
 @Suite("Auditing the account against the journal")

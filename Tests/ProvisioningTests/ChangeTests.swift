@@ -7,6 +7,7 @@ import Ingestion
 import Journal
 import Testing
 @testable import Provisioning
+@testable import Audit
 
 /// Rows that change existing licenses, against the emulator over real sockets: every action,
 /// targets by metadata, id and key, lost answers, and a rerun that sends nothing.

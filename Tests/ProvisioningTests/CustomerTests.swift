@@ -5,6 +5,7 @@ import Foundation
 import Journal
 import Testing
 @testable import Provisioning
+@testable import Audit
 
 @Suite("Customers and migrations against the emulator")
 struct CustomerTests {

@@ -4,6 +4,8 @@ import Ingestion
 import Testing
 import TestSupport
 @testable import Provisioning
+@testable import Sync
+@testable import Audit
 
 /// apply's, undo's and fix-duplicates' rows go to the engine typed. Before 0.3.1 they went as
 /// NDJSON, written and read back through the file reader: an apply or undo killed under that

@@ -5,6 +5,7 @@ import Journal
 import Scheduling
 import Testing
 @testable import Provisioning
+@testable import Audit
 
 /// Promises kept at the edges: what may exist is looked up before any new send, in any later run;
 /// a journal licprov cannot fully read is refused before anything is sent; 429s are bounded.

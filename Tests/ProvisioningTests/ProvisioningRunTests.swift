@@ -5,6 +5,7 @@ import Journal
 import Scheduling
 import Testing
 @testable import Provisioning
+@testable import Audit
 
 @Suite("licprov run against the emulator: resume and results")
 struct ProvisioningRunTests {

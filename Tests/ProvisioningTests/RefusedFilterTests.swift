@@ -6,6 +6,7 @@ import Ingestion
 import Journal
 import Testing
 @testable import Provisioning
+@testable import Audit
 
 /// A server that refuses the `in` and `sw` list operators (400): every lookup falls back to one
 /// value a request with `eq` (or a read by id) for the rest of the run. Correct results, more

@@ -2,6 +2,7 @@ import CryptlexEmulator
 import Foundation
 import Testing
 @testable import Provisioning
+@testable import Audit
 
 /// `licprov report`: one self-contained page from the journal.
 @Suite("The HTML report")

@@ -4,6 +4,8 @@ import Foundation
 import Ingestion
 import Testing
 @testable import Provisioning
+@testable import Sync
+@testable import Audit
 
 /// `licprov plan`'s comparison against the emulator over real sockets: what it plans, what it
 /// refuses to guess, and what it costs.

@@ -1,4 +1,5 @@
 import Foundation
+import Provisioning
 
 /// What `licprov doctor` makes of the rate-limit headers and `Date`s it saw: the window, the reset
 /// format, whether answers of one window agree, and the server's clock against ours. Pure

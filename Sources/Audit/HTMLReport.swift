@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import Provisioning
 
 /// `licprov report`: one self-contained HTML page from a journal — no network, no script, charts
 /// as inline SVG — for the people a batch is for.

@@ -2,6 +2,7 @@ import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
+import Provisioning
 
 /// The comparison of one row with one of its licenses: the steps that make the license what the
 /// row says, field by field (see ``SyncPlanner``'s step 3).

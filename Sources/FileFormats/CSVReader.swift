@@ -33,6 +33,14 @@ package struct CSVReader {
         /// The delimiter in force (after any `sep=` line).
         package let delimiter: UInt8
 
+        package init(bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, line: Int, problems: [Problem], delimiter: UInt8) {
+            self.bytes = bytes
+            self.ends = ends
+            self.line = line
+            self.problems = problems
+            self.delimiter = delimiter
+        }
+
         /// The fields decoded as UTF-8, with a problem for each field that is not valid UTF-8
         /// (its text then has the bad bytes replaced).
         package func decoded() -> Decoded {
@@ -77,10 +85,17 @@ package struct CSVReader {
         package var problems: [Problem]
         /// The delimiter in force (after any `sep=` line).
         package var delimiter: UInt8
+
+        package init(fields: [String], line: Int, problems: [Problem], delimiter: UInt8) {
+            self.fields = fields
+            self.line = line
+            self.problems = problems
+            self.delimiter = delimiter
+        }
     }
 
     /// A field's text; nil when it is not valid UTF-8. ASCII is copied without validation.
-    static func decode(_ field: UnsafeBufferPointer<UInt8>) -> String? {
+    package static func decode(_ field: UnsafeBufferPointer<UInt8>) -> String? {
         var highBits: UInt8 = 0
         for byte in field { highBits |= byte }
         if highBits < 0x80 {
@@ -90,7 +105,7 @@ package struct CSVReader {
     }
 
     /// Line breaks in a quoted field's bytes: CRLF, a lone CR and a lone LF each count once.
-    static func lineBreaks(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    package static func lineBreaks(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var count = 0
         for (index, byte) in bytes.enumerated() where byte == 0x0D || (byte == 0x0A && (index == 0 || bytes[index - 1] != 0x0D)) {
             count += 1
@@ -105,6 +120,12 @@ package struct CSVReader {
         /// The physical line of the problem (a multi-line record may have it below its start).
         package var line: Int
         package var message: String
+
+        package init(fieldIndex: Int, line: Int, message: String) {
+            self.fieldIndex = fieldIndex
+            self.line = line
+            self.message = message
+        }
     }
 
     /// The longest field accepted, in bytes; longer ones are cut and reported.
@@ -328,7 +349,7 @@ package struct CSVReader {
         return end
     }
 
-    static func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {
+    package static func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {
         var offset = 0
         while offset < bytes.count {
             let byte = bytes[offset]

@@ -2,6 +2,7 @@ import CryptlexAPI
 import CryptlexModels
 import Foundation
 import Scheduling
+import Provisioning
 
 /// `licprov doctor`: what a first run against an account needs to know, found with a dozen
 /// requests that change nothing — the token, its write scopes (a create with an empty body, which

@@ -4,6 +4,7 @@ import Foundation
 import Journal
 import Logging
 import Scheduling
+import Provisioning
 
 /// `licprov audit`: holds the account against the journal, read-only.
 ///
@@ -207,7 +208,7 @@ package struct JournalAudit: Sendable {
     /// customer; the organization and reseller it links to are laid over by the caller), then every
     /// change it applied, in order. `users`: the user ids of the customers updates linked licenses
     /// to (by customer id); a link never resolved is not compared.
-    static func expected(created operation: LicenseOperation?, changes: [JournalEntry], users: [Int64: String] = [:]) -> [String: JSONAny] {
+    package static func expected(created operation: LicenseOperation?, changes: [JournalEntry], users: [Int64: String] = [:]) -> [String: JSONAny] {
         var fields = operation?.fields ?? [:]
         fields["metadata"] = nil
         fields["userId"] = nil

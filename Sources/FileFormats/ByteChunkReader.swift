@@ -55,9 +55,9 @@ package final class ByteChunkReader {
 }
 
 /// The first bytes of a text file: a UTF-8 byte order mark is skipped, a UTF-16 one refused.
-enum ByteOrderMark {
+package enum ByteOrderMark {
     /// How many bytes to skip at the start of `chunk`; throws for UTF-16.
-    static func skip(_ chunk: UnsafeBufferPointer<UInt8>, file: String) throws(IngestionError) -> Int {
+    package static func skip(_ chunk: UnsafeBufferPointer<UInt8>, file: String) throws(IngestionError) -> Int {
         if chunk.count >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) {
             throw .wrongEncoding(file: file, encoding: "UTF-16")
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The workbook's shared strings, in one buffer, read from `sharedStrings.xml` event by event.
-struct SharedStrings {
+package struct SharedStrings {
     private var bytes: [UInt8] = []
     private var ends: [Int] = []
     private var current = ""
@@ -9,7 +9,7 @@ struct SharedStrings {
     private var inText = false
     private var inItem = false
 
-    mutating func handle(_ event: XMLScanner.Event) throws {
+    package mutating func handle(_ event: XMLScanner.Event) throws {
         switch event {
         case .start(let tag, let selfClosing):
             if tag.is("si") {
@@ -31,7 +31,7 @@ struct SharedStrings {
         ends.append(bytes.count)
     }
 
-    subscript(index: Int) -> String? {
+    package subscript(index: Int) -> String? {
         guard ends.indices.contains(index) else { return nil }
         let start = index == 0 ? 0 : ends[index - 1]
         return String(decoding: bytes[start..<ends[index]], as: UTF8.self)

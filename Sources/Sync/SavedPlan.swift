@@ -3,6 +3,7 @@ import CryptlexModels
 import Foundation
 import Journal
 import Scheduling
+import Provisioning
 
 /// `licprov apply PLAN.json`: applies exactly a plan saved by `plan -o`, or refuses it when the
 /// account moved since it was made.

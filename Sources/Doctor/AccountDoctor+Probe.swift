@@ -1,6 +1,7 @@
 import CryptlexAPI
 import CryptlexModels
 import Foundation
+import Provisioning
 
 /// `licprov doctor --write-probe`: one marked license created, the time until the list shows it
 /// (the search lag `--reconcile-delay` must exceed), and its deletion. The intent is written to

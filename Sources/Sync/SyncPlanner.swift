@@ -1,9 +1,11 @@
+import FileFormats
 import CryptlexAPI
 import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
 import Scheduling
+import Provisioning
 
 /// Compares a file that is the desired state with the account's managed licenses, reading only.
 ///

@@ -3,6 +3,7 @@ import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
+import Provisioning
 
 /// `licprov undo`: what reverses what a journal (or one of its runs) did, as typed rows of changes
 /// that licprov then runs like a file's — journaled, exactly once, resumable — with a journal of its own.

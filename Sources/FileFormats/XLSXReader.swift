@@ -11,25 +11,25 @@ import ZIPFoundation
 /// is a date as the date (`2026-11-03`, or `2026-11-03T10:30:00` with a time of day — no zone, as
 /// Excel keeps none), in the 1900 or the 1904 date system as the workbook says; a formula as its
 /// cached value; an error value (`#N/A`) as a problem of its cell.
-struct XLSXReader {
+package struct XLSXReader {
     /// One row: its number (1-based, as Excel shows it) and its cells by column (0-based).
-    struct Row {
-        var number: Int
-        var cells: [(column: Int, text: String)]
+    package struct Row {
+        package var number: Int
+        package var cells: [(column: Int, text: String)]
         /// Cells holding an error value: the column and the error (`#N/A`).
-        var errors: [(column: Int, error: String)]
+        package var errors: [(column: Int, error: String)]
     }
 
-    let file: String
+    package let file: String
     private let archive: Archive
-    let sheetName: String
+    package let sheetName: String
     private let sheetPath: String
     private let strings: SharedStrings
     private let dateStyles: Set<Int>
     private let date1904: Bool
 
     /// Opens the workbook and the sheet named `sheet` (nil: the first one).
-    init(path: String, displayName: String, sheet: String?) throws(IngestionError) {
+    package init(path: String, displayName: String, sheet: String?) throws(IngestionError) {
         file = displayName
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
@@ -88,7 +88,7 @@ struct XLSXReader {
     }
 
     /// Calls `body` with each row that has a cell, in order.
-    func forEachRow(_ body: (Row) throws -> Void) throws {
+    package func forEachRow(_ body: (Row) throws -> Void) throws {
         guard let entry = archive[sheetPath] else { throw IngestionError.unreadable(file: file, reason: "the workbook has no part \(sheetPath) for the sheet \"\(sheetName)\"") }
         var scanner = XMLScanner()
         var state = SheetState()
@@ -106,21 +106,21 @@ struct XLSXReader {
 
     /// What the scan of a sheet is in the middle of.
     private struct SheetState {
-        var row: Row?
-        var lastRow = 0
+        package var row: Row?
+        package var lastRow = 0
         /// The cell being read: column, type, style.
-        var cell: (column: Int, type: CellType, style: Int)?
-        var lastColumn = -1
-        var value: [UInt8] = []
-        var inValue = false
-        var inInlineText = false
+        package var cell: (column: Int, type: CellType, style: Int)?
+        package var lastColumn = -1
+        package var value: [UInt8] = []
+        package var inValue = false
+        package var inInlineText = false
     }
 
     /// A cell's `t`: what its value is.
-    enum CellType {
+    package enum CellType {
         case number, shared, inline, formulaText, boolean, error, isoDate
 
-        init(_ raw: UnsafeBufferPointer<UInt8>?) {
+        package init(_ raw: UnsafeBufferPointer<UInt8>?) {
             guard let raw else { self = .number; return }
             switch String(decoding: raw, as: UTF8.self) {
             case "s": self = .shared
@@ -201,7 +201,7 @@ struct XLSXReader {
         state.row = nil
     }
 
-    struct CellError: Error { var error: String }
+    package struct CellError: Error { var error: String }
 
     /// A cell's value as text, by its type (`t`) and style (`s`).
     private func text(of value: [UInt8], type: CellType, style: Int) throws -> Result<String, CellError> {

@@ -1,6 +1,7 @@
 import CryptlexModels
 import Foundation
 import Ingestion
+import Provisioning
 
 /// What `licprov plan` found between a file that is the desired state and the account's managed
 /// licenses (those carrying the id column's metadata entry on the file's products), and what

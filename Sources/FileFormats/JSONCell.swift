@@ -43,19 +43,19 @@ package struct JSONMember: Sendable, Equatable {
 }
 
 /// Parses one JSON value from bytes, reporting the byte offset of the first error.
-struct JSONCellParser {
-    struct Failure: Error {
-        var offset: Int
-        var reason: String
+package struct JSONCellParser {
+    package struct Failure: Error {
+        package var offset: Int
+        package var reason: String
     }
 
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index = 0
+    package let bytes: UnsafeBufferPointer<UInt8>
+    package var index = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    package init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     /// Parses the whole buffer as exactly one value.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<JSONCell, Failure> {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<JSONCell, Failure> {
         var parser = JSONCellParser(bytes: bytes)
         do throws(Failure) {
             let value = try parser.value(depth: 0)
@@ -71,7 +71,7 @@ struct JSONCellParser {
     /// by one (the name's bytes, unescaped, and the value) instead of collecting them: the
     /// caller resolves names from bytes, without a string each. Returns the value when it is not
     /// an object, nil when it is.
-    static func parseMembers(_ bytes: UnsafeBufferPointer<UInt8>, member: (UnsafeBufferPointer<UInt8>, JSONCell) -> Void) -> Result<JSONCell?, Failure> {
+    package static func parseMembers(_ bytes: UnsafeBufferPointer<UInt8>, member: (UnsafeBufferPointer<UInt8>, JSONCell) -> Void) -> Result<JSONCell?, Failure> {
         var parser = JSONCellParser(bytes: bytes)
         do throws(Failure) {
             parser.skipWhitespace()
@@ -121,7 +121,7 @@ struct JSONCellParser {
         case inPlace(Range<Int>)
         case unescaped(String)
 
-        func withBytes<R>(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        package func withBytes<R>(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
             switch self {
             case .inPlace(let range): return body(UnsafeBufferPointer(rebasing: bytes[range]))
             case .unescaped(var text): return text.withUTF8(body)
@@ -152,7 +152,7 @@ struct JSONCellParser {
         return .unescaped(try string())
     }
 
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
             index += 1
         }
@@ -160,7 +160,7 @@ struct JSONCellParser {
 
     private func fail(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
 
-    mutating func value(depth: Int) throws(Failure) -> JSONCell {
+    package mutating func value(depth: Int) throws(Failure) -> JSONCell {
         guard depth < 64 else { throw fail("nested too deeply") }
         skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end of the value") }

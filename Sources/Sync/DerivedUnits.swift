@@ -1,6 +1,8 @@
+import Audit
 import CryptlexModels
 import Foundation
 import Journal
+import Provisioning
 
 /// What an apply's journal says about one order or one license, read when a plan needs it (a
 /// plan of 100,000 unchanged licenses reads nothing of it):

@@ -4,7 +4,7 @@ import Foundation
 /// (1900 and 1904 systems), column letters, and which number formats are dates.
 extension XLSXReader {
     /// A number as a CSV would hold it: a whole number without its `.0`.
-    static func number(_ text: String) -> String {
+    package static func number(_ text: String) -> String {
         // (Bytes, not `contains(".")`: that is Foundation's substring search, per cell.)
         guard text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "E") || $0 == UInt8(ascii: "e") }),
               let value = Double(text), value.isFinite, value == value.rounded(), abs(value) < 9_007_199_254_740_992 else { return text }
@@ -14,7 +14,7 @@ extension XLSXReader {
     /// An Excel serial date as ISO 8601: `yyyy-MM-dd`, with `THH:mm:ss` when it has a time of day.
     /// The 1900 system counts 1900-02-29, which never was (Lotus's bug, kept by Excel): serials from
     /// 61 on are one day ahead of the calendar.
-    static func date(serial: Double, date1904: Bool) -> String {
+    package static func date(serial: Double, date1904: Bool) -> String {
         var days = Int(serial.rounded(.down))
         var seconds = Int(((serial - Double(days)) * 86_400).rounded())
         if seconds >= 86_400 { days += 1; seconds -= 86_400 }
@@ -32,7 +32,7 @@ extension XLSXReader {
     }
 
     /// Howard Hinnant's days-to-civil: the proleptic Gregorian date `days` after 1970-01-01.
-    static func civil(fromDays days: Int) -> (Int, Int, Int) {
+    package static func civil(fromDays days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -45,18 +45,18 @@ extension XLSXReader {
     }
 
     /// `D7` → 3; `AA1` → 26.
-    static func column(_ reference: String) -> Int? {
+    package static func column(_ reference: String) -> Int? {
         var reference = reference
         return reference.withUTF8(column)
     }
 
     /// A sheet's columns: A to XFD.
-    static let maxColumns = 16_384
+    package static let maxColumns = 16_384
     /// A sheet's rows.
-    static let maxRows = 1_048_576
+    package static let maxRows = 1_048_576
 
     /// The column of a reference (`D7` → 3), nil when its letters name no column of a sheet.
-    static func column(_ reference: UnsafeBufferPointer<UInt8>) -> Int? {
+    package static func column(_ reference: UnsafeBufferPointer<UInt8>) -> Int? {
         var column = 0
         var letters = 0
         for byte in reference {
@@ -72,7 +72,7 @@ extension XLSXReader {
     }
 
     /// 3 → `D`; 26 → `AA`.
-    static func letters(_ column: Int) -> String {
+    package static func letters(_ column: Int) -> String {
         var column = column + 1
         var result: [Character] = []
         while column > 0 {
@@ -84,11 +84,11 @@ extension XLSXReader {
     }
 
     /// Excel's built-in number formats that are dates or times.
-    static let builtinDateFormats: Set<Int> = Set(14...22).union(45...47).union(27...36).union(50...58)
+    package static let builtinDateFormats: Set<Int> = Set(14...22).union(45...47).union(27...36).union(50...58)
 
     /// Whether a format code shows a date or time: y, d, h or s outside quotes, brackets and escapes
     /// (`m` alone could be minutes or months, and appears with the others anyway).
-    static func isDateFormat(_ code: String) -> Bool {
+    package static func isDateFormat(_ code: String) -> Bool {
         var inQuotes = false, inBrackets = false, escaped = false
         for character in code.lowercased() {
             if escaped { escaped = false; continue }

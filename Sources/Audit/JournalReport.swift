@@ -71,3 +71,4 @@ package enum JournalReport {
 }
 
 import Foundation
+import Provisioning

@@ -1,6 +1,7 @@
 import CryptlexModels
 import Foundation
 import Ingestion
+import Provisioning
 
 /// The file side of a plan: rows read, checked and kept small.
 extension SyncPlanner {

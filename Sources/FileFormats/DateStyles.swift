@@ -1,13 +1,13 @@
 import Foundation
 
 /// The styles (indexes into `cellXfs`) whose number format shows a date or time, from `styles.xml`.
-struct DateStyles {
+package struct DateStyles {
     private(set) var styles = Set<Int>()
     private var customDates = Set<Int>()
     private var inCellFormats = false
     private var index = 0
 
-    mutating func handle(_ event: XMLScanner.Event) throws {
+    package mutating func handle(_ event: XMLScanner.Event) throws {
         switch event {
         case .start(let tag, let selfClosing):
             if tag.is("numFmt") {

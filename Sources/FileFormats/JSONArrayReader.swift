@@ -15,8 +15,15 @@ package struct JSONArrayReader {
         /// 1-based position in the array.
         package var index: Int
 
+        package init(bytes: UnsafeBufferPointer<UInt8>, line: Int, column: Int, index: Int) {
+            self.bytes = bytes
+            self.line = line
+            self.column = column
+            self.index = index
+        }
+
         /// The error for a syntax error in the element, at its line and column in the file.
-        func error(for failure: JSONCellParser.Failure, file: String) -> IngestionError {
+        package func error(for failure: JSONCellParser.Failure, file: String) -> IngestionError {
             let prefix = bytes[..<min(failure.offset, bytes.count)]
             let lineBreaks = prefix.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             let errorColumn = lineBreaks == 0 ? column + failure.offset : failure.offset - (prefix.lastIndex(of: 0x0A) ?? 0)

@@ -9,15 +9,15 @@
 /// not do, on purpose: DTDs, processing instructions and comments are skipped; namespaces are
 /// kept as written in names (`x:row`), so callers compare local names. Events borrow the scanner's
 /// buffer: a tag's name and attributes, and text, are read (and strings made) only when asked.
-struct XMLScanner {
+package struct XMLScanner {
     /// A start or end tag, borrowed from the scanner's buffer for the length of the callback: its
     /// name and attributes are read on demand, and make no string unless asked for one.
-    struct Tag {
+    package struct Tag {
         /// The tag's bytes between `<` (or `</`) and `>` (a self-closing tag's `/` left out).
-        let bytes: UnsafeBufferPointer<UInt8>
-        let nameEnd: Int
+        package let bytes: UnsafeBufferPointer<UInt8>
+        package let nameEnd: Int
 
-        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        package init(_ bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
             var end = 0
             while end < bytes.count, !XMLScanner.isSpace(bytes[end]) { end += 1 }
@@ -25,16 +25,16 @@ struct XMLScanner {
         }
 
         /// Whether the tag's local name (after any `prefix:`) is `name`.
-        func `is`(_ name: StaticString) -> Bool {
+        package func `is`(_ name: StaticString) -> Bool {
             var start = 0
             for index in 0..<nameEnd where bytes[index] == UInt8(ascii: ":") { start = index + 1 }
             return XMLScanner.equal(bytes, start..<nameEnd, name)
         }
 
-        var name: String { String(decoding: bytes[0..<nameEnd], as: UTF8.self) }
+        package var name: String { String(decoding: bytes[0..<nameEnd], as: UTF8.self) }
 
         /// The raw (not entity-decoded) value of the attribute `name`: its local name when `local`.
-        func rawAttribute(_ name: StaticString, local: Bool = false) -> UnsafeBufferPointer<UInt8>? {
+        package func rawAttribute(_ name: StaticString, local: Bool = false) -> UnsafeBufferPointer<UInt8>? {
             var index = nameEnd
             while index < bytes.count {
                 while index < bytes.count, XMLScanner.isSpace(bytes[index]) { index += 1 }
@@ -59,50 +59,50 @@ struct XMLScanner {
         }
 
         /// The value of the attribute `name`, entity-decoded.
-        func attribute(_ name: StaticString, local: Bool = false) throws -> String? {
+        package func attribute(_ name: StaticString, local: Bool = false) throws -> String? {
             guard let raw = rawAttribute(name, local: local) else { return nil }
             return try XMLScanner.decode(raw, 0..<raw.count)
         }
 
         /// The attribute `name` as a whole number.
-        func integer(_ name: StaticString) -> Int? {
+        package func integer(_ name: StaticString) -> Int? {
             rawAttribute(name).flatMap(XMLScanner.integer)
         }
     }
 
-    enum Event {
+    package enum Event {
         case start(Tag, selfClosing: Bool)
         case end(Tag)
         /// Text between tags, borrowed: `text()` decodes it (CDATA as is).
         case text(Text)
     }
 
-    struct Text {
-        let bytes: UnsafeBufferPointer<UInt8>
-        let cdata: Bool
+    package struct Text {
+        package let bytes: UnsafeBufferPointer<UInt8>
+        package let cdata: Bool
 
-        func string() throws -> String {
+        package func string() throws -> String {
             cdata ? String(decoding: bytes, as: UTF8.self) : try XMLScanner.decode(bytes, 0..<bytes.count)
         }
     }
 
     /// A document that is not well-formed enough to read.
-    struct Malformed: Error, CustomStringConvertible {
-        var description: String
+    package struct Malformed: Error, CustomStringConvertible {
+        package var description: String
     }
 
     private var pending: [UInt8] = []
 
     /// Scans `chunk` after what was left over, reporting every complete event; an incomplete tag
     /// or text at the end is kept for the next chunk.
-    mutating func consume(_ chunk: some Collection<UInt8>, _ emit: (Event) throws -> Void) throws {
+    package mutating func consume(_ chunk: some Collection<UInt8>, _ emit: (Event) throws -> Void) throws {
         pending.append(contentsOf: chunk)
         let consumed = try pending.withUnsafeBufferPointer { try scan($0, final: false, emit) }
         pending.removeFirst(consumed)
     }
 
     /// Reports what is left at the end of the document.
-    mutating func finish(_ emit: (Event) throws -> Void) throws {
+    package mutating func finish(_ emit: (Event) throws -> Void) throws {
         _ = try pending.withUnsafeBufferPointer { try scan($0, final: true, emit) }
         pending = []
     }
@@ -172,7 +172,7 @@ struct XMLScanner {
     }
 
     /// Digits as a whole number (nil: none, or anything else in them).
-    static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    package static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !bytes.isEmpty, bytes.count < 19 else { return nil }
         var value = 0
         for byte in bytes {
@@ -182,7 +182,7 @@ struct XMLScanner {
         return value
     }
 
-    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ text: StaticString) -> Bool {
+    package static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ text: StaticString) -> Bool {
         guard range.count == text.utf8CodeUnitCount else { return false }
         let pointer = text.utf8Start
         for offset in 0..<range.count where bytes[range.lowerBound + offset] != pointer[offset] { return false }
@@ -190,7 +190,7 @@ struct XMLScanner {
     }
 
     /// The text of `range` with `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;` and `&#…;` decoded.
-    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws -> String {
+    package static func decode(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws -> String {
         var hasEntity = false
         for index in range where bytes[index] == UInt8(ascii: "&") { hasEntity = true; break }
         guard hasEntity else { return String(decoding: bytes[range], as: UTF8.self) }
@@ -221,7 +221,7 @@ struct XMLScanner {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func isSpace(_ byte: UInt8) -> Bool {
+    package static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
