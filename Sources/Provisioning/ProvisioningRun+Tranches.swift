@@ -44,10 +44,11 @@ extension ProvisioningRun {
                 var rows = 0
                 return try OrderFileReader(path: path, options: options).read { _ in
                     rows += 1
-                    if rows & 255 == 0, stop.isRequested { throw RunPlanner.Interrupted() }
+                    if rows & 255 == 0, stop.isRequested { throw RunPlanner.Interrupted(rows: rows) }
                 }
             }
-        } catch is RunPlanner.Interrupted {
+        } catch let interrupted as RunPlanner.Interrupted {
+            logger.notice("interrupted while checking the file, after \(interrupted.rows) rows: nothing was registered or sent")
             return interruptedWhilePlanning(started: started)
         }
         if stop.isRequested { return interruptedWhilePlanning(started: started) }

@@ -209,8 +209,8 @@ package struct ProvisioningRun: Sendable {
             // blocking I/O, and a Ctrl-C meanwhile must be noticed (within a few hundred rows).
             let planner = RunPlanner(configuration: configuration, journal: journal, stop: stop)
             plan = try await OwnThread.run("planning") { try planner.plan() }
-        } catch is RunPlanner.Interrupted {
-            logger.notice("interrupted while planning: nothing was registered or sent")
+        } catch let interrupted as RunPlanner.Interrupted {
+            logger.notice("interrupted while planning, after \(interrupted.rows) rows: nothing was registered or sent")
             return nil
         }
         logger.info("planned", metadata: [

@@ -53,13 +53,13 @@ extension RunPlanner {
         do {
             state.plan.summary = try reader.read { row in
                 state.rows += 1
-                if state.rows & 255 == 0, stopped() { throw Interrupted() }
+                if state.rows & 255 == 0, stopped() { throw Interrupted(rows: state.rows) }
                 guard row.isValid else { return Self.noteInvalid(row, in: &state.plan) }
                 guard state.plan.problems.isEmpty || configuration.skipInvalid else { return }
                 buffer.append(row)
                 if buffer.count >= size { try flush() }
             }
-            if stopped() { throw Interrupted() }
+            if stopped() { throw Interrupted(rows: state.rows) }
             try flush()
         } catch is Interrupted {
             state.plan.interrupted = true

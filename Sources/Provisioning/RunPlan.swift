@@ -67,7 +67,10 @@ struct RunPlanner: Sendable {
     var stop: StopSignal? = nil
 
     /// The stop came while the file was being planned; nothing was kept.
-    struct Interrupted: Error {}
+    struct Interrupted: Error {
+        /// The rows read when the stop was noticed (it is checked every 256).
+        var rows = 0
+    }
 
     fileprivate struct RowUnit: Hashable {
         var rowID: String
@@ -143,13 +146,13 @@ struct RunPlanner: Sendable {
             try journal.registering { registration in
                 state.plan.summary = try reader.read { row in
                     state.rows += 1
-                    if state.rows & 255 == 0, stop?.isRequested == true { throw Interrupted() }
+                    if state.rows & 255 == 0, stop?.isRequested == true { throw Interrupted(rows: state.rows) }
                     guard row.isValid else { return Self.noteInvalid(row, in: &state.plan) }
                     // Once the file is known to be refused, nothing more is written.
                     guard state.plan.problems.isEmpty || configuration.skipInvalid else { return }
                     try register(row, into: &state, registration: registration)
                 }
-                if stop?.isRequested == true { throw Interrupted() }
+                if stop?.isRequested == true { throw Interrupted(rows: state.rows) }
                 if state.plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
                 if state.plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
                 if configuration.dryRun {

@@ -142,10 +142,18 @@ struct AuditCommand: AsyncParsableCommand {
                 Output.error("cannot write \(output): \(error.localizedDescription)")
                 throw ExitStatus.journalFailure.exitCode
             }
-        } else {
+        } else if !sending.json {
             Output.resultBytes(csv)
         }
         let counts = report.counts
+        // --json: the counts as one object (the findings then only in -o; the fix's own run summary follows it).
+        if sending.json {
+            var object: [String: Any] = Dictionary(uniqueKeysWithValues: JournalAudit.Kind.allCases.map { ($0.rawValue, counts[$0, default: 0]) })
+            object["requests"] = report.requests
+            object["notes"] = report.notes
+            object["findings"] = output ?? NSNull()
+            Output.resultJSON(object)
+        }
         Output.error("audit: " + JournalAudit.Kind.allCases.map { "\($0.rawValue) \(counts[$0, default: 0])" }.joined(separator: ", ")
             + "; \(report.requests) requests" + (output.map { "; findings: \($0)" } ?? ""))
         for note in report.notes { Output.error("audit: " + note) }

@@ -28,6 +28,13 @@ enum Output {
         StandardStream.output.write(bytes)
     }
 
+    /// One JSON object on stdout (keys sorted), the result of a `--json` command.
+    static func resultJSON(_ object: [String: Any]) {
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            result(String(decoding: data, as: UTF8.self))
+        }
+    }
+
     /// Text for the operator that is not the result (a plan shown before a `--json` summary), as is.
     static func errorBytes(_ bytes: [UInt8]) {
         StandardStream.error.write(bytes)

@@ -29,6 +29,9 @@ struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var location: JournalLocation
 
+    @Flag(help: "Print the status as one JSON object (counts by state, by action and state, customers, organizations and resellers, the last run, what a rerun would do).")
+    var json = false
+
     func run() async throws {
         let path = try location.path()
         let status: JournalReport.Status
@@ -38,6 +41,7 @@ struct StatusCommand: AsyncParsableCommand {
             Output.error(error.localizedDescription)
             throw ExitStatus.for(error).exitCode
         }
+        if json { return Output.resultJSON(Self.object(status, path: path)) }
         Output.result("journal: \(path)")
         Output.result("licenses: \(status.total)")
         for state in JournalEntry.State.allCases {
@@ -69,6 +73,27 @@ struct StatusCommand: AsyncParsableCommand {
         }
         Output.result("a rerun of the same file would look up \(status.toLookUp), send \(status.toSend), "
             + "and leave \(status.heldBack) rejected or conflicting ones alone unless their rows change")
+    }
+}
+
+extension StatusCommand {
+    /// The status as `--json` prints it.
+    static func object(_ status: JournalReport.Status, path: String) -> [String: Any] {
+        func byName<Key: RawRepresentable>(_ counts: [Key: Int]) -> [String: Int] where Key.RawValue == String {
+            Dictionary(uniqueKeysWithValues: counts.filter { $0.value > 0 }.map { ($0.key.rawValue, $0.value) })
+        }
+        var object: [String: Any] = [
+            "journal": path, "licenses": status.total, "states": byName(status.counts), "editedSinceCreated": status.editedSinceCreated,
+            "changes": Dictionary(uniqueKeysWithValues: status.changes.map { ($0.key.rawValue, byName($0.value)) }),
+            "customers": byName(status.customers),
+            "directory": Dictionary(uniqueKeysWithValues: status.directory.map { ($0.key.rawValue, byName($0.value)) }),
+            "rerun": ["lookUp": status.toLookUp, "send": status.toSend, "heldBack": status.heldBack],
+        ]
+        if let run = status.lastRun {
+            object["lastRun"] = ["id": run.id, "startedAt": run.startedAt, "endedAt": run.endedAt ?? NSNull(), "outcome": run.outcome ?? NSNull(),
+                                 "summary": run.summary ?? NSNull(), "command": run.command, "version": run.version] as [String: Any]
+        }
+        return object
     }
 }
 

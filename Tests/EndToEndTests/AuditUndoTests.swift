@@ -62,9 +62,11 @@ struct AuditUndoTests {
         let file = try scratch.write("orders.csv", orderFile(300))
         #expect(try await BuiltBinaries.runOffPool("licprov", ["run", file, "--id-column", "order_id"] + api, environment: RunCommandTests.token).status == 0)
 
-        let clean = try await BuiltBinaries.runOffPool("licprov", ["audit", file] + api, environment: RunCommandTests.token)
+        let clean = try await BuiltBinaries.runOffPool("licprov", ["audit", file, "--json"] + api, environment: RunCommandTests.token)
         #expect(clean.status == 0, "\(clean.stderr)")
-        #expect(clean.stderr.contains("audit: ok 300, duplicate 0, missing 0, changed 0, unknown 0"))
+        #expect(try clean.count("ok") == 300 && clean.count("duplicate") == 0 && clean.count("missing") == 0 && clean.count("changed") == 0
+                && clean.count("unknown") == 0, "\(clean.stdout)")
+        #expect(clean.stderr.contains("audit: ok 300, duplicate 0, missing 0, changed 0, unknown 0"), "the line people read")
 
         // Plant a duplicate of E-7 and delete E-12's license by hand.
         let results = try scratch.read("orders.csv.results.csv").split(separator: "\r\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
@@ -75,10 +77,12 @@ struct AuditUndoTests {
         _ = try await Self.call(emulator, "DELETE", "/v3/licenses/\(e12)", nil)
 
         let before = try await emulator.counter("requests")
-        let audit = try await BuiltBinaries.runOffPool("licprov", ["audit", file, "-o", scratch.path + "/audit.csv"] + api, environment: RunCommandTests.token)
+        let audit = try await BuiltBinaries.runOffPool("licprov", ["audit", file, "-o", scratch.path + "/audit.csv", "--json"] + api,
+                                                      environment: RunCommandTests.token)
         #expect(audit.status == 1)
         #expect(try await emulator.counter("requests") - before <= 5 + 300 / 100)
-        #expect(audit.stderr.contains("ok 298, duplicate 1, missing 1, changed 0, unknown 0"), "\(audit.stderr)")
+        #expect(try audit.count("ok") == 298 && audit.count("duplicate") == 1 && audit.count("missing") == 1 && audit.count("changed") == 0
+                && audit.count("unknown") == 0, "\(audit.stdout)")
         let findings = try scratch.read("audit.csv").split(separator: "\r\n").map(String.init)
         #expect(findings.first == "finding,row_id,unit,source_line,marker,license_ids,detail")
         #expect(findings.filter { $0.hasPrefix("duplicate,E-7,") }.count == 1)

@@ -68,10 +68,11 @@ struct OperatorTests {
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(3))
         // No token is needed: nothing is sent.
-        let dry = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--dry-run"], environment: ["CRYPTLEX_ACCESS_TOKEN": ""])
+        let dry = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--dry-run", "--json"], environment: ["CRYPTLEX_ACCESS_TOKEN": ""])
         #expect(dry.status == 0, "\(dry.stderr)")
-        #expect(dry.stdout.contains("would send 3"))
-        #expect(dry.stdout.contains(#"POST /v3/licenses {"allowedActivations":2"#))
+        #expect(try dry.count("wouldSend") == 3)
+        let samples = try dry.json()["sampleRequests"] as? [String] ?? []
+        #expect(samples.first?.hasPrefix(#"POST /v3/licenses {"allowedActivations":2"#) == true, "\(samples)")
         #expect(try await emulator.counter("requests") == 0)
         #expect(!FileManager.default.fileExists(atPath: file + ".licprov.sqlite"))
         #expect(!FileManager.default.fileExists(atPath: file + ".results.csv"))
@@ -79,9 +80,8 @@ struct OperatorTests {
         // After a real run, the dry run says what a rerun would skip.
         #expect(try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"]).status == 0)
         _ = try scratch.write("orders.csv", orderFile(5))
-        let again = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--dry-run"])
-        #expect(again.stdout.contains("would send 2"))
-        #expect(again.stdout.contains("skip 3 already done"))
+        let again = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--dry-run", "--json"])
+        #expect(try again.count("wouldSend") == 2 && again.count("alreadyDone") == 3)
         #expect(try await emulator.counter("licenseCreateRequests") == 3)
     }
 }

@@ -103,7 +103,8 @@ struct ResellerOrdersEndToEndTests {
         let rerun = try await BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token)
         #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
         #expect(try await emulator.counter("requests") == before)
-        let status = try await BuiltBinaries.runOffPool("licprov", ["status", file])
-        #expect(status.stdout.contains("resellers: 2 resolved") && status.stdout.contains("organizations: 60 resolved"), "\(status.stdout)")
+        let status = try await BuiltBinaries.runOffPool("licprov", ["status", file, "--json"])
+        #expect(try status.count("directory", "reseller", "resolved") == 2 && status.count("directory", "organization", "resolved") == 60,
+                "\(status.stdout)")
     }
 }

@@ -15,23 +15,24 @@ struct RunCommandTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(20))
-        let first = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"])
+        let first = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--json"])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("created 20"))
+        #expect(try first.count("created") == 20)
         let results = try scratch.read("orders.csv.results.csv")
         #expect(results.components(separatedBy: ",created,").count == 21)
         #expect(try await emulator.counter("licenseCreateRequests") == 20)
 
-        let second = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"])
+        let second = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--json"])
         #expect(second.status == 0)
-        #expect(second.stdout.contains("already done 20"))
+        #expect(try second.count("alreadyDone") == 20 && second.count("requests") == 0)
         #expect(try await emulator.counter("licenseCreateRequests") == 20)
         #expect(try scratch.read("orders.csv.results.csv") == results)
 
-        let status = try run(["status", file])
+        let status = try run(["status", file, "--json"])
         #expect(status.status == 0)
-        #expect(status.stdout.contains("created: 20"))
-        #expect(status.stdout.contains("would look up 0, send 0"))
+        #expect(try status.count("states", "created") == 20)
+        #expect(try status.count("rerun", "lookUp") == 0 && status.count("rerun", "send") == 0)
+        #expect(try run(["status", file]).stdout.contains("a rerun of the same file would look up 0, send 0"))
         let export = try run(["export", file])
         #expect(export.status == 0)
         #expect(export.stdout == results)
@@ -50,9 +51,9 @@ struct RunCommandTests {
         #expect(try run(["run", fixFile, "--id-column", "order_id", "--skip-invalid"] + api).status == 1)
         _ = try scratch.write("fix.csv", "order_id,productId,allowedActivations\nX-1,prod-1,2\nX-2,prod-1,7\n")
         var before = try await creates()
-        let fixed = try run(["run", fixFile, "--id-column", "order_id"] + api)
+        let fixed = try run(["run", fixFile, "--id-column", "order_id", "--json"] + api)
         #expect(fixed.status == 0)
-        #expect(fixed.stdout.contains("created 1, recovered 0, already done 1"))
+        #expect(try fixed.count("created") == 1 && fixed.count("recovered") == 0 && fixed.count("alreadyDone") == 1)
         #expect(try await creates() == before + 1)
 
         // 4. Rows appended to a nightly export: only the new rows are sent.
@@ -60,7 +61,8 @@ struct RunCommandTests {
         #expect(try run(["run", nightly, "--id-column", "order_id"] + api).status == 0)
         _ = try scratch.write("nightly.ndjson", (1...5).map { #"{"order_id":"N-\#($0)","productId":"prod-1"}"# + "\n" }.joined())
         before = try await creates()
-        #expect(try run(["run", nightly, "--id-column", "order_id"] + api).stdout.contains("created 2, recovered 0, already done 3"))
+        let appended = try run(["run", nightly, "--id-column", "order_id", "--json"] + api)
+        #expect(try appended.count("created") == 2 && appended.count("recovered") == 0 && appended.count("alreadyDone") == 3)
         #expect(try await creates() == before + 2)
 
         // 5. A created row edited in the file: not created again, a conflict showing both versions, exit 1.
@@ -82,9 +84,9 @@ struct RunCommandTests {
         // 7. With --id-column, a regenerated, re-sorted file creates nothing twice.
         _ = try scratch.write("nightly.ndjson", (1...5).reversed().map { #"{"productId":"prod-1","order_id":"N-\#($0)"}"# + "\n" }.joined())
         before = try await creates()
-        let resorted = try run(["run", nightly, "--id-column", "order_id"] + api)
+        let resorted = try run(["run", nightly, "--id-column", "order_id", "--json"] + api)
         #expect(resorted.status == 0)
-        #expect(resorted.stdout.contains("already done 5"))
+        #expect(try resorted.count("alreadyDone") == 5)
         #expect(try await creates() == before)
     }
 
