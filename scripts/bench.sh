@@ -21,7 +21,7 @@
 #             peak memory and licenses created (300)
 #   first     a fresh 1,000,000-row file (5,000 customers): how long after the start its first
 #             request and its first create go (the run is then stopped with SIGINT)
-#   upgrade   nightly's day 1 by an earlier build (BENCH_OLD_BIN=DIR, a journal up to v8), then
+#   upgrade   nightly's day 1 by an earlier build (BENCH_OLD_BIN=DIR: its journal schema), then
 #             this build: the journal's migration alone (`status` on a copy), and day 2 on it
 #
 # Usage: scripts/bench.sh [scenario ...]   (default: all but customers, window, shared, nightly, first;
@@ -208,7 +208,7 @@ PY
       nightly_day2 "nightly   300,000 done + 300 new (5,000 customers)"
       ;;
     upgrade)
-      # The nightly file's day 1 written by an earlier build (BENCH_OLD_BIN: a journal up to v8),
+      # The nightly file's day 1 written by an earlier build (BENCH_OLD_BIN: its journal schema),
       # then opened by this one: the migration alone (`status` on a copy), and day 2 end to end.
       : "${BENCH_OLD_BIN:?upgrade needs BENCH_OLD_BIN=DIR, the folder of an earlier licprov}"
       python3 scripts/gen-orders.py csv 300300 "$work/all.csv"
@@ -222,8 +222,8 @@ PY
       read -r seconds rss <"$work/time"
       /usr/bin/time -f "%e %M" -o "$work/time" "$bin/licprov" status --journal "$work/copy.licprov.sqlite" >/dev/null 2>"$work/err"
       read -r again _ <"$work/time"
-      echo "upgrade   300,000 entries: status on the v8 journal ${seconds} s (peak $((rss / 1024)) MiB), again on it once v9 ${again} s: the migration ≈ the difference"
-      nightly_day2 "upgrade   day 2 on the v8 journal: 300,000 done + 300 new"
+      echo "upgrade   300,000 entries: status on the earlier build's journal ${seconds} s (peak $((rss / 1024)) MiB), again once migrated ${again} s: the migration ≈ the difference"
+      nightly_day2 "upgrade   day 2 on the migrated journal: 300,000 done + 300 new"
       ;;
     first)
       # A fresh 1,000,000-row file: when do its first request and its first create go?

@@ -230,7 +230,7 @@ extension SQLiteJournal {
     /// target, the keys of the customer, organization and reseller it names — as the planner
     /// computes it from the row (``RowFingerprint``), in place of the hash of the bytes journals up
     /// to v10 fingerprinted (the request with placeholders for the marker and the linked ids).
-    /// Read whole first, then written: 300,000 entries take a few seconds, once.
+    /// 300,000 entries take about 8 s, once (`scripts/bench.sh upgrade`).
     private static func refingerprint(_ db: Database) throws {
         let sql = """
             SELECT license.id, license.marker, license.target, license.operation, license.editedOperation,
@@ -239,28 +239,32 @@ extension SQLiteJournal {
             LEFT JOIN customer ON customer.id = license.customerRef
             LEFT JOIN directory AS organization ON organization.id = license.organizationRef
             LEFT JOIN directory AS reseller ON reseller.id = license.resellerRef
+            WHERE license.id > ? ORDER BY license.id LIMIT 5000
             """
-        var hashes: [(id: Int64, hash: String, edited: String?)] = []
-        let rows = try Row.fetchCursor(db, sql: sql)
-        while let row = try rows.next() {
-            let id: Int64 = row[0]
-            let marker: String = row[1]
-            let target = try LicenseTarget.decode(row[2], id: id)
-            func fingerprint(_ column: Int, _ name: String, marker: String) throws -> String? {
-                guard let data = row[column] as Data? else { return nil }
-                let operation: LicenseOperation
-                do { operation = try LicenseOperation(journalBytes: [UInt8](data)) } catch {
-                    throw UnreadableJournal(description: "license #\(id) has \(name) this licprov cannot read: \(error)")
-                }
-                return RowFingerprint.of(operation, marker: marker, target: target, customerKey: row[5], organizationKey: row[6],
-                                         resellerKey: row[7]).hex
-            }
-            guard let hash = try fingerprint(3, "an operation", marker: marker) else { continue }
-            hashes.append((id, hash, try fingerprint(4, "an edited operation", marker: LinkPlaceholder.marker)))
-        }
         let update = try db.makeStatement(sql: "UPDATE license SET bodyHash = ?, editedHash = ? WHERE id = ?")
-        for (id, hash, edited) in hashes {
-            try update.execute(arguments: [hash, edited, id])
+        var after: Int64 = 0
+        while true {
+            // A part at a time, by id: memory stays flat however many entries (a journal of 300,000
+            // read whole took 60 MiB more).
+            let rows = try Row.fetchAll(db, sql: sql, arguments: [after])
+            guard let last = rows.last else { return }
+            after = last[0]
+            for row in rows {
+                let id: Int64 = row[0]
+                let marker: String = row[1]
+                let target = try LicenseTarget.decode(row[2], id: id)
+                func fingerprint(_ column: Int, _ name: String, marker: String) throws -> String? {
+                    guard let data = row[column] as Data? else { return nil }
+                    let operation: LicenseOperation
+                    do { operation = try LicenseOperation(journalBytes: [UInt8](data)) } catch {
+                        throw UnreadableJournal(description: "license #\(id) has \(name) this licprov cannot read: \(error)")
+                    }
+                    return RowFingerprint.of(operation, marker: marker, target: target, customerKey: row[5], organizationKey: row[6],
+                                             resellerKey: row[7]).hex
+                }
+                guard let hash = try fingerprint(3, "an operation", marker: marker) else { continue }
+                try update.execute(arguments: [hash, try fingerprint(4, "an edited operation", marker: LinkPlaceholder.marker), id])
+            }
         }
     }
 
