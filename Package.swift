@@ -54,21 +54,36 @@ let package = Package(
         // The run engine: plan a file (or derived rows) against the journal, settle every license, the results.
         .target(
             name: "Provisioning",
-            dependencies: ["BuildInfo", "FileFormats", "Ingestion", "Scheduling", "CryptlexModels", "CryptlexAPI", "Journal", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "BuildInfo", "FileFormats", "Ingestion", "Scheduling", "CryptlexModels", "CryptlexAPI", "Journal",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // What reads a journal and the account: audit, undo's plan, export, the HTML report.
-        .target(name: "Audit", dependencies: ["Provisioning", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal", "Scheduling"]),
+        .target(
+            name: "Audit",
+            dependencies: ["Provisioning", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal", "Scheduling"]),
         // plan and apply: a file that is the desired state against the account's managed licenses.
-        .target(name: "Sync", dependencies: ["Provisioning", "Audit", "FileFormats", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal", "Scheduling"]),
+        .target(
+            name: "Sync",
+            dependencies: [
+                "Provisioning", "Audit", "FileFormats", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal",
+                "Scheduling",
+            ]),
         // doctor: an account checked before a first run.
-        .target(name: "Doctor", dependencies: ["Provisioning", "CryptlexModels", "CryptlexAPI", "Scheduling",
-                                               .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Doctor",
+            dependencies: [
+                "Provisioning", "CryptlexModels", "CryptlexAPI", "Scheduling",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // MARK: the command-line tool
         .executableTarget(
             name: "licprov",
             dependencies: [
-                "BuildInfo", "Provisioning", "Audit", "Sync", "Doctor", "FileFormats", "Ingestion", "Journal", "Scheduling", "CryptlexModels", "CryptlexAPI",
+                "BuildInfo", "Provisioning", "Audit", "Sync", "Doctor", "FileFormats", "Ingestion", "Journal",
+                "Scheduling", "CryptlexModels", "CryptlexAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -116,9 +131,18 @@ let package = Package(
         ),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "TestSupport"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "CryptlexModels", "TestSupport"]),
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Audit", "Sync", "Doctor", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal", "Scheduling", "CryptlexEmulator", "TestSupport"]),
-        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "FileFormats", "CryptlexModels", "CryptlexEmulator", "TestSupport",
-                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Resources")]),
+        .testTarget(
+            name: "ProvisioningTests",
+            dependencies: [
+                "Provisioning", "Audit", "Sync", "Doctor", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal",
+                "Scheduling", "CryptlexEmulator", "TestSupport",
+            ]),
+        .testTarget(
+            name: "IngestionTests",
+            dependencies: [
+                "Ingestion", "FileFormats", "CryptlexModels", "CryptlexEmulator", "TestSupport",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ], resources: [.copy("Resources")]),
         .testTarget(
             name: "CryptlexAPITests",
             dependencies: [

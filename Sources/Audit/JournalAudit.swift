@@ -3,8 +3,8 @@ import CryptlexModels
 import Foundation
 import Journal
 import Logging
-import Scheduling
 import Provisioning
+import Scheduling
 
 /// `licprov audit`: holds the account against the journal, read-only.
 ///
@@ -39,7 +39,10 @@ package struct JournalAudit: Sendable {
 
         package static let header = ["finding", "row_id", "unit", "source_line", "marker", "license_ids", "detail"]
         package var cells: [String] {
-            [kind.rawValue, rowID, String(unit), sourceLine.map(String.init) ?? "", marker, licenseIDs.joined(separator: " "), detail]
+            [
+                kind.rawValue, rowID, String(unit), sourceLine.map(String.init) ?? "", marker,
+                licenseIDs.joined(separator: " "), detail,
+            ]
         }
     }
 
@@ -53,7 +56,9 @@ package struct JournalAudit: Sendable {
         package var notes: [String] = []
         /// The duplicates' extra licenses: every license of a `duplicate` but the one the journal recorded.
         package var extraLicenses: [(rowID: String, licenseID: String)] {
-            findings.filter { $0.kind == .duplicate }.flatMap { finding in finding.licenseIDs.dropFirst().map { (finding.rowID, $0) } }
+            findings.filter { $0.kind == .duplicate }.flatMap { finding in
+                finding.licenseIDs.dropFirst().map { (finding.rowID, $0) }
+            }
         }
     }
 
@@ -63,12 +68,15 @@ package struct JournalAudit: Sendable {
     let markerKey: String
 
     /// Audits the journal at `journalPath` (which must exist) against the account.
-    package static func run(journalPath: String, client: CryptlexClient, configuration: RunConfiguration,
-                           stop: StopSignal = StopSignal()) async throws -> Report {
+    package static func run(
+        journalPath: String, client: CryptlexClient, configuration: RunConfiguration,
+        stop: StopSignal = StopSignal()
+    ) async throws -> Report {
         let journal = try JournalReport.open(journalPath)
         let counters = RunCounters()
-        let audit = JournalAudit(journal: journal, client: client, requests: RunRequests.make(configuration, stop: stop, counters: counters),
-                                 markerKey: configuration.markerKey ?? RunConfiguration.defaultMarkerKey)
+        let audit = JournalAudit(
+            journal: journal, client: client, requests: RunRequests.make(configuration, stop: stop, counters: counters),
+            markerKey: configuration.markerKey ?? RunConfiguration.defaultMarkerKey)
         var report = try await audit.compare()
         report.requests = counters.snapshot.lookups
         return report
@@ -102,30 +110,44 @@ package struct JournalAudit: Sendable {
         if !prefixed.isEmpty {
             var query = LicenseQuery(metadataKey: markerKey)
             query.metadataValuePrefix = prefix
-            switch await requests.readAllPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
-                try await client.findLicenseSnapshots(query, page: page, limit: 100)
-            }) {
+            switch await requests.readAllPages(
+                count: { $0.lookups += 1 },
+                { (page: Int) async throws(APIError) in
+                    try await client.findLicenseSnapshots(query, page: page, limit: 100)
+                })
+            {
             case .success(let snapshots):
                 for snapshot in snapshots {
-                    if let marker = snapshot.license.metadataValue(forKey: markerKey) { byMarker[marker, default: []].append(snapshot) }
+                    if let marker = snapshot.license.metadataValue(forKey: markerKey) {
+                        byMarker[marker, default: []].append(snapshot)
+                    }
                 }
             case .failure(let failure) where failure.status == 400:
                 requests.operators.refuse(.startsWith, filter: "metadata.value", reason: failure.reason)
-                report.notes.append("the API refused metadata.value[sw]: the journal's markers were looked up by value, so licenses with its "
-                                    + "marker prefix that it never recorded (unknown) cannot be found")
+                report.notes.append(
+                    "the API refused metadata.value[sw]: the journal's markers were looked up by value, so licenses with its "
+                        + "marker prefix that it never recorded (unknown) cannot be found")
                 byValue += prefixed
             case .failure(let failure):
                 throw Unavailable(reason: failure.reason)
             }
         }
         var failed: String?
-        let lookup = requests.licenseLookup(client: client, batched: { LicenseQuery(metadataKey: markerKey, metadataValues: $0) },
-                                            query: { LicenseQuery(metadataKey: markerKey, metadataValue: $0) })
-        for (values, snapshots) in await requests.listByValues(byValue, filter: "metadata.value", count: { $0.lookups += 1 }, lookup) {
-            guard let snapshots else { failed = "a list request failed (see the log)"; break }
+        let lookup = requests.licenseLookup(
+            client: client, batched: { LicenseQuery(metadataKey: markerKey, metadataValues: $0) },
+            query: { LicenseQuery(metadataKey: markerKey, metadataValue: $0) })
+        for (values, snapshots) in await requests.listByValues(
+            byValue, filter: "metadata.value", count: { $0.lookups += 1 }, lookup)
+        {
+            guard let snapshots else {
+                failed = "a list request failed (see the log)"
+                break
+            }
             let asked = Set(values)
             for snapshot in snapshots {
-                if let marker = snapshot.license.metadataValue(forKey: markerKey), asked.contains(marker) { byMarker[marker, default: []].append(snapshot) }
+                if let marker = snapshot.license.metadataValue(forKey: markerKey), asked.contains(marker) {
+                    byMarker[marker, default: []].append(snapshot)
+                }
             }
         }
         if let failed { throw Unavailable(reason: failed) }
@@ -136,45 +158,67 @@ package struct JournalAudit: Sendable {
             recorded.insert(entry.marker)
             let found = byMarker[entry.marker] ?? []
             func finding(_ kind: Kind, _ ids: [String], _ detail: String) -> Finding {
-                Finding(kind: kind, rowID: entry.rowID, unit: entry.unit, sourceLine: entry.sourceLine, marker: entry.marker, licenseIDs: ids, detail: detail)
+                Finding(
+                    kind: kind, rowID: entry.rowID, unit: entry.unit, sourceLine: entry.sourceLine,
+                    marker: entry.marker, licenseIDs: ids, detail: detail)
             }
             guard entry.state.isSettled else {
                 if !found.isEmpty {
-                    report.findings.append(finding(.unsettled, found.map(\.license.id),
-                        "the journal has it \(entry.state.rawValue), the account holds \(found.count); run licprov again to settle it"))
+                    report.findings.append(
+                        finding(
+                            .unsettled, found.map(\.license.id),
+                            "the journal has it \(entry.state.rawValue), the account holds \(found.count); run licprov again to settle it"
+                        ))
                 }
                 continue
             }
             if let id = entry.licenseID { createdIDs.insert(id) }
             let applied = entry.licenseID.flatMap { changes[$0] } ?? []
             if let deletion = applied.first(where: { $0.action == .delete }) {
-                report.findings.append(found.isEmpty
-                    ? finding(.ok, [], "deleted by row \(deletion.rowID)")
-                    : finding(.changed, found.map(\.license.id), "row \(deletion.rowID) deleted it, yet the account holds it"))
+                report.findings.append(
+                    found.isEmpty
+                        ? finding(.ok, [], "deleted by row \(deletion.rowID)")
+                        : finding(
+                            .changed, found.map(\.license.id),
+                            "row \(deletion.rowID) deleted it, yet the account holds it"))
                 continue
             }
             switch found.count {
             case 0:
-                report.findings.append(finding(.missing, entry.licenseID.map { [$0] } ?? [],
-                    "the journal recorded license \(entry.licenseID ?? "?") as \(entry.state.rawValue); the account has no license with its marker"))
+                report.findings.append(
+                    finding(
+                        .missing, entry.licenseID.map { [$0] } ?? [],
+                        "the journal recorded license \(entry.licenseID ?? "?") as \(entry.state.rawValue); the account has no license with its marker"
+                    ))
             case 1:
                 var expected = Self.expected(created: entry.operation, changes: applied, users: users)
                 // The organization and reseller the license was linked to, as resolved: a link moved since is a change.
-                if let id = entry.organizationRef.flatMap({ directory[$0] }) { expected["organizationId"] = .string(id) }
+                if let id = entry.organizationRef.flatMap({ directory[$0] }) {
+                    expected["organizationId"] = .string(id)
+                }
                 if let id = entry.resellerRef.flatMap({ directory[$0] }) { expected["resellerId"] = .string(id) }
                 let differences = Self.differences(expected: expected, actual: found[0])
-                report.findings.append(differences.isEmpty
-                    ? finding(.ok, [found[0].license.id], "")
-                    : finding(.changed, [found[0].license.id], differences.joined(separator: "; ")))
+                report.findings.append(
+                    differences.isEmpty
+                        ? finding(.ok, [found[0].license.id], "")
+                        : finding(.changed, [found[0].license.id], differences.joined(separator: "; ")))
             default:
                 // The license the journal recorded first: the others are the extras.
-                let ids = found.map(\.license.id).sorted { ($0 == entry.licenseID ? 0 : 1, $0) < ($1 == entry.licenseID ? 0 : 1, $1) }
-                report.findings.append(finding(.duplicate, ids, "\(found.count) licenses carry the marker; the journal recorded \(entry.licenseID ?? "?")"))
+                let ids = found.map(\.license.id).sorted {
+                    ($0 == entry.licenseID ? 0 : 1, $0) < ($1 == entry.licenseID ? 0 : 1, $1)
+                }
+                report.findings.append(
+                    finding(
+                        .duplicate, ids,
+                        "\(found.count) licenses carry the marker; the journal recorded \(entry.licenseID ?? "?")"))
             }
         }
         for (marker, snapshots) in byMarker where marker.hasPrefix(prefix) && !recorded.contains(marker) {
-            report.findings.append(Finding(kind: .unknown, rowID: "", unit: 0, sourceLine: nil, marker: marker,
-                                           licenseIDs: snapshots.map(\.license.id), detail: "this journal's marker prefix, but no entry of it"))
+            report.findings.append(
+                Finding(
+                    kind: .unknown, rowID: "", unit: 0, sourceLine: nil, marker: marker,
+                    licenseIDs: snapshots.map(\.license.id), detail: "this journal's marker prefix, but no entry of it")
+            )
         }
         // Licenses this journal changed but did not create: read by id.
         let changedOnly = changes.keys.filter { !createdIDs.contains($0) }.sorted()
@@ -186,19 +230,29 @@ package struct JournalAudit: Sendable {
             let applied = changes[id] ?? []
             guard let last = applied.last else { continue }
             func finding(_ kind: Kind, _ detail: String) -> Finding {
-                Finding(kind: kind, rowID: last.rowID, unit: last.unit, sourceLine: last.sourceLine, marker: "", licenseIDs: [id], detail: detail)
+                Finding(
+                    kind: kind, rowID: last.rowID, unit: last.unit, sourceLine: last.sourceLine, marker: "",
+                    licenseIDs: [id], detail: detail)
             }
             if let deletion = applied.first(where: { $0.action == .delete }) {
-                report.findings.append(current[id] == nil ? finding(.ok, "deleted by row \(deletion.rowID)")
-                                                          : finding(.changed, "row \(deletion.rowID) deleted it, yet the account holds it"))
+                report.findings.append(
+                    current[id] == nil
+                        ? finding(.ok, "deleted by row \(deletion.rowID)")
+                        : finding(.changed, "row \(deletion.rowID) deleted it, yet the account holds it"))
                 continue
             }
             guard let snapshot = current[id] else {
-                report.findings.append(finding(.missing, "changed by row \(applied.map(\.rowID).joined(separator: ", ")); the account no longer holds it"))
+                report.findings.append(
+                    finding(
+                        .missing,
+                        "changed by row \(applied.map(\.rowID).joined(separator: ", ")); the account no longer holds it"
+                    ))
                 continue
             }
-            let differences = Self.differences(expected: Self.expected(created: nil, changes: applied, users: users), actual: snapshot)
-            report.findings.append(differences.isEmpty ? finding(.ok, "") : finding(.changed, differences.joined(separator: "; ")))
+            let differences = Self.differences(
+                expected: Self.expected(created: nil, changes: applied, users: users), actual: snapshot)
+            report.findings.append(
+                differences.isEmpty ? finding(.ok, "") : finding(.changed, differences.joined(separator: "; ")))
         }
         report.findings.sort { ($0.sourceLine ?? .max, $0.rowID, $0.unit) < ($1.sourceLine ?? .max, $1.rowID, $1.unit) }
         return report
@@ -208,7 +262,9 @@ package struct JournalAudit: Sendable {
     /// customer; the organization and reseller it links to are laid over by the caller), then every
     /// change it applied, in order. `users`: the user ids of the customers updates linked licenses
     /// to (by customer id); a link never resolved is not compared.
-    package static func expected(created operation: LicenseOperation?, changes: [JournalEntry], users: [Int64: String] = [:]) -> [String: JSONAny] {
+    package static func expected(
+        created operation: LicenseOperation?, changes: [JournalEntry], users: [Int64: String] = [:]
+    ) -> [String: JSONAny] {
         var fields = operation?.fields ?? [:]
         fields["metadata"] = nil
         fields["userId"] = nil
@@ -218,7 +274,9 @@ package struct JournalAudit: Sendable {
             case .delete?, .create?, nil: break
             case .update(let update)?:
                 for (name, value) in update.fields { fields[name] = value }
-                if update.linksCustomer { fields["userId"] = change.customerRef.flatMap { users[$0] }.map(JSONAny.string) }
+                if update.linksCustomer {
+                    fields["userId"] = change.customerRef.flatMap { users[$0] }.map(JSONAny.string)
+                }
             case let flag?:
                 for (name, value) in flag.fields { fields[name] = value }
             }
@@ -228,8 +286,10 @@ package struct JournalAudit: Sendable {
 
     static func differences(expected: [String: JSONAny], actual: LicenseSnapshot) -> [String] {
         expected.keys.sorted().compactMap { name in
-            let want = expected[name]!, have = actual.fields[name] ?? .null
-            return LicenseFields.same(have, want) ? nil : "\(name): licprov set \(text(want)), the account has \(text(have))"
+            let want = expected[name]!
+            let have = actual.fields[name] ?? .null
+            return LicenseFields.same(have, want)
+                ? nil : "\(name): licprov set \(text(want)), the account has \(text(have))"
         }
     }
 

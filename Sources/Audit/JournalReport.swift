@@ -1,5 +1,7 @@
 import CryptlexModels
+import Foundation
 import Journal
+import Provisioning
 
 /// The `status` and `export` use cases: what the journal alone says.
 package enum JournalReport {
@@ -20,7 +22,9 @@ package enum JournalReport {
         /// Entries a rerun sends again.
         package var toSend: Int { counts[.pending, default: 0] + counts[.failed, default: 0] }
         /// Entries a rerun leaves alone unless their row changes.
-        package var heldBack: Int { counts[.rejected, default: 0] + counts[.conflict, default: 0] + counts[.unresolved, default: 0] }
+        package var heldBack: Int {
+            counts[.rejected, default: 0] + counts[.conflict, default: 0] + counts[.unresolved, default: 0]
+        }
     }
 
     /// Opens the journal at `path` (which must exist) and reads its status.
@@ -28,28 +32,39 @@ package enum JournalReport {
         let journal = try open(path)
         let entries = try journal.counts()
         var edited = 0
-        try journal.forEachEntry(states: [.created, .recovered], operations: .whenEdited) { if $0.editedOperation != nil { edited += 1 } }
-        var status = Status(counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(), customers: try journal.customerCounts())
+        try journal.forEachEntry(states: [.created, .recovered], operations: .whenEdited) {
+            if $0.editedOperation != nil { edited += 1 }
+        }
+        var status = Status(
+            counts: entries, editedSinceCreated: edited, lastRun: try journal.lastRun(),
+            customers: try journal.customerCounts())
         status.changes = try journal.actionCounts().filter { $0.key.isChange }
         status.directory = try journal.directoryCounts()
         return status
     }
 
     /// How many users, organizations and resellers the journal created (what `undo` leaves in place).
-    package static func createdByUs(journalPath path: String) throws -> (users: Int, organizations: Int, resellers: Int) {
+    package static func createdByUs(journalPath path: String) throws -> (users: Int, organizations: Int, resellers: Int)
+    {
         try open(path).createdByUs()
     }
 
     /// Rebuilds the results file from the journal alone, in file order, one line at a time.
-    package static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
-                              _ body: (ResultsFile.Line) throws -> Void) throws {
+    package static func export(
+        journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
+        _ body: (ResultsFile.Line) throws -> Void
+    ) throws {
         let journal = try open(path)
         let directory = try journal.directoryIDs()
-        try journal.forEachEntry(operations: .whenEdited) { try body(ResultsLines.line(for: $0, markerKey: markerKey, directory: directory)) }
+        try journal.forEachEntry(operations: .whenEdited) {
+            try body(ResultsLines.line(for: $0, markerKey: markerKey, directory: directory))
+        }
     }
 
     /// The whole export as lines (for tests and small journals).
-    package static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey) throws -> [ResultsFile.Line] {
+    package static func export(journalPath path: String, markerKey: String? = RunConfiguration.defaultMarkerKey) throws
+        -> [ResultsFile.Line]
+    {
         var lines: [ResultsFile.Line] = []
         try export(journalPath: path, markerKey: markerKey) { lines.append($0) }
         return lines
@@ -69,6 +84,3 @@ package enum JournalReport {
         }
     }
 }
-
-import Foundation
-import Provisioning

@@ -57,31 +57,38 @@ package struct UndoPlan: Sendable {
         }
         // Licenses this journal deleted afterwards are gone either way.
         let deleted = Set(changes.filter { $0.value.contains { $0.action == .delete } }.keys)
-        for entry in entries where entry.action == .create && entry.state.isSettled && (inRun?.contains(entry.id) ?? true) {
+        for entry in entries
+        where entry.action == .create && entry.state.isSettled && (inRun?.contains(entry.id) ?? true) {
             guard let id = entry.licenseID, !deleted.contains(id) else { continue }
-            plan.rows.append(.derivedChange(rowID: "undo-\(entry.id)", line: plan.rows.count + 1, licenseID: id, action: mode.action))
+            plan.rows.append(
+                .derivedChange(rowID: "undo-\(entry.id)", line: plan.rows.count + 1, licenseID: id, action: mode.action)
+            )
             plan.licensesToRemove += 1
         }
         for (id, applied) in changes.sorted(by: { $0.key < $1.key }) where !created.contains(id) {
             let ordered = applied.sorted { $0.id < $1.id }
             if let deletion = ordered.first(where: { $0.action == .delete }) {
-                plan.irreversible.append("license \(id): deleted by row \(deletion.rowID) (line \(deletion.sourceLine)); Cryptlex cannot undelete, "
-                    + "its fields before were: \(deletion.beforeState ?? "{}")")
+                plan.irreversible.append(
+                    "license \(id): deleted by row \(deletion.rowID) (line \(deletion.sourceLine)); Cryptlex cannot undelete, "
+                        + "its fields before were: \(deletion.beforeState ?? "{}")")
                 continue
             }
             // Each field's value before the journal first changed it.
             var restore: [String: JSONAny] = [:]
             var firstEntry: [String: Int64] = [:]
             for change in ordered {
-                for (name, value) in LicenseFields.decode(change.beforeState ?? "{}") ?? [:] where restore[name] == nil {
+                for (name, value) in LicenseFields.decode(change.beforeState ?? "{}") ?? [:] where restore[name] == nil
+                {
                     restore[name] = value
                     firstEntry[name] = change.id
                 }
             }
             if let expiry = restore.removeValue(forKey: "expiresAt") {
                 let change: ExpiryChange = if case .string(let date) = expiry { .date(date) } else { .perpetual }
-                plan.rows.append(.derivedChange(rowID: "undo-\(firstEntry["expiresAt"]!)-expiry", line: plan.rows.count + 1, licenseID: id,
-                                                action: .setExpiry, expiry: change))
+                plan.rows.append(
+                    .derivedChange(
+                        rowID: "undo-\(firstEntry["expiresAt"]!)-expiry", line: plan.rows.count + 1, licenseID: id,
+                        action: .setExpiry, expiry: change))
                 plan.changesToRevert += 1
             }
             let absent = restore.filter { $0.value == .null }.keys.sorted()
@@ -90,8 +97,10 @@ package struct UndoPlan: Sendable {
                 plan.notRestorable.append("license \(id): \(name) had no value before; a PATCH cannot remove it")
             }
             if !restore.isEmpty {
-                plan.rows.append(.derivedChange(rowID: "undo-\(firstEntry.values.min()!)", line: plan.rows.count + 1, licenseID: id,
-                                                action: .update, fields: restore))
+                plan.rows.append(
+                    .derivedChange(
+                        rowID: "undo-\(firstEntry.values.min()!)", line: plan.rows.count + 1, licenseID: id,
+                        action: .update, fields: restore))
                 plan.changesToRevert += 1
             }
         }

@@ -82,15 +82,21 @@ extension APIError {
     /// The server's message from an error body, whatever the body is: Cryptlex's JSON
     /// `{"message", "code"}`, plain text, an HTML page from a load balancer, or nothing.
     static func parseErrorBody(_ body: [UInt8], status: Int) -> (message: String, code: String?) {
-        struct ErrorBody: Decodable { var message: String?; var code: String? }
+        struct ErrorBody: Decodable {
+            var message: String?
+            var code: String?
+        }
         if let parsed = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)), let message = parsed.message {
             return (message, parsed.code)
         }
         let text = String(decoding: body.prefix(2048), as: UTF8.self)
         if text.range(of: "<html", options: .caseInsensitive) != nil {
             if let start = text.range(of: "<title>", options: .caseInsensitive),
-               let end = text.range(of: "</title>", options: .caseInsensitive, range: start.upperBound..<text.endIndex) {
-                return (String(text[start.upperBound..<end.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines), nil)
+                let end = text.range(of: "</title>", options: .caseInsensitive, range: start.upperBound..<text.endIndex)
+            {
+                return (
+                    String(text[start.upperBound..<end.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines), nil
+                )
             }
             return ("an HTML error page", nil)
         }

@@ -25,12 +25,15 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     ///     after this, not after AsyncHTTPClient's default 10 s.
     ///   - proxy: an HTTP proxy to tunnel through with `CONNECT` (TLS stays end to end).
     ///   - authorities: the certificate authorities to trust instead of the system's.
-    package init(connections: Int, connectTimeout: Duration = .seconds(5), proxy: HTTPProxy? = nil,
-                authorities: CertificateAuthorities? = nil) {
+    package init(
+        connections: Int, connectTimeout: Duration = .seconds(5), proxy: HTTPProxy? = nil,
+        authorities: CertificateAuthorities? = nil
+    ) {
         var configuration = HTTPClient.Configuration()
         if let proxy {
-            configuration.proxy = .server(host: proxy.host, port: proxy.port,
-                                          authorization: proxy.credentials.map { .basic(username: $0.user, password: $0.password) })
+            configuration.proxy = .server(
+                host: proxy.host, port: proxy.port,
+                authorization: proxy.credentials.map { .basic(username: $0.user, password: $0.password) })
         }
         // Certificates are always verified, host name included: there is no switch to turn it off.
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -87,9 +90,10 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         if let error = error as? HTTPClientError {
             switch error {
             case .proxyAuthenticationRequired:
-                return .refused(proxy?.credentials == nil
-                    ? "the proxy \(proxy?.description ?? "") asks for credentials (HTTP 407): give them as http://USER:PASSWORD@HOST:PORT in HTTPS_PROXY"
-                    : "the proxy \(proxy?.description ?? "") refused the credentials given (HTTP 407)")
+                return .refused(
+                    proxy?.credentials == nil
+                        ? "the proxy \(proxy?.description ?? "") asks for credentials (HTTP 407): give them as http://USER:PASSWORD@HOST:PORT in HTTPS_PROXY"
+                        : "the proxy \(proxy?.description ?? "") refused the credentials given (HTTP 407)")
             case .invalidProxyResponse:
                 return .refused("the proxy \(proxy?.description ?? "") refused to open a tunnel (CONNECT) to the API")
             default:
@@ -97,7 +101,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
             }
             switch error {
             case .connectTimeout, .getConnectionFromPoolTimeout, .socksHandshakeTimeout,
-                 .httpProxyHandshakeTimeout, .tlsHandshakeTimeout:
+                .httpProxyHandshakeTimeout, .tlsHandshakeTimeout:
                 return .connectFailed(String(describing: error) + via)
             case .readTimeout, .writeTimeout, .deadlineExceeded:
                 return .timedOut(String(describing: error))
@@ -108,8 +112,12 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
             }
         }
         if error is NIOConnectionError { return .connectFailed(String(describing: error) + via) }
-        if let error = error as? ChannelError, case .connectTimeout = error { return .connectFailed(String(describing: error) + via) }
-        if let error = error as? IOError, [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL].contains(error.errnoCode) {
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return .connectFailed(String(describing: error) + via)
+        }
+        if let error = error as? IOError,
+            [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL].contains(error.errnoCode)
+        {
             return .connectFailed(String(describing: error) + via)
         }
         return .connectionLost(String(describing: error))
@@ -120,7 +128,8 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     static func describeHandshake(_ error: any Error) -> String {
         let text = String(describing: error)
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "TLS handshake failed: the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED: it does not chain to a trusted authority or does not name the host)"
+            return
+                "TLS handshake failed: the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED: it does not chain to a trusted authority or does not name the host)"
         }
         if text.contains("WRONG_VERSION_NUMBER") {
             return "TLS handshake failed: the server did not answer in TLS (is it plain http?)"

@@ -27,7 +27,11 @@ package struct CertificateAuthorities: Sendable {
             throw Unreadable(path: path, reason: "cannot be read (from \(source)); check the path and its permissions")
         }
         guard String(decoding: data.prefix(1 << 20), as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
-            throw Unreadable(path: path, reason: "holds no PEM certificate (-----BEGIN CERTIFICATE-----); convert a DER file with `openssl x509 -inform der -in FILE -out FILE.pem`")
+            throw Unreadable(
+                path: path,
+                reason:
+                    "holds no PEM certificate (-----BEGIN CERTIFICATE-----); convert a DER file with `openssl x509 -inform der -in FILE -out FILE.pem`"
+            )
         }
         let certificates: [NIOSSLCertificate]
         do {

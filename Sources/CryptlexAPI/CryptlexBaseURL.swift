@@ -32,7 +32,9 @@ package struct CryptlexBaseURL: Sendable, Equatable, CustomStringConvertible {
         guard let host = components.host, !host.isEmpty else { throw invalid("has no host") }
         if let port = components.port, !(1...65535).contains(port) { throw invalid("has a port outside 1–65535") }
         if text.contains("@") || components.user != nil { throw invalid("must not carry a user name or password") }
-        guard components.query == nil, components.fragment == nil else { throw invalid("must not have a query or fragment") }
+        guard components.query == nil, components.fragment == nil else {
+            throw invalid("must not have a query or fragment")
+        }
         var path = components.path
         while path.hasSuffix("/") { path.removeLast() }
         if path.hasSuffix("/v3") { path.removeLast(3) }

@@ -34,8 +34,10 @@ package struct CryptlexClient: Sendable {
 
     /// - Parameters:
     ///   - requestTimeout: the deadline of one request, from sending to the last byte of the answer.
-    package init(baseURL: CryptlexBaseURL, token: String, transport: any HTTPTransport,
-                requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "licprov.api")) {
+    package init(
+        baseURL: CryptlexBaseURL, token: String, transport: any HTTPTransport,
+        requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "licprov.api")
+    ) {
         self.baseURL = baseURL
         self.token = token
         self.transport = transport
@@ -59,8 +61,12 @@ package struct CryptlexClient: Sendable {
     }
 
     /// One page of `GET /v3/licenses` (`page` from 1, `limit` 1–100).
-    package func findLicenses(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[License]> {
-        try await send("GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil, expecting: [License].self)
+    package func findLicenses(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<
+        [License]
+    > {
+        try await send(
+            "GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil,
+            expecting: [License].self)
     }
 
     /// `GET /v3/licenses/{id}`.
@@ -70,12 +76,17 @@ package struct CryptlexClient: Sendable {
 
     /// `GET /v3/licenses/{id}`, every field kept.
     package func licenseSnapshot(id: String) async throws(APIError) -> Answer<LicenseSnapshot> {
-        try await send("GET", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: LicenseSnapshot.self)
+        try await send(
+            "GET", "/v3/licenses/\(Self.segment(id))", query: nil, body: nil, expecting: LicenseSnapshot.self)
     }
 
     /// One page of `GET /v3/licenses`, every field of each license kept.
-    package func findLicenseSnapshots(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError) -> Answer<[LicenseSnapshot]> {
-        try await send("GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil, expecting: [LicenseSnapshot].self)
+    package func findLicenseSnapshots(_ query: LicenseQuery, page: Int = 1, limit: Int = 100) async throws(APIError)
+        -> Answer<[LicenseSnapshot]>
+    {
+        try await send(
+            "GET", "/v3/licenses", query: QueryEncoding.encode(query.items(page: page, limit: limit)), body: nil,
+            expecting: [LicenseSnapshot].self)
     }
 
     /// `PATCH /v3/licenses/{id}` with a `LicenseUpdateRequestModel` body already encoded.
@@ -90,8 +101,11 @@ package struct CryptlexClient: Sendable {
 
     /// `PATCH /v3/licenses/{id}/expires-at`; nil makes the license perpetual.
     package func setExpiry(id: String, expiresAt: String?) async throws(APIError) -> Answer<License> {
-        let body = Array((try? JSONSerialization.data(withJSONObject: ["expiresAt": expiresAt.map { $0 as Any } ?? NSNull()])) ?? Data())
-        return try await send("PATCH", "/v3/licenses/\(Self.segment(id))/expires-at", query: nil, body: body, expecting: License.self)
+        let body = Array(
+            (try? JSONSerialization.data(withJSONObject: ["expiresAt": expiresAt.map { $0 as Any } ?? NSNull()]))
+                ?? Data())
+        return try await send(
+            "PATCH", "/v3/licenses/\(Self.segment(id))/expires-at", query: nil, body: body, expecting: License.self)
     }
 
     /// `DELETE /v3/licenses/{id}` (204, no body).
@@ -123,10 +137,13 @@ package struct CryptlexClient: Sendable {
 
     /// `GET /v3/users` with one email filter; keeps the users whose email is one of `emails`,
     /// compared case-insensitively as Cryptlex compares them.
-    private func findUsers(_ filter: (String, String), matching emails: [String], page: Int) async throws(APIError) -> Answer<[User]> {
+    private func findUsers(_ filter: (String, String), matching emails: [String], page: Int) async throws(APIError)
+        -> Answer<[User]>
+    {
         let wanted = Set(emails.map { $0.lowercased() })
-        var answer = try await send("GET", "/v3/users", query: QueryEncoding.encode([filter, ("page", String(page)), ("limit", "100")]),
-                                    body: nil, expecting: [User].self)
+        var answer = try await send(
+            "GET", "/v3/users", query: QueryEncoding.encode([filter, ("page", String(page)), ("limit", "100")]),
+            body: nil, expecting: [User].self)
         answer.value = answer.value.filter { wanted.contains($0.email.lowercased()) }
         return answer
     }
@@ -150,17 +167,23 @@ package struct CryptlexClient: Sendable {
 
     /// One page of organizations named any of `names` (`name[in]`; none may hold a comma; one
     /// name goes as `name[eq]`), under `resellerId` when given.
-    package func findOrganizations(names: [String], resellerId: String? = nil, page: Int = 1) async throws(APIError) -> Answer<[DirectoryRecord]> {
+    package func findOrganizations(names: [String], resellerId: String? = nil, page: Int = 1) async throws(APIError)
+        -> Answer<[DirectoryRecord]>
+    {
         var items = [Self.nameFilter(names)]
         if let resellerId { items.append(("resellerId[eq]", resellerId)) }
-        return try await send("GET", "/v3/organizations", query: QueryEncoding.encode(items + [("page", String(page)), ("limit", "100")]),
-                              body: nil, expecting: [DirectoryRecord].self)
+        return try await send(
+            "GET", "/v3/organizations",
+            query: QueryEncoding.encode(items + [("page", String(page)), ("limit", "100")]),
+            body: nil, expecting: [DirectoryRecord].self)
     }
 
     /// One page of resellers named any of `names` (as ``findOrganizations(names:resellerId:page:)``).
     package func findResellers(names: [String], page: Int = 1) async throws(APIError) -> Answer<[DirectoryRecord]> {
-        try await send("GET", "/v3/resellers", query: QueryEncoding.encode([Self.nameFilter(names), ("page", String(page)), ("limit", "100")]),
-                       body: nil, expecting: [DirectoryRecord].self)
+        try await send(
+            "GET", "/v3/resellers",
+            query: QueryEncoding.encode([Self.nameFilter(names), ("page", String(page)), ("limit", "100")]),
+            body: nil, expecting: [DirectoryRecord].self)
     }
 
     private static func nameFilter(_ names: [String]) -> (String, String) {
@@ -174,7 +197,9 @@ package struct CryptlexClient: Sendable {
 
     /// `GET /v3/users` with one raw filter, one page (`licprov doctor` asks whether `email[in]` is accepted).
     package func listUsers(filter: (String, String), limit: Int = 1) async throws(APIError) -> Answer<[User]> {
-        try await send("GET", "/v3/users", query: QueryEncoding.encode([filter, ("page", "1"), ("limit", String(limit))]), body: nil, expecting: [User].self)
+        try await send(
+            "GET", "/v3/users", query: QueryEncoding.encode([filter, ("page", "1"), ("limit", String(limit))]),
+            body: nil, expecting: [User].self)
     }
 
     /// Releases the transport's connections.
@@ -185,27 +210,35 @@ package struct CryptlexClient: Sendable {
     ) async throws(APIError) -> Answer<Value> {
         var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json"), ("User-Agent", "licprov")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
-        let request = TransportRequest(method: method, url: baseURL.url(path: path, query: query), headers: headers, body: body, timeout: requestTimeout)
+        let request = TransportRequest(
+            method: method, url: baseURL.url(path: path, query: query), headers: headers, body: body,
+            timeout: requestTimeout)
         let started = ContinuousClock.now
         let response: TransportResponse
         do {
             response = try await transport.send(request)
         } catch {
-            logger.debug("request failed", metadata: ["method": "\(method)", "path": "\(path)", "error": "\(error.detail)"])
-            throw APIError(method: method, path: path, failure: .transport(error),
-                           outcome: APIError.outcome(for: error, method: method), rateLimit: RateLimitStatus(), bodyExcerpt: "")
+            logger.debug(
+                "request failed", metadata: ["method": "\(method)", "path": "\(path)", "error": "\(error.detail)"])
+            throw APIError(
+                method: method, path: path, failure: .transport(error),
+                outcome: APIError.outcome(for: error, method: method), rateLimit: RateLimitStatus(), bodyExcerpt: "")
         }
         let rateLimit = RateLimitStatus(header: response.header)
-        logger.debug("request", metadata: [
-            "method": "\(method)", "path": "\(path)", "status": "\(response.status)",
-            "elapsed": "\(ContinuousClock.now - started)", "rateRemaining": "\(rateLimit.remaining.map(String.init) ?? "-")",
-        ])
+        logger.debug(
+            "request",
+            metadata: [
+                "method": "\(method)", "path": "\(path)", "status": "\(response.status)",
+                "elapsed": "\(ContinuousClock.now - started)",
+                "rateRemaining": "\(rateLimit.remaining.map(String.init) ?? "-")",
+            ])
         let excerpt = String(decoding: response.body.prefix(512), as: UTF8.self)
         guard (200..<300).contains(response.status) else {
             let (message, code) = APIError.parseErrorBody(response.body, status: response.status)
-            throw APIError(method: method, path: path, failure: .http(status: response.status, code: code, message: message),
-                           outcome: APIError.outcome(forStatus: response.status, method: method, rateLimit: rateLimit),
-                           rateLimit: rateLimit, bodyExcerpt: excerpt)
+            throw APIError(
+                method: method, path: path, failure: .http(status: response.status, code: code, message: message),
+                outcome: APIError.outcome(forStatus: response.status, method: method, rateLimit: rateLimit),
+                rateLimit: rateLimit, bodyExcerpt: excerpt)
         }
         if Value.self == NoContent.self, let value = NoContent() as? Value {
             return Answer(value: value, status: response.status, rateLimit: rateLimit)
@@ -214,8 +247,12 @@ package struct CryptlexClient: Sendable {
             let value = try JSONDecoder().decode(Value.self, from: Data(response.body))
             return Answer(value: value, status: response.status, rateLimit: rateLimit)
         } catch {
-            throw APIError(method: method, path: path, failure: .undecodable(status: response.status, reason: String(describing: error).prefix(200).description),
-                           outcome: method == "GET" ? .retryable(after: nil) : .ambiguous, rateLimit: rateLimit, bodyExcerpt: excerpt)
+            throw APIError(
+                method: method, path: path,
+                failure: .undecodable(
+                    status: response.status, reason: String(describing: error).prefix(200).description),
+                outcome: method == "GET" ? .retryable(after: nil) : .ambiguous, rateLimit: rateLimit,
+                bodyExcerpt: excerpt)
         }
     }
 }

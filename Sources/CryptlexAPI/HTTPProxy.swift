@@ -45,18 +45,25 @@ package struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
             throw invalid("is not a URL (expected http://host:port)")
         }
         guard scheme == "http" else {
-            throw invalid("uses \(scheme)://; licprov tunnels through http:// proxies only (CONNECT), with TLS end to end inside the tunnel")
+            throw invalid(
+                "uses \(scheme)://; licprov tunnels through http:// proxies only (CONNECT), with TLS end to end inside the tunnel"
+            )
         }
-        guard let host = components.host, !host.isEmpty else { throw invalid("has no host (expected http://host:port)") }
+        guard let host = components.host, !host.isEmpty else {
+            throw invalid("has no host (expected http://host:port)")
+        }
         let port = components.port ?? 80
         guard (1...65535).contains(port) else { throw invalid("has a port outside 1–65535") }
-        guard components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil else {
+        guard components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil
+        else {
             throw invalid("must be just http://host:port")
         }
         self.host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         self.port = port
         if let user = components.user {
-            self.credentials = (user.removingPercentEncoding ?? user, (components.password ?? "").removingPercentEncoding ?? "")
+            self.credentials = (
+                user.removingPercentEncoding ?? user, (components.password ?? "").removingPercentEncoding ?? ""
+            )
         }
     }
 
@@ -66,7 +73,8 @@ package struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
     package static func from(environment: [String: String], for url: CryptlexBaseURL) throws(Invalid) -> HTTPProxy? {
         let names = url.scheme == "https" ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy", "HTTP_PROXY"]
         guard let name = names.first(where: { !(environment[$0] ?? "").trimmingCharacters(in: .whitespaces).isEmpty }),
-              let value = environment[name], !goesDirect(url, environment: environment) else { return nil }
+            let value = environment[name], !goesDirect(url, environment: environment)
+        else { return nil }
         return try HTTPProxy(value, source: name)
     }
 
@@ -131,7 +139,9 @@ struct IPv4Network {
 
     init?(_ text: String) {
         let parts = text.split(separator: "/")
-        guard parts.count == 2, let base = Self.address(String(parts[0])), let bits = Int(parts[1]), (0...32).contains(bits) else { return nil }
+        guard parts.count == 2, let base = Self.address(String(parts[0])), let bits = Int(parts[1]),
+            (0...32).contains(bits)
+        else { return nil }
         mask = bits == 0 ? 0 : UInt32.max << (32 - bits)
         self.base = base & mask
     }

@@ -38,11 +38,13 @@ package struct TransportResponse: Sendable {
 
     /// Header names are ASCII; comparing bytes avoids Foundation's locale-aware comparison.
     static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
+        var a = a
+        var b = b
         return a.withUTF8 { x in
             b.withUTF8 { y in
                 guard x.count == y.count else { return false }
-                for index in 0..<x.count where x[index] | 0x20 != y[index] | 0x20 || (x[index] != y[index] && !Self.isLetter(x[index])) {
+                for index in 0..<x.count
+                where x[index] | 0x20 != y[index] | 0x20 || (x[index] != y[index] && !Self.isLetter(x[index])) {
                     return false
                 }
                 return true
@@ -50,5 +52,7 @@ package struct TransportResponse: Sendable {
         }
     }
 
-    private static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+    }
 }

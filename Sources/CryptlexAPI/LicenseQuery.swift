@@ -18,9 +18,11 @@ package struct LicenseQuery: Sendable, Equatable {
     package var createdAtOrAfter: String?
     package var newestFirst = false
 
-    package init(key: String? = nil, productId: String? = nil, userId: String? = nil, metadataKey: String? = nil,
-                metadataValue: String? = nil, metadataValues: [String]? = nil, userEmail: String? = nil,
-                createdAtOrAfter: String? = nil, newestFirst: Bool = false) {
+    package init(
+        key: String? = nil, productId: String? = nil, userId: String? = nil, metadataKey: String? = nil,
+        metadataValue: String? = nil, metadataValues: [String]? = nil, userEmail: String? = nil,
+        createdAtOrAfter: String? = nil, newestFirst: Bool = false
+    ) {
         self.metadataValues = metadataValues
         self.key = key
         self.productId = productId
@@ -70,8 +72,8 @@ enum QueryEncoding {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"), UInt8(ascii: "~"):
                 result.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 let hex = Array("0123456789ABCDEF".utf8)

@@ -46,7 +46,9 @@ package struct RateLimitStatus: Sendable, Equatable {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            if let value = Double(trimmed.dropLast(suffix.count)), value >= 0 { return .milliseconds(Int64(value * scale * 1000)) }
+            if let value = Double(trimmed.dropLast(suffix.count)), value >= 0 {
+                return .milliseconds(Int64(value * scale * 1000))
+            }
         }
         return Double(trimmed).flatMap { $0 >= 0 ? .milliseconds(Int64($0 * 1000)) : nil }
     }

@@ -37,6 +37,8 @@ extension CryptlexEmulator {
     }
 
     static func json(_ value: some Encodable) throws -> Response {
-        Response(status: .ok, headers: jsonHeaders([:]), body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+        Response(
+            status: .ok, headers: jsonHeaders([:]),
+            body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
     }
 }

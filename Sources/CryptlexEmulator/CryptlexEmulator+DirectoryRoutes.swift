@@ -20,7 +20,9 @@ extension CryptlexEmulator {
         router.get("/v3/organizations") { request, context in
             try await self.serve(request, context) { _ in
                 let filter = try DirectoryFilter(query: Self.queryItems(request.uri.query), byReseller: true)
-                return (.ok, .array(await self.store.findOrganizations(filter, visibleBefore: await self.visibleBefore())))
+                return (
+                    .ok, .array(await self.store.findOrganizations(filter, visibleBefore: await self.visibleBefore()))
+                )
             }
         }
         router.get("/v3/resellers") { request, context in
@@ -30,21 +32,33 @@ extension CryptlexEmulator {
             }
         }
         router.get("/v3/organizations/:id") { request, context in
-            try await self.serve(request, context) { _ in (.ok, try await self.store.organization(id: context.parameters.get("id") ?? "")) }
+            try await self.serve(request, context) { _ in
+                (.ok, try await self.store.organization(id: context.parameters.get("id") ?? ""))
+            }
         }
         router.get("/v3/resellers/:id") { request, context in
-            try await self.serve(request, context) { _ in (.ok, try await self.store.reseller(id: context.parameters.get("id") ?? "")) }
+            try await self.serve(request, context) { _ in
+                (.ok, try await self.store.reseller(id: context.parameters.get("id") ?? ""))
+            }
         }
         router.patch("/v3/organizations/:id") { request, context in
             try await self.serve(request, context) { body in
                 let fields = try self.decodeBody(body, schema: "OrganizationUpdateRequestModel")
-                return (.ok, try await self.store.updateOrganization(id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks()))
+                return (
+                    .ok,
+                    try await self.store.updateOrganization(
+                        id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks())
+                )
             }
         }
         router.patch("/v3/resellers/:id") { request, context in
             try await self.serve(request, context) { body in
                 let fields = try self.decodeBody(body, schema: "ResellerUpdateRequestModel")
-                return (.ok, try await self.store.updateReseller(id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks()))
+                return (
+                    .ok,
+                    try await self.store.updateReseller(
+                        id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks())
+                )
             }
         }
         router.delete("/v3/organizations/:id") { request, context in

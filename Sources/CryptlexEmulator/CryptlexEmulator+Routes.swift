@@ -29,7 +29,11 @@ extension CryptlexEmulator {
         router.patch("/v3/licenses/:id") { request, context in
             try await self.serve(request, context) { body in
                 let fields = try self.decodeBody(body, schema: "LicenseUpdateRequestModel")
-                return (.ok, try await self.store.updateLicense(id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks()))
+                return (
+                    .ok,
+                    try await self.store.updateLicense(
+                        id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks())
+                )
             }
         }
         router.delete("/v3/licenses/:id") { request, context in
@@ -40,13 +44,21 @@ extension CryptlexEmulator {
         }
         router.post("/v3/licenses/:id/renew") { request, context in
             try await self.serve(request, context) { _ in
-                (.ok, try await self.store.renewLicense(id: context.parameters.get("id") ?? "", nowTicks: RFC3339.nowTicks()))
+                (
+                    .ok,
+                    try await self.store.renewLicense(
+                        id: context.parameters.get("id") ?? "", nowTicks: RFC3339.nowTicks())
+                )
             }
         }
         router.patch("/v3/licenses/:id/expires-at") { request, context in
             try await self.serve(request, context) { body in
                 let fields = try self.decodeBody(body, schema: "LicenseExpiresAtUpdateRequestModel")
-                return (.ok, try await self.store.setExpiry(id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks()))
+                return (
+                    .ok,
+                    try await self.store.setExpiry(
+                        id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks())
+                )
             }
         }
         router.get("/v3/products/:id") { request, context in
@@ -62,10 +74,14 @@ extension CryptlexEmulator {
         }
         router.get("/v3/users") { request, context in
             try await self.serve(request, context) { _ in
-                var email: [TextCondition] = [], page = 1, limit = 10
+                var email: [TextCondition] = []
+                var page = 1
+                var limit = 10
                 for (name, value) in Self.queryItems(request.uri.query) {
-                    if let condition = try TextCondition.parse(name: name, field: "email", value: value, allowed: TextCondition.text,
-                                                               caseInsensitive: true) {
+                    if let condition = try TextCondition.parse(
+                        name: name, field: "email", value: value, allowed: TextCondition.text,
+                        caseInsensitive: true)
+                    {
                         email.append(condition)
                         continue
                     }
@@ -98,7 +114,9 @@ extension CryptlexEmulator {
                 var refusal = HTTPFields()
                 refusal[.retryAfter] = String(retryAfter)
                 refusal[.contentType] = "text/plain; charset=utf-8"
-                return Response(status: .tooManyRequests, headers: refusal, body: .init(byteBuffer: ByteBuffer(string: "Too Many Requests")))
+                return Response(
+                    status: .tooManyRequests, headers: refusal,
+                    body: .init(byteBuffer: ByteBuffer(string: "Too Many Requests")))
             case .allowed(let remaining, let resetTicks):
                 headers[Self.rateLimitLimit] = "\(rateLimiter.windowSeconds)s"
                 headers[Self.rateLimitRemaining] = String(remaining)
@@ -108,10 +126,13 @@ extension CryptlexEmulator {
         let authorization = request.headers[.authorization]
         if let readOnly = configuration.readOnlyToken, authorization == "Bearer \(readOnly)", request.method != .get {
             await store.count { $0.forbidden += 1 }
-            return Self.errorResponse(.forbidden, "The access token lacks the scope this operation needs.", code: nil, headers: headers)
+            return Self.errorResponse(
+                .forbidden, "The access token lacks the scope this operation needs.", code: nil, headers: headers)
         }
-        guard authorization == "Bearer \(configuration.token)"
-            || (configuration.readOnlyToken.map { authorization == "Bearer \($0)" } ?? false) else {
+        guard
+            authorization == "Bearer \(configuration.token)"
+                || (configuration.readOnlyToken.map { authorization == "Bearer \($0)" } ?? false)
+        else {
             await store.count { $0.unauthorized += 1 }
             return Self.errorResponse(.unauthorized, "Invalid or missing access token.", code: nil, headers: headers)
         }
@@ -121,7 +142,8 @@ extension CryptlexEmulator {
                 let op = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
                 if configuration.refusedOperators.contains(op) {
                     await store.count { $0.badRequests += 1 }
-                    return Self.errorResponse(.badRequest, "The operator '\(op)' is not supported.", code: nil, headers: headers)
+                    return Self.errorResponse(
+                        .badRequest, "The operator '\(op)' is not supported.", code: nil, headers: headers)
                 }
             }
         }
@@ -149,9 +171,12 @@ extension CryptlexEmulator {
             var refusal = HTTPFields()
             refusal[.retryAfter] = String(plan.retryAfterSeconds)
             refusal[.contentType] = "text/plain; charset=utf-8"
-            return Response(status: .tooManyRequests, headers: refusal, body: .init(byteBuffer: ByteBuffer(string: "Too Many Requests")))
+            return Response(
+                status: .tooManyRequests, headers: refusal,
+                body: .init(byteBuffer: ByteBuffer(string: "Too Many Requests")))
         case .http500?:
-            return Self.errorResponse(.internalServerError, "An unexpected error occurred.", code: nil, headers: headers)
+            return Self.errorResponse(
+                .internalServerError, "An unexpected error occurred.", code: nil, headers: headers)
         case .http502?:
             return Self.htmlResponse(.badGateway, headers: headers)
         case .http503?:
@@ -163,9 +188,12 @@ extension CryptlexEmulator {
         let response: Response
         do {
             let (status, value) = try await operation(body)
-            response = status == .noContent
+            response =
+                status == .noContent
                 ? Response(status: status, headers: headers)
-                : Response(status: status, headers: Self.jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+                : Response(
+                    status: status, headers: Self.jsonHeaders(headers),
+                    body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
         } catch let rejection as EmulatorStore.Rejection {
             await store.count {
                 switch rejection.status {
@@ -174,7 +202,8 @@ extension CryptlexEmulator {
                 default: $0.badRequests += 1
                 }
             }
-            response = Self.errorResponse(.init(code: rejection.status), rejection.message, code: rejection.code, headers: headers)
+            response = Self.errorResponse(
+                .init(code: rejection.status), rejection.message, code: rejection.code, headers: headers)
         }
         switch plan.fault {
         case .lostResponse?:
@@ -193,7 +222,10 @@ extension CryptlexEmulator {
         }
         let violations = validator.validate(value, against: schema)
         if let first = violations.first {
-            let more = violations.count > 1 ? " (and \(violations.count - 1) more: \(violations.dropFirst().prefix(3).map(\.description).joined(separator: "; ")))" : ""
+            let more =
+                violations.count > 1
+                ? " (and \(violations.count - 1) more: \(violations.dropFirst().prefix(3).map(\.description).joined(separator: "; ")))"
+                : ""
             throw Self.badRequest("\(first)\(more)")
         }
         return value.objectValue ?? [:]
@@ -226,16 +258,21 @@ extension CryptlexEmulator {
         return headers
     }
 
-    static func errorResponse(_ status: HTTPResponse.Status, _ message: String, code: String?, headers: HTTPFields) -> Response {
+    static func errorResponse(_ status: HTTPResponse.Status, _ message: String, code: String?, headers: HTTPFields)
+        -> Response
+    {
         var fields: [String: JSONValue] = ["message": .string(message)]
         if let code { fields["code"] = .string(code) }
-        return Response(status: status, headers: jsonHeaders(headers), body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(fields).serialized())))
+        return Response(
+            status: status, headers: jsonHeaders(headers),
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(fields).serialized())))
     }
 
     static func htmlResponse(_ status: HTTPResponse.Status, headers: HTTPFields) -> Response {
         var headers = headers
         headers[.contentType] = "text/html"
-        let page = "<html><head><title>\(status.code) \(status.reasonPhrase)</title></head><body><center><h1>\(status.code) \(status.reasonPhrase)</h1></center></body></html>"
+        let page =
+            "<html><head><title>\(status.code) \(status.reasonPhrase)</title></head><body><center><h1>\(status.code) \(status.reasonPhrase)</h1></center></body></html>"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
     }
 }

@@ -27,8 +27,9 @@ public struct CryptlexEmulator: Sendable {
         self.validator = try validator ?? SchemaValidator.bundled()
         self.store = EmulatorStore(products: configuration.products, seed: configuration.seed)
         self.rateLimiter = configuration.rateLimit.map {
-            FixedWindowRateLimiter(limit: $0, windowSeconds: configuration.rateWindowSeconds, style: configuration.rateWindowStyle,
-                                   resetNoiseTicks: Int64(configuration.rateResetNoiseMilliseconds) * 10_000, seed: configuration.seed)
+            FixedWindowRateLimiter(
+                limit: $0, windowSeconds: configuration.rateWindowSeconds, style: configuration.rateWindowStyle,
+                resetNoiseTicks: Int64(configuration.rateResetNoiseMilliseconds) * 10_000, seed: configuration.seed)
         }
         self.faults = FaultInjector(settings: configuration.faults, seed: configuration.seed)
     }
@@ -47,7 +48,8 @@ public struct CryptlexEmulator: Sendable {
         let router = Router(context: EmulatorContext.self)
         addRoutes(to: router)
         addAdminRoutes(to: router)
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
+        let server: HTTPServerBuilder =
+            try tls.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
         return Application(
             router: router,
             server: server,

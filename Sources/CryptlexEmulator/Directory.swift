@@ -16,7 +16,9 @@ struct Directory: Sendable {
     init(kind: String) { self.kind = kind }
 
     /// Stores a new record made of `body` (already checked against its create schema).
-    mutating func create(_ body: [String: JSONValue], id: String, nowTicks: Int64, extra: [String: JSONValue] = [:]) -> JSONValue {
+    mutating func create(_ body: [String: JSONValue], id: String, nowTicks: Int64, extra: [String: JSONValue] = [:])
+        -> JSONValue
+    {
         var record = body.filter { $0.value != .null }
         record["id"] = .string(id)
         record["description"] = record["description"] ?? .string("")
@@ -31,13 +33,19 @@ struct Directory: Sendable {
     }
 
     func record(id: String) throws(EmulatorStore.Rejection) -> JSONValue {
-        guard let record = records[id] else { throw EmulatorStore.Rejection(status: 404, message: "The \(kind) does not exist.", code: nil) }
+        guard let record = records[id] else {
+            throw EmulatorStore.Rejection(status: 404, message: "The \(kind) does not exist.", code: nil)
+        }
         return record
     }
 
     /// Applies an update body (already schema-checked): present fields replace, `null` clears.
-    mutating func update(id: String, _ fields: [String: JSONValue], nowTicks: Int64) throws(EmulatorStore.Rejection) -> JSONValue {
-        guard var record = try record(id: id).objectValue else { throw EmulatorStore.Rejection(status: 404, message: "The \(kind) does not exist.", code: nil) }
+    mutating func update(id: String, _ fields: [String: JSONValue], nowTicks: Int64) throws(EmulatorStore.Rejection)
+        -> JSONValue
+    {
+        guard var record = try record(id: id).objectValue else {
+            throw EmulatorStore.Rejection(status: 404, message: "The \(kind) does not exist.", code: nil)
+        }
         for (name, value) in fields { record[name] = value == .null ? nil : value }
         record["updatedAt"] = .string(RFC3339.format(ticks: nowTicks))
         records[id] = .object(record)
@@ -62,7 +70,9 @@ struct Directory: Sendable {
     }
 
     mutating func removeAll() {
-        records = [:]; order = []; createdTicks = [:]
+        records = [:]
+        order = []
+        createdTicks = [:]
     }
 }
 
@@ -79,17 +89,30 @@ struct DirectoryFilter: Sendable, Equatable {
     init(query: [(String, String)], byReseller: Bool) throws(EmulatorStore.Rejection) {
         func bad(_ message: String) -> EmulatorStore.Rejection { .init(status: 400, message: message, code: nil) }
         for (name, value) in query {
-            if let condition = try TextCondition.parse(name: name, field: "name", value: value, allowed: TextCondition.text) {
-                self.name.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "name", value: value, allowed: TextCondition.text)
+            {
+                self.name.append(condition)
+                continue
             }
-            if let condition = try TextCondition.parse(name: name, field: "email", value: value, allowed: TextCondition.text, caseInsensitive: true) {
-                email.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "email", value: value, allowed: TextCondition.text, caseInsensitive: true)
+            {
+                email.append(condition)
+                continue
             }
-            if let condition = try TextCondition.parse(name: name, field: "id", value: value, allowed: TextCondition.identity) {
-                id.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "id", value: value, allowed: TextCondition.identity)
+            {
+                id.append(condition)
+                continue
             }
-            if byReseller, let condition = try TextCondition.parse(name: name, field: "resellerId", value: value, allowed: TextCondition.identity) {
-                resellerID.append(condition); continue
+            if byReseller,
+                let condition = try TextCondition.parse(
+                    name: name, field: "resellerId", value: value, allowed: TextCondition.identity)
+            {
+                resellerID.append(condition)
+                continue
             }
             switch name {
             case "name": self.name.append(TextCondition(op: .eq, values: [value]))
@@ -97,7 +120,9 @@ struct DirectoryFilter: Sendable, Equatable {
             case "id": id.append(TextCondition(op: .eq, values: [value]))
             case "resellerId" where byReseller: resellerID.append(TextCondition(op: .eq, values: [value]))
             case "sort":
-                guard value == "createdAt" || value == "+createdAt" else { throw bad("sort '\(value)' is not supported by the emulator (use createdAt).") }
+                guard value == "createdAt" || value == "+createdAt" else {
+                    throw bad("sort '\(value)' is not supported by the emulator (use createdAt).")
+                }
             case "page", "limit":
                 try ListPage.read(name, value, page: &page, limit: &limit)
             default:

@@ -1,7 +1,8 @@
 import Hummingbird
 import NIOCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The request context: Hummingbird's core storage plus the connection, which the emulator needs

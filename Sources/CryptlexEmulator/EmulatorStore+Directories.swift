@@ -7,7 +7,9 @@ extension EmulatorStore {
         try checkLinks(body, organization: false)
         counters.organizationsCreated += 1
         var extra: [String: JSONValue] = ["address": body["address"].flatMap { $0 == .null ? nil : $0 } ?? .object([:])]
-        if let resellerID = body["resellerId"]?.stringValue, !resellerID.isEmpty { extra["reseller"] = resellers.records[resellerID] }
+        if let resellerID = body["resellerId"]?.stringValue, !resellerID.isEmpty {
+            extra["reseller"] = resellers.records[resellerID]
+        }
         return organizations.create(body, id: generateID(), nowTicks: nowTicks, extra: extra)
     }
 
@@ -30,12 +32,15 @@ extension EmulatorStore {
     public func organization(id: String) throws(Rejection) -> JSONValue { try organizations.record(id: id) }
     public func reseller(id: String) throws(Rejection) -> JSONValue { try resellers.record(id: id) }
 
-    public func updateOrganization(id: String, _ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue {
+    public func updateOrganization(id: String, _ body: [String: JSONValue], nowTicks: Int64) throws(Rejection)
+        -> JSONValue
+    {
         try checkLinks(body, organization: false)
         return try organizations.update(id: id, body, nowTicks: nowTicks)
     }
 
-    public func updateReseller(id: String, _ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue {
+    public func updateReseller(id: String, _ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue
+    {
         try resellers.update(id: id, body, nowTicks: nowTicks)
     }
 

@@ -76,9 +76,18 @@ public actor EmulatorStore {
 
     /// Forgets every license, user and count.
     public func reset() {
-        licenses = [:]; licenseCreatedTicks = [:]; licenseOrder = []; licenseIDByKey = [:]; licenseIDsByMetadataValue = [:]; licensePosition = [:]
-        users = [:]; userOrder = []; userIDByEmail = [:]; userPosition = [:]
-        organizations.removeAll(); resellers.removeAll()
+        licenses = [:]
+        licenseCreatedTicks = [:]
+        licenseOrder = []
+        licenseIDByKey = [:]
+        licenseIDsByMetadataValue = [:]
+        licensePosition = [:]
+        users = [:]
+        userOrder = []
+        userIDByEmail = [:]
+        userPosition = [:]
+        organizations.removeAll()
+        resellers.removeAll()
         counters = EmulatorCounters()
         changes = [:]
         generator = SplitMix64(seed: seed ^ 0x5EED)
@@ -102,7 +111,8 @@ public actor EmulatorStore {
         try checkLinks(body)
         let key = body["key"]?.stringValue ?? generateKey()
         if licenseIDByKey[key] != nil {
-            throw Rejection(status: 409, message: "A license with this key already exists.", code: "DUPLICATE_FIELD_VALUE")
+            throw Rejection(
+                status: 409, message: "A license with this key already exists.", code: "DUPLICATE_FIELD_VALUE")
         }
         let id = generateID()
         let created = body["createdAt"]?.stringValue.flatMap(RFC3339.parse) ?? nowTicks
@@ -160,14 +170,18 @@ public actor EmulatorStore {
             query.page = 1
             var index = 0
             if filter.page > 1 {
-                guard let cursor = scanCursor, cursor.filter == query, cursor.version == licenseVersion, cursor.nextPage == filter.page else {
+                guard let cursor = scanCursor, cursor.filter == query, cursor.version == licenseVersion,
+                    cursor.nextPage == filter.page
+                else {
                     return page(of: candidates, filter, visibleBefore: visibleBefore)
                 }
                 index = cursor.index
             }
             var found: [JSONValue] = []
             while index < candidates.count, found.count < filter.limit {
-                if let license = licenses[candidates[index]], filter.matches(license, users: users) { found.append(license) }
+                if let license = licenses[candidates[index]], filter.matches(license, users: users) {
+                    found.append(license)
+                }
                 index += 1
             }
             scanCursor = (query, licenseVersion, filter.page + 1, index)
@@ -184,7 +198,11 @@ public actor EmulatorStore {
     }
 
     private func inCreationOrder(_ ids: Set<String>) -> [String] {
-        ids.sorted { (licenseCreatedTicks[$0] ?? 0, licensePosition[$0] ?? 0) < (licenseCreatedTicks[$1] ?? 0, licensePosition[$1] ?? 0) }
+        ids.sorted {
+            (licenseCreatedTicks[$0] ?? 0, licensePosition[$0] ?? 0) < (
+                licenseCreatedTicks[$1] ?? 0, licensePosition[$1] ?? 0
+            )
+        }
     }
 
     /// Every license, in creation order (the admin dump).
@@ -194,7 +212,9 @@ public actor EmulatorStore {
 
     /// A route that changes a license, as `GET /__admin/changes` names it.
     enum LicenseChange: String {
-        case update, renew, expiresAt = "expires-at", delete
+        case update, renew
+        case expiresAt = "expires-at"
+        case delete
     }
 
     /// The changes applied to each license, by ``LicenseChange``: what a test compares with what
@@ -210,7 +230,9 @@ public actor EmulatorStore {
         return license
     }
 
-    private func store(_ id: String, _ license: [String: JSONValue], change: LicenseChange, nowTicks: Int64) -> JSONValue {
+    private func store(_ id: String, _ license: [String: JSONValue], change: LicenseChange, nowTicks: Int64)
+        -> JSONValue
+    {
         var license = license
         license["updatedAt"] = .string(RFC3339.format(ticks: nowTicks))
         let value = JSONValue.object(license)
@@ -222,14 +244,19 @@ public actor EmulatorStore {
     /// `GET /v3/products/{id}`: a `ProductDto` for a product that exists (any id when the emulator
     /// names none), counting this account's licenses of it.
     public func product(id: String) throws(Rejection) -> JSONValue {
-        guard products.isEmpty || products.contains(id) else { throw Rejection(status: 404, message: "Product not found.", code: nil) }
+        guard products.isEmpty || products.contains(id) else {
+            throw Rejection(status: 404, message: "Product not found.", code: nil)
+        }
         let total = licenses.values.count { $0.objectValue?["productId"]?.stringValue == id }
         let created = JSONValue.string(RFC3339.format(ticks: 0))
         return .object([
-            "id": .string(id), "name": .string(id), "displayName": .string(id), "description": .string(""), "publicKey": .string(""),
-            "createdAt": created, "updatedAt": created, "totalLicenses": .int(Int64(total)), "totalTrialActivations": .int(0),
+            "id": .string(id), "name": .string(id), "displayName": .string(id), "description": .string(""),
+            "publicKey": .string(""),
+            "createdAt": created, "updatedAt": created, "totalLicenses": .int(Int64(total)),
+            "totalTrialActivations": .int(0),
             "totalReleases": .int(0), "totalProductVersions": .int(0), "totalFeatureFlags": .int(0),
-            "automatedEmails": .array([]), "licenseTemplateId": .string(""), "trialPolicyId": .string(""), "metadata": .array([]),
+            "automatedEmails": .array([]), "licenseTemplateId": .string(""), "trialPolicyId": .string(""),
+            "metadata": .array([]),
         ])
     }
 
@@ -244,7 +271,8 @@ public actor EmulatorStore {
         var license = try existing(id)
         if let key = body["key"]?.stringValue, key != license["key"]?.stringValue {
             if licenseIDByKey[key] != nil {
-                throw Rejection(status: 409, message: "A license with this key already exists.", code: "DUPLICATE_FIELD_VALUE")
+                throw Rejection(
+                    status: 409, message: "A license with this key already exists.", code: "DUPLICATE_FIELD_VALUE")
             }
             if let old = license["key"]?.stringValue { licenseIDByKey.removeValue(forKey: old) }
             licenseIDByKey[key] = id
@@ -259,14 +287,18 @@ public actor EmulatorStore {
         for (name, value) in body where value != .null && name != "metadata" { license[name] = value }
         if let entries = body["metadata"]?.arrayValue {
             unindexMetadata(of: id, license)
-            license["metadata"] = .array(entries.compactMap { entry -> JSONValue? in
-                guard var fields = entry.objectValue else { return nil }
-                fields["id"] = .string(generateID())
-                fields["viewPermissions"] = fields["viewPermissions"].flatMap { $0 == .null ? nil : $0 } ?? .array([])
-                fields.removeValue(forKey: "visible")
-                if let value = fields["value"]?.stringValue { licenseIDsByMetadataValue[value, default: []].append(id) }
-                return .object(fields)
-            })
+            license["metadata"] = .array(
+                entries.compactMap { entry -> JSONValue? in
+                    guard var fields = entry.objectValue else { return nil }
+                    fields["id"] = .string(generateID())
+                    fields["viewPermissions"] =
+                        fields["viewPermissions"].flatMap { $0 == .null ? nil : $0 } ?? .array([])
+                    fields.removeValue(forKey: "visible")
+                    if let value = fields["value"]?.stringValue {
+                        licenseIDsByMetadataValue[value, default: []].append(id)
+                    }
+                    return .object(fields)
+                })
         }
         counters.licenseUpdates += 1
         return store(id, license, change: .update, nowTicks: nowTicks)
@@ -290,7 +322,9 @@ public actor EmulatorStore {
         var license = try existing(id)
         switch body["expiresAt"] {
         case .string(let text)?:
-            guard let ticks = RFC3339.parse(text) else { throw Rejection(status: 400, message: "expiresAt is not a date-time.", code: nil) }
+            guard let ticks = RFC3339.parse(text) else {
+                throw Rejection(status: 400, message: "expiresAt is not a date-time.", code: nil)
+            }
             license["expiresAt"] = .string(RFC3339.format(ticks: ticks))
         default:
             license["expiresAt"] = .null
@@ -315,7 +349,9 @@ public actor EmulatorStore {
         for entry in license["metadata"]?.arrayValue ?? [] {
             guard let value = entry.objectValue?["value"]?.stringValue else { continue }
             licenseIDsByMetadataValue[value]?.removeAll { $0 == id }
-            if licenseIDsByMetadataValue[value]?.isEmpty == true { licenseIDsByMetadataValue.removeValue(forKey: value) }
+            if licenseIDsByMetadataValue[value]?.isEmpty == true {
+                licenseIDsByMetadataValue.removeValue(forKey: value)
+            }
         }
     }
 
@@ -325,7 +361,8 @@ public actor EmulatorStore {
     public func createUser(_ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue {
         let email = body["email"]?.stringValue ?? ""
         if userIDByEmail[email.lowercased()] != nil {
-            throw Rejection(status: 409, message: "A user with this email already exists.", code: "DUPLICATE_FIELD_VALUE")
+            throw Rejection(
+                status: 409, message: "A user with this email already exists.", code: "DUPLICATE_FIELD_VALUE")
         }
         try checkLinks(body)
         let id = generateID()
@@ -355,7 +392,9 @@ public actor EmulatorStore {
         let ids: [String]
         if let exact = conditions.lazy.compactMap(\.exactValues).first {
             let found = Set(exact.compactMap { userIDByEmail[$0.lowercased()] })
-            ids = userOrder.count <= found.count * 8 ? userOrder.filter(found.contains) : found.sorted { (userPosition[$0] ?? 0) < (userPosition[$1] ?? 0) }
+            ids =
+                userOrder.count <= found.count * 8
+                ? userOrder.filter(found.contains) : found.sorted { (userPosition[$0] ?? 0) < (userPosition[$1] ?? 0) }
         } else {
             ids = userOrder
         }
@@ -372,10 +411,12 @@ public actor EmulatorStore {
     // MARK: generated values
 
     func generateID() -> String {
-        let a = generator.next(), b = generator.next()
+        let a = generator.next()
+        let b = generator.next()
         let hex = String(a, radix: 16).leftPadded(16) + String(b, radix: 16).leftPadded(16)
         let chars = Array(hex)
-        return "\(String(chars[0..<8]))-\(String(chars[8..<12]))-4\(String(chars[13..<16]))-a\(String(chars[17..<20]))-\(String(chars[20..<32]))"
+        return
+            "\(String(chars[0..<8]))-\(String(chars[8..<12]))-4\(String(chars[13..<16]))-a\(String(chars[17..<20]))-\(String(chars[20..<32]))"
     }
 
     private func generateKey() -> String {
@@ -385,6 +426,6 @@ public actor EmulatorStore {
     }
 }
 
-private extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -30,6 +30,7 @@ public struct EmulatorTLS: Sendable {
         } catch {
             throw .tlsFileUnusable(path: privateKeyPath, reason: "is not a readable PEM private key (\(error))")
         }
-        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        return TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 }

@@ -30,7 +30,8 @@ public struct FaultRule: Sendable, Codable, Equatable {
     public var method: String?
     public var path: String?
 
-    public init(fault: Fault, probability: Double? = nil, count: Int? = nil, method: String? = nil, path: String? = nil) {
+    public init(fault: Fault, probability: Double? = nil, count: Int? = nil, method: String? = nil, path: String? = nil)
+    {
         self.fault = fault
         self.probability = probability
         self.count = count
@@ -40,7 +41,8 @@ public struct FaultRule: Sendable, Codable, Equatable {
 
     /// `path` may hold `*` for one segment: `/v3/licenses/*/renew`.
     func matches(method: String, path: String) -> Bool {
-        (self.method.map { $0.uppercased() == method } ?? true) && (self.path.map { Self.path($0, matches: path) } ?? true)
+        (self.method.map { $0.uppercased() == method } ?? true)
+            && (self.path.map { Self.path($0, matches: path) } ?? true)
     }
 
     static func path(_ pattern: String, matches path: String) -> Bool {
@@ -97,8 +99,10 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     /// behind writes), in milliseconds. 0: visible at once.
     public var lookupLagMilliseconds: Int
 
-    public init(rules: [FaultRule] = [], latencyMilliseconds: Int = 0, jitterMilliseconds: Int = 0, retryAfterSeconds: Int = 1,
-                lookupLagMilliseconds: Int = 0, hold: FaultHold? = nil) {
+    public init(
+        rules: [FaultRule] = [], latencyMilliseconds: Int = 0, jitterMilliseconds: Int = 0, retryAfterSeconds: Int = 1,
+        lookupLagMilliseconds: Int = 0, hold: FaultHold? = nil
+    ) {
         self.lookupLagMilliseconds = lookupLagMilliseconds
         self.hold = hold
         self.rules = rules
@@ -115,15 +119,19 @@ public struct FaultSettings: Sendable, Codable, Equatable {
 
     /// Why these settings cannot be used, or nil when every value is in its range.
     public func problem() -> String? {
-        for (name, value) in [("latencyMilliseconds", latencyMilliseconds), ("jitterMilliseconds", jitterMilliseconds),
-                              ("lookupLagMilliseconds", lookupLagMilliseconds)] where !Self.millisecondsRange.contains(value) {
+        for (name, value) in [
+            ("latencyMilliseconds", latencyMilliseconds), ("jitterMilliseconds", jitterMilliseconds),
+            ("lookupLagMilliseconds", lookupLagMilliseconds),
+        ] where !Self.millisecondsRange.contains(value) {
             return "\(name) must be from 0 to \(Self.millisecondsRange.upperBound), not \(value)"
         }
         if !Self.retryAfterRange.contains(retryAfterSeconds) {
             return "retryAfterSeconds must be from 0 to \(Self.retryAfterRange.upperBound), not \(retryAfterSeconds)"
         }
         if let hold {
-            if !(0...Self.countRange.upperBound).contains(hold.after) { return "hold.after must be from 0 to \(Self.countRange.upperBound), not \(hold.after)" }
+            if !(0...Self.countRange.upperBound).contains(hold.after) {
+                return "hold.after must be from 0 to \(Self.countRange.upperBound), not \(hold.after)"
+            }
             if !(1...600).contains(hold.seconds) { return "hold.seconds must be from 1 to 600, not \(hold.seconds)" }
         }
         for (index, rule) in rules.enumerated() {

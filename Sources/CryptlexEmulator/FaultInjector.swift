@@ -13,7 +13,8 @@ public actor FaultInjector {
         public var hold: (generation: Int, seconds: Int)?
 
         public static func == (left: Plan, right: Plan) -> Bool {
-            left.fault == right.fault && left.delayMilliseconds == right.delayMilliseconds && left.retryAfterSeconds == right.retryAfterSeconds
+            left.fault == right.fault && left.delayMilliseconds == right.delayMilliseconds
+                && left.retryAfterSeconds == right.retryAfterSeconds
                 && left.hold?.generation == right.hold?.generation && left.hold?.seconds == right.hold?.seconds
         }
     }
@@ -46,12 +47,16 @@ public actor FaultInjector {
     public func plan(method: String, path: String) -> Plan {
         if let hold = settings.hold, hold.matches(method: method, path: path) {
             if passedHold >= hold.after {
-                return Plan(fault: nil, delayMilliseconds: 0, retryAfterSeconds: settings.retryAfterSeconds, hold: (generation, hold.seconds))
+                return Plan(
+                    fault: nil, delayMilliseconds: 0, retryAfterSeconds: settings.retryAfterSeconds,
+                    hold: (generation, hold.seconds))
             }
             passedHold += 1
         }
         var chosen: Fault?
-        if let index = settings.rules.firstIndex(where: { ($0.count ?? 0) > 0 && $0.matches(method: method, path: path) }) {
+        if let index = settings.rules.firstIndex(where: {
+            ($0.count ?? 0) > 0 && $0.matches(method: method, path: path)
+        }) {
             chosen = settings.rules[index].fault
             settings.rules[index].count! -= 1
             if settings.rules[index].count == 0 { settings.rules.remove(at: index) }

@@ -38,7 +38,9 @@ public actor FixedWindowRateLimiter {
     private var windows: [String: (start: Int64, count: Int)] = [:]
     private var random: SplitMix64
 
-    public init(limit: Int, windowSeconds: Int, style: RateWindowStyle = .grid, resetNoiseTicks: Int64 = 0, seed: UInt64 = 1) {
+    public init(
+        limit: Int, windowSeconds: Int, style: RateWindowStyle = .grid, resetNoiseTicks: Int64 = 0, seed: UInt64 = 1
+    ) {
         self.limit = limit
         self.windowSeconds = windowSeconds
         self.style = style

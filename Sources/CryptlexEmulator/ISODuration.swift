@@ -19,7 +19,10 @@ struct ISODuration: Equatable {
                 inTime = true
                 continue
             }
-            if character.isASCII, character.isNumber { number.append(character); continue }
+            if character.isASCII, character.isNumber {
+                number.append(character)
+                continue
+            }
             guard let value = Int(number) else { return nil }
             number = ""
             any = true

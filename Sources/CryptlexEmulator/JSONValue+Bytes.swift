@@ -60,7 +60,8 @@ extension JSONValue {
             case 0x0A: out += #"\n"#.utf8
             case 0x0D: out += #"\r"#.utf8
             case 0x09: out += #"\t"#.utf8
-            case 0..<0x20: out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            case 0..<0x20:
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
             default: out.append(byte)
             }
         }
@@ -73,7 +74,9 @@ private struct ByteParser {
     var index = 0
 
     mutating func skipWhitespace() {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+        {
             index += 1
         }
     }
@@ -95,7 +98,10 @@ private struct ByteParser {
             index += 1
             var members: [String: JSONValue] = [:]
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let name = string() else { return nil }
@@ -106,22 +112,37 @@ private struct ByteParser {
                 members[name] = member
                 skipWhitespace()
                 guard index < bytes.count else { return nil }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(members)
+                }
                 return nil
             }
         case UInt8(ascii: "["):
             index += 1
             var items: [JSONValue] = []
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
             while true {
                 guard let item = value(depth: depth + 1) else { return nil }
                 items.append(item)
                 skipWhitespace()
                 guard index < bytes.count else { return nil }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(items)
+                }
                 return nil
             }
         case UInt8(ascii: "\""):
@@ -150,7 +171,9 @@ private struct ByteParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             isInteger = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             let exponentStart = index
             while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
             guard index > exponentStart else { return nil }
@@ -178,7 +201,11 @@ private struct ByteParser {
                 }
                 break
             }
-            if byte == UInt8(ascii: "\\") { simple = false; index += 2; continue }
+            if byte == UInt8(ascii: "\\") {
+                simple = false
+                index += 2
+                continue
+            }
             if byte < 0x20 { return nil }
             index += 1
         }
@@ -188,7 +215,11 @@ private struct ByteParser {
         var cursor = start
         while cursor < index {
             let byte = bytes[cursor]
-            guard byte == UInt8(ascii: "\\") else { scalars.append(byte); cursor += 1; continue }
+            guard byte == UInt8(ascii: "\\") else {
+                scalars.append(byte)
+                cursor += 1
+                continue
+            }
             guard cursor + 1 < index else { return nil }
             let escape = bytes[cursor + 1]
             cursor += 2
@@ -205,7 +236,9 @@ private struct ByteParser {
                 guard var code = hex4(at: cursor) else { return nil }
                 cursor += 4
                 if (0xD800..<0xDC00).contains(code), cursor + 6 <= index, bytes[cursor] == UInt8(ascii: "\\"),
-                   bytes[cursor + 1] == UInt8(ascii: "u"), let low = hex4(at: cursor + 2), (0xDC00..<0xE000).contains(low) {
+                    bytes[cursor + 1] == UInt8(ascii: "u"), let low = hex4(at: cursor + 2),
+                    (0xDC00..<0xE000).contains(low)
+                {
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     cursor += 6
                 }

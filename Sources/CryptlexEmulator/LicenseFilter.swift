@@ -19,24 +19,42 @@ public struct LicenseFilter: Sendable, Equatable {
     init(query: [(String, String)]) throws(EmulatorStore.Rejection) {
         func bad(_ message: String) -> EmulatorStore.Rejection { .init(status: 400, message: message, code: nil) }
         for (name, value) in query {
-            if let condition = try TextCondition.parse(name: name, field: "key", value: value, allowed: TextCondition.text) {
-                key.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "key", value: value, allowed: TextCondition.text)
+            {
+                key.append(condition)
+                continue
             }
-            if let condition = try TextCondition.parse(name: name, field: "productId", value: value, allowed: TextCondition.identity) {
-                productID.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "productId", value: value, allowed: TextCondition.identity)
+            {
+                productID.append(condition)
+                continue
             }
-            if let condition = try TextCondition.parse(name: name, field: "id", value: value, allowed: TextCondition.identity) {
-                id.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "id", value: value, allowed: TextCondition.identity)
+            {
+                id.append(condition)
+                continue
             }
-            if let condition = try TextCondition.parse(name: name, field: "metadata.key", value: value, allowed: TextCondition.text) {
-                metadataKey.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "metadata.key", value: value, allowed: TextCondition.text)
+            {
+                metadataKey.append(condition)
+                continue
             }
-            if let condition = try TextCondition.parse(name: name, field: "metadata.value", value: value, allowed: TextCondition.text) {
-                metadataValue.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "metadata.value", value: value, allowed: TextCondition.text)
+            {
+                metadataValue.append(condition)
+                continue
             }
-            if let condition = try TextCondition.parse(name: name, field: "user.email", value: value, allowed: TextCondition.text,
-                                                       caseInsensitive: true) {
-                userEmail.append(condition); continue
+            if let condition = try TextCondition.parse(
+                name: name, field: "user.email", value: value, allowed: TextCondition.text,
+                caseInsensitive: true)
+            {
+                userEmail.append(condition)
+                continue
             }
             switch name {
             case "userId", "userId[eq]": userID = value
@@ -64,7 +82,9 @@ public struct LicenseFilter: Sendable, Equatable {
         if !productID.allSatisfy({ $0.matches(one("productId")) }) { return false }
         if !id.allSatisfy({ $0.matches(one("id")) }) { return false }
         if let userID, fields["userId"]?.stringValue != userID { return false }
-        if let createdAtOrAfter, (fields["createdAt"]?.stringValue.flatMap(RFC3339.parse) ?? 0) < createdAtOrAfter { return false }
+        if let createdAtOrAfter, (fields["createdAt"]?.stringValue.flatMap(RFC3339.parse) ?? 0) < createdAtOrAfter {
+            return false
+        }
         let metadata = fields["metadata"]?.arrayValue?.compactMap(\.objectValue) ?? []
         // Key and value are matched independently, as Cryptlex does not promise they match one entry.
         if !metadataKey.allSatisfy({ $0.matches(metadata.compactMap { $0["key"]?.stringValue }) }) { return false }

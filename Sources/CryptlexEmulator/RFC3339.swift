@@ -24,10 +24,12 @@ enum RFC3339 {
             return true
         }
         guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2),
-              expect("Tt "), let hour = digits(2), expect(":"), let minute = digits(2), expect(":"),
-              let second = digits(2) else { return nil }
+            expect("Tt "), let hour = digits(2), expect(":"), let minute = digits(2), expect(":"),
+            let second = digits(2)
+        else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour < 24, minute < 60, second < 61 else { return nil }
+            hour < 24, minute < 60, second < 61
+        else { return nil }
         var ticks: Int64 = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
@@ -45,7 +47,9 @@ enum RFC3339 {
         } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
             let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
             index += 1
-            guard let hours = digits(2), expect(":"), let minutes = digits(2), hours < 24, minutes < 60 else { return nil }
+            guard let hours = digits(2), expect(":"), let minutes = digits(2), hours < 24, minutes < 60 else {
+                return nil
+            }
             offsetMinutes = sign * (hours * 60 + minutes)
         } else {
             return nil
@@ -108,8 +112,8 @@ enum RFC3339 {
     }
 }
 
-private extension Int64 {
-    func quotientFloorDivided(by divisor: Int64) -> Int64 {
+extension Int64 {
+    fileprivate func quotientFloorDivided(by divisor: Int64) -> Int64 {
         let quotient = self / divisor
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }

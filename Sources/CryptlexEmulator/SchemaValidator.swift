@@ -21,7 +21,8 @@ public struct SchemaValidator: Sendable {
     /// Loads and compiles the component schemas of an OpenAPI document.
     public init(openAPIDocument data: Data) throws {
         guard let document = JSONValue.parse(data),
-              let schemas = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue else {
+            let schemas = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue
+        else {
             throw EmulatorError.badSchemaDocument("no components.schemas object")
         }
         raw = schemas
@@ -87,9 +88,13 @@ public struct SchemaValidator: Sendable {
             if node.format == .int32, number < Int64(Int32.min) || number > Int64(Int32.max) {
                 return fail("must fit in 32 bits, not \(number)")
             }
-            if let minimum = node.minimum, Double(number) < minimum { fail("must be at least \(Int64(minimum)), not \(number)") }
+            if let minimum = node.minimum, Double(number) < minimum {
+                fail("must be at least \(Int64(minimum)), not \(number)")
+            }
             if let maximum = node.maximum, Double(number) > maximum {
-                fail("must be at most \(maximum >= 9.2e18 ? "9223372036854775807" : String(Int64(maximum))), not \(number)")
+                fail(
+                    "must be at most \(maximum >= 9.2e18 ? "9223372036854775807" : String(Int64(maximum))), not \(number)"
+                )
             }
         case .number:
             switch value {
@@ -100,9 +105,13 @@ public struct SchemaValidator: Sendable {
             guard case .bool = value else { return fail("must be true or false, not \(Self.render(value))") }
         case .array:
             guard case .array(let items) = value else { return fail("must be an array, not \(value.kindName)") }
-            if let maxItems = node.maxItems, items.count > maxItems { fail("must have at most \(maxItems) items, not \(items.count)") }
+            if let maxItems = node.maxItems, items.count > maxItems {
+                fail("must have at most \(maxItems) items, not \(items.count)")
+            }
             if let itemNode = node.items {
-                for (index, item) in items.enumerated() { check(item, itemNode, path: "\(path)[\(index)]", into: &violations) }
+                for (index, item) in items.enumerated() {
+                    check(item, itemNode, path: "\(path)[\(index)]", into: &violations)
+                }
             }
         case .object:
             guard case .object(let members) = value else { return fail("must be an object, not \(value.kindName)") }
@@ -124,7 +133,8 @@ public struct SchemaValidator: Sendable {
     static func looksLikeEmail(_ string: String) -> Bool {
         let parts = string.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
-              !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }
+            !parts[1].hasPrefix("."), !parts[1].hasSuffix(".")
+        else { return false }
         return !string.contains(where: { $0.isWhitespace })
     }
 

@@ -32,14 +32,19 @@ public struct TextCondition: Sendable, Equatable {
 
     /// Parses `name[op]` = `value` for a field allowing `allowed`; nil when `name` is not this field.
     static func parse(name: String, field: String, value: String, allowed: Set<Operator>, caseInsensitive: Bool = false)
-        throws(EmulatorStore.Rejection) -> TextCondition? {
+        throws(EmulatorStore.Rejection) -> TextCondition?
+    {
         guard name.hasPrefix(field + "["), name.hasSuffix("]") else { return nil }
         let raw = String(name.dropFirst(field.count + 1).dropLast())
         guard let op = Operator(rawValue: raw), allowed.contains(op) else {
-            throw EmulatorStore.Rejection(status: 400, message: "The operator '\(raw)' is not supported on '\(field)' "
-                + "(supported: \(allowed.map(\.rawValue).sorted().joined(separator: ", "))).", code: nil)
+            throw EmulatorStore.Rejection(
+                status: 400,
+                message: "The operator '\(raw)' is not supported on '\(field)' "
+                    + "(supported: \(allowed.map(\.rawValue).sorted().joined(separator: ", "))).", code: nil)
         }
-        let values = op == .in || op == .nin ? value.split(separator: ",", omittingEmptySubsequences: false).map(String.init) : [value]
+        let values =
+            op == .in || op == .nin
+            ? value.split(separator: ",", omittingEmptySubsequences: false).map(String.init) : [value]
         return TextCondition(op: op, values: values, caseInsensitive: caseInsensitive)
     }
 
@@ -66,12 +71,17 @@ public struct TextCondition: Sendable, Equatable {
 
 /// `page` (from 1) and `limit` (1–100), as every list route reads them.
 enum ListPage {
-    static func read(_ name: String, _ value: String, page: inout Int, limit: inout Int) throws(EmulatorStore.Rejection) {
+    static func read(_ name: String, _ value: String, page: inout Int, limit: inout Int) throws(EmulatorStore.Rejection)
+    {
         if name == "page" {
-            guard let number = Int(value), number >= 1 else { throw .init(status: 400, message: "page must be an integer of at least 1.", code: nil) }
+            guard let number = Int(value), number >= 1 else {
+                throw .init(status: 400, message: "page must be an integer of at least 1.", code: nil)
+            }
             page = number
         } else {
-            guard let number = Int(value), (1...100).contains(number) else { throw .init(status: 400, message: "limit must be an integer from 1 to 100.", code: nil) }
+            guard let number = Int(value), (1...100).contains(number) else {
+                throw .init(status: 400, message: "limit must be an integer from 1 to 100.", code: nil)
+            }
             limit = number
         }
     }

@@ -21,7 +21,8 @@ package struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConve
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let value = CryptlexTimestamp(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 date-time: \(text)")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "not an RFC 3339 date-time: \(text)")
         }
         self = value
     }
@@ -39,7 +40,8 @@ package struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConve
     private static func parseTicks(_ text: String) -> Int64? {
         let utf8 = Array(text.utf8)
         guard utf8.count >= 20, utf8[4] == 0x2D, utf8[7] == 0x2D, utf8[10] == 0x54 || utf8[10] == 0x74,
-              utf8[13] == 0x3A, utf8[16] == 0x3A else { return nil }
+            utf8[13] == 0x3A, utf8[16] == 0x3A
+        else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
             for index in range {
@@ -50,8 +52,9 @@ package struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConve
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var index = 19
         var fraction: Int64 = 0
         if utf8[index] == 0x2E {
@@ -72,7 +75,8 @@ package struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConve
             index += 1
         case 0x2B, 0x2D:
             guard index + 6 == utf8.count, utf8[index + 3] == 0x3A,
-                  let hours = number(index + 1..<index + 3), let minutes = number(index + 4..<index + 6) else { return nil }
+                let hours = number(index + 1..<index + 3), let minutes = number(index + 4..<index + 6)
+            else { return nil }
             offsetSeconds = (hours * 3600 + minutes * 60) * (utf8[index] == 0x2D ? -1 : 1)
             index += 6
         default:
@@ -80,11 +84,17 @@ package struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConve
         }
         guard index == utf8.count else { return nil }
         var components = DateComponents()
-        components.year = year; components.month = month; components.day = day
-        components.hour = hour; components.minute = minute; components.second = min(second, 59)
+        components.year = year
+        components.month = month
+        components.day = day
+        components.hour = hour
+        components.minute = minute
+        components.second = min(second, 59)
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day else { return nil }
+        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day else {
+            return nil
+        }
         let seconds = Int64(date.timeIntervalSince1970.rounded()) - Int64(offsetSeconds)
         return seconds * 10_000_000 + fraction
     }

@@ -20,8 +20,10 @@ package struct OrganizationRequest: Codable, Sendable, Hashable {
         package var country: String?
         package var postalCode: String?
 
-        package init(addressLine1: String? = nil, addressLine2: String? = nil, city: String? = nil, state: String? = nil,
-                     country: String? = nil, postalCode: String? = nil) {
+        package init(
+            addressLine1: String? = nil, addressLine2: String? = nil, city: String? = nil, state: String? = nil,
+            country: String? = nil, postalCode: String? = nil
+        ) {
             self.addressLine1 = addressLine1
             self.addressLine2 = addressLine2
             self.city = city
@@ -31,7 +33,10 @@ package struct OrganizationRequest: Codable, Sendable, Hashable {
         }
     }
 
-    package init(name: String, email: String, allowedUsers: Int = -1, description: String? = nil, address: Address? = nil, resellerId: String? = nil) {
+    package init(
+        name: String, email: String, allowedUsers: Int = -1, description: String? = nil, address: Address? = nil,
+        resellerId: String? = nil
+    ) {
         self.name = name
         self.email = email
         self.allowedUsers = allowedUsers
@@ -50,7 +55,9 @@ package struct ResellerRequest: Codable, Sendable, Hashable {
     package var allowedOrganizations: Int
     package var description: String?
 
-    package init(name: String, email: String, allowedUsers: Int = -1, allowedOrganizations: Int = -1, description: String? = nil) {
+    package init(
+        name: String, email: String, allowedUsers: Int = -1, allowedOrganizations: Int = -1, description: String? = nil
+    ) {
         self.name = name
         self.email = email
         self.allowedUsers = allowedUsers

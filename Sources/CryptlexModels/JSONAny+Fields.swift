@@ -27,10 +27,14 @@ package enum LicenseFields {
     /// `viewPermissions` to each entry it keeps).
     package static func same(_ a: JSONAny, _ b: JSONAny) -> Bool {
         if a == b { return true }
-        if case .array(let x) = a, case .array(let y) = b, x.count == y.count, let first = metadataPairs(x), let second = metadataPairs(y) {
+        if case .array(let x) = a, case .array(let y) = b, x.count == y.count, let first = metadataPairs(x),
+            let second = metadataPairs(y)
+        {
             return first == second
         }
-        if case .string(let x) = a, case .string(let y) = b, let first = CryptlexTimestamp(x)?.date, let second = CryptlexTimestamp(y)?.date {
+        if case .string(let x) = a, case .string(let y) = b, let first = CryptlexTimestamp(x)?.date,
+            let second = CryptlexTimestamp(y)?.date
+        {
             return abs(first.timeIntervalSince(second)) < 0.001
         }
         return false
@@ -40,7 +44,9 @@ package enum LicenseFields {
     package static func metadataPairs(_ entries: [JSONAny]) -> [[String]]? {
         var pairs: [[String]] = []
         for entry in entries {
-            guard case .object(let fields) = entry, case .string(let key)? = fields["key"], case .string(let value)? = fields["value"] else { return nil }
+            guard case .object(let fields) = entry, case .string(let key)? = fields["key"],
+                case .string(let value)? = fields["value"]
+            else { return nil }
             pairs.append([key, value])
         }
         return pairs

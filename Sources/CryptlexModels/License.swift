@@ -18,10 +18,15 @@ package struct License: Decodable, Sendable, Equatable {
         package var value: String
     }
 
-    enum CodingKeys: String, CodingKey { case id, key, productId, userId, createdAt, metadata, expiresAt, revoked, suspended, subscriptionInterval }
+    enum CodingKeys: String, CodingKey {
+        case id, key, productId, userId, createdAt, metadata, expiresAt, revoked, suspended, subscriptionInterval
+    }
 
-    package init(id: String, key: String, productId: String? = nil, userId: String? = nil, createdAt: CryptlexTimestamp? = nil, metadata: [Metadata] = [],
-                expiresAt: String? = nil, revoked: Bool? = nil, suspended: Bool? = nil, subscriptionInterval: String? = nil) {
+    package init(
+        id: String, key: String, productId: String? = nil, userId: String? = nil, createdAt: CryptlexTimestamp? = nil,
+        metadata: [Metadata] = [],
+        expiresAt: String? = nil, revoked: Bool? = nil, suspended: Bool? = nil, subscriptionInterval: String? = nil
+    ) {
         self.expiresAt = expiresAt
         self.revoked = revoked
         self.suspended = suspended

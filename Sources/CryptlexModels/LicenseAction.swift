@@ -15,7 +15,8 @@ package enum LicenseAction: String, Sendable, CaseIterable, Hashable {
 
     /// Reads a cell or flag value: any case, `_` or a space for `-` (`Set Expiry`, `set_expiry`).
     package init?(text: String) {
-        let normalized = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: " ", with: "-")
+        let normalized = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: "_", with: "-")
+            .replacingOccurrences(of: " ", with: "-")
         self.init(rawValue: normalized)
     }
 
@@ -45,21 +46,32 @@ package enum LicenseTarget: Sendable, Hashable {
 
     /// How the journal keeps it: `{"id":"…"}`, `{"key":"…"}` or `{"metadata":"NAME","value":"…"}`.
     package var journalText: String {
-        let object: [String: String] = switch self {
-        case .id(let id): ["id": id]
-        case .key(let key): ["key": key]
-        case .metadata(let name, let value): ["metadata": name, "value": value]
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let object: [String: String] =
+            switch self {
+            case .id(let id): ["id": id]
+            case .key(let key): ["key": key]
+            case .metadata(let name, let value): ["metadata": name, "value": value]
+            }
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
     /// Reads ``journalText``; nil for anything else.
     package init?(journalText text: String) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] else { return nil }
-        if let id = object["id"] { self = .id(id) } else if let key = object["key"] { self = .key(key) } else if let name = object["metadata"], let value = object["value"] {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] else {
+            return nil
+        }
+        if let id = object["id"] {
+            self = .id(id)
+        } else if let key = object["key"] {
+            self = .key(key)
+        } else if let name = object["metadata"], let value = object["value"] {
             self = .metadata(name: name, value: value)
-        } else { return nil }
+        } else {
+            return nil
+        }
     }
 }
 

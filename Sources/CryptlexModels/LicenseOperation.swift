@@ -86,7 +86,9 @@ package enum LicenseOperation: Sendable, Hashable {
     /// ``LicenseRequest/canonicalJSON``, the same bytes `JSONEncoder` writes, at a tenth of the cost:
     /// a million-row file registers a million of them).
     package var journalBytes: [UInt8] {
-        if case .create(let request) = self { return Array(#"{"create":"#.utf8) + request.canonicalJSON + [UInt8(ascii: "}")] }
+        if case .create(let request) = self {
+            return Array(#"{"create":"#.utf8) + request.canonicalJSON + [UInt8(ascii: "}")]
+        }
         return Self.sorted(self)
     }
 
@@ -133,15 +135,23 @@ extension LicenseOperation: Codable {
     package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
         guard container.allKeys.count == 1, let key = container.allKeys.first else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "an operation is an object with one of \(Key.allNames) as its only key"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "an operation is an object with one of \(Key.allNames) as its only key"))
         }
         switch key {
         case .create: self = .create(try container.decode(LicenseRequest.self, forKey: key))
         case .update: self = .update(try container.decode(LicenseUpdate.self, forKey: key))
-        case .renew: _ = try container.decode(Nothing.self, forKey: key); self = .renew
-        case .delete: _ = try container.decode(Nothing.self, forKey: key); self = .delete
-        case .setExpiry: self = .setExpiry(try container.decode(Expiry.self, forKey: key).expiresAt.map(ExpiryChange.date) ?? .perpetual)
+        case .renew:
+            _ = try container.decode(Nothing.self, forKey: key)
+            self = .renew
+        case .delete:
+            _ = try container.decode(Nothing.self, forKey: key)
+            self = .delete
+        case .setExpiry:
+            self = .setExpiry(
+                try container.decode(Expiry.self, forKey: key).expiresAt.map(ExpiryChange.date) ?? .perpetual)
         case .suspend: self = .suspend(try container.decode(Bool.self, forKey: key))
         case .revoke: self = .revoke(try container.decode(Bool.self, forKey: key))
         }

@@ -106,7 +106,9 @@ struct JSONBytes {
         separate = true
     }
 
-    mutating func array<Element>(_ name: StaticString, _ elements: [Element], _ write: (inout JSONBytes, Element) -> Void) {
+    mutating func array<Element>(
+        _ name: StaticString, _ elements: [Element], _ write: (inout JSONBytes, Element) -> Void
+    ) {
         key(name)
         bytes.append(UInt8(ascii: "["))
         for (index, element) in elements.enumerated() {
@@ -184,7 +186,10 @@ struct JSONBytes {
                 case 0x0C: bytes.append(UInt8(ascii: "f"))
                 case 0x0D: bytes.append(UInt8(ascii: "r"))
                 default:
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
+                    bytes.append(contentsOf: [
+                        UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)],
+                        Self.hex[Int(byte & 0xF)],
+                    ])
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))

@@ -11,7 +11,10 @@ package struct UserRequest: Codable, Sendable, Hashable {
     package var allowCustomerPortalAccess: Bool?
     package var tags: [String]?
 
-    package init(email: String, firstName: String, lastName: String? = nil, company: String? = nil, password: String, role: String? = "user") {
+    package init(
+        email: String, firstName: String, lastName: String? = nil, company: String? = nil, password: String,
+        role: String? = "user"
+    ) {
         self.email = email
         self.firstName = firstName
         self.lastName = lastName

@@ -1,8 +1,8 @@
 import CryptlexAPI
 import CryptlexModels
 import Foundation
-import Scheduling
 import Provisioning
+import Scheduling
 
 /// `licprov doctor`: what a first run against an account needs to know, found with a dozen
 /// requests that change nothing — the token, its write scopes (a create with an empty body, which
@@ -92,23 +92,35 @@ package struct AccountDoctor: Sendable {
     package func diagnose() async -> Report {
         var report = Report(apiURL: client.baseURL.description)
         // The token: one cheap list. Without an answer, nothing else can be learned.
-        switch await call({ () async throws(APIError) in try await client.findLicenses(LicenseQuery(), page: 1, limit: 1) }) {
+        switch await call({ () async throws(APIError) in
+            try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
+        }) {
         case .success:
             report.checks.append(Check(name: "token", status: .ok, detail: "accepted (GET /v3/licenses answered 200)"))
         case .failure(let error) where error.status == nil:
             report.unreachable = true
-            report.checks.append(Check(name: "api", status: .failed, detail: "cannot reach \(client.baseURL): \(error.failure.transportDetail ?? error.description)"))
+            report.checks.append(
+                Check(
+                    name: "api", status: .failed,
+                    detail: "cannot reach \(client.baseURL): \(error.failure.transportDetail ?? error.description)"))
             return report
         case .failure(let error) where error.status == 401:
             report.accessDenied = true
-            report.checks.append(Check(name: "token", status: .failed, detail: "refused (401): check CRYPTLEX_ACCESS_TOKEN or --token-file"))
+            report.checks.append(
+                Check(
+                    name: "token", status: .failed, detail: "refused (401): check CRYPTLEX_ACCESS_TOKEN or --token-file"
+                ))
             return report
         case .failure(let error) where error.status == 403:
             report.accessDenied = true
-            report.checks.append(Check(name: "license:read", status: .failed, detail: "the token lacks the scope license:read (403): licprov cannot find licenses"))
+            report.checks.append(
+                Check(
+                    name: "license:read", status: .failed,
+                    detail: "the token lacks the scope license:read (403): licprov cannot find licenses"))
             return report
         case .failure(let error):
-            report.checks.append(Check(name: "token", status: .warning, detail: "the first list answered \(error.description)"))
+            report.checks.append(
+                Check(name: "token", status: .warning, detail: "the first list answered \(error.description)"))
         }
         await checkWriteScopes(&report)
         await checkFilters(&report)
@@ -125,59 +137,126 @@ package struct AccountDoctor: Sendable {
         // An empty body cannot create anything: 400 says the scope is there, 403 that it is not.
         switch await call({ () async throws(APIError) in try await client.createLicense(body: Array("{}".utf8)) }) {
         case .failure(let error) where error.status == 400:
-            report.checks.append(Check(name: "license:write", status: .ok, detail: "may create and change licenses (a create with an empty body was refused with 400; nothing was created)"))
+            report.checks.append(
+                Check(
+                    name: "license:write", status: .ok,
+                    detail:
+                        "may create and change licenses (a create with an empty body was refused with 400; nothing was created)"
+                ))
         case .failure(let error) where error.status == 403:
             report.accessDenied = true
-            report.checks.append(Check(name: "license:write", status: .failed, detail: "the token lacks the scope license:write (403): licprov cannot create or change licenses"))
+            report.checks.append(
+                Check(
+                    name: "license:write", status: .failed,
+                    detail: "the token lacks the scope license:write (403): licprov cannot create or change licenses"))
         case .failure(let error):
-            report.checks.append(Check(name: "license:write", status: .warning, detail: "could not tell: an empty create answered \(error.description)"))
+            report.checks.append(
+                Check(
+                    name: "license:write", status: .warning,
+                    detail: "could not tell: an empty create answered \(error.description)"))
         case .success(let answer):
             _ = await call({ () async throws(APIError) in try await client.deleteLicense(id: answer.value.id) })
-            report.checks.append(Check(name: "license:write", status: .warning, detail: "an empty create made license \(answer.value.id) (deleted again): the API does not check bodies as published"))
+            report.checks.append(
+                Check(
+                    name: "license:write", status: .warning,
+                    detail:
+                        "an empty create made license \(answer.value.id) (deleted again): the API does not check bodies as published"
+                ))
         }
         switch await call({ () async throws(APIError) in try await client.createUser(body: Array("{}".utf8)) }) {
         case .failure(let error) where error.status == 400:
-            report.checks.append(Check(name: "user:write", status: .ok, detail: "may create customers (an empty create was refused with 400; nothing was created)"))
+            report.checks.append(
+                Check(
+                    name: "user:write", status: .ok,
+                    detail: "may create customers (an empty create was refused with 400; nothing was created)"))
         case .failure(let error) where error.status == 403:
-            report.checks.append(Check(name: "user:write", status: .warning, detail: "the token lacks user:write (403): a row whose customer the account does not have fails; add the scope or pass --no-create-users"))
+            report.checks.append(
+                Check(
+                    name: "user:write", status: .warning,
+                    detail:
+                        "the token lacks user:write (403): a row whose customer the account does not have fails; add the scope or pass --no-create-users"
+                ))
         case .failure(let error):
-            report.checks.append(Check(name: "user:write", status: .warning, detail: "could not tell: an empty create answered \(error.description)"))
+            report.checks.append(
+                Check(
+                    name: "user:write", status: .warning,
+                    detail: "could not tell: an empty create answered \(error.description)"))
         case .success(let answer):
-            report.checks.append(Check(name: "user:write", status: .warning, detail: "an empty create made user \(answer.value.id): the API does not check bodies as published"))
+            report.checks.append(
+                Check(
+                    name: "user:write", status: .warning,
+                    detail: "an empty create made user \(answer.value.id): the API does not check bodies as published"))
         }
     }
 
     /// Each list filter licprov relies on, with values that match nothing.
     private func checkFilters(_ report: inout Report) async {
-        let nothing = ["licprov-doctor-\(UUID().uuidString.lowercased())", "licprov-doctor-\(UUID().uuidString.lowercased())"]
+        let nothing = [
+            "licprov-doctor-\(UUID().uuidString.lowercased())", "licprov-doctor-\(UUID().uuidString.lowercased())",
+        ]
         let licenses: [(name: String, query: LicenseQuery, without: String)] = [
-            ("metadata.value[in]", LicenseQuery(metadataKey: options.markerKey, metadataValues: nothing),
-             "lost answers and entries left in flight are looked up one a request"),
-            ("metadata.value[sw]", { var query = LicenseQuery(metadataKey: options.markerKey); query.metadataValuePrefix = nothing[0]; return query }(),
-             "audit lists the journal's markers by value (one request per 100, or per license without in) and cannot find unknown licenses"),
-            ("id[in]", { var query = LicenseQuery(); query.ids = nothing; return query }(), "change targets and audit read licenses one at a time by id"),
-            ("key[in]", { var query = LicenseQuery(); query.keys = nothing; return query }(), "change targets by key are looked up one a request"),
+            (
+                "metadata.value[in]", LicenseQuery(metadataKey: options.markerKey, metadataValues: nothing),
+                "lost answers and entries left in flight are looked up one a request"
+            ),
+            (
+                "metadata.value[sw]",
+                {
+                    var query = LicenseQuery(metadataKey: options.markerKey)
+                    query.metadataValuePrefix = nothing[0]
+                    return query
+                }(),
+                "audit lists the journal's markers by value (one request per 100, or per license without in) and cannot find unknown licenses"
+            ),
+            (
+                "id[in]",
+                {
+                    var query = LicenseQuery()
+                    query.ids = nothing
+                    return query
+                }(), "change targets and audit read licenses one at a time by id"
+            ),
+            (
+                "key[in]",
+                {
+                    var query = LicenseQuery()
+                    query.keys = nothing
+                    return query
+                }(), "change targets by key are looked up one a request"
+            ),
         ]
         for filter in licenses {
             let query = filter.query
-            report.checks.append(Self.filterCheck(filter.name, filter.without,
-                                                  await call({ () async throws(APIError) in try await client.findLicenses(query, page: 1, limit: 1) })))
+            report.checks.append(
+                Self.filterCheck(
+                    filter.name, filter.without,
+                    await call({ () async throws(APIError) in try await client.findLicenses(query, page: 1, limit: 1) })
+                ))
         }
         let emails = nothing.map { $0 + "@example.invalid" }.joined(separator: ",")
-        let users = await call({ () async throws(APIError) in try await client.listUsers(filter: ("email[in]", emails)) })
+        let users = await call({ () async throws(APIError) in try await client.listUsers(filter: ("email[in]", emails))
+            })
         if case .failure(let error) = users, error.status == 403 {
-            report.checks.append(Check(name: "user:read", status: .warning, detail: "the token lacks user:read (403): rows with a customer email fail"))
+            report.checks.append(
+                Check(
+                    name: "user:read", status: .warning,
+                    detail: "the token lacks user:read (403): rows with a customer email fail"))
         } else {
             report.checks.append(Self.filterCheck("email[in]", "customers are looked up one a request", users))
         }
     }
 
-    private static func filterCheck<Value>(_ name: String, _ without: String, _ result: Result<CryptlexClient.Answer<Value>, APIError>) -> Check {
+    private static func filterCheck<Value>(
+        _ name: String, _ without: String, _ result: Result<CryptlexClient.Answer<Value>, APIError>
+    ) -> Check {
         switch result {
         case .success: Check(name: "filter \(name)", status: .ok, detail: "accepted")
         case .failure(let error) where error.status == 400:
-            Check(name: "filter \(name)", status: .warning, detail: "refused (400): licprov falls back by itself — \(without): more requests, same results")
-        case .failure(let error): Check(name: "filter \(name)", status: .warning, detail: "could not tell: \(error.description)")
+            Check(
+                name: "filter \(name)", status: .warning,
+                detail: "refused (400): licprov falls back by itself — \(without): more requests, same results")
+        case .failure(let error):
+            Check(name: "filter \(name)", status: .warning, detail: "could not tell: \(error.description)")
         }
     }
 
@@ -185,13 +264,25 @@ package struct AccountDoctor: Sendable {
         switch await call({ () async throws(APIError) in try await client.product(id: id) }) {
         case .success(let answer):
             let product = answer.value
-            report.checks.append(Check(name: "product", status: .ok, detail: "\(id) exists (\(product.name ?? id)\(product.totalLicenses.map { ", \($0) licenses" } ?? ""))"))
+            report.checks.append(
+                Check(
+                    name: "product", status: .ok,
+                    detail:
+                        "\(id) exists (\(product.name ?? id)\(product.totalLicenses.map { ", \($0) licenses" } ?? ""))")
+            )
         case .failure(let error) where error.status == 404:
-            report.checks.append(Check(name: "product", status: .failed, detail: "no product has the id \(id): every create for it would be refused"))
+            report.checks.append(
+                Check(
+                    name: "product", status: .failed,
+                    detail: "no product has the id \(id): every create for it would be refused"))
         case .failure(let error) where error.status == 403:
-            report.checks.append(Check(name: "product", status: .warning, detail: "the token lacks product:read (403): cannot check \(id); creates will tell"))
+            report.checks.append(
+                Check(
+                    name: "product", status: .warning,
+                    detail: "the token lacks product:read (403): cannot check \(id); creates will tell"))
         case .failure(let error):
-            report.checks.append(Check(name: "product", status: .warning, detail: "could not check \(id): \(error.description)"))
+            report.checks.append(
+                Check(name: "product", status: .warning, detail: "could not check \(id): \(error.description)"))
         }
     }
 
@@ -199,7 +290,9 @@ package struct AccountDoctor: Sendable {
 
     /// One request, paced, its headers kept. A 429 is no finding about what was asked: the
     /// request waits its `Retry-After` (at most 10 s) and goes again, five times at most.
-    func call<Value: Sendable>(paced: Bool = true, _ request: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Result<CryptlexClient.Answer<Value>, APIError> {
+    func call<Value: Sendable>(paced: Bool = true, _ request: () async throws(APIError) -> CryptlexClient.Answer<Value>)
+        async -> Result<CryptlexClient.Answer<Value>, APIError>
+    {
         if paced { try? await Task.sleep(for: options.pace) }
         var throttled = 0
         while true {
@@ -209,7 +302,11 @@ package struct AccountDoctor: Sendable {
                 await log.add(Exchange(sent: sent, answered: Date(), rateLimit: answer.rateLimit))
                 return .success(answer)
             } catch {
-                if error.status != nil { await log.add(Exchange(sent: sent, answered: Date(), rateLimit: error.rateLimit, refused: error.status == 429)) }
+                if error.status != nil {
+                    await log.add(
+                        Exchange(sent: sent, answered: Date(), rateLimit: error.rateLimit, refused: error.status == 429)
+                    )
+                }
                 guard error.status == 429, throttled < 5 else { return .failure(error) }
                 throttled += 1
                 try? await Task.sleep(for: min(error.rateLimit.retryAfter ?? .seconds(1), .seconds(10)))

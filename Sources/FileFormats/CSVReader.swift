@@ -33,7 +33,10 @@ package struct CSVReader {
         /// The delimiter in force (after any `sep=` line).
         package let delimiter: UInt8
 
-        package init(bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, line: Int, problems: [Problem], delimiter: UInt8) {
+        package init(
+            bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, line: Int, problems: [Problem],
+            delimiter: UInt8
+        ) {
             self.bytes = bytes
             self.ends = ends
             self.line = line
@@ -56,13 +59,19 @@ package struct CSVReader {
                 } else {
                     // The physical line at the end of this field: the record's first, plus the line
                     // breaks inside its quoted fields so far.
-                    var lineBreaks = 0, fieldStart = 0
+                    var lineBreaks = 0
+                    var fieldStart = 0
                     for fieldEnd in ends[...index] {
-                        lineBreaks += CSVReader.lineBreaks(in: UnsafeBufferPointer(rebasing: bytes[fieldStart..<fieldEnd]))
+                        lineBreaks += CSVReader.lineBreaks(
+                            in: UnsafeBufferPointer(rebasing: bytes[fieldStart..<fieldEnd]))
                         fieldStart = fieldEnd
                     }
-                    problems.append(Problem(fieldIndex: index + 1, line: line + lineBreaks,
-                                            message: "is not valid UTF-8 (byte \(CSVReader.firstInvalidUTF8Offset(Array(field)) + 1) of the field); save the file as UTF-8"))
+                    problems.append(
+                        Problem(
+                            fieldIndex: index + 1, line: line + lineBreaks,
+                            message:
+                                "is not valid UTF-8 (byte \(CSVReader.firstInvalidUTF8Offset(Array(field)) + 1) of the field); save the file as UTF-8"
+                        ))
                     fields.append(String(decoding: field, as: UTF8.self))
                     foundInvalid = true
                 }
@@ -70,7 +79,9 @@ package struct CSVReader {
             }
             if foundInvalid {
                 // In field order, as the problems were found: a field's own before the next field's.
-                problems = problems.enumerated().sorted { ($0.element.fieldIndex, $0.offset) < ($1.element.fieldIndex, $1.offset) }.map(\.element)
+                problems = problems.enumerated().sorted {
+                    ($0.element.fieldIndex, $0.offset) < ($1.element.fieldIndex, $1.offset)
+                }.map(\.element)
             }
             return Decoded(fields: fields, line: line, problems: problems, delimiter: delimiter)
         }
@@ -99,7 +110,10 @@ package struct CSVReader {
         var highBits: UInt8 = 0
         for byte in field { highBits |= byte }
         if highBits < 0x80 {
-            return String(unsafeUninitializedCapacity: field.count) { _ = $0.initialize(fromContentsOf: field); return field.count }
+            return String(unsafeUninitializedCapacity: field.count) {
+                _ = $0.initialize(fromContentsOf: field)
+                return field.count
+            }
         }
         return String(validating: field, as: UTF8.self)
     }
@@ -107,7 +121,8 @@ package struct CSVReader {
     /// Line breaks in a quoted field's bytes: CRLF, a lone CR and a lone LF each count once.
     package static func lineBreaks(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var count = 0
-        for (index, byte) in bytes.enumerated() where byte == 0x0D || (byte == 0x0A && (index == 0 || bytes[index - 1] != 0x0D)) {
+        for (index, byte) in bytes.enumerated()
+        where byte == 0x0D || (byte == 0x0A && (index == 0 || bytes[index - 1] != 0x0D)) {
             count += 1
         }
         return count
@@ -185,7 +200,9 @@ package struct CSVReader {
         try scan(chunk, from: start, emit: emit)
     }
 
-    private mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, from start: Int, emit: (Record) throws -> Void) throws {
+    private mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, from start: Int, emit: (Record) throws -> Void)
+        throws
+    {
         var index = start
         let count = chunk.count
         let delimiter = self.delimiter
@@ -214,10 +231,14 @@ package struct CSVReader {
                     var end = start
                     while end < count {
                         let next = chunk[end]
-                        if next == delimiter || next == 0x0A || next == 0x0D || next == UInt8(ascii: "\"") || next == 0 { break }
+                        if next == delimiter || next == 0x0A || next == 0x0D || next == UInt8(ascii: "\"") || next == 0
+                        {
+                            break
+                        }
                         end += 1
                     }
-                    if end < count, chunk[end] != UInt8(ascii: "\""), chunk[end] != 0, end - start <= Self.maxFieldBytes {
+                    if end < count, chunk[end] != UInt8(ascii: "\""), chunk[end] != 0, end - start <= Self.maxFieldBytes
+                    {
                         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start..<end]))
                         index = end
                     } else {
@@ -232,9 +253,15 @@ package struct CSVReader {
                     try endRecord(lineBreak: byte, emit: emit)
                 } else {
                     // Once per field, however many quotes it holds.
-                    if byte == UInt8(ascii: "\""), problems.last?.fieldIndex != ends.count + 1 || problems.last?.line != line {
-                        problems.append(Problem(fieldIndex: ends.count + 1, line: line,
-                                                message: "a quote (\") inside a field that does not start with a quote; put the whole field in quotes and double the quotes inside it (\"\")"))
+                    if byte == UInt8(ascii: "\""),
+                        problems.last?.fieldIndex != ends.count + 1 || problems.last?.line != line
+                    {
+                        problems.append(
+                            Problem(
+                                fieldIndex: ends.count + 1, line: line,
+                                message:
+                                    "a quote (\") inside a field that does not start with a quote; put the whole field in quotes and double the quotes inside it (\"\")"
+                            ))
                     }
                     append(byte)
                 }
@@ -258,8 +285,12 @@ package struct CSVReader {
                 } else if byte == 0x0A || byte == 0x0D {
                     try endRecord(lineBreak: byte, emit: emit)
                 } else {
-                    problems.append(Problem(fieldIndex: ends.count + 1, line: line,
-                                            message: "text after the closing quote; a quoted field must end at the quote, and quotes inside it must be doubled (\"\")"))
+                    problems.append(
+                        Problem(
+                            fieldIndex: ends.count + 1, line: line,
+                            message:
+                                "text after the closing quote; a quoted field must end at the quote, and quotes inside it must be doubled (\"\")"
+                        ))
                     append(byte)
                     state = .unquoted
                 }
@@ -276,8 +307,12 @@ package struct CSVReader {
             try opening.withUnsafeBufferPointer { try consumeOpening($0, emit: emit) }
         }
         if state == .quoted {
-            problems.append(Problem(fieldIndex: ends.count + 1, line: quoteLine,
-                                    message: "a quote opened on line \(quoteLine) is never closed, so the rest of the file was read as one field; close the quote or remove it"))
+            problems.append(
+                Problem(
+                    fieldIndex: ends.count + 1, line: quoteLine,
+                    message:
+                        "a quote opened on line \(quoteLine) is never closed, so the rest of the file was read as one field; close the quote or remove it"
+                ))
         }
         if state != .fieldStart || !ends.isEmpty || !problems.isEmpty {
             endField()
@@ -287,17 +322,26 @@ package struct CSVReader {
 
     @inline(__always)
     private mutating func append(_ byte: UInt8) {
-        if byte == 0 { fieldHasNUL = true; return }
+        if byte == 0 {
+            fieldHasNUL = true
+            return
+        }
         if bytes.count - fieldStart < Self.maxFieldBytes { bytes.append(byte) } else { fieldTooLong = true }
     }
 
     private mutating func endField() {
         let index = ends.count + 1
         if fieldHasNUL {
-            problems.append(Problem(fieldIndex: index, line: line, message: "contains NUL bytes (the file may be binary or UTF-16); save it as UTF-8 text"))
+            problems.append(
+                Problem(
+                    fieldIndex: index, line: line,
+                    message: "contains NUL bytes (the file may be binary or UTF-16); save it as UTF-8 text"))
         }
         if fieldTooLong {
-            problems.append(Problem(fieldIndex: index, line: line, message: "is longer than \(Self.maxFieldBytes) bytes and was cut; no license field is that long"))
+            problems.append(
+                Problem(
+                    fieldIndex: index, line: line,
+                    message: "is longer than \(Self.maxFieldBytes) bytes and was cut; no license field is that long"))
         }
         ends.append(bytes.count)
         fieldStart = bytes.count
@@ -353,10 +397,12 @@ package struct CSVReader {
         var offset = 0
         while offset < bytes.count {
             let byte = bytes[offset]
-            let length = byte < 0x80 ? 1 : byte >> 5 == 0b110 ? 2 : byte >> 4 == 0b1110 ? 3 : byte >> 3 == 0b11110 ? 4 : 0
+            let length =
+                byte < 0x80 ? 1 : byte >> 5 == 0b110 ? 2 : byte >> 4 == 0b1110 ? 3 : byte >> 3 == 0b11110 ? 4 : 0
             guard length > 0, offset + length <= bytes.count,
-                  bytes[offset + 1 ..< offset + length].allSatisfy({ $0 >> 6 == 0b10 }),
-                  String(validating: bytes[offset ..< offset + length], as: UTF8.self) != nil else { return offset }
+                bytes[offset + 1..<offset + length].allSatisfy({ $0 >> 6 == 0b10 }),
+                String(validating: bytes[offset..<offset + length], as: UTF8.self) != nil
+            else { return offset }
             offset += length
         }
         return offset

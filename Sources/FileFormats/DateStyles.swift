@@ -11,7 +11,9 @@ package struct DateStyles {
         switch event {
         case .start(let tag, let selfClosing):
             if tag.is("numFmt") {
-                if let id = tag.integer("numFmtId"), let code = try tag.attribute("formatCode"), XLSXReader.isDateFormat(code) {
+                if let id = tag.integer("numFmtId"), let code = try tag.attribute("formatCode"),
+                    XLSXReader.isDateFormat(code)
+                {
                     customDates.insert(id)
                 }
             } else if tag.is("cellXfs") {

@@ -26,9 +26,11 @@ package struct JSONArrayReader {
         package func error(for failure: JSONCellParser.Failure, file: String) -> IngestionError {
             let prefix = bytes[..<min(failure.offset, bytes.count)]
             let lineBreaks = prefix.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            let errorColumn = lineBreaks == 0 ? column + failure.offset : failure.offset - (prefix.lastIndex(of: 0x0A) ?? 0)
-            return .malformedJSON(file: file, line: line + lineBreaks, column: errorColumn,
-                                  reason: "element \(index) is not valid JSON: \(failure.reason)")
+            let errorColumn =
+                lineBreaks == 0 ? column + failure.offset : failure.offset - (prefix.lastIndex(of: 0x0A) ?? 0)
+            return .malformedJSON(
+                file: file, line: line + lineBreaks, column: errorColumn,
+                reason: "element \(index) is not valid JSON: \(failure.reason)")
         }
     }
 
@@ -69,11 +71,21 @@ package struct JSONArrayReader {
                     let byte = chunk[index]
                     index += 1
                     column += 1
-                    if byte == 0x0A { line += 1; column = 0 }
+                    if byte == 0x0A {
+                        line += 1
+                        column = 0
+                    }
                     if inString {
-                        if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") {
+                        if escaped {
+                            escaped = false
+                        } else if byte == UInt8(ascii: "\\") {
+                            escaped = true
+                        } else if byte == UInt8(ascii: "\"") {
                             inString = false
-                            if depth == 0 { finished = true; break }
+                            if depth == 0 {
+                                finished = true
+                                break
+                            }
                         }
                     } else if byte == UInt8(ascii: "\"") {
                         inString = true
@@ -81,12 +93,18 @@ package struct JSONArrayReader {
                         depth += 1
                     } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
                         depth -= 1
-                        if depth == 0 { finished = true; break }
+                        if depth == 0 {
+                            finished = true
+                            break
+                        }
                     }
                 }
                 guard element.count + (index - start) <= Self.maxElementBytes else {
-                    throw IngestionError.malformedJSON(file: file, line: elementLine, column: elementColumn,
-                                                       reason: "element \(count + 1) is larger than \(Self.maxElementBytes >> 20) MiB; is a bracket missing?")
+                    throw IngestionError.malformedJSON(
+                        file: file, line: elementLine, column: elementColumn,
+                        reason:
+                            "element \(count + 1) is larger than \(Self.maxElementBytes >> 20) MiB; is a bracket missing?"
+                    )
                 }
                 element.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start..<index]))
                 if finished { try finishElement(emit) }
@@ -99,19 +117,30 @@ package struct JSONArrayReader {
             switch phase {
             case .beforeArray:
                 if isSpace { break }
-                if byte == UInt8(ascii: "[") { phase = .expectElement; break }
-                let hint = byte == UInt8(ascii: "{")
+                if byte == UInt8(ascii: "[") {
+                    phase = .expectElement
+                    break
+                }
+                let hint =
+                    byte == UInt8(ascii: "{")
                     ? "the file holds one JSON object, not an array of orders; put the orders in [ … ], or use NDJSON (one object per line)"
                     : "a JSON order file must be an array of objects, starting with ["
                 throw IngestionError.malformedJSON(file: file, line: line, column: column, reason: hint)
             case .expectElement:
                 if isSpace { break }
                 if byte == UInt8(ascii: "]") {
-                    if sawComma { throw IngestionError.malformedJSON(file: file, line: line, column: column, reason: "a comma before ] leaves an empty element; remove the last comma") }
+                    if sawComma {
+                        throw IngestionError.malformedJSON(
+                            file: file, line: line, column: column,
+                            reason: "a comma before ] leaves an empty element; remove the last comma")
+                    }
                     phase = .afterArray
                     break
                 }
-                if byte == UInt8(ascii: ",") { throw IngestionError.malformedJSON(file: file, line: line, column: column, reason: "two commas in a row leave an empty element") }
+                if byte == UInt8(ascii: ",") {
+                    throw IngestionError.malformedJSON(
+                        file: file, line: line, column: column, reason: "two commas in a row leave an empty element")
+                }
                 startElement(byte)
                 if scalar == false, depth == 0, !inString { try finishElement(emit) }
             case .inElement:
@@ -123,16 +152,20 @@ package struct JSONArrayReader {
                     }
                     try append(byte)
                 }
-                // Objects, arrays and strings are read by the fast path at the top of the loop.
+            // Objects, arrays and strings are read by the fast path at the top of the loop.
             case .afterElement:
                 try after(byte, emit: emit)
             case .afterArray:
                 if !isSpace {
-                    throw IngestionError.malformedJSON(file: file, line: line, column: column,
-                                                       reason: "text after the end of the array; the file must hold exactly one array")
+                    throw IngestionError.malformedJSON(
+                        file: file, line: line, column: column,
+                        reason: "text after the end of the array; the file must hold exactly one array")
                 }
             }
-            if byte == 0x0A { line += 1; column = 0 }
+            if byte == 0x0A {
+                line += 1
+                column = 0
+            }
         }
     }
 
@@ -142,18 +175,22 @@ package struct JSONArrayReader {
         case .afterArray: return
         case .beforeArray: throw IngestionError.emptyFile(file: file)
         default:
-            throw IngestionError.malformedJSON(file: file, line: line, column: column,
-                                               reason: "the file ends inside the array (is it cut short?); the array must end with ]")
+            throw IngestionError.malformedJSON(
+                file: file, line: line, column: column,
+                reason: "the file ends inside the array (is it cut short?); the array must end with ]")
         }
     }
 
     private mutating func after(_ byte: UInt8, emit: (Element) throws -> Void) throws {
         switch byte {
         case 0x20, 0x0A, 0x0D, 0x09: phase = .afterElement
-        case UInt8(ascii: ","): phase = .expectElement; sawComma = true
+        case UInt8(ascii: ","):
+            phase = .expectElement
+            sawComma = true
         case UInt8(ascii: "]"): phase = .afterArray
         default:
-            throw IngestionError.malformedJSON(file: file, line: line, column: column, reason: "expected , or ] after element \(count)")
+            throw IngestionError.malformedJSON(
+                file: file, line: line, column: column, reason: "expected , or ] after element \(count)")
         }
     }
 
@@ -177,8 +214,9 @@ package struct JSONArrayReader {
 
     private mutating func append(_ byte: UInt8) throws {
         guard element.count < Self.maxElementBytes else {
-            throw IngestionError.malformedJSON(file: file, line: elementLine, column: elementColumn,
-                                               reason: "element \(count + 1) is larger than \(Self.maxElementBytes >> 20) MiB; is a bracket missing?")
+            throw IngestionError.malformedJSON(
+                file: file, line: elementLine, column: elementColumn,
+                reason: "element \(count + 1) is larger than \(Self.maxElementBytes >> 20) MiB; is a bracket missing?")
         }
         element.append(byte)
     }
@@ -187,6 +225,8 @@ package struct JSONArrayReader {
         count += 1
         phase = .afterElement
         // Handed over in place: the buffer stays this reader's, reused element after element.
-        try element.withUnsafeBufferPointer { try emit(Element(bytes: $0, line: elementLine, column: elementColumn, index: count)) }
+        try element.withUnsafeBufferPointer {
+            try emit(Element(bytes: $0, line: elementLine, column: elementColumn, index: count))
+        }
     }
 }

@@ -60,7 +60,9 @@ package struct JSONCellParser {
         do throws(Failure) {
             let value = try parser.value(depth: 0)
             parser.skipWhitespace()
-            guard parser.index == bytes.count else { throw Failure(offset: parser.index, reason: "unexpected text after the value") }
+            guard parser.index == bytes.count else {
+                throw Failure(offset: parser.index, reason: "unexpected text after the value")
+            }
             return .success(value)
         } catch {
             return .failure(error)
@@ -71,7 +73,9 @@ package struct JSONCellParser {
     /// by one (the name's bytes, unescaped, and the value) instead of collecting them: the
     /// caller resolves names from bytes, without a string each. Returns the value when it is not
     /// an object, nil when it is.
-    package static func parseMembers(_ bytes: UnsafeBufferPointer<UInt8>, member: (UnsafeBufferPointer<UInt8>, JSONCell) -> Void) -> Result<JSONCell?, Failure> {
+    package static func parseMembers(
+        _ bytes: UnsafeBufferPointer<UInt8>, member: (UnsafeBufferPointer<UInt8>, JSONCell) -> Void
+    ) -> Result<JSONCell?, Failure> {
         var parser = JSONCellParser(bytes: bytes)
         do throws(Failure) {
             parser.skipWhitespace()
@@ -83,7 +87,9 @@ package struct JSONCellParser {
                 value = try parser.value(depth: 0)
             }
             parser.skipWhitespace()
-            guard parser.index == bytes.count else { throw Failure(offset: parser.index, reason: "unexpected text after the value") }
+            guard parser.index == bytes.count else {
+                throw Failure(offset: parser.index, reason: "unexpected text after the value")
+            }
             return .success(value)
         } catch {
             return .failure(error)
@@ -91,26 +97,41 @@ package struct JSONCellParser {
     }
 
     /// Reads an object from its `{`, giving each member to `member`.
-    private mutating func objectMembers(depth: Int, _ member: (UnsafeBufferPointer<UInt8>, JSONCell) -> Void) throws(Failure) {
+    private mutating func objectMembers(depth: Int, _ member: (UnsafeBufferPointer<UInt8>, JSONCell) -> Void)
+        throws(Failure)
+    {
         guard depth < 64 else { throw fail("nested too deeply") }
         index += 1
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
         while true {
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a quoted field name") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw fail("expected a quoted field name")
+            }
             let name = try nameBytes()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
-                throw fail("expected ':' after the field name \"\(name.withBytes(in: bytes) { String(decoding: $0, as: UTF8.self) })\"")
+                throw fail(
+                    "expected ':' after the field name \"\(name.withBytes(in: bytes) { String(decoding: $0, as: UTF8.self) })\""
+                )
             }
             index += 1
             let value = try value(depth: depth + 1)
             name.withBytes(in: bytes) { member($0, value) }
             skipWhitespace()
             guard index < bytes.count else { throw fail("the object is not closed") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
             throw fail("expected ',' or '}' in the object")
         }
     }
@@ -121,7 +142,8 @@ package struct JSONCellParser {
         case inPlace(Range<Int>)
         case unescaped(String)
 
-        package func withBytes<R>(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        package func withBytes<R>(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
+        {
             switch self {
             case .inPlace(let range): return body(UnsafeBufferPointer(rebasing: bytes[range]))
             case .unescaped(var text): return text.withUTF8(body)
@@ -147,13 +169,15 @@ package struct JSONCellParser {
         let (scan, highBits) = plainRun(from: index + 1)
         if scan < bytes.count, bytes[scan] == UInt8(ascii: "\""), highBits < 0x80 {
             defer { index = scan + 1 }
-            return .inPlace(index + 1 ..< scan)
+            return .inPlace(index + 1..<scan)
         }
         return .unescaped(try string())
     }
 
     package mutating func skipWhitespace() {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+        {
             index += 1
         }
     }
@@ -175,20 +199,35 @@ package struct JSONCellParser {
             index += 1
             var items: [JSONCell] = []
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
             while true {
                 items.append(try value(depth: depth + 1))
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("the array is not closed") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(items)
+                }
                 throw fail("expected ',' or ']' in the array")
             }
         case UInt8(ascii: "\""):
             return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw fail("unexpected character '\(Unicode.Scalar(bytes[index]))'")
         }
@@ -197,7 +236,9 @@ package struct JSONCellParser {
     private mutating func literal(_ word: StaticString) throws(Failure) {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw fail("unexpected end of the value") }
-        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { throw fail("unknown word; expected \(word)") }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
+            throw fail("unknown word; expected \(word)")
+        }
         index += count
     }
 
@@ -211,14 +252,18 @@ package struct JSONCellParser {
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         let integerStart = index
         guard digits() else { throw fail("a number needs digits") }
-        if bytes[integerStart] == 0x30, index - integerStart > 1 { throw Failure(offset: integerStart, reason: "numbers must not start with 0") }
+        if bytes[integerStart] == 0x30, index - integerStart > 1 {
+            throw Failure(offset: integerStart, reason: "numbers must not start with 0")
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             guard digits() else { throw fail("a decimal point needs digits after it") }
         }
         if index < bytes.count, bytes[index] | 0x20 == UInt8(ascii: "e") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits() else { throw fail("an exponent needs digits") }
         }
         return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
@@ -232,11 +277,16 @@ package struct JSONCellParser {
             let slice = UnsafeBufferPointer(rebasing: bytes[index..<scan])
             let text: String?
             if highBits < 0x80 {
-                text = String(unsafeUninitializedCapacity: slice.count) { _ = $0.initialize(fromContentsOf: slice); return slice.count }
+                text = String(unsafeUninitializedCapacity: slice.count) {
+                    _ = $0.initialize(fromContentsOf: slice)
+                    return slice.count
+                }
             } else {
                 text = String(validating: slice, as: UTF8.self)
             }
-            guard let text else { throw Failure(offset: index, reason: "text that is not valid UTF-8; save the file as UTF-8") }
+            guard let text else {
+                throw Failure(offset: index, reason: "text that is not valid UTF-8; save the file as UTF-8")
+            }
             index = scan + 1
             return text
         }
@@ -252,7 +302,11 @@ package struct JSONCellParser {
                 }
                 return text
             }
-            if byte < 0x20 { throw fail(byte == 0 ? "a NUL byte inside text" : "a line break or control character inside text; write it as \\n") }
+            if byte < 0x20 {
+                throw fail(
+                    byte == 0
+                        ? "a NUL byte inside text" : "a line break or control character inside text; write it as \\n")
+            }
             if byte == UInt8(ascii: "\\") {
                 out += UnsafeBufferPointer(rebasing: bytes[runStart..<index])
                 index += 1
@@ -268,10 +322,14 @@ package struct JSONCellParser {
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     var code = try hex4()
-                    if (0xD800..<0xDC00).contains(code), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                    if (0xD800..<0xDC00).contains(code), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    {
                         index += 2
                         let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("an unpaired UTF-16 surrogate in \\u escapes") }
+                        guard (0xDC00..<0xE000).contains(low) else {
+                            throw fail("an unpaired UTF-16 surrogate in \\u escapes")
+                        }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw fail("an invalid \\u escape") }

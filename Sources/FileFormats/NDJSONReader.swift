@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads NDJSON: one JSON value per line, blank lines skipped. A bad line is reported and the
@@ -36,7 +36,9 @@ package struct NDJSONReader {
         }
         if start < chunk.count {
             guard pending.count + (chunk.count - start) <= JSONArrayReader.maxElementBytes else {
-                throw IngestionError.malformedJSON(file: file, line: line + 1, column: 1, reason: "the line is longer than \(JSONArrayReader.maxElementBytes >> 20) MiB")
+                throw IngestionError.malformedJSON(
+                    file: file, line: line + 1, column: 1,
+                    reason: "the line is longer than \(JSONArrayReader.maxElementBytes >> 20) MiB")
             }
             pending += UnsafeBufferPointer(rebasing: chunk[start...])
         }

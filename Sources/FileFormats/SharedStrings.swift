@@ -13,7 +13,12 @@ package struct SharedStrings {
         switch event {
         case .start(let tag, let selfClosing):
             if tag.is("si") {
-                if selfClosing { append("") } else { inItem = true; current = "" }
+                if selfClosing {
+                    append("")
+                } else {
+                    inItem = true
+                    current = ""
+                }
             } else if tag.is("rPh") {
                 if !selfClosing { depthInPhonetic += 1 }
             } else if tag.is("t") {
@@ -22,7 +27,14 @@ package struct SharedStrings {
         case .text(let text):
             if inText { current += try text.string() }
         case .end(let tag):
-            if tag.is("t") { inText = false } else if tag.is("rPh") { depthInPhonetic -= 1 } else if tag.is("si") { append(current); inItem = false }
+            if tag.is("t") {
+                inText = false
+            } else if tag.is("rPh") {
+                depthInPhonetic -= 1
+            } else if tag.is("si") {
+                append(current)
+                inItem = false
+            }
         }
     }
 

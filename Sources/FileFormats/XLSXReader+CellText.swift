@@ -6,8 +6,11 @@ extension XLSXReader {
     /// A number as a CSV would hold it: a whole number without its `.0`.
     package static func number(_ text: String) -> String {
         // (Bytes, not `contains(".")`: that is Foundation's substring search, per cell.)
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "E") || $0 == UInt8(ascii: "e") }),
-              let value = Double(text), value.isFinite, value == value.rounded(), abs(value) < 9_007_199_254_740_992 else { return text }
+        guard
+            text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "E") || $0 == UInt8(ascii: "e") }
+            ),
+            let value = Double(text), value.isFinite, value == value.rounded(), abs(value) < 9_007_199_254_740_992
+        else { return text }
         return String(Int64(value))
     }
 
@@ -17,7 +20,10 @@ extension XLSXReader {
     package static func date(serial: Double, date1904: Bool) -> String {
         var days = Int(serial.rounded(.down))
         var seconds = Int(((serial - Double(days)) * 86_400).rounded())
-        if seconds >= 86_400 { days += 1; seconds -= 86_400 }
+        if seconds >= 86_400 {
+            days += 1
+            seconds -= 86_400
+        }
         // Days since 1970-01-01.
         let epochDays = date1904 ? days - 24_107 : (days >= 61 ? days - 25_569 : days - 25_568)
         let (year, month, day) = civil(fromDays: epochDays)
@@ -28,7 +34,8 @@ extension XLSXReader {
         }
         let date = digits(year, 4) + "-" + digits(month, 2) + "-" + digits(day, 2)
         guard seconds > 0 else { return date }
-        return date + "T" + digits(seconds / 3600, 2) + ":" + digits(seconds / 60 % 60, 2) + ":" + digits(seconds % 60, 2)
+        return date + "T" + digits(seconds / 3600, 2) + ":" + digits(seconds / 60 % 60, 2) + ":"
+            + digits(seconds % 60, 2)
     }
 
     /// Howard Hinnant's days-to-civil: the proleptic Gregorian date `days` after 1970-01-01.
@@ -89,9 +96,14 @@ extension XLSXReader {
     /// Whether a format code shows a date or time: y, d, h or s outside quotes, brackets and escapes
     /// (`m` alone could be minutes or months, and appears with the others anyway).
     package static func isDateFormat(_ code: String) -> Bool {
-        var inQuotes = false, inBrackets = false, escaped = false
+        var inQuotes = false
+        var inBrackets = false
+        var escaped = false
         for character in code.lowercased() {
-            if escaped { escaped = false; continue }
+            if escaped {
+                escaped = false
+                continue
+            }
             switch character {
             case "\\": escaped = true
             case "\"": inQuotes.toggle()

@@ -34,11 +34,14 @@ package struct XLSXReader {
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
-            throw .unreadable(file: displayName, reason: "not an .xlsx workbook (it cannot be opened as a zip archive): \(error)")
+            throw .unreadable(
+                file: displayName, reason: "not an .xlsx workbook (it cannot be opened as a zip archive): \(error)")
         }
         let archive = self.archive
         func part(_ name: String, _ handle: (XMLScanner.Event) throws -> Void) throws(IngestionError) {
-            guard let entry = archive[name] else { throw .unreadable(file: displayName, reason: "not an .xlsx workbook: it has no \(name)") }
+            guard let entry = archive[name] else {
+                throw .unreadable(file: displayName, reason: "not an .xlsx workbook: it has no \(name)")
+            }
             do {
                 var scanner = XMLScanner()
                 _ = try archive.extract(entry, skipCRC32: true) { data in try scanner.consume(data, handle) }
@@ -63,8 +66,13 @@ package struct XLSXReader {
         guard !sheets.isEmpty else { throw .unreadable(file: displayName, reason: "the workbook has no sheet") }
         let chosen: (name: String, relation: String)
         if let sheet {
-            guard let found = sheets.first(where: { $0.name == sheet }) ?? sheets.first(where: { $0.name.lowercased() == sheet.lowercased() }) else {
-                throw .badOption("--sheet \(sheet): \(displayName) has no sheet of that name; its sheets are: \(sheets.map(\.name).joined(separator: ", "))")
+            guard
+                let found = sheets.first(where: { $0.name == sheet })
+                    ?? sheets.first(where: { $0.name.lowercased() == sheet.lowercased() })
+            else {
+                throw .badOption(
+                    "--sheet \(sheet): \(displayName) has no sheet of that name; its sheets are: \(sheets.map(\.name).joined(separator: ", "))"
+                )
             }
             chosen = found
         } else {
@@ -77,7 +85,10 @@ package struct XLSXReader {
             guard case .start(let tag, _) = event, tag.is("Relationship") else { return }
             if try tag.attribute("Id") == chosen.relation { target = try tag.attribute("Target") }
         }
-        guard let target else { throw .unreadable(file: displayName, reason: "the sheet \"\(chosen.name)\" has no part in the workbook's relationships") }
+        guard let target else {
+            throw .unreadable(
+                file: displayName, reason: "the sheet \"\(chosen.name)\" has no part in the workbook's relationships")
+        }
         sheetPath = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
         var strings = SharedStrings()
         if archive["xl/sharedStrings.xml"] != nil { try part("xl/sharedStrings.xml") { try strings.handle($0) } }
@@ -89,7 +100,10 @@ package struct XLSXReader {
 
     /// Calls `body` with each row that has a cell, in order.
     package func forEachRow(_ body: (Row) throws -> Void) throws {
-        guard let entry = archive[sheetPath] else { throw IngestionError.unreadable(file: file, reason: "the workbook has no part \(sheetPath) for the sheet \"\(sheetName)\"") }
+        guard let entry = archive[sheetPath] else {
+            throw IngestionError.unreadable(
+                file: file, reason: "the workbook has no part \(sheetPath) for the sheet \"\(sheetName)\"")
+        }
         var scanner = XMLScanner()
         var state = SheetState()
         do {
@@ -121,7 +135,10 @@ package struct XLSXReader {
         case number, shared, inline, formulaText, boolean, error, isoDate
 
         package init(_ raw: UnsafeBufferPointer<UInt8>?) {
-            guard let raw else { self = .number; return }
+            guard let raw else {
+                self = .number
+                return
+            }
             switch String(decoding: raw, as: UTF8.self) {
             case "s": self = .shared
             case "inlineStr": self = .inline
@@ -141,12 +158,18 @@ package struct XLSXReader {
                 var column = state.lastColumn + 1
                 if let reference = tag.rawAttribute("r") {
                     guard let named = Self.column(reference) else {
-                        throw IngestionError.unreadable(file: file, reason: "the sheet \"\(sheetName)\" has a cell named \"\(String(decoding: reference.prefix(20), as: UTF8.self))\", which is no cell (columns go from A to XFD)")
+                        throw IngestionError.unreadable(
+                            file: file,
+                            reason:
+                                "the sheet \"\(sheetName)\" has a cell named \"\(String(decoding: reference.prefix(20), as: UTF8.self))\", which is no cell (columns go from A to XFD)"
+                        )
                     }
                     column = named
                 }
                 guard column < Self.maxColumns else {
-                    throw IngestionError.unreadable(file: file, reason: "the sheet \"\(sheetName)\" has a cell past column XFD, the last a sheet has")
+                    throw IngestionError.unreadable(
+                        file: file,
+                        reason: "the sheet \"\(sheetName)\" has a cell past column XFD, the last a sheet has")
                 }
                 state.lastColumn = column
                 state.cell = selfClosing ? nil : (column, CellType(tag.rawAttribute("t")), tag.integer("s") ?? 0)
@@ -160,9 +183,12 @@ package struct XLSXReader {
                 // Rows are numbered 1 to 1,048,576 and written in order (fuzz: a row "0" made a
                 // problem at line 0).
                 guard number > state.lastRow, number <= Self.maxRows else {
-                    throw IngestionError.unreadable(file: file, reason: number > Self.maxRows || number < 1
-                        ? "the sheet \"\(sheetName)\" has a row numbered \(number), which is no row (rows go from 1 to 1048576)"
-                        : "the sheet \"\(sheetName)\" has row \(number) after row \(state.lastRow); rows must be in order (save the workbook again in Excel or LibreOffice)")
+                    throw IngestionError.unreadable(
+                        file: file,
+                        reason: number > Self.maxRows || number < 1
+                            ? "the sheet \"\(sheetName)\" has a row numbered \(number), which is no row (rows go from 1 to 1048576)"
+                            : "the sheet \"\(sheetName)\" has row \(number) after row \(state.lastRow); rows must be in order (save the workbook again in Excel or LibreOffice)"
+                    )
                 }
                 state.lastRow = number
                 state.lastColumn = -1
@@ -212,12 +238,18 @@ package struct XLSXReader {
             }
             return .success(string)
         case .inline, .formulaText, .isoDate: return .success(String(decoding: value, as: UTF8.self))
-        case .boolean: return .success(value == [UInt8(ascii: "1")] || String(decoding: value, as: UTF8.self).lowercased() == "true" ? "true" : "false")
-        case .error: return .failure(CellError(error: value.isEmpty ? "an error" : String(decoding: value, as: UTF8.self)))
+        case .boolean:
+            return .success(
+                value == [UInt8(ascii: "1")] || String(decoding: value, as: UTF8.self).lowercased() == "true"
+                    ? "true" : "false")
+        case .error:
+            return .failure(CellError(error: value.isEmpty ? "an error" : String(decoding: value, as: UTF8.self)))
         case .number:
             guard !value.isEmpty else { return .success("") }
             let text = String(decoding: value, as: UTF8.self)
-            if dateStyles.contains(style), let serial = Double(text) { return .success(Self.date(serial: serial, date1904: date1904)) }
+            if dateStyles.contains(style), let serial = Double(text) {
+                return .success(Self.date(serial: serial, date1904: date1904))
+            }
             return .success(Self.number(text))
         }
     }

@@ -45,14 +45,19 @@ package struct XMLScanner {
                     index += 1
                 }
                 let attributeName = (local ? localStart : nameStart)..<index
-                while index < bytes.count, XMLScanner.isSpace(bytes[index]) || bytes[index] == UInt8(ascii: "=") { index += 1 }
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") else { return nil }
+                while index < bytes.count, XMLScanner.isSpace(bytes[index]) || bytes[index] == UInt8(ascii: "=") {
+                    index += 1
+                }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'")
+                else { return nil }
                 let quote = bytes[index]
                 let valueStart = index + 1
                 index = valueStart
                 while index < bytes.count, bytes[index] != quote { index += 1 }
                 guard index < bytes.count else { return nil }
-                if XMLScanner.equal(bytes, attributeName, name) { return UnsafeBufferPointer(rebasing: bytes[valueStart..<index]) }
+                if XMLScanner.equal(bytes, attributeName, name) {
+                    return UnsafeBufferPointer(rebasing: bytes[valueStart..<index])
+                }
                 index += 1
             }
             return nil
@@ -192,17 +197,26 @@ package struct XMLScanner {
     /// The text of `range` with `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;` and `&#…;` decoded.
     package static func decode(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws -> String {
         var hasEntity = false
-        for index in range where bytes[index] == UInt8(ascii: "&") { hasEntity = true; break }
+        for index in range where bytes[index] == UInt8(ascii: "&") {
+            hasEntity = true
+            break
+        }
         guard hasEntity else { return String(decoding: bytes[range], as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(range.count)
         var index = range.lowerBound
         while index < range.upperBound {
             let byte = bytes[index]
-            guard byte == UInt8(ascii: "&") else { out.append(byte); index += 1; continue }
+            guard byte == UInt8(ascii: "&") else {
+                out.append(byte)
+                index += 1
+                continue
+            }
             var end = index + 1
             while end < range.upperBound, bytes[end] != UInt8(ascii: ";"), end - index < 12 { end += 1 }
-            guard end < range.upperBound, bytes[end] == UInt8(ascii: ";") else { throw Malformed(description: "an & that starts no entity") }
+            guard end < range.upperBound, bytes[end] == UInt8(ascii: ";") else {
+                throw Malformed(description: "an & that starts no entity")
+            }
             let entity = String(decoding: bytes[(index + 1)..<end], as: UTF8.self)
             switch entity {
             case "amp": out.append(UInt8(ascii: "&"))
@@ -211,9 +225,13 @@ package struct XMLScanner {
             case "quot": out.append(UInt8(ascii: "\""))
             case "apos": out.append(UInt8(ascii: "'"))
             default:
-                let code: UInt32? = entity.hasPrefix("#x") || entity.hasPrefix("#X") ? UInt32(entity.dropFirst(2), radix: 16)
+                let code: UInt32? =
+                    entity.hasPrefix("#x") || entity.hasPrefix("#X")
+                    ? UInt32(entity.dropFirst(2), radix: 16)
                     : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
-                guard let code, let scalar = Unicode.Scalar(code) else { throw Malformed(description: "the entity &\(entity); is not one XML knows") }
+                guard let code, let scalar = Unicode.Scalar(code) else {
+                    throw Malformed(description: "the entity &\(entity); is not one XML knows")
+                }
                 out.append(contentsOf: String(Character(scalar)).utf8)
             }
             index = end + 1

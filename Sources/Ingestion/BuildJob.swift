@@ -9,8 +9,12 @@ extension RowBuilder {
         slot.initialize(to: build(raw, storage))
         guard slot.pointee.fatal == nil else { return }
         if let key = slot.pointee.row.request.key { slot.pointee.keyHash = DuplicateTracker.hash(key) }
-        if options.idColumn != nil, slot.pointee.row.idIsFromColumn { slot.pointee.idHash = DuplicateTracker.hash(slot.pointee.row.rowID) }
-        if let prepare = options.prepare, slot.pointee.row.isValid { slot.pointee.row.prepared = prepare(slot.pointee.row) }
+        if options.idColumn != nil, slot.pointee.row.idIsFromColumn {
+            slot.pointee.idHash = DuplicateTracker.hash(slot.pointee.row.rowID)
+        }
+        if let prepare = options.prepare, slot.pointee.row.isValid {
+            slot.pointee.row.prepared = prepare(slot.pointee.row)
+        }
     }
 }
 
@@ -63,7 +67,7 @@ final class BuildJob: @unchecked Sendable {
             var builder = self.builder.unshared()
             batch.bytes.withUnsafeBufferPointer { bytes in
                 batch.ends.withUnsafeBufferPointer { ends in
-                    for index in count * slice / slices ..< count * (slice + 1) / slices {
+                    for index in count * slice / slices..<count * (slice + 1) / slices {
                         builder.build(batch.rows[index], BatchStorage(bytes: bytes, ends: ends), into: output + index)
                     }
                 }

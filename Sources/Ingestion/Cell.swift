@@ -1,4 +1,5 @@
 import FileFormats
+
 /// One input value before it is typed: CSV gives text, JSON gives a JSON value.
 package enum Cell: Sendable, Equatable {
     case text(String)
@@ -25,6 +26,11 @@ extension String {
     /// A copy in storage of its own (a string's copies otherwise share one buffer).
     var unshared: String {
         var copy = self
-        return copy.withUTF8 { bytes in String(unsafeUninitializedCapacity: bytes.count) { _ = $0.initialize(fromContentsOf: bytes); return bytes.count } }
+        return copy.withUTF8 { bytes in
+            String(unsafeUninitializedCapacity: bytes.count) {
+                _ = $0.initialize(fromContentsOf: bytes)
+                return bytes.count
+            }
+        }
     }
 }

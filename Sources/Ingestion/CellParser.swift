@@ -1,5 +1,5 @@
-import FileFormats
 import CryptlexModels
+import FileFormats
 
 /// Turns a cell into a typed field value, or into a message a person can act on.
 ///
@@ -7,24 +7,31 @@ import CryptlexModels
 /// flags and defaults are checked by the same code as values from the file.
 enum CellParser {
     /// `dates` reads local date formats and date-times written without a zone (``DateReading``).
-    static func parse(_ cell: Cell, as kind: LicenseField.Kind, dates: DateReading = DateReading()) -> Result<LicenseField.Value, CellProblem> {
+    static func parse(_ cell: Cell, as kind: LicenseField.Kind, dates: DateReading = DateReading()) -> Result<
+        LicenseField.Value, CellProblem
+    > {
         switch kind {
         case .text: return text(cell).map(LicenseField.Value.text)
-        case .int32: return integer(cell).flatMap { value in
-            guard let narrow = Int32(exactly: value) else {
-                return .failure(CellProblem("must be between \(Int32.min) and \(Int32.max), not \(value)"))
+        case .int32:
+            return integer(cell).flatMap { value in
+                guard let narrow = Int32(exactly: value) else {
+                    return .failure(CellProblem("must be between \(Int32.min) and \(Int32.max), not \(value)"))
+                }
+                return .success(.int(Int64(narrow)))
             }
-            return .success(.int(Int64(narrow)))
-        }
         case .bool: return boolean(cell)
         case .dateTime: return text(cell).flatMap { dates.normalize($0) }.map(LicenseField.Value.text)
         case .duration: return text(cell).flatMap(DurationText.validate).map(LicenseField.Value.text)
         case .stringList: return stringList(cell).map(LicenseField.Value.list)
-        case .choice(let allowed): return text(cell).flatMap { value in
-            if allowed.contains(value) { return .success(.text(value)) }
-            if let match = allowed.first(where: { $0.caseInsensitiveEquals(value.trimmed) }) { return .success(.text(match)) }
-            return .failure(CellProblem("must be one of \(allowed.joined(separator: ", ")), not \"\(value.prefix(40))\""))
-        }
+        case .choice(let allowed):
+            return text(cell).flatMap { value in
+                if allowed.contains(value) { return .success(.text(value)) }
+                if let match = allowed.first(where: { $0.caseInsensitiveEquals(value.trimmed) }) {
+                    return .success(.text(match))
+                }
+                return .failure(
+                    CellProblem("must be one of \(allowed.joined(separator: ", ")), not \"\(value.prefix(40))\""))
+            }
         case .metadata: return metadata(cell).map(LicenseField.Value.metadata)
         case .meterAttributes: return meters(cell).map(LicenseField.Value.meters)
         }
@@ -49,8 +56,11 @@ enum CellParser {
         }
         if let value = Int64(raw) { return .success(value) }
         if raw.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), Double(raw) != nil {
-            if let whole = Double(raw), whole == whole.rounded(), abs(whole) < 9e15, !raw.contains(where: { $0 == "e" || $0 == "E" }) {
-                return .failure(CellProblem("must be a whole number written without a decimal point (\(Int64(whole))), not \(raw)"))
+            if let whole = Double(raw), whole == whole.rounded(), abs(whole) < 9e15,
+                !raw.contains(where: { $0 == "e" || $0 == "E" })
+            {
+                return .failure(
+                    CellProblem("must be a whole number written without a decimal point (\(Int64(whole))), not \(raw)"))
             }
             return .failure(CellProblem("must be a whole number, not \(raw)"))
         }
@@ -127,7 +137,10 @@ enum CellParser {
     static func metadata(_ cell: Cell) -> Result<[LicenseMetadata], CellProblem> {
         // A CSV column named `metadata` may hold the JSON form.
         guard let value = json(cell) else {
-            return .failure(CellProblem("must be JSON ([{\"key\":…,\"value\":…}] or {\"key\": \"value\"}); or use one metadata.<key> column per key"))
+            return .failure(
+                CellProblem(
+                    "must be JSON ([{\"key\":…,\"value\":…}] or {\"key\": \"value\"}); or use one metadata.<key> column per key"
+                ))
         }
         switch value {
         case .object(let members):
@@ -144,9 +157,13 @@ enum CellParser {
             var entries: [LicenseMetadata] = []
             for (index, item) in items.enumerated() {
                 guard case .object(let members) = item else {
-                    return .failure(CellProblem("entry \(index + 1) must be an object with key and value, not \(item.kindDescription)"))
+                    return .failure(
+                        CellProblem(
+                            "entry \(index + 1) must be an object with key and value, not \(item.kindDescription)"))
                 }
-                var key: String?, entryValue: String?, permissions: [ViewPermission]?
+                var key: String?
+                var entryValue: String?
+                var permissions: [ViewPermission]?
                 for entry in members {
                     let member = entry.value
                     switch entry.name {
@@ -159,13 +176,20 @@ enum CellParser {
                         var parsed: [ViewPermission] = []
                         for name in names {
                             guard let permission = ViewPermission(rawValue: name) else {
-                                return .failure(CellProblem("entry \(index + 1): viewPermissions must hold \(ViewPermission.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\""))
+                                return .failure(
+                                    CellProblem(
+                                        "entry \(index + 1): viewPermissions must hold \(ViewPermission.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\""
+                                    ))
                             }
                             parsed.append(permission)
                         }
                         permissions = parsed
                     case "visible": break
-                    default: return .failure(CellProblem("entry \(index + 1) has an unknown field \"\(entry.name)\" (expected key, value, viewPermissions)"))
+                    default:
+                        return .failure(
+                            CellProblem(
+                                "entry \(index + 1) has an unknown field \"\(entry.name)\" (expected key, value, viewPermissions)"
+                            ))
                     }
                 }
                 guard let key, let entryValue else {
@@ -183,17 +207,22 @@ enum CellParser {
         guard let value = json(cell) else {
             return .failure(CellProblem("must be a JSON array of {\"name\":…,\"allowedUses\":…}"))
         }
-        guard case .array(let items) = value else { return .failure(CellProblem("must be an array, not \(value.kindDescription)")) }
+        guard case .array(let items) = value else {
+            return .failure(CellProblem("must be an array, not \(value.kindDescription)"))
+        }
         var meters: [LicenseMeterAttribute] = []
         for (index, item) in items.enumerated() {
             guard case .object(let members) = item,
-                  let name = members.first(where: { $0.name == "name" }).flatMap({ try? text(.json($0.value)).get() }),
-                  let usesCell = members.first(where: { $0.name == "allowedUses" })?.value,
-                  case .success(let uses) = integer(.json(usesCell)) else {
+                let name = members.first(where: { $0.name == "name" }).flatMap({ try? text(.json($0.value)).get() }),
+                let usesCell = members.first(where: { $0.name == "allowedUses" })?.value,
+                case .success(let uses) = integer(.json(usesCell))
+            else {
                 return .failure(CellProblem("entry \(index + 1) needs a name and a whole-number allowedUses"))
             }
             var meter = LicenseMeterAttribute(name: name, allowedUses: uses)
-            if let floating = members.first(where: { $0.name == "floating" })?.value, case .bool(let flag) = floating { meter.floating = flag }
+            if let floating = members.first(where: { $0.name == "floating" })?.value, case .bool(let flag) = floating {
+                meter.floating = flag
+            }
             meters.append(meter)
         }
         return .success(meters)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where a column's cells go.
@@ -44,7 +44,9 @@ enum ColumnTarget: Sendable {
         }
         let normalized = LicenseFieldTable.normalize(trimmed)
         if let index = LicenseFieldTable.indexByNormalizedName[normalized] { return .field(index) }
-        if let customer = CustomerField.allCases.first(where: { $0.rawValue.lowercased() == normalized }) { return .customer(customer) }
+        if let customer = CustomerField.allCases.first(where: { $0.rawValue.lowercased() == normalized }) {
+            return .customer(customer)
+        }
         if let field = DirectoryField.byNormalizedName[normalized] { return .directory(field) }
         if normalized == "quantity" || normalized == "qty" { return .quantity }
         if normalized == "action" { return .action }
@@ -89,7 +91,8 @@ enum ColumnTarget: Sendable {
 
     /// "did you mean …?" for an unknown column: the nearest known name within a few edits.
     static func suggestion(for name: String) -> String? {
-        let candidates = LicenseFieldTable.all.map(\.name) + CustomerField.allCases.map(\.rawValue)
+        let candidates =
+            LicenseFieldTable.all.map(\.name) + CustomerField.allCases.map(\.rawValue)
             + DirectoryField.allCases.map(\.rawValue) + ["quantity", "action", "licenseId"]
         return NearestName.find(name, among: candidates, normalize: LicenseFieldTable.normalize)
     }
@@ -98,7 +101,9 @@ enum ColumnTarget: Sendable {
 /// "did you mean …?": the candidate fewest edits away (Levenshtein), when it is within a few edits
 /// (at most 2, or a third of the name). For unknown columns, `--set` fields and config keys.
 package enum NearestName {
-    package static func find(_ name: String, among candidates: some Sequence<String>, normalize: (String) -> String = { $0 }) -> String? {
+    package static func find(
+        _ name: String, among candidates: some Sequence<String>, normalize: (String) -> String = { $0 }
+    ) -> String? {
         let target = normalize(name)
         let scored = candidates.map { ($0, distance(target, normalize($0))) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
         guard let best = scored, best.1 <= max(2, target.count / 3) else { return nil }
@@ -106,7 +111,8 @@ package enum NearestName {
     }
 
     static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.utf8), b = Array(b.utf8)
+        let a = Array(a.utf8)
+        let b = Array(b.utf8)
         var previous = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {
             var current = [i] + Array(repeating: 0, count: b.count)
@@ -164,7 +170,8 @@ private struct ExactNameTable: @unchecked Sendable {
     /// not a loop over every byte: the schema's names differ there).
     private static func slot(of name: UnsafeBufferPointer<UInt8>) -> Int {
         let raw = UnsafeRawBufferPointer(name)
-        var head: UInt64 = 0, tail: UInt64 = 0
+        var head: UInt64 = 0
+        var tail: UInt64 = 0
         if raw.count >= 8 {
             head = raw.loadUnaligned(as: UInt64.self)
             tail = raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self)

@@ -1,4 +1,5 @@
 import FileFormats
+
 /// A local date format (`--date-format`, `[dates] format`): `dd/MM/yyyy`, `MM/dd/yyyy`,
 /// `dd.MM.yyyy`, `yyyy-MM-dd HH:mm` and the like, so that a reseller's `03/11/2026` is read as they
 /// meant it — never guessed. `yyyy` takes four digits; `MM`, `dd`, `HH`, `mm`, `ss` one or two;
@@ -37,7 +38,9 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
             case (UInt8(ascii: "H"), 2): token = .hour
             case (UInt8(ascii: "m"), 2): token = .minute
             case (UInt8(ascii: "s"), 2): token = .second
-            case (let letter, _) where (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(letter) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(letter):
+            case (let letter, _)
+            where (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(letter)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(letter):
                 token = nil
             default:
                 token = .literal(byte)
@@ -46,8 +49,9 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
                 continue
             }
             guard let token else {
-                throw .badOption("--date-format \(pattern): \"\(String(repeating: Character(UnicodeScalar(byte)), count: length))\" is not understood; "
-                    + "use yyyy, MM, dd, HH, mm, ss and separators, e.g. dd/MM/yyyy or yyyy-MM-dd HH:mm")
+                throw .badOption(
+                    "--date-format \(pattern): \"\(String(repeating: Character(UnicodeScalar(byte)), count: length))\" is not understood; "
+                        + "use yyyy, MM, dd, HH, mm, ss and separators, e.g. dd/MM/yyyy or yyyy-MM-dd HH:mm")
             }
             tokens.append(token)
             index += length
@@ -55,12 +59,13 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
         guard tokens.contains(.year), tokens.contains(.month), tokens.contains(.day) else {
             throw .badOption("--date-format \(pattern): a format needs yyyy, MM and dd")
         }
-        if tokens.contains(.minute) && !tokens.contains(.hour) { throw .badOption("--date-format \(pattern): mm (minutes) needs HH") }
+        if tokens.contains(.minute) && !tokens.contains(.hour) {
+            throw .badOption("--date-format \(pattern): mm (minutes) needs HH")
+        }
         self.tokens = tokens
         description = pattern
         hasTime = tokens.contains(.hour)
     }
-
 
     /// A copy that shares no array or string with this one (see ``RowBuilder/unshared()``): every
     /// date cell reads the tokens.
@@ -79,11 +84,19 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
         return bytes.withUTF8 { iso($0, text: text, midnightUTC: midnightUTC && !hasTime) }
     }
 
-    private func iso(_ bytes: UnsafeBufferPointer<UInt8>, text: String, midnightUTC: Bool) -> Result<String, CellProblem>? {
+    private func iso(_ bytes: UnsafeBufferPointer<UInt8>, text: String, midnightUTC: Bool) -> Result<
+        String, CellProblem
+    >? {
         var index = 0
-        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0
+        var year = 0
+        var month = 0
+        var day = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
         func digits(min: Int, max: Int) -> Int? {
-            var value = 0, count = 0
+            var value = 0
+            var count = 0
             while index < bytes.count, count < max, bytes[index] >= 0x30, bytes[index] <= 0x39 {
                 value = value * 10 + Int(bytes[index] - 0x30)
                 index += 1
@@ -93,39 +106,64 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
         }
         for token in tokens {
             switch token {
-            case .year: guard let value = digits(min: 4, max: 4) else { return nil }; year = value
-            case .month: guard let value = digits(min: 1, max: 2) else { return nil }; month = value
-            case .day: guard let value = digits(min: 1, max: 2) else { return nil }; day = value
-            case .hour: guard let value = digits(min: 1, max: 2) else { return nil }; hour = value
-            case .minute: guard let value = digits(min: 1, max: 2) else { return nil }; minute = value
-            case .second: guard let value = digits(min: 1, max: 2) else { return nil }; second = value
-            case .literal(let byte): guard index < bytes.count, bytes[index] == byte else { return nil }; index += 1
+            case .year:
+                guard let value = digits(min: 4, max: 4) else { return nil }
+                year = value
+            case .month:
+                guard let value = digits(min: 1, max: 2) else { return nil }
+                month = value
+            case .day:
+                guard let value = digits(min: 1, max: 2) else { return nil }
+                day = value
+            case .hour:
+                guard let value = digits(min: 1, max: 2) else { return nil }
+                hour = value
+            case .minute:
+                guard let value = digits(min: 1, max: 2) else { return nil }
+                minute = value
+            case .second:
+                guard let value = digits(min: 1, max: 2) else { return nil }
+                second = value
+            case .literal(let byte):
+                guard index < bytes.count, bytes[index] == byte else { return nil }
+                index += 1
             }
         }
         guard index == bytes.count else { return nil }
         guard (1...12).contains(month), day >= 1, day <= DateTimeText.daysIn(month: month, year: year) else {
             return .failure(CellProblem("is not a calendar date: \"\(text)\" read as \(description)"))
         }
-        guard hour < 24, minute < 60, second < 60 else { return .failure(CellProblem("is not a time of day: \"\(text)\" read as \(description)")) }
+        guard hour < 24, minute < 60, second < 60 else {
+            return .failure(CellProblem("is not a time of day: \"\(text)\" read as \(description)"))
+        }
         // Written byte by byte: a date fits a small string, which needs no allocation.
         let length = hasTime ? 19 : midnightUTC ? 20 : 10
-        return .success(String(unsafeUninitializedCapacity: length) { out in
-            func put(_ value: Int, _ width: Int, at offset: Int) {
-                var value = value
-                for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                    out[position] = UInt8(0x30 + value % 10)
-                    value /= 10
+        return .success(
+            String(unsafeUninitializedCapacity: length) { out in
+                func put(_ value: Int, _ width: Int, at offset: Int) {
+                    var value = value
+                    for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                        out[position] = UInt8(0x30 + value % 10)
+                        value /= 10
+                    }
                 }
-            }
-            put(year, 4, at: 0); out[4] = UInt8(ascii: "-"); put(month, 2, at: 5); out[7] = UInt8(ascii: "-"); put(day, 2, at: 8)
-            if hasTime {
-                out[10] = UInt8(ascii: "T"); put(hour, 2, at: 11); out[13] = UInt8(ascii: ":"); put(minute, 2, at: 14)
-                out[16] = UInt8(ascii: ":"); put(second, 2, at: 17)
-            } else if midnightUTC {
-                for (offset, byte) in "T00:00:00Z".utf8.enumerated() { out[10 + offset] = byte }
-            }
-            return length
-        })
+                put(year, 4, at: 0)
+                out[4] = UInt8(ascii: "-")
+                put(month, 2, at: 5)
+                out[7] = UInt8(ascii: "-")
+                put(day, 2, at: 8)
+                if hasTime {
+                    out[10] = UInt8(ascii: "T")
+                    put(hour, 2, at: 11)
+                    out[13] = UInt8(ascii: ":")
+                    put(minute, 2, at: 14)
+                    out[16] = UInt8(ascii: ":")
+                    put(second, 2, at: 17)
+                } else if midnightUTC {
+                    for (offset, byte) in "T00:00:00Z".utf8.enumerated() { out[10 + offset] = byte }
+                }
+                return length
+            })
     }
 }
 
@@ -149,7 +187,10 @@ package struct DateReading: Sendable, Equatable {
         let normalized = DateTimeText.normalize(text, zone: zone)
         // An ISO date that fails (no zone, no such day) says why itself.
         if case .failure = normalized, let format, !Self.looksISO(text.trimmed) {
-            return .failure(CellProblem("must be a date written \(format) (--date-format) or as 2025-03-01, not \"\(text.trimmed.prefix(40))\""))
+            return .failure(
+                CellProblem(
+                    "must be a date written \(format) (--date-format) or as 2025-03-01, not \"\(text.trimmed.prefix(40))\""
+                ))
         }
         return normalized
     }
@@ -157,7 +198,8 @@ package struct DateReading: Sendable, Equatable {
     /// `2026-11-03…`: four digits, a dash, two digits.
     static func looksISO(_ text: String) -> Bool {
         let bytes = Array(text.utf8.prefix(8))
-        return bytes.count == 8 && bytes[0..<4].allSatisfy { (0x30...0x39).contains($0) } && bytes[4] == UInt8(ascii: "-")
+        return bytes.count == 8 && bytes[0..<4].allSatisfy { (0x30...0x39).contains($0) }
+            && bytes[4] == UInt8(ascii: "-")
             && bytes[5...6].allSatisfy { (0x30...0x39).contains($0) } && bytes[7] == UInt8(ascii: "-")
     }
 }

@@ -14,9 +14,12 @@ enum DateTimeText {
         return contiguous.withUTF8 { normalize(bytes: $0, text: text, zone: zone) }
     }
 
-    private static func normalize(bytes: UnsafeBufferPointer<UInt8>, text: String, zone localZone: LocalTimeZone?) -> Result<String, CellProblem> {
+    private static func normalize(bytes: UnsafeBufferPointer<UInt8>, text: String, zone localZone: LocalTimeZone?)
+        -> Result<String, CellProblem>
+    {
         func fail(_ why: String) -> Result<String, CellProblem> {
-            .failure(CellProblem("\(why), not \"\(text.prefix(40))\"; write dates as 2025-03-01 or 2025-03-01T10:30:00Z"))
+            .failure(
+                CellProblem("\(why), not \"\(text.prefix(40))\"; write dates as 2025-03-01 or 2025-03-01T10:30:00Z"))
         }
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }
@@ -27,23 +30,27 @@ enum DateTimeText {
             }
             return value
         }
-        guard bytes.count >= 10, let year = number(0..<4), bytes[4] == 0x2D, let month = number(5..<7), bytes[7] == 0x2D,
-              let day = number(8..<10) else { return fail("must be a date") }
+        guard bytes.count >= 10, let year = number(0..<4), bytes[4] == 0x2D, let month = number(5..<7),
+            bytes[7] == 0x2D,
+            let day = number(8..<10)
+        else { return fail("must be a date") }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else {
             return fail("is not a calendar date")
         }
         if bytes.count == 10 {
             // The usual case, written straight into the string: the date, then midnight UTC.
-            return .success(String(unsafeUninitializedCapacity: 20) { out in
-                _ = out.initialize(fromContentsOf: bytes)
-                for (offset, byte) in "T00:00:00Z".utf8.enumerated() { out[10 + offset] = byte }
-                return 20
-            })
+            return .success(
+                String(unsafeUninitializedCapacity: 20) { out in
+                    _ = out.initialize(fromContentsOf: bytes)
+                    for (offset, byte) in "T00:00:00Z".utf8.enumerated() { out[10 + offset] = byte }
+                    return 20
+                })
         }
         let date = String(decoding: bytes[0..<10], as: UTF8.self)
         guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == 0x20,
-              let hour = number(11..<13), bytes.count > 13, bytes[13] == 0x3A, let minute = number(14..<16),
-              hour < 24, minute < 60 else { return fail("must be a date and time") }
+            let hour = number(11..<13), bytes.count > 13, bytes[13] == 0x3A, let minute = number(14..<16),
+            hour < 24, minute < 60
+        else { return fail("must be a date and time") }
         var index = 16
         var seconds = "00"
         var secondValue = 0
@@ -63,11 +70,16 @@ enum DateTimeText {
         }
         guard index < bytes.count else {
             guard let localZone else {
-                return .failure(CellProblem("has no time zone, not \"\(text.prefix(40))\"; add Z for UTC (\(date)T\(pad(hour)):\(pad(minute)):\(seconds)Z) "
-                    + "or an offset such as +02:00, or pass --time-zone ZONE (UTC, +02:00, Europe/Berlin) to read every time without one in that zone"))
+                return .failure(
+                    CellProblem(
+                        "has no time zone, not \"\(text.prefix(40))\"; add Z for UTC (\(date)T\(pad(hour)):\(pad(minute)):\(seconds)Z) "
+                            + "or an offset such as +02:00, or pass --time-zone ZONE (UTC, +02:00, Europe/Berlin) to read every time without one in that zone"
+                    ))
             }
-            return localZone.zoneText(year: year, month: month, day: day, hour: hour, minute: minute, second: secondValue)
-                .map { "\(date)T\(pad(hour)):\(pad(minute)):\(seconds)\(fraction)\($0)" }
+            return localZone.zoneText(
+                year: year, month: month, day: day, hour: hour, minute: minute, second: secondValue
+            )
+            .map { "\(date)T\(pad(hour)):\(pad(minute)):\(seconds)\(fraction)\($0)" }
         }
         let zone: String
         switch bytes[index] {
@@ -77,10 +89,13 @@ enum DateTimeText {
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             let sign = bytes[index] == UInt8(ascii: "+") ? "+" : "-"
             if let hours = number(index + 1..<index + 3), index + 6 == bytes.count, bytes[index + 3] == 0x3A,
-               let minutes = number(index + 4..<index + 6), hours < 24, minutes < 60 {
+                let minutes = number(index + 4..<index + 6), hours < 24, minutes < 60
+            {
                 zone = "\(sign)\(pad(hours)):\(pad(minutes))"
-            } else if let hours = number(index + 1..<index + 3), index + 5 == bytes.count, let minutes = number(index + 3..<index + 5),
-                      hours < 24, minutes < 60 {
+            } else if let hours = number(index + 1..<index + 3), index + 5 == bytes.count,
+                let minutes = number(index + 3..<index + 5),
+                hours < 24, minutes < 60
+            {
                 zone = "\(sign)\(pad(hours)):\(pad(minutes))"
             } else {
                 return fail("has a bad time zone offset")
@@ -113,13 +128,19 @@ enum DurationText {
             let hasLowerCase = bytes.contains { $0 >= 0x61 && $0 <= 0x7A }
             // Units in the order ISO 8601 requires them; date part Y M W D, then after T: H M S.
             var valid = bytes.count > 1 && upper(bytes[0]) == UInt8(ascii: "P")
-            var inTime = false, sawComponent = false, sawTimeComponent = false
-            var digits = 0, rank = 0
+            var inTime = false
+            var sawComponent = false
+            var sawTimeComponent = false
+            var digits = 0
+            var rank = 0
             var index = 1
             while valid, index < bytes.count {
                 let byte = upper(bytes[index])
                 index += 1
-                if byte >= 0x30, byte <= 0x39 { digits += 1; continue }
+                if byte >= 0x30, byte <= 0x39 {
+                    digits += 1
+                    continue
+                }
                 if byte == UInt8(ascii: "T") {
                     valid = !inTime && digits == 0
                     inTime = true
@@ -136,7 +157,10 @@ enum DurationText {
                 case (true, UInt8(ascii: "S")): unitRank = 7
                 default: unitRank = 0
                 }
-                guard digits > 0, unitRank > rank else { valid = false; break }
+                guard digits > 0, unitRank > rank else {
+                    valid = false
+                    break
+                }
                 rank = unitRank
                 digits = 0
                 sawComponent = true
@@ -145,7 +169,8 @@ enum DurationText {
             return (valid && digits == 0 && sawComponent && (!inTime || sawTimeComponent), hasLowerCase)
         }
         guard valid else {
-            return .failure(CellProblem("must be an ISO 8601 duration such as P1Y, P6M, P30D or PT24H, not \"\(raw.prefix(40))\""))
+            return .failure(
+                CellProblem("must be an ISO 8601 duration such as P1Y, P6M, P30D or PT24H, not \"\(raw.prefix(40))\""))
         }
         // A valid duration is ASCII, so upper-casing it changes letters only.
         return .success(hasLowerCase ? text.uppercased() : text)

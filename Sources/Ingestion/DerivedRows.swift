@@ -52,10 +52,13 @@ package struct DerivedRows: Sendable {
 extension OrderRow {
     /// A create another command planned: one license with `request` as it is to be sent (the run
     /// adds its marker), its customer, organization and reseller found or created as a file's are.
-    package static func derivedCreate(rowID: String, line: Int, request: LicenseRequest, customer: Customer? = nil,
-                                      organization: OrganizationRequest? = nil, reseller: ResellerRequest? = nil) -> OrderRow {
-        var row = OrderRow(position: SourcePosition(line: line, ordinal: line), rowID: rowID, request: request, customer: customer,
-                           quantity: 1, diagnostics: [])
+    package static func derivedCreate(
+        rowID: String, line: Int, request: LicenseRequest, customer: Customer? = nil,
+        organization: OrganizationRequest? = nil, reseller: ResellerRequest? = nil
+    ) -> OrderRow {
+        var row = OrderRow(
+            position: SourcePosition(line: line, ordinal: line), rowID: rowID, request: request, customer: customer,
+            quantity: 1, diagnostics: [])
         row.idIsFromColumn = true
         row.organization = organization
         row.reseller = reseller
@@ -66,10 +69,13 @@ extension OrderRow {
     /// API names: `LicenseUpdateRequestModel`'s, `userId` among them for undo), a set-expiry's
     /// expiry, nothing more for the others; an update with a `customer` links the license to it.
     /// A field the request cannot carry is an error diagnostic, never dropped.
-    package static func derivedChange(rowID: String, line: Int, licenseID: String, action: LicenseAction, fields: [String: JSONAny] = [:],
-                                      expiry: ExpiryChange? = nil, customer: Customer? = nil) -> OrderRow {
-        var row = OrderRow(position: SourcePosition(line: line, ordinal: line), rowID: rowID, request: LicenseRequest(productId: ""),
-                           customer: customer, quantity: 1, diagnostics: [])
+    package static func derivedChange(
+        rowID: String, line: Int, licenseID: String, action: LicenseAction, fields: [String: JSONAny] = [:],
+        expiry: ExpiryChange? = nil, customer: Customer? = nil
+    ) -> OrderRow {
+        var row = OrderRow(
+            position: SourcePosition(line: line, ordinal: line), rowID: rowID, request: LicenseRequest(productId: ""),
+            customer: customer, quantity: 1, diagnostics: [])
         row.idIsFromColumn = true
         row.action = action
         row.target = .id(licenseID)
@@ -83,12 +89,17 @@ extension OrderRow {
             let request = try JSONDecoder().decode(LicenseRequest.self, from: encoder.encode(object))
             let carried = Set(LicenseFields.decode(request.canonicalJSON)?.keys.map { $0 } ?? [])
             for name in fields.keys.sorted() where !carried.contains(name) {
-                row.diagnostics.append(Diagnostic(file: "derived rows", line: line, field: name, message: "is not a field an update can send"))
+                row.diagnostics.append(
+                    Diagnostic(
+                        file: "derived rows", line: line, field: name, message: "is not a field an update can send"))
             }
             row.request = request
             row.changedFields = fields.keys.sorted()
         } catch {
-            row.diagnostics.append(Diagnostic(file: "derived rows", line: line, field: nil, message: "the update's fields are not a license's: \(error)"))
+            row.diagnostics.append(
+                Diagnostic(
+                    file: "derived rows", line: line, field: nil,
+                    message: "the update's fields are not a license's: \(error)"))
         }
         return row
     }

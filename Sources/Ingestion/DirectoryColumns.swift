@@ -32,7 +32,9 @@ package enum DirectoryField: String, Sendable, CaseIterable, Hashable {
 enum DirectoryColumns {
     /// The organization and reseller a create row's directory cells describe, each problem reported
     /// through `problem` with the column (or `--set`) that would supply what is missing.
-    static func build(_ cells: [DirectoryField: String], _ problem: (String, String) -> Void) -> (OrganizationRequest?, ResellerRequest?) {
+    static func build(_ cells: [DirectoryField: String], _ problem: (String, String) -> Void) -> (
+        OrganizationRequest?, ResellerRequest?
+    ) {
         guard !cells.isEmpty else { return (nil, nil) }
         func text(_ field: DirectoryField) -> String? {
             guard let value = cells[field]?.trimmed, !value.isEmpty else { return nil }
@@ -49,19 +51,30 @@ enum DirectoryColumns {
         }
         func email(_ field: DirectoryField, of owner: String, named name: String) -> String {
             guard let value = text(field) else {
-                problem(field.rawValue, "is required to create the \(owner) \"\(name.prefix(60))\" if it does not exist yet: give it in a column named \(field.rawValue), or pass --set \(field.rawValue)=ADDRESS for the whole file")
+                problem(
+                    field.rawValue,
+                    "is required to create the \(owner) \"\(name.prefix(60))\" if it does not exist yet: give it in a column named \(field.rawValue), or pass --set \(field.rawValue)=ADDRESS for the whole file"
+                )
                 return ""
             }
-            if !RowMapper.looksLikeEmail(value) { problem(field.rawValue, "is not an email address: \"\(value.prefix(60))\"") }
+            if !RowMapper.looksLikeEmail(value) {
+                problem(field.rawValue, "is not an email address: \"\(value.prefix(60))\"")
+            }
             return value
         }
 
         var reseller: ResellerRequest?
         if let name = text(.resellerName) {
-            reseller = ResellerRequest(name: name, email: email(.resellerEmail, of: "reseller", named: name),
-                                       allowedUsers: count(.resellerAllowedUsers), allowedOrganizations: count(.resellerAllowedOrganizations))
-        } else if let given = [DirectoryField.resellerEmail, .resellerAllowedUsers, .resellerAllowedOrganizations].first(where: { text($0) != nil }) {
-            problem(given.rawValue, "is given but reseller.name is empty; a reseller is found by its name: add a reseller.name column or --set reseller.name=NAME")
+            reseller = ResellerRequest(
+                name: name, email: email(.resellerEmail, of: "reseller", named: name),
+                allowedUsers: count(.resellerAllowedUsers), allowedOrganizations: count(.resellerAllowedOrganizations))
+        } else if let given = [DirectoryField.resellerEmail, .resellerAllowedUsers, .resellerAllowedOrganizations]
+            .first(where: { text($0) != nil })
+        {
+            problem(
+                given.rawValue,
+                "is given but reseller.name is empty; a reseller is found by its name: add a reseller.name column or --set reseller.name=NAME"
+            )
         }
 
         var organization: OrganizationRequest?
@@ -72,12 +85,23 @@ enum DirectoryColumns {
         if let name = text(.organizationName) {
             var address = OrganizationRequest.Address()
             var hasAddress = false
-            for (field, path) in addressFields { if let value = text(field) { address[keyPath: path] = value; hasAddress = true } }
-            organization = OrganizationRequest(name: name, email: email(.organizationEmail, of: "organization", named: name),
-                                               allowedUsers: count(.organizationAllowedUsers), description: text(.organizationDescription),
-                                               address: hasAddress ? address : nil)
-        } else if let given = DirectoryField.allCases.first(where: { !$0.isReseller && $0 != .organizationName && text($0) != nil }) {
-            problem(given.rawValue, "is given but organization.name is empty; an organization is found by its name: add an organization.name column")
+            for (field, path) in addressFields {
+                if let value = text(field) {
+                    address[keyPath: path] = value
+                    hasAddress = true
+                }
+            }
+            organization = OrganizationRequest(
+                name: name, email: email(.organizationEmail, of: "organization", named: name),
+                allowedUsers: count(.organizationAllowedUsers), description: text(.organizationDescription),
+                address: hasAddress ? address : nil)
+        } else if let given = DirectoryField.allCases.first(where: {
+            !$0.isReseller && $0 != .organizationName && text($0) != nil
+        }) {
+            problem(
+                given.rawValue,
+                "is given but organization.name is empty; an organization is found by its name: add an organization.name column"
+            )
         }
         return (organization, reseller)
     }
@@ -97,9 +121,12 @@ struct DirectorySpellings {
             let key = DirectoryName.key(reseller.name)
             if let first = resellers[key] {
                 if first.name != reseller.name {
-                    warnings.append(Diagnostic(file: file, line: line, field: DirectoryField.resellerName.rawValue,
-                                               message: "\"\(reseller.name.prefix(60))\" is taken as the reseller \"\(first.name.prefix(60))\" of line \(first.line) (names differing only in case are one)",
-                                               severity: .warning))
+                    warnings.append(
+                        Diagnostic(
+                            file: file, line: line, field: DirectoryField.resellerName.rawValue,
+                            message:
+                                "\"\(reseller.name.prefix(60))\" is taken as the reseller \"\(first.name.prefix(60))\" of line \(first.line) (names differing only in case are one)",
+                            severity: .warning))
                 }
             } else {
                 resellers[key] = (reseller.name, line)
@@ -110,14 +137,20 @@ struct DirectorySpellings {
             let resellerKey = row.reseller.map { DirectoryName.key($0.name) }
             if let first = organizations[key] {
                 if first.name != organization.name {
-                    warnings.append(Diagnostic(file: file, line: line, field: DirectoryField.organizationName.rawValue,
-                                               message: "\"\(organization.name.prefix(60))\" is taken as the organization \"\(first.name.prefix(60))\" of line \(first.line) (names differing only in case are one)",
-                                               severity: .warning))
+                    warnings.append(
+                        Diagnostic(
+                            file: file, line: line, field: DirectoryField.organizationName.rawValue,
+                            message:
+                                "\"\(organization.name.prefix(60))\" is taken as the organization \"\(first.name.prefix(60))\" of line \(first.line) (names differing only in case are one)",
+                            severity: .warning))
                 }
                 if first.resellerKey != resellerKey {
-                    warnings.append(Diagnostic(file: file, line: line, field: DirectoryField.resellerName.rawValue,
-                                               message: "the organization \"\(first.name.prefix(60))\" is under \(first.reseller.map { "the reseller \"\($0)\"" } ?? "no reseller") on line \(first.line); an organization has one reseller, the first row's",
-                                               severity: .warning))
+                    warnings.append(
+                        Diagnostic(
+                            file: file, line: line, field: DirectoryField.resellerName.rawValue,
+                            message:
+                                "the organization \"\(first.name.prefix(60))\" is under \(first.reseller.map { "the reseller \"\($0)\"" } ?? "no reseller") on line \(first.line); an organization has one reseller, the first row's",
+                            severity: .warning))
                 }
             } else {
                 organizations[key] = (organization.name, resellerKey, row.reseller?.name, line)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Remembers which values a file has used (license keys, row ids) and on which line, in about
@@ -71,10 +71,11 @@ private final class Shard {
         // Fresh anonymous pages read as zero, the empty slot, and cost nothing until written.
         var flags = MAP_PRIVATE | MAP_ANONYMOUS
         #if os(Linux)
-        if populate { flags |= MAP_POPULATE }
+            if populate { flags |= MAP_POPULATE }
         #endif
         guard let mapped = mmap(nil, byteCount, PROT_READ | PROT_WRITE, flags, -1, 0),
-              mapped != MAP_FAILED else {
+            mapped != MAP_FAILED
+        else {
             fatalError("cannot map \(byteCount) bytes for the duplicate check: \(String(cString: strerror(errno)))")
         }
         mapping = mapped

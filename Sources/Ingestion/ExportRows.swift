@@ -12,7 +12,9 @@ enum ColumnMapping {
             let resolved = ColumnTarget.resolve(target, policy: .error)
             if case .unknown = resolved, target != idColumn {
                 let hint = ColumnTarget.suggestion(for: target).map { " (did you mean \($0)?)" } ?? ""
-                throw .badOption("--map \(source)=\(target): \(target) is not a license field, a customer field, metadata.<key>, action, quantity, licenseId or the --id-column\(hint)")
+                throw .badOption(
+                    "--map \(source)=\(target): \(target) is not a license field, a customer field, metadata.<key>, action, quantity, licenseId or the --id-column\(hint)"
+                )
             }
             let identity = resolved.identity ?? target
             if let other = sourceByTarget[identity] {
@@ -60,17 +62,23 @@ enum ExportRows {
     /// Reads `path` as `source`'s export, calling `row` with each license as a JSON object (for
     /// cryptlex the line the license starts on; for keygen, whose documents hold a page of licenses
     /// each, the license's place in the export), and the object's bytes.
-    static func forEachRow(path: String, file: String, source: ExportSource, markerKey: String = "licprov_request",
-                           _ row: (_ line: Int, _ object: [UInt8]) throws -> Void) throws {
+    static func forEachRow(
+        path: String, file: String, source: ExportSource, markerKey: String = "licprov_request",
+        _ row: (_ line: Int, _ object: [UInt8]) throws -> Void
+    ) throws {
         switch source {
         case .cryptlex:
             let reader = try ByteChunkReader(path: path)
             var array = JSONArrayReader(file: file)
             try reader.forEachChunk { chunk in
                 try array.consume(chunk) { element in
-                    guard let object = (try? JSONSerialization.jsonObject(with: Data(element.bytes))) as? [String: Any] else {
-                        throw IngestionError.malformedJSON(file: file, line: element.line, column: element.column,
-                                                           reason: "element \(element.index) is not a license object (--from cryptlex reads GET /v3/licenses arrays)")
+                    guard let object = (try? JSONSerialization.jsonObject(with: Data(element.bytes))) as? [String: Any]
+                    else {
+                        throw IngestionError.malformedJSON(
+                            file: file, line: element.line, column: element.column,
+                            reason:
+                                "element \(element.index) is not a license object (--from cryptlex reads GET /v3/licenses arrays)"
+                        )
                     }
                     try row(element.line, try encode(cryptlex(object, markerKey: markerKey)))
                 }
@@ -86,24 +94,36 @@ enum ExportRows {
             if let whole = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
                 documents = [(1, whole)]
             } else {
-                for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+                for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                    .enumerated()
+                {
                     guard line.contains(where: { $0 > 0x20 }) else { continue }
                     guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
-                        throw IngestionError.malformedJSON(file: file, line: index + 1, column: 1,
-                                                           reason: "not a Keygen document: expected {\"data\": [...], \"included\": [...]} (one document, or one a line)")
+                        throw IngestionError.malformedJSON(
+                            file: file, line: index + 1, column: 1,
+                            reason:
+                                "not a Keygen document: expected {\"data\": [...], \"included\": [...]} (one document, or one a line)"
+                        )
                     }
                     documents.append((index + 1, object))
                 }
             }
             var ordinal = 0
             for (line, document) in documents {
-                guard let licenses = document["data"] as? [[String: Any]] ?? (document["data"] as? [String: Any]).map({ [$0] }) else {
-                    throw IngestionError.malformedJSON(file: file, line: line, column: 1, reason: "a Keygen document without \"data\": expected a license list")
+                guard
+                    let licenses = document["data"] as? [[String: Any]]
+                        ?? (document["data"] as? [String: Any]).map({ [$0] })
+                else {
+                    throw IngestionError.malformedJSON(
+                        file: file, line: line, column: 1,
+                        reason: "a Keygen document without \"data\": expected a license list")
                 }
                 let included = document["included"] as? [[String: Any]] ?? []
                 var users: [String: [String: Any]] = [:]
                 for resource in included where resource["type"] as? String == "users" {
-                    if let id = resource["id"] as? String { users[id] = resource["attributes"] as? [String: Any] ?? [:] }
+                    if let id = resource["id"] as? String {
+                        users[id] = resource["attributes"] as? [String: Any] ?? [:]
+                    }
                 }
                 // A document holds many licenses on its line: each is named by its place in the export.
                 for license in licenses {
@@ -143,19 +163,24 @@ enum ExportRows {
     }
 
     /// The request fields that name the source account's own objects: they mean nothing in another.
-    static let sourceAccountIDs: Set<String> = ["userId", "resellerId", "organizationId", "additionalUserIds", "productVersionId",
-                                                 "entitlementSetId", "maintenancePolicyId", "licensePolicyId"]
+    static let sourceAccountIDs: Set<String> = [
+        "userId", "resellerId", "organizationId", "additionalUserIds", "productVersionId",
+        "entitlementSetId", "maintenancePolicyId", "licensePolicyId",
+    ]
 
     static func cryptlex(_ license: [String: Any], markerKey: String) -> [String: Any] {
         var row: [String: Any] = [:]
-        for field in LicenseFieldTable.all where !sourceAccountIDs.contains(field.name) && field.name != "metadata" && field.name != "licenseTemplateId" {
+        for field in LicenseFieldTable.all
+        where !sourceAccountIDs.contains(field.name) && field.name != "metadata" && field.name != "licenseTemplateId" {
             guard let value = license[field.name], !(value is NSNull) else { continue }
             row[field.name] = value
         }
         if let id = license["id"] as? String {
             row["cryptlex_id"] = id
         }
-        if let template = license["licenseTemplateId"] as? String ?? (license["licenseTemplate"] as? [String: Any])?["id"] as? String {
+        if let template = license["licenseTemplateId"] as? String ?? (license["licenseTemplate"] as? [String: Any])?[
+            "id"] as? String
+        {
             row["licenseTemplate"] = template
         }
         for case let entry as [String: Any] in license["metadata"] as? [Any] ?? [] {
@@ -176,7 +201,8 @@ enum ExportRows {
         case is NSNull: return ""
         case let number as NSNumber: return number.stringValue
         default:
-            return (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]))
+            return
+                (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]))
                 .map { String(decoding: $0, as: UTF8.self) } ?? ""
         }
     }

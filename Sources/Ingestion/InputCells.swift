@@ -1,5 +1,5 @@
-import FileFormats
 import CryptlexModels
+import FileFormats
 import Foundation
 
 /// An order file's own cells, by source line: what `--results-columns input` writes before each
@@ -34,7 +34,11 @@ package struct InputCells: Sendable {
                 if cells.header.isEmpty { width = (row.cells.map(\.column).max() ?? -1) + 1 }
                 var fields = [String](repeating: "", count: width)
                 for (column, text) in row.cells where column < width { fields[column] = text }
-                if cells.header.isEmpty { cells.header = fields.map(\.trimmed) } else { cells.byLine[row.number] = fields }
+                if cells.header.isEmpty {
+                    cells.header = fields.map(\.trimmed)
+                } else {
+                    cells.byLine[row.number] = fields
+                }
             }
             return cells
         }
@@ -46,7 +50,12 @@ package struct InputCells: Sendable {
             var sawHeader = false
             let handle: (CSVReader.Record) throws -> Void = { record in
                 let decoded = record.decoded()
-                if sawHeader { cells.byLine[decoded.line] = decoded.fields } else { cells.header = decoded.fields.map(\.trimmed); sawHeader = true }
+                if sawHeader {
+                    cells.byLine[decoded.line] = decoded.fields
+                } else {
+                    cells.header = decoded.fields.map(\.trimmed)
+                    sawHeader = true
+                }
             }
             try source.forEachChunk { try csv.consume($0, emit: handle) }
             try csv.finish(emit: handle)
@@ -85,7 +94,10 @@ package struct InputCells: Sendable {
         // not seen before are placed (after the first rows, none: nothing to search).
         guard object.keys.contains(where: { !header.contains($0) }) else { return }
         let text = String(decoding: data, as: UTF8.self)
-        let ordered = object.keys.sorted { (text.range(of: "\"\($0)\"")?.lowerBound ?? text.endIndex) < (text.range(of: "\"\($1)\"")?.lowerBound ?? text.endIndex) }
+        let ordered = object.keys.sorted {
+            (text.range(of: "\"\($0)\"")?.lowerBound ?? text.endIndex)
+                < (text.range(of: "\"\($1)\"")?.lowerBound ?? text.endIndex)
+        }
         for key in ordered where !header.contains(key) { header.append(key) }
     }
 

@@ -9,9 +9,12 @@ extension LicenseFieldTable {
     /// The fields of `LicenseUpdateRequestModel` (a contract test checks them against the schema).
     package static let updatable: Set<String> = [
         "key", "revoked", "suspended", "fingerprintMatchingStrategy", "allowedActivations", "allowedDeactivations",
-        "leaseDuration", "allowClientLeaseDuration", "allowedFloatingClients", "serverSyncGracePeriod", "serverSyncInterval",
-        "allowedClockOffset", "disableClockValidation", "cryptoBindingEnabled", "expiringSoonEventOffset", "allowVmActivation",
-        "allowContainerActivation", "disableGeoLocation", "notes", "allowedIpRanges", "allowedCountries", "disallowedCountries",
+        "leaseDuration", "allowClientLeaseDuration", "allowedFloatingClients", "serverSyncGracePeriod",
+        "serverSyncInterval",
+        "allowedClockOffset", "disableClockValidation", "cryptoBindingEnabled", "expiringSoonEventOffset",
+        "allowVmActivation",
+        "allowContainerActivation", "disableGeoLocation", "notes", "allowedIpRanges", "allowedCountries",
+        "disallowedCountries",
         "allowedIpAddresses", "disallowedIpAddresses", "userId", "resellerId", "organizationId", "additionalUserIds",
         "productVersionId", "entitlementSetId", "maintenancePolicyId", "maxAllowedReleaseVersion", "tags", "metadata",
         "meterAttributes",

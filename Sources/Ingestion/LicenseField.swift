@@ -39,7 +39,10 @@ package struct LicenseField: Sendable {
     package let deprecated: Bool
     let store: @Sendable (inout LicenseRequest, Value) -> Void
 
-    init(_ name: String, _ kind: Kind, deprecated: Bool = false, _ store: @escaping @Sendable (inout LicenseRequest, Value) -> Void) {
+    init(
+        _ name: String, _ kind: Kind, deprecated: Bool = false,
+        _ store: @escaping @Sendable (inout LicenseRequest, Value) -> Void
+    ) {
         self.name = name
         self.kind = kind
         self.deprecated = deprecated

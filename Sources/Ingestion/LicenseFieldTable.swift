@@ -59,7 +59,9 @@ package enum LicenseFieldTable {
             $0.leasingStrategy = $1.text.flatMap(LeasingStrategy.init(rawValue:))
         },
         LicenseField("userLocked", .bool) { $0.userLocked = $1.bool },
-        LicenseField("type", .choice(LicenseType.allCases.map(\.rawValue))) { $0.type = $1.text.flatMap(LicenseType.init(rawValue:)) },
+        LicenseField("type", .choice(LicenseType.allCases.map(\.rawValue))) {
+            $0.type = $1.text.flatMap(LicenseType.init(rawValue:))
+        },
         LicenseField("createdAt", .dateTime) { $0.createdAt = $1.text },
         LicenseField("effectiveDate", .dateTime) { $0.effectiveDate = $1.text },
         LicenseField("productId", .text) { $0.productId = $1.text ?? "" },
@@ -76,11 +78,14 @@ package enum LicenseFieldTable {
 
     /// Fields by normalised name (lower case, letters and digits only), so `Allowed Activations`,
     /// `allowed_activations` and `allowedActivations` all find the same field.
-    static let indexByNormalizedName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { (normalize($1.name), $0) })
-
+    static let indexByNormalizedName: [String: Int] = Dictionary(
+        uniqueKeysWithValues: all.enumerated().map { (normalize($1.name), $0) })
 
     /// Lower case, letters and digits only.
     static func normalize(_ name: String) -> String {
-        String(String.UnicodeScalarView(name.unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) })).lowercased()
+        String(
+            String.UnicodeScalarView(
+                name.unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) })
+        ).lowercased()
     }
 }

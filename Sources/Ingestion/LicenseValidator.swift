@@ -21,7 +21,9 @@ package enum LicenseValidator {
             guard let value else { return }
             let count = value.utf16.count
             if count < min {
-                check(field, false, min == 1 ? "must not be empty" : "must be at least \(min) characters long, not \(count)")
+                check(
+                    field, false,
+                    min == 1 ? "must not be empty" : "must be at least \(min) characters long, not \(count)")
             }
             check(field, count <= max, "must be at most \(max) characters long, not \(count)")
         }
@@ -35,7 +37,8 @@ package enum LicenseValidator {
         }
 
         if request.productId.isEmpty {
-            problems.append(Problem(field: "productId", message: "is required: add a productId column or pass --product-id"))
+            problems.append(
+                Problem(field: "productId", message: "is required: add a productId column or pass --product-id"))
         }
         length("productId", request.productId.isEmpty ? nil : request.productId, min: 1, max: 256)
         length("key", request.key, min: 16, max: 256)
@@ -68,14 +71,18 @@ package enum LicenseValidator {
             for (index, entry) in metadata.enumerated() {
                 let field = "metadata.\(entry.key)"
                 length(field, entry.key, min: 1, max: 256)
-                check(field, entry.value.utf16.count <= 4096, "value must be at most 4096 characters long, not \(entry.value.utf16.count)")
+                check(
+                    field, entry.value.utf16.count <= 4096,
+                    "value must be at most 4096 characters long, not \(entry.value.utf16.count)")
                 items(field + ".viewPermissions", entry.viewPermissions, max: 10)
                 check(field, !metadata[..<index].contains { $0.key == entry.key }, "is given twice; keep one")
             }
         }
         for meter in request.meterAttributes ?? [] {
             length("meterAttributes.name", meter.name, min: 1, max: 256)
-            check("meterAttributes.\(meter.name).allowedUses", meter.allowedUses >= -1, "must be at least -1 (unlimited), not \(meter.allowedUses)")
+            check(
+                "meterAttributes.\(meter.name).allowedUses", meter.allowedUses >= -1,
+                "must be at least -1 (unlimited), not \(meter.allowedUses)")
         }
         return problems
     }

@@ -27,15 +27,20 @@ package enum LocalTimeZone: Sendable, Equatable {
         }
         if let first = trimmed.first, first == "+" || first == "-" {
             let digits = trimmed.dropFirst().filter { $0 != ":" }
-            guard digits.count == 4, digits.allSatisfy(\.isASCII), let hours = Int(digits.prefix(2)), let minutes = Int(digits.suffix(2)),
-                  hours < 24, minutes < 60, trimmed.count == 5 || (trimmed.count == 6 && trimmed.dropFirst(3).first == ":") else {
+            guard digits.count == 4, digits.allSatisfy(\.isASCII), let hours = Int(digits.prefix(2)),
+                let minutes = Int(digits.suffix(2)),
+                hours < 24, minutes < 60,
+                trimmed.count == 5 || (trimmed.count == 6 && trimmed.dropFirst(3).first == ":")
+            else {
                 throw .badOption("--time-zone \(text): an offset is written +HH:MM, e.g. +02:00 or -05:30")
             }
             self = .offset(seconds: (first == "-" ? -1 : 1) * (hours * 3600 + minutes * 60))
             return
         }
         guard trimmed.contains("/"), let zone = TimeZone(identifier: trimmed) else {
-            throw .badOption("--time-zone \(text): expected UTC, an offset such as +02:00, or an IANA zone name such as Europe/Berlin")
+            throw .badOption(
+                "--time-zone \(text): expected UTC, an offset such as +02:00, or an IANA zone name such as Europe/Berlin"
+            )
         }
         self = .named(zone)
     }
@@ -48,20 +53,29 @@ package enum LocalTimeZone: Sendable, Equatable {
         case .named(let zone):
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-            guard let asUTC = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)) else {
+            guard
+                let asUTC = calendar.date(
+                    from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+                )
+            else {
                 return .failure(CellProblem("is not a date-time \(zone.identifier) can read"))
             }
             // The offsets in force around that wall-clock time; each one that maps back to it is a reading.
             let candidates = Set([-86_400.0, 0, 86_400].map { zone.secondsFromGMT(for: asUTC.addingTimeInterval($0)) })
-            let readings = candidates.filter { zone.secondsFromGMT(for: asUTC.addingTimeInterval(-Double($0))) == $0 }.sorted()
+            let readings = candidates.filter { zone.secondsFromGMT(for: asUTC.addingTimeInterval(-Double($0))) == $0 }
+                .sorted()
             switch readings.count {
             case 1:
                 return .success(Self.format(readings[0]))
             case 0:
-                return .failure(CellProblem("does not exist in \(zone.identifier) (the clocks skipped it); write it with an offset"))
+                return .failure(
+                    CellProblem("does not exist in \(zone.identifier) (the clocks skipped it); write it with an offset")
+                )
             default:
-                return .failure(CellProblem("happens twice in \(zone.identifier) (the clocks went back): write it with the offset you mean, "
-                    + readings.reversed().map(Self.format).joined(separator: " or ")))
+                return .failure(
+                    CellProblem(
+                        "happens twice in \(zone.identifier) (the clocks went back): write it with the offset you mean, "
+                            + readings.reversed().map(Self.format).joined(separator: " or ")))
             }
         }
     }
@@ -69,7 +83,9 @@ package enum LocalTimeZone: Sendable, Equatable {
     static func format(_ seconds: Int) -> String {
         guard seconds != 0 else { return "Z" }
         let magnitude = abs(seconds)
-        let hours = magnitude / 3600, minutes = magnitude % 3600 / 60
-        return (seconds < 0 ? "-" : "+") + (hours < 10 ? "0" : "") + "\(hours):" + (minutes < 10 ? "0" : "") + "\(minutes)"
+        let hours = magnitude / 3600
+        let minutes = magnitude % 3600 / 60
+        return (seconds < 0 ? "-" : "+") + (hours < 10 ? "0" : "") + "\(hours):" + (minutes < 10 ? "0" : "")
+            + "\(minutes)"
     }
 }

@@ -1,5 +1,5 @@
-import FileFormats
 import Dispatch
+import FileFormats
 import Synchronization
 
 /// Reads an order file (CSV, JSON array or NDJSON) as a stream and hands each row over mapped and
@@ -31,20 +31,25 @@ package struct OrderFileReader {
         self.options = options
         if let format = options.format {
             self.format = format
-        } else if let dot = path.lastIndex(of: "."), let format = InputFormat(pathExtension: String(path[path.index(after: dot)...])) {
+        } else if let dot = path.lastIndex(of: "."),
+            let format = InputFormat(pathExtension: String(path[path.index(after: dot)...]))
+        {
             self.format = format
         } else {
             throw .unknownFormat(file: path == "-" ? "<stdin>" : path)
         }
         let dates = DateReading(format: options.dateFormat, zone: options.timeZone)
-        mapper = try RowMapper(file: path == "-" ? "<stdin>" : path, defaults: options.defaults, dates: dates,
-                               defaultAction: options.action, targetMetadata: options.targetMetadata, idColumn: options.idColumn,
-                               markerKey: options.markerKey, keepIDAsMetadata: options.keepIDAsMetadata)
+        mapper = try RowMapper(
+            file: path == "-" ? "<stdin>" : path, defaults: options.defaults, dates: dates,
+            defaultAction: options.action, targetMetadata: options.targetMetadata, idColumn: options.idColumn,
+            markerKey: options.markerKey, keepIDAsMetadata: options.keepIDAsMetadata)
         var tables: [ResolvedTable] = []
         for table in options.valueTables { tables.append(try ResolvedTable(table, dates: dates)) }
         self.tables = tables
         try ColumnMapping.check(options.columnMap, idColumn: options.idColumn)
-        if format == .xlsx && path == "-" { throw .badOption("an .xlsx workbook cannot be read from standard input: name the file") }
+        if format == .xlsx && path == "-" {
+            throw .badOption("an .xlsx workbook cannot be read from standard input: name the file")
+        }
     }
 
     /// Reads the whole file, calling `body` with each row in file order.
@@ -61,7 +66,8 @@ package struct OrderFileReader {
         if let from = options.source { return try readExport(from, body) }
         let source = try ByteChunkReader(path: path)
         let file = source.displayName
-        var pipeline = RowPipeline(builder: RowBuilder(file: file, mapper: mapper, options: options, tables: tables), body: body)
+        var pipeline = RowPipeline(
+            builder: RowBuilder(file: file, mapper: mapper, options: options, tables: tables), body: body)
         var sawBytes = false
         switch format {
         case .csv:
@@ -128,7 +134,8 @@ extension OrderFileReader {
                 width = (row.cells.map(\.column).max() ?? -1) + 1
                 var fields = [String](repeating: "", count: width)
                 for (column, text) in row.cells { fields[column] = text }
-                let decoded = CSVReader.Decoded(fields: fields, line: row.number, problems: [], delimiter: UInt8(ascii: ","))
+                let decoded = CSVReader.Decoded(
+                    fields: fields, line: row.number, problems: [], delimiter: UInt8(ascii: ","))
                 pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(decoded)
                 pipeline.summary.errors += pipeline.summary.fileDiagnostics.count
                 return
@@ -140,12 +147,19 @@ extension OrderFileReader {
                 if column < width {
                     fields[column] = text
                 } else {
-                    problems.append(.init(fieldIndex: column + 1, line: row.number, message:
-                        "holds \"\(text.prefix(40))\" past the header's last column (\(XLSXReader.letters(width - 1))): give the column a header, or clear the cell"))
+                    problems.append(
+                        .init(
+                            fieldIndex: column + 1, line: row.number,
+                            message:
+                                "holds \"\(text.prefix(40))\" past the header's last column (\(XLSXReader.letters(width - 1))): give the column a header, or clear the cell"
+                        ))
                 }
             }
             for (column, error) in row.errors {
-                problems.append(.init(fieldIndex: column + 1, line: row.number, message: "holds the error value \(error): fix the formula or clear the cell"))
+                problems.append(
+                    .init(
+                        fieldIndex: column + 1, line: row.number,
+                        message: "holds the error value \(error): fix the formula or clear the cell"))
             }
             try pipeline.addFields(fields, line: row.number, problems: problems, ordinal: ordinal)
         }
@@ -159,9 +173,11 @@ extension OrderFileReader {
 extension OrderFileReader {
     /// Another system's export (`--from`): each license converted to a JSON object and read as an
     /// NDJSON line would be.
-    private func readExport(_ source: ExportSource, _ body: @escaping (OrderRow) throws -> Void) throws -> IngestSummary {
+    private func readExport(_ source: ExportSource, _ body: @escaping (OrderRow) throws -> Void) throws -> IngestSummary
+    {
         let file = path == "-" ? "<stdin>" : path
-        var pipeline = RowPipeline(builder: RowBuilder(file: file, mapper: mapper, options: options, tables: tables), body: body)
+        var pipeline = RowPipeline(
+            builder: RowBuilder(file: file, mapper: mapper, options: options, tables: tables), body: body)
         var ordinal = 0
         try ExportRows.forEachRow(path: path, file: file, source: source) { line, object in
             ordinal += 1
@@ -177,7 +193,8 @@ extension OrderFileReader {
 enum RawRow: Sendable {
     /// A CSV record: its bytes are `bytes` of the batch's ``RawBatch/bytes``, its fields' ends
     /// (from the record's first byte) are `ends` of the batch's ``RawBatch/ends``.
-    case csv(bytes: Range<Int>, ends: Range<Int>, line: Int, problems: [CSVReader.Problem], delimiter: UInt8, ordinal: Int)
+    case csv(
+        bytes: Range<Int>, ends: Range<Int>, line: Int, problems: [CSVReader.Problem], delimiter: UInt8, ordinal: Int)
     /// An element of a JSON array: its bytes are `bytes` of the batch's ``RawBatch/bytes``.
     case jsonElement(bytes: Range<Int>, line: Int, column: Int, index: Int)
     /// A line of NDJSON: its bytes are `range` of the batch's ``RawBatch/bytes``.
@@ -212,7 +229,9 @@ struct BuiltRow: Sendable {
     }
 
     init(fatal: IngestionError) {
-        row = OrderRow(position: SourcePosition(line: 0, ordinal: 0), rowID: "", request: .init(productId: ""), customer: nil, quantity: 1, diagnostics: [])
+        row = OrderRow(
+            position: SourcePosition(line: 0, ordinal: 0), rowID: "", request: .init(productId: ""), customer: nil,
+            quantity: 1, diagnostics: [])
         self.fatal = fatal
     }
 }

@@ -98,8 +98,10 @@ package struct IngestOptions: Sendable {
     /// valid row before the checks that span rows; its result is ``OrderRow/prepared``.
     package var prepare: (@Sendable (OrderRow) -> [UInt8])?
 
-    package init(format: InputFormat? = nil, delimiter: UInt8? = nil, idColumn: String? = nil,
-                defaults: [(String, String)] = [], unknownColumns: UnknownColumnPolicy = .error, timeZone: LocalTimeZone? = nil) {
+    package init(
+        format: InputFormat? = nil, delimiter: UInt8? = nil, idColumn: String? = nil,
+        defaults: [(String, String)] = [], unknownColumns: UnknownColumnPolicy = .error, timeZone: LocalTimeZone? = nil
+    ) {
         self.timeZone = timeZone
         self.format = format
         self.delimiter = delimiter

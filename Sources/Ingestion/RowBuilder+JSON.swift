@@ -1,4 +1,5 @@
 import FileFormats
+
 /// JSON and NDJSON rows: an object parsed and mapped member by member as it is read.
 extension RowBuilder {
     /// What to make of JSON that does not parse: a row that reports it (NDJSON, where the next
@@ -10,8 +11,10 @@ extension RowBuilder {
 
     /// Parses a JSON object and maps its members as they are read (names are resolved from
     /// their bytes; a string is made only for a name that is not spelt as the schema spells it).
-    mutating func buildJSON(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, ordinal: Int, what: @autoclosure () -> String,
-                           unparsable: (JSONCellParser.Failure) -> Unparsable) -> BuiltRow {
+    mutating func buildJSON(
+        _ bytes: UnsafeBufferPointer<UInt8>, line: Int, ordinal: Int, what: @autoclosure () -> String,
+        unparsable: (JSONCellParser.Failure) -> Unparsable
+    ) -> BuiltRow {
         let position = SourcePosition(line: line, ordinal: ordinal)
         var assembly = mapper.start(position: position)
         var idValue: String?
@@ -53,21 +56,29 @@ extension RowBuilder {
                 if !keyedTable { unknown.removeLast() }
                 target = .ignored
             }
-            if !tables.isEmpty, let identity = target.identity, let text = try? CellParser.text(.json(cell)).get() { own[identity] = text }
+            if !tables.isEmpty, let identity = target.identity, let text = try? CellParser.text(.json(cell)).get() {
+                own[identity] = text
+            }
             if !seen.insert(target), let identity = target.identity {
-                diagnostics.append(Diagnostic(file: file, line: line, field: String(decoding: name, as: UTF8.self),
-                                              message: "sets \(identity) a second time in the same object; keep one"))
+                diagnostics.append(
+                    Diagnostic(
+                        file: file, line: line, field: String(decoding: name, as: UTF8.self),
+                        message: "sets \(identity) a second time in the same object; keep one"))
             }
             mapper.place(target, .json(cell), label: String(decoding: name, as: UTF8.self), into: &assembly)
         }
         switch parsed {
         case .failure(let failure):
             switch unparsable(failure) {
-            case .unreadable(let message): return BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: message))
+            case .unreadable(let message):
+                return BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: message))
             case .fatal(let error): return BuiltRow(fatal: error)
             }
         case .success(let value?):
-            return BuiltRow(row: unreadable(line: line, ordinal: ordinal, message: "\(what()) is \(value.kindDescription), not an object with license fields"))
+            return BuiltRow(
+                row: unreadable(
+                    line: line, ordinal: ordinal,
+                    message: "\(what()) is \(value.kindDescription), not an object with license fields"))
         case .success(nil):
             break
         }
@@ -76,11 +87,15 @@ extension RowBuilder {
         }
         if options.idColumn != nil, idValue == nil { idValue = "" }
         let id = rowID(from: idValue, position: position, diagnostics: &diagnostics)
-        return BuiltRow(row: mapper.finish(&assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics), unknownNames: unknown)
+        return BuiltRow(
+            row: mapper.finish(&assembly, rowID: id.value, idIsFromColumn: id.fromColumn, leading: diagnostics),
+            unknownNames: unknown)
     }
 
     func unreadable(line: Int, ordinal: Int, message: String) -> OrderRow {
-        OrderRow(position: SourcePosition(line: line, ordinal: ordinal), rowID: "#\(ordinal)", request: .init(productId: ""), customer: nil, quantity: 1,
-                 diagnostics: [Diagnostic(file: file, line: line, field: nil, message: message)])
+        OrderRow(
+            position: SourcePosition(line: line, ordinal: ordinal), rowID: "#\(ordinal)", request: .init(productId: ""),
+            customer: nil, quantity: 1,
+            diagnostics: [Diagnostic(file: file, line: line, field: nil, message: message)])
     }
 }

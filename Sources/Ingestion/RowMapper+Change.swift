@@ -19,14 +19,18 @@ extension RowMapper {
             target = .key(key)
             keyIsTarget = true
         } else if let name = targetMetadata {
-            let value = name == idColumn && idIsFromColumn ? rowID : row.request.metadata?.first { $0.key == name }?.value
+            let value =
+                name == idColumn && idIsFromColumn ? rowID : row.request.metadata?.first { $0.key == name }?.value
             if let value, !value.isEmpty {
                 target = .metadata(name: name, value: value)
             } else {
                 problem(name, "is empty; --target-metadata \(name) finds the license to \(action.rawValue) by it")
             }
         } else {
-            problem(nil, "names no license to \(action.rawValue): add a licenseId or key column, or pass --target-metadata NAME (the order id licprov keeps on each license it creates)")
+            problem(
+                nil,
+                "names no license to \(action.rawValue): add a licenseId or key column, or pass --target-metadata NAME (the order id licprov keeps on each license it creates)"
+            )
         }
         var customer: Customer?
         if action == .update {
@@ -34,10 +38,17 @@ extension RowMapper {
             // create row's would be): its PATCH sends the user's id.
             customer = Self.customer(of: row, problem)
         } else if row.email != nil || row.firstName != nil || row.lastName != nil || row.company != nil {
-            problem(row.email != nil ? "email" : "firstName", "is for create and update rows; \(action.rawValue) does not change the customer")
+            problem(
+                row.email != nil ? "email" : "firstName",
+                "is for create and update rows; \(action.rawValue) does not change the customer")
         }
-        if let field = row.directory.keys.filter({ !defaultDirectory.contains($0) }).min(by: { $0.rawValue < $1.rawValue }) {
-            problem(field.rawValue, "is for create rows; \(action.rawValue) does not move a license to another organization or reseller (update sets organizationId, resellerId)")
+        if let field = row.directory.keys.filter({ !defaultDirectory.contains($0) }).min(by: {
+            $0.rawValue < $1.rawValue
+        }) {
+            problem(
+                field.rawValue,
+                "is for create rows; \(action.rawValue) does not move a license to another organization or reseller (update sets organizationId, resellerId)"
+            )
         }
         if row.quantityGiven { problem("quantity", "is for create rows; a \(action.rawValue) row changes one license") }
         // Fields: the body of an update; set-expiry's expiresAt; nothing for the others.
@@ -49,7 +60,9 @@ extension RowMapper {
             if name == "expiresAt" && (action == .setExpiry || row.perpetual) { continue }  // below
             if name == "metadata" { continue }  // below, by key
             if action == .update {
-                if LicenseFieldTable.updatable.contains(name) { changed.append(name) } else {
+                if LicenseFieldTable.updatable.contains(name) {
+                    changed.append(name)
+                } else {
                     problem(name, "cannot be changed by update: \(LicenseFieldTable.updateHint(for: name))")
                 }
             } else {
@@ -64,9 +77,11 @@ extension RowMapper {
             changed.append("metadata")
         } else {
             for key in ownKeys where key != targetMetadata {
-                problem("metadata.\(key)", action == .update
-                    ? "cannot be changed by update: Cryptlex replaces a license's whole metadata list, which would drop licprov's marker"
-                    : "is not used by \(action.rawValue); leave it empty")
+                problem(
+                    "metadata.\(key)",
+                    action == .update
+                        ? "cannot be changed by update: Cryptlex replaces a license's whole metadata list, which would drop licprov's marker"
+                        : "is not used by \(action.rawValue); leave it empty")
             }
         }
         switch action {
@@ -76,14 +91,18 @@ extension RowMapper {
             } else if let date = row.request.expiresAt {
                 expiry = .date(date)
             } else {
-                problem("expiresAt", "is required for set-expiry: a date-time, or perpetual for a license that never expires")
+                problem(
+                    "expiresAt",
+                    "is required for set-expiry: a date-time, or perpetual for a license that never expires")
             }
         case .update:
             if row.perpetual { problem("expiresAt", "cannot be changed by update: use the set-expiry action") }
             if changed.isEmpty && customer == nil && row.diagnostics.isEmpty {
                 problem(nil, "is an update that changes nothing: add a column with the new value")
             }
-            for found in LicenseValidator.problems(in: row.request) where changed.contains(found.field) { problem(found.field, found.message) }
+            for found in LicenseValidator.problems(in: row.request) where changed.contains(found.field) {
+                problem(found.field, found.message)
+            }
         default:
             if row.perpetual { problem("expiresAt", "is not used by \(action.rawValue); leave it empty") }
         }
@@ -92,7 +111,9 @@ extension RowMapper {
         if keyIsTarget { request.key = nil }
         var diagnostics: [Diagnostic] = []
         swap(&diagnostics, &row.diagnostics)
-        var built = OrderRow(position: row.position, rowID: rowID, request: request, customer: customer, quantity: 1, diagnostics: diagnostics)
+        var built = OrderRow(
+            position: row.position, rowID: rowID, request: request, customer: customer, quantity: 1,
+            diagnostics: diagnostics)
         built.idIsFromColumn = idIsFromColumn
         built.action = action
         built.target = target

@@ -1,5 +1,5 @@
-import FileFormats
 import CryptlexModels
+import FileFormats
 
 /// Maps one row's cells onto a ``LicenseRequest``, a customer and a quantity, then validates it.
 struct RowMapper: Sendable {
@@ -35,13 +35,18 @@ struct RowMapper: Sendable {
         copy.idColumn = idColumn?.unshared
         copy.markerKey = markerKey?.unshared
         copy.idMetadataKey = idMetadataKey?.unshared
-        copy.defaults = defaults.map { Placed(target: $0.target.unshared, cell: $0.cell.unshared, label: $0.label.unshared) }
+        copy.defaults = defaults.map {
+            Placed(target: $0.target.unshared, cell: $0.cell.unshared, label: $0.label.unshared)
+        }
         copy.dates.format = dates.format?.unshared
         return copy
     }
 
-    init(file: String, defaults: [(String, String)], dates: DateReading = DateReading(), defaultAction: LicenseAction = .create,
-         targetMetadata: String? = nil, idColumn: String? = nil, markerKey: String? = nil, keepIDAsMetadata: Bool = false) throws(IngestionError) {
+    init(
+        file: String, defaults: [(String, String)], dates: DateReading = DateReading(),
+        defaultAction: LicenseAction = .create,
+        targetMetadata: String? = nil, idColumn: String? = nil, markerKey: String? = nil, keepIDAsMetadata: Bool = false
+    ) throws(IngestionError) {
         self.file = file
         self.markerKey = markerKey
         self.idMetadataKey = keepIDAsMetadata ? idColumn : nil
@@ -104,14 +109,20 @@ struct RowMapper: Sendable {
 
         /// A later value for a metadata key replaces the earlier one in place (a row wins over a default).
         mutating func addMetadata(_ entry: LicenseMetadata) {
-            if let index = metadata.firstIndex(where: { $0.key == entry.key }) { metadata[index] = entry } else { metadata.append(entry) }
+            if let index = metadata.firstIndex(where: { $0.key == entry.key }) {
+                metadata[index] = entry
+            } else {
+                metadata.append(entry)
+            }
         }
     }
 
     /// A new row, with the defaults from flags already placed.
     func start(position: SourcePosition) -> Assembly {
         var assembly = Assembly(position: position)
-        for index in 0..<defaults.count { place(defaults[index].target, defaults[index].cell, label: defaults[index].label, into: &assembly) }
+        for index in 0..<defaults.count {
+            place(defaults[index].target, defaults[index].cell, label: defaults[index].label, into: &assembly)
+        }
         // Only the row's own cells count as what a change row sets (flags' values are for creates).
         assembly.fieldsSet = (0, 0)
         assembly.metadataFromDefaults = assembly.metadata.map(\.key)
@@ -132,7 +143,8 @@ struct RowMapper: Sendable {
             case .success(let value): LicenseFieldTable.store[index](&row.request, value)
             case .failure(let failure):
                 if index == LicenseFieldTable.expiresAtIndex, case .success(let text) = CellParser.text(cell),
-                   text.trimmed.lowercased() == "perpetual" {
+                    text.trimmed.lowercased() == "perpetual"
+                {
                     row.perpetual = true
                 } else {
                     problem(failure.message)
@@ -142,7 +154,9 @@ struct RowMapper: Sendable {
             switch CellParser.text(cell) {
             case .success(let text) where text.trimmed.isEmpty: break
             case .success(let text):
-                if let action = LicenseAction(text: text) { row.action = action } else {
+                if let action = LicenseAction(text: text) {
+                    row.action = action
+                } else {
                     row.actionUnknown = true
                     problem("\"\(text.prefix(40))\" is not an action; expected one of \(LicenseAction.names)")
                 }
@@ -177,7 +191,9 @@ struct RowMapper: Sendable {
             }
         case .quantity:
             switch CellParser.integer(cell) {
-            case .success(let value) where (1...10_000).contains(value): row.quantity = Int(value); row.quantityGiven = true
+            case .success(let value) where (1...10_000).contains(value):
+                row.quantity = Int(value)
+                row.quantityGiven = true
             case .success(let value): problem("must be from 1 to 10000, not \(value)")
             case .failure(let failure): problem(failure.message)
             }
@@ -203,37 +219,51 @@ struct RowMapper: Sendable {
         if row.actionUnknown {
             var diagnostics: [Diagnostic] = []
             swap(&diagnostics, &row.diagnostics)
-            return OrderRow(position: row.position, rowID: rowID, request: LicenseRequest(productId: ""), customer: nil, quantity: 1, diagnostics: diagnostics)
+            return OrderRow(
+                position: row.position, rowID: rowID, request: LicenseRequest(productId: ""), customer: nil,
+                quantity: 1, diagnostics: diagnostics)
         }
         let action = row.action ?? defaultAction
         if action != .create {
             return finishChange(&row, action: action, rowID: rowID, idIsFromColumn: idIsFromColumn)
         }
         if row.licenseID != nil {
-            problem("licenseId", "is for rows that change a license (update, renew, …); a create row makes a new one, so leave it empty or set the row's action")
+            problem(
+                "licenseId",
+                "is for rows that change a license (update, renew, …); a create row makes a new one, so leave it empty or set the row's action"
+            )
         }
         if row.perpetual {
-            problem("expiresAt", "\"perpetual\" is for set-expiry rows; leave expiresAt empty for a new license that never expires")
+            problem(
+                "expiresAt",
+                "\"perpetual\" is for set-expiry rows; leave expiresAt empty for a new license that never expires")
         }
         for found in LicenseValidator.problems(in: row.request) { problem(found.field, found.message) }
 
         let customer = Self.customer(of: row, problem)
         if row.request.key != nil, row.quantity > 1 {
-            problem("quantity", "must be 1 for a row with its own key (a key belongs to one license), not \(row.quantity)")
+            problem(
+                "quantity", "must be 1 for a row with its own key (a key belongs to one license), not \(row.quantity)")
         }
         let (organization, reseller) = DirectoryColumns.build(row.directory) { problem($0, $1) }
         if organization != nil, row.request.organizationId != nil {
-            problem("organizationId", "the row names its organization twice, by organizationId and by organization.name; keep one of the two")
+            problem(
+                "organizationId",
+                "the row names its organization twice, by organizationId and by organization.name; keep one of the two")
         }
         if reseller != nil, row.request.resellerId != nil {
-            problem("resellerId", "the row names its reseller twice, by resellerId and by reseller.name; keep one of the two")
+            problem(
+                "resellerId",
+                "the row names its reseller twice, by resellerId and by reseller.name; keep one of the two")
         }
         checkRoom(row.request.metadata ?? [], idIsFromColumn: idIsFromColumn, problem)
         var request = LicenseRequest(productId: "")
         swap(&request, &row.request)
         var diagnostics: [Diagnostic] = []
         swap(&diagnostics, &row.diagnostics)
-        var built = OrderRow(position: row.position, rowID: rowID, request: request, customer: customer, quantity: row.quantity, diagnostics: diagnostics)
+        var built = OrderRow(
+            position: row.position, rowID: rowID, request: request, customer: customer, quantity: row.quantity,
+            diagnostics: diagnostics)
         built.idIsFromColumn = idIsFromColumn
         built.organization = organization
         built.reseller = reseller
@@ -245,20 +275,32 @@ struct RowMapper: Sendable {
     private func checkRoom(_ metadata: [LicenseMetadata], idIsFromColumn: Bool, _ problem: (String?, String) -> Void) {
         if let markerKey {
             if metadata.count >= 50 {
-                problem("metadata", "\(metadata.count) metadata entries leave no room for licprov's marker (\(markerKey)); at most 49, or run with --no-marker")
+                problem(
+                    "metadata",
+                    "\(metadata.count) metadata entries leave no room for licprov's marker (\(markerKey)); at most 49, or run with --no-marker"
+                )
                 return
             }
             if metadata.contains(where: { $0.key == markerKey }) {
-                problem("metadata.\(markerKey)", "this metadata key is licprov's marker; rename the column, or choose another marker with --marker-key")
+                problem(
+                    "metadata.\(markerKey)",
+                    "this metadata key is licprov's marker; rename the column, or choose another marker with --marker-key"
+                )
             }
         }
         let idKey = idIsFromColumn ? idMetadataKey : nil
         if let idKey, metadata.contains(where: { $0.key == idKey }) {
-            problem("metadata.\(idKey)", "the id column \(idKey) is kept as a metadata entry of that name already; drop this column or pass --no-id-metadata")
+            problem(
+                "metadata.\(idKey)",
+                "the id column \(idKey) is kept as a metadata entry of that name already; drop this column or pass --no-id-metadata"
+            )
         }
         let room = 50 - (markerKey == nil ? 0 : 1) - (idKey == nil ? 0 : 1)
         if metadata.count > room, metadata.count < 50 {
-            problem("metadata", "\(metadata.count) metadata entries leave no room for the entries licprov adds (its marker, the order id); at most \(room)")
+            problem(
+                "metadata",
+                "\(metadata.count) metadata entries leave no room for the entries licprov adds (its marker, the order id); at most \(room)"
+            )
         }
     }
 
@@ -273,7 +315,9 @@ struct RowMapper: Sendable {
             if !looksLikeEmail(email) { problem("email", "is not an email address: \"\(email.prefix(60))\"") }
             return Customer(email: email, firstName: row.firstName, lastName: row.lastName, company: row.company)
         }
-        if let other = row.firstName != nil ? "firstName" : row.lastName != nil ? "lastName" : row.company != nil ? "company" : nil {
+        if let other = row.firstName != nil
+            ? "firstName" : row.lastName != nil ? "lastName" : row.company != nil ? "company" : nil
+        {
             problem(other, "is given but email is empty; a customer is identified by email")
         }
         return nil
@@ -282,14 +326,18 @@ struct RowMapper: Sendable {
     static func looksLikeEmail(_ text: String) -> Bool {
         var copy = text
         return copy.withUTF8 { bytes in
-            var at = -1, lastDot = -1
+            var at = -1
+            var lastDot = -1
             for index in 0..<bytes.count {
                 switch bytes[index] {
                 case UInt8(ascii: "@"):
                     if at >= 0 { return false }
                     at = index
                 case UInt8(ascii: "."):
-                    if at >= 0 { if index == at + 1 { return false }; lastDot = index }
+                    if at >= 0 {
+                        if index == at + 1 { return false }
+                        lastDot = index
+                    }
                 case 0x20, 0x09, 0x0A, 0x0D:
                     return false
                 default: break

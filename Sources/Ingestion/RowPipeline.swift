@@ -1,5 +1,5 @@
-import FileFormats
 import Dispatch
+import FileFormats
 import Synchronization
 
 /// Stages 2 and 3: batches raw rows, builds them on worker threads, delivers them in order.
@@ -29,29 +29,37 @@ struct RowPipeline {
 
     /// Adds a CSV record, copying its bytes into the batch.
     mutating func addRecord(_ record: CSVReader.Record, ordinal: Int) throws {
-        let start = batch.bytes.count, firstEnd = batch.ends.count
+        let start = batch.bytes.count
+        let firstEnd = batch.ends.count
         batch.bytes.append(contentsOf: record.bytes)
         batch.ends.append(contentsOf: record.ends)
-        try add(.csv(bytes: start..<batch.bytes.count, ends: firstEnd..<batch.ends.count, line: record.line,
-                     problems: record.problems, delimiter: record.delimiter, ordinal: ordinal))
+        try add(
+            .csv(
+                bytes: start..<batch.bytes.count, ends: firstEnd..<batch.ends.count, line: record.line,
+                problems: record.problems, delimiter: record.delimiter, ordinal: ordinal))
     }
 
     /// Adds a record of fields given as text (a workbook's row), as a CSV record would come.
     mutating func addFields(_ fields: [String], line: Int, problems: [CSVReader.Problem], ordinal: Int) throws {
-        let start = batch.bytes.count, firstEnd = batch.ends.count
+        let start = batch.bytes.count
+        let firstEnd = batch.ends.count
         for field in fields {
             batch.bytes.append(contentsOf: field.utf8)
             batch.ends.append(batch.bytes.count - start)
         }
-        try add(.csv(bytes: start..<batch.bytes.count, ends: firstEnd..<batch.ends.count, line: line,
-                     problems: problems, delimiter: UInt8(ascii: ","), ordinal: ordinal))
+        try add(
+            .csv(
+                bytes: start..<batch.bytes.count, ends: firstEnd..<batch.ends.count, line: line,
+                problems: problems, delimiter: UInt8(ascii: ","), ordinal: ordinal))
     }
 
     /// Adds a JSON array element, copying its bytes into the batch.
     mutating func addElement(_ element: JSONArrayReader.Element) throws {
         let start = batch.bytes.count
         batch.bytes.append(contentsOf: element.bytes)
-        try add(.jsonElement(bytes: start..<batch.bytes.count, line: element.line, column: element.column, index: element.index))
+        try add(
+            .jsonElement(
+                bytes: start..<batch.bytes.count, line: element.line, column: element.column, index: element.index))
     }
 
     /// Adds an NDJSON line, copying its bytes into the batch.
@@ -92,7 +100,9 @@ struct RowPipeline {
             let built = job.output + index
             if let fatal = built.pointee.fatal { throw fatal }
             for name in built.pointee.unknownNames where reportedUnknown.insert(name).inserted {
-                fileDiagnostic(line: built.pointee.row.position.line, field: name, message: builder.unknownColumnMessage(name, noun: "field"))
+                fileDiagnostic(
+                    line: built.pointee.row.position.line, field: name,
+                    message: builder.unknownColumnMessage(name, noun: "field"))
             }
             try deliver(&built.pointee)
         }
@@ -102,13 +112,24 @@ struct RowPipeline {
         let file = builder.file
         let line = built.row.position.line
         if let idHash = built.idHash, let idColumn = builder.options.idColumn,
-           let earlier = rowIDs.insert(hash: idHash, line: line) {
-            built.row.diagnostics.append(Diagnostic(file: file, line: line, field: idColumn,
-                                                    message: "\"\(built.row.rowID.prefix(60))\" is also the id of the row on line \(earlier); ids must be unique"))
+            let earlier = rowIDs.insert(hash: idHash, line: line)
+        {
+            built.row.diagnostics.append(
+                Diagnostic(
+                    file: file, line: line, field: idColumn,
+                    message:
+                        "\"\(built.row.rowID.prefix(60))\" is also the id of the row on line \(earlier); ids must be unique"
+                ))
         }
-        if let keyHash = built.keyHash, let key = built.row.request.key, let earlier = keys.insert(hash: keyHash, line: line) {
-            built.row.diagnostics.append(Diagnostic(file: file, line: line, field: "key",
-                                                    message: "\"\(key.prefix(60))\" is also the key of the row on line \(earlier); a key belongs to one license"))
+        if let keyHash = built.keyHash, let key = built.row.request.key,
+            let earlier = keys.insert(hash: keyHash, line: line)
+        {
+            built.row.diagnostics.append(
+                Diagnostic(
+                    file: file, line: line, field: "key",
+                    message:
+                        "\"\(key.prefix(60))\" is also the key of the row on line \(earlier); a key belongs to one license"
+                ))
         }
         if built.row.organization != nil || built.row.reseller != nil {
             built.row.diagnostics += spellings.check(built.row, file: file)
@@ -116,7 +137,12 @@ struct RowPipeline {
         summary.rows += 1
         var valid = true
         for diagnostic in built.row.diagnostics {
-            if diagnostic.severity == .error { summary.errors += 1; valid = false } else { summary.warnings += 1 }
+            if diagnostic.severity == .error {
+                summary.errors += 1
+                valid = false
+            } else {
+                summary.warnings += 1
+            }
         }
         if valid {
             summary.validRows += 1
@@ -125,14 +151,19 @@ struct RowPipeline {
         try body(built.row)
     }
 
-    private mutating func fileDiagnostic(line: Int, field: String?, message: String, severity: Diagnostic.Severity = .error) {
-        summary.fileDiagnostics.append(Diagnostic(file: builder.file, line: line, field: field, message: message, severity: severity))
+    private mutating func fileDiagnostic(
+        line: Int, field: String?, message: String, severity: Diagnostic.Severity = .error
+    ) {
+        summary.fileDiagnostics.append(
+            Diagnostic(file: builder.file, line: line, field: field, message: message, severity: severity))
         if severity == .error { summary.errors += 1 } else { summary.warnings += 1 }
     }
 
     mutating func finish() {
         if summary.rows == 0 {
-            fileDiagnostic(line: builder.header == nil ? 1 : 2, field: nil, message: "the file has no rows; there is nothing to provision", severity: .warning)
+            fileDiagnostic(
+                line: builder.header == nil ? 1 : 2, field: nil,
+                message: "the file has no rows; there is nothing to provision", severity: .warning)
         }
     }
 }

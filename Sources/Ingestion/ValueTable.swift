@@ -1,4 +1,5 @@
 import FileFormats
+
 /// A column's values and the fields each one decides (`[values.Plan]` in a profile):
 ///
 /// ```toml
@@ -88,7 +89,8 @@ struct ResolvedTable: Sendable {
     /// wrong type for its field.
     init(_ table: ValueTable, dates: DateReading) throws(IngestionError) {
         column = table.column
-        var entries: [String: Int] = [:], exact: [String: Int] = [:]
+        var entries: [String: Int] = [:]
+        var exact: [String: Int] = [:]
         for entry in table.entries {
             var assignments: [Assignment] = []
             for field in entry.fields {
@@ -96,19 +98,27 @@ struct ResolvedTable: Sendable {
                 switch target {
                 case .unknown, .ignored:
                     let hint = ColumnTarget.suggestion(for: field.name).map { " (did you mean \($0)?)" } ?? ""
-                    throw .badOption("[values.\(table.column)] \(entry.value): \(field.name) is not a license field\(hint)")
+                    throw .badOption(
+                        "[values.\(table.column)] \(entry.value): \(field.name) is not a license field\(hint)")
                 case .field(let index):
-                    if case .failure(let problem) = CellParser.parse(.text(field.value), as: LicenseFieldTable.kinds[index], dates: dates) {
+                    if case .failure(let problem) = CellParser.parse(
+                        .text(field.value), as: LicenseFieldTable.kinds[index], dates: dates)
+                    {
                         throw .badOption("[values.\(table.column)] \(entry.value): \(field.name) \(problem.message)")
                     }
                 default: break
                 }
                 let identity = target.identity ?? field.name
-                assignments.append(Assignment(target: target, identity: identity, text: field.value,
-                                              label: "\(identity) (from [values.\(table.column)] \(entry.value))"))
+                assignments.append(
+                    Assignment(
+                        target: target, identity: identity, text: field.value,
+                        label: "\(identity) (from [values.\(table.column)] \(entry.value))"))
             }
             let key = ValueTable.normalize(entry.value)
-            guard entries[key] == nil else { throw .badOption("[values.\(table.column)] has \(entry.value) twice (values match ignoring case and spaces)") }
+            guard entries[key] == nil else {
+                throw .badOption(
+                    "[values.\(table.column)] has \(entry.value) twice (values match ignoring case and spaces)")
+            }
             entries[key] = self.assignments.count
             exact[entry.value] = self.assignments.count
             self.assignments.append(assignments)
@@ -157,27 +167,41 @@ extension RowMapper {
     /// Places what the value tables say for this row: `key(index)` is the row's value of table
     /// `index`'s column (nil: the row has none), `own` the row's own text for an assignment's target.
     /// (Elements are read where they lie: a copy of an assignment is four reference counts, per row.)
-    func applyTables(_ tables: [ResolvedTable], key: (Int) -> String?, own: (ResolvedTable.Assignment) -> String?, into row: inout Assembly) {
+    func applyTables(
+        _ tables: [ResolvedTable], key: (Int) -> String?, own: (ResolvedTable.Assignment) -> String?,
+        into row: inout Assembly
+    ) {
         for index in tables.indices {
             guard let key = key(index), !key.trimmed.isEmpty else { continue }
             guard let entry = tables[index].entry(for: key) else {
                 let table = tables[index]
-                row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: table.column,
-                                                  message: "\"\(key.trimmed.prefix(60))\" is not in [values.\(table.column)]; its values are: \(table.known)"))
+                row.diagnostics.append(
+                    Diagnostic(
+                        file: file, line: row.position.line, field: table.column,
+                        message:
+                            "\"\(key.trimmed.prefix(60))\" is not in [values.\(table.column)]; its values are: \(table.known)"
+                    ))
                 continue
             }
             for position in tables[index].assignments[entry].indices {
-                if !tables[index].assignments[entry][position].translates, let mine = own(tables[index].assignments[entry][position]), !mine.trimmed.isEmpty {
+                if !tables[index].assignments[entry][position].translates,
+                    let mine = own(tables[index].assignments[entry][position]), !mine.trimmed.isEmpty
+                {
                     let assignment = tables[index].assignments[entry][position]
                     if ValueTable.normalize(mine) != ValueTable.normalize(assignment.text) {
-                        row.diagnostics.append(Diagnostic(file: file, line: row.position.line, field: assignment.identity, message:
-                            "the row says \"\(mine.trimmed.prefix(60))\", [values.\(tables[index].column)] \(key.trimmed) says \"\(assignment.text.prefix(60))\"; the row's value is used",
-                            severity: .warning))
+                        row.diagnostics.append(
+                            Diagnostic(
+                                file: file, line: row.position.line, field: assignment.identity,
+                                message:
+                                    "the row says \"\(mine.trimmed.prefix(60))\", [values.\(tables[index].column)] \(key.trimmed) says \"\(assignment.text.prefix(60))\"; the row's value is used",
+                                severity: .warning))
                     }
                     continue
                 }
-                place(tables[index].assignments[entry][position].target, .text(tables[index].assignments[entry][position].text),
-                      label: tables[index].assignments[entry][position].label, into: &row)
+                place(
+                    tables[index].assignments[entry][position].target,
+                    .text(tables[index].assignments[entry][position].text),
+                    label: tables[index].assignments[entry][position].label, into: &row)
             }
         }
     }

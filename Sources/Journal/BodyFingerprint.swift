@@ -16,7 +16,8 @@ package enum BodyFingerprint {
         package init?(hex: String) {
             let utf8 = Array(hex.utf8)
             guard utf8.count == 32, let a = UInt64(String(decoding: utf8[0..<16], as: UTF8.self), radix: 16),
-                  let b = UInt64(String(decoding: utf8[16...], as: UTF8.self), radix: 16) else { return nil }
+                let b = UInt64(String(decoding: utf8[16...], as: UTF8.self), radix: 16)
+            else { return nil }
             self.a = a
             self.b = b
         }

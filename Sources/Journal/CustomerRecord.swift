@@ -30,22 +30,31 @@ package struct CustomerRecord: Sendable, Equatable {
 
 extension SQLiteJournal {
     /// The customer with this email, registering it when new; returns its row.
-    static func customer(email: String, firstName: String?, lastName: String?, company: String?, in db: Database) throws -> CustomerRecord {
-        try db.cachedStatement(sql: """
-            INSERT INTO customer (email, emailKey, firstName, lastName, company, state, updatedAt)
-            VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(emailKey) DO NOTHING
-            """).execute(arguments: [email, CustomerRecord.key(email), firstName, lastName, company, now()])
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE emailKey = ?", arguments: [CustomerRecord.key(email)]) else {
+    static func customer(email: String, firstName: String?, lastName: String?, company: String?, in db: Database) throws
+        -> CustomerRecord
+    {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO customer (email, emailKey, firstName, lastName, company, state, updatedAt)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(emailKey) DO NOTHING
+                """
+        ).execute(arguments: [email, CustomerRecord.key(email), firstName, lastName, company, now()])
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM customer WHERE emailKey = ?", arguments: [CustomerRecord.key(email)])
+        else {
             throw DatabaseError(message: "the customer \(email) vanished while being registered")
         }
         return try customer(row)
     }
 
     static func customer(_ row: Row) throws -> CustomerRecord {
-        CustomerRecord(id: row["id"], email: row["email"], firstName: row["firstName"], lastName: row["lastName"], company: row["company"],
-                       state: try UnreadableJournal.state(row["state"], table: "customer", id: row["id"], row: row["email"]),
-                       userID: row["userID"], createdByUs: row["createdByUs"], error: row["error"],
-                       organizationRef: row["organizationRef"], resellerRef: row["resellerRef"])
+        CustomerRecord(
+            id: row["id"], email: row["email"], firstName: row["firstName"], lastName: row["lastName"],
+            company: row["company"],
+            state: try UnreadableJournal.state(row["state"], table: "customer", id: row["id"], row: row["email"]),
+            userID: row["userID"], createdByUs: row["createdByUs"], error: row["error"],
+            organizationRef: row["organizationRef"], resellerRef: row["resellerRef"])
     }
 
     /// One customer by id.
@@ -56,13 +65,16 @@ extension SQLiteJournal {
     }
 
     /// Records a customer's new state (durably: a create is marked in flight before it is sent).
-    package func update(customer id: Int64, state: CustomerRecord.State, userID: String? = nil, createdByUs: Bool? = nil,
-                       error: String? = nil) throws(JournalError) {
+    package func update(
+        customer id: Int64, state: CustomerRecord.State, userID: String? = nil, createdByUs: Bool? = nil,
+        error: String? = nil
+    ) throws(JournalError) {
         try write("record a customer") { db in
-            try db.execute(sql: """
-                UPDATE customer SET state = ?, userID = COALESCE(?, userID), createdByUs = COALESCE(?, createdByUs),
-                error = ?, updatedAt = ? WHERE id = ?
-                """, arguments: [state.rawValue, userID, createdByUs, error, Self.now(), id])
+            try db.execute(
+                sql: """
+                    UPDATE customer SET state = ?, userID = COALESCE(?, userID), createdByUs = COALESCE(?, createdByUs),
+                    error = ?, updatedAt = ? WHERE id = ?
+                    """, arguments: [state.rawValue, userID, createdByUs, error, Self.now(), id])
         }
     }
 
@@ -70,11 +82,14 @@ extension SQLiteJournal {
     /// together (``CustomerRecord/State/pending``).
     package func pendingCustomers() throws(JournalError) -> [CustomerRecord] {
         try read("list customers") { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM customer WHERE state = 'pending'
-                AND id IN (SELECT customerRef FROM license WHERE state NOT IN ('created', 'recovered'))
-                ORDER BY id
-                """).map(Self.customer)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM customer WHERE state = 'pending'
+                    AND id IN (SELECT customerRef FROM license WHERE state NOT IN ('created', 'recovered'))
+                    ORDER BY id
+                    """
+            ).map(Self.customer)
         }
     }
 
@@ -83,10 +98,13 @@ extension SQLiteJournal {
     package func linkedUserIDs() throws(JournalError) -> [Int64: String] {
         try read("read linked customers") { db in
             var ids: [Int64: String] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT id, userID FROM customer WHERE userID IS NOT NULL
-                AND id IN (SELECT customerRef FROM license WHERE action <> 'create')
-                """) { ids[row[0]] = row[1] }
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, userID FROM customer WHERE userID IS NOT NULL
+                    AND id IN (SELECT customerRef FROM license WHERE action <> 'create')
+                    """)
+            { ids[row[0]] = row[1] }
             return ids
         }
     }
@@ -95,7 +113,9 @@ extension SQLiteJournal {
     /// while the run sends (a range of the primary key, however large the license table is).
     package func pendingCustomers(after id: Int64) throws(JournalError) -> [CustomerRecord] {
         try read("list customers") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM customer WHERE id > ? AND state = 'pending' ORDER BY id", arguments: [id]).map(Self.customer)
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM customer WHERE id > ? AND state = 'pending' ORDER BY id", arguments: [id]
+            ).map(Self.customer)
         }
     }
 
@@ -104,7 +124,8 @@ extension SQLiteJournal {
         try read("count customers") { db in
             var counts: [CustomerRecord.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM customer GROUP BY state") {
-                let state: CustomerRecord.State = try UnreadableJournal.state(row["state"], table: "customer", id: nil, row: nil)
+                let state: CustomerRecord.State = try UnreadableJournal.state(
+                    row["state"], table: "customer", id: nil, row: nil)
                 counts[state] = row["n"]
             }
             return counts

@@ -27,13 +27,20 @@ package struct DirectoryEntry: Sendable, Equatable {
 
 extension SQLiteJournal {
     /// The organization or reseller with this name, registering it when new; returns its row.
-    static func directory(_ kind: DirectoryEntry.Kind, name: String, body: [UInt8], resellerRef: Int64?, in db: Database) throws -> DirectoryEntry {
+    static func directory(
+        _ kind: DirectoryEntry.Kind, name: String, body: [UInt8], resellerRef: Int64?, in db: Database
+    ) throws -> DirectoryEntry {
         let key = DirectoryName.key(name)
-        try db.cachedStatement(sql: """
-            INSERT INTO directory (kind, name, nameKey, body, resellerRef, state, updatedAt)
-            VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(kind, nameKey) DO NOTHING
-            """).execute(arguments: [kind.rawValue, name, key, Data(body), resellerRef, now()])
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM directory WHERE kind = ? AND nameKey = ?", arguments: [kind.rawValue, key]) else {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO directory (kind, name, nameKey, body, resellerRef, state, updatedAt)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(kind, nameKey) DO NOTHING
+                """
+        ).execute(arguments: [kind.rawValue, name, key, Data(body), resellerRef, now()])
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM directory WHERE kind = ? AND nameKey = ?", arguments: [kind.rawValue, key])
+        else {
             throw DatabaseError(message: "the \(kind.rawValue) \(name) vanished while being registered")
         }
         return try directory(row)
@@ -58,13 +65,16 @@ extension SQLiteJournal {
 
     /// Records an organization's or reseller's new state (durably: a create is marked in flight
     /// before it is sent).
-    package func update(directory id: Int64, state: CustomerRecord.State, remoteID: String? = nil, createdByUs: Bool? = nil,
-                        error: String? = nil) throws(JournalError) {
+    package func update(
+        directory id: Int64, state: CustomerRecord.State, remoteID: String? = nil, createdByUs: Bool? = nil,
+        error: String? = nil
+    ) throws(JournalError) {
         try write("record an organization or reseller") { db in
-            try db.execute(sql: """
-                UPDATE directory SET state = ?, remoteID = COALESCE(?, remoteID), createdByUs = COALESCE(?, createdByUs),
-                error = ?, updatedAt = ? WHERE id = ?
-                """, arguments: [state.rawValue, remoteID, createdByUs, error, Self.now(), id])
+            try db.execute(
+                sql: """
+                    UPDATE directory SET state = ?, remoteID = COALESCE(?, remoteID), createdByUs = COALESCE(?, createdByUs),
+                    error = ?, updatedAt = ? WHERE id = ?
+                    """, arguments: [state.rawValue, remoteID, createdByUs, error, Self.now(), id])
         }
     }
 
@@ -73,15 +83,19 @@ extension SQLiteJournal {
     /// them — is answered without reading its licenses.)
     package func pendingDirectory() throws(JournalError) -> [DirectoryEntry] {
         try read("list organizations and resellers") { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM directory WHERE state = 'pending')") == true else { return [] }
-            return try Row.fetchAll(db, sql: """
-                SELECT * FROM directory WHERE state = 'pending' AND id IN (
-                    SELECT organizationRef FROM license WHERE state NOT IN ('created', 'recovered') AND organizationRef IS NOT NULL
-                    UNION SELECT resellerRef FROM license WHERE state NOT IN ('created', 'recovered') AND resellerRef IS NOT NULL
-                    UNION SELECT d.resellerRef FROM directory d JOIN license l ON l.organizationRef = d.id
-                        WHERE l.state NOT IN ('created', 'recovered') AND d.resellerRef IS NOT NULL)
-                ORDER BY id
-                """).map(Self.directory)
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM directory WHERE state = 'pending')") == true
+            else { return [] }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM directory WHERE state = 'pending' AND id IN (
+                        SELECT organizationRef FROM license WHERE state NOT IN ('created', 'recovered') AND organizationRef IS NOT NULL
+                        UNION SELECT resellerRef FROM license WHERE state NOT IN ('created', 'recovered') AND resellerRef IS NOT NULL
+                        UNION SELECT d.resellerRef FROM directory d JOIN license l ON l.organizationRef = d.id
+                            WHERE l.state NOT IN ('created', 'recovered') AND d.resellerRef IS NOT NULL)
+                    ORDER BY id
+                    """
+            ).map(Self.directory)
         }
     }
 
@@ -89,7 +103,9 @@ extension SQLiteJournal {
     /// file registered while the run sends).
     package func pendingDirectory(after id: Int64) throws(JournalError) -> [DirectoryEntry] {
         try read("list organizations and resellers") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM directory WHERE id > ? AND state = 'pending' ORDER BY id", arguments: [id]).map(Self.directory)
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM directory WHERE id > ? AND state = 'pending' ORDER BY id", arguments: [id]
+            ).map(Self.directory)
         }
     }
 
@@ -97,7 +113,9 @@ extension SQLiteJournal {
     package func directoryIDs() throws(JournalError) -> [Int64: String] {
         try read("read organizations and resellers") { db in
             var ids: [Int64: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, remoteID FROM directory WHERE remoteID IS NOT NULL") { ids[row[0]] = row[1] }
+            for row in try Row.fetchAll(db, sql: "SELECT id, remoteID FROM directory WHERE remoteID IS NOT NULL") {
+                ids[row[0]] = row[1]
+            }
             return ids
         }
     }
@@ -106,8 +124,12 @@ extension SQLiteJournal {
     package func createdByUs() throws(JournalError) -> (users: Int, organizations: Int, resellers: Int) {
         try read("count what licprov created") { db in
             let users = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer WHERE createdByUs = 1") ?? 0
-            let organizations = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM directory WHERE createdByUs = 1 AND kind = 'organization'") ?? 0
-            let resellers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM directory WHERE createdByUs = 1 AND kind = 'reseller'") ?? 0
+            let organizations =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM directory WHERE createdByUs = 1 AND kind = 'organization'") ?? 0
+            let resellers =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM directory WHERE createdByUs = 1 AND kind = 'reseller'")
+                ?? 0
             return (users, organizations, resellers)
         }
     }
@@ -116,9 +138,13 @@ extension SQLiteJournal {
     package func directoryCounts() throws(JournalError) -> [DirectoryEntry.Kind: [CustomerRecord.State: Int]] {
         try read("count organizations and resellers") { db in
             var counts: [DirectoryEntry.Kind: [CustomerRecord.State: Int]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT kind, state, COUNT(*) AS n FROM directory GROUP BY kind, state") {
-                let kind: DirectoryEntry.Kind = try UnreadableJournal.state(row["kind"], table: "directory", id: nil, row: nil)
-                let state: CustomerRecord.State = try UnreadableJournal.state(row["state"], table: "directory", id: nil, row: nil)
+            for row in try Row.fetchAll(
+                db, sql: "SELECT kind, state, COUNT(*) AS n FROM directory GROUP BY kind, state")
+            {
+                let kind: DirectoryEntry.Kind = try UnreadableJournal.state(
+                    row["kind"], table: "directory", id: nil, row: nil)
+                let state: CustomerRecord.State = try UnreadableJournal.state(
+                    row["state"], table: "directory", id: nil, row: nil)
                 counts[kind, default: [:]][state] = row["n"]
             }
             return counts

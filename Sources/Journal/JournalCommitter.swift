@@ -43,8 +43,11 @@ package final class JournalCommitter: Sendable {
 
     /// Records a change's license and its state before the change; returns once that is on disk
     /// (before the change is sent: what `undo` and a lost answer's settlement compare with).
-    package func recordTarget(_ id: Int64, licenseID: String, licenseKey: String?, beforeState: String) async throws(JournalError) {
-        try await submit([.recordTarget(id: id, licenseID: licenseID, licenseKey: licenseKey, beforeState: beforeState)])
+    package func recordTarget(_ id: Int64, licenseID: String, licenseKey: String?, beforeState: String)
+        async throws(JournalError)
+    {
+        try await submit([.recordTarget(id: id, licenseID: licenseID, licenseKey: licenseKey, beforeState: beforeState)]
+        )
     }
 
     /// Returns entries marked ahead of time, and never sent, to pending.
@@ -72,7 +75,8 @@ package final class JournalCommitter: Sendable {
     }
 
     /// Replaces the operation of an entry whose lookup found nothing; returns once that is on disk.
-    package func replaceOperation(_ id: Int64, operation: StoredOperation, bodyHash: String) async throws(JournalError) {
+    package func replaceOperation(_ id: Int64, operation: StoredOperation, bodyHash: String) async throws(JournalError)
+    {
         try await submit([.replaceOperation(id: id, operation: operation, bodyHash: bodyHash)])
     }
 
@@ -116,7 +120,10 @@ package final class JournalCommitter: Sendable {
                 // Taken, not copied and cleared: `removeAll(keepingCapacity:)` on an array still
                 // shared allocates anew with the capacity the allocator rounded up to, which grows
                 // commit after commit.
-                defer { state.operations = []; state.waiters = [] }
+                defer {
+                    state.operations = []
+                    state.waiters = []
+                }
                 return (state.operations, state.waiters)
             }
             guard !operations.isEmpty else { return }

@@ -88,9 +88,11 @@ package struct Intent: Sendable, Equatable {
     package var resellerRef: Int64?
     package var target: LicenseTarget?
 
-    package init(rowID: String, unit: Int, sourceLine: Int, operation: StoredOperation, bodyHash: String, marker: String,
-                state: JournalEntry.State = .pending, error: String? = nil, customerRef: Int64? = nil,
-                target: LicenseTarget? = nil, organizationRef: Int64? = nil, resellerRef: Int64? = nil) {
+    package init(
+        rowID: String, unit: Int, sourceLine: Int, operation: StoredOperation, bodyHash: String, marker: String,
+        state: JournalEntry.State = .pending, error: String? = nil, customerRef: Int64? = nil,
+        target: LicenseTarget? = nil, organizationRef: Int64? = nil, resellerRef: Int64? = nil
+    ) {
         self.organizationRef = organizationRef
         self.resellerRef = resellerRef
         self.target = target
@@ -125,8 +127,10 @@ package enum EntryChange: Sendable, Equatable {
     /// the target the row asks for now (a row may turn from a create into a change).
     /// `marker`, when given, replaces the entry's marker (a change row that became a create gets a
     /// create's marker; nothing was sent under the old one).
-    case replaceOperation(id: Int64, operation: StoredOperation, bodyHash: String, state: JournalEntry.State, error: String?, customerRef: Int64? = nil,
-                          target: LicenseTarget? = nil, marker: String? = nil, organizationRef: Int64? = nil, resellerRef: Int64? = nil)
+    case replaceOperation(
+        id: Int64, operation: StoredOperation, bodyHash: String, state: JournalEntry.State, error: String?,
+        customerRef: Int64? = nil,
+        target: LicenseTarget? = nil, marker: String? = nil, organizationRef: Int64? = nil, resellerRef: Int64? = nil)
     /// The row moved in the file.
     case moveTo(id: Int64, sourceLine: Int)
     /// The row of a settled entry differs from what was sent (nil: it no longer does).
@@ -159,8 +163,11 @@ package struct AttemptOutcome: Sendable, Equatable {
     /// The expiry a renew or set-expiry left (nil: unchanged in the journal).
     package var afterExpiry: String?
 
-    package init(entryID: Int64, state: JournalEntry.State, httpStatus: Int? = nil, licenseID: String? = nil, licenseKey: String? = nil,
-                error: String? = nil, endsAttempt: Bool = true, startedAt: String? = nil, afterExpiry: String? = nil) {
+    package init(
+        entryID: Int64, state: JournalEntry.State, httpStatus: Int? = nil, licenseID: String? = nil,
+        licenseKey: String? = nil,
+        error: String? = nil, endsAttempt: Bool = true, startedAt: String? = nil, afterExpiry: String? = nil
+    ) {
         self.afterExpiry = afterExpiry
         self.endsAttempt = endsAttempt
         self.startedAt = startedAt

@@ -30,15 +30,18 @@ struct UnreadableJournal: Error, CustomStringConvertible {
 
     /// A value in a state column this licprov does not know.
     static func unknownState(_ value: String?, table: String, id: Int64?, row: String?) -> UnreadableJournal {
-        UnreadableJournal(description: "\(table) \(id.map { "#\($0)" } ?? "")\(row.map { " (row \($0))" } ?? "") has the state "
-            + "\"\(value ?? "NULL")\", which this licprov does not know: the journal was written by a newer licprov or edited by hand. "
-            + "Use a licprov at least as new as the one that wrote it")
+        UnreadableJournal(
+            description: "\(table) \(id.map { "#\($0)" } ?? "")\(row.map { " (row \($0))" } ?? "") has the state "
+                + "\"\(value ?? "NULL")\", which this licprov does not know: the journal was written by a newer licprov or edited by hand. "
+                + "Use a licprov at least as new as the one that wrote it")
     }
 }
 
 extension UnreadableJournal {
     /// The state stored in a `state` column of `table`; throws for a value this licprov does not know.
-    static func state<State: RawRepresentable<String>>(_ value: String?, table: String, id: Int64?, row: String?) throws -> State {
+    static func state<State: RawRepresentable<String>>(_ value: String?, table: String, id: Int64?, row: String?) throws
+        -> State
+    {
         guard let value, let state = State(rawValue: value) else {
             throw unknownState(value, table: table, id: id, row: row)
         }
@@ -49,8 +52,11 @@ extension UnreadableJournal {
 extension UnreadableJournal {
     /// An action or target column this licprov cannot read.
     static func unknownValue(_ value: String?, column: String, id: Int64?) -> UnreadableJournal {
-        UnreadableJournal(description: "license \(id.map { "#\($0)" } ?? "") has the \(column) \"\(value ?? "NULL")\", which this licprov does not know: "
-            + "the journal was written by a newer licprov or edited by hand. Use a licprov at least as new as the one that wrote it")
+        UnreadableJournal(
+            description:
+                "license \(id.map { "#\($0)" } ?? "") has the \(column) \"\(value ?? "NULL")\", which this licprov does not know: "
+                + "the journal was written by a newer licprov or edited by hand. Use a licprov at least as new as the one that wrote it"
+        )
     }
 }
 
@@ -58,7 +64,9 @@ extension LicenseAction {
     /// The action stored in a license's `action` column; throws for one this licprov does not know
     /// (read as a default, a change would be sent as a create).
     static func decode(_ value: String?, id: Int64?) throws -> LicenseAction {
-        guard let value, let action = LicenseAction(rawValue: value) else { throw UnreadableJournal.unknownValue(value, column: "action", id: id) }
+        guard let value, let action = LicenseAction(rawValue: value) else {
+            throw UnreadableJournal.unknownValue(value, column: "action", id: id)
+        }
         return action
     }
 }
@@ -68,7 +76,9 @@ extension LicenseTarget {
     /// not a target.
     static func decode(_ value: String?, id: Int64?) throws -> LicenseTarget? {
         guard let value else { return nil }
-        guard let target = LicenseTarget(journalText: value) else { throw UnreadableJournal.unknownValue(value, column: "target", id: id) }
+        guard let target = LicenseTarget(journalText: value) else {
+            throw UnreadableJournal.unknownValue(value, column: "target", id: id)
+        }
         return target
     }
 }
@@ -87,7 +97,8 @@ extension LicenseOperation {
         do {
             return try LicenseOperation(journalBytes: [UInt8](value))
         } catch {
-            throw UnreadableJournal.unknownValue(String(decoding: value.prefix(200), as: UTF8.self), column: column, id: id)
+            throw UnreadableJournal.unknownValue(
+                String(decoding: value.prefix(200), as: UTF8.self), column: column, id: id)
         }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Keeps a second process from running the same journal: an exclusive `flock` on `JOURNAL.lock`,
@@ -27,7 +28,9 @@ package final class JournalLock: Sendable {
         path = journalPath + ".lock"
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw JournalError(path: journalPath, operation: "create its lock file \(path)", POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
+            throw JournalError(
+                path: journalPath, operation: "create its lock file \(path)",
+                POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)

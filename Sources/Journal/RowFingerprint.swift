@@ -16,16 +16,22 @@ import CryptlexModels
 /// without its marker, its references' keys); `RowFingerprintTests` holds the two equal, and the
 /// journals of 0.2.0 and of v8 resume with no row taken for an edited one.
 package enum RowFingerprint {
-    package static func create(canonicalRequest: [UInt8], customerKey: String?, organizationKey: String? = nil,
-                               resellerKey: String? = nil) -> BodyFingerprint.Value {
+    package static func create(
+        canonicalRequest: [UInt8], customerKey: String?, organizationKey: String? = nil,
+        resellerKey: String? = nil
+    ) -> BodyFingerprint.Value {
         var bytes = Array("create".utf8) + [0] + canonicalRequest + [0] + Array((customerKey ?? "").utf8)
         if let organizationKey { bytes += [0, 1] + Array(organizationKey.utf8) }
         if let resellerKey { bytes += [0, 2] + Array(resellerKey.utf8) }
         return BodyFingerprint.value(bytes)
     }
 
-    package static func change(_ operation: LicenseOperation, target: LicenseTarget?, customerKey: String?) -> BodyFingerprint.Value {
-        var bytes = Array(operation.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0] + operation.journalBytes
+    package static func change(_ operation: LicenseOperation, target: LicenseTarget?, customerKey: String?)
+        -> BodyFingerprint.Value
+    {
+        var bytes =
+            Array(operation.action.rawValue.utf8) + [0] + Array((target?.journalText ?? "").utf8) + [0]
+            + operation.journalBytes
         if let customerKey { bytes += [0] + Array(customerKey.utf8) }
         return BodyFingerprint.value(bytes)
     }
@@ -42,11 +48,14 @@ package enum RowFingerprint {
     /// What an entry keeps, fingerprinted as its row would be: a create's operation without its
     /// marker, a change's with its target; the keys of the customer, organization and reseller its
     /// references name.
-    package static func of(_ operation: LicenseOperation, marker: String, target: LicenseTarget?, customerKey: String?,
-                           organizationKey: String?, resellerKey: String?) -> BodyFingerprint.Value {
+    package static func of(
+        _ operation: LicenseOperation, marker: String, target: LicenseTarget?, customerKey: String?,
+        organizationKey: String?, resellerKey: String?
+    ) -> BodyFingerprint.Value {
         if case .create(let request) = operation {
-            return create(canonicalRequest: unmarked(request, marker: marker).canonicalJSON, customerKey: customerKey,
-                          organizationKey: organizationKey, resellerKey: resellerKey)
+            return create(
+                canonicalRequest: unmarked(request, marker: marker).canonicalJSON, customerKey: customerKey,
+                organizationKey: organizationKey, resellerKey: resellerKey)
         }
         return change(operation, target: target, customerKey: customerKey)
     }

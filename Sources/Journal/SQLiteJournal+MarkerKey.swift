@@ -31,7 +31,8 @@ extension SQLiteJournal {
     /// Records `key` (nil: no marker) unless a key is recorded already: the first run decides.
     package func recordMarkerKey(_ key: String?) throws(JournalError) {
         try write("record the marker key") { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO meta (name, value) VALUES ('markerKey', ?)", arguments: [key ?? ""])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO meta (name, value) VALUES ('markerKey', ?)", arguments: [key ?? ""])
         }
     }
 
@@ -43,7 +44,9 @@ extension SQLiteJournal {
     }
 
     static func markerKey(in db: Database) throws -> MarkerKeyRecord {
-        guard let value = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'markerKey'") else { return .unrecorded }
+        guard let value = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'markerKey'") else {
+            return .unrecorded
+        }
         return value.isEmpty ? .none : .key(value)
     }
 
@@ -51,7 +54,9 @@ extension SQLiteJournal {
     /// have one — the v10 migration's reading of a journal from before the record (one made with
     /// `--no-marker` has none: it is then left unrecorded, and its next run records its own).
     static func inferredMarkerKey(in db: Database) throws -> MarkerKeyRecord {
-        for row in try Row.fetchAll(db, sql: "SELECT operation, marker FROM license WHERE action = 'create' ORDER BY id LIMIT 20") {
+        for row in try Row.fetchAll(
+            db, sql: "SELECT operation, marker FROM license WHERE action = 'create' ORDER BY id LIMIT 20")
+        {
             guard let data = row[0] as Data?, let marker = row[1] as String? else { continue }
             let request = (try? LicenseOperation(journalBytes: [UInt8](data)))?.request
             if let entry = request?.metadata?.first(where: { $0.value == marker }) { return .key(entry.key) }

@@ -41,85 +41,90 @@ extension SQLiteJournal {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: runs, licenses, attempts") { db in
-            try db.execute(sql: """
-                CREATE TABLE run (
-                    id INTEGER PRIMARY KEY,
-                    startedAt TEXT NOT NULL,
-                    endedAt TEXT,
-                    command TEXT NOT NULL,
-                    version TEXT NOT NULL,
-                    outcome TEXT
-                );
-                CREATE TABLE license (
-                    id INTEGER PRIMARY KEY,
-                    rowID TEXT NOT NULL,
-                    unit INTEGER NOT NULL,
-                    sourceLine INTEGER NOT NULL,
-                    body BLOB NOT NULL,
-                    bodyHash TEXT NOT NULL,
-                    marker TEXT NOT NULL UNIQUE,
-                    state TEXT NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    licenseID TEXT,
-                    licenseKey TEXT,
-                    httpStatus INTEGER,
-                    error TEXT,
-                    updatedAt TEXT NOT NULL,
-                    UNIQUE (rowID, unit)
-                );
-                CREATE INDEX license_state ON license(state);
-                CREATE TABLE attempt (
-                    id INTEGER PRIMARY KEY,
-                    licenseRef INTEGER NOT NULL REFERENCES license(id),
-                    runID INTEGER NOT NULL REFERENCES run(id),
-                    startedAt TEXT NOT NULL,
-                    finishedAt TEXT,
-                    httpStatus INTEGER,
-                    outcome TEXT,
-                    error TEXT
-                );
-                CREATE INDEX attempt_license ON attempt(licenseRef);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE run (
+                        id INTEGER PRIMARY KEY,
+                        startedAt TEXT NOT NULL,
+                        endedAt TEXT,
+                        command TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        outcome TEXT
+                    );
+                    CREATE TABLE license (
+                        id INTEGER PRIMARY KEY,
+                        rowID TEXT NOT NULL,
+                        unit INTEGER NOT NULL,
+                        sourceLine INTEGER NOT NULL,
+                        body BLOB NOT NULL,
+                        bodyHash TEXT NOT NULL,
+                        marker TEXT NOT NULL UNIQUE,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        licenseID TEXT,
+                        licenseKey TEXT,
+                        httpStatus INTEGER,
+                        error TEXT,
+                        updatedAt TEXT NOT NULL,
+                        UNIQUE (rowID, unit)
+                    );
+                    CREATE INDEX license_state ON license(state);
+                    CREATE TABLE attempt (
+                        id INTEGER PRIMARY KEY,
+                        licenseRef INTEGER NOT NULL REFERENCES license(id),
+                        runID INTEGER NOT NULL REFERENCES run(id),
+                        startedAt TEXT NOT NULL,
+                        finishedAt TEXT,
+                        httpStatus INTEGER,
+                        outcome TEXT,
+                        error TEXT
+                    );
+                    CREATE INDEX attempt_license ON attempt(licenseRef);
+                    """)
         }
         migrator.registerMigration("v2: edits of settled rows, run summaries") { db in
-            try db.execute(sql: """
-                ALTER TABLE license ADD COLUMN editedBody BLOB;
-                ALTER TABLE license ADD COLUMN editedHash TEXT;
-                ALTER TABLE run ADD COLUMN summary TEXT;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE license ADD COLUMN editedBody BLOB;
+                    ALTER TABLE license ADD COLUMN editedHash TEXT;
+                    ALTER TABLE run ADD COLUMN summary TEXT;
+                    """)
         }
         migrator.registerMigration("v3: customers") { db in
-            try db.execute(sql: """
-                CREATE TABLE customer (
-                    id INTEGER PRIMARY KEY,
-                    email TEXT NOT NULL,
-                    emailKey TEXT NOT NULL UNIQUE,
-                    firstName TEXT,
-                    lastName TEXT,
-                    company TEXT,
-                    state TEXT NOT NULL,
-                    userID TEXT,
-                    createdByUs INTEGER NOT NULL DEFAULT 0,
-                    error TEXT,
-                    updatedAt TEXT NOT NULL
-                );
-                ALTER TABLE license ADD COLUMN customerRef INTEGER REFERENCES customer(id);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE customer (
+                        id INTEGER PRIMARY KEY,
+                        email TEXT NOT NULL,
+                        emailKey TEXT NOT NULL UNIQUE,
+                        firstName TEXT,
+                        lastName TEXT,
+                        company TEXT,
+                        state TEXT NOT NULL,
+                        userID TEXT,
+                        createdByUs INTEGER NOT NULL DEFAULT 0,
+                        error TEXT,
+                        updatedAt TEXT NOT NULL
+                    );
+                    ALTER TABLE license ADD COLUMN customerRef INTEGER REFERENCES customer(id);
+                    """)
         }
         migrator.registerMigration("v4: entries that may exist on the server") { db in
-            try db.execute(sql: """
-                ALTER TABLE license ADD COLUMN maybeSent INTEGER NOT NULL DEFAULT 0;
-                UPDATE license SET maybeSent = 1 WHERE state = 'inFlight'
-                    OR id IN (SELECT licenseRef FROM attempt WHERE outcome = 'inFlight');
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE license ADD COLUMN maybeSent INTEGER NOT NULL DEFAULT 0;
+                    UPDATE license SET maybeSent = 1 WHERE state = 'inFlight'
+                        OR id IN (SELECT licenseRef FROM attempt WHERE outcome = 'inFlight');
+                    """)
         }
         migrator.registerMigration("v5: changes to existing licenses") { db in
-            try db.execute(sql: """
-                ALTER TABLE license ADD COLUMN action TEXT NOT NULL DEFAULT 'create';
-                ALTER TABLE license ADD COLUMN target TEXT;
-                ALTER TABLE license ADD COLUMN beforeState TEXT;
-                ALTER TABLE license ADD COLUMN afterExpiry TEXT;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE license ADD COLUMN action TEXT NOT NULL DEFAULT 'create';
+                    ALTER TABLE license ADD COLUMN target TEXT;
+                    ALTER TABLE license ADD COLUMN beforeState TEXT;
+                    ALTER TABLE license ADD COLUMN afterExpiry TEXT;
+                    """)
         }
         migrator.registerMigration("v6: a journal id for marker prefixes") { db in
             try db.execute(sql: "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -127,26 +132,27 @@ extension SQLiteJournal {
             try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('journalID', ?)", arguments: [id])
         }
         migrator.registerMigration("v7: organizations and resellers") { db in
-            try db.execute(sql: """
-                CREATE TABLE directory (
-                    id INTEGER PRIMARY KEY,
-                    kind TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    nameKey TEXT NOT NULL,
-                    body BLOB NOT NULL,
-                    resellerRef INTEGER REFERENCES directory(id),
-                    state TEXT NOT NULL,
-                    remoteID TEXT,
-                    createdByUs INTEGER NOT NULL DEFAULT 0,
-                    error TEXT,
-                    updatedAt TEXT NOT NULL,
-                    UNIQUE (kind, nameKey)
-                );
-                ALTER TABLE license ADD COLUMN organizationRef INTEGER REFERENCES directory(id);
-                ALTER TABLE license ADD COLUMN resellerRef INTEGER REFERENCES directory(id);
-                ALTER TABLE customer ADD COLUMN organizationRef INTEGER REFERENCES directory(id);
-                ALTER TABLE customer ADD COLUMN resellerRef INTEGER REFERENCES directory(id);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE directory (
+                        id INTEGER PRIMARY KEY,
+                        kind TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        nameKey TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        resellerRef INTEGER REFERENCES directory(id),
+                        state TEXT NOT NULL,
+                        remoteID TEXT,
+                        createdByUs INTEGER NOT NULL DEFAULT 0,
+                        error TEXT,
+                        updatedAt TEXT NOT NULL,
+                        UNIQUE (kind, nameKey)
+                    );
+                    ALTER TABLE license ADD COLUMN organizationRef INTEGER REFERENCES directory(id);
+                    ALTER TABLE license ADD COLUMN resellerRef INTEGER REFERENCES directory(id);
+                    ALTER TABLE customer ADD COLUMN organizationRef INTEGER REFERENCES directory(id);
+                    ALTER TABLE customer ADD COLUMN resellerRef INTEGER REFERENCES directory(id);
+                    """)
         }
         migrator.registerMigration("v8: licenses by their Cryptlex id") { db in
             try db.execute(sql: "CREATE INDEX license_licenseID ON license(licenseID)")
@@ -173,8 +179,14 @@ extension SQLiteJournal {
     /// one renamed, its indexes made again. Foreign keys are off while a migration runs (GRDB checks
     /// them before it commits). A body that cannot be read fails the statement, naming its entry.
     private static func rebuildWithOperations(_ db: Database) throws {
-        db.add(function: DatabaseFunction("licprov_v9_operation", argumentCount: 3, pure: true) { try legacyOperation($0, edited: false) })
-        db.add(function: DatabaseFunction("licprov_v9_edited", argumentCount: 3, pure: true) { try legacyOperation($0, edited: true) })
+        db.add(
+            function: DatabaseFunction("licprov_v9_operation", argumentCount: 3, pure: true) {
+                try legacyOperation($0, edited: false)
+            })
+        db.add(
+            function: DatabaseFunction("licprov_v9_edited", argumentCount: 3, pure: true) {
+                try legacyOperation($0, edited: true)
+            })
         defer {
             db.remove(function: DatabaseFunction("licprov_v9_operation", argumentCount: 3) { _ in nil })
             db.remove(function: DatabaseFunction("licprov_v9_edited", argumentCount: 3) { _ in nil })
@@ -184,41 +196,42 @@ extension SQLiteJournal {
             editedHash, customerRef, maybeSent, action, target, beforeState, afterExpiry, organizationRef, resellerRef
             """
         do {
-            try db.execute(sql: """
-                CREATE TABLE license_v9 (
-                    id INTEGER PRIMARY KEY,
-                    rowID TEXT NOT NULL,
-                    unit INTEGER NOT NULL,
-                    sourceLine INTEGER NOT NULL,
-                    operation BLOB NOT NULL,
-                    bodyHash TEXT NOT NULL,
-                    marker TEXT NOT NULL UNIQUE,
-                    state TEXT NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    licenseID TEXT,
-                    licenseKey TEXT,
-                    httpStatus INTEGER,
-                    error TEXT,
-                    updatedAt TEXT NOT NULL,
-                    editedOperation BLOB,
-                    editedHash TEXT,
-                    customerRef INTEGER REFERENCES customer(id),
-                    maybeSent INTEGER NOT NULL DEFAULT 0,
-                    action TEXT NOT NULL DEFAULT 'create',
-                    target TEXT,
-                    beforeState TEXT,
-                    afterExpiry TEXT,
-                    organizationRef INTEGER REFERENCES directory(id),
-                    resellerRef INTEGER REFERENCES directory(id),
-                    UNIQUE (rowID, unit)
-                );
-                INSERT INTO license_v9 (\(kept), operation, editedOperation)
-                    SELECT \(kept), licprov_v9_operation(id, action, body), licprov_v9_edited(id, action, editedBody) FROM license;
-                DROP TABLE license;
-                ALTER TABLE license_v9 RENAME TO license;
-                CREATE INDEX license_state ON license(state);
-                CREATE INDEX license_licenseID ON license(licenseID);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE license_v9 (
+                        id INTEGER PRIMARY KEY,
+                        rowID TEXT NOT NULL,
+                        unit INTEGER NOT NULL,
+                        sourceLine INTEGER NOT NULL,
+                        operation BLOB NOT NULL,
+                        bodyHash TEXT NOT NULL,
+                        marker TEXT NOT NULL UNIQUE,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        licenseID TEXT,
+                        licenseKey TEXT,
+                        httpStatus INTEGER,
+                        error TEXT,
+                        updatedAt TEXT NOT NULL,
+                        editedOperation BLOB,
+                        editedHash TEXT,
+                        customerRef INTEGER REFERENCES customer(id),
+                        maybeSent INTEGER NOT NULL DEFAULT 0,
+                        action TEXT NOT NULL DEFAULT 'create',
+                        target TEXT,
+                        beforeState TEXT,
+                        afterExpiry TEXT,
+                        organizationRef INTEGER REFERENCES directory(id),
+                        resellerRef INTEGER REFERENCES directory(id),
+                        UNIQUE (rowID, unit)
+                    );
+                    INSERT INTO license_v9 (\(kept), operation, editedOperation)
+                        SELECT \(kept), licprov_v9_operation(id, action, body), licprov_v9_edited(id, action, editedBody) FROM license;
+                    DROP TABLE license;
+                    ALTER TABLE license_v9 RENAME TO license;
+                    CREATE INDEX license_state ON license(state);
+                    CREATE INDEX license_licenseID ON license(licenseID);
+                    """)
         } catch let error as DatabaseError {
             // The function's message, without SQLite's wrapping (`SQLite error 1: …`).
             throw UnreadableJournal(description: error.message ?? "\(error)")
@@ -257,26 +270,39 @@ extension SQLiteJournal {
                     guard let data = row[column] as Data? else { return nil }
                     let operation: LicenseOperation
                     do { operation = try LicenseOperation(journalBytes: [UInt8](data)) } catch {
-                        throw UnreadableJournal(description: "license #\(id) has \(name) this licprov cannot read: \(error)")
+                        throw UnreadableJournal(
+                            description: "license #\(id) has \(name) this licprov cannot read: \(error)")
                     }
-                    return RowFingerprint.of(operation, marker: marker, target: target, customerKey: row[5], organizationKey: row[6],
-                                             resellerKey: row[7]).hex
+                    return RowFingerprint.of(
+                        operation, marker: marker, target: target, customerKey: row[5], organizationKey: row[6],
+                        resellerKey: row[7]
+                    ).hex
                 }
                 guard let hash = try fingerprint(3, "an operation", marker: marker) else { continue }
-                try update.execute(arguments: [hash, try fingerprint(4, "an edited operation", marker: LinkPlaceholder.marker), id])
+                try update.execute(arguments: [
+                    hash, try fingerprint(4, "an edited operation", marker: LinkPlaceholder.marker), id,
+                ])
             }
         }
     }
 
     /// `licprov_v9_operation(id, action, body)` and `licprov_v9_edited(id, action, editedBody)`.
     private static func legacyOperation(_ arguments: [DatabaseValue], edited: Bool) throws -> Data? {
-        guard let id = Int64.fromDatabaseValue(arguments[0]), let action = String.fromDatabaseValue(arguments[1]) else { return nil }
+        guard let id = Int64.fromDatabaseValue(arguments[0]), let action = String.fromDatabaseValue(arguments[1]) else {
+            return nil
+        }
         guard let body = Data.fromDatabaseValue(arguments[2]) else { return nil }
         do {
-            let operation = edited ? try LegacyBody.edited([UInt8](body), action: action) : try LegacyBody.operation(action: action, body: [UInt8](body))
+            let operation =
+                edited
+                ? try LegacyBody.edited([UInt8](body), action: action)
+                : try LegacyBody.operation(action: action, body: [UInt8](body))
             return Data(operation.bytes)
         } catch {
-            throw UnreadableJournal(description: "license #\(id) (\(action)) has \(edited ? "an edited body" : "a body") this licprov cannot read: \(error)")
+            throw UnreadableJournal(
+                description:
+                    "license #\(id) (\(action)) has \(edited ? "an edited body" : "a body") this licprov cannot read: \(error)"
+            )
         }
     }
 }

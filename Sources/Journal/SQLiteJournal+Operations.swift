@@ -33,32 +33,49 @@ extension SQLiteJournal {
         for operation in operations {
             switch operation {
             case .markInFlight(let id):
-                try db.cachedStatement(sql: "UPDATE license SET state = 'inFlight', attempts = attempts + 1, updatedAt = ? WHERE id = ?")
-                    .execute(arguments: [now, id])
+                try db.cachedStatement(
+                    sql: "UPDATE license SET state = 'inFlight', attempts = attempts + 1, updatedAt = ? WHERE id = ?"
+                )
+                .execute(arguments: [now, id])
             case .unmark(let id):
-                try db.cachedStatement(sql: "UPDATE license SET state = 'pending', attempts = MAX(attempts - 1, 0), updatedAt = ? WHERE id = ? AND state = 'inFlight'")
-                    .execute(arguments: [now, id])
+                try db.cachedStatement(
+                    sql:
+                        "UPDATE license SET state = 'pending', attempts = MAX(attempts - 1, 0), updatedAt = ? WHERE id = ? AND state = 'inFlight'"
+                )
+                .execute(arguments: [now, id])
             case .replaceOperation(let id, let operation, let hash):
-                try db.cachedStatement(sql: """
-                    UPDATE license SET operation = ?, action = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?
-                    """).execute(arguments: [Data(operation.bytes), operation.action.rawValue, hash, now, id])
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE license SET operation = ?, action = ?, bodyHash = ?, state = 'pending', error = NULL, updatedAt = ? WHERE id = ?
+                        """
+                ).execute(arguments: [Data(operation.bytes), operation.action.rawValue, hash, now, id])
             case .recordTarget(let id, let licenseID, let licenseKey, let beforeState):
-                try db.cachedStatement(sql: """
-                    UPDATE license SET licenseID = ?, licenseKey = ?, beforeState = COALESCE(beforeState, ?), updatedAt = ? WHERE id = ?
-                    """).execute(arguments: [licenseID, licenseKey, beforeState, now, id])
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE license SET licenseID = ?, licenseKey = ?, beforeState = COALESCE(beforeState, ?), updatedAt = ? WHERE id = ?
+                        """
+                ).execute(arguments: [licenseID, licenseKey, beforeState, now, id])
             case .outcome(let outcome):
-                try db.cachedStatement(sql: """
-                    UPDATE license SET state = ?, httpStatus = ?, licenseID = COALESCE(?, licenseID),
-                    licenseKey = COALESCE(?, licenseKey), error = ?, updatedAt = ?, maybeSent = maybeSent OR ?,
-                    afterExpiry = COALESCE(?, afterExpiry) WHERE id = ?
-                    """).execute(arguments: [outcome.state.rawValue, outcome.httpStatus, outcome.licenseID, outcome.licenseKey,
-                                             outcome.error, now, outcome.state == .inFlight, outcome.afterExpiry, outcome.entryID])
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE license SET state = ?, httpStatus = ?, licenseID = COALESCE(?, licenseID),
+                        licenseKey = COALESCE(?, licenseKey), error = ?, updatedAt = ?, maybeSent = maybeSent OR ?,
+                        afterExpiry = COALESCE(?, afterExpiry) WHERE id = ?
+                        """
+                ).execute(arguments: [
+                    outcome.state.rawValue, outcome.httpStatus, outcome.licenseID, outcome.licenseKey,
+                    outcome.error, now, outcome.state == .inFlight, outcome.afterExpiry, outcome.entryID,
+                ])
                 if outcome.endsAttempt {
-                    try db.cachedStatement(sql: """
-                        INSERT INTO attempt (licenseRef, runID, startedAt, finishedAt, httpStatus, outcome, error)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """).execute(arguments: [outcome.entryID, run, outcome.startedAt ?? now, now, outcome.httpStatus,
-                                                 outcome.state.rawValue, outcome.error])
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT INTO attempt (licenseRef, runID, startedAt, finishedAt, httpStatus, outcome, error)
+                            VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """
+                    ).execute(arguments: [
+                        outcome.entryID, run, outcome.startedAt ?? now, now, outcome.httpStatus,
+                        outcome.state.rawValue, outcome.error,
+                    ])
                 }
             }
         }

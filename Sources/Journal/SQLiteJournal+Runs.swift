@@ -6,8 +6,9 @@ extension SQLiteJournal {
     /// Records the start of a run; `command` is the command line without secrets.
     package func beginRun(command: String, version: String) throws(JournalError) -> Int64 {
         try write("begin a run") { db in
-            try db.execute(sql: "INSERT INTO run (startedAt, command, version) VALUES (?, ?, ?)",
-                           arguments: [Self.now(), command, version])
+            try db.execute(
+                sql: "INSERT INTO run (startedAt, command, version) VALUES (?, ?, ?)",
+                arguments: [Self.now(), command, version])
             return db.lastInsertedRowID
         }
     }
@@ -15,7 +16,9 @@ extension SQLiteJournal {
     /// Records how a run ended, with its counts as a line of text.
     package func endRun(_ id: Int64, outcome: String, summary: String? = nil) throws(JournalError) {
         try write("end a run") { db in
-            try db.execute(sql: "UPDATE run SET endedAt = ?, outcome = ?, summary = ? WHERE id = ?", arguments: [Self.now(), outcome, summary, id])
+            try db.execute(
+                sql: "UPDATE run SET endedAt = ?, outcome = ?, summary = ? WHERE id = ?",
+                arguments: [Self.now(), outcome, summary, id])
         }
     }
 
@@ -46,15 +49,22 @@ extension SQLiteJournal {
     /// Every attempt, in the order they started.
     package func attempts() throws(JournalError) -> [AttemptRecord] {
         try read("read the attempts") { db in
-            try Row.fetchAll(db, sql: "SELECT licenseRef, runID, startedAt, finishedAt, httpStatus, outcome FROM attempt ORDER BY startedAt, id").map { row in
-                AttemptRecord(entryID: row["licenseRef"], runID: row["runID"], startedAt: row["startedAt"], finishedAt: row["finishedAt"],
-                              httpStatus: row["httpStatus"], outcome: row["outcome"])
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT licenseRef, runID, startedAt, finishedAt, httpStatus, outcome FROM attempt ORDER BY startedAt, id"
+            ).map { row in
+                AttemptRecord(
+                    entryID: row["licenseRef"], runID: row["runID"], startedAt: row["startedAt"],
+                    finishedAt: row["finishedAt"],
+                    httpStatus: row["httpStatus"], outcome: row["outcome"])
             }
         }
     }
 
     private static func runRecord(_ row: Row) -> RunRecord {
-        RunRecord(id: row["id"], startedAt: row["startedAt"], endedAt: row["endedAt"], command: row["command"],
-                  version: row["version"], outcome: row["outcome"], summary: row["summary"])
+        RunRecord(
+            id: row["id"], startedAt: row["startedAt"], endedAt: row["endedAt"], command: row["command"],
+            version: row["version"], outcome: row["outcome"], summary: row["summary"])
     }
 }

@@ -16,7 +16,9 @@ extension SQLiteJournal {
     /// The journal file keeps its bytes and its modification time either way.
     package static func snapshot(of path: String, to destination: String) throws(JournalError) {
         do {
-            if !FileManager.default.fileExists(atPath: path + "-wal"), try copyQuiescent(path, to: destination) { return }
+            if !FileManager.default.fileExists(atPath: path + "-wal"), try copyQuiescent(path, to: destination) {
+                return
+            }
             var configuration = Configuration()
             configuration.readonly = true
             let source = try DatabaseQueue(path: path, configuration: configuration)
@@ -34,14 +36,17 @@ extension SQLiteJournal {
         let before = try FileManager.default.attributesOfItem(atPath: path)
         guard let input = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? input.close() }
-        guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let output = FileHandle(forWritingAtPath: destination) else {
+        guard
+            FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let output = FileHandle(forWritingAtPath: destination)
+        else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination])
         }
         defer { try? output.close() }
         while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
         let after = try FileManager.default.attributesOfItem(atPath: path)
-        let unchanged = before[.modificationDate] as? Date == after[.modificationDate] as? Date
+        let unchanged =
+            before[.modificationDate] as? Date == after[.modificationDate] as? Date
             && before[.size] as? Int == after[.size] as? Int
         if unchanged && !FileManager.default.fileExists(atPath: path + "-wal") { return true }
         try? FileManager.default.removeItem(atPath: destination)

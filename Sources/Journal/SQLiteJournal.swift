@@ -33,8 +33,11 @@ package final class SQLiteJournal: Sendable {
                 let unknown = try pool.read { db in
                     try Self.migrator.appliedIdentifiers(db).subtracting(Self.migrator.migrations)
                 }
-                throw UnreadableJournal(description: "it was written by a newer licprov: its schema has \(unknown.sorted().map { "\"\($0)\"" }.joined(separator: ", ")), "
-                    + "which this licprov does not know. Nothing was read, changed or sent; use that licprov or a newer one")
+                throw UnreadableJournal(
+                    description:
+                        "it was written by a newer licprov: its schema has \(unknown.sorted().map { "\"\($0)\"" }.joined(separator: ", ")), "
+                        + "which this licprov does not know. Nothing was read, changed or sent; use that licprov or a newer one"
+                )
             }
             try Self.migrator.migrate(pool)
         } catch {
@@ -62,14 +65,19 @@ package final class SQLiteJournal: Sendable {
 
     static func apply(_ change: EntryChange, now: String, in db: Database) throws {
         switch change {
-        case .replaceOperation(let id, let operation, let hash, let state, let error, let customerRef, let target, let marker,
-                               let organizationRef, let resellerRef):
-            try db.cachedStatement(sql: """
-                UPDATE license SET operation = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL, editedOperation = NULL, editedHash = NULL,
-                customerRef = ?, action = ?, target = ?, marker = COALESCE(?, marker), organizationRef = ?, resellerRef = ?,
-                updatedAt = ? WHERE id = ?
-                """).execute(arguments: [Data(operation.bytes), hash, state.rawValue, error, customerRef, operation.action.rawValue,
-                                         target?.journalText, marker, organizationRef, resellerRef, now, id])
+        case .replaceOperation(
+            let id, let operation, let hash, let state, let error, let customerRef, let target, let marker,
+            let organizationRef, let resellerRef):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE license SET operation = ?, bodyHash = ?, state = ?, error = ?, httpStatus = NULL, editedOperation = NULL, editedHash = NULL,
+                    customerRef = ?, action = ?, target = ?, marker = COALESCE(?, marker), organizationRef = ?, resellerRef = ?,
+                    updatedAt = ? WHERE id = ?
+                    """
+            ).execute(arguments: [
+                Data(operation.bytes), hash, state.rawValue, error, customerRef, operation.action.rawValue,
+                target?.journalText, marker, organizationRef, resellerRef, now, id,
+            ])
         case .moveTo(let id, let line):
             try db.cachedStatement(sql: "UPDATE license SET sourceLine = ? WHERE id = ?").execute(arguments: [line, id])
         case .noteEdit(let id, let operation, let hash):
@@ -82,10 +90,13 @@ package final class SQLiteJournal: Sendable {
     /// file needs.
     package func forEachDigest(_ body: (EntryDigest) throws -> Void) throws {
         try read("read the entries") { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT id, rowID, unit, sourceLine, bodyHash, state, editedHash, maybeSent FROM license")
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT id, rowID, unit, sourceLine, bodyHash, state, editedHash, maybeSent FROM license")
             while let row = try cursor.next() {
-                try body(EntryDigest(id: row[0], rowID: row[1], unit: row[2], sourceLine: row[3], bodyHash: row[4],
-                                     state: try .decode(row[5], id: row[0], rowID: row[1]), editedHash: row[6], maybeSent: row[7]))
+                try body(
+                    EntryDigest(
+                        id: row[0], rowID: row[1], unit: row[2], sourceLine: row[3], bodyHash: row[4],
+                        state: try .decode(row[5], id: row[0], rowID: row[1]), editedHash: row[6], maybeSent: row[7]))
             }
         }
     }
@@ -93,7 +104,9 @@ package final class SQLiteJournal: Sendable {
     /// One entry, whole.
     package func entry(id: Int64) throws(JournalError) -> JournalEntry? {
         try read("read an entry") { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE id = ?", arguments: [id]).map { try Self.entry($0) }
+            try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE id = ?", arguments: [id]).map {
+                try Self.entry($0)
+            }
         }
     }
 
@@ -104,7 +117,8 @@ package final class SQLiteJournal: Sendable {
             var entries: [Int64: JournalEntry] = [:]
             for start in stride(from: 0, to: ids.count, by: 500) {
                 let chunk = ids[start..<min(start + 500, ids.count)]
-                let sql = "SELECT \(Self.entryColumns(operations)) FROM license WHERE id IN (\(chunk.map { String($0) }.joined(separator: ",")))"
+                let sql =
+                    "SELECT \(Self.entryColumns(operations)) FROM license WHERE id IN (\(chunk.map { String($0) }.joined(separator: ",")))"
                 for row in try Row.fetchAll(db, sql: sql) {
                     let entry = try Self.entry(row, operations: operations)
                     entries[entry.id] = entry
@@ -134,7 +148,9 @@ package final class SQLiteJournal: Sendable {
     /// Every entry in file order (source line, then unit): the basis of `export`.
     package func allEntries() throws(JournalError) -> [JournalEntry] {
         try read("list entries") { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license ORDER BY sourceLine, rowID, unit").map { try Self.entry($0) }
+            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license ORDER BY sourceLine, rowID, unit").map {
+                try Self.entry($0)
+            }
         }
     }
 
@@ -150,7 +166,9 @@ package final class SQLiteJournal: Sendable {
 
     /// Calls `body` with every entry in file order (source line, row id, unit), one at a time:
     /// memory stays flat however large the journal. `states` limits which entries are read.
-    package func forEachEntry(states: Set<JournalEntry.State>? = nil, operations: Operations = .all, _ body: (JournalEntry) throws -> Void) throws {
+    package func forEachEntry(
+        states: Set<JournalEntry.State>? = nil, operations: Operations = .all, _ body: (JournalEntry) throws -> Void
+    ) throws {
         try read("list entries") { db in
             var sql = "SELECT \(Self.entryColumns(operations)) FROM license"
             if let states { sql += " WHERE state IN (\(states.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
@@ -166,15 +184,19 @@ package final class SQLiteJournal: Sendable {
         guard let last = end.popLast() else { return [] }
         end.append(last + 1)
         return try read("read entries") { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE rowID >= ? AND rowID < ? ORDER BY rowID, unit",
-                             arguments: [prefix, String(decoding: end, as: UTF8.self)]).map { try Self.entry($0) }
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.entryColumns) FROM license WHERE rowID >= ? AND rowID < ? ORDER BY rowID, unit",
+                arguments: [prefix, String(decoding: end, as: UTF8.self)]
+            ).map { try Self.entry($0) }
         }
     }
 
     /// The entries that created or changed license `id` (journal v8 indexes the license id).
     package func entries(licenseID id: String) throws(JournalError) -> [JournalEntry] {
         try read("read entries") { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM license WHERE licenseID = ? ORDER BY id", arguments: [id]).map { try Self.entry($0) }
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.entryColumns) FROM license WHERE licenseID = ? ORDER BY id", arguments: [id]
+            ).map { try Self.entry($0) }
         }
     }
 
@@ -212,8 +234,11 @@ package final class SQLiteJournal: Sendable {
     package func actionCounts() throws(JournalError) -> [LicenseAction: [JournalEntry.State: Int]] {
         try read("count entries by action") { db in
             var counts: [LicenseAction: [JournalEntry.State: Int]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT action, state, COUNT(*) AS n FROM license GROUP BY action, state") {
-                counts[try .decode(row["action"], id: nil), default: [:]][try .decode(row["state"], id: nil, rowID: nil)] = row["n"]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT action, state, COUNT(*) AS n FROM license GROUP BY action, state")
+            {
+                counts[try .decode(row["action"], id: nil), default: [:]][
+                    try .decode(row["state"], id: nil, rowID: nil)] = row["n"]
             }
             return counts
         }
@@ -248,12 +273,14 @@ package final class SQLiteJournal: Sendable {
     static let entryColumns = entryColumns(.all)
 
     static func entryColumns(_ operations: Operations) -> String {
-        let (operation, edited) = switch operations {
-        case .all: ("operation", "editedOperation")
-        case .whenEdited: ("CASE WHEN editedOperation IS NULL THEN NULL ELSE operation END", "editedOperation")
-        case .none: ("NULL", "NULL")
-        }
-        return "id, rowID, unit, sourceLine, \(operation), bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, "
+        let (operation, edited) =
+            switch operations {
+            case .all: ("operation", "editedOperation")
+            case .whenEdited: ("CASE WHEN editedOperation IS NULL THEN NULL ELSE operation END", "editedOperation")
+            case .none: ("NULL", "NULL")
+            }
+        return
+            "id, rowID, unit, sourceLine, \(operation), bodyHash, marker, state, attempts, licenseID, licenseKey, httpStatus, "
             + "error, \(edited), customerRef, maybeSent, updatedAt, action, target, beforeState, afterExpiry, organizationRef, resellerRef"
     }
 

@@ -20,10 +20,14 @@ enum BatchedLookups {
 
     static let markersPerRequest = 100
 
-    static func prefetch(_ items: [WorkItem], journal: SQLiteJournal, requests: RunRequests, client: CryptlexClient,
-                         markerKey: String?, reconcileDelay: Duration) async throws(JournalError) -> Found {
+    static func prefetch(
+        _ items: [WorkItem], journal: SQLiteJournal, requests: RunRequests, client: CryptlexClient,
+        markerKey: String?, reconcileDelay: Duration
+    ) async throws(JournalError) -> Found {
         guard let markerKey, !items.isEmpty else { return [:] }
-        let entries = try journal.entries(ids: items.map(\.entryID)).values.filter { !$0.marker.contains(",") && !$0.marker.isEmpty }
+        let entries = try journal.entries(ids: items.map(\.entryID)).values.filter {
+            !$0.marker.contains(",") && !$0.marker.isEmpty
+        }
         guard !entries.isEmpty else { return [:] }
         // The newest entry decides: every lookup in the batch must be past the search's lag.
         let wait = reconcileDelay.remaining(since: entries.compactMap(\.changedAt).max() ?? Date())
@@ -34,7 +38,10 @@ enum BatchedLookups {
         let markers = entries.map(\.marker)
         for start in stride(from: 0, to: markers.count, by: markersPerRequest) {
             let chunk = Array(markers[start..<min(start + markersPerRequest, markers.count)])
-            guard let licenses = await requests.licenses(metadataKey: markerKey, values: chunk, client: client)?.map(\.license) else { continue }
+            guard
+                let licenses = await requests.licenses(metadataKey: markerKey, values: chunk, client: client)?.map(
+                    \.license)
+            else { continue }
             for marker in chunk { found[marker] = [] }
             for license in licenses {
                 guard let marker = license.metadataValue(forKey: markerKey), found[marker] != nil else { continue }

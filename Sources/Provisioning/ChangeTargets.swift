@@ -41,12 +41,15 @@ enum ChangeTargets {
         subscript(entry: Int64) -> Resolution? { found.withLock { $0[entry] } }
     }
 
-    static func prefetch(_ entryIDs: [Int64], journal: SQLiteJournal, requests: RunRequests,
-                         client: CryptlexClient) async throws(JournalError) -> [Int64: Resolution] {
+    static func prefetch(
+        _ entryIDs: [Int64], journal: SQLiteJournal, requests: RunRequests,
+        client: CryptlexClient
+    ) async throws(JournalError) -> [Int64: Resolution] {
         var targets: [(entry: Int64, target: LicenseTarget)] = []
         for start in stride(from: 0, to: entryIDs.count, by: 500) {
             let chunk = Array(entryIDs[start..<min(start + 500, entryIDs.count)])
-            for entry in try journal.entries(ids: chunk).values where entry.beforeState == nil && !entry.state.isSettled {
+            for entry in try journal.entries(ids: chunk).values where entry.beforeState == nil && !entry.state.isSettled
+            {
                 if let target = entry.target { targets.append((entry.id, target)) }
             }
         }
@@ -62,20 +65,35 @@ enum ChangeTargets {
         var resolved: [Int64: Resolution] = [:]
         for (group, members) in groups {
             let metadataKey = group.hasPrefix("metadata:") ? String(group.dropFirst("metadata:".count)) : nil
-            let lookup = requests.licenseLookup(client: client, batched: { values in
-                var query = LicenseQuery()
-                if group == "id" { query.ids = values } else if group == "key" { query.keys = values } else {
-                    query.metadataKey = metadataKey
-                    query.metadataValues = values
-                }
-                return query
-            }, query: { value in group == "key" ? LicenseQuery(key: value) : LicenseQuery(metadataKey: metadataKey, metadataValue: value) },
-            byID: group == "id")
-            for (values, snapshots) in await requests.listByValues(members.map(\.value), filter: metadataKey == nil ? group : "metadata.value",
-                                                                     count: { $0.lookups += 1 }, lookup) {
+            let lookup = requests.licenseLookup(
+                client: client,
+                batched: { values in
+                    var query = LicenseQuery()
+                    if group == "id" {
+                        query.ids = values
+                    } else if group == "key" {
+                        query.keys = values
+                    } else {
+                        query.metadataKey = metadataKey
+                        query.metadataValues = values
+                    }
+                    return query
+                },
+                query: { value in
+                    group == "key"
+                        ? LicenseQuery(key: value) : LicenseQuery(metadataKey: metadataKey, metadataValue: value)
+                },
+                byID: group == "id")
+            for (values, snapshots) in await requests.listByValues(
+                members.map(\.value), filter: metadataKey == nil ? group : "metadata.value",
+                count: { $0.lookups += 1 }, lookup)
+            {
                 let asked = Set(values)
                 for member in members where asked.contains(member.value) {
-                    guard let snapshots else { resolved[member.entry] = .unavailable("the lookup of the targets failed"); continue }
+                    guard let snapshots else {
+                        resolved[member.entry] = .unavailable("the lookup of the targets failed")
+                        continue
+                    }
                     resolved[member.entry] = resolution(snapshots.filter { member.target.matches($0.license) })
                 }
             }
@@ -92,7 +110,10 @@ enum ChangeTargets {
     }
 
     static func read(id: String, requests: RunRequests, client: CryptlexClient) async -> ByID {
-        switch await requests.send(count: { counts, _ in counts.lookups += 1 }, { () async throws(APIError) in try await client.licenseSnapshot(id: id) }) {
+        switch await requests.send(
+            count: { counts, _ in counts.lookups += 1 },
+            { () async throws(APIError) in try await client.licenseSnapshot(id: id) })
+        {
         case .answered(let answer): .found(answer.value)
         case .failed(let error, _, _) where error.status == 404: .gone
         case .failed(let error, _, _): .unavailable(error.description)
@@ -108,7 +129,9 @@ enum ChangeTargets {
         switch target {
         case .id(let value): id = value
         case .key(let key): query.key = key
-        case .metadata(let name, let value): query.metadataKey = name; query.metadataValue = value
+        case .metadata(let name, let value):
+            query.metadataKey = name
+            query.metadataValue = value
         }
         switch await requests.licenses(alone: query, id: id, client: client) {
         case .success(let snapshots): return resolution(snapshots.filter { target.matches($0.license) })

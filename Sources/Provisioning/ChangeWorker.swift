@@ -49,7 +49,9 @@ struct ChangeWorker: SettlesOperation {
         /// The fields the license has once the change took effect (an update's linked user included).
         var wanted: [String: JSONAny] {
             var fields = operation.fields
-            if case .update(let update) = operation, update.linksCustomer, let userID = links.userID { fields["userId"] = .string(userID) }
+            if case .update(let update) = operation, update.linksCustomer, let userID = links.userID {
+                fields["userId"] = .string(userID)
+            }
             return fields
         }
     }
@@ -60,7 +62,8 @@ struct ChangeWorker: SettlesOperation {
         let action = change.operation.action
         if let recorded = change.beforeState.flatMap(LicenseFields.decode) {
             guard let links = try await linked(item) else { return nil }
-            return Prepared(operation: change.operation, links: links, licenseID: change.licenseID ?? "", before: recorded)
+            return Prepared(
+                operation: change.operation, links: links, licenseID: change.licenseID ?? "", before: recorded)
         }
         guard let target = change.target else {
             try reject(item, "the row names no license")
@@ -80,23 +83,32 @@ struct ChangeWorker: SettlesOperation {
         switch resolution {
         case .found(let snapshot):
             let before = Self.touched(by: change.operation, in: snapshot)
-            try await committer.recordTarget(item.entryID, licenseID: snapshot.license.id, licenseKey: snapshot.license.key,
-                                             beforeState: LicenseFields.encode(before))
+            try await committer.recordTarget(
+                item.entryID, licenseID: snapshot.license.id, licenseKey: snapshot.license.key,
+                beforeState: LicenseFields.encode(before))
             guard let links = try await linked(item) else { return nil }
             return Prepared(operation: change.operation, links: links, licenseID: snapshot.license.id, before: before)
         case .absent where action == .delete:
-            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .created,
-                                               error: "no license with \(target.description): already gone, nothing was deleted", endsAttempt: false),
-                                change: true)
+            try outcomes.settle(
+                AttemptOutcome(
+                    entryID: item.entryID, state: .created,
+                    error: "no license with \(target.description): already gone, nothing was deleted",
+                    endsAttempt: false),
+                change: true)
         case .absent:
             try reject(item, "no license with \(target.description)")
         case .several(let snapshots):
-            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .conflict,
-                                               error: "\(target.description) matches \(snapshots.count) licenses: \(snapshots.map(\.license.id).joined(separator: ", ")); none was changed",
-                                               endsAttempt: false), change: true)
+            try outcomes.settle(
+                AttemptOutcome(
+                    entryID: item.entryID, state: .conflict,
+                    error:
+                        "\(target.description) matches \(snapshots.count) licenses: \(snapshots.map(\.license.id).joined(separator: ", ")); none was changed",
+                    endsAttempt: false), change: true)
         case .unavailable(let reason):
             try outcomes.leave()
-            logger.warning("the license to change could not be read; the next run tries again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
+            logger.warning(
+                "the license to change could not be read; the next run tries again",
+                metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
         }
         return nil
     }
@@ -106,8 +118,9 @@ struct ChangeWorker: SettlesOperation {
     /// resolved (recorded).
     private func linked(_ item: LoadedItem) async throws(JournalError) -> Links? {
         guard item.customerRef != nil, let customers else { return Links() }
-        return try await Links.resolve(for: item, customers: customers, directory: nil, requests: requests,
-                                       committer: committer, maxFailures: maxFailures)
+        return try await Links.resolve(
+            for: item, customers: customers, directory: nil, requests: requests,
+            committer: committer, maxFailures: maxFailures)
     }
 
     /// A change recorded before a crash or an ambiguous answer is read before it is sent again.
@@ -121,21 +134,29 @@ struct ChangeWorker: SettlesOperation {
         let action = prepared.action
         switch await read(prepared) {
         case .applied(let expiry):
-            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .recovered, licenseID: prepared.licenseID,
-                                               error: nil, endsAttempt: false, afterExpiry: expiry), change: true)
+            try outcomes.settle(
+                AttemptOutcome(
+                    entryID: item.entryID, state: .recovered, licenseID: prepared.licenseID,
+                    error: nil, endsAttempt: false, afterExpiry: expiry), change: true)
         case .gone where action == .delete:
-            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .recovered, error: nil, endsAttempt: false), change: true)
+            try outcomes.settle(
+                AttemptOutcome(entryID: item.entryID, state: .recovered, error: nil, endsAttempt: false), change: true)
         case .gone:
             try reject(item, "the license \(prepared.licenseID) no longer exists")
         case .notApplied where failures >= requests.policy.maxAttempts:
-            try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .failed, error: "no answer after \(failures) attempts (each read: not applied)",
-                                               endsAttempt: false), change: true)
+            try outcomes.settle(
+                AttemptOutcome(
+                    entryID: item.entryID, state: .failed,
+                    error: "no answer after \(failures) attempts (each read: not applied)",
+                    endsAttempt: false), change: true)
         case .notApplied:
             try committer.post(AttemptOutcome(entryID: item.entryID, state: .pending, endsAttempt: false))
             return true
         case .unavailable(let reason):
             try outcomes.leave()
-            logger.warning("reading the license failed; the next run reads it again", metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
+            logger.warning(
+                "reading the license failed; the next run reads it again",
+                metadata: ["row": "\(item.rowID)", "reason": "\(reason)"])
         }
         return false
     }
@@ -147,31 +168,42 @@ struct ChangeWorker: SettlesOperation {
         case .delete: try await client.deleteLicense(id: id).map { _ in nil }
         case .setExpiry(.date(let date)): try await client.setExpiry(id: id, expiresAt: date).map { $0 }
         case .setExpiry(.perpetual): try await client.setExpiry(id: id, expiresAt: nil).map { $0 }
-        case .update, .suspend, .revoke, .create: try await client.updateLicense(id: id, body: prepared.links.body(of: prepared.operation)).map { $0 }
+        case .update, .suspend, .revoke, .create:
+            try await client.updateLicense(id: id, body: prepared.links.body(of: prepared.operation)).map { $0 }
         }
     }
 
-    func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<License?>, sentAt: String) throws(JournalError) {
-        try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: answer.status, licenseID: prepared.licenseID,
-                                           startedAt: sentAt, afterExpiry: answer.value?.expiresAt), change: true)
+    func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<License?>, sentAt: String)
+        throws(JournalError)
+    {
+        try outcomes.settle(
+            AttemptOutcome(
+                entryID: item.entryID, state: .created, httpStatus: answer.status, licenseID: prepared.licenseID,
+                startedAt: sentAt, afterExpiry: answer.value?.expiresAt), change: true)
     }
 
     /// Returns nil: a change's rejection is about its own license (no subscription interval to
     /// renew by, a key taken), so it says nothing about the rows after it, unlike a create's first.
-    func failed(_ item: LoadedItem, _ prepared: Prepared, _ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int,
-                sentAt: String) async throws(JournalError) -> String? {
+    func failed(
+        _ item: LoadedItem, _ prepared: Prepared, _ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int,
+        sentAt: String
+    ) async throws(JournalError) -> String? {
         if error.status == 404 {
             if prepared.action == .delete {
-                try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .created, httpStatus: 404,
-                                                   error: "already gone, nothing was deleted", startedAt: sentAt), change: true)
+                try outcomes.settle(
+                    AttemptOutcome(
+                        entryID: item.entryID, state: .created, httpStatus: 404,
+                        error: "already gone, nothing was deleted", startedAt: sentAt), change: true)
             } else {
                 try reject(item, "the license \(prepared.licenseID) no longer exists", status: 404, startedAt: sentAt)
             }
             return nil
         }
         let permanent = if case .permanent = outcome { true } else { false }
-        try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: permanent ? .rejected : .failed, httpStatus: error.status,
-                                           error: error.description, startedAt: sentAt), change: true)
+        try outcomes.settle(
+            AttemptOutcome(
+                entryID: item.entryID, state: permanent ? .rejected : .failed, httpStatus: error.status,
+                error: error.description, startedAt: sentAt), change: true)
         return nil
     }
 
@@ -196,16 +228,21 @@ struct ChangeWorker: SettlesOperation {
             return .notApplied
         case .renew:
             let was = prepared.before["expiresAt"] ?? .null
-            return LicenseFields.same(snapshot.fields["expiresAt"] ?? .null, was) ? .notApplied : .applied(expiry: snapshot.license.expiresAt)
+            return LicenseFields.same(snapshot.fields["expiresAt"] ?? .null, was)
+                ? .notApplied : .applied(expiry: snapshot.license.expiresAt)
         default:
             let reached = prepared.wanted.allSatisfy { LicenseFields.same(snapshot.fields[$0.key] ?? .null, $0.value) }
             return reached ? .applied(expiry: action == .setExpiry ? snapshot.license.expiresAt : nil) : .notApplied
         }
     }
 
-    private func reject(_ item: LoadedItem, _ message: String, status: Int? = nil, startedAt: String? = nil) throws(JournalError) {
-        try outcomes.settle(AttemptOutcome(entryID: item.entryID, state: .rejected, httpStatus: status, error: message,
-                                           endsAttempt: startedAt != nil, startedAt: startedAt), change: true)
+    private func reject(_ item: LoadedItem, _ message: String, status: Int? = nil, startedAt: String? = nil)
+        throws(JournalError)
+    {
+        try outcomes.settle(
+            AttemptOutcome(
+                entryID: item.entryID, state: .rejected, httpStatus: status, error: message,
+                endsAttempt: startedAt != nil, startedAt: startedAt), change: true)
     }
 
     // MARK: before-state
@@ -213,12 +250,13 @@ struct ChangeWorker: SettlesOperation {
     /// The fields `action` touches, as the license has them: what undo restores and what a lost
     /// answer is compared with. A delete keeps the whole license.
     static func touched(by operation: LicenseOperation, in snapshot: LicenseSnapshot) -> [String: JSONAny] {
-        let names: [String] = switch operation {
-        case .renew, .setExpiry: ["expiresAt"]
-        case .delete: Array(snapshot.fields.keys)
-        case .update(let update) where update.linksCustomer: Array(update.fields.keys) + ["userId"]
-        default: Array(operation.fields.keys)
-        }
+        let names: [String] =
+            switch operation {
+            case .renew, .setExpiry: ["expiresAt"]
+            case .delete: Array(snapshot.fields.keys)
+            case .update(let update) where update.linksCustomer: Array(update.fields.keys) + ["userId"]
+            default: Array(operation.fields.keys)
+            }
         var fields: [String: JSONAny] = [:]
         for name in names { fields[name] = snapshot.fields[name] ?? .null }
         return fields

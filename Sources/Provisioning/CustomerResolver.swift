@@ -39,8 +39,11 @@ actor CustomerResolver: FindsOrCreates {
     /// Customers a batched lookup did not find: their first lookup is skipped.
     private var knownAbsent = Set<Int64>()
 
-    init(journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, createUsers: Bool, reconcileDelay: Duration, logger: Logger,
-         directory: DirectoryResolver? = nil) {
+    init(
+        journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, createUsers: Bool,
+        reconcileDelay: Duration, logger: Logger,
+        directory: DirectoryResolver? = nil
+    ) {
         self.directory = directory
         self.journal = journal
         self.client = client
@@ -58,7 +61,9 @@ actor CustomerResolver: FindsOrCreates {
     func resolve(_ id: Int64) async -> Result<String, Failure> {
         let customer: CustomerRecord
         do {
-            guard let found = try journal.customer(id: id) else { return .failure(Failure(message: "unknown customer", permanent: false)) }
+            guard let found = try journal.customer(id: id) else {
+                return .failure(Failure(message: "unknown customer", permanent: false))
+            }
             customer = found
         } catch {
             return .failure(Failure(message: error.localizedDescription, permanent: false))
@@ -76,14 +81,24 @@ actor CustomerResolver: FindsOrCreates {
         case .success(nil): return .success(nil)
         case .failure(let failure): return .failure(failure)
         }
-        if !createdByUs, case .success(let placement) = await placement(of: customer), let organizationID = placement.organizationID,
-           user.organizationId != organizationID {
-            logger.warning("the customer exists in another organization; the license is linked to the user as it is",
-                           metadata: ["email": "\(customer.email)", "user's organization": "\(user.organizationId ?? "none")",
-                                      "the file's": "\(organizationID)"])
+        if !createdByUs, case .success(let placement) = await placement(of: customer),
+            let organizationID = placement.organizationID,
+            user.organizationId != organizationID
+        {
+            logger.warning(
+                "the customer exists in another organization; the license is linked to the user as it is",
+                metadata: [
+                    "email": "\(customer.email)", "user's organization": "\(user.organizationId ?? "none")",
+                    "the file's": "\(organizationID)",
+                ])
         }
-        counters.update { $0.usersFound += createdByUs ? 0 : 1; $0.usersCreated += createdByUs ? 1 : 0 }
-        do { try journal.update(customer: customer.id, state: .resolved, userID: user.id, createdByUs: createdByUs) } catch {
+        counters.update {
+            $0.usersFound += createdByUs ? 0 : 1
+            $0.usersCreated += createdByUs ? 1 : 0
+        }
+        do {
+            try journal.update(customer: customer.id, state: .resolved, userID: user.id, createdByUs: createdByUs)
+        } catch {
             return .failure(Failure(message: error.localizedDescription, permanent: false))
         }
         return .success(user.id)
@@ -97,8 +112,9 @@ actor CustomerResolver: FindsOrCreates {
             return .failure(Failure(message: message, permanent: true))
         }
         var random = SystemRandomNumberGenerator()
-        var request = UserRequest(email: customer.email, firstName: Self.firstName(customer), lastName: customer.lastName,
-                                  company: customer.company, password: Self.password(using: &random))
+        var request = UserRequest(
+            email: customer.email, firstName: Self.firstName(customer), lastName: customer.lastName,
+            company: customer.company, password: Self.password(using: &random))
         switch await placement(of: customer) {
         case .success(let placement):
             request.organizationId = placement.organizationID
@@ -106,29 +122,38 @@ actor CustomerResolver: FindsOrCreates {
         case .failure(let failure):
             return .failure(failure)
         }
-        let client = self.client, journal = self.journal, counters = self.counters
-        return .success(Creation(
-            what: "customer \(customer.email)",
-            count: { $0.userRequests += 1 },
-            markInFlight: { () throws(JournalError) in try journal.update(customer: id, state: .inFlight) },
-            send: { [request] () async throws(APIError) in try await client.createUser(request) },
-            recordCreated: { (user: User) throws(JournalError) in
-                counters.update { $0.usersCreated += 1 }
-                try journal.update(customer: id, state: .resolved, userID: user.id, createdByUs: true)
-                return user.id
-            },
-            recordFailed: { message in try? journal.update(customer: id, state: .failed, error: message) }))
+        let client = self.client
+        let journal = self.journal
+        let counters = self.counters
+        return .success(
+            Creation(
+                what: "customer \(customer.email)",
+                count: { $0.userRequests += 1 },
+                markInFlight: { () throws(JournalError) in try journal.update(customer: id, state: .inFlight) },
+                send: { [request] () async throws(APIError) in try await client.createUser(request) },
+                recordCreated: { (user: User) throws(JournalError) in
+                    counters.update { $0.usersCreated += 1 }
+                    try journal.update(customer: id, state: .resolved, userID: user.id, createdByUs: true)
+                    return user.id
+                },
+                recordFailed: { message in try? journal.update(customer: id, state: .failed, error: message) }))
     }
 
     /// The organization and reseller a customer's new user goes into (resolved, created when new).
-    private func placement(of customer: CustomerRecord) async -> Result<(organizationID: String?, resellerID: String?), Failure> {
+    private func placement(of customer: CustomerRecord) async -> Result<
+        (organizationID: String?, resellerID: String?), Failure
+    > {
         guard let directory else { return .success((nil, nil)) }
         var ids: [String?] = []
         for (ref, noun) in [(customer.organizationRef, "organization"), (customer.resellerRef, "reseller")] {
-            guard let ref else { ids.append(nil); continue }
+            guard let ref else {
+                ids.append(nil)
+                continue
+            }
             switch await directory.remoteID(for: ref) {
             case .success(let id): ids.append(id)
-            case .failure(let failure): return .failure(Failure(message: "\(noun): \(failure.message)", permanent: failure.permanent))
+            case .failure(let failure):
+                return .failure(Failure(message: "\(noun): \(failure.message)", permanent: failure.permanent))
             }
         }
         return .success((ids[0], ids[1]))
@@ -140,23 +165,31 @@ actor CustomerResolver: FindsOrCreates {
     /// license creates it without another lookup. An email with a comma, every email once the API
     /// refused `in`, and a batch whose request failed are left alone: looked up one by one, as before.
     func resolveTogether(_ customers: [CustomerRecord]) async {
-        let waiting = customers.filter { once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil && !knownAbsent.contains($0.id) }
+        let waiting = customers.filter {
+            once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil && !knownAbsent.contains($0.id)
+        }
         let byEmail = Dictionary(grouping: waiting, by: \.email)
         let client = self.client
         // Each email is one user at most: once every email is found, there is no next page.
-        let lookup = RunRequests.ByValues<User>(batch: { (emails: [String], page: Int) async throws(APIError) in
-            try await client.findUsers(emails: emails, page: page)
-        }, single: nil, complete: { emails, found in found.count >= emails.count })
-        for (emails, found) in await requests.listByValues(waiting.map(\.email), filter: "email", count: { $0.userLookups += 1 }, lookup) {
+        let lookup = RunRequests.ByValues<User>(
+            batch: { (emails: [String], page: Int) async throws(APIError) in
+                try await client.findUsers(emails: emails, page: page)
+            }, single: nil, complete: { emails, found in found.count >= emails.count })
+        for (emails, found) in await requests.listByValues(
+            waiting.map(\.email), filter: "email", count: { $0.userLookups += 1 }, lookup)
+        {
             if let found { settle(emails.flatMap { byEmail[$0] ?? [] }, found: found) }
         }
     }
 
     private func settle(_ batch: [CustomerRecord], found: [User]) {
-        let users = Dictionary(found.map { (CustomerRecord.key($0.email), $0) }, uniquingKeysWith: { first, _ in first })
+        let users = Dictionary(
+            found.map { (CustomerRecord.key($0.email), $0) }, uniquingKeysWith: { first, _ in first })
         for customer in batch {
             if let user = users[CustomerRecord.key(customer.email)] {
-                do { try journal.update(customer: customer.id, state: .resolved, userID: user.id, createdByUs: false) } catch { continue }
+                do {
+                    try journal.update(customer: customer.id, state: .resolved, userID: user.id, createdByUs: false)
+                } catch { continue }
                 counters.update { $0.usersFound += 1 }
                 once.outcomes[customer.id] = .success(user.id)
             } else {

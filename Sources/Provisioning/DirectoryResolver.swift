@@ -35,7 +35,9 @@ actor DirectoryResolver: FindsOrCreates {
     /// Entries a batched lookup did not find: their first lookup is skipped.
     private var knownAbsent = Set<Int64>()
 
-    init(journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, reconcileDelay: Duration, logger: Logger) {
+    init(
+        journal: SQLiteJournal, client: CryptlexClient, requests: RunRequests, reconcileDelay: Duration, logger: Logger
+    ) {
         self.journal = journal
         self.client = client
         self.requests = requests
@@ -51,7 +53,9 @@ actor DirectoryResolver: FindsOrCreates {
     func resolve(_ id: Int64) async -> Result<String, Failure> {
         let entry: DirectoryEntry
         do {
-            guard let found = try journal.directoryEntry(id: id) else { return .failure(Failure(message: "unknown organization or reseller", permanent: false)) }
+            guard let found = try journal.directoryEntry(id: id) else {
+                return .failure(Failure(message: "unknown organization or reseller", permanent: false))
+            }
             entry = found
         } catch {
             return .failure(Failure(message: error.localizedDescription, permanent: false))
@@ -63,11 +67,13 @@ actor DirectoryResolver: FindsOrCreates {
         if let resellerRef = entry.resellerRef {
             switch await remoteID(for: resellerRef) {
             case .success(let found): resellerID = found
-            case .failure(let failure): return .failure(Failure(message: "its reseller: \(failure.message)", permanent: failure.permanent))
+            case .failure(let failure):
+                return .failure(Failure(message: "its reseller: \(failure.message)", permanent: failure.permanent))
             }
         }
-        return await findOrCreate(Placed(entry: entry, resellerID: resellerID), inFlight: entry.state == .inFlight,
-                                  lookFirst: !knownAbsent.contains(id))
+        return await findOrCreate(
+            Placed(entry: entry, resellerID: resellerID), inFlight: entry.state == .inFlight,
+            lookFirst: !knownAbsent.contains(id))
     }
 
     /// An organization or reseller with its reseller's Cryptlex id (an organization's, resolved first).
@@ -90,28 +96,34 @@ actor DirectoryResolver: FindsOrCreates {
     }
 
     func creation(of placed: Placed) async -> Result<Creation<DirectoryRecord>, Failure> {
-        let client = self.client, journal = self.journal, counters = self.counters, id = placed.entry.id
+        let client = self.client
+        let journal = self.journal
+        let counters = self.counters
+        let id = placed.entry.id
         let body = Self.createBody(placed.entry, resellerID: placed.resellerID)
-        return .success(Creation(
-            what: "\(placed.entry.kind.rawValue) \"\(placed.entry.name)\"",
-            count: { $0.directoryRequests += 1 },
-            markInFlight: { () throws(JournalError) in try journal.update(directory: id, state: .inFlight) },
-            send: { () async throws(APIError) in
-                switch body {
-                case .organization(let request): try await client.createOrganization(request)
-                case .reseller(let request): try await client.createReseller(request)
-                }
-            },
-            recordCreated: { (created: DirectoryRecord) throws(JournalError) in
-                counters.update { $0.directoryCreated += 1 }
-                try journal.update(directory: id, state: .resolved, remoteID: created.id, createdByUs: true)
-                return created.id
-            },
-            recordFailed: { message in try? journal.update(directory: id, state: .failed, error: message) }))
+        return .success(
+            Creation(
+                what: "\(placed.entry.kind.rawValue) \"\(placed.entry.name)\"",
+                count: { $0.directoryRequests += 1 },
+                markInFlight: { () throws(JournalError) in try journal.update(directory: id, state: .inFlight) },
+                send: { () async throws(APIError) in
+                    switch body {
+                    case .organization(let request): try await client.createOrganization(request)
+                    case .reseller(let request): try await client.createReseller(request)
+                    }
+                },
+                recordCreated: { (created: DirectoryRecord) throws(JournalError) in
+                    counters.update { $0.directoryCreated += 1 }
+                    try journal.update(directory: id, state: .resolved, remoteID: created.id, createdByUs: true)
+                    return created.id
+                },
+                recordFailed: { message in try? journal.update(directory: id, state: .failed, error: message) }))
     }
 
     /// What a lookup's records with the entry's name decide: nil when there is none (create it).
-    private func settle(_ entry: DirectoryEntry, matches: [DirectoryRecord], resellerID: String?, createdByUs: Bool) -> Result<String, Failure>? {
+    private func settle(_ entry: DirectoryEntry, matches: [DirectoryRecord], resellerID: String?, createdByUs: Bool)
+        -> Result<String, Failure>?
+    {
         let key = DirectoryName.key(entry.name)
         var named = matches.filter { DirectoryName.key($0.name) == key }
         if named.count > 1, entry.kind == .organization {
@@ -124,17 +136,23 @@ actor DirectoryResolver: FindsOrCreates {
         case 1:
             let record = named[0]
             if entry.kind == .organization, record.resellerId != resellerID {
-                logger.warning("the organization exists under another reseller; licenses and users are linked to it as it is",
-                               metadata: ["organization": "\(entry.name)", "its reseller": "\(record.resellerId ?? "none")",
-                                          "the file's": "\(resellerID ?? "none")"])
+                logger.warning(
+                    "the organization exists under another reseller; licenses and users are linked to it as it is",
+                    metadata: [
+                        "organization": "\(entry.name)", "its reseller": "\(record.resellerId ?? "none")",
+                        "the file's": "\(resellerID ?? "none")",
+                    ])
             }
             counters.update { if createdByUs { $0.directoryCreated += 1 } else { $0.directoryFound += 1 } }
-            do { try journal.update(directory: entry.id, state: .resolved, remoteID: record.id, createdByUs: createdByUs) } catch {
+            do {
+                try journal.update(directory: entry.id, state: .resolved, remoteID: record.id, createdByUs: createdByUs)
+            } catch {
                 return .failure(Failure(message: error.localizedDescription, permanent: false))
             }
             return .success(record.id)
         default:
-            let message = "\(named.count) \(entry.kind.rawValue)s are named \"\(entry.name)\" (ids \(named.map(\.id).joined(separator: ", "))); "
+            let message =
+                "\(named.count) \(entry.kind.rawValue)s are named \"\(entry.name)\" (ids \(named.map(\.id).joined(separator: ", "))); "
                 + "licprov does not guess which one the rows mean: rename one in Cryptlex, or give the rows an \(entry.kind.rawValue)Id column"
             try? journal.update(directory: entry.id, state: .failed, error: message)
             return .failure(Failure(message: message, permanent: true))
@@ -150,12 +168,15 @@ actor DirectoryResolver: FindsOrCreates {
         let decoder = JSONDecoder()
         switch entry.kind {
         case .organization:
-            var request = (try? decoder.decode(OrganizationRequest.self, from: Data(entry.body)))
+            var request =
+                (try? decoder.decode(OrganizationRequest.self, from: Data(entry.body)))
                 ?? OrganizationRequest(name: entry.name, email: "")
             request.resellerId = resellerID
             return .organization(request)
         case .reseller:
-            return .reseller((try? decoder.decode(ResellerRequest.self, from: Data(entry.body))) ?? ResellerRequest(name: entry.name, email: ""))
+            return .reseller(
+                (try? decoder.decode(ResellerRequest.self, from: Data(entry.body)))
+                    ?? ResellerRequest(name: entry.name, email: ""))
         }
     }
 
@@ -165,12 +186,18 @@ actor DirectoryResolver: FindsOrCreates {
     /// whose request failed are left to ``remoteID(for:)``.
     func resolveTogether(_ entries: [DirectoryEntry]) async {
         for kind in [DirectoryEntry.Kind.reseller, .organization] {
-            let waiting = entries.filter { $0.kind == kind && once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil && !knownAbsent.contains($0.id) }
+            let waiting = entries.filter {
+                $0.kind == kind && once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil
+                    && !knownAbsent.contains($0.id)
+            }
             let byName = Dictionary(grouping: waiting, by: \.name)
-            let lookup = RunRequests.ByValues<DirectoryRecord>(batch: { [client] (names: [String], page: Int) async throws(APIError) in
-                try await Self.find(kind, names: names, page: page, client: client)
-            }, single: nil)
-            for (names, found) in await requests.listByValues(waiting.map(\.name), filter: "name", count: { $0.directoryLookups += 1 }, lookup) {
+            let lookup = RunRequests.ByValues<DirectoryRecord>(
+                batch: { [client] (names: [String], page: Int) async throws(APIError) in
+                    try await Self.find(kind, names: names, page: page, client: client)
+                }, single: nil)
+            for (names, found) in await requests.listByValues(
+                waiting.map(\.name), filter: "name", count: { $0.directoryLookups += 1 }, lookup)
+            {
                 if let found { settle(names.flatMap { byName[$0] ?? [] }, kind: kind, found: found) }
             }
         }
@@ -186,10 +213,14 @@ actor DirectoryResolver: FindsOrCreates {
             }
             guard matches.count == 1 else { continue }
             var resellerID: String?
-            if let resellerRef = entry.resellerRef, case .success(let id)? = once.outcomes[resellerRef] { resellerID = id }
+            if let resellerRef = entry.resellerRef, case .success(let id)? = once.outcomes[resellerRef] {
+                resellerID = id
+            }
             // Under another reseller (or one still to be created): the per-entry path warns.
             if kind == .organization, entry.resellerRef != nil, matches[0].resellerId != resellerID { continue }
-            if let outcome = settle(entry, matches: matches, resellerID: resellerID, createdByUs: false) { once.outcomes[entry.id] = outcome }
+            if let outcome = settle(entry, matches: matches, resellerID: resellerID, createdByUs: false) {
+                once.outcomes[entry.id] = outcome
+            }
         }
     }
 
@@ -198,14 +229,18 @@ actor DirectoryResolver: FindsOrCreates {
         await list(entry.kind, names: [entry.name]).mapError { Failure(message: $0.reason, permanent: false) }
     }
 
-    private func list(_ kind: DirectoryEntry.Kind, names: [String]) async -> Result<[DirectoryRecord], RunRequests.ReadFailure> {
+    private func list(_ kind: DirectoryEntry.Kind, names: [String]) async -> Result<
+        [DirectoryRecord], RunRequests.ReadFailure
+    > {
         let client = self.client
         return await requests.readAllPages(count: { $0.directoryLookups += 1 }) { (page: Int) async throws(APIError) in
             try await Self.find(kind, names: names, page: page, client: client)
         }
     }
 
-    private static func find(_ kind: DirectoryEntry.Kind, names: [String], page: Int, client: CryptlexClient) async throws(APIError) -> CryptlexClient.Answer<[DirectoryRecord]> {
+    private static func find(_ kind: DirectoryEntry.Kind, names: [String], page: Int, client: CryptlexClient)
+        async throws(APIError) -> CryptlexClient.Answer<[DirectoryRecord]>
+    {
         switch kind {
         case .organization: try await client.findOrganizations(names: names, page: page)
         case .reseller: try await client.findResellers(names: names, page: page)

@@ -45,7 +45,9 @@ struct Creation<Created: Sendable>: Sendable {
 extension FindsOrCreates {
     /// Runs the loop for `record`. `inFlight`: an earlier run sent its create (the lookup decides
     /// whether licprov made it); `lookFirst`: false when a batched lookup has just found nothing.
-    func findOrCreate(_ record: Record, inFlight: Bool, lookFirst: Bool) async -> Result<String, CustomerResolver.Failure> {
+    func findOrCreate(_ record: Record, inFlight: Bool, lookFirst: Bool) async -> Result<
+        String, CustomerResolver.Failure
+    > {
         typealias Failure = CustomerResolver.Failure
         var failures = 0
         var sentCreate = inFlight
@@ -68,9 +70,10 @@ extension FindsOrCreates {
             if requests.stop.isRequested { return .failure(stopped) }
             let ending: RunRequests.Ending<Created>
             do {
-                ending = try await requests.send(failedBefore: failures, count: { counts, _ in creation.count(&counts) },
-                                                 beforeSend: { (_: Bool) async throws(JournalError) in try creation.markInFlight() },
-                                                 creation.send)
+                ending = try await requests.send(
+                    failedBefore: failures, count: { counts, _ in creation.count(&counts) },
+                    beforeSend: { (_: Bool) async throws(JournalError) in try creation.markInFlight() },
+                    creation.send)
             } catch {
                 return .failure(Failure(message: error.localizedDescription, permanent: false))
             }
@@ -93,7 +96,9 @@ extension FindsOrCreates {
                 // Perhaps created: the lookup settles it, once the search has caught up.
                 sentCreate = true
                 failures = failedAttempts
-                guard failures < requests.policy.maxAttempts else { return .failure(Failure(message: error.description, permanent: false)) }
+                guard failures < requests.policy.maxAttempts else {
+                    return .failure(Failure(message: error.description, permanent: false))
+                }
                 try? await requests.clock.sleep(for: reconcileDelay)
             case .failed(let error, _, _):
                 // Attempts used up, the 429 budget spent, or a refused token (the run stops).

@@ -16,31 +16,41 @@ struct Links {
 
     /// The ids `item` links to, or nil when one could not be resolved: then nothing was sent, and
     /// the entry is recorded rejected (the customer cannot be made) or failed (try again later).
-    static func resolve(for item: LoadedItem, customers: CustomerResolver, directory: DirectoryResolver?, requests: RunRequests,
-                        committer: JournalCommitter, maxFailures: Int) async throws(JournalError) -> Links? {
+    static func resolve(
+        for item: LoadedItem, customers: CustomerResolver, directory: DirectoryResolver?, requests: RunRequests,
+        committer: JournalCommitter, maxFailures: Int
+    ) async throws(JournalError) -> Links? {
         var links = Links()
         func fail(_ noun: String, _ failure: CustomerResolver.Failure) throws(JournalError) {
             try OutcomeRecorder(committer: committer, requests: requests, maxFailures: maxFailures).settle(
-                AttemptOutcome(entryID: item.entryID, state: failure.permanent ? .rejected : .failed, error: "\(noun): \(failure.message)",
-                               endsAttempt: false),
+                AttemptOutcome(
+                    entryID: item.entryID, state: failure.permanent ? .rejected : .failed,
+                    error: "\(noun): \(failure.message)",
+                    endsAttempt: false),
                 change: item.change != nil)
         }
         if let ref = item.resellerRef, let directory {
             switch await directory.remoteID(for: ref) {
             case .success(let id): links.resellerID = id
-            case .failure(let failure): try fail("reseller", failure); return nil
+            case .failure(let failure):
+                try fail("reseller", failure)
+                return nil
             }
         }
         if let ref = item.organizationRef, let directory {
             switch await directory.remoteID(for: ref) {
             case .success(let id): links.organizationID = id
-            case .failure(let failure): try fail("organization", failure); return nil
+            case .failure(let failure):
+                try fail("organization", failure)
+                return nil
             }
         }
         if let ref = item.customerRef {
             switch await customers.userID(for: ref) {
             case .success(let id): links.userID = id
-            case .failure(let failure): try fail("customer", failure); return nil
+            case .failure(let failure):
+                try fail("customer", failure)
+                return nil
             }
         }
         return links

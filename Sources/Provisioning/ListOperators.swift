@@ -28,6 +28,8 @@ package final class ListOperators: Sendable {
     package func refuse(_ op: Operator, filter: String, reason: String) {
         let first = refused.withLock { $0.insert(op).inserted }
         guard first else { return }
-        logger.warning("the API refused the list filter \(filter)[\(op.rawValue)] (\(reason)); looking up one value a request instead for the rest of the run")
+        logger.warning(
+            "the API refused the list filter \(filter)[\(op.rawValue)] (\(reason)); looking up one value a request instead for the rest of the run"
+        )
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Fresh markers for new journal entries, written as a version-7 UUID in lower case
 /// (`01938f2a-7c41-7d2e-a3c4-…`): the time in milliseconds, then 74 random bits.
@@ -45,23 +46,25 @@ struct MarkerGenerator {
     private mutating func refill() {
         pool.withUnsafeMutableBytes { buffer in
             #if canImport(Glibc)
-            // /dev/urandom, opened once per refill of 256 markers (getrandom(2) is not in Swift's Glibc module).
-            let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
-            var filled = 0
-            if descriptor >= 0 {
-                while filled < buffer.count {
-                    let got = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
-                    if got > 0 { filled += got } else if got < 0 && errno == EINTR { continue } else { break }
+                // /dev/urandom, opened once per refill of 256 markers (getrandom(2) is not in Swift's Glibc module).
+                let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+                var filled = 0
+                if descriptor >= 0 {
+                    while filled < buffer.count {
+                        let got = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
+                        if got > 0 { filled += got } else if got < 0 && errno == EINTR { continue } else { break }
+                    }
+                    close(descriptor)
                 }
-                close(descriptor)
-            }
-            if filled < buffer.count {
-                // No /dev/urandom (a chroot without /dev): the standard library's generator, 8 bytes a call.
-                var generator = SystemRandomNumberGenerator()
-                for index in stride(from: 0, to: buffer.count, by: 8) { buffer.storeBytes(of: generator.next(), toByteOffset: index, as: UInt64.self) }
-            }
+                if filled < buffer.count {
+                    // No /dev/urandom (a chroot without /dev): the standard library's generator, 8 bytes a call.
+                    var generator = SystemRandomNumberGenerator()
+                    for index in stride(from: 0, to: buffer.count, by: 8) {
+                        buffer.storeBytes(of: generator.next(), toByteOffset: index, as: UInt64.self)
+                    }
+                }
             #else
-            arc4random_buf(buffer.baseAddress!, buffer.count)
+                arc4random_buf(buffer.baseAddress!, buffer.count)
             #endif
         }
         used = 0

@@ -40,18 +40,24 @@ package struct MarkerKeyConflict: Error, LocalizedError, Sendable {
     package var requested: MarkerKeyChoice
 
     package var errorDescription: String? {
-        let journal: String = switch recorded {
-        case .key(let key): "the journal \(journalPath) records the marker key \"\(key)\" (its licenses carry their markers under it)"
-        case .none, .unrecorded: "the journal \(journalPath) records that its licenses carry no marker (--no-marker)"
-        }
-        let asked: String = switch requested {
-        case .key(let key): "--marker-key \(key)"
-        case .none, .unspecified: "--no-marker"
-        }
+        let journal: String =
+            switch recorded {
+            case .key(let key):
+                "the journal \(journalPath) records the marker key \"\(key)\" (its licenses carry their markers under it)"
+            case .none, .unrecorded:
+                "the journal \(journalPath) records that its licenses carry no marker (--no-marker)"
+            }
+        let asked: String =
+            switch requested {
+            case .key(let key): "--marker-key \(key)"
+            case .none, .unspecified: "--no-marker"
+            }
         return "\(asked) disagrees: \(journal). Leave the flag out to use the journal's, or use another journal"
     }
 
-    static func check(_ choice: MarkerKeyChoice, recorded: MarkerKeyRecord, journalPath: String) throws(MarkerKeyConflict) {
+    static func check(_ choice: MarkerKeyChoice, recorded: MarkerKeyRecord, journalPath: String)
+        throws(MarkerKeyConflict)
+    {
         switch (choice, recorded) {
         case (.unspecified, _), (_, .unrecorded), (.none, .none): return
         case (.key(let asked), .key(let kept)) where asked == kept: return

@@ -70,9 +70,11 @@ actor MarkerLookups {
             if start > requests.clock.now { try? await requests.clock.sleep(until: start) }
             let sentAt = requests.clock.now
             lastRequest = sentAt
-            let markers = waiting.sorted { $0.value.due < $1.value.due }.prefix(BatchedLookups.markersPerRequest).map(\.key)
+            let markers = waiting.sorted { $0.value.due < $1.value.due }.prefix(BatchedLookups.markersPerRequest).map(
+                \.key)
             guard !markers.isEmpty else { continue }
-            let licenses = await requests.licenses(metadataKey: markerKey, values: markers, client: client)?.map(\.license)
+            let licenses = await requests.licenses(metadataKey: markerKey, values: markers, client: client)?.map(
+                \.license)
             for marker in markers {
                 guard let entry = waiting[marker] else { continue }  // cancelled meanwhile
                 let isDue = entry.due <= sentAt

@@ -10,7 +10,8 @@ struct OutcomeRecorder: Sendable {
 
     /// The entry is settled for this run as `outcome.state` says (a change's `created`: changed).
     func settle(_ outcome: AttemptOutcome, change: Bool) throws(JournalError) {
-        precondition(outcome.state != .pending && outcome.state != .inFlight, "settled as \(outcome.state): that is leaving it")
+        precondition(
+            outcome.state != .pending && outcome.state != .inFlight, "settled as \(outcome.state): that is leaving it")
         try committer.post(outcome)
         requests.counters.update { $0.count(outcome.state, change: change) }
         if [.failed, .rejected, .conflict].contains(outcome.state) { requests.noteFailure(maxFailures: maxFailures) }

@@ -13,7 +13,9 @@ extension ProvisioningRun {
     /// (0600, in the temporary folder) and deleted at the end.
     func dryRun(started: ContinuousClock.Instant) async throws -> Report {
         var configuration = configuration
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-dry-run-\(UUID().uuidString).sqlite").path
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "licprov-dry-run-\(UUID().uuidString).sqlite"
+        ).path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
         configuration.dryRun = true
         let live = configuration.journalPath
@@ -34,17 +36,21 @@ extension ProvisioningRun {
         counts.alreadyDone = plan.alreadyDone
         counts.rejected = plan.rejectedLines.count
         counts.conflicts = plan.edited
-        return Report(ending: plan.refused ? .refused : .dryRun, counts: counts, summary: plan.summary,
-                      problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses,
-                      toSettle: plan.lookups.count + plan.sends.count, resultsPath: nil, journalPath: configuration.journalPath,
-                      elapsed: ContinuousClock.now - started, commits: 0, plannedLookups: plan.lookups.count,
-                      plannedSends: plan.sends.count, sampleBodies: plan.sampleRequests)
+        return Report(
+            ending: plan.refused ? .refused : .dryRun, counts: counts, summary: plan.summary,
+            problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses,
+            toSettle: plan.lookups.count + plan.sends.count, resultsPath: nil, journalPath: configuration.journalPath,
+            elapsed: ContinuousClock.now - started, commits: 0, plannedLookups: plan.lookups.count,
+            plannedSends: plan.sends.count, sampleBodies: plan.sampleRequests)
     }
 
     /// A stop (Ctrl-C) while the file was being read: the registration was rolled back, nothing
     /// was sent, no results were written.
     func interruptedWhilePlanning(started: ContinuousClock.Instant) -> Report {
-        Report(ending: .stopped(stop.reason ?? .interrupted), counts: RunCounts(), summary: IngestSummary(), problems: [], licenses: 0,
-               toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath, elapsed: ContinuousClock.now - started, commits: 0)
+        Report(
+            ending: .stopped(stop.reason ?? .interrupted), counts: RunCounts(), summary: IngestSummary(), problems: [],
+            licenses: 0,
+            toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
+            elapsed: ContinuousClock.now - started, commits: 0)
     }
 }

@@ -6,20 +6,25 @@ import Journal
 extension ProvisioningRun {
     /// The end of a run: the results file (written on a thread of its own: a journal's worth of
     /// reads and an fsync), the run's outcome in the journal, and the report.
-    func finish(plan: RunPlan, journal: SQLiteJournal, runID: Int64, counts: RunCounts, toSettle: Int,
-                started: ContinuousClock.Instant, settling: Duration, commits: Int) async throws -> Report {
+    func finish(
+        plan: RunPlan, journal: SQLiteJournal, runID: Int64, counts: RunCounts, toSettle: Int,
+        started: ContinuousClock.Instant, settling: Duration, commits: Int
+    ) async throws -> Report {
         var final = counts
         let (editedConflicts, reasons) = try await OwnThread.run("results") { [configuration] in
             try Self.writeResults(plan: plan, journal: journal, configuration: configuration)
         }
         final.conflicts += editedConflicts
         final.rejected += plan.rejectedLines.count
-        var report = Report(ending: stop.reason.map { .stopped($0) } ?? .finished, counts: final, summary: plan.summary,
-                            problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses, toSettle: toSettle,
-                            resultsPath: configuration.resultsPath, journalPath: configuration.journalPath, elapsed: .zero,
-                            settling: settling, commits: commits)
+        var report = Report(
+            ending: stop.reason.map { .stopped($0) } ?? .finished, counts: final, summary: plan.summary,
+            problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses, toSettle: toSettle,
+            resultsPath: configuration.resultsPath, journalPath: configuration.journalPath, elapsed: .zero,
+            settling: settling, commits: commits)
         report.parts = plan.parts
-        report.failureReasons = reasons.map { (reason: $0.key, count: $0.value) }.sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
+        report.failureReasons = reasons.map { (reason: $0.key, count: $0.value) }.sorted {
+            ($0.count, $1.reason) > ($1.count, $0.reason)
+        }
         try journal.endRun(runID, outcome: report.outcome, summary: RunSummaryText.line(final))
         report.elapsed = ContinuousClock.now - started
         return report
@@ -27,20 +32,27 @@ extension ProvisioningRun {
 
     /// Writes the results file in file order; returns the settled entries whose row changed since
     /// (conflicts) and the licenses not created, grouped by reason.
-    static func writeResults(plan: RunPlan, journal: SQLiteJournal, configuration: RunConfiguration) throws -> (Int, [String: Int]) {
+    static func writeResults(plan: RunPlan, journal: SQLiteJournal, configuration: RunConfiguration) throws -> (
+        Int, [String: Int]
+    ) {
         let mine = plan.entryIDs
         let rejected = plan.rejectedLines
         var nextRejected = 0
         // Derived rows have no file to read their cells from: their results are in the standard layout.
-        let input = configuration.resultsColumns == .input && configuration.derivedRows == nil
+        let input =
+            configuration.resultsColumns == .input && configuration.derivedRows == nil
             ? try InputCells.read(path: configuration.inputPath, options: configuration.ingest) : nil
-        let writer = try ResultsFile.Writer(path: configuration.resultsPath,
-                                            header: input.map { $0.header + ["status", "license_key", "license_id", "message"] } ?? ResultsFile.header)
+        let writer = try ResultsFile.Writer(
+            path: configuration.resultsPath,
+            header: input.map { $0.header + ["status", "license_key", "license_id", "message"] } ?? ResultsFile.header)
         func write(_ line: ResultsFile.Line) throws {
             guard let input else { return try writer.append(line) }
             var cells = input.byLine[line.sourceLine] ?? []
             cells += Array(repeating: "", count: max(0, input.header.count - cells.count))
-            try writer.append(cells: Array(cells.prefix(input.header.count)) + [line.status, line.licenseKey ?? "", line.licenseID ?? "", line.message ?? ""])
+            try writer.append(
+                cells: Array(cells.prefix(input.header.count)) + [
+                    line.status, line.licenseKey ?? "", line.licenseID ?? "", line.message ?? "",
+                ])
         }
         var reasons: [String: Int] = [:]
         var conflicts = 0
@@ -54,7 +66,8 @@ extension ProvisioningRun {
             }
             if entry.state.isSettled && entry.editedOperation != nil { conflicts += 1 }
             switch entry.state {
-            case .failed, .rejected, .conflict, .unresolved: reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
+            case .failed, .rejected, .conflict, .unresolved:
+                reasons[FailureReason.of(status: entry.httpStatus, message: entry.error), default: 0] += 1
             case .pending, .inFlight, .created, .recovered: break
             }
             try write(ResultsLines.line(for: entry, markerKey: configuration.markerKey, directory: directory))
@@ -71,7 +84,9 @@ package enum FailureReason {
         // Blank what differs from row to row (quoted ids and keys, license ids) so that alike failures group.
         var text = (message ?? "no message")
             .replacingOccurrences(of: #"'[^']*'|"[^"]*""#, with: "…", options: .regularExpression)
-            .replacingOccurrences(of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, with: "…", options: .regularExpression)
+            .replacingOccurrences(
+                of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, with: "…",
+                options: .regularExpression)
         text = String(text.prefix(100)).trimmingCharacters(in: .whitespaces)
         return message == nil ? (status.map { "HTTP \($0)" } ?? text) : text
     }

@@ -25,19 +25,25 @@ import Scheduling
 /// can be read twice (not standard input); a resumed run plans the usual way.
 extension ProvisioningRun {
     func registersWhileSending(_ journal: SQLiteJournal) throws -> Bool {
-        guard !configuration.dryRun, configuration.inputPath != "-", configuration.derivedRows == nil else { return false }
+        guard !configuration.dryRun, configuration.inputPath != "-", configuration.derivedRows == nil else {
+            return false
+        }
         return try journal.isEmpty()
     }
 
     /// Runs the file in parts; nil when the file would be refused (nothing was registered or sent).
-    func executeInTranches(journal: SQLiteJournal, started: ContinuousClock.Instant,
-                           progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)?,
-                           progressInterval: Duration) async throws -> Report? {
+    func executeInTranches(
+        journal: SQLiteJournal, started: ContinuousClock.Instant,
+        progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)?,
+        progressInterval: Duration
+    ) async throws -> Report? {
         var options = configuration.ingest
         options.markerKey = configuration.markerKey
         options.keepIDAsMetadata = configuration.keepIDAsMetadata
         let path = configuration.inputPath
-        logger.info("planning: checking the whole file, then registering it in parts while sending", metadata: ["file": "\(path)"])
+        logger.info(
+            "planning: checking the whole file, then registering it in parts while sending",
+            metadata: ["file": "\(path)"])
         let summary: IngestSummary
         do {
             summary = try await OwnThread.run("checking") { [options, stop] in
@@ -48,11 +54,14 @@ extension ProvisioningRun {
                 }
             }
         } catch let interrupted as RunPlanner.Interrupted {
-            logger.notice("interrupted while checking the file, after \(interrupted.rows) rows: nothing was registered or sent")
+            logger.notice(
+                "interrupted while checking the file, after \(interrupted.rows) rows: nothing was registered or sent")
             return interruptedWhilePlanning(started: started)
         }
         if stop.isRequested { return interruptedWhilePlanning(started: started) }
-        if summary.fileDiagnostics.contains(where: { $0.severity == .error }) || (summary.errors > 0 && !configuration.skipInvalid) {
+        if summary.fileDiagnostics.contains(where: { $0.severity == .error })
+            || (summary.errors > 0 && !configuration.skipInvalid)
+        {
             return nil
         }
         // Every license to create and every change: the work the parts will bring (a fresh journal
@@ -68,7 +77,9 @@ extension ProvisioningRun {
         let registering = Task {
             defer { delivery.finish() }
             do {
-                return try await OwnThread.run("planning") { try planner.planInTranches(halt: halt) { delivery.yield($0) } }
+                return try await OwnThread.run("planning") {
+                    try planner.planInTranches(halt: halt) { delivery.yield($0) }
+                }
             } catch {
                 // The journal failed: nothing more can be recorded, so nothing more is sent.
                 stop.request(.interrupted)
@@ -78,36 +89,48 @@ extension ProvisioningRun {
         do {
             let (runID, counters, requests) = try await begin(journal, hasWork: total > 0)
             let committer = JournalCommitter(journal: journal, run: runID)
-            let worker = try await prepareWorker(plan: RunPlan(), journal: journal, requests: requests, committer: committer, inParts: true)
-            let feed = WorkFeed(journal: journal, run: runID, work: [], chunk: 2 * configuration.concurrency, open: true)
+            let worker = try await prepareWorker(
+                plan: RunPlan(), journal: journal, requests: requests, committer: committer, inParts: true)
+            let feed = WorkFeed(
+                journal: journal, run: runID, work: [], chunk: 2 * configuration.concurrency, open: true)
             let feeding = Task {
                 for await tranche in tranches {
                     do {
                         try await worker.prepare(tranche, journal: journal, requests: requests, client: client)
                     } catch {
-                        logger.warning("looking up a part's customers and targets failed; its workers look them up one by one",
-                                       metadata: ["reason": "\(error)"])
+                        logger.warning(
+                            "looking up a part's customers and targets failed; its workers look them up one by one",
+                            metadata: ["reason": "\(error)"])
                     }
                     await feed.append(tranche.work)
                 }
                 await feed.close()
             }
             let settlingStarted = ContinuousClock.now
-            try await settle(total, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)
+            try await settle(
+                total, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)
             let settling = ContinuousClock.now - settlingStarted
             if stop.reason == .interrupted { halt.request(.interrupted) }
             var plan = try await registering.value
             await feeding.value
             if plan.interrupted {
                 plan.summary = summary
-                logger.notice("stopped while registering the file: the rows after line \(plan.lastLine) are not in the journal yet, nor in the results; run again to resume")
+                logger.notice(
+                    "stopped while registering the file: the rows after line \(plan.lastLine) are not in the journal yet, nor in the results; run again to resume"
+                )
             }
             let work = plan.lookups.count + plan.sends.count
-            let final = try await settled(work, feed: feed, committer: committer, counters: counters, progress: progress)
-            logger.info("registered in parts", metadata: ["licenses": "\(plan.summary.licenses)", "toSend": "\(work)",
-                                                          "complete": "\(!plan.interrupted)"])
-            return try await finish(plan: plan, journal: journal, runID: runID, counts: final, toSettle: work,
-                                    started: started, settling: settling, commits: committer.commitCount)
+            let final = try await settled(
+                work, feed: feed, committer: committer, counters: counters, progress: progress)
+            logger.info(
+                "registered in parts",
+                metadata: [
+                    "licenses": "\(plan.summary.licenses)", "toSend": "\(work)",
+                    "complete": "\(!plan.interrupted)",
+                ])
+            return try await finish(
+                plan: plan, journal: journal, runID: runID, counts: final, toSettle: work,
+                started: started, settling: settling, commits: committer.commitCount)
         } catch {
             // Registering stops at its next row; nothing it committed is lost (pending, for the next run).
             halt.request(.interrupted)
@@ -121,11 +144,15 @@ extension ProvisioningRun.Worker {
     /// What a part of the file needs before its sends, looked up together: the resellers,
     /// organizations and customers it registered (read by id range: the whole journal's pending
     /// ones took 0.22 s a part on 1,000,000 rows, 250 parts), and the licenses its change rows name.
-    func prepare(_ tranche: RunPlanner.Tranche, journal: SQLiteJournal, requests: RunRequests, client: CryptlexClient) async throws {
+    func prepare(_ tranche: RunPlanner.Tranche, journal: SQLiteJournal, requests: RunRequests, client: CryptlexClient)
+        async throws
+    {
         await creates.directory.resolveTogether(try journal.pendingDirectory(after: tranche.directoryAfter))
         await creates.customers.resolveTogether(try journal.pendingCustomers(after: tranche.customersAfter))
         if !tranche.changeEntries.isEmpty {
-            changes.resolved.add(try await ChangeTargets.prefetch(tranche.changeEntries, journal: journal, requests: requests, client: client))
+            changes.resolved.add(
+                try await ChangeTargets.prefetch(
+                    tranche.changeEntries, journal: journal, requests: requests, client: client))
         }
     }
 }

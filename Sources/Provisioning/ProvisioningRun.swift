@@ -1,6 +1,6 @@
-import FileFormats
 import CryptlexAPI
 import CryptlexModels
+import FileFormats
 import Foundation
 import Ingestion
 import Journal
@@ -80,8 +80,10 @@ package struct ProvisioningRun: Sendable {
         /// A run that had nothing to do (an apply whose plan is empty): finished, every count zero,
         /// so its summary and metrics say "nothing tonight" like any run's.
         package static func nothingToDo(journalPath: String, elapsed: Duration) -> Report {
-            Report(ending: .finished, counts: RunCounts(), summary: IngestSummary(), problems: [], licenses: 0, toSettle: 0,
-                   resultsPath: nil, journalPath: journalPath, elapsed: elapsed, commits: 0)
+            Report(
+                ending: .finished, counts: RunCounts(), summary: IngestSummary(), problems: [], licenses: 0,
+                toSettle: 0,
+                resultsPath: nil, journalPath: journalPath, elapsed: elapsed, commits: 0)
         }
 
         /// True when some license is not created: failed, rejected, conflict, unresolved or not sent.
@@ -101,8 +103,10 @@ package struct ProvisioningRun: Sendable {
     /// (customers, entries that may exist and change targets looked up together) → **settle** every
     /// item (``settle(_:with:feed:counters:progress:interval:)``) → **finish**: the results file,
     /// the run's outcome in the journal, the report.
-    package func execute(progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)? = nil,
-                        progressInterval: Duration = .seconds(2)) async throws -> Report {
+    package func execute(
+        progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)? = nil,
+        progressInterval: Duration = .seconds(2)
+    ) async throws -> Report {
         let started = ContinuousClock.now
         try checkInput()
         if configuration.dryRun { return try await dryRun(started: started) }
@@ -112,7 +116,8 @@ package struct ProvisioningRun: Sendable {
         // The key the journal's licenses carry, or this run's for a new journal: never two.
         let run = try withMarkerKey(of: journal)
         try journal.recordMarkerKey(run.configuration.markerKey)
-        return try await run.execute(journal: journal, started: started, progress: progress, progressInterval: progressInterval)
+        return try await run.execute(
+            journal: journal, started: started, progress: progress, progressInterval: progressInterval)
     }
 
     /// This run with the marker key it uses with `journal`: what ``RunConfiguration/markerKeyChoice``
@@ -133,35 +138,47 @@ package struct ProvisioningRun: Sendable {
     }
 
     /// ``execute(progress:progressInterval:)`` with the journal open and locked, the marker key resolved.
-    private func execute(journal: SQLiteJournal, started: ContinuousClock.Instant,
-                         progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)?,
-                         progressInterval: Duration) async throws -> Report {
+    private func execute(
+        journal: SQLiteJournal, started: ContinuousClock.Instant,
+        progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)?,
+        progressInterval: Duration
+    ) async throws -> Report {
         if try registersWhileSending(journal),
-           let report = try await executeInTranches(journal: journal, started: started, progress: progress, progressInterval: progressInterval) {
+            let report = try await executeInTranches(
+                journal: journal, started: started, progress: progress, progressInterval: progressInterval)
+        {
             return report
         }
         guard let plan = try await plan(against: journal) else { return interruptedWhilePlanning(started: started) }
         if plan.refused {
-            return Report(ending: .refused, counts: RunCounts(), summary: plan.summary, problems: plan.summary.fileDiagnostics + plan.problems,
-                          licenses: plan.summary.licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
-                          elapsed: ContinuousClock.now - started, commits: 0)
+            return Report(
+                ending: .refused, counts: RunCounts(), summary: plan.summary,
+                problems: plan.summary.fileDiagnostics + plan.problems,
+                licenses: plan.summary.licenses, toSettle: 0, resultsPath: nil, journalPath: configuration.journalPath,
+                elapsed: ContinuousClock.now - started, commits: 0)
         }
         let work = plan.lookups + plan.sends
-        let (runID, counters, requests) = try await begin(journal, hasWork: !work.isEmpty, alreadyDone: plan.alreadyDone)
+        let (runID, counters, requests) = try await begin(
+            journal, hasWork: !work.isEmpty, alreadyDone: plan.alreadyDone)
         let committer = JournalCommitter(journal: journal, run: runID)
         let worker = try await prepareWorker(plan: plan, journal: journal, requests: requests, committer: committer)
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
         let settlingStarted = ContinuousClock.now
-        try await settle(work.count, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)
+        try await settle(
+            work.count, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)
         let settling = ContinuousClock.now - settlingStarted
-        let final = try await settled(work.count, feed: feed, committer: committer, counters: counters, progress: progress)
-        return try await finish(plan: plan, journal: journal, runID: runID, counts: final, toSettle: work.count,
-                                started: started, settling: settling, commits: committer.commitCount)
+        let final = try await settled(
+            work.count, feed: feed, committer: committer, counters: counters, progress: progress)
+        return try await finish(
+            plan: plan, journal: journal, runID: runID, counts: final, toSettle: work.count,
+            started: started, settling: settling, commits: committer.commitCount)
     }
 
     /// Begins the run in the journal and, when there is work, proves the token (one preflight
     /// request); the run's id, its counters and its requests.
-    func begin(_ journal: SQLiteJournal, hasWork: Bool, alreadyDone: Int = 0) async throws -> (runID: Int64, counters: RunCounters, requests: RunRequests) {
+    func begin(_ journal: SQLiteJournal, hasWork: Bool, alreadyDone: Int = 0) async throws -> (
+        runID: Int64, counters: RunCounters, requests: RunRequests
+    ) {
         let runID = try journal.beginRun(command: configuration.commandLine, version: RunConfiguration.version)
         let counters = RunCounters()
         counters.update { $0.alreadyDone = alreadyDone }
@@ -179,8 +196,10 @@ package struct ProvisioningRun: Sendable {
 
     /// After settling: entries marked in flight but never handed out are put back, every write
     /// committed; the counts, with the work not accounted for as not sent.
-    func settled(_ total: Int, feed: WorkFeed, committer: JournalCommitter, counters: RunCounters,
-                 progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)?) async throws -> RunCounts {
+    func settled(
+        _ total: Int, feed: WorkFeed, committer: JournalCommitter, counters: RunCounters,
+        progress: (@Sendable (_ counts: RunCounts, _ total: Int, _ final: Bool) -> Void)?
+    ) async throws -> RunCounts {
         try await committer.unmark(await feed.untaken())
         try await committer.flush()
         var final = counters.snapshot
@@ -195,7 +214,9 @@ package struct ProvisioningRun: Sendable {
     private func checkInput() throws {
         let input = configuration.inputPath
         if configuration.derivedRows == nil, input != "-", !FileManager.default.isReadableFile(atPath: input) {
-            throw IngestionError.cannotOpen(file: input, reason: FileManager.default.fileExists(atPath: input) ? "permission denied" : "no such file")
+            throw IngestionError.cannotOpen(
+                file: input,
+                reason: FileManager.default.fileExists(atPath: input) ? "permission denied" : "no such file")
         }
     }
 
@@ -213,10 +234,14 @@ package struct ProvisioningRun: Sendable {
             logger.notice("interrupted while planning, after \(interrupted.rows) rows: nothing was registered or sent")
             return nil
         }
-        logger.info("planned", metadata: [
-            "licenses": "\(plan.summary.licenses)", "alreadyDone": "\(plan.alreadyDone)", "toLookUp": "\(plan.lookups.count)",
-            "toSend": "\(plan.sends.count)", "invalidRows": "\(plan.rejectedLines.count)", "edited": "\(plan.edited)",
-        ])
+        logger.info(
+            "planned",
+            metadata: [
+                "licenses": "\(plan.summary.licenses)", "alreadyDone": "\(plan.alreadyDone)",
+                "toLookUp": "\(plan.lookups.count)",
+                "toSend": "\(plan.sends.count)", "invalidRows": "\(plan.rejectedLines.count)",
+                "edited": "\(plan.edited)",
+            ])
         return plan
     }
 }

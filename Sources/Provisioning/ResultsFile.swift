@@ -1,11 +1,12 @@
 import CryptlexModels
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
-private let systemWrite = Glibc.write
+    import Glibc
+    private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
-import Darwin
-private let systemWrite = Darwin.write
+    import Darwin
+    private let systemWrite = Darwin.write
 #endif
 
 /// The results CSV: one line per license with its key or its error, written so that a reader
@@ -35,8 +36,11 @@ package enum ResultsFile {
         package var organizationID: String?
         package var resellerID: String?
 
-        package init(sourceLine: Int, rowID: String, unit: Int, status: String, licenseID: String? = nil,
-                    licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil, action: LicenseAction = .create, expiresAt: String? = nil) {
+        package init(
+            sourceLine: Int, rowID: String, unit: Int, status: String, licenseID: String? = nil,
+            licenseKey: String? = nil, httpStatus: Int? = nil, message: String? = nil, action: LicenseAction = .create,
+            expiresAt: String? = nil
+        ) {
             self.action = action
             self.expiresAt = expiresAt
             self.sourceLine = sourceLine
@@ -51,13 +55,18 @@ package enum ResultsFile {
 
         /// The line's cells, in ``ResultsFile/header`` order.
         var cells: [String] {
-            [String(sourceLine), rowID, String(unit), status, licenseID ?? "", licenseKey ?? "", httpStatus.map(String.init) ?? "", message ?? "",
-             action.rawValue, expiresAt ?? "", organizationID ?? "", resellerID ?? ""]
+            [
+                String(sourceLine), rowID, String(unit), status, licenseID ?? "", licenseKey ?? "",
+                httpStatus.map(String.init) ?? "", message ?? "",
+                action.rawValue, expiresAt ?? "", organizationID ?? "", resellerID ?? "",
+            ]
         }
     }
 
-    package static let header: [String] = ["source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message",
-                                          "action", "expires_at", "organization_id", "reseller_id"]
+    package static let header: [String] = [
+        "source_line", "row_id", "unit", "status", "license_id", "license_key", "http_status", "message",
+        "action", "expires_at", "organization_id", "reseller_id",
+    ]
 
     /// Why the file could not be written.
     package struct WriteError: Error, LocalizedError, Sendable {
@@ -133,7 +142,9 @@ package enum ResultsFile {
         private func flush() throws(WriteError) {
             var offset = 0
             while offset < buffer.count {
-                let written = buffer.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+                let written = buffer.withUnsafeBytes {
+                    systemWrite(descriptor, $0.baseAddress! + offset, $0.count - offset)
+                }
                 if written < 0 {
                     if errno == EINTR { continue }
                     throw WriteError(path: path, reason: String(cString: strerror(errno)))
@@ -171,10 +182,11 @@ package enum ResultsFile {
         for (index, cell) in cells.enumerated() {
             if index > 0 { buffer.append(UInt8(ascii: ",")) }
             // A cell a spreadsheet would run as a formula gets a leading apostrophe.
-            let neutralise = switch cell.utf8.first {
-            case UInt8(ascii: "=")?, UInt8(ascii: "+")?, UInt8(ascii: "-")?, UInt8(ascii: "@")?, 0x09?, 0x0D?: true
-            default: false
-            }
+            let neutralise =
+                switch cell.utf8.first {
+                case UInt8(ascii: "=")?, UInt8(ascii: "+")?, UInt8(ascii: "-")?, UInt8(ascii: "@")?, 0x09?, 0x0D?: true
+                default: false
+                }
             let quote = cell.utf8.contains(where: needsQuotes)
             if quote { buffer.append(UInt8(ascii: "\"")) }
             if neutralise { buffer.append(UInt8(ascii: "'")) }

@@ -29,7 +29,9 @@ extension RunPlanner {
         switch row.action {
         case .create, .update:
             let full = LicenseFields.decode(row.request.canonicalJSON) ?? [:]
-            return .update(LicenseUpdate(fields: full.filter { row.changedFields.contains($0.key) }, linksCustomer: row.customer != nil))
+            return .update(
+                LicenseUpdate(
+                    fields: full.filter { row.changedFields.contains($0.key) }, linksCustomer: row.customer != nil))
         case .renew: return .renew
         case .delete: return .delete
         case .suspend: return .suspend(true)
@@ -42,7 +44,9 @@ extension RunPlanner {
 
     /// A change row's fingerprint: its operation, target and customer (``RowFingerprint``).
     static func changeFingerprint(for row: OrderRow) -> BodyFingerprint.Value {
-        RowFingerprint.change(changeOperation(for: row), target: row.target, customerKey: row.customer.map { CustomerRecord.key($0.email) })
+        RowFingerprint.change(
+            changeOperation(for: row), target: row.target,
+            customerKey: row.customer.map { CustomerRecord.key($0.email) })
     }
 
     /// A create row's request as the journal keeps it: the id column's value rides along as
@@ -63,9 +67,10 @@ extension RunPlanner {
 
     /// A create row's fingerprint, from its ``canonicalRequest(for:configuration:)`` and its owners.
     static func createFingerprint(for row: OrderRow, canonicalRequest: [UInt8]) -> BodyFingerprint.Value {
-        RowFingerprint.create(canonicalRequest: canonicalRequest, customerKey: row.customer.map { CustomerRecord.key($0.email) },
-                              organizationKey: row.organization.map { DirectoryName.key($0.name) },
-                              resellerKey: row.reseller.map { DirectoryName.key($0.name) })
+        RowFingerprint.create(
+            canonicalRequest: canonicalRequest, customerKey: row.customer.map { CustomerRecord.key($0.email) },
+            organizationKey: row.organization.map { DirectoryName.key($0.name) },
+            resellerKey: row.reseller.map { DirectoryName.key($0.name) })
     }
 
     /// `request` with licprov's marker as its last metadata entry (unchanged without a marker key).
@@ -77,7 +82,9 @@ extension RunPlanner {
     }
 
     /// A create row's operation with `marker`: what the journal keeps for one of its licenses.
-    static func createOperation(for row: OrderRow, configuration: RunConfiguration, marker: String) -> LicenseOperation {
-        .create(marked(request(for: row, configuration: configuration), markerKey: configuration.markerKey, marker: marker))
+    static func createOperation(for row: OrderRow, configuration: RunConfiguration, marker: String) -> LicenseOperation
+    {
+        .create(
+            marked(request(for: row, configuration: configuration), markerKey: configuration.markerKey, marker: marker))
     }
 }

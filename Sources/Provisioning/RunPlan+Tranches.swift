@@ -36,7 +36,9 @@ extension RunPlanner {
         var lastRegistered = 0
         func flush() throws {
             guard !buffer.isEmpty else { return }
-            let (lookups, sends, changes) = (state.plan.lookups.count, state.plan.sends.count, state.plan.changeEntries.count)
+            let (lookups, sends, changes) = (
+                state.plan.lookups.count, state.plan.sends.count, state.plan.changeEntries.count
+            )
             let before = try journal.registering { registration in
                 let before = try registration.lastIDs()
                 for row in buffer { try register(row, into: &state, registration: registration) }
@@ -45,9 +47,11 @@ extension RunPlanner {
             lastRegistered = buffer.last?.position.line ?? lastRegistered
             state.plan.parts += 1
             buffer.removeAll(keepingCapacity: true)
-            deliver(Tranche(work: Array(state.plan.lookups[lookups...]) + Array(state.plan.sends[sends...]),
-                            changeEntries: Array(state.plan.changeEntries[changes...]),
-                            customersAfter: before.customer, directoryAfter: before.directory))
+            deliver(
+                Tranche(
+                    work: Array(state.plan.lookups[lookups...]) + Array(state.plan.sends[sends...]),
+                    changeEntries: Array(state.plan.changeEntries[changes...]),
+                    customersAfter: before.customer, directoryAfter: before.directory))
             size = min(size * 4, Self.largestTranche)
         }
         do {

@@ -111,7 +111,8 @@ struct RunPlanner: Sendable {
         var state = Registrar(markerPrefix: try journal.markerPrefix())
         try journal.forEachDigest { digest in
             state.known[RowUnit(rowID: digest.rowID, unit: digest.unit)] = Known(
-                id: digest.id, sourceLine: digest.sourceLine, state: digest.state, hash: BodyFingerprint.Value(hex: digest.bodyHash),
+                id: digest.id, sourceLine: digest.sourceLine, state: digest.state,
+                hash: BodyFingerprint.Value(hex: digest.bodyHash),
                 editedHash: digest.editedHash.flatMap(BodyFingerprint.Value.init(hex:)),
                 maybeSent: digest.maybeSent)
         }
@@ -119,7 +120,9 @@ struct RunPlanner: Sendable {
         ingest.markerKey = configuration.markerKey
         ingest.keepIDAsMetadata = configuration.keepIDAsMetadata
         let configuration = self.configuration
-        ingest.prepare = { row in row.action == .create ? RunPlanner.canonicalRequest(for: row, configuration: configuration) : [] }
+        ingest.prepare = { row in
+            row.action == .create ? RunPlanner.canonicalRequest(for: row, configuration: configuration) : []
+        }
         return (state, try configuration.rowSource(ingest))
     }
 
@@ -127,16 +130,18 @@ struct RunPlanner: Sendable {
     static func noteInvalid(_ row: OrderRow, in plan: inout RunPlan) {
         let errors = row.diagnostics.filter { $0.severity == .error }
         plan.problems += errors
-        plan.rejectedLines.append(ResultsFile.Line(
-            sourceLine: row.position.line, rowID: row.rowID, unit: 1, status: "rejected",
-            message: errors.map { "\($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; "),
-            action: row.action))
+        plan.rejectedLines.append(
+            ResultsFile.Line(
+                sourceLine: row.position.line, rowID: row.rowID, unit: 1, status: "rejected",
+                message: errors.map { "\($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; "),
+                action: row.action))
     }
 
     /// Registers one valid row (``register(_:known:customers:directory:plan:registration:markerPrefix:markers:)``).
     func register(_ row: OrderRow, into state: inout Registrar, registration: SQLiteJournal.Registration) throws {
-        try register(row, known: &state.known, customers: &state.customers, directory: &state.directory, plan: &state.plan,
-                     registration: registration, markerPrefix: state.markerPrefix, markers: &state.markers)
+        try register(
+            row, known: &state.known, customers: &state.customers, directory: &state.directory, plan: &state.plan,
+            registration: registration, markerPrefix: state.markerPrefix, markers: &state.markers)
     }
 
     func plan() throws -> RunPlan {
@@ -156,7 +161,9 @@ struct RunPlanner: Sendable {
                 if state.plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
                 if state.plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
                 if configuration.dryRun {
-                    state.plan.sampleRequests = try state.plan.sends.prefix(3).compactMap { try registration.request(of: $0.entryID) }.map(Self.describe)
+                    state.plan.sampleRequests = try state.plan.sends.prefix(3).compactMap {
+                        try registration.request(of: $0.entryID)
+                    }.map(Self.describe)
                     throw DryRun()
                 }
             }
@@ -170,25 +177,34 @@ struct RunPlanner: Sendable {
         return state.plan
     }
 
-    private func register(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], directory: inout DirectoryRefs, plan: inout RunPlan,
-                          registration: SQLiteJournal.Registration, markerPrefix: String, markers: inout MarkerGenerator) throws {
+    private func register(
+        _ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64],
+        directory: inout DirectoryRefs, plan: inout RunPlan,
+        registration: SQLiteJournal.Registration, markerPrefix: String, markers: inout MarkerGenerator
+    ) throws {
         if row.action != .create {
-            try registerChange(row, known: &known, customers: &customers, plan: &plan, registration: registration, markers: &markers)
+            try registerChange(
+                row, known: &known, customers: &customers, plan: &plan, registration: registration, markers: &markers)
             return
         }
         let (organizationRef, resellerRef) = try directory.register(row, in: registration)
-        let customerRef = try Self.registerCustomer(of: row, customers: &customers, registration: registration,
-                                                    organizationRef: organizationRef, resellerRef: resellerRef)
-        let hash = Self.createFingerprint(for: row, canonicalRequest: row.prepared ?? Self.canonicalRequest(for: row, configuration: configuration))
+        let customerRef = try Self.registerCustomer(
+            of: row, customers: &customers, registration: registration,
+            organizationRef: organizationRef, resellerRef: resellerRef)
+        let hash = Self.createFingerprint(
+            for: row, canonicalRequest: row.prepared ?? Self.canonicalRequest(for: row, configuration: configuration))
         let line = row.position.line
         for unit in 1...max(1, row.quantity) {
             // Each entry is matched once; row ids are unique within a file (ingestion checks).
             guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: unit)) else {
                 let marker = markers.next(prefix: markerPrefix)
-                let operation = StoredOperation(Self.createOperation(for: row, configuration: configuration, marker: marker))
-                let id = try registration.insert(Intent(rowID: row.rowID, unit: unit, sourceLine: line,
-                                                        operation: operation, bodyHash: hash.hex, marker: marker,
-                                                        customerRef: customerRef, organizationRef: organizationRef, resellerRef: resellerRef))
+                let operation = StoredOperation(
+                    Self.createOperation(for: row, configuration: configuration, marker: marker))
+                let id = try registration.insert(
+                    Intent(
+                        rowID: row.rowID, unit: unit, sourceLine: line,
+                        operation: operation, bodyHash: hash.hex, marker: marker,
+                        customerRef: customerRef, organizationRef: organizationRef, resellerRef: resellerRef))
                 plan.entryIDs.insert(id)
                 plan.sends.append(WorkItem(entryID: id, needsLookup: false))
                 continue
@@ -196,7 +212,9 @@ struct RunPlanner: Sendable {
             plan.entryIDs.insert(entry.id)
             if entry.sourceLine != line { try registration.apply(.moveTo(id: entry.id, sourceLine: line)) }
             if entry.hash == hash {
-                if entry.editedHash != nil { try registration.apply(.noteEdit(id: entry.id, operation: nil, bodyHash: nil)) }
+                if entry.editedHash != nil {
+                    try registration.apply(.noteEdit(id: entry.id, operation: nil, bodyHash: nil))
+                }
                 switch entry.state {
                 case .created, .recovered: plan.alreadyDone += 1
                 case .pending, .failed:
@@ -223,30 +241,40 @@ struct RunPlanner: Sendable {
             let marker = try registration.marker(of: entry.id) ?? ""
             if entry.state == .inFlight || entry.maybeSent {
                 // It may exist on the server: look it up with the old marker; nothing found → send the new body.
-                plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true,
-                                             replacement: Replacement(operation: Self.createOperation(for: row, configuration: configuration, marker: marker),
-                                                                          bodyHash: hash.hex)))
+                plan.lookups.append(
+                    WorkItem(
+                        entryID: entry.id, needsLookup: true,
+                        replacement: Replacement(
+                            operation: Self.createOperation(for: row, configuration: configuration, marker: marker),
+                            bodyHash: hash.hex)))
             } else {
                 // Never sent. A change row that became a create has a change's marker (no journal
                 // prefix, which audit lists by): it gets a create's.
                 let fresh = marker.hasPrefix(markerPrefix) ? nil : markers.next(prefix: markerPrefix)
-                let operation = StoredOperation(Self.createOperation(for: row, configuration: configuration, marker: fresh ?? marker))
-                try registration.apply(.replaceOperation(id: entry.id, operation: operation, bodyHash: hash.hex,
-                                                    state: .pending, error: nil, customerRef: customerRef, marker: fresh,
-                                                    organizationRef: organizationRef, resellerRef: resellerRef))
+                let operation = StoredOperation(
+                    Self.createOperation(for: row, configuration: configuration, marker: fresh ?? marker))
+                try registration.apply(
+                    .replaceOperation(
+                        id: entry.id, operation: operation, bodyHash: hash.hex,
+                        state: .pending, error: nil, customerRef: customerRef, marker: fresh,
+                        organizationRef: organizationRef, resellerRef: resellerRef))
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             }
         }
     }
 
     /// The journal's id of the row's customer, registered the first time its email is seen.
-    private static func registerCustomer(of row: OrderRow, customers: inout [String: Int64], registration: SQLiteJournal.Registration,
-                                         organizationRef: Int64? = nil, resellerRef: Int64? = nil) throws -> Int64? {
+    private static func registerCustomer(
+        of row: OrderRow, customers: inout [String: Int64], registration: SQLiteJournal.Registration,
+        organizationRef: Int64? = nil, resellerRef: Int64? = nil
+    ) throws -> Int64? {
         guard let customer = row.customer else { return nil }
         let key = CustomerRecord.key(customer.email)
         if let id = customers[key] { return id }
-        let id = try registration.customer(email: customer.email, firstName: customer.firstName,
-                                           lastName: customer.lastName, company: customer.company).id
+        let id = try registration.customer(
+            email: customer.email, firstName: customer.firstName,
+            lastName: customer.lastName, company: customer.company
+        ).id
         if organizationRef != nil || resellerRef != nil {
             try registration.place(customer: id, organizationRef: organizationRef, resellerRef: resellerRef)
         }
@@ -257,8 +285,10 @@ struct RunPlanner: Sendable {
     /// A change row: one entry, keyed like a create by its row id (unit 1), fingerprinted by its
     /// action, target and body. A change that was ever sent is never edited in place: a row edited
     /// after its change was sent is reported, like an edited create.
-    private func registerChange(_ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], plan: inout RunPlan,
-                                registration: SQLiteJournal.Registration, markers: inout MarkerGenerator) throws {
+    private func registerChange(
+        _ row: OrderRow, known: inout [RowUnit: Known], customers: inout [String: Int64], plan: inout RunPlan,
+        registration: SQLiteJournal.Registration, markers: inout MarkerGenerator
+    ) throws {
         let operation = StoredOperation(Self.changeOperation(for: row))
         let target = row.target
         // An update that links the license to a customer: its user id goes into the body at send time.
@@ -266,8 +296,10 @@ struct RunPlanner: Sendable {
         let hash = Self.changeFingerprint(for: row)
         let line = row.position.line
         guard let entry = known.removeValue(forKey: RowUnit(rowID: row.rowID, unit: 1)) else {
-            let id = try registration.insert(Intent(rowID: row.rowID, unit: 1, sourceLine: line, operation: operation, bodyHash: hash.hex,
-                                                    marker: markers.next(), customerRef: customerRef, target: target))
+            let id = try registration.insert(
+                Intent(
+                    rowID: row.rowID, unit: 1, sourceLine: line, operation: operation, bodyHash: hash.hex,
+                    marker: markers.next(), customerRef: customerRef, target: target))
             plan.entryIDs.insert(id)
             plan.changeEntries.append(id)
             plan.sends.append(WorkItem(entryID: id, needsLookup: false))
@@ -290,8 +322,10 @@ struct RunPlanner: Sendable {
                 }
                 return
             }
-            try registration.apply(.replaceOperation(id: entry.id, operation: operation, bodyHash: hash.hex, state: .pending, error: nil,
-                                                     customerRef: customerRef, target: target))
+            try registration.apply(
+                .replaceOperation(
+                    id: entry.id, operation: operation, bodyHash: hash.hex, state: .pending, error: nil,
+                    customerRef: customerRef, target: target))
             plan.changeEntries.append(entry.id)
             plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             return

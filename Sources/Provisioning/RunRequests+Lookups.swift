@@ -15,9 +15,12 @@ extension RunRequests {
         /// For a batch: whether what was found is all it can find (no next page needed).
         package var complete: (_ values: [String], _ found: [Element]) -> Bool = { _, _ in false }
 
-        package init(batch: @escaping (_ values: [String], _ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>,
-                     single: ((String) async -> Result<[Element], ReadFailure>)?,
-                     complete: @escaping (_ values: [String], _ found: [Element]) -> Bool = { _, _ in false }) {
+        package init(
+            batch:
+                @escaping (_ values: [String], _ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>,
+            single: ((String) async -> Result<[Element], ReadFailure>)?,
+            complete: @escaping (_ values: [String], _ found: [Element]) -> Bool = { _, _ in false }
+        ) {
             self.batch = batch
             self.single = single
             self.complete = complete
@@ -27,8 +30,10 @@ extension RunRequests {
     /// Looks `values` up: each group of values with what its requests found (nil: a request
     /// failed, or the value was left to the caller — those values are not settled). `filter` names
     /// the field for the log; `count` counts each request.
-    package func listByValues<Element: Sendable>(_ values: [String], filter: String, count: @escaping (inout RunCounts) -> Void,
-                                         _ lookup: ByValues<Element>) async -> [(values: [String], found: [Element]?)] {
+    package func listByValues<Element: Sendable>(
+        _ values: [String], filter: String, count: @escaping (inout RunCounts) -> Void,
+        _ lookup: ByValues<Element>
+    ) async -> [(values: [String], found: [Element]?)] {
         var results: [(values: [String], found: [Element]?)] = []
         var (chunks, alone) = ValueBatches.split(values)
         for (index, chunk) in chunks.enumerated() {
@@ -36,8 +41,10 @@ extension RunRequests {
                 alone += chunks[index...].joined()
                 break
             }
-            switch await readAllPages(count: count, complete: { lookup.complete(chunk, $0) },
-                                      { (page: Int) async throws(APIError) in try await lookup.batch(chunk, page) }) {
+            switch await readAllPages(
+                count: count, complete: { lookup.complete(chunk, $0) },
+                { (page: Int) async throws(APIError) in try await lookup.batch(chunk, page) })
+            {
             case .success(let elements):
                 results.append((chunk, elements))
             case .failure(let failure) where failure.status == 400:
@@ -55,9 +62,14 @@ extension RunRequests {
     }
 
     /// How a license is read alone: a list with `eq`, or a read by id (a 404: none).
-    package func licenses(alone query: LicenseQuery?, id: String?, client: CryptlexClient) async -> Result<[LicenseSnapshot], ReadFailure> {
+    package func licenses(alone query: LicenseQuery?, id: String?, client: CryptlexClient) async -> Result<
+        [LicenseSnapshot], ReadFailure
+    > {
         if let id {
-            switch await send(count: { counts, _ in counts.lookups += 1 }, { () async throws(APIError) in try await client.licenseSnapshot(id: id) }) {
+            switch await send(
+                count: { counts, _ in counts.lookups += 1 },
+                { () async throws(APIError) in try await client.licenseSnapshot(id: id) })
+            {
             case .answered(let answer): return .success([answer.value])
             case .failed(let error, _, _) where error.status == 404: return .success([])
             case .failed(let error, _, _): return .failure(ReadFailure(reason: error.description, status: error.status))
@@ -65,39 +77,54 @@ extension RunRequests {
             }
         }
         guard let query else { return .success([]) }
-        return await readAllPages(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
-            try await client.findLicenseSnapshots(query, page: page, limit: 100)
-        })
+        return await readAllPages(
+            count: { $0.lookups += 1 },
+            { (page: Int) async throws(APIError) in
+                try await client.findLicenseSnapshots(query, page: page, limit: 100)
+            })
     }
 
     /// Licenses by values: `batched` is the query for a batch (an `in` filter), `query` or `id`
     /// how one value is read alone.
-    package func licenseLookup(client: CryptlexClient, batched: @escaping ([String]) -> LicenseQuery, query: ((String) -> LicenseQuery)? = nil,
-                       byID: Bool = false) -> ByValues<LicenseSnapshot> {
-        ByValues(batch: { (values: [String], page: Int) async throws(APIError) in
-            try await client.findLicenseSnapshots(batched(values), page: page, limit: 100)
-        }, single: { value in await licenses(alone: query?(value), id: byID ? value : nil, client: client) })
+    package func licenseLookup(
+        client: CryptlexClient, batched: @escaping ([String]) -> LicenseQuery, query: ((String) -> LicenseQuery)? = nil,
+        byID: Bool = false
+    ) -> ByValues<LicenseSnapshot> {
+        ByValues(
+            batch: { (values: [String], page: Int) async throws(APIError) in
+                try await client.findLicenseSnapshots(batched(values), page: page, limit: 100)
+            }, single: { value in await licenses(alone: query?(value), id: byID ? value : nil, client: client) })
     }
 
     /// The licenses with these ids, 100 a request; nil when a read failed.
     package func licenses(ids: [String], client: CryptlexClient) async -> [LicenseSnapshot]? {
-        await collect(ids, filter: "id", licenseLookup(client: client, batched: { ids in
-            var query = LicenseQuery()
-            query.ids = ids
-            return query
-        }, byID: true))
+        await collect(
+            ids, filter: "id",
+            licenseLookup(
+                client: client,
+                batched: { ids in
+                    var query = LicenseQuery()
+                    query.ids = ids
+                    return query
+                }, byID: true))
     }
 
     /// The licenses whose metadata entry `key` holds one of `values`, 100 values a request; nil
     /// when a read failed. (A list filters on key and value separately: the caller checks that the
     /// value it wants is under `key`.)
-    package func licenses(metadataKey key: String, values: [String], client: CryptlexClient) async -> [LicenseSnapshot]? {
-        await collect(values, filter: "metadata.value", licenseLookup(client: client, batched: { LicenseQuery(metadataKey: key, metadataValues: $0) },
-                                                                      query: { LicenseQuery(metadataKey: key, metadataValue: $0) }))
+    package func licenses(metadataKey key: String, values: [String], client: CryptlexClient) async -> [LicenseSnapshot]?
+    {
+        await collect(
+            values, filter: "metadata.value",
+            licenseLookup(
+                client: client, batched: { LicenseQuery(metadataKey: key, metadataValues: $0) },
+                query: { LicenseQuery(metadataKey: key, metadataValue: $0) }))
     }
 
     /// Everything a license lookup finds, or nil when a request failed.
-    private func collect(_ values: [String], filter: String, _ lookup: ByValues<LicenseSnapshot>) async -> [LicenseSnapshot]? {
+    private func collect(_ values: [String], filter: String, _ lookup: ByValues<LicenseSnapshot>) async
+        -> [LicenseSnapshot]?
+    {
         var all: [LicenseSnapshot] = []
         for (_, snapshots) in await listByValues(values, filter: filter, count: { $0.lookups += 1 }, lookup) {
             guard let snapshots else { return nil }

@@ -21,16 +21,21 @@ package struct RunRequests: Sendable {
 
     /// The requests of one run (or audit), tuned by `configuration`: its rate limit, retries and 429 budget.
     /// `clock`: what every wait is on (a test's manual clock; the process's monotonic clock otherwise).
-    package static func make(_ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters,
-                     logger: Logger = Logger(label: "licprov"), clock: RunClock = .continuous) -> RunRequests {
-        RunRequests(executor: RetryExecutor(
-            policy: configuration.retry,
-            limiter: configuration.rate.map {
-                RateLimiter(rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: clock)
-            },
-            budget: ThrottleBudget(maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: clock),
-            silence: SilenceBudget(timeout: configuration.unreachableTimeout, clock: clock),
-            stop: stop, clock: clock), counters: counters, operators: ListOperators(logger: logger))
+    package static func make(
+        _ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters,
+        logger: Logger = Logger(label: "licprov"), clock: RunClock = .continuous
+    ) -> RunRequests {
+        RunRequests(
+            executor: RetryExecutor(
+                policy: configuration.retry,
+                limiter: configuration.rate.map {
+                    RateLimiter(
+                        rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: clock)
+                },
+                budget: ThrottleBudget(
+                    maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: clock),
+                silence: SilenceBudget(timeout: configuration.unreachableTimeout, clock: clock),
+                stop: stop, clock: clock), counters: counters, operators: ListOperators(logger: logger))
     }
 
     package typealias Ending<Value: Sendable> = RetryExecutor<RunClock>.Ending<CryptlexClient.Answer<Value>, APIError>
@@ -57,18 +62,23 @@ package struct RunRequests: Sendable {
             },
             report: Self.windowReport,
             afterAnswer: { (result: Result<CryptlexClient.Answer<Value>, APIError>) async throws(HookError) in
-                if case .failure(let error) = result, error.status == 429 { counters.update { $0.tooManyRequests += 1 } }
+                if case .failure(let error) = result, error.status == 429 {
+                    counters.update { $0.tooManyRequests += 1 }
+                }
             },
             onRetry: onRetry)
     }
 
     /// ``send(failedBefore:count:beforeSend:onRetry:_:)`` with nothing to record before or between sends.
-    package func send<Value: Sendable>(failedBefore: Int = 0, classify: (APIError) -> OutcomeClass = { $0.outcome },
-                               count: (inout RunCounts, _ isRetry: Bool) -> Void,
-                               _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Ending<Value> {
+    package func send<Value: Sendable>(
+        failedBefore: Int = 0, classify: (APIError) -> OutcomeClass = { $0.outcome },
+        count: (inout RunCounts, _ isRetry: Bool) -> Void,
+        _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>
+    ) async -> Ending<Value> {
         let noHook: (Bool) async throws(Never) -> Void = { _ in }
-        return await send(failedBefore: failedBefore, classify: classify, count: count, beforeSend: noHook,
-                          onRetry: { (_: APIError) async throws(Never) in }, call)
+        return await send(
+            failedBefore: failedBefore, classify: classify, count: count, beforeSend: noHook,
+            onRetry: { (_: APIError) async throws(Never) in }, call)
     }
 
     /// One journaled send of an entry (a create or a change): marked in flight, durably, before each
@@ -84,20 +94,27 @@ package struct RunRequests: Sendable {
         var ahead = markedAhead
         let ending = try await send(
             failedBefore: failedBefore,
-            count: { counts, isRetry in counts.requests += 1; if isRetry || failedBefore > 0 { counts.retries += 1 } },
+            count: { counts, isRetry in
+                counts.requests += 1
+                if isRetry || failedBefore > 0 { counts.retries += 1 }
+            },
             beforeSend: { (_: Bool) async throws(JournalError) in
                 if ahead { ahead = false } else { try await committer.markInFlight(entryID) }
                 sentAt = SQLiteJournal.timestamp()
             },
             onRetry: { (error: APIError) async throws(JournalError) in
-                try committer.post(AttemptOutcome(entryID: entryID, state: .pending, httpStatus: error.status,
-                                                  error: error.description, startedAt: sentAt))
+                try committer.post(
+                    AttemptOutcome(
+                        entryID: entryID, state: .pending, httpStatus: error.status,
+                        error: error.description, startedAt: sentAt))
             }, call)
         markedAhead = ahead
         if case .failed(let error, .ambiguous, _) = ending {
             counters.update { $0.ambiguous += 1 }
-            try committer.post(AttemptOutcome(entryID: entryID, state: .inFlight, httpStatus: error.status,
-                                              error: error.description, startedAt: sentAt))
+            try committer.post(
+                AttemptOutcome(
+                    entryID: entryID, state: .inFlight, httpStatus: error.status,
+                    error: error.description, startedAt: sentAt))
         }
         return (ending, sentAt)
     }
@@ -117,8 +134,10 @@ package struct RunRequests: Sendable {
     }
 
     /// A read (a GET: any failure but a 4xx or a refused token is retried).
-    package func read<Value: Sendable>(count: @escaping (inout RunCounts) -> Void,
-                               _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>) async -> Result<Value, ReadFailure> {
+    package func read<Value: Sendable>(
+        count: @escaping (inout RunCounts) -> Void,
+        _ call: () async throws(APIError) -> CryptlexClient.Answer<Value>
+    ) async -> Result<Value, ReadFailure> {
         switch await send(count: { counts, _ in count(&counts) }, call) {
         case .answered(let answer): .success(answer.value)
         case .failed(let error, _, _): .failure(ReadFailure(reason: error.description, status: error.status))
@@ -129,9 +148,11 @@ package struct RunRequests: Sendable {
     /// The one pager: each page of a list (`GET` with `page` from 1, 100 a page) handed to `body`
     /// as it comes, until a short page or until `body` says it has what it asked for (false). A
     /// list of 100,000 licenses is never held whole here. The failure of a page's request, if any.
-    package func forEachPage<Element: Sendable>(count: @escaping (inout RunCounts) -> Void,
-                                        _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>,
-                                        _ body: ([Element]) -> Bool) async -> ReadFailure? {
+    package func forEachPage<Element: Sendable>(
+        count: @escaping (inout RunCounts) -> Void,
+        _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>,
+        _ body: ([Element]) -> Bool
+    ) async -> ReadFailure? {
         for page in 1... {
             switch await read(count: count, { () async throws(APIError) in try await call(page) }) {
             case .success(let batch):
@@ -145,19 +166,26 @@ package struct RunRequests: Sendable {
 
     /// Every page of a list (``forEachPage(count:_:_:)``), until a short page or until `complete`
     /// says the caller has all it asked for; nil when a request failed.
-    package func readPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
-                                      _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> [Element]? {
+    package func readPages<Element: Sendable>(
+        count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
+        _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>
+    ) async -> [Element]? {
         try? await readAllPages(count: count, complete: complete, call).get()
     }
 
     /// ``readPages(count:complete:_:)``, saying why when a request failed.
-    package func readAllPages<Element: Sendable>(count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
-                                         _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>) async -> Result<[Element], ReadFailure> {
+    package func readAllPages<Element: Sendable>(
+        count: @escaping (inout RunCounts) -> Void, complete: ([Element]) -> Bool = { _ in false },
+        _ call: (_ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>
+    ) async -> Result<[Element], ReadFailure> {
         var all: [Element] = []
-        if let failure = await forEachPage(count: count, call, { batch in
-            all += batch
-            return !complete(all)
-        }) {
+        if let failure = await forEachPage(
+            count: count, call,
+            { batch in
+                all += batch
+                return !complete(all)
+            })
+        {
             return .failure(failure)
         }
         return .success(all)
@@ -165,11 +193,13 @@ package struct RunRequests: Sendable {
 
     /// What an answer said about the server's window.
     static func windowReport<Value>(_ result: Result<CryptlexClient.Answer<Value>, APIError>) -> WindowReport {
-        let (status, headers): (Int?, RateLimitStatus) = switch result {
-        case .success(let answer): (answer.status, answer.rateLimit)
-        case .failure(let error): (error.status, error.rateLimit)
-        }
-        return WindowReport(answered: status != nil, refused: status == 429, remaining: headers.remaining,
-                            windowEnd: headers.reset, window: headers.window)
+        let (status, headers): (Int?, RateLimitStatus) =
+            switch result {
+            case .success(let answer): (answer.status, answer.rateLimit)
+            case .failure(let error): (error.status, error.rateLimit)
+            }
+        return WindowReport(
+            answered: status != nil, refused: status == 429, remaining: headers.remaining,
+            windowEnd: headers.reset, window: headers.window)
     }
 }

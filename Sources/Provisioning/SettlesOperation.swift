@@ -44,16 +44,21 @@ protocol SettlesOperation: Sendable {
     func verify(_ item: LoadedItem, _ prepared: inout Prepared, failures: Int) async throws(JournalError) -> Bool
     func send(_ prepared: Prepared) async throws(APIError) -> CryptlexClient.Answer<Value>
     /// Records a successful answer.
-    func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<Value>, sentAt: String) throws(JournalError)
+    func answered(_ item: LoadedItem, _ prepared: Prepared, _ answer: CryptlexClient.Answer<Value>, sentAt: String)
+        throws(JournalError)
     /// Records a send that failed for good or stopped the run; returns the server's message when it
     /// should decide about the rest of the run (a create's first license refused).
-    func failed(_ item: LoadedItem, _ prepared: Prepared, _ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int,
-                sentAt: String) async throws(JournalError) -> String?
+    func failed(
+        _ item: LoadedItem, _ prepared: Prepared, _ error: APIError, _ outcome: OutcomeClass, failedAttempts: Int,
+        sentAt: String
+    ) async throws(JournalError) -> String?
 }
 
 extension SettlesOperation {
     /// Where outcomes are recorded, and counted from.
-    var outcomes: OutcomeRecorder { OutcomeRecorder(committer: committer, requests: requests, maxFailures: maxFailures) }
+    var outcomes: OutcomeRecorder {
+        OutcomeRecorder(committer: committer, requests: requests, maxFailures: maxFailures)
+    }
 
     /// Settles `item`. Throws only ``JournalError``: a journal that cannot record is the end of the
     /// run. Returns what ``failed(_:_:_:_:failedAttempts:sentAt:)`` says for the first-item gate.
@@ -73,8 +78,10 @@ extension SettlesOperation {
                 return nil
             }
             let current = prepared
-            let (ending, sentAt) = try await requests.sendJournaled(item.entryID, committer: committer, failedBefore: failures,
-                                                                    markedAhead: &markedAhead) {
+            let (ending, sentAt) = try await requests.sendJournaled(
+                item.entryID, committer: committer, failedBefore: failures,
+                markedAhead: &markedAhead
+            ) {
                 () async throws(APIError) in try await send(current)
             }
             switch ending {

@@ -23,7 +23,9 @@ enum ValueBatches {
                 continue
             }
             let cost = QueryLength.escaped(value) + 3
-            if batches.isEmpty || batches[batches.count - 1].count == valuesPerRequest || length + cost > maxQueryCharacters {
+            if batches.isEmpty || batches[batches.count - 1].count == valuesPerRequest
+                || length + cost > maxQueryCharacters
+            {
                 batches.append([])
                 length = 0
             }

@@ -127,16 +127,18 @@ actor WorkFeed {
             // Read for sending, typed (an operation that does not decode throws in the read).
             var change: LoadedItem.Change?
             if let operation = entry.operation, operation.action.isChange {
-                change = LoadedItem.Change(operation: operation, target: entry.target, beforeState: entry.beforeState,
-                                           licenseID: entry.licenseID, maybeSent: entry.maybeSent || entry.state == .inFlight)
+                change = LoadedItem.Change(
+                    operation: operation, target: entry.target, beforeState: entry.beforeState,
+                    licenseID: entry.licenseID, maybeSent: entry.maybeSent || entry.state == .inFlight)
             }
-            return LoadedItem(entryID: entry.id, rowID: entry.rowID, marker: entry.marker,
-                              request: entry.operation?.request,
-                              needsLookup: item.needsLookup, replacement: item.replacement,
-                              // A change is marked in flight by its worker, once its before-state is recorded.
-                              markedInFlight: !item.needsLookup && change == nil,
-                              customerRef: entry.customerRef, organizationRef: entry.organizationRef, resellerRef: entry.resellerRef,
-                              changedAt: item.needsLookup ? entry.changedAt : nil, change: change)
+            return LoadedItem(
+                entryID: entry.id, rowID: entry.rowID, marker: entry.marker,
+                request: entry.operation?.request,
+                needsLookup: item.needsLookup, replacement: item.replacement,
+                // A change is marked in flight by its worker, once its before-state is recorded.
+                markedInFlight: !item.needsLookup && change == nil,
+                customerRef: entry.customerRef, organizationRef: entry.organizationRef, resellerRef: entry.resellerRef,
+                changedAt: item.needsLookup ? entry.changedAt : nil, change: change)
         }
         let sends = loaded.filter(\.markedInFlight).map(\.entryID)
         if !sends.isEmpty { try journal.markInFlight(sends, run: run) }

@@ -76,7 +76,6 @@ struct LoadedItem: Sendable {
     }
 }
 
-
 extension Duration {
     /// What is left of this delay since `start` (all of it when `start` is unknown): the wait
     /// before a lookup that must come this long after an entry last changed.

@@ -20,7 +20,10 @@ extension Duration {
     /// saturate (flags are range-checked before they get here).
     package init(secondsValue seconds: Double) {
         let milliseconds = (seconds * 1000).rounded()
-        guard milliseconds.isFinite else { self = seconds.isNaN ? .zero : (seconds < 0 ? .milliseconds(Int64.min) : .milliseconds(Int64.max)); return }
+        guard milliseconds.isFinite else {
+            self = seconds.isNaN ? .zero : (seconds < 0 ? .milliseconds(Int64.min) : .milliseconds(Int64.max))
+            return
+        }
         self = .milliseconds(Int64(max(min(milliseconds, 9.2e18), -9.2e18)))
     }
 }

@@ -31,8 +31,10 @@ package actor RateLimiter<C: Clock> where C.Duration == Duration {
     ///     when they do not, or `windowLimit` is nil).
     ///   - windowLimit: requests per server window (Cryptlex: 50); nil: never follow the windows.
     ///   - wallClock: seconds since 1970, to compare with the server's window ends.
-    package init(rate: Double, burst: Int, windowLimit: Int? = nil, lowWater: Int = 1, clock: C,
-                wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    package init(
+        rate: Double, burst: Int, windowLimit: Int? = nil, lowWater: Int = 1, clock: C,
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
         self.clock = clock
         self.origin = clock.now
         self.wallClock = wallClock
@@ -80,7 +82,8 @@ package actor RateLimiter<C: Clock> where C.Duration == Duration {
     package func answered(_ ticket: WindowLedger.Ticket?, _ report: WindowReport) {
         if let ticket { ledger?.answered(ticket, report, now: now, wall: wallClock()) }
         if !(ledger?.following ?? false), !report.refused, let remaining = report.remaining, remaining <= lowWater,
-           let end = report.windowEnd {
+            let end = report.windowEnd
+        {
             // Capped at one window (and a second): the clocks may disagree.
             let window = (report.window ?? .seconds(5)).secondsValue
             let resetsIn = min(max(end.timeIntervalSince1970 - wallClock(), 0), window + 1)

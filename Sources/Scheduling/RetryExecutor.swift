@@ -29,8 +29,10 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     package let silence: SilenceBudget<C>?
     package let clock: C
 
-    package init(policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, silence: SilenceBudget<C>? = nil,
-                stop: StopSignal, clock: C) {
+    package init(
+        policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, silence: SilenceBudget<C>? = nil,
+        stop: StopSignal, clock: C
+    ) {
         self.policy = policy
         self.limiter = limiter
         self.budget = budget
@@ -97,7 +99,9 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
             try await afterAnswer(result)
             if window.answered {
                 silence?.answered()
-            } else if case .failure(let error) = result, let reason = silence?.unanswered(String(describing: error), sentAt: sentAt) {
+            } else if case .failure(let error) = result,
+                let reason = silence?.unanswered(String(describing: error), sentAt: sentAt)
+            {
                 stop.request(.unreachable(reason))
             }
             let failure: Failure
@@ -157,10 +161,14 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     @usableFromInline
     func sleepUnlessStopped(for delay: Duration) async -> Bool {
         if stop.isRequested { return false }
-        let clock = self.clock, stop = self.stop
+        let clock = self.clock
+        let stop = self.stop
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await clock.sleep(for: delay)) != nil }
-            group.addTask { await stop.wait(); return false }
+            group.addTask {
+                await stop.wait()
+                return false
+            }
             let slept = await group.next() ?? false
             group.cancelAll()
             return slept && !stop.isRequested

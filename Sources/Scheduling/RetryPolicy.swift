@@ -35,8 +35,10 @@ package struct RetryPolicy: Sendable, Equatable {
 
     /// The wait before the next attempt after `failedAttempts` failures, or nil when the attempts
     /// are used up. A server's `Retry-After` is a floor.
-    package func backoff(afterFailedAttempts failedAttempts: Int, retryAfter: Duration? = nil,
-                        using generator: inout some RandomNumberGenerator) -> Duration? {
+    package func backoff(
+        afterFailedAttempts failedAttempts: Int, retryAfter: Duration? = nil,
+        using generator: inout some RandomNumberGenerator
+    ) -> Duration? {
         guard failedAttempts < maxAttempts else { return nil }
         let ceiling = ceiling(afterFailedAttempts: failedAttempts)
         let jittered = Duration.nanoseconds(Int64.random(in: 0...max(0, ceiling.nanosecondCount), using: &generator))

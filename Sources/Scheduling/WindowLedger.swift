@@ -14,7 +14,10 @@ package struct WindowReport: Sendable, Equatable {
     /// The window's length (`X-Rate-Limit-Limit`).
     package var window: Duration?
 
-    package init(answered: Bool = false, refused: Bool = false, remaining: Int? = nil, windowEnd: Date? = nil, window: Duration? = nil) {
+    package init(
+        answered: Bool = false, refused: Bool = false, remaining: Int? = nil, windowEnd: Date? = nil,
+        window: Duration? = nil
+    ) {
         self.answered = answered
         self.refused = refused
         self.remaining = remaining
@@ -266,7 +269,8 @@ package struct WindowLedger: Sendable {
 
     private mutating func open(_ index: Int, end: Double, count: Int, now: Duration, opened: ClosedRange<Double>?) {
         nextWindow += 1
-        newest = Window(id: nextWindow, end: end, count: count, firstAnswer: now, firstSend: sends[index].sentAt, opened: opened)
+        newest = Window(
+            id: nextWindow, end: end, count: count, firstAnswer: now, firstSend: sends[index].sentAt, opened: opened)
         sends[index].window = nextWindow
     }
 
@@ -310,7 +314,10 @@ package struct WindowLedger: Sendable {
         let starters = sends.filter(\.mayHaveBegun)
         func candidates(_ send: Send, _ answeredAt: Duration) -> [Send] {
             if send.count == 1 { return [send] }
-            return starters.filter { $0.sentAt <= answeredAt && $0.ticket != send.ticket && send.sentAt < ($0.answeredAt.map { $0 + window } ?? .seconds(1e12)) }
+            return starters.filter {
+                $0.sentAt <= answeredAt && $0.ticket != send.ticket
+                    && send.sentAt < ($0.answeredAt.map { $0 + window } ?? .seconds(1e12))
+            }
         }
         // Pass 1: requests with one candidate; pass 2: the counts rule out others' windows.
         var group: [Ticket: Ticket] = [:]
@@ -322,7 +329,8 @@ package struct WindowLedger: Sendable {
         for (send, found) in undecided {
             let left = found.filter { candidate in
                 !sends.contains { other in
-                    group[other.ticket] == candidate.ticket && (other.answeredAt.map { $0 < send.sentAt } ?? false) && (other.count ?? 0) >= send.count!
+                    group[other.ticket] == candidate.ticket && (other.answeredAt.map { $0 < send.sentAt } ?? false)
+                        && (other.count ?? 0) >= send.count!
                 }
             }
             if left.count == 1 { group[send.ticket] = left[0].ticket }
@@ -338,7 +346,9 @@ package struct WindowLedger: Sendable {
             freed[send.ticket] = min(freed[send.ticket]!, latest)
         }
         for send in sends {
-            if let starter = group[send.ticket], let end = groupEnd[starter] { freed[send.ticket] = min(freed[send.ticket]!, end) }
+            if let starter = group[send.ticket], let end = groupEnd[starter] {
+                freed[send.ticket] = min(freed[send.ticket]!, end)
+            }
         }
         return freed
     }
@@ -353,9 +363,15 @@ package struct WindowLedger: Sendable {
     }
 
     private func used(now: Duration, freed: [Ticket: Duration]) -> Int {
-        var ours = 0, unanswered = 0, highest = 0
+        var ours = 0
+        var unanswered = 0
+        var highest = 0
         for send in sends {
-            guard let at = freed[send.ticket] else { ours += 1; unanswered += 1; continue }
+            guard let at = freed[send.ticket] else {
+                ours += 1
+                unanswered += 1
+                continue
+            }
             guard at > now else { continue }
             ours += 1
             if let count = send.count { highest = max(highest, count) } else if !send.refused { unanswered += 1 }
@@ -380,7 +396,9 @@ package struct WindowLedger: Sendable {
         // may still count it among their candidates.
         let freed = freeingTimes()
         sends.removeAll { send in
-            guard let at = freed[send.ticket], let answeredAt = send.answeredAt else { return send.sentAt + .seconds(120) <= now }
+            guard let at = freed[send.ticket], let answeredAt = send.answeredAt else {
+                return send.sentAt + .seconds(120) <= now
+            }
             if mode == .reportedEnds && send.window != nil { return false }
             return at <= now && (!send.mayHaveBegun || answeredAt + window <= now)
         }

@@ -30,17 +30,24 @@ package enum WorkerPool {
         _ items: [Item], concurrency: Int, stop: StopSignal, work: @escaping @Sendable (Item) async -> Void
     ) async -> Int {
         let cursor = Cursor()
-        await run(concurrency: max(1, min(concurrency, items.count)), stop: stop, next: {
-            let index = cursor.take()
-            return index < items.count ? items[index] : nil
-        }, work: work)
+        await run(
+            concurrency: max(1, min(concurrency, items.count)), stop: stop,
+            next: {
+                let index = cursor.take()
+                return index < items.count ? items[index] : nil
+            }, work: work)
         return min(cursor.taken, items.count)
     }
 
     /// The index of the next item, shared by the workers.
     private final class Cursor: Sendable {
         private let next = Mutex(0)
-        func take() -> Int { next.withLock { index in defer { index += 1 }; return index } }
+        func take() -> Int {
+            next.withLock { index in
+                defer { index += 1 }
+                return index
+            }
+        }
         var taken: Int { next.withLock { $0 } }
     }
 }

@@ -34,7 +34,8 @@ struct DerivedUnits {
         let prefix = "create:\(order):"
         return try journal.entries(rowIDPrefix: prefix).compactMap { entry in
             guard entry.action == .create, let number = Int(entry.rowID.dropFirst(prefix.count)) else { return nil }
-            return Unit(number: number, marker: entry.marker, settled: entry.state.isSettled, licenseID: entry.licenseID)
+            return Unit(
+                number: number, marker: entry.marker, settled: entry.state.isSettled, licenseID: entry.licenseID)
         }
     }
 
@@ -44,10 +45,12 @@ struct DerivedUnits {
         let entries = try journal.entries(licenseID: id).filter(\.state.isSettled)
         guard !entries.isEmpty else { return nil }
         let created = entries.first { $0.action == .create }
-        var fields = JournalAudit.expected(created: created?.operation, changes: entries.filter { $0.action != .create })
+        var fields = JournalAudit.expected(
+            created: created?.operation, changes: entries.filter { $0.action != .create })
         // The customer licprov last linked it to (by its create or an update), by email.
         if let ref = entries.sorted(by: { $0.id < $1.id }).last(where: { $0.customerRef != nil })?.customerRef,
-           let customer = try journal.customer(id: ref) {
+            let customer = try journal.customer(id: ref)
+        {
             fields["email"] = .string(customer.email)
         }
         return fields

@@ -2,8 +2,8 @@ import CryptlexAPI
 import CryptlexModels
 import Foundation
 import Journal
-import Scheduling
 import Provisioning
+import Scheduling
 
 /// `licprov apply PLAN.json`: applies exactly a plan saved by `plan -o`, or refuses it when the
 /// account moved since it was made.
@@ -25,7 +25,8 @@ package enum SavedPlan {
     /// The plan in `path`, or nil when the file is not a saved plan (an order file).
     package static func read(_ path: String) -> SyncPlan? {
         guard path.hasSuffix(".json"), let data = FileManager.default.contents(atPath: path),
-              data.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else { return nil }
+            data.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{")
+        else { return nil }
         return try? JSONDecoder().decode(SyncPlan.self, from: data)
     }
 
@@ -44,12 +45,15 @@ package enum SavedPlan {
             throw SyncPlanner.Unreadable(reason: "a read of the plan's licenses failed")
         }
         var now: [String: String] = [:]
-        for snapshot in current { now[snapshot.license.id] = snapshot.fields["updatedAt"].flatMap(SyncPlanner.text) ?? "" }
+        for snapshot in current {
+            now[snapshot.license.id] = snapshot.fields["updatedAt"].flatMap(SyncPlanner.text) ?? ""
+        }
         for step in changes {
             guard let id = step.licenseID else { continue }
             switch now[id] {
             case nil: reasons.append("\(step.order)'s license \(id) is gone")
-            case let stamp? where stamp != step.licenseUpdatedAt: reasons.append("\(step.order)'s license \(id) changed at \(stamp)")
+            case let stamp? where stamp != step.licenseUpdatedAt:
+                reasons.append("\(step.order)'s license \(id) changed at \(stamp)")
             default: break
             }
         }
@@ -59,7 +63,9 @@ package enum SavedPlan {
         let counts = try await SyncPlanner.count(orders, idColumn: plan.idColumn, requests: requests, client: client)
         for order in orders {
             let existing = creates.first { $0.order == order }?.existing ?? 0
-            if counts[order, default: 0] != existing { reasons.append("\(order) has \(counts[order, default: 0]) licenses, the plan saw \(existing)") }
+            if counts[order, default: 0] != existing {
+                reasons.append("\(order) has \(counts[order, default: 0]) licenses, the plan saw \(existing)")
+            }
         }
         if !reasons.isEmpty { throw Stale(reasons: reasons) }
     }

@@ -124,14 +124,21 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         var parts = ["\(creates) to create", "\(changes.count) to change"]
         let byKind = Dictionary(grouping: changes, by: \.kind).mapValues(\.count)
         if !byKind.isEmpty {
-            parts[1] += " (" + Step.Kind.allCases.compactMap { kind in byKind[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", ") + ")"
+            parts[1] +=
+                " ("
+                + Step.Kind.allCases.compactMap { kind in byKind[kind].map { "\($0) \(kind.rawValue)" } }.joined(
+                    separator: ", ") + ")"
         }
         parts.append("\(prunes.count) to prune" + (prunes.first.map { " (\($0.kind.rawValue))" } ?? ""))
         let drift = changes.filter { $0.drift == true }.count
         if drift > 0 { parts[1] += ", \(drift) restoring drift" }
         if pruneCandidates > prunes.count {
-            parts.append(pruneMode.map { "\(pruneCandidates - prunes.count) not in the file already \($0 == "suspend" ? "suspended" : "revoked")" }
-                         ?? "\(pruneCandidates - prunes.count) not in the file left alone (pass --prune to suspend, revoke or delete them)")
+            parts.append(
+                pruneMode.map {
+                    "\(pruneCandidates - prunes.count) not in the file already \($0 == "suspend" ? "suspended" : "revoked")"
+                }
+                    ?? "\(pruneCandidates - prunes.count) not in the file left alone (pass --prune to suspend, revoke or delete them)"
+            )
         }
         parts.append("\(conflicts.count) conflicts")
         parts.append("\(unchanged) unchanged")
@@ -149,9 +156,13 @@ package struct SyncPlan: Codable, Sendable, Equatable {
             default:
                 let sign = step.prune ? "-" : "~"
                 let fields = step.fields.flatMap(Self.describe).joined(separator: ", ")
-                let origin = step.drift.map { $0 ? " [drift: the account changed; restoring the file's]" : " [the file changed]" } ?? ""
-                lines.append("\(sign) \(step.kind.rawValue) \(step.order) \(step.licenseID ?? "")\(line)"
-                    + (step.prune ? ": no row names it" : fields.isEmpty ? "" : ": \(fields)") + origin)
+                let origin =
+                    step.drift.map {
+                        $0 ? " [drift: the account changed; restoring the file's]" : " [the file changed]"
+                    } ?? ""
+                lines.append(
+                    "\(sign) \(step.kind.rawValue) \(step.order) \(step.licenseID ?? "")\(line)"
+                        + (step.prune ? ": no row names it" : fields.isEmpty ? "" : ": \(fields)") + origin)
             }
         }
         for conflict in conflicts {
@@ -165,7 +176,8 @@ package struct SyncPlan: Codable, Sendable, Equatable {
     /// A field's change as the diff shows it; a metadata list by the entries that change.
     static func describe(_ change: FieldChange) -> [String] {
         if change.name == "metadata", case .array(let old) = change.old, case .array(let new) = change.new,
-           let before = LicenseFields.metadataPairs(old), let after = LicenseFields.metadataPairs(new) {
+            let before = LicenseFields.metadataPairs(old), let after = LicenseFields.metadataPairs(new)
+        {
             let was = Dictionary(before.map { ($0[0], $0[1]) }, uniquingKeysWith: { first, _ in first })
             return after.filter { was[$0[0]] != $0[1] }.map { "metadata.\($0[0]) \(was[$0[0]] ?? "none") → \($0[1])" }
         }
@@ -177,7 +189,8 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         case .null: "none"
         case .string(let text): text
         case .bool(let flag): String(flag)
-        case .number(let number): number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .number(let number):
+            number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         default:
             String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self)
         }
@@ -199,23 +212,35 @@ package struct SyncPlan: Codable, Sendable, Equatable {
             switch step.kind {
             case .create:
                 guard let request = step.request else {
-                    var row = OrderRow.derivedCreate(rowID: step.syncID, line: line, request: LicenseRequest(productId: ""))
-                    row.diagnostics.append(Diagnostic(file: "plan", line: line, message: "a create without its request: the plan was saved by an earlier licprov; plan again"))
+                    var row = OrderRow.derivedCreate(
+                        rowID: step.syncID, line: line, request: LicenseRequest(productId: ""))
+                    row.diagnostics.append(
+                        Diagnostic(
+                            file: "plan", line: line,
+                            message:
+                                "a create without its request: the plan was saved by an earlier licprov; plan again"))
                     return row
                 }
-                return .derivedCreate(rowID: step.syncID, line: line, request: request, customer: step.customer,
-                                      organization: step.organization, reseller: step.reseller)
+                return .derivedCreate(
+                    rowID: step.syncID, line: line, request: request, customer: step.customer,
+                    organization: step.organization, reseller: step.reseller)
             case .update:
                 // An email is no field: the customer the license is linked to.
-                let fields = Dictionary(step.fields.filter { $0.name != "email" }.map { ($0.name, $0.new) }, uniquingKeysWith: { _, last in last })
-                return .derivedChange(rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: .update, fields: fields,
-                                      customer: step.customer)
+                let fields = Dictionary(
+                    step.fields.filter { $0.name != "email" }.map { ($0.name, $0.new) },
+                    uniquingKeysWith: { _, last in last })
+                return .derivedChange(
+                    rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: .update, fields: fields,
+                    customer: step.customer)
             case .setExpiry:
                 // No expiry in the file (null) is set-expiry's `perpetual`.
-                let expiry: ExpiryChange = if case .string(let date)? = step.fields.first?.new { .date(date) } else { .perpetual }
-                return .derivedChange(rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: .setExpiry, expiry: expiry)
+                let expiry: ExpiryChange =
+                    if case .string(let date)? = step.fields.first?.new { .date(date) } else { .perpetual }
+                return .derivedChange(
+                    rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: .setExpiry, expiry: expiry)
             case .revoke, .unrevoke, .suspend, .unsuspend, .delete:
-                return .derivedChange(rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: step.kind.action)
+                return .derivedChange(
+                    rowID: step.syncID, line: line, licenseID: step.licenseID ?? "", action: step.kind.action)
             }
         }
     }

@@ -8,12 +8,16 @@ import Provisioning
 /// row says, field by field (see ``SyncPlanner``'s step 3).
 extension SyncPlanner {
     /// The steps that make `license` what `row` says.
-    static func diff(_ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, columns: [String], markerKey: String?,
-                             notes: inout [String]) -> [SyncPlan.Step] {
+    static func diff(
+        _ row: Wanted, fields wanted: [String: JSONAny], _ license: Managed, columns: [String], markerKey: String?,
+        notes: inout [String]
+    ) -> [SyncPlan.Step] {
         var steps: [SyncPlan.Step] = []
         var updates: [SyncPlan.FieldChange] = []
         func step(_ kind: SyncPlan.Step.Kind, _ fields: [SyncPlan.FieldChange]) -> SyncPlan.Step {
-            SyncPlan.Step(kind: kind, order: row.order, sourceLine: row.line, licenseID: license.id, fields: fields, licenseUpdatedAt: license.updatedAt)
+            SyncPlan.Step(
+                kind: kind, order: row.order, sourceLine: row.line, licenseID: license.id, fields: fields,
+                licenseUpdatedAt: license.updatedAt)
         }
         for (name, want) in wanted.sorted(by: { $0.key < $1.key }) where !notCompared.contains(name) {
             let have = columns.firstIndex(of: name).map { license.values[$0] } ?? .null
@@ -28,28 +32,40 @@ extension SyncPlanner {
                 if LicenseFieldTable.updatable.contains(name) {
                     updates.append(change)
                 } else {
-                    notes.append("\(row.order) (line \(row.line)): \(name) differs (the account has \(SyncPlan.show(have)), the file \(SyncPlan.show(want))) "
-                        + "but the API cannot change it on an existing license")
+                    notes.append(
+                        "\(row.order) (line \(row.line)): \(name) differs (the account has \(SyncPlan.show(have)), the file \(SyncPlan.show(want))) "
+                            + "but the API cannot change it on an existing license")
                 }
             }
         }
         if let index = columns.firstIndex(of: "metadata") {
             var wantedEntries: [[String]] = []
-            if case .array(let entries)? = wanted["metadata"] { wantedEntries = LicenseFields.metadataPairs(entries) ?? [] }
-            if !wantedEntries.isEmpty, case .array(let entries) = license.values[index], let have = LicenseFields.metadataPairs(entries) {
+            if case .array(let entries)? = wanted["metadata"] {
+                wantedEntries = LicenseFields.metadataPairs(entries) ?? []
+            }
+            if !wantedEntries.isEmpty, case .array(let entries) = license.values[index],
+                let have = LicenseFields.metadataPairs(entries)
+            {
                 // Per key: the file's keys take the file's values; every other entry (licprov's
                 // marker, the order id, anyone's) stays, in its place. The PATCH sends the whole list.
                 var merged = have
                 for pair in wantedEntries {
-                    if let at = merged.firstIndex(where: { $0[0] == pair[0] }) { merged[at][1] = pair[1] } else { merged.append(pair) }
+                    if let at = merged.firstIndex(where: { $0[0] == pair[0] }) {
+                        merged[at][1] = pair[1]
+                    } else {
+                        merged.append(pair)
+                    }
                 }
                 if merged != have {
-                    let asJSON: ([[String]]) -> JSONAny = { .array($0.map { .object(["key": .string($0[0]), "value": .string($0[1])]) }) }
+                    let asJSON: ([[String]]) -> JSONAny = {
+                        .array($0.map { .object(["key": .string($0[0]), "value": .string($0[1])]) })
+                    }
                     if let markerKey, have.contains(where: { $0[0] == markerKey }) {
                         updates.append(SyncPlan.FieldChange(name: "metadata", old: asJSON(have), new: asJSON(merged)))
                     } else {
-                        notes.append("\(row.order) (line \(row.line)): its metadata differs, but the license has no licprov marker entry; "
-                            + "the whole list a change must send is not planned for it (change it in Cryptlex)")
+                        notes.append(
+                            "\(row.order) (line \(row.line)): its metadata differs, but the license has no licprov marker entry; "
+                                + "the whole list a change must send is not planned for it (change it in Cryptlex)")
                     }
                 }
             }
@@ -57,7 +73,9 @@ extension SyncPlanner {
         if let email = row.email, !sameValue("email", license.userEmail.map(JSONAny.string) ?? .null, .string(email)) {
             // Another customer: the update links the license to the file's (its columns ride along
             // for a user that must be created).
-            updates.append(SyncPlan.FieldChange(name: "email", old: license.userEmail.map(JSONAny.string) ?? .null, new: .string(email)))
+            updates.append(
+                SyncPlan.FieldChange(
+                    name: "email", old: license.userEmail.map(JSONAny.string) ?? .null, new: .string(email)))
         }
         if !updates.isEmpty {
             var update = step(.update, updates)
@@ -69,13 +87,17 @@ extension SyncPlanner {
 
     /// The email of a license's user (`user.email`), nil when it has none.
     static func userEmail(_ snapshot: LicenseSnapshot) -> String? {
-        guard case .object(let user)? = snapshot.fields["user"], case .string(let email)? = user["email"] else { return nil }
+        guard case .object(let user)? = snapshot.fields["user"], case .string(let email)? = user["email"] else {
+            return nil
+        }
         return email
     }
 
     /// Whether the account's value of field `name` is the file's: emails case-insensitively.
     static func sameValue(_ name: String, _ have: JSONAny, _ want: JSONAny) -> Bool {
-        if name == "email", case .string(let a) = have, case .string(let b) = want { return CustomerRecord.key(a) == CustomerRecord.key(b) }
+        if name == "email", case .string(let a) = have, case .string(let b) = want {
+            return CustomerRecord.key(a) == CustomerRecord.key(b)
+        }
         return LicenseFields.same(have, want)
     }
 

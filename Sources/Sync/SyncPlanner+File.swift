@@ -19,19 +19,28 @@ extension SyncPlanner {
         let summary = try reader.read { row in
             problems += row.diagnostics.filter { $0.severity == .error }
             if row.isValid, row.action != .create {
-                problems.append(Diagnostic(file: configuration.inputPath, line: row.position.line, field: "action",
-                                           message: "plan reads a file of orders as they should be, not of actions: leave out the action column (a refund is revoked = true)"))
+                problems.append(
+                    Diagnostic(
+                        file: configuration.inputPath, line: row.position.line, field: "action",
+                        message:
+                            "plan reads a file of orders as they should be, not of actions: leave out the action column (a refund is revoked = true)"
+                    ))
             }
             if row.isValid, !row.idIsFromColumn {
-                problems.append(Diagnostic(file: configuration.inputPath, line: row.position.line, field: idColumn,
-                                           message: "is empty; plan finds a row's licenses by it"))
+                problems.append(
+                    Diagnostic(
+                        file: configuration.inputPath, line: row.position.line, field: idColumn,
+                        message: "is empty; plan finds a row's licenses by it"))
             }
             guard row.isValid, row.action == .create, row.idIsFromColumn else { return }
             let body = row.request.canonicalJSON
             // Every row's: a field only some rows set (revoked, on refunds) is compared on those.
-            for name in (LicenseFields.decode(body) ?? [:]).keys where !notCompared.contains(name) || name == "metadata" { columns.insert(name) }
-            wanted.append(Wanted(order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,
-                                 body: body, owners: Owners(row)))
+            for name in (LicenseFields.decode(body) ?? [:]).keys where !notCompared.contains(name) || name == "metadata"
+            { columns.insert(name) }
+            wanted.append(
+                Wanted(
+                    order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,
+                    body: body, owners: Owners(row)))
         }
         problems += summary.fileDiagnostics.filter { $0.severity == .error }
         if !problems.isEmpty { throw InvalidFile(problems: problems, summary: summary) }

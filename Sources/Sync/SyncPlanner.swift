@@ -1,11 +1,11 @@
-import FileFormats
 import CryptlexAPI
 import CryptlexModels
+import FileFormats
 import Foundation
 import Ingestion
 import Journal
-import Scheduling
 import Provisioning
+import Scheduling
 
 /// Compares a file that is the desired state with the account's managed licenses, reading only.
 ///
@@ -82,19 +82,24 @@ package enum SyncPlanner {
         package var tokenRefused: Bool { status == 401 || status == 403 }
         package var errorDescription: String? {
             "the plan could not read the account: \(reason)"
-                + (tokenRefused ? ". Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes (license:read, user:read)" : "")
+                + (tokenRefused
+                    ? ". Check CRYPTLEX_ACCESS_TOKEN (or --token-file) and its scopes (license:read, user:read)" : "")
         }
     }
 
     /// How many licenses carry each of `orders` as their `idColumn` entry now (100 orders a request).
-    static func count(_ orders: [String], idColumn: String, requests: RunRequests, client: CryptlexClient) async throws -> [String: Int] {
+    static func count(_ orders: [String], idColumn: String, requests: RunRequests, client: CryptlexClient) async throws
+        -> [String: Int]
+    {
         guard let found = await requests.licenses(metadataKey: idColumn, values: orders, client: client) else {
             throw Unreadable(reason: "a list request failed")
         }
         let wanted = Set(orders)
         var counts: [String: Int] = [:]
         for snapshot in found {
-            if let order = snapshot.license.metadataValue(forKey: idColumn), wanted.contains(order) { counts[order, default: 0] += 1 }
+            if let order = snapshot.license.metadataValue(forKey: idColumn), wanted.contains(order) {
+                counts[order, default: 0] += 1
+            }
         }
         return counts
     }
@@ -158,10 +163,14 @@ package enum SyncPlanner {
     }
 
     /// Fields never compared: how a license is found or who it belongs to, or what cannot change.
-    static let notCompared: Set<String> = ["productId", "metadata", "userId", "key", "organizationId", "resellerId", "createdAt"]
+    static let notCompared: Set<String> = [
+        "productId", "metadata", "userId", "key", "organizationId", "resellerId", "createdAt",
+    ]
 
-    package static func plan(configuration: RunConfiguration, options: Options, client: CryptlexClient,
-                             stop: StopSignal = StopSignal()) async throws -> SyncPlan {
+    package static func plan(
+        configuration: RunConfiguration, options: Options, client: CryptlexClient,
+        stop: StopSignal = StopSignal()
+    ) async throws -> SyncPlan {
         guard let idColumn = configuration.ingest.idColumn else {
             throw IngestionError.badOption("plan needs --id-column: the order id is how a row finds its licenses")
         }
@@ -178,17 +187,22 @@ package enum SyncPlanner {
         for product in plan.products {
             let query = LicenseQuery(productId: product, metadataKey: idColumn)
             // Page by page, each license kept as the little the comparison needs.
-            let failure = await requests.forEachPage(count: { $0.lookups += 1 }, { (page: Int) async throws(APIError) in
-                try await client.findLicenseSnapshots(query, page: page, limit: 100)
-            }) { snapshots in
+            let failure = await requests.forEachPage(
+                count: { $0.lookups += 1 },
+                { (page: Int) async throws(APIError) in
+                    try await client.findLicenseSnapshots(query, page: page, limit: 100)
+                }
+            ) { snapshots in
                 for snapshot in snapshots {
                     guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
-                    managed[order, default: []].append(Managed(
-                        id: snapshot.license.id, marker: several.contains(order) ? snapshot.license.metadataValue(forKey: markerKey) : nil,
-                        updatedAt: snapshot.fields["updatedAt"].flatMap(text),
-                        suspended: snapshot.license.suspended == true, revoked: snapshot.license.revoked == true,
-                        userEmail: comparesCustomers ? userEmail(snapshot) : nil,
-                        values: columns.map { snapshot.fields[$0] ?? .null }))
+                    managed[order, default: []].append(
+                        Managed(
+                            id: snapshot.license.id,
+                            marker: several.contains(order) ? snapshot.license.metadataValue(forKey: markerKey) : nil,
+                            updatedAt: snapshot.fields["updatedAt"].flatMap(text),
+                            suspended: snapshot.license.suspended == true, revoked: snapshot.license.revoked == true,
+                            userEmail: comparesCustomers ? userEmail(snapshot) : nil,
+                            values: columns.map { snapshot.fields[$0] ?? .null }))
                     plan.managed += 1
                 }
                 return true
@@ -201,18 +215,25 @@ package enum SyncPlanner {
         for row in wanted {
             let licenses = (managed.removeValue(forKey: row.order) ?? []).sorted { $0.id < $1.id }
             if licenses.count > row.quantity {
-                plan.conflicts.append(SyncPlan.Conflict(order: row.order, sourceLine: row.line, licenseIDs: licenses.map(\.id),
-                    message: "\(licenses.count) licenses (\(licenses.map(\.id).joined(separator: ", "))) for a row that wants \(row.quantity); "
-                        + "nothing planned for it: delete the extra one in Cryptlex, or raise the row's quantity"))
+                plan.conflicts.append(
+                    SyncPlan.Conflict(
+                        order: row.order, sourceLine: row.line, licenseIDs: licenses.map(\.id),
+                        message:
+                            "\(licenses.count) licenses (\(licenses.map(\.id).joined(separator: ", "))) for a row that wants \(row.quantity); "
+                            + "nothing planned for it: delete the extra one in Cryptlex, or raise the row's quantity"))
                 continue
             }
             let fields = licenses.isEmpty ? [:] : row.fields
             for license in licenses {
-                var steps = diff(row, fields: fields, license, columns: columns, markerKey: configuration.markerKey, notes: &plan.notes)
+                var steps = diff(
+                    row, fields: fields, license, columns: columns, markerKey: configuration.markerKey,
+                    notes: &plan.notes)
                 if !steps.isEmpty, let applied = try units.applied(licenseID: license.id) {
                     // Drift: every field of the step is what licprov last applied; the account moved.
                     for index in steps.indices {
-                        steps[index].drift = steps[index].fields.allSatisfy { field in applied[field.name].map { sameValue(field.name, $0, field.new) } ?? false }
+                        steps[index].drift = steps[index].fields.allSatisfy { field in
+                            applied[field.name].map { sameValue(field.name, $0, field.new) } ?? false
+                        }
                     }
                 }
                 if steps.isEmpty { plan.unchanged += 1 } else { plan.steps += steps }
@@ -223,7 +244,9 @@ package enum SyncPlanner {
                 // the list may lag behind a create (it is there), or it was deleted by hand (404).
                 let listed = Set(licenses.map(\.id))
                 for id in try units.createdLicenses(order: row.order) where !listed.contains(id) && missing > 0 {
-                    switch await requests.read(count: { $0.lookups += 1 }, { () async throws(APIError) in try await client.license(id: id) }) {
+                    switch await requests.read(
+                        count: { $0.lookups += 1 }, { () async throws(APIError) in try await client.license(id: id) })
+                    {
                     case .success: missing -= 1
                     case .failure(let failure) where failure.status == 404: break
                     case .failure(let failure): throw Unreadable(reason: failure.reason, status: failure.status)
@@ -235,8 +258,10 @@ package enum SyncPlanner {
                 let markers = Set(licenses.compactMap(\.marker))
                 let request = row.createRequest(idColumn: idColumn)
                 for unit in try units.free(order: row.order, count: missing, presentMarkers: markers) {
-                    var step = SyncPlan.Step(kind: .create, order: row.order, sourceLine: row.line, unit: unit, request: request,
-                                             customer: row.owners?.customer, organization: row.owners?.organization, reseller: row.owners?.reseller)
+                    var step = SyncPlan.Step(
+                        kind: .create, order: row.order, sourceLine: row.line, unit: unit, request: request,
+                        customer: row.owners?.customer, organization: row.owners?.organization,
+                        reseller: row.owners?.reseller)
                     step.existing = licenses.count
                     plan.steps.append(step)
                 }
@@ -247,13 +272,16 @@ package enum SyncPlanner {
         // create the account no longer needs is dropped, not guessed at.
         let creates = plan.steps.filter { $0.kind == .create }
         if !creates.isEmpty {
-            let counts = try await count(Array(Set(creates.map(\.order))).sorted(), idColumn: idColumn, requests: requests, client: client)
+            let counts = try await count(
+                Array(Set(creates.map(\.order))).sorted(), idColumn: idColumn, requests: requests, client: client)
             var extra: [String: Int] = [:]
             for step in creates { extra[step.order] = max(0, counts[step.order, default: 0] - (step.existing ?? 0)) }
             plan.steps.removeAll { step in
                 guard step.kind == .create, let more = extra[step.order], more > 0 else { return false }
                 extra[step.order] = more - 1
-                plan.notes.append("\(step.order): a license for it appeared while the plan read the account; not created (plan again to compare it)")
+                plan.notes.append(
+                    "\(step.order): a license for it appeared while the plan read the account; not created (plan again to compare it)"
+                )
                 return true
             }
             plan.requests = counters.snapshot.lookups
@@ -271,9 +299,14 @@ package enum SyncPlanner {
                 }
             }
             let limit = options.maxPrune ?? min(100, max(1, plan.managed / 10))
-            if prunes.count > limit { throw PruneRefused(candidates: prunes.count, limit: limit, managed: plan.managed, mode: mode) }
+            if prunes.count > limit {
+                throw PruneRefused(candidates: prunes.count, limit: limit, managed: plan.managed, mode: mode)
+            }
             for (order, license) in prunes {
-                plan.steps.append(SyncPlan.Step(kind: mode.kind, order: order, licenseID: license.id, prune: true, licenseUpdatedAt: license.updatedAt))
+                plan.steps.append(
+                    SyncPlan.Step(
+                        kind: mode.kind, order: order, licenseID: license.id, prune: true,
+                        licenseUpdatedAt: license.updatedAt))
             }
         }
         return plan

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import CryptlexAPI
 import CryptlexModels
 import Foundation
@@ -7,7 +8,6 @@ import Journal
 import Logging
 import Provisioning
 import Scheduling
-import Audit
 
 /// Where the account is and how to reach it: `run`, `audit` and `undo` alike.
 struct ConnectionOptions: ParsableArguments {
@@ -20,25 +20,36 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Allow http:// for a host that is not loopback (the token would travel in clear).")
     var allowInsecureHttp = false
 
-    @Option(help: "An http:// proxy to tunnel through (default: HTTPS_PROXY; NO_PROXY and loopback hosts go direct). Credentials only in HTTPS_PROXY.")
+    @Option(
+        help:
+            "An http:// proxy to tunnel through (default: HTTPS_PROXY; NO_PROXY and loopback hosts go direct). Credentials only in HTTPS_PROXY."
+    )
     var proxy: String?
 
-    @Option(help: "A PEM file of the certificate authorities to trust instead of the system's (default: SSL_CERT_FILE), e.g. a corporate root.")
+    @Option(
+        help:
+            "A PEM file of the certificate authorities to trust instead of the system's (default: SSL_CERT_FILE), e.g. a corporate root."
+    )
     var caFile: String?
 
     /// The client for the account, along its route (proxy, CAs), with a pool of `connections`.
     /// A missing token or a bad URL, proxy or CA file is said on stderr and is a usage error
     /// (exit 64). A dry run sends nothing, so it needs no token (`needsToken: false`).
-    func client(connections: Int, requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "licprov.api"),
-                needsToken: Bool = true) throws -> CryptlexClient {
+    func client(
+        connections: Int, requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "licprov.api"),
+        needsToken: Bool = true
+    ) throws -> CryptlexClient {
         do {
             let token = needsToken ? try Credentials.token(file: tokenFile) : ""
             let url = try Credentials.baseURL(flag: apiUrl, allowInsecureHTTP: allowInsecureHttp)
             let route = try NetworkRoute.resolve(for: url, proxyFlag: proxy, caFile: caFile)
             if let proxy = route.proxy { logger.info("connecting through the proxy \(proxy)") }
-            if let authorities = route.authorities { logger.info("trusting \(authorities.count) certificate authorities from \(authorities.source)") }
-            return CryptlexClient(baseURL: url, token: token, transport: route.transport(connections: connections),
-                                  requestTimeout: requestTimeout, logger: logger)
+            if let authorities = route.authorities {
+                logger.info("trusting \(authorities.count) certificate authorities from \(authorities.source)")
+            }
+            return CryptlexClient(
+                baseURL: url, token: token, transport: route.transport(connections: connections),
+                requestTimeout: requestTimeout, logger: logger)
         } catch {
             Output.error(error.localizedDescription)
             throw ExitStatus.usage.exitCode
@@ -50,7 +61,10 @@ struct ConnectionOptions: ParsableArguments {
 struct AccountOptions: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Requests per second, all workers together (default 9.6: under Cryptlex's 50 per 5 s with room for jitter); 0: no client-side limit. The server's windows are followed as answers show them (--window-limit).")
+    @Option(
+        help:
+            "Requests per second, all workers together (default 9.6: under Cryptlex's 50 per 5 s with room for jitter); 0: no client-side limit. The server's windows are followed as answers show them (--window-limit)."
+    )
     var rate: Double = RunConfiguration.cryptlexRate
 
     func validate() throws {
@@ -77,18 +91,22 @@ enum DerivedRun {
     }
 
     /// Runs `rows` (identified by their ids, `idColumn` naming them); the run's exit status.
-    static func run(_ rows: [OrderRow], files: Files, idColumn: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
-                    account: AccountOptions, sending: SendingOptions, metricsLabel: String, dryRun: Bool = false) async throws -> ExitStatus {
+    static func run(
+        _ rows: [OrderRow], files: Files, idColumn: String, markerKey: String? = RunConfiguration.defaultMarkerKey,
+        account: AccountOptions, sending: SendingOptions, metricsLabel: String, dryRun: Bool = false
+    ) async throws -> ExitStatus {
         var ingest = IngestOptions(idColumn: idColumn)
         ingest.markerKey = markerKey
         ingest.keepIDAsMetadata = false
-        var configuration = RunConfiguration(inputPath: files.base, ingest: ingest, journalPath: files.journal, resultsPath: files.results)
+        var configuration = RunConfiguration(
+            inputPath: files.base, ingest: ingest, journalPath: files.journal, resultsPath: files.results)
         configuration.derivedRows = DerivedRows(rows)
         configuration.markerKey = markerKey
         configuration.keepIDAsMetadata = false
         configuration.dryRun = dryRun
         configuration.commandLine = RunExecution.commandLine
-        return try await RunExecution.perform(configuration, account: account, sending: sending, metricsLabel: metricsLabel)
+        return try await RunExecution.perform(
+            configuration, account: account, sending: sending, metricsLabel: metricsLabel)
     }
 }
 
@@ -96,7 +114,8 @@ enum DerivedRun {
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Compare the account with the journal: duplicate, missing, changed and unknown licenses. Read-only unless --fix-duplicates.",
+        abstract:
+            "Compare the account with the journal: duplicate, missing, changed and unknown licenses. Read-only unless --fix-duplicates.",
         discussion: "Exit 0 when everything is as the journal says, 1 when anything else was found."
     )
 
@@ -108,14 +127,19 @@ struct AuditCommand: AsyncParsableCommand {
 
     @OptionGroup var marker: MarkerKeyOption
 
-    @Flag(help: "Delete the extra licenses of each duplicate, keeping the one the journal recorded (journaled, in JOURNAL.fix.sqlite; needs -o).")
+    @Flag(
+        help:
+            "Delete the extra licenses of each duplicate, keeping the one the journal recorded (journaled, in JOURNAL.fix.sqlite; needs -o)."
+    )
     var fixDuplicates = false
 
     @OptionGroup(title: "How --fix-duplicates sends") var sending: SendingOptions
 
     func validate() throws {
         if fixDuplicates && output == nil {
-            throw ValidationError("--fix-duplicates needs -o PATH for the findings: the deletions' own run prints its summary on standard output")
+            throw ValidationError(
+                "--fix-duplicates needs -o PATH for the findings: the deletions' own run prints its summary on standard output"
+            )
         }
     }
 
@@ -148,23 +172,29 @@ struct AuditCommand: AsyncParsableCommand {
         let counts = report.counts
         // --json: the counts as one object (the findings then only in -o; the fix's own run summary follows it).
         if sending.json {
-            var object: [String: Any] = Dictionary(uniqueKeysWithValues: JournalAudit.Kind.allCases.map { ($0.rawValue, counts[$0, default: 0]) })
+            var object: [String: Any] = Dictionary(
+                uniqueKeysWithValues: JournalAudit.Kind.allCases.map { ($0.rawValue, counts[$0, default: 0]) })
             object["requests"] = report.requests
             object["notes"] = report.notes
             object["findings"] = output ?? NSNull()
             Output.resultJSON(object)
         }
-        Output.error("audit: " + JournalAudit.Kind.allCases.map { "\($0.rawValue) \(counts[$0, default: 0])" }.joined(separator: ", ")
-            + "; \(report.requests) requests" + (output.map { "; findings: \($0)" } ?? ""))
+        Output.error(
+            "audit: "
+                + JournalAudit.Kind.allCases.map { "\($0.rawValue) \(counts[$0, default: 0])" }.joined(separator: ", ")
+                + "; \(report.requests) requests" + (output.map { "; findings: \($0)" } ?? ""))
         for note in report.notes { Output.error("audit: " + note) }
         if fixDuplicates, !report.extraLicenses.isEmpty {
-            Output.error("deleting \(report.extraLicenses.count) extra licenses of duplicates (the journal's own are kept)")
+            Output.error(
+                "deleting \(report.extraLicenses.count) extra licenses of duplicates (the journal's own are kept)")
             let rows = report.extraLicenses.enumerated().map { index, extra in
-                OrderRow.derivedChange(rowID: "duplicate-\(extra.licenseID)", line: index + 1, licenseID: extra.licenseID, action: .delete)
+                OrderRow.derivedChange(
+                    rowID: "duplicate-\(extra.licenseID)", line: index + 1, licenseID: extra.licenseID, action: .delete)
             }
             let files = DerivedRun.Files(journal: path + ".fix.sqlite")
-            let status = try await DerivedRun.run(rows, files: files, idColumn: "fix_id", markerKey: markerKey,
-                                                  account: account, sending: sending, metricsLabel: path)
+            let status = try await DerivedRun.run(
+                rows, files: files, idColumn: "fix_id", markerKey: markerKey,
+                account: account, sending: sending, metricsLabel: path)
             // Fixed: the audit's own status (it found duplicates) stands; a fix that did not finish says why.
             if status != .success { throw status.exitCode }
         }
@@ -177,14 +207,15 @@ struct AuditCommand: AsyncParsableCommand {
 struct UndoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "undo",
-        abstract: "Reverse what a journal did: delete (or revoke) the licenses it created, revert its changes from their before-state.",
+        abstract:
+            "Reverse what a journal did: delete (or revoke) the licenses it created, revert its changes from their before-state.",
         discussion: """
-        The undo is itself a journaled run (JOURNAL.undo.sqlite, results JOURNAL.undo.results.csv): \
-        exactly once under faults and kills, resumable by running the same command again. \
-        Deletions it made cannot be undone and are listed. Users, organizations and resellers it \
-        created stay (they may hold other licenses, and people may have signed in); the summary says how many. With --dry-run it only shows what it would do; \
-        on a terminal it asks for the journal's file name; without one it refuses unless --yes.
-        """
+            The undo is itself a journaled run (JOURNAL.undo.sqlite, results JOURNAL.undo.results.csv): \
+            exactly once under faults and kills, resumable by running the same command again. \
+            Deletions it made cannot be undone and are listed. Users, organizations and resellers it \
+            created stay (they may hold other licenses, and people may have signed in); the summary says how many. With --dry-run it only shows what it would do; \
+            on a terminal it asks for the journal's file name; without one it refuses unless --yes.
+            """
     )
 
     @OptionGroup var location: JournalLocation
@@ -218,24 +249,31 @@ struct UndoCommand: AsyncParsableCommand {
             throw ExitStatus.for(error).exitCode
         }
         let verb = mode.rawValue
-        Output.result("undo of \(path)\(run.map { " (run \($0))" } ?? ""): \(verb) \(plan.licensesToRemove) licenses it created, "
-            + "revert \(plan.changesToRevert) changed licenses; \(plan.irreversible.count) deletions cannot be undone")
+        Output.result(
+            "undo of \(path)\(run.map { " (run \($0))" } ?? ""): \(verb) \(plan.licensesToRemove) licenses it created, "
+                + "revert \(plan.changesToRevert) changed licenses; \(plan.irreversible.count) deletions cannot be undone"
+        )
         if run == nil, let created = try? JournalReport.createdByUs(journalPath: path) {
             if created.users + created.organizations + created.resellers > 0 {
-                Output.result("  left in place: \(created.users) users, \(created.organizations) organizations and \(created.resellers) resellers "
-                    + "it created (they may hold other licenses; remove them in Cryptlex if they should go)")
+                Output.result(
+                    "  left in place: \(created.users) users, \(created.organizations) organizations and \(created.resellers) resellers "
+                        + "it created (they may hold other licenses; remove them in Cryptlex if they should go)")
             }
         }
         for line in plan.irreversible { Output.result("  not reversible: \(line)") }
         for line in plan.notRestorable { Output.result("  not restorable: \(line)") }
         let files = DerivedRun.Files(journal: path + ".undo.sqlite")
         if dryRun {
-            throw try await DerivedRun.run(plan.rows, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
-                                           metricsLabel: path, dryRun: true).exitCode
+            throw try await DerivedRun.run(
+                plan.rows, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
+                metricsLabel: path, dryRun: true
+            ).exitCode
         }
         if !yes {
             guard isatty(0) == 1 && isatty(2) == 1 else {
-                Output.error("undo changes the account and cannot be taken back for deletions: pass --yes to confirm (or --dry-run to see what it would do)")
+                Output.error(
+                    "undo changes the account and cannot be taken back for deletions: pass --yes to confirm (or --dry-run to see what it would do)"
+                )
                 throw ExitStatus.usage.exitCode
             }
             let name = URL(fileURLWithPath: path).lastPathComponent
@@ -249,8 +287,10 @@ struct UndoCommand: AsyncParsableCommand {
             Output.result("nothing to undo")
             return
         }
-        throw try await DerivedRun.run(plan.rows, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
-                                       metricsLabel: path).exitCode
+        throw try await DerivedRun.run(
+            plan.rows, files: files, idColumn: UndoPlan.idColumn, account: account, sending: sending,
+            metricsLabel: path
+        ).exitCode
     }
 }
 
@@ -265,7 +305,8 @@ enum AuditCSV {
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write one self-contained HTML page from the journal: settled over time, requests per second against the limit, 429s and retries, failures by reason, per run. Sends nothing."
+        abstract:
+            "Write one self-contained HTML page from the journal: settled over time, requests per second against the limit, 429s and retries, failures by reason, per run. Sends nothing."
     )
 
     @OptionGroup var location: JournalLocation

@@ -31,12 +31,15 @@ enum ConfigFile {
 
     /// The command's long flags, as its help shows them.
     static func flags(of command: ParsableCommand.Type) -> Set<String> {
-        Set(command.helpMessage(columns: 10_000).matches(of: /--([a-z0-9][a-z0-9-]*)/).map { String($0.1) }).subtracting(["help", "version", "config"])
+        Set(command.helpMessage(columns: 10_000).matches(of: /--([a-z0-9][a-z0-9-]*)/).map { String($0.1) })
+            .subtracting(["help", "version", "config"])
     }
 
     static let commands: [String: ParsableCommand.Type] = [
-        "run": RunCommand.self, "validate": ValidateCommand.self, "status": StatusCommand.self, "export": ExportCommand.self,
-        "audit": AuditCommand.self, "undo": UndoCommand.self, "report": ReportCommand.self, "doctor": DoctorCommand.self,
+        "run": RunCommand.self, "validate": ValidateCommand.self, "status": StatusCommand.self,
+        "export": ExportCommand.self,
+        "audit": AuditCommand.self, "undo": UndoCommand.self, "report": ReportCommand.self,
+        "doctor": DoctorCommand.self,
         "plan": PlanCommand.self, "apply": ApplyCommand.self,
     ]
 
@@ -57,9 +60,13 @@ enum ConfigFile {
         let path = arguments[1]
         let (table, text) = try read(path)
         guard let job = try job(in: table, path: path, text: text) else {
-            throw Problem(description: "\(path): licprov job needs a [job] table: command = \"apply\" (or \"run\") and file = \"/path/to/export.csv\"")
+            throw Problem(
+                description:
+                    "\(path): licprov job needs a [job] table: command = \"apply\" (or \"run\") and file = \"/path/to/export.csv\""
+            )
         }
-        return [job.command, job.file, "--config", path] + (job.command == "apply" ? ["--yes"] : []) + arguments.dropFirst(2)
+        return [job.command, job.file, "--config", path] + (job.command == "apply" ? ["--yes"] : [])
+            + arguments.dropFirst(2)
     }
 
     /// The file's `[job]` table, checked (nil when it has none).
@@ -68,13 +75,21 @@ enum ConfigFile {
         guard let section = value.table else { throw Problem(description: "\(path): job must be a table: [job]") }
         func at(_ key: String) -> String { "\(path)\(lineOf(key, section: "job", in: text).map { ":\($0)" } ?? "")" }
         for key in section.keys where !["command", "file"].contains(key) {
-            throw Problem(description: "\(at(key)): [job] \(key) is not a setting: a job has command and file. Every key after [job] belongs to it, so write the flags above [job] (or in [run] / [apply])")
+            throw Problem(
+                description:
+                    "\(at(key)): [job] \(key) is not a setting: a job has command and file. Every key after [job] belongs to it, so write the flags above [job] (or in [run] / [apply])"
+            )
         }
         guard let command = section["command"]?.string, Job.commands.contains(command) else {
-            throw Problem(description: "\(at("command")): [job] command must be \"apply\" (make the account equal the file) or \"run\" (send the file's rows)")
+            throw Problem(
+                description:
+                    "\(at("command")): [job] command must be \"apply\" (make the account equal the file) or \"run\" (send the file's rows)"
+            )
         }
         guard let file = section["file"]?.string, !file.isEmpty else {
-            throw Problem(description: "\(at("file")): [job] file must name the export to read, e.g. file = \"/srv/exports/nightly.csv\"")
+            throw Problem(
+                description:
+                    "\(at("file")): [job] file must name the export to read, e.g. file = \"/srv/exports/nightly.csv\"")
         }
         return Job(command: command, file: file)
     }
@@ -93,7 +108,9 @@ enum ConfigFile {
 
     /// The arguments with the config file's flags inserted after the subcommand's name: from
     /// `--config FILE` among `arguments`, else `LICPROV_CONFIG`; unchanged without either.
-    static func expand(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String] {
+    static func expand(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> [String]
+    {
         guard let commandIndex = arguments.firstIndex(where: { commands[$0] != nil }) else { return arguments }
         var rest = Array(arguments[(commandIndex + 1)...])
         var path = environment["LICPROV_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
@@ -125,18 +142,26 @@ enum ConfigFile {
             let line = lineOf(key, section: section, in: text)
             let at = "\(path)\(line.map { ":\($0)" } ?? "")"
             if ["token", "access-token", "cryptlex-access-token"].contains(key.lowercased()) {
-                throw Problem(description: "\(at): \(key): the token is never read from a config file; use token-file or CRYPTLEX_ACCESS_TOKEN")
+                throw Problem(
+                    description:
+                        "\(at): \(key): the token is never read from a config file; use token-file or CRYPTLEX_ACCESS_TOKEN"
+                )
             }
             let scope = section.map { known[$0] ?? [] } ?? everyFlag
             guard scope.contains(key) else {
                 let hint = nearest(key, in: scope).map { "; did you mean \($0)?" } ?? ""
-                throw Problem(description: "\(at): \(key) is not a flag of \(section.map { "licprov \($0)" } ?? "any licprov command")\(hint)")
+                throw Problem(
+                    description:
+                        "\(at): \(key) is not a flag of \(section.map { "licprov \($0)" } ?? "any licprov command")\(hint)"
+                )
             }
             // A top-level key applies to the commands that have the flag.
             guard known[command]?.contains(key) == true else { return }
             result += try arguments(for: key, value, at: at)
         }
-        for key in table.keys.sorted(by: { (lineOf($0, section: nil, in: text) ?? 0) < (lineOf($1, section: nil, in: text) ?? 0) }) {
+        for key in table.keys.sorted(by: {
+            (lineOf($0, section: nil, in: text) ?? 0) < (lineOf($1, section: nil, in: text) ?? 0)
+        }) {
             guard key != "job", let value = table[key] else { continue }
             if let profile = try profileFlags(key, value, path: path, text: text) {
                 // A file's columns, value tables and dates: for the commands that read files.
@@ -145,13 +170,20 @@ enum ConfigFile {
             }
             if value.type == .table {
                 guard known[key] != nil, let section = value.table else {
-                    throw Problem(description: "\(path): [\(key)] is not a command; the sections are \(commands.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))")
+                    throw Problem(
+                        description:
+                            "\(path): [\(key)] is not a command; the sections are \(commands.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))"
+                    )
                 }
                 guard key == command else {
-                    for inner in section.keys { try validateOnly(inner, section: key, known: known, path: path, text: text) }
+                    for inner in section.keys {
+                        try validateOnly(inner, section: key, known: known, path: path, text: text)
+                    }
                     continue
                 }
-                for inner in section.keys.sorted(by: { (lineOf($0, section: key, in: text) ?? 0) < (lineOf($1, section: key, in: text) ?? 0) }) {
+                for inner in section.keys.sorted(by: {
+                    (lineOf($0, section: key, in: text) ?? 0) < (lineOf($1, section: key, in: text) ?? 0)
+                }) {
                     if let innerValue = section[inner] { try place(inner, innerValue, section: key) }
                 }
             } else {
@@ -174,35 +206,49 @@ enum ConfigFile {
     /// [dates]
     /// format = "dd/MM/yyyy"
     /// ```
-    static func profileFlags(_ key: String, _ value: TOMLValueConvertible, path: String, text: String) throws -> [String]? {
+    static func profileFlags(_ key: String, _ value: TOMLValueConvertible, path: String, text: String) throws
+        -> [String]?
+    {
         guard ["columns", "values", "dates"].contains(key) else { return nil }
         guard let section = value.table else { throw Problem(description: "\(path): \(key) must be a table: [\(key)]") }
         var flags: [String] = []
         switch key {
         case "columns":
-            for source in section.keys.sorted(by: { (lineOf($0, section: "columns", in: text) ?? 0) < (lineOf($1, section: "columns", in: text) ?? 0) }) {
+            for source in section.keys.sorted(by: {
+                (lineOf($0, section: "columns", in: text) ?? 0) < (lineOf($1, section: "columns", in: text) ?? 0)
+            }) {
                 guard let target = section[source]?.string else {
-                    throw Problem(description: "\(path)\(lineOf(source, section: "columns", in: text).map { ":\($0)" } ?? ""): [columns] \(source): write the target as a string, e.g. \"\(source)\" = \"email\"")
+                    throw Problem(
+                        description:
+                            "\(path)\(lineOf(source, section: "columns", in: text).map { ":\($0)" } ?? ""): [columns] \(source): write the target as a string, e.g. \"\(source)\" = \"email\""
+                    )
                 }
                 flags += ["--map", "\(source)=\(target)"]
             }
         case "dates":
             for name in section.keys.sorted() {
-                guard let setting = section[name]?.string else { throw Problem(description: "\(path): [dates] \(name) must be a string") }
+                guard let setting = section[name]?.string else {
+                    throw Problem(description: "\(path): [dates] \(name) must be a string")
+                }
                 switch name {
                 case "format": flags += ["--date-format", setting]
                 case "time-zone", "zone": flags += ["--time-zone", setting]
-                default: throw Problem(description: "\(path): [dates] \(name) is not a setting; use format or time-zone")
+                default:
+                    throw Problem(description: "\(path): [dates] \(name) is not a setting; use format or time-zone")
                 }
             }
         default:
             for column in section.keys.sorted() {
                 guard let entries = section[column]?.table else {
-                    throw Problem(description: "\(path): [values.\(column)] must be a table of VALUE = { FIELD = VALUE, … }")
+                    throw Problem(
+                        description: "\(path): [values.\(column)] must be a table of VALUE = { FIELD = VALUE, … }")
                 }
                 for entryValue in entries.keys.sorted() {
                     guard let fields = entries[entryValue]?.table else {
-                        throw Problem(description: "\(path): [values.\(column)] \(entryValue) must be an inline table, e.g. \(entryValue) = { licenseTemplateId = \"…\" }")
+                        throw Problem(
+                            description:
+                                "\(path): [values.\(column)] \(entryValue) must be an inline table, e.g. \(entryValue) = { licenseTemplateId = \"…\" }"
+                        )
                     }
                     var set: [String: Any] = [:]
                     for field in fields.keys {
@@ -212,10 +258,15 @@ enum ConfigFile {
                         case .int: set[field] = cell.int ?? 0
                         case .double: set[field] = cell.double ?? 0
                         case .bool: set[field] = cell.bool ?? false
-                        default: throw Problem(description: "\(path): [values.\(column)] \(entryValue): \(field) must be a string, a number or true/false")
+                        default:
+                            throw Problem(
+                                description:
+                                    "\(path): [values.\(column)] \(entryValue): \(field) must be a string, a number or true/false"
+                            )
                         }
                     }
-                    let json = try JSONSerialization.data(withJSONObject: ["column": column, "value": entryValue, "set": set], options: [.sortedKeys])
+                    let json = try JSONSerialization.data(
+                        withJSONObject: ["column": column, "value": entryValue, "set": set], options: [.sortedKeys])
                     flags += ["--value", String(decoding: json, as: UTF8.self)]
                 }
             }
@@ -223,7 +274,9 @@ enum ConfigFile {
         return flags
     }
 
-    private static func validateOnly(_ key: String, section: String, known: [String: Set<String>], path: String, text: String) throws {
+    private static func validateOnly(
+        _ key: String, section: String, known: [String: Set<String>], path: String, text: String
+    ) throws {
         guard known[section]?.contains(key) == true else {
             let at = "\(path)\(lineOf(key, section: section, in: text).map { ":\($0)" } ?? "")"
             let hint = nearest(key, in: known[section] ?? []).map { "; did you mean \($0)?" } ?? ""
@@ -259,7 +312,9 @@ enum ConfigFile {
                 continue
             }
             guard inSection else { continue }
-            let name = line.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
+            let name = line.split(separator: "=", maxSplits: 1).first.map {
+                $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            }
             if name == key { return index + 1 }
         }
         return nil

@@ -1,10 +1,10 @@
 import ArgumentParser
+import Audit
 import Foundation
 import Logging
-import Synchronization
 import Provisioning
 import Scheduling
-import Audit
+import Synchronization
 
 /// Logging to stderr, as text or as JSON lines.
 enum Diagnostics {
@@ -53,12 +53,16 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": Date().formatted(.iso8601), "level": event.level.rawValue, "label": label, "message": "\(event.message)",
+            "time": Date().formatted(.iso8601), "level": event.level.rawValue, "label": label,
+            "message": "\(event.message)",
         ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) where object[key] == nil {
             object[key] = "\(value)"
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         StandardStream.error.write(data + Data("\n".utf8))
     }
 }
@@ -95,18 +99,24 @@ enum Progress: String, CaseIterable {
                 let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
                 let filled = Int(fraction * Double(width))
                 let remaining = rate > 0 ? Int(Double(total - done) / rate) : 0
-                let eta = final ? "done" : (rate > 0 ? String(format: "ETA %d:%02d", remaining / 60, remaining % 60) : "ETA --:--")
-                let line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+                let eta =
+                    final
+                    ? "done" : (rate > 0 ? String(format: "ETA %d:%02d", remaining / 60, remaining % 60) : "ETA --:--")
+                let line =
+                    "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
                     + "\(done)/\(total) \(Int(fraction * 100))% · \(String(format: "%.1f", rate))/s · \(eta) · "
                     + "retries \(counts.retries) · 429s \(counts.tooManyRequests) · failed \(failed)"
                 StandardStream.error.write(Array(("\r\u{1B}[2K" + line + (final ? "\n" : "")).utf8))
             case .plain:
-                Output.error("\(done)/\(total) settled · \(counts.created) created · \(String(format: "%.1f", rate))/s · "
-                    + "\(counts.retries) retries · \(counts.tooManyRequests) 429s · \(failed) failed")
+                Output.error(
+                    "\(done)/\(total) settled · \(counts.created) created · \(String(format: "%.1f", rate))/s · "
+                        + "\(counts.retries) retries · \(counts.tooManyRequests) 429s · \(failed) failed")
             case .json:
                 let object: [String: Any] = [
-                    "done": done, "total": total, "created": counts.created, "recovered": counts.recovered, "failed": failed,
-                    "retries": counts.retries, "tooManyRequests": counts.tooManyRequests, "ratePerSecond": (rate * 10).rounded() / 10,
+                    "done": done, "total": total, "created": counts.created, "recovered": counts.recovered,
+                    "failed": failed,
+                    "retries": counts.retries, "tooManyRequests": counts.tooManyRequests,
+                    "ratePerSecond": (rate * 10).rounded() / 10,
                     "elapsedSeconds": (seconds * 10).rounded() / 10, "final": final,
                 ]
                 if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {

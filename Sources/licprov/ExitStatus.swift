@@ -1,5 +1,11 @@
-import FileFormats
 import ArgumentParser
+import Audit
+import FileFormats
+import Foundation
+import Ingestion
+import Journal
+import Provisioning
+import Sync
 
 /// Every exit code licprov uses, decided here and nowhere else (sysexits.h numbers where one fits).
 ///
@@ -39,19 +45,12 @@ enum ExitStatus: Int32, CaseIterable {
 
     /// The table above, for `--help`.
     static let helpText = """
-    Exit codes: 0 done · 1 some rows failed or conflicted · 64 usage · 65 invalid input (nothing sent) · \
-    66 input unreadable · 69 API unreachable · 70 internal error (a bug: report it) · 74 journal or file-system failure · 75 interrupted, rerun to resume · \
-    76 stopped after too many 429s, rerun later · \
-    77 token or permission rejected · 78 refused by a safety rail (--max-prune), nothing sent · 79 saved plan stale, nothing sent · 2 plan --detailed-exitcode: changes to make
-    """
+        Exit codes: 0 done · 1 some rows failed or conflicted · 64 usage · 65 invalid input (nothing sent) · \
+        66 input unreadable · 69 API unreachable · 70 internal error (a bug: report it) · 74 journal or file-system failure · 75 interrupted, rerun to resume · \
+        76 stopped after too many 429s, rerun later · \
+        77 token or permission rejected · 78 refused by a safety rail (--max-prune), nothing sent · 79 saved plan stale, nothing sent · 2 plan --detailed-exitcode: changes to make
+        """
 }
-
-import Foundation
-import Ingestion
-import Journal
-import Provisioning
-import Sync
-import Audit
 
 extension ExitStatus {
     /// The one place where a thrown error becomes an exit code. An error with no place here is a
@@ -64,7 +63,9 @@ extension ExitStatus {
             case .badOption, .unknownFormat: return .usage
             default: return .invalidInput
             }
-        case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing, is JournalLock.Held, is CocoaError: return .journalFailure
+        case is JournalError, is ResultsFile.WriteError, is JournalReport.JournalMissing, is JournalLock.Held,
+            is CocoaError:
+            return .journalFailure
         case let error as SyncPlanner.Unreadable: return error.tokenRefused ? .accessDenied : .apiUnreachable
         case is APIUnreachable, is JournalAudit.Unavailable: return .apiUnreachable
         case is SyncPlanner.InvalidFile: return .invalidInput
@@ -72,7 +73,9 @@ extension ExitStatus {
         case is SavedPlan.Stale: return .stalePlan
         case is CredentialError, is MarkerKeyConflict: return .usage
         default:
-            Output.error("licprov: an internal error (\(type(of: error))): please report it with the command line and this message")
+            Output.error(
+                "licprov: an internal error (\(type(of: error))): please report it with the command line and this message"
+            )
             return .internalError
         }
     }

@@ -20,10 +20,13 @@ enum FlagRange {
     static let stallTimeout = 1.0...604_800.0
     static let unreachableTimeout = 0.0...604_800.0
 
-    static func check<Value: Comparable>(_ flag: String, _ value: Value, _ range: ClosedRange<Value>, orZero: Bool = false) throws {
+    static func check<Value: Comparable>(
+        _ flag: String, _ value: Value, _ range: ClosedRange<Value>, orZero: Bool = false
+    ) throws {
         if range.contains(value) { return }
         if orZero, (value as? Double) == 0 || (value as? Int) == 0 { return }
-        throw ValidationError("--\(flag) must be \(orZero ? "0 or " : "")from \(range.lowerBound) to \(range.upperBound), not \(value)")
+        throw ValidationError(
+            "--\(flag) must be \(orZero ? "0 or " : "")from \(range.lowerBound) to \(range.upperBound), not \(value)")
     }
 
     /// `--retry-base` and `--retry-cap`, each in range and the cap no smaller than the base (`run`,

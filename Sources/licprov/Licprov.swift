@@ -10,7 +10,11 @@ struct Licprov: AsyncParsableCommand {
         abstract: "Provision software licenses in bulk through the Cryptlex Web API v3.",
         discussion: ExitStatus.helpText,
         version: BuildInfo.versionLine,
-        subcommands: [ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self, AuditCommand.self, UndoCommand.self, ReportCommand.self, DoctorCommand.self, PlanCommand.self, ApplyCommand.self, JobCommand.self]
+        subcommands: [
+            ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self, AuditCommand.self,
+            UndoCommand.self, ReportCommand.self, DoctorCommand.self, PlanCommand.self, ApplyCommand.self,
+            JobCommand.self,
+        ]
     )
 
     /// ArgumentParser's own `main`, after ``ProcessSetup`` (umask, SIGPIPE).
@@ -35,4 +39,3 @@ struct Licprov: AsyncParsableCommand {
         }
     }
 }
-

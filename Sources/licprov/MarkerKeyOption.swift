@@ -5,11 +5,16 @@ import Provisioning
 /// a command uses the key the journal records (the run's), else `licprov_request`; given, it must
 /// agree with the journal's (exit 64, naming both).
 struct MarkerKeyOption: ParsableArguments {
-    @Option(help: "The metadata key of the marker licprov puts on each license to find it again (default: the journal's, else licprov_request).")
+    @Option(
+        help:
+            "The metadata key of the marker licprov puts on each license to find it again (default: the journal's, else licprov_request)."
+    )
     var markerKey: String?
 
     func validate() throws {
-        if let markerKey, markerKey.isEmpty || markerKey.count > 256 { throw ValidationError("--marker-key must be 1–256 characters") }
+        if let markerKey, markerKey.isEmpty || markerKey.count > 256 {
+            throw ValidationError("--marker-key must be 1–256 characters")
+        }
     }
 
     /// What the flags say (`noMarker`: `--no-marker`, where the command has it).

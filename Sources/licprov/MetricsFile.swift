@@ -10,7 +10,9 @@ import Provisioning
 /// bring both for a format this small). `licprov_last_success_timestamp_seconds` survives failed
 /// runs: it is carried over from the file the last successful run wrote.
 enum MetricsFile {
-    static func write(to path: String, report: ProvisioningRun.Report?, status: ExitStatus, input: String, now: Date = Date()) {
+    static func write(
+        to path: String, report: ProvisioningRun.Report?, status: ExitStatus, input: String, now: Date = Date()
+    ) {
         let label = #"file="\#(escape(input))""#
         var lastSuccess = previousSuccess(at: path, label: label)
         if status == .success { lastSuccess = now.timeIntervalSince1970 }
@@ -23,23 +25,39 @@ enum MetricsFile {
         if let report {
             let counts = report.counts
             let statuses: [(String, Int)] = [
-                ("created", counts.created), ("changed", counts.changed), ("recovered", counts.recovered), ("already_done", counts.alreadyDone),
-                ("failed", counts.failed), ("rejected", counts.rejected), ("conflict", counts.conflicts), ("unresolved", counts.unresolved),
+                ("created", counts.created), ("changed", counts.changed), ("recovered", counts.recovered),
+                ("already_done", counts.alreadyDone),
+                ("failed", counts.failed), ("rejected", counts.rejected), ("conflict", counts.conflicts),
+                ("unresolved", counts.unresolved),
                 ("not_sent", counts.notSent),
             ]
-            gauge("licprov_run_licenses", "Licenses and changes of the last run's file, by what became of them.",
-                  statuses.map { (#"\#(label),status="\#($0.0)""#, Double($0.1)) })
-            gauge("licprov_run_requests", "Requests the last run sent to create or change licenses (attempts).", [(label, Double(counts.requests))])
-            gauge("licprov_run_lookups", "Lookup and read requests the last run sent.", [(label, Double(counts.lookups))])
-            gauge("licprov_run_user_requests", "User lookups and creates the last run sent.", [(label, Double(counts.userLookups + counts.userRequests))])
-            gauge("licprov_run_too_many_requests", "429 answers in the last run.", [(label, Double(counts.tooManyRequests))])
+            gauge(
+                "licprov_run_licenses", "Licenses and changes of the last run's file, by what became of them.",
+                statuses.map { (#"\#(label),status="\#($0.0)""#, Double($0.1)) })
+            gauge(
+                "licprov_run_requests", "Requests the last run sent to create or change licenses (attempts).",
+                [(label, Double(counts.requests))])
+            gauge(
+                "licprov_run_lookups", "Lookup and read requests the last run sent.", [(label, Double(counts.lookups))])
+            gauge(
+                "licprov_run_user_requests", "User lookups and creates the last run sent.",
+                [(label, Double(counts.userLookups + counts.userRequests))])
+            gauge(
+                "licprov_run_too_many_requests", "429 answers in the last run.",
+                [(label, Double(counts.tooManyRequests))])
             gauge("licprov_run_retries", "Attempts after the first in the last run.", [(label, Double(counts.retries))])
             gauge("licprov_run_duration_seconds", "How long the last run took.", [(label, report.elapsed.secondsValue)])
         }
-        gauge("licprov_run_exit_code", "The last run's exit code (0: done; see licprov --help).", [(label, Double(status.rawValue))])
-        gauge("licprov_last_run_timestamp_seconds", "When the last run ended (Unix time).", [(label, now.timeIntervalSince1970)])
+        gauge(
+            "licprov_run_exit_code", "The last run's exit code (0: done; see licprov --help).",
+            [(label, Double(status.rawValue))])
+        gauge(
+            "licprov_last_run_timestamp_seconds", "When the last run ended (Unix time).",
+            [(label, now.timeIntervalSince1970)])
         if let lastSuccess {
-            gauge("licprov_last_success_timestamp_seconds", "When the last run that exited 0 ended (Unix time).", [(label, lastSuccess)])
+            gauge(
+                "licprov_last_success_timestamp_seconds", "When the last run that exited 0 ended (Unix time).",
+                [(label, lastSuccess)])
         }
         let text = lines.joined(separator: "\n") + "\n"
         let temporary = path + ".tmp.\(getpid())"
@@ -47,7 +65,9 @@ enum MetricsFile {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
             // Readable by the collector's own user (node_exporter does not run as this one): the
             // file holds counts and a file name, no secret. Every other file licprov writes stays 0600.
-            guard chmod(temporary, 0o644) == 0, rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            guard chmod(temporary, 0o644) == 0, rename(temporary, path) == 0 else {
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
         } catch {
             unlink(temporary)
             Output.error("warning: cannot write the metrics file \(path): \(error.localizedDescription)")
@@ -67,6 +87,7 @@ enum MetricsFile {
 
     /// A label value: backslash, double quote and newline escaped, as the format requires.
     private static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The two streams: stdout for results, stderr for progress, logs and errors.
@@ -30,7 +31,9 @@ enum Output {
 
     /// One JSON object on stdout (keys sorted), the result of a `--json` command.
     static func resultJSON(_ object: [String: Any]) {
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+        if let data = try? JSONSerialization.data(
+            withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        {
             result(String(decoding: data, as: UTF8.self))
         }
     }
@@ -63,11 +66,14 @@ final class StandardStream: Sendable {
             var offset = 0
             while offset < buffer.count {
                 #if canImport(Glibc)
-                let written = Glibc.write(descriptor, base + offset, buffer.count - offset)
+                    let written = Glibc.write(descriptor, base + offset, buffer.count - offset)
                 #else
-                let written = Darwin.write(descriptor, base + offset, buffer.count - offset)
+                    let written = Darwin.write(descriptor, base + offset, buffer.count - offset)
                 #endif
-                if written > 0 { offset += written; continue }
+                if written > 0 {
+                    offset += written
+                    continue
+                }
                 if written < 0 && errno == EINTR { continue }
                 broken.store(true, ordering: .relaxed)
                 return

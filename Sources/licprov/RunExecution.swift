@@ -10,14 +10,17 @@ enum RunExecution {
     /// Runs `configuration` (its input, journal and results already chosen by the command) against
     /// the account; the summary on stdout, the metrics file when asked for. Returns the run's exit
     /// status; throws only the exit code of a usage error found before anything was read.
-    static func perform(_ configuration: RunConfiguration, account: AccountOptions, sending: SendingOptions,
-                        metricsLabel: String) async throws -> ExitStatus {
+    static func perform(
+        _ configuration: RunConfiguration, account: AccountOptions, sending: SendingOptions,
+        metricsLabel: String
+    ) async throws -> ExitStatus {
         let logger = Diagnostics.bootstrap(level: sending.logLevel, format: sending.logFormat)
         let progressMode = sending.progress ?? .automatic
         // Checked before the file is read: a missing token or a bad URL, proxy or CA file is a usage error.
-        let client = try account.connection.client(connections: sending.concurrency + 1,
-                                                   requestTimeout: Duration(secondsValue: sending.requestTimeout),
-                                                   logger: logger, needsToken: !configuration.dryRun)
+        let client = try account.connection.client(
+            connections: sending.concurrency + 1,
+            requestTimeout: Duration(secondsValue: sending.requestTimeout),
+            logger: logger, needsToken: !configuration.dryRun)
         var configuration = configuration
         configuration.rate = account.rate == 0 ? nil : account.rate
         sending.configure(&configuration)
@@ -31,10 +34,12 @@ enum RunExecution {
         let signals = await SignalTrap.watch { count in
             if count == 1 {
                 if stop.request(.interrupted) {
-                    Output.error("stopping: no new requests; waiting for those in flight (press Ctrl-C again to stop at once)")
+                    Output.error(
+                        "stopping: no new requests; waiting for those in flight (press Ctrl-C again to stop at once)")
                 }
             } else {
-                Output.error("stopping at once; the journal stays consistent and the next run looks up what was in flight")
+                Output.error(
+                    "stopping at once; the journal stays consistent and the next run looks up what was in flight")
                 running.cancel()
             }
         }
@@ -48,12 +53,17 @@ enum RunExecution {
             try? await client.shutdown()
             Output.error(error.localizedDescription)
             let status = ExitStatus.for(error)
-            if let writesMetrics { MetricsFile.write(to: writesMetrics, report: nil, status: status, input: metricsLabel) }
+            if let writesMetrics {
+                MetricsFile.write(to: writesMetrics, report: nil, status: status, input: metricsLabel)
+            }
             return status
         }
         try? await client.shutdown()
-        let status = RunSummary.print(report, command: configuration.commandLine, maxProblems: sending.maxProblems, json: sending.json)
-        if let writesMetrics { MetricsFile.write(to: writesMetrics, report: report, status: status, input: metricsLabel) }
+        let status = RunSummary.print(
+            report, command: configuration.commandLine, maxProblems: sending.maxProblems, json: sending.json)
+        if let writesMetrics {
+            MetricsFile.write(to: writesMetrics, report: report, status: status, input: metricsLabel)
+        }
         return status
     }
 

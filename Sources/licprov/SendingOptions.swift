@@ -14,7 +14,10 @@ struct SendingOptions: ParsableArguments {
     @Option(help: "Requests that may go at once after a quiet spell.")
     var burst = 1
 
-    @Option(help: "Requests per server rate-limit window (Cryptlex: 50 per 5 s): answers' X-Rate-Limit headers then decide, filling each window; --rate holds until they do and whenever they are missing. 0: the fixed --rate only.")
+    @Option(
+        help:
+            "Requests per server rate-limit window (Cryptlex: 50 per 5 s): answers' X-Rate-Limit headers then decide, filling each window; --rate holds until they do and whenever they are missing. 0: the fixed --rate only."
+    )
     var windowLimit = RunConfiguration.cryptlexWindowLimit
 
     @Option(help: "Backoff base in seconds: the delay before retry n is drawn from 0…min(cap, base·2^(n-1)).")
@@ -29,7 +32,10 @@ struct SendingOptions: ParsableArguments {
     @Option(help: "Seconds before one request times out.")
     var requestTimeout = 30.0
 
-    @Option(help: "Seconds to wait after an ambiguous outcome (lost response, 5xx) before looking the license up; a lookup that finds nothing proves absence only once Cryptlex's search has caught up, so keep it above the search's lag.")
+    @Option(
+        help:
+            "Seconds to wait after an ambiguous outcome (lost response, 5xx) before looking the license up; a lookup that finds nothing proves absence only once Cryptlex's search has caught up, so keep it above the search's lag."
+    )
     var reconcileDelay = RunConfiguration.defaultReconcileDelay
 
     @Flag(help: "Reject a row whose email has no Cryptlex user instead of creating the user.")
@@ -38,19 +44,27 @@ struct SendingOptions: ParsableArguments {
     @Option(help: "Stop the run once this many licenses have failed, been rejected or conflicted (0: never).")
     var maxFailures = 0
 
-    @Option(name: .customLong("max-429s"), help: "Stop the run (exit 76) after this many 429 answers in a row, with no other answer between them.")
+    @Option(
+        name: .customLong("max-429s"),
+        help: "Stop the run (exit 76) after this many 429 answers in a row, with no other answer between them.")
     var max429s = RunConfiguration.defaultMax429s
 
     @Option(help: "Stop the run (exit 76) when only 429s have come back for this many seconds.")
     var stallTimeout = RunConfiguration.defaultStallTimeout
 
-    @Option(help: "Stop the run (exit 69, resumable) when requests have had no answer at all for this many seconds; 0: never.")
+    @Option(
+        help:
+            "Stop the run (exit 69, resumable) when requests have had no answer at all for this many seconds; 0: never."
+    )
     var unreachableTimeout = RunConfiguration.defaultUnreachableTimeout
 
     @Option(help: "The results CSV (default: beside the file or the journal, ….results.csv).")
     var results: String?
 
-    @Option(help: "The results file's columns: standard, or input: every column of the row as the file had it, then status, license_key, license_id, message.")
+    @Option(
+        help:
+            "The results file's columns: standard, or input: every column of the row as the file had it, then status, license_key, license_id, message."
+    )
     var resultsColumns: RunConfiguration.ResultsColumns = .standard
 
     @Option(help: "List at most this many problems when the file is refused.")
@@ -68,7 +82,10 @@ struct SendingOptions: ParsableArguments {
     @Flag(help: "Print the summary on stdout as one JSON object.")
     var json = false
 
-    @Option(help: ArgumentHelp("At the end of every run, write its figures here in the Prometheus text format (for node_exporter's textfile collector; replaced atomically).", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "At the end of every run, write its figures here in the Prometheus text format (for node_exporter's textfile collector; replaced atomically).",
+            valueName: "PATH"))
     var metricsFile: String?
 
     func validate() throws {
@@ -91,7 +108,8 @@ struct SendingOptions: ParsableArguments {
         configuration.concurrency = concurrency
         configuration.burst = burst
         configuration.windowLimit = windowLimit == 0 ? nil : windowLimit
-        configuration.retry = RetryPolicy(base: Duration(secondsValue: retryBase), cap: Duration(secondsValue: retryCap), maxAttempts: maxAttempts)
+        configuration.retry = RetryPolicy(
+            base: Duration(secondsValue: retryBase), cap: Duration(secondsValue: retryCap), maxAttempts: maxAttempts)
         configuration.reconcileDelay = Duration(secondsValue: reconcileDelay)
         configuration.requestTimeout = Duration(secondsValue: requestTimeout)
         configuration.maxFailures = maxFailures

@@ -1,9 +1,9 @@
 import ArgumentParser
+import Audit
 import CryptlexModels
 import Foundation
 import Journal
 import Provisioning
-import Audit
 
 /// Which journal a `status` or `export` reads: named, or the one beside the order file.
 struct JournalLocation: ParsableArguments {
@@ -29,7 +29,10 @@ struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var location: JournalLocation
 
-    @Flag(help: "Print the status as one JSON object (counts by state, by action and state, customers, organizations and resellers, the last run, what a rerun would do).")
+    @Flag(
+        help:
+            "Print the status as one JSON object (counts by state, by action and state, customers, organizations and resellers, the last run, what a rerun would do)."
+    )
     var json = false
 
     func run() async throws {
@@ -48,31 +51,46 @@ struct StatusCommand: AsyncParsableCommand {
             let count = status.counts[state, default: 0]
             if count > 0 { Output.result("  \(state.rawValue): \(count)") }
         }
-        if status.editedSinceCreated > 0 { Output.result("  created, row edited since (conflict): \(status.editedSinceCreated)") }
+        if status.editedSinceCreated > 0 {
+            Output.result("  created, row edited since (conflict): \(status.editedSinceCreated)")
+        }
         if !status.changes.isEmpty {
             // Of those, changes to existing licenses (created/recovered: applied).
             Output.result("changes to existing licenses (included above):")
             for (action, counts) in status.changes.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 let applied = counts[.created, default: 0] + counts[.recovered, default: 0]
-                let rest = JournalEntry.State.allCases.filter { !$0.isSettled && counts[$0, default: 0] > 0 }.map { "\(counts[$0]!) \($0.rawValue)" }
-                Output.result("  \(action.rawValue): \(applied) applied" + (rest.isEmpty ? "" : ", " + rest.joined(separator: ", ")))
+                let rest = JournalEntry.State.allCases.filter { !$0.isSettled && counts[$0, default: 0] > 0 }.map {
+                    "\(counts[$0]!) \($0.rawValue)"
+                }
+                Output.result(
+                    "  \(action.rawValue): \(applied) applied"
+                        + (rest.isEmpty ? "" : ", " + rest.joined(separator: ", ")))
             }
         }
         for kind in DirectoryEntry.Kind.allCases.reversed() {
             guard let counts = status.directory[kind], !counts.isEmpty else { continue }
-            Output.result("\(kind.rawValue)s: " + counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
+            Output.result(
+                "\(kind.rawValue)s: "
+                    + counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
+                    .joined(separator: ", "))
         }
         if !status.customers.isEmpty {
-            Output.result("customers: " + status.customers.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
+            Output.result(
+                "customers: "
+                    + status.customers.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                        "\($0.value) \($0.key.rawValue)"
+                    }.joined(separator: ", "))
         }
         if let run = status.lastRun {
-            Output.result("last run: #\(run.id) started \(run.startedAt)\(run.endedAt.map { ", ended \($0)" } ?? ", did not end (killed?)")"
-                + "\(run.outcome.map { ": \($0)" } ?? "")")
+            Output.result(
+                "last run: #\(run.id) started \(run.startedAt)\(run.endedAt.map { ", ended \($0)" } ?? ", did not end (killed?)")"
+                    + "\(run.outcome.map { ": \($0)" } ?? "")")
             if let summary = run.summary { Output.result("  \(summary)") }
             Output.result("  command: \(run.command)")
         }
-        Output.result("a rerun of the same file would look up \(status.toLookUp), send \(status.toSend), "
-            + "and leave \(status.heldBack) rejected or conflicting ones alone unless their rows change")
+        Output.result(
+            "a rerun of the same file would look up \(status.toLookUp), send \(status.toSend), "
+                + "and leave \(status.heldBack) rejected or conflicting ones alone unless their rows change")
     }
 }
 
@@ -83,15 +101,20 @@ extension StatusCommand {
             Dictionary(uniqueKeysWithValues: counts.filter { $0.value > 0 }.map { ($0.key.rawValue, $0.value) })
         }
         var object: [String: Any] = [
-            "journal": path, "licenses": status.total, "states": byName(status.counts), "editedSinceCreated": status.editedSinceCreated,
+            "journal": path, "licenses": status.total, "states": byName(status.counts),
+            "editedSinceCreated": status.editedSinceCreated,
             "changes": Dictionary(uniqueKeysWithValues: status.changes.map { ($0.key.rawValue, byName($0.value)) }),
             "customers": byName(status.customers),
             "directory": Dictionary(uniqueKeysWithValues: status.directory.map { ($0.key.rawValue, byName($0.value)) }),
             "rerun": ["lookUp": status.toLookUp, "send": status.toSend, "heldBack": status.heldBack],
         ]
         if let run = status.lastRun {
-            object["lastRun"] = ["id": run.id, "startedAt": run.startedAt, "endedAt": run.endedAt ?? NSNull(), "outcome": run.outcome ?? NSNull(),
-                                 "summary": run.summary ?? NSNull(), "command": run.command, "version": run.version] as [String: Any]
+            object["lastRun"] =
+                [
+                    "id": run.id, "startedAt": run.startedAt, "endedAt": run.endedAt ?? NSNull(),
+                    "outcome": run.outcome ?? NSNull(),
+                    "summary": run.summary ?? NSNull(), "command": run.command, "version": run.version,
+                ] as [String: Any]
         }
         return object
     }

@@ -14,17 +14,25 @@ struct SyncOptions: ParsableArguments {
     @Option(help: "The apply's journal (default: FILE.apply.sqlite): which creates an earlier apply sent.")
     var journal: String?
 
-    @Option(help: "What happens to managed licenses no row names: suspend, revoke or delete (default: left alone, counted).")
+    @Option(
+        help: "What happens to managed licenses no row names: suspend, revoke or delete (default: left alone, counted)."
+    )
     var prune: SyncPlanner.PruneMode?
 
-    @Option(help: "--prune refuses to touch more than this many licenses (default: 10 % of the managed licenses, at least 1, at most 100).")
+    @Option(
+        help:
+            "--prune refuses to touch more than this many licenses (default: 10 % of the managed licenses, at least 1, at most 100)."
+    )
     var maxPrune: Int?
 
     var journalPath: String { journal ?? input.file + ".apply.sqlite" }
 
     func validate() throws {
         if let maxPrune, maxPrune < 0 { throw ValidationError("--max-prune must be 0 or more, not \(maxPrune)") }
-        if input.file == "-" { throw ValidationError("plan and apply need a file, not standard input: the apply's journal and rows are written beside it") }
+        if input.file == "-" {
+            throw ValidationError(
+                "plan and apply need a file, not standard input: the apply's journal and rows are written beside it")
+        }
     }
 
     /// The marker key of the apply's journal (the flag's, which must agree with it).
@@ -40,7 +48,9 @@ struct SyncOptions: ParsableArguments {
         configuration.rate = account.rate == 0 ? nil : account.rate
         configuration.markerKey = ingest.markerKey
         let options = SyncPlanner.Options(prune: prune, maxPrune: maxPrune, journalPath: journalPath)
-        return try await withClient { client in try await SyncPlanner.plan(configuration: configuration, options: options, client: client) }
+        return try await withClient { client in
+            try await SyncPlanner.plan(configuration: configuration, options: options, client: client)
+        }
     }
 
     /// `body` with a client for the account, shut down after it either way; an error is said on
@@ -55,7 +65,9 @@ struct SyncOptions: ParsableArguments {
             return value
         case .failure(let invalid as SyncPlanner.InvalidFile):
             for problem in invalid.problems.prefix(100) { Output.error(problem.description) }
-            Output.error("\(input.file): \(invalid.problems.count) problems; nothing was planned (licprov validate lists them all)")
+            Output.error(
+                "\(input.file): \(invalid.problems.count) problems; nothing was planned (licprov validate lists them all)"
+            )
             throw ExitStatus.for(invalid).exitCode
         case .failure(let error):
             Output.error(error.localizedDescription)
@@ -70,19 +82,20 @@ extension SyncPlanner.PruneMode: ExpressibleByArgument {}
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "Compare a file that is the desired state with the account's managed licenses; print what apply would change. Sends no write.",
+        abstract:
+            "Compare a file that is the desired state with the account's managed licenses; print what apply would change. Sends no write.",
         discussion: """
-        Managed licenses are those carrying the --id-column's metadata entry (licprov writes it on every \
-        license it creates) on the file's products; no other license is read or touched. A row with no \
-        license (or fewer than its quantity) is a create; a license whose fields differ from the row's \
-        columns is an update (revoked, suspended and expiresAt: revoke/unrevoke, suspend/unsuspend, \
-        set-expiry; a customer email that is not the license's user's: an update that links the license to \
-        that customer, found or created); several licenses for a row that wants one are a conflict, and \
-        nothing is planned for it. Managed licenses no row names are pruned only with --prune, up to --max-prune.
+            Managed licenses are those carrying the --id-column's metadata entry (licprov writes it on every \
+            license it creates) on the file's products; no other license is read or touched. A row with no \
+            license (or fewer than its quantity) is a create; a license whose fields differ from the row's \
+            columns is an update (revoked, suspended and expiresAt: revoke/unrevoke, suspend/unsuspend, \
+            set-expiry; a customer email that is not the license's user's: an update that links the license to \
+            that customer, found or created); several licenses for a row that wants one are a conflict, and \
+            nothing is planned for it. Managed licenses no row names are pruned only with --prune, up to --max-prune.
 
-        Exit codes: 0 planned (with --detailed-exitcode: nothing to do) · 2 changes to make (with \
-        --detailed-exitcode) · 65 invalid file · 78 --prune over --max-prune · and as run for the rest.
-        """
+            Exit codes: 0 planned (with --detailed-exitcode: nothing to do) · 2 changes to make (with \
+            --detailed-exitcode) · 65 invalid file · 78 --prune over --max-prune · and as run for the rest.
+            """
     )
 
     @OptionGroup var sync: SyncOptions
@@ -113,19 +126,20 @@ struct PlanCommand: AsyncParsableCommand {
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Make the account's managed licenses equal the file: plan, then apply the plan as a journaled, resumable run.",
+        abstract:
+            "Make the account's managed licenses equal the file: plan, then apply the plan as a journaled, resumable run.",
         discussion: """
-        The plan is printed first; on a terminal apply asks before sending, otherwise it needs --yes. \
-        Given a plan saved by `licprov plan -o PLAN.json` instead of a file, apply applies exactly that \
-        plan, and refuses it (exit 79, nothing sent) when a license it changes was changed since, or an \
-        order it creates licenses for has another number of them. \
-        The changes go as a run of their own, in this process (journal FILE.apply.sqlite or --journal J; \
-        results beside it, .results.csv, or --results), with every sending option of run: exactly once under faults and kills, resumed by running the same command \
-        again (which plans again: what was applied is no longer a difference). status, audit and undo \
-        work on its journal.
+            The plan is printed first; on a terminal apply asks before sending, otherwise it needs --yes. \
+            Given a plan saved by `licprov plan -o PLAN.json` instead of a file, apply applies exactly that \
+            plan, and refuses it (exit 79, nothing sent) when a license it changes was changed since, or an \
+            order it creates licenses for has another number of them. \
+            The changes go as a run of their own, in this process (journal FILE.apply.sqlite or --journal J; \
+            results beside it, .results.csv, or --results), with every sending option of run: exactly once under faults and kills, resumed by running the same command \
+            again (which plans again: what was applied is no longer a difference). status, audit and undo \
+            work on its journal.
 
-        \(ExitStatus.helpText)
-        """
+            \(ExitStatus.helpText)
+            """
     )
 
     @OptionGroup var sync: SyncOptions
@@ -144,9 +158,12 @@ struct ApplyCommand: AsyncParsableCommand {
                 // A plan saved by `plan -o`: exactly that plan, unless the account moved since.
                 plan = saved
                 journalPath = sync.journal ?? saved.journalPath ?? sync.journalPath
-                var configuration = RunConfiguration(inputPath: sync.input.file, ingest: .init(), journalPath: journalPath)
+                var configuration = RunConfiguration(
+                    inputPath: sync.input.file, ingest: .init(), journalPath: journalPath)
                 configuration.rate = sync.account.rate == 0 ? nil : sync.account.rate
-                try await sync.withClient { client in try await SavedPlan.check(saved, configuration: configuration, client: client) }
+                try await sync.withClient { client in
+                    try await SavedPlan.check(saved, configuration: configuration, client: client)
+                }
             } else {
                 plan = try await sync.plan()
             }
@@ -161,19 +178,24 @@ struct ApplyCommand: AsyncParsableCommand {
         // With --json, standard output is the run's summary alone; the plan goes to stderr.
         if sending.json { Output.errorBytes(Array(plan.text.utf8)) } else { Output.resultBytes(Array(plan.text.utf8)) }
         guard !plan.isEmpty else {
-            let report = ProvisioningRun.Report.nothingToDo(journalPath: journalPath, elapsed: ContinuousClock.now - started)
+            let report = ProvisioningRun.Report.nothingToDo(
+                journalPath: journalPath, elapsed: ContinuousClock.now - started)
             let status = ExitStatus.success
             if sending.json {
-                _ = RunSummary.print(report, command: RunExecution.commandLine, maxProblems: sending.maxProblems, json: true)
+                _ = RunSummary.print(
+                    report, command: RunExecution.commandLine, maxProblems: sending.maxProblems, json: true)
             } else {
                 Output.result("nothing to apply: the account's managed licenses equal the file")
             }
-            if let metricsFile = sending.metricsFile { MetricsFile.write(to: metricsFile, report: report, status: status, input: sync.input.file) }
+            if let metricsFile = sending.metricsFile {
+                MetricsFile.write(to: metricsFile, report: report, status: status, input: sync.input.file)
+            }
             throw status.exitCode
         }
         if !yes {
             guard isatty(0) == 1 && isatty(2) == 1 else {
-                Output.error("apply changes the account: pass --yes to apply without asking (licprov plan shows the same plan)")
+                Output.error(
+                    "apply changes the account: pass --yes to apply without asking (licprov plan shows the same plan)")
                 throw ExitStatus.usage.exitCode
             }
             Output.error("apply these \(plan.steps.count) changes? type yes: ", newline: false)
@@ -183,7 +205,9 @@ struct ApplyCommand: AsyncParsableCommand {
             }
         }
         let markerKey = try sync.input.marker.resolve(journalPath: journalPath, noMarker: sync.input.noMarker)
-        throw try await DerivedRun.run(plan.rows(), files: DerivedRun.Files(journal: journalPath), idColumn: SyncPlan.syncIDColumn,
-                                       markerKey: markerKey, account: sync.account, sending: sending, metricsLabel: sync.input.file).exitCode
+        throw try await DerivedRun.run(
+            plan.rows(), files: DerivedRun.Files(journal: journalPath), idColumn: SyncPlan.syncIDColumn,
+            markerKey: markerKey, account: sync.account, sending: sending, metricsLabel: sync.input.file
+        ).exitCode
     }
 }

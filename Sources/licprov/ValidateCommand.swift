@@ -1,5 +1,5 @@
-import FileFormats
 import ArgumentParser
+import FileFormats
 import Foundation
 import Ingestion
 import Provisioning
@@ -10,9 +10,9 @@ struct ValidateCommand: AsyncParsableCommand {
         commandName: "validate",
         abstract: "Check an order file against the API's constraints; sends nothing.",
         discussion: """
-        Prints each problem as FILE:LINE: FIELD: MESSAGE, then a summary. Exit 0 when the file is \
-        clean, 65 when it has problems, 66 when it cannot be read.
-        """
+            Prints each problem as FILE:LINE: FIELD: MESSAGE, then a summary. Exit 0 when the file is \
+            clean, 65 when it has problems, 66 when it cannot be read.
+            """
     )
 
     @OptionGroup var input: InputOptions
@@ -39,10 +39,11 @@ struct ValidateCommand: AsyncParsableCommand {
         }
         let summary = report.summary
         let name = input.file == "-" ? "<stdin>" : input.file
-        Output.result("\(name): \(summary.rows) rows, \(summary.validRows) valid, \(summary.licenses) licenses to create, "
-            + (summary.changes > 0 ? "\(summary.changes) changes to existing licenses, " : "")
-            + "\(summary.errors) \(summary.errors == 1 ? "error" : "errors"), \(summary.warnings) \(summary.warnings == 1 ? "warning" : "warnings")")
+        Output.result(
+            "\(name): \(summary.rows) rows, \(summary.validRows) valid, \(summary.licenses) licenses to create, "
+                + (summary.changes > 0 ? "\(summary.changes) changes to existing licenses, " : "")
+                + "\(summary.errors) \(summary.errors == 1 ? "error" : "errors"), \(summary.warnings) \(summary.warnings == 1 ? "warning" : "warnings")"
+        )
         if !summary.isClean { throw ExitStatus.invalidInput.exitCode }
     }
 }
-

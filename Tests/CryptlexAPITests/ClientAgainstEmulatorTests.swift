@@ -1,6 +1,6 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Foundation
 import Scheduling
 import Testing
@@ -15,7 +15,7 @@ struct ClientAgainstEmulatorTests {
             let created = try await client.createLicense(request)
             #expect(created.status == 201)
             #expect(created.value.key.count >= 16)
-            #expect(created.value.createdAt?.text.split(separator: ".").last?.count == 8) // 7 digits + Z
+            #expect(created.value.createdAt?.text.split(separator: ".").last?.count == 8)  // 7 digits + Z
 
             let found = try await Self.allPages(client, LicenseQuery(metadataValue: "marker-1"))
             #expect(found.map(\.id) == [created.value.id])
@@ -29,19 +29,28 @@ struct ClientAgainstEmulatorTests {
     /// expiry (and back to perpetual), update, suspend, delete; each change counted per license.
     @Test func organizationsAndResellersAreCreatedAndFoundByName() async throws {
         try await withEmulatorClient { client, emulator in
-            let reseller = try await client.createReseller(ResellerRequest(name: "Northwind", email: "sales@northwind.io"))
+            let reseller = try await client.createReseller(
+                ResellerRequest(name: "Northwind", email: "sales@northwind.io"))
             #expect(reseller.status == 201)
             var request = OrganizationRequest(name: "Acme", email: "it@acme.io", resellerId: reseller.value.id)
             request.address = .init(city: "Lisbon", country: "PT")
             let acme = try await client.createOrganization(request).value
             #expect(acme.resellerId == reseller.value.id)
-            _ = try await client.createOrganization(OrganizationRequest(name: "Initech, Inc.", email: "it@initech.io", resellerId: reseller.value.id))
+            _ = try await client.createOrganization(
+                OrganizationRequest(name: "Initech, Inc.", email: "it@initech.io", resellerId: reseller.value.id))
             _ = try await client.createOrganization(OrganizationRequest(name: "Globex", email: "it@globex.io"))
-            #expect(try await client.findOrganizations(names: ["Acme", "Globex", "Nobody"]).value.map(\.name) == ["Acme", "Globex"])
+            #expect(
+                try await client.findOrganizations(names: ["Acme", "Globex", "Nobody"]).value.map(\.name) == [
+                    "Acme", "Globex",
+                ])
             #expect(try await client.findOrganizations(names: ["Initech, Inc."]).value.map(\.name) == ["Initech, Inc."])
-            #expect(try await client.findOrganizations(names: ["Acme", "Globex"], resellerId: reseller.value.id).value.map(\.id) == [acme.id])
+            #expect(
+                try await client.findOrganizations(names: ["Acme", "Globex"], resellerId: reseller.value.id).value.map(
+                    \.id) == [acme.id])
             #expect(try await client.findResellers(names: ["Northwind"]).value.map(\.id) == [reseller.value.id])
-            let missing = await apiError { try await client.createOrganization(OrganizationRequest(name: "X", email: "not-an-email")) }
+            let missing = await apiError {
+                try await client.createOrganization(OrganizationRequest(name: "X", email: "not-an-email"))
+            }
             #expect(missing?.status == 400)
             #expect(await emulator.store.allOrganizations().count == 3)
         }
@@ -58,14 +67,19 @@ struct ClientAgainstEmulatorTests {
             let renewed = try await client.renewLicense(id: id)
             #expect(renewed.value.expiresAt?.hasPrefix("2027-02-28T00:00:00") == true)  // a month on, by the calendar
             #expect(try await client.renewLicense(id: id).value.expiresAt?.hasPrefix("2027-03-28T00:00:00") == true)
-            #expect(try await client.setExpiry(id: id, expiresAt: "2030-06-01T00:00:00Z").value.expiresAt?.hasPrefix("2030-06-01") == true)
+            #expect(
+                try await client.setExpiry(id: id, expiresAt: "2030-06-01T00:00:00Z").value.expiresAt?.hasPrefix(
+                    "2030-06-01") == true)
             #expect(try await client.setExpiry(id: id, expiresAt: nil).value.expiresAt == nil)
 
-            let updated = try await client.updateLicense(id: id, body: Array(#"{"allowedActivations":9,"suspended":true,"notes":"moved"}"#.utf8))
+            let updated = try await client.updateLicense(
+                id: id, body: Array(#"{"allowedActivations":9,"suspended":true,"notes":"moved"}"#.utf8))
             #expect(updated.value.suspended == true)
             #expect(await emulator.store.allLicenses().first?.objectValue?["allowedActivations"] == .int(9))
             // A create-only field is not part of LicenseUpdateRequestModel: 400 naming it.
-            let refused = await apiError { try await client.updateLicense(id: id, body: Array(#"{"productId":"prod-2"}"#.utf8)) }
+            let refused = await apiError {
+                try await client.updateLicense(id: id, body: Array(#"{"productId":"prod-2"}"#.utf8))
+            }
             #expect(refused?.status == 400)
             #expect(refused?.description.contains("productId") == true)
 
@@ -85,7 +99,8 @@ struct ClientAgainstEmulatorTests {
             request.subscriptionInterval = "P1Y"
             request.expiresAt = "2027-05-01T00:00:00Z"
             let id = try await client.createLicense(request).value.id
-            await emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 1, path: "/v3/licenses/*/renew")]))
+            await emulator.faults.replace(
+                with: FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 1, path: "/v3/licenses/*/renew")]))
             let error = await apiError { try await client.renewLicense(id: id) }
             #expect(error?.outcome == .ambiguous)
             #expect(try await client.license(id: id).value.expiresAt?.hasPrefix("2028-05-01") == true)
@@ -102,17 +117,22 @@ struct ClientAgainstEmulatorTests {
             }
             let all = try await Self.allPages(client, LicenseQuery(productId: "prod-1"), pageSize: 3)
             #expect(all.count == 7)
-            let newest = try await client.findLicenses(LicenseQuery(productId: "prod-1", newestFirst: true), page: 1, limit: 1)
+            let newest = try await client.findLicenses(
+                LicenseQuery(productId: "prod-1", newestFirst: true), page: 1, limit: 1)
             #expect(newest.value.first?.key == "PAGED-KEY-000000-6")
         }
     }
 
     @Test func usersAreFoundCaseInsensitivelyAndDuplicatesConflict() async throws {
         try await withEmulatorClient { client, _ in
-            let user = try await client.createUser(UserRequest(email: "Ann@Example.com", firstName: "Ann", password: "s3cret-pass"))
+            let user = try await client.createUser(
+                UserRequest(email: "Ann@Example.com", firstName: "Ann", password: "s3cret-pass"))
             let found = try await client.findUsers(email: "ann@example.COM")
             #expect(found.value.map(\.id) == [user.value.id])
-            let error = await apiError { try await client.createUser(UserRequest(email: "ann@example.com", firstName: "A", password: "another-pass")) }
+            let error = await apiError {
+                try await client.createUser(
+                    UserRequest(email: "ann@example.com", firstName: "A", password: "another-pass"))
+            }
             #expect(error?.status == 409)
             #expect(error?.outcome == .permanent)
         }
@@ -124,7 +144,10 @@ struct ClientAgainstEmulatorTests {
             request.key = "MIGRATED-KEY-0001"
             _ = try await client.createLicense(request)
             let error = await apiError { try await client.createLicense(request) }
-            #expect(error?.failure == .http(status: 409, code: "DUPLICATE_FIELD_VALUE", message: "A license with this key already exists."))
+            #expect(
+                error?.failure
+                    == .http(
+                        status: 409, code: "DUPLICATE_FIELD_VALUE", message: "A license with this key already exists."))
             #expect(error?.outcome == .permanent)
         }
     }
@@ -200,7 +223,8 @@ struct ClientAgainstEmulatorTests {
     ])
     func everyFaultOnACreateIsClassified(fault: Fault, expected: OutcomeClass, licensesAfter: Int) async throws {
         try await withEmulatorClient { client, emulator in
-            await emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: fault, count: 1)], retryAfterSeconds: 7))
+            await emulator.faults.replace(
+                with: FaultSettings(rules: [FaultRule(fault: fault, count: 1)], retryAfterSeconds: 7))
             let error = await apiError { try await client.createLicense(LicenseRequest(productId: "prod-1")) }
             #expect(error?.outcome == expected)
             // The emulator holds a license exactly when the fault strikes after processing.
@@ -215,7 +239,8 @@ struct ClientAgainstEmulatorTests {
     @Test func aFaultOnALookupIsPlainlyRetryable() async throws {
         try await withEmulatorClient { client, emulator in
             for fault in [Fault.reset, .http500, .lostResponse] {
-                await emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: fault, count: 1, method: "GET")]))
+                await emulator.faults.replace(
+                    with: FaultSettings(rules: [FaultRule(fault: fault, count: 1, method: "GET")]))
                 let error = await apiError { try await client.findLicenses(LicenseQuery()) }
                 #expect(error?.outcome == OutcomeClass.retryable(after: nil), "\(fault)")
             }
@@ -238,9 +263,10 @@ struct ClientAgainstEmulatorTests {
         // Bind a port, then close it, so nothing listens there.
         let emulator = try CryptlexEmulator(configuration: EmulatorConfiguration(token: "t"))
         let closedURL = try await emulator.withRunningServer { url in url }
-        let client = CryptlexClient(baseURL: try CryptlexBaseURL(closedURL), token: "t",
-                                    transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(1)),
-                                    requestTimeout: .seconds(5))
+        let client = CryptlexClient(
+            baseURL: try CryptlexBaseURL(closedURL), token: "t",
+            transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(1)),
+            requestTimeout: .seconds(5))
         let error = await apiError { try await client.createLicense(LicenseRequest(productId: "p")) }
         try await client.shutdown()
         guard case .transport(.connectFailed)? = error?.failure else {
@@ -252,7 +278,8 @@ struct ClientAgainstEmulatorTests {
 
     /// Every license matching `query`, page by page until a short page (the run's pager,
     /// `RunRequests.forEachPage`, lives in Provisioning; the client sends one page a call).
-    static func allPages(_ client: CryptlexClient, _ query: LicenseQuery, pageSize: Int = 100) async throws -> [License] {
+    static func allPages(_ client: CryptlexClient, _ query: LicenseQuery, pageSize: Int = 100) async throws -> [License]
+    {
         var found: [License] = []
         for page in 1...100 {
             let answer = try await client.findLicenses(query, page: page, limit: pageSize)

@@ -6,8 +6,12 @@ import Testing
 
 @Suite("CryptlexClient parsing and classification over a closure transport")
 struct ClientOverClosureTests {
-    static func client(_ handler: @escaping @Sendable (TransportRequest) async throws(TransportError) -> TransportResponse) throws -> CryptlexClient {
-        CryptlexClient(baseURL: try CryptlexBaseURL("https://api.cryptlex.com"), token: "secret-token", transport: ClosureTransport(handler))
+    static func client(
+        _ handler: @escaping @Sendable (TransportRequest) async throws(TransportError) -> TransportResponse
+    ) throws -> CryptlexClient {
+        CryptlexClient(
+            baseURL: try CryptlexBaseURL("https://api.cryptlex.com"), token: "secret-token",
+            transport: ClosureTransport(handler))
     }
 
     @Test(arguments: [
@@ -30,7 +34,8 @@ struct ClientOverClosureTests {
             ("\u{FF}\u{FE}garbage", [], "\u{FF}\u{FE}garbage"),
         ]
         for (body, headers, message) in bodies {
-            let client = try Self.client { _ in TransportResponse(status: 502, headers: headers, body: Array(body.utf8)) }
+            let client = try Self.client { _ in TransportResponse(status: 502, headers: headers, body: Array(body.utf8))
+            }
             let error = await apiError { try await client.createLicense(LicenseRequest(productId: "p")) }
             guard case .http(502, _, let parsed)? = error?.failure else {
                 Issue.record("no http failure for body \(body)")
@@ -85,12 +90,17 @@ struct ClientOverClosureTests {
             await seen.append(request)
             return TransportResponse(status: 200, body: Array("[]".utf8))
         }
-        _ = try await client.findLicenses(LicenseQuery(key: "A B+C&D", metadataKey: "licprov_request", metadataValue: "v/1"), page: 2, limit: 50)
+        _ = try await client.findLicenses(
+            LicenseQuery(key: "A B+C&D", metadataKey: "licprov_request", metadataValue: "v/1"), page: 2, limit: 50)
         let request = try #require(await seen.requests.first)
-        #expect(request.url == "https://api.cryptlex.com/v3/licenses?key%5Beq%5D=A%20B%2BC%26D&metadata.key%5Beq%5D=licprov_request&metadata.value%5Beq%5D=v%2F1&page=2&limit=50")
+        #expect(
+            request.url
+                == "https://api.cryptlex.com/v3/licenses?key%5Beq%5D=A%20B%2BC%26D&metadata.key%5Beq%5D=licprov_request&metadata.value%5Beq%5D=v%2F1&page=2&limit=50"
+        )
         #expect(request.headers.contains { $0 == ("Authorization", "Bearer secret-token") })
         let error = await apiError {
-            try await Self.client { _ in TransportResponse(status: 401, body: Array(#"{"message":"bad"}"#.utf8)) }.findLicenses(LicenseQuery())
+            try await Self.client { _ in TransportResponse(status: 401, body: Array(#"{"message":"bad"}"#.utf8)) }
+                .findLicenses(LicenseQuery())
         }
         #expect(error?.errorDescription?.contains("secret-token") == false)
     }
@@ -107,7 +117,10 @@ struct ClientOverClosureTests {
     }
 
     @Test func rateLimitHeadersParse() {
-        let headers = ["X-Rate-Limit-Limit": "5s", "X-Rate-Limit-Remaining": "7", "X-Rate-Limit-Reset": "2026-01-01T00:00:05.0000000Z"]
+        let headers = [
+            "X-Rate-Limit-Limit": "5s", "X-Rate-Limit-Remaining": "7",
+            "X-Rate-Limit-Reset": "2026-01-01T00:00:05.0000000Z",
+        ]
         let status = RateLimitStatus(header: { headers[$0] })
         #expect(status.window == .seconds(5))
         #expect(status.remaining == 7)

@@ -1,11 +1,12 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Testing
 
 /// Runs `body` with a client connected to a fresh emulator on 127.0.0.1 over real sockets.
 func withEmulatorClient<T: Sendable>(
-    _ configuration: EmulatorConfiguration = EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil),
+    _ configuration: EmulatorConfiguration = EmulatorConfiguration(
+        token: "test-token", products: ["prod-1"], rateLimit: nil),
     token: String = "test-token",
     requestTimeout: Duration = .seconds(10),
     _ body: @Sendable (CryptlexClient, CryptlexEmulator) async throws -> T

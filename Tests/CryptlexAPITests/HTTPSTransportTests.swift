@@ -1,10 +1,10 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Foundation
 import Scheduling
-import Testing
 import TLSTestSupport
+import Testing
 
 /// The HTTPS path as it is in the field: real TLS on loopback with a CA made here, a CONNECT
 /// proxy started here, and what licprov makes of a certificate or a proxy that says no.
@@ -18,22 +18,31 @@ struct HTTPSTransportTests {
         let emulator: CryptlexEmulator
         let folder: String
 
-        func client(_ url: String? = nil, proxy: HTTPProxy? = nil, authorities: CertificateAuthorities?) throws -> CryptlexClient {
-            CryptlexClient(baseURL: try CryptlexBaseURL(url ?? self.url), token: "test-token",
-                           transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(10), proxy: proxy, authorities: authorities),
-                           requestTimeout: .seconds(10))
+        func client(_ url: String? = nil, proxy: HTTPProxy? = nil, authorities: CertificateAuthorities?) throws
+            -> CryptlexClient
+        {
+            CryptlexClient(
+                baseURL: try CryptlexBaseURL(url ?? self.url), token: "test-token",
+                transport: AsyncHTTPClientTransport(
+                    connections: 2, connectTimeout: .seconds(10), proxy: proxy, authorities: authorities),
+                requestTimeout: .seconds(10))
         }
     }
 
     func withTLSEmulator<T: Sendable>(_ body: @Sendable (Bench) async throws -> T) async throws -> T {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-tls-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-tls-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // Names only: see writeFiles on why an IP address would hide a host-name mismatch behind the proxy.
-        let files = try TestCertificateAuthority().writeFiles(to: folder, extraNames: ["api.cryptlex.test"], ipAddresses: [])
-        let emulator = try CryptlexEmulator(configuration: EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil))
+        let files = try TestCertificateAuthority().writeFiles(
+            to: folder, extraNames: ["api.cryptlex.test"], ipAddresses: [])
+        let emulator = try CryptlexEmulator(
+            configuration: EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil))
         let ca = try CertificateAuthorities.load(pemFile: files.ca, source: "test")
-        return try await emulator.withRunningServer(tls: EmulatorTLS(certificatePath: files.certificate, privateKeyPath: files.key)) { url in
+        return try await emulator.withRunningServer(
+            tls: EmulatorTLS(certificatePath: files.certificate, privateKeyPath: files.key)
+        ) { url in
             let port = Int(url.split(separator: ":").last!)!
             return try await body(Bench(url: url, port: port, ca: ca, emulator: emulator, folder: folder))
         }
@@ -83,7 +92,7 @@ struct HTTPSTransportTests {
                     continue
                 }
                 #expect(reason.contains("not trusted"))
-                #expect(error?.outcome == .retryable(after: nil)) // a POST, but certainly never sent
+                #expect(error?.outcome == .retryable(after: nil))  // a POST, but certainly never sent
             }
             // Nothing reached the server.
             #expect(await bench.emulator.store.allLicenses().count == 0)
@@ -96,7 +105,9 @@ struct HTTPSTransportTests {
             // certificate names localhost and api.cryptlex.test only.
             let proxy = try ConnectProxy()
             defer { proxy.stop() }
-            let client = try bench.client("https://other.cryptlex.test:\(bench.port)", proxy: HTTPProxy(host: "127.0.0.1", port: proxy.port), authorities: bench.ca)
+            let client = try bench.client(
+                "https://other.cryptlex.test:\(bench.port)", proxy: HTTPProxy(host: "127.0.0.1", port: proxy.port),
+                authorities: bench.ca)
             let failure = await transportFailure { try await client.findLicenses(LicenseQuery()) }
             try await client.shutdown()
             guard case .refused(let reason) = failure else {
@@ -115,8 +126,10 @@ struct HTTPSTransportTests {
     @Test func httpsToAPlainHTTPServerSaysSo() async throws {
         let emulator = try CryptlexEmulator(configuration: EmulatorConfiguration(token: "test-token", rateLimit: nil))
         try await emulator.withRunningServer { url in
-            let client = CryptlexClient(baseURL: try CryptlexBaseURL(url.replacingOccurrences(of: "http://", with: "https://")), token: "test-token",
-                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(10)))
+            let client = CryptlexClient(
+                baseURL: try CryptlexBaseURL(url.replacingOccurrences(of: "http://", with: "https://")),
+                token: "test-token",
+                transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(10)))
             let failure = await transportFailure { try await client.findLicenses(LicenseQuery()) }
             try await client.shutdown()
             guard case .refused(let reason) = failure else {
@@ -132,11 +145,14 @@ struct HTTPSTransportTests {
             let proxy = try ConnectProxy()
             defer { proxy.stop() }
             // Only the proxy resolves api.cryptlex.test (to 127.0.0.1): an answer proves the tunnel.
-            let client = try bench.client("https://api.cryptlex.test:\(bench.port)", proxy: HTTPProxy(host: "127.0.0.1", port: proxy.port), authorities: bench.ca)
+            let client = try bench.client(
+                "https://api.cryptlex.test:\(bench.port)", proxy: HTTPProxy(host: "127.0.0.1", port: proxy.port),
+                authorities: bench.ca)
             for _ in 0..<3 { _ = try await client.createLicense(LicenseRequest(productId: "prod-1")) }
             #expect(await bench.emulator.store.allLicenses().count == 3)
             #expect(!proxy.connects.isEmpty)
-            #expect(proxy.connects.allSatisfy { $0.target == "api.cryptlex.test:\(bench.port)" && $0.authorization == nil })
+            #expect(
+                proxy.connects.allSatisfy { $0.target == "api.cryptlex.test:\(bench.port)" && $0.authorization == nil })
             try await client.shutdown()
         }
     }
@@ -144,7 +160,8 @@ struct HTTPSTransportTests {
     /// HTTP_PROXY for an http:// API (an emulator on another host, with --allow-insecure-http):
     /// the same tunnel, without TLS inside.
     @Test func plainHTTPTunnelsToo() async throws {
-        let emulator = try CryptlexEmulator(configuration: EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil))
+        let emulator = try CryptlexEmulator(
+            configuration: EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil))
         try await emulator.withRunningServer { url in
             let proxy = try ConnectProxy()
             defer { proxy.stop() }
@@ -153,8 +170,9 @@ struct HTTPSTransportTests {
             let baseURL = try CryptlexBaseURL("http://emulator.cryptlex.test:\(port)")
             let route = try HTTPProxy.from(environment: environment, for: baseURL)
             #expect(route == HTTPProxy(host: "127.0.0.1", port: proxy.port))
-            let client = CryptlexClient(baseURL: baseURL, token: "test-token",
-                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(10), proxy: route))
+            let client = CryptlexClient(
+                baseURL: baseURL, token: "test-token",
+                transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(10), proxy: route))
             _ = try await client.createLicense(LicenseRequest(productId: "prod-1"))
             try await client.shutdown()
             #expect(await emulator.store.allLicenses().count == 1)
@@ -168,7 +186,8 @@ struct HTTPSTransportTests {
             defer { proxy.stop() }
             let url = "https://api.cryptlex.test:\(bench.port)"
 
-            let anonymous = try bench.client(url, proxy: HTTPProxy(host: "127.0.0.1", port: proxy.port), authorities: bench.ca)
+            let anonymous = try bench.client(
+                url, proxy: HTTPProxy(host: "127.0.0.1", port: proxy.port), authorities: bench.ca)
             let refused = await transportFailure { try await anonymous.findLicenses(LicenseQuery()) }
             try await anonymous.shutdown()
             if case .refused(let reason) = refused {
@@ -177,7 +196,9 @@ struct HTTPSTransportTests {
                 Issue.record("expected .refused, got \(String(describing: refused))")
             }
 
-            let wrong = try bench.client(url, proxy: HTTPProxy(host: "127.0.0.1", port: proxy.port, credentials: ("night job", "guess")), authorities: bench.ca)
+            let wrong = try bench.client(
+                url, proxy: HTTPProxy(host: "127.0.0.1", port: proxy.port, credentials: ("night job", "guess")),
+                authorities: bench.ca)
             let wrongFailure = await transportFailure { try await wrong.findLicenses(LicenseQuery()) }
             if case .refused(let reason) = wrongFailure {
                 #expect(reason.contains("refused the credentials") && !reason.contains("guess"))
@@ -192,7 +213,8 @@ struct HTTPSTransportTests {
             let client = try bench.client(url, proxy: parsed, authorities: bench.ca)
             _ = try await client.createLicense(LicenseRequest(productId: "prod-1"))
             #expect(await bench.emulator.store.allLicenses().count == 1)
-            #expect(proxy.connects.last?.authorization == "Basic " + Data("night job:s3cret:pw".utf8).base64EncodedString())
+            #expect(
+                proxy.connects.last?.authorization == "Basic " + Data("night job:s3cret:pw".utf8).base64EncodedString())
             try await client.shutdown()
         }
     }
@@ -204,15 +226,25 @@ struct ProxySettingsTests {
 
     @Test func theVariablesThatApplyToTheURLsScheme() throws {
         #expect(try HTTPProxy.from(environment: [:], for: https) == nil)
-        #expect(try HTTPProxy.from(environment: ["HTTPS_PROXY": "proxy.corp:3128"], for: https) == HTTPProxy(host: "proxy.corp", port: 3128))
-        #expect(try HTTPProxy.from(environment: ["https_proxy": "http://a:1", "HTTPS_PROXY": "http://b:2"], for: https)?.host == "a")
+        #expect(
+            try HTTPProxy.from(environment: ["HTTPS_PROXY": "proxy.corp:3128"], for: https)
+                == HTTPProxy(host: "proxy.corp", port: 3128))
+        #expect(
+            try HTTPProxy.from(environment: ["https_proxy": "http://a:1", "HTTPS_PROXY": "http://b:2"], for: https)?
+                .host == "a")
         #expect(try HTTPProxy.from(environment: ["HTTP_PROXY": "http://b:2"], for: https) == nil)
         let http = try CryptlexBaseURL("http://emulator.lan:8080")
-        #expect(try HTTPProxy.from(environment: ["HTTP_PROXY": "http://b:2", "HTTPS_PROXY": "http://a:1"], for: http)?.host == "b")
+        #expect(
+            try HTTPProxy.from(environment: ["HTTP_PROXY": "http://b:2", "HTTPS_PROXY": "http://a:1"], for: http)?.host
+                == "b")
         #expect(try HTTPProxy.from(environment: ["HTTPS_PROXY": "http://proxy"], for: https)?.port == 80)
         // Loopback goes direct: a rehearsal against the local emulator is never sent to the proxy.
-        #expect(try HTTPProxy.from(environment: ["HTTPS_PROXY": "http://a:1"], for: CryptlexBaseURL("https://localhost:9443")) == nil)
-        #expect(try HTTPProxy.from(environment: ["HTTP_PROXY": "http://a:1"], for: CryptlexBaseURL("http://127.0.0.1:9000")) == nil)
+        #expect(
+            try HTTPProxy.from(
+                environment: ["HTTPS_PROXY": "http://a:1"], for: CryptlexBaseURL("https://localhost:9443")) == nil)
+        #expect(
+            try HTTPProxy.from(environment: ["HTTP_PROXY": "http://a:1"], for: CryptlexBaseURL("http://127.0.0.1:9000"))
+                == nil)
     }
 
     @Test(arguments: [
@@ -234,7 +266,9 @@ struct ProxySettingsTests {
         #expect(ProxyBypass("no_proxy=bad/99").matches(host: "x", port: 1) == false)
     }
 
-    @Test(arguments: ["https://proxy:443", "socks5://proxy:1080", "http://proxy:99999", "http://:8080", "http://proxy:80/path"])
+    @Test(arguments: [
+        "https://proxy:443", "socks5://proxy:1080", "http://proxy:99999", "http://:8080", "http://proxy:80/path",
+    ])
     func unusableProxies(text: String) {
         #expect(throws: HTTPProxy.Invalid.self) { try HTTPProxy(text, source: "HTTPS_PROXY") }
     }
@@ -252,10 +286,13 @@ struct ProxySettingsTests {
     }
 
     @Test func caFilesThatCannotBeUsed() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-ca-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-ca-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        #expect(throws: CertificateAuthorities.Unreadable.self) { try CertificateAuthorities.load(pemFile: folder + "/missing.pem", source: "--ca-file") }
+        #expect(throws: CertificateAuthorities.Unreadable.self) {
+            try CertificateAuthorities.load(pemFile: folder + "/missing.pem", source: "--ca-file")
+        }
         try "not a certificate".write(toFile: folder + "/text.pem", atomically: true, encoding: .utf8)
         do {
             _ = try CertificateAuthorities.load(pemFile: folder + "/text.pem", source: "--ca-file")
@@ -263,10 +300,15 @@ struct ProxySettingsTests {
         } catch {
             #expect(error.localizedDescription.contains("holds no PEM certificate"))
         }
-        try "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".write(toFile: folder + "/broken.pem", atomically: true, encoding: .utf8)
-        #expect(throws: CertificateAuthorities.Unreadable.self) { try CertificateAuthorities.load(pemFile: folder + "/broken.pem", source: "--ca-file") }
+        try "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".write(
+            toFile: folder + "/broken.pem", atomically: true, encoding: .utf8)
+        #expect(throws: CertificateAuthorities.Unreadable.self) {
+            try CertificateAuthorities.load(pemFile: folder + "/broken.pem", source: "--ca-file")
+        }
         let files = try TestCertificateAuthority().writeFiles(to: folder)
-        let bundle = try String(contentsOfFile: files.ca, encoding: .utf8) + "\n" + (try TestCertificateAuthority(name: "second").certificatePEM)
+        let bundle =
+            try String(contentsOfFile: files.ca, encoding: .utf8) + "\n"
+            + (try TestCertificateAuthority(name: "second").certificatePEM)
         try bundle.write(toFile: folder + "/bundle.pem", atomically: true, encoding: .utf8)
         #expect(try CertificateAuthorities.load(pemFile: folder + "/bundle.pem", source: "--ca-file").count == 2)
     }

@@ -1,6 +1,6 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Foundation
 import Testing
 
@@ -18,7 +18,8 @@ struct LicenseRequestContractTests {
 
     @Test(arguments: properties)
     func propertyRoundTrips(name: String) throws {
-        let schema = try #require(Self.validator.schema(named: "LicenseRequestModel")?.objectValue?["properties"]?.objectValue?[name])
+        let schema = try #require(
+            Self.validator.schema(named: "LicenseRequestModel")?.objectValue?["properties"]?.objectValue?[name])
         let sample = Self.sample(for: schema)
         var object: [String: JSONValue] = ["productId": .string("prod-1")]
         object[name] = sample
@@ -32,9 +33,11 @@ struct LicenseRequestContractTests {
 
     @Test func aFullyPopulatedRequestSendsOnlySchemaFields() throws {
         var object: [String: JSONValue] = [:]
-        let schemas = try #require(Self.validator.schema(named: "LicenseRequestModel")?.objectValue?["properties"]?.objectValue)
+        let schemas = try #require(
+            Self.validator.schema(named: "LicenseRequestModel")?.objectValue?["properties"]?.objectValue)
         for (name, schema) in schemas { object[name] = Self.sample(for: schema) }
-        let decoded = try JSONDecoder().decode(LicenseRequest.self, from: JSONEncoder().encode(JSONValue.object(object)))
+        let decoded = try JSONDecoder().decode(
+            LicenseRequest.self, from: JSONEncoder().encode(JSONValue.object(object)))
         let sent = try JSONDecoder().decode(JSONValue.self, from: Data(CryptlexClient.encodedBody(decoded)))
         #expect(Set(sent.objectValue?.keys.map { $0 } ?? []) == Set(Self.properties))
         #expect(Self.validator.validate(sent, against: "LicenseRequestModel").isEmpty)
@@ -54,7 +57,8 @@ struct LicenseRequestContractTests {
         for (name, schema) in schemas { object[name] = Self.sample(for: schema) }
         object["email"] = .string("it@example.io")
         let input = try JSONEncoder().encode(JSONValue.object(object))
-        let encoded: Data = model.hasPrefix("Organization")
+        let encoded: Data =
+            model.hasPrefix("Organization")
             ? try JSONEncoder().encode(try JSONDecoder().decode(OrganizationRequest.self, from: input))
             : try JSONEncoder().encode(try JSONDecoder().decode(ResellerRequest.self, from: input))
         let sent = try JSONDecoder().decode(JSONValue.self, from: encoded)
@@ -67,7 +71,8 @@ struct LicenseRequestContractTests {
     static func sample(for schema: JSONValue) -> JSONValue {
         guard var fields = schema.objectValue else { return .null }
         if let ref = fields["$ref"]?.stringValue, let name = ref.split(separator: "/").last,
-           let target = validator.schema(named: String(name))?.objectValue {
+            let target = validator.schema(named: String(name))?.objectValue
+        {
             fields = target
         }
         if let first = fields["enum"]?.arrayValue?.first { return first }

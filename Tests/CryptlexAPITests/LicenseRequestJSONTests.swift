@@ -1,7 +1,7 @@
 import CryptlexModels
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `LicenseRequest.canonicalJSON` writes what `JSONEncoder` (sorted keys, slashes unescaped) writes, byte
 /// for byte: the journal fingerprints bodies, and a body an earlier release wrote with
@@ -24,17 +24,24 @@ struct LicenseRequestJSONTests {
 
         /// Every kind of character a body may hold: each control character, the escaped ones,
         /// DEL, a slash, two- to four-byte UTF-8, a line separator.
-        static let characters: [Character] = (0..<0x20).map { Character(UnicodeScalar(UInt8($0))) }
-            + ["\"", "\\", "/", "\u{7F}", "é", "ß", "\u{2028}", "😀", "中", " ", "a", "Z", "0", "-", "_", ":", "{", "}", "[", "]", ","]
+        static let characters: [Character] =
+            (0..<0x20).map { Character(UnicodeScalar(UInt8($0))) }
+            + [
+                "\"", "\\", "/", "\u{7F}", "é", "ß", "\u{2028}", "😀", "中", " ", "a", "Z", "0", "-", "_", ":", "{", "}",
+                "[", "]", ",",
+            ]
         mutating func string() -> String {
             String((0..<below(12)).map { _ in Self.characters[below(Self.characters.count)] })
         }
         mutating func strings() -> [String] { (0..<below(4)).map { _ in string() } }
-        mutating func permissions() -> [ViewPermission]? { maybe { random in (0..<random.below(3)).map { _ in random.pick(ViewPermission.self) } } }
+        mutating func permissions() -> [ViewPermission]? {
+            maybe { random in (0..<random.below(3)).map { _ in random.pick(ViewPermission.self) } }
+        }
         mutating func int32() -> Int32 {
             [Int32.min, -1, 0, 1, Int32.max, Int32(truncatingIfNeeded: next())][below(6)]
         }
-        mutating func pick<T: CaseIterable>(_: T.Type) -> T where T.AllCases: RandomAccessCollection, T.AllCases.Index == Int {
+        mutating func pick<T: CaseIterable>(_: T.Type) -> T
+        where T.AllCases: RandomAccessCollection, T.AllCases.Index == Int {
             T.allCases[below(T.allCases.count)]
         }
     }
@@ -76,14 +83,16 @@ struct LicenseRequestJSONTests {
         request.tags = random.maybe { $0.strings() }
         request.metadata = random.maybe { random in
             (0..<random.below(4)).map { _ in
-                LicenseMetadata(key: random.string(), value: random.string(),
-                                viewPermissions: random.permissions(),
-                                visible: random.maybe { $0.coin() })
+                LicenseMetadata(
+                    key: random.string(), value: random.string(),
+                    viewPermissions: random.permissions(),
+                    visible: random.maybe { $0.coin() })
             }
         }
         request.meterAttributes = random.maybe { random in
             (0..<random.below(3)).map { _ in
-                var attribute = LicenseMeterAttribute(name: random.string(), allowedUses: Int64(bitPattern: random.next()))
+                var attribute = LicenseMeterAttribute(
+                    name: random.string(), allowedUses: Int64(bitPattern: random.next()))
                 attribute.viewPermissions = random.permissions()
                 attribute.visible = random.maybe { $0.coin() }
                 attribute.floating = random.maybe { $0.coin() }
@@ -111,7 +120,10 @@ struct LicenseRequestJSONTests {
             let request = Self.request(&random)
             let expected = Array(try Self.encoder.encode(request))
             let written = request.canonicalJSON
-            try #require(written == expected, "request \(index): \(String(decoding: written, as: UTF8.self)) ≠ \(String(decoding: expected, as: UTF8.self))")
+            try #require(
+                written == expected,
+                "request \(index): \(String(decoding: written, as: UTF8.self)) ≠ \(String(decoding: expected, as: UTF8.self))"
+            )
         }
     }
 
@@ -126,8 +138,9 @@ struct LicenseRequestJSONTests {
         request.allowedActivations = .min
         request.validity = .max
         #expect(request.canonicalJSON == Array(try Self.encoder.encode(request)))
-        #expect(String(decoding: request.canonicalJSON, as: UTF8.self).hasPrefix(
-            #"{"allowedActivations":-2147483648,"metadata":[{"key":"k","value":"v","viewPermissions":["user","reseller"],"visible":false}],"#
-                + #""meterAttributes":[{"allowedUses":-9223372036854775808,"floating":true,"name":"n"},"#))
+        #expect(
+            String(decoding: request.canonicalJSON, as: UTF8.self).hasPrefix(
+                #"{"allowedActivations":-2147483648,"metadata":[{"key":"k","value":"v","viewPermissions":["user","reseller"],"visible":false}],"#
+                    + #""meterAttributes":[{"allowedUses":-9223372036854775808,"floating":true,"name":"n"},"#))
     }
 }

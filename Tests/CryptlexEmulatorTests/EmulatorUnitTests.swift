@@ -1,6 +1,7 @@
-@testable import CryptlexEmulator
 import Foundation
 import Testing
+
+@testable import CryptlexEmulator
 
 @Suite("Emulator parts without a server")
 struct EmulatorUnitTests {
@@ -10,22 +11,34 @@ struct EmulatorUnitTests {
         let store = EmulatorStore(products: ["p"], seed: 1)
         for index in 0..<250 {
             let group = index % 3 == 0 ? "a" : "b"
-            _ = try await store.createLicense(["productId": .string("p"), "metadata": .array([.object(["key": .string("group"), "value": .string(group)])])],
-                                              nowTicks: Int64(index))
+            _ = try await store.createLicense(
+                [
+                    "productId": .string("p"),
+                    "metadata": .array([.object(["key": .string("group"), "value": .string(group)])]),
+                ],
+                nowTicks: Int64(index))
         }
         func page(_ number: Int, group: String = "a") async throws -> [String] {
-            var filter = try LicenseFilter(query: [("metadata.key[eq]", "group"), ("metadata.value[sw]", group), ("limit", "30"), ("page", String(number))])
+            var filter = try LicenseFilter(query: [
+                ("metadata.key[eq]", "group"), ("metadata.value[sw]", group), ("limit", "30"), ("page", String(number)),
+            ])
             filter.page = number
-            return await store.findLicenses(filter).compactMap { if case .object(let license) = $0, case .string(let id)? = license["id"] { id } else { nil } }
+            return await store.findLicenses(filter).compactMap {
+                if case .object(let license) = $0, case .string(let id)? = license["id"] { id } else { nil }
+            }
         }
         let all = await store.allLicenses().compactMap { license -> String? in
             guard case .object(let fields) = license, case .array(let metadata)? = fields["metadata"],
-                  metadata.contains(where: { if case .object(let entry) = $0 { entry["value"] == .string("a") } else { false } }),
-                  case .string(let id)? = fields["id"] else { return nil }
+                metadata.contains(where: {
+                    if case .object(let entry) = $0 { entry["value"] == .string("a") } else { false }
+                }),
+                case .string(let id)? = fields["id"]
+            else { return nil }
             return id
         }
         #expect(all.count == 84)
-        let first = try await page(1), second = try await page(2)
+        let first = try await page(1)
+        let second = try await page(2)
         _ = try await page(1, group: "b")  // another query between two pages
         let third = try await page(3)
         #expect(first + second + third == Array(all.prefix(90)))
@@ -41,12 +54,20 @@ struct EmulatorUnitTests {
             let decision = await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + Int64(index) * 1_000_000)
             #expect(decision == .allowed(remaining: 49 - index, resetTicks: windowStart + 50_000_000))
         }
-        #expect(await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 49_000_000) == .refused(retryAfterSeconds: 1))
-        #expect(await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 10_000_000) == .refused(retryAfterSeconds: 4))
+        #expect(
+            await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 49_000_000) == .refused(retryAfterSeconds: 1)
+        )
+        #expect(
+            await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 10_000_000) == .refused(retryAfterSeconds: 4)
+        )
         // Another IP has its own window.
-        #expect(await limiter.admit(client: "5.6.7.8", nowTicks: windowStart + 49_000_000) == .allowed(remaining: 49, resetTicks: windowStart + 50_000_000))
+        #expect(
+            await limiter.admit(client: "5.6.7.8", nowTicks: windowStart + 49_000_000)
+                == .allowed(remaining: 49, resetTicks: windowStart + 50_000_000))
         // The next window starts from zero.
-        #expect(await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 50_000_000) == .allowed(remaining: 49, resetTicks: windowStart + 100_000_000))
+        #expect(
+            await limiter.admit(client: "1.2.3.4", nowTicks: windowStart + 50_000_000)
+                == .allowed(remaining: 49, resetTicks: windowStart + 100_000_000))
     }
 
     /// A window that starts with the first request after the last one expired, and says so.
@@ -54,12 +75,15 @@ struct EmulatorUnitTests {
         let limiter = FixedWindowRateLimiter(limit: 3, windowSeconds: 5, style: .firstRequest)
         let first: Int64 = 1_800_000_000 * 10_000_000 + 12_345_678  // mid-grid
         for index in 0..<3 {
-            #expect(await limiter.admit(client: "a", nowTicks: first + Int64(index) * 10_000_000) == .allowed(remaining: 2 - index, resetTicks: first + 50_000_000))
+            #expect(
+                await limiter.admit(client: "a", nowTicks: first + Int64(index) * 10_000_000)
+                    == .allowed(remaining: 2 - index, resetTicks: first + 50_000_000))
         }
         #expect(await limiter.admit(client: "a", nowTicks: first + 49_999_999) == .refused(retryAfterSeconds: 1))
         // The next window starts with the next request, not on the grid.
         let next = first + 61_000_000
-        #expect(await limiter.admit(client: "a", nowTicks: next) == .allowed(remaining: 2, resetTicks: next + 50_000_000))
+        #expect(
+            await limiter.admit(client: "a", nowTicks: next) == .allowed(remaining: 2, resetTicks: next + 50_000_000))
     }
 
     /// Counted from the first request, reported on the grid: the reported end comes and goes while
@@ -68,13 +92,20 @@ struct EmulatorUnitTests {
         let limiter = FixedWindowRateLimiter(limit: 3, windowSeconds: 5, style: .firstRequestGridReported)
         let grid: Int64 = 1_800_000_000 * 10_000_000
         let first = grid + 40_000_000  // 1 s before the grid's end
-        #expect(await limiter.admit(client: "a", nowTicks: first) == .allowed(remaining: 2, resetTicks: grid + 50_000_000))
+        #expect(
+            await limiter.admit(client: "a", nowTicks: first) == .allowed(remaining: 2, resetTicks: grid + 50_000_000))
         // Past the grid's end: the reported end moves on, the count does not restart.
-        #expect(await limiter.admit(client: "a", nowTicks: grid + 51_000_000) == .allowed(remaining: 1, resetTicks: grid + 100_000_000))
-        #expect(await limiter.admit(client: "a", nowTicks: grid + 52_000_000) == .allowed(remaining: 0, resetTicks: grid + 100_000_000))
+        #expect(
+            await limiter.admit(client: "a", nowTicks: grid + 51_000_000)
+                == .allowed(remaining: 1, resetTicks: grid + 100_000_000))
+        #expect(
+            await limiter.admit(client: "a", nowTicks: grid + 52_000_000)
+                == .allowed(remaining: 0, resetTicks: grid + 100_000_000))
         #expect(await limiter.admit(client: "a", nowTicks: grid + 53_000_000) == .refused(retryAfterSeconds: 5))
         // Five seconds after the first request, the count restarts mid-grid.
-        #expect(await limiter.admit(client: "a", nowTicks: first + 50_000_000) == .allowed(remaining: 2, resetTicks: grid + 100_000_000))
+        #expect(
+            await limiter.admit(client: "a", nowTicks: first + 50_000_000)
+                == .allowed(remaining: 2, resetTicks: grid + 100_000_000))
     }
 
     /// Noise spreads the reported end of one window's answers, within the bound and around the end.
@@ -83,7 +114,11 @@ struct EmulatorUnitTests {
         let grid: Int64 = 1_800_000_000 * 10_000_000
         var ends: Set<Int64> = []
         for index in 0..<200 {
-            guard case .allowed(_, let reset) = await limiter.admit(client: "a", nowTicks: grid + Int64(index) * 10_000) else { Issue.record("refused"); return }
+            guard case .allowed(_, let reset) = await limiter.admit(client: "a", nowTicks: grid + Int64(index) * 10_000)
+            else {
+                Issue.record("refused")
+                return
+            }
             ends.insert(reset)
         }
         #expect(ends.count > 50)
@@ -92,7 +127,9 @@ struct EmulatorUnitTests {
     }
 
     @Test func faultDrawsAreReproducibleWithASeed() async {
-        let settings = FaultSettings(rules: [FaultRule(fault: .http500, probability: 0.3), FaultRule(fault: .reset, probability: 0.3)], jitterMilliseconds: 50)
+        let settings = FaultSettings(
+            rules: [FaultRule(fault: .http500, probability: 0.3), FaultRule(fault: .reset, probability: 0.3)],
+            jitterMilliseconds: 50)
         func draws(seed: UInt64) async -> [FaultInjector.Plan] {
             let injector = FaultInjector(settings: settings, seed: seed)
             var plans: [FaultInjector.Plan] = []
@@ -108,7 +145,8 @@ struct EmulatorUnitTests {
     }
 
     @Test func countRulesFireForTheNextNMatchingRequestsOnly() async {
-        let injector = FaultInjector(settings: FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 2, path: "/v3/users")]), seed: 1)
+        let injector = FaultInjector(
+            settings: FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 2, path: "/v3/users")]), seed: 1)
         #expect(await injector.plan(method: "POST", path: "/v3/licenses").fault == nil)
         #expect(await injector.plan(method: "POST", path: "/v3/users").fault == .lostResponse)
         #expect(await injector.plan(method: "GET", path: "/v3/users").fault == .lostResponse)
@@ -120,7 +158,8 @@ struct EmulatorUnitTests {
     /// is lifted by new settings; other routes pass. (Held requests are dropped unprocessed: the
     /// run tests in EndToEndTests stop a run at a hold.)
     @Test func aHoldLetsTheFirstRequestsThroughAndHoldsTheRestUntilTheSettingsChange() async throws {
-        let settings = try JSONDecoder().decode(FaultSettings.self, from: Data(#"{"hold":{"after":2,"method":"POST","path":"/v3/licenses"}}"#.utf8))
+        let settings = try JSONDecoder().decode(
+            FaultSettings.self, from: Data(#"{"hold":{"after":2,"method":"POST","path":"/v3/licenses"}}"#.utf8))
         #expect(settings.hold == FaultHold(after: 2, seconds: 60, method: "POST", path: "/v3/licenses"))
         let injector = FaultInjector(settings: settings, seed: 1)
         #expect(await injector.plan(method: "POST", path: "/v3/licenses").hold == nil)
@@ -132,7 +171,9 @@ struct EmulatorUnitTests {
         await injector.replace(with: FaultSettings())
         #expect(await !injector.isHolding(held.generation))
         #expect(await injector.plan(method: "POST", path: "/v3/licenses").hold == nil)
-        #expect(FaultSettings(hold: FaultHold(after: 1, seconds: 0)).problem() == "hold.seconds must be from 1 to 600, not 0")
+        #expect(
+            FaultSettings(hold: FaultHold(after: 1, seconds: 0)).problem()
+                == "hold.seconds must be from 1 to 600, not 0")
     }
 
     @Test func timestampsRoundTripWithSevenDigits() {

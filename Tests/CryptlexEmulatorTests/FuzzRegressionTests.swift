@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CryptlexEmulator
 
 /// Inputs the fuzzers (scripts/fuzz.sh) found, kept so that they stay fixed.

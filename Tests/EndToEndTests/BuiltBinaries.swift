@@ -5,7 +5,9 @@ import Testing
 enum BuiltBinaries {
     /// The folder with the built products: beside the test bundle, or `LICPROV_BIN_DIR`.
     static let directory: URL = {
-        if let override = ProcessInfo.processInfo.environment["LICPROV_BIN_DIR"] { return URL(fileURLWithPath: override) }
+        if let override = ProcessInfo.processInfo.environment["LICPROV_BIN_DIR"] {
+            return URL(fileURLWithPath: override)
+        }
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         while url.path != "/" {
             url.deleteLastPathComponent()
@@ -14,7 +16,8 @@ enum BuiltBinaries {
         return URL(fileURLWithPath: ".build/debug")
     }()
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     struct Outcome {
         var status: Int32
@@ -23,13 +26,17 @@ enum BuiltBinaries {
     }
 
     /// Runs `name` with `arguments` to completion.
-    static func run(_ name: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Outcome {
+    static func run(_ name: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:])
+        throws -> Outcome
+    {
         try runTool(directory.appendingPathComponent(name).path, arguments, stdin: stdin, environment: environment)
     }
 
     /// ``run(_:_:stdin:environment:)`` on a thread of its own: a long run waited for on the
     /// cooperative pool (two threads on two cores) would stall every other test meanwhile.
-    static func runOffPool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+    static func runOffPool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws
+        -> Outcome
+    {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
             Thread { continuation.resume(with: Result { try run(name, arguments, environment: environment) }) }.start()
         }
@@ -48,13 +55,17 @@ enum BuiltBinaries {
     }
 
     /// Runs the program at `path` to completion.
-    static func runTool(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Outcome {
+    static func runTool(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:])
+        throws -> Outcome
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = packageRoot
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -73,7 +84,9 @@ enum BuiltBinaries {
         drained.wait()
         let stderrData = stderrBox.data
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self))
     }
 }
 

@@ -9,7 +9,9 @@ struct ConfigFileTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(4))
-        let config = try scratch.write("nightly.toml", """
+        let config = try scratch.write(
+            "nightly.toml",
+            """
             # the nightly job
             api-url = "\(emulator.url)"
             id-column = "order_id"
@@ -24,8 +26,9 @@ struct ConfigFileTests {
             [validate]
             max-problems = 5
             """)
-        let run = try await BuiltBinaries.runOffPool("licprov", ["run", file, "--config", config, "--results", scratch.path + "/from-cli.csv"],
-                                        environment: RunCommandTests.token)
+        let run = try await BuiltBinaries.runOffPool(
+            "licprov", ["run", file, "--config", config, "--results", scratch.path + "/from-cli.csv"],
+            environment: RunCommandTests.token)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/from-cli.csv"))
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/from-config.csv"))
@@ -35,25 +38,39 @@ struct ConfigFileTests {
         #expect(licenses.allSatisfy { $0["notes"] as? String == "from the config" })
 
         // LICPROV_CONFIG names a default; validate takes the top-level keys and its own section.
-        let validate = try await BuiltBinaries.runOffPool("licprov", ["validate", file], environment: ["LICPROV_CONFIG": config])
+        let validate = try await BuiltBinaries.runOffPool(
+            "licprov", ["validate", file], environment: ["LICPROV_CONFIG": config])
         #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
     }
 
     @Test(arguments: [
-        ("api-url = \"http://127.0.0.1:1\"\n\n[run]\nconcurency = 4\n", "nightly.toml:4: concurency is not a flag of licprov run; did you mean concurrency?"),
-        ("id-colum = \"order_id\"\n", "nightly.toml:1: id-colum is not a flag of any licprov command; did you mean id-column?"),
-        ("token = \"abc\"\n", "nightly.toml:1: token: the token is never read from a config file; use token-file or CRYPTLEX_ACCESS_TOKEN"),
+        (
+            "api-url = \"http://127.0.0.1:1\"\n\n[run]\nconcurency = 4\n",
+            "nightly.toml:4: concurency is not a flag of licprov run; did you mean concurrency?"
+        ),
+        (
+            "id-colum = \"order_id\"\n",
+            "nightly.toml:1: id-colum is not a flag of any licprov command; did you mean id-column?"
+        ),
+        (
+            "token = \"abc\"\n",
+            "nightly.toml:1: token: the token is never read from a config file; use token-file or CRYPTLEX_ACCESS_TOKEN"
+        ),
         ("rate = 0\nconcurrency = [\n", "nightly.toml:"),
         ("[deploy]\nrate = 1\n", "[deploy] is not a command"),
         ("[job]\ncommand = \"deploy\"\nfile = \"x.csv\"\n", "nightly.toml:2: [job] command must be \"apply\""),
-        ("[job]\ncommand = \"apply\"\nfile = \"x.csv\"\napi-url = \"http://127.0.0.1:1\"\n", "nightly.toml:4: [job] api-url is not a setting"),
+        (
+            "[job]\ncommand = \"apply\"\nfile = \"x.csv\"\napi-url = \"http://127.0.0.1:1\"\n",
+            "nightly.toml:4: [job] api-url is not a setting"
+        ),
     ])
     func aBadConfigFileIsAUsageErrorNamingTheLine(text: String, message: String) async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let config = try scratch.write("nightly.toml", text)
         let file = try scratch.write("orders.csv", orderFile(1))
-        let outcome = try await BuiltBinaries.runOffPool("licprov", ["run", file, "--config", config], environment: RunCommandTests.token)
+        let outcome = try await BuiltBinaries.runOffPool(
+            "licprov", ["run", file, "--config", config], environment: RunCommandTests.token)
         #expect(outcome.status == 64)
         #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
         #expect(!outcome.stderr.contains("abc"))

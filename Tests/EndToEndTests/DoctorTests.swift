@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `licprov doctor` over the built binaries, against emulators set up as the accounts it meets.
@@ -26,9 +27,12 @@ struct DoctorTests {
         func check(_ name: String) -> Check? { checks.first { $0.name == name } }
     }
 
-    static func doctor(_ emulator: EmulatorProcess, _ arguments: [String] = [], token: String = "e2e-token") async throws -> (Int32, Diagnosis?, BuiltBinaries.Outcome) {
-        let outcome = try await BuiltBinaries.runOffPool("licprov", ["doctor", "--api-url", emulator.url, "--json"] + arguments,
-                                                         environment: ["CRYPTLEX_ACCESS_TOKEN": token])
+    static func doctor(_ emulator: EmulatorProcess, _ arguments: [String] = [], token: String = "e2e-token")
+        async throws -> (Int32, Diagnosis?, BuiltBinaries.Outcome)
+    {
+        let outcome = try await BuiltBinaries.runOffPool(
+            "licprov", ["doctor", "--api-url", emulator.url, "--json"] + arguments,
+            environment: ["CRYPTLEX_ACCESS_TOKEN": token])
         return (outcome.status, try? JSONDecoder().decode(Diagnosis.self, from: Data(outcome.stdout.utf8)), outcome)
     }
 
@@ -40,8 +44,12 @@ struct DoctorTests {
         #expect(status == 0, "\(outcome.stdout)\(outcome.stderr)")
         let checks = try #require(diagnosis?.checks)
         #expect(checks.allSatisfy { $0.status == "ok" }, "\(checks.filter { $0.status != "ok" }.map(\.detail))")
-        #expect(Set(checks.map(\.name)).isSuperset(of: ["token", "license:write", "user:write", "product", "rate limit",
-                                                        "filter metadata.value[in]", "filter metadata.value[sw]", "filter id[in]", "filter key[in]", "filter email[in]"]))
+        #expect(
+            Set(checks.map(\.name)).isSuperset(of: [
+                "token", "license:write", "user:write", "product", "rate limit",
+                "filter metadata.value[in]", "filter metadata.value[sw]", "filter id[in]", "filter key[in]",
+                "filter email[in]",
+            ]))
         #expect(diagnosis?.rateLimit?.window == "5s")
         #expect(diagnosis?.rateLimit?.resetFormat?.contains("7 fractional digits") == true)
         #expect(diagnosis?.check("rate limit")?.detail.contains("agrees with ours") == true)
@@ -70,7 +78,8 @@ struct DoctorTests {
         #expect(status == 77)
         #expect(diagnosis?.checks.count == 1 && diagnosis?.check("token")?.status == "failed")
         #expect(!outcome.stdout.contains("wrong") && !outcome.stderr.contains("wrong"))
-        let gone = try await BuiltBinaries.runOffPool("licprov", ["doctor", "--api-url", "http://127.0.0.1:9"], environment: ["CRYPTLEX_ACCESS_TOKEN": "t"])
+        let gone = try await BuiltBinaries.runOffPool(
+            "licprov", ["doctor", "--api-url", "http://127.0.0.1:9"], environment: ["CRYPTLEX_ACCESS_TOKEN": "t"])
         #expect(gone.status == 69)
         #expect(gone.stdout.contains("cannot reach"))
     }
@@ -81,7 +90,10 @@ struct DoctorTests {
         let emulator = try EmulatorProcess(["--refuse-operator", "in", "--refuse-operator", "sw"])
         let (status, diagnosis, _) = try await Self.doctor(emulator)
         #expect(status == 1)
-        for name in ["filter metadata.value[in]", "filter metadata.value[sw]", "filter id[in]", "filter key[in]", "filter email[in]"] {
+        for name in [
+            "filter metadata.value[in]", "filter metadata.value[sw]", "filter id[in]", "filter key[in]",
+            "filter email[in]",
+        ] {
             #expect(diagnosis?.check(name)?.status == "warning", "\(name)")
             #expect(diagnosis?.check(name)?.detail.contains("falls back") == true)
         }
@@ -97,7 +109,8 @@ struct DoctorTests {
         defer { scratch.remove() }
         let probe = scratch.path + "/state/probe.json"
         let config = scratch.path + "/doctor.toml"
-        let (status, diagnosis, outcome) = try await Self.doctor(emulator, ["--product-id", "prod-1", "--write-probe", "--probe-file", probe, "--write-config", config])
+        let (status, diagnosis, outcome) = try await Self.doctor(
+            emulator, ["--product-id", "prod-1", "--write-probe", "--probe-file", probe, "--write-config", config])
         #expect(status == 0, "\(outcome.stdout)")
         let lag = try #require(diagnosis?.searchLagMilliseconds)
         #expect((2_900...4_000).contains(lag), "\(lag) ms")
@@ -106,14 +119,25 @@ struct DoctorTests {
         #expect(try await emulator.counter("licensesDeleted") == 1)
         #expect((try await emulator.admin("licenses") as? [Any])?.isEmpty == true)
         #expect(!FileManager.default.fileExists(atPath: probe))
-        #expect(try String(contentsOfFile: config, encoding: .utf8).contains("reconcile-delay = \(diagnosis?.recommendedReconcileDelay ?? 0)"))
+        #expect(
+            try String(contentsOfFile: config, encoding: .utf8).contains(
+                "reconcile-delay = \(diagnosis?.recommendedReconcileDelay ?? 0)"))
 
         // A crash between the create and the delete: the intent and the license are there (the
         // search's lag switched off, so the next doctor's list shows it at once).
-        #expect(try await AuditUndoTests.call(emulator, "PUT", "/__admin/faults", #"{"rules":[],"latencyMilliseconds":0,"jitterMilliseconds":0,"retryAfterSeconds":1,"lookupLagMilliseconds":0}"#) == 200)
-        #expect(try await AuditUndoTests.call(emulator, "POST", "/v3/licenses", #"{"productId":"prod-1","metadata":[{"key":"licprov_request","value":"lp-doctor-left-behind"}]}"#) == 201)
+        #expect(
+            try await AuditUndoTests.call(
+                emulator, "PUT", "/__admin/faults",
+                #"{"rules":[],"latencyMilliseconds":0,"jitterMilliseconds":0,"retryAfterSeconds":1,"lookupLagMilliseconds":0}"#
+            ) == 200)
+        #expect(
+            try await AuditUndoTests.call(
+                emulator, "POST", "/v3/licenses",
+                #"{"productId":"prod-1","metadata":[{"key":"licprov_request","value":"lp-doctor-left-behind"}]}"#)
+                == 201)
         try FileManager.default.createDirectory(atPath: scratch.path + "/state", withIntermediateDirectories: true)
-        try #"{"apiURL":"\#(emulator.url)","markerKey":"licprov_request","marker":"lp-doctor-left-behind"}"#.write(toFile: probe, atomically: true, encoding: .utf8)
+        try #"{"apiURL":"\#(emulator.url)","markerKey":"licprov_request","marker":"lp-doctor-left-behind"}"#.write(
+            toFile: probe, atomically: true, encoding: .utf8)
         let (_, next, _) = try await Self.doctor(emulator, ["--probe-file", probe])
         #expect(next?.check("earlier probe")?.status == "ok")
         #expect((try await emulator.admin("licenses") as? [Any])?.isEmpty == true)

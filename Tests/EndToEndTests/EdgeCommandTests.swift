@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Promises kept at the edges, with the built binaries: hostile flags, file modes under any
 /// umask, closed or full output streams, the 429 budget, Cryptlex's own importer layout, dry runs
@@ -11,7 +12,9 @@ import Testing
 struct EdgeCommandTests {
     let licprov = BuiltBinaries.directory.appendingPathComponent("licprov").path
 
-    func run(_ arguments: [String], environment: [String: String] = RunCommandTests.token) throws -> BuiltBinaries.Outcome {
+    func run(_ arguments: [String], environment: [String: String] = RunCommandTests.token) throws
+        -> BuiltBinaries.Outcome
+    {
         try BuiltBinaries.run("licprov", arguments, environment: environment)
     }
 
@@ -20,8 +23,10 @@ struct EdgeCommandTests {
     static let hostileRunFlags: [(String, String)] = [
         ("--rate", "1e-12"), ("--rate", "nan"), ("--rate", "inf"), ("--rate", "-1"), ("--request-timeout", "1e10"),
         ("--request-timeout", "0"), ("--concurrency", "0"), ("--concurrency", "100000"), ("--max-attempts", "-1"),
-        ("--max-attempts", "0"), ("--retry-cap", "inf"), ("--retry-base", "nan"), ("--retry-base", "0"), ("--burst", "9223372036854775807"),
-        ("--burst", "0"), ("--reconcile-delay", "-1"), ("--reconcile-delay", "1e300"), ("--max-failures", "-5"), ("--max-problems", "-1"),
+        ("--max-attempts", "0"), ("--retry-cap", "inf"), ("--retry-base", "nan"), ("--retry-base", "0"),
+        ("--burst", "9223372036854775807"),
+        ("--burst", "0"), ("--reconcile-delay", "-1"), ("--reconcile-delay", "1e300"), ("--max-failures", "-5"),
+        ("--max-problems", "-1"),
         ("--max-429s", "0"), ("--stall-timeout", "nan"), ("--stall-timeout", "1e12"),
     ]
 
@@ -32,14 +37,19 @@ struct EdgeCommandTests {
         let file = try scratch.write("orders.csv", orderFile(1))
         for (flag, value) in Self.hostileRunFlags {
             // FLAG=VALUE, so that a negative value reaches the check instead of reading as a flag.
-            let outcome = try run(["run", file, "--id-column", "order_id", "--api-url", "http://127.0.0.1:9", "\(flag)=\(value)"])
+            let outcome = try run([
+                "run", file, "--id-column", "order_id", "--api-url", "http://127.0.0.1:9", "\(flag)=\(value)",
+            ])
             #expect(outcome.status == 64, "\(flag) \(value): \(outcome.status) \(outcome.stderr)")
-            #expect(outcome.stderr.contains(flag) && outcome.stderr.contains("from"), "\(flag) \(value): \(outcome.stderr)")
+            #expect(
+                outcome.stderr.contains(flag) && outcome.stderr.contains("from"), "\(flag) \(value): \(outcome.stderr)")
         }
         let validate = try run(["validate", file, "--max-problems=-3"])
         #expect(validate.status == 64)
-        for (flag, value) in [("--rate-window", "0"), ("--rate-window", "-5"), ("--jitter-ms", "-1"), ("--latency-ms", "99999999999"),
-                              ("--rate-limit", "0"), ("--port", "70000"), ("--retry-after", "-1"), ("--lookup-lag-ms", "-2")] {
+        for (flag, value) in [
+            ("--rate-window", "0"), ("--rate-window", "-5"), ("--jitter-ms", "-1"), ("--latency-ms", "99999999999"),
+            ("--rate-limit", "0"), ("--port", "70000"), ("--retry-after", "-1"), ("--lookup-lag-ms", "-2"),
+        ] {
             let outcome = try BuiltBinaries.run("cryptlex-emulator", ["--token", "t", "\(flag)=\(value)"])
             #expect(outcome.status == 64, "emulator \(flag) \(value): \(outcome.status) \(outcome.stderr)")
             #expect(outcome.stderr.contains("must be from"), "emulator \(flag) \(value): \(outcome.stderr)")
@@ -49,13 +59,17 @@ struct EdgeCommandTests {
     /// The admin route refuses out-of-range settings with 400 instead of overflowing a timer.
     @Test func theEmulatorsAdminRouteRefusesHostileFaultSettings() async throws {
         let emulator = try EmulatorProcess()
-        for body in [#"{"jitterMilliseconds":-5}"#, #"{"latencyMilliseconds":9223372036854775807}"#, #"{"retryAfterSeconds":-1}"#,
-                     #"{"rules":[{"fault":"500","probability":2}]}"#, #"{"rules":[{"fault":"500","count":-1}]}"#] {
+        for body in [
+            #"{"jitterMilliseconds":-5}"#, #"{"latencyMilliseconds":9223372036854775807}"#,
+            #"{"retryAfterSeconds":-1}"#,
+            #"{"rules":[{"fault":"500","probability":2}]}"#, #"{"rules":[{"fault":"500","count":-1}]}"#,
+        ] {
             var request = URLRequest(url: URL(string: emulator.url + "/__admin/faults")!)
             request.httpMethod = "PUT"
             request.httpBody = Data(body.utf8)
             let (data, response) = try await URLSession.shared.data(for: request)
-            #expect((response as? HTTPURLResponse)?.statusCode == 400, "\(body): \(String(decoding: data, as: UTF8.self))")
+            #expect(
+                (response as? HTTPURLResponse)?.statusCode == 400, "\(body): \(String(decoding: data, as: UTF8.self))")
         }
         // Still serving.
         #expect(try await emulator.counter("requests") == 0)
@@ -71,7 +85,9 @@ struct EdgeCommandTests {
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(30))
         let journal = file + ".licprov.sqlite"
-        let process = try Self.shell("umask 000; exec '\(licprov)' run '\(file)' --id-column order_id --api-url \(emulator.url) --rate 0 --concurrency 1 --progress none")
+        let process = try Self.shell(
+            "umask 000; exec '\(licprov)' run '\(file)' --id-column order_id --api-url \(emulator.url) --rate 0 --concurrency 1 --progress none"
+        )
         var seen: [String: Int] = [:]
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline && seen.count < 4 {
@@ -99,7 +115,9 @@ struct EdgeCommandTests {
         let file = try scratch.write("orders.csv", orderFile(10))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: licprov)
-        process.arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--progress", "plain"]
+        process.arguments = [
+            "run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--progress", "plain",
+        ]
         process.environment = ProcessInfo.processInfo.environment.merging(RunCommandTests.token) { $1 }
         let closed = Pipe()
         process.standardOutput = closed
@@ -124,8 +142,9 @@ struct EdgeCommandTests {
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(10))
         let redirect = stream == "stderr" ? "2>/dev/full" : ">/dev/full"
-        let process = try Self.shell("exec '\(licprov)' run '\(file)' --id-column order_id --api-url \(emulator.url) --rate 0 "
-            + "--log-level debug --progress plain \(redirect)")
+        let process = try Self.shell(
+            "exec '\(licprov)' run '\(file)' --id-column order_id --api-url \(emulator.url) --rate 0 "
+                + "--log-level debug --progress plain \(redirect)")
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
@@ -141,7 +160,9 @@ struct EdgeCommandTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(4))
-        let outcome = try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--max-429s", "6"])
+        let outcome = try run([
+            "run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--max-429s", "6",
+        ])
         #expect(outcome.status == 76, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("6 answers in a row were 429"))
         #expect(outcome.stderr.contains("--max-429s"))
@@ -161,7 +182,9 @@ struct EdgeCommandTests {
         let emulator = try EmulatorProcess(["--product", "P-1"])
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let file = try scratch.write("licenses.csv", """
+        let file = try scratch.write(
+            "licenses.csv",
+            """
             key,allowedActivations,subscriptionInterval,createdAt,order_id,email,firstName,lastName
             92A4DB-17FD8-F399C-FF065-21523,5,P1Y,2015-05-01T11:16:16,12345,john.doe@example.com,John,Doe
             321C4E-EF872-72270-C9590-2AA9E,4,P1M,2016-06-01T12:36:56,12346,john.smith@example.com,John,Smith
@@ -172,10 +195,14 @@ struct EdgeCommandTests {
         #expect(refused.status == 65)
         #expect(refused.stdout.contains("licenses.csv:2: createdAt: has no time zone"))
         #expect(refused.stdout.contains("--time-zone"))
-        #expect(try run(["validate", file, "--product-id", "P-1", "--id-column", "order_id", "--time-zone", "UTC"]).status == 0)
+        #expect(
+            try run(["validate", file, "--product-id", "P-1", "--id-column", "order_id", "--time-zone", "UTC"]).status
+                == 0)
 
-        let outcome = try run(["run", file, "--product-id", "P-1", "--id-column", "order_id", "--time-zone", "UTC",
-                               "--api-url", emulator.url, "--rate", "0"])
+        let outcome = try run([
+            "run", file, "--product-id", "P-1", "--id-column", "order_id", "--time-zone", "UTC",
+            "--api-url", emulator.url, "--rate", "0",
+        ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let licenses = try await emulator.admin("licenses") as? [[String: Any]] ?? []
         let users = try await emulator.admin("users") as? [[String: Any]] ?? []
@@ -188,8 +215,11 @@ struct EdgeCommandTests {
         #expect(licenses.allSatisfy { userIDs.contains($0["userId"] as? String ?? "") })
 
         // An IANA zone reads each date with that day's offset; the body carries it.
-        let berlin = try run(["run", file, "--product-id", "P-1", "--id-column", "order_id", "--time-zone", "Europe/Berlin",
-                              "--dry-run", "--journal", scratch.path + "/berlin.sqlite"], environment: [:])
+        let berlin = try run(
+            [
+                "run", file, "--product-id", "P-1", "--id-column", "order_id", "--time-zone", "Europe/Berlin",
+                "--dry-run", "--journal", scratch.path + "/berlin.sqlite",
+            ], environment: [:])
         #expect(berlin.stdout.contains(#""createdAt":"2015-05-01T11:16:16+02:00""#), "\(berlin.stdout)")
         let bad = try run(["validate", file, "--time-zone", "Mars/Olympus"])
         #expect(bad.status == 64)
@@ -204,7 +234,8 @@ struct EdgeCommandTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(5))
-        #expect(try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"]).status == 0)
+        #expect(
+            try run(["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"]).status == 0)
         _ = try scratch.write("orders.csv", orderFile(8))
         let journal = file + ".licprov.sqlite"
         let before = try Self.fingerprint(journal)
@@ -227,13 +258,17 @@ struct EdgeCommandTests {
         let live = try scratch.write("live.csv", orderFile(150))
         let big = try scratch.write("big.csv", orderFile(20_000, from: 1_000))
         let journal = scratch.path + "/shared.sqlite"
-        let process = try Self.shell("exec '\(licprov)' run '\(live)' --id-column order_id --api-url \(emulator.url) --rate 0 "
-            + "--concurrency 2 --progress none --journal '\(journal)'")
+        let process = try Self.shell(
+            "exec '\(licprov)' run '\(live)' --id-column order_id --api-url \(emulator.url) --rate 0 "
+                + "--concurrency 2 --progress none --journal '\(journal)'")
         let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: journal + "-wal") && process.isRunning && Date() < deadline { usleep(5_000) }
+        while !FileManager.default.fileExists(atPath: journal + "-wal") && process.isRunning && Date() < deadline {
+            usleep(5_000)
+        }
         var dryRuns = 0
         while process.isRunning && dryRuns < 3 {
-            let dry = try run(["run", big, "--id-column", "order_id", "--dry-run", "--journal", journal, "--json"], environment: [:])
+            let dry = try run(
+                ["run", big, "--id-column", "order_id", "--dry-run", "--journal", journal, "--json"], environment: [:])
             #expect(dry.status == 0, "\(dry.stderr)")
             #expect(try dry.count("wouldSend") == 20_000)
             dryRuns += 1
@@ -247,7 +282,9 @@ struct EdgeCommandTests {
     // MARK: 9. Ctrl-C while planning
 
     /// A 1,000,000-row file, and licprov run on it (not waited for).
-    func runAMillionRows(_ emulator: EmulatorProcess, in scratch: Scratch) throws -> (process: Process, file: String, stderr: Pipe) {
+    func runAMillionRows(_ emulator: EmulatorProcess, in scratch: Scratch) throws -> (
+        process: Process, file: String, stderr: Pipe
+    ) {
         let file = scratch.path + "/million.csv"
         var text = "order_id,productId,allowedActivations\n"
         text.reserveCapacity(30_000_000)
@@ -255,8 +292,10 @@ struct EdgeCommandTests {
         try text.write(toFile: file, atomically: false, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: licprov)
-        process.arguments = ["run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--log-level", "info",
-                             "--progress", "none"]
+        process.arguments = [
+            "run", file, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--log-level", "info",
+            "--progress", "none",
+        ]
         process.environment = ProcessInfo.processInfo.environment.merging(RunCommandTests.token) { $1 }
         let err = Pipe()
         process.standardError = err
@@ -285,7 +324,8 @@ struct EdgeCommandTests {
         #expect(process.terminationStatus == 75, "\(seen)")
         // Its bound: the stop is noticed within 256 rows of the flag, so the file is left unread —
         // far from its million rows (a run that read it all before stopping would say 1000000).
-        let match = try #require(seen.firstMatch(of: /interrupted while (?:checking the file|planning), after (\d+) rows/), "\(seen)")
+        let match = try #require(
+            seen.firstMatch(of: /interrupted while (?:checking the file|planning), after (\d+) rows/), "\(seen)")
         let rows = try #require(Int(match.1))
         #expect(rows < 1_000_000, "the run read \(rows) rows before it stopped")
         #expect(try await emulator.counter("requests") == 0)
@@ -309,14 +349,21 @@ struct EdgeCommandTests {
         }
         #expect(process.isRunning, "registering a million rows in parts should outlast the first hundred creates")
         kill(process.processIdentifier, SIGINT)
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in Thread { process.waitUntilExit(); done.resume() }.start() }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread {
+                process.waitUntilExit()
+                done.resume()
+            }.start()
+        }
         #expect(process.terminationStatus == 75)
         let created = try await emulator.counter("licensesCreated")
         let status = try run(["status", file])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("  created: \(created)\n"), "\(status.stdout)")
         #expect(!status.stdout.contains("inFlight"), "\(status.stdout)")
-        let registered = status.stdout.split(separator: "\n").first { $0.hasPrefix("licenses: ") }.flatMap { Int($0.dropFirst(10)) }
+        let registered = status.stdout.split(separator: "\n").first { $0.hasPrefix("licenses: ") }.flatMap {
+            Int($0.dropFirst(10))
+        }
         #expect((registered ?? 0) >= created && (registered ?? .max) < 1_000_000, "\(status.stdout)")
     }
 
@@ -344,7 +391,9 @@ struct EdgeCommandTests {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         var hash = Hasher()
         hash.combine(data)
-        return ["\(data.count)", "\(hash.finalize())", "\(attributes[.modificationDate] as? Date ?? .distantPast)",
-                "\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"]
+        return [
+            "\(data.count)", "\(hash.finalize())", "\(attributes[.modificationDate] as? Date ?? .distantPast)",
+            "\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)",
+        ]
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A `cryptlex-emulator` process on a free port, stopped when the value is released.
@@ -49,7 +50,8 @@ final class EmulatorProcess {
     func markers() async throws -> [String] {
         let licenses = try await admin("licenses") as? [[String: Any]] ?? []
         return licenses.compactMap { license in
-            (license["metadata"] as? [[String: Any]])?.first { $0["key"] as? String == "licprov_request" }?["value"] as? String
+            (license["metadata"] as? [[String: Any]])?.first { $0["key"] as? String == "licprov_request" }?["value"]
+                as? String
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TLSTestSupport
+import Testing
 
 /// The built binaries over real TLS on loopback: the emulator serves HTTPS with a certificate
 /// from a CA made here; licprov trusts that CA by `--ca-file` or `SSL_CERT_FILE`, tunnels through
@@ -21,7 +21,9 @@ struct HTTPSEndToEndTests {
             let files = try TestCertificateAuthority().writeFiles(to: scratch.path, extraNames: ["api.cryptlex.test"])
             caFile = files.ca
             caPEM = try String(contentsOfFile: files.ca, encoding: .utf8)
-            emulator = try EmulatorProcess(["--tls-cert", files.certificate, "--tls-key", files.key, "--product", "prod-1"])
+            emulator = try EmulatorProcess([
+                "--tls-cert", files.certificate, "--tls-key", files.key, "--product", "prod-1",
+            ])
             port = String(emulator.url.split(separator: ":").last ?? "")
         }
 
@@ -33,14 +35,18 @@ struct HTTPSEndToEndTests {
 
         func creates() async throws -> Int {
             let data = try await HTTPSReader.get(emulator.url + "/__admin/counters", trusting: caPEM)
-            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["licenseCreateRequests"] as? Int ?? -1
+            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["licenseCreateRequests"] as? Int
+                ?? -1
         }
 
         /// `licprov run` of `rows` orders against `url`, with a journal of its own.
-        func run(_ name: String, rows: Int, url: String, _ extra: [String] = [], environment: [String: String] = [:]) async throws -> BuiltBinaries.Outcome {
+        func run(_ name: String, rows: Int, url: String, _ extra: [String] = [], environment: [String: String] = [:])
+            async throws -> BuiltBinaries.Outcome
+        {
             let file = try scratch.write(name + ".csv", orderFile(rows))
-            return try await BuiltBinaries.runOffPool("licprov", ["run", file, "--id-column", "order_id", "--api-url", url, "--progress", "none"] + extra,
-                                                      environment: RunCommandTests.token.merging(environment) { $1 })
+            return try await BuiltBinaries.runOffPool(
+                "licprov", ["run", file, "--id-column", "order_id", "--api-url", url, "--progress", "none"] + extra,
+                environment: RunCommandTests.token.merging(environment) { $1 })
         }
     }
 
@@ -48,16 +54,20 @@ struct HTTPSEndToEndTests {
         let bench = try Bench()
         defer { bench.scratch.remove() }
         #expect(bench.emulator.url.hasPrefix("https://127.0.0.1:"))
-        let run = try await bench.run("orders", rows: 20, url: bench.emulator.url, ["--ca-file", bench.caFile, "--json"])
+        let run = try await bench.run(
+            "orders", rows: 20, url: bench.emulator.url, ["--ca-file", bench.caFile, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try run.count("created") == 20)
         #expect(try await bench.licenses().count == 20)
 
         // The same CA from SSL_CERT_FILE, for a command that only reads: the audit finds all 20.
-        let audit = try await BuiltBinaries.runOffPool("licprov", ["audit", bench.scratch.path + "/orders.csv", "--api-url", bench.emulator.url, "--json"],
-                                                       environment: RunCommandTests.token.merging(["SSL_CERT_FILE": bench.caFile]) { $1 })
+        let audit = try await BuiltBinaries.runOffPool(
+            "licprov", ["audit", bench.scratch.path + "/orders.csv", "--api-url", bench.emulator.url, "--json"],
+            environment: RunCommandTests.token.merging(["SSL_CERT_FILE": bench.caFile]) { $1 })
         #expect(audit.status == 0, "\(audit.stderr)")
-        #expect(try audit.count("ok") == 20 && audit.count("duplicate") == 0 && audit.count("missing") == 0 && audit.count("changed") == 0
+        #expect(
+            try audit.count("ok") == 20 && audit.count("duplicate") == 0 && audit.count("missing") == 0
+                && audit.count("changed") == 0
                 && audit.count("unknown") == 0, "\(audit.stdout)\(audit.stderr)")
     }
 
@@ -73,10 +83,12 @@ struct HTTPSEndToEndTests {
             ("flag", ["--ca-file", otherCA], [:]), ("variable", [], ["SSL_CERT_FILE": otherCA]), ("system", [], [:]),
         ]
         for (name, flags, environment) in cases {
-            let run = try await bench.run("wrong-\(name)", rows: 5, url: bench.emulator.url, flags, environment: environment)
+            let run = try await bench.run(
+                "wrong-\(name)", rows: 5, url: bench.emulator.url, flags, environment: environment)
             #expect(run.status == 69, "\(name): \(run.stderr)")
             #expect(run.stderr.contains("the server's certificate is not trusted"), "\(name): \(run.stderr)")
-            #expect(run.stderr.contains("--ca-file") && run.stderr.contains("nothing was sent"), "\(name): \(run.stderr)")
+            #expect(
+                run.stderr.contains("--ca-file") && run.stderr.contains("nothing was sent"), "\(name): \(run.stderr)")
         }
         #expect(try await bench.creates() == 0)
         #expect(try await bench.licenses().isEmpty)
@@ -89,17 +101,19 @@ struct HTTPSEndToEndTests {
         defer { proxy.stop() }
         // licprov cannot resolve api.cryptlex.test; the proxy resolves every name to 127.0.0.1.
         let url = "https://api.cryptlex.test:\(bench.port)"
-        let run = try await bench.run("proxied", rows: 30, url: url, ["--ca-file", bench.caFile, "--concurrency", "4"],
-                                      environment: ["HTTPS_PROXY": proxy.url()])
+        let run = try await bench.run(
+            "proxied", rows: 30, url: url, ["--ca-file", bench.caFile, "--concurrency", "4"],
+            environment: ["HTTPS_PROXY": proxy.url()])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try await bench.licenses().count == 30)
-        #expect(!proxy.connects.isEmpty && proxy.connects.count < 30) // tunnels are pooled connections, not one per request
+        #expect(!proxy.connects.isEmpty && proxy.connects.count < 30)  // tunnels are pooled connections, not one per request
         #expect(proxy.connects.allSatisfy { $0.target == "api.cryptlex.test:\(bench.port)" })
 
         // NO_PROXY names it: licprov goes direct, cannot resolve the name, and says where it went.
         let before = proxy.connects.count
-        let direct = try await bench.run("direct", rows: 3, url: url, ["--ca-file", bench.caFile],
-                                         environment: ["HTTPS_PROXY": proxy.url(), "NO_PROXY": "localhost,.cryptlex.test"])
+        let direct = try await bench.run(
+            "direct", rows: 3, url: url, ["--ca-file", bench.caFile],
+            environment: ["HTTPS_PROXY": proxy.url(), "NO_PROXY": "localhost,.cryptlex.test"])
         #expect(direct.status == 69, "\(direct.stderr)")
         #expect(direct.stderr.contains("cannot reach the API"))
         let tunnels = proxy.connects.count
@@ -107,7 +121,8 @@ struct HTTPSEndToEndTests {
         #expect(try await bench.licenses().count == 30)
 
         // --proxy (a config-file key too) instead of the variable.
-        let flagged = try await bench.run("flagged", rows: 5, url: url, ["--ca-file", bench.caFile, "--proxy", proxy.url()])
+        let flagged = try await bench.run(
+            "flagged", rows: 5, url: url, ["--ca-file", bench.caFile, "--proxy", proxy.url()])
         #expect(flagged.status == 0, "\(flagged.stderr)")
         #expect(try await bench.licenses().count == 35)
         #expect(proxy.connects.count > tunnels)
@@ -121,23 +136,31 @@ struct HTTPSEndToEndTests {
         defer { proxy.stop() }
         let url = "https://api.cryptlex.test:\(bench.port)"
 
-        let anonymous = try await bench.run("anonymous", rows: 3, url: url, ["--ca-file", bench.caFile], environment: ["HTTPS_PROXY": proxy.url()])
+        let anonymous = try await bench.run(
+            "anonymous", rows: 3, url: url, ["--ca-file", bench.caFile], environment: ["HTTPS_PROXY": proxy.url()])
         #expect(anonymous.status == 69, "\(anonymous.stderr)")
         #expect(anonymous.stderr.contains("asks for credentials (HTTP 407)"))
 
-        let flag = try await bench.run("flag", rows: 3, url: url, ["--ca-file", bench.caFile, "--proxy", proxy.url(user: "nightly", password: secret)])
+        let flag = try await bench.run(
+            "flag", rows: 3, url: url,
+            ["--ca-file", bench.caFile, "--proxy", proxy.url(user: "nightly", password: secret)])
         #expect(flag.status == 64)
         #expect(flag.stderr.contains("HTTPS_PROXY") && !flag.stderr.contains(secret))
 
-        let run = try await bench.run("secret", rows: 10, url: url, ["--ca-file", bench.caFile, "--log-level", "debug"],
-                                      environment: ["HTTPS_PROXY": proxy.url(user: "nightly", password: secret)])
+        let run = try await bench.run(
+            "secret", rows: 10, url: url, ["--ca-file", bench.caFile, "--log-level", "debug"],
+            environment: ["HTTPS_PROXY": proxy.url(user: "nightly", password: secret)])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try await bench.licenses().count == 10)
         #expect(proxy.connects.last?.authorization == "Basic " + Data("nightly:\(secret)".utf8).base64EncodedString())
         #expect(run.stderr.contains("connecting through the proxy http://127.0.0.1:\(proxy.port)"))
         // Not in the output, the results or the journal.
-        for text in [run.stdout, run.stderr, try bench.scratch.read("secret.csv.results.csv")] { #expect(!text.contains(secret)) }
-        let journalFiles = try FileManager.default.contentsOfDirectory(atPath: bench.scratch.path).filter { $0.hasPrefix("secret.csv.licprov.sqlite") }
+        for text in [run.stdout, run.stderr, try bench.scratch.read("secret.csv.results.csv")] {
+            #expect(!text.contains(secret))
+        }
+        let journalFiles = try FileManager.default.contentsOfDirectory(atPath: bench.scratch.path).filter {
+            $0.hasPrefix("secret.csv.licprov.sqlite")
+        }
         #expect(!journalFiles.isEmpty)
         for name in journalFiles {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: bench.scratch.path + "/" + name))
@@ -150,17 +173,21 @@ struct HTTPSEndToEndTests {
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(2))
         let base = ["run", file, "--id-column", "order_id", "--api-url", "https://api.cryptlex.test:9"]
-        let missing = try BuiltBinaries.run("licprov", base + ["--ca-file", scratch.path + "/nope.pem"], environment: RunCommandTests.token)
+        let missing = try BuiltBinaries.run(
+            "licprov", base + ["--ca-file", scratch.path + "/nope.pem"], environment: RunCommandTests.token)
         #expect(missing.status == 64)
         #expect(missing.stderr.contains("nope.pem") && missing.stderr.contains("cannot be read"))
-        let socks = try BuiltBinaries.run("licprov", base, environment: RunCommandTests.token.merging(["HTTPS_PROXY": "socks5://127.0.0.1:1080"]) { $1 })
+        let socks = try BuiltBinaries.run(
+            "licprov", base,
+            environment: RunCommandTests.token.merging(["HTTPS_PROXY": "socks5://127.0.0.1:1080"]) { $1 })
         #expect(socks.status == 64)
         #expect(socks.stderr.contains("HTTPS_PROXY") && socks.stderr.contains("http:// proxies only"))
 
         let halfTLS = try BuiltBinaries.run("cryptlex-emulator", ["--token", "t", "--tls-cert", file])
         #expect(halfTLS.status == 64)
         #expect(halfTLS.stderr.contains("--tls-cert and --tls-key go together"))
-        let badCert = try BuiltBinaries.run("cryptlex-emulator", ["--token", "t", "--port", "0", "--tls-cert", file, "--tls-key", file])
+        let badCert = try BuiltBinaries.run(
+            "cryptlex-emulator", ["--token", "t", "--port", "0", "--tls-cert", file, "--tls-key", file])
         #expect(badCert.status != 0)
         #expect(badCert.stderr.contains("orders.csv") && badCert.stderr.contains("PEM"))
     }

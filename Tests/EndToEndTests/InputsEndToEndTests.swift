@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Orders as they arrive, over the built binaries against the emulator: a reseller's workbook
@@ -27,7 +28,8 @@ struct InputsEndToEndTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let sheet = scratch.path + "/acme.xlsx"
-        try FileManager.default.copyItem(atPath: BuiltBinaries.packageRoot.path + "/samples/reseller-acme.xlsx", toPath: sheet)
+        try FileManager.default.copyItem(
+            atPath: BuiltBinaries.packageRoot.path + "/samples/reseller-acme.xlsx", toPath: sheet)
         let profile = BuiltBinaries.packageRoot.path + "/samples/reseller-acme.toml"
 
         // Without the profile the sheet is refused, column by column.
@@ -39,7 +41,10 @@ struct InputsEndToEndTests {
         #expect(validated.status == 0, "\(validated.stdout)")
         #expect(validated.stdout.contains("4 rows, 4 valid, 4 licenses to create, 0 errors"))
 
-        let run = try await Self.licprov(["run", sheet, "--config", profile, "--api-url", emulator.url, "--rate", "0", "--results-columns", "input", "--json"])
+        let run = try await Self.licprov([
+            "run", sheet, "--config", profile, "--api-url", emulator.url, "--rate", "0", "--results-columns", "input",
+            "--json",
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         let licenses = try await Self.licenses(emulator)
         #expect(licenses.count == 4)
@@ -60,11 +65,18 @@ struct InputsEndToEndTests {
         #expect(byOrder["ACME-1001"]?["userId"] as? String == ana?["id"] as? String)
         // The results file has the sheet's own columns first, then the keys.
         let results = try scratch.read("acme.xlsx.results.csv").replacingOccurrences(of: "\r\n", with: "\n")
-        #expect(results.hasPrefix("Order No,Customer Email,First Name,Last Name,Company,Seats,Plan,Purchase Date,Renewal Date,status,license_key,license_id,message\n"))
-        #expect(results.contains("ACME-1001,ana.silva@example.com,Ana,Silva,Silva Design,2,Pro,03/11/2026,03/11/2027,created,"))
+        #expect(
+            results.hasPrefix(
+                "Order No,Customer Email,First Name,Last Name,Company,Seats,Plan,Purchase Date,Renewal Date,status,license_key,license_id,message\n"
+            ))
+        #expect(
+            results.contains(
+                "ACME-1001,ana.silva@example.com,Ana,Silva,Silva Design,2,Pro,03/11/2026,03/11/2027,created,"))
         // A rerun sends nothing.
         let before = try await emulator.counter("licenseCreateRequests")
-        #expect(try await Self.licprov(["run", sheet, "--config", profile, "--api-url", emulator.url, "--rate", "0"]).status == 0)
+        #expect(
+            try await Self.licprov(["run", sheet, "--config", profile, "--api-url", emulator.url, "--rate", "0"]).status
+                == 0)
         #expect(try await emulator.counter("licenseCreateRequests") == before)
     }
 
@@ -74,7 +86,9 @@ struct InputsEndToEndTests {
         let outcome = try await Self.licprov(["validate", cells, "--id-column", "order_id", "--time-zone", "UTC"])
         #expect(outcome.status == 65)
         #expect(outcome.stdout.contains("cells.xlsx:Orders!C4: allowedActivations: must be a whole number, not 1.5"))
-        let archive = try await Self.licprov(["run", cells, "--sheet", "Archive", "--id-column", "order_id", "--dry-run"])
+        let archive = try await Self.licprov([
+            "run", cells, "--sheet", "Archive", "--id-column", "order_id", "--dry-run",
+        ])
         #expect(archive.status == 0, "\(archive.stderr)")
         #expect(archive.stdout.contains("\"productId\":\"prod-2\""))
     }
@@ -86,12 +100,18 @@ struct InputsEndToEndTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let export = scratch.path + "/keygen.json"
-        try FileManager.default.copyItem(atPath: BuiltBinaries.packageRoot.path + "/samples/keygen-export.json", toPath: export)
-        let run = try await Self.licprov(["run", export, "--from", "keygen", "--config", BuiltBinaries.packageRoot.path + "/samples/keygen.toml",
-                                          "--api-url", emulator.url, "--rate", "0"])
+        try FileManager.default.copyItem(
+            atPath: BuiltBinaries.packageRoot.path + "/samples/keygen-export.json", toPath: export)
+        let run = try await Self.licprov([
+            "run", export, "--from", "keygen", "--config", BuiltBinaries.packageRoot.path + "/samples/keygen.toml",
+            "--api-url", emulator.url, "--rate", "0",
+        ])
         #expect(run.status == 0, "\(run.stderr)\(run.stdout)")
         let licenses = try await Self.licenses(emulator)
-        #expect(Set(licenses.compactMap { $0["key"] as? String }) == ["KG-8F3A-27D1-C9E4-5B60-A1F2", "KG-1C77-90AB-44E2-D3F8-7E91", "KG-55E0-1B2C-3D4E-5F60-7182"])
+        #expect(
+            Set(licenses.compactMap { $0["key"] as? String }) == [
+                "KG-8F3A-27D1-C9E4-5B60-A1F2", "KG-1C77-90AB-44E2-D3F8-7E91", "KG-55E0-1B2C-3D4E-5F60-7182",
+            ])
         let byKey = Dictionary(uniqueKeysWithValues: licenses.map { ($0["key"] as? String ?? "", $0) })
         let ana = byKey["KG-8F3A-27D1-C9E4-5B60-A1F2"]
         #expect(ana?["licenseTemplateId"] as? String == "tmpl-pro")
@@ -105,8 +125,11 @@ struct InputsEndToEndTests {
         #expect(ben?["licenseTemplateId"] as? String == "tmpl-basic")
         #expect(ben?["suspended"] as? Bool == true)
         let users = try await emulator.admin("users") as? [[String: Any]] ?? []
-        #expect(Set(users.compactMap { $0["email"] as? String }) == ["ana.silva@example.com", "ben.okafor@example.com"])
-        #expect(ana?["userId"] as? String == users.first { $0["email"] as? String == "ana.silva@example.com" }?["id"] as? String)
+        #expect(
+            Set(users.compactMap { $0["email"] as? String }) == ["ana.silva@example.com", "ben.okafor@example.com"])
+        #expect(
+            ana?["userId"] as? String == users.first { $0["email"] as? String == "ana.silva@example.com" }?["id"]
+                as? String)
         #expect((byKey["KG-55E0-1B2C-3D4E-5F60-7182"]?["userId"] as? String ?? "").isEmpty)  // no owner
     }
 
@@ -117,13 +140,17 @@ struct InputsEndToEndTests {
         let target = try EmulatorProcess(["--product", "prod-eu", "--no-rate-limit"])
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let orders = try scratch.write("orders.csv", """
+        let orders = try scratch.write(
+            "orders.csv",
+            """
             order_id,productId,key,email,firstName,allowedActivations,expiresAt,subscriptionInterval,notes,tags,metadata.plan
             M-1,prod-us,MOVE-KEY-0000-0001,ana@example.com,Ana,3,2027-06-30T12:00:00Z,P1Y,first,a|b,pro
             M-2,prod-us,MOVE-KEY-0000-0002,,,1,,,second,,basic
 
             """)
-        #expect(try await Self.licprov(["run", orders, "--id-column", "order_id", "--api-url", source.url, "--rate", "0"]).status == 0)
+        #expect(
+            try await Self.licprov(["run", orders, "--id-column", "order_id", "--api-url", source.url, "--rate", "0"])
+                .status == 0)
         // The export: what GET /v3/licenses answers, as a backup would hold it.
         var request = URLRequest(url: URL(string: source.url + "/v3/licenses?limit=100")!)
         request.setValue("Bearer e2e-token", forHTTPHeaderField: "Authorization")
@@ -132,7 +159,9 @@ struct InputsEndToEndTests {
         try data.write(to: URL(fileURLWithPath: export))
         let profile = try scratch.write("move.toml", "[values.productId]\nprod-us = { productId = \"prod-eu\" }\n")
 
-        let moved = try await Self.licprov(["run", export, "--from", "cryptlex", "--config", profile, "--api-url", target.url, "--rate", "0"])
+        let moved = try await Self.licprov([
+            "run", export, "--from", "cryptlex", "--config", profile, "--api-url", target.url, "--rate", "0",
+        ])
         #expect(moved.status == 0, "\(moved.stderr)\(moved.stdout)")
         let sourceLicenses = try await Self.licenses(source)
         let licenses = try await Self.licenses(target)
@@ -141,17 +170,25 @@ struct InputsEndToEndTests {
         let first = try #require(byKey["MOVE-KEY-0000-0001"])
         #expect(first["productId"] as? String == "prod-eu")
         #expect(first["allowedActivations"] as? Int == 3)
-        #expect(first["expiresAt"] as? String == sourceLicenses.first { $0["key"] as? String == "MOVE-KEY-0000-0001" }?["expiresAt"] as? String)
+        #expect(
+            first["expiresAt"] as? String == sourceLicenses.first { $0["key"] as? String == "MOVE-KEY-0000-0001" }?[
+                "expiresAt"] as? String)
         #expect(first["subscriptionInterval"] as? String == "P1Y")
         #expect(first["notes"] as? String == "first")
         #expect(first["tags"] as? [String] == ["a", "b"])
         #expect(Self.metadata(first, "plan") == "pro")
         #expect(Self.metadata(first, "order_id") == "M-1")
-        #expect(Self.metadata(first, "cryptlex_id") == sourceLicenses.first { $0["key"] as? String == "MOVE-KEY-0000-0001" }?["id"] as? String)
+        #expect(
+            Self.metadata(first, "cryptlex_id") == sourceLicenses.first {
+                $0["key"] as? String == "MOVE-KEY-0000-0001"
+            }?["id"] as? String)
         // The source account's marker stayed behind; this account's run put its own.
         let markers = (first["metadata"] as? [[String: Any]] ?? []).filter { $0["key"] as? String == "licprov_request" }
         #expect(markers.count == 1)
-        #expect(markers.first?["value"] as? String != Self.metadata(sourceLicenses.first { $0["key"] as? String == "MOVE-KEY-0000-0001" }!, "licprov_request"))
+        #expect(
+            markers.first?["value"] as? String
+                != Self.metadata(
+                    sourceLicenses.first { $0["key"] as? String == "MOVE-KEY-0000-0001" }!, "licprov_request"))
         let users = try await target.admin("users") as? [[String: Any]] ?? []
         #expect(users.map { $0["email"] as? String } == ["ana@example.com"])
         #expect(first["userId"] as? String == users.first?["id"] as? String)

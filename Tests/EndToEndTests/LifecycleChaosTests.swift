@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Issue 14's nightly file, end to end with the built binaries: 1,000 creates, 300 renewals,
@@ -19,9 +20,12 @@ struct LifecycleChaosTests {
         let api = ["--api-url", emulator.url, "--rate", "0"]
 
         // Last month's licenses (a run without faults): OLD-1…OLD-570, monthly, ending 31 January.
-        let oldFile = try scratch.write("old.csv", "order_id,productId,allowedActivations,subscriptionInterval,expiresAt\n"
-            + (1...Self.old).map { "OLD-\($0),prod-1,1,P1M,2027-01-31T00:00:00Z\n" }.joined())
-        let planted = try await BuiltBinaries.runOffPool("licprov", ["run", oldFile, "--id-column", "order_id"] + api, environment: RunCommandTests.token)
+        let oldFile = try scratch.write(
+            "old.csv",
+            "order_id,productId,allowedActivations,subscriptionInterval,expiresAt\n"
+                + (1...Self.old).map { "OLD-\($0),prod-1,1,P1M,2027-01-31T00:00:00Z\n" }.joined())
+        let planted = try await BuiltBinaries.runOffPool(
+            "licprov", ["run", oldFile, "--id-column", "order_id"] + api, environment: RunCommandTests.token)
         #expect(planted.status == 0, "\(planted.stdout)\(planted.stderr)")
         let before = try await Self.licensesByOrder(emulator)
         #expect(before.count == Self.old)
@@ -35,19 +39,27 @@ struct LifecycleChaosTests {
         rows += (501...550).map { "U-\($0),update,OLD-\($0),,7" }
         rows += (551...570).map { "D-\($0),delete,OLD-\($0),," }
         let nightly = try scratch.write("nightly.csv", rows.joined(separator: "\n") + "\n")
-        let chaos = #""rules":[{"fault":"lost-response","probability":0.05},{"fault":"500","probability":0.03}],"latencyMilliseconds":20,"jitterMilliseconds":10"#
+        let chaos =
+            #""rules":[{"fault":"lost-response","probability":0.05},{"fault":"500","probability":0.03}],"latencyMilliseconds":20,"jitterMilliseconds":10"#
 
-        let arguments = ["run", nightly, "--id-column", "event_id", "--target-metadata", "order_id", "--concurrency", "4",
-                         "--reconcile-delay", "0.1", "--retry-base", "0.02", "--retry-cap", "0.2"] + api
+        let arguments =
+            [
+                "run", nightly, "--id-column", "event_id", "--target-metadata", "order_id", "--concurrency", "4",
+                "--reconcile-delay", "0.1", "--retry-base", "0.02", "--retry-cap", "0.2",
+            ] + api
         // Killed twice: once among the creates, once among the changes. The emulator stops
         // answering at that point (a hold: what it holds it never processes), so each kill lands
         // mid-run however slow the machine.
-        for hold in [#"{"after":400,"method":"POST","path":"/v3/licenses"}"#, #"{"after":50,"method":"POST","path":"/v3/licenses/*/renew"}"#] {
+        for hold in [
+            #"{"after":400,"method":"POST","path":"/v3/licenses"}"#,
+            #"{"after":50,"method":"POST","path":"/v3/licenses/*/renew"}"#,
+        ] {
             let heldBefore = try await emulator.faultCount("hold")
             try await Self.setFaults(emulator, "{\(chaos),\"hold\":\(hold)}")
             let process = try BuiltBinaries.start("licprov", arguments, environment: RunCommandTests.token)
             let deadline = ContinuousClock.now + .seconds(120)
-            while process.isRunning, try await emulator.faultCount("hold") <= heldBefore, ContinuousClock.now < deadline {
+            while process.isRunning, try await emulator.faultCount("hold") <= heldBefore, ContinuousClock.now < deadline
+            {
                 try await Task.sleep(for: .milliseconds(2))
             }
             kill(process.processIdentifier, SIGKILL)
@@ -76,7 +88,9 @@ struct LifecycleChaosTests {
             switch index {
             case 1...300:
                 #expect(applied == ["renew": 1], "\(order): \(applied)")
-                #expect((license?["expiresAt"] as? String)?.hasPrefix("2027-02-28") == true, "\(order): \(license?["expiresAt"] ?? "none")")
+                #expect(
+                    (license?["expiresAt"] as? String)?.hasPrefix("2027-02-28") == true,
+                    "\(order): \(license?["expiresAt"] ?? "none")")
             case 301...400:
                 #expect(license?["revoked"] as? Bool == true, "\(order)")
                 #expect(Set(applied.keys) == ["update"], "\(order): \(applied)")
@@ -104,7 +118,9 @@ struct LifecycleChaosTests {
         // The results: one line per row, each done.
         let results = try scratch.read("nightly.csv.results.csv").split(separator: "\r\n").dropFirst()
         #expect(results.count == 1_570)
-        let statuses = Dictionary(grouping: results.map { $0.split(separator: ",", omittingEmptySubsequences: false)[3] }, by: { String($0) }).mapValues(\.count)
+        let statuses = Dictionary(
+            grouping: results.map { $0.split(separator: ",", omittingEmptySubsequences: false)[3] }, by: { String($0) }
+        ).mapValues(\.count)
         let done = ["created", "recovered", "renewed", "revoked", "suspended", "updated", "deleted"]
         #expect(statuses.keys.allSatisfy(done.contains), "\(statuses)")
         #expect((statuses["recovered"] ?? 0) > 0, "\(statuses)")
@@ -121,7 +137,11 @@ struct LifecycleChaosTests {
     static func licensesByOrder(_ emulator: EmulatorProcess) async throws -> [String: [String: Any]] {
         var byOrder: [String: [String: Any]] = [:]
         for license in try await emulator.admin("licenses") as? [[String: Any]] ?? [] {
-            guard let order = (license["metadata"] as? [[String: Any]])?.first(where: { $0["key"] as? String == "order_id" })?["value"] as? String else { continue }
+            guard
+                let order = (license["metadata"] as? [[String: Any]])?.first(where: {
+                    $0["key"] as? String == "order_id"
+                })?["value"] as? String
+            else { continue }
             byOrder[order] = license
         }
         return byOrder

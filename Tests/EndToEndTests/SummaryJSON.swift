@@ -6,7 +6,8 @@ extension BuiltBinaries.Outcome {
     /// The one JSON object on stdout (its last line: a command that runs another may print two).
     func json() throws -> [String: Any] {
         let line = try #require(stdout.split(whereSeparator: \.isNewline).last, "no JSON on stdout: \(stderr)")
-        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+        return try #require(
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
     }
 
     /// The integer at `path` in ``json()`` (`["states", "created"]`); nil when absent.

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Issue 26's nightly sync, end to end with the built binaries, days in a row against an emulator
@@ -15,11 +16,13 @@ struct SyncEndToEndTests {
     }
 
     static func file(_ orders: [Order]) -> String {
-        "order_id,productId,allowedActivations,revoked\n" + orders.map { "O-\($0.id),prod-1,\($0.seats),\($0.revoked)\n" }.joined()
+        "order_id,productId,allowedActivations,revoked\n"
+            + orders.map { "O-\($0.id),prod-1,\($0.seats),\($0.revoked)\n" }.joined()
     }
 
     static func plan(_ arguments: [String]) async throws -> (status: Int32, plan: [String: Any]) {
-        let outcome = try await BuiltBinaries.runOffPool("licprov", ["plan"] + arguments + ["--json"], environment: RunCommandTests.token)
+        let outcome = try await BuiltBinaries.runOffPool(
+            "licprov", ["plan"] + arguments + ["--json"], environment: RunCommandTests.token)
         let plan = (try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))) as? [String: Any] ?? [:]
         #expect(!plan.isEmpty, "\(outcome.stdout)\(outcome.stderr)")
         return (outcome.status, plan)
@@ -27,7 +30,9 @@ struct SyncEndToEndTests {
 
     static func writes(_ emulator: EmulatorProcess) async throws -> Int {
         let counters = try await emulator.admin("counters") as? [String: Any] ?? [:]
-        return ["licenseCreateRequests", "licenseUpdates", "licensesDeleted", "userCreateRequests"].reduce(0) { $0 + (counters[$1] as? Int ?? 0) }
+        return ["licenseCreateRequests", "licenseUpdates", "licensesDeleted", "userCreateRequests"].reduce(0) {
+            $0 + (counters[$1] as? Int ?? 0)
+        }
     }
 
     @Test func fourNightsOfOneShopsExport() async throws {
@@ -38,11 +43,16 @@ struct SyncEndToEndTests {
         try await LifecycleChaosTests.setFaults(emulator, "{\(chaos)}")
         let path = try scratch.write("shop.csv", Self.file((1...150).map { Order(id: $0) }))
         let common = [path, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"]
-        let apply = ["apply"] + common + ["--yes", "--concurrency", "4", "--reconcile-delay", "0.1", "--retry-base", "0.02", "--retry-cap", "0.2"]
+        let apply =
+            ["apply"] + common + [
+                "--yes", "--concurrency", "4", "--reconcile-delay", "0.1", "--retry-base", "0.02", "--retry-cap", "0.2",
+            ]
 
         // Day 1: 150 orders → 150 created.
         var last = BuiltBinaries.Outcome(status: -1, stdout: "", stderr: "")
-        for _ in 0..<5 where last.status != 0 { last = try await BuiltBinaries.runOffPool("licprov", apply, environment: RunCommandTests.token) }
+        for _ in 0..<5 where last.status != 0 {
+            last = try await BuiltBinaries.runOffPool("licprov", apply, environment: RunCommandTests.token)
+        }
         #expect(last.status == 0, "\(last.stdout)\(last.stderr)")
         #expect(try await LifecycleChaosTests.licensesByOrder(emulator).count == 150)
 
@@ -55,25 +65,36 @@ struct SyncEndToEndTests {
         try await LifecycleChaosTests.setFaults(emulator, #"{"rules":[]}"#)
         for order in ["O-21", "O-22", "O-23"] {
             let id = before[order]?["id"] as? String ?? ""
-            #expect(try await AuditUndoTests.call(emulator, "PATCH", "/v3/licenses/\(id)", #"{"allowedActivations":9}"#) == 200)
+            #expect(
+                try await AuditUndoTests.call(emulator, "PATCH", "/v3/licenses/\(id)", #"{"allowedActivations":9}"#)
+                    == 200)
         }
         let (planned, plan) = try await Self.plan(common + ["--prune", "suspend", "--detailed-exitcode"])
         #expect(planned == 2)
         let steps = plan["steps"] as? [[String: Any]] ?? []
-        let kinds = Dictionary(grouping: steps, by: { ($0["kind"] as? String ?? "") + ($0["prune"] as? Bool == true ? " (prune)" : "") }).mapValues(\.count)
+        let kinds = Dictionary(
+            grouping: steps, by: { ($0["kind"] as? String ?? "") + ($0["prune"] as? Bool == true ? " (prune)" : "") }
+        ).mapValues(\.count)
         #expect(kinds == ["create": 20, "update": 13, "revoke": 5, "suspend (prune)": 10], "\(kinds)")
-        #expect(steps.filter { $0["drift"] as? Bool == true }.compactMap { $0["order"] as? String }.sorted() == ["O-21", "O-22", "O-23"])
+        #expect(
+            steps.filter { $0["drift"] as? Bool == true }.compactMap { $0["order"] as? String }.sorted() == [
+                "O-21", "O-22", "O-23",
+            ])
         #expect(steps.filter { $0["drift"] as? Bool == false }.count == 15)
         let requestsBefore = try await emulator.counter("requests")
 
         // Applied, killed twice (among the creates, then among the changes), resumed.
         let pruned = apply + ["--prune", "suspend"]
-        for hold in [#"{"after":8,"method":"POST","path":"/v3/licenses"}"#, #"{"after":6,"method":"PATCH","path":"/v3/licenses/*"}"#] {
+        for hold in [
+            #"{"after":8,"method":"POST","path":"/v3/licenses"}"#,
+            #"{"after":6,"method":"PATCH","path":"/v3/licenses/*"}"#,
+        ] {
             let heldBefore = try await emulator.faultCount("hold")
             try await LifecycleChaosTests.setFaults(emulator, "{\(chaos),\"hold\":\(hold)}")
             let process = try BuiltBinaries.start("licprov", pruned, environment: RunCommandTests.token)
             let deadline = ContinuousClock.now + .seconds(300)
-            while process.isRunning, try await emulator.faultCount("hold") <= heldBefore, ContinuousClock.now < deadline {
+            while process.isRunning, try await emulator.faultCount("hold") <= heldBefore, ContinuousClock.now < deadline
+            {
                 try await Task.sleep(for: .milliseconds(2))
             }
             kill(process.processIdentifier, SIGKILL)
@@ -90,7 +111,9 @@ struct SyncEndToEndTests {
         #expect(try await emulator.counter("requests") > requestsBefore)
         let faults = (try await emulator.admin("counters") as? [String: Any])?["faults"] as? [String: Int] ?? [:]
         #expect((faults["lost-response"] ?? 0) + (faults["500"] ?? 0) > 5, "\(faults)")
-        print("sync day 2: faults \(faults); last apply: \(last.stdout.split(separator: "\n").last { $0.hasPrefix("licenses") } ?? "")")
+        print(
+            "sync day 2: faults \(faults); last apply: \(last.stdout.split(separator: "\n").last { $0.hasPrefix("licenses") } ?? "")"
+        )
 
         // The account equals the file, field by field, and nothing else changed.
         let after = try await LifecycleChaosTests.licensesByOrder(emulator)
@@ -108,14 +131,19 @@ struct SyncEndToEndTests {
         }
         let changes = try await emulator.admin("changes") as? [String: [String: Int]] ?? [:]
         let changed = Set(changes.keys)
-        let expectedChanged = Set((Array(1...15) + [21, 22, 23] + Array(141...150)).compactMap { before["O-\($0)"]?["id"] as? String })
+        let expectedChanged = Set(
+            (Array(1...15) + [21, 22, 23] + Array(141...150)).compactMap { before["O-\($0)"]?["id"] as? String })
         // Each change once (the hand edits of O-21…O-23 were one PATCH each too).
-        #expect(changed == expectedChanged, "\(changed.subtracting(expectedChanged)) \(expectedChanged.subtracting(changed))")
+        #expect(
+            changed == expectedChanged,
+            "\(changed.subtracting(expectedChanged)) \(expectedChanged.subtracting(changed))")
         for order in Array(1...15) + Array(141...150) {
             #expect(changes[before["O-\(order)"]?["id"] as? String ?? ""] == ["update": 1], "O-\(order)")
         }
         for order in 21...23 {
-            #expect(changes[before["O-\(order)"]?["id"] as? String ?? ""] == ["update": 2], "O-\(order): the edit by hand, then the restore")
+            #expect(
+                changes[before["O-\(order)"]?["id"] as? String ?? ""] == ["update": 2],
+                "O-\(order): the edit by hand, then the restore")
         }
 
         // Day 3: the same file → nothing to do, and apply sends no write.
@@ -143,22 +171,37 @@ struct SyncEndToEndTests {
         defer { scratch.remove() }
         let path = try scratch.write("shop.csv", Self.file((1...5).map { Order(id: $0) }))
         let common = [path, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"]
-        #expect(try await BuiltBinaries.runOffPool("licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token).status == 0)
-        try Self.file((1...5).map { Order(id: $0, seats: $0 == 2 ? 7 : 2) }).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(
+            try await BuiltBinaries.runOffPool(
+                "licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token
+            ).status == 0)
+        try Self.file((1...5).map { Order(id: $0, seats: $0 == 2 ? 7 : 2) }).write(
+            toFile: path, atomically: true, encoding: .utf8)
         let saved = scratch.path + "/plan.json"
-        #expect(try await BuiltBinaries.runOffPool("licprov", ["plan"] + common + ["-o", saved], environment: RunCommandTests.token).status == 0)
+        #expect(
+            try await BuiltBinaries.runOffPool(
+                "licprov", ["plan"] + common + ["-o", saved], environment: RunCommandTests.token
+            ).status == 0)
         let licenses = try await LifecycleChaosTests.licensesByOrder(emulator)
-        #expect(try await AuditUndoTests.call(emulator, "PATCH", "/v3/licenses/\(licenses["O-2"]?["id"] as? String ?? "")", #"{"notes":"by hand"}"#) == 200)
+        #expect(
+            try await AuditUndoTests.call(
+                emulator, "PATCH", "/v3/licenses/\(licenses["O-2"]?["id"] as? String ?? "")", #"{"notes":"by hand"}"#)
+                == 200)
         let writes = try await Self.writes(emulator)
-        let stale = try await BuiltBinaries.runOffPool("licprov", ["apply", saved, "--api-url", emulator.url, "--rate", "0", "--yes"],
-                                                       environment: RunCommandTests.token)
+        let stale = try await BuiltBinaries.runOffPool(
+            "licprov", ["apply", saved, "--api-url", emulator.url, "--rate", "0", "--yes"],
+            environment: RunCommandTests.token)
         #expect(stale.status == 79, "\(stale.stdout)\(stale.stderr)")
         #expect(stale.stderr.contains("the saved plan is stale") && stale.stderr.contains("O-2"), "\(stale.stderr)")
         #expect(try await Self.writes(emulator) == writes)
 
-        #expect(try await BuiltBinaries.runOffPool("licprov", ["plan"] + common + ["-o", saved], environment: RunCommandTests.token).status == 0)
-        let fresh = try await BuiltBinaries.runOffPool("licprov", ["apply", saved, "--api-url", emulator.url, "--rate", "0", "--yes"],
-                                                       environment: RunCommandTests.token)
+        #expect(
+            try await BuiltBinaries.runOffPool(
+                "licprov", ["plan"] + common + ["-o", saved], environment: RunCommandTests.token
+            ).status == 0)
+        let fresh = try await BuiltBinaries.runOffPool(
+            "licprov", ["apply", saved, "--api-url", emulator.url, "--rate", "0", "--yes"],
+            environment: RunCommandTests.token)
         #expect(fresh.status == 0, "\(fresh.stdout)\(fresh.stderr)")
         #expect(try await LifecycleChaosTests.licensesByOrder(emulator)["O-2"]?["allowedActivations"] as? Int == 7)
     }
@@ -169,18 +212,26 @@ struct SyncEndToEndTests {
         let emulator = try EmulatorProcess(["--no-rate-limit"])
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let path = try scratch.write("shop.csv", "order_id,productId,metadata.plan\nM-1,prod-1,basic\nM-2,prod-1,basic\n")
+        let path = try scratch.write(
+            "shop.csv", "order_id,productId,metadata.plan\nM-1,prod-1,basic\nM-2,prod-1,basic\n")
         let common = [path, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0"]
-        #expect(try await BuiltBinaries.runOffPool("licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token).status == 0)
-        let marker = (try await LifecycleChaosTests.licensesByOrder(emulator)["M-1"]?["metadata"] as? [[String: Any]])?
+        #expect(
+            try await BuiltBinaries.runOffPool(
+                "licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token
+            ).status == 0)
+        let marker =
+            (try await LifecycleChaosTests.licensesByOrder(emulator)["M-1"]?["metadata"] as? [[String: Any]])?
             .first { $0["key"] as? String == "licprov_request" }?["value"] as? String
         #expect(marker != nil)
-        try "order_id,productId,metadata.plan\nM-1,prod-1,pro\nM-2,prod-1,basic\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "order_id,productId,metadata.plan\nM-1,prod-1,pro\nM-2,prod-1,basic\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         let plan = try await BuiltBinaries.runOffPool("licprov", ["plan"] + common, environment: RunCommandTests.token)
         #expect(plan.stdout.contains("metadata.plan basic → pro"), "\(plan.stdout)")
-        let applied = try await BuiltBinaries.runOffPool("licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token)
+        let applied = try await BuiltBinaries.runOffPool(
+            "licprov", ["apply"] + common + ["--yes"], environment: RunCommandTests.token)
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        let entries = (try await LifecycleChaosTests.licensesByOrder(emulator)["M-1"]?["metadata"] as? [[String: Any]] ?? [])
+        let entries =
+            (try await LifecycleChaosTests.licensesByOrder(emulator)["M-1"]?["metadata"] as? [[String: Any]] ?? [])
             .map { "\($0["key"] as? String ?? "")=\($0["value"] as? String ?? "")" }
         #expect(entries == ["plan=pro", "order_id=M-1", "licprov_request=\(marker ?? "")"])
         let again = try await SyncEndToEndTests.plan(common + ["--detailed-exitcode"])

@@ -8,8 +8,10 @@ import Testing
 struct UnattendedJobTests {
     /// What a unit passes after the config (packaging/systemd/licprov-sync@.service).
     static func unitFlags(state: String, token: String) -> [String] {
-        ["--token-file", token, "--journal", state + "/journal.sqlite", "--results", state + "/results.csv",
-         "--metrics-file", state + "/licprov.prom", "--progress", "none", "--json"]
+        [
+            "--token-file", token, "--journal", state + "/journal.sqlite", "--results", state + "/results.csv",
+            "--metrics-file", state + "/licprov.prom", "--progress", "none", "--json",
+        ]
     }
 
     /// The one JSON object a `--json` run prints on stdout (nothing else is there).
@@ -28,7 +30,9 @@ struct UnattendedJobTests {
         let export = try scratch.write("exports/nightly.csv", orderFile(6))
         let token = try scratch.write("token", "e2e-token\n")
         chmod(token, 0o600)
-        let config = try scratch.write("nightly.toml", """
+        let config = try scratch.write(
+            "nightly.toml",
+            """
             api-url = "\(emulator.url)"
             id-column = "order_id"
             rate = 0
@@ -52,15 +56,20 @@ struct UnattendedJobTests {
         #expect(licenses.count == 6)
         let results = try String(contentsOfFile: state + "/results.csv", encoding: .utf8)
         #expect(results.split(whereSeparator: \.isNewline).count == 7)
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/exports")) == ["nightly.csv"],
-                "the job wrote beside the export, which a unit's ProtectSystem=strict would refuse")
+        #expect(
+            Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/exports")) == ["nightly.csv"],
+            "the job wrote beside the export, which a unit's ProtectSystem=strict would refuse")
 
         // The same metric families a run writes, with the job's counts and the export as the label.
         let metrics = try MetricsFileTests.parse(String(contentsOfFile: state + "/licprov.prom", encoding: .utf8))
         let runFile = try scratch.write("run.csv", orderFile(2, from: 100))
-        let run = try await BuiltBinaries.runOffPool("licprov", ["run", runFile, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0",
-                                                                 "--metrics-file", scratch.path + "/run.prom", "--progress", "none"],
-                                                    environment: RunCommandTests.token)
+        let run = try await BuiltBinaries.runOffPool(
+            "licprov",
+            [
+                "run", runFile, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0",
+                "--metrics-file", scratch.path + "/run.prom", "--progress", "none",
+            ],
+            environment: RunCommandTests.token)
         #expect(run.status == 0)
         let runMetrics = try MetricsFileTests.parse(String(contentsOfFile: scratch.path + "/run.prom", encoding: .utf8))
         #expect(Set(metrics.keys) == Set(runMetrics.keys))
@@ -86,7 +95,9 @@ struct UnattendedJobTests {
         #expect(refused.status == 77, "\(refused.stdout)\(refused.stderr)")
         let failed = try MetricsFileTests.parse(String(contentsOfFile: state + "/licprov.prom", encoding: .utf8))
         #expect(failed["licprov_run_exit_code"]?.first?.value == 77)
-        #expect(failed["licprov_last_success_timestamp_seconds"]?.first?.value == quiet["licprov_last_success_timestamp_seconds"]?.first?.value)
+        #expect(
+            failed["licprov_last_success_timestamp_seconds"]?.first?.value
+                == quiet["licprov_last_success_timestamp_seconds"]?.first?.value)
         #expect(!refused.stderr.contains("not-the-token") && !refused.stdout.contains("not-the-token"))
     }
 
@@ -96,23 +107,35 @@ struct UnattendedJobTests {
         defer { scratch.remove() }
         let export = try scratch.write("orders.csv", orderFile(3))
         // Each of these was a usage error (64) for apply before: only run took them.
-        let flags = ["--progress", "none", "--log-level", "warning", "--log-format", "json", "--max-429s", "50", "--stall-timeout", "120",
-                     "--unreachable-timeout", "30", "--max-attempts", "4", "--request-timeout", "20", "--burst", "2", "--window-limit", "40",
-                     "--max-failures", "5", "--concurrency", "2", "--results", scratch.path + "/applied.csv", "--json",
-                     "--metrics-file", scratch.path + "/apply.prom"]
-        let apply = try await BuiltBinaries.runOffPool("licprov", ["apply", export, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--yes"] + flags,
-                                                      environment: RunCommandTests.token)
+        let flags = [
+            "--progress", "none", "--log-level", "warning", "--log-format", "json", "--max-429s", "50",
+            "--stall-timeout", "120",
+            "--unreachable-timeout", "30", "--max-attempts", "4", "--request-timeout", "20", "--burst", "2",
+            "--window-limit", "40",
+            "--max-failures", "5", "--concurrency", "2", "--results", scratch.path + "/applied.csv", "--json",
+            "--metrics-file", scratch.path + "/apply.prom",
+        ]
+        let apply = try await BuiltBinaries.runOffPool(
+            "licprov",
+            ["apply", export, "--id-column", "order_id", "--api-url", emulator.url, "--rate", "0", "--yes"] + flags,
+            environment: RunCommandTests.token)
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(try Self.summary(apply.stdout)["created"] as? Int == 3)
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/applied.csv"))
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/apply.prom"))
         // undo takes them too, and undoes the apply's three creates.
-        let undo = try await BuiltBinaries.runOffPool("licprov", ["undo", "--journal", export + ".apply.sqlite", "--api-url", emulator.url, "--rate", "0", "--yes"]
-                                                     + flags.map { $0.replacingOccurrences(of: "applied.csv", with: "undone.csv").replacingOccurrences(of: "apply.prom", with: "undo.prom") },
-                                                     environment: RunCommandTests.token)
+        let undo = try await BuiltBinaries.runOffPool(
+            "licprov",
+            ["undo", "--journal", export + ".apply.sqlite", "--api-url", emulator.url, "--rate", "0", "--yes"]
+                + flags.map {
+                    $0.replacingOccurrences(of: "applied.csv", with: "undone.csv").replacingOccurrences(
+                        of: "apply.prom", with: "undo.prom")
+                },
+            environment: RunCommandTests.token)
         #expect(undo.status == 0, "\(undo.stdout)\(undo.stderr)")
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/undone.csv"))
-        let undoMetrics = try MetricsFileTests.parse(String(contentsOfFile: scratch.path + "/undo.prom", encoding: .utf8))
+        let undoMetrics = try MetricsFileTests.parse(
+            String(contentsOfFile: scratch.path + "/undo.prom", encoding: .utf8))
         #expect(undoMetrics["licprov_run_licenses"]?.first { $0.labels["status"] == "changed" }?.value == 3)
         let left = try await emulator.admin("licenses") as? [[String: Any]] ?? []
         #expect(left.isEmpty)

@@ -10,8 +10,11 @@ struct UnreachableTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let file = try scratch.write("orders.csv", orderFile(600))
-        let flags = ["--id-column", "order_id", "--rate", "0", "--concurrency", "2", "--progress", "none", "--unreachable-timeout", "2",
-                     "--retry-cap", "0.5", "--reconcile-delay", "0.2"]
+        let flags = [
+            "--id-column", "order_id", "--rate", "0", "--concurrency", "2", "--progress", "none",
+            "--unreachable-timeout", "2",
+            "--retry-cap", "0.5", "--reconcile-delay", "0.2",
+        ]
         let arguments = ["run", file, "--api-url", first.url] + flags
         async let outcome = BuiltBinaries.runOffPool("licprov", arguments, environment: RunCommandTests.token)
         // 600 rows at 40 ms and 2 at a time: 12 s at least, so the kill lands mid-run even when
@@ -19,7 +22,9 @@ struct UnreachableTests {
         // hanging: on a busy machine licprov itself may start late (a 60 s bound once killed the
         // emulator before licprov had sent anything), so the kill waits for 10 licenses, not a time.
         let deadline = ContinuousClock.now + .seconds(600)
-        while try await first.counter("licensesCreated") < 10, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        while try await first.counter("licensesCreated") < 10, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         kill(first.process.processIdentifier, SIGKILL)
         let stopped = try await outcome
         #expect(stopped.status == 69, "\(stopped.stdout)\(stopped.stderr)")
@@ -31,7 +36,8 @@ struct UnreachableTests {
 
         // Back (here: a new emulator): the rest, each once; nothing the first run confirmed is sent again.
         let second = try EmulatorProcess(["--no-rate-limit"])
-        let resumed = try await BuiltBinaries.runOffPool("licprov", ["run", file, "--api-url", second.url] + flags, environment: RunCommandTests.token)
+        let resumed = try await BuiltBinaries.runOffPool(
+            "licprov", ["run", file, "--api-url", second.url] + flags, environment: RunCommandTests.token)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         #expect(resumed.stdout.contains("already done \(created)"), "\(resumed.stdout)")
         let markers = try await second.markers()

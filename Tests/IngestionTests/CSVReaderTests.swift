@@ -1,5 +1,6 @@
-@testable import FileFormats
 import Testing
+
+@testable import FileFormats
 @testable import Ingestion
 
 @Suite("CSV reading per RFC 4180")
@@ -14,7 +15,9 @@ struct CSVReaderTests {
         var records: [CSVReader.Decoded] = []
         // Feed in small chunks so that every state is crossed by a chunk boundary somewhere.
         for start in stride(from: 0, to: bytes.count, by: chunkSize) {
-            try bytes[start..<min(start + chunkSize, bytes.count)].withUnsafeBufferPointer { try reader.consume($0) { records.append($0.decoded()) } }
+            try bytes[start..<min(start + chunkSize, bytes.count)].withUnsafeBufferPointer {
+                try reader.consume($0) { records.append($0.decoded()) }
+            }
         }
         try reader.finish { records.append($0.decoded()) }
         return records
@@ -22,7 +25,8 @@ struct CSVReaderTests {
 
     @Test(arguments: [1, 2, 3, 7, 64])
     func quotedFieldsHoldDelimitersQuotesAndNewlines(chunkSize: Int) throws {
-        let records = try Self.records("a,b,c\r\n\"x,1\",\"say \"\"hi\"\"\",\"two\r\nlines\"\r\nlast,,\n", chunkSize: chunkSize)
+        let records = try Self.records(
+            "a,b,c\r\n\"x,1\",\"say \"\"hi\"\"\",\"two\r\nlines\"\r\nlast,,\n", chunkSize: chunkSize)
         #expect(records.map(\.fields) == [["a", "b", "c"], ["x,1", "say \"hi\"", "two\r\nlines"], ["last", "", ""]])
         #expect(records.map(\.line) == [1, 2, 4])
         #expect(records.allSatisfy { $0.problems.isEmpty })
@@ -63,7 +67,8 @@ struct CSVReaderTests {
     }
 
     @Test func nulBytesAndInvalidUTF8AreReportedByField() throws {
-        let records = try Self.records(Array("a,b\n".utf8) + [0x78, 0x00, 0x79, 0x2C, 0x6F, 0x6B, 0x0A, 0x6F, 0x6B, 0x2C, 0xC3, 0x28, 0x0A])
+        let records = try Self.records(
+            Array("a,b\n".utf8) + [0x78, 0x00, 0x79, 0x2C, 0x6F, 0x6B, 0x0A, 0x6F, 0x6B, 0x2C, 0xC3, 0x28, 0x0A])
         #expect(records[1].problems.map(\.fieldIndex) == [1])
         #expect(records[1].problems.first?.message.contains("NUL") == true)
         #expect(records[2].problems.map(\.fieldIndex) == [2])
@@ -100,7 +105,8 @@ struct CSVReaderTests {
 
     @Test func aCREndingOneQuotedFieldAndAnLFStartingTheNextAreTwoLineBreaks() throws {
         // "a<CR>" then "<LF>b<FF>": the reader counts two line breaks, so the bad byte is on line 4.
-        let record = try #require(try Self.records(Array("h1,h2\n\"a\r\",\"\nb".utf8) + [0xFF] + Array("\"\n".utf8)).last)
+        let record = try #require(
+            try Self.records(Array("h1,h2\n\"a\r\",\"\nb".utf8) + [0xFF] + Array("\"\n".utf8)).last)
         #expect(record.line == 2)
         #expect(record.problems.map(\.line) == [4])
     }

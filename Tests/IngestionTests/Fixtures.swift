@@ -20,21 +20,29 @@ struct ReadResult {
     var rows: [OrderRow]
     var summary: IngestSummary
     /// File-level and row diagnostics, rendered, in order.
-    var messages: [String] { (summary.fileDiagnostics.map(\.description) + rows.flatMap(\.diagnostics).map(\.description)).map(withoutTemporaryDirectory) }
+    var messages: [String] {
+        (summary.fileDiagnostics.map(\.description) + rows.flatMap(\.diagnostics).map(\.description)).map(
+            withoutTemporaryDirectory)
+    }
 }
 
-func read(_ name: String, _ text: String, _ options: IngestOptions = IngestOptions(defaults: [("productId", "p1")])) throws -> ReadResult {
+func read(_ name: String, _ text: String, _ options: IngestOptions = IngestOptions(defaults: [("productId", "p1")]))
+    throws -> ReadResult
+{
     try read(path: temporaryFile(name, text), options)
 }
 
-func read(path: String, _ options: IngestOptions = IngestOptions(defaults: [("productId", "p1")])) throws -> ReadResult {
+func read(path: String, _ options: IngestOptions = IngestOptions(defaults: [("productId", "p1")])) throws -> ReadResult
+{
     var rows: [OrderRow] = []
     let summary = try OrderFileReader(path: path, options: options).read { rows.append($0) }
     return ReadResult(rows: rows, summary: summary)
 }
 
 /// The error a read throws, or nil.
-func readError(_ name: String, _ bytes: [UInt8], _ options: IngestOptions = IngestOptions(defaults: [("productId", "p1")])) throws -> IngestionError? {
+func readError(
+    _ name: String, _ bytes: [UInt8], _ options: IngestOptions = IngestOptions(defaults: [("productId", "p1")])
+) throws -> IngestionError? {
     let path = try temporaryFile(name, bytes)
     do {
         _ = try read(path: path, options)

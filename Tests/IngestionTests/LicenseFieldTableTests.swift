@@ -1,5 +1,6 @@
 import CryptlexEmulator
 import Testing
+
 @testable import Ingestion
 
 /// The mapping table against the published schema: every body field has a column, with the
@@ -9,7 +10,8 @@ struct LicenseFieldTableTests {
     static let validator = try! SchemaValidator.bundled()
 
     @Test func everySchemaPropertyHasAFieldOfTheRightKind() throws {
-        let properties = try #require(Self.validator.schema(named: "LicenseRequestModel")?.objectValue?["properties"]?.objectValue)
+        let properties = try #require(
+            Self.validator.schema(named: "LicenseRequestModel")?.objectValue?["properties"]?.objectValue)
         #expect(Set(LicenseFieldTable.all.map(\.name)) == Set(properties.keys))
         for field in LicenseFieldTable.all {
             let schema = try #require(properties[field.name]?.objectValue)
@@ -21,7 +23,8 @@ struct LicenseFieldTableTests {
             case .stringList, .metadata, .meterAttributes: #expect(type == "array", "\(field.name)")
             case .choice(let allowed):
                 let refName = schema["$ref"]?.stringValue?.split(separator: "/").last.map(String.init)
-                let values = (refName.flatMap { Self.validator.schema(named: $0) }?.objectValue ?? schema)["enum"]?.arrayValue?.compactMap(\.stringValue)
+                let values = (refName.flatMap { Self.validator.schema(named: $0) }?.objectValue ?? schema)["enum"]?
+                    .arrayValue?.compactMap(\.stringValue)
                 #expect(values == allowed, "\(field.name)")
             }
             if case .dateTime = field.kind { #expect(schema["format"]?.stringValue == "date-time") }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Ingestion
 
 /// The parallel stage must not change what a read reports: rows in file order, checks that span
@@ -14,18 +15,28 @@ struct PipelineTests {
         var text: String
         switch format {
         case "csv":
-            text = "order_id,productId,allowedActivations\n" + (1...Self.rows).map { "\(id($0)),p1,\($0 % 7)\n" }.joined()
+            text =
+                "order_id,productId,allowedActivations\n" + (1...Self.rows).map { "\(id($0)),p1,\($0 % 7)\n" }.joined()
         case "ndjson":
-            text = (1...Self.rows).map { #"{"order_id":"\#(id($0))","productId":"p1","allowedActivations":\#($0 % 7)}"# + "\n" }.joined()
+            text = (1...Self.rows).map {
+                #"{"order_id":"\#(id($0))","productId":"p1","allowedActivations":\#($0 % 7)}"# + "\n"
+            }.joined()
         default:
-            text = "[\n" + (1...Self.rows).map { #"{"order_id":"\#(id($0))","productId":"p1","allowedActivations":\#($0 % 7),"colour":"x"}"# }.joined(separator: ",\n") + "\n]\n"
+            text =
+                "[\n"
+                + (1...Self.rows).map {
+                    #"{"order_id":"\#(id($0))","productId":"p1","allowedActivations":\#($0 % 7),"colour":"x"}"#
+                }.joined(separator: ",\n") + "\n]\n"
         }
         let result = try read("t.\(format)", text, IngestOptions(idColumn: "order_id"))
         #expect(result.rows.count == Self.rows)
         #expect(result.rows.map(\.position.ordinal) == Array(1...Self.rows))
         #expect(result.rows.map(\.request.allowedActivations) == (1...Self.rows).map { Int32($0 % 7) })
         let firstLine = format == "ndjson" ? 1 : 2
-        #expect(result.rows.last?.diagnostics.map(\.message) == ["\"ORD-1\" is also the id of the row on line \(firstLine); ids must be unique"])
+        #expect(
+            result.rows.last?.diagnostics.map(\.message) == [
+                "\"ORD-1\" is also the id of the row on line \(firstLine); ids must be unique"
+            ])
         if format == "json" {
             // An unknown field is reported once, at its first line, however many batches use it.
             #expect(result.summary.fileDiagnostics.map(\.line) == [2])
@@ -41,7 +52,9 @@ struct PipelineTests {
             batch.bytes += line
             batch.rows.append(.ndjsonLine(start..<batch.bytes.count, line: n, ordinal: n))
         }
-        let builder = RowBuilder(file: "t.ndjson", mapper: try RowMapper(file: "t.ndjson", defaults: []), options: IngestOptions(idColumn: "order_id"))
+        let builder = RowBuilder(
+            file: "t.ndjson", mapper: try RowMapper(file: "t.ndjson", defaults: []),
+            options: IngestOptions(idColumn: "order_id"))
         let job = BuildJob(batch, builder: builder, tasks: 0)
         job.wait()
         let rows = (0..<job.count).map { job.output[$0].row }
@@ -59,7 +72,9 @@ struct PipelineTests {
         }
         #expect(tracker.count == 300_000)
         for n in stride(from: 0, to: 300_000, by: 997) {
-            #expect(tracker.insert(hash: DuplicateTracker.hash("KEY-\(n)"), line: 400_000) == n + 2, "the line where the value was first seen")
+            #expect(
+                tracker.insert(hash: DuplicateTracker.hash("KEY-\(n)"), line: 400_000) == n + 2,
+                "the line where the value was first seen")
         }
         #expect(tracker.insert(hash: DuplicateTracker.hash("KEY-300000"), line: 400_001) == nil)
         #expect(tracker.count == 300_001)

@@ -1,5 +1,6 @@
-@testable import FileFormats
 import Testing
+
+@testable import FileFormats
 @testable import Ingestion
 
 /// `--time-zone`: how a date-time written without a zone is read, and what is refused.

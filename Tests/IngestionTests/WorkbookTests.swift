@@ -1,8 +1,9 @@
-@testable import FileFormats
 import CryptlexModels
 import Foundation
 import Testing
 import ZIPFoundation
+
+@testable import FileFormats
 @testable import Ingestion
 
 /// `.xlsx` workbooks written by openpyxl and edited as Excel writes them
@@ -38,8 +39,14 @@ struct WorkbookTests {
         #expect(second.request.expiresAt == "1999-12-31T00:00:00Z")
         #expect(second.request.notes == nil)  // a blank cell sets nothing
         // A problem is named by its cell.
-        #expect(result.messages == ["cells.xlsx:Orders!C4: allowedActivations: must be a whole number, not 1.5"].map { $0.replacingOccurrences(of: "cells.xlsx", with: name) }
-                || result.messages.allSatisfy { $0.hasSuffix(":Orders!C4: allowedActivations: must be a whole number, not 1.5") }, "\(result.messages)")
+        #expect(
+            result.messages
+                == ["cells.xlsx:Orders!C4: allowedActivations: must be a whole number, not 1.5"].map {
+                    $0.replacingOccurrences(of: "cells.xlsx", with: name)
+                }
+                || result.messages.allSatisfy {
+                    $0.hasSuffix(":Orders!C4: allowedActivations: must be a whole number, not 1.5")
+                }, "\(result.messages)")
         #expect(result.messages.count == 1)
     }
 
@@ -50,7 +57,11 @@ struct WorkbookTests {
         #expect(result.rows.map(\.rowID) == ["A-1"])
         #expect(result.rows.first?.request.productId == "prod-2")
         options.sheet = "Nope"
-        #expect(throws: IngestionError.badOption("--sheet Nope: \(try Self.fixture("cells.xlsx")) has no sheet of that name; its sheets are: Orders, Archive")) {
+        #expect(
+            throws: IngestionError.badOption(
+                "--sheet Nope: \(try Self.fixture("cells.xlsx")) has no sheet of that name; its sheets are: Orders, Archive"
+            )
+        ) {
             _ = try read(path: Self.fixture("cells.xlsx"), options)
         }
     }
@@ -64,7 +75,9 @@ struct WorkbookTests {
         #expect(XLSXReader.date(serial: 43_889, date1904: true) == "2024-02-29")
         #expect(XLSXReader.number("5.0") == "5" && XLSXReader.number("1.5") == "1.5" && XLSXReader.number("12") == "12")
         #expect(XLSXReader.column("D7") == 3 && XLSXReader.column("AA12") == 26 && XLSXReader.letters(26) == "AA")
-        #expect(XLSXReader.isDateFormat("dd/mm/yyyy") && !XLSXReader.isDateFormat("0.00") && !XLSXReader.isDateFormat("\"days\" 0"))
+        #expect(
+            XLSXReader.isDateFormat("dd/mm/yyyy") && !XLSXReader.isDateFormat("0.00")
+                && !XLSXReader.isDateFormat("\"days\" 0"))
     }
 
     /// Inputs `scripts/fuzz.sh xlsx` found (Resources/fuzz-xlsx: a sheet's XML, a NUL, the shared
@@ -72,22 +85,29 @@ struct WorkbookTests {
     /// instead of crashing. `wide-column`: a cell named `numFmtsB1` made a header 26⁸ columns wide
     /// (an allocation of 2 TB); a reference past XFD is an error now. `row-zero`: a `<row r="0">`
     /// made a problem at line 0; rows go from 1 to 1,048,576, in order.
-    @Test(arguments: [("wide-column", "\"numFmtsB1\", which is no cell"), ("row-zero", "has a row numbered 0, which is no row")])
+    @Test(arguments: [
+        ("wide-column", "\"numFmtsB1\", which is no cell"), ("row-zero", "has a row numbered 0, which is no row"),
+    ])
     func fuzzFindingsAreRefusedSayingWhy(_ name: String, _ expected: String) throws {
         let input = try Data(contentsOf: URL(fileURLWithPath: try Self.fixture("fuzz-xlsx/" + name)))
         let split = input.firstIndex(of: 0) ?? input.endIndex
-        let path = try temporaryFile(name + ".xlsx", try Self.workbook(sheet: input[..<split], strings: split < input.endIndex ? input[(split + 1)...] : Data()))
+        let path = try temporaryFile(
+            name + ".xlsx",
+            try Self.workbook(sheet: input[..<split], strings: split < input.endIndex ? input[(split + 1)...] : Data()))
         do {
             _ = try read(path: path, Self.options)
             Issue.record("\(name) was read without an error")
         } catch let error as IngestionError {
             #expect(error.message.contains(expected), "\(error.message)")
         }
-        #expect(XLSXReader.column("numFmtsB1") == nil && XLSXReader.column("XFD1") == 16_383 && XLSXReader.column("XFE1") == nil)
+        #expect(
+            XLSXReader.column("numFmtsB1") == nil && XLSXReader.column("XFD1") == 16_383
+                && XLSXReader.column("XFE1") == nil)
     }
 
     @Test func rowsOutOfOrderAreRefused() throws {
-        let sheet = #"<worksheet><sheetData><row r="1"><c t="inlineStr"><is><t>order_id</t></is></c><c t="inlineStr"><is><t>productId</t></is></c></row><row r="3"><c><v>1</v></c><c><v>7</v></c></row><row r="2"><c><v>2</v></c><c><v>7</v></c></row></sheetData></worksheet>"#
+        let sheet =
+            #"<worksheet><sheetData><row r="1"><c t="inlineStr"><is><t>order_id</t></is></c><c t="inlineStr"><is><t>productId</t></is></c></row><row r="3"><c><v>1</v></c><c><v>7</v></c></row><row r="2"><c><v>2</v></c><c><v>7</v></c></row></sheetData></worksheet>"#
         let path = try temporaryFile("order.xlsx", try Self.workbook(sheet: Data(sheet.utf8), strings: Data()))
         #expect { _ = try read(path: path, Self.options) } throws: { error in
             (error as? IngestionError)?.message.contains("has row 2 after row 3; rows must be in order") ?? false
@@ -98,13 +118,25 @@ struct WorkbookTests {
     static func workbook(sheet: Data, strings: Data) throws -> [UInt8] {
         let archive = try Archive(accessMode: .create)
         func add(_ path: String, _ contents: Data) throws {
-            try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(contents.count), compressionMethod: .deflate) { position, length in
+            try archive.addEntry(
+                with: path, type: .file, uncompressedSize: Int64(contents.count), compressionMethod: .deflate
+            ) { position, length in
                 contents.subdata(in: contents.startIndex + Int(position)..<contents.startIndex + Int(position) + length)
             }
         }
-        try add("xl/workbook.xml", Data(#"<workbook xmlns:r="r"><sheets><sheet name="Orders" sheetId="1" r:id="rId1"/></sheets></workbook>"#.utf8))
-        try add("xl/_rels/workbook.xml.rels", Data(#"<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>"#.utf8))
-        try add("xl/styles.xml", Data(#"<styleSheet><numFmts><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts><cellXfs><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs></styleSheet>"#.utf8))
+        try add(
+            "xl/workbook.xml",
+            Data(
+                #"<workbook xmlns:r="r"><sheets><sheet name="Orders" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+                    .utf8))
+        try add(
+            "xl/_rels/workbook.xml.rels",
+            Data(#"<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>"#.utf8))
+        try add(
+            "xl/styles.xml",
+            Data(
+                #"<styleSheet><numFmts><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts><cellXfs><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs></styleSheet>"#
+                    .utf8))
         try add("xl/worksheets/sheet1.xml", Data(sheet))
         if !strings.isEmpty { try add("xl/sharedStrings.xml", Data(strings)) }
         return Array(archive.data ?? Data())

@@ -1,13 +1,15 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Journal
 
 @Suite("Group commit and registration")
 struct JournalCommitterTests {
     func journalWithEntries(_ count: Int) throws -> (SQLiteJournal, [Int64]) {
         let journal = try SQLiteJournal(path: try SQLiteJournalTests.temporaryPath())
-        let ids = try SQLiteJournalTests.insert((1...count).map { SQLiteJournalTests.intent("R-\($0)", line: $0 + 1) }, into: journal)
+        let ids = try SQLiteJournalTests.insert(
+            (1...count).map { SQLiteJournalTests.intent("R-\($0)", line: $0 + 1) }, into: journal)
         return (journal, ids)
     }
 
@@ -19,7 +21,9 @@ struct JournalCommitterTests {
             for id in ids {
                 group.addTask {
                     try await committer.markInFlight(id)
-                    try committer.post(AttemptOutcome(entryID: id, state: .created, httpStatus: 201, licenseID: "L-\(id)", licenseKey: "K-\(id)"))
+                    try committer.post(
+                        AttemptOutcome(
+                            entryID: id, state: .created, httpStatus: 201, licenseID: "L-\(id)", licenseKey: "K-\(id)"))
                 }
             }
             try await group.waitForAll()
@@ -30,7 +34,9 @@ struct JournalCommitterTests {
         let reopened = try SQLiteJournal(path: journal.path)
         #expect(try reopened.counts() == [.created: 200])
         let queue = try DatabaseQueue(path: journal.path)
-        let attempts = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempt WHERE outcome = 'created'") }
+        let attempts = try await queue.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempt WHERE outcome = 'created'")
+        }
         #expect(attempts == 200)
     }
 
@@ -45,7 +51,7 @@ struct JournalCommitterTests {
 
     @Test func aFailedCommitIsReportedToEveryLaterCall() async throws {
         let (journal, ids) = try journalWithEntries(1)
-        let committer = JournalCommitter(journal: journal, run: 9999) // no such run: the attempt row breaks its foreign key
+        let committer = JournalCommitter(journal: journal, run: 9999)  // no such run: the attempt row breaks its foreign key
         try committer.post(AttemptOutcome(entryID: ids[0], state: .created))
         await #expect(throws: JournalError.self) { try await committer.flush() }
         #expect(throws: JournalError.self) { try committer.post(AttemptOutcome(entryID: ids[0], state: .created)) }
@@ -67,8 +73,11 @@ struct JournalCommitterTests {
 
     @Test func entriesStreamInFileOrderAndChangesApply() throws {
         let journal = try SQLiteJournal(path: try SQLiteJournalTests.temporaryPath())
-        let ids = try SQLiteJournalTests.insert([SQLiteJournalTests.intent("B", line: 3), SQLiteJournalTests.intent("A", line: 2),
-                                                 SQLiteJournalTests.intent("A", unit: 2, line: 2)], into: journal)
+        let ids = try SQLiteJournalTests.insert(
+            [
+                SQLiteJournalTests.intent("B", line: 3), SQLiteJournalTests.intent("A", line: 2),
+                SQLiteJournalTests.intent("A", unit: 2, line: 2),
+            ], into: journal)
         try journal.registering { registration in
             try registration.apply(.moveTo(id: ids[0], sourceLine: 1))
             try registration.apply(.noteEdit(id: ids[1], operation: StoredOperation(.delete), bodyHash: "x"))

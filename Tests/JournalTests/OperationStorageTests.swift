@@ -1,8 +1,9 @@
 import CryptlexModels
 import Foundation
 import GRDB
-import Testing
 import TestSupport
+import Testing
+
 @testable import Journal
 
 /// The journal keeps each entry's ``LicenseOperation`` typed (its `Codable` JSON), and the v9
@@ -16,7 +17,9 @@ struct OperationStorageTests {
         request.key = "KEY-1"
         request.allowedActivations = 3
         request.notes = "line\nbreak \"quoted\" / ü"
-        request.metadata = [LicenseMetadata(key: "order_id", value: "O-1"), LicenseMetadata(key: "licprov_request", value: "lp-abc-1")]
+        request.metadata = [
+            LicenseMetadata(key: "order_id", value: "O-1"), LicenseMetadata(key: "licprov_request", value: "lp-abc-1"),
+        ]
         return request
     }
 
@@ -38,7 +41,9 @@ struct OperationStorageTests {
             #expect(try LicenseOperation(journalBytes: operation.journalBytes) == operation)
             #expect(StoredOperation(operation).action == operation.action)
         }
-        #expect(String(decoding: LicenseOperation.setExpiry(.perpetual).journalBytes, as: UTF8.self) == #"{"setExpiry":{"expiresAt":null}}"#)
+        #expect(
+            String(decoding: LicenseOperation.setExpiry(.perpetual).journalBytes, as: UTF8.self)
+                == #"{"setExpiry":{"expiresAt":null}}"#)
         #expect(String(decoding: LicenseOperation.revoke(false).journalBytes, as: UTF8.self) == #"{"revoke":false}"#)
         #expect(Set(Self.every.map(\.action)) == Set(LicenseAction.allCases))
         for text in [#"{}"#, #"{"renew":{},"delete":{}}"#, #"{"archive":{}}"#, #"{"create":{}}"#] {
@@ -55,11 +60,16 @@ struct OperationStorageTests {
         expected.userId = "U-1"
         expected.organizationId = "G-1"
         #expect(sent == expected)
-        let update = LicenseOperation.update(LicenseUpdate(fields: ["allowedActivations": .number(5)], linksCustomer: true))
-        #expect(String(decoding: update.wireBody(userID: "U-2"), as: UTF8.self) == #"{"allowedActivations":5,"userId":"U-2"}"#)
+        let update = LicenseOperation.update(
+            LicenseUpdate(fields: ["allowedActivations": .number(5)], linksCustomer: true))
+        #expect(
+            String(decoding: update.wireBody(userID: "U-2"), as: UTF8.self)
+                == #"{"allowedActivations":5,"userId":"U-2"}"#)
         #expect(String(decoding: update.wireBody(), as: UTF8.self) == #"{"allowedActivations":5}"#)
         #expect(String(decoding: LicenseOperation.suspend(true).wireBody(), as: UTF8.self) == #"{"suspended":true}"#)
-        #expect(String(decoding: LicenseOperation.setExpiry(.perpetual).wireBody(), as: UTF8.self) == #"{"expiresAt":null}"#)
+        #expect(
+            String(decoding: LicenseOperation.setExpiry(.perpetual).wireBody(), as: UTF8.self) == #"{"expiresAt":null}"#
+        )
         #expect(LicenseOperation.renew.wireBody().isEmpty && LicenseOperation.delete.wireBody().isEmpty)
     }
 
@@ -71,7 +81,9 @@ struct OperationStorageTests {
         for request in [Self.request, LicenseRequest(productId: "p"), withOwnUser] {
             let stored = try LicenseOperation(journalBytes: LicenseOperation.create(request).journalBytes)
             #expect(stored == .create(request))
-            for (user, organization, reseller) in [("U-1", nil, nil), (nil, "G-1", "R-1"), ("3f2a-B9", "G-1", "R-1"), ("a\"b", nil, "R \\ 1")] as [(String?, String?, String?)] {
+            for (user, organization, reseller) in [
+                ("U-1", nil, nil), (nil, "G-1", "R-1"), ("3f2a-B9", "G-1", "R-1"), ("a\"b", nil, "R \\ 1"),
+            ] as [(String?, String?, String?)] {
                 let body = stored.wireBody(userID: user, organizationID: organization, resellerID: reseller)
                 let sent = try JSONDecoder().decode(LicenseRequest.self, from: Data(body))
                 var expected = request
@@ -80,8 +92,9 @@ struct OperationStorageTests {
                 if let reseller { expected.resellerId = reseller }
                 #expect(sent == expected, "\(request) \(String(describing: user))")
                 // Decoding keeps one of two members with the same name: count them in the bytes.
-                #expect(body.ranges(of: Array(#""userId":"#.utf8)).count == (request.userId != nil || user != nil ? 1 : 0),
-                        "one userId, never the request's and the link's")
+                #expect(
+                    body.ranges(of: Array(#""userId":"#.utf8)).count == (request.userId != nil || user != nil ? 1 : 0),
+                    "one userId, never the request's and the link's")
             }
         }
     }
@@ -90,7 +103,8 @@ struct OperationStorageTests {
     @Test func theLegacyByteSearchFindsTheFirstOccurrence() {
         let text = Array("ab-xy-ab-xy".utf8)
         #expect(text.firstOffset(of: Array("ab".utf8)) == 0 && text.firstOffset(of: Array("xy".utf8)) == 3)
-        #expect(text.firstOffset(of: Array("yx".utf8)) == nil && text.firstOffset(of: Array("ab-xy-ab-xy!".utf8)) == nil)
+        #expect(
+            text.firstOffset(of: Array("yx".utf8)) == nil && text.firstOffset(of: Array("ab-xy-ab-xy!".utf8)) == nil)
         #expect(text.firstOffset(of: []) == nil && [UInt8]().firstOffset(of: Array("a".utf8)) == nil)
     }
 
@@ -112,7 +126,10 @@ struct OperationStorageTests {
         edited.allowedActivations = 9
         edited.userId = LinkPlaceholder.user
         let rows: [(String, String, String, String?)] = [
-            ("O-1", "create", String(decoding: linked.canonicalJSON, as: UTF8.self), String(decoding: edited.canonicalJSON, as: UTF8.self)),
+            (
+                "O-1", "create", String(decoding: linked.canonicalJSON, as: UTF8.self),
+                String(decoding: edited.canonicalJSON, as: UTF8.self)
+            ),
             ("O-2", "create", String(decoding: direct.canonicalJSON, as: UTF8.self), nil),
             ("C-1", "update", #"{"allowedActivations":5,"userId":"\#(LinkPlaceholder.user)"}"#, nil),
             ("C-2", "set-expiry", #"{"expiresAt":null}"#, nil),
@@ -123,14 +140,24 @@ struct OperationStorageTests {
         ]
         try queue.write { db in
             for (index, row) in rows.enumerated() {
-                try db.execute(sql: """
-                    INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, updatedAt, action, editedBody, editedHash)
-                    VALUES (?, 1, ?, ?, ?, ?, 'created', '2026-12-05T00:00:00.000Z', ?, ?, ?)
-                    """, arguments: [row.0, index + 2, Data(row.2.utf8), "hash-\(row.0)", "m-\(row.0)", row.1,
-                                     row.3.map { Data($0.utf8) }, row.3.map { _ in "edited-\(row.0)" }])
+                try db.execute(
+                    sql: """
+                        INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, updatedAt, action, editedBody, editedHash)
+                        VALUES (?, 1, ?, ?, ?, ?, 'created', '2026-12-05T00:00:00.000Z', ?, ?, ?)
+                        """,
+                    arguments: [
+                        row.0, index + 2, Data(row.2.utf8), "hash-\(row.0)", "m-\(row.0)", row.1,
+                        row.3.map { Data($0.utf8) }, row.3.map { _ in "edited-\(row.0)" },
+                    ])
             }
-            try db.execute(sql: "INSERT INTO run (id, startedAt, command, version) VALUES (1, '2026-12-05T00:00:00.000Z', 'run', '0.2.0')")
-            try db.execute(sql: "INSERT INTO attempt (licenseRef, runID, startedAt, outcome) VALUES (1, 1, '2026-12-05T00:00:00.000Z', 'created')")
+            try db.execute(
+                sql:
+                    "INSERT INTO run (id, startedAt, command, version) VALUES (1, '2026-12-05T00:00:00.000Z', 'run', '0.2.0')"
+            )
+            try db.execute(
+                sql:
+                    "INSERT INTO attempt (licenseRef, runID, startedAt, outcome) VALUES (1, 1, '2026-12-05T00:00:00.000Z', 'created')"
+            )
         }
         try queue.close()
 
@@ -145,31 +172,48 @@ struct OperationStorageTests {
         var directUnlinked = direct
         directUnlinked.organizationId = nil
         #expect(entries["O-2"]?.operation == .create(directUnlinked), "an id the file gave stays")
-        #expect(entries["C-1"]?.operation == .update(LicenseUpdate(fields: ["allowedActivations": .number(5)], linksCustomer: true)))
+        #expect(
+            entries["C-1"]?.operation
+                == .update(LicenseUpdate(fields: ["allowedActivations": .number(5)], linksCustomer: true)))
         #expect(entries["C-2"]?.operation == .setExpiry(.perpetual))
         #expect(entries["C-3"]?.operation == .setExpiry(.date("2027-01-01T00:00:00Z")))
         #expect(entries["C-3"]?.editedOperation == .setExpiry(.date("2028-01-01T00:00:00Z")))
         #expect(entries["C-4"]?.operation == .revoke(false))
         #expect(entries["C-5"]?.operation == .renew)
-        #expect(entries["C-6"]?.editedOperation == .update(LicenseUpdate(fields: ["suspended": .bool(true)])),
-                "a create's row turned into a change: v8 did not keep which, it shows as the fields it sets")
-        #expect(entries.values.allSatisfy { $0.marker == "m-\($0.rowID)" && $0.state == .created }, "markers and states as they were")
+        #expect(
+            entries["C-6"]?.editedOperation == .update(LicenseUpdate(fields: ["suspended": .bool(true)])),
+            "a create's row turned into a change: v8 did not keep which, it shows as the fields it sets")
+        #expect(
+            entries.values.allSatisfy { $0.marker == "m-\($0.rowID)" && $0.state == .created },
+            "markers and states as they were")
         // v11 fingerprints each entry as the planner fingerprints its row: from the typed operation.
         for entry in entries.values {
             let operation = try #require(entry.operation)
-            #expect(entry.bodyHash == RowFingerprint.of(operation, marker: entry.marker, target: entry.target, customerKey: nil,
-                                                        organizationKey: nil, resellerKey: nil).hex, "\(entry.rowID)")
+            #expect(
+                entry.bodyHash
+                    == RowFingerprint.of(
+                        operation, marker: entry.marker, target: entry.target, customerKey: nil,
+                        organizationKey: nil, resellerKey: nil
+                    ).hex, "\(entry.rowID)")
         }
         var digests: [String: String?] = [:]
         try journal.forEachDigest { digests[$0.rowID] = $0.editedHash }
-        #expect(digests["O-1"] == RowFingerprint.create(canonicalRequest: editedUnlinked.canonicalJSON, customerKey: nil).hex)
+        #expect(
+            digests["O-1"]
+                == RowFingerprint.create(canonicalRequest: editedUnlinked.canonicalJSON, customerKey: nil).hex)
         // The table rebuilt without the old columns: its indexes, unique keys and the attempts' references as before.
         try DatabaseQueue(path: path).read { db in
             let columns = try db.columns(in: "license").map(\.name)
-            #expect(!columns.contains("body") && !columns.contains("editedBody") && columns.contains("operation") && columns.contains("editedOperation"))
+            #expect(
+                !columns.contains("body") && !columns.contains("editedBody") && columns.contains("operation")
+                    && columns.contains("editedOperation"))
             let indexes = try db.indexes(on: "license")
-            #expect(Set(indexes.map(\.columns)).isSuperset(of: [["state"], ["licenseID"], ["marker"], ["rowID", "unit"]]))
-            #expect(indexes.filter(\.isUnique).map(\.columns).sorted { $0.joined() < $1.joined() } == [["marker"], ["rowID", "unit"]])
+            #expect(
+                Set(indexes.map(\.columns)).isSuperset(of: [["state"], ["licenseID"], ["marker"], ["rowID", "unit"]]))
+            #expect(
+                indexes.filter(\.isUnique).map(\.columns).sorted { $0.joined() < $1.joined() } == [
+                    ["marker"], ["rowID", "unit"],
+                ])
             #expect(try db.foreignKeys(on: "attempt").map(\.destinationTable).contains("license"))
             #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
             #expect(try Int.fetchOne(db, sql: "SELECT licenseRef FROM attempt") == 1)
@@ -183,10 +227,11 @@ struct OperationStorageTests {
         let queue = try DatabaseQueue(path: path)
         try SQLiteJournal.migrator.migrate(queue, upTo: Self.v8)
         try queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, updatedAt, action)
-                VALUES ('C-9', 1, 2, X'7B6E6F74', 'h', 'm', 'pending', '2026-12-05T00:00:00.000Z', 'update')
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO license (rowID, unit, sourceLine, body, bodyHash, marker, state, updatedAt, action)
+                    VALUES ('C-9', 1, 2, X'7B6E6F74', 'h', 'm', 'pending', '2026-12-05T00:00:00.000Z', 'update')
+                    """)
         }
         try queue.close()
         #expect {

@@ -1,8 +1,9 @@
 import CryptlexModels
 import Foundation
 import GRDB
-import Testing
 import TestSupport
+import Testing
+
 @testable import Journal
 
 @Suite("The SQLite journal, on a real file")
@@ -13,8 +14,10 @@ struct SQLiteJournalTests {
     }
 
     static func intent(_ row: String, unit: Int = 1, line: Int = 2) -> Intent {
-        Intent(rowID: row, unit: unit, sourceLine: line, operation: StoredOperation(.create(LicenseRequest(productId: "p1"))),
-               bodyHash: "h-\(row)", marker: "m-\(row)-\(unit)")
+        Intent(
+            rowID: row, unit: unit, sourceLine: line,
+            operation: StoredOperation(.create(LicenseRequest(productId: "p1"))),
+            bodyHash: "h-\(row)", marker: "m-\(row)-\(unit)")
     }
 
     /// Registers `intents` as a run does (one transaction); returns their entry ids.
@@ -31,8 +34,10 @@ struct SQLiteJournalTests {
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let check = try DatabaseQueue(path: path)
         let (mode, tables) = try check.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode"),
-             try ["license", "run", "attempt"].allSatisfy { try db.tableExists($0) })
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+                try ["license", "run", "attempt"].allSatisfy { try db.tableExists($0) }
+            )
         }
         #expect(mode == "wal")
         #expect(tables)
@@ -57,8 +62,12 @@ struct SQLiteJournalTests {
             let ids = try Self.insert([Self.intent("A-1"), Self.intent("A-2"), Self.intent("A-3")], into: journal)
             try journal.markInFlight(ids, run: run)
             let committer = JournalCommitter(journal: journal, run: run)
-            try committer.post(AttemptOutcome(entryID: ids[0], state: .created, httpStatus: 201, licenseID: "lic-1", licenseKey: "KEY-1"))
-            try committer.post(AttemptOutcome(entryID: ids[1], state: .failed, httpStatus: 400, error: "allowedActivations: must be at least -1"))
+            try committer.post(
+                AttemptOutcome(
+                    entryID: ids[0], state: .created, httpStatus: 201, licenseID: "lic-1", licenseKey: "KEY-1"))
+            try committer.post(
+                AttemptOutcome(
+                    entryID: ids[1], state: .failed, httpStatus: 400, error: "allowedActivations: must be at least -1"))
             try await committer.flush()
             // The process "dies" here: A-3 stays in flight, the run never ends.
         }
@@ -70,8 +79,10 @@ struct SQLiteJournalTests {
         #expect(try reopened.counts() == [.created: 1, .failed: 1, .inFlight: 1])
         let check = try DatabaseQueue(path: path)
         let (finished, outcome) = try await check.read { db in
-            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempt WHERE finishedAt IS NOT NULL"),
-             try String.fetchOne(db, sql: "SELECT outcome FROM run"))
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempt WHERE finishedAt IS NOT NULL"),
+                try String.fetchOne(db, sql: "SELECT outcome FROM run")
+            )
         }
         #expect(finished == 2)
         #expect(outcome == nil)
@@ -86,7 +97,8 @@ struct SQLiteJournalTests {
             _ = try Self.insert([clash], into: journal)
         } throws: { error in
             let message = (error as? JournalError)?.errorDescription ?? ""
-            return message.contains("cannot register intents") && message.contains("UNIQUE") && message.contains("INSERT INTO license")
+            return message.contains("cannot register intents") && message.contains("UNIQUE")
+                && message.contains("INSERT INTO license")
         }
     }
 
@@ -122,16 +134,22 @@ struct SQLiteJournalTests {
 
         let check = try DatabaseQueue(path: path)
         let stored = try check.read { db in
-            try Row.fetchAll(db, sql: "SELECT action, target FROM license ORDER BY id").map { ($0["action"] as String, $0["target"] as String?) }
+            try Row.fetchAll(db, sql: "SELECT action, target FROM license ORDER BY id").map {
+                ($0["action"] as String, $0["target"] as String?)
+            }
         }
         #expect(stored.map(\.0) == ["revoke", "renew", "create"])
         #expect(stored.map(\.1) == [#"{"metadata":"order_id","value":"B-7"}"#, #"{"key":"KEY-8"}"#, nil])
 
         try journal.registering { registration in
-            try registration.apply(.replaceOperation(id: ids[0], operation: StoredOperation(.create(LicenseRequest(productId: "p1"))), bodyHash: "h-new",
-                                                     state: .pending, error: nil, marker: "lp-journal-new"))
-            try registration.apply(.replaceOperation(id: ids[2], operation: StoredOperation(.create(LicenseRequest(productId: "p2"))), bodyHash: "h-c1",
-                                                     state: .pending, error: nil))
+            try registration.apply(
+                .replaceOperation(
+                    id: ids[0], operation: StoredOperation(.create(LicenseRequest(productId: "p1"))), bodyHash: "h-new",
+                    state: .pending, error: nil, marker: "lp-journal-new"))
+            try registration.apply(
+                .replaceOperation(
+                    id: ids[2], operation: StoredOperation(.create(LicenseRequest(productId: "p2"))), bodyHash: "h-c1",
+                    state: .pending, error: nil))
         }
         let replaced = try #require(try journal.entry(id: ids[0]))
         #expect(replaced.action == .create)
@@ -139,15 +157,19 @@ struct SQLiteJournalTests {
         #expect(replaced.marker == "lp-journal-new")
         #expect(try journal.entry(id: ids[2])?.marker == "m-C-1-1", "a replaced body keeps its marker unless given one")
 
-        try check.write { db in try db.execute(sql: "UPDATE license SET action = 'archive' WHERE id = ?", arguments: [ids[1]]) }
+        try check.write { db in
+            try db.execute(sql: "UPDATE license SET action = 'archive' WHERE id = ?", arguments: [ids[1]])
+        }
         #expect {
             _ = try journal.allEntries()
         } throws: { error in
-            (error as? JournalError)?.errorDescription?.contains(#"has the action "archive", which this licprov does not know"#) == true
+            (error as? JournalError)?.errorDescription?.contains(
+                #"has the action "archive", which this licprov does not know"#) == true
         }
         #expect(throws: JournalError.self) { _ = try journal.actionCounts() }
         try check.write { db in
-            try db.execute(sql: "UPDATE license SET action = 'renew', target = 'KEY-8' WHERE id = ?", arguments: [ids[1]])
+            try db.execute(
+                sql: "UPDATE license SET action = 'renew', target = 'KEY-8' WHERE id = ?", arguments: [ids[1]])
         }
         #expect {
             _ = try journal.entry(id: ids[1])

@@ -1,19 +1,22 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Foundation
 import Journal
 import Testing
-@testable import Provisioning
+
 @testable import Audit
+@testable import Provisioning
 
 /// `licprov audit` against the emulator over real sockets.
 @Suite("Auditing the account against the journal")
 struct AuditTests {
     func audit(_ bench: RunBench, _ configuration: RunConfiguration) async throws -> JournalAudit.Report {
-        let client = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                                    transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
-        let report = try await JournalAudit.run(journalPath: configuration.journalPath, client: client, configuration: configuration)
+        let client = CryptlexClient(
+            baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+            transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+        let report = try await JournalAudit.run(
+            journalPath: configuration.journalPath, client: client, configuration: configuration)
         try await client.shutdown()
         return report
     }
@@ -33,8 +36,11 @@ struct AuditTests {
             // A second license with ORD-7's marker, and ORD-12's license deleted by hand.
             let markers = try bench.markers(configuration)
             let planted = try await bench.createDirectly(
-                #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(markers["ORD-7"]!)"}]}"#)
-            let deleted = try #require(try bench.journalRows(configuration, "SELECT licenseID FROM license WHERE rowID = 'ORD-12'").first?["licenseID"] as String?)
+                #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(markers["ORD-7"]!)"}]}"#
+            )
+            let deleted = try #require(
+                try bench.journalRows(configuration, "SELECT licenseID FROM license WHERE rowID = 'ORD-12'").first?[
+                    "licenseID"] as String?)
             try await bench.emulator.store.deleteLicense(id: deleted)
 
             let before = await bench.counters.requests
@@ -60,13 +66,18 @@ struct AuditTests {
             let configuration = bench.configuration(idColumn: "order_id")
             _ = try await bench.run(configuration)
             let prefix = try SQLiteJournal(path: configuration.journalPath).markerPrefix()
-            _ = try await bench.createDirectly(#"{"productId":"prod-1","metadata":[{"key":"licprov_request","value":"\#(prefix)stray"}]}"#)
-            let id = try #require(try bench.journalRows(configuration, "SELECT licenseID FROM license WHERE rowID = 'ORD-2'").first?["licenseID"] as String?)
+            _ = try await bench.createDirectly(
+                #"{"productId":"prod-1","metadata":[{"key":"licprov_request","value":"\#(prefix)stray"}]}"#)
+            let id = try #require(
+                try bench.journalRows(configuration, "SELECT licenseID FROM license WHERE rowID = 'ORD-2'").first?[
+                    "licenseID"] as String?)
             _ = try await bench.emulator.store.updateLicense(id: id, ["allowedActivations": .int(40)], nowTicks: 0)
 
             let report = try await audit(bench, configuration)
             #expect(report.counts[.changed] == 1)
-            #expect(report.findings.first { $0.kind == .changed }?.detail == "allowedActivations: licprov set 2, the account has 40")
+            #expect(
+                report.findings.first { $0.kind == .changed }?.detail
+                    == "allowedActivations: licprov set 2, the account has 40")
             #expect(report.counts[.unknown] == 1)
             #expect(report.findings.first { $0.kind == .unknown }?.marker == prefix + "stray")
         }

@@ -1,13 +1,14 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Foundation
 import GRDB
 import Ingestion
 import Journal
 import Testing
-@testable import Provisioning
+
 @testable import Audit
+@testable import Provisioning
 
 /// Rows that change existing licenses, against the emulator over real sockets: every action,
 /// targets by metadata, id and key, lost answers, and a rerun that sends nothing.
@@ -18,7 +19,8 @@ struct ChangeTests {
         var ids: [String: String] = [:]
         for index in 1...count {
             ids["OLD-\(index)"] = try await bench.createDirectly(
-                #"{"productId":"prod-1","allowedActivations":1,"subscriptionInterval":"P1M","expiresAt":"2027-01-31T00:00:00Z","metadata":[{"key":"order_id","value":"OLD-\#(index)"}]}"#)
+                #"{"productId":"prod-1","allowedActivations":1,"subscriptionInterval":"P1M","expiresAt":"2027-01-31T00:00:00Z","metadata":[{"key":"order_id","value":"OLD-\#(index)"}]}"#
+            )
         }
         return ids
     }
@@ -46,9 +48,11 @@ struct ChangeTests {
 
     @Test func aNightlyFileCreatesRenewsRevokesSuspendsUpdatesAndDeletesOnce() async throws {
         // Half the answers to changes are lost (the emulator applies the change and drops the connection).
-        let faults = FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.5, method: "POST"),
-                                           FaultRule(fault: .lostResponse, probability: 0.5, method: "PATCH"),
-                                           FaultRule(fault: .lostResponse, probability: 0.5, method: "DELETE")])
+        let faults = FaultSettings(rules: [
+            FaultRule(fault: .lostResponse, probability: 0.5, method: "POST"),
+            FaultRule(fault: .lostResponse, probability: 0.5, method: "PATCH"),
+            FaultRule(fault: .lostResponse, probability: 0.5, method: "DELETE"),
+        ])
         try await withRunBench { bench in
             let old = try await Self.plantOld(bench, count: 10)
             await bench.emulator.faults.replace(with: faults)
@@ -59,7 +63,8 @@ struct ChangeTests {
             #expect((await bench.counters.faults["lost-response"] ?? 0) > 0)
             #expect(report.counts.recovered > 0)
             #expect(report.counts.created + report.counts.changed + report.counts.recovered == 11)
-            let rows = Dictionary(uniqueKeysWithValues: try bench.resultRows(configuration).map { ($0["row_id"] ?? "", $0) })
+            let rows = Dictionary(
+                uniqueKeysWithValues: try bench.resultRows(configuration).map { ($0["row_id"] ?? "", $0) })
             #expect(rows["R-1"]?["status"] == "renewed")
             #expect(rows["R-1"]?["expires_at"]?.hasPrefix("2027-02-28") == true)
             #expect(rows["R-1"]?["action"] == "renew")
@@ -86,7 +91,8 @@ struct ChangeTests {
             #expect(await license(bench, old["OLD-9"]!) == nil)
             #expect(changes[old["OLD-10"]!] == nil)  // nothing else touched
             // The journal kept each change's before-state.
-            let before = try bench.journalRows(configuration, "SELECT rowID, beforeState FROM license WHERE rowID = 'R-1'")
+            let before = try bench.journalRows(
+                configuration, "SELECT rowID, beforeState FROM license WHERE rowID = 'R-1'")
             #expect((before.first?["beforeState"] as String?)?.contains("2027-01-31") == true)
 
             // A rerun sends nothing.
@@ -108,7 +114,8 @@ struct ChangeTests {
             // A first run that renewed both and was killed before recording the answers: in flight, with
             // the before-state it had recorded.
             _ = try await bench.run(configuration)
-            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight', maybeSent = 1, afterExpiry = NULL")
+            try bench.journalSQL(
+                configuration, "UPDATE license SET state = 'inFlight', maybeSent = 1, afterExpiry = NULL")
             let report = try await bench.run(configuration)
             #expect(report.counts.recovered == 2)
             #expect(report.counts.requests == 0)
@@ -116,7 +123,10 @@ struct ChangeTests {
             #expect(changes[old["OLD-1"]!]?["renew"] == 1)
             #expect(changes[old["OLD-2"]!]?["renew"] == 1)
             // And one that was recorded in flight but never reached the server is sent once.
-            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight', maybeSent = 1, beforeState = '{\"expiresAt\":\"2027-02-28T00:00:00.0000000Z\"}' WHERE rowID = 'R-1'")
+            try bench.journalSQL(
+                configuration,
+                "UPDATE license SET state = 'inFlight', maybeSent = 1, beforeState = '{\"expiresAt\":\"2027-02-28T00:00:00.0000000Z\"}' WHERE rowID = 'R-1'"
+            )
             // (its recorded expiry is the current one: not applied yet → renewed now)
             let again = try await bench.run(configuration)
             #expect(again.counts.changed == 1)
@@ -126,9 +136,13 @@ struct ChangeTests {
 
     @Test func targetsByIdAndKeyAndAnAmbiguousTarget() async throws {
         try await withRunBench { bench in
-            let first = try await bench.createDirectly(#"{"productId":"prod-1","key":"KEY-AAAA-BBBB-0001","metadata":[{"key":"order_id","value":"DUP"}]}"#)
-            let second = try await bench.createDirectly(#"{"productId":"prod-1","metadata":[{"key":"order_id","value":"DUP"}]}"#)
-            try bench.write("event_id,action,licenseId,key,order_id\nA-1,suspend,\(second),,\nA-2,revoke,,KEY-AAAA-BBBB-0001,\nA-3,revoke,,,DUP\nA-4,delete,no-such-id,,\n")
+            let first = try await bench.createDirectly(
+                #"{"productId":"prod-1","key":"KEY-AAAA-BBBB-0001","metadata":[{"key":"order_id","value":"DUP"}]}"#)
+            let second = try await bench.createDirectly(
+                #"{"productId":"prod-1","metadata":[{"key":"order_id","value":"DUP"}]}"#)
+            try bench.write(
+                "event_id,action,licenseId,key,order_id\nA-1,suspend,\(second),,\nA-2,revoke,,KEY-AAAA-BBBB-0001,\nA-3,revoke,,,DUP\nA-4,delete,no-such-id,,\n"
+            )
             let configuration = bench.configuration(idColumn: "event_id") { $0.ingest.targetMetadata = "order_id" }
             _ = try await bench.run(configuration)
             let rows = try bench.resultRows(configuration)
@@ -159,19 +173,22 @@ struct UndoTests {
             #expect(plan.licensesToRemove == 2)
             #expect(plan.irreversible.count == 1)  // D-1 deleted OLD-9
             // As `licprov undo` runs it: the plan's typed rows, with a journal of their own.
-            var undo = RunConfiguration(inputPath: bench.directory + "/undo", ingest: .init(idColumn: UndoPlan.idColumn),
-                                        journalPath: bench.directory + "/undo.sqlite")
+            var undo = RunConfiguration(
+                inputPath: bench.directory + "/undo", ingest: .init(idColumn: UndoPlan.idColumn),
+                journalPath: bench.directory + "/undo.sqlite")
             undo.derivedRows = DerivedRows(plan.rows)
             undo.rate = nil
             undo.keepIDAsMetadata = false
             undo.reconcileDelay = .milliseconds(10)
-            await bench.emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.3)]))
+            await bench.emulator.faults.replace(
+                with: FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.3)]))
             let report = try await bench.run(undo)
             #expect(report.counts.rejected == 0 && report.counts.failed == 0, "\(report.counts)")
             await bench.emulator.faults.replace(with: FaultSettings())
 
             func field(_ order: String, _ name: String) async -> JSONValue? {
-                await bench.emulator.store.allLicenses().first { $0.objectValue?["id"] == .string(old[order]!) }?.objectValue?[name]
+                await bench.emulator.store.allLicenses().first { $0.objectValue?["id"] == .string(old[order]!) }?
+                    .objectValue?[name]
             }
             for order in ["OLD-1", "OLD-2", "OLD-3"] {  // renewed, then set back
                 #expect(await field(order, "expiresAt")?.stringValue?.hasPrefix("2027-01-31") == true, "\(order)")
@@ -206,8 +223,10 @@ extension UndoTests {
             let plan = try UndoPlan.plan(journalPath: configuration.journalPath, run: 2, mode: .revoke)
             #expect(plan.licensesToRemove == 2)
             #expect(plan.rows.allSatisfy { $0.action == .revoke })
-            let second = try bench.journalRows(configuration, "SELECT licenseID FROM license WHERE rowID IN ('ORD-4', 'ORD-5') ORDER BY rowID")
-                .map { LicenseTarget.id($0["licenseID"] as String) }
+            let second = try bench.journalRows(
+                configuration, "SELECT licenseID FROM license WHERE rowID IN ('ORD-4', 'ORD-5') ORDER BY rowID"
+            )
+            .map { LicenseTarget.id($0["licenseID"] as String) }
             #expect(Set(plan.rows.compactMap(\.target)) == Set(second))
             #expect(try UndoPlan.plan(journalPath: configuration.journalPath).licensesToRemove == 5)
         }
@@ -218,7 +237,9 @@ extension UndoTests {
     @Test func anUpdateToAnotherCustomerMakesNoUserForALicenseThatIsNotThere() async throws {
         try await withRunBench { bench in
             let id = try await bench.createDirectly(#"{"productId":"prod-1"}"#)
-            try bench.write("order_id,action,licenseId,email\nX-1,update,no-such-license,ghost@example.com\nX-2,update,\(id),new@example.com\n")
+            try bench.write(
+                "order_id,action,licenseId,email\nX-1,update,no-such-license,ghost@example.com\nX-2,update,\(id),new@example.com\n"
+            )
             let report = try await bench.run(bench.configuration(idColumn: "order_id"))
             #expect(report.counts.rejected == 1)
             #expect(report.counts.changed == 1)

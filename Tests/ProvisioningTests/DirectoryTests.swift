@@ -1,9 +1,10 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Foundation
 import Journal
 import Testing
+
 @testable import Provisioning
 
 /// Organizations and resellers from a reseller's sheet: found or created once per journal, by name.
@@ -13,10 +14,14 @@ struct DirectoryTests {
 
     /// `orders` rows: person `o % people`, in company `person % companies`, under reseller `company % 2`.
     static func sheet(orders: Int, people: Int, companies: Int) -> String {
-        header + (0..<orders).map { order in
-            let person = order % people, company = person % companies, reseller = company % 2
-            return "O-\(order),prod-1,person\(person)@example.com,Company \(company),it@company\(company).example,Reseller \(reseller),sales@reseller\(reseller).example\n"
-        }.joined()
+        header
+            + (0..<orders).map { order in
+                let person = order % people
+                let company = person % companies
+                let reseller = company % 2
+                return
+                    "O-\(order),prod-1,person\(person)@example.com,Company \(company),it@company\(company).example,Reseller \(reseller),sales@reseller\(reseller).example\n"
+            }.joined()
     }
 
     static func strings(_ value: JSONValue?, _ key: String) -> String? {
@@ -63,10 +68,12 @@ struct DirectoryTests {
             #expect(try await AuditTests().audit(bench, configuration).counts[.ok] == 60)
             let moved = try #require(rows.first { $0["row_id"] == "O-0" })
             let other = try #require(organizations.keys.first { $0 != moved["organization_id"] })
-            _ = try await bench.emulator.store.updateLicense(id: moved["license_id"] ?? "", ["organizationId": .string(other)], nowTicks: 1)
+            _ = try await bench.emulator.store.updateLicense(
+                id: moved["license_id"] ?? "", ["organizationId": .string(other)], nowTicks: 1)
             let audit = try await AuditTests().audit(bench, configuration)
             #expect(audit.counts[.changed] == 1)
-            #expect(audit.findings.first { $0.kind == .changed }?.detail.hasPrefix("organizationId: licprov set") == true)
+            #expect(
+                audit.findings.first { $0.kind == .changed }?.detail.hasPrefix("organizationId: licprov set") == true)
         }
     }
 
@@ -78,11 +85,16 @@ struct DirectoryTests {
         #expect(resellers.count == 2)
         #expect(organizations.count == companies)
         #expect(users.count == people)
-        func name(_ record: [String: JSONValue]?) -> String? { if case .string(let text)? = record?["name"] { text } else { nil } }
-        func text(_ record: [String: JSONValue]?, _ key: String) -> String? { if case .string(let text)? = record?[key] { text } else { nil } }
+        func name(_ record: [String: JSONValue]?) -> String? {
+            if case .string(let text)? = record?["name"] { text } else { nil }
+        }
+        func text(_ record: [String: JSONValue]?, _ key: String) -> String? {
+            if case .string(let text)? = record?[key] { text } else { nil }
+        }
         for (_, organization) in organizations {
             let company = Int(name(organization)?.dropFirst("Company ".count) ?? "") ?? -1
-            #expect(name(resellers[text(organization, "resellerId") ?? ""]) == "Reseller \(company % 2)", "\(organization)")
+            #expect(
+                name(resellers[text(organization, "resellerId") ?? ""]) == "Reseller \(company % 2)", "\(organization)")
         }
         for (_, user) in users {
             let person = Int(text(user, "email")?.dropFirst("person".count).prefix { $0 != "@" } ?? "") ?? -1
@@ -93,11 +105,15 @@ struct DirectoryTests {
         for case .object(let license) in await bench.emulator.store.allLicenses() {
             guard case .array(let metadata)? = license["metadata"] else { continue }
             for case .object(let entry) in metadata where entry["key"] == .string("order_id") {
-                guard case .string(let orderID)? = entry["value"], let order = Int(orderID.dropFirst(2)) else { continue }
-                let person = order % people, company = person % companies
+                guard case .string(let orderID)? = entry["value"], let order = Int(orderID.dropFirst(2)) else {
+                    continue
+                }
+                let person = order % people
+                let company = person % companies
                 if text(users[text(license, "userId") ?? ""], "email") == "person\(person)@example.com",
-                   name(organizations[text(license, "organizationId") ?? ""]) == "Company \(company)",
-                   name(resellers[text(license, "resellerId") ?? ""]) == "Reseller \(company % 2)" {
+                    name(organizations[text(license, "organizationId") ?? ""]) == "Company \(company)",
+                    name(resellers[text(license, "resellerId") ?? ""]) == "Reseller \(company % 2)"
+                {
                     linked += 1
                 }
             }
@@ -114,7 +130,9 @@ struct DirectoryTests {
             #expect(report.counts.created == 300)
             let counters = await bench.counters
             #expect(counters.requests <= 300 + 60 + 2 + 150 + 10, "\(counters.requests) requests")
-            print("300 new reseller orders: \(counters.requests) requests (\(counters.resellerLookups) reseller, \(counters.organizationLookups) organization, \(counters.userLookups) user lookups)")
+            print(
+                "300 new reseller orders: \(counters.requests) requests (\(counters.resellerLookups) reseller, \(counters.organizationLookups) organization, \(counters.userLookups) user lookups)"
+            )
             #expect(counters.resellerLookups + counters.organizationLookups == 2)
             try await Self.checkLinks(bench, orders: 300, people: 150, companies: 60)
         }
@@ -126,13 +144,19 @@ struct DirectoryTests {
         try await withRunBench { bench in
             var resellerIDs: [String] = []
             for reseller in 0..<2 {
-                let created = await bench.emulator.store.createReseller(["name": .string("Reseller \(reseller)"), "email": .string("r@x.example"),
-                                                                    "allowedUsers": .int(-1), "allowedOrganizations": .int(-1)], nowTicks: 0)
+                let created = await bench.emulator.store.createReseller(
+                    [
+                        "name": .string("Reseller \(reseller)"), "email": .string("r@x.example"),
+                        "allowedUsers": .int(-1), "allowedOrganizations": .int(-1),
+                    ], nowTicks: 0)
                 resellerIDs.append(Self.strings(created, "id") ?? "")
             }
             for company in 0..<60 {
-                _ = try await bench.emulator.store.createOrganization(["name": .string("Company \(company)"), "email": .string("o@x.example"),
-                                                                 "allowedUsers": .int(-1), "resellerId": .string(resellerIDs[company % 2])], nowTicks: 0)
+                _ = try await bench.emulator.store.createOrganization(
+                    [
+                        "name": .string("Company \(company)"), "email": .string("o@x.example"),
+                        "allowedUsers": .int(-1), "resellerId": .string(resellerIDs[company % 2]),
+                    ], nowTicks: 0)
             }
             try bench.write(Self.sheet(orders: 300, people: 150, companies: 60))
             let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.concurrency = 8 })
@@ -142,8 +166,12 @@ struct DirectoryTests {
             let counters = await bench.counters
             #expect(counters.resellerCreateRequests == 0)
             #expect(counters.organizationCreateRequests == 0)
-            #expect(counters.resellerLookups + counters.organizationLookups <= 5, "\(counters.resellerLookups) + \(counters.organizationLookups) lookups")
-            print("300 orders, organizations and resellers present: \(counters.resellerLookups + counters.organizationLookups) lookups for them, \(counters.requests) requests")
+            #expect(
+                counters.resellerLookups + counters.organizationLookups <= 5,
+                "\(counters.resellerLookups) + \(counters.organizationLookups) lookups")
+            print(
+                "300 orders, organizations and resellers present: \(counters.resellerLookups + counters.organizationLookups) lookups for them, \(counters.requests) requests"
+            )
             try await Self.checkLinks(bench, orders: 300, people: 150, companies: 60)
         }
     }
@@ -151,10 +179,14 @@ struct DirectoryTests {
     /// A name with a comma cannot go in `name[in]`: it is looked up alone (`name[eq]`) and found.
     @Test func aNameWithACommaIsLookedUpAloneAndFound() async throws {
         try await withRunBench { bench in
-            _ = try await bench.emulator.store.createOrganization(["name": .string("Globex, Inc."), "email": .string("o@x.example"),
-                                                             "allowedUsers": .int(-1)], nowTicks: 0)
-            try bench.write("order_id,productId,organization.name,organization.email\nG-1,prod-1,\"Globex, Inc.\",it@globex.example\n"
-                            + "G-2,prod-1,Initech,it@initech.example\n")
+            _ = try await bench.emulator.store.createOrganization(
+                [
+                    "name": .string("Globex, Inc."), "email": .string("o@x.example"),
+                    "allowedUsers": .int(-1),
+                ], nowTicks: 0)
+            try bench.write(
+                "order_id,productId,organization.name,organization.email\nG-1,prod-1,\"Globex, Inc.\",it@globex.example\n"
+                    + "G-2,prod-1,Initech,it@initech.example\n")
             let report = try await bench.run(bench.configuration(idColumn: "order_id"))
             #expect(report.counts.created == 2)
             let counters = await bench.counters
@@ -168,11 +200,18 @@ struct DirectoryTests {
     /// An organization that exists under another reseller is used as it is (warned), not made again.
     @Test func anOrganizationUnderAnotherResellerIsUsedAsItIs() async throws {
         try await withRunBench { bench in
-            let other = await bench.emulator.store.createReseller(["name": .string("Old Partner"), "email": .string("r@x.example"),
-                                                             "allowedUsers": .int(-1), "allowedOrganizations": .int(-1)], nowTicks: 0)
-            let acme = try await bench.emulator.store.createOrganization(["name": .string("Acme"), "email": .string("o@x.example"), "allowedUsers": .int(-1),
-                                                                    "resellerId": .string(Self.strings(other, "id") ?? "")], nowTicks: 0)
-            try bench.write(Self.header + "A-1,prod-1,ana@acme.example,Acme,it@acme.example,New Partner,sales@new.example\n")
+            let other = await bench.emulator.store.createReseller(
+                [
+                    "name": .string("Old Partner"), "email": .string("r@x.example"),
+                    "allowedUsers": .int(-1), "allowedOrganizations": .int(-1),
+                ], nowTicks: 0)
+            let acme = try await bench.emulator.store.createOrganization(
+                [
+                    "name": .string("Acme"), "email": .string("o@x.example"), "allowedUsers": .int(-1),
+                    "resellerId": .string(Self.strings(other, "id") ?? ""),
+                ], nowTicks: 0)
+            try bench.write(
+                Self.header + "A-1,prod-1,ana@acme.example,Acme,it@acme.example,New Partner,sales@new.example\n")
             let configuration = bench.configuration(idColumn: "order_id")
             let report = try await bench.run(configuration)
             #expect(report.counts.created == 1)
@@ -188,12 +227,19 @@ struct DirectoryTests {
     /// neither moved nor made again.
     @Test func aUserInAnotherOrganizationIsLinkedAsItIs() async throws {
         try await withRunBench { bench in
-            let elsewhere = try await bench.emulator.store.createOrganization(["name": .string("Elsewhere"), "email": .string("o@x.example"),
-                                                                               "allowedUsers": .int(-1)], nowTicks: 0)
-            let user = try await bench.emulator.store.createUser(["email": .string("ana@acme.example"), "firstName": .string("Ana"),
-                                                                  "password": .string("an-old-password"),
-                                                                  "organizationId": .string(Self.strings(elsewhere, "id") ?? "")], nowTicks: 0)
-            try bench.write(Self.header + "A-1,prod-1,ana@acme.example,Acme,it@acme.example,North,sales@north.example\n")
+            let elsewhere = try await bench.emulator.store.createOrganization(
+                [
+                    "name": .string("Elsewhere"), "email": .string("o@x.example"),
+                    "allowedUsers": .int(-1),
+                ], nowTicks: 0)
+            let user = try await bench.emulator.store.createUser(
+                [
+                    "email": .string("ana@acme.example"), "firstName": .string("Ana"),
+                    "password": .string("an-old-password"),
+                    "organizationId": .string(Self.strings(elsewhere, "id") ?? ""),
+                ], nowTicks: 0)
+            try bench.write(
+                Self.header + "A-1,prod-1,ana@acme.example,Acme,it@acme.example,North,sales@north.example\n")
             let report = try await bench.run(bench.configuration(idColumn: "order_id"))
             #expect(report.counts.created == 1)
             let users = await bench.emulator.store.allUsers()
@@ -208,13 +254,19 @@ struct DirectoryTests {
     /// Lost answers to the organization's and the reseller's creates: settled by looking the name
     /// up after the reconcile delay, never by a second create.
     @Test func lostAnswersToDirectoryCreatesMakeNoSecondOne() async throws {
-        let faults = FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 1, method: "POST", path: "/v3/resellers"),
-                                           FaultRule(fault: .lostResponse, count: 1, method: "POST", path: "/v3/organizations"),
-                                           FaultRule(fault: .http500, count: 1, method: "POST", path: "/v3/organizations")],
-                                   lookupLagMilliseconds: 50)
-        try await withRunBench(EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: faults)) { bench in
+        let faults = FaultSettings(
+            rules: [
+                FaultRule(fault: .lostResponse, count: 1, method: "POST", path: "/v3/resellers"),
+                FaultRule(fault: .lostResponse, count: 1, method: "POST", path: "/v3/organizations"),
+                FaultRule(fault: .http500, count: 1, method: "POST", path: "/v3/organizations"),
+            ],
+            lookupLagMilliseconds: 50)
+        try await withRunBench(
+            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: faults)
+        ) { bench in
             try bench.write(Self.sheet(orders: 8, people: 4, companies: 2))
-            let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.reconcileDelay = .milliseconds(200) })
+            let report = try await bench.run(
+                bench.configuration(idColumn: "order_id") { $0.reconcileDelay = .milliseconds(200) })
             #expect(report.counts.created == 8)
             #expect(await bench.emulator.store.allOrganizations().count == 2)
             #expect(await bench.emulator.store.allResellers().count == 2)
@@ -227,9 +279,12 @@ struct DirectoryTests {
     @Test func twoOrganizationsWithTheNameRejectTheRows() async throws {
         try await withRunBench { bench in
             for _ in 0..<2 {
-                _ = try await bench.emulator.store.createOrganization(["name": .string("Twin"), "email": .string("o@x.example"), "allowedUsers": .int(-1)], nowTicks: 0)
+                _ = try await bench.emulator.store.createOrganization(
+                    ["name": .string("Twin"), "email": .string("o@x.example"), "allowedUsers": .int(-1)], nowTicks: 0)
             }
-            try bench.write("order_id,productId,organization.name,organization.email\nT-1,prod-1,Twin,it@twin.example\nT-2,prod-1,Solo,it@solo.example\n")
+            try bench.write(
+                "order_id,productId,organization.name,organization.email\nT-1,prod-1,Twin,it@twin.example\nT-2,prod-1,Solo,it@solo.example\n"
+            )
             let configuration = bench.configuration(idColumn: "order_id")
             let report = try await bench.run(configuration)
             #expect(report.counts.created == 1)

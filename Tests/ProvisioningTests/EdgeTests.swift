@@ -4,8 +4,9 @@ import GRDB
 import Journal
 import Scheduling
 import Testing
-@testable import Provisioning
+
 @testable import Audit
+@testable import Provisioning
 
 /// Promises kept at the edges: what may exist is looked up before any new send, in any later run;
 /// a journal licprov cannot fully read is refused before anything is sent; 429s are bounded.
@@ -21,7 +22,8 @@ struct EdgeTests {
     /// next run sent it blindly: two licenses when it existed.)
     @Test(arguments: [true, false])
     func anEntryThatFailedAfterAnAmbiguousSendIsLookedUpByTheNextRun(existsMeanwhile: Bool) async throws {
-        let settings = FaultSettings(rules: [FaultRule(fault: .http500, count: 1, method: "POST", path: "/v3/licenses")])
+        let settings = FaultSettings(rules: [FaultRule(fault: .http500, count: 1, method: "POST", path: "/v3/licenses")]
+        )
         try await withRunBench(Self.emulator(settings)) { bench in
             try bench.write(ordersHeader + orders(3))
             let configuration = bench.configuration(idColumn: "order_id") {
@@ -30,7 +32,8 @@ struct EdgeTests {
             }
             let first = try await bench.run(configuration)
             #expect(first.counts.failed == 1)
-            let failed = try bench.journalRows(configuration, "SELECT marker, operation, maybeSent FROM license WHERE state = 'failed'")
+            let failed = try bench.journalRows(
+                configuration, "SELECT marker, operation, maybeSent FROM license WHERE state = 'failed'")
             #expect(failed.count == 1)
             #expect(failed.first?["maybeSent"] as Int? == 1)
             let marker: String = failed[0]["marker"]
@@ -54,8 +57,9 @@ struct EdgeTests {
     /// answers make no duplicate, because a miss is trusted only `reconcileDelay` (5 s) after the
     /// ambiguous answer.
     @Test func aThreeSecondLookupLagWithTenPercentLostAnswersMakesNoDuplicateWithDefaults() async throws {
-        let settings = FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.1, method: "POST")],
-                                     lookupLagMilliseconds: 3_000)
+        let settings = FaultSettings(
+            rules: [FaultRule(fault: .lostResponse, probability: 0.1, method: "POST")],
+            lookupLagMilliseconds: 3_000)
         try await withRunBench(Self.emulator(settings)) { bench in
             try bench.write(ordersHeader + orders(120))
             let configuration = bench.configuration(idColumn: "order_id") {
@@ -78,7 +82,8 @@ struct EdgeTests {
             try bench.write(ordersHeader + orders(2))
             let configuration = bench.configuration(idColumn: "order_id")
             _ = try await bench.run(configuration)
-            try bench.journalSQL(configuration, "INSERT INTO grdb_migrations (identifier) VALUES ('v9: something newer')")
+            try bench.journalSQL(
+                configuration, "INSERT INTO grdb_migrations (identifier) VALUES ('v9: something newer')")
             try bench.write(ordersHeader + orders(4))
             let requests = await bench.counters.requests
             let error = await #expect(throws: JournalError.self) { try await bench.run(configuration) }
@@ -134,10 +139,14 @@ struct EdgeTests {
             try bench.write(ordersHeader + orders(40))
             let configuration = bench.configuration(idColumn: "order_id")
             try await bench.registerWithoutSending(configuration)
-            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight' WHERE rowID IN ("
-                + (1...32).map { "'ORD-\($0)'" }.joined(separator: ",") + ")")
+            try bench.journalSQL(
+                configuration,
+                "UPDATE license SET state = 'inFlight' WHERE rowID IN ("
+                    + (1...32).map { "'ORD-\($0)'" }.joined(separator: ",") + ")")
             // 16 of the 32 made it to the server before the kill.
-            for row in try bench.journalRows(configuration, "SELECT operation FROM license WHERE state = 'inFlight' ORDER BY id LIMIT 16") {
+            for row in try bench.journalRows(
+                configuration, "SELECT operation FROM license WHERE state = 'inFlight' ORDER BY id LIMIT 16")
+            {
                 _ = try await bench.createDirectly(operation: row["operation"])
             }
             let lookupsBefore = await bench.counters.licenseLookups
@@ -160,7 +169,9 @@ struct EdgeTests {
             let configuration = bench.configuration(idColumn: "order_id")
             try await bench.registerWithoutSending(configuration)
             try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight'")
-            let operation = try bench.journalRows(configuration, "SELECT operation FROM license WHERE rowID = 'ORD-1'")[0]["operation"] as Data
+            let operation =
+                try bench.journalRows(configuration, "SELECT operation FROM license WHERE rowID = 'ORD-1'")[0][
+                    "operation"] as Data
             for _ in 0..<2 { _ = try await bench.createDirectly(operation: operation) }
             let report = try await bench.run(configuration)
             #expect(report.counts.lookups == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Provisioning
 
 @Suite("Markers for new entries")
@@ -19,7 +20,10 @@ struct MarkerGeneratorTests {
             // half a minute in a debug build and starved the other suites on two cores.)
             let bytes = Array(uuid.utf8)
             #expect(bytes.count == 36 && [8, 13, 18, 23].allSatisfy { bytes[$0] == UInt8(ascii: "-") }, "\(uuid)")
-            #expect(bytes.enumerated().allSatisfy { [8, 13, 18, 23].contains($0.offset) || Self.lowerHex.contains($0.element) }, "\(uuid)")
+            #expect(
+                bytes.enumerated().allSatisfy {
+                    [8, 13, 18, 23].contains($0.offset) || Self.lowerHex.contains($0.element)
+                }, "\(uuid)")
             #expect(bytes[14] == UInt8(ascii: "7") && "89ab".utf8.contains(bytes[19]), "\(uuid)")
             seen.insert(marker)
             // The first 12 hex digits are the time in milliseconds: never earlier than the last.
@@ -32,12 +36,14 @@ struct MarkerGeneratorTests {
     }
 
     @Test func twoGeneratorsDoNotRepeatEachOther() {
-        var first = MarkerGenerator(), second = MarkerGenerator()
-        let a = Set((0..<1_000).map { _ in first.next() }), b = Set((0..<1_000).map { _ in second.next() })
+        var first = MarkerGenerator()
+        var second = MarkerGenerator()
+        let a = Set((0..<1_000).map { _ in first.next() })
+        let b = Set((0..<1_000).map { _ in second.next() })
         #expect(a.isDisjoint(with: b))
     }
 }
 
-private extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -4,8 +4,9 @@ import GRDB
 import Journal
 import Scheduling
 import Testing
-@testable import Provisioning
+
 @testable import Audit
+@testable import Provisioning
 
 @Suite("licprov run against the emulator: resume and results")
 struct ProvisioningRunTests {
@@ -30,7 +31,7 @@ struct ProvisioningRunTests {
             #expect(second.counts.created == 0)
             #expect(second.counts.alreadyDone == 12)
             #expect(await bench.counters.licenseCreateRequests == 12)
-            #expect(await bench.counters.licenseLookups == 1) // the second run's preflight; the first one's was 1 too
+            #expect(await bench.counters.licenseLookups == 1)  // the second run's preflight; the first one's was 1 too
             #expect(try bench.results(configuration) == resultsBefore)
         }
     }
@@ -71,7 +72,7 @@ struct ProvisioningRunTests {
             #expect(first.counts.rejected == 1)
             #expect(try bench.resultRows(configuration)[1]["http_status"] == "400")
             _ = try await bench.run(configuration)
-            #expect(await bench.counters.licenseCreateRequests == 2) // unchanged: not sent again
+            #expect(await bench.counters.licenseCreateRequests == 2)  // unchanged: not sent again
 
             try bench.write(ordersHeader + "ORD-1,prod-1,2\nORD-2,prod-1,2\n")
             let fixed = try await bench.run(configuration)
@@ -111,7 +112,10 @@ struct ProvisioningRunTests {
             // Status and export agree with the run.
             let status = try JournalReport.status(journalPath: configuration.journalPath)
             #expect(status.editedSinceCreated == 1)
-            #expect(try JournalReport.export(journalPath: configuration.journalPath).map(\.status) == ["created", "conflict", "created"])
+            #expect(
+                try JournalReport.export(journalPath: configuration.journalPath).map(\.status) == [
+                    "created", "conflict", "created",
+                ])
             // Put back, the conflict goes away.
             try bench.write(ordersHeader + orders(3))
             let restored = try await bench.run(configuration)
@@ -137,7 +141,8 @@ struct ProvisioningRunTests {
             let configuration = bench.configuration(idColumn: "order_id")
             try bench.write(ordersHeader + orders(6))
             _ = try await bench.run(configuration)
-            try bench.write("allowedActivations,order_id,productId\n" + (1...6).reversed().map { "2,ORD-\($0),prod-1\n" }.joined())
+            try bench.write(
+                "allowedActivations,order_id,productId\n" + (1...6).reversed().map { "2,ORD-\($0),prod-1\n" }.joined())
             let second = try await bench.run(configuration)
             #expect(second.counts.alreadyDone == 6)
             #expect(second.counts.conflicts == 0)
@@ -153,7 +158,10 @@ struct ProvisioningRunTests {
             #expect(try await bench.run(configuration).counts.created == 4)
             _ = try await bench.run(configuration)
             #expect(await bench.counters.licensesCreated == 4)
-            #expect(try bench.resultRows(configuration).map { "\($0["row_id"]!)/\($0["unit"]!)" } == ["Q-1/1", "Q-1/2", "Q-1/3", "Q-2/1"])
+            #expect(
+                try bench.resultRows(configuration).map { "\($0["row_id"]!)/\($0["unit"]!)" } == [
+                    "Q-1/1", "Q-1/2", "Q-1/3", "Q-2/1",
+                ])
         }
     }
 
@@ -180,9 +188,15 @@ struct ProvisioningRunTests {
     /// requests arrive more than a second apart (with six a window, a starved machine sent too slowly
     /// to meet one: this test failed so in a clean-clone CI run beside another build).
     @Test func tooManyRequestsAreWaitedOutAndEveryLicenseIsStillCreatedOnce() async throws {
-        try await withRunBench(EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: 2, rateWindowSeconds: 1)) { bench in
+        try await withRunBench(
+            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: 2, rateWindowSeconds: 1)
+        ) { bench in
             try bench.write(ordersHeader + orders(10))
-            let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.concurrency = 8; $0.max429s = 60 })
+            let report = try await bench.run(
+                bench.configuration(idColumn: "order_id") {
+                    $0.concurrency = 8
+                    $0.max429s = 60
+                })
             #expect(report.ending == .finished)
             #expect(report.counts.created == 10)
             #expect(report.counts.tooManyRequests > 0)
@@ -196,23 +210,35 @@ struct ProvisioningRunTests {
     @Test func theLimiterDrawsNo429FromAFixedWindow() async throws {
         // 20 requests per 2 s window; a bucket of 5/s with a burst of 1 puts at most 1 + 5 × (2 + J) requests
         // into any window, under 20 for arrival jitter J up to 1.8 s — a margin no busy test machine exceeds.
-        try await withRunBench(EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: 20, rateWindowSeconds: 2)) { bench in
+        try await withRunBench(
+            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: 20, rateWindowSeconds: 2)
+        ) { bench in
             try bench.write(ordersHeader + orders(16))
-            let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.rate = 5; $0.burst = 1; $0.concurrency = 8 })
+            let report = try await bench.run(
+                bench.configuration(idColumn: "order_id") {
+                    $0.rate = 5
+                    $0.burst = 1
+                    $0.concurrency = 8
+                })
             #expect(report.counts.created == 16)
             #expect(await bench.counters.rateLimited == 0)
         }
     }
 
     @Test func aStopRequestFinishesWhatIsInFlightAndARerunSendsTheRest() async throws {
-        try await withRunBench(EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil,
-                                                     faults: FaultSettings(latencyMilliseconds: 30))) { bench in
+        try await withRunBench(
+            EmulatorConfiguration(
+                token: "test-token", products: ["prod-1"], rateLimit: nil,
+                faults: FaultSettings(latencyMilliseconds: 30))
+        ) { bench in
             try bench.write(ordersHeader + orders(40))
             let stop = StopSignal()
             let configuration = bench.configuration(idColumn: "order_id") { $0.concurrency = 2 }
             async let report = bench.run(configuration, stop: stop)
             let deadline = ContinuousClock.now + .seconds(30)
-            while await bench.counters.licensesCreated < 4, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            while await bench.counters.licensesCreated < 4, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             stop.request(.interrupted)
             let stopped = try await report
             #expect(stopped.ending == .stopped(.interrupted))
@@ -230,7 +256,11 @@ struct ProvisioningRunTests {
     @Test func maxFailuresStopsARunWhoseRowsKeepFailing() async throws {
         try await withRunBench { bench in
             try bench.write("order_id,productId\nF-0,prod-1\n" + (1...30).map { "F-\($0),prod-missing\n" }.joined())
-            let report = try await bench.run(bench.configuration(idColumn: "order_id") { $0.maxFailures = 3; $0.concurrency = 1 })
+            let report = try await bench.run(
+                bench.configuration(idColumn: "order_id") {
+                    $0.maxFailures = 3
+                    $0.concurrency = 1
+                })
             #expect(report.ending == .stopped(.tooManyFailures(3)))
             #expect(report.counts.rejected == 3)
             #expect(await bench.counters.licenseCreateRequests == 4)
@@ -257,7 +287,9 @@ struct ProvisioningRunTests {
     /// 6 lookups, not 600), every row in the results, and a rerun sends nothing.
     @Test func aFreshFileIsRegisteredInPartsWhileItIsSent() async throws {
         try await withRunBench { bench in
-            try bench.write("order_id,productId,allowedActivations,email\n" + (1...6_000).map { "P-\($0),prod-1,2,c\($0 % 600)@example.com\n" }.joined())
+            try bench.write(
+                "order_id,productId,allowedActivations,email\n"
+                    + (1...6_000).map { "P-\($0),prod-1,2,c\($0 % 600)@example.com\n" }.joined())
             let configuration = bench.configuration(idColumn: "order_id")
             let report = try await bench.run(configuration)
             #expect(report.ending == .finished)

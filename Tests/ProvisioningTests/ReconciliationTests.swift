@@ -3,18 +3,22 @@ import Foundation
 import GRDB
 import Journal
 import Testing
+
 @testable import Provisioning
 
 /// Every way an outcome can be ambiguous, and how licprov settles it without a duplicate.
 @Suite("Exactly once: reconciling ambiguous outcomes")
 struct ReconciliationTests {
     static func emulator(_ rules: [FaultRule]) -> EmulatorConfiguration {
-        EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: FaultSettings(rules: rules))
+        EmulatorConfiguration(
+            token: "test-token", products: ["prod-1"], rateLimit: nil, faults: FaultSettings(rules: rules))
     }
 
     /// Runs 10 rows through `rules` and checks: 10 licenses, one per marker, results match.
     /// (Lookups: ambiguous answers close together share one, so a range.)
-    func settlesWithoutDuplicates(_ rules: [FaultRule], expectRecovered: Int, expectLookups: ClosedRange<Int>) async throws {
+    func settlesWithoutDuplicates(_ rules: [FaultRule], expectRecovered: Int, expectLookups: ClosedRange<Int>)
+        async throws
+    {
         try await withRunBench(Self.emulator(rules)) { bench in
             try bench.write(ordersHeader + orders(10))
             let configuration = bench.configuration(idColumn: "order_id")
@@ -31,30 +35,38 @@ struct ReconciliationTests {
     }
 
     @Test func aLostResponseIsFoundByItsMarkerAndNotSentAgain() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .lostResponse, count: 3, method: "POST")], expectRecovered: 3, expectLookups: 1...3)
+        try await settlesWithoutDuplicates(
+            [FaultRule(fault: .lostResponse, count: 3, method: "POST")], expectRecovered: 3, expectLookups: 1...3)
     }
 
     @Test func a504AfterProcessingIsFoundByItsMarker() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .http504, count: 2, method: "POST")], expectRecovered: 2, expectLookups: 1...2)
+        try await settlesWithoutDuplicates(
+            [FaultRule(fault: .http504, count: 2, method: "POST")], expectRecovered: 2, expectLookups: 1...2)
     }
 
     @Test func a500BeforeProcessingIsLookedUpThenSentAgain() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .http500, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 1...2)
+        try await settlesWithoutDuplicates(
+            [FaultRule(fault: .http500, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 1...2)
     }
 
     @Test func aResetBeforeProcessingIsLookedUpThenSentAgain() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .reset, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 1...2)
+        try await settlesWithoutDuplicates(
+            [FaultRule(fault: .reset, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 1...2)
     }
 
     @Test func a503WithRetryAfterIsRetriedWithoutALookup() async throws {
-        try await settlesWithoutDuplicates([FaultRule(fault: .http503, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 0...0)
+        try await settlesWithoutDuplicates(
+            [FaultRule(fault: .http503, count: 2, method: "POST")], expectRecovered: 0, expectLookups: 0...0)
     }
 
     @Test func aFailedLookupIsRetriedLikeAnyRead() async throws {
         // The first GET is the preflight's (a 500 there proves the API answers); the second is the lookup's.
-        try await settlesWithoutDuplicates([FaultRule(fault: .lostResponse, count: 1, method: "POST"),
-                                            FaultRule(fault: .http500, count: 2, method: "GET", path: "/v3/licenses")],
-                                           expectRecovered: 1, expectLookups: 2...2)
+        try await settlesWithoutDuplicates(
+            [
+                FaultRule(fault: .lostResponse, count: 1, method: "POST"),
+                FaultRule(fault: .http500, count: 2, method: "GET", path: "/v3/licenses"),
+            ],
+            expectRecovered: 1, expectLookups: 2...2)
     }
 
     /// A burst of lost answers in a run (32 of 40 creates: the server made them, the answers were
@@ -90,15 +102,17 @@ struct ReconciliationTests {
             // Register the intents without sending (the token is refused), then pretend a crash left
             // ORD-1 and ORD-2 in flight, and that ORD-1's request had reached the server.
             try await bench.registerWithoutSending(configuration)
-            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ('ORD-1', 'ORD-2')")
+            try bench.journalSQL(
+                configuration, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ('ORD-1', 'ORD-2')")
             let marker = try #require(try bench.markers(configuration)["ORD-1"])
             let existing = try await bench.createDirectly(
-                #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#)
+                #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#
+            )
 
             let report = try await bench.run(configuration)
             #expect(report.counts.recovered == 1)
             #expect(report.counts.created == 3)
-            #expect(await bench.counters.licenseCreateRequests == 4) // 1 direct + 3 by the run
+            #expect(await bench.counters.licenseCreateRequests == 4)  // 1 direct + 3 by the run
             let rows = try bench.resultRows(configuration)
             #expect(rows[0]["status"] == "recovered")
             #expect(rows[0]["license_id"] == existing)
@@ -130,7 +144,8 @@ struct ReconciliationTests {
     @Test func a409OnOurOwnKeyIsAdoptedAnd409OnSomeoneElsesIsAConflict() async throws {
         try await withRunBench { bench in
             let foreign = try await bench.createDirectly(#"{"productId":"prod-1","key":"FOREIGN-KEY-0000-0001"}"#)
-            try bench.write("order_id,productId,key\nK-1,prod-1,OURS-KEY-0000-00001\nK-2,prod-1,FOREIGN-KEY-0000-0001\n")
+            try bench.write(
+                "order_id,productId,key\nK-1,prod-1,OURS-KEY-0000-00001\nK-2,prod-1,FOREIGN-KEY-0000-0001\n")
             let configuration = bench.configuration(idColumn: "order_id")
             let first = try await bench.run(configuration)
             #expect(first.counts.created == 1)
@@ -140,20 +155,25 @@ struct ReconciliationTests {
             #expect(rows[1]["message"]?.contains(foreign) == true)
 
             // Our own key answered with 409: a journal restored from an older copy still says pending.
-            try bench.journalSQL(configuration, "UPDATE license SET state = 'pending', licenseID = NULL, licenseKey = NULL WHERE rowID = 'K-1'")
+            try bench.journalSQL(
+                configuration,
+                "UPDATE license SET state = 'pending', licenseID = NULL, licenseKey = NULL WHERE rowID = 'K-1'")
             let second = try await bench.run(configuration)
             #expect(second.counts.recovered == 1)
             #expect(await bench.counters.licensesCreated == 2)
             #expect(try bench.resultRows(configuration)[0]["status"] == "recovered")
             // The conflict is not retried.
-            #expect(await bench.counters.licenseCreateRequests == 4) // foreign + K-1 + K-2 + K-1 again (409)
+            #expect(await bench.counters.licenseCreateRequests == 4)  // foreign + K-1 + K-2 + K-1 again (409)
         }
     }
 
     @Test func withoutAMarkerARowWithAKeyIsSettledByKeyAndOneWithoutIsUnresolved() async throws {
         try await withRunBench(Self.emulator([FaultRule(fault: .lostResponse, count: 2, method: "POST")])) { bench in
             try bench.write("order_id,productId,key\nN-1,prod-1,NOMARKER-KEY-00001\nN-2,prod-1,\n")
-            let configuration = bench.configuration(idColumn: "order_id") { $0.markerKey = nil; $0.concurrency = 1 }
+            let configuration = bench.configuration(idColumn: "order_id") {
+                $0.markerKey = nil
+                $0.concurrency = 1
+            }
             let report = try await bench.run(configuration)
             #expect(report.counts.recovered == 1)
             #expect(report.counts.unresolved == 1)
@@ -177,7 +197,10 @@ struct ReconciliationTests {
             // Both entries are looked up together (metadata.value[in]); nothing found, both sent with the new body.
             #expect(report.counts.lookups == 1)
             let licenses = await bench.emulator.store.allLicenses()
-            #expect(licenses.allSatisfy { if case .object(let fields) = $0 { fields["allowedActivations"] == .int(5) } else { false } })
+            #expect(
+                licenses.allSatisfy {
+                    if case .object(let fields) = $0 { fields["allowedActivations"] == .int(5) } else { false }
+                })
         }
     }
 }
@@ -210,8 +233,11 @@ extension ReconciliationTests {
 @Suite("Exactly once: lookups that lag behind writes")
 struct LookupLagTests {
     func run(lag: Int, reconcileDelay: Duration) async throws -> (licenses: Int, markers: Int) {
-        let settings = FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 3, method: "POST")], lookupLagMilliseconds: lag)
-        return try await withRunBench(EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: settings)) { bench in
+        let settings = FaultSettings(
+            rules: [FaultRule(fault: .lostResponse, count: 3, method: "POST")], lookupLagMilliseconds: lag)
+        return try await withRunBench(
+            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: settings)
+        ) { bench in
             try bench.write(ordersHeader + orders(6))
             _ = try await bench.run(bench.configuration(idColumn: "order_id") { $0.reconcileDelay = reconcileDelay })
             let licenses = await bench.licenses()

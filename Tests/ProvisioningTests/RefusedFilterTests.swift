@@ -1,12 +1,13 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
 import Testing
-@testable import Provisioning
+
 @testable import Audit
+@testable import Provisioning
 
 /// A server that refuses the `in` and `sw` list operators (400): every lookup falls back to one
 /// value a request with `eq` (or a read by id) for the rest of the run. Correct results, more
@@ -23,20 +24,33 @@ struct RefusedFilterTests {
     @Test func aRunAnAuditAndAChangeFileFallBackToOneValueARequest() async throws {
         try await withRunBench(Self.emulator()) { bench in
             for customer in 0..<20 {
-                _ = try await bench.emulator.store.createUser(["email": .string("buyer\(customer)@shop.example"), "firstName": .string("Existing"),
-                                                               "password": .string("an-old-password")], nowTicks: 0)
+                _ = try await bench.emulator.store.createUser(
+                    [
+                        "email": .string("buyer\(customer)@shop.example"), "firstName": .string("Existing"),
+                        "password": .string("an-old-password"),
+                    ], nowTicks: 0)
             }
-            try bench.write("order_id,productId,email\n" + (0..<120).map { "F-\($0),prod-1,buyer\($0 % 40)@shop.example\n" }.joined())
+            try bench.write(
+                "order_id,productId,email\n"
+                    + (0..<120).map { "F-\($0),prod-1,buyer\($0 % 40)@shop.example\n" }.joined())
             let configuration = bench.configuration(idColumn: "order_id") { $0.concurrency = 8 }
             try await bench.registerWithoutSending(configuration)
-            try bench.journalSQL(configuration, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN (" + (0..<20).map { "'F-\($0)'" }.joined(separator: ",") + ")")
+            try bench.journalSQL(
+                configuration,
+                "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ("
+                    + (0..<20).map { "'F-\($0)'" }.joined(separator: ",") + ")")
             let markers = try bench.markers(configuration)
             for index in 0..<5 {
                 let marker = markers["F-\(index)"]!
-                _ = try await bench.createDirectly(#"{"productId":"prod-1","metadata":[{"key":"licprov_request","value":"\#(marker)"},{"key":"order_id","value":"F-\#(index)"}]}"#)
+                _ = try await bench.createDirectly(
+                    #"{"productId":"prod-1","metadata":[{"key":"licprov_request","value":"\#(marker)"},{"key":"order_id","value":"F-\#(index)"}]}"#
+                )
             }
 
-            await bench.emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: .lostResponse, count: 10, method: "POST", path: "/v3/licenses")]))
+            await bench.emulator.faults.replace(
+                with: FaultSettings(rules: [
+                    FaultRule(fault: .lostResponse, count: 10, method: "POST", path: "/v3/licenses")
+                ]))
             let report = try await bench.run(configuration)
             #expect(report.counts.failed == 0)
             #expect(report.counts.created + report.counts.recovered == 120)
@@ -44,7 +58,9 @@ struct RefusedFilterTests {
             let licenses = await bench.emulator.store.allLicenses()
             #expect(licenses.count == 120)
             let byMarker = Dictionary(grouping: licenses) { license in
-                license.objectValue?["metadata"]?.arrayValue?.compactMap(\.objectValue).first { $0["key"] == .string("licprov_request") }?["value"]?.stringValue ?? ""
+                license.objectValue?["metadata"]?.arrayValue?.compactMap(\.objectValue).first {
+                    $0["key"] == .string("licprov_request")
+                }?["value"]?.stringValue ?? ""
             }
             #expect(byMarker.count == 120 && byMarker.values.allSatisfy { $0.count == 1 }, "no duplicates")
             // Every license the run sent is linked (the 5 planted ones were made without a user).
@@ -56,9 +72,11 @@ struct RefusedFilterTests {
             #expect(counters.userLookups >= 20)
 
             // The audit lists the journal's markers by value, one a request, and finds them all.
-            let client = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                                        transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
-            let audit = try await JournalAudit.run(journalPath: configuration.journalPath, client: client, configuration: configuration)
+            let client = CryptlexClient(
+                baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+                transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+            let audit = try await JournalAudit.run(
+                journalPath: configuration.journalPath, client: client, configuration: configuration)
             try await client.shutdown()
             #expect(audit.counts[.ok] == 120)
             #expect(audit.isClean)
@@ -70,10 +88,12 @@ struct RefusedFilterTests {
             let ids = rows.compactMap { $0["license_id"] }
             let keys = rows.compactMap { $0["license_key"] }
             let changeFile = bench.directory + "/changes.csv"
-            try ("change_id,action,licenseId,key,order_id\n"
+            try
+                ("change_id,action,licenseId,key,order_id\n"
                 + (0..<10).map { "C-\($0),revoke,\(ids[$0]),,\n" }.joined()
                 + (10..<20).map { "C-\($0),suspend,,\(keys[$0]),\n" }.joined()
-                + (20..<30).map { "C-\($0),revoke,,,F-\($0)\n" }.joined()).write(toFile: changeFile, atomically: true, encoding: .utf8)
+                + (20..<30).map { "C-\($0),revoke,,,F-\($0)\n" }.joined()).write(
+                    toFile: changeFile, atomically: true, encoding: .utf8)
             var changes = RunConfiguration(inputPath: changeFile, ingest: IngestOptions(idColumn: "change_id"))
             changes.rate = nil
             changes.reconcileDelay = .milliseconds(10)

@@ -1,17 +1,24 @@
 import CryptlexEmulator
 import Foundation
 import Testing
-@testable import Provisioning
+
 @testable import Audit
+@testable import Provisioning
 
 /// `licprov report`: one self-contained page from the journal.
 @Suite("The HTML report")
 struct ReportTests {
     @Test func aReportShowsEachRunItsChartsAndTheFailuresWithTheirRows() async throws {
-        try await withRunBench(EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil,
-                                                     faults: FaultSettings(rules: [FaultRule(fault: .http500, count: 4, method: "POST"),
-                                                                                   FaultRule(fault: .http429, count: 3, method: "POST", path: "/v3/licenses")],
-                                                                           retryAfterSeconds: 0))) { bench in
+        try await withRunBench(
+            EmulatorConfiguration(
+                token: "test-token", products: ["prod-1"], rateLimit: nil,
+                faults: FaultSettings(
+                    rules: [
+                        FaultRule(fault: .http500, count: 4, method: "POST"),
+                        FaultRule(fault: .http429, count: 3, method: "POST", path: "/v3/licenses"),
+                    ],
+                    retryAfterSeconds: 0))
+        ) { bench in
             try bench.write(ordersHeader + orders(30) + "<b>X-1</b>,prod-404,1\nX-2,prod-1,-9\n")
             let configuration = bench.configuration(idColumn: "order_id") { $0.skipInvalid = true }
             _ = try await bench.run(configuration)
@@ -33,7 +40,9 @@ struct ReportTests {
             #expect(!html.contains("<b>X-1</b>"))
             #expect(html.contains("Product with id"))
             // Self-contained: no script, no stylesheet or image from elsewhere.
-            for needle in ["<script", " src=", "href=", "url(", "@import"] { #expect(!html.contains(needle), "\(needle)") }
+            for needle in ["<script", " src=", "href=", "url(", "@import"] {
+                #expect(!html.contains(needle), "\(needle)")
+            }
         }
     }
 }

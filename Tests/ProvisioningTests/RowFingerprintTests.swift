@@ -3,8 +3,9 @@ import Foundation
 import GRDB
 import Ingestion
 import Journal
-import Testing
 import TestSupport
+import Testing
+
 @testable import Provisioning
 
 /// A row's fingerprint is computed twice: by the planner from the row, and by the v11 migration
@@ -33,20 +34,26 @@ struct RowFingerprintTests {
             try await bench.registerWithoutSending(configuration)
             let journal = try SQLiteJournal(path: configuration.journalPath)
             let rows = try DatabaseQueue(path: configuration.journalPath).read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT license.rowID, customer.emailKey, organization.nameKey, reseller.nameKey FROM license
-                    LEFT JOIN customer ON customer.id = license.customerRef
-                    LEFT JOIN directory AS organization ON organization.id = license.organizationRef
-                    LEFT JOIN directory AS reseller ON reseller.id = license.resellerRef
-                    """)
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT license.rowID, customer.emailKey, organization.nameKey, reseller.nameKey FROM license
+                        LEFT JOIN customer ON customer.id = license.customerRef
+                        LEFT JOIN directory AS organization ON organization.id = license.organizationRef
+                        LEFT JOIN directory AS reseller ON reseller.id = license.resellerRef
+                        """)
             }
-            let keys = Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as String, ($0[1] as String?, $0[2] as String?, $0[3] as String?)) })
+            let keys = Dictionary(
+                uniqueKeysWithValues: rows.map {
+                    ($0[0] as String, ($0[1] as String?, $0[2] as String?, $0[3] as String?))
+                })
             var result: [String: (String, String)] = [:]
             for entry in try journal.allEntries() {
                 let operation = try #require(entry.operation)
                 let key = keys[entry.rowID]
-                let recomputed = RowFingerprint.of(operation, marker: entry.marker, target: entry.target, customerKey: key?.0 ?? nil,
-                                                   organizationKey: key?.1 ?? nil, resellerKey: key?.2 ?? nil)
+                let recomputed = RowFingerprint.of(
+                    operation, marker: entry.marker, target: entry.target, customerKey: key?.0 ?? nil,
+                    organizationKey: key?.1 ?? nil, resellerKey: key?.2 ?? nil)
                 result[entry.rowID] = (entry.bodyHash, recomputed.hex)
             }
             return result
@@ -65,12 +72,15 @@ struct RowFingerprintTests {
         let before = try await Self.fingerprints(Self.file)
         let edits = [
             ("O-1,prod-1,2,first,ana@example.com", "O-1,prod-1,3,first,ana@example.com"),  // a field
-            ("ana@example.com,Ana,Acme GmbH", "ana@example.com,Ana,Acme AG"),                // the organization
-            ("O-2,prod-1,1,,,,", "O-2,prod-1,1,,x@example.com,,"),                           // a customer
-            ("pro,,,,", "basic,,,,"),                                                          // metadata
-            ("C-2,,,,,,,,,,,set-expiry,lic-2,2027-01-31T00:00:00Z", "C-2,,,,,,,,,,,set-expiry,lic-2,2027-02-28T00:00:00Z"),
-            ("C-3,,,,,,,,,,,revoke,lic-3", "C-3,,,,,,,,,,,revoke,lic-9"),                     // the target
-            ("new@example.com,Nina", "other@example.com,Nina"),                               // an update's customer
+            ("ana@example.com,Ana,Acme GmbH", "ana@example.com,Ana,Acme AG"),  // the organization
+            ("O-2,prod-1,1,,,,", "O-2,prod-1,1,,x@example.com,,"),  // a customer
+            ("pro,,,,", "basic,,,,"),  // metadata
+            (
+                "C-2,,,,,,,,,,,set-expiry,lic-2,2027-01-31T00:00:00Z",
+                "C-2,,,,,,,,,,,set-expiry,lic-2,2027-02-28T00:00:00Z"
+            ),
+            ("C-3,,,,,,,,,,,revoke,lic-3", "C-3,,,,,,,,,,,revoke,lic-9"),  // the target
+            ("new@example.com,Nina", "other@example.com,Nina"),  // an update's customer
         ]
         for (old, new) in edits {
             let after = try await Self.fingerprints(Self.file.replacingOccurrences(of: old, with: new))

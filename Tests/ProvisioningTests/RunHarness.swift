@@ -1,6 +1,6 @@
 import CryptlexAPI
-import CryptlexModels
 import CryptlexEmulator
+import CryptlexModels
 import Foundation
 import GRDB
 import Ingestion
@@ -8,6 +8,7 @@ import Journal
 import Logging
 import Scheduling
 import Testing
+
 @testable import Provisioning
 
 /// A scratch folder with an order file, a journal and a results file, and a way to run licprov's
@@ -23,7 +24,9 @@ struct RunBench {
         try text.write(toFile: file, atomically: true, encoding: .utf8)
     }
 
-    func configuration(idColumn: String? = nil, _ change: (inout RunConfiguration) -> Void = { _ in }) -> RunConfiguration {
+    func configuration(idColumn: String? = nil, _ change: (inout RunConfiguration) -> Void = { _ in })
+        -> RunConfiguration
+    {
         var configuration = RunConfiguration(inputPath: file, ingest: IngestOptions(idColumn: idColumn))
         configuration.rate = nil
         configuration.concurrency = 4
@@ -36,14 +39,20 @@ struct RunBench {
     /// Runs to the end with `configuration`, using `token`. The timeouts are the product's: a
     /// loaded machine (every suite at once on two cores) took longer than 5 s for a request, and a
     /// timed-out lookup is sent again, which tests that count requests must not see.
-    func run(_ configuration: RunConfiguration, token: String = "test-token", stop: StopSignal = StopSignal()) async throws -> ProvisioningRun.Report {
-        let client = CryptlexClient(baseURL: try CryptlexBaseURL(url), token: token,
-                                    transport: AsyncHTTPClientTransport(connections: configuration.concurrency + 1, connectTimeout: .seconds(5)),
-                                    requestTimeout: .seconds(30))
+    func run(_ configuration: RunConfiguration, token: String = "test-token", stop: StopSignal = StopSignal())
+        async throws -> ProvisioningRun.Report
+    {
+        let client = CryptlexClient(
+            baseURL: try CryptlexBaseURL(url), token: token,
+            transport: AsyncHTTPClientTransport(
+                connections: configuration.concurrency + 1, connectTimeout: .seconds(5)),
+            requestTimeout: .seconds(30))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         do {
-            let report = try await ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger).execute()
+            let report = try await ProvisioningRun(
+                configuration: configuration, client: client, stop: stop, logger: logger
+            ).execute()
             try await client.shutdown()
             return report
         } catch {
@@ -70,7 +79,10 @@ struct RunBench {
 
     /// Each row id's marker.
     func markers(_ configuration: RunConfiguration) throws -> [String: String] {
-        Dictionary(uniqueKeysWithValues: try journalRows(configuration, "SELECT rowID, marker FROM license").map { ($0["rowID"], $0["marker"]) })
+        Dictionary(
+            uniqueKeysWithValues: try journalRows(configuration, "SELECT rowID, marker FROM license").map {
+                ($0["rowID"], $0["marker"])
+            })
     }
 
     func results(_ configuration: RunConfiguration) throws -> String {
@@ -83,10 +95,18 @@ struct RunBench {
         let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         return lines.dropFirst().map { line in
             var cells: [String] = []
-            var current = "", quoted = false
+            var current = ""
+            var quoted = false
             for character in line {
-                if character == "\"" { quoted.toggle(); continue }
-                if character == "," && !quoted { cells.append(current); current = ""; continue }
+                if character == "\"" {
+                    quoted.toggle()
+                    continue
+                }
+                if character == "," && !quoted {
+                    cells.append(current)
+                    current = ""
+                    continue
+                }
                 current.append(character)
             }
             cells.append(current)
@@ -97,7 +117,9 @@ struct RunBench {
     var counters: EmulatorCounters { get async { await emulator.store.snapshot() } }
 
     /// Every license the emulator holds, as (id, key, marker value).
-    func licenses(markerKey: String = RunConfiguration.defaultMarkerKey) async -> [(id: String, key: String, marker: String?)] {
+    func licenses(markerKey: String = RunConfiguration.defaultMarkerKey) async -> [(
+        id: String, key: String, marker: String?
+    )] {
         await emulator.store.allLicenses().map { license in
             guard case .object(let fields) = license else { return ("", "", nil) }
             var marker: String?
@@ -106,15 +128,18 @@ struct RunBench {
                     if case .string(let value)? = entry["value"] { marker = value }
                 }
             }
-            guard case .string(let id)? = fields["id"], case .string(let key)? = fields["key"] else { return ("", "", marker) }
+            guard case .string(let id)? = fields["id"], case .string(let key)? = fields["key"] else {
+                return ("", "", marker)
+            }
             return (id, key, marker)
         }
     }
 
     /// Creates a license directly in the emulator, as another tool (or an earlier lost send) would.
     func createDirectly(_ body: String) async throws -> String {
-        let client = CryptlexClient(baseURL: try CryptlexBaseURL(url), token: "test-token",
-                                    transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
+        let client = CryptlexClient(
+            baseURL: try CryptlexBaseURL(url), token: "test-token",
+            transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
         defer { Task { try? await client.shutdown() } }
         let answer = try await client.createLicense(body: Array(body.utf8))
         try await client.shutdown()
@@ -130,10 +155,12 @@ struct RunBench {
 
 /// Runs `body` with a fresh emulator on 127.0.0.1 and a fresh scratch folder.
 func withRunBench<T: Sendable>(
-    _ configuration: EmulatorConfiguration = EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil),
+    _ configuration: EmulatorConfiguration = EmulatorConfiguration(
+        token: "test-token", products: ["prod-1"], rateLimit: nil),
     _ body: @Sendable (RunBench) async throws -> T
 ) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-run-\(UUID().uuidString)").path
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-run-\(UUID().uuidString)")
+        .path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let emulator = try CryptlexEmulator(configuration: configuration)

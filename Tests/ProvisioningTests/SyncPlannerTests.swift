@@ -3,9 +3,10 @@ import CryptlexEmulator
 import Foundation
 import Ingestion
 import Testing
+
+@testable import Audit
 @testable import Provisioning
 @testable import Sync
-@testable import Audit
 
 /// `licprov plan`'s comparison against the emulator over real sockets: what it plans, what it
 /// refuses to guess, and what it costs.
@@ -13,12 +14,14 @@ import Testing
 struct SyncPlannerTests {
     func plan(_ bench: RunBench, prune: SyncPlanner.PruneMode? = nil, maxPrune: Int? = nil) async throws -> SyncPlan {
         let configuration = bench.configuration(idColumn: "order_id")
-        let client = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                                    transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+        let client = CryptlexClient(
+            baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+            transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
         defer { Task { try? await client.shutdown() } }
-        return try await SyncPlanner.plan(configuration: configuration,
-                                          options: .init(prune: prune, maxPrune: maxPrune, journalPath: bench.directory + "/apply.sqlite"),
-                                          client: client)
+        return try await SyncPlanner.plan(
+            configuration: configuration,
+            options: .init(prune: prune, maxPrune: maxPrune, journalPath: bench.directory + "/apply.sqlite"),
+            client: client)
     }
 
     /// 250 licenses made by `run` (which keeps the order id), planned against the same file: all
@@ -35,7 +38,9 @@ struct SyncPlannerTests {
             #expect(plan.requests == 3)
             let after = await bench.counters
             #expect(after.requests - before.requests == 3)
-            #expect(after.licenseCreateRequests == before.licenseCreateRequests && after.licenseUpdates == before.licenseUpdates)
+            #expect(
+                after.licenseCreateRequests == before.licenseCreateRequests
+                    && after.licenseUpdates == before.licenseUpdates)
         }
     }
 
@@ -43,10 +48,14 @@ struct SyncPlannerTests {
     /// that wants three with one present: two creates; a field the API cannot update: a note.
     @Test func conflictsQuantitiesAndFieldsThatCannotChange() async throws {
         try await withRunBench { bench in
-            try bench.write("order_id,productId,allowedActivations,type\nA-1,prod-1,2,node-locked\nA-2,prod-1,2,node-locked\nA-3,prod-1,2,node-locked\n")
+            try bench.write(
+                "order_id,productId,allowedActivations,type\nA-1,prod-1,2,node-locked\nA-2,prod-1,2,node-locked\nA-3,prod-1,2,node-locked\n"
+            )
             _ = try await bench.run(bench.configuration(idColumn: "order_id"))
             _ = try await bench.createDirectly(#"{"productId":"prod-1","metadata":[{"key":"order_id","value":"A-1"}]}"#)
-            try bench.write("order_id,productId,allowedActivations,type,quantity\nA-1,prod-1,2,node-locked,1\nA-2,prod-1,2,node-locked,3\nA-3,prod-1,2,hosted-floating,1\n")
+            try bench.write(
+                "order_id,productId,allowedActivations,type,quantity\nA-1,prod-1,2,node-locked,1\nA-2,prod-1,2,node-locked,3\nA-3,prod-1,2,hosted-floating,1\n"
+            )
             let plan = try await plan(bench)
             #expect(plan.conflicts.map(\.order) == ["A-1"])
             #expect(plan.conflicts.first?.licenseIDs.count == 2)
@@ -81,16 +90,24 @@ struct SyncPlannerTests {
         try await withRunBench { bench in
             try bench.write(ordersHeader + orders(3))
             _ = try await bench.run(bench.configuration(idColumn: "order_id"))
-            try bench.write("order_id,productId,allowedActivations,status\nORD-1,prod-1,2,paid\nORD-2,prod-1,2,Refunded\nORD-3,prod-1,2,paid\n")
+            try bench.write(
+                "order_id,productId,allowedActivations,status\nORD-1,prod-1,2,paid\nORD-2,prod-1,2,Refunded\nORD-3,prod-1,2,paid\n"
+            )
             var configuration = bench.configuration(idColumn: "order_id")
-            configuration.ingest.valueTables = [ValueTable(column: "status", entries: [
-                .init(value: "paid", fields: [.init(name: "revoked", value: "false")]),
-                .init(value: "refunded", fields: [.init(name: "revoked", value: "true")]),
-            ])]
-            let client = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                                        transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
-            let plan = try await SyncPlanner.plan(configuration: configuration, options: .init(journalPath: bench.directory + "/apply.sqlite"),
-                                                  client: client)
+            configuration.ingest.valueTables = [
+                ValueTable(
+                    column: "status",
+                    entries: [
+                        .init(value: "paid", fields: [.init(name: "revoked", value: "false")]),
+                        .init(value: "refunded", fields: [.init(name: "revoked", value: "true")]),
+                    ])
+            ]
+            let client = CryptlexClient(
+                baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+                transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+            let plan = try await SyncPlanner.plan(
+                configuration: configuration, options: .init(journalPath: bench.directory + "/apply.sqlite"),
+                client: client)
             try await client.shutdown()
             #expect(plan.steps.map(\.kind) == [.revoke])
             #expect(plan.steps.first?.order == "ORD-2")
@@ -103,10 +120,16 @@ struct SyncPlannerTests {
         await bench.emulator.store.allLicenses().compactMap { license -> String?? in
             guard case .object(let fields) = license, case .array(let entries)? = fields["metadata"] else { return nil }
             let ofOrder = entries.contains {
-                if case .object(let entry) = $0 { entry["key"] == .string("order_id") && entry["value"] == .string(order) } else { false }
+                if case .object(let entry) = $0 {
+                    entry["key"] == .string("order_id") && entry["value"] == .string(order)
+                } else {
+                    false
+                }
             }
             guard ofOrder else { return nil }
-            if case .object(let user)? = fields["user"], case .string(let email)? = user["email"] { return .some(email) }
+            if case .object(let user)? = fields["user"], case .string(let email)? = user["email"] {
+                return .some(email)
+            }
             return .some(nil)
         }
     }
@@ -117,10 +140,14 @@ struct SyncPlannerTests {
     /// is empty. A license linked to another user by hand is drift, restored.
     @Test func aChangedEmailLinksTheLicenseToThatCustomer() async throws {
         try await withRunBench { bench in
-            try bench.write("order_id,productId,allowedActivations,email\nORD-1,prod-1,2,a@example.com\nORD-2,prod-1,2,b@example.com\nORD-3,prod-1,2,c@example.com\n")
+            try bench.write(
+                "order_id,productId,allowedActivations,email\nORD-1,prod-1,2,a@example.com\nORD-2,prod-1,2,b@example.com\nORD-3,prod-1,2,c@example.com\n"
+            )
             _ = try await bench.run(bench.configuration(idColumn: "order_id"))
-            try bench.write("order_id,productId,allowedActivations,email,firstName\n"
-                + "ORD-1,prod-1,2,a@example.com,\nORD-2,prod-1,2,B@Example.com,\nORD-3,prod-1,2,new@example.com,Nina\n")
+            try bench.write(
+                "order_id,productId,allowedActivations,email,firstName\n"
+                    + "ORD-1,prod-1,2,a@example.com,\nORD-2,prod-1,2,B@Example.com,\nORD-3,prod-1,2,new@example.com,Nina\n"
+            )
             let plan = try await plan(bench)
             #expect(plan.steps.map(\.kind) == [.update])
             #expect(plan.steps.first?.order == "ORD-3")
@@ -136,8 +163,11 @@ struct SyncPlannerTests {
                 $0.keepIDAsMetadata = false
             }
             let usersBefore = await bench.counters.userCreateRequests
-            await bench.emulator.faults.replace(with: FaultSettings(rules: [FaultRule(fault: .lostResponse, probability: 0.5, method: "PATCH"),
-                                                                            FaultRule(fault: .lostResponse, probability: 0.5, method: "POST")]))
+            await bench.emulator.faults.replace(
+                with: FaultSettings(rules: [
+                    FaultRule(fault: .lostResponse, probability: 0.5, method: "PATCH"),
+                    FaultRule(fault: .lostResponse, probability: 0.5, method: "POST"),
+                ]))
             for _ in 0..<3 { _ = try await bench.run(apply) }
             await bench.emulator.faults.replace(with: FaultSettings())
             #expect(await userEmails(bench, order: "ORD-3") == ["new@example.com"])
@@ -149,19 +179,25 @@ struct SyncPlannerTests {
             if case .object(let user)? = made.first { #expect(user["firstName"] == .string("Nina")) }
             #expect(await bench.counters.userCreateRequests - usersBefore >= 1)
             #expect(try await self.plan(bench).isEmpty)
-            let auditClient = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                                             transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
-            let clean = try await JournalAudit.run(journalPath: apply.journalPath, client: auditClient, configuration: apply)
+            let auditClient = CryptlexClient(
+                baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+                transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
+            let clean = try await JournalAudit.run(
+                journalPath: apply.journalPath, client: auditClient, configuration: apply)
             try await auditClient.shutdown()
             #expect(clean.findings.map(\.kind) == [.ok])
 
             // By hand, ORD-3's license goes to b@example.com's user: the plan restores new@example.com's,
             // as drift (the apply's journal linked it); ORD-1's moved too, but no apply touched it.
-            let client = CryptlexClient(baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                                        transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
-            let links = await bench.emulator.store.allLicenses().compactMap { license -> (email: String, license: String, user: String)? in
-                guard case .object(let fields) = license, case .string(let id)? = fields["id"], case .object(let user)? = fields["user"],
-                      case .string(let email)? = user["email"], case .string(let userID)? = user["id"] else { return nil }
+            let client = CryptlexClient(
+                baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
+                transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
+            let links = await bench.emulator.store.allLicenses().compactMap {
+                license -> (email: String, license: String, user: String)? in
+                guard case .object(let fields) = license, case .string(let id)? = fields["id"],
+                    case .object(let user)? = fields["user"],
+                    case .string(let email)? = user["email"], case .string(let userID)? = user["id"]
+                else { return nil }
                 return (email, id, userID)
             }
             let userB = try #require(links.first { $0.email == "b@example.com" }?.user)
@@ -177,7 +213,9 @@ struct SyncPlannerTests {
             let drifted = try await self.plan(bench)
             #expect(drifted.steps.map(\.order) == ["ORD-1", "ORD-3"])
             #expect(drifted.steps.map(\.drift) == [nil, true])
-            #expect(drifted.text.contains("email b@example.com → new@example.com [drift: the account changed; restoring the file's]"))
+            #expect(
+                drifted.text.contains(
+                    "email b@example.com → new@example.com [drift: the account changed; restoring the file's]"))
         }
     }
 }

@@ -1,5 +1,6 @@
 import CryptlexAPI
 import Testing
+
 @testable import Provisioning
 
 @Suite("Batches of values for `in` filters")

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Scheduling
 
 @Suite("Token bucket and rate limiter")
@@ -81,7 +82,8 @@ struct RateLimiterTests {
 
     @Test func fewRequestsLeftInTheServersWindowWaitsForItsReset() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(rate: 1_000, burst: 1, lowWater: 2, clock: clock, wallClock: { 1_000 + clock.now.offset.secondsValue })
+        let limiter = RateLimiter(
+            rate: 1_000, burst: 1, lowWater: 2, clock: clock, wallClock: { 1_000 + clock.now.offset.secondsValue })
         let end = Date(timeIntervalSince1970: 1_003)
         await limiter.answered(nil, WindowReport(answered: true, remaining: 10, windowEnd: end))
         #expect(await !limiter.isPaused)
@@ -96,20 +98,31 @@ struct RateLimiterTests {
     /// window releases the request waiting behind it at once, without a timer.
     @Test func aTestsAnswerFromTheNewWindowReleasesTheWaiters() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(rate: 1_000, burst: 1, windowLimit: 3, clock: clock,
-                                  wallClock: { 1_000 + clock.now.offset.secondsValue })
+        let limiter = RateLimiter(
+            rate: 1_000, burst: 1, windowLimit: 3, clock: clock,
+            wallClock: { 1_000 + clock.now.offset.secondsValue })
         let first = try await limiter.acquire()  // the fixed rate, until an answer shows the window
-        await limiter.answered(first, WindowReport(answered: true, remaining: 2, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
+        await limiter.answered(
+            first,
+            WindowReport(
+                answered: true, remaining: 2, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
         #expect(await limiter.followsServerWindows)
         let second = try await limiter.acquire()
-        await limiter.answered(second, WindowReport(answered: true, remaining: 1, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
+        await limiter.answered(
+            second,
+            WindowReport(
+                answered: true, remaining: 1, windowEnd: Date(timeIntervalSince1970: 1_002), window: .seconds(5)))
         let sent = SentLog()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // The last place of the window is kept for the test of its end.
                 let test = try await limiter.acquire()
                 await sent.record(3, at: clock.now.offset)
-                await limiter.answered(test, WindowReport(answered: true, remaining: 2, windowEnd: Date(timeIntervalSince1970: 1_007), window: .seconds(5)))
+                await limiter.answered(
+                    test,
+                    WindowReport(
+                        answered: true, remaining: 2, windowEnd: Date(timeIntervalSince1970: 1_007), window: .seconds(5)
+                    ))
             }
             await clock.waitForSleepers(1)  // until the clock reads 1002.1
             clock.advance(by: .milliseconds(2_100))
@@ -124,10 +137,12 @@ struct RateLimiterTests {
     /// A request waiting on a full window is woken by an answer, not only by its timer.
     @Test func anAnswerWakesARequestWaitingOnAFullWindow() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(rate: 1_000, burst: 1, windowLimit: 3, clock: clock,
-                                  wallClock: { 1_000 + clock.now.offset.secondsValue })
+        let limiter = RateLimiter(
+            rate: 1_000, burst: 1, windowLimit: 3, clock: clock,
+            wallClock: { 1_000 + clock.now.offset.secondsValue })
         let report = { (remaining: Int, end: Double) in
-            WindowReport(answered: true, remaining: remaining, windowEnd: Date(timeIntervalSince1970: end), window: .seconds(5))
+            WindowReport(
+                answered: true, remaining: remaining, windowEnd: Date(timeIntervalSince1970: end), window: .seconds(5))
         }
         let first = try await limiter.acquire()
         await limiter.answered(first, report(2, 1_002))
@@ -139,7 +154,10 @@ struct RateLimiterTests {
         let test = try await testTask.value
         // The test is in flight: the next request waits for its answer.
         let sent = SentLog()
-        let waiting = Task { _ = try await limiter.acquire(); await sent.record(4, at: clock.now.offset) }
+        let waiting = Task {
+            _ = try await limiter.acquire()
+            await sent.record(4, at: clock.now.offset)
+        }
         await clock.waitForSleepers(1)
         #expect(await sent.count == 0)
         await limiter.answered(test, report(2, 1_007))  // from the new window: the old one is over

@@ -1,12 +1,15 @@
 import Testing
+
 @testable import Scheduling
 
 @Suite("Retry policy: full-jitter backoff")
 struct RetryPolicyTests {
     @Test func ceilingsDoubleUpToTheCap() {
         let policy = RetryPolicy(base: .milliseconds(500), cap: .seconds(3), maxAttempts: 10)
-        #expect((1...6).map { policy.ceiling(afterFailedAttempts: $0) } ==
-                [.milliseconds(500), .seconds(1), .seconds(2), .seconds(3), .seconds(3), .seconds(3)])
+        #expect(
+            (1...6).map { policy.ceiling(afterFailedAttempts: $0) } == [
+                .milliseconds(500), .seconds(1), .seconds(2), .seconds(3), .seconds(3), .seconds(3),
+            ])
         #expect(policy.ceiling(afterFailedAttempts: 200) == .seconds(3))
     }
 

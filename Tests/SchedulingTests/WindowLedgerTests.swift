@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Scheduling
 
 /// The window-following limiter's decisions, against a simulated server that counts requests
@@ -24,13 +25,21 @@ struct WindowLedgerTests {
 
         /// Counts a request arriving at `time`: allowed with what is left and the reported end, or
         /// refused with Retry-After (to the reported end: the grid's, for the grid-reported style).
-        mutating func admit(at time: Int, random: inout SeededGenerator) -> (allowed: Bool, remaining: Int, endMs: Double, retryAfterMs: Int) {
+        mutating func admit(at time: Int, random: inout SeededGenerator) -> (
+            allowed: Bool, remaining: Int, endMs: Double, retryAfterMs: Int
+        ) {
             let gridStart = time - ((time % windowMs) + windowMs) % windowMs
             switch windows {
             case .grid:
-                if gridStart != start { start = gridStart; count = 0 }
+                if gridStart != start {
+                    start = gridStart
+                    count = 0
+                }
             case .fromFirstRequest, .firstRequestGridReported:
-                if start == Int.min || time >= start + windowMs { start = time; count = 0 }
+                if start == Int.min || time >= start + windowMs {
+                    start = time
+                    count = 0
+                }
             }
             count += 1
             let end = windows == .fromFirstRequest ? start + windowMs : gridStart + windowMs
@@ -65,9 +74,11 @@ struct WindowLedgerTests {
     /// server's. `before`: requests someone sent in the same window just before. `otherEveryMs`:
     /// another client sharing the limit sends one request this often. A 429 pauses every worker for
     /// its Retry-After, as the limiter does.
-    static func simulate(total: Int, workers: Int = 8, server: Server = Server(windows: .grid), phaseMs: Int = 0,
-                         upMs: Int = 20, latencyMs: Int = 100, jitterMs: Int = 50, skewMs: Int = 0, lossPercent: Int = 0,
-                         before: Int = 0, otherEveryMs: Int? = nil, windowLimit: Int = 50, seed: UInt64 = 7) -> Outcome {
+    static func simulate(
+        total: Int, workers: Int = 8, server: Server = Server(windows: .grid), phaseMs: Int = 0,
+        upMs: Int = 20, latencyMs: Int = 100, jitterMs: Int = 50, skewMs: Int = 0, lossPercent: Int = 0,
+        before: Int = 0, otherEveryMs: Int? = nil, windowLimit: Int = 50, seed: UInt64 = 7
+    ) -> Outcome {
         var server = server
         var ledger = WindowLedger(limit: windowLimit)
         var random = SeededGenerator(seed: seed)
@@ -81,7 +92,10 @@ struct WindowLedgerTests {
             var verdict: (allowed: Bool, remaining: Int, endMs: Double, retryAfterMs: Int)?
         }
         var inFlight: [InFlight] = []
-        var toSend = total, done = 0, pausedUntil = 0, now = 0
+        var toSend = total
+        var done = 0
+        var pausedUntil = 0
+        var now = 0
         var outcome = Outcome()
         var nextOther = otherEveryMs ?? .max
         func wall(_ time: Int) -> Double { Double(epochMs + time + skewMs) / 1000 }
@@ -96,10 +110,14 @@ struct WindowLedgerTests {
             }
             for flight in inFlight where flight.answer == now {
                 let verdict = flight.verdict!
-                let report = flight.lost ? .none
+                let report =
+                    flight.lost
+                    ? .none
                     : verdict.allowed
-                    ? WindowReport(answered: true, remaining: verdict.remaining, windowEnd: Date(timeIntervalSince1970: verdict.endMs / 1000), window: .seconds(5))
-                    : WindowReport(answered: true, refused: true)
+                        ? WindowReport(
+                            answered: true, remaining: verdict.remaining,
+                            windowEnd: Date(timeIntervalSince1970: verdict.endMs / 1000), window: .seconds(5))
+                        : WindowReport(answered: true, refused: true)
                 ledger.answered(flight.ticket, report, now: .milliseconds(now), wall: wall(now))
                 if verdict.allowed {
                     done += 1
@@ -124,7 +142,8 @@ struct WindowLedgerTests {
                 let arrival = now + 1 + Int.random(in: 0...upMs, using: &random)
                 let answer = arrival + latencyMs + Int.random(in: -jitterMs...jitterMs, using: &random)
                 let lost = Int.random(in: 0..<100, using: &random) < lossPercent
-                inFlight.append(InFlight(ticket: ticket, arrival: arrival, answer: max(answer, arrival + 1), lost: lost))
+                inFlight.append(
+                    InFlight(ticket: ticket, arrival: arrival, answer: max(answer, arrival + 1), lost: lost))
                 toSend -= 1
                 outcome.sent += 1
             }
@@ -148,7 +167,9 @@ struct WindowLedgerTests {
         let windows: Server.Windows
         let noiseMs: Int
         let latencyMs: Int
-        var testDescription: String { "\(windows), reset noise \(noiseMs) ms, latency \(latencyMs) ± \(latencyMs / 2) ms" }
+        var testDescription: String {
+            "\(windows), reset noise \(noiseMs) ms, latency \(latencyMs) ± \(latencyMs / 2) ms"
+        }
         static let all = Server.Windows.allCases.flatMap { windows in
             [0, 50].flatMap { noise in [100, 300].map { Case(windows: windows, noiseMs: noise, latencyMs: $0) } }
         }
@@ -160,8 +181,9 @@ struct WindowLedgerTests {
     @Test(arguments: Case.all)
     func everyWayOfCountingIsFilledWithoutARefusal(_ scenario: Case) {
         for phaseMs in [0, 2_500, 4_990] {
-            let outcome = Self.simulate(total: 500, server: Server(windows: scenario.windows, noiseMs: scenario.noiseMs), phaseMs: phaseMs,
-                                        latencyMs: scenario.latencyMs, jitterMs: scenario.latencyMs / 2)
+            let outcome = Self.simulate(
+                total: 500, server: Server(windows: scenario.windows, noiseMs: scenario.noiseMs), phaseMs: phaseMs,
+                latencyMs: scenario.latencyMs, jitterMs: scenario.latencyMs / 2)
             #expect(outcome.refused == 0, "phase \(phaseMs): \(outcome.refused) refusals")
             #expect(outcome.rate >= 9.5, "phase \(phaseMs): \(outcome.rate)/s")
         }
@@ -176,7 +198,8 @@ struct WindowLedgerTests {
         let grid = Self.simulate(total: 500, server: Server(windows: .grid), phaseMs: 2_500)
         #expect(grid.mode == .reportedEnds && grid.endsConfirmed)
         #expect(grid.rate >= 10, "\(grid.rate)/s")
-        let first = Self.simulate(total: 500, server: Server(windows: .fromFirstRequest), phaseMs: 2_500, latencyMs: 300, jitterMs: 150)
+        let first = Self.simulate(
+            total: 500, server: Server(windows: .fromFirstRequest), phaseMs: 2_500, latencyMs: 300, jitterMs: 150)
         #expect(first.mode == .reportedEnds && first.endsConfirmed)
         let redis = Self.simulate(total: 500, server: Server(windows: .firstRequestGridReported), phaseMs: 2_500)
         #expect(redis.mode == .starters && !redis.endsConfirmed)
@@ -188,7 +211,8 @@ struct WindowLedgerTests {
     func resetsRoundedToTheSecondCostAtMostOneRefusal(_ windows: Server.Windows) {
         for rounding in [Server.Rounding.downToTheSecond, .toTheNearestSecond] {
             for phaseMs in [0, 1_300, 2_500] {
-                let outcome = Self.simulate(total: 500, server: Server(windows: windows, rounding: rounding), phaseMs: phaseMs)
+                let outcome = Self.simulate(
+                    total: 500, server: Server(windows: windows, rounding: rounding), phaseMs: phaseMs)
                 #expect(outcome.refused <= 1, "\(rounding), phase \(phaseMs)")
                 #expect(outcome.rate >= 9.5, "\(rounding), phase \(phaseMs): \(outcome.rate)/s")
             }
@@ -226,7 +250,8 @@ struct WindowLedgerTests {
     /// Wide latency spread (10–400 ms): arrivals are bounded by send and answer, so still none.
     @Test(arguments: Server.Windows.allCases)
     func aWideLatencySpreadCostsNoRefusal(_ windows: Server.Windows) {
-        let outcome = Self.simulate(total: 500, server: Server(windows: windows), upMs: 200, latencyMs: 200, jitterMs: 190)
+        let outcome = Self.simulate(
+            total: 500, server: Server(windows: windows), upMs: 200, latencyMs: 200, jitterMs: 190)
         #expect(outcome.refused == 0)
     }
 
@@ -268,7 +293,8 @@ struct WindowLedgerTests {
     }
 
     static func report(remaining: Int, end: Double) -> WindowReport {
-        WindowReport(answered: true, remaining: remaining, windowEnd: Date(timeIntervalSince1970: end), window: .seconds(5))
+        WindowReport(
+            answered: true, remaining: remaining, windowEnd: Date(timeIntervalSince1970: end), window: .seconds(5))
     }
 
     /// Reported ends a few ms apart, or with and without fractions, are one window: the requests
@@ -278,7 +304,9 @@ struct WindowLedgerTests {
         var tickets: [WindowLedger.Ticket] = []
         for _ in 0..<3 { tickets.append(ledger.record(now: .zero, probe: false)) }
         for (index, end) in [1_002.0, 1_002.013, 1_001.998].enumerated() {
-            ledger.answered(tickets[index], Self.report(remaining: 3 - index, end: end), now: .milliseconds(100 + index), wall: 1_000.1)
+            ledger.answered(
+                tickets[index], Self.report(remaining: 3 - index, end: end), now: .milliseconds(100 + index),
+                wall: 1_000.1)
         }
         #expect(ledger.mode == .reportedEnds)
         #expect(ledger.used(now: .milliseconds(200)) == 3)
@@ -317,7 +345,9 @@ struct WindowLedgerTests {
         var tickets: [WindowLedger.Ticket] = []
         for index in 0..<2 {
             tickets.append(ledger.record(now: .milliseconds(index * 10), probe: false))
-            ledger.answered(tickets[index], Self.report(remaining: 2 - index, end: 1_002), now: .milliseconds(100 + index * 10), wall: wall + 0.1)
+            ledger.answered(
+                tickets[index], Self.report(remaining: 2 - index, end: 1_002), now: .milliseconds(100 + index * 10),
+                wall: wall + 0.1)
         }
         #expect(ledger.decide(now: .milliseconds(2_100), wall: wall + 2.1) == .go(probe: true))
         let test = ledger.record(now: .milliseconds(2_100), probe: true)

@@ -1,13 +1,24 @@
 import Synchronization
 import Testing
+
 @testable import Scheduling
 
 @Suite("Worker pool and stop signal")
 struct WorkerPoolTests {
     final class Probe: Sendable {
         let state = Mutex((running: 0, most: 0, done: [Int]()))
-        func enter() { state.withLock { $0.running += 1; $0.most = max($0.most, $0.running) } }
-        func leave(_ item: Int) { state.withLock { $0.running -= 1; $0.done.append(item) } }
+        func enter() {
+            state.withLock {
+                $0.running += 1
+                $0.most = max($0.most, $0.running)
+            }
+        }
+        func leave(_ item: Int) {
+            state.withLock {
+                $0.running -= 1
+                $0.done.append(item)
+            }
+        }
     }
 
     @Test func neverMoreThanTheConcurrencyAtOnceAndEveryItemOnce() async {

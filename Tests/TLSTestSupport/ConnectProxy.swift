@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A small HTTP `CONNECT` proxy on 127.0.0.1, started by a test: it opens a tunnel to the port a
@@ -33,7 +34,9 @@ public final class ConnectProxy: @unchecked Sendable {
     /// Starts listening; with `credentials`, a `CONNECT` without `Proxy-Authorization: Basic` for
     /// them is answered 407.
     public init(credentials: (user: String, password: String)? = nil) throws {
-        requiredAuthorization = credentials.map { "Basic " + Data("\($0.user):\($0.password)".utf8).base64EncodedString() }
+        requiredAuthorization = credentials.map {
+            "Basic " + Data("\($0.user):\($0.password)".utf8).base64EncodedString()
+        }
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         var address = sockaddr_in()
@@ -41,9 +44,14 @@ public final class ConnectProxy: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard bound == 0, listen(socket, 64) == 0 else { close(socket); throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        guard bound == 0, listen(socket, 64) == 0 else {
+            close(socket)
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
@@ -100,7 +108,9 @@ public final class ConnectProxy: @unchecked Sendable {
         }
         let lines = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")
         let parts = lines[0].split(separator: " ")
-        guard parts.count == 3, parts[0] == "CONNECT", let colon = parts[1].lastIndex(of: ":"), let targetPort = UInt16(parts[1][parts[1].index(after: colon)...]) else {
+        guard parts.count == 3, parts[0] == "CONNECT", let colon = parts[1].lastIndex(of: ":"),
+            let targetPort = UInt16(parts[1][parts[1].index(after: colon)...])
+        else {
             send(client, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
             return
         }
@@ -108,7 +118,10 @@ public final class ConnectProxy: @unchecked Sendable {
             .map { String($0.dropFirst("proxy-authorization:".count)).trimmingCharacters(in: .whitespaces) }
         lock.withLock { records.append(Record(target: String(parts[1]), authorization: authorization)) }
         if let requiredAuthorization, authorization != requiredAuthorization {
-            send(client, "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n")
+            send(
+                client,
+                "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n"
+            )
             return
         }
         let upstream = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -120,7 +133,9 @@ public final class ConnectProxy: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = targetPort.bigEndian
         let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else {
             send(client, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
@@ -128,7 +143,10 @@ public final class ConnectProxy: @unchecked Sendable {
         }
         send(client, "HTTP/1.1 200 Connection Established\r\n\r\n")
         let upstreamDone = DispatchSemaphore(value: 0)
-        Thread { Self.pump(from: client, to: upstream); upstreamDone.signal() }.start()
+        Thread {
+            Self.pump(from: client, to: upstream)
+            upstreamDone.signal()
+        }.start()
         Self.pump(from: upstream, to: client)
         upstreamDone.wait()
     }
@@ -142,8 +160,13 @@ public final class ConnectProxy: @unchecked Sendable {
             var offset = 0
             while offset < count {
                 // send(MSG_NOSIGNAL): a peer that went away must not SIGPIPE the test process.
-                let written = buffer.withUnsafeBytes { Glibc.send(destination, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL)) }
-                if written <= 0 { shutdown(destination, Int32(SHUT_WR)); return }
+                let written = buffer.withUnsafeBytes {
+                    Glibc.send(destination, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL))
+                }
+                if written <= 0 {
+                    shutdown(destination, Int32(SHUT_WR))
+                    return
+                }
                 offset += written
             }
         }
@@ -161,6 +184,8 @@ public final class ConnectProxy: @unchecked Sendable {
     }
 }
 
-private extension Array where Element == UInt8 {
-    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+extension Array where Element == UInt8 {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+    }
 }

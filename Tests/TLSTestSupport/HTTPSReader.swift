@@ -9,7 +9,8 @@ public enum HTTPSReader {
     public static func get(_ url: String, trusting caPEM: String) async throws -> Data {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(tlsConfiguration: tls))
+        let client = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(tlsConfiguration: tls))
         do {
             let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 64 << 20)

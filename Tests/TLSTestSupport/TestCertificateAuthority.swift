@@ -34,11 +34,16 @@ public struct TestCertificateAuthority: Sendable {
 
     /// A server certificate for `dnsNames` and `ipAddresses` (IPv4 dotted quads), signed by this
     /// authority, with its private key.
-    public func issue(dnsNames: [String], ipAddresses: [String] = []) throws -> (certificatePEM: String, keyPEM: String) {
+    public func issue(dnsNames: [String], ipAddresses: [String] = []) throws -> (certificatePEM: String, keyPEM: String)
+    {
         let serverKey = P256.Signing.PrivateKey()
         let now = Date()
-        let names = dnsNames.map { GeneralName.dnsName($0) }
-            + ipAddresses.map { address in GeneralName.ipAddress(ASN1OctetString(contentBytes: ArraySlice(address.split(separator: ".").compactMap { UInt8($0) }))) }
+        let names =
+            dnsNames.map { GeneralName.dnsName($0) }
+            + ipAddresses.map { address in
+                GeneralName.ipAddress(
+                    ASN1OctetString(contentBytes: ArraySlice(address.split(separator: ".").compactMap { UInt8($0) })))
+            }
         let server = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(serverKey.publicKey),
             notValidBefore: now - 3600, notValidAfter: now + 86_400,
@@ -61,9 +66,13 @@ public struct TestCertificateAuthority: Sendable {
     /// NIOSSL accepts a certificate whose IP address matches the *connected peer's* even when
     /// a host name was asked for; through a proxy that peer is the proxy, so a test of host-name
     /// checks behind a proxy wants a certificate without 127.0.0.1.
-    public func writeFiles(to directory: String, extraNames: [String] = [], ipAddresses: [String] = ["127.0.0.1"]) throws -> (ca: String, certificate: String, key: String) {
+    public func writeFiles(to directory: String, extraNames: [String] = [], ipAddresses: [String] = ["127.0.0.1"])
+        throws -> (ca: String, certificate: String, key: String)
+    {
         let (serverPEM, keyPEM) = try issue(dnsNames: ["localhost"] + extraNames, ipAddresses: ipAddresses)
-        let ca = directory + "/ca.pem", cert = directory + "/server.pem", keyFile = directory + "/server-key.pem"
+        let ca = directory + "/ca.pem"
+        let cert = directory + "/server.pem"
+        let keyFile = directory + "/server-key.pem"
         try certificatePEM.write(toFile: ca, atomically: true, encoding: .utf8)
         try serverPEM.write(toFile: cert, atomically: true, encoding: .utf8)
         try keyPEM.write(toFile: keyFile, atomically: true, encoding: .utf8)

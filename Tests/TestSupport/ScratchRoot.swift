@@ -5,7 +5,9 @@ import Foundation
 /// clean up after themselves (a failing expectation, a helper that returns a path).
 public enum ScratchRoot {
     public static let path: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-tests-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "licprov-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
+        ).path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(atPath: ScratchRoot.path) }
         return path
