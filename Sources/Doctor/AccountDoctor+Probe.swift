@@ -167,11 +167,8 @@ extension AccountDoctor {
             case .failure(let error) where error.status != nil && error.status != 429 && (error.status ?? 0) < 500:
                 return false
             case .failure:
-                if case .failure(let error) = await call({ () async throws(APIError) in try await client.license(id: id)
-                    }), error.status == 404
-                {
-                    return true
-                }
+                let read = await call({ () async throws(APIError) in try await client.license(id: id) })
+                if case .failure(let error) = read, error.status == 404 { return true }
             }
         }
         return false

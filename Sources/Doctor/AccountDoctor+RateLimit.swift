@@ -56,7 +56,8 @@ extension AccountDoctor {
         let detail =
             ([limit, "X-Rate-Limit-Reset like \(seen.resetExample ?? "?") (\(seen.resetFormat ?? "?")), \(agreement)"]
             + notes).joined(separator: "; ")
-        let skewed = seen.clockOffsetMilliseconds.map { $0.lowerBound > 1_000 || $0.upperBound < -1_000 } ?? false  // tests would go early
+        // Tests would go early.
+        let skewed = seen.clockOffsetMilliseconds.map { $0.lowerBound > 1_000 || $0.upperBound < -1_000 } ?? false
         checks.append(
             Check(
                 name: "rate limit", status: skewed ? .warning : .ok,

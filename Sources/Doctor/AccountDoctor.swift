@@ -234,8 +234,9 @@ package struct AccountDoctor: Sendable {
                 ))
         }
         let emails = nothing.map { $0 + "@example.invalid" }.joined(separator: ",")
-        let users = await call({ () async throws(APIError) in try await client.listUsers(filter: ("email[in]", emails))
-            })
+        let users = await call({ () async throws(APIError) in
+            try await client.listUsers(filter: ("email[in]", emails))
+        })
         if case .failure(let error) = users, error.status == 403 {
             report.checks.append(
                 Check(

@@ -229,13 +229,14 @@ actor DirectoryResolver: FindsOrCreates {
         await list(entry.kind, names: [entry.name]).mapError { Failure(message: $0.reason, permanent: false) }
     }
 
-    private func list(_ kind: DirectoryEntry.Kind, names: [String]) async -> Result<
-        [DirectoryRecord], RunRequests.ReadFailure
-    > {
+    private typealias Found = Result<[DirectoryRecord], RunRequests.ReadFailure>
+
+    private func list(_ kind: DirectoryEntry.Kind, names: [String]) async -> Found {
         let client = self.client
-        return await requests.readAllPages(count: { $0.directoryLookups += 1 }) { (page: Int) async throws(APIError) in
-            try await Self.find(kind, names: names, page: page, client: client)
-        }
+        return await requests.readAllPages(
+            count: { $0.directoryLookups += 1 },
+            { (page: Int) async throws(APIError) in try await Self.find(kind, names: names, page: page, client: client)
+            })
     }
 
     private static func find(_ kind: DirectoryEntry.Kind, names: [String], page: Int, client: CryptlexClient)

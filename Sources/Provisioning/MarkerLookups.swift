@@ -94,7 +94,9 @@ actor MarkerLookups {
     }
 
     private func resolve(_ marker: String, _ lookup: Lookup) {
-        waiting.removeValue(forKey: marker)?.waiters.forEach { $0.continuation.resume(returning: lookup) }
+        for waiter in waiting.removeValue(forKey: marker)?.waiters ?? [] {
+            waiter.continuation.resume(returning: lookup)
+        }
     }
 
     private func cancel(_ marker: String, _ id: UInt64) {

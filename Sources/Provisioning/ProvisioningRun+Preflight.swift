@@ -38,10 +38,8 @@ extension ProvisioningRun {
                 if case .transport(.refused) = error.failure { return .permanent }
                 return error.status == nil || error.status == 429 || error.outcome == .stopRun
                     ? error.outcome : .permanent
-            }, count: { _, _ in }
-        ) { () async throws(APIError) in
-            try await client.findLicenses(LicenseQuery(), page: 1, limit: 1)
-        }
+            }, count: { _, _ in },
+            { () async throws(APIError) in try await client.findLicenses(LicenseQuery(), page: 1, limit: 1) })
         if case .failed(let error, let outcome, _) = ending, error.status == nil, outcome != .stopRun {
             throw APIUnreachable(
                 url: client.baseURL.description, reason: error.failure.transportDetail ?? error.description)

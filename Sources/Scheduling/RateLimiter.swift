@@ -136,7 +136,7 @@ package actor RateLimiter<C: Clock> where C.Duration == Duration {
     private func wakeAll() {
         let waking = waiters.values
         waiters.removeAll()
-        waking.forEach { $0.resume() }
+        for waiter in waking { waiter.resume() }
     }
 
     private func cancelWaiter(_ id: UInt64) {

@@ -191,22 +191,24 @@ package enum SyncPlanner {
                 count: { $0.lookups += 1 },
                 { (page: Int) async throws(APIError) in
                     try await client.findLicenseSnapshots(query, page: page, limit: 100)
-                }
-            ) { snapshots in
-                for snapshot in snapshots {
-                    guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
-                    managed[order, default: []].append(
-                        Managed(
-                            id: snapshot.license.id,
-                            marker: several.contains(order) ? snapshot.license.metadataValue(forKey: markerKey) : nil,
-                            updatedAt: snapshot.fields["updatedAt"].flatMap(text),
-                            suspended: snapshot.license.suspended == true, revoked: snapshot.license.revoked == true,
-                            userEmail: comparesCustomers ? userEmail(snapshot) : nil,
-                            values: columns.map { snapshot.fields[$0] ?? .null }))
-                    plan.managed += 1
-                }
-                return true
-            }
+                },
+                { snapshots in
+                    for snapshot in snapshots {
+                        guard let order = snapshot.license.metadataValue(forKey: idColumn) else { continue }
+                        managed[order, default: []].append(
+                            Managed(
+                                id: snapshot.license.id,
+                                marker: several.contains(order)
+                                    ? snapshot.license.metadataValue(forKey: markerKey) : nil,
+                                updatedAt: snapshot.fields["updatedAt"].flatMap(text),
+                                suspended: snapshot.license.suspended == true,
+                                revoked: snapshot.license.revoked == true,
+                                userEmail: comparesCustomers ? userEmail(snapshot) : nil,
+                                values: columns.map { snapshot.fields[$0] ?? .null }))
+                        plan.managed += 1
+                    }
+                    return true
+                })
             if let failure { throw Unreadable(reason: failure.reason, status: failure.status) }
         }
         plan.requests = counters.snapshot.lookups

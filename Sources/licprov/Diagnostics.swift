@@ -131,7 +131,13 @@ enum Progress: String, CaseIterable {
 
 // Options as enums: help and shell completions list their values, and ArgumentParser refuses any
 // other with the list (exit 64).
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+/// `--log-level`: swift-log's levels, as a type of licprov's own (a conformance of swift-log's type
+/// to ArgumentParser's protocol would be neither package's, and could clash with either's later).
+enum LogLevel: String, CaseIterable, ExpressibleByArgument {
+    case trace, debug, info, notice, warning, error, critical
+
+    var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .notice }
+}
 extension Diagnostics.Format: ExpressibleByArgument {}
 extension Progress: ExpressibleByArgument {}
 extension RunConfiguration.ResultsColumns: ExpressibleByArgument {}

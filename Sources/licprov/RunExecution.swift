@@ -14,7 +14,7 @@ enum RunExecution {
         _ configuration: RunConfiguration, account: AccountOptions, sending: SendingOptions,
         metricsLabel: String
     ) async throws -> ExitStatus {
-        let logger = Diagnostics.bootstrap(level: sending.logLevel, format: sending.logFormat)
+        let logger = Diagnostics.bootstrap(level: sending.logLevel.level, format: sending.logFormat)
         let progressMode = sending.progress ?? .automatic
         // Checked before the file is read: a missing token or a bad URL, proxy or CA file is a usage error.
         let client = try account.connection.client(

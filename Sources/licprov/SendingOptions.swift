@@ -71,7 +71,7 @@ struct SendingOptions: ParsableArguments {
     var maxProblems = 20
 
     @Option(help: "Log level on stderr.")
-    var logLevel: Logger.Level = .notice
+    var logLevel: LogLevel = .notice
 
     @Option(help: "Log format on stderr: text, or json (one object per line).")
     var logFormat: Diagnostics.Format = .text

@@ -106,7 +106,8 @@ struct HTTPSEndToEndTests {
             environment: ["HTTPS_PROXY": proxy.url()])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try await bench.licenses().count == 30)
-        #expect(!proxy.connects.isEmpty && proxy.connects.count < 30)  // tunnels are pooled connections, not one per request
+        // Tunnels are pooled connections, not one per request.
+        #expect(!proxy.connects.isEmpty && proxy.connects.count < 30)
         #expect(proxy.connects.allSatisfy { $0.target == "api.cryptlex.test:\(bench.port)" })
 
         // NO_PROXY names it: licprov goes direct, cannot resolve the name, and says where it went.

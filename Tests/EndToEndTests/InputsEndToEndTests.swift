@@ -54,7 +54,8 @@ struct InputsEndToEndTests {
         #expect(byOrder["ACME-1003"]?["licenseTemplateId"] as? String == "tmpl-pro")  // " pro " in the sheet
         #expect(byOrder["ACME-1004"]?["licenseTemplateId"] as? String == "tmpl-team")
         #expect(byOrder["ACME-1001"]?["allowedActivations"] as? Int == 2)
-        #expect((byOrder["ACME-1001"]?["expiresAt"] as? String)?.hasPrefix("2027-11-03T00:00:00") == true)  // 03/11/2027, day first
+        // 03/11/2027, day first.
+        #expect((byOrder["ACME-1001"]?["expiresAt"] as? String)?.hasPrefix("2027-11-03T00:00:00") == true)
         #expect((byOrder["ACME-1003"]?["expiresAt"] as? String)?.hasPrefix("2027-12-31T00:00:00") == true)
         #expect(byOrder["ACME-1001"].map { Self.metadata($0, "purchased") } == "03/11/2026")
         #expect(byOrder["ACME-1001"].map { Self.metadata($0, "plan") } == "pro")

@@ -51,7 +51,8 @@ struct JournalCommitterTests {
 
     @Test func aFailedCommitIsReportedToEveryLaterCall() async throws {
         let (journal, ids) = try journalWithEntries(1)
-        let committer = JournalCommitter(journal: journal, run: 9999)  // no such run: the attempt row breaks its foreign key
+        // No such run: the attempt row breaks its foreign key.
+        let committer = JournalCommitter(journal: journal, run: 9999)
         try committer.post(AttemptOutcome(entryID: ids[0], state: .created))
         await #expect(throws: JournalError.self) { try await committer.flush() }
         #expect(throws: JournalError.self) { try committer.post(AttemptOutcome(entryID: ids[0], state: .created)) }

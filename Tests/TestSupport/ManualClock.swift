@@ -46,7 +46,7 @@ public final class ManualClock: Clock, Sendable {
                     watchers = state.satisfiedWatchers()
                     return nil
                 }
-                watchers.forEach { $0.resume() }
+                for watcher in watchers { watcher.resume() }
                 switch outcome {
                 case true?: continuation.resume()
                 case false?: continuation.resume(throwing: CancellationError())
@@ -71,7 +71,7 @@ public final class ManualClock: Clock, Sendable {
             state.sleepers.removeAll { $0.deadline <= now }
             return due
         }
-        due.forEach { $0.resume() }
+        for sleeper in due { sleeper.resume() }
     }
 
     /// Waits until `count` tasks sleep on this clock: suspended, woken by the sleep that makes the
