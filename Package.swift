@@ -51,24 +51,36 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // How a run talks to the API: the one retry path, lookups by values, paging, the run's counts.
+        .target(
+            name: "APIRequests",
+            dependencies: [
+                "CryptlexAPI", "CryptlexModels", "Journal", "Scheduling",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The results file: its CSV, a journal entry as its line, why a license failed.
+        .target(name: "Results", dependencies: ["CryptlexModels", "Journal"]),
         // The run engine: plan a file (or derived rows) against the journal, settle every license, the results.
         .target(
             name: "Provisioning",
             dependencies: [
-                "BuildInfo", "FileFormats", "Ingestion", "Scheduling", "CryptlexModels", "CryptlexAPI", "Journal",
-                .product(name: "Logging", package: "swift-log"),
+                "APIRequests", "BuildInfo", "FileFormats", "Ingestion", "Results", "Scheduling", "CryptlexModels",
+                "CryptlexAPI", "Journal", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // What reads a journal and the account: audit, undo's plan, export, the HTML report.
         .target(
             name: "Audit",
-            dependencies: ["Provisioning", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal", "Scheduling"]),
+            dependencies: [
+                "APIRequests", "Provisioning", "Ingestion", "Results", "CryptlexModels", "CryptlexAPI", "Journal",
+                "Scheduling",
+            ]),
         // plan and apply: a file that is the desired state against the account's managed licenses.
         .target(
             name: "Sync",
             dependencies: [
-                "Provisioning", "Audit", "FileFormats", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal",
-                "Scheduling",
+                "APIRequests", "Provisioning", "Audit", "FileFormats", "Ingestion", "CryptlexModels", "CryptlexAPI",
+                "Journal", "Scheduling",
             ]),
         // doctor: an account checked before a first run.
         .target(
@@ -82,7 +94,9 @@ let package = Package(
         .executableTarget(
             name: "licprov",
             dependencies: [
-                "BuildInfo", "Provisioning", "Audit", "Sync", "Doctor", "FileFormats", "Ingestion", "Journal",
+                "APIRequests", "BuildInfo", "Provisioning", "Audit", "Results", "Sync", "Doctor", "FileFormats",
+                "Ingestion",
+                "Journal",
                 "Scheduling", "CryptlexModels", "CryptlexAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,6 +1,7 @@
 import Foundation
 import Journal
 import Provisioning
+import Results
 
 /// `licprov report`: one self-contained HTML page from a journal — no network, no script, charts
 /// as inline SVG — for the people a batch is for.

@@ -1,3 +1,4 @@
+import APIRequests
 import CryptlexAPI
 import CryptlexModels
 import Foundation

@@ -2,6 +2,7 @@ import CryptlexModels
 import Foundation
 import Journal
 import Provisioning
+import Results
 
 /// The `status` and `export` use cases: what the journal alone says.
 package enum JournalReport {

@@ -1,3 +1,4 @@
+import APIRequests
 import CryptlexModels
 import Journal
 

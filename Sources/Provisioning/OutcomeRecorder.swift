@@ -1,3 +1,4 @@
+import APIRequests
 import Journal
 
 /// Where a worker records what became of an entry: its state transition posted to the journal's

@@ -1,6 +1,8 @@
+import APIRequests
 import Foundation
 import Ingestion
 import Journal
+import Results
 
 /// The end of a run: the results file, the reasons licenses were not created, the summary line.
 extension ProvisioningRun {
@@ -75,20 +77,6 @@ extension ProvisioningRun {
         for line in rejected[nextRejected...] { try write(line) }
         try writer.commit()
         return (conflicts, reasons)
-    }
-}
-
-/// A short, groupable reason for a license that was not created.
-package enum FailureReason {
-    package static func of(status: Int?, message: String?) -> String {
-        // Blank what differs from row to row (quoted ids and keys, license ids) so that alike failures group.
-        var text = (message ?? "no message")
-            .replacingOccurrences(of: #"'[^']*'|"[^"]*""#, with: "…", options: .regularExpression)
-            .replacingOccurrences(
-                of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, with: "…",
-                options: .regularExpression)
-        text = String(text.prefix(100)).trimmingCharacters(in: .whitespaces)
-        return message == nil ? (status.map { "HTTP \($0)" } ?? text) : text
     }
 }
 

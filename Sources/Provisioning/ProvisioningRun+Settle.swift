@@ -1,3 +1,4 @@
+import APIRequests
 import CryptlexAPI
 import Foundation
 import Journal

@@ -1,3 +1,4 @@
+import APIRequests
 import CryptlexAPI
 import CryptlexModels
 import FileFormats
@@ -5,6 +6,7 @@ import Foundation
 import Ingestion
 import Journal
 import Logging
+import Results
 import Scheduling
 import Synchronization
 

@@ -3,6 +3,7 @@ import CryptlexModels
 import Foundation
 import Ingestion
 import Journal
+import Results
 import Scheduling
 
 /// What a run has to do, decided by reading the whole file against the journal before anything

@@ -1,3 +1,4 @@
+import APIRequests
 import CryptlexAPI
 import Journal
 import Scheduling

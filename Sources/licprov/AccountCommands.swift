@@ -7,6 +7,7 @@ import Ingestion
 import Journal
 import Logging
 import Provisioning
+import Results
 import Scheduling
 
 /// Where the account is and how to reach it: `run`, `audit` and `undo` alike.

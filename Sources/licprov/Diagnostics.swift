@@ -1,3 +1,4 @@
+import APIRequests
 import ArgumentParser
 import Audit
 import Foundation

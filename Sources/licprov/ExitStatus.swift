@@ -5,6 +5,7 @@ import Foundation
 import Ingestion
 import Journal
 import Provisioning
+import Results
 import Sync
 
 /// Every exit code licprov uses, decided here and nowhere else (sysexits.h numbers where one fits).

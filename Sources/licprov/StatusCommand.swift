@@ -4,6 +4,7 @@ import CryptlexModels
 import Foundation
 import Journal
 import Provisioning
+import Results
 
 /// Which journal a `status` or `export` reads: named, or the one beside the order file.
 struct JournalLocation: ParsableArguments {

@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Provisioning
+@testable import Results
 
 @Suite("The results CSV")
 struct ResultsFileTests {

@@ -1,6 +1,7 @@
 import CryptlexAPI
 import Testing
 
+@testable import APIRequests
 @testable import Provisioning
 
 @Suite("Batches of values for `in` filters")

@@ -9,6 +9,7 @@ import Synchronization
 import TestSupport
 import Testing
 
+@testable import APIRequests
 @testable import Provisioning
 
 /// The license and change workers on a manual clock, over a scripted transport: no sockets and no sleeps. Each

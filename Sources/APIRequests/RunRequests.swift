@@ -19,23 +19,10 @@ package struct RunRequests: Sendable {
     /// The clock every wait of the run is on (the executor's: backoff, pauses, lookup delays).
     package var clock: RunClock { executor.clock }
 
-    /// The requests of one run (or audit), tuned by `configuration`: its rate limit, retries and 429 budget.
-    /// `clock`: what every wait is on (a test's manual clock; the process's monotonic clock otherwise).
-    package static func make(
-        _ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters,
-        logger: Logger = Logger(label: "licprov"), clock: RunClock = .continuous
-    ) -> RunRequests {
-        RunRequests(
-            executor: RetryExecutor(
-                policy: configuration.retry,
-                limiter: configuration.rate.map {
-                    RateLimiter(
-                        rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: clock)
-                },
-                budget: ThrottleBudget(
-                    maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: clock),
-                silence: SilenceBudget(timeout: configuration.unreachableTimeout, clock: clock),
-                stop: stop, clock: clock), counters: counters, operators: ListOperators(logger: logger))
+    package init(executor: RetryExecutor<RunClock>, counters: RunCounters, operators: ListOperators) {
+        self.executor = executor
+        self.counters = counters
+        self.operators = operators
     }
 
     package typealias Ending<Value: Sendable> = RetryExecutor<RunClock>.Ending<CryptlexClient.Answer<Value>, APIError>
