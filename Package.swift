@@ -148,6 +148,7 @@ let package = Package(
         .testTarget(
             name: "ProvisioningTests",
             dependencies: [
+                "APIRequests", "Results",
                 "Provisioning", "Audit", "Sync", "Doctor", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal",
                 "Scheduling", "CryptlexEmulator", "TestSupport",
             ]),

@@ -44,6 +44,24 @@ for name in sorted(ours):
     lines = sum(1 for path in glob.glob(f"Sources/{name}/**/*.swift", recursive=True) for _ in open(path))
     if lines > 4000:
         print(f"check-architecture: {name} has {lines} lines (at most 4,000: split it)", file=sys.stderr); failed = True
+# A test target may import only what it declares (a clean build fails otherwise, while an
+# incremental one may find the module built for another target and pass).
+tests = [t for t in manifest["targets"] if t["type"] == "test" or (t.get("path") or "").startswith("Tests/")]
+for target in tests:
+    name = target["name"]
+    declared_test = set()
+    for dependency in target.get("dependencies", []):
+        for kind in ("byName", "target"):
+            if kind in dependency:
+                declared_test.add(dependency[kind][0])
+    folder = target.get("path") or f"Tests/{name}"
+    modules = set()
+    for path in glob.glob(f"{folder}/**/*.swift", recursive=True):
+        modules |= set(re.findall(r"^(?:@testable )?import (\w[\w-]*)$", open(path).read(), flags=re.M))
+    missing = (modules & ours) - declared_test - {name}
+    if missing:
+        print(f"check-architecture: the test target {name} imports {sorted(missing)} without declaring them in Package.swift", file=sys.stderr)
+        failed = True
 if failed:
     sys.exit(1)
 print(f"check-architecture: {len(ours)} modules; ARCHITECTURE.md, the imports and Package.swift agree", file=sys.stderr)

@@ -1,4 +1,3 @@
-import APIRequests
 import CryptlexAPI
 import CryptlexEmulator
 import CryptlexModels
@@ -278,7 +277,7 @@ struct ClientAgainstEmulatorTests {
     }
 
     /// Every license matching `query`, page by page until a short page (the run's pager,
-    /// `RunRequests.forEachPage`, lives in Provisioning; the client sends one page a call).
+    /// `RunRequests.forEachPage`, lives in APIRequests; the client sends one page a call).
     static func allPages(_ client: CryptlexClient, _ query: LicenseQuery, pageSize: Int = 100) async throws -> [License]
     {
         var found: [License] = []
