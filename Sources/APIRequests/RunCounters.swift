@@ -21,6 +21,8 @@ package struct RunCounts: Sendable, Equatable {
     package var unresolved = 0
     /// Left for a rerun because the run stopped early.
     package var notSent = 0
+    /// Rows the file says not to provision (yet): an order not paid, a line that is not a license.
+    package var skipped = 0
     /// Create requests sent (every attempt).
     package var requests = 0
     /// Lookup requests sent.

@@ -1,21 +1,21 @@
-import FileFormats
-
 /// A local date format (`--date-format`, `[dates] format`): `dd/MM/yyyy`, `MM/dd/yyyy`,
 /// `dd.MM.yyyy`, `yyyy-MM-dd HH:mm` and the like, so that a reseller's `03/11/2026` is read as they
 /// meant it — never guessed. `yyyy` takes four digits; `MM`, `dd`, `HH`, `mm`, `ss` one or two;
-/// anything else in the pattern must be written as is. A date comes out as `2026-11-03` (midnight
-/// UTC, as any bare date), a date and time as `2026-11-03T10:30:00`, which has no zone and so is
-/// read in `--time-zone` (refused without it, as for any zone-less time).
+/// `Z` an offset from UTC as the text writes it (`+0100`, `+01:00`, `Z`: Shopify's
+/// `2026-11-05 10:23:11 +0100` is `yyyy-MM-dd HH:mm:ss Z`); anything else in the pattern must be
+/// written as is. A date comes out as `2026-11-03` (midnight UTC, as any bare date), a date and
+/// time as `2026-11-03T10:30:00`, which has no zone and so is read in `--time-zone` (refused
+/// without it, as for any zone-less time) — unless the pattern reads its offset.
 package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
-    enum Token: Sendable, Equatable {
-        case year, month, day, hour, minute, second
+    package enum Token: Sendable, Equatable {
+        case year, month, day, hour, minute, second, offset
         case literal(UInt8)
     }
 
     private(set) var tokens: [Token]
     package private(set) var description: String
     /// Whether it has a time of day (`HH`).
-    let hasTime: Bool
+    package let hasTime: Bool
 
     /// Parses a pattern; throws a message naming what is not understood.
     package init(pattern: String) throws(IngestionError) {
@@ -38,6 +38,7 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
             case (UInt8(ascii: "H"), 2): token = .hour
             case (UInt8(ascii: "m"), 2): token = .minute
             case (UInt8(ascii: "s"), 2): token = .second
+            case (UInt8(ascii: "Z"), 1): token = .offset
             case (let letter, _)
             where (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(letter)
                 || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(letter):
@@ -51,7 +52,7 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
             guard let token else {
                 throw .badOption(
                     "--date-format \(pattern): \"\(String(repeating: Character(UnicodeScalar(byte)), count: length))\" is not understood; "
-                        + "use yyyy, MM, dd, HH, mm, ss and separators, e.g. dd/MM/yyyy or yyyy-MM-dd HH:mm")
+                        + "use yyyy, MM, dd, HH, mm, ss, Z and separators, e.g. dd/MM/yyyy or yyyy-MM-dd HH:mm")
             }
             tokens.append(token)
             index += length
@@ -62,6 +63,9 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
         if tokens.contains(.minute) && !tokens.contains(.hour) {
             throw .badOption("--date-format \(pattern): mm (minutes) needs HH")
         }
+        if tokens.contains(.offset) && !tokens.contains(.hour) {
+            throw .badOption("--date-format \(pattern): Z (the offset) needs a time, HH")
+        }
         self.tokens = tokens
         description = pattern
         hasTime = tokens.contains(.hour)
@@ -69,7 +73,7 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
 
     /// A copy that shares no array or string with this one (see ``RowBuilder/unshared()``): every
     /// date cell reads the tokens.
-    var unshared: DateFormat {
+    package var unshared: DateFormat {
         var copy = self
         copy.tokens = tokens.map { $0 }
         copy.description = description.unshared
@@ -79,7 +83,7 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
     /// `text` in this format as ISO 8601 (`2026-11-03`, `2026-11-03T10:30:00`); nil when it is not
     /// written so; a failure when it is, but names no calendar date or time.
     /// With `midnightUTC`, a date without a time comes out as the API takes it (`2026-11-03T00:00:00Z`).
-    func iso(_ text: String, midnightUTC: Bool = false) -> Result<String, CellProblem>? {
+    package func iso(_ text: String, midnightUTC: Bool = false) -> Result<String, CellProblem>? {
         var bytes = text
         return bytes.withUTF8 { iso($0, text: text, midnightUTC: midnightUTC && !hasTime) }
     }
@@ -94,6 +98,8 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
         var hour = 0
         var minute = 0
         var second = 0
+        /// `+01:00`, or `Z`; nil: the text names no zone.
+        var offset: [UInt8]?
         func digits(min: Int, max: Int) -> Int? {
             var value = 0
             var count = 0
@@ -124,6 +130,24 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
             case .second:
                 guard let value = digits(min: 1, max: 2) else { return nil }
                 second = value
+            case .offset:
+                guard index < bytes.count else { return nil }
+                if bytes[index] == UInt8(ascii: "Z") {
+                    index += 1
+                    offset = [UInt8(ascii: "Z")]
+                    continue
+                }
+                let sign = bytes[index]
+                guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return nil }
+                index += 1
+                guard let hours = digits(min: 2, max: 2) else { return nil }
+                if index < bytes.count, bytes[index] == UInt8(ascii: ":") { index += 1 }
+                guard let minutes = digits(min: 2, max: 2), hours < 24, minutes < 60 else { return nil }
+                offset = [
+                    sign, UInt8(0x30 + hours / 10), UInt8(0x30 + hours % 10), UInt8(ascii: ":"),
+                    UInt8(0x30 + minutes / 10),
+                    UInt8(0x30 + minutes % 10),
+                ]
             case .literal(let byte):
                 guard index < bytes.count, bytes[index] == byte else { return nil }
                 index += 1
@@ -137,7 +161,7 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
             return .failure(CellProblem("is not a time of day: \"\(text)\" read as \(description)"))
         }
         // Written byte by byte: a date fits a small string, which needs no allocation.
-        let length = hasTime ? 19 : midnightUTC ? 20 : 10
+        let length = (hasTime ? 19 : midnightUTC ? 20 : 10) + (offset?.count ?? 0)
         return .success(
             String(unsafeUninitializedCapacity: length) { out in
                 func put(_ value: Int, _ width: Int, at offset: Int) {
@@ -162,6 +186,9 @@ package struct DateFormat: Sendable, Equatable, CustomStringConvertible {
                 } else if midnightUTC {
                     for (offset, byte) in "T00:00:00Z".utf8.enumerated() { out[10 + offset] = byte }
                 }
+                if let offset, hasTime {
+                    for (position, byte) in offset.enumerated() { out[19 + position] = byte }
+                }
                 return length
             })
     }
@@ -179,7 +206,7 @@ package struct DateReading: Sendable, Equatable {
     }
 
     /// A cell's date-time as RFC 3339 for the API.
-    func normalize(_ text: String) -> Result<String, CellProblem> {
+    package func normalize(_ text: String) -> Result<String, CellProblem> {
         if let format, let iso = format.iso(text.trimmed, midnightUTC: true) {
             // A date alone is midnight UTC, as any bare date; a time of day is read in the zone.
             return format.hasTime ? iso.flatMap { DateTimeText.normalize($0, zone: zone) } : iso
@@ -196,7 +223,7 @@ package struct DateReading: Sendable, Equatable {
     }
 
     /// `2026-11-03…`: four digits, a dash, two digits.
-    static func looksISO(_ text: String) -> Bool {
+    package static func looksISO(_ text: String) -> Bool {
         let bytes = Array(text.utf8.prefix(8))
         return bytes.count == 8 && bytes[0..<4].allSatisfy { (0x30...0x39).contains($0) }
             && bytes[4] == UInt8(ascii: "-")

@@ -7,8 +7,8 @@
 /// | `2025-03-01T10:30:00.1234567+02:00` | unchanged |
 /// | `2025-03-01T10:30:00` (no zone) | refused: licprov does not guess a time zone… |
 /// | …with `--time-zone Europe/Berlin` | `2025-03-01T10:30:00+01:00` (see ``LocalTimeZone``) |
-enum DateTimeText {
-    static func normalize(_ raw: String, zone: LocalTimeZone? = nil) -> Result<String, CellProblem> {
+package enum DateTimeText {
+    package static func normalize(_ raw: String, zone: LocalTimeZone? = nil) -> Result<String, CellProblem> {
         let text = raw.trimmed
         var contiguous = text
         return contiguous.withUTF8 { normalize(bytes: $0, text: text, zone: zone) }
@@ -108,7 +108,7 @@ enum DateTimeText {
 
     private static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    package static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30
@@ -118,8 +118,8 @@ enum DateTimeText {
 }
 
 /// ISO 8601 durations for `subscriptionInterval`: `P1Y`, `P6M`, `P2W`, `P30D`, `PT24H`, `P1Y2M3DT4H5M6S`.
-enum DurationText {
-    static func validate(_ raw: String) -> Result<String, CellProblem> {
+package enum DurationText {
+    package static func validate(_ raw: String) -> Result<String, CellProblem> {
         let text = raw.trimmed
         var contiguous = text
         // Read in place, letters as upper case; the text is copied only when it has lower case.

@@ -1,4 +1,3 @@
-import FileFormats
 import Foundation
 
 /// The zone a date-time written without one is read in — only when the user names it
@@ -46,7 +45,9 @@ package enum LocalTimeZone: Sendable, Equatable {
     }
 
     /// The offset (as `Z` or `±HH:MM`) of the local date-time `fields` in this zone.
-    func zoneText(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Result<String, CellProblem> {
+    package func zoneText(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Result<
+        String, CellProblem
+    > {
         switch self {
         case .offset(let seconds):
             return .success(Self.format(seconds))
@@ -80,7 +81,7 @@ package enum LocalTimeZone: Sendable, Equatable {
         }
     }
 
-    static func format(_ seconds: Int) -> String {
+    package static func format(_ seconds: Int) -> String {
         guard seconds != 0 else { return "Z" }
         let magnitude = abs(seconds)
         let hours = magnitude / 3600

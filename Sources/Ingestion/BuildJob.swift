@@ -1,4 +1,5 @@
 import Dispatch
+import FileFormats
 import Synchronization
 
 extension RowBuilder {

@@ -21,16 +21,3 @@ package enum Cell: Sendable, Equatable {
         return self
     }
 }
-
-extension String {
-    /// A copy in storage of its own (a string's copies otherwise share one buffer).
-    var unshared: String {
-        var copy = self
-        return copy.withUTF8 { bytes in
-            String(unsafeUninitializedCapacity: bytes.count) {
-                _ = $0.initialize(fromContentsOf: bytes)
-                return bytes.count
-            }
-        }
-    }
-}

@@ -228,25 +228,3 @@ enum CellParser {
         return .success(meters)
     }
 }
-
-/// Why a cell could not be read.
-struct CellProblem: Error, Equatable {
-    var message: String
-    init(_ message: String) { self.message = message }
-}
-
-extension String {
-    var trimmed: String {
-        var copy = self
-        let needsTrim = copy.withUTF8 { bytes in
-            guard let first = bytes.first, let last = bytes.last else { return false }
-            return first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09
-        }
-        guard needsTrim else { return self }
-        return String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
-
-    func caseInsensitiveEquals(_ other: String) -> Bool {
-        utf8.count == other.utf8.count && lowercased() == other.lowercased()
-    }
-}

@@ -1,3 +1,5 @@
+import FileFormats
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -17,20 +19,37 @@ enum ColumnTarget: Sendable {
     case action
     /// The license a change row changes.
     case licenseId
+    /// (A value table's entries only.) `skip`: the row is skipped, with this reason (an order not
+    /// paid yet); `warning`: said about the row, which goes on (partially refunded).
+    case skip
+    case warning
     case ignored
     case unknown
 
     enum CustomerField: String, Sendable, CaseIterable {
         case email, firstName, lastName, company
+        /// A whole name (`Billing Name`): its first word the first name, the rest the last name,
+        /// where the row gives neither.
+        case fullName
 
-        /// The field's position among the four, without building `allCases` (an array each time).
+        /// The field's position among them, without building `allCases` (an array each time).
         var ordinal: Int {
             switch self {
             case .email: 0
             case .firstName: 1
             case .lastName: 2
             case .company: 3
+            case .fullName: 4
             }
+        }
+    }
+
+    /// What a value table's entry may set: every column target, and `skip` and `warning`.
+    static func resolveTableField(_ name: String) -> ColumnTarget {
+        switch name {
+        case "skip": .skip
+        case "warning": .warning
+        default: resolve(name, policy: .error)
         }
     }
 
@@ -85,6 +104,8 @@ enum ColumnTarget: Sendable {
         case .quantity: "quantity"
         case .action: "action"
         case .licenseId: "licenseId"
+        case .skip: "skip"
+        case .warning: "warning"
         case .ignored, .unknown: nil
         }
     }

@@ -65,6 +65,17 @@ extension OrderRow {
         return row
     }
 
+    /// A row another command planned nothing for, and why (an order not paid yet): listed in the
+    /// results as skipped, never journaled or sent.
+    package static func derivedSkip(rowID: String, line: Int, reason: String) -> OrderRow {
+        var row = OrderRow(
+            position: SourcePosition(line: line, ordinal: line), rowID: rowID, request: LicenseRequest(productId: ""),
+            customer: nil, quantity: 0, diagnostics: [])
+        row.idIsFromColumn = true
+        row.skipped = reason
+        return row
+    }
+
     /// A change another command planned to the license `licenseID`: an update's fields (by their
     /// API names: `LicenseUpdateRequestModel`'s, `userId` among them for undo), a set-expiry's
     /// expiry, nothing more for the others; an update with a `customer` links the license to it.

@@ -1,4 +1,5 @@
 import CryptlexModels
+import FileFormats
 
 /// The `organization.*` and `reseller.*` columns: the end customer's company and the reseller an
 /// order comes through, found or created once per journal by name (see `DirectoryResolver`).

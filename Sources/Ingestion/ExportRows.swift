@@ -9,6 +9,18 @@ enum ColumnMapping {
     static func check(_ map: [String: String], idColumn: String?) throws(IngestionError) {
         var sourceByTarget: [String: String] = [:]
         for (source, target) in map.sorted(by: { $0.key < $1.key }) {
+            if source.contains("*") {
+                // A pattern: one `*` in the source, one in the target, which must be metadata.
+                guard source.filter({ $0 == "*" }).count == 1, target.filter({ $0 == "*" }).count == 1,
+                    case .metadataKey = ColumnTarget.resolve(
+                        target.replacingOccurrences(of: "*", with: "x"), policy: .error)
+                else {
+                    throw .badOption(
+                        "--map \(source)=\(target): a mapping with * has one * in its source and one in its target, which names metadata (\"* (metadata)\" = \"metadata.*\")"
+                    )
+                }
+                continue
+            }
             let resolved = ColumnTarget.resolve(target, policy: .error)
             if case .unknown = resolved, target != idColumn {
                 let hint = ColumnTarget.suggestion(for: target).map { " (did you mean \($0)?)" } ?? ""
@@ -22,6 +34,42 @@ enum ColumnMapping {
             }
             sourceByTarget[identity] = source
         }
+    }
+}
+
+extension ColumnMapping {
+    /// A mapping with one `*` in its source and in its target (`"* (metadata)" = "metadata.*"`):
+    /// every column the source matches maps to the target with the `*` part in its place.
+    struct Pattern: Sendable {
+        let prefix: String
+        let suffix: String
+        let targetPrefix: String
+        let targetSuffix: String
+
+        func target(for name: String) -> String? {
+            guard name.count > prefix.count + suffix.count, name.hasPrefix(prefix), name.hasSuffix(suffix) else {
+                return nil
+            }
+            return targetPrefix + name.dropFirst(prefix.count).dropLast(suffix.count) + targetSuffix
+        }
+    }
+
+    /// The mapping's patterns.
+    static func patterns(_ map: [String: String]) -> [Pattern] {
+        map.compactMap { source, target in
+            guard let star = source.firstIndex(of: "*"), let targetStar = target.firstIndex(of: "*") else { return nil }
+            return Pattern(
+                prefix: String(source[..<star]), suffix: String(source[source.index(after: star)...]),
+                targetPrefix: String(target[..<targetStar]),
+                targetSuffix: String(target[target.index(after: targetStar)...]))
+        }.sorted { $0.prefix.count + $0.suffix.count > $1.prefix.count + $1.suffix.count }
+    }
+
+    /// What a column means by the mapping: its own entry, else the first pattern it matches; nil: neither.
+    static func meaning(of name: String, map: [String: String], patterns: [Pattern]) -> String? {
+        if let exact = map[name] { return exact }
+        for pattern in patterns { if let target = pattern.target(for: name) { return target } }
+        return nil
     }
 }
 
@@ -48,6 +96,7 @@ enum ExportRows {
         switch source {
         case .keygen: ["policy", "product"]
         case .cryptlex: ["licenseTemplate"]
+        case .shopify, .stripe: []
         }
     }
 
@@ -56,6 +105,8 @@ enum ExportRows {
         switch source {
         case .keygen: "keygen_id"
         case .cryptlex: "cryptlex_id"
+        case .shopify: ExportSource.shopifyPreset.idColumn
+        case .stripe: ExportSource.stripePreset.idColumn
         }
     }
 
@@ -84,11 +135,42 @@ enum ExportRows {
                 }
             }
             try array.finish()
-        case .keygen:
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw IngestionError.cannotOpen(file: file, reason: error.localizedDescription)
+        case .shopify:
+            throw IngestionError.badOption("--from shopify reads Shopify's orders export as a CSV file or a workbook")
+        case .stripe:
+            let data = try readAll(path, file: file)
+            var ordinal = 0
+            for (line, document) in try documents(data, file: file, what: "a Stripe list of subscriptions") {
+                let subscriptions: [[String: Any]]
+                if let list = document as? [[String: Any]] {
+                    subscriptions = list
+                } else if let object = document as? [String: Any] {
+                    subscriptions =
+                        object["data"] as? [[String: Any]]
+                        ?? (object["object"] as? String == "subscription" ? [object] : [])
+                    if subscriptions.isEmpty, object["data"] == nil {
+                        throw IngestionError.malformedJSON(
+                            file: file, line: line, column: 1,
+                            reason:
+                                "not a Stripe list of subscriptions: expected {\"object\": \"list\", \"data\": [...]}")
+                    }
+                } else {
+                    subscriptions = []
+                }
+                for subscription in subscriptions {
+                    ordinal += 1
+                    if let customer = subscription["customer"] as? String {
+                        throw IngestionError.malformedJSON(
+                            file: file, line: line, column: 1,
+                            reason:
+                                "subscription \(subscription["id"] as? String ?? "\(ordinal)")'s customer is an id (\(customer.prefix(40))), not the customer: list the subscriptions with expand[]=data.customer, so that each has its email"
+                        )
+                    }
+                    try row(ordinal, try encode(stripe(subscription)))
+                }
             }
+        case .keygen:
+            let data = try readAll(path, file: file)
             // One document, or one a line.
             var documents: [(line: Int, object: [String: Any])] = []
             if let whole = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
@@ -132,6 +214,60 @@ enum ExportRows {
                 }
             }
         }
+    }
+
+    /// The whole file (`-`: standard input, to its end).
+    static func readAll(_ path: String, file: String) throws -> Data {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw IngestionError.cannotOpen(file: file, reason: error.localizedDescription)
+        }
+    }
+
+    /// A JSON file as documents: the whole of it, or one a line.
+    static func documents(_ data: Data, file: String, what: String) throws -> [(line: Int, object: Any)] {
+        if let whole = try? JSONSerialization.jsonObject(with: data) { return [(1, whole)] }
+        var documents: [(line: Int, object: Any)] = []
+        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            guard line.contains(where: { $0 > 0x20 }) else { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) else {
+                throw IngestionError.malformedJSON(
+                    file: file, line: index + 1, column: 1, reason: "not \(what) (one document, or one a line)")
+            }
+            documents.append((index + 1, object))
+        }
+        return documents
+    }
+
+    /// A subscription from Stripe's API as the Dashboard's export writes it (its column names), so
+    /// that one profile reads both.
+    static func stripe(_ subscription: [String: Any]) -> [String: Any] {
+        var row: [String: Any] = [:]
+        if let id = subscription["id"] as? String { row["id"] = id }
+        if let status = subscription["status"] as? String { row["Status"] = status }
+        if let customer = subscription["customer"] as? [String: Any] {
+            if let email = customer["email"] as? String { row["Customer Email"] = email }
+            if let name = customer["name"] as? String { row["Customer Name"] = name }
+        }
+        let item = ((subscription["items"] as? [String: Any])?["data"] as? [[String: Any]])?.first
+        let price =
+            item?["price"] as? [String: Any] ?? item?["plan"] as? [String: Any] ?? subscription["plan"]
+            as? [String: Any]
+        if let id = price?["id"] as? String { row["Plan"] = id }
+        if let quantity = (item?["quantity"] ?? subscription["quantity"]) as? NSNumber { row["Quantity"] = quantity }
+        // The Dashboard's minutes, in UTC: the same subscription reads the same from either.
+        func minute(_ value: Any?) -> String? {
+            guard let seconds = (value as? NSNumber)?.doubleValue else { return nil }
+            let text = Date(timeIntervalSince1970: seconds).ISO8601Format()
+            return String(text.prefix(16)).replacingOccurrences(of: "T", with: " ")
+        }
+        if let end = minute(subscription["current_period_end"] ?? item?["current_period_end"]) {
+            row["Current Period End (UTC)"] = end
+        }
+        if let canceled = minute(subscription["canceled_at"]) { row["Canceled At (UTC)"] = canceled }
+        if let ended = minute(subscription["ended_at"]) { row["Ended At (UTC)"] = ended }
+        for (key, value) in subscription["metadata"] as? [String: Any] ?? [:] { row["\(key) (metadata)"] = text(value) }
+        return row
     }
 
     static func keygen(_ license: [String: Any], users: [String: [String: Any]]) -> [String: Any] {

@@ -39,12 +39,23 @@ package struct OrderFileReader {
             throw .unknownFormat(file: path == "-" ? "<stdin>" : path)
         }
         let dates = DateReading(format: options.dateFormat, zone: options.timeZone)
-        mapper = try RowMapper(
+        var mapper = try RowMapper(
             file: path == "-" ? "<stdin>" : path, defaults: options.defaults, dates: dates,
             defaultAction: options.action, targetMetadata: options.targetMetadata, idColumn: options.idColumn,
             markerKey: options.markerKey, keepIDAsMetadata: options.keepIDAsMetadata)
+        mapper.quantityMeaning = options.quantityMeaning
+        self.mapper = mapper
         var tables: [ResolvedTable] = []
-        for table in options.valueTables { tables.append(try ResolvedTable(table, dates: dates)) }
+        for table in options.valueTables {
+            var resolved = try ResolvedTable(table, dates: dates)
+            resolved.skipsUnlisted = options.skipUnlisted.contains(table.column)
+            tables.append(resolved)
+        }
+        for column in options.skipUnlisted.sorted() where !options.valueTables.contains(where: { $0.column == column })
+        {
+            throw .badOption(
+                "--skip-unlisted \(column): there is no [values.\(column)] table to say which of its values to read")
+        }
         self.tables = tables
         try ColumnMapping.check(options.columnMap, idColumn: options.idColumn)
         if format == .xlsx && path == "-" {
@@ -63,7 +74,7 @@ package struct OrderFileReader {
 
     private func read(escaping body: @escaping (OrderRow) throws -> Void) throws -> IngestSummary {
         if format == .xlsx { return try readWorkbook(body) }
-        if let from = options.source { return try readExport(from, body) }
+        if let from = options.source, from.isConverted(format) { return try readExport(from, body) }
         let source = try ByteChunkReader(path: path)
         let file = source.displayName
         var pipeline = RowPipeline(
@@ -73,10 +84,21 @@ package struct OrderFileReader {
         case .csv:
             var reader = CSVReader(file: file, delimiter: options.delimiter)
             var ordinal = 0
+            // Lines grouped into orders, or an id made of columns (`--from shopify`): rows as text.
+            var groups: LineGroups?
+            let options = self.options
+            let emit: (CSVReader.Decoded) throws -> Void = { row in
+                ordinal += 1
+                try pipeline.addFields(row.fields, line: row.line, problems: row.problems, ordinal: ordinal)
+            }
             let handle: (CSVReader.Record) throws -> Void = { record in
                 if pipeline.builder.header == nil {
-                    pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(record.decoded())
+                    let header = record.decoded()
+                    groups = try Self.lineGroups(header: header, options: options, file: file)
+                    pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(groups?.header ?? header)
                     pipeline.summary.errors += pipeline.summary.fileDiagnostics.count
+                } else if groups != nil {
+                    try groups!.add(record.decoded(), emit: emit)
                 } else {
                     ordinal += 1
                     try pipeline.addRecord(record, ordinal: ordinal)
@@ -89,6 +111,7 @@ package struct OrderFileReader {
             guard sawBytes else { throw IngestionError.emptyFile(file: file) }
             try reader.finish(emit: handle)
             if pipeline.builder.header == nil { throw IngestionError.emptyFile(file: file) }
+            try groups?.finish(emit: emit)
         case .json:
             var reader = JSONArrayReader(file: file)
             try source.forEachChunk { chunk in
@@ -129,6 +152,12 @@ extension OrderFileReader {
         var pipeline = RowPipeline(builder: builder, body: body)
         var width = 0
         var ordinal = 0
+        var groups: LineGroups?
+        let options = self.options
+        let emit: (CSVReader.Decoded) throws -> Void = { row in
+            ordinal += 1
+            try pipeline.addFields(row.fields, line: row.line, problems: row.problems, ordinal: ordinal)
+        }
         try workbook.forEachRow { row in
             if pipeline.builder.header == nil {
                 width = (row.cells.map(\.column).max() ?? -1) + 1
@@ -136,11 +165,11 @@ extension OrderFileReader {
                 for (column, text) in row.cells { fields[column] = text }
                 let decoded = CSVReader.Decoded(
                     fields: fields, line: row.number, problems: [], delimiter: UInt8(ascii: ","))
-                pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(decoded)
+                groups = try Self.lineGroups(header: decoded, options: options, file: path)
+                pipeline.summary.fileDiagnostics += try pipeline.builder.readHeader(groups?.header ?? decoded)
                 pipeline.summary.errors += pipeline.summary.fileDiagnostics.count
                 return
             }
-            ordinal += 1
             var fields = [String](repeating: "", count: width)
             var problems: [CSVReader.Problem] = []
             for (column, text) in row.cells {
@@ -161,9 +190,12 @@ extension OrderFileReader {
                         fieldIndex: column + 1, line: row.number,
                         message: "holds the error value \(error): fix the formula or clear the cell"))
             }
-            try pipeline.addFields(fields, line: row.number, problems: problems, ordinal: ordinal)
+            let decoded = CSVReader.Decoded(
+                fields: fields, line: row.number, problems: problems, delimiter: UInt8(ascii: ","))
+            if groups != nil { try groups!.add(decoded, emit: emit) } else { try emit(decoded) }
         }
         if pipeline.builder.header == nil { throw IngestionError.emptyFile(file: path) }
+        try groups?.finish(emit: emit)
         try pipeline.flush()
         pipeline.finish()
         return pipeline.summary
@@ -233,5 +265,23 @@ struct BuiltRow: Sendable {
             position: SourcePosition(line: 0, ordinal: 0), rowID: "", request: .init(productId: ""), customer: nil,
             quantity: 1, diagnostics: [])
         self.fatal = fatal
+    }
+}
+
+extension OrderFileReader {
+    /// The grouping stage for `options` (nil: nothing grouped, no id composed); a line's quantity is
+    /// the column that means `quantity` by the mapping.
+    static func lineGroups(header: CSVReader.Decoded, options: IngestOptions, file: String) throws(IngestionError)
+        -> LineGroups?
+    {
+        let patterns = ColumnMapping.patterns(options.columnMap)
+        return try LineGroups.make(
+            header: header, grouping: options.grouping, idColumns: options.idColumns, idColumn: options.idColumn,
+            file: file
+        ) { name in
+            let meaning = ColumnMapping.meaning(of: name, map: options.columnMap, patterns: patterns) ?? name
+            if case .quantity = ColumnTarget.resolve(meaning, policy: .ignore) { return true }
+            return false
+        }
     }
 }

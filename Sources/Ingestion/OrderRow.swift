@@ -1,4 +1,5 @@
 import CryptlexModels
+import FileFormats
 
 /// One input row, mapped and validated: the unit the journal, the scheduler and the results
 /// file work with.
@@ -31,6 +32,9 @@ package struct OrderRow: Sendable {
     package internal(set) var expiry: ExpiryChange?
     /// The body fields an update row changes (the PATCH body holds these and nothing else).
     package internal(set) var changedFields: [String] = []
+    /// Why the row is not a license to provision (an order not paid yet, a line that is not a
+    /// license: `skip` in a value table, `--skip-unlisted`): counted and listed, never sent, no error.
+    package internal(set) var skipped: String?
 
     /// True when no diagnostic is an error.
     package var isValid: Bool { !diagnostics.contains { $0.severity == .error } }
@@ -97,6 +101,17 @@ package struct IngestOptions: Sendable {
     /// Per-row work of the caller's (encoding the request, say), run in the parallel stage for each
     /// valid row before the checks that span rows; its result is ``OrderRow/prepared``.
     package var prepare: (@Sendable (OrderRow) -> [UInt8])?
+    /// Lines grouped into orders (`[group]`, `--from shopify`): an export that writes an order's own
+    /// columns on its first line only.
+    package var grouping: LineGrouping?
+    /// The id made of several columns, joined with `/` (`#1001/DESK-PRO-1Y`), into the id column;
+    /// within a group, lines with one id are one row, their quantities added.
+    package var idColumns: [String] = []
+    /// Columns whose value tables list the rows to read: a row whose value has no entry is skipped
+    /// and counted, not an error (`skip-unlisted`, `--skip-unlisted`; a shop's mugs beside its licenses).
+    package var skipUnlisted: Set<String> = []
+    /// What a row's quantity means: that many licenses (the default), or seats on one license.
+    package var quantityMeaning: QuantityMeaning = .licenses
 
     package init(
         format: InputFormat? = nil, delimiter: UInt8? = nil, idColumn: String? = nil,
@@ -111,6 +126,14 @@ package struct IngestOptions: Sendable {
     }
 }
 
+/// What a row's `quantity` means.
+package enum QuantityMeaning: String, Sendable, CaseIterable {
+    /// That many licenses, one per unit (a shop's line of 3 copies).
+    case licenses
+    /// One license with that many seats: its `allowedActivations` (a subscription's quantity).
+    case seats
+}
+
 /// What a whole read found.
 package struct IngestSummary: Sendable, Equatable {
     /// Data rows read (not counting a header or blank lines).
@@ -120,6 +143,8 @@ package struct IngestSummary: Sendable, Equatable {
     package var licenses = 0
     /// Valid rows that change an existing license (every action but create).
     package var changes = 0
+    /// Rows skipped (``OrderRow/skipped``): counted, listed, not errors.
+    package var skipped = 0
     /// Problems with the file as a whole (header, unknown columns), not with one row.
     package var fileDiagnostics: [Diagnostic] = []
     /// Error diagnostics, file and rows together.

@@ -24,11 +24,15 @@ extension RowBuilder {
         var tableKeys = [String?](repeating: nil, count: tables.count)
         var own: [String: String] = [:]
         let columnMap = options.columnMap
+        let patterns = columnPatterns
         let tables = self.tables
         let auxiliary = options.source.map(ExportRows.auxiliaryColumns) ?? []
         let parsed = JSONCellParser.parseMembers(bytes) { name, cell in
             // A mapped member means what the mapping says (a string is made only with a mapping).
-            let mapped = columnMap.isEmpty ? nil : columnMap[String(decoding: name, as: UTF8.self)]
+            let mapped =
+                columnMap.isEmpty
+                ? nil
+                : ColumnMapping.meaning(of: String(decoding: name, as: UTF8.self), map: columnMap, patterns: patterns)
             if let idColumn = options.idColumn, mapped.map({ $0 == idColumn }) ?? Self.spells(idColumn, name) {
                 idValue = (try? CellParser.text(.json(cell)).get()) ?? ""
                 if !idColumnIsField { return }

@@ -1,5 +1,6 @@
+import FileFormats
+
 #if canImport(Glibc)
-    import FileFormats
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
@@ -24,6 +25,8 @@ struct RowBuilder: Sendable {
     private var columnByIdentity: [String: Int] = [:]
     /// `.xlsx`: the sheet, for problems named by cell (`Orders!D7`).
     var sheet: String?
+    /// The mapping's patterns (`"* (metadata)" = "metadata.*"`), made once.
+    let columnPatterns: [ColumnMapping.Pattern]
 
     init(file: String, mapper: RowMapper, options: IngestOptions, tables: [ResolvedTable] = []) {
         self.file = file
@@ -37,6 +40,7 @@ struct RowBuilder: Sendable {
                     .identity)
             return table
         }
+        columnPatterns = ColumnMapping.patterns(options.columnMap)
         let idTarget = options.idColumn.map { ColumnTarget.resolve($0, policy: .ignore) }
         idColumnIsField = idTarget?.identity != nil
     }
@@ -107,16 +111,21 @@ struct RowBuilder: Sendable {
                         + "; pass --delimiter '\(candidate == "\t" ? "\\t" : candidate)'")
             }
         }
-        // The column mapping: each source must be a column of the file, no two may mean the same.
+        if options.source == nil, let source = ExportSource.recognize(names) {
+            throw IngestionError.badHeader(file: file, line: record.line, reason: source.recognizedHint)
+        }
+        // The column mapping: each source must be a column of the file, no two may mean the same
+        // (a pattern's, "* (metadata)", may match none).
         let columnMap = options.columnMap
-        for source in columnMap.keys.sorted() where !names.contains(source) {
+        let patterns = ColumnMapping.patterns(columnMap)
+        for source in columnMap.keys.sorted() where !names.contains(source) && !source.contains("*") {
             throw IngestionError.badHeader(
                 file: file, line: record.line,
                 reason:
                     "the column mapping names \"\(source)\" (→ \(columnMap[source]!)), which the file does not have; its columns are: \(names.joined(separator: ", "))"
             )
         }
-        let meaning = names.map { columnMap[$0] ?? $0 }
+        let meaning = names.map { ColumnMapping.meaning(of: $0, map: columnMap, patterns: patterns) ?? $0 }
         var seen: [String: Int] = [:]
         var unknown: [Diagnostic] = []
         var plan: [ColumnTarget] = []
@@ -132,8 +141,12 @@ struct RowBuilder: Sendable {
                 ? .ignored
                 : mapped == options.targetMetadata && ColumnTarget.resolve(mapped, policy: .ignore).identity == nil
                     ? .metadataKey(mapped) : ColumnTarget.resolve(mapped, policy: options.unknownColumns)
-            // A column that only keys a value table is read by the table.
-            if case .unknown = target, tables.contains(where: { $0.column == name || $0.column == mapped }) {
+            // A column that only keys a value table is read by the table; one that groups lines or
+            // makes the id, by that.
+            if case .unknown = target,
+                tables.contains(where: { $0.column == name || $0.column == mapped })
+                    || options.grouping?.column == name || options.idColumns.contains(name)
+            {
                 target = .ignored
             }
             if let identity = target.identity ?? (mapped == options.idColumn ? mapped : nil) {
@@ -186,6 +199,7 @@ struct RowBuilder: Sendable {
         let hasProduct =
             plan.contains { $0.identity == "productId" }
             || mapper.defaults.contains { $0.target.identity == "productId" }
+            || tables.contains { $0.sets("productId") }
         // A file of changes needs no product (a row that creates is still checked for one).
         let mayChange = plan.contains { $0.identity == "action" } || options.action != .create
         if !hasProduct && !mayChange {

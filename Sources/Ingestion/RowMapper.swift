@@ -25,6 +25,8 @@ struct RowMapper: Sendable {
     private(set) var idColumn: String?
     /// What a run adds to each license it creates (see ``IngestOptions/markerKey``).
     private(set) var markerKey: String?
+    /// What a row's quantity means (``IngestOptions/quantityMeaning``).
+    var quantityMeaning: QuantityMeaning = .licenses
     private(set) var idMetadataKey: String?
 
     /// A copy that shares no string or array with this one (see ``RowBuilder/unshared()``).
@@ -83,7 +85,9 @@ struct RowMapper: Sendable {
         var diagnostics: [Diagnostic] = []
         var request = LicenseRequest(productId: "")
         var metadata: [LicenseMetadata] = []
-        var email: String?, firstName: String?, lastName: String?, company: String?
+        var email: String?, firstName: String?, lastName: String?, company: String?, fullName: String?
+        /// Why the row is skipped (``OrderRow/skipped``), when it is.
+        var skip: String?
         /// `organization.*` and `reseller.*` cells (empty, and not allocated, for most files).
         var directory: [DirectoryField: String] = [:]
         var quantity = 1
@@ -181,6 +185,7 @@ struct RowMapper: Sendable {
                 case .firstName: row.firstName = text.trimmed
                 case .lastName: row.lastName = text.trimmed
                 case .company: row.company = text.trimmed
+                case .fullName: row.fullName = text.trimmed
                 }
             case .failure(let failure): problem(failure.message)
             }
@@ -197,6 +202,16 @@ struct RowMapper: Sendable {
             case .success(let value): problem("must be from 1 to 10000, not \(value)")
             case .failure(let failure): problem(failure.message)
             }
+        case .skip:
+            if case .success(let text) = CellParser.text(cell), !text.trimmed.isEmpty {
+                row.skip = row.skip ?? text.trimmed
+            }
+        case .warning:
+            if case .success(let text) = CellParser.text(cell), !text.trimmed.isEmpty {
+                row.diagnostics.append(
+                    Diagnostic(
+                        file: file, line: row.position.line, field: label(), message: text.trimmed, severity: .warning))
+            }
         case .ignored, .unknown:
             break
         }
@@ -206,7 +221,22 @@ struct RowMapper: Sendable {
     /// found before its cells were read (the record's own, its id's), listed first. The request
     /// and the problems are moved out of `row`, not copied.
     func finish(_ row: inout Assembly, rowID: String, idIsFromColumn: Bool, leading: [Diagnostic]) -> OrderRow {
+        if let skip = row.skip {
+            // Not a license to provision: nothing else about it is judged — but a problem of the
+            // line itself (a broken record, an order's lines apart) is still the line's error.
+            var skipped = OrderRow(
+                position: row.position, rowID: rowID, request: LicenseRequest(productId: ""), customer: nil,
+                quantity: 0, diagnostics: leading)
+            skipped.idIsFromColumn = idIsFromColumn
+            if !leading.contains(where: { $0.severity == .error }) { skipped.skipped = skip }
+            return skipped
+        }
         if !leading.isEmpty { row.diagnostics = leading + row.diagnostics }
+        if let full = row.fullName, !full.isEmpty, row.firstName == nil, row.lastName == nil {
+            let words = full.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            row.firstName = words.first.map(String.init)
+            row.lastName = words.count > 1 ? String(words[1]).trimmed : nil
+        }
         let line = row.position.line
         func problem(_ field: String?, _ message: String) {
             row.diagnostics.append(Diagnostic(file: file, line: line, field: field, message: message))
@@ -240,6 +270,13 @@ struct RowMapper: Sendable {
         }
         for found in LicenseValidator.problems(in: row.request) { problem(found.field, found.message) }
 
+        if quantityMeaning == .seats {
+            // One license with that many seats (a row's own allowedActivations wins).
+            if row.quantityGiven, row.request.allowedActivations == nil {
+                row.request.allowedActivations = Int32(row.quantity)
+            }
+            row.quantity = 1
+        }
         let customer = Self.customer(of: row, problem)
         if row.request.key != nil, row.quantity > 1 {
             problem(

@@ -109,6 +109,12 @@ struct RowPipeline {
     }
 
     private mutating func deliver(_ built: inout BuiltRow) throws {
+        // A skipped row (not paid yet, not a license) is counted and handed on, with no check.
+        if built.row.skipped != nil {
+            summary.rows += 1
+            summary.skipped += 1
+            return try body(built.row)
+        }
         let file = builder.file
         let line = built.row.position.line
         if let idHash = built.idHash, let idColumn = builder.options.idColumn,

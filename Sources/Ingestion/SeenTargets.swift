@@ -18,7 +18,7 @@ struct SeenTargets {
             if metadataKeys.contains(key) { return false }
             metadataKeys.append(key)
             return true
-        case .ignored, .unknown: return true
+        case .ignored, .unknown, .skip, .warning: return true
         }
         if bit < 64 {
             let mask: UInt64 = 1 << UInt64(bit)

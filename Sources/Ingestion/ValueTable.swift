@@ -9,7 +9,11 @@ import FileFormats
 /// ```
 ///
 /// The column is named as the file has it or as it is mapped (`--map`). Values match ignoring case
-/// and surrounding spaces; a value with no entry is an error of its row that lists the known ones.
+/// and surrounding spaces; a value with no entry is an error of its row that lists the known ones —
+/// unless the table has a `*` entry (it then decides for every other non-empty value), or the
+/// column is one of `skip-unlisted` (the row is then skipped). An entry may set nothing (a value
+/// that is known and changes nothing: `paid = {}`), or `skip = "reason"` (the row is skipped and
+/// listed with the reason) or `warning = "text"` (said about the row, which goes on).
 /// A row's own non-empty field wins over a table's (a warning when they disagree), and a table's
 /// wins over `--set` — except that a table keyed on the very field it sets translates it
 /// (`[values.productId] old-prod = { productId = "p1" }`).
@@ -55,6 +59,10 @@ package enum ExportSource: String, Sendable, CaseIterable {
     case keygen
     /// A `GET /v3/licenses` array from Cryptlex (another account, another region, a backup).
     case cryptlex
+    /// Shopify's "Export orders" CSV (``ExportSource/shopify``).
+    case shopify
+    /// Stripe's subscriptions export: the Dashboard's CSV, or the API's list (JSON).
+    case stripe
 
     /// The id column the conversion writes: the default `--id-column` with `--from`.
     package var idColumn: String { ExportRows.idColumn(self) }
@@ -84,6 +92,16 @@ struct ResolvedTable: Sendable {
     /// the trimmed, lowercased copy.
     private let exact: [String: Int]
     let known: String
+    /// The `*` entry: what any value without an entry of its own sets (`[values."Cancelled at"]
+    /// "*" = { revoked = true }`).
+    private let wildcard: Int?
+    /// A row whose value has no entry is skipped, not an error (``IngestOptions/skipUnlisted``).
+    var skipsUnlisted = false
+
+    /// Whether some entry sets the field `identity` (`productId`: a table of SKUs names products).
+    func sets(_ identity: String) -> Bool {
+        assignments.contains { $0.contains { $0.identity == identity } }
+    }
 
     /// Resolves every field name; throws naming a field no column could set, or a value of the
     /// wrong type for its field.
@@ -94,7 +112,7 @@ struct ResolvedTable: Sendable {
         for entry in table.entries {
             var assignments: [Assignment] = []
             for field in entry.fields {
-                let target = ColumnTarget.resolve(field.name, policy: .error)
+                let target = ColumnTarget.resolveTableField(field.name)
                 switch target {
                 case .unknown, .ignored:
                     let hint = ColumnTarget.suggestion(for: field.name).map { " (did you mean \($0)?)" } ?? ""
@@ -109,10 +127,12 @@ struct ResolvedTable: Sendable {
                 default: break
                 }
                 let identity = target.identity ?? field.name
-                assignments.append(
-                    Assignment(
-                        target: target, identity: identity, text: field.value,
-                        label: "\(identity) (from [values.\(table.column)] \(entry.value))"))
+                // A warning is about the row's value in the table's column, said as such.
+                let label =
+                    if case .warning = target { table.column } else {
+                        "\(identity) (from [values.\(table.column)] \(entry.value))"
+                    }
+                assignments.append(Assignment(target: target, identity: identity, text: field.value, label: label))
             }
             let key = ValueTable.normalize(entry.value)
             guard entries[key] == nil else {
@@ -125,12 +145,13 @@ struct ResolvedTable: Sendable {
         }
         self.entries = entries
         self.exact = exact
-        known = table.entries.map(\.value).sorted().joined(separator: ", ")
+        wildcard = exact["*"]
+        known = table.entries.map(\.value).filter { $0 != "*" }.sorted().joined(separator: ", ")
     }
 
-    /// The entry for a row's value (nil: the table has no such value).
+    /// The entry for a row's value: its own, else the table's `*` entry (any value); nil: neither.
     func entry(for value: String) -> Int? {
-        exact[value] ?? entries[ValueTable.normalize(value)]
+        exact[value] ?? entries[ValueTable.normalize(value)] ?? wildcard
     }
 
     /// A copy that shares no string or array with this one (see ``RowBuilder/unshared()``): rows
@@ -175,6 +196,13 @@ extension RowMapper {
             guard let key = key(index), !key.trimmed.isEmpty else { continue }
             guard let entry = tables[index].entry(for: key) else {
                 let table = tables[index]
+                if table.skipsUnlisted {
+                    // Not one of the lines to read (a mug beside the licenses): skipped, counted.
+                    row.skip =
+                        row.skip
+                        ?? "\(table.column) \"\(key.trimmed.prefix(60))\" is not in [values.\(table.column)] (skip-unlisted)"
+                    continue
+                }
                 row.diagnostics.append(
                     Diagnostic(
                         file: file, line: row.position.line, field: table.column,

@@ -10,6 +10,8 @@ package enum FileValidation {
         package var listed: [Diagnostic]
         /// All problems, listed or not.
         package var total: Int
+        /// Why rows were skipped, with how many each (most first): `pending: provisioned once paid`.
+        package var skipReasons: [(reason: String, rows: Int)] = []
     }
 
     /// Reads `path` with `options`; lists at most `limit` problems (0: no limit).
@@ -19,7 +21,9 @@ package enum FileValidation {
         let reader = try OrderFileReader(path: path, options: options)
         var rowProblems: [Diagnostic] = []
         var rowProblemCount = 0
+        var skipped: [String: Int] = [:]
         let summary = try reader.read { row in
+            if let reason = row.skipped { skipped[reason, default: 0] += 1 }
             rowProblemCount += row.diagnostics.count
             for diagnostic in row.diagnostics where limit == 0 || rowProblems.count < limit {
                 rowProblems.append(diagnostic)
@@ -27,6 +31,8 @@ package enum FileValidation {
         }
         let all = summary.fileDiagnostics + rowProblems
         let total = summary.fileDiagnostics.count + rowProblemCount
-        return Report(summary: summary, listed: limit == 0 ? all : Array(all.prefix(limit)), total: total)
+        return Report(
+            summary: summary, listed: limit == 0 ? all : Array(all.prefix(limit)), total: total,
+            skipReasons: skipped.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) })
     }
 }

@@ -35,7 +35,8 @@ extension ProvisioningRun {
         }
         var counts = RunCounts()
         counts.alreadyDone = plan.alreadyDone
-        counts.rejected = plan.rejectedLines.count
+        counts.rejected = plan.rejectedLines.count - plan.skipped
+        counts.skipped = plan.skipped
         counts.conflicts = plan.edited
         return Report(
             ending: plan.refused ? .refused : .dryRun, counts: counts, summary: plan.summary,

@@ -17,7 +17,8 @@ extension ProvisioningRun {
             try Self.writeResults(plan: plan, journal: journal, configuration: configuration)
         }
         final.conflicts += editedConflicts
-        final.rejected += plan.rejectedLines.count
+        final.rejected += plan.rejectedLines.count - plan.skipped
+        final.skipped = plan.skipped
         var report = Report(
             ending: stop.reason.map { .stopped($0) } ?? .finished, counts: final, summary: plan.summary,
             problems: plan.summary.fileDiagnostics + plan.problems, licenses: plan.summary.licenses, toSettle: toSettle,
@@ -58,7 +59,8 @@ extension ProvisioningRun {
         }
         var reasons: [String: Int] = [:]
         var conflicts = 0
-        if !rejected.isEmpty { reasons["invalid row (see validate)"] = rejected.count }
+        let invalid = rejected.count { $0.status != "skipped" }
+        if invalid > 0 { reasons["invalid row (see validate)"] = invalid }
         let directory = try journal.directoryIDs()
         try journal.forEachEntry(operations: .whenEdited) { entry in
             guard mine.contains(entry.id) else { return }

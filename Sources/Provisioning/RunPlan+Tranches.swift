@@ -58,6 +58,7 @@ extension RunPlanner {
             state.plan.summary = try reader.read { row in
                 state.rows += 1
                 if state.rows & 255 == 0, stopped() { throw Interrupted(rows: state.rows) }
+                if let reason = row.skipped { return Self.noteSkipped(row, reason: reason, in: &state.plan) }
                 guard row.isValid else { return Self.noteInvalid(row, in: &state.plan) }
                 guard state.plan.problems.isEmpty || configuration.skipInvalid else { return }
                 buffer.append(row)

@@ -31,8 +31,10 @@ struct RunPlan: Sendable {
     var summary = IngestSummary()
     /// Every row problem, in file order (file-level problems are in ``summary``).
     var problems: [Diagnostic] = []
-    /// The invalid rows, as results lines (they are not journaled).
+    /// The invalid rows and the skipped ones, as results lines (they are not journaled).
     var rejectedLines: [ResultsFile.Line] = []
+    /// Of those, the rows skipped (``OrderRow/skipped``: an order not paid yet, a line that is not a license).
+    var skipped = 0
     /// Journal entries that belong to the file's valid rows.
     var entryIDs = Set<Int64>()
     /// Entries to look up first (left in flight), then entries to send, in file order.
@@ -127,6 +129,15 @@ struct RunPlanner: Sendable {
         return (state, try configuration.rowSource(ingest))
     }
 
+    /// A skipped row: its results line, with why (it is not journaled, nothing is sent for it).
+    static func noteSkipped(_ row: OrderRow, reason: String, in plan: inout RunPlan) {
+        plan.skipped += 1
+        plan.rejectedLines.append(
+            ResultsFile.Line(
+                sourceLine: row.position.line, rowID: row.rowID, unit: 1, status: "skipped", message: reason,
+                action: row.action))
+    }
+
     /// An invalid row: its problems, and its results line (it is not journaled).
     static func noteInvalid(_ row: OrderRow, in plan: inout RunPlan) {
         let errors = row.diagnostics.filter { $0.severity == .error }
@@ -153,6 +164,7 @@ struct RunPlanner: Sendable {
                 state.plan.summary = try reader.read { row in
                     state.rows += 1
                     if state.rows & 255 == 0, stop?.isRequested == true { throw Interrupted(rows: state.rows) }
+                    if let reason = row.skipped { return Self.noteSkipped(row, reason: reason, in: &state.plan) }
                     guard row.isValid else { return Self.noteInvalid(row, in: &state.plan) }
                     // Once the file is known to be refused, nothing more is written.
                     guard state.plan.problems.isEmpty || configuration.skipInvalid else { return }

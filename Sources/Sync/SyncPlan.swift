@@ -79,6 +79,13 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         package var new: JSONAny
     }
 
+    /// A row planned nothing for, and why.
+    package struct Skipped: Codable, Sendable, Equatable {
+        package var order: String
+        package var sourceLine: Int
+        package var reason: String
+    }
+
     /// A row licprov will not guess about: nothing is planned for it.
     package struct Conflict: Codable, Sendable, Equatable {
         package var order: String
@@ -95,6 +102,13 @@ package struct SyncPlan: Codable, Sendable, Equatable {
     package var conflicts: [Conflict] = []
     /// Fields that differ but the API cannot change (a license's `type`, say): said, not planned.
     package var notes: [String] = []
+    /// Rows planned nothing for: an order the file says not to provision yet (not paid), a line that
+    /// is not a license, an order that ended before it was ever provisioned (nothing is made to be revoked).
+    /// (Optional, as the warnings: a plan saved by 0.3.0 has neither, and is still read.)
+    package var skipped: [Skipped]? = nil
+    /// What the file's rows were warned about (`#1008/DESK-PRO-1Y (line 12): partially refunded: its
+    /// licenses are kept`): said, and planned as the row says.
+    package var warnings: [String]? = nil
     /// Licenses the file and the account agree on.
     package var unchanged = 0
     /// Managed licenses read from the account.
@@ -141,6 +155,7 @@ package struct SyncPlan: Codable, Sendable, Equatable {
             )
         }
         parts.append("\(conflicts.count) conflicts")
+        if let skipped, !skipped.isEmpty { parts.append("\(skipped.count) skipped") }
         parts.append("\(unchanged) unchanged")
         return parts.joined(separator: ", ")
     }
@@ -168,6 +183,8 @@ package struct SyncPlan: Codable, Sendable, Equatable {
         for conflict in conflicts {
             lines.append("! conflict \(conflict.order) (line \(conflict.sourceLine)): \(conflict.message)")
         }
+        for skip in skipped ?? [] { lines.append("= skip \(skip.order) (line \(skip.sourceLine)): \(skip.reason)") }
+        for warning in warnings ?? [] { lines.append("warning: \(warning)") }
         for note in notes { lines.append("note: \(note)") }
         lines.append("plan: \(tally); \(managed) managed licenses read in \(requests) requests, nothing written")
         return lines.joined(separator: "\n") + "\n"
@@ -207,6 +224,16 @@ package struct SyncPlan: Codable, Sendable, Equatable {
     /// ``Step/syncID``. A create saved by a licprov before 0.3.1 (its columns, not its request) is
     /// a row with an error: plan again.
     package func rows() -> [OrderRow] {
+        stepRows()
+            + (skipped ?? []).enumerated().map { index, skip in
+                // After the steps: listed in the results, with the export's line.
+                .derivedSkip(
+                    rowID: "skip:\(skip.order)", line: steps.count + index + 1,
+                    reason: "\(skip.order) (line \(skip.sourceLine)): \(skip.reason)")
+            }
+    }
+
+    private func stepRows() -> [OrderRow] {
         steps.enumerated().map { index, step in
             let line = index + 1
             switch step.kind {

@@ -7,7 +7,9 @@ import Provisioning
 extension SyncPlanner {
     /// Reads and checks the file; every row must be valid and a create row. Returns the rows and
     /// the body fields any row has (what the account's licenses are compared on).
-    static func readFile(_ configuration: RunConfiguration) throws -> (rows: [Wanted], columns: Set<String>) {
+    static func readFile(_ configuration: RunConfiguration) throws -> (
+        rows: [Wanted], columns: Set<String>, skipped: [SyncPlan.Skipped], warnings: [String]
+    ) {
         var ingest = configuration.ingest
         ingest.markerKey = configuration.markerKey
         ingest.keepIDAsMetadata = false
@@ -16,8 +18,18 @@ extension SyncPlanner {
         var columns = Set<String>()
         var problems: [Diagnostic] = []
         let idColumn = ingest.idColumn ?? ""
+        var skipped: [SyncPlan.Skipped] = []
+        var warnings: [String] = []
         let summary = try reader.read { row in
+            if let reason = row.skipped {
+                skipped.append(SyncPlan.Skipped(order: row.rowID, sourceLine: row.position.line, reason: reason))
+                return
+            }
             problems += row.diagnostics.filter { $0.severity == .error }
+            for warning in row.diagnostics where warning.severity == .warning {
+                warnings.append(
+                    "\(row.rowID) (line \(warning.line)): \(warning.field.map { "\($0): " } ?? "")\(warning.message)")
+            }
             if row.isValid, row.action != .create {
                 problems.append(
                     Diagnostic(
@@ -40,10 +52,10 @@ extension SyncPlanner {
             wanted.append(
                 Wanted(
                     order: row.rowID, line: row.position.line, quantity: row.quantity, productId: row.request.productId,
-                    body: body, owners: Owners(row)))
+                    body: body, owners: Owners(row), ended: row.request.revoked == true))
         }
         problems += summary.fileDiagnostics.filter { $0.severity == .error }
         if !problems.isEmpty { throw InvalidFile(problems: problems, summary: summary) }
-        return (wanted, columns)
+        return (wanted, columns, skipped, warnings)
     }
 }

@@ -119,6 +119,8 @@ package enum SyncPlanner {
 
         /// The customer's email (nil: the file names no customer for the row).
         var email: String? { owners?.customer?.email }
+        /// The order ended (its row wants its licenses revoked: a refund, a cancellation).
+        var ended = false
 
         /// The row's body fields, metadata included (the id's entry is not among them), decoded
         /// once per row that has licenses to compare with.
@@ -175,11 +177,13 @@ package enum SyncPlanner {
         guard let idColumn = configuration.ingest.idColumn else {
             throw IngestionError.badOption("plan needs --id-column: the order id is how a row finds its licenses")
         }
-        let (wanted, columnSet) = try readFile(configuration)
+        let (wanted, columnSet, skipped, warnings) = try readFile(configuration)
         let columns = columnSet.sorted()
         let comparesCustomers = wanted.contains { $0.email != nil }
         let several = Set(wanted.filter { $0.quantity > 1 }.map(\.order))
         var plan = SyncPlan(idColumn: idColumn, products: Array(Set(wanted.map(\.productId))).sorted())
+        plan.skipped = skipped.isEmpty ? nil : skipped
+        plan.warnings = warnings.isEmpty ? nil : warnings
         plan.journalPath = URL(fileURLWithPath: options.journalPath).standardizedFileURL.path
         let counters = RunCounters()
         let requests = RunRequests.make(configuration, stop: stop, counters: counters)
@@ -242,6 +246,18 @@ package enum SyncPlanner {
                 if steps.isEmpty { plan.unchanged += 1 } else { plan.steps += steps }
             }
             var missing = row.quantity - licenses.count
+            // An order that ended (refunded, canceled) gets no license made in order to revoke it.
+            if missing > 0, row.ended {
+                if licenses.isEmpty {
+                    plan.skipped =
+                        (plan.skipped ?? []) + [
+                            SyncPlan.Skipped(
+                                order: row.order, sourceLine: row.line,
+                                reason: "ended (revoked) before it was provisioned: no license is made to be revoked")
+                        ]
+                }
+                missing = 0
+            }
             if missing > 0 {
                 // A license the apply's journal created that the list does not show is read by id:
                 // the list may lag behind a create (it is there), or it was deleted by hand (404).
@@ -288,6 +304,13 @@ package enum SyncPlanner {
                 return true
             }
             plan.requests = counters.snapshot.lookups
+        }
+        // A skipped row still names its order: its licenses are left as they are, never pruned.
+        for skip in skipped {
+            guard let licenses = managed.removeValue(forKey: skip.order) else { continue }
+            plan.notes.append(
+                "\(skip.order) (line \(skip.sourceLine)) is skipped (\(skip.reason)); \(licenses.count == 1 ? "its license is left as it is" : "its \(licenses.count) licenses are left as they are")"
+            )
         }
         // What is left: the managed licenses no row named (each row took its own out).
         let strays = managed.sorted { $0.key < $1.key }.flatMap { order, licenses in licenses.map { (order, $0) } }

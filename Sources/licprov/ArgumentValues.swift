@@ -17,6 +17,8 @@ extension ExportSource: ExpressibleByArgument {
 
 extension UnknownColumnPolicy: ExpressibleByArgument {}
 
+extension QuantityMeaning: ExpressibleByArgument {}
+
 extension LicenseAction: ExpressibleByArgument {
     /// As a cell is read: any case, `_` or a space for `-` (`set_expiry`, `Set Expiry`).
     package init?(argument: String) { self.init(text: argument) }

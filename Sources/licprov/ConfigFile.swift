@@ -205,11 +205,18 @@ enum ConfigFile {
     ///
     /// [dates]
     /// format = "dd/MM/yyyy"
+    ///
+    /// [group]                      # an export with an order's own columns on its first line only
+    /// by = "Name"
+    /// fill-down = ["Email", "Financial Status"]
+    ///
+    /// [id]                         # the id made of columns: #1001/DESK-PRO-1Y
+    /// columns = ["Name", "Lineitem sku"]
     /// ```
     static func profileFlags(_ key: String, _ value: TOMLValueConvertible, path: String, text: String) throws
         -> [String]?
     {
-        guard ["columns", "values", "dates"].contains(key) else { return nil }
+        guard ["columns", "values", "dates", "group", "id"].contains(key) else { return nil }
         guard let section = value.table else { throw Problem(description: "\(path): \(key) must be a table: [\(key)]") }
         var flags: [String] = []
         switch key {
@@ -224,6 +231,32 @@ enum ConfigFile {
                     )
                 }
                 flags += ["--map", "\(source)=\(target)"]
+            }
+        case "group", "id":
+            for name in section.keys.sorted() {
+                let allowed: [String: String] =
+                    key == "group" ? ["by": "--group-by", "fill-down": "--fill-down"] : ["columns": "--id-of"]
+                guard let flag = allowed[name] else {
+                    throw Problem(
+                        description:
+                            "\(path): [\(key)] \(name) is not a setting; use \(allowed.keys.sorted().joined(separator: " or "))"
+                    )
+                }
+                if let single = section[name]?.string {
+                    flags += [flag, single]
+                } else if let list = section[name]?.array, name != "by" {
+                    for element in Array(list) {
+                        guard let item = element.string else {
+                            throw Problem(description: "\(path): [\(key)] \(name) holds column names (strings)")
+                        }
+                        flags += [flag, item]
+                    }
+                } else {
+                    throw Problem(
+                        description:
+                            "\(path): [\(key)] \(name) must be \(name == "by" ? "a column name" : "a list of column names")"
+                    )
+                }
             }
         case "dates":
             for name in section.keys.sorted() {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CryptlexModels
+import FileFormats
 import Foundation
 import Ingestion
 import Provisioning
@@ -32,7 +33,7 @@ enum ValueTableFlags {
     static func tables(_ flags: [String]) throws -> [ValueTable] {
         var tables: [ValueTable] = []
         for flag in flags {
-            guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(flag.utf8)), !entry.set.isEmpty else {
+            guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(flag.utf8)) else {
                 throw ValidationError(
                     "--value \(flag.prefix(80)): expected {\"column\": NAME, \"value\": VALUE, \"set\": {FIELD: VALUE, …}}"
                 )
@@ -64,7 +65,7 @@ struct InputOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Read another system's export: keygen (a Keygen license list, JSON:API) or cryptlex (a GET /v3/licenses array); the mapping and value tables then apply.",
+            "Read another system's export: shopify (Shopify's orders export: lines grouped into orders, one row per order and SKU, pending orders skipped, refunds revoked), stripe (Stripe's subscriptions export, CSV or the API's JSON: seats, expiry, dunning suspended, cancellations revoked), keygen (a Keygen license list, JSON:API) or cryptlex (a GET /v3/licenses array); a profile's mapping and value tables apply over it.",
             valueName: "SYSTEM"))
     var from: ExportSource?
 
@@ -110,8 +111,40 @@ struct InputOptions: ParsableArguments {
     var assignments: [String] = []
 
     @Option(
-        help: "What to do with a column that is not a license field: error, metadata (send it as metadata) or ignore.")
-    var unknownColumns: UnknownColumnPolicy = .error
+        help:
+            "What to do with a column that is not a license field: error (the default; with --from shopify or stripe: ignore), metadata (send it as metadata) or ignore."
+    )
+    var unknownColumns: UnknownColumnPolicy?
+
+    @Option(
+        help: ArgumentHelp(
+            "Skip the rows whose value of COLUMN has no entry in its value table (repeatable; a profile's skip-unlisted): counted and listed, not errors. For a shop's lines that are not licenses.",
+            valueName: "COLUMN"))
+    var skipUnlisted: [String] = []
+
+    @Option(
+        help:
+            "What a row's quantity means: licenses (one license each; the default) or seats (one license with that many allowedActivations; the default with --from stripe)."
+    )
+    var quantity: QuantityMeaning?
+
+    @Option(
+        help: ArgumentHelp(
+            "Group lines into orders by COLUMN (a profile's [group] by): an export that writes an order's own columns on its first line only; --fill-down says which to copy (default: every column).",
+            valueName: "COLUMN"))
+    var groupBy: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A column a group's first line gives its other lines (repeatable; a profile's [group] fill-down).",
+            valueName: "COLUMN"))
+    var fillDown: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A column the id is made of, joined with / into the --id-column (repeatable, in order; a profile's [id] columns): #1001/DESK-PRO-1Y. Lines of one group with the same id are one row, their quantities added.",
+            valueName: "COLUMN"))
+    var idOf: [String] = []
 
     @Option(
         help: ArgumentHelp(
@@ -159,10 +192,19 @@ struct InputOptions: ParsableArguments {
                 throw ValidationError(error.localizedDescription)
             }
         }
+        // keygen and cryptlex exports are JSON whatever the name; shopify and stripe by their extension.
+        let converted = from.map { $0 == .keygen || $0 == .cryptlex } ?? false
         var options = IngestOptions(
-            format: format ?? (from == nil ? nil : .ndjson), delimiter: delimiter?.byte,
-            idColumn: idColumn ?? from?.idColumn, defaults: defaults, unknownColumns: unknownColumns, timeZone: zone)
+            format: format ?? (converted ? .ndjson : nil), delimiter: delimiter?.byte,
+            idColumn: idColumn ?? from?.idColumn, defaults: defaults, unknownColumns: unknownColumns ?? .error,
+            timeZone: zone)
         options.source = from
+        options.skipUnlisted = Set(skipUnlisted)
+        if let groupBy { options.grouping = LineGrouping(column: groupBy, fillDown: fillDown) }
+        if !fillDown.isEmpty && groupBy == nil {
+            throw ValidationError("--fill-down needs --group-by: the column lines are grouped by")
+        }
+        options.idColumns = idOf
         options.sheet = sheet
         // The flag's, or the default: a command with a journal resolves it against the journal's.
         options.markerKey = noMarker ? nil : marker.markerKey ?? RunConfiguration.defaultMarkerKey
@@ -187,6 +229,12 @@ struct InputOptions: ParsableArguments {
             }
         }
         if let action { options.action = action }
+        if let from {
+            do { options = try from.applying(to: options, unknownColumnsGiven: unknownColumns != nil) } catch {
+                throw ValidationError(error.localizedDescription)
+            }
+        }
+        if let quantity { options.quantityMeaning = quantity }
         if let targetMetadata {
             guard !targetMetadata.trimmingCharacters(in: .whitespaces).isEmpty, targetMetadata.count <= 256 else {
                 throw ValidationError("--target-metadata must be a metadata key of 1–256 characters")

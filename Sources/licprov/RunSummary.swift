@@ -75,6 +75,7 @@ enum RunSummary {
                 + (changes ? "changed \(counts.changed), " : "")
                 + "recovered \(counts.recovered), already done \(counts.alreadyDone), "
                 + "failed \(counts.failed), rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent)"
+                + (counts.skipped > 0 ? "; skipped \(counts.skipped) rows (see the results)" : "")
         )
         Output.result(
             "requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries), "
@@ -147,7 +148,7 @@ enum RunSummary {
             "created": counts.created, "changed": counts.changed, "changes": report.summary.changes,
             "recovered": counts.recovered, "alreadyDone": counts.alreadyDone, "failed": counts.failed,
             "rejected": counts.rejected, "conflicts": counts.conflicts, "unresolved": counts.unresolved,
-            "notSent": counts.notSent,
+            "notSent": counts.notSent, "skipped": counts.skipped,
             "requests": counts.requests, "lookups": counts.lookups, "tooManyRequests": counts.tooManyRequests,
             "retries": counts.retries,
             "usersFound": counts.usersFound, "usersCreated": counts.usersCreated,

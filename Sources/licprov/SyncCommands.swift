@@ -11,7 +11,10 @@ struct SyncOptions: ParsableArguments {
     @OptionGroup var input: InputOptions
     @OptionGroup var account: AccountOptions
 
-    @Option(help: "The apply's journal (default: FILE.apply.sqlite): which creates an earlier apply sent.")
+    @Option(
+        help:
+            "The apply's journal (default: FILE.apply.sqlite; needed when FILE is - for standard input): which creates an earlier apply sent."
+    )
     var journal: String?
 
     @Option(
@@ -29,9 +32,10 @@ struct SyncOptions: ParsableArguments {
 
     func validate() throws {
         if let maxPrune, maxPrune < 0 { throw ValidationError("--max-prune must be 0 or more, not \(maxPrune)") }
-        if input.file == "-" {
+        if input.file == "-" && journal == nil {
             throw ValidationError(
-                "plan and apply need a file, not standard input: the apply's journal and rows are written beside it")
+                "reading standard input, plan and apply need --journal: the apply's journal (and its results) are otherwise written beside the file"
+            )
         }
     }
 

@@ -34,6 +34,9 @@ struct ValidateCommand: AsyncParsableCommand {
             throw ExitStatus.for(error).exitCode
         }
         for diagnostic in report.listed { Output.result(diagnostic.description) }
+        for (reason, rows) in report.skipReasons {
+            Output.result("skipped: \(rows) \(rows == 1 ? "row" : "rows"): \(reason)")
+        }
         if report.total > report.listed.count {
             Output.result("(and \(report.total - report.listed.count) more; pass --max-problems 0 to list them all)")
         }
@@ -42,6 +45,7 @@ struct ValidateCommand: AsyncParsableCommand {
         Output.result(
             "\(name): \(summary.rows) rows, \(summary.validRows) valid, \(summary.licenses) licenses to create, "
                 + (summary.changes > 0 ? "\(summary.changes) changes to existing licenses, " : "")
+                + (summary.skipped > 0 ? "\(summary.skipped) skipped, " : "")
                 + "\(summary.errors) \(summary.errors == 1 ? "error" : "errors"), \(summary.warnings) \(summary.warnings == 1 ? "warning" : "warnings")"
         )
         if !summary.isClean { throw ExitStatus.invalidInput.exitCode }
