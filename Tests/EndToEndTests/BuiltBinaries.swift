@@ -34,11 +34,13 @@ enum BuiltBinaries {
 
     /// ``run(_:_:stdin:environment:)`` on a thread of its own: a long run waited for on the
     /// cooperative pool (two threads on two cores) would stall every other test meanwhile.
-    static func runOffPool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws
-        -> Outcome
-    {
+    static func runOffPool(
+        _ name: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]
+    ) async throws -> Outcome {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
-            Thread { continuation.resume(with: Result { try run(name, arguments, environment: environment) }) }.start()
+            Thread {
+                continuation.resume(with: Result { try run(name, arguments, stdin: stdin, environment: environment) })
+            }.start()
         }
     }
 
