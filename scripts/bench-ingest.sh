@@ -15,6 +15,9 @@
 #                      names and dd/MM/yyyy dates, read through a profile (--config: [columns], a
 #                      value table, [dates]): what the mapping and the tables cost, as a percentage
 #                      of the converted file's best rows/s
+#   shopify            100,000 lines (SHOPIFY_LINES) of Shopify's orders export, all its columns,
+#                      read with --from shopify and a profile of its SKUs: lines/s (lines grouped
+#                      into orders, filled down, ids made of two columns, mugs skipped)
 # Usage: scripts/bench-ingest.sh [rows=1000000] [scenario ...]
 # BENCH_BIN=DIR uses the licprov in DIR instead of building (to compare two builds on one machine).
 set -euo pipefail
@@ -38,7 +41,7 @@ measure() { # name file [flags...]
   local flags=("$@")
   [ ${#flags[@]} -eq 0 ] && flags=(--id-column order_id)
   local count=$rows
-  case $name in xlsx*) count=$xlsx_rows ;; esac
+  case $name in xlsx*) count=$xlsx_rows ;; shopify*) count=$shopify_lines ;; esac
   local size; size=$(du -m "$file" | cut -f1)
   : >"$work/times"
   for _ in $(seq "$runs"); do
@@ -58,6 +61,7 @@ PY
 }
 reference() { python3 -c 'import sys, time; t = time.perf_counter(); sum(range(30_000_000)); print(f"machine reference ({sys.argv[1]}): sum(range(3e7)) in python took {time.perf_counter() - t:.2f} s")' "$1"; }
 xlsx_rows=${XLSX_ROWS:-100000}
+shopify_lines=${SHOPIFY_LINES:-100000}
 reference before
 for scenario in "${scenarios[@]}"; do
   case $scenario in
@@ -108,6 +112,12 @@ cost = 1 - best["csv (mapped profile)"] / best["csv (converted)"]
 print(f"mapping and value tables cost {cost:.1%} of the converted file's speed (best of each)")
 PY
       rm -f "$work/converted.csv" "$work/reseller.csv" "$work/mapped"
+      ;;
+    shopify)
+      python3 scripts/gen-orders.py shopify "$shopify_lines" "$work/orders_export.csv"
+      printf 'from = "shopify"\n[values."Lineitem sku"]\nDESK-PRO-1Y = { productId = "prod-desktop", licenseTemplateId = "tmpl-pro" }\nSERVER-1Y = { productId = "prod-server" }\n' >"$work/shopify.toml"
+      measure "shopify (lines)" "$work/orders_export.csv" --config "$work/shopify.toml"
+      rm -f "$work/orders_export.csv"
       ;;
     *) echo "unknown scenario $scenario" >&2; exit 64 ;;
   esac

@@ -115,6 +115,19 @@ echo "exit code: $status (2: changes to make)"
 "$bin/licprov" plan "$work/shop.csv" --id-column shop_order --api-url "$url" --prune suspend --max-prune 1 --detailed-exitcode && status=0 || status=$?
 echo "exit code: $status (0: the account equals the file)"
 
+echo "== tonight's Shopify export as the shop writes it (samples/shopify-orders.csv; the profile samples/shopify.toml only says which SKUs are licenses)"
+echo "   (a line per line item: mugs beside licenses, a pending order, refunded, voided and cancelled ones; the emulator loses the answers to 2 creates)"
+cp samples/shopify-orders.csv "$work/orders_export.csv"
+"$bin/licprov" validate "$work/orders_export.csv" && status=0 || status=$?
+echo "exit code: $status (65: a Shopify export read without --from shopify)"
+"$bin/licprov" validate "$work/orders_export.csv" --config samples/shopify.toml
+curl -s -X PUT "$url/__admin/faults" -d '{"rules":[{"fault":"lost-response","count":2,"method":"POST","path":"/v3/licenses"}]}' >/dev/null
+"$bin/licprov" apply "$work/orders_export.csv" --config samples/shopify.toml --api-url "$url" --reconcile-delay 1 --yes | tail -4
+curl -s -X PUT "$url/__admin/faults" -d '{"rules":[]}' >/dev/null
+echo "-- the next night, the same export: nothing to do"
+"$bin/licprov" plan "$work/orders_export.csv" --config samples/shopify.toml --api-url "$url" --detailed-exitcode | tail -1 && status=0 || status=$?
+echo "exit code: $status (0: the account equals the export)"
+
 echo "== a reseller's Excel sheet as they send it: refused (65) as it is, provisioned through its profile (samples/reseller-acme.toml)"
 cp samples/reseller-acme.xlsx "$work/acme.xlsx"
 "$bin/licprov" validate "$work/acme.xlsx" --product-id prod-desktop --max-problems 3 && status=0 || status=$?
