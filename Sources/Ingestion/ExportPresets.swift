@@ -76,6 +76,16 @@ extension ExportSource {
         return result
     }
 
+    /// A preset's value table, written as its profile would be (`paid = { revoked = false }`);
+    /// the fields in the order given.
+    private static func table(_ column: String, _ entries: [(String, KeyValuePairs<String, String>)]) -> ValueTable {
+        ValueTable(
+            column: column,
+            entries: entries.map { value, fields in
+                .init(value: value, fields: fields.map { .init(name: $0.key, value: $0.value) })
+            })
+    }
+
     // MARK: Shopify
 
     /// Shopify's "Export orders" CSV: a line per line item; the order's own columns (`Email`,
@@ -90,27 +100,21 @@ extension ExportSource {
             "Email": "email", "Billing Name": "fullName", "Billing Company": "company", "Lineitem quantity": "quantity",
         ],
         valueTables: [
-            ValueTable(
-                column: "Financial Status",
-                entries: [
-                    .init(value: "paid", fields: [.init(name: "revoked", value: "false")]),
-                    .init(value: "pending", fields: [.init(name: "skip", value: "pending: provisioned once paid")]),
-                    .init(
-                        value: "authorized", fields: [.init(name: "skip", value: "authorized: provisioned once paid")]),
-                    .init(
-                        value: "partially_paid",
-                        fields: [.init(name: "skip", value: "partially paid: provisioned once paid")]),
-                    .init(value: "refunded", fields: [.init(name: "revoked", value: "true")]),
-                    .init(value: "voided", fields: [.init(name: "revoked", value: "true")]),
-                    .init(
-                        value: "partially_refunded",
-                        fields: [
-                            .init(name: "revoked", value: "false"),
-                            .init(name: "warning", value: "partially refunded: its licenses are kept"),
-                        ]),
+            table(
+                "Financial Status",
+                [
+                    ("paid", ["revoked": "false"]),
+                    ("pending", ["skip": "pending: provisioned once paid"]),
+                    ("authorized", ["skip": "authorized: provisioned once paid"]),
+                    ("partially_paid", ["skip": "partially paid: provisioned once paid"]),
+                    ("refunded", ["revoked": "true"]),
+                    ("voided", ["revoked": "true"]),
+                    (
+                        "partially_refunded",
+                        ["revoked": "false", "warning": "partially refunded: its licenses are kept"]
+                    ),
                 ]),
-            ValueTable(
-                column: "Cancelled at", entries: [.init(value: "*", fields: [.init(name: "revoked", value: "true")])]),
+            table("Cancelled at", [("*", ["revoked": "true"])]),
         ],
         grouping: LineGrouping(column: "Name", ownPrefixes: ["Lineitem ", "Vendor"]),
         idColumns: ["Name", "Lineitem sku"],
@@ -132,29 +136,17 @@ extension ExportSource {
             "Current Period End (UTC)": "expiresAt", "* (metadata)": "metadata.*",
         ],
         valueTables: [
-            ValueTable(
-                column: "Status",
-                entries: [
-                    .init(
-                        value: "active",
-                        fields: [.init(name: "suspended", value: "false"), .init(name: "revoked", value: "false")]),
-                    .init(
-                        value: "trialing",
-                        fields: [.init(name: "suspended", value: "false"), .init(name: "revoked", value: "false")]),
-                    .init(
-                        value: "past_due",
-                        fields: [.init(name: "suspended", value: "true"), .init(name: "revoked", value: "false")]),
-                    .init(
-                        value: "unpaid",
-                        fields: [.init(name: "suspended", value: "true"), .init(name: "revoked", value: "false")]),
-                    .init(
-                        value: "paused",
-                        fields: [.init(name: "suspended", value: "true"), .init(name: "revoked", value: "false")]),
-                    .init(value: "canceled", fields: [.init(name: "revoked", value: "true")]),
-                    .init(value: "incomplete_expired", fields: [.init(name: "revoked", value: "true")]),
-                    .init(
-                        value: "incomplete",
-                        fields: [.init(name: "skip", value: "incomplete: provisioned once its first payment succeeds")]),
+            table(
+                "Status",
+                [
+                    ("active", ["suspended": "false", "revoked": "false"]),
+                    ("trialing", ["suspended": "false", "revoked": "false"]),
+                    ("past_due", ["suspended": "true", "revoked": "false"]),
+                    ("unpaid", ["suspended": "true", "revoked": "false"]),
+                    ("paused", ["suspended": "true", "revoked": "false"]),
+                    ("canceled", ["revoked": "true"]),
+                    ("incomplete_expired", ["revoked": "true"]),
+                    ("incomplete", ["skip": "incomplete: provisioned once its first payment succeeds"]),
                 ])
         ],
         quantityMeaning: .seats,

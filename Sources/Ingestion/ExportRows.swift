@@ -170,28 +170,12 @@ enum ExportRows {
                 }
             }
         case .keygen:
-            let data = try readAll(path, file: file)
-            // One document, or one a line.
-            var documents: [(line: Int, object: [String: Any])] = []
-            if let whole = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
-                documents = [(1, whole)]
-            } else {
-                for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-                    .enumerated()
-                {
-                    guard line.contains(where: { $0 > 0x20 }) else { continue }
-                    guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
-                        throw IngestionError.malformedJSON(
-                            file: file, line: index + 1, column: 1,
-                            reason:
-                                "not a Keygen document: expected {\"data\": [...], \"included\": [...]} (one document, or one a line)"
-                        )
-                    }
-                    documents.append((index + 1, object))
-                }
-            }
+            let pages = try documents(
+                readAll(path, file: file), file: file,
+                what: "a Keygen document: expected {\"data\": [...], \"included\": [...]}")
             var ordinal = 0
-            for (line, document) in documents {
+            for (line, object) in pages {
+                let document = object as? [String: Any] ?? [:]
                 guard
                     let licenses = document["data"] as? [[String: Any]]
                         ?? (document["data"] as? [String: Any]).map({ [$0] })

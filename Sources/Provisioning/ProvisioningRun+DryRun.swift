@@ -35,7 +35,7 @@ extension ProvisioningRun {
         }
         var counts = RunCounts()
         counts.alreadyDone = plan.alreadyDone
-        counts.rejected = plan.rejectedLines.count - plan.skipped
+        counts.rejected = plan.invalidRows
         counts.skipped = plan.skipped
         counts.conflicts = plan.edited
         return Report(

@@ -17,7 +17,7 @@ extension ProvisioningRun {
             try Self.writeResults(plan: plan, journal: journal, configuration: configuration)
         }
         final.conflicts += editedConflicts
-        final.rejected += plan.rejectedLines.count - plan.skipped
+        final.rejected += plan.invalidRows
         final.skipped = plan.skipped
         var report = Report(
             ending: stop.reason.map { .stopped($0) } ?? .finished, counts: final, summary: plan.summary,

@@ -241,7 +241,7 @@ package struct ProvisioningRun: Sendable {
             metadata: [
                 "licenses": "\(plan.summary.licenses)", "alreadyDone": "\(plan.alreadyDone)",
                 "toLookUp": "\(plan.lookups.count)",
-                "toSend": "\(plan.sends.count)", "invalidRows": "\(plan.rejectedLines.count)",
+                "toSend": "\(plan.sends.count)", "invalidRows": "\(plan.invalidRows)", "skippedRows": "\(plan.skipped)",
                 "edited": "\(plan.edited)",
             ])
         return plan

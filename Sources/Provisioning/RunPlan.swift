@@ -35,6 +35,8 @@ struct RunPlan: Sendable {
     var rejectedLines: [ResultsFile.Line] = []
     /// Of those, the rows skipped (``OrderRow/skipped``: an order not paid yet, a line that is not a license).
     var skipped = 0
+    /// The invalid rows among them (the rest are skipped).
+    var invalidRows: Int { rejectedLines.count - skipped }
     /// Journal entries that belong to the file's valid rows.
     var entryIDs = Set<Int64>()
     /// Entries to look up first (left in flight), then entries to send, in file order.
