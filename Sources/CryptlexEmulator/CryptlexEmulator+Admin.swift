@@ -28,6 +28,17 @@ extension CryptlexEmulator {
             await self.faults.replace(with: settings)
             return try Self.json(settings)
         }
+        admin.put("rate-limit") { request, context in
+            struct Setting: Codable { var paused: Bool }
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            guard let setting = try? JSONDecoder().decode(Setting.self, from: Data(buffer: body)) else {
+                return Self.errorResponse(
+                    .badRequest, "Bad rate-limit setting: send {\"paused\": true} or {\"paused\": false}", code: nil,
+                    headers: [:])
+            }
+            await self.rateLimiter?.pause(setting.paused)
+            return try Self.json(setting)
+        }
         admin.post("reset") { _, _ in
             await self.store.reset()
             await self.rateLimiter?.reset()

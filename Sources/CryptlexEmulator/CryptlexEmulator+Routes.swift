@@ -75,6 +75,7 @@ extension CryptlexEmulator {
         router.get("/v3/users") { request, context in
             try await self.serve(request, context) { _ in
                 var email: [TextCondition] = []
+                var id: [TextCondition] = []
                 var page = 1
                 var limit = 10
                 for (name, value) in Self.queryItems(request.uri.query) {
@@ -85,13 +86,19 @@ extension CryptlexEmulator {
                         email.append(condition)
                         continue
                     }
+                    if let condition = try TextCondition.parse(
+                        name: name, field: "id", value: value, allowed: TextCondition.identity)
+                    {
+                        id.append(condition)
+                        continue
+                    }
                     switch name {
                     case "page", "limit":
                         try ListPage.read(name, value, page: &page, limit: &limit)
                     default: throw Self.badRequest("The query parameter '\(name)' is not supported by the emulator.")
                     }
                 }
-                return (.ok, .array(await self.store.findUsers(email: email, page: page, limit: limit)))
+                return (.ok, .array(await self.store.findUsers(email: email, id: id, page: page, limit: limit)))
             }
         }
         addDirectoryRoutes(to: router)
@@ -107,7 +114,7 @@ extension CryptlexEmulator {
     ) async throws -> Response {
         await store.countArrival(route)
         var headers = HTTPFields()
-        if let rateLimiter {
+        if let rateLimiter, await !rateLimiter.paused {
             switch await rateLimiter.admit(client: context.clientIP, nowTicks: RFC3339.nowTicks()) {
             case .refused(let retryAfter):
                 await store.count { $0.rateLimited += 1 }

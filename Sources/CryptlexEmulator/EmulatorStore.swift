@@ -23,8 +23,14 @@ public actor EmulatorStore {
     /// instead of matching every earlier license again (paging through 100,000 licenses, 100 a
     /// page, would otherwise match 50 million times).
     private var scanCursor: (filter: LicenseFilter, version: Int, nextPage: Int, index: Int)?
-    /// When each license was created, in RFC 3339 ticks (for the lookup-lag fault).
+    /// When each license arrived, in RFC 3339 ticks (for the lookup-lag fault).
     private var licenseCreatedTicks: [String: Int64] = [:]
+    /// Each license's `createdAt` in ticks: what lists are ordered by (a migrated license, created
+    /// with an older `createdAt`, is listed among the licenses of its date, as Cryptlex lists it).
+    private var licenseSortTicks: [String: Int64] = [:]
+    /// The latest arrival (for whether a scan sees everything).
+    private var latestArrivalTicks: Int64 = 0
+    /// Every license, oldest `createdAt` first (ties in the order they arrived).
     private var licenseOrder: [String] = []
     private var licenseIDByKey: [String: String] = [:]
     private var licenseIDsByMetadataValue: [String: [String]] = [:]
@@ -78,6 +84,8 @@ public actor EmulatorStore {
     public func reset() {
         licenses = [:]
         licenseCreatedTicks = [:]
+        licenseSortTicks = [:]
+        latestArrivalTicks = 0
         licenseOrder = []
         licenseIDByKey = [:]
         licenseIDsByMetadataValue = [:]
@@ -140,8 +148,8 @@ public actor EmulatorStore {
         let value = JSONValue.object(license)
         licenses[id] = value
         licenseCreatedTicks[id] = nowTicks
-        licensePosition[id] = licenseOrder.count
-        licenseOrder.append(id)
+        latestArrivalTicks = max(latestArrivalTicks, nowTicks)
+        insertInOrder(id, createdTicks: created)
         licenseIDByKey[key] = id
         counters.licensesCreated += 1
         return value
@@ -164,7 +172,7 @@ public actor EmulatorStore {
         }
         if filter.newestFirst { candidates.reverse() }
         // A whole scan in creation order, with every license visible: continued from the cursor.
-        let everythingVisible = licenseOrder.last.map { (licenseCreatedTicks[$0] ?? 0) <= visibleBefore } ?? true
+        let everythingVisible = latestArrivalTicks <= visibleBefore
         if candidates.count == licenseOrder.count, !filter.newestFirst, everythingVisible {
             var query = filter
             query.page = 1
@@ -198,10 +206,29 @@ public actor EmulatorStore {
     }
 
     private func inCreationOrder(_ ids: Set<String>) -> [String] {
-        ids.sorted {
-            (licenseCreatedTicks[$0] ?? 0, licensePosition[$0] ?? 0) < (
-                licenseCreatedTicks[$1] ?? 0, licensePosition[$1] ?? 0
-            )
+        ids.sorted { (licensePosition[$0] ?? 0) < (licensePosition[$1] ?? 0) }
+    }
+
+    /// Puts a new license in `licenseOrder` by its `createdAt`: at the end when it is the newest
+    /// (every license created now), else after the last license of its time or older.
+    private func insertInOrder(_ id: String, createdTicks: Int64) {
+        licenseSortTicks[id] = createdTicks
+        if let last = licenseOrder.last, (licenseSortTicks[last] ?? 0) > createdTicks {
+            var low = 0
+            var high = licenseOrder.count
+            while low < high {
+                let middle = (low + high) / 2
+                if (licenseSortTicks[licenseOrder[middle]] ?? 0) <= createdTicks {
+                    low = middle + 1
+                } else {
+                    high = middle
+                }
+            }
+            licenseOrder.insert(id, at: low)
+            for index in low..<licenseOrder.count { licensePosition[licenseOrder[index]] = index }
+        } else {
+            licensePosition[id] = licenseOrder.count
+            licenseOrder.append(id)
         }
     }
 
@@ -339,6 +366,7 @@ public actor EmulatorStore {
         unindexMetadata(of: id, license)
         if let key = license["key"]?.stringValue { licenseIDByKey.removeValue(forKey: key) }
         licenses.removeValue(forKey: id)
+        licenseSortTicks.removeValue(forKey: id)
         licenseOrder.removeAll { $0 == id }
         licensePosition = Dictionary(uniqueKeysWithValues: licenseOrder.enumerated().map { ($1, $0) })
         counters.licensesDeleted += 1
@@ -387,10 +415,17 @@ public actor EmulatorStore {
     }
 
     /// Users whose email satisfies every condition (compared case-insensitively), in creation order.
-    public func findUsers(email conditions: [TextCondition], page: Int, limit: Int) -> [JSONValue] {
+    public func findUsers(
+        email conditions: [TextCondition], id idConditions: [TextCondition] = [], page: Int, limit: Int
+    )
+        -> [JSONValue]
+    {
         counters.userLookups += 1
         let ids: [String]
-        if let exact = conditions.lazy.compactMap(\.exactValues).first {
+        if let exact = idConditions.lazy.compactMap(\.exactValues).first {
+            let found = Set(exact.filter { users[$0] != nil })
+            ids = found.sorted { (userPosition[$0] ?? 0) < (userPosition[$1] ?? 0) }
+        } else if let exact = conditions.lazy.compactMap(\.exactValues).first {
             let found = Set(exact.compactMap { userIDByEmail[$0.lowercased()] })
             ids =
                 userOrder.count <= found.count * 8
@@ -400,7 +435,9 @@ public actor EmulatorStore {
         }
         let matching = ids.lazy.compactMap { self.users[$0] }.filter { user in
             let email = user.objectValue?["email"]?.stringValue
+            let id = user.objectValue?["id"]?.stringValue
             return conditions.allSatisfy { $0.matches(email.map { [$0] } ?? []) }
+                && idConditions.allSatisfy { $0.matches(id.map { [$0] } ?? []) }
         }
         return Array(matching.dropFirst((page - 1) * limit).prefix(limit))
     }

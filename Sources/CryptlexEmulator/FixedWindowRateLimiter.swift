@@ -73,4 +73,13 @@ public actor FixedWindowRateLimiter {
 
     /// Forgets every window.
     public func reset() { windows.removeAll() }
+
+    /// Whether the limit is lifted for now (`PUT /__admin/rate-limit`: seeding an account for a
+    /// rehearsal fast, then reading it back under the limit): requests pass with no headers.
+    public private(set) var paused = false
+
+    public func pause(_ paused: Bool) {
+        self.paused = paused
+        if paused { windows.removeAll() }
+    }
 }

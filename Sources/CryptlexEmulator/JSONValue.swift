@@ -50,6 +50,12 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return nil
     }
 
+    /// The boolean inside, or nil for any other kind.
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     /// The members of an object, or nil for any other kind.
     public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }

@@ -8,9 +8,15 @@ public struct LicenseFilter: Sendable, Equatable {
     public var metadataKey: [TextCondition] = []
     public var metadataValue: [TextCondition] = []
     public var userEmail: [TextCondition] = []
+    public var organizationID: [TextCondition] = []
+    public var resellerID: [TextCondition] = []
     public var userID: String?
-    /// Only licenses created at or after this time (ticks since 1970).
-    public var createdAtOrAfter: Int64?
+    /// `revoked` and `suspended` (plain booleans, as the schema declares them).
+    public var revoked: Bool?
+    public var suspended: Bool?
+    /// Conditions on `createdAt` and `expiresAt` (`eq ne gt gte lt lte`, compared as instants).
+    public var createdAt: [TimeCondition] = []
+    public var expiresAt: [TimeCondition] = []
     public var newestFirst = false
     public var page = 1
     public var limit = 10
@@ -56,11 +62,31 @@ public struct LicenseFilter: Sendable, Equatable {
                 userEmail.append(condition)
                 continue
             }
+            if let condition = try TextCondition.parse(
+                name: name, field: "organizationId", value: value, allowed: TextCondition.identity)
+            {
+                organizationID.append(condition)
+                continue
+            }
+            if let condition = try TextCondition.parse(
+                name: name, field: "resellerId", value: value, allowed: TextCondition.identity)
+            {
+                resellerID.append(condition)
+                continue
+            }
+            if let condition = try TimeCondition.parse(name: name, field: "createdAt", value: value) {
+                createdAt.append(condition)
+                continue
+            }
+            if let condition = try TimeCondition.parse(name: name, field: "expiresAt", value: value) {
+                expiresAt.append(condition)
+                continue
+            }
             switch name {
             case "userId", "userId[eq]": userID = value
-            case "createdAt[gte]":
-                guard let ticks = RFC3339.parse(value) else { throw bad("createdAt[gte] must be a date-time.") }
-                createdAtOrAfter = ticks
+            case "revoked", "suspended":
+                guard value == "true" || value == "false" else { throw bad("\(name) must be true or false.") }
+                if name == "revoked" { revoked = value == "true" } else { suspended = value == "true" }
             case "sort":
                 switch value {
                 case "-createdAt": newestFirst = true
@@ -82,9 +108,14 @@ public struct LicenseFilter: Sendable, Equatable {
         if !productID.allSatisfy({ $0.matches(one("productId")) }) { return false }
         if !id.allSatisfy({ $0.matches(one("id")) }) { return false }
         if let userID, fields["userId"]?.stringValue != userID { return false }
-        if let createdAtOrAfter, (fields["createdAt"]?.stringValue.flatMap(RFC3339.parse) ?? 0) < createdAtOrAfter {
-            return false
-        }
+        if !organizationID.allSatisfy({ $0.matches(one("organizationId")) }) { return false }
+        if !resellerID.allSatisfy({ $0.matches(one("resellerId")) }) { return false }
+        if let revoked, (fields["revoked"]?.boolValue ?? false) != revoked { return false }
+        if let suspended, (fields["suspended"]?.boolValue ?? false) != suspended { return false }
+        let created = fields["createdAt"]?.stringValue.flatMap(RFC3339.parse)
+        if !createdAt.allSatisfy({ $0.matches(created) }) { return false }
+        let expires = fields["expiresAt"]?.stringValue.flatMap(RFC3339.parse)
+        if !expiresAt.allSatisfy({ $0.matches(expires) }) { return false }
         let metadata = fields["metadata"]?.arrayValue?.compactMap(\.objectValue) ?? []
         // Key and value are matched independently, as Cryptlex does not promise they match one entry.
         if !metadataKey.allSatisfy({ $0.matches(metadata.compactMap { $0["key"]?.stringValue }) }) { return false }
@@ -94,5 +125,40 @@ public struct LicenseFilter: Sendable, Equatable {
             if !userEmail.allSatisfy({ $0.matches(email.map { [$0] } ?? []) }) { return false }
         }
         return true
+    }
+}
+
+/// One operator of a date-time filter (`createdAt[gte]=…`): `eq ne gt gte lt lte`, compared as
+/// instants. A license without the field (a perpetual one's `expiresAt`) matches only `ne`.
+public struct TimeCondition: Sendable, Equatable {
+    public enum Operator: String, Sendable, CaseIterable { case eq, ne, gt, gte, lt, lte }
+    public var op: Operator
+    public var ticks: Int64
+
+    static func parse(name: String, field: String, value: String) throws(EmulatorStore.Rejection) -> TimeCondition? {
+        guard name.hasPrefix(field + "["), name.hasSuffix("]") else { return nil }
+        let raw = String(name.dropFirst(field.count + 1).dropLast())
+        guard let op = Operator(rawValue: raw) else {
+            throw EmulatorStore.Rejection(
+                status: 400,
+                message: "The operator '\(raw)' is not supported on '\(field)' (supported: eq, gt, gte, lt, lte, ne).",
+                code: nil)
+        }
+        guard let ticks = RFC3339.parse(value) else {
+            throw EmulatorStore.Rejection(status: 400, message: "\(name) must be a date-time.", code: nil)
+        }
+        return TimeCondition(op: op, ticks: ticks)
+    }
+
+    func matches(_ value: Int64?) -> Bool {
+        guard let value else { return op == .ne }
+        switch op {
+        case .eq: return value == ticks
+        case .ne: return value != ticks
+        case .gt: return value > ticks
+        case .gte: return value >= ticks
+        case .lt: return value < ticks
+        case .lte: return value <= ticks
+        }
     }
 }
