@@ -186,6 +186,30 @@ package struct CryptlexClient: Sendable {
             body: nil, expecting: [DirectoryRecord].self)
     }
 
+    /// One page of organizations, or resellers, with any of these ids (`id[in]`): the names a
+    /// pulled license shows, 100 ids a request.
+    package func findDirectoryRecords(resellers: Bool, ids: [String], page: Int = 1) async throws(APIError)
+        -> Answer<[DirectoryRecord]>
+    {
+        try await send(
+            "GET", resellers ? "/v3/resellers" : "/v3/organizations",
+            query: QueryEncoding.encode([
+                ("id[in]", ids.joined(separator: ",")), ("page", String(page)), ("limit", "100"),
+            ]),
+            body: nil, expecting: [DirectoryRecord].self)
+    }
+
+    /// One page of users with any of these ids (`id[in]`): the owners of pulled licenses the list
+    /// did not show whole.
+    package func findUsers(ids: [String], page: Int = 1) async throws(APIError) -> Answer<[User]> {
+        try await send(
+            "GET", "/v3/users",
+            query: QueryEncoding.encode([
+                ("id[in]", ids.joined(separator: ",")), ("page", String(page)), ("limit", "100"),
+            ]),
+            body: nil, expecting: [User].self)
+    }
+
     private static func nameFilter(_ names: [String]) -> (String, String) {
         names.count == 1 ? ("name[eq]", names[0]) : ("name[in]", names.joined(separator: ","))
     }

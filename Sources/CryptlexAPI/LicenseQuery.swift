@@ -17,6 +17,11 @@ package struct LicenseQuery: Sendable, Equatable {
     /// Only licenses created at or after this time (an RFC 3339 date-time).
     package var createdAtOrAfter: String?
     package var newestFirst = false
+    /// `sort=createdAt` said outright (the API's default order, asked for where a pager depends on it).
+    package var oldestFirst = false
+    /// Filters as the API spells them (`organizationId[eq]`, `revoked`, `expiresAt[lt]`, …), after
+    /// the typed ones (`licprov pull --where`).
+    package var filters: [QueryItem] = []
 
     package init(
         key: String? = nil, productId: String? = nil, userId: String? = nil, metadataKey: String? = nil,
@@ -48,10 +53,26 @@ package struct LicenseQuery: Sendable, Equatable {
         if let metadataValuePrefix { items.append(("metadata.value[sw]", metadataValuePrefix)) }
         if let userEmail { items.append(("user.email[eq]", userEmail)) }
         if let createdAtOrAfter { items.append(("createdAt[gte]", createdAtOrAfter)) }
-        if newestFirst { items.append(("sort", "-createdAt")) }
+        for filter in filters { items.append((filter.name, filter.value)) }
+        if newestFirst {
+            items.append(("sort", "-createdAt"))
+        } else if oldestFirst {
+            items.append(("sort", "createdAt"))
+        }
         items.append(("page", String(page)))
         items.append(("limit", String(limit)))
         return items
+    }
+}
+
+/// One query parameter, named as the API names it.
+package struct QueryItem: Sendable, Hashable {
+    package var name: String
+    package var value: String
+
+    package init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
     }
 }
 
