@@ -26,6 +26,8 @@ package struct XLSXReader {
     private let sheetPath: String
     private let strings: SharedStrings
     private let dateStyles: Set<Int>
+    /// Date styles whose format says UTC (a literal `Z`): their times are read with `Z`.
+    private let utcDateStyles: Set<Int>
     private let date1904: Bool
 
     /// Opens the workbook and the sheet named `sheet` (nil: the first one).
@@ -96,6 +98,7 @@ package struct XLSXReader {
         var styles = DateStyles()
         if archive["xl/styles.xml"] != nil { try part("xl/styles.xml") { try styles.handle($0) } }
         dateStyles = styles.styles
+        utcDateStyles = styles.utcStyles
     }
 
     /// Calls `body` with each row that has a cell, in order.
@@ -248,7 +251,8 @@ package struct XLSXReader {
             guard !value.isEmpty else { return .success("") }
             let text = String(decoding: value, as: UTF8.self)
             if dateStyles.contains(style), let serial = Double(text) {
-                return .success(Self.date(serial: serial, date1904: date1904))
+                let date = Self.date(serial: serial, date1904: date1904)
+                return .success(utcDateStyles.contains(style) && date.count > 10 ? date + "Z" : date)
             }
             return .success(Self.number(text))
         }

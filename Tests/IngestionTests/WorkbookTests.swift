@@ -150,3 +150,47 @@ struct WorkbookTests {
         }
     }
 }
+
+/// The workbooks `licprov pull` writes, read back by licprov's own reader: typed cells, a frozen
+/// header, and date-times in UTC read as UTC with no --time-zone.
+@Suite("Writing workbooks")
+struct WorkbookWriterTests {
+    @Test func aWrittenWorkbookReadsBackCellForCell() throws {
+        let path = try temporaryFile("written.xlsx", "")
+        let writer = try XLSXWriter(
+            path: path,
+            columns: ["order_id", "productId", "allowedActivations", "allowVmActivation", "expiresAt", "notes"])
+        let expiry = try #require(CryptlexTimestamp("2027-01-15T08:30:05Z")).date.timeIntervalSince1970
+        let first: [XLSXWriter.Cell] = [
+            .text("W-1"), .text("prod-1"), .number(3), .bool(true), .date(expiry), .text("a <b> & \"c\", d"),
+        ]
+        let second: [XLSXWriter.Cell] = [.text("W-2"), .text("prod-1"), .number(-1), .bool(false), .empty, .empty]
+        try writer.addRow(first)
+        try writer.addRow(second)
+        try writer.finish()
+        #expect(!FileManager.default.fileExists(atPath: path + ".sheet.xml"))
+        var options = IngestOptions(idColumn: "order_id")
+        options.format = .xlsx
+        let result = try read(path: path, options)
+        #expect(result.messages == [])
+        #expect(result.rows.count == 2)
+        #expect(result.rows[0].request.allowedActivations == 3)
+        #expect(result.rows[0].request.allowVmActivation == true)
+        #expect(result.rows[0].request.expiresAt == "2027-01-15T08:30:05Z")
+        #expect(result.rows[0].request.notes == "a <b> & \"c\", d")
+        #expect(result.rows[1].request.allowedActivations == -1)
+        #expect(result.rows[1].request.expiresAt == nil)
+        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        var sheet = Data()
+        _ = try archive.extract(try #require(archive["xl/worksheets/sheet1.xml"])) { sheet.append($0) }
+        #expect(String(decoding: sheet, as: UTF8.self).contains(#"state="frozen""#))
+    }
+
+    @Test func columnNamesRunPastZ() {
+        #expect(XLSXWriter.columnName(0) == "A")
+        #expect(XLSXWriter.columnName(25) == "Z")
+        #expect(XLSXWriter.columnName(26) == "AA")
+        #expect(XLSXWriter.columnName(701) == "ZZ")
+        #expect(XLSXWriter.columnName(702) == "AAA")
+    }
+}
