@@ -6,6 +6,8 @@ package struct RunCounts: Sendable, Equatable {
     package var created = 0
     /// Changes to existing licenses applied by this run (update, renew, …, delete).
     package var changed = 0
+    /// Updates this run found the license already held (every field as the row says): nothing sent.
+    package var unchanged = 0
     /// Licenses found by a lookup after an ambiguous outcome (created, but the answer was lost),
     /// and changes a read showed had taken effect.
     package var recovered = 0
@@ -47,7 +49,9 @@ package struct RunCounts: Sendable, Equatable {
     package init() {}
 
     /// Rows finished by this run, for progress.
-    package var finished: Int { created + changed + recovered + failed + rejected + conflicts + unresolved }
+    package var finished: Int {
+        created + changed + unchanged + recovered + failed + rejected + conflicts + unresolved
+    }
 }
 
 /// The counters of one run, shared by its workers.

@@ -23,14 +23,16 @@ package enum LicenseFields {
     }
 
     /// Equal as JSON, with date-times compared as instants (`…00Z` and `…00.0000000Z` agree) and
-    /// metadata lists by their entries' keys and values (the server adds an `id` and
+    /// metadata lists by their entries' keys and values, in any order (the server adds an `id` and
     /// `viewPermissions` to each entry it keeps).
     package static func same(_ a: JSONAny, _ b: JSONAny) -> Bool {
         if a == b { return true }
         if case .array(let x) = a, case .array(let y) = b, x.count == y.count, let first = metadataPairs(x),
             let second = metadataPairs(y)
         {
-            return first == second
+            // In any order: an entry's place in the list means nothing to the API.
+            return first.sorted { $0.lexicographicallyPrecedes($1) }
+                == second.sorted { $0.lexicographicallyPrecedes($1) }
         }
         if case .string(let x) = a, case .string(let y) = b, let first = CryptlexTimestamp(x)?.date,
             let second = CryptlexTimestamp(y)?.date

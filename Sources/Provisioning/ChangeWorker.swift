@@ -83,12 +83,25 @@ struct ChangeWorker: SettlesOperation {
         }
         switch resolution {
         case .found(let snapshot):
-            let before = Self.touched(by: change.operation, in: snapshot)
+            // An update sends only the fields the license does not already hold (a pulled file's
+            // row carries them all; an edited cell is the change).
+            let operation = Self.differing(change.operation, from: snapshot)
+            let before = Self.touched(by: operation, in: snapshot)
             try await committer.recordTarget(
                 item.entryID, licenseID: snapshot.license.id, licenseKey: snapshot.license.key,
                 beforeState: LicenseFields.encode(before))
             guard let links = try await linked(item) else { return nil }
-            return Prepared(operation: change.operation, links: links, licenseID: snapshot.license.id, before: before)
+            if case .update(let update) = operation, update.fields.isEmpty,
+                !update.linksCustomer || links.userID == snapshot.license.userId
+            {
+                try outcomes.settleUnchanged(
+                    AttemptOutcome(
+                        entryID: item.entryID, state: .created, licenseID: snapshot.license.id,
+                        error: "the license already holds every value of the row: nothing was sent", endsAttempt: false)
+                )
+                return nil
+            }
+            return Prepared(operation: operation, links: links, licenseID: snapshot.license.id, before: before)
         case .absent where action == .delete:
             try outcomes.settle(
                 AttemptOutcome(
@@ -247,6 +260,14 @@ struct ChangeWorker: SettlesOperation {
     }
 
     // MARK: before-state
+
+    /// An update with only the fields whose values the license does not hold (compared as
+    /// ``LicenseFields/same(_:_:)`` compares); any other operation as it is.
+    static func differing(_ operation: LicenseOperation, from snapshot: LicenseSnapshot) -> LicenseOperation {
+        guard case .update(var update) = operation else { return operation }
+        update.fields = update.fields.filter { !LicenseFields.same(snapshot.fields[$0.key] ?? .null, $0.value) }
+        return .update(update)
+    }
 
     /// The fields `action` touches, as the license has them: what undo restores and what a lost
     /// answer is compared with. A delete keeps the whole license.

@@ -18,6 +18,13 @@ struct OutcomeRecorder: Sendable {
         if [.failed, .rejected, .conflict].contains(outcome.state) { requests.noteFailure(maxFailures: maxFailures) }
     }
 
+    /// A change the license already shows (an update whose every field holds): settled as applied,
+    /// with nothing sent, and counted unchanged, not changed.
+    func settleUnchanged(_ outcome: AttemptOutcome) throws(JournalError) {
+        try committer.post(outcome)
+        requests.counters.update { $0.unchanged += 1 }
+    }
+
     /// The entry is left for a later run (the run stopped, a read failed): `outcome` recorded when
     /// there is one (pending; in flight stays as marked), counted not sent.
     func leave(_ outcome: AttemptOutcome? = nil) throws(JournalError) {

@@ -85,7 +85,7 @@ extension ProvisioningRun {
 /// One line of counts, for the journal's run table and logs.
 enum RunSummaryText {
     static func line(_ counts: RunCounts) -> String {
-        "created \(counts.created), \(counts.changed > 0 ? "changed \(counts.changed), " : "")recovered \(counts.recovered), already done \(counts.alreadyDone), failed \(counts.failed), "
+        "created \(counts.created), \(counts.changed > 0 ? "changed \(counts.changed), " : "")\(counts.unchanged > 0 ? "unchanged \(counts.unchanged), " : "")recovered \(counts.recovered), already done \(counts.alreadyDone), failed \(counts.failed), "
             + "rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent), "
             + "requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries)"
     }

@@ -25,7 +25,8 @@ enum MetricsFile {
         if let report {
             let counts = report.counts
             let statuses: [(String, Int)] = [
-                ("created", counts.created), ("changed", counts.changed), ("recovered", counts.recovered),
+                ("created", counts.created), ("changed", counts.changed), ("unchanged", counts.unchanged),
+                ("recovered", counts.recovered),
                 ("already_done", counts.alreadyDone),
                 ("failed", counts.failed), ("rejected", counts.rejected), ("conflict", counts.conflicts),
                 ("unresolved", counts.unresolved),

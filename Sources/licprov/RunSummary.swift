@@ -73,6 +73,7 @@ enum RunSummary {
         Output.result(
             "licenses \(report.licenses)\(changes ? " and \(report.summary.changes) changes" : ""): created \(counts.created), "
                 + (changes ? "changed \(counts.changed), " : "")
+                + (counts.unchanged > 0 ? "unchanged \(counts.unchanged) (nothing to send), " : "")
                 + "recovered \(counts.recovered), already done \(counts.alreadyDone), "
                 + "failed \(counts.failed), rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent)"
                 + (counts.skipped > 0 ? "; skipped \(counts.skipped) rows (see the results)" : "")
@@ -146,6 +147,7 @@ enum RunSummary {
         let object: [String: Any] = [
             "outcome": outcome, "exitCode": Int(status.rawValue), "licenses": report.licenses,
             "created": counts.created, "changed": counts.changed, "changes": report.summary.changes,
+            "unchanged": counts.unchanged,
             "recovered": counts.recovered, "alreadyDone": counts.alreadyDone, "failed": counts.failed,
             "rejected": counts.rejected, "conflicts": counts.conflicts, "unresolved": counts.unresolved,
             "notSent": counts.notSent, "skipped": counts.skipped,
