@@ -4,7 +4,11 @@ import CryptlexModels
 /// undoing): its target and the fields its action allows.
 extension RowMapper {
     /// A change row: its target, and what its action allows (``LicenseAction``). Fields the action
-    /// does not use are errors, not silently dropped: a misplaced column must not go unnoticed.
+    /// does not use are errors, not silently dropped: a misplaced column must not go unnoticed —
+    /// except in a row that names its license by both `licenseId` and `key`, as `licprov pull`
+    /// writes every row: such a row carries the license's whole state, so the action takes what it
+    /// uses and leaves the rest; an update takes every field it can change (sending, once the
+    /// license is read, only what differs) and its metadata cells as the whole list.
     func finishChange(_ row: inout Assembly, action: LicenseAction, rowID: String, idIsFromColumn: Bool) -> OrderRow {
         let line = row.position.line
         func problem(_ field: String?, _ message: String) {
@@ -32,19 +36,22 @@ extension RowMapper {
                 "names no license to \(action.rawValue): add a licenseId or key column, or pass --target-metadata NAME (the order id licprov keeps on each license it creates)"
             )
         }
+        let pulled = row.licenseID != nil && row.request.key != nil
         var customer: Customer?
         if action == .update {
             // An update with an email links the license to that customer (found, or created as a
             // create row's would be): its PATCH sends the user's id.
             customer = Self.customer(of: row, problem)
-        } else if row.email != nil || row.firstName != nil || row.lastName != nil || row.company != nil {
+        } else if !pulled, row.email != nil || row.firstName != nil || row.lastName != nil || row.company != nil {
             problem(
                 row.email != nil ? "email" : "firstName",
                 "is for create and update rows; \(action.rawValue) does not change the customer")
         }
-        if let field = row.directory.keys.filter({ !defaultDirectory.contains($0) }).min(by: {
-            $0.rawValue < $1.rawValue
-        }) {
+        if !pulled,
+            let field = row.directory.keys.filter({ !defaultDirectory.contains($0) }).min(by: {
+                $0.rawValue < $1.rawValue
+            })
+        {
             problem(
                 field.rawValue,
                 "is for create rows; \(action.rawValue) does not move a license to another organization or reseller (update sets organizationId, resellerId)"
@@ -62,9 +69,11 @@ extension RowMapper {
             if action == .update {
                 if LicenseFieldTable.updatable.contains(name) {
                     changed.append(name)
-                } else {
+                } else if !pulled {
                     problem(name, "cannot be changed by update: \(LicenseFieldTable.updateHint(for: name))")
                 }
+            } else if pulled {
+                continue
             } else {
                 problem(name, "is not used by \(action.rawValue); leave it empty (only update changes fields)")
             }
@@ -73,9 +82,9 @@ extension RowMapper {
         let ownKeys = (row.request.metadata ?? []).map(\.key).filter { !row.metadataFromDefaults.contains($0) }
         // An update may replace the whole list when it carries licprov's marker entry (as `plan`
         // writes it): then nothing of licprov's is dropped. Single entries cannot be changed alone.
-        if action == .update, let markerKey, ownKeys.contains(markerKey) {
+        if action == .update, (pulled && !ownKeys.isEmpty) || markerKey.map(ownKeys.contains) == true {
             changed.append("metadata")
-        } else {
+        } else if !pulled {
             for key in ownKeys where key != targetMetadata {
                 problem(
                     "metadata.\(key)",

@@ -211,3 +211,53 @@ struct ActionMappingTests {
         #expect(Set(properties.keys) == LicenseFieldTable.updatable)
     }
 }
+
+/// A file `licprov pull` wrote: every row names its license by licenseId and key and carries all
+/// of its columns; the action takes what it uses and leaves the rest.
+@Suite("Mapping a pulled file as a change file")
+struct PulledFileMappingTests {
+    static let pulled = """
+        licenseId,key,productId,revoked,suspended,allowedActivations,notes,expiresAt,createdAt,metadata.plan,email,firstName,lastName,organization.name,reseller.name
+        L-1,KEY-0000-0000-0001,prod-1,false,false,3,"a, b",2027-01-15T00:00:00Z,2026-01-01T10:00:00.1234567Z,pro,ann@example.com,Ann,Lee,Acme,Resell One
+        L-2,KEY-0000-0000-0002,prod-1,false,true,1,,,2026-01-02T10:00:00Z,,,,,,
+
+        """
+
+    @Test func everyChangeActionTakesWhatItUsesAndLeavesTheRest() throws {
+        for action in LicenseAction.allCases where action != .create {
+            var options = IngestOptions()
+            options.action = action
+            let text =
+                action == .setExpiry
+                ? Self.pulled.replacingOccurrences(of: ",,,2026-01-02", with: ",,2028-01-01T00:00:00Z,2026-01-02")
+                : Self.pulled
+            let result = try read("pulled.csv", text, options)
+            #expect(result.messages == [], "\(action): \(result.messages)")
+            #expect(result.rows.map(\.target) == [.id("L-1"), .id("L-2")], "\(action)")
+        }
+    }
+
+    @Test func anUpdateTakesEveryFieldItCanChangeAndTheMetadataAsTheWholeList() throws {
+        var options = IngestOptions()
+        options.action = .update
+        let result = try read("pulled.csv", Self.pulled, options)
+        #expect(result.messages == [])
+        #expect(
+            Set(result.rows[0].changedFields) == [
+                "key", "revoked", "suspended", "allowedActivations", "notes", "metadata",
+            ])
+        #expect(result.rows[0].request.metadata?.map(\.key) == ["plan"])
+        #expect(result.rows[0].customer?.email == "ann@example.com")
+        #expect(Set(result.rows[1].changedFields) == ["key", "revoked", "suspended", "allowedActivations"])
+    }
+
+    @Test func aRowWithoutTheKeyIsCheckedAsAHandWrittenChangeRow() throws {
+        var options = IngestOptions()
+        options.action = .suspend
+        let result = try read("t.csv", "licenseId,allowedActivations\nL-1,3\n", options)
+        #expect(
+            result.messages == [
+                "t.csv:2: allowedActivations: is not used by suspend; leave it empty (only update changes fields)"
+            ])
+    }
+}
