@@ -90,11 +90,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // pull: the account's licenses as a file (paged from a cursor, resumable, names in batches).
+        .target(
+            name: "Pull",
+            dependencies: [
+                "APIRequests", "CryptlexAPI", "CryptlexModels", "FileFormats", "Ingestion",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // MARK: the command-line tool
         .executableTarget(
             name: "licprov",
             dependencies: [
-                "APIRequests", "BuildInfo", "Provisioning", "Audit", "Results", "Sync", "Doctor", "FileFormats",
+                "APIRequests", "BuildInfo", "Provisioning", "Audit", "Results", "Sync", "Doctor", "Pull", "FileFormats",
                 "Ingestion",
                 "Journal",
                 "Scheduling", "CryptlexModels", "CryptlexAPI",
@@ -149,7 +157,8 @@ let package = Package(
             name: "ProvisioningTests",
             dependencies: [
                 "APIRequests", "Results",
-                "Provisioning", "Audit", "Sync", "Doctor", "Ingestion", "CryptlexModels", "CryptlexAPI", "Journal",
+                "Provisioning", "Audit", "Sync", "Doctor", "Pull", "Ingestion", "CryptlexModels", "CryptlexAPI",
+                "Journal",
                 "Scheduling", "CryptlexEmulator", "TestSupport",
             ]),
         .testTarget(

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 python3 - <<'PY'
 import glob, json, re, subprocess, sys
 ours = {"BuildInfo", "CryptlexModels", "FileFormats", "Ingestion", "Scheduling", "Journal", "CryptlexAPI", "APIRequests", "Results", "Provisioning",
-        "Audit", "Sync", "Doctor", "CryptlexEmulator", "licprov", "cryptlex-emulator"}
+        "Audit", "Sync", "Doctor", "Pull", "CryptlexEmulator", "licprov", "cryptlex-emulator"}
 manifest = json.loads(subprocess.run(["swift", "package", "dump-package"], capture_output=True, text=True, check=True).stdout)
 declared = {}
 for target in manifest["targets"]:

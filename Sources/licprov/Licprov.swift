@@ -13,7 +13,7 @@ struct Licprov: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, RunCommand.self, StatusCommand.self, ExportCommand.self, AuditCommand.self,
             UndoCommand.self, ReportCommand.self, DoctorCommand.self, PlanCommand.self, ApplyCommand.self,
-            JobCommand.self,
+            JobCommand.self, PullCommand.self,
         ]
     )
 

@@ -38,6 +38,15 @@ enum Output {
         }
     }
 
+    /// One JSON object on stderr (keys sorted): progress for other programs.
+    static func errorJSON(_ object: [String: Any]) {
+        if let data = try? JSONSerialization.data(
+            withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        {
+            error(String(decoding: data, as: UTF8.self))
+        }
+    }
+
     /// Text for the operator that is not the result (a plan shown before a `--json` summary), as is.
     static func errorBytes(_ bytes: [UInt8]) {
         StandardStream.error.write(bytes)
