@@ -21,6 +21,9 @@
 #             peak memory and licenses created (300)
 #   first     a fresh 1,000,000-row file (5,000 customers): how long after the start its first
 #             request and its first create go (the run is then stopped with SIGINT)
+#   pull      100,000 licenses (5,000 customers) seeded with the limit paused, then `licprov pull` of all
+#             of them at Cryptlex's 50 per 5 s, as CSV and as .xlsx: pages/s, requests, 429s, peak memory
+#             (about 4 minutes)
 #   upgrade   nightly's day 1 by an earlier build (BENCH_OLD_BIN=DIR: its journal schema), then
 #             this build: the journal's migration alone (`status` on a copy), and day 2 on it
 #
@@ -110,6 +113,30 @@ for scenario in "${scenarios[@]}"; do
       read -r seconds rss <"$work/time"
       same=$(cmp -s "$work/first.csv" "$work/orders.csv.results.csv" && echo identical || echo DIFFERENT)
       echo "rerun     100000 rows  ${seconds} s  requests sent: $(( $(counter licenseCreateRequests) - 100000 ))  peak $((rss / 1024)) MiB  results $same"
+      ;;
+    pull)
+      python3 scripts/gen-orders.py csv 100000 "$work/orders.csv"
+      start_emulator --product prod-bench
+      curl -s -X PUT "$url/__admin/rate-limit" -d '{"paused":true}' >/dev/null
+      "$bin/licprov" run "$work/orders.csv" --api-url "$url" --id-column order_id --rate 0 --concurrency 64 \
+        --log-level error --progress none >/dev/null
+      curl -s -X PUT "$url/__admin/rate-limit" -d '{"paused":false}' >/dev/null
+      sleep 5 # a fresh window
+      for format in csv xlsx; do
+        limited=$(counter rateLimited)
+        /usr/bin/time -f "%e %M" -o "$work/time" "$bin/licprov" pull --api-url "$url" --product-id prod-bench \
+          -o "$work/all.$format" --progress none --json >"$work/out" 2>"$work/err" \
+          || { echo "pull: licprov failed:"; cat "$work/err"; exit 1; }
+        read -r seconds rss <"$work/time"
+        python3 - "$format" "$seconds" "$rss" "$(( $(counter rateLimited) - limited ))" "$work/out" "$work/all.$format" <<'PY'
+import json, os, sys
+fmt, seconds, rss, limited, out, path = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+s = json.load(open(out))
+print(f"pull {fmt:<5} {s['licenses']:>7} licenses  {s['pages']} pages  {s['requests']} requests  {seconds:7.2f} s  "
+      f"{s['pages'] / seconds:5.2f} pages/s  {s['licenses'] / seconds:7.1f} licenses/s  429s {limited}  "
+      f"peak {rss / 1024:6.1f} MiB  file {os.path.getsize(path) / 1048576:6.1f} MiB")
+PY
+      done
       ;;
     customers)
       python3 - "$work/orders.csv" <<'PY'

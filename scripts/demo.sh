@@ -154,6 +154,23 @@ echo "exit code: $status"
 "$bin/licprov" run "$work/batch.csv" --id-column order_id --api-url "$url"
 "$bin/licprov" export "$work/batch.csv" | head -4
 
+echo "== licprov pull: the account as a file — one organization's licenses, suspended from the pulled file, then moved"
+"$bin/licprov" pull --api-url "$url" --product-id prod-desktop --where "organization.name=Acme GmbH" -o "$work/acme-licenses.csv" --progress none
+cut -d, -f1-6 "$work/acme-licenses.csv" | head -3
+"$bin/licprov" run "$work/acme-licenses.csv" --action suspend --api-url "$url" --progress none | head -1
+echo "-- undone: the same licenses unsuspended"
+"$bin/licprov" undo "$work/acme-licenses.csv" --api-url "$url" --yes | head -1
+echo "-- the whole product moved to another account (a second emulator), keys and customers kept"
+"$bin/licprov" pull --api-url "$url" --product-id prod-desktop --format cryptlex -o "$work/account.json" --progress none
+"$bin/cryptlex-emulator" --port 0 --token demo-token --product prod-eu >"$work/target.out" 2>"$work/target.err" &
+target=$!
+trap 'kill "$emulator" "$target" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q listening "$work/target.out" 2>/dev/null && break; sleep 0.1; done
+target_url=$(sed -n 's/^listening on //p' "$work/target.out")
+printf '[values.productId]\nprod-desktop = { productId = "prod-eu" }\n' >"$work/move.toml"
+"$bin/licprov" run "$work/account.json" --from cryptlex --config "$work/move.toml" --api-url "$target_url" --progress none | head -1
+echo "-- keys in the old account and the new: $(curl -s "$url/__admin/licenses" | python3 -c 'import json,sys; print(len({l["key"] for l in json.load(sys.stdin) if l["productId"]=="prod-desktop"}))') and $(curl -s "$target_url/__admin/licenses" | python3 -c 'import json,sys; print(len({l["key"] for l in json.load(sys.stdin)}))')"
+
 echo "== the emulator, as licprov's client sees it"
 curl -s -i -X POST "$url/v3/licenses" -H 'Authorization: Bearer demo-token' -H 'Content-Type: application/json' \
   -d '{"productId":"prod-desktop","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"demo-1"}]}' | sed -n '1,4p'
