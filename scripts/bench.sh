@@ -23,7 +23,7 @@
 #             request and its first create go (the run is then stopped with SIGINT)
 #   pull      100,000 licenses (5,000 customers) seeded with the limit paused, then `licprov pull` of all
 #             of them at Cryptlex's 50 per 5 s, as CSV and as .xlsx: pages/s, requests, 429s, peak memory
-#             (about 4 minutes)
+#             (about 4 minutes); the workbook read back with openpyxl (scripts/check-xlsx.py)
 #   upgrade   nightly's day 1 by an earlier build (BENCH_OLD_BIN=DIR: its journal schema), then
 #             this build: the journal's migration alone (`status` on a copy), and day 2 on it
 #
@@ -137,6 +137,8 @@ print(f"pull {fmt:<5} {s['licenses']:>7} licenses  {s['pages']} pages  {s['reque
       f"peak {rss / 1024:6.1f} MiB  file {os.path.getsize(path) / 1048576:6.1f} MiB")
 PY
       done
+      # The workbook as a spreadsheet user meets it (openpyxl): typed cells, the header frozen.
+      python3 scripts/check-xlsx.py "$work/all.xlsx" | sed 's/^/          /'
       ;;
     customers)
       python3 - "$work/orders.csv" <<'PY'
