@@ -17,7 +17,8 @@ package struct LicenseQuery: Sendable, Equatable {
     /// Only licenses created at or after this time (an RFC 3339 date-time).
     package var createdAtOrAfter: String?
     package var newestFirst = false
-    /// `sort=createdAt` said outright (the API's default order, asked for where a pager depends on it).
+    /// `sort=+createdAt` said outright (the API's default order, asked for where a pager depends on
+    /// it; the schema's `sort` pattern wants the sign).
     package var oldestFirst = false
     /// Filters as the API spells them (`organizationId[eq]`, `revoked`, `expiresAt[lt]`, …), after
     /// the typed ones (`licprov pull --where`).
@@ -57,7 +58,7 @@ package struct LicenseQuery: Sendable, Equatable {
         if newestFirst {
             items.append(("sort", "-createdAt"))
         } else if oldestFirst {
-            items.append(("sort", "createdAt"))
+            items.append(("sort", "+createdAt"))
         }
         items.append(("page", String(page)))
         items.append(("limit", String(limit)))

@@ -8,7 +8,7 @@ import Logging
 /// `licprov pull`: the account's licenses as a file.
 ///
 /// **Paging by a stable order.** Each product's licenses are listed oldest first
-/// (`sort=createdAt`), 100 a page, from a cursor: the `createdAt` of the last license read
+/// (`sort=+createdAt`), 100 a page, from a cursor: the `createdAt` of the last license read
 /// (`createdAt[gte]=CURSOR`, page 1), with the licenses already read at exactly that time skipped
 /// by id. An offset would shift under the pull: a license deleted on a page already read would
 /// move the next page's first license onto it, unread. A cursor does not move: a license deleted

@@ -66,8 +66,13 @@ struct PullFiles {
     /// The spool, cut back to `length` (what the record vouches for), open at its end.
     func openSpool(length: UInt64) throws(PullError) -> FileHandle {
         if !FileManager.default.fileExists(atPath: spoolPath) {
-            guard length == 0, FileManager.default.createFile(atPath: spoolPath, contents: nil) else {
+            guard length == 0 else {
                 throw PullError.file("\(spoolPath) is missing; remove \(statePath) to start the pull over")
+            }
+            guard FileManager.default.createFile(atPath: spoolPath, contents: nil) else {
+                throw PullError.file(
+                    "cannot create \(spoolPath): the output's folder must exist and be writable (the pull keeps its pages beside the output)"
+                )
             }
         }
         do {
