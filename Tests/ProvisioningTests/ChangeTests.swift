@@ -153,6 +153,34 @@ struct ChangeTests {
             #expect(await license(bench, first)?["revoked"] == .bool(true))
         }
     }
+
+    /// An update sends only the fields its license does not already hold: the before-state (what a
+    /// lost answer is compared with and what undo restores) names only those; an update whose every
+    /// field already holds sends nothing and is counted unchanged.
+    @Test func anUpdateSendsOnlyWhatDiffersAndNothingWhenNothingDoes() async throws {
+        try await withRunBench { bench in
+            let first = try await bench.createDirectly(#"{"productId":"prod-1","allowedActivations":3,"notes":"kept"}"#)
+            let second = try await bench.createDirectly(
+                #"{"productId":"prod-1","allowedActivations":4,"notes":"same"}"#)
+            try bench.write(
+                "event_id,action,licenseId,allowedActivations,notes\nU-1,update,\(first),5,kept\nU-2,update,\(second),4,same\n"
+            )
+            let configuration = bench.configuration(idColumn: "event_id")
+            let report = try await bench.run(configuration)
+            #expect(report.counts.changed == 1)
+            #expect(report.counts.unchanged == 1)
+            let changes = await bench.emulator.store.changesByLicense()
+            #expect(changes[first]?["update"] == 1)
+            #expect(changes[second]?["update"] == nil)
+            let updated = await bench.emulator.store.allLicenses().first { $0.objectValue?["id"] == .string(first) }
+            #expect(updated?.objectValue?["allowedActivations"] == .int(5))
+            let before = try bench.journalRows(configuration, "SELECT rowID, beforeState FROM license ORDER BY rowID")
+            #expect(before.map { $0["beforeState"] as String? } == [#"{"allowedActivations":3}"#, "{}"])
+            // The rerun: both already done, nothing sent.
+            let rerun = try await bench.run(configuration)
+            #expect(rerun.counts.alreadyDone == 2 && rerun.counts.requests == 0)
+        }
+    }
 }
 
 /// `licprov undo`'s plan, run as licprov runs any file of changes.
