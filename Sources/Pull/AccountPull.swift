@@ -19,7 +19,9 @@ import Logging
 /// **Resumable.** With `-o FILE`, the licenses go to `FILE.pull.ndjson` as they come, and after
 /// each page (appended and synced) `FILE.pull.json` records the cursor and the spool's length,
 /// replaced atomically. Killed at any point, the same command reads the record, cuts the spool back
-/// to the length it names and asks for the page after it: no page it recorded is read again.
+/// to the length it names and asks for the page after it: no page it recorded is read again. One
+/// page is read ahead (its cursor is known once a page arrives): it goes out while the page before
+/// it is written and recorded, so the record's fsync and rename do not sit between two requests.
 /// The output is written whole once every page is in — to `FILE.tmp`, renamed onto `FILE` — so
 /// it appears whole or not at all, and the pull's own files are removed.
 ///
@@ -90,12 +92,33 @@ package final class AccountPull {
             defer { try? spool.close() }
             let filters = try await resolvedFilters()
             if let filters {
+                // One page read ahead: the next page's cursor is known as soon as a page arrives, so
+                // its request goes out while this page is filled in, written and recorded. A page
+                // read ahead but not recorded when the pull stops is read again by the next one.
+                var ahead: Task<Result<[LicenseSnapshot], RunRequests.ReadFailure>, Never>?
+                defer { ahead?.cancel() }
                 while state.product < options.productIDs.count {
                     if let reason = requests.stop.reason {
                         throw PullError.stopped(
                             "stopped after page \(state.pages) (\(reason)); run the same command again to resume")
                     }
-                    try await pullPage(&state, filters: filters, spool: spool, files: files, summary: &summary)
+                    let reading = ahead ?? fetch(state, filters: filters)
+                    ahead = nil
+                    let answer: [LicenseSnapshot]
+                    switch await reading.value {
+                    case .success(let licenses): answer = licenses
+                    case .failure(let failure):
+                        throw PullError.api(
+                            "reading page \(state.pages + 1) failed: \(failure.reason); run the same command again to resume",
+                            status: failure.status)
+                    }
+                    var next = state
+                    Self.advance(&next, past: answer)
+                    if next.product < options.productIDs.count, requests.stop.reason == nil {
+                        ahead = fetch(next, filters: filters)
+                    }
+                    state = try await record(
+                        answer, from: state, to: next, spool: spool, files: files, summary: &summary)
                 }
             }
             state.done = true
@@ -148,27 +171,49 @@ package final class AccountPull {
         return filters
     }
 
-    /// Reads one page of the current product from the cursor, keeps what the conditions select,
-    /// fills in names, appends it to the spool and records where the pull stands.
-    private func pullPage(
-        _ state: inout PullState, filters: [QueryItem], spool: FileHandle, files: PullFiles, summary: inout Summary
-    ) async throws(PullError) {
+    /// The request for the page `state` points at, started now.
+    private func fetch(_ state: PullState, filters: [QueryItem]) -> Task<
+        Result<[LicenseSnapshot], RunRequests.ReadFailure>, Never
+    > {
         var query = LicenseQuery(productId: options.productIDs[state.product])
         query.oldestFirst = true
         query.filters = filters
         if let cursor = state.cursor { query.filters.append(QueryItem("createdAt[gte]", cursor)) }
         let page = state.page
-        let answer: [LicenseSnapshot]
-        switch await requests.read(
-            count: { $0.lookups += 1 },
-            { () async throws(APIError) in try await self.client.findLicenseSnapshots(query, page: page, limit: 100) })
-        {
-        case .success(let licenses): answer = licenses
-        case .failure(let failure):
-            throw PullError.api(
-                "reading page \(state.pages + 1) failed: \(failure.reason); run the same command again to resume",
-                status: failure.status)
+        let client = client
+        let requests = requests
+        return Task {
+            await requests.read(
+                count: { $0.lookups += 1 },
+                { () async throws(APIError) in try await client.findLicenseSnapshots(query, page: page, limit: 100) })
         }
+    }
+
+    /// Where the pull stands after `answer`: the cursor moves to the newest license read, and the
+    /// licenses at exactly that time are skipped by id; a short page ends the product.
+    static func advance(_ state: inout PullState, past answer: [LicenseSnapshot]) {
+        if answer.count < 100 {
+            state.product += 1
+            state.cursor = nil
+            state.seen = []
+            state.page = 1
+        } else if let last = answer.last?.fields["createdAt"], case .string(let newest) = last, newest != state.cursor {
+            state.cursor = newest
+            state.seen = answer.filter { $0.fields["createdAt"] == .string(newest) }.map(\.license.id)
+            state.page = 1
+        } else {
+            state.seen += answer.map(\.license.id)
+            state.page += 1
+        }
+    }
+
+    /// Keeps what the conditions select of a page read at `state`, fills in names, appends it to
+    /// the spool (synced) and records `next` with the spool's new length — then, and only then, the
+    /// page counts as read. Returns what was recorded.
+    private func record(
+        _ answer: [LicenseSnapshot], from state: PullState, to next: PullState, spool: FileHandle, files: PullFiles,
+        summary: inout Summary
+    ) async throws(PullError) -> PullState {
         let seen = Set(state.seen)
         var licenses = answer.filter { !seen.contains($0.license.id) }.map(\.fields)
         try await fillNames(&licenses)
@@ -191,32 +236,20 @@ package final class AccountPull {
         } catch {
             throw PullError.file("cannot write \(files.spoolPath): \(error.localizedDescription)")
         }
-        state.spoolBytes += UInt64(bytes.count)
-        state.licenses += licenses.count
-        state.pages += 1
-        state.fields = fields.sorted()
-        state.metadataKeys = keys.sorted()
-        // The cursor moves to the newest license read; licenses at exactly that time are skipped by id.
-        if answer.count < 100 {
-            state.product += 1
-            state.cursor = nil
-            state.seen = []
-            state.page = 1
-        } else if let last = answer.last?.fields["createdAt"], case .string(let newest) = last, newest != state.cursor {
-            state.cursor = newest
-            state.seen = answer.filter { $0.fields["createdAt"] == .string(newest) }.map(\.license.id)
-            state.page = 1
-        } else {
-            state.seen += answer.map(\.license.id)
-            state.page += 1
-        }
-        try files.save(state)
-        summary.licenses = state.licenses
-        summary.pages = state.pages
+        var recorded = next
+        recorded.spoolBytes = state.spoolBytes + UInt64(bytes.count)
+        recorded.licenses = state.licenses + licenses.count
+        recorded.pages = state.pages + 1
+        recorded.fields = fields.sorted()
+        recorded.metadataKeys = keys.sorted()
+        try files.save(recorded)
+        summary.licenses = recorded.licenses
+        summary.pages = recorded.pages
         let counts = requests.counters.snapshot
         summary.requests = counts.lookups
         summary.tooManyRequests = counts.tooManyRequests
         progress?(summary)
+        return recorded
     }
 
     /// Fills in each license's user (when the list did not show it whole), organization and
