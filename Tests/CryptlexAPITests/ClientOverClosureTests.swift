@@ -1,8 +1,9 @@
-import CryptlexAPI
 import CryptlexModels
 import Foundation
 import Scheduling
 import Testing
+
+@testable import CryptlexAPI
 
 @Suite("CryptlexClient parsing and classification over a closure transport")
 struct ClientOverClosureTests {
@@ -59,6 +60,30 @@ struct ClientOverClosureTests {
                 continue
             }
             #expect(after > .seconds(5) && after <= .seconds(31))
+        }
+    }
+
+    /// The HTTP-date reader (by hand: a formatter per response was a seventh of a run's CPU) agrees
+    /// with Foundation's formatter on dates across centuries, leap days and every month, and refuses
+    /// what is not an IMF-fixdate.
+    @Test func httpDatesAreReadAsFoundationsFormatterReadsThem() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE',' dd MMM yyyy HH':'mm':'ss 'GMT'"
+        var seconds: TimeInterval = -2_208_988_800  // 1900-01-01
+        while seconds < 4_102_444_800 {  // 2100-01-01
+            let text = formatter.string(from: Date(timeIntervalSince1970: seconds))
+            #expect(RateLimitStatus.parseHTTPDate(text) == formatter.date(from: text), "\(text)")
+            seconds += 7_654_321.5.rounded()  // about 88 days and some hours: every month, many years
+        }
+        #expect(RateLimitStatus.parseHTTPDate("Thu, 29 Feb 2024 23:59:60 GMT")?.timeIntervalSince1970 == 1_709_251_200)
+        for bad in [
+            "", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC", "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994", "Sun, 06 Nob 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+        ] {
+            #expect(RateLimitStatus.parseHTTPDate(bad) == nil, "\(bad)")
         }
     }
 
