@@ -122,12 +122,22 @@ package struct PullCondition: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Whether a pulled license (as ``PulledLicense`` keeps it) satisfies the condition.
-    func matches(_ license: [String: JSONAny]) -> Bool {
+    /// Whether a pulled license (as ``PulledLicense`` keeps it) satisfies the condition, as the API
+    /// compares: dates as instants (`2027-01-15` is `2027-01-15T00:00:00.0000000Z`), emails
+    /// ignoring case.
+    package func matches(_ license: [String: JSONAny]) -> Bool {
         let actual = PulledLicense.value(of: field, in: license)
         switch comparison {
-        case .equal: return Self.text(actual) == value
-        case .notEqual: return Self.text(actual) != value
+        case .equal, .notEqual:
+            let same: Bool
+            if let actual, let a = Self.instant(actual), let b = Self.instant(.string(apiDate ?? "")) {
+                same = a == b
+            } else if field == "user.email" {
+                same = Self.text(actual).lowercased() == value.lowercased()
+            } else {
+                same = Self.text(actual) == value
+            }
+            return comparison == .equal ? same : !same
         case .less, .greater:
             guard let actual, actual != .null else { return false }
             let order: ComparisonResult

@@ -127,6 +127,23 @@ struct PullTests {
         }
     }
 
+    @Test func conditionsCompareAsTheAPIDoes() throws {
+        let license: [String: JSONAny] = [
+            "id": .string("L-1"), "expiresAt": .string("2027-01-15T00:00:00.0000000Z"),
+            "allowedActivations": .number(3),
+            "user": .object(["email": .string("ann@example.com")]),
+            "metadata": .array([.object(["key": .string("plan"), "value": .string("pro")])]),
+        ]
+        for (text, expected) in [
+            ("expiresAt=2027-01-15", true), ("expiresAt=2027-01-15T00:00:00Z", true), ("expiresAt!=2027-01-15", false),
+            ("expiresAt>2027-01-14", true), ("expiresAt<2027-01-15", false), ("user.email=ANN@example.com", true),
+            ("allowedActivations>2", true), ("allowedActivations<3", false), ("metadata.plan=pro", true),
+            ("metadata.plan!=pro", false), ("notes=", true), ("licenseId=L-1", true),
+        ] {
+            #expect(try PullCondition.parse(text).matches(license) == expected, "\(text)")
+        }
+    }
+
     @Test func conditionsAreReadStrictly() throws {
         #expect(try PullCondition.parse("organization.name=Acme, Inc.").value == "Acme, Inc.")
         #expect(try PullCondition.parse("expiresAt<2027-01-31").comparison == .less)
