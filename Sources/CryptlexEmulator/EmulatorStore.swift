@@ -167,6 +167,11 @@ public actor EmulatorStore {
             candidates = inCreationOrder(Set(keys.compactMap { licenseIDByKey[$0] }))
         } else if let values = filter.metadataValue.lazy.compactMap(\.exactValues).first {
             candidates = inCreationOrder(Set(values.flatMap { licenseIDsByMetadataValue[$0] ?? [] }))
+        } else if !filter.newestFirst,
+            let from = filter.createdAt.compactMap({ $0.op == .gte || $0.op == .gt ? $0.ticks : nil }).max()
+        {
+            // A cursor (`createdAt[gte]`, as `licprov pull` pages): the scan starts at its time.
+            candidates = Array(licenseOrder[firstPosition(createdAtOrAfter: from)...])
         } else {
             candidates = licenseOrder
         }
@@ -207,6 +212,17 @@ public actor EmulatorStore {
 
     private func inCreationOrder(_ ids: Set<String>) -> [String] {
         ids.sorted { (licensePosition[$0] ?? 0) < (licensePosition[$1] ?? 0) }
+    }
+
+    /// The place in `licenseOrder` of the first license created at `ticks` or later.
+    private func firstPosition(createdAtOrAfter ticks: Int64) -> Int {
+        var low = 0
+        var high = licenseOrder.count
+        while low < high {
+            let middle = (low + high) / 2
+            if (licenseSortTicks[licenseOrder[middle]] ?? 0) < ticks { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// Puts a new license in `licenseOrder` by its `createdAt`: at the end when it is the newest
