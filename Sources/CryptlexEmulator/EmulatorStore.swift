@@ -4,8 +4,11 @@
 /// Licenses are indexed by id, key and metadata value, so marker lookups stay O(1) however many
 /// licenses a benchmark creates; the other filters scan in creation order.
 ///
-/// Longer than most files on purpose: the indexes and every write that keeps them in step with
-/// the licenses are in one place, so no index can be updated by one route and forgotten by another.
+/// Longer than most files on purpose: the license indexes (by id, key, metadata value and the
+/// `createdAt` order lists and cursors follow) and every write that keeps them in step with the
+/// licenses are in one place, so no index can be updated by one route and forgotten by another.
+/// Users (``EmulatorStore+Users.swift``) and organizations and resellers
+/// (``EmulatorStore+Directories.swift``) have indexes of their own and live beside it.
 public actor EmulatorStore {
     /// A rejected write, as the route will answer it.
     public struct Rejection: Error, Sendable {
@@ -36,10 +39,11 @@ public actor EmulatorStore {
     private var licenseIDsByMetadataValue: [String: [String]] = [:]
     /// Each license's place in `licenseOrder` (creation order, for index probes).
     private var licensePosition: [String: Int] = [:]
-    private var userPosition: [String: Int] = [:]
-    private var users: [String: JSONValue] = [:]
-    private var userOrder: [String] = []
-    private var userIDByEmail: [String: String] = [:]
+    /// Users by id, in creation order, by email (``EmulatorStore+Users.swift``).
+    var userPosition: [String: Int] = [:]
+    var users: [String: JSONValue] = [:]
+    var userOrder: [String] = []
+    var userIDByEmail: [String: String] = [:]
     var counters = EmulatorCounters()
     /// Customer companies and resellers (``EmulatorStore+Directories.swift``).
     var organizations = Directory(kind: "organization")
@@ -398,68 +402,6 @@ public actor EmulatorStore {
             }
         }
     }
-
-    // MARK: users
-
-    /// Creates a user from a body that already passed the schema check.
-    public func createUser(_ body: [String: JSONValue], nowTicks: Int64) throws(Rejection) -> JSONValue {
-        let email = body["email"]?.stringValue ?? ""
-        if userIDByEmail[email.lowercased()] != nil {
-            throw Rejection(
-                status: 409, message: "A user with this email already exists.", code: "DUPLICATE_FIELD_VALUE")
-        }
-        try checkLinks(body)
-        let id = generateID()
-        var user = body.filter { $0.key != "password" && $0.value != .null }
-        let firstName = body["firstName"]?.stringValue ?? ""
-        let lastName = body["lastName"]?.stringValue ?? ""
-        user["id"] = .string(id)
-        user["name"] = .string(lastName.isEmpty ? firstName : "\(firstName) \(lastName)")
-        user["lastName"] = .string(lastName)
-        user["role"] = body["role"].flatMap { $0 == .null ? nil : $0 } ?? .string("user")
-        user["createdAt"] = .string(RFC3339.format(ticks: nowTicks))
-        user["updatedAt"] = .string(RFC3339.format(ticks: nowTicks))
-        user["tags"] = body["tags"].flatMap { $0 == .null ? nil : $0 } ?? .array([])
-        user["metadata"] = .array([])
-        let value = JSONValue.object(user)
-        users[id] = value
-        userOrder.append(id)
-        userPosition[id] = userOrder.count - 1
-        userIDByEmail[email.lowercased()] = id
-        counters.usersCreated += 1
-        return value
-    }
-
-    /// Users whose email satisfies every condition (compared case-insensitively), in creation order.
-    public func findUsers(
-        email conditions: [TextCondition], id idConditions: [TextCondition] = [], page: Int, limit: Int
-    )
-        -> [JSONValue]
-    {
-        counters.userLookups += 1
-        let ids: [String]
-        if let exact = idConditions.lazy.compactMap(\.exactValues).first {
-            let found = Set(exact.filter { users[$0] != nil })
-            ids = found.sorted { (userPosition[$0] ?? 0) < (userPosition[$1] ?? 0) }
-        } else if let exact = conditions.lazy.compactMap(\.exactValues).first {
-            let found = Set(exact.compactMap { userIDByEmail[$0.lowercased()] })
-            ids =
-                userOrder.count <= found.count * 8
-                ? userOrder.filter(found.contains) : found.sorted { (userPosition[$0] ?? 0) < (userPosition[$1] ?? 0) }
-        } else {
-            ids = userOrder
-        }
-        let matching = ids.lazy.compactMap { self.users[$0] }.filter { user in
-            let email = user.objectValue?["email"]?.stringValue
-            let id = user.objectValue?["id"]?.stringValue
-            return conditions.allSatisfy { $0.matches(email.map { [$0] } ?? []) }
-                && idConditions.allSatisfy { $0.matches(id.map { [$0] } ?? []) }
-        }
-        return Array(matching.dropFirst((page - 1) * limit).prefix(limit))
-    }
-
-    /// Every user, in creation order (the admin dump).
-    public func allUsers() -> [JSONValue] { userOrder.compactMap { users[$0] } }
 
     // MARK: generated values
 
