@@ -21,65 +21,46 @@ public struct LicenseFilter: Sendable, Equatable {
     public var page = 1
     public var limit = 10
 
+    /// A deep-object text filter: its name, its operators, and whether it ignores case.
+    struct TextField: Sendable {
+        var field: String
+        var allowed: Set<TextCondition.Operator>
+        var caseInsensitive = false
+    }
+
+    /// The text filters the list takes, and where each one's conditions go.
+    static let textFields: [(TextField, any WritableKeyPath<LicenseFilter, [TextCondition]> & Sendable)] = [
+        (TextField(field: "key", allowed: TextCondition.text), \.key),
+        (TextField(field: "productId", allowed: TextCondition.identity), \.productID),
+        (TextField(field: "id", allowed: TextCondition.identity), \.id),
+        (TextField(field: "metadata.key", allowed: TextCondition.text), \.metadataKey),
+        (TextField(field: "metadata.value", allowed: TextCondition.text), \.metadataValue),
+        (TextField(field: "user.email", allowed: TextCondition.text, caseInsensitive: true), \.userEmail),
+        (TextField(field: "organizationId", allowed: TextCondition.identity), \.organizationID),
+        (TextField(field: "resellerId", allowed: TextCondition.identity), \.resellerID),
+    ]
+
+    /// The date-time filters, and where each one's conditions go.
+    static let timeFields: [(String, any WritableKeyPath<LicenseFilter, [TimeCondition]> & Sendable)] = [
+        ("createdAt", \.createdAt), ("expiresAt", \.expiresAt),
+    ]
+
     /// Parses the query items; throws a message naming the bad parameter.
     init(query: [(String, String)]) throws(EmulatorStore.Rejection) {
         func bad(_ message: String) -> EmulatorStore.Rejection { .init(status: 400, message: message, code: nil) }
         for (name, value) in query {
-            if let condition = try TextCondition.parse(
-                name: name, field: "key", value: value, allowed: TextCondition.text)
+            if let (field, path) = Self.textFields.first(where: { name.hasPrefix($0.0.field + "[") }),
+                let condition = try TextCondition.parse(
+                    name: name, field: field.field, value: value, allowed: field.allowed,
+                    caseInsensitive: field.caseInsensitive)
             {
-                key.append(condition)
+                self[keyPath: path].append(condition)
                 continue
             }
-            if let condition = try TextCondition.parse(
-                name: name, field: "productId", value: value, allowed: TextCondition.identity)
+            if let (field, path) = Self.timeFields.first(where: { name.hasPrefix($0.0 + "[") }),
+                let condition = try TimeCondition.parse(name: name, field: field, value: value)
             {
-                productID.append(condition)
-                continue
-            }
-            if let condition = try TextCondition.parse(
-                name: name, field: "id", value: value, allowed: TextCondition.identity)
-            {
-                id.append(condition)
-                continue
-            }
-            if let condition = try TextCondition.parse(
-                name: name, field: "metadata.key", value: value, allowed: TextCondition.text)
-            {
-                metadataKey.append(condition)
-                continue
-            }
-            if let condition = try TextCondition.parse(
-                name: name, field: "metadata.value", value: value, allowed: TextCondition.text)
-            {
-                metadataValue.append(condition)
-                continue
-            }
-            if let condition = try TextCondition.parse(
-                name: name, field: "user.email", value: value, allowed: TextCondition.text,
-                caseInsensitive: true)
-            {
-                userEmail.append(condition)
-                continue
-            }
-            if let condition = try TextCondition.parse(
-                name: name, field: "organizationId", value: value, allowed: TextCondition.identity)
-            {
-                organizationID.append(condition)
-                continue
-            }
-            if let condition = try TextCondition.parse(
-                name: name, field: "resellerId", value: value, allowed: TextCondition.identity)
-            {
-                resellerID.append(condition)
-                continue
-            }
-            if let condition = try TimeCondition.parse(name: name, field: "createdAt", value: value) {
-                createdAt.append(condition)
-                continue
-            }
-            if let condition = try TimeCondition.parse(name: name, field: "expiresAt", value: value) {
-                expiresAt.append(condition)
+                self[keyPath: path].append(condition)
                 continue
             }
             switch name {
