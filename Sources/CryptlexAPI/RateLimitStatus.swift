@@ -69,7 +69,7 @@ package struct RateLimitStatus: Sendable, Equatable {
     static func parseHTTPDate(_ text: String) -> Date? {
         let parts = text.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
-            parts[1].count == 2, let day = Int(parts[1]), (1...31).contains(day),
+            parts[1].count == 2, let day = Int(parts[1]),
             let month = months.firstIndex(of: parts[2]), parts[3].count == 4, let year = Int(parts[3])
         else { return nil }
         let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
@@ -77,21 +77,12 @@ package struct RateLimitStatus: Sendable, Equatable {
             let minute = Int(clock[1]), let second = Int(clock[2]), (0...23).contains(hour), (0...59).contains(minute),
             (0...60).contains(second)
         else { return nil }
-        let days = daysFromCivil(year: year, month: month + 1, day: day)
+        guard CivilDate.isValid(year: year, month: month + 1, day: day) else { return nil }
+        let days = CivilDate.days(year: year, month: month + 1, day: day)
         return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3_600 + minute * 60 + second))
     }
 
     private static let months: [Substring] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ]
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
 }

@@ -83,19 +83,10 @@ package struct CryptlexTimestamp: Codable, Sendable, Hashable, CustomStringConve
             return nil
         }
         guard index == utf8.count else { return nil }
-        var components = DateComponents()
-        components.year = year
-        components.month = month
-        components.day = day
-        components.hour = hour
-        components.minute = minute
-        components.second = min(second, 59)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day else {
-            return nil
-        }
-        let seconds = Int64(date.timeIntervalSince1970.rounded()) - Int64(offsetSeconds)
+        guard CivilDate.isValid(year: year, month: month, day: day) else { return nil }
+        let days = Int64(CivilDate.days(year: year, month: month, day: day))
+        // A leap second (:60) is read as :59, as a calendar would.
+        let seconds = days * 86_400 + Int64(hour * 3_600 + minute * 60 + min(second, 59)) - Int64(offsetSeconds)
         return seconds * 10_000_000 + fraction
     }
 }

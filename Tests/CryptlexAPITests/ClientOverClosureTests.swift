@@ -141,6 +141,25 @@ struct ClientOverClosureTests {
         #expect(CryptlexTimestamp("yesterday") == nil)
     }
 
+    /// Dates are counted by hand (`CivilDate`, no `Calendar`): every day from 1900 to 2100 agrees
+    /// with a Gregorian calendar's, and days a month does not have are refused.
+    @Test func timestampsCountDaysAsTheCalendarDoes() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        var day = try #require(calendar.date(from: DateComponents(year: 1900, month: 1, day: 1, hour: 13, minute: 7)))
+        let end = try #require(calendar.date(from: DateComponents(year: 2100, month: 12, day: 31)))
+        while day < end {
+            let parts = calendar.dateComponents([.year, .month, .day], from: day)
+            let text = String(format: "%04d-%02d-%02dT13:07:00Z", parts.year!, parts.month!, parts.day!)
+            #expect(CryptlexTimestamp(text)?.date == day, "\(text)")
+            day = day.addingTimeInterval(86_400)
+        }
+        #expect(CryptlexTimestamp("2024-02-29T00:00:00Z") != nil)
+        for bad in ["2100-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z"] {
+            #expect(CryptlexTimestamp(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func rateLimitHeadersParse() {
         let headers = [
             "X-Rate-Limit-Limit": "5s", "X-Rate-Limit-Remaining": "7",
