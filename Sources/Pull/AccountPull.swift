@@ -266,46 +266,25 @@ package final class AccountPull {
                 return userID
             })
         var users: [String: JSONAny] = [:]
-        if !missingUsers.isEmpty {
-            let lookup = RunRequests.ByValues<User>(
-                batch: { (ids: [String], page: Int) async throws(APIError) in
-                    try await self.client.findUsers(ids: ids, page: page)
-                }, single: nil)
-            for (values, found) in await requests.listByValues(
-                missingUsers.sorted(), filter: "id", count: { $0.lookups += 1 }, lookup)
-            {
-                guard let found else {
-                    throw PullError.api(
-                        "reading the users \(values.prefix(3).joined(separator: ", ")) failed; run the same command again to resume",
-                        status: nil)
-                }
-                for user in found {
-                    var fields: [String: JSONAny] = ["id": .string(user.id), "email": .string(user.email)]
-                    if let first = user.firstName { fields["firstName"] = .string(first) }
-                    if let last = user.lastName { fields["lastName"] = .string(last) }
-                    users[user.id] = .object(fields)
-                }
-            }
+        let found = try await readByID(missingUsers, what: "users") {
+            (ids: [String], page: Int) async throws(APIError) in
+            try await self.client.findUsers(ids: ids, page: page)
+        }
+        for user in found {
+            var fields: [String: JSONAny] = ["id": .string(user.id), "email": .string(user.email)]
+            if let first = user.firstName { fields["firstName"] = .string(first) }
+            if let last = user.lastName { fields["lastName"] = .string(last) }
+            users[user.id] = .object(fields)
         }
         // Organizations and resellers, each id read once a pull.
         for (kind, field) in [("organization", "organizationId"), ("reseller", "resellerId")] {
             let unknown = Set(licenses.compactMap { id($0, field) }).filter { names[kind]?[$0] == nil }
-            guard !unknown.isEmpty else { continue }
             let resellers = kind == "reseller"
-            let lookup = RunRequests.ByValues<DirectoryRecord>(
-                batch: { (ids: [String], page: Int) async throws(APIError) in
-                    try await self.client.findDirectoryRecords(resellers: resellers, ids: ids, page: page)
-                }, single: nil)
-            for (values, found) in await requests.listByValues(
-                unknown.sorted(), filter: "id", count: { $0.lookups += 1 }, lookup)
-            {
-                guard let found else {
-                    throw PullError.api(
-                        "reading the \(kind)s \(values.prefix(3).joined(separator: ", ")) failed; run the same command again to resume",
-                        status: nil)
-                }
-                for record in found { names[kind]?[record.id] = record.name }
+            let records = try await readByID(unknown, what: kind + "s") {
+                (ids: [String], page: Int) async throws(APIError) in
+                try await self.client.findDirectoryRecords(resellers: resellers, ids: ids, page: page)
             }
+            for record in records { names[kind]?[record.id] = record.name }
         }
         for index in licenses.indices {
             if let userID = id(licenses[index], "userId"), let user = users[userID] { licenses[index]["user"] = user }
@@ -316,6 +295,26 @@ package final class AccountPull {
                 licenses[index][kind] = .object(object)
             }
         }
+    }
+
+    /// What these ids name, 100 ids a request (`id[in]`) through the run's one lookup by values;
+    /// a failed request stops the pull (resumable).
+    private func readByID<Element: Sendable>(
+        _ ids: Set<String>, what: String,
+        _ batch: @escaping (_ ids: [String], _ page: Int) async throws(APIError) -> CryptlexClient.Answer<[Element]>
+    ) async throws(PullError) -> [Element] {
+        var all: [Element] = []
+        for (values, found) in await requests.listByValues(
+            ids.sorted(), filter: "id", count: { $0.lookups += 1 }, RunRequests.ByValues(batch: batch, single: nil))
+        {
+            guard let found else {
+                throw PullError.api(
+                    "reading the \(what) \(values.prefix(3).joined(separator: ", ")) failed; run the same command again to resume",
+                    status: nil)
+            }
+            all += found
+        }
+        return all
     }
 
     /// Every page of a list of names (a name is rarely on more than one page).
