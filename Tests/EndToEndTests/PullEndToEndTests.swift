@@ -122,9 +122,29 @@ struct PullEndToEndTests {
         let rows = Self.csvRows(try scratch.read("all.csv"))
         #expect(rows.count == 2_000)
         #expect(Set(rows.map { $0["licenseId"] ?? "" }).count == 2_000)
+        // Organizations' and resellers' names, read by id in batches.
+        var names: [String: String] = [:]
+        for kind in ["organizations", "resellers"] {
+            for record in try await emulator.admin(kind) as? [[String: Any]] ?? [] {
+                names[record["id"] as? String ?? ""] = record["name"] as? String
+            }
+        }
+        let directory = Dictionary(
+            uniqueKeysWithValues: account.map { license in
+                (
+                    license["id"] as? String ?? "",
+                    (
+                        (license["organizationId"] as? String).flatMap { names[$0] } ?? "",
+                        (license["resellerId"] as? String).flatMap { names[$0] } ?? ""
+                    )
+                )
+            })
+        #expect(Set(directory.values.map(\.0)) == ["", "Acme", "Globex", "Initech"])
+        #expect(Set(directory.values.map(\.1)) == ["", "Resell One"])
         for row in rows {
             let id = row["licenseId"] ?? ""
             #expect(row["key"] == keys[id] && row["email"] == emails[id], "\(row)")
+            #expect(row["organization.name"] == directory[id]?.0 && row["reseller.name"] == directory[id]?.1, "\(row)")
         }
         #expect(rows.contains { $0["notes"] == "seat, \"north\" office" })
         #expect(!FileManager.default.fileExists(atPath: csvPath + ".pull.json"))
