@@ -139,6 +139,9 @@ let package = Package(
 
         // MARK: tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(
+            name: "EmulatorTransport", dependencies: ["CryptlexAPI", "CryptlexEmulator"],
+            path: "Tests/EmulatorTransport"),
         // A certificate authority and a CONNECT proxy made by the tests, for the HTTPS path.
         .target(
             name: "TLSTestSupport",
@@ -159,7 +162,7 @@ let package = Package(
                 "APIRequests", "Results",
                 "Provisioning", "Audit", "Sync", "Doctor", "Pull", "Ingestion", "CryptlexModels", "CryptlexAPI",
                 "Journal",
-                "Scheduling", "CryptlexEmulator", "TestSupport",
+                "Scheduling", "CryptlexEmulator", "EmulatorTransport", "TestSupport",
             ]),
         .testTarget(
             name: "IngestionTests",

@@ -17,6 +17,14 @@ package struct TransportRequest: Sendable {
     package var headers: [(String, String)]
     package var body: [UInt8]?
     package var timeout: Duration
+
+    package init(method: String, url: String, headers: [(String, String)], body: [UInt8]?, timeout: Duration) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
 }
 
 /// A whole response: status, headers (names compared case-insensitively) and body bytes.

@@ -8,13 +8,13 @@ extension CryptlexEmulator {
         router.post("/v3/organizations") { request, context in
             try await self.serve(request, context, counting: .organizationCreate) { body in
                 let fields = try self.decodeBody(body, schema: "OrganizationCreateRequestModel")
-                return (.created, try await self.store.createOrganization(fields, nowTicks: RFC3339.nowTicks()))
+                return (.created, try await self.store.createOrganization(fields, nowTicks: self.clock.nowTicks))
             }
         }
         router.post("/v3/resellers") { request, context in
             try await self.serve(request, context, counting: .resellerCreate) { body in
                 let fields = try self.decodeBody(body, schema: "ResellerCreateRequestModel")
-                return (.created, await self.store.createReseller(fields, nowTicks: RFC3339.nowTicks()))
+                return (.created, await self.store.createReseller(fields, nowTicks: self.clock.nowTicks))
             }
         }
         router.get("/v3/organizations") { request, context in
@@ -47,7 +47,7 @@ extension CryptlexEmulator {
                 return (
                     .ok,
                     try await self.store.updateOrganization(
-                        id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks())
+                        id: context.parameters.get("id") ?? "", fields, nowTicks: self.clock.nowTicks)
                 )
             }
         }
@@ -57,7 +57,7 @@ extension CryptlexEmulator {
                 return (
                     .ok,
                     try await self.store.updateReseller(
-                        id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks())
+                        id: context.parameters.get("id") ?? "", fields, nowTicks: self.clock.nowTicks)
                 )
             }
         }
@@ -77,6 +77,6 @@ extension CryptlexEmulator {
 
     /// What a list may show now: records created before the lookup lag (the fault) are listed.
     func visibleBefore() async -> Int64 {
-        RFC3339.nowTicks() - Int64(await faults.current().lookupLagMilliseconds) * 10_000
+        self.clock.nowTicks - Int64(await faults.current().lookupLagMilliseconds) * 10_000
     }
 }

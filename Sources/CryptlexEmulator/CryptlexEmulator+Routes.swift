@@ -10,7 +10,7 @@ extension CryptlexEmulator {
         router.post("/v3/licenses") { request, context in
             try await self.serve(request, context, counting: .licenseCreate) { body in
                 let fields = try self.decodeBody(body, schema: "LicenseRequestModel")
-                let license = try await self.store.createLicense(fields, nowTicks: RFC3339.nowTicks())
+                let license = try await self.store.createLicense(fields, nowTicks: self.clock.nowTicks)
                 return (.created, license)
             }
         }
@@ -18,7 +18,7 @@ extension CryptlexEmulator {
             try await self.serve(request, context) { _ in
                 let filter = try LicenseFilter(query: Self.queryItems(request.uri.query))
                 let lag = Int64(await self.faults.current().lookupLagMilliseconds) * 10_000
-                return (.ok, .array(await self.store.findLicenses(filter, visibleBefore: RFC3339.nowTicks() - lag)))
+                return (.ok, .array(await self.store.findLicenses(filter, visibleBefore: self.clock.nowTicks - lag)))
             }
         }
         router.get("/v3/licenses/:id") { request, context in
@@ -32,7 +32,7 @@ extension CryptlexEmulator {
                 return (
                     .ok,
                     try await self.store.updateLicense(
-                        id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks())
+                        id: context.parameters.get("id") ?? "", fields, nowTicks: self.clock.nowTicks)
                 )
             }
         }
@@ -47,7 +47,7 @@ extension CryptlexEmulator {
                 (
                     .ok,
                     try await self.store.renewLicense(
-                        id: context.parameters.get("id") ?? "", nowTicks: RFC3339.nowTicks())
+                        id: context.parameters.get("id") ?? "", nowTicks: self.clock.nowTicks)
                 )
             }
         }
@@ -57,7 +57,7 @@ extension CryptlexEmulator {
                 return (
                     .ok,
                     try await self.store.setExpiry(
-                        id: context.parameters.get("id") ?? "", fields, nowTicks: RFC3339.nowTicks())
+                        id: context.parameters.get("id") ?? "", fields, nowTicks: self.clock.nowTicks)
                 )
             }
         }
@@ -69,7 +69,7 @@ extension CryptlexEmulator {
         router.post("/v3/users") { request, context in
             try await self.serve(request, context, counting: .userCreate) { body in
                 let fields = try self.decodeBody(body, schema: "UserRequestModel")
-                return (.created, try await self.store.createUser(fields, nowTicks: RFC3339.nowTicks()))
+                return (.created, try await self.store.createUser(fields, nowTicks: self.clock.nowTicks))
             }
         }
         router.get("/v3/users") { request, context in
@@ -115,7 +115,7 @@ extension CryptlexEmulator {
         await store.countArrival(route)
         var headers = HTTPFields()
         if let rateLimiter, await !rateLimiter.paused {
-            switch await rateLimiter.admit(client: context.clientIP, nowTicks: RFC3339.nowTicks()) {
+            switch await rateLimiter.admit(client: context.clientIP, nowTicks: self.clock.nowTicks) {
             case .refused(let retryAfter):
                 await store.count { $0.rateLimited += 1 }
                 var refusal = HTTPFields()

@@ -20,10 +20,15 @@ public struct CryptlexEmulator: Sendable {
     public let rateLimiter: FixedWindowRateLimiter?
     /// The fault switches.
     public let faults: FaultInjector
+    /// What "now" is: the wall clock, or a simulation's.
+    public let clock: EmulatorClock
     let validator: SchemaValidator
 
-    public init(configuration: EmulatorConfiguration, validator: SchemaValidator? = nil) throws {
+    public init(configuration: EmulatorConfiguration, validator: SchemaValidator? = nil, clock: EmulatorClock = .wall)
+        throws
+    {
         self.configuration = configuration
+        self.clock = clock
         self.validator = try validator ?? SchemaValidator.bundled()
         self.store = EmulatorStore(products: configuration.products, seed: configuration.seed)
         self.rateLimiter = configuration.rateLimit.map {
@@ -45,9 +50,7 @@ public struct CryptlexEmulator: Sendable {
         logger: Logger = Logger(label: "cryptlex-emulator"),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let router = Router(context: EmulatorContext.self)
-        addRoutes(to: router)
-        addAdminRoutes(to: router)
+        let router = self.router()
         let server: HTTPServerBuilder =
             try tls.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
         return Application(
@@ -57,5 +60,13 @@ public struct CryptlexEmulator: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
         )
+    }
+
+    /// Every route: the `/v3` API and the `/__admin` ones.
+    func router() -> Router<EmulatorContext> {
+        let router = Router(context: EmulatorContext.self)
+        addRoutes(to: router)
+        addAdminRoutes(to: router)
+        return router
     }
 }

@@ -75,10 +75,18 @@ enum RFC3339 {
             + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(Int(fraction), 7))Z"
     }
 
-    /// Now, in ticks since 1970.
-    static func nowTicks() -> Int64 {
-        let now = ContinuousClockReference.wallNanoseconds()
-        return now / 100
+    /// Formats ticks since 1970 as an HTTP date (IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func httpDate(ticks: Int64) -> String {
+        let seconds = ticks.quotientFloorDivided(by: 10_000_000)
+        let days = seconds.quotientFloorDivided(by: 86_400)
+        let secondOfDay = Int(seconds - days * 86_400)
+        let (year, month, day) = civilFromDays(Int(days))
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
+        let weekday = weekdays[Int(days - days.quotientFloorDivided(by: 7) * 7)]
+        return "\(weekday), \(two(day)) \(months[month - 1]) \(year) \(two(secondOfDay / 3600)):"
+            + "\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {

@@ -12,9 +12,7 @@ import Testing
 @Suite("Auditing the account against the journal")
 struct AuditTests {
     func audit(_ bench: RunBench, _ configuration: RunConfiguration) async throws -> JournalAudit.Report {
-        let client = CryptlexClient(
-            baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-            transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+        let client = try bench.client()
         let report = try await JournalAudit.run(
             journalPath: configuration.journalPath, client: client, configuration: configuration)
         try await client.shutdown()

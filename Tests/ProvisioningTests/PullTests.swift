@@ -18,10 +18,7 @@ struct PullTests {
         _ bench: RunBench, output: String, conditions: [String] = [], format: PullFormat = .ndjson,
         stopAfterPages: Int? = nil
     ) async throws -> Result<AccountPull.Summary, PullError> {
-        let client = CryptlexClient(
-            baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-            transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)),
-            requestTimeout: .seconds(30))
+        let client = try bench.client()
         defer { Task { try? await client.shutdown() } }
         var configuration = bench.configuration()
         configuration.rate = nil

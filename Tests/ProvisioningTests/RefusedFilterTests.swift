@@ -72,9 +72,7 @@ struct RefusedFilterTests {
             #expect(counters.userLookups >= 20)
 
             // The audit lists the journal's markers by value, one a request, and finds them all.
-            let client = CryptlexClient(
-                baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+            let client = try bench.client()
             let audit = try await JournalAudit.run(
                 journalPath: configuration.journalPath, client: client, configuration: configuration)
             try await client.shutdown()

@@ -1,6 +1,7 @@
 import CryptlexAPI
 import CryptlexEmulator
 import CryptlexModels
+import EmulatorTransport
 import Foundation
 import GRDB
 import Ingestion
@@ -12,12 +13,21 @@ import Testing
 @testable import Provisioning
 
 /// A scratch folder with an order file, a journal and a results file, and a way to run licprov's
-/// `run` use case on it against an emulator over real sockets.
+/// `run` use case on it against an emulator in the same process (``InProcessTransport``: the
+/// engine's logic, with no socket; the real-socket paths are the end-to-end suites' and the client's).
 struct RunBench {
     let directory: String
-    let url: String
     let emulator: CryptlexEmulator
     var file: String { directory + "/orders.csv" }
+    /// The base URL the clients are given (the in-process transport ignores its host).
+    let url = "http://emulator.invalid"
+
+    /// A client of the emulator with `token`.
+    func client(token: String = "test-token", requestTimeout: Duration = .seconds(30)) throws -> CryptlexClient {
+        CryptlexClient(
+            baseURL: try CryptlexBaseURL(url), token: token, transport: InProcessTransport(emulator),
+            requestTimeout: requestTimeout)
+    }
 
     /// Writes the order file (CSV, header included).
     func write(_ text: String) throws {
@@ -42,11 +52,7 @@ struct RunBench {
     func run(_ configuration: RunConfiguration, token: String = "test-token", stop: StopSignal = StopSignal())
         async throws -> ProvisioningRun.Report
     {
-        let client = CryptlexClient(
-            baseURL: try CryptlexBaseURL(url), token: token,
-            transport: AsyncHTTPClientTransport(
-                connections: configuration.concurrency + 1, connectTimeout: .seconds(5)),
-            requestTimeout: .seconds(30))
+        let client = try client(token: token)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         do {
@@ -137,13 +143,7 @@ struct RunBench {
 
     /// Creates a license directly in the emulator, as another tool (or an earlier lost send) would.
     func createDirectly(_ body: String) async throws -> String {
-        let client = CryptlexClient(
-            baseURL: try CryptlexBaseURL(url), token: "test-token",
-            transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
-        defer { Task { try? await client.shutdown() } }
-        let answer = try await client.createLicense(body: Array(body.utf8))
-        try await client.shutdown()
-        return answer.value.id
+        try await client().createLicense(body: Array(body.utf8)).value.id
     }
 
     /// Creates the license a journal entry's operation asks for (`license.operation`, read by SQL), directly.
@@ -153,7 +153,7 @@ struct RunBench {
     }
 }
 
-/// Runs `body` with a fresh emulator on 127.0.0.1 and a fresh scratch folder.
+/// Runs `body` with a fresh emulator (in process) and a fresh scratch folder.
 func withRunBench<T: Sendable>(
     _ configuration: EmulatorConfiguration = EmulatorConfiguration(
         token: "test-token", products: ["prod-1"], rateLimit: nil),
@@ -163,10 +163,7 @@ func withRunBench<T: Sendable>(
         .path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let emulator = try CryptlexEmulator(configuration: configuration)
-    return try await emulator.withRunningServer { url in
-        try await body(RunBench(directory: directory, url: url, emulator: emulator))
-    }
+    return try await body(RunBench(directory: directory, emulator: try CryptlexEmulator(configuration: configuration)))
 }
 
 /// `count` simple rows for product prod-1, with order ids ORD-1…

@@ -14,9 +14,7 @@ import Testing
 struct SyncPlannerTests {
     func plan(_ bench: RunBench, prune: SyncPlanner.PruneMode? = nil, maxPrune: Int? = nil) async throws -> SyncPlan {
         let configuration = bench.configuration(idColumn: "order_id")
-        let client = CryptlexClient(
-            baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-            transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+        let client = try bench.client()
         defer { Task { try? await client.shutdown() } }
         return try await SyncPlanner.plan(
             configuration: configuration,
@@ -102,9 +100,7 @@ struct SyncPlannerTests {
                         .init(value: "refunded", fields: [.init(name: "revoked", value: "true")]),
                     ])
             ]
-            let client = CryptlexClient(
-                baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                transport: AsyncHTTPClientTransport(connections: 2, connectTimeout: .seconds(5)))
+            let client = try bench.client()
             let plan = try await SyncPlanner.plan(
                 configuration: configuration, options: .init(journalPath: bench.directory + "/apply.sqlite"),
                 client: client)
@@ -179,9 +175,7 @@ struct SyncPlannerTests {
             if case .object(let user)? = made.first { #expect(user["firstName"] == .string("Nina")) }
             #expect(await bench.counters.userCreateRequests - usersBefore >= 1)
             #expect(try await self.plan(bench).isEmpty)
-            let auditClient = CryptlexClient(
-                baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
+            let auditClient = try bench.client()
             let clean = try await JournalAudit.run(
                 journalPath: apply.journalPath, client: auditClient, configuration: apply)
             try await auditClient.shutdown()
@@ -189,9 +183,7 @@ struct SyncPlannerTests {
 
             // By hand, ORD-3's license goes to b@example.com's user: the plan restores new@example.com's,
             // as drift (the apply's journal linked it); ORD-1's moved too, but no apply touched it.
-            let client = CryptlexClient(
-                baseURL: try CryptlexBaseURL(bench.url), token: "test-token",
-                transport: AsyncHTTPClientTransport(connections: 1, connectTimeout: .seconds(5)))
+            let client = try bench.client()
             let links = await bench.emulator.store.allLicenses().compactMap {
                 license -> (email: String, license: String, user: String)? in
                 guard case .object(let fields) = license, case .string(let id)? = fields["id"],

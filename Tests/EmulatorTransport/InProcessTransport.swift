@@ -1,0 +1,108 @@
+import CryptlexAPI
+import CryptlexEmulator
+import Synchronization
+
+/// licprov's transport seam wired straight to an emulator in the same process: no socket, no
+/// port, no event loop. Tests of the engine's logic run on it (the real-socket paths keep their
+/// own tests: the client's, the TLS and proxy ones, the end-to-end suites).
+///
+/// What a socket would show as a dropped connection — the emulator's `reset` and `lost-response`
+/// faults, a hold that ends — is ``TransportError/connectionLost(_:)``, as
+/// `AsyncHTTPClientTransport` reports a reset; the base URL's scheme and host are ignored.
+package struct InProcessTransport: HTTPTransport {
+    package let server: InProcessEmulator
+
+    package init(_ emulator: CryptlexEmulator) {
+        server = InProcessEmulator(emulator)
+    }
+
+    package func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
+        if Task.isCancelled { throw .cancelled }
+        // The server's work is a task of its own: a client that gives up (its deadline, or
+        // cancelled) does not stop a request the server is processing, as over a socket.
+        let server = self.server
+        let first = FirstOutcome()
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                first.wait(continuation)
+                let timer = Task {
+                    try await Task.sleep(for: request.timeout)
+                    first.settle(.timedOut)
+                }
+                Task {
+                    let reply = await server.respond(
+                        method: request.method, target: Self.target(of: request.url), headers: request.headers,
+                        body: request.body ?? [])
+                    timer.cancel()
+                    first.settle(.answered(reply))
+                }
+            }
+        } onCancel: {
+            first.settle(.cancelled)
+        }
+        switch outcome {
+        case .answered(let reply?):
+            return TransportResponse(status: reply.status, headers: reply.headers, body: reply.body)
+        case .answered(nil):
+            throw .connectionLost("the emulator reset the connection")
+        case .timedOut:
+            throw .timedOut("no answer within \(request.timeout)")
+        case .cancelled:
+            throw .cancelled
+        }
+    }
+
+    fileprivate enum Outcome: Sendable {
+        case answered(InProcessEmulator.Reply?)
+        case timedOut
+        case cancelled
+    }
+
+    package func shutdown() async throws {}
+
+    /// `http://host:port/v3/licenses?page=2` → `/v3/licenses?page=2`.
+    package static func target(of url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return "/" }
+        return String(rest[slash...])
+    }
+}
+
+/// The first of an answer, a deadline and a cancellation, handed to the one waiting send.
+private final class FirstOutcome: Sendable {
+    private enum State {
+        case open(CheckedContinuation<InProcessTransport.Outcome, Never>?)
+        case early(InProcessTransport.Outcome)
+        case done
+    }
+    private let state = Mutex(State.open(nil))
+
+    func wait(_ continuation: CheckedContinuation<InProcessTransport.Outcome, Never>) {
+        let early = state.withLock { state -> InProcessTransport.Outcome? in
+            guard case .early(let outcome) = state else {
+                state = .open(continuation)
+                return nil
+            }
+            state = .done
+            return outcome
+        }
+        if let early { continuation.resume(returning: early) }
+    }
+
+    func settle(_ outcome: InProcessTransport.Outcome) {
+        let waiting = state.withLock { state -> CheckedContinuation<InProcessTransport.Outcome, Never>? in
+            switch state {
+            case .open(let continuation?):
+                state = .done
+                return continuation
+            case .open(nil):
+                state = .early(outcome)
+                return nil
+            case .early, .done:
+                return nil
+            }
+        }
+        waiting?.resume(returning: outcome)
+    }
+}
