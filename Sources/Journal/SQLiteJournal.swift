@@ -19,6 +19,11 @@ package final class SQLiteJournal: Sendable {
         self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
+        // Another connection may hold the file's lock for a moment: the previous run's last
+        // connection checkpointing the WAL as it closes, `licprov status` reading. Wait for it
+        // rather than fail the run with "database is locked" (found by the simulation: a run
+        // started right after another on the same journal failed that way, 1 schedule in 300).
+        configuration.busyMode = .timeout(10)
         do {
             // The file exists, 0600, before SQLite opens it: SQLite gives the -wal and -shm files
             // it creates the database file's mode, so they are 0600 from their first byte too.

@@ -25,6 +25,34 @@ struct SQLiteJournalTests {
         try journal.registering { registration in try intents.map { try registration.insert($0) } }
     }
 
+    /// A journal whose file another connection holds locked for a moment (the last run's
+    /// connection checkpointing as it closes) is opened once the lock goes, not refused with
+    /// "database is locked" (the simulation found a run failing that way).
+    @Test func aJournalLockedForAMomentIsOpenedWhenTheLockGoes() async throws {
+        let path = try Self.temporaryPath()
+        _ = try SQLiteJournal(path: path)
+        let holder = try Self.holdExclusively(path)
+        #expect(!Self.canRead(path), "the holder's lock keeps another connection out")
+        let opening = Task.detached { try SQLiteJournal(path: path) }
+        try await Task.sleep(for: .milliseconds(200))
+        try holder.close()
+        _ = try await opening.value
+    }
+
+    /// A connection that keeps the file locked until it is closed.
+    static func holdExclusively(_ path: String) throws -> DatabaseQueue {
+        let holder = try DatabaseQueue(path: path)
+        try holder.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
+            try db.execute(sql: "BEGIN EXCLUSIVE; CREATE TABLE held(x); COMMIT")
+        }
+        return holder
+    }
+
+    static func canRead(_ path: String) -> Bool {
+        (try? DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM license") }) != nil
+    }
+
     @Test func aNewJournalIsPrivateWALAndMigrated() throws {
         let path = try Self.temporaryPath()
         let journal = try SQLiteJournal(path: path)
