@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "licprov", targets: ["licprov"]),
         .executable(name: "cryptlex-emulator", targets: ["cryptlex-emulator"]),
         .library(name: "CryptlexEmulator", targets: ["CryptlexEmulator"]),
+        // The simulation's runner (scripts/simulate.sh); a developer's tool, not shipped.
+        .executable(name: "licprov-simulate", targets: ["licprov-simulate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -142,6 +144,17 @@ let package = Package(
         .target(
             name: "EmulatorTransport", dependencies: ["CryptlexAPI", "CryptlexEmulator"],
             path: "Tests/EmulatorTransport"),
+        // The simulation (scripts/simulate.sh): the engine in process, its processes killed and restarted.
+        .target(
+            name: "Simulation",
+            dependencies: [
+                "CryptlexAPI", "CryptlexEmulator", "EmulatorTransport", "Ingestion", "Provisioning", "Scheduling",
+                "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Simulation"),
+        .executableTarget(
+            name: "licprov-simulate", dependencies: ["Simulation"], path: "Tests/SimulateMain"),
         // A certificate authority and a CONNECT proxy made by the tests, for the HTTPS path.
         .target(
             name: "TLSTestSupport",
@@ -155,6 +168,7 @@ let package = Package(
             path: "Tests/TLSTestSupport"
         ),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "TestSupport"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "CryptlexModels", "TestSupport"]),
         .testTarget(
             name: "ProvisioningTests",

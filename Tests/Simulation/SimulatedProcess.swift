@@ -1,0 +1,162 @@
+import CryptlexAPI
+import CryptlexEmulator
+import EmulatorTransport
+import Foundation
+import GRDB
+import Synchronization
+
+/// The network as one licprov process sees it: every request goes to the in-process emulator and
+/// into the schedule's trace, until the process is killed at its drawn request. Then the journal
+/// is copied as the kill leaves it — what SQLite had committed, nothing in flight — for the next
+/// process, and every request after it fails unsent, as a dead process sends nothing.
+final class SimulatedProcess: HTTPTransport {
+    private let server: InProcessEmulator
+    private let crash: Schedule.Crash?
+    private let journalPath: String
+    private let nextJournalPath: String
+    private let trace: Trace
+    private let process: Int
+    private struct State {
+        var sent = 0
+        var killed = false
+        var writes = 0
+    }
+    private let state = Mutex(State())
+    /// Called once, when the process is killed (the simulator stops its tasks).
+    let onKill: @Sendable () -> Void
+
+    init(
+        process: Int, server: InProcessEmulator, crash: Schedule.Crash?, journalPath: String, nextJournalPath: String,
+        trace: Trace, onKill: @escaping @Sendable () -> Void
+    ) {
+        self.process = process
+        self.server = server
+        self.crash = crash
+        self.journalPath = journalPath
+        self.nextJournalPath = nextJournalPath
+        self.trace = trace
+        self.onKill = onKill
+    }
+
+    var wasKilled: Bool { state.withLock { $0.killed } }
+    /// Requests other than GET that reached the server.
+    var writes: Int { state.withLock { $0.writes } }
+
+    func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
+        enum Step {
+            case dead, kill
+            case send(isLast: Bool)
+        }
+        let step = state.withLock { state -> Step in
+            if state.killed { return .dead }
+            state.sent += 1
+            guard let crash, state.sent == crash.atRequest else { return .send(isLast: false) }
+            state.killed = true
+            return crash.afterProcessing ? .send(isLast: true) : .kill
+        }
+        let target = InProcessTransport.target(of: request.url)
+        switch step {
+        case .dead:
+            throw .connectFailed("the process was killed")
+        case .kill:
+            trace.record("\(process) \(request.method) \(target) KILLED before the server", entries: journalMarkers)
+            kill()
+            throw .connectFailed("the process was killed")
+        case .send(let isLast):
+            if request.method != "GET" { state.withLock { $0.writes += 1 } }
+            let reply = await server.respond(
+                method: request.method, target: target, headers: request.headers, body: request.body ?? [])
+            trace.record(
+                "\(process) \(request.method) \(target) \(reply.map { String($0.status) } ?? "reset")",
+                entries: journalMarkers)
+            if isLast {
+                trace.record("\(process) KILLED after the server")
+                kill()
+                throw .connectFailed("the process was killed")
+            }
+            guard let reply else { throw .connectionLost("the emulator reset the connection") }
+            return TransportResponse(status: reply.status, headers: reply.headers, body: reply.body)
+        }
+    }
+
+    func shutdown() async throws {}
+
+    /// Each marker of the journal as `#ROW/UNIT`.
+    private func journalMarkers() -> [String: String] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        guard let journal = try? DatabaseQueue(path: journalPath, configuration: configuration) else { return [:] }
+        defer { try? journal.close() }
+        let rows = (try? journal.read { try Row.fetchAll($0, sql: "SELECT marker, rowID, unit FROM license") }) ?? []
+        return Dictionary(
+            rows.map {
+                (($0["marker"] as String?) ?? "", "#\($0["rowID"] as String? ?? "")/\($0["unit"] as Int? ?? 0)")
+            },
+            uniquingKeysWith: { first, _ in first })
+    }
+
+    /// What the journal holds at this instant (SQLite's backup reads the last committed state:
+    /// with `synchronous = FULL`, exactly what survives a kill), copied for the next process.
+    private func kill() {
+        do {
+            try? FileManager.default.removeItem(atPath: nextJournalPath)
+            if FileManager.default.fileExists(atPath: journalPath) {
+                let source = try DatabaseQueue(path: journalPath)
+                let copy = try DatabaseQueue(path: nextJournalPath)
+                try source.backup(to: copy)
+                try source.close()
+                try copy.close()
+            }
+        } catch {
+            trace.record("journal copy failed: \(error)")
+        }
+        onKill()
+    }
+}
+
+/// The requests of a schedule in order, and their digest.
+///
+/// Markers are random (a journal's prefix, then a version-7 UUID of the time and random bits):
+/// each is written as the journal entry it belongs to (`#O-3/1`, the first license of row O-3),
+/// so the same schedule gives the same lines.
+final class Trace: Sendable {
+    private struct State {
+        var lines: [String] = []
+        var markers: [String: String] = [:]
+    }
+    private let state = Mutex(State())
+
+    /// Records `line`; `entries` reads the journal's markers when a line names one not met yet.
+    func record(_ line: String, entries: () -> [String: String] = { [:] }) {
+        var text = line
+        var known = state.withLock { $0.markers }
+        if text.contains(Self.marker),
+            text.matches(of: Self.marker).contains(where: { known[String($0.output)] == nil })
+        {
+            known.merge(entries()) { old, _ in old }
+            state.withLock { $0.markers = known }
+        }
+        while let found = text.firstMatch(of: Self.marker) {
+            text.replaceSubrange(found.range, with: known[String(found.output)] ?? "#unknown")
+        }
+        state.withLock { $0.lines.append(text) }
+    }
+
+    var all: [String] { state.withLock { $0.lines } }
+
+    /// `lp-` and 12 hex digits, then a UUID.
+    nonisolated(unsafe) static let marker =
+        /lp-[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/
+
+    /// FNV-1a (64 bits) of every line: the same schedule, the same digest.
+    var digest: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for line in all {
+            for byte in line.utf8 + [10] {
+                hash ^= UInt64(byte)
+                hash &*= 0x0000_0100_0000_01b3
+            }
+        }
+        return String(hash, radix: 16, uppercase: false)
+    }
+}

@@ -1,0 +1,36 @@
+import Simulation
+import Testing
+
+/// The simulation as part of the suite: a few dozen schedules (scripts/simulate.sh runs
+/// thousands), and one seed replayed.
+@Suite("The simulation")
+struct SimulationTests {
+    /// Schedules of every kind (kills before and after the server, faults, customers, several
+    /// workers) end with every row exactly once.
+    @Test func schedulesEndExactlyOnce() async {
+        var seeds = [UInt64]()
+        var generator = SimulationSeeds(base: 20_261_206)
+        for _ in 0..<40 { seeds.append(generator.next()) }
+        let report = await Simulation.run(seeds: seeds, jobs: 2, simulator: Simulator())
+        #expect(report.schedules == 40)
+        #expect(report.killedBefore > 0 && report.killedAfter > 0, "the seeds kill processes both ways")
+        for failure in report.failures {
+            Issue.record("seed \(failure.seed): \(failure.violations.joined(separator: "; "))")
+        }
+    }
+
+    /// A schedule with one worker and no kill sends the same requests, with the same faults, in
+    /// the same order every time: its trace's digest is the same.
+    @Test func oneSeedGivesOneTrace() async {
+        let seed = (UInt64(1)...).first { seed in
+            let schedule = Schedule(seed: seed)
+            return schedule.concurrency == 1 && schedule.crashes.isEmpty && !schedule.faults.rules.isEmpty
+        }!
+        let first = await Simulator().run(Schedule(seed: seed))
+        let second = await Simulator().run(Schedule(seed: seed))
+        #expect(first.violations.isEmpty && second.violations.isEmpty)
+        #expect(first.trace.count > 3)
+        #expect(first.trace == second.trace)
+        #expect(first.digest == second.digest)
+    }
+}
