@@ -51,6 +51,7 @@ extension FindsOrCreates {
     > {
         typealias Failure = CustomerResolver.Failure
         var failures = 0
+        var conflicts = 0
         var sentCreate = inFlight
         var look = lookFirst
         while true {
@@ -87,7 +88,15 @@ extension FindsOrCreates {
                 return .failure(stopped)
             case .failed(let error, .permanent, _) where error.status == 409:
                 // It exists now (someone made it meanwhile, or a create of ours): the lookup finds it.
+                // Bounded: a server that refuses the create as existing while its search never
+                // shows it would otherwise be asked forever (the simulation found the loop).
                 sentCreate = true
+                conflicts += 1
+                guard conflicts < requests.policy.maxAttempts else {
+                    let message =
+                        "the \(creation.what) exists (409) but \(conflicts) lookups did not find it: \(error.description)"
+                    return .failure(Failure(message: message, permanent: false))
+                }
                 try? await requests.clock.sleep(for: reconcileDelay)
             case .failed(let error, .permanent, _):
                 let message = "the \(creation.what) could not be created: \(error.description)"
