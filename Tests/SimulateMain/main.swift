@@ -60,5 +60,8 @@ for failure in report.failures {
     for line in failure.trace.suffix(12) { print("    \(line)") }
     print("  replay: scripts/simulate.sh --seed \(failure.seed)")
 }
+if let first = report.failures.compactMap({ failure in schedule.firstIndex(of: failure.seed) }).min() {
+    print("the first failing schedule is number \(first + 1) of \(count) (seed \(schedule[first]))")
+}
 print("simulated \(count) schedules: \(report.failures.reduce(0) { $0 + $1.violations.count }) violations")
 exit(report.failures.isEmpty ? 0 : 1)

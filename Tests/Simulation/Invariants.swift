@@ -74,6 +74,10 @@ extension Simulator {
         // The results file lists every row with the key the account holds for it.
         if let results = rerun?.results ?? clean?.results {
             let rows = Self.resultRows(results)
+            if rows.isEmpty {
+                let text = (try? String(contentsOfFile: results, encoding: .utf8)) ?? "(unreadable)"
+                violations.append("the results file \(results) holds no row: \(text.prefix(300).debugDescription)")
+            }
             let keysByOrder = Dictionary(grouping: held, by: { $0.order ?? "" }).mapValues { Set($0.map(\.key)) }
             for row in schedule.rows {
                 let lines = rows.filter { $0["row_id"] == row.order }
@@ -96,5 +100,85 @@ extension Simulator {
         return lines.dropFirst().map {
             Dictionary(zip(header, $0.map(String.init)), uniquingKeysWith: { first, _ in first })
         }
+    }
+}
+
+extension Simulator {
+    /// What must hold once a change file is settled: each change applied exactly once (a renewal
+    /// never twice, nothing else touched), the licenses as the rows say, the results listing each.
+    static func checkChanges(
+        _ schedule: Schedule, emulator: CryptlexEmulator, before: [String: [String: Int]], clean: Ending?,
+        rerun: Ending?
+    ) async -> [String] {
+        var violations: [String] = []
+        if let report = clean?.report {
+            let counts = report.counts
+            if report.ending != .finished || counts.failed + counts.rejected + counts.conflicts + counts.unresolved > 0
+            {
+                violations.append(
+                    "the change run with the faults off ended \(report.ending) with failed \(counts.failed), rejected "
+                        + "\(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved)")
+            }
+        } else {
+            violations.append("the change run with the faults off did not end with a report")
+        }
+        if let rerun, rerun.writes > 0 {
+            violations.append("a rerun of the settled changes sent \(rerun.writes) writes")
+        }
+        if rerun == nil { violations.append("no rerun of the changes ended") }
+
+        var byOrder: [String: [String: JSONValue]] = [:]
+        for license in await emulator.store.allLicenses() {
+            guard let fields = license.objectValue, case .array(let entries)? = fields["metadata"] else { continue }
+            for entry in entries where entry.objectValue?["key"]?.stringValue == "order_id" {
+                if let order = entry.objectValue?["value"]?.stringValue { byOrder[order] = fields }
+            }
+        }
+        let after = await emulator.store.changesByLicense()
+        var changed = Set<String>()
+        for change in schedule.changes {
+            guard let license = byOrder[change.order], let id = license["id"]?.stringValue else {
+                violations.append("\(change.event): no license of \(change.order)")
+                continue
+            }
+            changed.insert(id)
+            func applied(_ kind: String) -> Int { (after[id]?[kind] ?? 0) - (before[id]?[kind] ?? 0) }
+            let name = "\(change.event) (\(change.action.rawValue) \(change.order))"
+            let wanted = change.action == .renew ? "renew" : "update"
+            for kind in ["update", "renew", "expires-at", "delete"] where applied(kind) != (kind == wanted ? 1 : 0) {
+                violations.append("\(name): \(kind) applied \(applied(kind)) times")
+            }
+            switch change.action {
+            case .renew: break
+            case .suspend:
+                if license["suspended"] != .bool(true) { violations.append("\(name): the license is not suspended") }
+            case .update:
+                if license["allowedActivations"] != .int(Int64(change.activations)) {
+                    violations.append(
+                        "\(name): allowedActivations \(String(describing: license["allowedActivations"]))")
+                }
+            }
+        }
+        for (id, kinds) in after where !changed.contains(id) {
+            for (kind, count) in kinds where count != before[id]?[kind] ?? 0 {
+                violations.append("license \(id), changed by no row: \(kind) applied")
+            }
+        }
+        if let results = rerun?.results ?? clean?.results {
+            let rows = Dictionary(resultRows(results).map { ($0["row_id"] ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+            for change in schedule.changes {
+                let status = rows[change.event]?["status"] ?? "missing"
+                let expected: Set<String> =
+                    switch change.action {
+                    case .renew: ["renewed"]
+                    case .suspend: ["suspended"]
+                    case .update: ["updated"]
+                    }
+                if !expected.contains(status) {
+                    violations.append("\(change.event): the results say \(status), not \(expected.sorted()[0])")
+                }
+            }
+        }
+        return violations
     }
 }

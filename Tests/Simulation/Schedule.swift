@@ -17,8 +17,21 @@ package struct Schedule: Sendable {
         package var afterProcessing: Bool
     }
 
+    /// A change to one row's license, made once every row is created (by its `order_id`).
+    package struct Change: Sendable {
+        package enum Action: String, Sendable { case renew, suspend, update }
+        package var event: String
+        package var order: String
+        package var action: Action
+        /// The seats an update sets.
+        package var activations: Int
+    }
+
     package var seed: UInt64
     package var rows: [Row]
+    package var changes: [Change]
+    /// Kills of the processes that make the changes.
+    package var changeCrashes: [Crash]
     package var concurrency: Int
     package var faults: FaultSettings
     /// One per killed process, in order; the processes after them run to their end.
@@ -49,11 +62,40 @@ package struct Schedule: Sendable {
         crashes = (0..<Int.random(in: 0...3, using: &random)).map { _ in
             Crash(atRequest: Int.random(in: 1...requests, using: &random), afterProcessing: Bool.random(using: &random))
         }
+        // Half the schedules then change some licenses (rows of one license: a change names it by order id).
+        var changes: [Change] = []
+        if Bool.random(using: &random) {
+            for row in rows where row.quantity == 1 && Bool.random(using: &random) {
+                let action = [Change.Action.renew, .suspend, .update].randomElement(using: &random)!
+                changes.append(
+                    Change(
+                        event: "E-\(changes.count + 1)", order: row.order, action: action,
+                        activations: Int.random(in: 3...9, using: &random)))
+            }
+        }
+        self.changes = changes
+        let changeRequests = changes.count * 3 + 2
+        changeCrashes =
+            changes.isEmpty
+            ? []
+            : (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                Crash(
+                    atRequest: Int.random(in: 1...changeRequests, using: &random),
+                    afterProcessing: Bool.random(using: &random))
+            }
+    }
+
+    /// The change file (CSV): one event a change, its license by the `order_id` it was created with.
+    var changesCSV: String {
+        "event_id,action,order_id,allowedActivations\n"
+            + changes.map {
+                "\($0.event),\($0.action.rawValue),\($0.order),\($0.action == .update ? String($0.activations) : "")\n"
+            }.joined()
     }
 
     /// The order file (CSV).
     var csv: String {
-        "order_id,productId,quantity,email\n"
-            + rows.map { "\($0.order),prod-1,\($0.quantity),\($0.email ?? "")\n" }.joined()
+        "order_id,productId,quantity,email,subscriptionInterval\n"
+            + rows.map { "\($0.order),prod-1,\($0.quantity),\($0.email ?? ""),P1M\n" }.joined()
     }
 }

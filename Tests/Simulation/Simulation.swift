@@ -19,6 +19,9 @@ package enum Simulation {
         package var killedAfter = 0
         package var concurrent = 0
         package var processes = 0
+        /// Schedules that changed licenses after creating them, and those with customers.
+        package var withChanges = 0
+        package var withCustomers = 0
 
         mutating func add(_ outcome: Simulator.Outcome) {
             schedules += 1
@@ -27,6 +30,8 @@ package enum Simulation {
             if outcome.kills.before > 0 { killedBefore += 1 }
             if outcome.kills.after > 0 { killedAfter += 1 }
             if outcome.concurrency > 1 { concurrent += 1 }
+            if outcome.changes > 0 { withChanges += 1 }
+            if outcome.customers > 0 { withCustomers += 1 }
             processes += outcome.processes
         }
 
@@ -42,7 +47,9 @@ package enum Simulation {
             ]
             lines.append(
                 "killed before the server saw a request: \(share(killedBefore)) of schedules; after it processed one: "
-                    + "\(share(killedAfter)); more than one worker: \(share(concurrent))")
+                    + "\(share(killedAfter)); more than one worker: \(share(concurrent)); customers: "
+                    + "\(share(withCustomers)); changes after the creates (renew, suspend, update): \(share(withChanges))"
+            )
             lines.append(
                 "schedules that met each fault: "
                     + faultHits.sorted { $0.key < $1.key }.map { "\($0.key) \(share($0.value))" }.joined(

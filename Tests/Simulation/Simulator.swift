@@ -5,6 +5,7 @@ import Ingestion
 import Logging
 import Provisioning
 import Scheduling
+import Synchronization
 
 /// Runs one schedule through the real engine — planner, journal on a SQLite file, workers,
 /// retries, lookups, customers — against the emulator in process, killing and restarting the
@@ -21,6 +22,9 @@ package struct Simulator {
         package var kills: (before: Int, after: Int)
         package var processes: Int
         package var concurrency: Int
+        /// The schedule's change rows, and its distinct customers.
+        package var changes = 0
+        package var customers = 0
     }
 
     /// Where the schedules' scratch folders go (tmpfs when there is one: a journal's fsyncs are the
@@ -34,6 +38,23 @@ package struct Simulator {
     }
 
     static let token = "sim-token"
+    /// Real time a process may take: every wait of a schedule is milliseconds, so a process that
+    /// runs this long is stuck.
+    static let processDeadline = Duration.seconds(30)
+
+    /// `task`'s result, or nil when `limit` passes first (the task is left running).
+    static func result<T: Sendable>(of task: Task<T, any Error>, within limit: Duration) async -> Result<T, any Error>?
+    {
+        let first = First<Result<T, any Error>?>()
+        return await withCheckedContinuation { continuation in
+            first.wait(continuation)
+            Task { first.settle(await task.result) }
+            Task {
+                try? await Task.sleep(for: limit)
+                first.settle(nil)
+            }
+        }
+    }
     static let processLimit = 12
 
     package func run(_ schedule: Schedule) async -> Outcome {
@@ -41,8 +62,6 @@ package struct Simulator {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let trace = Trace()
-        var violations: [String] = []
-        var kills = (before: 0, after: 0)
         let emulator: CryptlexEmulator
         do {
             emulator = try CryptlexEmulator(
@@ -50,87 +69,164 @@ package struct Simulator {
                     token: Self.token, products: ["prod-1"], rateLimit: nil, faults: schedule.faults,
                     seed: schedule.seed))
             try schedule.csv.write(toFile: directory + "/orders.csv", atomically: true, encoding: .utf8)
+            try schedule.changesCSV.write(toFile: directory + "/changes.csv", atomically: true, encoding: .utf8)
         } catch {
             return Outcome(
                 seed: schedule.seed, violations: ["set-up failed: \(error)"], trace: [], digest: "", faults: [:],
-                kills: kills, processes: 0, concurrency: schedule.concurrency)
+                kills: (0, 0), processes: 0, concurrency: schedule.concurrency)
         }
-        let server = InProcessEmulator(emulator)
-        var journal = directory + "/journal-0.sqlite"
-        var process = 0
-        var clean: Ending?
-        var rerun: Ending?
-        // Killed processes first, then processes that run to their end with the faults on until one
-        // settles every row, then one with the faults off, then one that must send nothing.
-        var phase = Phase.faulty
-        while process < Self.processLimit + 2 {
-            let crash = process < schedule.crashes.count ? schedule.crashes[process] : nil
-            if phase == .clean || phase == .rerun { await emulator.faults.replace(with: FaultSettings()) }
-            trace.record("process \(process) (\(phase), \(schedule.concurrency) workers)")
-            let next = directory + "/journal-\(process + 1).sqlite"
-            let results = directory + "/results-\(process).csv"
-            let stop = StopSignal()
-            let transport = SimulatedProcess(
-                process: process, server: server, crash: crash, journalPath: journal, nextJournalPath: next,
-                trace: trace, onKill: { _ = stop.request(.interrupted) })
-            var configuration = RunConfiguration(
-                inputPath: directory + "/orders.csv", ingest: IngestOptions(idColumn: "order_id"),
-                journalPath: journal, resultsPath: results)
-            configuration.rate = nil
-            configuration.concurrency = schedule.concurrency
-            configuration.reconcileDelay = .milliseconds(20)
-            configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
-            configuration.unreachableTimeout = .seconds(60)
-            var report: ProvisioningRun.Report?
-            do {
-                let client = CryptlexClient(
-                    baseURL: try CryptlexBaseURL("http://emulator.invalid"), token: Self.token, transport: transport,
-                    requestTimeout: .seconds(30))
-                var logger = Logger(label: "simulation")
-                logger.logLevel = .critical
-                report = try await ProvisioningRun(
-                    configuration: configuration, client: client, stop: stop, logger: logger
-                ).execute()
-            } catch {
-                if !transport.wasKilled { trace.record("process \(process) failed: \(error)") }
+        var processes = Processes(
+            directory: directory, server: InProcessEmulator(emulator), trace: trace,
+            concurrency: schedule.concurrency)
+        var violations: [String] = []
+        let creates = await processes.settle(
+            "orders", crashes: schedule.crashes, faults: schedule.faults, violations: &violations
+        ) { _ in }
+        violations += await Self.check(schedule, emulator: emulator, clean: creates.clean, rerun: creates.rerun)
+        if !schedule.changes.isEmpty, violations.isEmpty {
+            let before = await emulator.store.changesByLicense()
+            let changes = await processes.settle(
+                "changes", crashes: schedule.changeCrashes, faults: schedule.faults, violations: &violations
+            ) {
+                $0.ingest.idColumn = "event_id"
+                $0.ingest.targetMetadata = "order_id"
             }
-            if let report, !transport.wasKilled {
-                let counts = report.counts
-                trace.record(
-                    "process \(process) ended \(report.ending): created \(counts.created), recovered \(counts.recovered), "
-                        + "already done \(counts.alreadyDone), failed \(counts.failed), not sent \(counts.notSent)")
-            }
-            process += 1
-            if transport.wasKilled {
-                if trace.all.last?.hasSuffix("after the server") == true { kills.after += 1 } else { kills.before += 1 }
-                journal = next
-                continue
-            }
-            let ending = Ending(report: report, writes: transport.writes, results: results)
-            switch phase {
-            case .faulty:
-                if let report, report.ending == .finished, report.counts.failed + report.counts.notSent == 0,
-                    process >= schedule.crashes.count
-                {
-                    phase = .clean
-                } else if process >= Self.processLimit {
-                    phase = .clean
-                }
-            case .clean:
-                clean = ending
-                phase = .rerun
-            case .rerun:
-                rerun = ending
-                phase = .done
-            case .done: break
-            }
-            if phase == .done { break }
+            violations += await Self.checkChanges(
+                schedule, emulator: emulator, before: before, clean: changes.clean, rerun: changes.rerun)
         }
-        violations += await Self.check(schedule, emulator: emulator, clean: clean, rerun: rerun)
         let counters = await emulator.store.snapshot()
         return Outcome(
             seed: schedule.seed, violations: violations, trace: trace.all, digest: trace.digest,
-            faults: counters.faults, kills: kills, processes: process, concurrency: schedule.concurrency)
+            faults: counters.faults, kills: processes.kills, processes: processes.count,
+            concurrency: schedule.concurrency, changes: schedule.changes.count,
+            customers: Set(schedule.rows.compactMap(\.email)).count)
+    }
+
+    /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
+    struct Processes {
+        let directory: String
+        let server: InProcessEmulator
+        let trace: Trace
+        let concurrency: Int
+        var count = 0
+        var kills = (before: 0, after: 0)
+
+        /// Runs `input`'s command until it is settled: the processes `crashes` kill, then processes
+        /// that run to their end with `faults` on until one settles every row, then one with the
+        /// faults off, then one that must send nothing. Each process on the journal the last left.
+        mutating func settle(
+            _ input: String, crashes: [Schedule.Crash], faults: FaultSettings, violations: inout [String],
+            configure: (inout RunConfiguration) -> Void
+        ) async -> (clean: Ending?, rerun: Ending?) {
+            await server.emulator.faults.replace(with: faults)
+            var journal = directory + "/\(input)-0.sqlite"
+            var clean: Ending?
+            var phase = Phase.faulty
+            var started = 0
+            while started < Simulator.processLimit + 2 {
+                let crash = started < crashes.count ? crashes[started] : nil
+                if phase == .clean { await server.emulator.faults.replace(with: FaultSettings()) }
+                let process = count
+                trace.record("process \(process) \(input) (\(phase), \(concurrency) workers)")
+                let next = directory + "/\(input)-\(started + 1).sqlite"
+                let results = directory + "/\(input)-results-\(started).csv"
+                let stop = StopSignal()
+                let transport = SimulatedProcess(
+                    process: process, server: server, crash: crash, journalPath: journal, nextJournalPath: next,
+                    trace: trace, onKill: { _ = stop.request(.interrupted) })
+                var configuration = RunConfiguration(
+                    inputPath: directory + "/\(input).csv", ingest: IngestOptions(idColumn: "order_id"),
+                    journalPath: journal, resultsPath: results)
+                configuration.rate = nil
+                configuration.concurrency = concurrency
+                configuration.reconcileDelay = .milliseconds(20)
+                configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
+                configuration.unreachableTimeout = .seconds(60)
+                configure(&configuration)
+                count += 1
+                started += 1
+                let report: ProvisioningRun.Report?
+                switch await Simulator.runProcess(configuration, transport: transport, stop: stop) {
+                case .ended(let made):
+                    report = made
+                case .failed(let error):
+                    report = nil
+                    if !transport.wasKilled { trace.record("process \(process) failed: \(error)") }
+                case .hung:
+                    violations.append("process \(process) did not end within \(Simulator.processDeadline) (a hang)")
+                    trace.record("process \(process) HUNG")
+                    return (clean, nil)
+                }
+                if transport.wasKilled {
+                    if trace.all.last?.hasSuffix("after the server") == true {
+                        kills.after += 1
+                    } else {
+                        kills.before += 1
+                    }
+                    journal = next
+                    continue
+                }
+                if let report {
+                    let counts = report.counts
+                    trace.record(
+                        "process \(process) ended \(report.ending): created \(counts.created), changed \(counts.changed), "
+                            + "recovered \(counts.recovered), already done \(counts.alreadyDone), failed \(counts.failed), "
+                            + "not sent \(counts.notSent)")
+                }
+                let ending = Ending(report: report, writes: transport.writes, results: results)
+                switch phase {
+                case .faulty:
+                    if let report, report.ending == .finished, report.counts.failed + report.counts.notSent == 0,
+                        started >= crashes.count
+                    {
+                        phase = .clean
+                    } else if started >= Simulator.processLimit {
+                        phase = .clean
+                    }
+                case .clean:
+                    clean = ending
+                    phase = .rerun
+                case .rerun:
+                    return (clean, ending)
+                }
+            }
+            return (clean, nil)
+        }
+    }
+
+    enum ProcessEnd {
+        case ended(ProvisioningRun.Report)
+        case failed(any Error)
+        case hung
+    }
+
+    /// One process: the engine's run with its own client over `transport`, given
+    /// ``processDeadline`` to end (a hung one is stopped and abandoned).
+    static func runProcess(_ configuration: RunConfiguration, transport: SimulatedProcess, stop: StopSignal) async
+        -> ProcessEnd
+    {
+        let client: CryptlexClient
+        do {
+            client = CryptlexClient(
+                baseURL: try CryptlexBaseURL("http://emulator.invalid"), token: Self.token, transport: transport,
+                requestTimeout: .seconds(30))
+        } catch {
+            return .failed(error)
+        }
+        var logger = Logger(label: "simulation")
+        logger.logLevel = .critical
+        let engine = Task { [logger] in
+            try await ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
+                .execute()
+        }
+        switch await Self.result(of: engine, within: Self.processDeadline) {
+        case .success(let report)?: return .ended(report)
+        case .failure(let error)?: return .failed(error)
+        case nil:
+            _ = stop.request(.interrupted)
+            engine.cancel()
+            return .hung
+        }
     }
 
     /// How a process that was not killed ended.
@@ -141,14 +237,52 @@ package struct Simulator {
     }
 
     enum Phase: CustomStringConvertible {
-        case faulty, clean, rerun, done
+        case faulty, clean, rerun
         var description: String {
             switch self {
             case .faulty: "faults on"
             case .clean: "faults off"
             case .rerun: "rerun"
-            case .done: "done"
             }
         }
+    }
+}
+
+/// The first of several values, handed to the one waiting caller.
+final class First<Value: Sendable>: Sendable {
+    private enum State {
+        case open(CheckedContinuation<Value, Never>?)
+        case early(Value)
+        case done
+    }
+    private let state = Mutex(State.open(nil))
+
+    func wait(_ continuation: CheckedContinuation<Value, Never>) {
+        // An array, not an optional: `Value` may be optional itself.
+        let early = state.withLock { state -> [Value] in
+            guard case .early(let value) = state else {
+                state = .open(continuation)
+                return []
+            }
+            state = .done
+            return [value]
+        }
+        if let value = early.first { continuation.resume(returning: value) }
+    }
+
+    func settle(_ value: Value) {
+        let waiting = state.withLock { state -> CheckedContinuation<Value, Never>? in
+            switch state {
+            case .open(let continuation?):
+                state = .done
+                return continuation
+            case .open(nil):
+                state = .early(value)
+                return nil
+            case .early, .done:
+                return nil
+            }
+        }
+        waiting?.resume(returning: value)
     }
 }

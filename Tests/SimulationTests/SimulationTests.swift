@@ -14,6 +14,7 @@ struct SimulationTests {
         let report = await Simulation.run(seeds: seeds, jobs: 2, simulator: Simulator())
         #expect(report.schedules == 40)
         #expect(report.killedBefore > 0 && report.killedAfter > 0, "the seeds kill processes both ways")
+        #expect(report.withChanges > 0 && report.withCustomers > 0 && report.concurrent > 0)
         for failure in report.failures {
             Issue.record("seed \(failure.seed): \(failure.violations.joined(separator: "; "))")
         }
