@@ -33,10 +33,18 @@ struct SQLiteJournalTests {
         _ = try SQLiteJournal(path: path)
         let holder = try Self.holdExclusively(path)
         #expect(!Self.canRead(path), "the holder's lock keeps another connection out")
-        let opening = Task.detached { try SQLiteJournal(path: path) }
-        try await Task.sleep(for: .milliseconds(200))
-        try holder.close()
-        _ = try await opening.value
+        // Both on threads of their own: the open blocks its thread while it waits for the lock,
+        // which must not be one of the concurrency pool's two (the suites run beside this one).
+        let opened: Result<Void, any Error> = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: Result { _ = try SQLiteJournal(path: path) })
+            }
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 0.2)  // the window in which the open meets the lock
+                try? holder.close()
+            }
+        }
+        try opened.get()
     }
 
     /// A connection that keeps the file locked until it is closed.
