@@ -21,7 +21,7 @@ package struct InProcessTransport: HTTPTransport {
         // The server's work is a task of its own: a client that gives up (its deadline, or
         // cancelled) does not stop a request the server is processing, as over a socket.
         let server = self.server
-        let first = FirstOutcome()
+        let first = First<Outcome>()
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 first.wait(continuation)
@@ -52,7 +52,7 @@ package struct InProcessTransport: HTTPTransport {
         }
     }
 
-    fileprivate enum Outcome: Sendable {
+    enum Outcome: Sendable {
         case answered(InProcessEmulator.Reply?)
         case timedOut
         case cancelled
@@ -66,43 +66,5 @@ package struct InProcessTransport: HTTPTransport {
         let rest = url[scheme.upperBound...]
         guard let slash = rest.firstIndex(of: "/") else { return "/" }
         return String(rest[slash...])
-    }
-}
-
-/// The first of an answer, a deadline and a cancellation, handed to the one waiting send.
-private final class FirstOutcome: Sendable {
-    private enum State {
-        case open(CheckedContinuation<InProcessTransport.Outcome, Never>?)
-        case early(InProcessTransport.Outcome)
-        case done
-    }
-    private let state = Mutex(State.open(nil))
-
-    func wait(_ continuation: CheckedContinuation<InProcessTransport.Outcome, Never>) {
-        let early = state.withLock { state -> InProcessTransport.Outcome? in
-            guard case .early(let outcome) = state else {
-                state = .open(continuation)
-                return nil
-            }
-            state = .done
-            return outcome
-        }
-        if let early { continuation.resume(returning: early) }
-    }
-
-    func settle(_ outcome: InProcessTransport.Outcome) {
-        let waiting = state.withLock { state -> CheckedContinuation<InProcessTransport.Outcome, Never>? in
-            switch state {
-            case .open(let continuation?):
-                state = .done
-                return continuation
-            case .open(nil):
-                state = .early(outcome)
-                return nil
-            case .early, .done:
-                return nil
-            }
-        }
-        waiting?.resume(returning: outcome)
     }
 }

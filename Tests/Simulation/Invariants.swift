@@ -3,26 +3,32 @@ import Foundation
 import Provisioning
 
 extension Simulator {
-    /// What must hold when a schedule ends, whatever was lost, refused or killed on the way.
-    static func check(_ schedule: Schedule, emulator: CryptlexEmulator, clean: Ending?, rerun: Ending?) async
-        -> [String]
-    {
+    /// The run of `input` with the faults off settled every row, and its rerun sent no write.
+    static func settled(_ input: String, clean: Ending?, rerun: Ending?) -> [String] {
         var violations: [String] = []
-        // The run with the faults off settles every row.
         if let report = clean?.report {
             let counts = report.counts
             if report.ending != .finished || counts.failed + counts.rejected + counts.conflicts + counts.unresolved > 0
             {
                 violations.append(
-                    "the run with the faults off ended \(report.ending) with failed \(counts.failed), rejected "
-                        + "\(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved)")
+                    "the run of \(input) with the faults off ended \(report.ending) with failed \(counts.failed), "
+                        + "rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved)")
             }
         } else {
-            violations.append("the run with the faults off did not end with a report")
+            violations.append("the run of \(input) with the faults off did not end with a report")
         }
-        // A rerun of a settled file sends no write.
-        if let rerun, rerun.writes > 0 { violations.append("a rerun of the settled file sent \(rerun.writes) writes") }
-        if rerun == nil { violations.append("no rerun ended") }
+        if let rerun, rerun.writes > 0 {
+            violations.append("a rerun of the settled \(input) sent \(rerun.writes) writes")
+        }
+        if rerun == nil { violations.append("no rerun of \(input) ended") }
+        return violations
+    }
+
+    /// What must hold when a schedule ends, whatever was lost, refused or killed on the way.
+    static func check(_ schedule: Schedule, emulator: CryptlexEmulator, clean: Ending?, rerun: Ending?) async
+        -> [String]
+    {
+        var violations = settled("orders", clean: clean, rerun: rerun)
 
         // Every row's licenses exist exactly once: by order id, and by marker.
         struct Held {
@@ -110,22 +116,7 @@ extension Simulator {
         _ schedule: Schedule, emulator: CryptlexEmulator, before: [String: [String: Int]], clean: Ending?,
         rerun: Ending?
     ) async -> [String] {
-        var violations: [String] = []
-        if let report = clean?.report {
-            let counts = report.counts
-            if report.ending != .finished || counts.failed + counts.rejected + counts.conflicts + counts.unresolved > 0
-            {
-                violations.append(
-                    "the change run with the faults off ended \(report.ending) with failed \(counts.failed), rejected "
-                        + "\(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved)")
-            }
-        } else {
-            violations.append("the change run with the faults off did not end with a report")
-        }
-        if let rerun, rerun.writes > 0 {
-            violations.append("a rerun of the settled changes sent \(rerun.writes) writes")
-        }
-        if rerun == nil { violations.append("no rerun of the changes ended") }
+        var violations = settled("changes", clean: clean, rerun: rerun)
 
         var byOrder: [String: [String: JSONValue]] = [:]
         for license in await emulator.store.allLicenses() {

@@ -34,6 +34,9 @@ package struct Schedule: Sendable {
     package var changeCrashes: [Crash]
     package var concurrency: Int
     package var faults: FaultSettings
+    /// List operators the server refuses (a quarter of the schedules refuse `in`: licprov falls
+    /// back to one value a request).
+    package var refusedOperators: Set<String>
     /// One per killed process, in order; the processes after them run to their end.
     package var crashes: [Crash]
 
@@ -58,6 +61,7 @@ package struct Schedule: Sendable {
         faults = FaultSettings(
             rules: rules, retryAfterSeconds: 0,
             lookupLagMilliseconds: Bool.random(using: &random) ? Int.random(in: 1...5, using: &random) : 0)
+        refusedOperators = Int.random(in: 0..<4, using: &random) == 0 ? ["in"] : []
         let requests = rows.reduce(0) { $0 + $1.quantity } * 2 + 2
         crashes = (0..<Int.random(in: 0...3, using: &random)).map { _ in
             Crash(atRequest: Int.random(in: 1...requests, using: &random), afterProcessing: Bool.random(using: &random))

@@ -22,6 +22,7 @@ package enum Simulation {
         /// Schedules that changed licenses after creating them, and those with customers.
         package var withChanges = 0
         package var withCustomers = 0
+        package var refusingIn = 0
 
         mutating func add(_ outcome: Simulator.Outcome) {
             schedules += 1
@@ -32,6 +33,7 @@ package enum Simulation {
             if outcome.concurrency > 1 { concurrent += 1 }
             if outcome.changes > 0 { withChanges += 1 }
             if outcome.customers > 0 { withCustomers += 1 }
+            if outcome.refusesIn { refusingIn += 1 }
             processes += outcome.processes
         }
 
@@ -48,8 +50,8 @@ package enum Simulation {
             lines.append(
                 "killed before the server saw a request: \(share(killedBefore)) of schedules; after it processed one: "
                     + "\(share(killedAfter)); more than one worker: \(share(concurrent)); customers: "
-                    + "\(share(withCustomers)); changes after the creates (renew, suspend, update): \(share(withChanges))"
-            )
+                    + "\(share(withCustomers)); changes after the creates (renew, suspend, update): \(share(withChanges)); "
+                    + "a server refusing `in` filters: \(share(refusingIn))")
             lines.append(
                 "schedules that met each fault: "
                     + faultHits.sorted { $0.key < $1.key }.map { "\($0.key) \(share($0.value))" }.joined(

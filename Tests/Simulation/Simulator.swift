@@ -1,11 +1,11 @@
 import CryptlexAPI
 import CryptlexEmulator
+import EmulatorTransport
 import Foundation
 import Ingestion
 import Logging
 import Provisioning
 import Scheduling
-import Synchronization
 
 /// Runs one schedule through the real engine — planner, journal on a SQLite file, workers,
 /// retries, lookups, customers — against the emulator in process, killing and restarting the
@@ -25,6 +25,7 @@ package struct Simulator {
         /// The schedule's change rows, and its distinct customers.
         package var changes = 0
         package var customers = 0
+        package var refusesIn = false
     }
 
     /// Where the schedules' scratch folders go (tmpfs when there is one: a journal's fsyncs are the
@@ -68,8 +69,8 @@ package struct Simulator {
         do {
             emulator = try CryptlexEmulator(
                 configuration: EmulatorConfiguration(
-                    token: Self.token, products: ["prod-1"], rateLimit: nil, faults: schedule.faults,
-                    seed: schedule.seed))
+                    token: Self.token, products: ["prod-1"], rateLimit: nil,
+                    refusedOperators: schedule.refusedOperators, faults: schedule.faults, seed: schedule.seed))
             try schedule.csv.write(toFile: directory + "/orders.csv", atomically: true, encoding: .utf8)
             try schedule.changesCSV.write(toFile: directory + "/changes.csv", atomically: true, encoding: .utf8)
         } catch {
@@ -101,7 +102,8 @@ package struct Simulator {
             seed: schedule.seed, violations: violations, trace: trace.all, digest: trace.digest,
             faults: counters.faults, kills: processes.kills, processes: processes.count,
             concurrency: schedule.concurrency, changes: schedule.changes.count,
-            customers: Set(schedule.rows.compactMap(\.email)).count)
+            customers: Set(schedule.rows.compactMap(\.email)).count,
+            refusesIn: schedule.refusedOperators.contains("in"))
     }
 
     /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
@@ -248,44 +250,5 @@ package struct Simulator {
             case .rerun: "rerun"
             }
         }
-    }
-}
-
-/// The first of several values, handed to the one waiting caller.
-final class First<Value: Sendable>: Sendable {
-    private enum State {
-        case open(CheckedContinuation<Value, Never>?)
-        case early(Value)
-        case done
-    }
-    private let state = Mutex(State.open(nil))
-
-    func wait(_ continuation: CheckedContinuation<Value, Never>) {
-        // An array, not an optional: `Value` may be optional itself.
-        let early = state.withLock { state -> [Value] in
-            guard case .early(let value) = state else {
-                state = .open(continuation)
-                return []
-            }
-            state = .done
-            return [value]
-        }
-        if let value = early.first { continuation.resume(returning: value) }
-    }
-
-    func settle(_ value: Value) {
-        let waiting = state.withLock { state -> CheckedContinuation<Value, Never>? in
-            switch state {
-            case .open(let continuation?):
-                state = .done
-                return continuation
-            case .open(nil):
-                state = .early(value)
-                return nil
-            case .early, .done:
-                return nil
-            }
-        }
-        waiting?.resume(returning: value)
     }
 }
