@@ -11,12 +11,16 @@
 #
 # Ends with "simulated N schedules: V violations" and exits 1 on any, printing for each failing
 # seed its violations, the end of its trace and the command that replays it.
-# LICPROV_SIMULATE_CONFIGURATION=release builds optimised (CI uses the debug build the tests made).
+# LICPROV_SIMULATE_CONFIGURATION=release builds optimised; LICPROV_SIMULATE_BUILT=1 runs the binary
+# the test build just made (CI: `swift build --product` would compile some modules again with its
+# own flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 configuration=${LICPROV_SIMULATE_CONFIGURATION:-debug}
-scripts/need-system-libraries.sh
-swift build -c "$configuration" --product licprov-simulate >&2
+if [ "${LICPROV_SIMULATE_BUILT:-}" != 1 ]; then
+  scripts/need-system-libraries.sh
+  swift build -c "$configuration" --product licprov-simulate >&2
+fi
 # Swift seeds its hashing per process; fixed, a set's order (a batch lookup's values) is the
 # same on every run, so one seed replays the same requests.
 export SWIFT_DETERMINISTIC_HASHING=1
