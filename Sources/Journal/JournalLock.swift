@@ -32,7 +32,19 @@ package final class JournalLock: Sendable {
                 path: journalPath, operation: "create its lock file \(path)",
                 POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        // A lock released a moment ago may still be held for a few milliseconds: by a child process
+        // forked at that instant (it holds a copy of the descriptor until its exec closes it), or
+        // by the last run in this process while its objects go. Waited for up to a second (a
+        // full suite, spawning processes beside in-process runs, met it); a running licprov is
+        // still refused, a second later.
+        var locked = flock(descriptor, LOCK_EX | LOCK_NB) == 0
+        var tries = 0
+        while !locked, errno == EWOULDBLOCK || errno == EINTR, tries < 100 {
+            tries += 1
+            usleep(10_000)
+            locked = flock(descriptor, LOCK_EX | LOCK_NB) == 0
+        }
+        guard locked else {
             var buffer = [UInt8](repeating: 0, count: 32)
             let count = pread(descriptor, &buffer, buffer.count, 0)
             close(descriptor)

@@ -1,6 +1,7 @@
 import CryptlexModels
 import Foundation
 import GRDB
+import Synchronization
 import TestSupport
 import Testing
 
@@ -45,6 +46,26 @@ struct SQLiteJournalTests {
             }
         }
         try opened.get()
+    }
+
+    /// The journal's lock: a second taker is refused, naming the holder's PID, while the first
+    /// holds it; one released within the second's short wait (a forked child's copy of the
+    /// descriptor, the last in-process run's objects going) is taken.
+    @Test func theJournalLockRefusesASecondRunAndWaitsOutAMomentaryHold() throws {
+        final class Holder: Sendable {
+            let lock: Mutex<JournalLock?>
+            init(_ lock: JournalLock) { self.lock = Mutex(lock) }
+        }
+        let path = try Self.temporaryPath()
+        let first = Holder(try JournalLock(journalPath: path))
+        do {
+            _ = try JournalLock(journalPath: path)
+            Issue.record("a second lock was taken while the first held it")
+        } catch let held as JournalLock.Held {
+            #expect(held.pid == getpid())
+        }
+        Thread.detachNewThread { first.lock.withLock { $0 = nil } }
+        _ = try JournalLock(journalPath: path)
     }
 
     /// A connection that keeps the file locked until it is closed.
