@@ -163,11 +163,7 @@ package struct Simulator {
                     return (clean, nil)
                 }
                 if transport.wasKilled {
-                    if trace.all.last?.hasSuffix("after the server") == true {
-                        kills.after += 1
-                    } else {
-                        kills.before += 1
-                    }
+                    if crash?.afterProcessing == true { kills.after += 1 } else { kills.before += 1 }
                     journal = next
                     continue
                 }
