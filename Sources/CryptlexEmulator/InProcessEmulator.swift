@@ -50,18 +50,16 @@ public struct InProcessEmulator: Sendable {
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer(bytes: body)))
         let peer = InProcessPeer(clientIP: clientIP)
         let context = EmulatorContext(peer: peer, logger: logger)
-        var response: Response
+        // An error becomes its response, as the HTTP server makes it; a reset connection has none.
+        var answer: Response?
         do {
-            response = try await responder.respond(to: request, context: context)
+            answer = try await responder.respond(to: request, context: context)
         } catch let error as any HTTPResponseError {
-            if peer.isReset { return nil }
-            guard let generated = try? error.response(from: request, context: context) else { return nil }
-            response = generated
+            answer = try? error.response(from: request, context: context)
         } catch {
-            if peer.isReset { return nil }
-            response = Response(status: .internalServerError)
+            answer = Response(status: .internalServerError)
         }
-        if peer.isReset { return nil }
+        guard !peer.isReset, var response = answer else { return nil }
         // As the HTTP server adds them: the client reads the server's time from `Date`.
         response.headers[.date] = RFC3339.httpDate(ticks: emulator.clock.nowTicks)
         response.headers[.server] = "cryptlex-emulator"

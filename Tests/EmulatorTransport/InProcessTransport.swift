@@ -16,6 +16,11 @@ package struct InProcessTransport: HTTPTransport {
         server = InProcessEmulator(emulator)
     }
 
+    /// A transport to an emulator already served in process (several clients, one router).
+    package init(_ server: InProcessEmulator) {
+        self.server = server
+    }
+
     package func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
         if Task.isCancelled { throw .cancelled }
         // The server's work is a task of its own: a client that gives up (its deadline, or

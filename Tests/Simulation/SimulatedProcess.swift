@@ -10,7 +10,8 @@ import Synchronization
 /// is copied as the kill leaves it — what SQLite had committed, nothing in flight — for the next
 /// process, and every request after it fails unsent, as a dead process sends nothing.
 final class SimulatedProcess: HTTPTransport {
-    private let server: InProcessEmulator
+    /// The live process's network: the in-process transport (resets, deadlines) to the schedule's emulator.
+    private let network: InProcessTransport
     private let crash: Schedule.Crash?
     private let journalPath: String
     private let nextJournalPath: String
@@ -30,7 +31,7 @@ final class SimulatedProcess: HTTPTransport {
         trace: Trace, onKill: @escaping @Sendable () -> Void
     ) {
         self.process = process
-        self.server = server
+        self.network = InProcessTransport(server)
         self.crash = crash
         self.journalPath = journalPath
         self.nextJournalPath = nextJournalPath
@@ -64,18 +65,21 @@ final class SimulatedProcess: HTTPTransport {
             throw .connectFailed("the process was killed")
         case .send(let isLast):
             if request.method != "GET" { state.withLock { $0.writes += 1 } }
-            let reply = await server.respond(
-                method: request.method, target: target, headers: request.headers, body: request.body ?? [])
-            trace.record(
-                "\(process) \(request.method) \(target) \(reply.map { String($0.status) } ?? "reset")",
-                entries: journalMarkers)
+            let answer: Result<TransportResponse, TransportError>
+            do { answer = .success(try await network.send(request)) } catch { answer = .failure(error) }
+            let shown =
+                switch answer {
+                case .success(let response): String(response.status)
+                case .failure(.connectionLost): "reset"
+                case .failure(let error): error.detail
+                }
+            trace.record("\(process) \(request.method) \(target) \(shown)", entries: journalMarkers)
             if isLast {
                 trace.record("\(process) KILLED after the server")
                 kill()
                 throw .connectFailed("the process was killed")
             }
-            guard let reply else { throw .connectionLost("the emulator reset the connection") }
-            return TransportResponse(status: reply.status, headers: reply.headers, body: reply.body)
+            return try answer.get()
         }
     }
 
