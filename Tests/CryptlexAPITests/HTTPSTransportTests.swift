@@ -35,8 +35,7 @@ struct HTTPSTransportTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // Names only: see writeFiles on why an IP address would hide a host-name mismatch behind the proxy.
-        let files = try TestCertificateAuthority().writeFiles(
-            to: folder, extraNames: ["api.cryptlex.test"], ipAddresses: [])
+        let files = try TestCertificateAuthority.licprov.writeFiles(to: folder, withAddress: false)
         let emulator = try CryptlexEmulator(
             configuration: EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil))
         let ca = try CertificateAuthorities.load(pemFile: files.ca, source: "test")
@@ -82,7 +81,7 @@ struct HTTPSTransportTests {
             // Another CA, and the system's store: neither signed the emulator's certificate.
             let otherFolder = bench.folder + "/other"
             try FileManager.default.createDirectory(atPath: otherFolder, withIntermediateDirectories: true)
-            let other = try TestCertificateAuthority(name: "someone else").writeFiles(to: otherFolder)
+            let other = try TestCertificateAuthority.other.writeFiles(to: otherFolder)
             for authorities in [try CertificateAuthorities.load(pemFile: other.ca, source: "test"), nil] {
                 let client = try bench.client(authorities: authorities)
                 let error = await apiError { try await client.createLicense(LicenseRequest(productId: "prod-1")) }
@@ -305,10 +304,10 @@ struct ProxySettingsTests {
         #expect(throws: CertificateAuthorities.Unreadable.self) {
             try CertificateAuthorities.load(pemFile: folder + "/broken.pem", source: "--ca-file")
         }
-        let files = try TestCertificateAuthority().writeFiles(to: folder)
+        let files = try TestCertificateAuthority.licprov.writeFiles(to: folder)
         let bundle =
             try String(contentsOfFile: files.ca, encoding: .utf8) + "\n"
-            + (try TestCertificateAuthority(name: "second").certificatePEM)
+            + TestCertificateAuthority.other.certificatePEM
         try bundle.write(toFile: folder + "/bundle.pem", atomically: true, encoding: .utf8)
         #expect(try CertificateAuthorities.load(pemFile: folder + "/bundle.pem", source: "--ca-file").count == 2)
     }

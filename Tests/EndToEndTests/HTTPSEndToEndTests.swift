@@ -18,7 +18,7 @@ struct HTTPSEndToEndTests {
         init() throws {
             scratch = try Scratch()
             // 127.0.0.1 for direct runs, api.cryptlex.test for runs through the proxy.
-            let files = try TestCertificateAuthority().writeFiles(to: scratch.path, extraNames: ["api.cryptlex.test"])
+            let files = try TestCertificateAuthority.licprov.writeFiles(to: scratch.path)
             caFile = files.ca
             caPEM = try String(contentsOfFile: files.ca, encoding: .utf8)
             emulator = try EmulatorProcess([
@@ -76,7 +76,7 @@ struct HTTPSEndToEndTests {
         defer { bench.scratch.remove() }
         let other = bench.scratch.path + "/other"
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
-        let otherCA = try TestCertificateAuthority(name: "not the emulator's").writeFiles(to: other).ca
+        let otherCA = try TestCertificateAuthority.other.writeFiles(to: other).ca
 
         // Another CA by flag, the same by SSL_CERT_FILE, and the system's store: never a fallback to trusting anything.
         let cases: [(String, [String], [String: String])] = [
