@@ -83,9 +83,15 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
         var failed = failedBefore
         var isRetry = false
         while true {
-            if isRetry && stop.isRequested { return .notSent }
+            // A stop takes no new attempt; a refused token, not even a first one (every request
+            // would be refused: "a rejected token stops the run at once").
+            if (isRetry && stop.isRequested) || stop.tokenRefused { return .notSent }
             let ticket: WindowLedger.Ticket?
             do { ticket = try await limiter?.acquire() ?? nil } catch { return .notSent }
+            if stop.tokenRefused {
+                await limiter?.release(ticket)
+                return .notSent
+            }
             do throws(HookError) {
                 try await beforeSend(isRetry)
             } catch {

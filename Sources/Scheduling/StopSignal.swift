@@ -28,6 +28,8 @@ package final class StopSignal: Sendable {
 
     private struct State {
         var reason: Reason?
+        /// A refused token was reported (first or not): nothing more may be sent.
+        var tokenRefused = false
         /// Tasks in ``wait()``, by id.
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         /// Waits cancelled before they registered: they return at once when they do.
@@ -44,6 +46,7 @@ package final class StopSignal: Sendable {
     @discardableResult
     package func request(_ reason: Reason) -> Bool {
         let woken: [CheckedContinuation<Void, Never>]? = state.withLock { state in
+            if case .accessDenied = reason { state.tokenRefused = true }
             guard state.reason == nil else { return nil }
             state.reason = reason
             defer { state.waiters = [:] }
@@ -58,6 +61,10 @@ package final class StopSignal: Sendable {
     package var reason: Reason? { state.withLock { $0.reason } }
 
     package var isRequested: Bool { reason != nil }
+
+    /// The API refused the token (even after another reason stopped the run): no request may be
+    /// sent any more, not even a lookup that would settle what is in flight — each would be refused.
+    package var tokenRefused: Bool { state.withLock { $0.tokenRefused } }
 
     /// Returns once a stop is requested (at once if it already was), or when the calling task is
     /// cancelled.

@@ -181,6 +181,26 @@ struct ProvisioningRunTests {
         }
     }
 
+    /// Found by the simulation (a token revoked before a run): with customers, organizations and
+    /// resellers to look up, the refused preflight was followed by three more refused lookups.
+    @Test func aRefusedTokenIsTheOnlyRequestSentEvenWithCustomersAndCompaniesToLookUp() async throws {
+        try await withRunBench { bench in
+            try bench.write(
+                "order_id,productId,email,organization.name,organization.email,reseller.name,reseller.email\n"
+                    + (1...4).map { "O-\($0),prod-1,c\($0)@example.com,Org \($0),o\($0)@example.com,R,r@example.com\n" }
+                    .joined())
+            let report = try await bench.run(bench.configuration(idColumn: "order_id"), token: "wrong-token")
+            guard case .stopped(.accessDenied) = report.ending else {
+                Issue.record("expected the run to stop on the token, got \(report.ending)")
+                return
+            }
+            #expect(await bench.counters.unauthorized == 1)
+            let rerun = try await bench.run(bench.configuration(idColumn: "order_id"))
+            #expect(rerun.counts.created == 4)
+            #expect(await bench.emulator.store.allOrganizations().count == 4)
+        }
+    }
+
     /// With no client-side limit (`--rate 0`), 429s still make each request wait its `Retry-After`:
     /// no storm of refusals (which would spend the 429 budget and stop the run), every license once.
     /// (That a 429 pauses every worker through the shared limiter is `RetryExecutorTests`'.)

@@ -161,6 +161,28 @@ struct RetryExecutorTests {
             return
         }
         #expect(stop.reason == .accessDenied("failure stopRun"))
+        // After it nothing is sent, not even a first attempt (a lookup another task was about to make).
+        let next = Script([.success(1)])
+        guard case .notSent = await run(executor(stop: stop), next) else {
+            Issue.record("a request was sent after the token was refused")
+            return
+        }
+        #expect(next.sends.load(ordering: .relaxed) == 0)
+    }
+
+    /// A Ctrl-C came first; a refused token after it still stops every send (the reason stays the first).
+    @Test func aTokenRefusedAfterAnotherStopStillStopsEverySend() async {
+        let stop = StopSignal()
+        stop.request(.interrupted)
+        _ = await run(executor(stop: stop), Script([.failure(Failure(outcome: .stopRun))]))
+        #expect(stop.reason == .interrupted)
+        #expect(stop.tokenRefused)
+        let next = Script([.success(1)])
+        guard case .notSent = await run(executor(stop: stop), next) else {
+            Issue.record("a request was sent after the token was refused")
+            return
+        }
+        #expect(next.sends.load(ordering: .relaxed) == 0)
     }
 
     @Test func aStopBeforeASecondSendEndsWithNotSent() async {
