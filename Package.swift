@@ -145,13 +145,15 @@ let package = Package(
         .target(
             name: "Simulation",
             dependencies: [
-                "CryptlexAPI", "CryptlexEmulator", "EmulatorTransport", "Ingestion", "Provisioning", "Scheduling",
-                "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "Audit", "CryptlexAPI", "CryptlexEmulator", "EmulatorTransport", "Ingestion", "Provisioning",
+                "Scheduling", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/Simulation"),
         .executableTarget(
-            name: "licprov-simulate", dependencies: ["Simulation"], path: "Tests/SimulateMain"),
+            name: "licprov-simulate",
+            dependencies: ["Simulation", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SimulateMain"),
         // The committed test certificates and a CONNECT proxy made by the tests, for the HTTPS path.
         .target(
             name: "TLSTestSupport",

@@ -1,5 +1,9 @@
 import Foundation
+import Logging
 import Simulation
+
+// The processes' own logs (a refused filter, a retry) are the trace's business, not the terminal's.
+LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
 
 /// `licprov-simulate`: runs schedules of the simulation (scripts/simulate.sh is its front door).
 ///

@@ -37,6 +37,8 @@ extension Simulator {
             var order: String?
             var marker: String?
             var userEmail: String?
+            var organizationID: String?
+            var resellerID: String?
         }
         let held: [Held] = await emulator.store.allLicenses().compactMap { value in
             guard let fields = value.objectValue, let id = fields["id"]?.stringValue,
@@ -53,7 +55,8 @@ extension Simulator {
             }
             return Held(
                 id: id, key: key, order: order, marker: marker,
-                userEmail: fields["user"]?.objectValue?["email"]?.stringValue?.lowercased())
+                userEmail: fields["user"]?.objectValue?["email"]?.stringValue?.lowercased(),
+                organizationID: fields["organizationId"]?.stringValue, resellerID: fields["resellerId"]?.stringValue)
         }
         let byOrder = Dictionary(grouping: held, by: { $0.order ?? "" })
         for row in schedule.rows where byOrder[row.order]?.count ?? 0 != row.quantity {
@@ -75,6 +78,38 @@ extension Simulator {
                 violations.append(
                     "\(row.order): license \(license.id) has user \(license.userEmail ?? "none"), the row says \(row.email ?? "none")"
                 )
+            }
+        }
+        // Each organization and reseller a row names created once, none other, and on its rows' licenses.
+        for (kind, records, named) in [
+            ("organization", await emulator.store.allOrganizations(), { (row: Schedule.Row) in row.organization }),
+            ("reseller", await emulator.store.allResellers(), { (row: Schedule.Row) in row.reseller }),
+        ] {
+            let ids = Dictionary(
+                grouping: records.compactMap { record -> (String, String)? in
+                    guard let name = record.objectValue?["name"]?.stringValue,
+                        let id = record.objectValue?["id"]?.stringValue
+                    else { return nil }
+                    return (name, id)
+                }, by: \.0
+            ).mapValues { $0.map(\.1) }
+            for (name, copies) in ids where copies.count > 1 {
+                violations.append("\(kind) \(name) created \(copies.count) times")
+            }
+            let wanted = Set(schedule.rows.compactMap(named))
+            if Set(ids.keys) != wanted {
+                violations.append("\(kind)s \(ids.keys.sorted()) in the account, \(wanted.sorted()) named by the rows")
+            }
+            for row in schedule.rows {
+                for license in byOrder[row.order] ?? [] {
+                    let linked = kind == "organization" ? license.organizationID : license.resellerID
+                    let expected = named(row).flatMap { ids[$0]?.first }
+                    if linked != expected {
+                        violations.append(
+                            "\(row.order): license \(license.id) has \(kind) \(linked ?? "none"), the row names "
+                                + "\(named(row) ?? "none")")
+                    }
+                }
             }
         }
         // The results file lists every row with the key the account holds for it.

@@ -1,4 +1,5 @@
 import CryptlexEmulator
+import Foundation
 import TestSupport
 
 /// One schedule of the simulation, drawn whole from its seed: the order file, how many workers,
@@ -8,6 +9,9 @@ package struct Schedule: Sendable {
         package var order: String
         package var email: String?
         package var quantity: Int
+        /// The customer's company and the reseller, by name (found or created once a journal).
+        package var organization: String? = nil
+        package var reseller: String? = nil
     }
 
     /// A process killed at its `atRequest`-th request: before the server saw it, or after the
@@ -39,18 +43,42 @@ package struct Schedule: Sendable {
     package var refusedOperators: Set<String>
     /// One per killed process, in order; the processes after them run to their end.
     package var crashes: [Crash]
+    /// Whether the orders are undone at the end (`licprov undo` of their journal), and the kills of
+    /// the undo's processes.
+    package var undo: Bool
+    package var undoCrashes: [Crash]
+    /// The owner revokes the token of the `process`-th process of the orders from its
+    /// `atRequest`-th request on (unless that process runs with the faults off: the schedule had
+    /// settled sooner); the next process has a good one.
+    package struct Revocation: Sendable {
+        package var process: Int
+        package var atRequest: Int
+    }
+    package var revocation: Revocation?
+    /// The last `lateRows` rows are appended to the order file before the `lateFrom`-th process
+    /// (the world moving between runs: the next export has more orders).
+    package var lateRows = 0
+    package var lateFrom = 0
 
     package init(seed: UInt64) {
         self.seed = seed
         var random = SeededGenerator(seed: seed)
         let count = Int.random(in: 1...12, using: &random)
         let customers = Int.random(in: 1...4, using: &random)
+        // Half the schedules name organizations and resellers on some rows (one or two of each).
+        let directories = Bool.random(using: &random)
+        let organizations = Int.random(in: 1...2, using: &random)
+        let resellers = Int.random(in: 1...2, using: &random)
         rows = (1...count).map { index in
             Row(
                 order: "O-\(index)",
                 email: Bool.random(using: &random)
                     ? "c\(Int.random(in: 1...customers, using: &random))@example.com" : nil,
-                quantity: Int.random(in: 0..<5, using: &random) == 0 ? 2 : 1)
+                quantity: Int.random(in: 0..<5, using: &random) == 0 ? 2 : 1,
+                organization: directories && Int.random(in: 0..<3, using: &random) == 0
+                    ? "Org \(Int.random(in: 1...organizations, using: &random))" : nil,
+                reseller: directories && Int.random(in: 0..<3, using: &random) == 0
+                    ? "Reseller \(Int.random(in: 1...resellers, using: &random))" : nil)
         }
         // Mostly one worker (its order of requests is the seed's alone); some schedules with more.
         concurrency = Int.random(in: 0..<4, using: &random) == 0 ? Int.random(in: 2...4, using: &random) : 1
@@ -87,6 +115,27 @@ package struct Schedule: Sendable {
                     atRequest: Int.random(in: 1...changeRequests, using: &random),
                     afterProcessing: Bool.random(using: &random))
             }
+        // A third of the schedules undo the orders, killed up to twice on the way.
+        undo = Int.random(in: 0..<3, using: &random) == 0
+        let undoRequests = requests
+        undoCrashes =
+            undo
+            ? (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                Crash(
+                    atRequest: Int.random(in: 1...undoRequests, using: &random),
+                    afterProcessing: Bool.random(using: &random))
+            } : []
+        // A quarter of the schedules have a token revoked in the middle of a run.
+        revocation =
+            Int.random(in: 0..<4, using: &random) == 0
+            ? Revocation(
+                process: Int.random(in: 0...crashes.count, using: &random),
+                atRequest: Int.random(in: 1...requests, using: &random)) : nil
+        // A quarter of the schedules append one or two of their rows to the file between processes.
+        if count > 2, Int.random(in: 0..<4, using: &random) == 0 {
+            lateRows = Int.random(in: 1...2, using: &random)
+            lateFrom = Int.random(in: 1...(crashes.count + 1), using: &random)
+        }
     }
 
     /// The change file (CSV): one event a change, its license by the `order_id` it was created with.
@@ -97,9 +146,24 @@ package struct Schedule: Sendable {
             }.joined()
     }
 
-    /// The order file (CSV).
-    var csv: String {
-        "order_id,productId,quantity,email,subscriptionInterval\n"
-            + rows.map { "\($0.order),prod-1,\($0.quantity),\($0.email ?? ""),P1M\n" }.joined()
+    /// The order file (CSV) as the first processes see it: without the late rows.
+    var earlyCSV: String { csv(rows.dropLast(lateRows)) }
+
+    /// The order file (CSV) with every row.
+    var csv: String { csv(rows[...]) }
+
+    private func csv(_ rows: ArraySlice<Row>) -> String {
+        "order_id,productId,quantity,email,subscriptionInterval,organization.name,organization.email,reseller.name,"
+            + "reseller.email\n"
+            + rows.map { row in
+                let organization = row.organization.map { "\($0),\(Self.email(of: $0))" } ?? ","
+                let reseller = row.reseller.map { "\($0),\(Self.email(of: $0))" } ?? ","
+                return "\(row.order),prod-1,\(row.quantity),\(row.email ?? ""),P1M,\(organization),\(reseller)\n"
+            }.joined()
+    }
+
+    /// An organization's or reseller's email, from its name (`Org 1` → `org-1@example.com`).
+    static func email(of name: String) -> String {
+        name.lowercased().replacingOccurrences(of: " ", with: "-") + "@example.com"
     }
 }

@@ -17,10 +17,15 @@ final class SimulatedProcess: HTTPTransport {
     private let nextJournalPath: String
     private let trace: Trace
     private let process: Int
+    /// From this request on, the account's owner has revoked the process's token.
+    private let revokeTokenAt: Int?
     private struct State {
         var sent = 0
         var killed = false
         var writes = 0
+        /// A 401 came back; the requests the process started after it.
+        var rejected = false
+        var sentAfterRejection = 0
     }
     private let state = Mutex(State())
     /// Called once, when the process is killed (the simulator stops its tasks).
@@ -28,9 +33,10 @@ final class SimulatedProcess: HTTPTransport {
 
     init(
         process: Int, server: InProcessEmulator, crash: Schedule.Crash?, journalPath: String, nextJournalPath: String,
-        trace: Trace, onKill: @escaping @Sendable () -> Void
+        trace: Trace, revokeTokenAt: Int? = nil, onKill: @escaping @Sendable () -> Void
     ) {
         self.process = process
+        self.revokeTokenAt = revokeTokenAt
         self.network = InProcessTransport(server)
         self.crash = crash
         self.journalPath = journalPath
@@ -42,15 +48,24 @@ final class SimulatedProcess: HTTPTransport {
     var wasKilled: Bool { state.withLock { $0.killed } }
     /// Requests other than GET that reached the server.
     var writes: Int { state.withLock { $0.writes } }
+    /// Whether the server refused the token, and the requests started after it did.
+    var tokenRejected: (Bool, sentAfter: Int) { state.withLock { ($0.rejected, $0.sentAfterRejection) } }
 
     func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
         enum Step {
             case dead, kill
             case send(isLast: Bool)
         }
+        var request = request
         let step = state.withLock { state -> Step in
             if state.killed { return .dead }
             state.sent += 1
+            if state.rejected { state.sentAfterRejection += 1 }
+            if let revokeTokenAt, state.sent >= revokeTokenAt {
+                request.headers = request.headers.map {
+                    $0.0.lowercased() == "authorization" ? ($0.0, "Bearer revoked-by-the-owner") : $0
+                }
+            }
             guard let crash, state.sent == crash.atRequest else { return .send(isLast: false) }
             state.killed = true
             return crash.afterProcessing ? .send(isLast: true) : .kill
@@ -67,6 +82,9 @@ final class SimulatedProcess: HTTPTransport {
             if request.method != "GET" { state.withLock { $0.writes += 1 } }
             let answer: Result<TransportResponse, TransportError>
             do { answer = .success(try await network.send(request)) } catch { answer = .failure(error) }
+            if case .success(let response) = answer, response.status == 401 {
+                state.withLock { $0.rejected = true }
+            }
             let shown =
                 switch answer {
                 case .success(let response): String(response.status)
@@ -122,7 +140,7 @@ final class SimulatedProcess: HTTPTransport {
 ///
 /// Markers are random (a journal's prefix, then a version-7 UUID of the time and random bits):
 /// each is written as the journal entry it belongs to (`#O-3/1`, the first license of row O-3),
-/// so the same schedule gives the same lines.
+/// a journal's prefix alone as `lp-JOURNAL-`, so the same schedule gives the same lines.
 final class Trace: Sendable {
     private struct State {
         var lines: [String] = []
@@ -143,14 +161,18 @@ final class Trace: Sendable {
         while let found = text.firstMatch(of: Self.marker) {
             text.replaceSubrange(found.range, with: known[String(found.output)] ?? "#unknown")
         }
+        // A journal's marker prefix alone (the audit lists by it): the same in every run.
+        text.replace(Self.prefix, with: "lp-JOURNAL-")
         state.withLock { $0.lines.append(text) }
     }
 
     var all: [String] { state.withLock { $0.lines } }
 
-    /// `lp-` and 12 hex digits, then a UUID.
+    /// A version-7 UUID, after `lp-` and 12 hex digits (a create's) or alone (a change's). The
+    /// emulator's ids are version 4: they stay as they are (the emulator draws them from the seed).
     nonisolated(unsafe) static let marker =
-        /lp-[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/
+        /(?:lp-[0-9a-f]{12}-)?[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}/
+    nonisolated(unsafe) static let prefix = /lp-[0-9a-f]{12}-/
 
     /// FNV-1a (64 bits) of every line: the same schedule, the same digest.
     var digest: String {

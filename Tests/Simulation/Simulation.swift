@@ -23,6 +23,10 @@ package enum Simulation {
         package var withChanges = 0
         package var withCustomers = 0
         package var refusingIn = 0
+        package var withDirectories = 0
+        package var undone = 0
+        package var tokenRevoked = 0
+        package var withLateRows = 0
 
         mutating func add(_ outcome: Simulator.Outcome) {
             schedules += 1
@@ -34,6 +38,10 @@ package enum Simulation {
             if outcome.changes > 0 { withChanges += 1 }
             if outcome.customers > 0 { withCustomers += 1 }
             if outcome.refusesIn { refusingIn += 1 }
+            if outcome.directories { withDirectories += 1 }
+            if outcome.undo { undone += 1 }
+            if outcome.tokenRevoked { tokenRevoked += 1 }
+            if outcome.lateRows { withLateRows += 1 }
             processes += outcome.processes
         }
 
@@ -50,8 +58,11 @@ package enum Simulation {
             lines.append(
                 "killed before the server saw a request: \(share(killedBefore)) of schedules; after it processed one: "
                     + "\(share(killedAfter)); more than one worker: \(share(concurrent)); customers: "
-                    + "\(share(withCustomers)); changes after the creates (renew, suspend, update): \(share(withChanges)); "
-                    + "a server refusing `in` filters: \(share(refusingIn))")
+                    + "\(share(withCustomers)); organizations or resellers: \(share(withDirectories)); changes after "
+                    + "the creates (renew, suspend, update): \(share(withChanges)); the orders undone: \(share(undone)); "
+                    + "a token revoked in a run: \(share(tokenRevoked)); rows appended to the file between runs: "
+                    + "\(share(withLateRows)); a server refusing `in` filters: "
+                    + "\(share(refusingIn))")
             lines.append(
                 "schedules that met each fault: "
                     + faultHits.sorted { $0.key < $1.key }.map { "\($0.key) \(share($0.value))" }.joined(

@@ -26,6 +26,11 @@ package struct Simulator {
         package var changes = 0
         package var customers = 0
         package var refusesIn = false
+        /// Whether rows named organizations or resellers, and whether the orders were undone.
+        package var directories = false
+        package var undo = false
+        package var tokenRevoked = false
+        package var lateRows = false
     }
 
     /// Where the schedules' scratch folders go (tmpfs when there is one: a journal's fsyncs are the
@@ -71,7 +76,7 @@ package struct Simulator {
                 configuration: EmulatorConfiguration(
                     token: Self.token, products: ["prod-1"], rateLimit: nil,
                     refusedOperators: schedule.refusedOperators, faults: schedule.faults, seed: schedule.seed))
-            try schedule.csv.write(toFile: directory + "/orders.csv", atomically: true, encoding: .utf8)
+            try schedule.earlyCSV.write(toFile: directory + "/orders.csv", atomically: true, encoding: .utf8)
             try schedule.changesCSV.write(toFile: directory + "/changes.csv", atomically: true, encoding: .utf8)
         } catch {
             return Outcome(
@@ -83,9 +88,11 @@ package struct Simulator {
             concurrency: schedule.concurrency, deadline: processDeadline)
         var violations: [String] = []
         let creates = await processes.settle(
-            "orders", crashes: schedule.crashes, faults: schedule.faults, violations: &violations
+            "orders", crashes: schedule.crashes, faults: schedule.faults, revocation: schedule.revocation,
+            edits: schedule.lateRows > 0 ? [schedule.lateFrom: schedule.csv] : [:], violations: &violations
         ) { _ in }
         violations += await Self.check(schedule, emulator: emulator, clean: creates.clean, rerun: creates.rerun)
+        if violations.isEmpty { violations += await processes.audit("orders", journal: creates.journal) }
         if !schedule.changes.isEmpty, violations.isEmpty {
             let before = await emulator.store.changesByLicense()
             let changes = await processes.settle(
@@ -96,6 +103,12 @@ package struct Simulator {
             }
             violations += await Self.checkChanges(
                 schedule, emulator: emulator, before: before, clean: changes.clean, rerun: changes.rerun)
+            if violations.isEmpty { violations += await processes.audit("changes", journal: changes.journal) }
+        }
+        if schedule.undo, violations.isEmpty {
+            violations += await processes.undo(
+                "orders", journal: creates.journal, crashes: schedule.undoCrashes, faults: schedule.faults,
+                violations: &violations)
         }
         let counters = await emulator.store.snapshot()
         return Outcome(
@@ -103,11 +116,26 @@ package struct Simulator {
             faults: counters.faults, kills: processes.kills, processes: processes.count,
             concurrency: schedule.concurrency, changes: schedule.changes.count,
             customers: Set(schedule.rows.compactMap(\.email)).count,
-            refusesIn: schedule.refusedOperators.contains("in"))
+            refusesIn: schedule.refusedOperators.contains("in"),
+            directories: schedule.rows.contains { $0.organization != nil || $0.reseller != nil }, undo: schedule.undo,
+            tokenRevoked: processes.tokenRevocations > 0, lateRows: schedule.lateRows > 0)
     }
 
     /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
     struct Processes {
+        /// A run of `input` (`input.csv`) on `journal`: no rate limit, waits of milliseconds.
+        func configuration(_ input: String, journal: String, results: String) -> RunConfiguration {
+            var configuration = RunConfiguration(
+                inputPath: directory + "/\(input).csv", ingest: IngestOptions(idColumn: "order_id"),
+                journalPath: journal, resultsPath: results)
+            configuration.rate = nil
+            configuration.concurrency = concurrency
+            configuration.reconcileDelay = .milliseconds(20)
+            configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
+            configuration.unreachableTimeout = .seconds(60)
+            return configuration
+        }
+
         let directory: String
         let server: InProcessEmulator
         let trace: Trace
@@ -115,14 +143,17 @@ package struct Simulator {
         let deadline: Duration
         var count = 0
         var kills = (before: 0, after: 0)
+        /// Processes whose token the server refused.
+        var tokenRevocations = 0
 
         /// Runs `input`'s command until it is settled: the processes `crashes` kill, then processes
         /// that run to their end with `faults` on until one settles every row, then one with the
         /// faults off, then one that must send nothing. Each process on the journal the last left.
         mutating func settle(
-            _ input: String, crashes: [Schedule.Crash], faults: FaultSettings, violations: inout [String],
-            configure: (inout RunConfiguration) -> Void
-        ) async -> (clean: Ending?, rerun: Ending?) {
+            _ input: String, crashes: [Schedule.Crash], faults: FaultSettings, revocation: Schedule.Revocation? = nil,
+            edits: [Int: String] = [:], violations: inout [String], configure: (inout RunConfiguration) -> Void
+        ) async -> (clean: Ending?, rerun: Ending?, journal: String) {
+            var edits = edits
             await server.emulator.faults.replace(with: faults)
             var journal = directory + "/\(input)-0.sqlite"
             var clean: Ending?
@@ -132,21 +163,26 @@ package struct Simulator {
                 let crash = started < crashes.count ? crashes[started] : nil
                 if phase == .clean { await server.emulator.faults.replace(with: FaultSettings()) }
                 let process = count
+                // The file as the next export has it (written whole, as a tool that replaces it): at
+                // its process, or at the run with the faults off if the schedule settled sooner.
+                for (at, edited) in edits.sorted(by: { $0.key < $1.key })
+                where at <= started || phase == .clean {
+                    try? edited.write(toFile: directory + "/\(input).csv", atomically: true, encoding: .utf8)
+                    trace.record("\(input).csv edited")
+                    edits[at] = nil
+                }
                 trace.record("process \(process) \(input) (\(phase), \(concurrency) workers)")
                 let next = directory + "/\(input)-\(started + 1).sqlite"
                 let results = directory + "/\(input)-results-\(started).csv"
                 let stop = StopSignal()
                 let transport = SimulatedProcess(
                     process: process, server: server, crash: crash, journalPath: journal, nextJournalPath: next,
-                    trace: trace, onKill: { _ = stop.request(.interrupted) })
-                var configuration = RunConfiguration(
-                    inputPath: directory + "/\(input).csv", ingest: IngestOptions(idColumn: "order_id"),
-                    journalPath: journal, resultsPath: results)
-                configuration.rate = nil
-                configuration.concurrency = concurrency
-                configuration.reconcileDelay = .milliseconds(20)
-                configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
-                configuration.unreachableTimeout = .seconds(60)
+                    trace: trace,
+                    revokeTokenAt: revocation.flatMap {
+                        $0.process == started && phase == .faulty ? $0.atRequest : nil
+                    },
+                    onKill: { _ = stop.request(.interrupted) })
+                var configuration = self.configuration(input, journal: journal, results: results)
                 configure(&configuration)
                 count += 1
                 started += 1
@@ -160,7 +196,7 @@ package struct Simulator {
                 case .hung:
                     violations.append("process \(process) did not end within \(deadline) (a hang)")
                     trace.record("process \(process) HUNG")
-                    return (clean, nil)
+                    return (clean, nil, journal)
                 }
                 if transport.wasKilled {
                     if crash?.afterProcessing == true { kills.after += 1 } else { kills.before += 1 }
@@ -173,6 +209,23 @@ package struct Simulator {
                         "process \(process) ended \(report.ending): created \(counts.created), changed \(counts.changed), "
                             + "recovered \(counts.recovered), already done \(counts.alreadyDone), failed \(counts.failed), "
                             + "not sent \(counts.notSent)")
+                }
+                let rejection = transport.tokenRejected
+                if rejection.0 {
+                    tokenRevocations += 1
+                    trace.record("process \(process): token refused; \(rejection.sentAfter) requests started after")
+                    // A rejected token stops the run at once: what was in flight, and nothing new.
+                    guard case .stopped(.accessDenied)? = report?.ending else {
+                        violations.append(
+                            "process \(process): its token was refused; it ended \(report.map { "\($0.ending)" } ?? "without a report")"
+                        )
+                        continue
+                    }
+                    if rejection.sentAfter > concurrency {
+                        violations.append(
+                            "process \(process) sent \(rejection.sentAfter) requests after its token was refused "
+                                + "(\(concurrency) workers)")
+                    }
                 }
                 let ending = Ending(report: report, writes: transport.writes, results: results)
                 switch phase {
@@ -188,10 +241,10 @@ package struct Simulator {
                     clean = ending
                     phase = .rerun
                 case .rerun:
-                    return (clean, ending)
+                    return (clean, ending, journal)
                 }
             }
-            return (clean, nil)
+            return (clean, nil, journal)
         }
     }
 
