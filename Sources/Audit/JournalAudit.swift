@@ -2,6 +2,7 @@ import APIRequests
 import CryptlexAPI
 import CryptlexModels
 import Foundation
+import Ingestion
 import Journal
 import Logging
 import Provisioning
@@ -61,6 +62,16 @@ package struct JournalAudit: Sendable {
                 finding.licenseIDs.dropFirst().map { (finding.rowID, $0) }
             }
         }
+
+        /// `audit --fix-duplicates`: a delete of each extra license, as typed rows (ids in
+        /// ``fixIDColumn``, derived from the license: the same fix planned again is the same rows).
+        package var duplicateDeletions: [OrderRow] {
+            extraLicenses.enumerated().map { index, extra in
+                OrderRow.derivedChange(
+                    rowID: "duplicate-\(extra.licenseID)", line: index + 1, licenseID: extra.licenseID, action: .delete)
+            }
+        }
+        package static let fixIDColumn = "fix_id"
     }
 
     let journal: SQLiteJournal

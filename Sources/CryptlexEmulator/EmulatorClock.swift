@@ -15,5 +15,5 @@ public struct EmulatorClock: Sendable {
     public static let wall = EmulatorClock(nanosecondsSince1970: ContinuousClockReference.wallNanoseconds)
 
     /// Now, in ticks (100 ns) since 1970.
-    var nowTicks: Int64 { read() / 100 }
+    public var nowTicks: Int64 { read() / 100 }
 }

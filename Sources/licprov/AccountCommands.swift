@@ -188,13 +188,10 @@ struct AuditCommand: AsyncParsableCommand {
         if fixDuplicates, !report.extraLicenses.isEmpty {
             Output.error(
                 "deleting \(report.extraLicenses.count) extra licenses of duplicates (the journal's own are kept)")
-            let rows = report.extraLicenses.enumerated().map { index, extra in
-                OrderRow.derivedChange(
-                    rowID: "duplicate-\(extra.licenseID)", line: index + 1, licenseID: extra.licenseID, action: .delete)
-            }
             let files = DerivedRun.Files(journal: path + ".fix.sqlite")
             let status = try await DerivedRun.run(
-                rows, files: files, idColumn: "fix_id", markerKey: markerKey,
+                report.duplicateDeletions, files: files, idColumn: JournalAudit.Report.fixIDColumn,
+                markerKey: markerKey,
                 account: account, sending: sending, metricsLabel: path)
             // Fixed: the audit's own status (it found duplicates) stands; a fix that did not finish says why.
             if status != .success { throw status.exitCode }
