@@ -59,6 +59,10 @@ package struct Schedule: Sendable {
     /// (the world moving between runs: the next export has more orders).
     package var lateRows = 0
     package var lateFrom = 0
+    /// Another client makes a copy of one of the licenses (its marker too) once the orders are
+    /// settled; `audit --fix-duplicates` deletes the copy, killed where `fixCrashes` say.
+    package var duplicate = false
+    package var fixCrashes: [Crash] = []
 
     package init(seed: UInt64) {
         self.seed = seed
@@ -135,6 +139,13 @@ package struct Schedule: Sendable {
         if count > 2, Int.random(in: 0..<4, using: &random) == 0 {
             lateRows = Int.random(in: 1...2, using: &random)
             lateFrom = Int.random(in: 1...(crashes.count + 1), using: &random)
+        }
+        // A fifth of the schedules meet a duplicate made by someone else.
+        if Int.random(in: 0..<5, using: &random) == 0 {
+            duplicate = true
+            fixCrashes = (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                Crash(atRequest: Int.random(in: 1...4, using: &random), afterProcessing: Bool.random(using: &random))
+            }
         }
     }
 

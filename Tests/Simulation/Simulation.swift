@@ -27,6 +27,7 @@ package enum Simulation {
         package var undone = 0
         package var tokenRevoked = 0
         package var withLateRows = 0
+        package var duplicated = 0
 
         mutating func add(_ outcome: Simulator.Outcome) {
             schedules += 1
@@ -42,6 +43,7 @@ package enum Simulation {
             if outcome.undo { undone += 1 }
             if outcome.tokenRevoked { tokenRevoked += 1 }
             if outcome.lateRows { withLateRows += 1 }
+            if outcome.duplicate { duplicated += 1 }
             processes += outcome.processes
         }
 
@@ -61,7 +63,8 @@ package enum Simulation {
                     + "\(share(withCustomers)); organizations or resellers: \(share(withDirectories)); changes after "
                     + "the creates (renew, suspend, update): \(share(withChanges)); the orders undone: \(share(undone)); "
                     + "a token revoked in a run: \(share(tokenRevoked)); rows appended to the file between runs: "
-                    + "\(share(withLateRows)); a server refusing `in` filters: "
+                    + "\(share(withLateRows)); a duplicate made by another client, then audit --fix-duplicates: "
+                    + "\(share(duplicated)); a server refusing `in` filters: "
                     + "\(share(refusingIn))")
             lines.append(
                 "schedules that met each fault: "

@@ -8,6 +8,21 @@ import Provisioning
 extension Simulator.Processes {
     /// `licprov audit` of a settled journal: the account must hold exactly what it recorded.
     mutating func audit(_ input: String, journal: String) async -> [String] {
+        switch await auditReport(input, journal: journal) {
+        case .success(let report):
+            return report.findings.filter { $0.kind != .ok }.prefix(5).map {
+                "the audit of \(input) finds \($0.kind.rawValue) \($0.rowID)/\($0.unit): \($0.detail)"
+            }
+        case .failure(let problem):
+            return [problem.text]
+        }
+    }
+
+    /// What kept an audit from ending, as a violation.
+    struct Problem: Error { var text: String }
+
+    /// The audit's report, or what kept it from ending (as a violation).
+    mutating func auditReport(_ input: String, journal: String) async -> Result<JournalAudit.Report, Problem> {
         let process = count
         count += 1
         trace.record("process \(process) audit \(input)")
@@ -26,15 +41,70 @@ extension Simulator.Processes {
             let findings = report.findings.filter { $0.kind != .ok }
             trace.record(
                 "process \(process) audit: \(report.findings.count - findings.count) ok, \(findings.count) not")
-            return findings.prefix(5).map {
-                "the audit of \(input) finds \($0.kind.rawValue) \($0.rowID)/\($0.unit): \($0.detail)"
-            }
+            return .success(report)
         case .failure(let error)?:
-            return ["the audit of \(input) failed: \(error)"]
+            return .failure(Problem(text: "the audit of \(input) failed: \(error)"))
         case nil:
             audit.cancel()
-            return ["the audit of \(input) did not end within \(deadline) (a hang)"]
+            return .failure(Problem(text: "the audit of \(input) did not end within \(deadline) (a hang)"))
         }
+    }
+
+    /// Another client copies the account's first license, marker and all (an older tool, a retry
+    /// of someone's script); `audit` must find it, `audit --fix-duplicates` delete it alone — killed
+    /// where `crashes` say and run again until settled — and `audit` find nothing after.
+    mutating func duplicateAndFix(
+        journal: String, crashes: [Schedule.Crash], faults: FaultSettings, violations: inout [String]
+    ) async -> [String] {
+        let store = server.emulator.store
+        guard let original = await store.allLicenses().first?.objectValue,
+            let originalID = original["id"]?.stringValue
+        else { return [] }
+        let copy: [String: JSONValue] = [
+            "productId": original["productId"] ?? .null,
+            "metadata": .array(
+                (original["metadata"]?.arrayValue ?? []).map { entry in
+                    .object(["key": entry.objectValue?["key"] ?? .null, "value": entry.objectValue?["value"] ?? .null])
+                }),
+        ]
+        let made: JSONValue
+        do {
+            made = try await store.createLicense(copy, nowTicks: server.emulator.clock.nowTicks)
+        } catch {
+            return ["the duplicate could not be made: \(error)"]
+        }
+        let copyID = made.objectValue?["id"]?.stringValue ?? ""
+        trace.record("another client copied license \(originalID) as \(copyID)")
+        // Found, and only it: the audit before the fix must find one duplicate.
+        let rows: [OrderRow]
+        switch await auditReport("orders", journal: journal) {
+        case .success(let report):
+            let found = report.findings.filter { $0.kind != .ok }
+            guard found.count == 1, found[0].kind == .duplicate, report.extraLicenses.map(\.licenseID) == [copyID]
+            else {
+                return [
+                    "the audit after another client's copy finds "
+                        + found.map { "\($0.kind.rawValue) \($0.licenseIDs)" }.joined(separator: ", ")
+                        + ", not the copy \(copyID) alone"
+                ]
+            }
+            rows = report.duplicateDeletions
+        case .failure(let problem):
+            return [problem.text]
+        }
+        let fixed = await settle("fix", crashes: crashes, faults: faults, violations: &violations) {
+            $0.derivedRows = DerivedRows(rows)
+            $0.inputPath = journal + ".fix"
+            $0.ingest.idColumn = JournalAudit.Report.fixIDColumn
+            $0.ingest.keepIDAsMetadata = false
+            $0.keepIDAsMetadata = false
+        }
+        var found = Simulator.settled("fix", clean: fixed.clean, rerun: fixed.rerun)
+        if (try? await store.license(id: copyID)) != nil { found.append("the fix left the copy \(copyID)") }
+        if (try? await store.license(id: originalID)) == nil {
+            found.append("the fix deleted the journal's \(originalID)")
+        }
+        return found + (found.isEmpty ? await audit("orders", journal: journal) : [])
     }
 
     /// `licprov undo` of the settled `journal`, killed where `crashes` say and run again until
@@ -60,6 +130,15 @@ extension Simulator.Processes {
         var found = Simulator.settled("undo", clean: undone.clean, rerun: undone.rerun)
         let left = await server.emulator.store.allLicenses().count
         if left > 0 { found.append("the undo left \(left) of the \(plan.rows.count) licenses \(input) created") }
+        // Its results say each license deleted, whatever was lost on the way.
+        if let results = undone.rerun?.results ?? undone.clean?.results {
+            let statuses = Dictionary(
+                Simulator.resultRows(results).map { ($0["row_id"] ?? "", $0["status"] ?? "") },
+                uniquingKeysWith: { first, _ in first })
+            for row in plan.rows where statuses[row.rowID] != "deleted" {
+                found.append("the undo's results say \(row.rowID) \(statuses[row.rowID] ?? "missing"), not deleted")
+            }
+        }
         return found
     }
 }

@@ -31,6 +31,7 @@ package struct Simulator {
         package var undo = false
         package var tokenRevoked = false
         package var lateRows = false
+        package var duplicate = false
     }
 
     /// Where the schedules' scratch folders go (tmpfs when there is one: a journal's fsyncs are the
@@ -93,6 +94,15 @@ package struct Simulator {
         ) { _ in }
         violations += await Self.check(schedule, emulator: emulator, clean: creates.clean, rerun: creates.rerun)
         if violations.isEmpty { violations += await processes.audit("orders", journal: creates.journal) }
+        if schedule.duplicate, violations.isEmpty {
+            violations += await processes.duplicateAndFix(
+                journal: creates.journal, crashes: schedule.fixCrashes, faults: schedule.faults,
+                violations: &violations)
+            if violations.isEmpty {
+                violations += await Self.check(
+                    schedule, emulator: emulator, clean: creates.clean, rerun: creates.rerun)
+            }
+        }
         if !schedule.changes.isEmpty, violations.isEmpty {
             let before = await emulator.store.changesByLicense()
             let changes = await processes.settle(
@@ -118,7 +128,8 @@ package struct Simulator {
             customers: Set(schedule.rows.compactMap(\.email)).count,
             refusesIn: schedule.refusedOperators.contains("in"),
             directories: schedule.rows.contains { $0.organization != nil || $0.reseller != nil }, undo: schedule.undo,
-            tokenRevoked: processes.tokenRevocations > 0, lateRows: schedule.lateRows > 0)
+            tokenRevoked: processes.tokenRevocations > 0, lateRows: schedule.lateRows > 0,
+            duplicate: schedule.duplicate)
     }
 
     /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
