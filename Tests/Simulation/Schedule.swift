@@ -63,6 +63,9 @@ package struct Schedule: Sendable {
     /// settled; `audit --fix-duplicates` deletes the copy, killed where `fixCrashes` say.
     package var duplicate = false
     package var fixCrashes: [Crash] = []
+    /// Another client deletes a license at the end (when the orders are not undone): the same
+    /// command run again must not make it again, and `audit` must report it missing.
+    package var deleteByHand = false
 
     package init(seed: UInt64) {
         self.seed = seed
@@ -147,6 +150,7 @@ package struct Schedule: Sendable {
                 Crash(atRequest: Int.random(in: 1...4, using: &random), afterProcessing: Bool.random(using: &random))
             }
         }
+        deleteByHand = Int.random(in: 0..<4, using: &random) == 0
     }
 
     /// The change file (CSV): one event a change, its license by the `order_id` it was created with.

@@ -28,6 +28,7 @@ package enum Simulation {
         package var tokenRevoked = 0
         package var withLateRows = 0
         package var duplicated = 0
+        package var deletedByHand = 0
 
         mutating func add(_ outcome: Simulator.Outcome) {
             schedules += 1
@@ -44,6 +45,7 @@ package enum Simulation {
             if outcome.tokenRevoked { tokenRevoked += 1 }
             if outcome.lateRows { withLateRows += 1 }
             if outcome.duplicate { duplicated += 1 }
+            if outcome.deletedByHand { deletedByHand += 1 }
             processes += outcome.processes
         }
 
@@ -64,7 +66,7 @@ package enum Simulation {
                     + "the creates (renew, suspend, update): \(share(withChanges)); the orders undone: \(share(undone)); "
                     + "a token revoked in a run: \(share(tokenRevoked)); rows appended to the file between runs: "
                     + "\(share(withLateRows)); a duplicate made by another client, then audit --fix-duplicates: "
-                    + "\(share(duplicated)); a server refusing `in` filters: "
+                    + "\(share(duplicated)); a license deleted by another client: \(share(deletedByHand)); a server refusing `in` filters: "
                     + "\(share(refusingIn))")
             lines.append(
                 "schedules that met each fault: "

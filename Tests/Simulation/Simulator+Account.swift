@@ -107,6 +107,38 @@ extension Simulator.Processes {
         return found + (found.isEmpty ? await audit("orders", journal: journal) : [])
     }
 
+    /// Another client deletes the account's last license. The same command run again must send
+    /// nothing (the journal has the row done: licprov does not make again what someone removed), and
+    /// `audit` must report that one license missing, nothing else.
+    mutating func deletedByHand(journal: String, violations: inout [String]) async -> [String] {
+        let store = server.emulator.store
+        guard let victim = await store.allLicenses().last?.objectValue, let id = victim["id"]?.stringValue else {
+            return []
+        }
+        do { try await store.deleteLicense(id: id) } catch { return ["the license could not be deleted: \(error)"] }
+        trace.record("another client deleted license \(id)")
+        let creates = await store.snapshot().licenseCreateRequests
+        let again = await settle(
+            "orders", crashes: [], faults: FaultSettings(), journal: journal, violations: &violations
+        ) { _ in }
+        var found = Simulator.settled("orders, run again", clean: again.clean, rerun: again.rerun)
+        let sent = await store.snapshot().licenseCreateRequests - creates
+        if sent > 0 { found.append("the orders run again after a deletion by hand sent \(sent) creates") }
+        switch await auditReport("orders", journal: journal) {
+        case .success(let report):
+            let other = report.findings.filter { $0.kind != .ok }
+            if other.count != 1 || other.first?.kind != .missing {
+                found.append(
+                    "the audit after a deletion by hand finds "
+                        + other.map { "\($0.kind.rawValue) \($0.rowID)/\($0.unit)" }.joined(separator: ", ")
+                        + ", not the deleted license alone as missing")
+            }
+        case .failure(let problem):
+            found.append(problem.text)
+        }
+        return found
+    }
+
     /// `licprov undo` of the settled `journal`, killed where `crashes` say and run again until
     /// settled: every license it created must be gone, and its rerun send nothing.
     mutating func undo(

@@ -32,6 +32,7 @@ package struct Simulator {
         package var tokenRevoked = false
         package var lateRows = false
         package var duplicate = false
+        package var deletedByHand = false
     }
 
     /// Where the schedules' scratch folders go (tmpfs when there is one: a journal's fsyncs are the
@@ -115,6 +116,9 @@ package struct Simulator {
                 schedule, emulator: emulator, before: before, clean: changes.clean, rerun: changes.rerun)
             if violations.isEmpty { violations += await processes.audit("changes", journal: changes.journal) }
         }
+        if schedule.deleteByHand, !schedule.undo, violations.isEmpty {
+            violations += await processes.deletedByHand(journal: creates.journal, violations: &violations)
+        }
         if schedule.undo, violations.isEmpty {
             violations += await processes.undo(
                 "orders", journal: creates.journal, crashes: schedule.undoCrashes, faults: schedule.faults,
@@ -129,7 +133,7 @@ package struct Simulator {
             refusesIn: schedule.refusedOperators.contains("in"),
             directories: schedule.rows.contains { $0.organization != nil || $0.reseller != nil }, undo: schedule.undo,
             tokenRevoked: processes.tokenRevocations > 0, lateRows: schedule.lateRows > 0,
-            duplicate: schedule.duplicate)
+            duplicate: schedule.duplicate, deletedByHand: schedule.deleteByHand && !schedule.undo)
     }
 
     /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
@@ -159,14 +163,16 @@ package struct Simulator {
 
         /// Runs `input`'s command until it is settled: the processes `crashes` kill, then processes
         /// that run to their end with `faults` on until one settles every row, then one with the
-        /// faults off, then one that must send nothing. Each process on the journal the last left.
+        /// faults off, then one that must send nothing. Each process on the journal the last left,
+        /// the first on `start` (a journal an earlier `settle` left) or a new one.
         mutating func settle(
             _ input: String, crashes: [Schedule.Crash], faults: FaultSettings, revocation: Schedule.Revocation? = nil,
-            edits: [Int: String] = [:], violations: inout [String], configure: (inout RunConfiguration) -> Void
+            edits: [Int: String] = [:], journal start: String? = nil, violations: inout [String],
+            configure: (inout RunConfiguration) -> Void
         ) async -> (clean: Ending?, rerun: Ending?, journal: String) {
             var edits = edits
             await server.emulator.faults.replace(with: faults)
-            var journal = directory + "/\(input)-0.sqlite"
+            var journal = start ?? directory + "/\(input)-0.sqlite"
             var clean: Ending?
             var phase = Phase.faulty
             var started = 0
@@ -183,7 +189,7 @@ package struct Simulator {
                     edits[at] = nil
                 }
                 trace.record("process \(process) \(input) (\(phase), \(concurrency) workers)")
-                let next = directory + "/\(input)-\(started + 1).sqlite"
+                let next = directory + "/\(input)-after-\(process).sqlite"
                 let results = directory + "/\(input)-results-\(started).csv"
                 let stop = StopSignal()
                 let transport = SimulatedProcess(
