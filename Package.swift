@@ -146,7 +146,7 @@ let package = Package(
             name: "Simulation",
             dependencies: [
                 "Audit", "CryptlexAPI", "CryptlexEmulator", "EmulatorTransport", "Ingestion", "Provisioning",
-                "Scheduling", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "Scheduling", "Sync", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/Simulation"),

@@ -12,6 +12,8 @@ package struct Schedule: Sendable {
         /// The customer's company and the reseller, by name (found or created once a journal).
         package var organization: String? = nil
         package var reseller: String? = nil
+        /// The seats the next night's export gives the row (nil: not in the order file's columns).
+        package var activations: Int? = nil
     }
 
     /// A process killed at its `atRequest`-th request: before the server saw it, or after the
@@ -66,6 +68,10 @@ package struct Schedule: Sendable {
     /// Another client deletes a license at the end (when the orders are not undone): the same
     /// command run again must not make it again, and `audit` must report it missing.
     package var deleteByHand = false
+    /// The next night's export, for `plan` and `apply --prune delete` (schedules with none of the
+    /// workloads above after the creates): rows kept with new seats, rows gone, new rows.
+    package var export: [Row]? = nil
+    package var applyCrashes: [Crash] = []
 
     package init(seed: UInt64) {
         self.seed = seed
@@ -151,6 +157,27 @@ package struct Schedule: Sendable {
             }
         }
         deleteByHand = Int.random(in: 0..<4, using: &random) == 0
+        if changes.isEmpty, !undo, !duplicate, !deleteByHand, Bool.random(using: &random) {
+            var export: [Row] = []
+            // (At least one row of the product: an export that names no product manages nothing.)
+            for (index, var row) in rows.enumerated() where index == 0 || Int.random(in: 0..<5, using: &random) > 0 {
+                row.activations = Int.random(in: 1...9, using: &random)
+                export.append(row)
+            }
+            for index in 0..<Int.random(in: 0...2, using: &random) {
+                export.append(
+                    Row(
+                        order: "N-\(index + 1)", email: nil, quantity: 1,
+                        activations: Int.random(in: 1...9, using: &random)))
+            }
+            self.export = export
+            let applyRequests = rows.count + export.count * 2 + 4
+            applyCrashes = (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                Crash(
+                    atRequest: Int.random(in: 1...applyRequests, using: &random),
+                    afterProcessing: Bool.random(using: &random))
+            }
+        }
     }
 
     /// The change file (CSV): one event a change, its license by the `order_id` it was created with.
@@ -167,13 +194,17 @@ package struct Schedule: Sendable {
     /// The order file (CSV) with every row.
     var csv: String { csv(rows[...]) }
 
-    private func csv(_ rows: ArraySlice<Row>) -> String {
+    /// The next night's export (CSV): the order file's columns and the seats.
+    var exportCSV: String { csv((export ?? [])[...], seats: true) }
+
+    private func csv(_ rows: ArraySlice<Row>, seats: Bool = false) -> String {
         "order_id,productId,quantity,email,subscriptionInterval,organization.name,organization.email,reseller.name,"
-            + "reseller.email\n"
+            + "reseller.email\(seats ? ",allowedActivations" : "")\n"
             + rows.map { row in
                 let organization = row.organization.map { "\($0),\(Self.email(of: $0))" } ?? ","
                 let reseller = row.reseller.map { "\($0),\(Self.email(of: $0))" } ?? ","
-                return "\(row.order),prod-1,\(row.quantity),\(row.email ?? ""),P1M,\(organization),\(reseller)\n"
+                return "\(row.order),prod-1,\(row.quantity),\(row.email ?? ""),P1M,\(organization),\(reseller)"
+                    + (seats ? ",\(row.activations.map(String.init) ?? "")" : "") + "\n"
             }.joined()
     }
 

@@ -29,6 +29,7 @@ package enum Simulation {
         package var withLateRows = 0
         package var duplicated = 0
         package var deletedByHand = 0
+        package var applied = 0
 
         mutating func add(_ outcome: Simulator.Outcome) {
             schedules += 1
@@ -46,6 +47,7 @@ package enum Simulation {
             if outcome.lateRows { withLateRows += 1 }
             if outcome.duplicate { duplicated += 1 }
             if outcome.deletedByHand { deletedByHand += 1 }
+            if outcome.applied { applied += 1 }
             processes += outcome.processes
         }
 
@@ -66,7 +68,8 @@ package enum Simulation {
                     + "the creates (renew, suspend, update): \(share(withChanges)); the orders undone: \(share(undone)); "
                     + "a token revoked in a run: \(share(tokenRevoked)); rows appended to the file between runs: "
                     + "\(share(withLateRows)); a duplicate made by another client, then audit --fix-duplicates: "
-                    + "\(share(duplicated)); a license deleted by another client: \(share(deletedByHand)); a server refusing `in` filters: "
+                    + "\(share(duplicated)); a license deleted by another client: \(share(deletedByHand)); the next night's export "
+                    + "applied (plan, apply --prune delete): \(share(applied)); a server refusing `in` filters: "
                     + "\(share(refusingIn))")
             lines.append(
                 "schedules that met each fault: "

@@ -33,6 +33,7 @@ package struct Simulator {
         package var lateRows = false
         package var duplicate = false
         package var deletedByHand = false
+        package var applied = false
     }
 
     /// Where the schedules' scratch folders go (tmpfs when there is one: a journal's fsyncs are the
@@ -119,6 +120,9 @@ package struct Simulator {
         if schedule.deleteByHand, !schedule.undo, violations.isEmpty {
             violations += await processes.deletedByHand(journal: creates.journal, violations: &violations)
         }
+        if schedule.export != nil, violations.isEmpty {
+            violations += await processes.apply(schedule, crashes: schedule.applyCrashes, violations: &violations)
+        }
         if schedule.undo, violations.isEmpty {
             violations += await processes.undo(
                 "orders", journal: creates.journal, crashes: schedule.undoCrashes, faults: schedule.faults,
@@ -133,7 +137,8 @@ package struct Simulator {
             refusesIn: schedule.refusedOperators.contains("in"),
             directories: schedule.rows.contains { $0.organization != nil || $0.reseller != nil }, undo: schedule.undo,
             tokenRevoked: processes.tokenRevocations > 0, lateRows: schedule.lateRows > 0,
-            duplicate: schedule.duplicate, deletedByHand: schedule.deleteByHand && !schedule.undo)
+            duplicate: schedule.duplicate, deletedByHand: schedule.deleteByHand && !schedule.undo,
+            applied: schedule.export != nil)
     }
 
     /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
@@ -167,8 +172,8 @@ package struct Simulator {
         /// the first on `start` (a journal an earlier `settle` left) or a new one.
         mutating func settle(
             _ input: String, crashes: [Schedule.Crash], faults: FaultSettings, revocation: Schedule.Revocation? = nil,
-            edits: [Int: String] = [:], journal start: String? = nil, violations: inout [String],
-            configure: (inout RunConfiguration) -> Void
+            edits: [Int: String] = [:], journal start: String? = nil, plan: Simulator.Planner? = nil,
+            violations: inout [String], configure: (inout RunConfiguration) -> Void
         ) async -> (clean: Ending?, rerun: Ending?, journal: String) {
             var edits = edits
             await server.emulator.faults.replace(with: faults)
@@ -204,7 +209,9 @@ package struct Simulator {
                 count += 1
                 started += 1
                 let report: ProvisioningRun.Report?
-                switch await Simulator.runProcess(configuration, transport: transport, stop: stop, deadline: deadline) {
+                switch await Simulator.runProcess(
+                    configuration, transport: transport, stop: stop, deadline: deadline, plan: plan)
+                {
                 case .ended(let made):
                     report = made
                 case .failed(let error):
@@ -273,8 +280,12 @@ package struct Simulator {
 
     /// One process: the engine's run with its own client over `transport`, given
     /// `deadline` to end (a hung one is stopped and abandoned).
+    /// A process that plans its rows against the account before running them (`licprov apply`).
+    typealias Planner = @Sendable (CryptlexClient, RunConfiguration) async throws -> [OrderRow]
+
     static func runProcess(
-        _ configuration: RunConfiguration, transport: SimulatedProcess, stop: StopSignal, deadline: Duration
+        _ configuration: RunConfiguration, transport: SimulatedProcess, stop: StopSignal, deadline: Duration,
+        plan: Planner? = nil
     ) async -> ProcessEnd {
         let client: CryptlexClient
         do {
@@ -287,7 +298,9 @@ package struct Simulator {
         var logger = Logger(label: "simulation")
         logger.logLevel = .critical
         let engine = Task { [logger] in
-            try await ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
+            var configuration = configuration
+            if let plan { configuration.derivedRows = DerivedRows(try await plan(client, configuration)) }
+            return try await ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
                 .execute()
         }
         switch await Self.result(of: engine, within: deadline) {

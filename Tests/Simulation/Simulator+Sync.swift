@@ -1,0 +1,100 @@
+import CryptlexAPI
+import CryptlexEmulator
+import Foundation
+import Ingestion
+import Provisioning
+import Sync
+
+extension Simulator.Processes {
+    /// The next night: `licprov apply export.csv --id-column order_id --prune delete --yes`, each
+    /// process planning against the account as it finds it (what the killed one did included),
+    /// killed where `crashes` say and run again until settled. Then the account must equal the
+    /// export — each row's licenses, its seats, the rows gone pruned — and a new plan be empty.
+    mutating func apply(_ schedule: Schedule, crashes: [Schedule.Crash], violations: inout [String]) async -> [String] {
+        guard let export = schedule.export else { return [] }
+        let file = directory + "/export.csv"
+        do {
+            try schedule.exportCSV.write(toFile: file, atomically: true, encoding: .utf8)
+        } catch {
+            return ["the export could not be written: \(error)"]
+        }
+        trace.record("the next night's export: \(export.count) rows")
+        let plan: Simulator.Planner = { client, configuration in
+            try await SyncPlanner.plan(
+                configuration: Self.planConfiguration(file, journal: configuration.journalPath),
+                options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: configuration.journalPath),
+                client: client
+            ).rows()
+        }
+        let applied = await settle(
+            "export", crashes: crashes, faults: schedule.faults, plan: plan, violations: &violations
+        ) {
+            $0.ingest.idColumn = SyncPlan.syncIDColumn
+            $0.ingest.keepIDAsMetadata = false
+            $0.keepIDAsMetadata = false
+        }
+        var found = Simulator.settled("the apply", clean: applied.clean, rerun: applied.rerun)
+
+        // The account as the export says.
+        var byOrder: [String: [[String: JSONValue]]] = [:]
+        for license in await server.emulator.store.allLicenses() {
+            guard let fields = license.objectValue else { continue }
+            let order = (fields["metadata"]?.arrayValue ?? []).first {
+                $0.objectValue?["key"]?.stringValue == "order_id"
+            }?.objectValue?["value"]?.stringValue
+            byOrder[order ?? "", default: []].append(fields)
+        }
+        for row in export {
+            let licenses = byOrder.removeValue(forKey: row.order) ?? []
+            if licenses.count != row.quantity {
+                found.append("after the apply, \(row.order) has \(licenses.count) licenses, the export \(row.quantity)")
+            }
+            for license in licenses where license["allowedActivations"] != .int(Int64(row.activations ?? 0)) {
+                found.append(
+                    "after the apply, \(row.order)'s license has allowedActivations "
+                        + "\(license["allowedActivations"].map { "\($0)" } ?? "none"), the export \(row.activations ?? 0)"
+                )
+            }
+        }
+        for (order, licenses) in byOrder {
+            found.append("after the apply, \(licenses.count) licenses of \(order), which the export no longer has")
+        }
+
+        // A new plan finds nothing to do.
+        let process = count
+        count += 1
+        trace.record("process \(process) plan")
+        let transport = SimulatedProcess(
+            process: process, server: server, crash: nil, journalPath: applied.journal,
+            nextJournalPath: applied.journal + ".unused", trace: trace, onKill: {})
+        let journal = applied.journal
+        let check = Task {
+            let client = CryptlexClient(
+                baseURL: try CryptlexBaseURL("http://emulator.invalid"), token: Simulator.token, transport: transport,
+                requestTimeout: .seconds(30))
+            return try await SyncPlanner.plan(
+                configuration: Self.planConfiguration(file, journal: journal),
+                options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: journal), client: client)
+        }
+        switch await Simulator.result(of: check, within: deadline) {
+        case .success(let again)?:
+            if !again.isEmpty {
+                found.append("a plan after the apply is not empty: \(again.text.prefix(400).debugDescription)")
+            }
+        case .failure(let error)?:
+            found.append("the plan after the apply failed: \(error)")
+        case nil:
+            check.cancel()
+            found.append("the plan after the apply did not end within \(deadline) (a hang)")
+        }
+        return found
+    }
+
+    /// How `plan` and `apply` read the export: by `order_id`, the apply's journal beside.
+    static func planConfiguration(_ file: String, journal: String) -> RunConfiguration {
+        var configuration = RunConfiguration(
+            inputPath: file, ingest: IngestOptions(idColumn: "order_id"), journalPath: journal)
+        configuration.rate = nil
+        return configuration
+    }
+}
