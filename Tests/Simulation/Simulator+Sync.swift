@@ -3,6 +3,7 @@ import CryptlexEmulator
 import Foundation
 import Ingestion
 import Provisioning
+import Scheduling
 import Sync
 
 extension Simulator.Processes {
@@ -19,11 +20,11 @@ extension Simulator.Processes {
             return ["the export could not be written: \(error)"]
         }
         trace.record("the next night's export: \(export.count) rows")
-        let plan: Simulator.Planner = { client, configuration in
+        let plan: Simulator.Planner = { client, configuration, stop in
             try await SyncPlanner.plan(
                 configuration: Self.planConfiguration(file, journal: configuration.journalPath),
                 options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: configuration.journalPath),
-                client: client
+                client: client, stop: stop
             ).rows()
         }
         let applied = await settle(
@@ -95,6 +96,9 @@ extension Simulator.Processes {
         var configuration = RunConfiguration(
             inputPath: file, ingest: IngestOptions(idColumn: "order_id"), journalPath: journal)
         configuration.rate = nil
+        // The simulation's waits: milliseconds (the planner's reads retry as a run's sends do).
+        configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
+        configuration.reconcileDelay = .milliseconds(20)
         return configuration
     }
 }

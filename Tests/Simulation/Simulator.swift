@@ -281,7 +281,8 @@ package struct Simulator {
     /// One process: the engine's run with its own client over `transport`, given
     /// `deadline` to end (a hung one is stopped and abandoned).
     /// A process that plans its rows against the account before running them (`licprov apply`).
-    typealias Planner = @Sendable (CryptlexClient, RunConfiguration) async throws -> [OrderRow]
+    /// (The process's stop signal: a kill stops its planning as it stops its sends.)
+    typealias Planner = @Sendable (CryptlexClient, RunConfiguration, StopSignal) async throws -> [OrderRow]
 
     static func runProcess(
         _ configuration: RunConfiguration, transport: SimulatedProcess, stop: StopSignal, deadline: Duration,
@@ -299,7 +300,7 @@ package struct Simulator {
         logger.logLevel = .critical
         let engine = Task { [logger] in
             var configuration = configuration
-            if let plan { configuration.derivedRows = DerivedRows(try await plan(client, configuration)) }
+            if let plan { configuration.derivedRows = DerivedRows(try await plan(client, configuration, stop)) }
             return try await ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)
                 .execute()
         }
