@@ -58,9 +58,7 @@ literal() { printf '"""\n%s\n        """' "$(sed 's/^/        /' "$work/$1.pem")
   echo '        name: "another test CA",'
   echo "        certificatePEM: $(literal other),"
   echo "        serverPEM: $(literal other-server),"
-  echo "        serverKeyPEM: $(literal other-server-key),"
-  echo "        namesOnlyServerPEM: $(literal other-server),"
-  echo "        namesOnlyServerKeyPEM: $(literal other-server-key))"
+  echo "        serverKeyPEM: $(literal other-server-key))"
   echo '}'
 } >"$out"
 swift format -i "$out"

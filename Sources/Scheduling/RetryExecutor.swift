@@ -10,7 +10,7 @@
 /// | retryable | backs off with the ``RetryPolicy`` (full jitter, `Retry-After` a floor) and sends again; attempts used up: `.failed` |
 /// | ambiguous | `.failed` at once: only the caller can find out whether it took effect |
 /// | permanent | `.failed` |
-/// | stopRun | the run stops (``StopSignal/Reason/accessDenied(_:)`` with the failure's description); `.failed` |
+/// | stopRun | the run stops (``StopSignal/Reason/accessDenied(_:)`` with the failure's description); `.failed`; nothing is sent after it (``StopSignal/tokenRefused``) |
 ///
 /// Any failure without an HTTP answer also draws on the ``SilenceBudget`` (when there is one): spent,
 /// the run stops with ``StopSignal/Reason/unreachable(_:)``, and a retryable call ends `.notSent`.

@@ -162,9 +162,15 @@ struct RetryExecutorTests {
         }
         #expect(stop.reason == .accessDenied("failure stopRun"))
         // After it nothing is sent, not even a first attempt (a lookup another task was about to make).
+        await expectNothingSent(stop)
+    }
+
+    /// A call on an executor with `stop` sends nothing and ends `.notSent`.
+    func expectNothingSent(_ stop: StopSignal) async {
         let next = Script([.success(1)])
-        guard case .notSent = await run(executor(stop: stop), next) else {
-            Issue.record("a request was sent after the token was refused")
+        let ending = await run(executor(stop: stop), next)
+        guard case .notSent = ending else {
+            Issue.record("a request was sent after the token was refused: \(ending)")
             return
         }
         #expect(next.sends.load(ordering: .relaxed) == 0)
@@ -177,12 +183,7 @@ struct RetryExecutorTests {
         _ = await run(executor(stop: stop), Script([.failure(Failure(outcome: .stopRun))]))
         #expect(stop.reason == .interrupted)
         #expect(stop.tokenRefused)
-        let next = Script([.success(1)])
-        guard case .notSent = await run(executor(stop: stop), next) else {
-            Issue.record("a request was sent after the token was refused")
-            return
-        }
-        #expect(next.sends.load(ordering: .relaxed) == 0)
+        await expectNothingSent(stop)
     }
 
     @Test func aStopBeforeASecondSendEndsWithNotSent() async {

@@ -18,35 +18,47 @@ extension Simulator.Processes {
         }
     }
 
-    /// What kept an audit from ending, as a violation.
+    /// What kept a read-only process from ending, as a violation.
     struct Problem: Error { var text: String }
 
-    /// The audit's report, or what kept it from ending (as a violation).
+    /// The audit's report, or what kept it from ending.
     mutating func auditReport(_ input: String, journal: String) async -> Result<JournalAudit.Report, Problem> {
+        let configuration = configuration(input, journal: journal, results: directory + "/\(input)-audit.csv")
+        let audited = await readOnly("audit \(input)", journal: journal) { client in
+            try await JournalAudit.run(journalPath: journal, client: client, configuration: configuration)
+        }
+        if case .success(let report) = audited {
+            let findings = report.findings.filter { $0.kind != .ok }
+            trace.record("audit: \(report.findings.count - findings.count) ok, \(findings.count) not")
+        }
+        return audited
+    }
+
+    /// A process that only reads (an audit, a plan): its own client over a transport no kill
+    /// stops, given the deadline; what it returned, or what kept it from ending.
+    mutating func readOnly<T: Sendable>(
+        _ what: String, journal: String, _ body: @escaping @Sendable (CryptlexClient) async throws -> T
+    ) async -> Result<T, Problem> {
         let process = count
         count += 1
-        trace.record("process \(process) audit \(input)")
+        trace.record("process \(process) \(what)")
         let transport = SimulatedProcess(
             process: process, server: server, crash: nil, journalPath: journal, nextJournalPath: journal + ".unused",
             trace: trace, onKill: {})
-        let configuration = configuration(input, journal: journal, results: directory + "/\(input)-audit.csv")
-        let audit = Task {
-            let client = CryptlexClient(
-                baseURL: try CryptlexBaseURL("http://emulator.invalid"), token: Simulator.token, transport: transport,
-                requestTimeout: .seconds(30))
-            return try await JournalAudit.run(journalPath: journal, client: client, configuration: configuration)
+        let task = Task {
+            try await body(
+                CryptlexClient(
+                    baseURL: try CryptlexBaseURL("http://emulator.invalid"), token: Simulator.token,
+                    transport: transport, requestTimeout: .seconds(30)))
         }
-        switch await Simulator.result(of: audit, within: deadline) {
-        case .success(let report)?:
-            let findings = report.findings.filter { $0.kind != .ok }
-            trace.record(
-                "process \(process) audit: \(report.findings.count - findings.count) ok, \(findings.count) not")
-            return .success(report)
+        switch await Simulator.result(of: task, within: deadline) {
+        case .success(let value)?:
+            return .success(value)
         case .failure(let error)?:
-            return .failure(Problem(text: "the audit of \(input) failed: \(error)"))
+            return .failure(Problem(text: "\(what) failed: \(error)"))
         case nil:
-            audit.cancel()
-            return .failure(Problem(text: "the audit of \(input) did not end within \(deadline) (a hang)"))
+            task.cancel()
+            return .failure(Problem(text: "\(what) did not end within \(deadline) (a hang)"))
         }
     }
 

@@ -62,31 +62,21 @@ extension Simulator.Processes {
         }
 
         // A new plan finds nothing to do.
-        let process = count
-        count += 1
-        trace.record("process \(process) plan")
-        let transport = SimulatedProcess(
-            process: process, server: server, crash: nil, journalPath: applied.journal,
-            nextJournalPath: applied.journal + ".unused", trace: trace, onKill: {})
         let journal = applied.journal
-        let check = Task {
-            let client = CryptlexClient(
-                baseURL: try CryptlexBaseURL("http://emulator.invalid"), token: Simulator.token, transport: transport,
-                requestTimeout: .seconds(30))
-            return try await SyncPlanner.plan(
-                configuration: Self.planConfiguration(file, journal: journal),
-                options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: journal), client: client)
-        }
-        switch await Simulator.result(of: check, within: deadline) {
-        case .success(let again)?:
+        switch await readOnly(
+            "plan", journal: journal,
+            { client in
+                try await SyncPlanner.plan(
+                    configuration: Self.planConfiguration(file, journal: journal),
+                    options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: journal), client: client)
+            })
+        {
+        case .success(let again):
             if !again.isEmpty {
                 found.append("a plan after the apply is not empty: \(again.text.prefix(400).debugDescription)")
             }
-        case .failure(let error)?:
-            found.append("the plan after the apply failed: \(error)")
-        case nil:
-            check.cancel()
-            found.append("the plan after the apply did not end within \(deadline) (a hang)")
+        case .failure(let problem):
+            found.append(problem.text)
         }
         return found
     }

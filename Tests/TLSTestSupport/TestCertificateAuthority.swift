@@ -12,8 +12,9 @@ public struct TestCertificateAuthority: Sendable {
     public let certificatePEM: String
     let serverPEM: String
     let serverKeyPEM: String
-    let namesOnlyServerPEM: String
-    let namesOnlyServerKeyPEM: String
+    /// The server certificate without 127.0.0.1 (nil: this authority has none; `serverPEM` serves).
+    var namesOnlyServerPEM: String? = nil
+    var namesOnlyServerKeyPEM: String? = nil
 
     /// Writes `ca.pem`, `server.pem` and `server-key.pem` into `directory`; returns their paths.
     /// The server certificate names localhost and api.cryptlex.test, and 127.0.0.1 when
@@ -29,10 +30,11 @@ public struct TestCertificateAuthority: Sendable {
         let cert = directory + "/server.pem"
         let keyFile = directory + "/server-key.pem"
         try (certificatePEM + "\n").write(toFile: ca, atomically: true, encoding: .utf8)
-        try ((withAddress ? serverPEM : namesOnlyServerPEM) + "\n").write(
-            toFile: cert, atomically: true, encoding: .utf8)
-        try ((withAddress ? serverKeyPEM : namesOnlyServerKeyPEM) + "\n").write(
-            toFile: keyFile, atomically: true, encoding: .utf8)
+        let (certificate, key) =
+            withAddress
+            ? (serverPEM, serverKeyPEM) : (namesOnlyServerPEM ?? serverPEM, namesOnlyServerKeyPEM ?? serverKeyPEM)
+        try (certificate + "\n").write(toFile: cert, atomically: true, encoding: .utf8)
+        try (key + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
         return (ca, cert, keyFile)
     }
 }

@@ -97,26 +97,5 @@ extension TestCertificateAuthority {
             8y7MQW8BOHfPD7xxkS5QVpwHRoKhRANCAAQsUBMfR00YYsLXAvR/Glgz9xLRuXHM
             oAEP4TgUuCs8aID9QKEQIGTGW6C4FgOTlTVYd5F7km1u+RKKnItbP+mj
             -----END PRIVATE KEY-----
-            """,
-        namesOnlyServerPEM: """
-            -----BEGIN CERTIFICATE-----
-            MIIBxTCCAWugAwIBAgIUN2HlVgVGwUTNbzFJlF9+XKwmiv4wCgYIKoZIzj0EAwIw
-            GjEYMBYGA1UEAwwPYW5vdGhlciB0ZXN0IENBMCAXDTI2MTIwNzAwNDIwNFoYDzIx
-            MjYxMTEzMDA0MjA0WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIB
-            BggqhkjOPQMBBwNCAAQsUBMfR00YYsLXAvR/Glgz9xLRuXHMoAEP4TgUuCs8aID9
-            QKEQIGTGW6C4FgOTlTVYd5F7km1u+RKKnItbP+mjo4GSMIGPMAwGA1UdEwEB/wQC
-            MAAwDgYDVR0PAQH/BAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMBMBoGA1UdEQQT
-            MBGCCWxvY2FsaG9zdIcEfwAAATAdBgNVHQ4EFgQURVy6uKFsRG4PDV8Zl8oj0xLU
-            zkUwHwYDVR0jBBgwFoAU1LFQkBl7wDFnBrTTrBOPa9/X0hYwCgYIKoZIzj0EAwID
-            SAAwRQIgYo7OO/GXY/NYWfDj47eNt70Jomhd6zZ9uBlylJHSVyMCIQDZel0gUa08
-            C058TikKQWXYpM0AkyJ+oIOXjHXXBqS6GQ==
-            -----END CERTIFICATE-----
-            """,
-        namesOnlyServerKeyPEM: """
-            -----BEGIN PRIVATE KEY-----
-            MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgShxawVcHd70wKVJB
-            8y7MQW8BOHfPD7xxkS5QVpwHRoKhRANCAAQsUBMfR00YYsLXAvR/Glgz9xLRuXHM
-            oAEP4TgUuCs8aID9QKEQIGTGW6C4FgOTlTVYd5F7km1u+RKKnItbP+mj
-            -----END PRIVATE KEY-----
             """)
 }
