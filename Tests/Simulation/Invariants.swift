@@ -44,17 +44,9 @@ extension Simulator {
             guard let fields = value.objectValue, let id = fields["id"]?.stringValue,
                 let key = fields["key"]?.stringValue
             else { return nil }
-            var order: String?
-            var marker: String?
-            if case .array(let entries)? = fields["metadata"] {
-                for entry in entries {
-                    guard let entry = entry.objectValue, let name = entry["key"]?.stringValue else { continue }
-                    if name == "order_id" { order = entry["value"]?.stringValue }
-                    if name == RunConfiguration.defaultMarkerKey { marker = entry["value"]?.stringValue }
-                }
-            }
             return Held(
-                id: id, key: key, order: order, marker: marker,
+                id: id, key: key, order: metadata("order_id", of: fields),
+                marker: metadata(RunConfiguration.defaultMarkerKey, of: fields),
                 userEmail: fields["user"]?.objectValue?["email"]?.stringValue?.lowercased(),
                 organizationID: fields["organizationId"]?.stringValue, resellerID: fields["resellerId"]?.stringValue)
         }
@@ -133,6 +125,12 @@ extension Simulator {
         return violations
     }
 
+    /// The value of a license's metadata entry `key` (its order id, its marker), as the emulator holds it.
+    static func metadata(_ key: String, of license: [String: JSONValue]) -> String? {
+        (license["metadata"]?.arrayValue ?? []).first { $0.objectValue?["key"]?.stringValue == key }?
+            .objectValue?["value"]?.stringValue
+    }
+
     /// A results file's rows by column name (the simulation's values hold no comma or quote).
     static func resultRows(_ path: String) -> [[String: String]] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
@@ -155,10 +153,8 @@ extension Simulator {
 
         var byOrder: [String: [String: JSONValue]] = [:]
         for license in await emulator.store.allLicenses() {
-            guard let fields = license.objectValue, case .array(let entries)? = fields["metadata"] else { continue }
-            for entry in entries where entry.objectValue?["key"]?.stringValue == "order_id" {
-                if let order = entry.objectValue?["value"]?.stringValue { byOrder[order] = fields }
-            }
+            guard let fields = license.objectValue, let order = metadata("order_id", of: fields) else { continue }
+            byOrder[order] = fields
         }
         let after = await emulator.store.changesByLicense()
         var changed = Set<String>()

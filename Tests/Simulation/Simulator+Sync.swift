@@ -3,7 +3,6 @@ import CryptlexEmulator
 import Foundation
 import Ingestion
 import Provisioning
-import Scheduling
 import Sync
 
 extension Simulator.Processes {
@@ -40,10 +39,7 @@ extension Simulator.Processes {
         var byOrder: [String: [[String: JSONValue]]] = [:]
         for license in await server.emulator.store.allLicenses() {
             guard let fields = license.objectValue else { continue }
-            let order = (fields["metadata"]?.arrayValue ?? []).first {
-                $0.objectValue?["key"]?.stringValue == "order_id"
-            }?.objectValue?["value"]?.stringValue
-            byOrder[order ?? "", default: []].append(fields)
+            byOrder[Simulator.metadata("order_id", of: fields) ?? "", default: []].append(fields)
         }
         for row in export {
             let licenses = byOrder.removeValue(forKey: row.order) ?? []
@@ -85,10 +81,7 @@ extension Simulator.Processes {
     static func planConfiguration(_ file: String, journal: String) -> RunConfiguration {
         var configuration = RunConfiguration(
             inputPath: file, ingest: IngestOptions(idColumn: "order_id"), journalPath: journal)
-        configuration.rate = nil
-        // The simulation's waits: milliseconds (the planner's reads retry as a run's sends do).
-        configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
-        configuration.reconcileDelay = .milliseconds(20)
+        Simulator.useSimulationWaits(&configuration)
         return configuration
     }
 }

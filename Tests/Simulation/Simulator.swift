@@ -141,6 +141,14 @@ package struct Simulator {
             applied: schedule.export != nil)
     }
 
+    /// Every wait of a simulated process in milliseconds, and no rate limit: a run's sends, an
+    /// apply's planning reads, an audit's lookups.
+    static func useSimulationWaits(_ configuration: inout RunConfiguration) {
+        configuration.rate = nil
+        configuration.reconcileDelay = .milliseconds(20)
+        configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
+    }
+
     /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
     struct Processes {
         /// A run of `input` (`input.csv`) on `journal`: no rate limit, waits of milliseconds.
@@ -148,11 +156,9 @@ package struct Simulator {
             var configuration = RunConfiguration(
                 inputPath: directory + "/\(input).csv", ingest: IngestOptions(idColumn: "order_id"),
                 journalPath: journal, resultsPath: results)
-            configuration.rate = nil
             configuration.concurrency = concurrency
-            configuration.reconcileDelay = .milliseconds(20)
-            configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
             configuration.unreachableTimeout = .seconds(60)
+            Simulator.useSimulationWaits(&configuration)
             return configuration
         }
 
