@@ -36,6 +36,9 @@ package final class JournalCommitter: Sendable {
     /// How many transactions have been committed (for benchmarks: operations per commit).
     package var commitCount: Int { transactions.load(ordering: .relaxed) }
 
+    /// Nothing queued and nothing being written.
+    package var isIdle: Bool { pending.withLock { !$0.writing && $0.operations.isEmpty } }
+
     /// Marks an entry in flight; returns once that is on disk.
     package func markInFlight(_ id: Int64) async throws(JournalError) {
         try await submit([.markInFlight(id)])

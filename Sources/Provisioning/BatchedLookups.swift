@@ -26,9 +26,11 @@ enum BatchedLookups {
         markerKey: String?, reconcileDelay: Duration
     ) async throws(JournalError) -> Found {
         guard let markerKey, !items.isEmpty else { return [:] }
+        // In the journal's order: the same entries make the same requests (a dictionary's order
+        // differs from one instance to the next).
         let entries = try journal.entries(ids: items.map(\.entryID)).values.filter {
             !$0.marker.contains(",") && !$0.marker.isEmpty
-        }
+        }.sorted { $0.id < $1.id }
         guard !entries.isEmpty else { return [:] }
         // The newest entry decides: every lookup in the batch must be past the search's lag.
         let wait = reconcileDelay.remaining(since: entries.compactMap(\.changedAt).max() ?? Date())

@@ -94,6 +94,7 @@ extension ProvisioningRun {
                 plan: RunPlan(), journal: journal, requests: requests, committer: committer, inParts: true)
             let feed = WorkFeed(
                 journal: journal, run: runID, work: [], chunk: 2 * configuration.concurrency, open: true)
+            configuration.journalWriters?.watch(committer, feed)
             let feeding = Task {
                 for await tranche in tranches {
                     do {

@@ -165,6 +165,7 @@ package struct ProvisioningRun: Sendable {
         let committer = JournalCommitter(journal: journal, run: runID)
         let worker = try await prepareWorker(plan: plan, journal: journal, requests: requests, committer: committer)
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
+        configuration.journalWriters?.watch(committer, feed)
         let settlingStarted = ContinuousClock.now
         try await settle(
             work.count, with: worker, feed: feed, counters: counters, progress: progress, interval: progressInterval)

@@ -58,6 +58,8 @@ package struct RunConfiguration: Sendable {
     package var dryRun = false
     /// The results file's layout.
     package var resultsColumns = ResultsColumns.standard
+    /// Where the run shows its journal's own-time writers (a simulation's kill waits for them); nil in a real run.
+    package var journalWriters: JournalWriters?
 
     package enum ResultsColumns: String, Sendable, CaseIterable {
         /// `source_line, row_id, unit, status, license_id, license_key, http_status, message, action, expires_at`.

@@ -32,6 +32,9 @@ actor WorkFeed {
     private var failure: JournalError?
     private var takers: [CheckedContinuation<Void, Never>] = []
     private var loader: CheckedContinuation<Void, Never>?
+    /// A chunk is being read and marked (off the actor).
+    private var loading = false
+    private var loaderEnded = false
 
     /// - Parameter chunk: entries loaded and marked at once (twice the concurrency is plenty).
     init(journal: SQLiteJournal, run: Int64, work: [WorkItem], chunk: Int, open: Bool = false) {
@@ -52,6 +55,8 @@ actor WorkFeed {
             }
             let slice = work[next..<min(next + chunk, work.count)]
             next = slice.endIndex
+            loading = true
+            defer { loading = false }
             do {
                 // Off the actor: workers keep taking loaded items while this chunk is read and marked.
                 let loaded = try await load(slice)
@@ -65,8 +70,13 @@ actor WorkFeed {
             wakeTakers()
         }
         finished = true
+        loaderEnded = true
         wakeTakers()
     }
+
+    /// The loader waits for takers (or has ended) and is not reading or marking a chunk: it will
+    /// not write to the journal until a taker takes an item.
+    var loaderIsIdle: Bool { !loading && (loader != nil || loaderEnded) }
 
     /// The next item; nil when the work is done or the run stopped. Throws the journal's failure.
     func take() async throws(JournalError) -> LoadedItem? {

@@ -3,12 +3,20 @@ import CryptlexEmulator
 import EmulatorTransport
 import Foundation
 import GRDB
+import Provisioning
 import Synchronization
 
 /// The network as one licprov process sees it: every request goes to the in-process emulator and
 /// into the schedule's trace, until the process is killed at its drawn request. Then the journal
 /// is copied as the kill leaves it — what SQLite had committed, nothing in flight — for the next
 /// process, and every request after it fails unsent, as a dead process sends nothing.
+///
+/// The kill lands where the seed says, whatever the machine's speed: the killing request and any
+/// other the process starts are held until the run's own-time writers (``JournalWriters``: the
+/// group committer, the work feed's loader) are idle, and the journal is copied then. So the
+/// journal the next process opens is the same on every replay: every outcome the process had
+/// recorded before the kill, the feed's read-ahead marked in flight, nothing of the killing
+/// request's answer.
 final class SimulatedProcess: HTTPTransport {
     /// The live process's network: the in-process transport (resets, deadlines) to the schedule's emulator.
     private let network: InProcessTransport
@@ -19,9 +27,14 @@ final class SimulatedProcess: HTTPTransport {
     private let process: Int
     /// From this request on, the account's owner has revoked the process's token.
     private let revokeTokenAt: Int?
+    /// The run's committer and feed loader, which the kill waits for.
+    private let writers: JournalWriters
     private struct State {
         var sent = 0
         var killed = false
+        /// The journal was copied: requests held since the kill may fail now.
+        var copied = false
+        var held: [CheckedContinuation<Void, Never>] = []
         var writes = 0
         /// A 401 came back; the requests the process started after it.
         var rejected = false
@@ -33,9 +46,10 @@ final class SimulatedProcess: HTTPTransport {
 
     init(
         process: Int, server: InProcessEmulator, crash: Schedule.Crash?, journalPath: String, nextJournalPath: String,
-        trace: Trace, revokeTokenAt: Int? = nil, onKill: @escaping @Sendable () -> Void
+        trace: Trace, writers: JournalWriters, revokeTokenAt: Int? = nil, onKill: @escaping @Sendable () -> Void
     ) {
         self.process = process
+        self.writers = writers
         self.revokeTokenAt = revokeTokenAt
         self.network = InProcessTransport(server)
         self.crash = crash
@@ -73,10 +87,11 @@ final class SimulatedProcess: HTTPTransport {
         let target = InProcessTransport.target(of: request.url)
         switch step {
         case .dead:
+            await untilCopied()
             throw .connectFailed("the process was killed")
         case .kill:
             trace.record("\(process) \(request.method) \(target) KILLED before the server", entries: journalMarkers)
-            kill()
+            await kill()
             throw .connectFailed("the process was killed")
         case .send(let isLast):
             if request.method != "GET" { state.withLock { $0.writes += 1 } }
@@ -94,7 +109,7 @@ final class SimulatedProcess: HTTPTransport {
             trace.record("\(process) \(request.method) \(target) \(shown)", entries: journalMarkers)
             if isLast {
                 trace.record("\(process) KILLED after the server")
-                kill()
+                await kill()
                 throw .connectFailed("the process was killed")
             }
             return try answer.get()
@@ -117,9 +132,22 @@ final class SimulatedProcess: HTTPTransport {
             uniquingKeysWith: { first, _ in first })
     }
 
-    /// What the journal holds at this instant (SQLite's backup reads the last committed state:
-    /// with `synchronous = FULL`, exactly what survives a kill), copied for the next process.
-    private func kill() {
+    /// Waits until the kill's copy of the journal is taken (a request started after the kill).
+    private func untilCopied() async {
+        await withCheckedContinuation { continuation in
+            let copied = state.withLock { state in
+                if !state.copied { state.held.append(continuation) }
+                return state.copied
+            }
+            if copied { continuation.resume() }
+        }
+    }
+
+    /// What the journal holds once the run's own-time writers are idle (SQLite's backup reads the
+    /// last committed state: with `synchronous = FULL`, exactly what survives a kill), copied for
+    /// the next process; then the requests held meanwhile fail.
+    private func kill() async {
+        if !(await writers.waitUntilIdle()) { trace.record("the journal's writers did not go idle") }
         do {
             try? FileManager.default.removeItem(atPath: nextJournalPath)
             if FileManager.default.fileExists(atPath: journalPath) {
@@ -132,6 +160,12 @@ final class SimulatedProcess: HTTPTransport {
         } catch {
             trace.record("journal copy failed: \(error)")
         }
+        let held = state.withLock { state in
+            state.copied = true
+            defer { state.held = [] }
+            return state.held
+        }
+        for request in held { request.resume() }
         onKill()
     }
 }
@@ -145,6 +179,7 @@ final class Trace: Sendable {
     private struct State {
         var lines: [String] = []
         var markers: [String: String] = [:]
+        var times: [String: String] = [:]
     }
     private let state = Mutex(State())
 
@@ -163,7 +198,17 @@ final class Trace: Sendable {
         }
         // A journal's marker prefix alone (the audit lists by it): the same in every run.
         text.replace(Self.prefix, with: "lp-JOURNAL-")
-        state.withLock { $0.lines.append(text) }
+        state.withLock { state in
+            // The emulator's clock is the wall clock: a time it gave (a license's `updatedAt`, which a
+            // sync update's row id carries) is written as the how-manieth time the trace met.
+            while let found = text.firstMatch(of: Self.time) {
+                let time = String(found.output)
+                let name = state.times[time] ?? "TIME-\(state.times.count + 1)"
+                state.times[time] = name
+                text.replaceSubrange(found.range, with: name)
+            }
+            state.lines.append(text)
+        }
     }
 
     var all: [String] { state.withLock { $0.lines } }
@@ -173,6 +218,7 @@ final class Trace: Sendable {
     nonisolated(unsafe) static let marker =
         /(?:lp-[0-9a-f]{12}-)?[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}/
     nonisolated(unsafe) static let prefix = /lp-[0-9a-f]{12}-/
+    nonisolated(unsafe) static let time = /[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z/
 
     /// FNV-1a (64 bits) of every line: the same schedule, the same digest.
     var digest: String {

@@ -44,7 +44,7 @@ extension Simulator.Processes {
         trace.record("process \(process) \(what)")
         let transport = SimulatedProcess(
             process: process, server: server, crash: nil, journalPath: journal, nextJournalPath: journal + ".unused",
-            trace: trace, onKill: {})
+            trace: trace, writers: JournalWriters(), onKill: {})
         let task = Task {
             try await body(
                 CryptlexClient(

@@ -203,14 +203,16 @@ package struct Simulator {
                 let next = directory + "/\(input)-after-\(process).sqlite"
                 let results = directory + "/\(input)-results-\(started).csv"
                 let stop = StopSignal()
+                let writers = JournalWriters()
                 let transport = SimulatedProcess(
                     process: process, server: server, crash: crash, journalPath: journal, nextJournalPath: next,
-                    trace: trace,
+                    trace: trace, writers: writers,
                     revokeTokenAt: revocation.flatMap {
                         $0.process == started && phase == .faulty ? $0.atRequest : nil
                     },
                     onKill: { _ = stop.request(.interrupted) })
                 var configuration = self.configuration(input, journal: journal, results: results)
+                configuration.journalWriters = writers
                 configure(&configuration)
                 count += 1
                 started += 1
