@@ -23,6 +23,9 @@ package struct RunCounts: Sendable, Equatable {
     package var unresolved = 0
     /// Left for a rerun because the run stopped early.
     package var notSent = 0
+    /// Entries of rows no longer in the file whose earlier send, looked up, had not taken effect:
+    /// left pending, nothing sent (those it had are counted recovered).
+    package var notInFile = 0
     /// Rows the file says not to provision (yet): an order not paid, a line that is not a license.
     package var skipped = 0
     /// Create requests sent (every attempt).
@@ -50,7 +53,7 @@ package struct RunCounts: Sendable, Equatable {
 
     /// Rows finished by this run, for progress.
     package var finished: Int {
-        created + changed + unchanged + recovered + failed + rejected + conflicts + unresolved
+        created + changed + unchanged + recovered + failed + rejected + conflicts + unresolved + notInFile
     }
 }
 

@@ -137,6 +137,15 @@ struct ChangeWorker: SettlesOperation {
             committer: committer, maxFailures: maxFailures)
     }
 
+    /// The license and before-state the first send recorded (no customer resolved: the read
+    /// compares the other fields); nil when nothing was recorded (it was never sent).
+    func preparedToVerify(_ item: LoadedItem) -> Prepared? {
+        guard let change = item.change, let before = change.beforeState.flatMap(LicenseFields.decode) else {
+            return nil
+        }
+        return Prepared(operation: change.operation, links: Links(), licenseID: change.licenseID ?? "", before: before)
+    }
+
     /// A change recorded before a crash or an ambiguous answer is read before it is sent again.
     func verifiesFirst(_ item: LoadedItem, _ prepared: Prepared) -> Bool {
         guard let change = item.change else { return false }

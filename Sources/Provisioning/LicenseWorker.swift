@@ -50,6 +50,9 @@ struct LicenseWorker: SettlesOperation {
         return Prepared(body: links.body(of: .create(request)), links: links)
     }
 
+    /// A lookup needs the marker alone: no customer, organization or reseller is resolved.
+    func preparedToVerify(_ item: LoadedItem) -> Prepared? { Prepared(body: [], links: Links()) }
+
     func verifiesFirst(_ item: LoadedItem, _ prepared: Prepared) -> Bool { item.needsLookup }
 
     /// Looks the marker up: found → recovered; absent → send (an edited row's new operation).

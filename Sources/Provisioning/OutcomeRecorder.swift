@@ -25,6 +25,12 @@ struct OutcomeRecorder: Sendable {
         requests.counters.update { $0.unchanged += 1 }
     }
 
+    /// An entry whose row left the file, verified not to have taken effect (recorded pending by the
+    /// verification): nothing is sent for it.
+    func leaveGone() throws(JournalError) {
+        requests.counters.update { $0.notInFile += 1 }
+    }
+
     /// The entry is left for a later run (the run stopped, a read failed): `outcome` recorded when
     /// there is one (pending; in flight stays as marked), counted not sent.
     func leave(_ outcome: AttemptOutcome? = nil) throws(JournalError) {

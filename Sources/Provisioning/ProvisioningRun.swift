@@ -245,6 +245,11 @@ package struct ProvisioningRun: Sendable {
                 "toSend": "\(plan.sends.count)", "invalidRows": "\(plan.invalidRows)", "skippedRows": "\(plan.skipped)",
                 "edited": "\(plan.edited)",
             ])
+        if plan.gone > 0 {
+            logger.notice(
+                "\(plan.gone) licenses of rows no longer in the file may have been created or changed by an earlier run (killed, or an answer lost): each is looked up, and none is sent"
+            )
+        }
         return plan
     }
 }

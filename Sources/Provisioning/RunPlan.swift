@@ -19,6 +19,10 @@ import Scheduling
 /// | created or recovered | nothing | nothing sent; reported as a conflict showing both versions |
 /// | rejected, conflict or unresolved | nothing (it would fail the same way) | new body, send it |
 ///
+/// An entry whose row is no longer in the file (removed, or now invalid or skipped) is never sent;
+/// if a send of it may have taken effect (in flight, or ever ambiguous) it is looked up — a
+/// change's license read — so the journal says what the account holds (``RunPlan/gone``).
+///
 /// Intents and changes are written in one transaction while the file is read, so memory does not
 /// grow with the file; a file refused for its errors rolls the transaction back and leaves the
 /// journal as it was.
@@ -46,6 +50,9 @@ struct RunPlan: Sendable {
     var alreadyDone = 0
     /// Settled licenses whose row was edited since.
     var edited = 0
+    /// Entries whose rows are no longer in the file but whose send may have taken effect (in
+    /// flight when a run was killed, or ever ambiguous): looked up, never sent (among ``lookups``).
+    var gone = 0
     /// True when the file was refused (nothing was registered).
     var refused = false
     /// The first few requests a run would send, as `METHOD PATH BODY` (for a dry run).
@@ -173,6 +180,7 @@ struct RunPlanner: Sendable {
                     try register(row, into: &state, registration: registration)
                 }
                 if stop?.isRequested == true { throw Interrupted(rows: state.rows) }
+                Self.lookUpGone(state.known.values, into: &state.plan)
                 if state.plan.summary.errors > 0 && !configuration.skipInvalid { throw Refused() }
                 if state.plan.summary.fileDiagnostics.contains(where: { $0.severity == .error }) { throw Refused() }
                 if configuration.dryRun {
@@ -276,6 +284,16 @@ struct RunPlanner: Sendable {
                 plan.sends.append(WorkItem(entryID: entry.id, needsLookup: false))
             }
         }
+    }
+
+    /// The entries no row of the file matched whose send may have taken effect, to be looked up
+    /// (never sent), in the journal's order.
+    fileprivate static func lookUpGone(_ left: some Sequence<Known>, into plan: inout RunPlan) {
+        let unknown = left.filter { $0.state == .inFlight || ($0.maybeSent && [.pending, .failed].contains($0.state)) }
+        for entry in unknown.sorted(by: { $0.id < $1.id }) {
+            plan.lookups.append(WorkItem(entryID: entry.id, needsLookup: true, rowGone: true))
+        }
+        plan.gone += unknown.count
     }
 
     /// The journal's id of the row's customer, registered the first time its email is seen.

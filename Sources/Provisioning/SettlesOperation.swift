@@ -37,6 +37,9 @@ protocol SettlesOperation: Sendable {
     /// Finds what the first send needs; nil when the item is already settled or left for the next
     /// run (its outcome recorded).
     func prepare(_ item: LoadedItem) async throws(JournalError) -> Prepared?
+    /// What ``verify(_:_:failures:)`` needs for an item whose row left the file, found without a
+    /// write (no customer created, no target recorded); nil when it cannot be verified.
+    func preparedToVerify(_ item: LoadedItem) -> Prepared?
     /// Whether the item may have taken effect already (an earlier run's ambiguous send).
     func verifiesFirst(_ item: LoadedItem, _ prepared: Prepared) -> Bool
     /// Whether an earlier send took effect. Records a settled outcome and returns false; returns
@@ -65,6 +68,15 @@ extension SettlesOperation {
     /// run. Returns what ``failed(_:_:_:_:failedAttempts:sentAt:)`` says for the first-item gate.
     @discardableResult
     func settle(_ item: LoadedItem) async throws(JournalError) -> String? {
+        if item.rowGone {
+            // Verified, never sent: not applied → back to pending (verify records it), nothing more.
+            guard var prepared = preparedToVerify(item) else {
+                try outcomes.leave()
+                return nil
+            }
+            if try await verify(item, &prepared, failures: 0) { try outcomes.leaveGone() }
+            return nil
+        }
         guard var prepared = try await prepare(item) else { return nil }
         var failures = 0
         var verifyFirst = verifiesFirst(item, prepared)

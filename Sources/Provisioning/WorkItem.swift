@@ -13,11 +13,15 @@ struct WorkItem: Sendable {
     /// The row changed in the file while its entry was in flight: if the lookup finds nothing,
     /// send this operation instead (same marker).
     var replacement: Replacement?
+    /// Its row is no longer in the file (removed, or now invalid or skipped) but a send of it may
+    /// have taken effect: find out (look the license up, read the change's license), never send.
+    var rowGone = false
 
-    init(entryID: Int64, needsLookup: Bool, replacement: Replacement? = nil) {
+    init(entryID: Int64, needsLookup: Bool, replacement: Replacement? = nil, rowGone: Bool = false) {
         self.entryID = entryID
         self.needsLookup = needsLookup
         self.replacement = replacement
+        self.rowGone = rowGone
     }
 }
 
@@ -56,6 +60,8 @@ struct LoadedItem: Sendable {
     var changedAt: Date?
     /// A row that changes an existing license (nil: a create).
     var change: Change?
+    /// Its row is no longer in the file: settled by a lookup or a read alone (``WorkItem/rowGone``).
+    var rowGone = false
 
     struct Change: Sendable {
         var operation: LicenseOperation

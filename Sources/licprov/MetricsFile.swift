@@ -30,7 +30,7 @@ enum MetricsFile {
                 ("already_done", counts.alreadyDone),
                 ("failed", counts.failed), ("rejected", counts.rejected), ("conflict", counts.conflicts),
                 ("unresolved", counts.unresolved),
-                ("not_sent", counts.notSent), ("skipped", counts.skipped),
+                ("not_sent", counts.notSent), ("skipped", counts.skipped), ("not_in_file", counts.notInFile),
             ]
             gauge(
                 "licprov_run_licenses", "Licenses and changes of the last run's file, by what became of them.",

@@ -77,6 +77,9 @@ enum RunSummary {
                 + "recovered \(counts.recovered), already done \(counts.alreadyDone), "
                 + "failed \(counts.failed), rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved), not sent \(counts.notSent)"
                 + (counts.skipped > 0 ? "; skipped \(counts.skipped) rows (see the results)" : "")
+                + (counts.notInFile > 0
+                    ? "; \(counts.notInFile) licenses of rows no longer in the file looked up and not found (nothing sent)"
+                    : "")
         )
         Output.result(
             "requests \(counts.requests), lookups \(counts.lookups), 429s \(counts.tooManyRequests), retries \(counts.retries), "
@@ -150,7 +153,7 @@ enum RunSummary {
             "unchanged": counts.unchanged,
             "recovered": counts.recovered, "alreadyDone": counts.alreadyDone, "failed": counts.failed,
             "rejected": counts.rejected, "conflicts": counts.conflicts, "unresolved": counts.unresolved,
-            "notSent": counts.notSent, "skipped": counts.skipped,
+            "notSent": counts.notSent, "skipped": counts.skipped, "notInFile": counts.notInFile,
             "requests": counts.requests, "lookups": counts.lookups, "tooManyRequests": counts.tooManyRequests,
             "retries": counts.retries,
             "usersFound": counts.usersFound, "usersCreated": counts.usersCreated,
