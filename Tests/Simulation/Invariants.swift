@@ -4,15 +4,18 @@ import Provisioning
 
 extension Simulator {
     /// The run of `input` with the faults off settled every row, and its rerun sent no write.
-    static func settled(_ input: String, clean: Ending?, rerun: Ending?) -> [String] {
+    /// `conflicts`: the rows edited in the file after their license was made, which the run must report.
+    static func settled(_ input: String, clean: Ending?, rerun: Ending?, conflicts: Int = 0) -> [String] {
         var violations: [String] = []
         if let report = clean?.report {
             let counts = report.counts
-            if report.ending != .finished || counts.failed + counts.rejected + counts.conflicts + counts.unresolved > 0
+            if report.ending != .finished || counts.failed + counts.rejected + counts.unresolved > 0
+                || counts.conflicts != conflicts
             {
                 violations.append(
                     "the run of \(input) with the faults off ended \(report.ending) with failed \(counts.failed), "
-                        + "rejected \(counts.rejected), conflicts \(counts.conflicts), unresolved \(counts.unresolved)")
+                        + "rejected \(counts.rejected), conflicts \(counts.conflicts) (\(conflicts) edited after "
+                        + "their license was made), unresolved \(counts.unresolved)")
             }
         } else {
             violations.append("the run of \(input) with the faults off did not end with a report")
@@ -28,12 +31,11 @@ extension Simulator {
     static func check(_ schedule: Schedule, emulator: CryptlexEmulator, clean: Ending?, rerun: Ending?) async
         -> [String]
     {
-        var violations = settled("orders", clean: clean, rerun: rerun)
-
         // Every row's licenses exist exactly once: by order id, and by marker.
         struct Held {
             var id: String
             var key: String
+            var interval: String?
             var order: String?
             var marker: String?
             var userEmail: String?
@@ -45,17 +47,29 @@ extension Simulator {
                 let key = fields["key"]?.stringValue
             else { return nil }
             return Held(
-                id: id, key: key, order: metadata("order_id", of: fields),
+                id: id, key: key, interval: fields["subscriptionInterval"]?.stringValue,
+                order: metadata("order_id", of: fields),
                 marker: metadata(RunConfiguration.defaultMarkerKey, of: fields),
                 userEmail: fields["user"]?.objectValue?["email"]?.stringValue?.lowercased(),
                 organizationID: fields["organizationId"]?.stringValue, resellerID: fields["resellerId"]?.stringValue)
         }
         let byOrder = Dictionary(grouping: held, by: { $0.order ?? "" })
-        for row in schedule.rows where byOrder[row.order]?.count ?? 0 != row.quantity {
-            violations.append("\(row.order): \(byOrder[row.order]?.count ?? 0) licenses, \(row.quantity) wanted")
+        var violations = settled(
+            "orders", clean: clean, rerun: rerun, conflicts: await madeBeforeTheEdit(schedule, emulator: emulator))
+        for row in schedule.rows {
+            let count = byOrder[row.order]?.count ?? 0
+            // A row removed from the file: made before it went, or never; never twice.
+            if schedule.removed.contains(row.order) ? count > row.quantity : count != row.quantity {
+                violations.append(
+                    "\(row.order): \(count) licenses, \(row.quantity) wanted"
+                        + (schedule.removed.contains(row.order) ? " at most (removed from the file)" : ""))
+            }
         }
-        let wanted = schedule.rows.reduce(0) { $0 + $1.quantity }
-        if held.count != wanted { violations.append("\(held.count) licenses in the account, \(wanted) wanted") }
+        let wanted = schedule.finalRows.reduce(0) { $0 + $1.quantity }
+        let removed = schedule.rows.filter { schedule.removed.contains($0.order) }.reduce(0) { $0 + $1.quantity }
+        if held.count < wanted || held.count > wanted + removed {
+            violations.append("\(held.count) licenses in the account, \(wanted) wanted (+ up to \(removed) removed)")
+        }
         let markers = Dictionary(grouping: held.compactMap(\.marker), by: { $0 })
         for (marker, copies) in markers where copies.count > 1 {
             violations.append("marker \(marker) on \(copies.count) licenses")
@@ -88,8 +102,10 @@ extension Simulator {
             for (name, copies) in ids where copies.count > 1 {
                 violations.append("\(kind) \(name) created \(copies.count) times")
             }
-            let wanted = Set(schedule.rows.compactMap(named))
-            if Set(ids.keys) != wanted {
+            // (A name only removed rows gave may have been created before they went.)
+            let wanted = Set(schedule.finalRows.compactMap(named))
+            let namedEver = Set(schedule.rows.compactMap(named))
+            if !wanted.isSubset(of: ids.keys) || !Set(ids.keys).isSubset(of: namedEver) {
                 violations.append("\(kind)s \(ids.keys.sorted()) in the account, \(wanted.sorted()) named by the rows")
             }
             for row in schedule.rows {
@@ -112,7 +128,8 @@ extension Simulator {
                 violations.append("the results file \(results) holds no row: \(text.prefix(300).debugDescription)")
             }
             let keysByOrder = Dictionary(grouping: held, by: { $0.order ?? "" }).mapValues { Set($0.map(\.key)) }
-            for row in schedule.rows {
+            let intervals = Dictionary(held.map { ($0.key, $0.interval) }, uniquingKeysWith: { first, _ in first })
+            for row in schedule.finalRows {
                 let lines = rows.filter { $0["row_id"] == row.order }
                 let keys = Set(lines.compactMap { $0["license_key"] }.filter { !$0.isEmpty })
                 if lines.count != row.quantity || keys != keysByOrder[row.order] ?? [] {
@@ -120,9 +137,32 @@ extension Simulator {
                         "\(row.order): the results list \(lines.count) lines with keys \(keys.sorted()), the account "
                             + "holds \((keysByOrder[row.order] ?? []).sorted())")
                 }
+                // An edited row: its license as the edit has it, or a conflict saying it was made before.
+                for line in lines where schedule.edited.contains(row.order) {
+                    let interval = intervals[line["license_key"] ?? ""] ?? nil
+                    let status = line["status"] ?? ""
+                    if (interval == "P1Y") == (status == "conflict") {
+                        violations.append(
+                            "\(row.order) (edited in the file): the results say \(status) for a license with "
+                                + "interval \(interval ?? "none")")
+                    }
+                }
+            }
+            for line in rows where schedule.removed.contains(line["row_id"] ?? "") {
+                violations.append("\(line["row_id"] ?? ""), removed from the file, is in the results")
             }
         }
         return violations
+    }
+
+    /// The licenses of rows edited in the file after the license was made (with the interval the
+    /// rows had before): kept as made, each reported as a conflict by every later run.
+    static func madeBeforeTheEdit(_ schedule: Schedule, emulator: CryptlexEmulator) async -> Int {
+        guard !schedule.edited.isEmpty else { return 0 }
+        return await emulator.store.allLicenses().count { license in
+            guard let fields = license.objectValue, let order = metadata("order_id", of: fields) else { return false }
+            return schedule.edited.contains(order) && fields["subscriptionInterval"]?.stringValue != "P1Y"
+        }
     }
 
     /// The value of a license's metadata entry `key` (its order id, its marker), as the emulator holds it.
@@ -167,8 +207,19 @@ extension Simulator {
             func applied(_ kind: String) -> Int { (after[id]?[kind] ?? 0) - (before[id]?[kind] ?? 0) }
             let name = "\(change.event) (\(change.action.rawValue) \(change.order))"
             let wanted = change.action == .renew ? "renew" : "update"
-            for kind in ["update", "renew", "expires-at", "delete"] where applied(kind) != (kind == wanted ? 1 : 0) {
-                violations.append("\(name): \(kind) applied \(applied(kind)) times")
+            // What another client did first may leave nothing to send: the seats the row sets are
+            // sent only when they differ; suspending a suspended license may be sent or not.
+            let edit = schedule.handEdits[change.event]
+            let times: ClosedRange<Int> =
+                switch (change.action, edit) {
+                case (.update, .seats(let seats)?) where seats == change.activations: 0...0
+                case (.suspend, .suspend?): 0...1
+                default: 1...1
+                }
+            for kind in ["update", "renew", "expires-at", "delete"]
+            where !(kind == wanted ? times : 0...0).contains(applied(kind)) {
+                violations.append(
+                    "\(name)\(edit.map { " (another client: \($0))" } ?? ""): \(kind) applied \(applied(kind)) times")
             }
             switch change.action {
             case .renew: break

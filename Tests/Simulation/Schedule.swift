@@ -14,6 +14,8 @@ package struct Schedule: Sendable {
         package var reseller: String? = nil
         /// The seats the next night's export gives the row (nil: not in the order file's columns).
         package var activations: Int? = nil
+        /// The license's subscription interval, as the file has it (an edit makes it `P1Y`).
+        package var interval = "P1M"
     }
 
     /// A process killed at its `atRequest`-th request: before the server saw it, or after the
@@ -72,6 +74,20 @@ package struct Schedule: Sendable {
     /// workloads above after the creates): rows kept with new seats, rows gone, new rows.
     package var export: [Row]? = nil
     package var applyCrashes: [Crash] = []
+    /// Another client creates this customer just before licprov's own create of it reaches the
+    /// server: licprov's gets a 409 and must use the other's user.
+    package var raceEmail: String?
+    /// The order file edited before the `editFrom`-th process (0: never): these rows' interval
+    /// changed to `P1Y`, these rows gone from the file.
+    package var editFrom = 0
+    package var edited: Set<String> = []
+    package var removed: Set<String> = []
+    /// What another client does to a change's license (by event) before the changes run.
+    package enum HandEdit: Sendable, Equatable {
+        case suspend, renew
+        case seats(Int)
+    }
+    package var handEdits: [String: HandEdit] = [:]
 
     package init(seed: UInt64) {
         self.seed = seed
@@ -178,6 +194,63 @@ package struct Schedule: Sendable {
                     afterProcessing: Bool.random(using: &random))
             }
         }
+        // (Drawn last, so that what the draws above make of a seed stays as it was.)
+        // A quarter of the schedules with customers: another client creates one of them meanwhile.
+        let emails = rows.compactMap(\.email)
+        if !emails.isEmpty, Int.random(in: 0..<4, using: &random) == 0 {
+            raceEmail = emails.randomElement(using: &random)
+        }
+        // A fifth of the schedules (not the next night's export: it is a file of its own) edit the
+        // order file between processes: rows edited, rows removed (none a change names).
+        if export == nil, count - lateRows > 1, Int.random(in: 0..<5, using: &random) == 0 {
+            editFrom = Int.random(in: 1...(crashes.count + 1), using: &random)
+            let targets = Set(changes.map(\.order))
+            for row in rows.dropLast(lateRows) {
+                switch Int.random(in: 0..<6, using: &random) {
+                case 0, 1: edited.insert(row.order)
+                case 2 where !targets.contains(row.order): removed.insert(row.order)
+                default: break
+                }
+            }
+            if removed.count == count - lateRows { removed.remove(rows[0].order) }
+            for index in rows.indices where edited.contains(rows[index].order) { rows[index].interval = "P1Y" }
+        }
+        // A third of the change schedules: another client has edited some of the licenses first.
+        if !changes.isEmpty, Int.random(in: 0..<3, using: &random) == 0 {
+            for change in changes where Bool.random(using: &random) {
+                handEdits[change.event] =
+                    switch Int.random(in: 0..<3, using: &random) {
+                    case 0: .suspend
+                    case 1: .renew
+                    default:
+                        .seats(
+                            Bool.random(using: &random) ? change.activations : Int.random(in: 10...20, using: &random))
+                    }
+            }
+        }
+    }
+
+    /// The rows the order file has once every edit is made: the removed ones gone.
+    package var finalRows: [Row] { rows.filter { !removed.contains($0.order) } }
+
+    /// The order file before the `process`-th process: the late rows from `lateFrom` on, the
+    /// edits from `editFrom` on (before them, the edited rows as first written).
+    func file(before process: Int) -> String {
+        var shown = Array(rows.dropLast(lateRows))
+        if lateRows > 0, process >= lateFrom { shown = rows }
+        if editFrom > 0, process >= editFrom {
+            shown.removeAll { removed.contains($0.order) }
+        } else {
+            for index in shown.indices { shown[index].interval = "P1M" }
+        }
+        return csv(shown[...])
+    }
+
+    /// The versions of the order file and the process each is written before (the first is written at the start).
+    var fileVersions: [Int: String] {
+        var versions: [Int: String] = [:]
+        for at in [lateRows > 0 ? lateFrom : 0, editFrom] where at > 0 { versions[at] = file(before: at) }
+        return versions
     }
 
     /// The change file (CSV): one event a change, its license by the `order_id` it was created with.
@@ -188,11 +261,8 @@ package struct Schedule: Sendable {
             }.joined()
     }
 
-    /// The order file (CSV) as the first processes see it: without the late rows.
-    var earlyCSV: String { csv(rows.dropLast(lateRows)) }
-
-    /// The order file (CSV) with every row.
-    var csv: String { csv(rows[...]) }
+    /// The order file (CSV) as the first process sees it: without the late rows, not yet edited.
+    var earlyCSV: String { file(before: 0) }
 
     /// The next night's export (CSV): the order file's columns and the seats.
     var exportCSV: String { csv((export ?? [])[...], seats: true) }
@@ -203,7 +273,8 @@ package struct Schedule: Sendable {
             + rows.map { row in
                 let organization = row.organization.map { "\($0),\(Self.email(of: $0))" } ?? ","
                 let reseller = row.reseller.map { "\($0),\(Self.email(of: $0))" } ?? ","
-                return "\(row.order),prod-1,\(row.quantity),\(row.email ?? ""),P1M,\(organization),\(reseller)"
+                return
+                    "\(row.order),prod-1,\(row.quantity),\(row.email ?? ""),\(row.interval),\(organization),\(reseller)"
                     + (seats ? ",\(row.activations.map(String.init) ?? "")" : "") + "\n"
             }.joined()
     }

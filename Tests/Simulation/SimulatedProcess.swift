@@ -29,6 +29,8 @@ final class SimulatedProcess: HTTPTransport {
     private let revokeTokenAt: Int?
     /// The run's committer and feed loader, which the kill waits for.
     private let writers: JournalWriters
+    /// Another client of the account, acting as licprov's requests reach the server.
+    private let another: AnotherClient?
     private struct State {
         var sent = 0
         var killed = false
@@ -46,10 +48,12 @@ final class SimulatedProcess: HTTPTransport {
 
     init(
         process: Int, server: InProcessEmulator, crash: Schedule.Crash?, journalPath: String, nextJournalPath: String,
-        trace: Trace, writers: JournalWriters, revokeTokenAt: Int? = nil, onKill: @escaping @Sendable () -> Void
+        trace: Trace, writers: JournalWriters, another: AnotherClient? = nil, revokeTokenAt: Int? = nil,
+        onKill: @escaping @Sendable () -> Void
     ) {
         self.process = process
         self.writers = writers
+        self.another = another
         self.revokeTokenAt = revokeTokenAt
         self.network = InProcessTransport(server)
         self.crash = crash
@@ -95,6 +99,7 @@ final class SimulatedProcess: HTTPTransport {
             throw .connectFailed("the process was killed")
         case .send(let isLast):
             if request.method != "GET" { state.withLock { $0.writes += 1 } }
+            if let line = await another?.before(request) { trace.record(line) }
             let answer: Result<TransportResponse, TransportError>
             do { answer = .success(try await network.send(request)) } catch { answer = .failure(error) }
             if case .success(let response) = answer, response.status == 401 {

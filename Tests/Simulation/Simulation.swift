@@ -27,6 +27,9 @@ package enum Simulation {
         package var undone = 0
         package var tokenRevoked = 0
         package var withLateRows = 0
+        package var customerRaced = 0
+        package var fileEdited = 0
+        package var editedByHand = 0
         package var duplicated = 0
         package var deletedByHand = 0
         package var applied = 0
@@ -45,6 +48,9 @@ package enum Simulation {
             if outcome.undo { undone += 1 }
             if outcome.tokenRevoked { tokenRevoked += 1 }
             if outcome.lateRows { withLateRows += 1 }
+            if outcome.customerRaced { customerRaced += 1 }
+            if outcome.fileEdited { fileEdited += 1 }
+            if outcome.editedByHand { editedByHand += 1 }
             if outcome.duplicate { duplicated += 1 }
             if outcome.deletedByHand { deletedByHand += 1 }
             if outcome.applied { applied += 1 }
@@ -67,7 +73,9 @@ package enum Simulation {
                     + "\(share(withCustomers)); organizations or resellers: \(share(withDirectories)); changes after "
                     + "the creates (renew, suspend, update): \(share(withChanges)); the orders undone: \(share(undone)); "
                     + "a token revoked in a run: \(share(tokenRevoked)); rows appended to the file between runs: "
-                    + "\(share(withLateRows)); a duplicate made by another client, then audit --fix-duplicates: "
+                    + "\(share(withLateRows)); rows edited or removed in the file between runs: \(share(fileEdited)); "
+                    + "a customer created by another client just before licprov's create (409): \(share(customerRaced)); "
+                    + "licenses edited by another client before the changes: \(share(editedByHand)); a duplicate made by another client, then audit --fix-duplicates: "
                     + "\(share(duplicated)); a license deleted by another client: \(share(deletedByHand)); the next night's export "
                     + "applied (plan, apply --prune delete): \(share(applied)); a server refusing `in` filters: "
                     + "\(share(refusingIn))")

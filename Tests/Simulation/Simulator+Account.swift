@@ -122,7 +122,8 @@ extension Simulator.Processes {
     /// Another client deletes the account's last license. The same command run again must send
     /// nothing (the journal has the row done: licprov does not make again what someone removed), and
     /// `audit` must report that one license missing, nothing else.
-    mutating func deletedByHand(journal: String, violations: inout [String]) async -> [String] {
+    /// (`conflicts`: the rows edited in the file after their license was made, which every run reports.)
+    mutating func deletedByHand(journal: String, conflicts: Int, violations: inout [String]) async -> [String] {
         let store = server.emulator.store
         guard let victim = await store.allLicenses().last?.objectValue, let id = victim["id"]?.stringValue else {
             return []
@@ -133,7 +134,7 @@ extension Simulator.Processes {
         let again = await settle(
             "orders", crashes: [], faults: FaultSettings(), journal: journal, violations: &violations
         ) { _ in }
-        var found = Simulator.settled("orders, run again", clean: again.clean, rerun: again.rerun)
+        var found = Simulator.settled("orders, run again", clean: again.clean, rerun: again.rerun, conflicts: conflicts)
         let sent = await store.snapshot().licenseCreateRequests - creates
         if sent > 0 { found.append("the orders run again after a deletion by hand sent \(sent) creates") }
         switch await auditReport("orders", journal: journal) {
@@ -184,5 +185,37 @@ extension Simulator.Processes {
             }
         }
         return found
+    }
+}
+
+extension Simulator {
+    /// Another client edits some change targets before the changes run (the schedule's hand edits):
+    /// suspends a license, renews it, or sets its seats.
+    static func editByHand(_ schedule: Schedule, emulator: CryptlexEmulator, trace: Trace) async {
+        guard !schedule.handEdits.isEmpty else { return }
+        var idsByOrder: [String: String] = [:]
+        for license in await emulator.store.allLicenses() {
+            guard let fields = license.objectValue, let order = metadata("order_id", of: fields),
+                let id = fields["id"]?.stringValue
+            else { continue }
+            idsByOrder[order] = id
+        }
+        for change in schedule.changes {
+            guard let edit = schedule.handEdits[change.event], let id = idsByOrder[change.order] else { continue }
+            let now = emulator.clock.nowTicks
+            do {
+                switch edit {
+                case .suspend:
+                    _ = try await emulator.store.updateLicense(id: id, ["suspended": .bool(true)], nowTicks: now)
+                case .renew: _ = try await emulator.store.renewLicense(id: id, nowTicks: now)
+                case .seats(let seats):
+                    _ = try await emulator.store.updateLicense(
+                        id: id, ["allowedActivations": .int(Int64(seats))], nowTicks: now)
+                }
+                trace.record("another client edited \(change.order)'s license: \(edit)")
+            } catch {
+                trace.record("another client could not edit \(change.order)'s license: \(error)")
+            }
+        }
     }
 }

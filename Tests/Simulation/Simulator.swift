@@ -31,6 +31,12 @@ package struct Simulator {
         package var undo = false
         package var tokenRevoked = false
         package var lateRows = false
+        /// Another client created a customer between licprov's lookup and its create (a 409).
+        package var customerRaced = false
+        /// The order file's rows edited or removed between processes.
+        package var fileEdited = false
+        /// Another client edited licenses before the changes ran.
+        package var editedByHand = false
         package var duplicate = false
         package var deletedByHand = false
         package var applied = false
@@ -86,13 +92,19 @@ package struct Simulator {
                 seed: schedule.seed, violations: ["set-up failed: \(error)"], trace: [], digest: "", faults: [:],
                 kills: (0, 0), processes: 0, concurrency: schedule.concurrency)
         }
+        if schedule.editFrom > 0 {
+            trace.record(
+                "the order file is edited before process \(schedule.editFrom) of the orders: "
+                    + "\(schedule.edited.sorted()) to interval P1Y, \(schedule.removed.sorted()) removed")
+        }
+        let another = AnotherClient(emulator: emulator, raceEmail: schedule.raceEmail)
         var processes = Processes(
-            directory: directory, server: InProcessEmulator(emulator), trace: trace,
+            directory: directory, server: InProcessEmulator(emulator), trace: trace, another: another,
             concurrency: schedule.concurrency, deadline: processDeadline)
         var violations: [String] = []
         let creates = await processes.settle(
             "orders", crashes: schedule.crashes, faults: schedule.faults, revocation: schedule.revocation,
-            edits: schedule.lateRows > 0 ? [schedule.lateFrom: schedule.csv] : [:], violations: &violations
+            edits: schedule.fileVersions, violations: &violations
         ) { _ in }
         violations += await Self.check(schedule, emulator: emulator, clean: creates.clean, rerun: creates.rerun)
         if violations.isEmpty { violations += await processes.audit("orders", journal: creates.journal) }
@@ -106,6 +118,7 @@ package struct Simulator {
             }
         }
         if !schedule.changes.isEmpty, violations.isEmpty {
+            await Self.editByHand(schedule, emulator: emulator, trace: trace)
             let before = await emulator.store.changesByLicense()
             let changes = await processes.settle(
                 "changes", crashes: schedule.changeCrashes, faults: schedule.faults, violations: &violations
@@ -118,7 +131,9 @@ package struct Simulator {
             if violations.isEmpty { violations += await processes.audit("changes", journal: changes.journal) }
         }
         if schedule.deleteByHand, !schedule.undo, violations.isEmpty {
-            violations += await processes.deletedByHand(journal: creates.journal, violations: &violations)
+            let conflicts = await Self.madeBeforeTheEdit(schedule, emulator: emulator)
+            violations += await processes.deletedByHand(
+                journal: creates.journal, conflicts: conflicts, violations: &violations)
         }
         if schedule.export != nil, violations.isEmpty {
             violations += await processes.apply(schedule, crashes: schedule.applyCrashes, violations: &violations)
@@ -131,12 +146,16 @@ package struct Simulator {
         let counters = await emulator.store.snapshot()
         return Outcome(
             seed: schedule.seed, violations: violations, trace: trace.all, digest: trace.digest,
-            faults: counters.faults, kills: processes.kills, processes: processes.count,
+            // (A 409 is no injected fault: the server's answer to a create of what exists.)
+            faults: counters.faults.merging(["409": counters.conflicts]) { $1 }, kills: processes.kills,
+            processes: processes.count,
             concurrency: schedule.concurrency, changes: schedule.changes.count,
             customers: Set(schedule.rows.compactMap(\.email)).count,
             refusesIn: schedule.refusedOperators.contains("in"),
             directories: schedule.rows.contains { $0.organization != nil || $0.reseller != nil }, undo: schedule.undo,
             tokenRevoked: processes.tokenRevocations > 0, lateRows: schedule.lateRows > 0,
+            customerRaced: another.didRace, fileEdited: schedule.editFrom > 0,
+            editedByHand: !schedule.handEdits.isEmpty,
             duplicate: schedule.duplicate, deletedByHand: schedule.deleteByHand && !schedule.undo,
             applied: schedule.export != nil)
     }
@@ -165,6 +184,7 @@ package struct Simulator {
         let directory: String
         let server: InProcessEmulator
         let trace: Trace
+        var another: AnotherClient? = nil
         let concurrency: Int
         let deadline: Duration
         var count = 0
@@ -206,7 +226,7 @@ package struct Simulator {
                 let writers = JournalWriters()
                 let transport = SimulatedProcess(
                     process: process, server: server, crash: crash, journalPath: journal, nextJournalPath: next,
-                    trace: trace, writers: writers,
+                    trace: trace, writers: writers, another: another,
                     revokeTokenAt: revocation.flatMap {
                         $0.process == started && phase == .faulty ? $0.atRequest : nil
                     },

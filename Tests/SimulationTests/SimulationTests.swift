@@ -30,7 +30,7 @@ struct SimulationTests {
     /// - 12293427251509920385: a token revoked before the run's first request; the run sent its
     ///   reseller, organization and customer lookups after the refusal
     ///   (`aRefusedTokenIsTheOnlyRequestSentEvenWithCustomersAndCompaniesToLookUp`).
-    @Test(arguments: [UInt64(12_293_427_251_509_920_385)])
+    @Test(arguments: [UInt64(12_293_427_251_509_920_385), 5])
     func seedsThatFoundBugs(seed: UInt64) async {
         let outcome = await simulator.run(Schedule(seed: seed))
         #expect(outcome.violations.isEmpty, "seed \(seed): \(outcome.violations.joined(separator: "; "))")
