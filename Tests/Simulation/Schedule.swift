@@ -88,6 +88,8 @@ package struct Schedule: Sendable {
         case seats(Int)
     }
     package var handEdits: [String: HandEdit] = [:]
+    /// The share of requests whose answer comes after the client's deadline (``SlowNetwork``).
+    package var slowAnswers = 0.0
 
     package init(seed: UInt64) {
         self.seed = seed
@@ -228,6 +230,8 @@ package struct Schedule: Sendable {
                     }
             }
         }
+        // A third of the schedules have answers slower than the client's deadline.
+        if Int.random(in: 0..<3, using: &random) == 0 { slowAnswers = Double.random(in: 0.05...0.2, using: &random) }
     }
 
     /// The rows the order file has once every edit is made: the removed ones gone.

@@ -31,6 +31,8 @@ final class SimulatedProcess: HTTPTransport {
     private let writers: JournalWriters
     /// Another client of the account, acting as licprov's requests reach the server.
     private let another: AnotherClient?
+    /// Answers and requests that come after the client's deadline.
+    private let slow: SlowNetwork?
     private struct State {
         var sent = 0
         var killed = false
@@ -48,12 +50,13 @@ final class SimulatedProcess: HTTPTransport {
 
     init(
         process: Int, server: InProcessEmulator, crash: Schedule.Crash?, journalPath: String, nextJournalPath: String,
-        trace: Trace, writers: JournalWriters, another: AnotherClient? = nil, revokeTokenAt: Int? = nil,
-        onKill: @escaping @Sendable () -> Void
+        trace: Trace, writers: JournalWriters, another: AnotherClient? = nil, slow: SlowNetwork? = nil,
+        revokeTokenAt: Int? = nil, onKill: @escaping @Sendable () -> Void
     ) {
         self.process = process
         self.writers = writers
         self.another = another
+        self.slow = slow
         self.revokeTokenAt = revokeTokenAt
         self.network = InProcessTransport(server)
         self.crash = crash
@@ -99,6 +102,8 @@ final class SimulatedProcess: HTTPTransport {
             throw .connectFailed("the process was killed")
         case .send(let isLast):
             if request.method != "GET" { state.withLock { $0.writes += 1 } }
+            // (The request a kill follows is not slow: the kill decides what becomes of it.)
+            let late = !isLast && slow?.answersLate() == true
             if let line = await another?.before(request) { trace.record(line) }
             let answer: Result<TransportResponse, TransportError>
             do { answer = .success(try await network.send(request)) } catch { answer = .failure(error) }
@@ -111,6 +116,11 @@ final class SimulatedProcess: HTTPTransport {
                 case .failure(.connectionLost): "reset"
                 case .failure(let error): error.detail
                 }
+            if late, case .success = answer {
+                trace.record(
+                    "\(process) \(request.method) \(target) \(shown) after the deadline", entries: journalMarkers)
+                throw .timedOut("the answer came after the request's deadline")
+            }
             trace.record("\(process) \(request.method) \(target) \(shown)", entries: journalMarkers)
             if isLast {
                 trace.record("\(process) KILLED after the server")

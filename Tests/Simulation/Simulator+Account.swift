@@ -132,7 +132,8 @@ extension Simulator.Processes {
         trace.record("another client deleted license \(id)")
         let creates = await store.snapshot().licenseCreateRequests
         let again = await settle(
-            "orders", crashes: [], faults: FaultSettings(), journal: journal, violations: &violations
+            "orders", crashes: [], faults: FaultSettings(), slowAnswers: false, journal: journal,
+            violations: &violations
         ) { _ in }
         var found = Simulator.settled("orders, run again", clean: again.clean, rerun: again.rerun, conflicts: conflicts)
         let sent = await store.snapshot().licenseCreateRequests - creates

@@ -98,8 +98,9 @@ package struct Simulator {
                     + "\(schedule.edited.sorted()) to interval P1Y, \(schedule.removed.sorted()) removed")
         }
         let another = AnotherClient(emulator: emulator, raceEmail: schedule.raceEmail)
+        let slow = SlowNetwork(seed: schedule.seed, probability: schedule.slowAnswers)
         var processes = Processes(
-            directory: directory, server: InProcessEmulator(emulator), trace: trace, another: another,
+            directory: directory, server: InProcessEmulator(emulator), trace: trace, another: another, slow: slow,
             concurrency: schedule.concurrency, deadline: processDeadline)
         var violations: [String] = []
         let creates = await processes.settle(
@@ -147,7 +148,8 @@ package struct Simulator {
         return Outcome(
             seed: schedule.seed, violations: violations, trace: trace.all, digest: trace.digest,
             // (A 409 is no injected fault: the server's answer to a create of what exists.)
-            faults: counters.faults.merging(["409": counters.conflicts]) { $1 }, kills: processes.kills,
+            faults: counters.faults.merging(["409": counters.conflicts, "late-answer": slow.lateAnswers]) { $1 },
+            kills: processes.kills,
             processes: processes.count,
             concurrency: schedule.concurrency, changes: schedule.changes.count,
             customers: Set(schedule.rows.compactMap(\.email)).count,
@@ -185,6 +187,7 @@ package struct Simulator {
         let server: InProcessEmulator
         let trace: Trace
         var another: AnotherClient? = nil
+        var slow: SlowNetwork? = nil
         let concurrency: Int
         let deadline: Duration
         var count = 0
@@ -197,9 +200,9 @@ package struct Simulator {
         /// faults off, then one that must send nothing. Each process on the journal the last left,
         /// the first on `start` (a journal an earlier `settle` left) or a new one.
         mutating func settle(
-            _ input: String, crashes: [Schedule.Crash], faults: FaultSettings, revocation: Schedule.Revocation? = nil,
-            edits: [Int: String] = [:], journal start: String? = nil, plan: Simulator.Planner? = nil,
-            violations: inout [String], configure: (inout RunConfiguration) -> Void
+            _ input: String, crashes: [Schedule.Crash], faults: FaultSettings, slowAnswers: Bool = true,
+            revocation: Schedule.Revocation? = nil, edits: [Int: String] = [:], journal start: String? = nil,
+            plan: Simulator.Planner? = nil, violations: inout [String], configure: (inout RunConfiguration) -> Void
         ) async -> (clean: Ending?, rerun: Ending?, journal: String) {
             var edits = edits
             await server.emulator.faults.replace(with: faults)
@@ -210,6 +213,7 @@ package struct Simulator {
             while started < Simulator.processLimit + 2 {
                 let crash = started < crashes.count ? crashes[started] : nil
                 if phase == .clean { await server.emulator.faults.replace(with: FaultSettings()) }
+                slow?.turn(on: phase == .faulty && slowAnswers)
                 let process = count
                 // The file as the next export has it (written whole, as a tool that replaces it): at
                 // its process, or at the run with the faults off if the schedule settled sooner.
@@ -226,7 +230,7 @@ package struct Simulator {
                 let writers = JournalWriters()
                 let transport = SimulatedProcess(
                     process: process, server: server, crash: crash, journalPath: journal, nextJournalPath: next,
-                    trace: trace, writers: writers, another: another,
+                    trace: trace, writers: writers, another: another, slow: slow,
                     revokeTokenAt: revocation.flatMap {
                         $0.process == started && phase == .faulty ? $0.atRequest : nil
                     },
