@@ -31,12 +31,14 @@ extension ProvisioningRun {
             counters: requests.counters, operators: requests.operators)
         let client = self.client
         // Any answer from the server (even a 4xx or a 5xx to an empty query) proves it is there:
-        // nothing but a missing answer, a 429 or a refused token is acted on.
+        // nothing but a missing answer, a 429, a 503's `Retry-After` (waited out before the run
+        // goes on) or a refused token is acted on.
         // A refused connection (untrusted certificate, a proxy that says no) is not tried again:
         // the same set-up gets the same answer.
         let ending = await patient.send(
             classify: { error in
                 if case .transport(.refused) = error.failure { return .permanent }
+                if case .retryable(_?) = error.outcome { return error.outcome }
                 return error.status == nil || error.status == 429 || error.outcome == .stopRun
                     ? error.outcome : .permanent
             }, count: { _, _ in },

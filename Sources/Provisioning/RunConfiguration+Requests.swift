@@ -4,12 +4,13 @@ import Scheduling
 
 extension RunRequests {
     /// The requests of one run (or audit), tuned by `configuration`: its rate limit, retries and 429 budget.
-    /// `clock`: what every wait is on (a test's manual clock; the process's monotonic clock otherwise).
+    /// `clock`: what every wait is on (a test's manual clock; the configuration's otherwise).
     package static func make(
         _ configuration: RunConfiguration, stop: StopSignal, counters: RunCounters,
-        logger: Logger = Logger(label: "licprov"), clock: RunClock = .continuous
+        logger: Logger = Logger(label: "licprov"), clock: RunClock? = nil
     ) -> RunRequests {
-        RunRequests(
+        let clock = clock ?? configuration.clock
+        return RunRequests(
             executor: RetryExecutor(
                 policy: configuration.retry,
                 limiter: configuration.rate.map {

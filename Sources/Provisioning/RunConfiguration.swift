@@ -60,6 +60,9 @@ package struct RunConfiguration: Sendable {
     package var resultsColumns = ResultsColumns.standard
     /// Where the run shows its journal's own-time writers (a simulation's kill waits for them); nil in a real run.
     package var journalWriters: JournalWriters?
+    /// What every wait of the run is on: backoff, pauses, lookup delays (a simulation's clock; the
+    /// process's monotonic clock otherwise).
+    package var clock = RunClock.continuous
 
     package enum ResultsColumns: String, Sendable, CaseIterable {
         /// `source_line, row_id, unit, status, license_id, license_key, http_status, message, action, expires_at`.

@@ -7,7 +7,7 @@
 /// |---|---|
 /// | success | `.answered` |
 /// | throttled (429) | the ``ThrottleBudget`` draws one (spent: the run stops with ``StopSignal/Reason/rateLimited(_:)`` and the call ends `.failed`); every worker pauses for `Retry-After` (the shared ``RateLimiter``; without one, this request waits alone); not an attempt; sends again |
-/// | retryable | backs off with the ``RetryPolicy`` (full jitter, `Retry-After` a floor) and sends again; attempts used up: `.failed` |
+/// | retryable | backs off with the ``RetryPolicy`` (full jitter, `Retry-After` a floor) and sends again; attempts used up: `.failed`. A `Retry-After` (a 503's) also pauses every worker through the shared ``RateLimiter``, as a 429's does: the server said when to come back |
 /// | ambiguous | `.failed` at once: only the caller can find out whether it took effect |
 /// | permanent | `.failed` |
 /// | stopRun | the run stops (``StopSignal/Reason/accessDenied(_:)`` with the failure's description); `.failed`; nothing is sent after it (``StopSignal/tokenRefused``) |
@@ -136,6 +136,8 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
             case .retryable(let after):
                 budget.answered()
                 failed += 1
+                // The server said when to come back: no worker sends before (this one backs off too).
+                if let after, after > .zero, let limiter { await limiter.pause(for: after) }
                 guard let delay = policy.backoff(afterFailedAttempts: failed, retryAfter: after, using: &random) else {
                     return .failed(failure, outcome, failedAttempts: failed)
                 }

@@ -136,6 +136,40 @@ struct RetryExecutorTests {
         #expect(script.sends.load(ordering: .relaxed) == 2)
     }
 
+    /// A 503's `Retry-After` is the server saying when to come back, as a 429's is: every worker
+    /// waits it out, even when the request that got it has no attempt left (found by the
+    /// simulation: a run sent its next request into a 503's pause at once).
+    @Test func aRetryAfterOnA503PausesEveryWorkerToo() async {
+        let clock = ManualClock()
+        let executor = executor(clock: clock)
+        let script = Script([.failure(Failure(outcome: .retryable(after: .seconds(4)))), .success(3)])
+        let task = Task { await run(executor, script) }
+        await clock.waitForSleepers(1)
+        #expect(await executor.limiter?.isPaused == true)
+        #expect(script.sends.load(ordering: .relaxed) == 1)
+        clock.advance(by: .seconds(4))
+        guard case .answered(3) = await task.value else {
+            Issue.record("no answer")
+            return
+        }
+        // Its last attempt used up: the call fails, and the pause holds the others all the same.
+        let last = self.executor(maxAttempts: 1, clock: clock)
+        let failing = Script([.failure(Failure(outcome: .retryable(after: .seconds(4))))])
+        guard case .failed(_, .retryable, failedAttempts: 1) = await run(last, failing) else {
+            Issue.record("not failed")
+            return
+        }
+        #expect(await last.limiter?.isPaused == true)
+        // Without a Retry-After, a retryable failure pauses no one.
+        let plain = self.executor(clock: clock)
+        let task2 = Task { await run(plain, Script([.failure(Failure(outcome: .retryable(after: nil))), .success(1)])) }
+        guard case .answered(1) = await task2.value else {
+            Issue.record("no answer")
+            return
+        }
+        #expect(await plain.limiter?.isPaused == false)
+    }
+
     @Test func withoutASharedLimiterAThrottledRequestWaitsItsRetryAfterAlone() async {
         let clock = ManualClock()
         let executor = RetryExecutor(

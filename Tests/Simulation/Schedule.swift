@@ -117,9 +117,10 @@ package struct Schedule: Sendable {
         for fault in Fault.allCases where Int.random(in: 0..<3, using: &random) == 0 {
             rules.append(FaultRule(fault: fault, probability: Double.random(in: 0.05...0.3, using: &random)))
         }
+        // The search lags 1 to 5 s of the simulation's time (within the reconcile delay, 5 s).
         faults = FaultSettings(
             rules: rules, retryAfterSeconds: 0,
-            lookupLagMilliseconds: Bool.random(using: &random) ? Int.random(in: 1...5, using: &random) : 0)
+            lookupLagMilliseconds: Bool.random(using: &random) ? Int.random(in: 1...5, using: &random) * 1_000 : 0)
         refusedOperators = Int.random(in: 0..<4, using: &random) == 0 ? ["in"] : []
         let requests = rows.reduce(0) { $0 + $1.quantity } * 2 + 2
         crashes = (0..<Int.random(in: 0...3, using: &random)).map { _ in
@@ -232,6 +233,8 @@ package struct Schedule: Sendable {
         }
         // A third of the schedules have answers slower than the client's deadline.
         if Int.random(in: 0..<3, using: &random) == 0 { slowAnswers = Double.random(in: 0.05...0.2, using: &random) }
+        // Half the schedules' 429s and 503s say `Retry-After: 1` to `3`; the rest, 0.
+        if Bool.random(using: &random) { faults.retryAfterSeconds = Int.random(in: 1...3, using: &random) }
     }
 
     /// The rows the order file has once every edit is made: the removed ones gone.

@@ -4,6 +4,7 @@ import EmulatorTransport
 import Foundation
 import GRDB
 import Provisioning
+import Scheduling
 import Synchronization
 
 /// The network as one licprov process sees it: every request goes to the in-process emulator and
@@ -31,8 +32,10 @@ final class SimulatedProcess: HTTPTransport {
     private let writers: JournalWriters
     /// Another client of the account, acting as licprov's requests reach the server.
     private let another: AnotherClient?
-    /// Answers and requests that come after the client's deadline.
+    /// Answers that come after the client's deadline.
     private let slow: SlowNetwork?
+    /// The schedule's time: what a `Retry-After` is counted on.
+    private let clock: RunClock
     private struct State {
         var sent = 0
         var killed = false
@@ -43,6 +46,10 @@ final class SimulatedProcess: HTTPTransport {
         /// A 401 came back; the requests the process started after it.
         var rejected = false
         var sentAfterRejection = 0
+        /// Until when the last 429 or 503 asked the client to wait (`Retry-After`), and the
+        /// requests that came sooner.
+        var pause: (until: RunClock.Instant, after429: Bool)?
+        var early = (after429: 0, after503: 0)
     }
     private let state = Mutex(State())
     /// Called once, when the process is killed (the simulator stops its tasks).
@@ -51,9 +58,10 @@ final class SimulatedProcess: HTTPTransport {
     init(
         process: Int, server: InProcessEmulator, crash: Schedule.Crash?, journalPath: String, nextJournalPath: String,
         trace: Trace, writers: JournalWriters, another: AnotherClient? = nil, slow: SlowNetwork? = nil,
-        revokeTokenAt: Int? = nil, onKill: @escaping @Sendable () -> Void
+        clock: RunClock = .continuous, revokeTokenAt: Int? = nil, onKill: @escaping @Sendable () -> Void
     ) {
         self.process = process
+        self.clock = clock
         self.writers = writers
         self.another = another
         self.slow = slow
@@ -71,6 +79,8 @@ final class SimulatedProcess: HTTPTransport {
     var writes: Int { state.withLock { $0.writes } }
     /// Whether the server refused the token, and the requests started after it did.
     var tokenRejected: (Bool, sentAfter: Int) { state.withLock { ($0.rejected, $0.sentAfterRejection) } }
+    /// Requests that reached the server before a 429's or a 503's `Retry-After` had passed.
+    var early: (after429: Int, after503: Int) { state.withLock { $0.early } }
 
     func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
         enum Step {
@@ -78,9 +88,15 @@ final class SimulatedProcess: HTTPTransport {
             case send(isLast: Bool)
         }
         var request = request
+        let now = clock.now
+        var early = ""
         let step = state.withLock { state -> Step in
             if state.killed { return .dead }
             state.sent += 1
+            if let pause = state.pause, now < pause.until {
+                if pause.after429 { state.early.after429 += 1 } else { state.early.after503 += 1 }
+                early = " (before the \(pause.after429 ? "429" : "503")'s Retry-After had passed)"
+            }
             if state.rejected { state.sentAfterRejection += 1 }
             if let revokeTokenAt, state.sent >= revokeTokenAt {
                 request.headers = request.headers.map {
@@ -118,10 +134,18 @@ final class SimulatedProcess: HTTPTransport {
                 }
             if late, case .success = answer {
                 trace.record(
-                    "\(process) \(request.method) \(target) \(shown) after the deadline", entries: journalMarkers)
+                    "\(process) \(request.method) \(target) \(shown) after the deadline\(early)", entries: journalMarkers)
                 throw .timedOut("the answer came after the request's deadline")
             }
-            trace.record("\(process) \(request.method) \(target) \(shown)", entries: journalMarkers)
+            trace.record("\(process) \(request.method) \(target) \(shown)\(early)", entries: journalMarkers)
+            // What the client was told to wait (an answer that came too late told it nothing).
+            if case .success(let response) = answer, [429, 503].contains(response.status),
+                let seconds = response.headers.first(where: { $0.0.lowercased() == "retry-after" }).flatMap({ Int($0.1) }),
+                seconds > 0
+            {
+                let until = clock.now.advanced(by: .seconds(seconds))
+                state.withLock { $0.pause = (until, response.status == 429) }
+            }
             if isLast {
                 trace.record("\(process) KILLED after the server")
                 await kill()

@@ -3,6 +3,7 @@ import CryptlexEmulator
 import Foundation
 import Ingestion
 import Provisioning
+import Scheduling
 import Sync
 
 extension Simulator.Processes {
@@ -21,7 +22,8 @@ extension Simulator.Processes {
         trace.record("the next night's export: \(export.count) rows")
         let plan: Simulator.Planner = { client, configuration, stop in
             try await SyncPlanner.plan(
-                configuration: Self.planConfiguration(file, journal: configuration.journalPath),
+                configuration: Self.planConfiguration(
+                    file, journal: configuration.journalPath, clock: configuration.clock),
                 options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: configuration.journalPath),
                 client: client, stop: stop
             ).rows()
@@ -59,11 +61,12 @@ extension Simulator.Processes {
 
         // A new plan finds nothing to do.
         let journal = applied.journal
+        let clock = self.clock
         switch await readOnly(
             "plan", journal: journal,
             { client in
                 try await SyncPlanner.plan(
-                    configuration: Self.planConfiguration(file, journal: journal),
+                    configuration: Self.planConfiguration(file, journal: journal, clock: clock),
                     options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: journal), client: client)
             })
         {
@@ -78,10 +81,10 @@ extension Simulator.Processes {
     }
 
     /// How `plan` and `apply` read the export: by `order_id`, the apply's journal beside.
-    static func planConfiguration(_ file: String, journal: String) -> RunConfiguration {
+    static func planConfiguration(_ file: String, journal: String, clock: RunClock) -> RunConfiguration {
         var configuration = RunConfiguration(
             inputPath: file, ingest: IngestOptions(idColumn: "order_id"), journalPath: journal)
-        Simulator.useSimulationWaits(&configuration)
+        Simulator.useSimulationWaits(&configuration, clock: clock)
         return configuration
     }
 }

@@ -79,12 +79,14 @@ package struct Simulator {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let trace = Trace()
+        let clock = SimulationClock()
         let emulator: CryptlexEmulator
         do {
             emulator = try CryptlexEmulator(
                 configuration: EmulatorConfiguration(
                     token: Self.token, products: ["prod-1"], rateLimit: nil,
-                    refusedOperators: schedule.refusedOperators, faults: schedule.faults, seed: schedule.seed))
+                    refusedOperators: schedule.refusedOperators, faults: schedule.faults, seed: schedule.seed),
+                clock: clock.emulatorClock)
             try schedule.earlyCSV.write(toFile: directory + "/orders.csv", atomically: true, encoding: .utf8)
             try schedule.changesCSV.write(toFile: directory + "/changes.csv", atomically: true, encoding: .utf8)
         } catch {
@@ -101,7 +103,7 @@ package struct Simulator {
         let slow = SlowNetwork(seed: schedule.seed, probability: schedule.slowAnswers)
         var processes = Processes(
             directory: directory, server: InProcessEmulator(emulator), trace: trace, another: another, slow: slow,
-            concurrency: schedule.concurrency, deadline: processDeadline)
+            clock: RunClock(clock), concurrency: schedule.concurrency, deadline: processDeadline)
         var violations: [String] = []
         let creates = await processes.settle(
             "orders", crashes: schedule.crashes, faults: schedule.faults, revocation: schedule.revocation,
@@ -162,12 +164,17 @@ package struct Simulator {
             applied: schedule.export != nil)
     }
 
-    /// Every wait of a simulated process in milliseconds, and no rate limit: a run's sends, an
-    /// apply's planning reads, an audit's lookups.
-    static func useSimulationWaits(_ configuration: inout RunConfiguration) {
-        configuration.rate = nil
-        configuration.reconcileDelay = .milliseconds(20)
-        configuration.retry = RetryPolicy(base: .milliseconds(1), cap: .milliseconds(4), maxAttempts: 6)
+    /// A simulated process's waits, on the schedule's ``SimulationClock``: the product's reconcile
+    /// delay (5 s: 20 ms of real time), backoff of 0.25–1 s, a rate limit too high to wait on (but
+    /// there, so a 429's `Retry-After` pauses every worker, as in a real run), no stop for silence
+    /// a loaded machine could cause. For a run's sends, an apply's planning reads, an audit's lookups.
+    static func useSimulationWaits(_ configuration: inout RunConfiguration, clock: RunClock) {
+        configuration.clock = clock
+        configuration.rate = 1_000_000
+        configuration.windowLimit = nil
+        configuration.reconcileDelay = .seconds(RunConfiguration.defaultReconcileDelay)
+        configuration.retry = RetryPolicy(base: .milliseconds(250), cap: .seconds(1), maxAttempts: 6)
+        configuration.unreachableTimeout = .seconds(3_600)
     }
 
     /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
@@ -178,8 +185,7 @@ package struct Simulator {
                 inputPath: directory + "/\(input).csv", ingest: IngestOptions(idColumn: "order_id"),
                 journalPath: journal, resultsPath: results)
             configuration.concurrency = concurrency
-            configuration.unreachableTimeout = .seconds(60)
-            Simulator.useSimulationWaits(&configuration)
+            Simulator.useSimulationWaits(&configuration, clock: clock)
             return configuration
         }
 
@@ -188,6 +194,8 @@ package struct Simulator {
         let trace: Trace
         var another: AnotherClient? = nil
         var slow: SlowNetwork? = nil
+        /// The schedule's time (its ``SimulationClock``), for every process.
+        var clock = RunClock.continuous
         let concurrency: Int
         let deadline: Duration
         var count = 0
@@ -230,7 +238,7 @@ package struct Simulator {
                 let writers = JournalWriters()
                 let transport = SimulatedProcess(
                     process: process, server: server, crash: crash, journalPath: journal, nextJournalPath: next,
-                    trace: trace, writers: writers, another: another, slow: slow,
+                    trace: trace, writers: writers, another: another, slow: slow, clock: clock,
                     revokeTokenAt: revocation.flatMap {
                         $0.process == started && phase == .faulty ? $0.atRequest : nil
                     },
@@ -282,6 +290,14 @@ package struct Simulator {
                             "process \(process) sent \(rejection.sentAfter) requests after its token was refused "
                                 + "(\(concurrency) workers)")
                     }
+                }
+                // A `Retry-After` is a floor: a 429's pauses every worker (what was in flight aside), a
+                // 503's the request it answered (with one worker, everything).
+                let early = transport.early
+                if early.after429 > concurrency - 1 || (concurrency == 1 && early.after503 > 0) {
+                    violations.append(
+                        "process \(process) sent \(early.after429) requests before a 429's Retry-After had passed, "
+                            + "\(early.after503) before a 503's (\(concurrency) workers)")
                 }
                 let ending = Ending(report: report, writes: transport.writes, results: results)
                 switch phase {
