@@ -30,7 +30,11 @@ struct SimulationTests {
     /// - 12293427251509920385: a token revoked before the run's first request; the run sent its
     ///   reseller, organization and customer lookups after the refusal
     ///   (`aRefusedTokenIsTheOnlyRequestSentEvenWithCustomersAndCompaniesToLookUp`).
-    @Test(arguments: [UInt64(12_293_427_251_509_920_385), 5])
+    /// - 5: a row removed from the file after a kill left it in flight; no run looked it up again
+    ///   (`RowsGoneTests`).
+    /// - 2868053673282802892: a 503's `Retry-After` held only its own request; the next went at once
+    ///   (`aRetryAfterOnA503PausesEveryWorkerToo`).
+    @Test(arguments: [UInt64(12_293_427_251_509_920_385), 5, 2_868_053_673_282_802_892])
     func seedsThatFoundBugs(seed: UInt64) async {
         let outcome = await simulator.run(Schedule(seed: seed))
         #expect(outcome.violations.isEmpty, "seed \(seed): \(outcome.violations.joined(separator: "; "))")
