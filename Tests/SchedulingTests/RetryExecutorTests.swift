@@ -162,7 +162,9 @@ struct RetryExecutorTests {
         #expect(await last.limiter?.isPaused == true)
         // Without a Retry-After, a retryable failure pauses no one.
         let plain = self.executor(clock: clock)
-        let task2 = Task { await run(plain, Script([.failure(Failure(outcome: .retryable(after: nil))), .success(1)])) }
+        let task2 = Task {
+            await run(plain, Script([.failure(Failure(outcome: .retryable(after: nil))), .success(1)]))
+        }
         guard case .answered(1) = await task2.value else {
             Issue.record("no answer")
             return

@@ -291,13 +291,11 @@ package struct Simulator {
                                 + "(\(concurrency) workers)")
                     }
                 }
-                // A `Retry-After` is a floor: a 429's pauses every worker (what was in flight aside), a
-                // 503's the request it answered (with one worker, everything).
-                let early = transport.early
-                if early.after429 > concurrency - 1 || (concurrency == 1 && early.after503 > 0) {
+                // A `Retry-After` is a floor: the request a 429 or 503 answered does not come again sooner.
+                if transport.early > 0 {
                     violations.append(
-                        "process \(process) sent \(early.after429) requests before a 429's Retry-After had passed, "
-                            + "\(early.after503) before a 503's (\(concurrency) workers)")
+                        "process \(process) sent \(transport.early) requests again before the Retry-After of the "
+                            + "429 or 503 that answered them had passed")
                 }
                 let ending = Ending(report: report, writes: transport.writes, results: results)
                 switch phase {

@@ -32,9 +32,11 @@ struct SimulationTests {
     ///   (`aRefusedTokenIsTheOnlyRequestSentEvenWithCustomersAndCompaniesToLookUp`).
     /// - 5: a row removed from the file after a kill left it in flight; no run looked it up again
     ///   (`RowsGoneTests`).
-    /// - 2868053673282802892: a 503's `Retry-After` held only its own request; the next went at once
-    ///   (`aRetryAfterOnA503PausesEveryWorkerToo`).
-    @Test(arguments: [UInt64(12_293_427_251_509_920_385), 5, 2_868_053_673_282_802_892])
+    /// (A 503's `Retry-After` that held only its own request — the preflight's none — was found by a
+    /// check of every request against the last pause; it was left out, since under load a request
+    /// another worker had already started may arrive in the pause: `aRetryAfterOnA503PausesEveryWorkerToo`
+    /// and `aPreflightAnswered503WaitsItsRetryAfterBeforeTheRunGoesOn` pin the bug instead.)
+    @Test(arguments: [UInt64(12_293_427_251_509_920_385), 5])
     func seedsThatFoundBugs(seed: UInt64) async {
         let outcome = await simulator.run(Schedule(seed: seed))
         #expect(outcome.violations.isEmpty, "seed \(seed): \(outcome.violations.joined(separator: "; "))")
