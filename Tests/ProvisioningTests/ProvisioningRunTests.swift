@@ -208,8 +208,10 @@ struct ProvisioningRunTests {
     /// requests arrive more than a second apart (with six a window, a starved machine sent too slowly
     /// to meet one: this test failed so in a clean-clone CI run beside another build).
     @Test func tooManyRequestsAreWaitedOutAndEveryLicenseIsStillCreatedOnce() async throws {
+        // (Real time: the client reads the server's rate-limit headers against its own wall clock.)
         try await withRunBench(
-            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: 2, rateWindowSeconds: 1)
+            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: 2, rateWindowSeconds: 1),
+            realTime: true
         ) { bench in
             try bench.write(ordersHeader + orders(10))
             let report = try await bench.run(
@@ -231,7 +233,8 @@ struct ProvisioningRunTests {
         // 20 requests per 2 s window; a bucket of 5/s with a burst of 1 puts at most 1 + 5 × (2 + J) requests
         // into any window, under 20 for arrival jitter J up to 1.8 s — a margin no busy test machine exceeds.
         try await withRunBench(
-            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: 20, rateWindowSeconds: 2)
+            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: 20, rateWindowSeconds: 2),
+            realTime: true
         ) { bench in
             try bench.write(ordersHeader + orders(16))
             let report = try await bench.run(

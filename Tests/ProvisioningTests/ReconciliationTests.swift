@@ -229,7 +229,7 @@ extension ReconciliationTests {
 
 /// Lookup lag: if Cryptlex's search ever lags behind its writes, a lookup right after a lost
 /// response could miss the license and the resend would duplicate it. licprov waits
-/// `--reconcile-delay` (1 s by default) before its one lookup; these tests show both sides.
+/// `--reconcile-delay` (5 s by default) before its one lookup; these tests show both sides.
 @Suite("Exactly once: lookups that lag behind writes")
 struct LookupLagTests {
     func run(lag: Int, reconcileDelay: Duration) async throws -> (licenses: Int, markers: Int) {
@@ -256,5 +256,15 @@ struct LookupLagTests {
         let outcome = try await run(lag: 400, reconcileDelay: .milliseconds(700))
         #expect(outcome.licenses == 6)
         #expect(outcome.markers == 6)
+    }
+
+    /// The bench's runs and emulator share one manual clock, so the comparison is exact: a
+    /// millisecond short of the lag duplicates, a millisecond over does not (on real time, the
+    /// machine's delays would blur both).
+    @Test func theDelayIsComparedWithTheLagToTheMillisecond() async throws {
+        let short = try await run(lag: 500, reconcileDelay: .milliseconds(499))
+        #expect(short.licenses > short.markers)
+        let enough = try await run(lag: 500, reconcileDelay: .milliseconds(501))
+        #expect(enough.licenses == 6 && enough.markers == 6)
     }
 }

@@ -8,6 +8,7 @@ import Ingestion
 import Journal
 import Logging
 import Scheduling
+import TestSupport
 import Testing
 
 @testable import Provisioning
@@ -18,6 +19,8 @@ import Testing
 struct RunBench {
     let directory: String
     let emulator: CryptlexEmulator
+    /// The clock of the bench's runs and its emulator, driven to each next deadline (nil: real time).
+    let clock: ManualClock?
     var file: String { directory + "/orders.csv" }
     /// The base URL the clients are given (the in-process transport ignores its host).
     let url = "http://emulator.invalid"
@@ -42,6 +45,7 @@ struct RunBench {
         configuration.concurrency = 4
         configuration.reconcileDelay = .milliseconds(10)
         configuration.retry = RetryPolicy(base: .milliseconds(10), cap: .milliseconds(50), maxAttempts: 6)
+        if let clock { configuration.clock = RunClock(clock) }
         change(&configuration)
         return configuration
     }
@@ -154,16 +158,51 @@ struct RunBench {
 }
 
 /// Runs `body` with a fresh emulator (in process) and a fresh scratch folder.
+///
+/// The runs' waits (backoff, `Retry-After`, the reconcile delay, lookups' gathering) and the
+/// emulator's time (`createdAt`, its search's lag, its rate limit) are on one manual clock, which a
+/// ``ClockDriver`` moves to each next deadline: no wait takes real time, and every comparison of two
+/// waits is exact whatever the machine's load. `realTime`: the process's clocks instead (a test of
+/// what the wall clock says: rate-limit headers, which the client reads against its own wall clock).
 func withRunBench<T: Sendable>(
     _ configuration: EmulatorConfiguration = EmulatorConfiguration(
         token: "test-token", products: ["prod-1"], rateLimit: nil),
+    realTime: Bool = false,
     _ body: @Sendable (RunBench) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-run-\(UUID().uuidString)")
         .path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    return try await body(RunBench(directory: directory, emulator: try CryptlexEmulator(configuration: configuration)))
+    guard !realTime else {
+        return try await body(
+            RunBench(directory: directory, emulator: try CryptlexEmulator(configuration: configuration), clock: nil))
+    }
+    let driver = ClockDriver()
+    let clock = driver.clock
+    // The emulator's "now": the wall clock when the bench began, moved by the manual clock.
+    let epoch = Int64(Date().timeIntervalSince1970 * 1e9)
+    let emulatorClock = EmulatorClock { epoch + clock.now.offset.nanosecondsValue }
+    do {
+        let result = try await body(
+            RunBench(
+                directory: directory,
+                emulator: try CryptlexEmulator(configuration: configuration, clock: emulatorClock),
+                clock: clock))
+        await driver.stop()
+        return result
+    } catch {
+        await driver.stop()
+        throw error
+    }
+}
+
+extension Duration {
+    /// The whole nanoseconds in it.
+    var nanosecondsValue: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
 }
 
 /// `count` simple rows for product prod-1, with order ids ORD-1…

@@ -62,6 +62,17 @@ public final class ManualClock: Clock, Sendable {
         }
     }
 
+    /// Moves time to the earliest sleeper's deadline and wakes it (and any other due then); false
+    /// when nobody sleeps.
+    @discardableResult
+    public func advanceToNextDeadline() -> Bool {
+        let next = state.withLock { $0.sleepers.map(\.deadline).min() }
+        guard let next else { return false }
+        let now = self.now
+        advance(by: next < now ? .zero : now.duration(to: next))
+        return true
+    }
+
     /// Moves time forward and wakes every sleeper whose deadline has come.
     public func advance(by duration: Duration) {
         let due = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
@@ -86,5 +97,39 @@ public final class ManualClock: Clock, Sendable {
             }
             if ready { continuation.resume() }
         }
+    }
+}
+
+/// Runs a ``ManualClock`` for code that waits on it by itself: whenever something sleeps on the
+/// clock, time moves to the earliest deadline (after letting whatever can run reach its own wait).
+/// Time never moves otherwise, so every wait lasts exactly as long on the clock as it asked — what
+/// a test that compares two waits (how long licprov waited, how far a search lags) needs — and
+/// takes no real time.
+public final class ClockDriver: Sendable {
+    public let clock: ManualClock
+    private let stopped = Mutex(false)
+    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    public init(_ clock: ManualClock = ManualClock()) {
+        self.clock = clock
+        let driving = Task { [self] in
+            while true {
+                await clock.waitForSleepers(1)
+                if stopped.withLock({ $0 }) { return }
+                for _ in 0..<8 { await Task.yield() }
+                clock.advanceToNextDeadline()
+            }
+        }
+        task.withLock { $0 = driving }
+    }
+
+    /// Stops driving (a sleeper made for the purpose wakes the driver to see it).
+    public func stop() async {
+        stopped.withLock { $0 = true }
+        let poke = Task { [clock] in
+            try? await clock.sleep(until: clock.now.advanced(by: .seconds(1_000_000_000)), tolerance: nil)
+        }
+        await task.withLock { $0 }?.value
+        poke.cancel()
     }
 }
