@@ -41,6 +41,7 @@ extension Simulator.Processes {
     ) async -> Result<T, Problem> {
         let process = count
         count += 1
+        time?.passBefore(process: process, startingCommand: true)
         trace.record("process \(process) \(what)")
         let transport = SimulatedProcess(
             process: process, server: server, crash: nil, journalPath: journal, nextJournalPath: journal + ".unused",

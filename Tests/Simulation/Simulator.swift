@@ -79,14 +79,15 @@ package struct Simulator {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let trace = Trace()
-        let clock = SimulationClock()
+        let time = SimulationTime(seed: schedule.seed)
+        defer { Task { await time.driver.stop() } }
         let emulator: CryptlexEmulator
         do {
             emulator = try CryptlexEmulator(
                 configuration: EmulatorConfiguration(
                     token: Self.token, products: ["prod-1"], rateLimit: nil,
                     refusedOperators: schedule.refusedOperators, faults: schedule.faults, seed: schedule.seed),
-                clock: clock.emulatorClock)
+                clock: time.emulatorClock)
             try schedule.earlyCSV.write(toFile: directory + "/orders.csv", atomically: true, encoding: .utf8)
             try schedule.changesCSV.write(toFile: directory + "/changes.csv", atomically: true, encoding: .utf8)
         } catch {
@@ -103,7 +104,8 @@ package struct Simulator {
         let slow = SlowNetwork(seed: schedule.seed, probability: schedule.slowAnswers)
         var processes = Processes(
             directory: directory, server: InProcessEmulator(emulator), trace: trace, another: another, slow: slow,
-            clock: RunClock(clock), concurrency: schedule.concurrency, deadline: processDeadline)
+            clock: RunClock(time.driver.clock), time: time, concurrency: schedule.concurrency,
+            deadline: processDeadline)
         var violations: [String] = []
         let creates = await processes.settle(
             "orders", crashes: schedule.crashes, faults: schedule.faults, revocation: schedule.revocation,
@@ -164,17 +166,14 @@ package struct Simulator {
             applied: schedule.export != nil)
     }
 
-    /// A simulated process's waits, on the schedule's ``SimulationClock``: the product's reconcile
-    /// delay (5 s: 20 ms of real time), backoff of 0.25–1 s, a rate limit too high to wait on (but
-    /// there, so a 429's `Retry-After` pauses every worker, as in a real run), no stop for silence
-    /// a loaded machine could cause. For a run's sends, an apply's planning reads, an audit's lookups.
+    /// A simulated process's waits, on the schedule's clock (``SimulationTime``: they take no real
+    /// time): the product's own reconcile delay, retry policy and silence budget, and a rate limit
+    /// too high to wait on (but there, so a 429's `Retry-After` pauses every worker, as in a real
+    /// run). For a run's sends, an apply's planning reads, an audit's lookups.
     static func useSimulationWaits(_ configuration: inout RunConfiguration, clock: RunClock) {
         configuration.clock = clock
         configuration.rate = 1_000_000
         configuration.windowLimit = nil
-        configuration.reconcileDelay = .seconds(RunConfiguration.defaultReconcileDelay)
-        configuration.retry = RetryPolicy(base: .milliseconds(250), cap: .seconds(1), maxAttempts: 6)
-        configuration.unreachableTimeout = .seconds(3_600)
     }
 
     /// The processes of one schedule, one after another, as an operator (or a timer) would start them.
@@ -194,8 +193,10 @@ package struct Simulator {
         let trace: Trace
         var another: AnotherClient? = nil
         var slow: SlowNetwork? = nil
-        /// The schedule's time (its ``SimulationClock``), for every process.
+        /// The schedule's time (``SimulationTime``), for every process.
         var clock = RunClock.continuous
+        /// Moves the schedule's time between processes (nil: time passes by itself).
+        var time: SimulationTime? = nil
         let concurrency: Int
         let deadline: Duration
         var count = 0
@@ -231,6 +232,7 @@ package struct Simulator {
                     trace.record("\(input).csv edited")
                     edits[at] = nil
                 }
+                time?.passBefore(process: process, startingCommand: started == 0)
                 trace.record("process \(process) \(input) (\(phase), \(concurrency) workers)")
                 let next = directory + "/\(input)-after-\(process).sqlite"
                 let results = directory + "/\(input)-results-\(started).csv"

@@ -1,0 +1,50 @@
+import CryptlexEmulator
+import Foundation
+import TestSupport
+
+/// The simulation's time: a manual clock, moved to the next deadline whenever something sleeps on
+/// it (``ClockDriver``), read by licprov's waits (the run's `RunClock`: backoff, `Retry-After`
+/// pauses, the reconcile delay, lookups' gathering) and by the emulator (`createdAt`, how far its
+/// search lags) alike. So a schedule keeps the product's own waits — a 5 s reconcile delay, a
+/// search seconds behind, `Retry-After: 3` — at no real time, and both sides of each comparison read
+/// one clock: licprov, having waited its reconcile delay on it, finds what the emulator has shown
+/// on it since, exactly, however loaded the machine.
+///
+/// Virtual time, not a virtual scheduler: where the engine's tasks run is still the machine's
+/// (see `SimulatedProcess` for what is replayed exactly).
+struct SimulationTime: Sendable {
+    let driver = ClockDriver()
+    /// The wall clock when the schedule began, in nanoseconds since 1970.
+    private let wallOrigin = Int64(Date().timeIntervalSince1970 * 1e9)
+    let seed: UInt64
+
+    init(seed: UInt64) { self.seed = seed }
+
+    /// Time passes between processes, as it does between commands: an hour before a new command
+    /// (the next night's file, an audit), and before a process that runs the same command again
+    /// (after a kill, a stop) one second or a minute, drawn from the seed and the process — one
+    /// second is inside the search's lag (up to 5 s), where the restarted run must wait before
+    /// it looks up what the killed one left in flight. (The time a real restart takes is real
+    /// time too: licprov measures from its journal's wall-clock times, so a clock that did not
+    /// move at all between processes would have it wait less than the lag.)
+    func passBefore(process: Int, startingCommand: Bool) {
+        var random = SeededGenerator(seed: seed ^ UInt64(process) &* 0x9E37_79B9)
+        let gap: Duration = startingCommand ? .seconds(3_600) : Bool.random(using: &random) ? .seconds(1) : .seconds(60)
+        driver.clock.advance(by: gap)
+    }
+
+    /// The emulator's "now": the wall clock at the schedule's start, moved by the manual clock.
+    var emulatorClock: EmulatorClock {
+        let clock = driver.clock
+        let origin = wallOrigin
+        return EmulatorClock { origin + clock.now.offset.nanoseconds }
+    }
+}
+
+extension Duration {
+    /// The whole nanoseconds in it.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
