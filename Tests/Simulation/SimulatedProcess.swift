@@ -126,9 +126,6 @@ final class SimulatedProcess: HTTPTransport {
             if let line = await another?.before(request) { trace.record(line) }
             let answer: Result<TransportResponse, TransportError>
             do { answer = .success(try await network.send(request)) } catch { answer = .failure(error) }
-            if case .success(let response) = answer, response.status == 401 {
-                state.withLock { $0.rejected = true }
-            }
             let shown =
                 switch answer {
                 case .success(let response): String(response.status)
@@ -142,6 +139,10 @@ final class SimulatedProcess: HTTPTransport {
                 throw .timedOut("the answer came after the request's deadline")
             }
             trace.record("\(process) \(request.method) \(target) \(shown)\(early)", entries: journalMarkers)
+            // (A refusal that came after the deadline refused nothing the client saw.)
+            if case .success(let response) = answer, response.status == 401 {
+                state.withLock { $0.rejected = true }
+            }
             // What the client was told to wait (an answer that came too late told it nothing). A
             // pause holds every worker too, but what another worker had already started may go:
             // that is not told apart here (the executor's tests pin it, on a manual clock).
