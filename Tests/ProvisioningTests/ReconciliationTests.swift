@@ -99,15 +99,7 @@ struct ReconciliationTests {
         try await withRunBench { bench in
             try bench.write(ordersHeader + orders(4))
             let configuration = bench.configuration(idColumn: "order_id")
-            // Register the intents without sending (the token is refused), then pretend a crash left
-            // ORD-1 and ORD-2 in flight, and that ORD-1's request had reached the server.
-            try await bench.registerWithoutSending(configuration)
-            try bench.journalSQL(
-                configuration, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ('ORD-1', 'ORD-2')")
-            let marker = try #require(try bench.markers(configuration)["ORD-1"])
-            let existing = try await bench.createDirectly(
-                #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#
-            )
+            let existing = try await bench.killedWithTwoInFlight(configuration)
 
             let report = try await bench.run(configuration)
             #expect(report.counts.recovered == 1)

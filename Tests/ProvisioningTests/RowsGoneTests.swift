@@ -15,14 +15,7 @@ struct RowsGoneTests {
         try await withRunBench { bench in
             try bench.write(ordersHeader + orders(3))
             let configuration = bench.configuration(idColumn: "order_id")
-            // A run killed with ORD-1 and ORD-2 in flight; ORD-1's request had reached the server.
-            try await bench.registerWithoutSending(configuration)
-            try bench.journalSQL(
-                configuration, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ('ORD-1', 'ORD-2')")
-            let marker = try #require(try bench.markers(configuration)["ORD-1"])
-            let existing = try await bench.createDirectly(
-                #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#
-            )
+            let existing = try await bench.killedWithTwoInFlight(configuration)
             // Then both rows were taken out of the file.
             try bench.write(ordersHeader + orders(1, from: 3))
 

@@ -77,6 +77,19 @@ struct RunBench {
         _ = try await run(configuration, token: "wrong")
     }
 
+    /// The journal a run killed mid-send leaves: the file's intents registered, ORD-1 and ORD-2 in
+    /// flight, and ORD-1's request having reached the server (its license made, with its marker).
+    /// Returns that license's id.
+    func killedWithTwoInFlight(_ configuration: RunConfiguration) async throws -> String {
+        try await registerWithoutSending(configuration)
+        try journalSQL(
+            configuration, "UPDATE license SET state = 'inFlight', attempts = 1 WHERE rowID IN ('ORD-1', 'ORD-2')")
+        let marker = try #require(try markers(configuration)["ORD-1"])
+        return try await createDirectly(
+            #"{"productId":"prod-1","allowedActivations":2,"metadata":[{"key":"licprov_request","value":"\#(marker)"}]}"#
+        )
+    }
+
     /// Runs `sql` on the journal behind the run's back, as a crash (or a newer licprov) would leave it.
     func journalSQL(_ configuration: RunConfiguration, _ sql: String) throws {
         try DatabaseQueue(path: configuration.journalPath).write { try $0.execute(sql: sql) }
