@@ -139,7 +139,7 @@ let package = Package(
         // MARK: tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .target(
-            name: "EmulatorTransport", dependencies: ["CryptlexAPI", "CryptlexEmulator"],
+            name: "EmulatorTransport", dependencies: ["CryptlexAPI", "CryptlexEmulator", "TestSupport"],
             path: "Tests/EmulatorTransport"),
         // The simulation (scripts/simulate.sh): the engine in process, its processes killed and restarted.
         .target(

@@ -192,29 +192,17 @@ func withRunBench<T: Sendable>(
             RunBench(directory: directory, emulator: try CryptlexEmulator(configuration: configuration), clock: nil))
     }
     let driver = ClockDriver()
-    let clock = driver.clock
-    // The emulator's "now": the wall clock when the bench began, moved by the manual clock.
-    let epoch = Int64(Date().timeIntervalSince1970 * 1e9)
-    let emulatorClock = EmulatorClock { epoch + clock.now.offset.nanosecondsValue }
     do {
         let result = try await body(
             RunBench(
                 directory: directory,
-                emulator: try CryptlexEmulator(configuration: configuration, clock: emulatorClock),
-                clock: clock))
+                emulator: try CryptlexEmulator(configuration: configuration, clock: .following(driver.clock)),
+                clock: driver.clock))
         await driver.stop()
         return result
     } catch {
         await driver.stop()
         throw error
-    }
-}
-
-extension Duration {
-    /// The whole nanoseconds in it.
-    var nanosecondsValue: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
 

@@ -1,5 +1,5 @@
 import CryptlexEmulator
-import Foundation
+import EmulatorTransport
 import TestSupport
 
 /// The simulation's time: a manual clock, moved to the next deadline whenever something sleeps on
@@ -14,11 +14,12 @@ import TestSupport
 /// (see `SimulatedProcess` for what is replayed exactly).
 struct SimulationTime: Sendable {
     let driver = ClockDriver()
-    /// The wall clock when the schedule began, in nanoseconds since 1970.
-    private let wallOrigin = Int64(Date().timeIntervalSince1970 * 1e9)
     let seed: UInt64
 
-    init(seed: UInt64) { self.seed = seed }
+    init(seed: UInt64) {
+        self.seed = seed
+        emulatorClock = .following(driver.clock)
+    }
 
     /// Time passes between processes, as it does between commands: an hour before a new command
     /// (the next night's file, an audit), and before a process that runs the same command again
@@ -34,17 +35,5 @@ struct SimulationTime: Sendable {
     }
 
     /// The emulator's "now": the wall clock at the schedule's start, moved by the manual clock.
-    var emulatorClock: EmulatorClock {
-        let clock = driver.clock
-        let origin = wallOrigin
-        return EmulatorClock { origin + clock.now.offset.nanoseconds }
-    }
-}
-
-extension Duration {
-    /// The whole nanoseconds in it.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
+    let emulatorClock: EmulatorClock
 }
