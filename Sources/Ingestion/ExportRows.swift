@@ -202,7 +202,12 @@ enum ExportRows {
 
     /// The whole file (`-`: standard input, to its end).
     static func readAll(_ path: String, file: String) throws -> Data {
-        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        if path == "-" {
+            // read(2) retried when a signal interrupts it (Foundation's readDataToEndOfFile traps).
+            var data = Data()
+            try ByteChunkReader(path: "-").forEachChunk { data.append(contentsOf: $0) }
+            return data
+        }
         do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw IngestionError.cannotOpen(file: file, reason: error.localizedDescription)
         }

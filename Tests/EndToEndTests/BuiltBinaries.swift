@@ -77,18 +77,52 @@ enum BuiltBinaries {
         let stderrBox = DataBox()
         let drained = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            stderrBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            stderrBox.data = readToEnd(err.fileHandleForReading)
             drained.signal()
         }
-        if let stdin { input.fileHandleForWriting.write(stdin) }
+        if let stdin { writeAll(stdin, to: input.fileHandleForWriting) }
         try input.fileHandleForWriting.close()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stdoutData = readToEnd(out.fileHandleForReading)
         drained.wait()
         let stderrData = stderrBox.data
         process.waitUntilExit()
         return Outcome(
             status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
             stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+}
+
+/// Everything `handle` gives until its end. Foundation's `readDataToEndOfFile()` and
+/// `availableData` trap when a signal interrupts their `read(2)` (EINTR: the test process handles
+/// SIGCHLD for the children it starts; CI met it once); these reads are retried instead.
+func readToEnd(_ handle: FileHandle) -> Data {
+    var data = Data()
+    while true {
+        let chunk = readSome(handle)
+        if chunk.isEmpty { return data }
+        data.append(chunk)
+    }
+}
+
+/// What one `read(2)` of `handle` gives (empty at its end), retried when a signal interrupts it.
+func readSome(_ handle: FileHandle) -> Data {
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        return count <= 0 ? Data() : Data(buffer[0..<count])
+    }
+}
+
+/// Writes all of `data` to `handle`, retrying a `write(2)` a signal interrupts (as ``readSome(_:)``).
+func writeAll(_ data: Data, to handle: FileHandle) {
+    var offset = 0
+    let bytes = [UInt8](data)
+    while offset < bytes.count {
+        let count = bytes[offset...].withUnsafeBytes { write(handle.fileDescriptor, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { return }
+        offset += count
     }
 }
 

@@ -314,13 +314,13 @@ struct EdgeCommandTests {
         // The event: the run says it began reading the file. Then the signal.
         var seen = ""
         while !seen.contains("planning") {
-            let chunk = err.fileHandleForReading.availableData
+            let chunk = readSome(err.fileHandleForReading)
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
         }
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
-        seen += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        seen += String(decoding: readToEnd(err.fileHandleForReading), as: UTF8.self)
         #expect(process.terminationStatus == 75, "\(seen)")
         // Its bound: the stop is noticed within 256 rows of the flag, so the file is left unread —
         // far from its million rows (a run that read it all before stopping would say 1000000).

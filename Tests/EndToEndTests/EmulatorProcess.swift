@@ -18,7 +18,7 @@ final class EmulatorProcess {
         try process.run()
         var buffer = Data()
         while !buffer.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
+            let chunk = readSome(out.fileHandleForReading)
             if chunk.isEmpty { break }
             buffer.append(chunk)
         }
