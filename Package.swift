@@ -139,7 +139,7 @@ let package = Package(
         // MARK: tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .target(
-            name: "EmulatorTransport", dependencies: ["CryptlexAPI", "CryptlexEmulator", "TestSupport"],
+            name: "EmulatorTransport", dependencies: ["CryptlexAPI", "CryptlexEmulator", "Scheduling", "TestSupport"],
             path: "Tests/EmulatorTransport"),
         // The simulation (scripts/simulate.sh): the engine in process, its processes killed and restarted.
         .target(
@@ -164,7 +164,7 @@ let package = Package(
             path: "Tests/TLSTestSupport"
         ),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "TestSupport"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "TestSupport"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "CryptlexModels", "TestSupport"]),
         .testTarget(
             name: "ProvisioningTests",

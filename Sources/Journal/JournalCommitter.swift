@@ -25,12 +25,16 @@ package final class JournalCommitter: Sendable {
     private let run: Int64
     private let pending = Mutex(Pending())
     private let queue = DispatchQueue(label: "licprov.journal.commit")
+    private let inPlace: Bool
     private let transactions = Atomic<Int>(0)
 
-    /// Commits for `run` into `journal`.
-    package init(journal: SQLiteJournal, run: Int64) {
+    /// Commits for `run` into `journal`. `inPlace`: each write is committed by the caller that
+    /// asks for it, before the call returns, rather than on the committer's queue (a simulation
+    /// that runs a process on one thread of its own, in a replayable order).
+    package init(journal: SQLiteJournal, run: Int64, inPlace: Bool = false) {
         self.journal = journal
         self.run = run
+        self.inPlace = inPlace
     }
 
     /// How many transactions have been committed (for benchmarks: operations per commit).
@@ -69,7 +73,7 @@ package final class JournalCommitter: Sendable {
             state.writing = true
             return true
         }
-        if startWriter { queue.async { self.drain() } }
+        if startWriter { startDraining() }
     }
 
     /// Returns once everything queued so far is on disk; throws the first failed commit.
@@ -97,7 +101,7 @@ package final class JournalCommitter: Sendable {
                     state.writing = true
                     return true
                 }
-                if startWriter { queue.async { self.drain() } }
+                if startWriter { startDraining() }
             }
         } catch let error as JournalError {
             throw error
@@ -106,7 +110,11 @@ package final class JournalCommitter: Sendable {
         }
     }
 
-    /// Commits batches until nothing is waiting. Runs on `queue` only.
+    private func startDraining() {
+        if inPlace { drain() } else { queue.async { self.drain() } }
+    }
+
+    /// Commits batches until nothing is waiting. Runs on `queue` only (or in place).
     private func drain() {
         while true {
             let (operations, waiters) = pending.withLock { state -> ([SQLiteJournal.Operation], [Waiter]) in

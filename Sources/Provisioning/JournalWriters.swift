@@ -1,4 +1,5 @@
 import Journal
+import Scheduling
 import Synchronization
 
 /// The run's writers of its journal that work on their own time — the group committer and the
@@ -19,8 +20,11 @@ package final class JournalWriters: Sendable {
     }
 
     /// Waits until every watched writer is idle twice in a row, a pause apart; false when `limit`
-    /// passes first.
+    /// passes first. (Under a task executor preference — a simulation's one thread — the pause is
+    /// a yield: every job queued before it runs first, and no real time may pass, as that thread
+    /// moves the simulation's clock whenever it has nothing to run.)
     package func waitUntilIdle(limit: Duration = .seconds(5)) async -> Bool {
+        let inPlace = PreferredExecutor.isSet
         let deadline = ContinuousClock.now.advanced(by: limit)
         var idleInARow = 0
         while ContinuousClock.now < deadline {
@@ -29,7 +33,7 @@ package final class JournalWriters: Sendable {
             idleInARow = idle ? idleInARow + 1 : 0
             if idleInARow == 2 { return true }
             await Task.yield()
-            try? await Task.sleep(for: .microseconds(200))
+            if !inPlace { try? await Task.sleep(for: .microseconds(200)) }
         }
         return false
     }

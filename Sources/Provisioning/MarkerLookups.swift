@@ -58,10 +58,10 @@ actor MarkerLookups {
                 entry.due = max(entry.due, due)
                 entry.waiters.append((id, continuation))
                 waiting[marker] = entry
-                if flusher == nil { flusher = Task { await self.flush() } }
+                if flusher == nil { flusher = Task.inheriting { await self.flush() } }
             }
         } onCancel: {
-            Task { await self.cancel(marker, id) }
+            Task.inheriting { await self.cancel(marker, id) }
         }
     }
 
@@ -71,8 +71,11 @@ actor MarkerLookups {
             if start > requests.clock.now { try? await requests.clock.sleep(until: start) }
             let sentAt = requests.clock.now
             lastRequest = sentAt
-            let markers = waiting.sorted { $0.value.due < $1.value.due }.prefix(BatchedLookups.markersPerRequest).map(
-                \.key)
+            // Earliest due first; of those due together, the first asked for first (not the
+            // dictionary's order, which is the random markers': a simulation's seed replays it).
+            let markers = waiting.sorted {
+                ($0.value.due, $0.value.waiters.first?.id ?? 0) < ($1.value.due, $1.value.waiters.first?.id ?? 0)
+            }.prefix(BatchedLookups.markersPerRequest).map(\.key)
             guard !markers.isEmpty else { continue }
             let licenses = await requests.licenses(metadataKey: markerKey, values: markers, client: client)?.map(
                 \.license)

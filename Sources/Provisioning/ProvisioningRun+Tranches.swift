@@ -75,7 +75,7 @@ extension ProvisioningRun {
         // they do when the whole file is registered first); only a signal ends it early (`halt`).
         let planner = RunPlanner(configuration: configuration, journal: journal)
         let stop = self.stop
-        let registering = Task {
+        let registering = Task.inheriting {
             defer { delivery.finish() }
             do {
                 return try await OwnThread.run("planning") {
@@ -89,13 +89,13 @@ extension ProvisioningRun {
         }
         do {
             let (runID, counters, requests) = try await begin(journal, hasWork: total > 0)
-            let committer = JournalCommitter(journal: journal, run: runID)
+            let committer = JournalCommitter(journal: journal, run: runID, inPlace: PreferredExecutor.isSet)
             let worker = try await prepareWorker(
                 plan: RunPlan(), journal: journal, requests: requests, committer: committer, inParts: true)
             let feed = WorkFeed(
                 journal: journal, run: runID, work: [], chunk: 2 * configuration.concurrency, open: true)
             configuration.journalWriters?.watch(committer, feed)
-            let feeding = Task {
+            let feeding = Task.inheriting {
                 for await tranche in tranches {
                     do {
                         try await worker.prepare(tranche, journal: journal, requests: requests, client: client)

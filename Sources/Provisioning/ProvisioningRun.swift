@@ -162,7 +162,7 @@ package struct ProvisioningRun: Sendable {
         let work = plan.lookups + plan.sends
         let (runID, counters, requests) = try await begin(
             journal, hasWork: !work.isEmpty, alreadyDone: plan.alreadyDone)
-        let committer = JournalCommitter(journal: journal, run: runID)
+        let committer = JournalCommitter(journal: journal, run: runID, inPlace: PreferredExecutor.isSet)
         let worker = try await prepareWorker(plan: plan, journal: journal, requests: requests, committer: committer)
         let feed = WorkFeed(journal: journal, run: runID, work: work, chunk: 2 * configuration.concurrency)
         configuration.journalWriters?.watch(committer, feed)

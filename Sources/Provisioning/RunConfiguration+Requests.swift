@@ -20,6 +20,7 @@ extension RunRequests {
                 budget: ThrottleBudget(
                     maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: clock),
                 silence: SilenceBudget(timeout: configuration.unreachableTimeout, clock: clock),
-                stop: stop, clock: clock), counters: counters, operators: ListOperators(logger: logger))
+                stop: stop, clock: clock, random: configuration.random), counters: counters,
+            operators: ListOperators(logger: logger))
     }
 }

@@ -63,6 +63,8 @@ package struct RunConfiguration: Sendable {
     /// What every wait of the run is on: backoff, pauses, lookup delays (a simulation's clock; the
     /// process's monotonic clock otherwise).
     package var clock = RunClock.continuous
+    /// Where the backoff's jitter comes from (a simulation's seed; the system's generator otherwise).
+    package var random = RunRandom.system
 
     package enum ResultsColumns: String, Sendable, CaseIterable {
         /// `source_line, row_id, unit, status, license_id, license_key, http_status, message, action, expires_at`.

@@ -114,9 +114,9 @@ package actor RateLimiter<C: Clock> where C.Duration == Duration {
         nextWaiter += 1
         let id = nextWaiter
         let timer = deadline.map { deadline in
-            Task { [clock, origin] in
+            Task.inheriting { [clock, origin] in
                 try? await clock.sleep(until: origin.advanced(by: deadline), tolerance: nil)
-                self.wake(id)
+                await self.wake(id)
             }
         }
         defer { timer?.cancel() }
@@ -125,7 +125,7 @@ package actor RateLimiter<C: Clock> where C.Duration == Duration {
                 waiters[id] = continuation
             }
         } onCancel: {
-            Task { await self.cancelWaiter(id) }
+            Task.inheriting { await self.cancelWaiter(id) }
         }
     }
 

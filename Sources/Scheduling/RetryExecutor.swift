@@ -28,10 +28,12 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
     /// How long requests may go unanswered before the run stops (nil: no bound).
     package let silence: SilenceBudget<C>?
     package let clock: C
+    /// The backoff's jitter.
+    package let random: RunRandom
 
     package init(
         policy: RetryPolicy, limiter: RateLimiter<C>?, budget: ThrottleBudget<C>, silence: SilenceBudget<C>? = nil,
-        stop: StopSignal, clock: C
+        stop: StopSignal, clock: C, random: RunRandom = .system
     ) {
         self.policy = policy
         self.limiter = limiter
@@ -39,11 +41,14 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
         self.silence = silence
         self.stop = stop
         self.clock = clock
+        self.random = random
     }
 
     /// The same executor (limiter, budgets, stop) with another policy.
     package func with(policy: RetryPolicy) -> RetryExecutor {
-        RetryExecutor(policy: policy, limiter: limiter, budget: budget, silence: silence, stop: stop, clock: clock)
+        RetryExecutor(
+            policy: policy, limiter: limiter, budget: budget, silence: silence, stop: stop, clock: clock,
+            random: random)
     }
 
     /// How a call ended.
@@ -79,7 +84,7 @@ package struct RetryExecutor<C: Clock>: Sendable where C.Duration == Duration {
         afterAnswer: (Result<Value, Failure>) async throws(HookError) -> Void,
         onRetry: (Failure) async throws(HookError) -> Void
     ) async throws(HookError) -> Ending<Value, Failure> {
-        var random = SystemRandomNumberGenerator()
+        var random = self.random.generator
         var failed = failedBefore
         var isRetry = false
         while true {

@@ -1,5 +1,6 @@
 import CryptlexAPI
 import CryptlexEmulator
+import Scheduling
 import Synchronization
 
 /// licprov's transport seam wired straight to an emulator in the same process: no socket, no
@@ -34,7 +35,8 @@ package struct InProcessTransport: HTTPTransport {
                     try await Task.sleep(for: request.timeout)
                     first.settle(.timedOut)
                 }
-                Task {
+                // (On the client's executor: a simulation's one thread, when it has one.)
+                Task.inheriting {
                     let reply = await server.respond(
                         method: request.method, target: Self.target(of: request.url), headers: request.headers,
                         body: request.body ?? [])

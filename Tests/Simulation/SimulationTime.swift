@@ -1,24 +1,33 @@
 import CryptlexEmulator
 import EmulatorTransport
+import Scheduling
+import Synchronization
 import TestSupport
 
-/// The simulation's time: a manual clock, moved to the next deadline whenever something sleeps on
-/// it (``ClockDriver``), read by licprov's waits (the run's `RunClock`: backoff, `Retry-After`
+/// The simulation's time: a manual clock, moved to the next deadline whenever the schedule's
+/// thread has nothing to run (``SimulationExecutor``), read by licprov's waits (the run's `RunClock`: backoff, `Retry-After`
 /// pauses, the reconcile delay, lookups' gathering) and by the emulator (`createdAt`, how far its
 /// search lags) alike. So a schedule keeps the product's own waits — a 5 s reconcile delay, a
 /// search seconds behind, `Retry-After: 3` — at no real time, and both sides of each comparison read
 /// one clock: licprov, having waited its reconcile delay on it, finds what the emulator has shown
 /// on it since, exactly, however loaded the machine.
 ///
-/// Virtual time, not a virtual scheduler: where the engine's tasks run is still the machine's
-/// (see `SimulatedProcess` for what is replayed exactly).
+/// Virtual time on a virtual scheduler: the schedule's tasks run on its executor, which moves the
+/// clock.
 struct SimulationTime: Sendable {
-    let driver = ClockDriver()
+    let clock = ManualClock()
+    let executor: SimulationExecutor
     let seed: UInt64
+    /// The processes' chance (their backoff's jitter), drawn from the seed in the order the
+    /// executor runs them.
+    let random: RunRandom
 
     init(seed: UInt64) {
         self.seed = seed
-        emulatorClock = .following(driver.clock)
+        executor = SimulationExecutor(clock: clock)
+        emulatorClock = .following(clock)
+        let generator = Mutex(SeededGenerator(seed: seed ^ 0x6A09_E667_F3BC_C908))
+        random = RunRandom { generator.withLock { $0.next() } }
     }
 
     /// Time passes between processes, as it does between commands: an hour before a new command
@@ -31,7 +40,7 @@ struct SimulationTime: Sendable {
     func passBefore(process: Int, startingCommand: Bool) {
         var random = SeededGenerator(seed: seed ^ UInt64(process) &* 0x9E37_79B9)
         let gap: Duration = startingCommand ? .seconds(3_600) : Bool.random(using: &random) ? .seconds(1) : .seconds(60)
-        driver.clock.advance(by: gap)
+        clock.advance(by: gap)
     }
 
     /// The emulator's "now": the wall clock at the schedule's start, moved by the manual clock.

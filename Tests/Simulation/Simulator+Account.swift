@@ -4,6 +4,7 @@ import CryptlexEmulator
 import Foundation
 import Ingestion
 import Provisioning
+import Scheduling
 
 extension Simulator.Processes {
     /// `licprov audit` of a settled journal: the account must hold exactly what it recorded.
@@ -46,7 +47,7 @@ extension Simulator.Processes {
         let transport = SimulatedProcess(
             process: process, server: server, crash: nil, journalPath: journal, nextJournalPath: journal + ".unused",
             trace: trace, writers: JournalWriters(), onKill: {})
-        let task = Task {
+        let task = Task.inheriting {
             try await body(
                 CryptlexClient(
                     baseURL: try CryptlexBaseURL("http://emulator.invalid"), token: Simulator.token,

@@ -23,7 +23,7 @@ extension Simulator.Processes {
         let plan: Simulator.Planner = { client, configuration, stop in
             try await SyncPlanner.plan(
                 configuration: Self.planConfiguration(
-                    file, journal: configuration.journalPath, clock: configuration.clock),
+                    file, journal: configuration.journalPath, clock: configuration.clock, random: configuration.random),
                 options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: configuration.journalPath),
                 client: client, stop: stop
             ).rows()
@@ -62,11 +62,12 @@ extension Simulator.Processes {
         // A new plan finds nothing to do.
         let journal = applied.journal
         let clock = self.clock
+        let random = self.random
         switch await readOnly(
             "plan", journal: journal,
             { client in
                 try await SyncPlanner.plan(
-                    configuration: Self.planConfiguration(file, journal: journal, clock: clock),
+                    configuration: Self.planConfiguration(file, journal: journal, clock: clock, random: random),
                     options: SyncPlanner.Options(prune: .delete, maxPrune: 1_000, journalPath: journal), client: client)
             })
         {
@@ -81,10 +82,12 @@ extension Simulator.Processes {
     }
 
     /// How `plan` and `apply` read the export: by `order_id`, the apply's journal beside.
-    static func planConfiguration(_ file: String, journal: String, clock: RunClock) -> RunConfiguration {
+    static func planConfiguration(_ file: String, journal: String, clock: RunClock, random: RunRandom)
+        -> RunConfiguration
+    {
         var configuration = RunConfiguration(
             inputPath: file, ingest: IngestOptions(idColumn: "order_id"), journalPath: journal)
-        Simulator.useSimulationWaits(&configuration, clock: clock)
+        Simulator.useSimulationWaits(&configuration, clock: clock, random: random)
         return configuration
     }
 }

@@ -59,28 +59,35 @@ package struct Simulator {
     /// second; the test suite, whose other suites load both cores, gives more.
     package var processDeadline: Duration
 
-    /// `task`'s result, or nil when `limit` passes first (the task is left running).
+    /// `task`'s result, or nil when `limit` of real time passes first (the task is left running).
     static func result<T: Sendable>(of task: Task<T, any Error>, within limit: Duration) async -> Result<T, any Error>?
     {
         let first = First<Result<T, any Error>?>()
+        // (On the global executor and real time: the watchdog of a schedule whose time stands still.)
+        let watchdog = Task.detached {
+            try? await Task.sleep(for: limit)
+            first.settle(nil)
+        }
+        defer { watchdog.cancel() }
         return await withCheckedContinuation { continuation in
             first.wait(continuation)
-            Task { first.settle(await task.result) }
-            Task {
-                try? await Task.sleep(for: limit)
-                first.settle(nil)
-            }
+            Task.inheriting { first.settle(await task.result) }
         }
     }
     static let processLimit = 12
 
+    /// Runs `schedule` on a thread of its own (``SimulationExecutor``): the same seed, the same trace.
     package func run(_ schedule: Schedule) async -> Outcome {
+        let time = SimulationTime(seed: schedule.seed)
+        defer { time.executor.stop() }
+        return await withTaskExecutorPreference(time.executor) { await run(schedule, time: time) }
+    }
+
+    private func run(_ schedule: Schedule, time: SimulationTime) async -> Outcome {
         let directory = scratchRoot + "/licprov-sim-\(schedule.seed)-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let trace = Trace()
-        let time = SimulationTime(seed: schedule.seed)
-        defer { Task { await time.driver.stop() } }
         let emulator: CryptlexEmulator
         do {
             emulator = try CryptlexEmulator(
@@ -104,7 +111,7 @@ package struct Simulator {
         let slow = SlowNetwork(seed: schedule.seed, probability: schedule.slowAnswers)
         var processes = Processes(
             directory: directory, server: InProcessEmulator(emulator), trace: trace, another: another, slow: slow,
-            clock: RunClock(time.driver.clock), time: time, concurrency: schedule.concurrency,
+            clock: RunClock(time.clock), random: time.random, time: time, concurrency: schedule.concurrency,
             deadline: processDeadline)
         var violations: [String] = []
         let creates = await processes.settle(
@@ -170,8 +177,9 @@ package struct Simulator {
     /// time): the product's own reconcile delay, retry policy and silence budget, and a rate limit
     /// too high to wait on (but there, so a 429's `Retry-After` pauses every worker, as in a real
     /// run). For a run's sends, an apply's planning reads, an audit's lookups.
-    static func useSimulationWaits(_ configuration: inout RunConfiguration, clock: RunClock) {
+    static func useSimulationWaits(_ configuration: inout RunConfiguration, clock: RunClock, random: RunRandom) {
         configuration.clock = clock
+        configuration.random = random
         configuration.rate = 1_000_000
         configuration.windowLimit = nil
     }
@@ -184,7 +192,7 @@ package struct Simulator {
                 inputPath: directory + "/\(input).csv", ingest: IngestOptions(idColumn: "order_id"),
                 journalPath: journal, resultsPath: results)
             configuration.concurrency = concurrency
-            Simulator.useSimulationWaits(&configuration, clock: clock)
+            Simulator.useSimulationWaits(&configuration, clock: clock, random: random)
             return configuration
         }
 
@@ -195,6 +203,8 @@ package struct Simulator {
         var slow: SlowNetwork? = nil
         /// The schedule's time (``SimulationTime``), for every process.
         var clock = RunClock.continuous
+        /// The schedule's chance for every process's jitter (drawn from its seed).
+        var random = RunRandom.system
         /// Moves the schedule's time between processes (nil: time passes by itself).
         var time: SimulationTime? = nil
         let concurrency: Int
@@ -346,7 +356,7 @@ package struct Simulator {
         }
         var logger = Logger(label: "simulation")
         logger.logLevel = .critical
-        let engine = Task { [logger] in
+        let engine = Task.inheriting { [logger] in
             var configuration = configuration
             if let plan { configuration.derivedRows = DerivedRows(try await plan(client, configuration, stop)) }
             return try await ProvisioningRun(configuration: configuration, client: client, stop: stop, logger: logger)

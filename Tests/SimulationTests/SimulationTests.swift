@@ -1,4 +1,6 @@
 import Simulation
+import Synchronization
+import TestSupport
 import Testing
 
 /// The simulation as part of the suite: a few dozen schedules (scripts/simulate.sh runs
@@ -42,14 +44,14 @@ struct SimulationTests {
         #expect(outcome.violations.isEmpty, "seed \(seed): \(outcome.violations.joined(separator: "; "))")
     }
 
-    /// A schedule with one worker sends the same requests, with the same faults, in the same order
-    /// every time, its processes killed before and after the server included (the kill waits for
-    /// the journal's own-time writers, so the next process finds the same journal): its trace's
-    /// digest is the same.
+    /// A schedule sends the same requests, with the same faults, in the same order every time —
+    /// several workers, processes killed before and after the server — however loaded the machine:
+    /// its tasks run on a thread of its own in the order they were enqueued, its jitter is drawn
+    /// from the seed. Its trace's digest is the same.
     @Test func oneSeedGivesOneTrace() async {
         let seed = (UInt64(1)...).first { seed in
             let schedule = Schedule(seed: seed)
-            return schedule.concurrency == 1 && !schedule.faults.rules.isEmpty
+            return schedule.concurrency > 1 && !schedule.faults.rules.isEmpty
                 && schedule.crashes.contains { $0.afterProcessing } && schedule.crashes.contains { !$0.afterProcessing }
         }!
         let first = await simulator.run(Schedule(seed: seed))
@@ -59,5 +61,30 @@ struct SimulationTests {
         #expect(first.kills.before + first.kills.after > 1, "the schedule's processes were killed")
         #expect(first.trace == second.trace)
         #expect(first.digest == second.digest)
+    }
+
+    /// The schedule's clock moves only when its thread has nothing left to run: a task that works
+    /// (a thousand hops back onto the executor) while another sleeps a second finishes at the
+    /// second's start, and the sleeper wakes at its end. (A clock moved "when everything seems to
+    /// wait" — `ClockDriver`'s, after eight yields — would wake it in the middle of the work.)
+    @Test func theClockMovesOnlyWhenNothingIsLeftToRun() async {
+        let clock = ManualClock()
+        let executor = SimulationExecutor(clock: clock)
+        defer { executor.stop() }
+        final class Seen: Sendable { let lines = Mutex<[String]>([]) }
+        let seen = Seen()
+        await withTaskExecutorPreference(executor) {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try? await clock.sleep(until: clock.now.advanced(by: .seconds(1)), tolerance: nil)
+                    seen.lines.withLock { $0.append("woke at \(clock.now.offset)") }
+                }
+                group.addTask {
+                    for _ in 0..<1_000 { await Task.yield() }
+                    seen.lines.withLock { $0.append("worked until \(clock.now.offset)") }
+                }
+            }
+        }
+        #expect(seen.lines.withLock { $0 } == ["worked until 0.0 seconds", "woke at 1.0 seconds"])
     }
 }
