@@ -63,11 +63,6 @@ for failure in report.failures {
     print("  trace (last 12 of \(failure.trace.count)): ")
     for line in failure.trace.suffix(12) { print("    \(line)") }
     print("  replay: scripts/simulate.sh --seed \(failure.seed)")
-    if failure.concurrency > 1 {
-        print(
-            "  (\(failure.concurrency) workers: a replay draws the same faults and kills, but the order in which "
-                + "the workers' requests reach the server is the machine's, so run it a few times)")
-    }
 }
 if let first = report.failures.compactMap({ failure in schedule.firstIndex(of: failure.seed) }).min() {
     print("the first failing schedule is number \(first + 1) of \(count) (seed \(schedule[first]))")
