@@ -87,7 +87,7 @@ package struct RunRequests: Sendable {
             },
             beforeSend: { (_: Bool) async throws(JournalError) in
                 if ahead { ahead = false } else { try await committer.markInFlight(entryID) }
-                sentAt = SQLiteJournal.timestamp()
+                sentAt = committer.timestamp()
             },
             onRetry: { (error: APIError) async throws(JournalError) in
                 try committer.post(

@@ -30,15 +30,15 @@ package struct CustomerRecord: Sendable, Equatable {
 
 extension SQLiteJournal {
     /// The customer with this email, registering it when new; returns its row.
-    static func customer(email: String, firstName: String?, lastName: String?, company: String?, in db: Database) throws
-        -> CustomerRecord
-    {
+    static func customer(
+        email: String, firstName: String?, lastName: String?, company: String?, now: String, in db: Database
+    ) throws -> CustomerRecord {
         try db.cachedStatement(
             sql: """
                 INSERT INTO customer (email, emailKey, firstName, lastName, company, state, updatedAt)
                 VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(emailKey) DO NOTHING
                 """
-        ).execute(arguments: [email, CustomerRecord.key(email), firstName, lastName, company, now()])
+        ).execute(arguments: [email, CustomerRecord.key(email), firstName, lastName, company, now])
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT * FROM customer WHERE emailKey = ?", arguments: [CustomerRecord.key(email)])
@@ -74,7 +74,7 @@ extension SQLiteJournal {
                 sql: """
                     UPDATE customer SET state = ?, userID = COALESCE(?, userID), createdByUs = COALESCE(?, createdByUs),
                     error = ?, updatedAt = ? WHERE id = ?
-                    """, arguments: [state.rawValue, userID, createdByUs, error, Self.now(), id])
+                    """, arguments: [state.rawValue, userID, createdByUs, error, timestamp(), id])
         }
     }
 

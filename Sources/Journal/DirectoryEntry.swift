@@ -28,7 +28,7 @@ package struct DirectoryEntry: Sendable, Equatable {
 extension SQLiteJournal {
     /// The organization or reseller with this name, registering it when new; returns its row.
     static func directory(
-        _ kind: DirectoryEntry.Kind, name: String, body: [UInt8], resellerRef: Int64?, in db: Database
+        _ kind: DirectoryEntry.Kind, name: String, body: [UInt8], resellerRef: Int64?, now: String, in db: Database
     ) throws -> DirectoryEntry {
         let key = DirectoryName.key(name)
         try db.cachedStatement(
@@ -36,7 +36,7 @@ extension SQLiteJournal {
                 INSERT INTO directory (kind, name, nameKey, body, resellerRef, state, updatedAt)
                 VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(kind, nameKey) DO NOTHING
                 """
-        ).execute(arguments: [kind.rawValue, name, key, Data(body), resellerRef, now()])
+        ).execute(arguments: [kind.rawValue, name, key, Data(body), resellerRef, now])
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT * FROM directory WHERE kind = ? AND nameKey = ?", arguments: [kind.rawValue, key])
@@ -74,7 +74,7 @@ extension SQLiteJournal {
                 sql: """
                     UPDATE directory SET state = ?, remoteID = COALESCE(?, remoteID), createdByUs = COALESCE(?, createdByUs),
                     error = ?, updatedAt = ? WHERE id = ?
-                    """, arguments: [state.rawValue, remoteID, createdByUs, error, Self.now(), id])
+                    """, arguments: [state.rawValue, remoteID, createdByUs, error, timestamp(), id])
         }
     }
 

@@ -40,6 +40,9 @@ package final class JournalCommitter: Sendable {
     /// How many transactions have been committed (for benchmarks: operations per commit).
     package var commitCount: Int { transactions.load(ordering: .relaxed) }
 
+    /// Now, as the journal writes times (on its wall clock).
+    package func timestamp() -> String { journal.timestamp() }
+
     /// Nothing queued and nothing being written.
     package var isIdle: Bool { pending.withLock { !$0.writing && $0.operations.isEmpty } }
 
@@ -140,7 +143,10 @@ package final class JournalCommitter: Sendable {
             guard !operations.isEmpty else { return }
             let run = self.run
             do throws(JournalError) {
-                try journal.write("record progress") { db in try SQLiteJournal.apply(operations, run: run, in: db) }
+                let now = journal.timestamp()
+                try journal.write("record progress") { db in
+                    try SQLiteJournal.apply(operations, run: run, now: now, in: db)
+                }
                 transactions.add(1, ordering: .relaxed)
                 for waiter in waiters { waiter.resume() }
             } catch {

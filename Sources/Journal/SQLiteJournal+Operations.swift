@@ -7,7 +7,10 @@ extension SQLiteJournal {
     /// Marks entries as being sent in this run and counts the attempt — durably, before the
     /// requests go out.
     package func markInFlight(_ ids: [Int64], run: Int64) throws(JournalError) {
-        try write("record intent to send") { db in try Self.apply(ids.map { .markInFlight($0) }, run: run, in: db) }
+        let now = timestamp()
+        try write("record intent to send") { db in
+            try Self.apply(ids.map { .markInFlight($0) }, run: run, now: now, in: db)
+        }
     }
 
     /// A write a worker asks for; ``JournalCommitter`` commits many in one transaction.
@@ -28,8 +31,7 @@ extension SQLiteJournal {
     ///
     /// An attempt's row in `attempt` is written when the attempt ends, with its start time; an
     /// attempt cut short by a crash shows as the license's `inFlight` state and `attempts` count.
-    static func apply(_ operations: [Operation], run: Int64, in db: Database) throws {
-        let now = now()
+    static func apply(_ operations: [Operation], run: Int64, now: String, in db: Database) throws {
         for operation in operations {
             switch operation {
             case .markInFlight(let id):

@@ -7,7 +7,7 @@ import GRDB
 extension SQLiteJournal {
     package struct Registration {
         let db: Database
-        let now = SQLiteJournal.now()
+        let now: String
 
         /// The highest customer and directory ids so far: what a part of a file registers after
         /// this is newer (``SQLiteJournal/pendingCustomers(after:)``, ``SQLiteJournal/pendingDirectory(after:)``).
@@ -39,14 +39,15 @@ extension SQLiteJournal {
         package func customer(email: String, firstName: String?, lastName: String?, company: String?) throws
             -> CustomerRecord
         {
-            try SQLiteJournal.customer(email: email, firstName: firstName, lastName: lastName, company: company, in: db)
+            try SQLiteJournal.customer(
+                email: email, firstName: firstName, lastName: lastName, company: company, now: now, in: db)
         }
 
         /// The organization or reseller with this name, registered when new.
         package func directory(_ kind: DirectoryEntry.Kind, name: String, body: [UInt8], resellerRef: Int64?) throws
             -> DirectoryEntry
         {
-            try SQLiteJournal.directory(kind, name: name, body: body, resellerRef: resellerRef, in: db)
+            try SQLiteJournal.directory(kind, name: name, body: body, resellerRef: resellerRef, now: now, in: db)
         }
 
         /// Puts a customer into an organization and reseller (the first row that names both decides).

@@ -8,7 +8,7 @@ extension SQLiteJournal {
         try write("begin a run") { db in
             try db.execute(
                 sql: "INSERT INTO run (startedAt, command, version) VALUES (?, ?, ?)",
-                arguments: [Self.now(), command, version])
+                arguments: [timestamp(), command, version])
             return db.lastInsertedRowID
         }
     }
@@ -18,7 +18,7 @@ extension SQLiteJournal {
         try write("end a run") { db in
             try db.execute(
                 sql: "UPDATE run SET endedAt = ?, outcome = ?, summary = ? WHERE id = ?",
-                arguments: [Self.now(), outcome, summary, id])
+                arguments: [timestamp(), outcome, summary, id])
         }
     }
 

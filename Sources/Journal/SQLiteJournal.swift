@@ -13,10 +13,14 @@ import GRDB
 package final class SQLiteJournal: Sendable {
     package let path: String
     private let pool: DatabasePool
+    /// The wall clock the journal's times are read from (a simulation's replays them).
+    private let wallClock: @Sendable () -> Date
 
     /// Opens (creating if needed) and migrates the journal at `path`; the file is made 0600.
-    package init(path: String) throws(JournalError) {
+    /// `wallClock`: what its times are (the system's clock unless a simulation gives its own).
+    package init(path: String, wallClock: @escaping @Sendable () -> Date = { Date() }) throws(JournalError) {
         self.path = path
+        self.wallClock = wallClock
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         // Another connection may hold the file's lock for a moment: the previous run's last
@@ -143,7 +147,7 @@ package final class SQLiteJournal: Sendable {
                 // WAL and be read back. Back to the default after, so a run's memory does not keep it.
                 try db.execute(sql: "PRAGMA cache_size = -32768")
                 defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
-                return try body(Registration(db: db))
+                return try body(Registration(db: db, now: timestamp()))
             }
         } catch let error as DatabaseError {
             throw JournalError(path: path, operation: "register intents", error)
@@ -305,11 +309,12 @@ package final class SQLiteJournal: Sendable {
         )
     }
 
-    /// Now, as the journal writes times (ISO 8601, UTC, milliseconds).
-    package static func timestamp() -> String { now() }
+    /// Now, as this journal writes times (ISO 8601, UTC, milliseconds), on its wall clock.
+    package func timestamp() -> String { Self.timestamp(wallClock()) }
 
-    static func now() -> String {
-        Date().formatted(timeFormat)
+    /// `date` (the system's now), as the journal writes times.
+    package static func timestamp(_ date: Date = Date()) -> String {
+        date.formatted(timeFormat)
     }
 
     /// A time the journal wrote, as a date.

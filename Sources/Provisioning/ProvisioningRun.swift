@@ -114,7 +114,8 @@ package struct ProvisioningRun: Sendable {
         if configuration.dryRun { return try await dryRun(started: started) }
         let lock = try JournalLock(journalPath: configuration.journalPath)
         defer { withExtendedLifetime(lock) {} }
-        let journal = try SQLiteJournal(path: configuration.journalPath)
+        let journal = try SQLiteJournal(
+            path: configuration.journalPath, wallClock: { [clock = configuration.clock] in clock.wallNow })
         // The key the journal's licenses carry, or this run's for a new journal: never two.
         let run = try withMarkerKey(of: journal)
         try journal.recordMarkerKey(run.configuration.markerKey)

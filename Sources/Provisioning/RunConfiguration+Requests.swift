@@ -15,7 +15,8 @@ extension RunRequests {
                 policy: configuration.retry,
                 limiter: configuration.rate.map {
                     RateLimiter(
-                        rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: clock)
+                        rate: $0, burst: configuration.burst, windowLimit: configuration.windowLimit, clock: clock,
+                        wallClock: { clock.wallNow.timeIntervalSince1970 })
                 },
                 budget: ThrottleBudget(
                     maxConsecutive: configuration.max429s, stallTimeout: configuration.stallTimeout, clock: clock),

@@ -60,8 +60,9 @@ package struct RunConfiguration: Sendable {
     package var resultsColumns = ResultsColumns.standard
     /// Where the run shows its journal's own-time writers (a simulation's kill waits for them); nil in a real run.
     package var journalWriters: JournalWriters?
-    /// What every wait of the run is on: backoff, pauses, lookup delays (a simulation's clock; the
-    /// process's monotonic clock otherwise).
+    /// What every wait and every time of the run is on: backoff, pauses, lookup delays, the
+    /// journal's times and the waits measured from them (a simulation's clock; the process's
+    /// monotonic clock and the system's wall clock otherwise).
     package var clock = RunClock.continuous
     /// Where the backoff's jitter comes from (a simulation's seed; the system's generator otherwise).
     package var random = RunRandom.system

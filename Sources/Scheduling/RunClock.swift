@@ -1,3 +1,5 @@
+import Foundation
+
 /// Any `Clock<Duration>` behind one concrete type: the clock a run's requests wait on.
 ///
 /// ``RetryExecutor``, ``RateLimiter`` and the budgets are generic over their clock, which suits
@@ -7,7 +9,10 @@
 /// ``continuous``, a test passes `RunClock(ManualClock())`. (A concrete type, not `any Clock`: an
 /// existential does not conform to `Clock`, so it could not be the executor's `C`.)
 ///
-/// Instants are durations since the wrapper was made.
+/// Instants are durations since the wrapper was made. It also tells the wall-clock time
+/// (``wallNow``: what the journal writes, what a restarted run measures its waits from): the
+/// system's, or — for a clock a simulation moves — a wall clock moved by this clock alone, so that
+/// times and the waits measured from them replay.
 package struct RunClock: Clock {
     package struct Instant: InstantProtocol {
         package var offset: Duration
@@ -18,14 +23,24 @@ package struct RunClock: Clock {
 
     private let elapsed: @Sendable () -> Duration
     private let sleeper: @Sendable (_ offset: Duration, _ tolerance: Duration?) async throws -> Void
+    private let wallOrigin: Date?
     package let minimumResolution: Duration
 
-    package init<C: Clock>(_ clock: C) where C.Duration == Duration {
+    /// `clock`, with the system's wall clock; or, given `wallOrigin`, a wall clock that reads
+    /// `wallOrigin` at `clock`'s present and moves with `clock` alone.
+    package init<C: Clock>(_ clock: C, wallOrigin: Date? = nil) where C.Duration == Duration {
         let origin = clock.now
         elapsed = { origin.duration(to: clock.now) }
         sleeper = { offset, tolerance in try await clock.sleep(until: origin.advanced(by: offset), tolerance: tolerance)
         }
         minimumResolution = clock.minimumResolution
+        self.wallOrigin = wallOrigin
+    }
+
+    /// The wall-clock time now (see the type's description).
+    package var wallNow: Date {
+        guard let wallOrigin else { return Date() }
+        return wallOrigin.addingTimeInterval(elapsed().secondsValue)
     }
 
     /// The monotonic clock of the process (what every run uses).

@@ -22,6 +22,7 @@ struct ReportTests {
             try bench.write(ordersHeader + orders(30) + "<b>X-1</b>,prod-404,1\nX-2,prod-1,-9\n")
             let configuration = bench.configuration(idColumn: "order_id") { $0.skipInvalid = true }
             _ = try await bench.run(configuration)
+            bench.clock.advance(by: .seconds(1))  // (the bench's time moves only when a run waits)
             _ = try await bench.run(configuration)  // a second run: nothing to do
             let html = try HTMLReport.render(journalPath: configuration.journalPath)
             #expect(html.hasPrefix("<!DOCTYPE html>"))

@@ -19,8 +19,10 @@ import Testing
 struct RunBench {
     let directory: String
     let emulator: CryptlexEmulator
-    /// The clock of the bench's runs and its emulator, driven to each next deadline (nil: real time).
-    let clock: ManualClock?
+    /// The clock of the bench's runs and its emulator, driven to each next deadline.
+    let clock: ManualClock
+    /// The emulator's wall-clock time when `clock` read zero: the runs' wall clock is the same one.
+    let wallOrigin: Date
     var file: String { directory + "/orders.csv" }
     /// The base URL the clients are given (the in-process transport ignores its host).
     let url = "http://emulator.invalid"
@@ -45,7 +47,12 @@ struct RunBench {
         configuration.concurrency = 4
         configuration.reconcileDelay = .milliseconds(10)
         configuration.retry = RetryPolicy(base: .milliseconds(10), cap: .milliseconds(50), maxAttempts: 6)
-        if let clock { configuration.clock = RunClock(clock) }
+        // (The run's wall clock — its journal's times, the server's windows read against it — is
+        // the emulator's, at this clock's present.)
+        let elapsed = clock.now.offset.components
+        configuration.clock = RunClock(
+            clock,
+            wallOrigin: wallOrigin.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18))
         change(&configuration)
         return configuration
     }
@@ -175,29 +182,26 @@ struct RunBench {
 /// The runs' waits (backoff, `Retry-After`, the reconcile delay, lookups' gathering) and the
 /// emulator's time (`createdAt`, its search's lag, its rate limit) are on one manual clock, which a
 /// ``ClockDriver`` moves to each next deadline: no wait takes real time, and every comparison of two
-/// waits is exact whatever the machine's load. `realTime`: the process's clocks instead (a test of
-/// what the wall clock says: rate-limit headers, which the client reads against its own wall clock).
+/// waits is exact whatever the machine's load. The runs' wall clock (their journal's times, the
+/// server's rate-limit windows read against it) is the emulator's too.
 func withRunBench<T: Sendable>(
     _ configuration: EmulatorConfiguration = EmulatorConfiguration(
         token: "test-token", products: ["prod-1"], rateLimit: nil),
-    realTime: Bool = false,
     _ body: @Sendable (RunBench) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("licprov-run-\(UUID().uuidString)")
         .path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    guard !realTime else {
-        return try await body(
-            RunBench(directory: directory, emulator: try CryptlexEmulator(configuration: configuration), clock: nil))
-    }
     let driver = ClockDriver()
+    let origin = Date()
     do {
         let result = try await body(
             RunBench(
                 directory: directory,
-                emulator: try CryptlexEmulator(configuration: configuration, clock: .following(driver.clock)),
-                clock: driver.clock))
+                emulator: try CryptlexEmulator(
+                    configuration: configuration, clock: .following(driver.clock, from: origin)),
+                clock: driver.clock, wallOrigin: origin))
         await driver.stop()
         return result
     } catch {

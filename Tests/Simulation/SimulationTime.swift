@@ -1,5 +1,6 @@
 import CryptlexEmulator
 import EmulatorTransport
+import Foundation
 import Scheduling
 import Synchronization
 import TestSupport
@@ -25,7 +26,11 @@ struct SimulationTime: Sendable {
     init(seed: UInt64) {
         self.seed = seed
         executor = SimulationExecutor(clock: clock)
-        emulatorClock = .following(clock)
+        // A whole second: the times the journal writes (to the millisecond) and the waits measured
+        // from them are then the same on every replay.
+        let origin = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        emulatorClock = .following(clock, from: origin)
+        runClock = RunClock(clock, wallOrigin: origin)
         let generator = Mutex(SeededGenerator(seed: seed ^ 0x6A09_E667_F3BC_C908))
         random = RunRandom { generator.withLock { $0.next() } }
     }
@@ -34,9 +39,8 @@ struct SimulationTime: Sendable {
     /// (the next night's file, an audit), and before a process that runs the same command again
     /// (after a kill, a stop) one second or a minute, drawn from the seed and the process — one
     /// second is inside the search's lag (up to 5 s), where the restarted run must wait before
-    /// it looks up what the killed one left in flight. (The time a real restart takes is real
-    /// time too: licprov measures from its journal's wall-clock times, so a clock that did not
-    /// move at all between processes would have it wait less than the lag.)
+    /// it looks up what the killed one left in flight (measured from the journal's times, which
+    /// are on this clock too: ``runClock``).
     func passBefore(process: Int, startingCommand: Bool) {
         var random = SeededGenerator(seed: seed ^ UInt64(process) &* 0x9E37_79B9)
         let gap: Duration = startingCommand ? .seconds(3_600) : Bool.random(using: &random) ? .seconds(1) : .seconds(60)
@@ -45,4 +49,7 @@ struct SimulationTime: Sendable {
 
     /// The emulator's "now": the wall clock at the schedule's start, moved by the manual clock.
     let emulatorClock: EmulatorClock
+    /// The runs' clock: the manual clock for their waits, and for the journal's times the same
+    /// wall clock as the emulator's.
+    let runClock: RunClock
 }

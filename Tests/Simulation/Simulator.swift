@@ -111,7 +111,7 @@ package struct Simulator {
         let slow = SlowNetwork(seed: schedule.seed, probability: schedule.slowAnswers)
         var processes = Processes(
             directory: directory, server: InProcessEmulator(emulator), trace: trace, another: another, slow: slow,
-            clock: RunClock(time.clock), random: time.random, time: time, concurrency: schedule.concurrency,
+            clock: time.runClock, random: time.random, time: time, concurrency: schedule.concurrency,
             deadline: processDeadline)
         var violations: [String] = []
         let creates = await processes.settle(
