@@ -12,8 +12,12 @@ import Scheduling
 /// (about 3.8 KB of URL; a page of 100, and the next page when a page comes back full, since one
 /// marker can be on two licenses), instead of one GET each: a run killed with 32 licenses in
 /// flight settles them with one lookup (one a marker, with `eq`, on a server that refuses `in`).
-/// The lookup-lag rule holds: the batch goes only once the newest of its entries has aged
-/// `reconcileDelay`. A marker that cannot be listed safely (a comma in it) is left to the worker's
+/// The lookup-lag rule holds: the batch goes `reconcileDelay` after the run began looking — not
+/// after the entries last changed in the journal. The journal knows when an entry was marked in
+/// flight, not when its create went out: the work feed marks a chunk ahead of the workers, and a
+/// create may leave seconds later (behind its customer's creation, a 429's pause), so a delay
+/// counted from the mark could end before the search shows what the create made (the simulation
+/// found a duplicate so). A marker that cannot be listed safely (a comma in it) is left to the worker's
 /// own lookup, and so is every marker of a batch whose request fails.
 enum BatchedLookups {
     /// What the batch found: each looked-up marker with the licenses that carry it (empty: absent).
@@ -32,10 +36,10 @@ enum BatchedLookups {
             !$0.marker.contains(",") && !$0.marker.isEmpty
         }.sorted { $0.id < $1.id }
         guard !entries.isEmpty else { return [:] }
-        // The newest entry decides: every lookup in the batch must be past the search's lag.
-        let wait = reconcileDelay.remaining(since: entries.compactMap(\.changedAt).max() ?? Date())
-        if wait > .zero {
-            do { try await requests.clock.sleep(for: wait) } catch { return [:] }
+        // Every send of these entries was before this run began: the whole delay from now is past
+        // the search's lag for each of them.
+        if reconcileDelay > .zero {
+            do { try await requests.clock.sleep(for: reconcileDelay) } catch { return [:] }
         }
         var found: Found = [:]
         let markers = entries.map(\.marker)

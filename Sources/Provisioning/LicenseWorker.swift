@@ -58,10 +58,10 @@ struct LicenseWorker: SettlesOperation {
     /// Looks the marker up: found → recovered; absent → send (an edited row's new operation).
     func verify(_ item: LoadedItem, _ prepared: inout Prepared, failures: Int) async throws(JournalError) -> Bool {
         // A miss proves absence only once the server's search has caught up with the ambiguous
-        // send: the lookup goes `reconcileDelay` after it. An entry an earlier run left waits what
-        // remains of that since it last changed (the kill may have been a second ago); one from
-        // last night is looked up at once.
-        let wait = failures == 0 ? item.remaining(of: reconcileDelay) : reconcileDelay
+        // send: the lookup goes `reconcileDelay` after it. An entry an earlier run left waits the
+        // whole delay too, from now: the journal knows when it was marked in flight, not when its
+        // create went out (see `BatchedLookups`), and every send of it was before this run.
+        let wait = reconcileDelay
         // The first lookup of an entry the batch already looked up costs no request.
         let known = failures == 0 && item.needsLookup ? prefetched[item.marker] : nil
         guard try await settleByLookup(item, after: wait, failures: failures, known: known) else { return false }

@@ -148,7 +148,7 @@ actor WorkFeed {
                 // A change is marked in flight by its worker, once its before-state is recorded.
                 markedInFlight: !item.needsLookup && change == nil,
                 customerRef: entry.customerRef, organizationRef: entry.organizationRef, resellerRef: entry.resellerRef,
-                changedAt: item.needsLookup ? entry.changedAt : nil, change: change, rowGone: item.rowGone)
+                change: change, rowGone: item.rowGone)
         }
         let sends = loaded.filter(\.markedInFlight).map(\.entryID)
         if !sends.isEmpty { try journal.markInFlight(sends, run: run) }

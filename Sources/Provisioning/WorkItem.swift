@@ -55,9 +55,6 @@ struct LoadedItem: Sendable {
     /// The organization and reseller whose ids go into the request when it is encoded for the send.
     var organizationRef: Int64?
     var resellerRef: Int64?
-    /// When the journal entry last changed (for an entry an earlier run left, when its last send
-    /// ended or the run was killed).
-    var changedAt: Date?
     /// A row that changes an existing license (nil: a create).
     var change: Change?
     /// Its row is no longer in the file: settled by a lookup or a read alone (``WorkItem/rowGone``).
@@ -73,21 +70,8 @@ struct LoadedItem: Sendable {
         var maybeSent: Bool
     }
 
-    /// What is left of `delay` since the entry last changed (all of it when that is unknown).
-    func remaining(of delay: Duration) -> Duration { delay.remaining(since: changedAt) }
-
     /// The create's own `key` and `productId` (read after a 409, or to look a create up by its key).
     var facts: (key: String?, productId: String) {
         (request?.key, request?.productId ?? "")
-    }
-}
-
-extension Duration {
-    /// What is left of this delay since `start` (all of it when `start` is unknown): the wait
-    /// before a lookup that must come this long after an entry last changed.
-    func remaining(since start: Date?) -> Duration {
-        guard let start else { return self }
-        let left = secondsValue - Date().timeIntervalSince(start)
-        return left > 0 ? Duration(secondsValue: left) : .zero
     }
 }

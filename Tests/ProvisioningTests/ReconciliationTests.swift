@@ -250,6 +250,34 @@ struct LookupLagTests {
         #expect(outcome.markers == 6)
     }
 
+    /// An entry the feed marked in flight long before its create went out (a chunk is marked ahead
+    /// of the workers; the create may wait behind its customer or a 429's pause), and the process
+    /// killed just after the server made the license: the journal's time is the mark's, an hour
+    /// old here. The resumed run waits the whole delay before looking it up, and finds it; counted
+    /// from the mark, the delay had long passed, the lookup went at once into the search's lag,
+    /// missed, and the create went again (the simulation found this duplicate: seed
+    /// 13221831065893587068, its create marked ahead, then sent after the customer's 409 and lookup).
+    @Test func anEntryMarkedInFlightLongBeforeItsCreateWentOutIsLookedUpAfterTheWholeDelay() async throws {
+        let settings = FaultSettings(lookupLagMilliseconds: 3_000)
+        try await withRunBench(
+            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: settings)
+        ) { bench in
+            try bench.write(ordersHeader + orders(2))
+            let configuration = bench.configuration(idColumn: "order_id") { $0.reconcileDelay = .seconds(5) }
+            let existing = try await bench.killedWithTwoInFlight(configuration)
+            let anHourAgo = SQLiteJournal.timestamp(Date().addingTimeInterval(-3_600))
+            try bench.journalSQL(configuration, "UPDATE license SET updatedAt = '\(anHourAgo)'")
+
+            let report = try await bench.run(configuration)
+            #expect(report.counts.recovered == 1)
+            #expect(report.counts.created == 1)
+            let licenses = await bench.licenses()
+            #expect(licenses.count == 2)
+            #expect(Set(licenses.compactMap(\.marker)).count == 2)
+            #expect(try bench.resultRows(configuration)[0]["license_id"] == existing)
+        }
+    }
+
     /// The bench's runs and emulator share one manual clock, so the comparison is exact: a
     /// millisecond short of the lag duplicates, a millisecond over does not (on real time, the
     /// machine's delays would blur both).
