@@ -54,6 +54,12 @@ extension FindsOrCreates {
         var conflicts = 0
         var sentCreate = inFlight
         var look = lookFirst
+        if inFlight {
+            // An earlier run sent its create (killed, or its answer lost): the search may not show
+            // what it made yet, and an absence is proof only once the delay has passed — names are
+            // not unique, a second create would make a second organization.
+            try? await requests.clock.sleep(for: reconcileDelay)
+        }
         while true {
             if look {
                 switch await lookUp(record, createdByUs: sentCreate) {

@@ -274,6 +274,32 @@ struct DirectoryTests {
         }
     }
 
+    /// An organization a killed run's create made on the server (its entry left in flight), the
+    /// search still a few seconds behind: the resumed run must not take the name's absence from
+    /// the search as proof (names are not unique: a second create would make a second one).
+    @Test func anOrganizationLeftInFlightIsLookedUpAfterTheDelayNotCreatedAgain() async throws {
+        let settings = FaultSettings(lookupLagMilliseconds: 3_000)
+        try await withRunBench(
+            EmulatorConfiguration(token: "test-token", products: ["prod-1"], rateLimit: nil, faults: settings)
+        ) { bench in
+            try bench.write(
+                "order_id,productId,email,organization.name,organization.email\n"
+                    + "O-1,prod-1,p@example.com,Company 0,it@company0.example\n")
+            let configuration = bench.configuration(idColumn: "order_id") { $0.reconcileDelay = .seconds(5) }
+            try await bench.registerWithoutSending(configuration)
+            try bench.journalSQL(configuration, "UPDATE directory SET state = 'inFlight'")
+            let made = try await bench.client().createOrganization(
+                OrganizationRequest(name: "Company 0", email: "it@company0.example")
+            ).value.id
+
+            let report = try await bench.run(configuration)
+            #expect(report.counts.created == 1)
+            let organizations = await bench.emulator.store.allOrganizations()
+            #expect(organizations.count == 1)
+            #expect(try bench.resultRows(configuration)[0]["organization_id"] == made)
+        }
+    }
+
     /// Two organizations with the row's name in the account: licprov does not guess; the rows are
     /// rejected with the ids, the other rows go on.
     @Test func twoOrganizationsWithTheNameRejectTheRows() async throws {
