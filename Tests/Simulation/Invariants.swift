@@ -206,7 +206,12 @@ extension Simulator {
             changed.insert(id)
             func applied(_ kind: String) -> Int { (after[id]?[kind] ?? 0) - (before[id]?[kind] ?? 0) }
             let name = "\(change.event) (\(change.action.rawValue) \(change.order))"
-            let wanted = change.action == .renew ? "renew" : "update"
+            let wanted =
+                switch change.action {
+                case .renew: "renew"
+                case .setExpiry: "expires-at"
+                case .suspend, .update, .revoke: "update"
+                }
             // What another client did first may leave nothing to send: the seats the row sets are
             // sent only when they differ; suspending a suspended license may be sent or not.
             let edit = schedule.handEdits[change.event]
@@ -230,6 +235,12 @@ extension Simulator {
                     violations.append(
                         "\(name): allowedActivations \(String(describing: license["allowedActivations"]))")
                 }
+            case .revoke:
+                if license["revoked"] != .bool(true) { violations.append("\(name): the license is not revoked") }
+            case .setExpiry:
+                if license["expiresAt"]?.stringValue?.hasPrefix(Schedule.newExpiry) != true {
+                    violations.append("\(name): expiresAt \(String(describing: license["expiresAt"]))")
+                }
             }
         }
         for (id, kinds) in after where !changed.contains(id) {
@@ -246,6 +257,8 @@ extension Simulator {
                     case .renew: ["renewed"]
                     case .suspend: ["suspended"]
                     case .update: ["updated"]
+                    case .revoke: ["revoked"]
+                    case .setExpiry: ["expiry set"]
                     }
                 if !expected.contains(status) {
                     violations.append("\(change.event): the results say \(status), not \(expected.sorted()[0])")

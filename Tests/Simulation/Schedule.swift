@@ -27,7 +27,10 @@ package struct Schedule: Sendable {
 
     /// A change to one row's license, made once every row is created (by its `order_id`).
     package struct Change: Sendable {
-        package enum Action: String, Sendable { case renew, suspend, update }
+        package enum Action: String, Sendable {
+            case renew, suspend, update, revoke
+            case setExpiry = "set-expiry"
+        }
         package var event: String
         package var order: String
         package var action: Action
@@ -128,9 +131,17 @@ package struct Schedule: Sendable {
         }
         // Half the schedules then change some licenses (rows of one license: a change names it by order id).
         var changes: [Change] = []
+        // (Revoke and set-expiry are drawn from a generator of their own, so that the seeds drawn
+        // before they were added draw the same schedules as before, but for those actions.)
+        var more = SeededGenerator(seed: seed ^ 0xBB67_AE85_84CA_A73B)
         if Bool.random(using: &random) {
             for row in rows where row.quantity == 1 && Bool.random(using: &random) {
-                let action = [Change.Action.renew, .suspend, .update].randomElement(using: &random)!
+                var action = [Change.Action.renew, .suspend, .update].randomElement(using: &random)!
+                switch Int.random(in: 0..<5, using: &more) {
+                case 0: action = .revoke
+                case 1: action = .setExpiry
+                default: break
+                }
                 changes.append(
                     Change(
                         event: "E-\(changes.count + 1)", order: row.order, action: action,
@@ -262,11 +273,15 @@ package struct Schedule: Sendable {
 
     /// The change file (CSV): one event a change, its license by the `order_id` it was created with.
     var changesCSV: String {
-        "event_id,action,order_id,allowedActivations\n"
+        "event_id,action,order_id,allowedActivations,expiresAt\n"
             + changes.map {
-                "\($0.event),\($0.action.rawValue),\($0.order),\($0.action == .update ? String($0.activations) : "")\n"
+                "\($0.event),\($0.action.rawValue),\($0.order),\($0.action == .update ? String($0.activations) : ""),"
+                    + "\($0.action == .setExpiry ? Self.newExpiry : "")\n"
             }.joined()
     }
+
+    /// The expiry a set-expiry row sets.
+    package static let newExpiry = "2030-12-31"
 
     /// The order file (CSV) as the first process sees it: without the late rows, not yet edited.
     var earlyCSV: String { file(before: 0) }

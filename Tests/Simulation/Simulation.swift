@@ -71,7 +71,7 @@ package enum Simulation {
                 "killed before the server saw a request: \(share(killedBefore)) of schedules; after it processed one: "
                     + "\(share(killedAfter)); more than one worker: \(share(concurrent)); customers: "
                     + "\(share(withCustomers)); organizations or resellers: \(share(withDirectories)); changes after "
-                    + "the creates (renew, suspend, update): \(share(withChanges)); the orders undone: \(share(undone)); "
+                    + "the creates (renew, suspend, update, revoke, set-expiry): \(share(withChanges)); the orders undone: \(share(undone)); "
                     + "a token revoked in a run: \(share(tokenRevoked)); rows appended to the file between runs: "
                     + "\(share(withLateRows)); rows edited or removed in the file between runs: \(share(fileEdited)); "
                     + "a customer created by another client just before licprov's create (409): \(share(customerRaced)); "
