@@ -61,8 +61,8 @@ package struct RunConfiguration: Sendable {
     /// Where the run shows its journal's own-time writers (a simulation's kill waits for them); nil in a real run.
     package var journalWriters: JournalWriters?
     /// What every wait and every time of the run is on: backoff, pauses, lookup delays, the
-    /// journal's times and the waits measured from them (a simulation's clock; the process's
-    /// monotonic clock and the system's wall clock otherwise).
+    /// journal's times, the server's rate-limit windows read against them (a simulation's clock;
+    /// the process's monotonic clock and the system's wall clock otherwise).
     package var clock = RunClock.continuous
     /// Where the backoff's jitter comes from (a simulation's seed; the system's generator otherwise).
     package var random = RunRandom.system

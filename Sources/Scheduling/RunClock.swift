@@ -10,9 +10,9 @@ import Foundation
 /// existential does not conform to `Clock`, so it could not be the executor's `C`.)
 ///
 /// Instants are durations since the wrapper was made. It also tells the wall-clock time
-/// (``wallNow``: what the journal writes, what a restarted run measures its waits from): the
-/// system's, or — for a clock a simulation moves — a wall clock moved by this clock alone, so that
-/// times and the waits measured from them replay.
+/// (``wallNow``: what the journal writes, what the limiter reads the server's windows against):
+/// the system's, or — for a clock a simulation moves — a wall clock moved by this clock alone, so
+/// that those times replay and agree with the emulator's.
 package struct RunClock: Clock {
     package struct Instant: InstantProtocol {
         package var offset: Duration
