@@ -165,12 +165,9 @@ actor CustomerResolver: FindsOrCreates {
     /// lookup each. Found → resolved (not created by licprov); absent → the customer's first
     /// license creates it without another lookup. An email with a comma, every email once the API
     /// refused `in`, and a batch whose request failed are left alone: looked up one by one, as before.
-    /// So is a customer an earlier run left in flight: its absence from the search is no proof
-    /// until the reconcile delay has passed (``FindsOrCreates/findOrCreate(_:inFlight:lookFirst:)``).
     func resolveTogether(_ customers: [CustomerRecord]) async {
         let waiting = customers.filter {
             once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil && !knownAbsent.contains($0.id)
-                && $0.state != .inFlight
         }
         let byEmail = Dictionary(grouping: waiting, by: \.email)
         let client = self.client

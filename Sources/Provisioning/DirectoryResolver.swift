@@ -187,10 +187,9 @@ actor DirectoryResolver: FindsOrCreates {
     /// whose request failed are left to ``remoteID(for:)``.
     func resolveTogether(_ entries: [DirectoryEntry]) async {
         for kind in [DirectoryEntry.Kind.reseller, .organization] {
-            // (Not one an earlier run left in flight: see `CustomerResolver.resolveTogether`.)
             let waiting = entries.filter {
                 $0.kind == kind && once.outcomes[$0.id] == nil && once.waiters[$0.id] == nil
-                    && !knownAbsent.contains($0.id) && $0.state != .inFlight
+                    && !knownAbsent.contains($0.id)
             }
             let byName = Dictionary(grouping: waiting, by: \.name)
             let lookup = RunRequests.ByValues<DirectoryRecord>(
