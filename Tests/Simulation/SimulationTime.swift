@@ -37,13 +37,14 @@ struct SimulationTime: Sendable {
 
     /// Time passes between processes, as it does between commands: an hour before a new command
     /// (the next night's file, an audit), and before a process that runs the same command again
-    /// (after a kill, a stop) one second or a minute, drawn from the seed and the process — one
-    /// second is inside the search's lag (up to 5 s), where the restarted run must wait before
-    /// it looks up what the killed one left in flight (measured from the journal's times, which
-    /// are on this clock too: ``runClock``).
+    /// (after a kill, a stop) a tenth of a second (systemd's default `RestartSec`), a second or a
+    /// minute, drawn from the seed and the process — the first two inside the search's lag (up to
+    /// 5 s), where the restarted run must wait before it looks up what the killed one left in flight.
     func passBefore(process: Int, startingCommand: Bool) {
         var random = SeededGenerator(seed: seed ^ UInt64(process) &* 0x9E37_79B9)
-        let gap: Duration = startingCommand ? .seconds(3_600) : Bool.random(using: &random) ? .seconds(1) : .seconds(60)
+        let gap: Duration =
+            startingCommand
+            ? .seconds(3_600) : [.milliseconds(100), .seconds(1), .seconds(60)].randomElement(using: &random)!
         clock.advance(by: gap)
     }
 
