@@ -6,9 +6,9 @@ import Synchronization
 import TestSupport
 
 /// The simulation's time: a manual clock, moved to the next deadline whenever the schedule's
-/// thread has nothing to run (``SimulationExecutor``), read by licprov's waits (the run's `RunClock`: backoff, `Retry-After`
-/// pauses, the reconcile delay, lookups' gathering) and by the emulator (`createdAt`, how far its
-/// search lags) alike. So a schedule keeps the product's own waits — a 5 s reconcile delay, a
+/// thread has nothing to run (``SimulationExecutor``), read by licprov's waits (the run's
+/// `RunClock`: backoff, `Retry-After` pauses, the reconcile delay, lookups' gathering) and by the
+/// emulator (`createdAt`, how far its search lags) alike. So a schedule keeps the product's own waits — a 5 s reconcile delay, a
 /// search seconds behind, `Retry-After: 3` — at no real time, and both sides of each comparison read
 /// one clock: licprov, having waited its reconcile delay on it, finds what the emulator has shown
 /// on it since, exactly, however loaded the machine.
@@ -26,8 +26,8 @@ struct SimulationTime: Sendable {
     init(seed: UInt64) {
         self.seed = seed
         executor = SimulationExecutor(clock: clock)
-        // A whole second: the times the journal writes (to the millisecond) and the waits measured
-        // from them are then the same on every replay.
+        // From a whole second: the times the journal writes (to the millisecond) are then the same
+        // offsets from it on every replay.
         let origin = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         emulatorClock = .following(clock, from: origin)
         runClock = RunClock(clock, wallOrigin: origin)
