@@ -21,8 +21,9 @@ struct RunBench {
     let emulator: CryptlexEmulator
     /// The clock of the bench's runs and its emulator, driven to each next deadline.
     let clock: ManualClock
-    /// The emulator's wall-clock time when `clock` read zero: the runs' wall clock is the same one.
-    let wallOrigin: Date
+    /// The runs' clock: `clock` for their waits, and the emulator's wall clock for their times (as
+    /// the simulation's).
+    let runClock: RunClock
     var file: String { directory + "/orders.csv" }
     /// The base URL the clients are given (the in-process transport ignores its host).
     let url = "http://emulator.invalid"
@@ -47,12 +48,7 @@ struct RunBench {
         configuration.concurrency = 4
         configuration.reconcileDelay = .milliseconds(10)
         configuration.retry = RetryPolicy(base: .milliseconds(10), cap: .milliseconds(50), maxAttempts: 6)
-        // (The run's wall clock — its journal's times, the server's windows read against it — is
-        // the emulator's, at this clock's present.)
-        let elapsed = clock.now.offset.components
-        configuration.clock = RunClock(
-            clock,
-            wallOrigin: wallOrigin.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18))
+        configuration.clock = runClock
         change(&configuration)
         return configuration
     }
@@ -201,7 +197,7 @@ func withRunBench<T: Sendable>(
                 directory: directory,
                 emulator: try CryptlexEmulator(
                     configuration: configuration, clock: .following(driver.clock, from: origin)),
-                clock: driver.clock, wallOrigin: origin))
+                clock: driver.clock, runClock: RunClock(driver.clock, wallOrigin: origin)))
         await driver.stop()
         return result
     } catch {
